@@ -1,0 +1,85 @@
+/**
+ * The small ports the core depends on. AWS adapters live in lambdas/core/adapters/aws/,
+ * laptop adapters in local/adapters/. DynamoDB itself is not a port: on the laptop it is dynalite,
+ * a real DynamoDB API, so the same DynamoDB adapters run in both places.
+ */
+
+export interface Clock {
+  /** Epoch milliseconds. */
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Envelope-encryption key source: KMS in AWS, a local 0600 key file on the laptop. */
+export interface KeyProvider {
+  /** Identifies the wrapping key; stored beside each envelope. */
+  readonly keyId: string;
+  generateDataKey(context: Record<string, string>): Promise<{ plaintext: Uint8Array; encrypted: Uint8Array }>;
+  decryptDataKey(encrypted: Uint8Array, context: Record<string, string>): Promise<Uint8Array>;
+}
+
+/** Static client credentials per connection (Secrets Manager in AWS, a file under the state dir locally). */
+export interface SecretSource {
+  getSecret(secretId: string): Promise<ConnectionSecret>;
+}
+
+export type GrantType = 'refresh_token' | 'client_credentials' | 'jwt_bearer';
+
+/**
+ * The JSON stored in the connection's secret. Rotating tokens are NOT here: they live encrypted in
+ * the connection item in DynamoDB (Secrets Manager's write rate is too low for them).
+ */
+export interface ConnectionSecret {
+  tokenUrl: string;
+  clientId: string;
+  /** Required for client_secret_basic; absent for a pure JWT-bearer connection. */
+  clientSecret?: string;
+  scope?: string;
+  /** jwt_bearer: PEM private key (PKCS#8) that signs the assertion, its kid, and the assertion claims. */
+  privateKeyPem?: string;
+  keyId?: string;
+  subject?: string;
+  audience?: string;
+}
+
+/** One-time schedules for proactive refresh (EventBridge Scheduler in AWS, timers locally). */
+export interface Scheduler {
+  /** Creates or replaces the one-time schedule `name` firing at `at` with `payload`. */
+  scheduleOnce(name: string, at: Date, payload: Record<string, unknown>): Promise<void>;
+  cancel(name: string): Promise<void>;
+}
+
+export type EventType =
+  | 'connection.needs_reauth'
+  | 'connection.reactivated'
+  | 'connection.refresh_failed'
+  | 'sync.completed'
+  | 'sync.failed';
+
+/** EventBridge in AWS, an in-process bus locally. Details must already be redacted (no secrets). */
+export interface EventPublisher {
+  publish(type: EventType, detail: Record<string, unknown>): Promise<void>;
+}
+
+/** What the broker hands out: the only shape in which an access token leaves the broker. */
+export interface IssuedToken {
+  accessToken: string;
+  /** Epoch ms, from the JWT `exp` (or `expires_in`). */
+  expiresAt: number;
+  /** The connection's fencing number when this token was committed. */
+  version: number;
+}
+
+export type RefreshTrigger = 'proactive' | 'jit' | 'afterUnauthorized' | 'sweep' | 'connect';
+
+/** How workers get tokens: invokes the TokenBroker Lambda in AWS, calls its handler in-process locally. */
+export interface TokenProvider {
+  /**
+   * A token fresh by the configured buffer. With `minVersion`, a token of at least that version is
+   * returned (invalidate-if-same: pass the version that just got a 401 plus one).
+   */
+  getToken(
+    connectionId: string,
+    options?: { minVersion?: number; trigger?: RefreshTrigger },
+  ): Promise<IssuedToken>;
+}

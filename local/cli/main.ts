@@ -1,0 +1,46 @@
+import '../polyfills.ts';
+import { parseArgs } from 'node:util';
+
+/**
+ * `goal-sync <command> [flags]`. Each command lives in ./commands/<name>.ts and exports
+ * `run(argv: string[]): Promise<number>` (the exit code) and `usage: string`.
+ */
+const COMMANDS = ['local', 'sim', 'sample', 'start', 'status', 'resume', 'connect'] as const;
+type Command = (typeof COMMANDS)[number];
+
+const HELP = `goal-sync: sync performance goals into Oracle HCM Cloud
+
+  goal-sync local   [--goals N] [--chunk-size K] [--concurrency C] [--token-ttl S] [--run-id ID] ...
+                    run the whole pipeline on the embedded default (no AWS account)
+  goal-sync sim     [--idp-port P] [--hcm-port P] [--token-ttl S]   start the IdP + HCM simulators
+  goal-sync sample  --goals N [--invalid-rate R] [--seed S] [--out FILE]   write sample goals (JSONL)
+  goal-sync start|status|resume|connect --stack NAME ...   talk to a deployed stack
+
+Run 'goal-sync <command> --help' for a command's flags.`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals } = parseArgs({ args: argv.slice(0, 1), allowPositionals: true, strict: false });
+  const name = positionals[0];
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(HELP);
+    return name ? 0 : 2;
+  }
+  if (!(COMMANDS as readonly string[]).includes(name)) {
+    console.error(`unknown command '${name}'\n\n${HELP}`);
+    return 2;
+  }
+  const mod = (await import(`./commands/${name as Command}.ts`)) as {
+    run: (args: string[]) => Promise<number>;
+  };
+  return mod.run(argv.slice(1));
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? `${err.name}: ${err.message}` : String(err));
+    process.exitCode = 1;
+  },
+);
