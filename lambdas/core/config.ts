@@ -1,0 +1,32 @@
+import { ConfigError } from './errors.ts';
+
+/** Environment variable names: the stack sets them, the handlers' composition roots read them. */
+export const ENV = {
+  connectionTable: 'CONNECTION_TABLE',
+  checkpointTable: 'CHECKPOINT_TABLE',
+  kmsKeyId: 'TOKEN_KMS_KEY_ID',
+  eventBusName: 'EVENT_BUS_NAME',
+  scheduleGroup: 'SCHEDULE_GROUP',
+  schedulerRoleArn: 'SCHEDULER_ROLE_ARN',
+  tokenBrokerFunction: 'TOKEN_BROKER_FUNCTION',
+  brokerFunctionArn: 'TOKEN_BROKER_FUNCTION_ARN',
+  hcmBaseUrl: 'HCM_BASE_URL',
+  connectionId: 'CONNECTION_ID',
+  sourceBucket: 'SOURCE_BUCKET',
+  tokenBufferSeconds: 'TOKEN_BUFFER_SECONDS',
+  chunkConcurrency: 'CHUNK_CONCURRENCY',
+} as const;
+
+export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const value = env[name];
+  if (!value) throw new ConfigError(`environment variable ${name} is required`);
+  return value;
+}
+
+export function numberEnv(name: string, fallback: number, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value)) throw new ConfigError(`environment variable ${name} must be a number`);
+  return value;
+}
