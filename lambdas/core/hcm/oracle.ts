@@ -22,6 +22,8 @@ export const HCM_MEDIA = {
   item: 'application/vnd.oracle.adf.resourceitem+json',
   collection: 'application/vnd.oracle.adf.resourcecollection+json',
   batch: 'application/vnd.oracle.adf.batch+json',
+  /** ADF error payload (framework version 4+); the simulator always answers errors in this shape. */
+  error: 'application/vnd.oracle.adf.error+json',
 } as const;
 
 export const GOAL_STATUS_CODES = ['NOT_STARTED', 'IN_PROGRESS', 'COMPLETED', 'CANCELLED', 'ON_HOLD'] as const;
@@ -77,4 +79,20 @@ export interface HcmBatchPart {
   path: string;
   operation: 'get' | 'create' | 'update' | 'replace' | 'delete';
   payload?: Record<string, unknown>;
+}
+
+/** ADF error body (framework 4+ shape): `detail` is the human message, `o:errorDetails` the itemised causes. */
+export interface HcmErrorBody {
+  type?: string;
+  title: string;
+  status: string;
+  detail?: string;
+  'o:errorCode'?: string;
+  'o:errorDetails'?: Array<{ detail: string; 'o:errorCode'?: string; 'o:errorPath'?: string }>;
+}
+
+/** One part of a batch response: on failure only the failing part is listed, with its HTTP status. */
+export interface HcmBatchResponsePart extends HcmBatchPart {
+  /** HTTP status the part would have had on its own (simulator addition; Oracle implies it by the error). */
+  status?: number;
 }

@@ -1,0 +1,109 @@
+import { SimHttpError } from './http.ts';
+
+export interface HcmFaults {
+  /** Added to every API request, plus a uniform 0..jitterMs. */
+  latencyMs: number;
+  jitterMs: number;
+  /** Share (0..1) of API requests answered with errorStatus before they touch any goal. */
+  errorRate: number;
+  errorStatus: 500 | 503;
+  /** Share (0..1) of successful POST/PATCH requests whose socket is destroyed after the commit. */
+  commitThenDropRate: number;
+  /** Reject tokens whose `iat` is older than this, even if `exp` is later. null = off. */
+  tokenMaxAgeSeconds: number | null;
+  /** Per client_id token bucket (burst = rate). 0 = unlimited. */
+  rateLimitPerSecond: number;
+}
+
+export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
+  latencyMs: 0,
+  jitterMs: 0,
+  errorRate: 0,
+  errorStatus: 503,
+  commitThenDropRate: 0,
+  tokenMaxAgeSeconds: null,
+  rateLimitPerSecond: 50,
+});
+
+const bad = (field: string, rule: string) => new SimHttpError(400, `Fault ${field} must be ${rule}.`);
+
+function nonNegative(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw bad(field, 'a number >= 0');
+  return v;
+}
+function rate(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw bad(field, 'a number from 0 to 1');
+  return v;
+}
+
+/** Partial merge with validation: unknown keys and bad values are refused, nothing is half-applied. */
+export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
+    throw new SimHttpError(400, 'Faults must be a JSON object.');
+  }
+  const next: HcmFaults = { ...current };
+  for (const [key, v] of Object.entries(patch)) {
+    switch (key) {
+      case 'latencyMs':
+      case 'jitterMs':
+      case 'rateLimitPerSecond':
+        next[key] = nonNegative(v, key);
+        break;
+      case 'errorRate':
+      case 'commitThenDropRate':
+        next[key] = rate(v, key);
+        break;
+      case 'errorStatus':
+        if (v !== 500 && v !== 503) throw bad(key, '500 or 503');
+        next.errorStatus = v;
+        break;
+      case 'tokenMaxAgeSeconds':
+        next.tokenMaxAgeSeconds = v === null ? null : nonNegative(v, key);
+        break;
+      default:
+        throw new SimHttpError(400, `Unknown fault ${key}.`);
+    }
+  }
+  return next;
+}
+
+/** mulberry32: small, fast and good enough to make fault runs reproducible from one seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Fault decisions. Each kind draws from its own stream derived from the seed, so turning one fault
+ * on does not shift the sequence of another: the same seed and settings replay the same run.
+ */
+export class FaultDice {
+  private readonly latency: () => number;
+  private readonly error: () => number;
+  private readonly drop: () => number;
+
+  constructor(seed: number) {
+    this.latency = prng(seed ^ 0x1b873593);
+    this.error = prng(seed ^ 0x85ebca6b);
+    this.drop = prng(seed ^ 0xc2b2ae35);
+  }
+
+  delayMs(f: HcmFaults): number {
+    if (f.latencyMs <= 0 && f.jitterMs <= 0) return 0;
+    return f.latencyMs + (f.jitterMs > 0 ? Math.floor(this.latency() * f.jitterMs) : 0);
+  }
+
+  injectError(f: HcmFaults): boolean {
+    return f.errorRate > 0 && this.error() < f.errorRate;
+  }
+
+  dropAfterCommit(f: HcmFaults): boolean {
+    return f.commitThenDropRate > 0 && this.drop() < f.commitThenDropRate;
+  }
+}

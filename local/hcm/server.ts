@@ -1,0 +1,218 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HCM_MEDIA, HCM_REST_ROOT, type HcmGoal } from '../../lambdas/core/hcm/oracle.ts';
+import { maskSecrets } from '../../lambdas/core/mask.ts';
+import { HCM_AUDIENCE } from '../constants.ts';
+import { TokenVerifier, UnauthorizedError } from './auth.ts';
+import { runBatch } from './batch.ts';
+import { handleControl } from './control.ts';
+import { dispatch, type OpMethod } from './dispatch.ts';
+import { DEFAULT_FAULTS, FaultDice, type HcmFaults, mergeFaults } from './faults.ts';
+import { isJsonMediaType, readJsonBody, SimHttpError, sendError, sendJson } from './http.ts';
+import { StatePersister } from './persist.ts';
+import { RateLimiter } from './ratelimit.ts';
+import { emptyTally, type OpResult, type SimContext } from './resources.ts';
+import { parseRoute } from './routes.ts';
+import { DEFAULT_PERSON_COUNT, PersonDirectory } from './seed.ts';
+import { type HcmStats, SimCounters } from './stats.ts';
+import { GoalStore } from './store.ts';
+
+export interface HcmSimOptions {
+  host?: string;
+  port?: number;
+  /** The IdP's JWKS; every API request's bearer token is verified against it. */
+  jwksUrl: string;
+  /** Checked when given. */
+  issuer?: string;
+  /** Default HCM_AUDIENCE (local/constants.ts), what the local IdP puts in access tokens. */
+  audience?: string;
+  persons?: number;
+  stateDir?: string;
+  /** Seeds the fault dice: same seed + same faults = same injected failures. Default 1. */
+  seed?: number;
+  faults?: Partial<HcmFaults>;
+  /** Debounce of the state file write-through (ms). Default 250. */
+  persistDebounceMs?: number;
+  /** Leeway for token exp/iat checks (s). Default 0. */
+  clockToleranceSeconds?: number;
+}
+
+export interface HcmSim {
+  /** Base URL, e.g. http://127.0.0.1:41234 */
+  readonly url: string;
+  /** url + HCM_REST_ROOT */
+  readonly restRoot: string;
+  stats(): HcmStats;
+  resetStats(): void;
+  setFaults(f: Partial<HcmFaults>): HcmFaults;
+  faults(): HcmFaults;
+  goals(): HcmGoal[];
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const WRITE_METHODS = new Set(['POST', 'PATCH']);
+
+export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
+  let persister: StatePersister | undefined;
+  const store = new GoalStore(() => persister?.markDirty());
+  if (options.stateDir) {
+    persister = new StatePersister(options.stateDir, () => store.snapshot(), options.persistDebounceMs);
+    const saved = persister.load();
+    if (saved) store.load(saved);
+  }
+  let faults = mergeFaults(DEFAULT_FAULTS, options.faults ?? {});
+  const dice = new FaultDice(options.seed ?? 1);
+  const limiter = new RateLimiter();
+  const counters = new SimCounters();
+  const verifier = new TokenVerifier({
+    jwksUrl: options.jwksUrl,
+    ...(options.issuer ? { issuer: options.issuer } : {}),
+    audience: options.audience ?? HCM_AUDIENCE,
+    ...(options.clockToleranceSeconds !== undefined
+      ? { clockToleranceSeconds: options.clockToleranceSeconds }
+      : {}),
+  });
+  const ctx: SimContext = {
+    store,
+    persons: new PersonDirectory(options.persons ?? DEFAULT_PERSON_COUNT),
+    baseUrl: '',
+    now: () => new Date().toISOString(),
+  };
+
+  const sim: HcmSim = {
+    url: '',
+    restRoot: '',
+    stats: () =>
+      counters.snapshot({
+        goalsStored: store.size,
+        duplicates: store.duplicates,
+        duplicateKeys: store.duplicateKeys,
+      }),
+    resetStats: () => counters.reset(),
+    setFaults: (f) => {
+      faults = mergeFaults(faults, f);
+      return { ...faults };
+    },
+    faults: () => ({ ...faults }),
+    goals: () => [...store.all()].map((r) => ({ ...r.goal })),
+    flush: async () => {
+      await persister?.flush();
+    },
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await persister?.close();
+    },
+  };
+
+  /** The /hcmRestApi pipeline: count, delay, authenticate, throttle, inject errors, run, maybe drop. */
+  async function api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const method = req.method ?? 'GET';
+    counters.request(method);
+    res.once('finish', () => counters.response(res.statusCode));
+    const delay = dice.delayMs(faults);
+    if (delay > 0) await sleep(delay);
+    let caller: Awaited<ReturnType<TokenVerifier['verify']>>;
+    try {
+      caller = await verifier.verify(req.headers.authorization, faults.tokenMaxAgeSeconds);
+    } catch (err) {
+      if (err instanceof UnauthorizedError && err.reason === 'too_old') counters.tokenAgeRejections++;
+      throw err;
+    }
+    const waitSeconds = limiter.take(caller.clientId, faults.rateLimitPerSecond);
+    if (waitSeconds > 0) {
+      throw new SimHttpError(429, 'Too many requests for this client; retry later.', {
+        'Retry-After': String(waitSeconds),
+      });
+    }
+    if (dice.injectError(faults)) {
+      throw new SimHttpError(faults.errorStatus, 'The service is temporarily unable to process the request.');
+    }
+    const route = parseRoute(url.pathname);
+    const body = WRITE_METHODS.has(method) ? await readJsonBody(req) : undefined;
+    if (WRITE_METHODS.has(method) && !isJsonMediaType(req.headers['content-type'])) {
+      throw new SimHttpError(415, `Content-Type ${req.headers['content-type']} isn't supported; send JSON.`);
+    }
+    const tally = emptyTally();
+    let result: OpResult;
+    let contentType: string;
+    if (route.kind === 'root' && method === 'POST') {
+      if (!req.headers['content-type']?.toLowerCase().startsWith(HCM_MEDIA.batch)) {
+        throw new SimHttpError(415, `A batch request needs Content-Type ${HCM_MEDIA.batch}.`);
+      }
+      counters.batch();
+      result = runBatch(ctx, body, tally);
+      contentType = HCM_MEDIA.batch;
+    } else {
+      if (!['GET', 'POST', 'PATCH', 'DELETE'].includes(method)) {
+        throw new SimHttpError(405, `The HTTP method ${method} is not supported.`);
+      }
+      result = dispatch(
+        ctx,
+        {
+          method: method as OpMethod,
+          route,
+          params: url.searchParams,
+          body,
+          upsert: req.headers['upsert-mode']?.toString().toLowerCase() === 'true',
+          ...optionalHeader('ifMatch', req.headers['if-match']),
+          ...optionalHeader('ifNoneMatch', req.headers['if-none-match']),
+        },
+        tally,
+      );
+      contentType = route.kind === 'goals' && method === 'GET' ? HCM_MEDIA.collection : HCM_MEDIA.item;
+    }
+    counters.apply(tally);
+    if (WRITE_METHODS.has(method) && result.status < 300 && dice.dropAfterCommit(faults)) {
+      // The commit stands; the client only sees a dead socket and cannot tell whether it happened.
+      counters.droppedAfterCommit++;
+      req.socket.destroy();
+      return;
+    }
+    const headers: Record<string, string> = {
+      'REST-Framework-Version': String(req.headers['rest-framework-version'] ?? '1'),
+      ...(result.etag ? { ETag: result.etag } : {}),
+      ...(result.location ? { Location: result.location } : {}),
+    };
+    sendJson(res, result.status, result.body, headers, contentType);
+  }
+
+  async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      const url = new URL(req.url ?? '/', ctx.baseUrl);
+      if (url.pathname.startsWith('/__sim/')) return await handleControl(sim, req, res, url.pathname);
+      if (!url.pathname.startsWith(`${HCM_REST_ROOT}`)) {
+        throw new SimHttpError(404, `Only ${HCM_REST_ROOT} is served here.`);
+      }
+      await api(req, res, url);
+    } catch (err) {
+      if (res.headersSent || res.destroyed) return;
+      if (err instanceof SimHttpError) return sendError(res, err);
+      process.stderr.write(`HCM simulator: ${maskSecrets(String((err as Error)?.stack ?? err))}\n`);
+      sendError(res, new SimHttpError(500, 'Internal error in the HCM simulator.'));
+    }
+  }
+
+  const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => void onRequest(req, res));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const { address, port } = server.address() as AddressInfo;
+  const host = address.includes(':') ? `[${address}]` : address;
+  ctx.baseUrl = `http://${host}:${port}`;
+  Object.assign(sim, { url: ctx.baseUrl, restRoot: ctx.baseUrl + HCM_REST_ROOT });
+  return sim;
+}
+
+function optionalHeader<K extends string>(
+  key: K,
+  value: string | string[] | undefined,
+): { [P in K]?: string } {
+  if (value === undefined) return {};
+  return { [key]: Array.isArray(value) ? value.join(',') : value } as { [P in K]?: string };
+}
