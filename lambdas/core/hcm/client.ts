@@ -1,0 +1,291 @@
+import { HcmRequestError, TransientError } from '../errors.ts';
+import type { IssuedToken, TokenProvider } from '../ports.ts';
+import { nextDelay, parseRetryAfter, sleep } from '../retry.ts';
+import { AdaptiveLimiter } from './limiter.ts';
+import type { NaturalKey } from './mapping.ts';
+import { type HcmCollection, type HcmGoal, type HcmGoalPayload, hcmPaths } from './oracle.ts';
+import { AmbiguousWriteError, classifyNetworkError, errorMessage } from './response.ts';
+
+export { AmbiguousWriteError, isAmbiguousWrite } from './response.ts';
+
+export interface HcmGoals {
+  /** Goals with exactly this person, plan and name (normally 0 or 1). */
+  findByNaturalKey(key: NaturalKey): Promise<HcmGoal[]>;
+  /** All goals of a person in a plan, every page (prefetch for a chunk). */
+  findByPerson(personNumber: string, goalPlanId: number): Promise<HcmGoal[]>;
+  create(goalPlanId: number, payload: HcmGoalPayload): Promise<HcmGoal>;
+  update(goalPlanId: number, uniqId: string, patch: Partial<HcmGoalPayload>, etag?: string): Promise<HcmGoal>;
+}
+
+export interface HcmClientStats {
+  requests: number;
+  unauthorized: number;
+  throttled: number;
+  serverErrors: number;
+  networkErrors: number;
+  retries: number;
+  refreshesAfterUnauthorized: number;
+}
+
+export interface HcmClientOptions {
+  baseUrl: string;
+  connectionId: string;
+  tokens: TokenProvider;
+  /** Per request, body included (default 10 s). */
+  timeoutMs?: number;
+  /** Attempts per call for retryable answers, the first included (default 5). A 401 retry is extra. */
+  maxAttempts?: number;
+  limiter?: AdaptiveLimiter;
+  random?: () => number;
+  /** Full-jitter backoff between attempts (defaults 200 ms base, 5 s cap); Retry-After wins up to its cap (30 s). */
+  backoff?: { baseMs?: number; capMs?: number; maxRetryAfterMs?: number };
+  /** Page size for finders (default 100). */
+  pageSize?: number;
+  sleep?: (ms: number) => Promise<void>;
+  /**
+   * Time left for the caller (e.g. Lambda's context.getRemainingTimeInMillis): no retry is started
+   * that could not finish in it, so the error surfaces while there is still time to checkpoint.
+   */
+  remainingTimeMs?: () => number;
+}
+
+/**
+ * REST-Framework-Version 4: errors come back as ADF error JSON, and `q` is a row-match expression
+ * (`PersonNumber='E000001' and GoalPlanId=300000009990001 and GoalName='It''s done'`).
+ */
+export const REST_FRAMEWORK_VERSION = '4';
+
+type Method = 'GET' | 'POST' | 'PATCH';
+
+interface Request {
+  method: Method;
+  path: string;
+  query?: Record<string, string>;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface Answer {
+  status: number;
+  text: string;
+  headers: Headers;
+}
+
+export class HcmGoalsClient implements HcmGoals {
+  readonly stats: HcmClientStats = {
+    requests: 0,
+    unauthorized: 0,
+    throttled: 0,
+    serverErrors: 0,
+    networkErrors: 0,
+    retries: 0,
+    refreshesAfterUnauthorized: 0,
+  };
+  readonly limiter: AdaptiveLimiter;
+  private readonly baseUrl: string;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly pageSize: number;
+  private readonly backoff: { baseMs: number; capMs: number; maxRetryAfterMs: number; random: () => number };
+  private readonly wait: (ms: number) => Promise<void>;
+
+  constructor(private readonly o: HcmClientOptions) {
+    this.baseUrl = o.baseUrl.replace(/\/+$/, '');
+    this.timeoutMs = o.timeoutMs ?? 10_000;
+    this.maxAttempts = Math.max(1, o.maxAttempts ?? 5);
+    this.pageSize = o.pageSize ?? 100;
+    this.limiter = o.limiter ?? new AdaptiveLimiter();
+    this.backoff = {
+      baseMs: o.backoff?.baseMs ?? 200,
+      capMs: o.backoff?.capMs ?? 5_000,
+      maxRetryAfterMs: o.backoff?.maxRetryAfterMs ?? 30_000,
+      random: o.random ?? Math.random,
+    };
+    this.wait = o.sleep ?? sleep;
+  }
+
+  async findByNaturalKey(key: NaturalKey): Promise<HcmGoal[]> {
+    const q = `PersonNumber=${quote(key.personNumber)} and GoalPlanId=${key.goalPlanId} and GoalName=${quote(key.goalName)}`;
+    const goals = await this.findAll(q);
+    // The finder's matching rules are Oracle's (case, whitespace); the natural key is exact.
+    return goals.filter(
+      (g) =>
+        g.PersonNumber === key.personNumber && g.GoalPlanId === key.goalPlanId && g.GoalName === key.goalName,
+    );
+  }
+
+  async findByPerson(personNumber: string, goalPlanId: number): Promise<HcmGoal[]> {
+    const goals = await this.findAll(`PersonNumber=${quote(personNumber)} and GoalPlanId=${goalPlanId}`);
+    return goals.filter((g) => g.PersonNumber === personNumber && g.GoalPlanId === goalPlanId);
+  }
+
+  /** The goal with this GoalId (our ledger's key), if it still exists. */
+  async findByGoalId(goalId: number): Promise<HcmGoal | undefined> {
+    const goals = await this.findAll(`GoalId=${goalId}`);
+    return goals.find((g) => g.GoalId === goalId);
+  }
+
+  async create(goalPlanId: number, payload: HcmGoalPayload): Promise<HcmGoal> {
+    // null means "not set", which a new goal is anyway.
+    const body = Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== null && v !== undefined));
+    const answer = await this.send({ method: 'POST', path: hcmPaths.planGoals(goalPlanId), body });
+    return parseJson<HcmGoal>(answer);
+  }
+
+  async update(
+    goalPlanId: number,
+    uniqId: string,
+    patch: Partial<HcmGoalPayload>,
+    etag?: string,
+  ): Promise<HcmGoal> {
+    const headers: Record<string, string> = etag ? { 'If-Match': etag } : {};
+    const answer = await this.send({
+      method: 'PATCH',
+      path: hcmPaths.planGoal(goalPlanId, uniqId),
+      body: patch,
+      headers,
+    });
+    return parseJson<HcmGoal>(answer);
+  }
+
+  private async findAll(q: string): Promise<HcmGoal[]> {
+    const goals: HcmGoal[] = [];
+    for (let offset = 0; ; ) {
+      const query = { q, limit: String(this.pageSize), offset: String(offset), onlyData: 'true' };
+      const page = parseJson<HcmCollection<HcmGoal>>(
+        await this.send({ method: 'GET', path: hcmPaths.performanceGoals, query }),
+      );
+      goals.push(...page.items);
+      // An empty page that claims more would loop forever.
+      if (!page.hasMore || page.items.length === 0) return goals;
+      offset += page.items.length;
+    }
+  }
+
+  /**
+   * One logical call: token, limiter slot, timeout, then by answer: 2xx done; 401 replace that token
+   * version once and retry; 429/503 retry (the server did not take the request on); 500/502/504 and
+   * network failures retry only where repeating is harmless (GET, PATCH without If-Match), a POST
+   * throws AmbiguousWriteError; other 4xx throw HcmRequestError.
+   */
+  private async send(req: Request): Promise<Answer> {
+    const what = `${req.method} ${req.path}`;
+    const repeatable = req.method === 'GET' || (req.method === 'PATCH' && !req.headers?.['If-Match']);
+    let token = await this.o.tokens.getToken(this.o.connectionId);
+    let replacedAfter401 = false;
+    for (let attempt = 1; ; ) {
+      const answer = await this.limiter.run(() => this.exchange(req, what, token, repeatable));
+      let failure: TransientError;
+      if (answer instanceof TransientError) {
+        failure = answer;
+      } else if (answer.status >= 200 && answer.status < 300) {
+        this.limiter.onSuccess();
+        return answer;
+      } else if (answer.status === 401) {
+        this.stats.unauthorized += 1;
+        const message = errorMessage(answer.text, 'unauthorized');
+        if (replacedAfter401)
+          throw new HcmRequestError(401, `${what}: ${message} (again after a token refresh)`);
+        replacedAfter401 = true;
+        this.stats.refreshesAfterUnauthorized += 1;
+        // Invalidate-if-same: replace exactly the version that failed; a newer one is taken as is.
+        token = await this.o.tokens.getToken(this.o.connectionId, {
+          minVersion: token.version + 1,
+          trigger: 'afterUnauthorized',
+        });
+        continue;
+      } else {
+        failure = this.classifyStatus(what, answer, repeatable);
+      }
+      if (attempt >= this.maxAttempts) throw failure;
+      const delayMs = nextDelay(
+        attempt - 1,
+        capRetryAfter(failure, this.backoff.maxRetryAfterMs),
+        this.backoff,
+      );
+      const remaining = this.o.remainingTimeMs?.();
+      if (remaining !== undefined && delayMs + this.timeoutMs > remaining) throw failure;
+      attempt += 1;
+      this.stats.retries += 1;
+      await this.wait(delayMs);
+      // The wait may have outlived the token's buffer; the provider answers from its cache otherwise.
+      token = await this.o.tokens.getToken(this.o.connectionId);
+    }
+  }
+
+  /** A non-2xx, non-401 answer: returns the error to retry on, or throws the one to give up with. */
+  private classifyStatus(what: string, answer: Answer, repeatable: boolean): TransientError {
+    const { status } = answer;
+    const message = errorMessage(answer.text, `HTTP ${status}`);
+    const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
+    if (status === 429) {
+      this.stats.throttled += 1;
+      this.limiter.onThrottle(retryAfterMs);
+      return new TransientError(`${what}: throttled: ${message}`, retryAfterMs, { status });
+    }
+    if (status < 500) throw new HcmRequestError(status, `${what}: ${message}`);
+    this.stats.serverErrors += 1;
+    const failure = new TransientError(`${what}: HTTP ${status}: ${message}`, retryAfterMs, { status });
+    // 503 says the request was not taken on; any other 5xx may come after the write committed.
+    if (status === 503 || repeatable) return failure;
+    if (what.startsWith('POST'))
+      throw new AmbiguousWriteError(what, `HTTP ${status}: ${message}`, { status });
+    throw failure;
+  }
+
+  /** One HTTP exchange. A network failure comes back as a TransientError to retry, or is thrown. */
+  private async exchange(
+    req: Request,
+    what: string,
+    token: IssuedToken,
+    repeatable: boolean,
+  ): Promise<Answer | TransientError> {
+    const url = new URL(this.baseUrl + req.path);
+    for (const [k, v] of Object.entries(req.query ?? {})) url.searchParams.set(k, v);
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${token.accessToken}`,
+      'REST-Framework-Version': REST_FRAMEWORK_VERSION,
+      Accept: 'application/json',
+      ...req.headers,
+    };
+    if (req.body !== undefined) headers['Content-Type'] = 'application/json';
+    this.stats.requests += 1;
+    try {
+      const res = await fetch(url, {
+        method: req.method,
+        headers,
+        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        signal: AbortSignal.timeout(this.timeoutMs),
+      });
+      // The body is read under the same timeout: a stalled body is as ambiguous as a stalled header.
+      return { status: res.status, text: await res.text(), headers: res.headers };
+    } catch (err) {
+      this.stats.networkErrors += 1;
+      const failure = classifyNetworkError(err, this.timeoutMs);
+      const error = new TransientError(`${what}: ${failure.detail}`, undefined, { cause: err });
+      if (repeatable || failure.kind === 'not_sent') return error;
+      if (req.method === 'POST') throw new AmbiguousWriteError(what, failure.detail, { cause: err });
+      throw error;
+    }
+  }
+}
+
+/** A quoted row-match literal: single quotes doubled. */
+function quote(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+function capRetryAfter(err: TransientError, maxMs: number): TransientError {
+  if (err.retryAfterMs === undefined || err.retryAfterMs <= maxMs) return err;
+  return new TransientError(err.message, maxMs, { status: err.status });
+}
+
+function parseJson<T>(answer: Answer): T {
+  try {
+    return JSON.parse(answer.text) as T;
+  } catch (err) {
+    throw new HcmRequestError(answer.status, `answer is not JSON: ${answer.text.slice(0, 200)}`, {
+      cause: err,
+    });
+  }
+}

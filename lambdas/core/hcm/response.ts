@@ -1,0 +1,72 @@
+import { TransientError } from '../errors.ts';
+import type { HcmErrorBody } from './oracle.ts';
+
+/**
+ * A write whose outcome is unknown: the request was sent, then the connection failed, timed out or
+ * answered 5xx. The goal MAY exist now. Retrying a create blindly is how duplicate goals happen, so
+ * the client never does; the caller must look the goal up (finder / ledger) before creating again.
+ * It stays a TransientError (same `name`), so Step Functions retries the chunk, which reconciles.
+ */
+export class AmbiguousWriteError extends TransientError {
+  readonly ambiguous = true as const;
+
+  constructor(what: string, why: string, options: { cause?: unknown; status?: number } = {}) {
+    super(
+      `${what}: outcome unknown (${why}); the goal may have been created, look it up before creating again`,
+      undefined,
+      options,
+    );
+  }
+}
+
+/** True for a write that may have committed although it failed: reconcile before any new create. */
+export function isAmbiguousWrite(err: unknown): boolean {
+  return (
+    err instanceof AmbiguousWriteError ||
+    (typeof err === 'object' && err !== null && (err as { ambiguous?: unknown }).ambiguous === true)
+  );
+}
+
+const MAX_MESSAGE = 500;
+
+/** The server's own words from an error body: ADF error JSON (framework 4+), other JSON, or text. */
+export function errorMessage(text: string, fallback: string): string {
+  const trimmed = text.trim();
+  if (!trimmed) return fallback;
+  try {
+    const body = JSON.parse(trimmed) as Partial<HcmErrorBody> & { message?: unknown };
+    const details = (body['o:errorDetails'] ?? [])
+      .map((d) => (d['o:errorPath'] ? `${d['o:errorPath']}: ${d.detail}` : d.detail))
+      .filter(Boolean);
+    const message =
+      details.length > 0
+        ? details.join(' ')
+        : (body.detail ?? (typeof body.message === 'string' ? body.message : body.title));
+    if (message) return clip(message);
+  } catch {
+    // Not JSON: Oracle answers plain text at framework version 1 and from gateways.
+  }
+  return clip(trimmed);
+}
+
+function clip(text: string): string {
+  return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text;
+}
+
+/** Network failure codes that prove the request never reached the server (so even a POST is safe to retry). */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+export interface NetworkFailure {
+  kind: 'timeout' | 'not_sent' | 'network';
+  detail: string;
+}
+
+export function classifyNetworkError(err: unknown, timeoutMs: number): NetworkFailure {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
+    return { kind: 'timeout', detail: `no answer within ${timeoutMs} ms` };
+  }
+  const code = e?.cause?.code;
+  if (code && NOT_SENT.has(code)) return { kind: 'not_sent', detail: code };
+  return { kind: 'network', detail: code ?? e?.cause?.message ?? e?.message ?? 'network error' };
+}

@@ -1,0 +1,32 @@
+import { fileURLToPath } from 'node:url';
+import { S3Client } from '@aws-sdk/client-s3';
+import { ConfigError } from '../errors.ts';
+import { fileBytes, s3Bytes } from './bytes.ts';
+import { StreamingGoalSource } from './source.ts';
+import type { GoalSource, SourceRef } from './types.ts';
+
+/** A GoalSource for a plain path, a file:// URL or an s3://bucket/key URI. */
+export function openGoalSource(ref: SourceRef, deps: { s3?: S3Client } = {}): GoalSource {
+  if (ref.uri.startsWith('s3://')) {
+    const { bucket, key } = parseS3Uri(ref.uri);
+    return new StreamingGoalSource(s3Bytes(deps.s3 ?? new S3Client({}), bucket, key), ref.format);
+  }
+  const path = ref.uri.startsWith('file://') ? fileURLToPath(ref.uri) : ref.uri;
+  if (!path) throw new ConfigError('goal source URI is empty');
+  return new StreamingGoalSource(fileBytes(path), ref.format);
+}
+
+/** The format a source name implies: .csv is CSV, .jsonl / .ndjson / .json is JSON Lines. */
+export function formatFromUri(uri: string): 'jsonl' | 'csv' {
+  const name = uri.replace(/[?#].*$/, '').toLowerCase();
+  if (name.endsWith('.csv')) return 'csv';
+  if (name.endsWith('.jsonl') || name.endsWith('.ndjson') || name.endsWith('.json')) return 'jsonl';
+  throw new ConfigError(`cannot tell the format of ${uri}: name it .jsonl or .csv`);
+}
+
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
+  if (!match) throw new ConfigError(`not an s3://bucket/key URI: ${uri}`);
+  // Keys in s3:// URIs are written as-is (not URL-encoded), as the AWS CLI does.
+  return { bucket: match[1]!, key: match[2]! };
+}

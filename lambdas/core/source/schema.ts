@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { GOAL_PRIORITY_CODES, GOAL_STATUS_CODES } from '../hcm/oracle.ts';
+
+/** YYYY-MM-DD that is a real calendar date (zod's ISO date rejects 2023-02-29 and 2024-04-31). */
+const isoDate = z.iso.date({ error: 'must be a real calendar date YYYY-MM-DD' });
+const percent = z.number().min(0).max(100);
+
+/**
+ * One goal as the source system exports it. Unknown fields are stripped, not rejected: source exports
+ * often carry extra columns, and the mapping only sends what is listed here.
+ */
+export const GoalRecordSchema = z
+  .object({
+    externalKey: z
+      .string()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9._:-]+$/, { error: 'may only contain letters, digits and . _ : -' }),
+    personNumber: z.string().trim().min(1).max(30),
+    goalName: z.string().trim().min(1).max(240),
+    description: z.string().max(4000).optional(),
+    startDate: isoDate,
+    targetCompletionDate: isoDate,
+    status: z.enum(GOAL_STATUS_CODES),
+    goalPlanId: z.number().int().positive(),
+    reviewPeriodId: z.number().int().positive().optional(),
+    weight: percent.optional(),
+    category: z.string().min(1).max(30).optional(),
+    priority: z.enum(GOAL_PRIORITY_CODES).optional(),
+    percentComplete: percent.optional(),
+    actualCompletionDate: isoDate.optional(),
+  })
+  .check((ctx) => {
+    const r = ctx.value;
+    // ISO dates compare correctly as strings.
+    if (r.targetCompletionDate < r.startDate) {
+      ctx.issues.push({
+        code: 'custom',
+        input: r.targetCompletionDate,
+        path: ['targetCompletionDate'],
+        message: `must be on or after startDate ${r.startDate}`,
+      });
+    }
+    if (r.actualCompletionDate !== undefined && r.actualCompletionDate < r.startDate) {
+      ctx.issues.push({
+        code: 'custom',
+        input: r.actualCompletionDate,
+        path: ['actualCompletionDate'],
+        message: `must be on or after startDate ${r.startDate}`,
+      });
+    }
+  });
+
+export type GoalRecord = z.infer<typeof GoalRecordSchema>;
+
+export type GoalValidation = { ok: true; record: GoalRecord } | { ok: false; reason: string; key?: string };
+
+/** At most this many issues are spelled out; a record with more is broken enough. */
+const MAX_ISSUES = 5;
+
+export function validateGoalRecord(raw: unknown): GoalValidation {
+  // reportInput lets a missing field read "is required" instead of "expected string, received undefined".
+  const parsed = GoalRecordSchema.safeParse(raw, { reportInput: true });
+  if (parsed.success) return { ok: true, record: parsed.data };
+  const issues = parsed.error.issues;
+  const reasons = issues.slice(0, MAX_ISSUES).map((issue) => {
+    const path = issue.path.length > 0 ? issue.path.join('.') : 'record';
+    const missing =
+      (issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined;
+    return `${path}: ${missing ? 'is required' : issue.message}`;
+  });
+  if (issues.length > MAX_ISSUES) reasons.push(`(+${issues.length - MAX_ISSUES} more)`);
+  const key = keyOf(raw);
+  return key === undefined
+    ? { ok: false, reason: reasons.join('; ') }
+    : { ok: false, reason: reasons.join('; '), key };
+}
+
+/** The external key of a record that may be invalid, when it is at least a plausible key (for reports). */
+export function keyOf(raw: unknown): string | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const key = (raw as { externalKey?: unknown }).externalKey;
+  return typeof key === 'string' && key.length > 0 && key.length <= 100 ? key : undefined;
+}

@@ -1,0 +1,68 @@
+import type { GoalRecord } from './schema.ts';
+
+/** Where the goals come from. `uri`: a plain path, `file://...` or `s3://bucket/key`. */
+export interface SourceRef {
+  uri: string;
+  format: 'jsonl' | 'csv';
+}
+
+/**
+ * A slice of the source aligned to record boundaries: small enough for a Step Functions state payload.
+ * For CSV the header is not inside any range; readChunk reads it separately.
+ */
+export interface ChunkRef {
+  index: number;
+  byteStart: number;
+  /** Exclusive. */
+  byteEnd: number;
+  /** 1-based physical line number of the first line in the range (may be a blank line). */
+  firstLine: number;
+  /** Physical lines in the range (blank lines and the lines of multi-line CSV records included). */
+  lineCount: number;
+  /** Records (valid + invalid) in the range. */
+  recordCount?: number;
+  /**
+   * Records in this range that are only invalid because of another record elsewhere in the file
+   * (duplicate external key or natural key), found by plan(). readChunk marks them invalid with the
+   * same reason, so a worker never needs the whole file. Absent when there are none.
+   */
+  duplicates?: DuplicateRef[];
+}
+
+export interface DuplicateRef {
+  line: number;
+  reason: string;
+}
+
+export interface InvalidRecord {
+  key?: string;
+  line: number;
+  reason: string;
+}
+
+export type SourceEntry = { line: number; record: GoalRecord } | { line: number; invalid: InvalidRecord };
+
+export interface SourcePlan {
+  /** Records seen (valid + invalid); blank lines are not records. */
+  totalRecords: number;
+  validRecords: number;
+  invalid: InvalidRecord[];
+  chunks: ChunkRef[];
+  /** Size of the source in bytes. */
+  bytes: number;
+}
+
+export interface ReadChunkOptions {
+  /**
+   * Extra lines to report as invalid (line -> reason), e.g. plan().invalid re-applied by a caller that
+   * built its own ChunkRefs. chunk.duplicates is applied in any case.
+   */
+  invalidLines?: ReadonlyMap<number, string>;
+}
+
+export interface GoalSource {
+  /** Streams the whole source once: counts, validates, finds duplicates and cuts chunks of `chunkSize` records. */
+  plan(chunkSize: number): Promise<SourcePlan>;
+  /** Entries of one chunk in file order; invalid records come back as `{ invalid }` so they can be counted. */
+  readChunk(chunk: ChunkRef, options?: ReadChunkOptions): AsyncIterable<SourceEntry>;
+}

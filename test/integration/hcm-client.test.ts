@@ -1,0 +1,290 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { HcmRequestError, ReauthRequiredError, TransientError } from '../../lambdas/core/errors.ts';
+import { type HcmClientOptions, HcmGoalsClient, isAmbiguousWrite } from '../../lambdas/core/hcm/client.ts';
+import { AdaptiveLimiter } from '../../lambdas/core/hcm/limiter.ts';
+import { diffGoal, naturalKeyOf, toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
+import type { IssuedToken, RefreshTrigger, TokenProvider } from '../../lambdas/core/ports.ts';
+import { sleep } from '../../lambdas/core/retry.ts';
+import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
+import { HCM_AUDIENCE } from '../../local/constants.ts';
+import { GOAL_PLANS, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
+
+type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
+
+const ISSUER = 'https://idcs.test.invalid/';
+const PLAN = GOAL_PLANS[0]!;
+
+/**
+ * Stands in for the token broker: mints RS256 access tokens with a bumping version, caches the
+ * current one, and replaces it only when asked for a newer version (invalidate-if-same).
+ * `backdateSeconds` makes the next minted tokens look old (the simulator's session timeout fault).
+ */
+class FakeTokens implements TokenProvider {
+  readonly calls: Array<{ minVersion?: number; trigger?: RefreshTrigger }> = [];
+  backdateSeconds = 0;
+  failWith: Error | undefined;
+  private current: IssuedToken | undefined;
+
+  constructor(
+    private readonly key: SigningKey,
+    private readonly clientId: string,
+  ) {}
+
+  async getToken(
+    _id: string,
+    o: { minVersion?: number; trigger?: RefreshTrigger } = {},
+  ): Promise<IssuedToken> {
+    this.calls.push(o);
+    if (this.failWith) throw this.failWith;
+    if (!this.current || this.current.version < (o.minVersion ?? 0)) {
+      const version = (this.current?.version ?? 0) + 1;
+      const iat = Math.floor(Date.now() / 1000) - this.backdateSeconds;
+      const accessToken = await new SignJWT({
+        client_id: this.clientId,
+        scope: 'urn:opc:resource:fusion:hcm',
+      })
+        .setProtectedHeader({ alg: 'RS256', kid: 'test-key' })
+        .setIssuer(ISSUER)
+        .setAudience(HCM_AUDIENCE)
+        .setSubject(this.clientId)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + 3600)
+        .sign(this.key);
+      this.current = { accessToken, expiresAt: (iat + 3600) * 1000, version };
+    }
+    return this.current;
+  }
+}
+
+let jwks: Server;
+let sim: HcmSim;
+let privateKey: SigningKey;
+let clients = 0;
+
+beforeAll(async () => {
+  const pair = await generateKeyPair('RS256');
+  privateKey = pair.privateKey;
+  const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
+  jwks = createServer((_req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+  const { port } = jwks.address() as AddressInfo;
+  sim = await startHcmSim({ jwksUrl: `http://127.0.0.1:${port}/jwks`, issuer: ISSUER, persons: 200 });
+});
+
+afterAll(async () => {
+  await sim?.close();
+  await new Promise((resolve) => jwks?.close(resolve));
+});
+
+beforeEach(() => {
+  sim.setFaults({
+    latencyMs: 0,
+    errorRate: 0,
+    commitThenDropRate: 0,
+    tokenMaxAgeSeconds: null,
+    rateLimitPerSecond: 0,
+  });
+});
+
+/** A client with its own client_id (own rate-limit bucket at the simulator) and fast backoff. */
+function setup(over: Partial<HcmClientOptions> = {}) {
+  const tokens = new FakeTokens(privateKey, `client-${++clients}`);
+  const client = new HcmGoalsClient({
+    baseUrl: sim.url,
+    connectionId: 'conn-1',
+    tokens,
+    backoff: { baseMs: 20, capMs: 200 },
+    ...over,
+  });
+  return { tokens, client };
+}
+
+let seq = 0;
+function record(over: Partial<GoalRecord> = {}): GoalRecord {
+  seq += 1;
+  return {
+    externalKey: `IT-${seq}`,
+    personNumber: `E${String((seq % 150) + 1).padStart(6, '0')}`,
+    goalName: `Integration goal ${seq}`,
+    startDate: '2026-02-01',
+    targetCompletionDate: '2026-11-30',
+    status: 'NOT_STARTED',
+    goalPlanId: PLAN.GoalPlanId,
+    reviewPeriodId: PLAN.ReviewPeriodId,
+    weight: 20,
+    ...over,
+  };
+}
+
+describe('HcmGoalsClient against the HCM simulator', () => {
+  it('create -> find by natural key -> diff -> update -> find by person (all pages)', async () => {
+    const { client } = setup({ pageSize: 2 });
+    const goal = record({ goalName: "Lead the team's planning; Q1", description: 'first' });
+    const created = await client.create(goal.goalPlanId, toHcmPayload(goal));
+    expect(created).toMatchObject({ GoalName: goal.goalName, PersonNumber: goal.personNumber, Weight: 20 });
+    expect(created.Description).toBe('first');
+
+    const [found, ...more] = await client.findByNaturalKey(naturalKeyOf(goal));
+    expect(more).toEqual([]);
+    expect(found!.GoalId).toBe(created.GoalId);
+    expect(diffGoal(found!, toHcmPayload(goal))).toBeNull();
+
+    const changed = { ...goal, status: 'IN_PROGRESS' as const, percentComplete: 30, description: undefined };
+    const patch = diffGoal(found!, toHcmPayload(changed));
+    expect(patch).toEqual({ StatusCode: 'IN_PROGRESS', PercentComplete: 30, Description: null });
+    const updated = await client.update(goal.goalPlanId, found!.performanceGoalsUniqID, patch!);
+    expect(updated).toMatchObject({ GoalId: created.GoalId, StatusCode: 'IN_PROGRESS', PercentComplete: 30 });
+    expect(updated.Description).toBeNull();
+
+    for (let i = 0; i < 4; i++)
+      await client.create(goal.goalPlanId, toHcmPayload({ ...goal, goalName: `Sibling ${seq}-${i}` }));
+    const all = await client.findByPerson(goal.personNumber, goal.goalPlanId);
+    expect(all.filter((g) => g.GoalName.startsWith(`Sibling ${seq}-`))).toHaveLength(4);
+    expect(new Set(all.map((g) => g.GoalId)).size).toBe(all.length);
+    expect(await client.findByGoalId(created.GoalId)).toMatchObject({ GoalId: created.GoalId });
+    expect(await client.findByNaturalKey({ ...naturalKeyOf(goal), goalName: 'nothing like it' })).toEqual([]);
+    expect(client.stats).toMatchObject({ unauthorized: 0, throttled: 0, retries: 0 });
+  });
+
+  it('401: asks for the next token version once, then succeeds (exactly one retry)', async () => {
+    sim.setFaults({ tokenMaxAgeSeconds: 60 });
+    const { tokens, client } = setup();
+    tokens.backdateSeconds = 120; // the first token is already past the session limit
+    const first = await tokens.getToken('conn-1');
+    tokens.backdateSeconds = 0;
+    const goals = await client.findByPerson('E000001', PLAN.GoalPlanId);
+    expect(Array.isArray(goals)).toBe(true);
+    expect(client.stats).toMatchObject({
+      requests: 2,
+      unauthorized: 1,
+      refreshesAfterUnauthorized: 1,
+      retries: 0,
+    });
+    expect(tokens.calls.at(-1)).toEqual({ minVersion: first.version + 1, trigger: 'afterUnauthorized' });
+  });
+
+  it('401 again after the refresh: HcmRequestError(401), no third request', async () => {
+    sim.setFaults({ tokenMaxAgeSeconds: 60 });
+    const { tokens, client } = setup();
+    tokens.backdateSeconds = 120; // every token it mints is too old
+    const err = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HcmRequestError);
+    expect((err as HcmRequestError).status).toBe(401);
+    expect((err as Error).message).toMatch(/session has timed out/);
+    expect(client.stats).toMatchObject({ requests: 2, unauthorized: 2, refreshesAfterUnauthorized: 1 });
+  });
+
+  it('passes ReauthRequiredError from the token provider through unchanged', async () => {
+    const { tokens, client } = setup();
+    const dead = new ReauthRequiredError('conn-1', 'invalid_grant');
+    tokens.failWith = dead;
+    await expect(client.findByPerson('E000001', PLAN.GoalPlanId)).rejects.toBe(dead);
+    expect(client.stats.requests).toBe(0);
+  });
+
+  it('429: honours Retry-After, halves the limiter, and every call completes', async () => {
+    sim.setFaults({ rateLimitPerSecond: 3 });
+    const delays: number[] = [];
+    const limiter = new AdaptiveLimiter({ initial: 8, max: 8 });
+    const { client } = setup({
+      limiter,
+      sleep: (ms) => {
+        delays.push(ms);
+        return sleep(ms);
+      },
+    });
+    const t0 = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => client.findByPerson(`E00000${i + 1}`, PLAN.GoalPlanId)),
+    );
+    expect(results).toHaveLength(6);
+    expect(client.stats.throttled).toBeGreaterThanOrEqual(3);
+    expect(client.stats.retries).toBe(client.stats.throttled);
+    // The simulator says Retry-After: 1 (second); no retry came sooner.
+    expect(delays.length).toBe(client.stats.throttled);
+    expect(Math.min(...delays)).toBeGreaterThanOrEqual(1000);
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1000);
+    expect(limiter.limit).toBeLessThan(8);
+  });
+
+  it('a POST whose connection drops after the commit is ambiguous, is not retried, and the goal exists', async () => {
+    sim.setFaults({ commitThenDropRate: 1 });
+    const { client } = setup();
+    const goal = record();
+    const before = sim.stats();
+    const err = await client.create(goal.goalPlanId, toHcmPayload(goal)).catch((e: unknown) => e);
+    expect(isAmbiguousWrite(err)).toBe(true);
+    expect(err).toBeInstanceOf(TransientError);
+    expect((err as Error).name).toBe('TransientError');
+    expect((err as Error).message).toMatch(/outcome unknown/);
+    expect(client.stats).toMatchObject({ requests: 1, retries: 0, networkErrors: 1 });
+    sim.setFaults({ commitThenDropRate: 0 });
+    const found = await client.findByNaturalKey(naturalKeyOf(goal));
+    expect(found).toHaveLength(1);
+    expect(sim.stats().goalsStored).toBe(before.goalsStored + 1);
+  });
+
+  it('a 500 on POST is ambiguous too; a 503 on POST is retried; a 500 on GET is retried then TransientError', async () => {
+    const { client } = setup({ maxAttempts: 3 });
+    sim.setFaults({ errorRate: 1, errorStatus: 500 });
+    const post = await client.create(PLAN.GoalPlanId, toHcmPayload(record())).catch((e: unknown) => e);
+    expect(isAmbiguousWrite(post)).toBe(true);
+    expect(client.stats.requests).toBe(1);
+
+    const get = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    expect(get).toBeInstanceOf(TransientError);
+    expect(isAmbiguousWrite(get)).toBe(false);
+    expect((get as TransientError).status).toBe(500);
+    expect(client.stats.requests).toBe(4);
+
+    sim.setFaults({ errorStatus: 503 });
+    const retried = await client.create(PLAN.GoalPlanId, toHcmPayload(record())).catch((e: unknown) => e);
+    expect(retried).toBeInstanceOf(TransientError);
+    expect(isAmbiguousWrite(retried)).toBe(false);
+    expect(client.stats).toMatchObject({ requests: 7, serverErrors: 7, retries: 4 });
+  });
+
+  it('does not start a retry that cannot finish in the remaining time', async () => {
+    sim.setFaults({ errorRate: 1, errorStatus: 503 });
+    const { client } = setup({ timeoutMs: 1_000, remainingTimeMs: () => 900 });
+    const err = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    expect((err as TransientError).status).toBe(503);
+    expect(client.stats).toMatchObject({ requests: 1, retries: 0 });
+  });
+
+  it('400 validation: HcmRequestError with the server message, no retry', async () => {
+    const { client } = setup();
+    const goal = record({ startDate: '2025-01-01' }); // outside the FY2026 review period
+    const err = await client.create(goal.goalPlanId, toHcmPayload(goal)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HcmRequestError);
+    expect((err as HcmRequestError).status).toBe(400);
+    expect((err as Error).message).toMatch(
+      /StartDate: The start date 2025-01-01 must be within the review period/,
+    );
+    expect(client.stats.requests).toBe(1);
+    const missing = await client
+      .update(PLAN.GoalPlanId, 'no-such-goal', { Weight: 10 })
+      .catch((e: unknown) => e);
+    expect((missing as HcmRequestError).status).toBe(404);
+  });
+
+  it('timeout: GET retried then TransientError; a timed-out POST is ambiguous and not retried', async () => {
+    sim.setFaults({ latencyMs: 300 });
+    const { client } = setup({ timeoutMs: 100, maxAttempts: 2 });
+    const get = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    expect(get).toBeInstanceOf(TransientError);
+    expect(isAmbiguousWrite(get)).toBe(false);
+    expect((get as Error).message).toMatch(/no answer within 100 ms/);
+    expect(client.stats).toMatchObject({ requests: 2, networkErrors: 2, retries: 1 });
+
+    const post = await client.create(PLAN.GoalPlanId, toHcmPayload(record())).catch((e: unknown) => e);
+    expect(isAmbiguousWrite(post)).toBe(true);
+    expect(client.stats).toMatchObject({ requests: 3, networkErrors: 3, retries: 1 });
+  });
+});
