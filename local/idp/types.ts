@@ -1,0 +1,103 @@
+import type { JWK } from 'jose';
+
+/** One registered OAuth client. The private JWK signs jwt-bearer assertions; the IdP only knows the public one. */
+export interface IdpClient {
+  clientId: string;
+  /** '' for an assertion-only client (it authenticates with its jwt-bearer assertion alone). */
+  clientSecret: string;
+  /** client_secret_basic (default), or none for an assertion-only client (jwt-bearer grant only). */
+  tokenEndpointAuthMethod: 'client_secret_basic' | 'none';
+  /** public+private JWK (RS256) for jwt-bearer */
+  privateJwk: JWK;
+  publicJwk: JWK;
+}
+
+export interface IdpOptions {
+  /** default '127.0.0.1' */
+  host?: string;
+  /** default 0 (random) */
+  port?: number;
+  /** default 3600 */
+  accessTokenTtlSeconds?: number;
+  /** default 604800 */
+  refreshTokenTtlSeconds?: number;
+  /** default 40 (IDCS "Token Mgmt" for Oracle Apps) */
+  rateLimitPerSecond?: number;
+  /** persist keys, clients, grants, tokens here */
+  stateDir?: string;
+  /** default ['goal-sync']; secrets generated (or loaded from stateDir) */
+  clientIds?: string[];
+  /**
+   * Public clients that may only use the jwt-bearer grant and authenticate with the assertion alone
+   * (RFC 7523 3.1: `client_id` in the body, no Authorization header). Default none.
+   */
+  assertionOnlyClientIds?: string[];
+  faults?: Partial<IdpFaults>;
+}
+
+export interface IdpFaults {
+  /** Fixed delay added to every admitted token request. */
+  latencyMs: number;
+  /** Uniform extra delay in [0, jitterMs). */
+  jitterMs: number;
+  /** Probability [0, 1] that an admitted token request answers `errorStatus` without touching any token. */
+  errorRate: number;
+  errorStatus: 500 | 503;
+  /** Probability [0, 1] that a successful token response is committed server-side, then the socket is destroyed. */
+  dropAfterIssueRate: number;
+  /** Every refresh_token / jwt-bearer request answers 400 invalid_grant (no token is consumed). */
+  forceInvalidGrant: boolean;
+  /** Token bucket rate and burst; 0 disables the limit. */
+  rateLimitPerSecond: number;
+}
+
+export interface IdpStats {
+  /** every request that reached /oauth2/v1/token */
+  tokenRequests: number;
+  /** 'refresh_token' | 'client_credentials' | 'urn:ietf:params:oauth:grant-type:jwt-bearer' ('unknown' if unparsable) */
+  byGrant: Record<string, number>;
+  /** statuses clients saw: '200' | '400' | '401' | '429' | '500' | '503' (dropped responses are not counted here) */
+  byStatus: Record<string, number>;
+  accessTokensIssued: number;
+  /** successful refresh_token grants (including those whose response was then dropped) */
+  refreshes: number;
+  /** consumed refresh token presented again (grant revoked) */
+  reuseDetections: number;
+  /** grants revoked for any reason (reuse, admin revoke, /revoke) */
+  revocations: number;
+  rateLimited: number;
+  injectedErrors: number;
+  droppedResponses: number;
+  /** by OAuth error code: invalid_grant, invalid_client, temporarily_unavailable, server_error, ... */
+  errors: Record<string, number>;
+  /** grants minted through issueRefreshToken (the browserless "consent") */
+  grantsIssued: number;
+  /** requests that reached /oauth2/v1/revoke */
+  revokeRequests: number;
+}
+
+export interface IdpSim {
+  /** http://127.0.0.1:PORT, also the `iss` of every token */
+  readonly issuer: string;
+  /** same as issuer: the base URL of the simulator */
+  readonly url: string;
+  readonly tokenUrl: string;
+  readonly revokeUrl: string;
+  readonly jwksUrl: string;
+  readonly clients: readonly IdpClient[];
+  issueRefreshToken(opts: {
+    clientId: string;
+    subject?: string;
+    scope?: string;
+  }): Promise<{ refreshToken: string; grantId: string }>;
+  /** admin revoke / password change */
+  revokeGrant(grantId: string): Promise<void>;
+  revokeClientGrants(clientId: string): Promise<number>;
+  stats(): IdpStats;
+  resetStats(): void;
+  setFaults(f: Partial<IdpFaults>): IdpFaults;
+  faults(): IdpFaults;
+  /** Changes the lifetime of access tokens issued from now on (benchmarks shorten it mid-run). */
+  setAccessTokenTtlSeconds(seconds: number): void;
+  close(): Promise<void>;
+}
