@@ -1,0 +1,164 @@
+import {
+  type DescribeExecutionCommandOutput,
+  RedriveExecutionCommand,
+  type SFNClient,
+  StartExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { ConfigError } from '../../../lambdas/core/errors.ts';
+import { connectionStatusOf, invokeBroker } from '../aws/broker.ts';
+import {
+  type CliDeps,
+  COMMON_OPTIONS,
+  defaultDeps,
+  EXIT,
+  parseFlags,
+  requireFlag,
+  runCommand,
+} from '../aws/cli.ts';
+import type { AwsClients } from '../aws/clients.ts';
+import {
+  consoleUrlFor,
+  describeExecution,
+  executionArnFor,
+  executionsOfRun,
+  parseExecutionInput,
+  resumeExecutionName,
+} from '../aws/executions.ts';
+import { discoverStack, STACK_OUTPUTS } from '../aws/stack-outputs.ts';
+
+export const usage = `goal-sync resume --stack NAME --run-id ID   continue a run that did not finish
+
+  --stack NAME         CloudFormation stack of the deployment (required)
+  --region REGION      AWS region (default: the SDK's AWS_REGION / profile)
+  --run-id ID          the run to continue (required)
+A FAILED / TIMED_OUT / ABORTED execution that Step Functions can redrive is redriven (failed states
+rerun, succeeded ones are kept). Otherwise a new execution <ID>-r<n> starts with the same input and
+run id; either way the pipeline skips every record already done.
+Exit codes: 0 resumed, 1 failure (or still running), 2 bad arguments, 3 the connection needs re-auth`;
+
+const OPTIONS = { ...COMMON_OPTIONS, 'run-id': { type: 'string' } } as const;
+
+const REDRIVABLE_STATUSES = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
+const MAX_NAME_ATTEMPTS = 5;
+
+export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
+  return runCommand(usage, deps, async () => {
+    const flags = parseFlags(argv, OPTIONS);
+    if (flags.help) {
+      deps.out(usage);
+      return EXIT.ok;
+    }
+    const stackName = requireFlag(flags.stack, 'stack');
+    const runId = requireFlag(flags['run-id'], 'run-id');
+    const clients = deps.clients(flags.region);
+    const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
+    const stateMachineArn = outputs.StateMachineArn;
+
+    const executions = await executionsOfRun(clients.sfn, stateMachineArn, runId);
+    const latest = await describeExecution(
+      clients.sfn,
+      executions[0]?.executionArn ?? executionArnFor(stateMachineArn, runId),
+    );
+    if (!latest?.executionArn) {
+      throw new ConfigError(
+        `run ${runId} has no execution: start it with 'goal-sync start --run-id ${runId} ...'`,
+      );
+    }
+    const status = latest.status ?? 'UNKNOWN';
+    if (status === 'RUNNING' || status === 'PENDING_REDRIVE') {
+      deps.err(`run ${runId} is ${status} (${latest.executionArn}): nothing to resume`);
+      return EXIT.failure;
+    }
+    const input = parseExecutionInput(latest.input);
+    if (!input)
+      throw new ConfigError(`the input of ${latest.executionArn} is not a JSON object: cannot reuse it`);
+
+    if (/ReauthRequired/.test(latest.error ?? '') && outputs.TokenBrokerFunctionName) {
+      const connectionId = typeof input.connectionId === 'string' ? input.connectionId : undefined;
+      if (connectionId && (await stillNeedsReauth(clients, outputs.TokenBrokerFunctionName, connectionId))) {
+        deps.err(
+          `connection ${connectionId} still needs re-authentication: run 'goal-sync connect --stack ${stackName} --connection ${connectionId}' first`,
+        );
+        return EXIT.needsReauth;
+      }
+    }
+
+    if (REDRIVABLE_STATUSES.has(status) && latest.redriveStatus === 'REDRIVABLE') {
+      if (await redrive(clients.sfn, latest)) {
+        deps.out(`redrove ${status} execution of run ${runId} (redrive #${(latest.redriveCount ?? 0) + 1})`);
+        deps.out(`execution  ${latest.executionArn}`);
+        deps.out(`console    ${consoleUrlFor(latest.executionArn)}`);
+        return EXIT.ok;
+      }
+    }
+
+    const why =
+      status === 'SUCCEEDED'
+        ? 'previous execution SUCCEEDED; rerunning for records not done'
+        : `previous execution ${status}, not redrivable${latest.redriveStatusReason ? `: ${latest.redriveStatusReason}` : ''}`;
+    const nextAttempt = Math.max(0, ...executions.map((e) => e.attempt)) + 1;
+    const started = await startAttempt(clients.sfn, stateMachineArn, runId, { ...input, runId }, nextAttempt);
+    deps.out(`started execution ${started.name} for run ${runId} (${why})`);
+    deps.out(`execution  ${started.executionArn}`);
+    deps.out(`console    ${consoleUrlFor(started.executionArn)}`);
+    return EXIT.ok;
+  });
+}
+
+/** False when Step Functions refuses after all (the redrive window closed since DescribeExecution). */
+async function redrive(sfn: SFNClient, execution: DescribeExecutionCommandOutput): Promise<boolean> {
+  try {
+    await sfn.send(
+      new RedriveExecutionCommand({
+        executionArn: execution.executionArn,
+        // Idempotent per redrive: a retried CLI call does not redrive twice.
+        clientToken: `redrive-${execution.redriveCount ?? 0}-${execution.stopDate?.getTime() ?? 0}`,
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ExecutionNotRedrivable') return false;
+    throw err;
+  }
+}
+
+/**
+ * StartExecution as `${runId}-r${n}`. Names older than the listing window may already exist, so on
+ * ExecutionAlreadyExists the next number is tried (bounded).
+ */
+async function startAttempt(
+  sfn: SFNClient,
+  stateMachineArn: string,
+  runId: string,
+  input: Record<string, unknown>,
+  firstAttempt: number,
+): Promise<{ name: string; executionArn: string }> {
+  for (let attempt = firstAttempt; attempt < firstAttempt + MAX_NAME_ATTEMPTS; attempt++) {
+    const name = resumeExecutionName(runId, attempt);
+    try {
+      const res = await sfn.send(
+        new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify(input) }),
+      );
+      return { name, executionArn: res.executionArn ?? executionArnFor(stateMachineArn, name) };
+    } catch (err) {
+      if (!(err instanceof Error && err.name === 'ExecutionAlreadyExists')) throw err;
+    }
+  }
+  throw new ConfigError(
+    `executions ${runId}-r${firstAttempt}..r${firstAttempt + MAX_NAME_ATTEMPTS - 1} all exist`,
+  );
+}
+
+async function stillNeedsReauth(
+  clients: AwsClients,
+  functionName: string,
+  connectionId: string,
+): Promise<boolean> {
+  try {
+    const answer = await invokeBroker(clients.lambda, functionName, { action: 'status', connectionId });
+    return connectionStatusOf(answer, connectionId) === 'needs_reauth';
+  } catch {
+    // The status check is advisory; if the broker cannot answer, let the resume proceed.
+    return false;
+  }
+}

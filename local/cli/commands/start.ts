@@ -1,0 +1,146 @@
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { ConfigError } from '../../../lambdas/core/errors.ts';
+import { formatFromUri } from '../../../lambdas/core/source/open.ts';
+import {
+  type CliDeps,
+  CliUsageError,
+  COMMON_OPTIONS,
+  defaultDeps,
+  EXIT,
+  intFlag,
+  parseFlags,
+  requireFlag,
+  runCommand,
+} from '../aws/cli.ts';
+import { collectRunStatus, exitCodeForRun, STATUS_OUTPUTS } from '../aws/collect-status.ts';
+import {
+  consoleUrlFor,
+  generateRunId,
+  type RunInput,
+  type SourceFormat,
+  validateRunId,
+  waitForExecution,
+} from '../aws/executions.ts';
+import { renderRunStatus } from '../aws/run-status.ts';
+import {
+  discoverStack,
+  FALLBACK_CONNECTION_ID,
+  requireOutputs,
+  STACK_OUTPUTS,
+} from '../aws/stack-outputs.ts';
+
+export const usage = `goal-sync start --stack NAME --source s3://BUCKET/KEY [flags]   start a sync on a deployed stack
+
+  --stack NAME         CloudFormation stack of the deployment (required)
+  --region REGION      AWS region (default: the SDK's AWS_REGION / profile)
+  --source URI         s3://bucket/key, or a key in the stack's source bucket (required)
+  --format F           jsonl | csv (default: from the key's extension: .jsonl .ndjson .json .csv)
+  --connection ID      HCM connection (default: the stack's DefaultConnectionId, else ${FALLBACK_CONNECTION_ID})
+  --run-id ID          run id = execution name (default run-YYYYMMDD-HHMMSS-xxxx)
+  --wait               poll until the execution ends, then print its status
+  --poll-seconds S     polling interval for --wait (default 5)
+Exit codes: 0 started (with --wait: succeeded with no failed records), 1 failure, 2 bad arguments, 3 needs re-auth`;
+
+const OPTIONS = {
+  ...COMMON_OPTIONS,
+  source: { type: 'string' },
+  format: { type: 'string' },
+  connection: { type: 'string' },
+  'run-id': { type: 'string' },
+  wait: { type: 'boolean' },
+  'poll-seconds': { type: 'string' },
+} as const;
+
+const S3_URI_RE = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/;
+
+/** `--source` as an s3:// URI; a bare key is resolved against the stack's source bucket. */
+export function resolveSource(raw: string, bucket: string | undefined): string {
+  if (raw.startsWith('s3://')) {
+    if (!S3_URI_RE.test(raw)) throw new CliUsageError(`--source: not an s3://bucket/key URI: ${raw}`);
+    return raw;
+  }
+  if (/^[a-z]+:\/\//i.test(raw))
+    throw new CliUsageError('--source must be an s3:// URI or a key in the source bucket');
+  if (!bucket)
+    throw new ConfigError(`the stack has no ${STACK_OUTPUTS.sourceBucketName} output: pass s3://bucket/key`);
+  return `s3://${bucket}/${raw.replace(/^\/+/, '')}`;
+}
+
+/** --format, else the pipeline's own rule for the key's extension (so both sides agree). */
+export function resolveFormat(raw: string | undefined, uri: string): SourceFormat {
+  if (raw === undefined) {
+    try {
+      return formatFromUri(uri);
+    } catch {
+      throw new CliUsageError(`cannot tell the format of ${uri}: name it .jsonl/.csv or pass --format`);
+    }
+  }
+  if (raw !== 'jsonl' && raw !== 'csv') throw new CliUsageError('--format must be jsonl or csv');
+  return raw;
+}
+
+// The pipeline's id rule (lambdas/core/sync/input.ts): checked here so a typo fails now, not mid-execution.
+const CONNECTION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
+  return runCommand(usage, deps, async () => {
+    const flags = parseFlags(argv, OPTIONS);
+    if (flags.help) {
+      deps.out(usage);
+      return EXIT.ok;
+    }
+    const stackName = requireFlag(flags.stack, 'stack');
+    const rawSource = requireFlag(flags.source, 'source');
+    const runId = flags['run-id'] === undefined ? generateRunId(deps.now()) : validateRunId(flags['run-id']);
+    const pollMs = intFlag(flags['poll-seconds'], 'poll-seconds', 5, 1, 3600) * 1000;
+    if (flags['poll-seconds'] !== undefined && !flags.wait)
+      throw new CliUsageError('--poll-seconds needs --wait');
+
+    if (flags.connection !== undefined && !CONNECTION_ID_RE.test(flags.connection)) {
+      throw new CliUsageError('--connection: 1-128 characters of A-Z a-z 0-9 . _ : -');
+    }
+    const clients = deps.clients(flags.region);
+    const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
+    // --wait reads the checkpoint table and asks the broker: fail before starting if the stack cannot.
+    const statusOutputs = flags.wait ? requireOutputs(outputs, stackName, STATUS_OUTPUTS) : undefined;
+    const uri = resolveSource(rawSource, outputs.SourceBucketName);
+    const connectionId = flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID;
+    const input: RunInput = {
+      runId,
+      source: { uri, format: resolveFormat(flags.format, uri) },
+      connectionId,
+    };
+
+    let executionArn: string;
+    try {
+      const res = await clients.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: outputs.StateMachineArn,
+          name: runId,
+          input: JSON.stringify(input),
+        }),
+      );
+      executionArn = res.executionArn ?? '';
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
+        throw new ConfigError(
+          `run ${runId} already has an execution: use 'goal-sync resume --run-id ${runId}'`,
+        );
+      }
+      throw err;
+    }
+    deps.out(`started run ${runId} (${input.source.format} ${uri}, connection ${input.connectionId})`);
+    deps.out(`execution  ${executionArn}`);
+    deps.out(`console    ${consoleUrlFor(executionArn)}`);
+    if (!statusOutputs) return EXIT.ok;
+
+    const done = await waitForExecution(clients.sfn, executionArn, {
+      intervalMs: pollMs,
+      sleep: deps.sleep,
+      onStatus: (status) => deps.out(`${new Date(deps.now()).toISOString()}  ${status}`),
+    });
+    const status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
+    deps.out(renderRunStatus(status));
+    return exitCodeForRun(status);
+  });
+}

@@ -1,0 +1,228 @@
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { defaultDeps } from '../../local/cli/aws/cli.ts';
+import { run } from '../../local/cli/commands/start.ts';
+
+const cfn = mockClient(CloudFormationClient);
+const sfn = mockClient(SFNClient);
+const ddb = mockClient(DynamoDBDocumentClient);
+const lambda = mockClient(LambdaClient);
+
+const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:GoalSync';
+const OUTPUTS: Record<string, string> = {
+  StateMachineArn: SM,
+  CheckpointTableName: 'goal-sync-checkpoints-prod',
+  TokenBrokerFunctionName: 'goal-sync-token-broker',
+  SourceBucketName: 'goal-sync-source-prod',
+};
+
+function givenStack(outputs: Record<string, string>) {
+  cfn.on(DescribeStacksCommand).resolves({
+    Stacks: [
+      {
+        StackName: 'prod',
+        StackStatus: 'CREATE_COMPLETE',
+        CreationTime: new Date(),
+        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      },
+    ],
+  });
+}
+
+// The SDK types Payload as its blob adapter; the CLI only reads the bytes, so plain bytes stand in.
+const payload = (value: unknown) =>
+  new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+
+function harness() {
+  const out: string[] = [];
+  const err: string[] = [];
+  const sleeps: number[] = [];
+  const deps = defaultDeps({
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+    },
+    now: () => Date.UTC(2026, 4, 1, 22, 0, 5),
+  });
+  return { deps, out, err, sleeps, text: () => [...out, ...err].join('\n') };
+}
+
+const startedInput = (call = 0) => {
+  const input = sfn.commandCalls(StartExecutionCommand)[call]?.args[0].input;
+  return { ...input, input: JSON.parse(input?.input ?? 'null') as unknown };
+};
+
+beforeEach(() => {
+  givenStack(OUTPUTS);
+  sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({
+    executionArn: `arn:aws:states:eu-west-1:123456789012:execution:GoalSync:${input.name}`,
+    startDate: new Date(),
+  }));
+});
+afterEach(() => {
+  for (const m of [cfn, sfn, ddb, lambda]) m.reset();
+});
+
+describe('goal-sync start', () => {
+  it('starts an execution named after the run id with references-only input', async () => {
+    const h = harness();
+    const code = await run(
+      [
+        '--stack',
+        'prod',
+        '--source',
+        's3://hr-exports/2026/goals.csv',
+        '--connection',
+        'hcm-eu',
+        '--run-id',
+        'nightly-1',
+      ],
+      h.deps,
+    );
+    expect(code).toBe(0);
+    expect(startedInput()).toEqual({
+      stateMachineArn: SM,
+      name: 'nightly-1',
+      input: {
+        runId: 'nightly-1',
+        source: { uri: 's3://hr-exports/2026/goals.csv', format: 'csv' },
+        connectionId: 'hcm-eu',
+      },
+    });
+    const arn = 'arn:aws:states:eu-west-1:123456789012:execution:GoalSync:nightly-1';
+    expect(h.text()).toContain(arn);
+    expect(h.text()).toContain(
+      `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${arn}`,
+    );
+  });
+
+  it('defaults: generated run id, key in the source bucket, jsonl, the stack default connection', async () => {
+    givenStack({ ...OUTPUTS, DefaultConnectionId: 'hcm-default' });
+    const h = harness();
+    expect(await run(['--stack', 'prod', '--source', 'incoming/goals.jsonl'], h.deps)).toBe(0);
+    const call = startedInput();
+    expect(call.name).toMatch(/^run-20260501-220005-[0-9a-f]{4}$/);
+    expect(call.input).toEqual({
+      runId: call.name,
+      source: { uri: 's3://goal-sync-source-prod/incoming/goals.jsonl', format: 'jsonl' },
+      connectionId: 'hcm-default',
+    });
+  });
+
+  it("falls back to the 'oracle-hcm' connection when the stack names none", async () => {
+    const h = harness();
+    expect(await run(['--stack', 'prod', '--source', 's3://b-1/export', '--format', 'csv'], h.deps)).toBe(0);
+    expect(startedInput().input).toMatchObject({ connectionId: 'oracle-hcm', source: { format: 'csv' } });
+  });
+
+  it('fails clearly, before starting anything, when the stack lacks StateMachineArn', async () => {
+    givenStack({ CheckpointTableName: 'cp' });
+    const h = harness();
+    expect(await run(['--stack', 'prod', '--source', 's3://b-1/k.jsonl'], h.deps)).toBe(1);
+    expect(h.err.join('\n')).toMatch(/ConfigError: stack 'prod' lacks the output\(s\) StateMachineArn/);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it.each([
+    [['--source', 's3://b-1/k.jsonl'], /--stack is required/],
+    [['--stack', 'prod'], /--source is required/],
+    [['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--format', 'xml'], /--format must be jsonl or csv/],
+    [['--stack', 'prod', '--source', 's3://b-1/goals.xlsx'], /cannot tell the format .* pass --format/],
+    [['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--connection', 'hcm eu'], /--connection: 1-128/],
+    [['--stack', 'prod', '--source', 'https://example.com/k'], /--source must be an s3:\/\/ URI/],
+    [['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--run-id', 'a b'], /--run-id/],
+    [['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--bogus'], /Unknown option '--bogus'/],
+  ])('exits 2 on bad arguments %j', async (argv, message) => {
+    const h = harness();
+    expect(await run(argv, h.deps)).toBe(2);
+    expect(h.err.join('\n')).toMatch(message);
+    expect(h.err.join('\n')).toContain('goal-sync start --stack NAME');
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it('points to resume when the run id already has an execution', async () => {
+    sfn
+      .on(StartExecutionCommand)
+      .rejects(Object.assign(new Error('exists'), { name: 'ExecutionAlreadyExists' }));
+    const h = harness();
+    expect(await run(['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--run-id', 'r1'], h.deps)).toBe(1);
+    expect(h.err.join('\n')).toContain('goal-sync resume --run-id r1');
+  });
+
+  it('--wait polls until the execution ends and prints the run status', async () => {
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolvesOnce({ status: 'RUNNING', executionArn: 'x', stateMachineArn: SM, startDate: new Date() })
+      .resolvesOnce({ status: 'RUNNING', executionArn: 'x', stateMachineArn: SM, startDate: new Date() })
+      .resolves({
+        status: 'SUCCEEDED',
+        name: 'w1',
+        executionArn: `${SM.replace('stateMachine', 'execution')}:w1`,
+        stateMachineArn: SM,
+        startDate: new Date(Date.UTC(2026, 4, 1)),
+        stopDate: new Date(Date.UTC(2026, 4, 1, 0, 4)),
+      });
+    ddb.on(GetCommand).resolves({
+      Item: { pk: 'RUN#w1', sk: 'RUN', status: 'completed', counts: { total: 7, created: 7, failed: 0 } },
+    });
+    ddb.on(QueryCommand).resolves({ Items: Array.from({ length: 7 }, () => ({ status: 'done' })) });
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      Payload: payload({ connections: [{ connectionId: 'oracle-hcm', status: 'active' }] }),
+    });
+    const h = harness();
+    const code = await run(
+      ['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--run-id', 'w1', '--wait', '--poll-seconds', '2'],
+      h.deps,
+    );
+    expect(code).toBe(0);
+    expect(h.sleeps).toEqual([2000, 2000]);
+    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(3);
+    const text = h.text();
+    expect(text).toMatch(/RUNNING[\s\S]*SUCCEEDED/);
+    expect(text).toMatch(/records\s+7\s+\(done 7\)/);
+    expect(text).toMatch(/goals created\s+7/);
+    expect(text).toMatch(/connection\s+oracle-hcm\s+active/);
+  });
+
+  it('--wait exits 1 when the run finished with failed records', async () => {
+    sfn
+      .on(DescribeExecutionCommand)
+      .resolves({ status: 'SUCCEEDED', executionArn: 'x', stateMachineArn: SM, startDate: new Date() });
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { status: 'completed_with_failures', counts: { created: 5, failed: 2 } } });
+    ddb.on(QueryCommand).resolves({ Items: [{ status: 'done' }, { status: 'failed' }] });
+    lambda
+      .on(InvokeCommand)
+      .resolves({ Payload: payload({ connections: [{ connectionId: 'oracle-hcm', status: 'active' }] }) });
+    const h = harness();
+    expect(await run(['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--wait'], h.deps)).toBe(1);
+    expect(h.text()).toMatch(/goals failed\s+2/);
+  });
+
+  it('--wait exits 3 when the run stopped for re-authentication', async () => {
+    sfn.on(DescribeExecutionCommand).resolves({
+      status: 'FAILED',
+      error: 'ReauthRequiredError',
+      cause: 'connection oracle-hcm needs re-authentication: invalid_grant',
+      executionArn: 'x',
+      stateMachineArn: SM,
+      startDate: new Date(),
+    });
+    ddb.on(GetCommand).resolves({ Item: { status: 'needs_reauth' } });
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    lambda.on(InvokeCommand).resolves({
+      Payload: payload({ connections: [{ connectionId: 'oracle-hcm', status: 'needs_reauth' }] }),
+    });
+    const h = harness();
+    expect(await run(['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--wait'], h.deps)).toBe(3);
+    expect(h.sleeps).toEqual([]);
+    expect(h.text()).toContain('ReauthRequiredError: connection oracle-hcm needs re-authentication');
+  });
+});
