@@ -20,7 +20,8 @@ export interface KeyProvider {
 
 /** Static client credentials per connection (Secrets Manager in AWS, a file under the state dir locally). */
 export interface SecretSource {
-  getSecret(secretId: string): Promise<ConnectionSecret>;
+  /** `bypassCache`: `connect` must see a secret a human just updated, not a cached copy. */
+  getSecret(secretId: string, options?: { bypassCache?: boolean }): Promise<ConnectionSecret>;
 }
 
 export type GrantType = 'refresh_token' | 'client_credentials' | 'jwt_bearer';
@@ -40,6 +41,11 @@ export interface ConnectionSecret {
   keyId?: string;
   subject?: string;
   audience?: string;
+  /**
+   * refresh_token grant: the refresh token a human obtained out of band; only `connect` reads it.
+   * After that the rotating refresh token lives encrypted in DynamoDB.
+   */
+  bootstrapRefreshToken?: string;
 }
 
 /** One-time schedules for proactive refresh (EventBridge Scheduler in AWS, timers locally). */
@@ -68,6 +74,8 @@ export interface IssuedToken {
   expiresAt: number;
   /** The connection's fencing number when this token was committed. */
   version: number;
+  /** Epoch ms the token was issued (JWT `iat`): lets callers cap the freshness buffer for short lifetimes. */
+  issuedAt?: number;
 }
 
 export type RefreshTrigger = 'proactive' | 'jit' | 'afterUnauthorized' | 'sweep' | 'connect';

@@ -1,0 +1,124 @@
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { AppError, CryptoError } from '../errors.ts';
+import type { KeyProvider } from '../ports.ts';
+
+/**
+ * Envelope encryption of one secret string (invariant 6): a fresh data key per envelope from the
+ * KeyProvider (KMS GenerateDataKey AES_256, or the local key file), AES-256-GCM with a random 12-byte
+ * IV, and the encryption context bound twice: by the provider (KMS EncryptionContext / local AAD) when
+ * wrapping the data key, and as GCM additional data here. An envelope copied to another connection
+ * therefore fails to open.
+ *
+ * Serialized form (compact, versioned, base64url parts):  v1.<kid>.<edk>.<iv>.<tag>.<ct>
+ */
+export const ENVELOPE_VERSION = 'v1';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+const KEY_BYTES = 32;
+
+export interface EnvelopeParts {
+  v: string;
+  kid: string;
+  edk: Uint8Array;
+  iv: Uint8Array;
+  tag: Uint8Array;
+  ct: Uint8Array;
+}
+
+export class EnvelopeCipher {
+  constructor(private readonly keys: KeyProvider) {}
+
+  async encrypt(plaintext: string, context: Record<string, string>): Promise<string> {
+    const dataKey = await this.keys.generateDataKey(context);
+    const key = Buffer.from(dataKey.plaintext);
+    try {
+      if (key.length !== KEY_BYTES) throw new CryptoError(`data key must be ${KEY_BYTES} bytes`);
+      const iv = randomBytes(IV_BYTES);
+      const cipher = createCipheriv('aes-256-gcm', key, iv);
+      cipher.setAAD(additionalData(this.keys.keyId, context));
+      const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+      return serializeEnvelope({
+        v: ENVELOPE_VERSION,
+        kid: this.keys.keyId,
+        edk: dataKey.encrypted,
+        iv,
+        tag: cipher.getAuthTag(),
+        ct,
+      });
+    } finally {
+      // Plaintext key material lives no longer than the call.
+      key.fill(0);
+      dataKey.plaintext.fill(0);
+    }
+  }
+
+  async decrypt(envelope: string, context: Record<string, string>): Promise<string> {
+    const parts = parseEnvelope(envelope);
+    let plainKey: Uint8Array;
+    try {
+      plainKey = await this.keys.decryptDataKey(parts.edk, context);
+    } catch (err) {
+      if (err instanceof AppError && err.retryable) throw err;
+      throw new CryptoError('envelope data key could not be unwrapped (wrong key, context or tampered)', {
+        cause: err,
+      });
+    }
+    const key = Buffer.from(plainKey);
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', key, parts.iv);
+      decipher.setAAD(additionalData(parts.kid, context));
+      decipher.setAuthTag(parts.tag);
+      return Buffer.concat([decipher.update(parts.ct), decipher.final()]).toString('utf8');
+    } catch (err) {
+      throw new CryptoError('envelope failed authentication (tampered or wrong context)', { cause: err });
+    } finally {
+      key.fill(0);
+      plainKey.fill(0);
+    }
+  }
+}
+
+/** Canonical form of the encryption context: key order must not matter. */
+export function canonicalContext(context: Record<string, string>): string {
+  return JSON.stringify(
+    Object.keys(context)
+      .sort()
+      .map((k) => [k, context[k]]),
+  );
+}
+
+function additionalData(kid: string, context: Record<string, string>): Buffer {
+  return Buffer.from(`${ENVELOPE_VERSION}|${kid}|${canonicalContext(context)}`, 'utf8');
+}
+
+export function serializeEnvelope(parts: EnvelopeParts): string {
+  const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString('base64url');
+  return [
+    parts.v,
+    Buffer.from(parts.kid, 'utf8').toString('base64url'),
+    b64(parts.edk),
+    b64(parts.iv),
+    b64(parts.tag),
+    b64(parts.ct),
+  ].join('.');
+}
+
+export function parseEnvelope(envelope: string): EnvelopeParts {
+  const pieces = envelope.split('.');
+  if (pieces.length !== 6 || pieces[0] !== ENVELOPE_VERSION) {
+    throw new CryptoError('not a v1 token envelope');
+  }
+  const [v, kid, edk, iv, tag, ct] = pieces as [string, string, string, string, string, string];
+  const parts: EnvelopeParts = {
+    v,
+    kid: Buffer.from(kid, 'base64url').toString('utf8'),
+    edk: Buffer.from(edk, 'base64url'),
+    iv: Buffer.from(iv, 'base64url'),
+    tag: Buffer.from(tag, 'base64url'),
+    ct: Buffer.from(ct, 'base64url'),
+  };
+  if (parts.iv.length !== IV_BYTES || parts.tag.length !== TAG_BYTES || parts.edk.length === 0) {
+    throw new CryptoError('malformed token envelope');
+  }
+  return parts;
+}

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CONNECTION_TABLE } from '../tables.ts';
+import { asTransient, isConditionFailed } from '../token/aws-errors.ts';
+
+/**
+ * 30 s: longer than the worst refresh under the lease (4 attempts x 5 s timeout + at most
+ * 0.2 + 0.4 + 0.8 s of jittered backoff = 21.4 s) plus the commit, so a live holder never loses it.
+ */
+export const DEFAULT_LEASE_MS = 30_000;
+
+export type LeaseResult = { acquired: true; owner: string; expiresAt: number } | { acquired: false };
+
+/** A fresh random owner id: one per invocation and attempt, never reused. */
+export const newLeaseOwner = (): string => randomUUID();
+
+/**
+ * Invariant 1 across processes: the refresh lease lives on the connection item itself, taken with a
+ * conditional UpdateItem (free, or expired by the holder's own deadline), released only by its owner.
+ * The token commit checks `leaseOwner = :me` too (fencing), so a holder that lost its lease cannot commit.
+ */
+export class ConnectionLease {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    readonly durationMs: number = DEFAULT_LEASE_MS,
+  ) {}
+
+  async tryAcquire(connectionId: string, owner: string, now: number): Promise<LeaseResult> {
+    const expiresAt = now + this.durationMs;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CONNECTION_TABLE.partitionKey]: connectionId },
+          UpdateExpression: 'SET #owner = :owner, #exp = :exp',
+          ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#owner) OR #exp < :now)',
+          ExpressionAttributeNames: {
+            '#pk': CONNECTION_TABLE.partitionKey,
+            '#owner': 'leaseOwner',
+            '#exp': 'leaseExpiresAt',
+          },
+          ExpressionAttributeValues: { ':owner': owner, ':exp': expiresAt, ':now': now },
+        }),
+      );
+      return { acquired: true, owner, expiresAt };
+    } catch (err) {
+      if (isConditionFailed(err)) return { acquired: false };
+      throw asTransient(err, 'lease acquire');
+    }
+  }
+
+  /** Releases the lease if we still own it; losing it in the meantime is not an error here. */
+  async release(connectionId: string, owner: string): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CONNECTION_TABLE.partitionKey]: connectionId },
+          UpdateExpression: 'REMOVE #owner, #exp',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'leaseOwner', '#exp': 'leaseExpiresAt' },
+          ExpressionAttributeValues: { ':owner': owner },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw asTransient(err, 'lease release');
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import type { GrantType, RefreshTrigger } from '../ports.ts';
+
+export type ConnectionStatus = 'active' | 'needs_reauth' | 'disabled';
+
+/**
+ * One DynamoDB item per connection (table CONNECTION_TABLE, partition key `connectionId`). It holds the
+ * token pair (as envelopes, never plaintext), the fencing number and the refresh lease.
+ */
+export interface ConnectionItem {
+  connectionId: string;
+  status: ConnectionStatus;
+  secretId: string;
+  grant: GrantType;
+  /** Envelope (crypto/envelope.ts) of the current access token. */
+  accessToken?: string;
+  /** Envelope of the current refresh token (refresh_token grant only). */
+  refreshToken?: string;
+  /** Epoch ms, our clock. */
+  expiresAt?: number;
+  issuedAt?: number;
+  /** Fencing number: +1 per committed token; IssuedToken.version. */
+  version: number;
+  leaseOwner?: string;
+  leaseExpiresAt?: number;
+  lastRefreshAt?: number;
+  refreshCount: number;
+  refreshesProactive: number;
+  refreshesJit: number;
+  refreshesAfterUnauthorized: number;
+  refreshesSweep: number;
+  refreshesConnect: number;
+  /** Times a caller found the lease taken and waited instead of refreshing. */
+  leaseContention: number;
+  /** Masked. */
+  lastError?: string;
+  lastErrorAt?: number;
+  /** When the one-time proactive schedule should fire (epoch ms). */
+  nextProactiveAt?: number;
+  /** Random id of the commit that produced `version`: lets a retried commit recognise its own write. */
+  lastCommitId?: string;
+  /** Short SHA-256 of the bootstrap refresh token `connect` last used: a spent one is never replayed. */
+  bootstrapFingerprint?: string;
+  updatedAt: number;
+  createdAt?: number;
+}
+
+export const TRIGGER_COUNTER = {
+  proactive: 'refreshesProactive',
+  jit: 'refreshesJit',
+  afterUnauthorized: 'refreshesAfterUnauthorized',
+  sweep: 'refreshesSweep',
+  connect: 'refreshesConnect',
+} as const satisfies Record<RefreshTrigger, keyof ConnectionItem>;
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+
+/** Reads an item as stored, defaulting counters an older item may not have. */
+export function toConnectionItem(raw: Record<string, unknown>): ConnectionItem {
+  return {
+    connectionId: String(raw.connectionId),
+    status: (str(raw.status) as ConnectionStatus | undefined) ?? 'needs_reauth',
+    secretId: str(raw.secretId) ?? '',
+    grant: (str(raw.grant) as GrantType | undefined) ?? 'refresh_token',
+    accessToken: str(raw.accessToken),
+    refreshToken: str(raw.refreshToken),
+    expiresAt: num(raw.expiresAt),
+    issuedAt: num(raw.issuedAt),
+    version: num(raw.version) ?? 0,
+    leaseOwner: str(raw.leaseOwner),
+    leaseExpiresAt: num(raw.leaseExpiresAt),
+    lastRefreshAt: num(raw.lastRefreshAt),
+    refreshCount: num(raw.refreshCount) ?? 0,
+    refreshesProactive: num(raw.refreshesProactive) ?? 0,
+    refreshesJit: num(raw.refreshesJit) ?? 0,
+    refreshesAfterUnauthorized: num(raw.refreshesAfterUnauthorized) ?? 0,
+    refreshesSweep: num(raw.refreshesSweep) ?? 0,
+    refreshesConnect: num(raw.refreshesConnect) ?? 0,
+    leaseContention: num(raw.leaseContention) ?? 0,
+    lastError: str(raw.lastError),
+    lastErrorAt: num(raw.lastErrorAt),
+    nextProactiveAt: num(raw.nextProactiveAt),
+    lastCommitId: str(raw.lastCommitId),
+    bootstrapFingerprint: str(raw.bootstrapFingerprint),
+    updatedAt: num(raw.updatedAt) ?? 0,
+    createdAt: num(raw.createdAt),
+  };
+}
+
+/** What `status` lists: everything operators need, no token and no envelope. */
+export interface ConnectionView {
+  connectionId: string;
+  status: ConnectionStatus;
+  grant: GrantType;
+  secretId: string;
+  version: number;
+  hasAccessToken: boolean;
+  hasRefreshToken: boolean;
+  expiresAt?: string;
+  expiresInSeconds?: number;
+  lastRefreshAt?: string;
+  nextProactiveAt?: string;
+  refreshCount: number;
+  refreshes: Record<keyof typeof TRIGGER_COUNTER, number>;
+  leaseContention: number;
+  leaseHeld: boolean;
+  lastError?: string;
+  updatedAt: string;
+}
+
+const iso = (ms: number | undefined): string | undefined =>
+  ms === undefined ? undefined : new Date(ms).toISOString();
+
+export function toConnectionView(item: ConnectionItem, now: number): ConnectionView {
+  return {
+    connectionId: item.connectionId,
+    status: item.status,
+    grant: item.grant,
+    secretId: item.secretId,
+    version: item.version,
+    hasAccessToken: item.accessToken !== undefined,
+    hasRefreshToken: item.refreshToken !== undefined,
+    expiresAt: iso(item.expiresAt),
+    expiresInSeconds: item.expiresAt === undefined ? undefined : Math.round((item.expiresAt - now) / 1000),
+    lastRefreshAt: iso(item.lastRefreshAt),
+    nextProactiveAt: iso(item.nextProactiveAt),
+    refreshCount: item.refreshCount,
+    refreshes: {
+      proactive: item.refreshesProactive,
+      jit: item.refreshesJit,
+      afterUnauthorized: item.refreshesAfterUnauthorized,
+      sweep: item.refreshesSweep,
+      connect: item.refreshesConnect,
+    },
+    leaseContention: item.leaseContention,
+    leaseHeld: item.leaseOwner !== undefined && (item.leaseExpiresAt ?? 0) > now,
+    lastError: item.lastError,
+    updatedAt: iso(item.updatedAt) ?? new Date(0).toISOString(),
+  };
+}

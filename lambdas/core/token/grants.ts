@@ -1,0 +1,162 @@
+import { randomUUID } from 'node:crypto';
+import { importPKCS8, SignJWT } from 'jose';
+import { ConfigError, TransientError } from '../errors.ts';
+import type { ConnectionSecret, GrantType } from '../ports.ts';
+import { withBackoff } from '../retry.ts';
+import { type LifetimeOptions, readTokenLifetime } from './expiry.ts';
+import {
+  AmbiguousTokenResponseError,
+  DEFAULT_TOKEN_TIMEOUT_MS,
+  postTokenRequest,
+  type TokenResponse,
+} from './token-endpoint.ts';
+
+export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const ASSERTION_LIFETIME_SECONDS = 300;
+
+/** What a successful grant yields, plaintext: it exists only between the token endpoint and the commit. */
+export interface TokenSet {
+  accessToken: string;
+  /** A rotated refresh token (refresh_token grant) or the first one (connect); absent if the IdP sent none. */
+  refreshToken?: string;
+  expiresAt: number;
+  issuedAt: number;
+}
+
+export interface GrantRetryOptions {
+  /** Total attempts including the first (default 4). */
+  attempts?: number;
+  baseMs?: number;
+  capMs?: number;
+  timeoutMs?: number;
+  /** Absolute epoch ms after which no new attempt starts (the lease must outlive the refresh). */
+  deadline?: number;
+  random?: () => number;
+  now?: () => number;
+  onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+}
+
+export interface GrantInput {
+  grant: GrantType;
+  secret: ConnectionSecret;
+  /** refresh_token grant: the current (decrypted) refresh token. */
+  refreshToken?: string;
+}
+
+export const GRANT_DEFAULTS = { attempts: 4, baseMs: 200, capMs: 5_000 } as const;
+
+/** Thrown instead of retrying when the response to a refresh_token request was lost. */
+export class RefreshTokenMayBeConsumedError extends TransientError {
+  readonly reason = 'token response lost; refresh token may have been rotated';
+}
+
+/**
+ * Obtains a token with one grant, retrying transient failures with full jitter. The one exception is
+ * the ambiguous refresh_token case: the old refresh token may already be spent, so it is never resent.
+ */
+export async function obtainToken(
+  input: GrantInput,
+  options: GrantRetryOptions & LifetimeOptions = {},
+): Promise<TokenSet> {
+  const now = options.now ?? Date.now;
+  const response = await withBackoff(
+    async () => {
+      const form = await grantForm(input, now());
+      const timeoutMs = attemptTimeout(options, now());
+      try {
+        return await postTokenRequest({
+          tokenUrl: input.secret.tokenUrl,
+          form,
+          basicAuth: basicAuthOf(input.secret),
+          timeoutMs,
+          now: now,
+        });
+      } catch (err) {
+        if (input.grant === 'refresh_token' && err instanceof AmbiguousTokenResponseError) {
+          throw new RefreshTokenMayBeConsumedError(err.message, undefined, { cause: err });
+        }
+        throw err;
+      }
+    },
+    {
+      attempts: options.attempts ?? GRANT_DEFAULTS.attempts,
+      baseMs: options.baseMs ?? GRANT_DEFAULTS.baseMs,
+      capMs: options.capMs ?? GRANT_DEFAULTS.capMs,
+      random: options.random,
+      deadline: options.deadline,
+      now,
+      onRetry: options.onRetry,
+      retryOn: (err) => err instanceof TransientError && !(err instanceof RefreshTokenMayBeConsumedError),
+    },
+  );
+  return toTokenSet(response, now(), options);
+}
+
+/** Each attempt gets the full timeout unless the lease deadline is closer. */
+function attemptTimeout(options: GrantRetryOptions, now: number): number {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS;
+  if (options.deadline === undefined) return timeoutMs;
+  return Math.max(1, Math.min(timeoutMs, options.deadline - now));
+}
+
+function toTokenSet(response: TokenResponse, receivedAt: number, opts: LifetimeOptions): TokenSet {
+  const lifetime = readTokenLifetime(response.access_token, response.expires_in, receivedAt, opts);
+  return {
+    accessToken: response.access_token,
+    refreshToken: response.refresh_token,
+    expiresAt: lifetime.expiresAt,
+    issuedAt: lifetime.issuedAt,
+  };
+}
+
+function basicAuthOf(secret: ConnectionSecret): { clientId: string; clientSecret: string } | undefined {
+  return secret.clientSecret ? { clientId: secret.clientId, clientSecret: secret.clientSecret } : undefined;
+}
+
+/** The form body of one grant. Exported for unit tests. */
+export async function grantForm(input: GrantInput, now: number): Promise<URLSearchParams> {
+  const { secret } = input;
+  const form = new URLSearchParams();
+  switch (input.grant) {
+    case 'refresh_token':
+      if (!input.refreshToken) throw new ConfigError('refresh_token grant without a refresh token');
+      form.set('grant_type', 'refresh_token');
+      form.set('refresh_token', input.refreshToken);
+      break;
+    case 'client_credentials':
+      if (!secret.clientSecret) throw new ConfigError('client_credentials grant needs clientSecret');
+      form.set('grant_type', 'client_credentials');
+      break;
+    case 'jwt_bearer':
+      form.set('grant_type', JWT_BEARER_GRANT);
+      form.set('assertion', await signAssertion(secret, now));
+      break;
+  }
+  // A refresh keeps the grant's original scope (RFC 6749 6: omitted = unchanged), so none is sent.
+  if (secret.scope && input.grant !== 'refresh_token') form.set('scope', secret.scope);
+  // Without a client secret the client identifies itself in the body (public client + assertion).
+  if (!secret.clientSecret) form.set('client_id', secret.clientId);
+  return form;
+}
+
+/** RFC 7523 assertion: iss = client, sub = user (or client), aud = the token endpoint unless configured. */
+export async function signAssertion(secret: ConnectionSecret, now: number): Promise<string> {
+  if (!secret.privateKeyPem) throw new ConfigError('jwt_bearer grant needs privateKeyPem in the secret');
+  let key: Awaited<ReturnType<typeof importPKCS8>>;
+  try {
+    key = await importPKCS8(secret.privateKeyPem, 'RS256');
+  } catch (err) {
+    // The PEM itself must never reach a message.
+    throw new ConfigError(`jwt_bearer private key is not a PKCS#8 RSA key (${(err as Error).name})`);
+  }
+  const iat = Math.floor(now / 1000);
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(secret.keyId ? { kid: secret.keyId } : {}) })
+    .setIssuer(secret.clientId)
+    .setSubject(secret.subject ?? secret.clientId)
+    .setAudience(secret.audience ?? secret.tokenUrl)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + ASSERTION_LIFETIME_SECONDS)
+    .setJti(randomUUID())
+    .sign(key);
+}

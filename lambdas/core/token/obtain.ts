@@ -1,0 +1,90 @@
+import { createHash } from 'node:crypto';
+import { ConfigError, ReauthRequiredError } from '../errors.ts';
+import type { ConnectionSecret, SecretSource } from '../ports.ts';
+import type { ConnectionItem } from './connection-item.ts';
+import type { LifetimeOptions } from './expiry.ts';
+import { type GrantRetryOptions, obtainToken, type TokenSet } from './grants.ts';
+import { GrantRejectedError } from './token-endpoint.ts';
+import type { TokenVault } from './token-vault.ts';
+
+export interface Obtained {
+  tokens: TokenSet;
+  /** The refresh token to persist with this commit (rotated, or the bootstrap one); undefined keeps the stored one. */
+  refreshTokenToStore?: string;
+  bootstrapFingerprint?: string;
+}
+
+/** Not reversible, short: enough to recognise a bootstrap refresh token that was already spent. */
+export function tokenFingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 16);
+}
+
+/**
+ * Picks the grant input for a connection (stored refresh token, or the secret's bootstrap token on
+ * `connect`) and calls the token endpoint. Runs only under the connection's lease.
+ */
+export async function obtainForConnection(
+  item: ConnectionItem,
+  mode: 'refresh' | 'connect',
+  deps: { secrets: SecretSource; vault: TokenVault; retry: GrantRetryOptions & LifetimeOptions },
+): Promise<Obtained> {
+  const secret = await deps.secrets.getSecret(item.secretId, { bypassCache: mode === 'connect' });
+  let refreshToken: string | undefined;
+  let bootstrapFingerprint: string | undefined;
+  if (item.grant === 'refresh_token') {
+    if (mode === 'connect') {
+      refreshToken = secret.bootstrapRefreshToken;
+      if (!refreshToken) throw new ConfigError(`secret ${item.secretId} has no bootstrapRefreshToken`);
+      bootstrapFingerprint = tokenFingerprint(refreshToken);
+      if (bootstrapFingerprint === item.bootstrapFingerprint) {
+        // Replaying a spent refresh token would trip reuse detection and revoke the grant.
+        throw new ReauthRequiredError(
+          item.connectionId,
+          'the secret still holds the bootstrap refresh token already used; store a new one',
+        );
+      }
+    } else {
+      refreshToken = await deps.vault.openRefreshToken(item);
+      if (!refreshToken)
+        throw new ReauthRequiredError(item.connectionId, 'no refresh token stored; connect again');
+    }
+  }
+  const tokens = await obtainWithCurrentSecret(item, secret, refreshToken, mode, deps);
+  return {
+    tokens,
+    refreshTokenToStore:
+      item.grant === 'refresh_token'
+        ? (tokens.refreshToken ?? (mode === 'connect' ? refreshToken : undefined))
+        : undefined,
+    bootstrapFingerprint,
+  };
+}
+
+/**
+ * invalid_client right after a client-secret rotation usually means our cached copy is stale: re-read
+ * the secret once, and retry only if it actually changed. Client authentication fails before the grant
+ * is processed, so the refresh token was not consumed and resending it is safe.
+ */
+async function obtainWithCurrentSecret(
+  item: ConnectionItem,
+  secret: ConnectionSecret,
+  refreshToken: string | undefined,
+  mode: 'refresh' | 'connect',
+  deps: { secrets: SecretSource; retry: GrantRetryOptions & LifetimeOptions },
+): Promise<TokenSet> {
+  try {
+    return await obtainToken({ grant: item.grant, secret, refreshToken }, deps.retry);
+  } catch (err) {
+    if (mode === 'connect' || !(err instanceof GrantRejectedError) || err.oauthError !== 'invalid_client')
+      throw err;
+    const fresh = await deps.secrets.getSecret(item.secretId, { bypassCache: true });
+    if (
+      fresh.clientId === secret.clientId &&
+      fresh.clientSecret === secret.clientSecret &&
+      fresh.privateKeyPem === secret.privateKeyPem
+    ) {
+      throw err;
+    }
+    return obtainToken({ grant: item.grant, secret: fresh, refreshToken }, deps.retry);
+  }
+}

@@ -1,0 +1,76 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { ReauthRequiredError } from '../core/errors.ts';
+import { createLogger, createMetrics } from '../core/observability.ts';
+import { type BrokerDeps, TokenBroker } from '../core/token/broker.ts';
+import { type BrokerRequest, parseBrokerRequest } from '../core/token/protocol.ts';
+import { BROKER_METRICS, describe } from '../core/token/telemetry.ts';
+
+export const SERVICE_NAME = 'token-broker';
+
+/** What the composition roots inject: AWS adapters in index.ts, dynalite + local adapters on the laptop. */
+export type TokenBrokerDeps = Omit<BrokerDeps, 'logger' | 'metrics'> & {
+  logger?: Logger;
+  metrics?: Metrics;
+};
+
+export function buildTokenBroker(deps: TokenBrokerDeps): {
+  broker: TokenBroker;
+  logger: Logger;
+  metrics: Metrics;
+} {
+  const logger = deps.logger ?? createLogger(SERVICE_NAME);
+  const metrics = deps.metrics ?? createMetrics(SERVICE_NAME);
+  return { broker: new TokenBroker({ ...deps, logger, metrics }), logger, metrics };
+}
+
+/** Routes one request. get/refresh answer IssuedToken: the only place a token leaves the broker. */
+export function dispatch(broker: TokenBroker, req: BrokerRequest): Promise<unknown> {
+  switch (req.action) {
+    case 'get':
+      return broker.getToken(req.connectionId, { minVersion: req.minVersion, trigger: req.trigger });
+    case 'refresh':
+      return broker.refresh(req.connectionId, { minVersion: req.minVersion, trigger: req.trigger });
+    case 'proactive':
+      return broker.proactive(req.connectionId);
+    case 'sweep':
+      return broker.sweep();
+    case 'status':
+      return broker.status(req.connectionId);
+    case 'connect':
+      return broker.connect(req.connectionId, { secretId: req.secretId, grant: req.grant });
+  }
+}
+
+/**
+ * The TokenBroker Lambda: Powertools logger (masking replacer, Lambda context) and EMF metrics around
+ * a dispatcher. Errors propagate with their typed name, which is what workers and Step Functions see.
+ */
+export function createTokenBrokerHandler(deps: TokenBrokerDeps) {
+  const { broker, logger, metrics } = buildTokenBroker(deps);
+  const handler = async (event: unknown, _context: Context): Promise<unknown> => {
+    metrics.addMetric(BROKER_METRICS.invocations, MetricUnit.Count, 1);
+    const req = parseBrokerRequest(event);
+    logger.appendKeys({
+      action: req.action,
+      connectionId: 'connectionId' in req ? req.connectionId : undefined,
+    });
+    try {
+      return await dispatch(broker, req);
+    } catch (err) {
+      // Re-auth is an expected business state (alarmed via the metric), everything else is an error.
+      const log = err instanceof ReauthRequiredError ? logger.warn.bind(logger) : logger.error.bind(logger);
+      log('token broker request failed', { error: describe(err) });
+      throw err;
+    } finally {
+      logger.removeKeys(['action', 'connectionId']);
+    }
+  };
+  return middy(handler)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+}
