@@ -29,6 +29,10 @@ async function main(argv: string[]): Promise<number> {
     console.error(`unknown command '${name}'\n\n${HELP}`);
     return 2;
   }
+  if (name === 'local' || name === 'sim' || name === 'sample') {
+    // Laptop commands talk to dynalite only; the SDK's Node 22 notice is about AWS endpoints.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  }
   const mod = (await import(`./commands/${name as Command}.ts`)) as {
     run: (args: string[]) => Promise<number>;
   };

@@ -1,0 +1,167 @@
+import { toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
+import { hcmPaths } from '../../lambdas/core/hcm/oracle.ts';
+import { openGoalSource } from '../../lambdas/core/source/open.ts';
+import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
+import type { SourceRef } from '../../lambdas/core/source/types.ts';
+
+/**
+ * The original nightly job, reproduced honestly for side-by-side runs (`goal-sync local --naive`):
+ * one token fetched at start, refreshed only after a 401 by whichever worker saw it (no lock, no
+ * single-flight), plain POSTs with no lookup by natural key, no checkpoints. When authentication dies
+ * the run is lost and, like the operators did, restarted from zero after a re-connect.
+ */
+export interface NaiveJobOptions {
+  source: SourceRef;
+  hcmBaseUrl: string;
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** Obtains a fresh refresh token the way an operator re-connects after a lockout. */
+  reconnect: () => Promise<string>;
+  concurrency: number;
+  /** How many times the job is restarted from zero after it lost authentication (default 1). */
+  restarts?: number;
+  onGoal?: () => void;
+  onRefresh?: () => void;
+  timeoutMs?: number;
+}
+
+export interface NaiveJobResult {
+  status: 'completed' | 'auth_lost';
+  attempts: number;
+  created: number;
+  failed: number;
+  invalid: number;
+  total: number;
+  refreshes: number;
+  unauthorized: number;
+  failedRecords: Array<{ key: string; reason: string }>;
+  invalidRecords: Array<{ key?: string; line: number; reason: string }>;
+  error?: string;
+}
+
+class AuthLost extends Error {}
+
+interface Session {
+  accessToken: string;
+  refreshToken: string;
+}
+
+async function tokenRequest(o: NaiveJobOptions, refreshToken: string): Promise<Session> {
+  const res = await fetch(o.tokenUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      authorization: `Basic ${Buffer.from(`${o.clientId}:${o.clientSecret}`).toString('base64')}`,
+    },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+    signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+  });
+  const body = (await res.json().catch(() => ({}))) as Record<string, string>;
+  if (!res.ok || !body.access_token)
+    throw new AuthLost(`token endpoint ${res.status} ${body.error ?? ''}`.trim());
+  return { accessToken: body.access_token, refreshToken: body.refresh_token ?? refreshToken };
+}
+
+async function readAll(o: NaiveJobOptions): Promise<{ records: GoalRecord[]; result: NaiveJobResult }> {
+  const source = openGoalSource(o.source);
+  const plan = await source.plan(1000);
+  const records: GoalRecord[] = [];
+  for (const chunk of plan.chunks) {
+    for await (const entry of source.readChunk(chunk)) if ('record' in entry) records.push(entry.record);
+  }
+  const result: NaiveJobResult = {
+    status: 'completed',
+    attempts: 0,
+    created: 0,
+    failed: 0,
+    invalid: plan.invalid.length,
+    total: plan.totalRecords,
+    refreshes: 0,
+    unauthorized: 0,
+    failedRecords: [],
+    invalidRecords: plan.invalid,
+  };
+  return { records, result };
+}
+
+export async function runNaiveJob(o: NaiveJobOptions): Promise<NaiveJobResult> {
+  const { records, result } = await readAll(o);
+  const maxAttempts = (o.restarts ?? 1) + 1;
+  while (result.attempts < maxAttempts) {
+    result.attempts++;
+    // Restart from zero: no checkpoints, so every goal is posted again.
+    result.created = 0;
+    result.failed = 0;
+    result.failedRecords = [];
+    try {
+      await runOnce(o, records, result);
+      result.status = 'completed';
+      delete result.error;
+      return result;
+    } catch (err) {
+      if (!(err instanceof AuthLost)) throw err;
+      result.status = 'auth_lost';
+      result.error = `authentication lost on attempt ${result.attempts}: ${err.message}`;
+    }
+  }
+  return result;
+}
+
+async function runOnce(o: NaiveJobOptions, records: GoalRecord[], result: NaiveJobResult): Promise<void> {
+  const session = await tokenRequest(o, await o.reconnect());
+  let next = 0;
+  let lost: AuthLost | undefined;
+  const worker = async (): Promise<void> => {
+    while (!lost && next < records.length) {
+      const record = records[next++]!;
+      try {
+        await postGoal(o, session, record, result);
+        result.created++;
+      } catch (err) {
+        if (err instanceof AuthLost) {
+          lost = err;
+          return;
+        }
+        result.failed++;
+        result.failedRecords.push({ key: record.externalKey, reason: (err as Error).message });
+      }
+      o.onGoal?.();
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, worker));
+  if (lost) throw lost;
+}
+
+async function postGoal(o: NaiveJobOptions, session: Session, record: GoalRecord, result: NaiveJobResult) {
+  const url = `${o.hcmBaseUrl}${hcmPaths.planGoals(record.goalPlanId)}`;
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify(toHcmPayload(record)),
+      signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
+    });
+    await res.arrayBuffer();
+    if (res.ok) return;
+    if (res.status === 429) {
+      // The one courtesy the old job had: wait as told and try again.
+      await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
+      continue;
+    }
+    if (res.status === 401 && attempt === 0) {
+      result.unauthorized++;
+      // Refresh after the 401, by whoever saw it, with whatever refresh token it has: the race.
+      const renewed = await tokenRequest(o, session.refreshToken);
+      result.refreshes++;
+      o.onRefresh?.();
+      Object.assign(session, renewed);
+      continue;
+    }
+    if (res.status === 401) {
+      result.unauthorized++;
+      throw new AuthLost('HTTP 401: Token expired');
+    }
+    throw new Error(`HTTP ${res.status}`);
+  }
+}

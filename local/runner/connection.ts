@@ -1,0 +1,66 @@
+import { ConnectionNotFoundError } from '../../lambdas/core/errors.ts';
+import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
+import { DEFAULT_SCOPE } from '../constants.ts';
+import type { IdpPeer } from './peers.ts';
+
+export const LOCAL_CONNECTION_ID = 'oracle-hcm';
+const secretIdFor = (connectionId: string) => `goal-sync/connections/${connectionId}`;
+
+/**
+ * Makes sure the connection exists and is active. A new or `needs_reauth` connection is connected the
+ * way a human would with `goal-sync connect`: a fresh refresh token from the IdP (here the simulator
+ * mints it instead of a browser login) goes into the secret, and the broker takes it from there.
+ */
+export async function ensureConnection(
+  broker: LocalTokenBroker,
+  idp: IdpPeer,
+  connectionId = LOCAL_CONNECTION_ID,
+): Promise<'existing' | 'connected' | 'reconnected'> {
+  const current = await connectionStatus(broker, connectionId);
+  if (current === 'active') return 'existing';
+  const secretId = secretIdFor(connectionId);
+  await broker.secrets.putSecret(secretId, {
+    tokenUrl: idp.tokenUrl,
+    clientId: idp.client.clientId,
+    clientSecret: idp.client.clientSecret,
+    scope: DEFAULT_SCOPE,
+    bootstrapRefreshToken: await idp.issueRefreshToken(),
+  });
+  await broker.transport.call({ action: 'connect', connectionId, secretId, grant: 'refresh_token' });
+  return current === undefined ? 'connected' : 'reconnected';
+}
+
+async function connectionStatus(broker: LocalTokenBroker, connectionId: string): Promise<string | undefined> {
+  try {
+    const { connections } = await broker.transport.call<{ connections: Array<{ status: string }> }>({
+      action: 'status',
+      connectionId,
+    });
+    return connections[0]?.status;
+  } catch (err) {
+    if (err instanceof ConnectionNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+export interface RefreshCounts {
+  refreshes: number;
+  proactive: number;
+  jit: number;
+  afterUnauthorized: number;
+}
+
+/** The broker's per-trigger refresh counters for the connection (masked status: no token in it). */
+export async function refreshCounts(broker: LocalTokenBroker, connectionId = LOCAL_CONNECTION_ID) {
+  const { connections } = await broker.transport.call<{
+    connections: Array<{ status: string; refreshes: Record<string, number> }>;
+  }>({ action: 'status', connectionId });
+  const r = connections[0]?.refreshes ?? {};
+  const proactive = (r.proactive ?? 0) + (r.sweep ?? 0);
+  const jit = r.jit ?? 0;
+  const afterUnauthorized = r.afterUnauthorized ?? 0;
+  return {
+    status: connections[0]?.status ?? 'missing',
+    counts: { refreshes: proactive + jit + afterUnauthorized, proactive, jit, afterUnauthorized },
+  };
+}

@@ -1,0 +1,103 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { HcmGoalsClient } from '../../lambdas/core/hcm/client.ts';
+import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
+import type { EventPublisher } from '../../lambdas/core/ports.ts';
+import { openGoalSource } from '../../lambdas/core/source/open.ts';
+import type { ChunkCounts } from '../../lambdas/core/sync/counts.ts';
+import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
+import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
+import { createSyncChunkHandler, type SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
+import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
+import { asLambda, type FunctionKind, type LocalHandler } from './executor.ts';
+
+/** Lambda timeouts the stack gives these functions; locally they bound getRemainingTimeInMillis. */
+const TIMEOUT_MS = { plan: 300_000, chunk: 900_000, finish: 120_000 } as const;
+
+export interface LocalLambdaDeps {
+  doc: DynamoDBDocumentClient;
+  checkpointTable: string;
+  broker: LocalTokenBroker;
+  hcmUrl: string;
+  connectionId: string;
+  events: EventPublisher;
+  verbose: boolean;
+  /** Called after every SyncChunk invocation with what it did (progress and report). */
+  onChunk?: (result: SyncChunkResult) => void;
+}
+
+export interface ChunkContainer {
+  handler: LocalHandler;
+  hcm: HcmGoalsClient;
+  brokerRequests(): number;
+}
+
+function observability(service: string, verbose: boolean) {
+  const logger = new Logger({ serviceName: service, logLevel: verbose ? 'INFO' : 'SILENT' });
+  // A silent logger keeps "no metrics to publish" warnings and EMF lines off the progress bar.
+  const metrics = new Metrics({ namespace: SERVICE_NAMESPACE, serviceName: service, logger });
+  return { logger, metrics };
+}
+
+/**
+ * The three pipeline Lambdas, each the real middy handler over local adapters. SyncChunk runs as a
+ * pool of warm "containers": like Lambda, concurrent invocations never share one, and each keeps its
+ * own HCM client, token cache and rate limiter between invocations.
+ */
+export function buildLocalLambdas(d: LocalLambdaDeps) {
+  const common = { doc: d.doc, checkpointTable: d.checkpointTable };
+  const openSource = (ref: Parameters<typeof openGoalSource>[0]) => openGoalSource(ref);
+  const plan = createPlanSyncHandler({ ...common, ...observability('plan-sync', d.verbose), openSource });
+  const finish = createFinishSyncHandler({
+    ...common,
+    ...observability('finish-sync', d.verbose),
+    events: d.events,
+  });
+  const idle: ChunkContainer[] = [];
+  const all: ChunkContainer[] = [];
+  const newContainer = (): ChunkContainer => {
+    const tokens = d.broker.tokenProvider();
+    const hcm = new HcmGoalsClient({ baseUrl: d.hcmUrl, connectionId: d.connectionId, tokens });
+    const handler = createSyncChunkHandler({
+      ...common,
+      ...observability('sync-chunk', d.verbose),
+      openSource,
+      hcmFor: () => hcm,
+    });
+    const container = { handler, hcm, brokerRequests: () => tokens.requests };
+    all.push(container);
+    return container;
+  };
+  const chunk: LocalHandler = async (event, context) => {
+    const container = idle.pop() ?? newContainer();
+    try {
+      const result = (await container.handler(event, context)) as SyncChunkResult;
+      d.onChunk?.(result);
+      return result;
+    } finally {
+      idle.push(container);
+    }
+  };
+  const handlers: Record<FunctionKind, LocalHandler> = { plan, chunk, finish };
+  const invokers = {
+    plan: asLambda('goal-sync-plan-sync', handlers.plan, TIMEOUT_MS.plan),
+    chunk: asLambda('goal-sync-sync-chunk', handlers.chunk, TIMEOUT_MS.chunk),
+    finish: asLambda('goal-sync-finish-sync', handlers.finish, TIMEOUT_MS.finish),
+  };
+  return {
+    invokers,
+    containers: (): readonly ChunkContainer[] => all,
+    hcmStats: () =>
+      all.reduce(
+        (acc, c) => {
+          acc.retries += c.hcm.stats.retries;
+          acc.unauthorized += c.hcm.stats.unauthorized;
+          return acc;
+        },
+        { retries: 0, unauthorized: 0 },
+      ),
+  };
+}
+
+export type { ChunkCounts };

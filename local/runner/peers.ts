@@ -1,0 +1,106 @@
+import { join } from 'node:path';
+import { HCM_AUDIENCE } from '../constants.ts';
+import { fetchHcmStats, type HcmFaults, type HcmStats, postHcmFaults, startHcmSim } from '../hcm/index.ts';
+import {
+  fetchIdpClients,
+  fetchIdpStats,
+  type IdpFaults,
+  type IdpStats,
+  issueIdpRefreshToken,
+  postIdpFaults,
+  revokeIdpGrants,
+  startIdp,
+} from '../idp/index.ts';
+
+/**
+ * The two outside peers as the runner needs them, whether started in this process or reached over
+ * HTTP (`goal-sync sim` in another terminal). Counts always come from the peers themselves.
+ */
+export interface IdpPeer {
+  url: string;
+  tokenUrl: string;
+  client: { clientId: string; clientSecret: string };
+  stats(): Promise<IdpStats>;
+  setFaults(f: Partial<IdpFaults>): Promise<void>;
+  issueRefreshToken(): Promise<string>;
+  revokeAll(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface HcmPeer {
+  url: string;
+  stats(): Promise<HcmStats>;
+  setFaults(f: Partial<HcmFaults>): Promise<void>;
+  /** Makes the simulator's committed goals durable (it is a remote system: our crash is not its crash). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startPeers(o: {
+  stateDir?: string;
+  tokenTtlSeconds: number;
+  seed: number;
+  idpUrl?: string;
+  hcmUrl?: string;
+}): Promise<{ idp: IdpPeer; hcm: HcmPeer }> {
+  if (o.idpUrl && o.hcmUrl) return { idp: await remoteIdp(o.idpUrl), hcm: remoteHcm(o.hcmUrl) };
+  const idp = await startIdp({
+    accessTokenTtlSeconds: o.tokenTtlSeconds,
+    stateDir: o.stateDir ? join(o.stateDir, 'idp') : undefined,
+  });
+  const client = idp.clients[0]!;
+  const hcm = await startHcmSim({
+    jwksUrl: idp.jwksUrl,
+    issuer: idp.issuer,
+    audience: HCM_AUDIENCE,
+    seed: o.seed,
+    stateDir: o.stateDir ? join(o.stateDir, 'hcm') : undefined,
+  });
+  return {
+    idp: {
+      url: idp.url,
+      tokenUrl: idp.tokenUrl,
+      client,
+      stats: async () => idp.stats(),
+      setFaults: async (f) => void idp.setFaults(f),
+      issueRefreshToken: async () =>
+        (await idp.issueRefreshToken({ clientId: client.clientId })).refreshToken,
+      revokeAll: async () => void (await idp.revokeClientGrants(client.clientId)),
+      close: () => idp.close(),
+    },
+    hcm: {
+      url: hcm.url,
+      stats: async () => hcm.stats(),
+      setFaults: async (f) => void hcm.setFaults(f),
+      flush: () => hcm.flush(),
+      close: () => hcm.close(),
+    },
+  };
+}
+
+async function remoteIdp(url: string): Promise<IdpPeer> {
+  const clients = await fetchIdpClients(url);
+  const client = clients.find((c) => c.clientSecret) ?? clients[0];
+  if (!client) throw new Error(`the IdP at ${url} has no clients`);
+  return {
+    url,
+    tokenUrl: new URL('/oauth2/v1/token', url).href,
+    client,
+    stats: () => fetchIdpStats(url),
+    setFaults: async (f) => void (await postIdpFaults(url, f)),
+    issueRefreshToken: async () =>
+      (await issueIdpRefreshToken(url, { clientId: client.clientId })).refreshToken,
+    revokeAll: async () => void (await revokeIdpGrants(url, { clientId: client.clientId })),
+    close: async () => undefined,
+  };
+}
+
+function remoteHcm(url: string): HcmPeer {
+  return {
+    url,
+    stats: () => fetchHcmStats(url),
+    setFaults: async (f) => void (await postHcmFaults(url, f)),
+    flush: async () => undefined,
+    close: async () => undefined,
+  };
+}

@@ -1,0 +1,114 @@
+import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
+import { runPk, SK_PREFIX } from '../../lambdas/core/checkpoint/keys.ts';
+import type { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
+import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
+import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
+import type { HcmStats } from '../hcm/index.ts';
+import type { IdpStats } from '../idp/index.ts';
+import { type RefreshCounts, refreshCounts } from './connection.ts';
+import type { HcmPeer, IdpPeer } from './peers.ts';
+import type { RunReport } from './report.ts';
+
+/** Peer counters at the start of the run: the report shows what this run did, not the peers' lifetime. */
+export interface StatsBaseline {
+  idp: IdpStats;
+  hcm: HcmStats;
+  refreshes: RefreshCounts;
+}
+
+/** Token and HCM sections, read from the simulators' own stats (DESIGN.md section 5). */
+export async function peerSections(
+  peers: { idp: IdpPeer; hcm: HcmPeer },
+  baseline: StatsBaseline,
+  refreshes: RefreshCounts,
+): Promise<Pick<RunReport, 'tokens' | 'hcm'>> {
+  const idp = await peers.idp.stats();
+  const hcm = await peers.hcm.stats();
+  return {
+    tokens: {
+      endpointCalls: idp.tokenRequests - baseline.idp.tokenRequests,
+      refreshes: refreshes.refreshes - baseline.refreshes.refreshes,
+      proactive: refreshes.proactive - baseline.refreshes.proactive,
+      jit: refreshes.jit - baseline.refreshes.jit,
+      afterUnauthorized: refreshes.afterUnauthorized - baseline.refreshes.afterUnauthorized,
+      reuseDetected: idp.reuseDetections - baseline.idp.reuseDetections,
+      revocations: idp.revocations - baseline.idp.revocations,
+    },
+    hcm: {
+      requests: hcm.requests.total - baseline.hcm.requests.total,
+      unauthorized: hcm.unauthorized - baseline.hcm.unauthorized,
+      throttled: hcm.throttled - baseline.hcm.throttled,
+      serverErrors: hcm.serverErrors - baseline.hcm.serverErrors,
+      duplicates: hcm.duplicates,
+      goalsStored: hcm.goalsStored,
+      writes: hcm.creates + hcm.updates - baseline.hcm.creates - baseline.hcm.updates,
+    },
+  };
+}
+
+/** Failed record checkpoints of a run, with their reasons (already masked by the engine). */
+export async function failedRecords(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  runId: string,
+): Promise<Array<{ key: string; reason: string }>> {
+  const out: Array<{ key: string; reason: string }> = [];
+  const pages = paginateQuery(
+    { client: doc },
+    {
+      TableName: table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :rec)',
+      FilterExpression: '#status = :failed',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':pk': runPk(runId), ':rec': SK_PREFIX.record, ':failed': 'failed' },
+      ConsistentRead: true,
+    },
+  );
+  for await (const page of pages) {
+    for (const item of page.Items ?? []) {
+      out.push({ key: String(item.sk).slice(SK_PREFIX.record.length), reason: String(item.reason ?? '') });
+    }
+  }
+  return out;
+}
+
+export async function managedReport(a: {
+  runId: string;
+  runs: RunStore;
+  broker: LocalTokenBroker;
+  peers: { idp: IdpPeer; hcm: HcmPeer };
+  baseline: StatsBaseline;
+  durationMs: number;
+  chunkResults: SyncChunkResult[];
+  failed: Array<{ key: string; reason: string }>;
+  error?: string;
+}): Promise<RunReport> {
+  const run = await a.runs.getRun(a.runId);
+  const counts = run?.counts;
+  const { counts: refreshes } = await refreshCounts(a.broker);
+  const sections = await peerSections(a.peers, a.baseline, refreshes);
+  const alreadyDone = a.chunkResults.reduce((n, r) => n + r.counts.alreadyDone, 0);
+  const processed = (counts?.created ?? 0) + (counts?.updated ?? 0) + (counts?.reconciled ?? 0);
+  return {
+    runId: a.runId,
+    mode: 'managed',
+    status: run?.status ?? 'failed',
+    goals: {
+      total: counts?.total ?? run?.totals?.totalRecords ?? 0,
+      created: counts?.created ?? 0,
+      updated: counts?.updated ?? 0,
+      unchanged: counts?.unchanged ?? 0,
+      invalid: counts?.invalid ?? run?.totals?.invalid ?? 0,
+      failed: counts?.failed ?? 0,
+      alreadyDone,
+      reconciled: counts?.reconciled ?? 0,
+    },
+    ...sections,
+    durationMs: a.durationMs,
+    goalsPerSec: a.durationMs > 0 ? (processed * 1000) / a.durationMs : 0,
+    invalidRecords: await a.runs.listInvalidRecords(a.runId),
+    failedRecords: a.failed,
+    events: a.broker.events.events.map((e) => ({ type: e.type, detail: e.detail })),
+    ...(a.error ? { error: a.error } : {}),
+  };
+}

@@ -1,0 +1,159 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { renderDefinition } from '../../infra/state-machine.ts';
+import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
+import { formatFromUri } from '../../lambdas/core/source/open.ts';
+import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
+import { createProjectTables, startDynalite } from '../adapters/dynamo.ts';
+import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
+import { writeSampleFile } from '../sample/generate.ts';
+import { ensureConnection, LOCAL_CONNECTION_ID, refreshCounts } from './connection.ts';
+import { executeLocally } from './executor.ts';
+import { buildLocalLambdas } from './lambdas.ts';
+import type { LocalRunOptions } from './options.ts';
+import { startPeers } from './peers.ts';
+import { ProgressReporter } from './progress.ts';
+import type { RunReport } from './report.ts';
+import { failedRecords, managedReport, type StatsBaseline } from './report-builder.ts';
+import { startWatchers } from './watchers.ts';
+
+export interface RunIo {
+  /** Human-facing notes (stderr), never the JSON report. */
+  note(line: string): void;
+}
+
+const newRunId = () =>
+  `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(2).toString('hex')}`;
+
+/** `goal-sync local`: the embedded default, end to end, with the real handlers and state machine. */
+export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport> {
+  const workDir = o.stateDir ? resolve(o.stateDir) : await mkdtemp(join(tmpdir(), 'goal-sync-'));
+  await mkdir(workDir, { recursive: true, mode: 0o700 });
+  const persistent = o.stateDir !== undefined;
+  const peers = await startPeers({
+    stateDir: persistent ? workDir : undefined,
+    tokenTtlSeconds: o.tokenTtlSeconds,
+    seed: o.seed,
+    idpUrl: o.idpUrl,
+    hcmUrl: o.hcmUrl,
+  });
+  const dynamo = await startDynalite({ path: persistent ? join(workDir, 'dynamo') : undefined });
+  const silent = new Logger({ serviceName: 'token-broker', logLevel: o.verbose ? 'INFO' : 'SILENT' });
+  const broker = await createLocalTokenBroker({
+    doc: dynamo.doc,
+    stateDir: join(workDir, 'secrets'),
+    logger: silent,
+    metrics: new Metrics({ namespace: 'HcmGoalSync', serviceName: 'token-broker', logger: silent }),
+    options: o.tokenBufferSeconds === undefined ? {} : { bufferSeconds: o.tokenBufferSeconds },
+  });
+  if (o.verbose) broker.events.on((e) => io.note(`event ${e.type} ${JSON.stringify(e.detail)}`));
+  try {
+    const tables = await createProjectTables(dynamo.client);
+    const sourcePath = await prepareSource(o, workDir, io);
+    const connection = await ensureConnection(broker, peers.idp);
+    if (connection === 'reconnected')
+      io.note(`connection ${LOCAL_CONNECTION_ID} needed re-auth: re-connected`);
+    const [lo, hi] = o.latencyMs;
+    await peers.hcm.setFaults({
+      latencyMs: lo,
+      jitterMs: hi - lo,
+      rateLimitPerSecond: o.rateLimit,
+      ...o.faults.hcm,
+    });
+    await peers.idp.setFaults(o.faults.idp);
+    const baseline: StatsBaseline = {
+      idp: await peers.idp.stats(),
+      hcm: await peers.hcm.stats(),
+      refreshes: (await refreshCounts(broker)).counts,
+    };
+    if (o.naive) {
+      const { runNaive } = await import('./run-naive.ts');
+      return await runNaive({ o, peers, sourcePath, baseline, io });
+    }
+
+    const runId = o.runId ?? newRunId();
+    const chunkResults: SyncChunkResult[] = [];
+    const lambdas = buildLocalLambdas({
+      doc: dynamo.doc,
+      checkpointTable: tables.checkpoints,
+      broker,
+      hcmUrl: peers.hcm.url,
+      connectionId: LOCAL_CONNECTION_ID,
+      events: broker.events,
+      verbose: o.verbose,
+      onChunk: (r) => chunkResults.push(r),
+    });
+    const watchers = startWatchers({ o, peers, baseline, io });
+    const settledInChunks = () =>
+      chunkResults.reduce(
+        (n, r) => n + r.counts.unchanged + r.counts.alreadyDone + r.counts.invalid + r.counts.failed,
+        0,
+      );
+    let progressTotal = o.goals;
+    const progress = new ProgressReporter(async () => {
+      const hcm = await peers.hcm.stats();
+      const tokens = await refreshCounts(broker);
+      const c = lambdas.hcmStats();
+      return {
+        done: hcm.creates + hcm.updates - baseline.hcm.creates - baseline.hcm.updates + settledInChunks(),
+        total: progressTotal,
+        refreshes: tokens.counts.refreshes - baseline.refreshes.refreshes,
+        unauthorized: c.unauthorized,
+        retries: c.retries,
+      };
+    }, o.progress);
+
+    const started = Date.now();
+    const { asl, functionArns } = renderDefinition({ maxConcurrency: o.concurrency });
+    const input = {
+      runId,
+      connectionId: LOCAL_CONNECTION_ID,
+      source: { uri: sourcePath, format: formatFromUri(sourcePath) },
+      chunkSize: o.chunkSize,
+    };
+    progress.start(o.goals);
+    let error: string | undefined;
+    try {
+      await executeLocally(asl, functionArns, lambdas.invokers, input, runId).result;
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    } finally {
+      await progress.stop();
+      watchers.stop();
+    }
+    const runs = new RunStore(dynamo.doc, tables.checkpoints);
+    progressTotal = (await runs.getRun(runId))?.totals?.totalRecords ?? o.goals;
+    return await managedReport({
+      runId,
+      runs,
+      broker,
+      peers,
+      baseline,
+      durationMs: Date.now() - started,
+      chunkResults,
+      failed: await failedRecords(dynamo.doc, tables.checkpoints, runId),
+      error,
+    });
+  } finally {
+    broker.close();
+    await peers.hcm.close();
+    await peers.idp.close();
+    await dynamo.close();
+    if (!persistent) await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+async function prepareSource(o: LocalRunOptions, workDir: string, io: RunIo): Promise<string> {
+  if (o.source) return resolve(o.source);
+  const path = join(workDir, 'goals.jsonl');
+  // A resumed run must read the very same file its plan was made from.
+  if (o.resume && existsSync(path)) return path;
+  const summary = await writeSampleFile(path, { goals: o.goals, invalidRate: o.invalidRate, seed: o.seed });
+  io.note(`generated ${summary.lines} sample goals (${summary.invalid} invalid on purpose) in ${path}`);
+  return path;
+}
