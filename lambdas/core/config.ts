@@ -15,6 +15,10 @@ export const ENV = {
   sourceBucket: 'SOURCE_BUCKET',
   tokenBufferSeconds: 'TOKEN_BUFFER_SECONDS',
   chunkConcurrency: 'CHUNK_CONCURRENCY',
+  /** Records in flight at once inside one sync-chunk invocation (default 8). */
+  recordConcurrency: 'RECORD_CONCURRENCY',
+  /** Distributed Map only: bucket plan-sync writes the chunk list to (S3 ItemReader input). */
+  manifestBucket: 'MANIFEST_BUCKET',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -1,0 +1,206 @@
+import { z } from 'zod';
+import { ConfigError } from '../lambdas/core/errors.ts';
+
+/**
+ * Deployment configuration, read from CDK context (`cdk.json` or `-c key=value`) and validated up front:
+ * a typo should fail `cdk synth`, not surface at 2 a.m. as a Lambda ConfigError.
+ * CLI context values arrive as strings, cdk.json values as JSON types: every field accepts both.
+ */
+
+/** Placeholders that keep `npm run synth` working on a fresh clone; app.ts warns when they are deployed. */
+export const PLACEHOLDER_HCM_BASE_URL = 'https://hcm.example.invalid';
+export const PLACEHOLDER_IDP_TOKEN_URL = 'https://idcs.example.invalid/oauth2/v1/token';
+
+/** Inline Map runs at most 40 iterations in parallel; the Distributed Map goes far higher. */
+const INLINE_MAP_MAX_CONCURRENCY = 40;
+const DISTRIBUTED_MAP_MAX_CONCURRENCY = 1000;
+
+/** CloudWatch Logs accepts only these retention values. */
+const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653,
+] as const;
+
+export const CONTEXT_KEYS = [
+  'env',
+  'hcmBaseUrl',
+  'idpTokenUrl',
+  'connectionIds',
+  'syncSchedule',
+  'syncTimezone',
+  'syncConnectionId',
+  'syncSourceKey',
+  'chunkConcurrency',
+  'distributedMap',
+  'brokerReservedConcurrency',
+  'tokenBufferSeconds',
+  'alarmEmail',
+  'logRetentionDays',
+] as const;
+export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+const httpsUrl = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      return new URL(v).protocol === 'https:';
+    } catch {
+      return false;
+    }
+  }, 'must be an https:// URL')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+const integer = (min: number, max: number) =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v),
+    z.number({ error: 'must be an integer' }).int('must be an integer').min(min).max(max),
+  );
+
+const flag = z.union([z.boolean(), z.stringbool()]);
+
+const connectionId = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,64}$/, 'connection ids are 1-64 characters of A-Z a-z 0-9 _ -');
+
+const connectionIdList = z
+  .union([z.array(z.string()), z.string().transform((v) => v.split(','))])
+  .transform((ids) => ids.map((id) => id.trim()).filter((id) => id.length > 0))
+  .pipe(z.array(connectionId).min(1, 'at least one connection id'))
+  .refine((ids) => new Set(ids).size === ids.length, 'connection ids must be unique');
+
+// EventBridge Scheduler cron: six fields (minutes hours day-of-month month day-of-week year).
+const schedulerCron = z
+  .string()
+  .trim()
+  .regex(/^cron\(\S+( \S+){5}\)$/, 'must be a six-field EventBridge Scheduler cron(...) expression');
+
+const rawSchema = z.object({
+  env: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,15}$/, 'env is 1-16 characters of a-z 0-9 - starting with a letter')
+    .default('dev'),
+  hcmBaseUrl: httpsUrl.default(PLACEHOLDER_HCM_BASE_URL),
+  idpTokenUrl: httpsUrl.default(PLACEHOLDER_IDP_TOKEN_URL),
+  // Same default id as the CLI (local/cli/aws/stack-outputs.ts FALLBACK_CONNECTION_ID).
+  connectionIds: connectionIdList.default(['oracle-hcm']),
+  syncSchedule: schedulerCron.optional(),
+  syncTimezone: z
+    .string()
+    .refine((tz) => {
+      try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as UTC or Europe/Berlin')
+    .default('UTC'),
+  syncConnectionId: connectionId.optional(),
+  syncSourceKey: z
+    .string()
+    .regex(/^[A-Za-z0-9!_.*'()/-]{1,512}$/, 'must be an S3 object key without spaces')
+    .refine((k) => !k.startsWith('/'), 'must not start with /')
+    .default('nightly/goals.jsonl'),
+  chunkConcurrency: integer(1, DISTRIBUTED_MAP_MAX_CONCURRENCY).default(5),
+  distributedMap: flag.default(false),
+  brokerReservedConcurrency: integer(1, 1000).optional(),
+  tokenBufferSeconds: integer(30, 900).default(120),
+  alarmEmail: z.email().optional(),
+  logRetentionDays: integer(1, 3653)
+    .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
+      message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
+    })
+    .default(30),
+});
+
+export interface StackConfig {
+  env: string;
+  /** Prefix of every physical name this stack sets: several environments can share an account. */
+  namePrefix: string;
+  hcmBaseUrl: string;
+  idpTokenUrl: string;
+  connectionIds: string[];
+  /** The nightly sync's connection (or the first one): handlers' CONNECTION_ID and the CLI's default. */
+  defaultConnectionId: string;
+  /** Off (undefined) unless a cron is given. */
+  sync?: { schedule: string; timezone: string; connectionId: string; sourceKey: string };
+  chunkConcurrency: number;
+  distributedMap: boolean;
+  /**
+   * Workers call the broker synchronously: its reserved concurrency must cover every Map iteration plus
+   * the sweeper and one proactive schedule, or workers see Lambda.TooManyRequestsException.
+   */
+  brokerReservedConcurrency: number;
+  tokenBufferSeconds: number;
+  alarmEmail?: string;
+  logRetentionDays: number;
+  /** Which values are still the shipped placeholders (deploying them gives a stack that cannot reach HCM). */
+  placeholders: string[];
+}
+
+/** Head-room the broker keeps above the chunk workers: the sweeper plus one proactive refresh in flight. */
+export const BROKER_HEADROOM = 2;
+
+/** Reads and validates the configuration; `lookup` is usually `(key) => app.node.tryGetContext(key)`. */
+export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackConfig {
+  const raw: Record<string, unknown> = {};
+  for (const key of CONTEXT_KEYS) {
+    const value = lookup(key);
+    // `-c key=` on the CLI gives '': treat it like an absent key so defaults apply.
+    if (value !== undefined && value !== null && value !== '') raw[key] = value;
+  }
+  const parsed = rawSchema.safeParse(raw);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'context'}: ${i.message}`);
+    throw new ConfigError(`invalid CDK context: ${problems.join('; ')}`);
+  }
+  const c = parsed.data;
+  const problems: string[] = [];
+
+  const mapLimit = c.distributedMap ? DISTRIBUTED_MAP_MAX_CONCURRENCY : INLINE_MAP_MAX_CONCURRENCY;
+  if (c.chunkConcurrency > mapLimit) {
+    problems.push(
+      `chunkConcurrency: ${c.chunkConcurrency} exceeds the ${c.distributedMap ? 'distributed' : 'inline'} Map limit of ${mapLimit}`,
+    );
+  }
+  const minBroker = c.chunkConcurrency + BROKER_HEADROOM;
+  const brokerReservedConcurrency = c.brokerReservedConcurrency ?? minBroker + 3;
+  if (brokerReservedConcurrency < minBroker) {
+    problems.push(
+      `brokerReservedConcurrency: ${brokerReservedConcurrency} is below chunkConcurrency + ${BROKER_HEADROOM} = ${minBroker}`,
+    );
+  }
+  const syncConnectionId = c.syncConnectionId ?? c.connectionIds[0]!;
+  if (!c.connectionIds.includes(syncConnectionId)) {
+    problems.push(`syncConnectionId: ${syncConnectionId} is not one of connectionIds`);
+  }
+  if (problems.length > 0) throw new ConfigError(`invalid CDK context: ${problems.join('; ')}`);
+
+  const placeholders: string[] = [];
+  if (c.hcmBaseUrl === PLACEHOLDER_HCM_BASE_URL) placeholders.push('hcmBaseUrl');
+  if (c.idpTokenUrl === PLACEHOLDER_IDP_TOKEN_URL) placeholders.push('idpTokenUrl');
+
+  return {
+    env: c.env,
+    namePrefix: `hcm-goal-sync-${c.env}`,
+    hcmBaseUrl: c.hcmBaseUrl,
+    idpTokenUrl: c.idpTokenUrl,
+    connectionIds: c.connectionIds,
+    defaultConnectionId: syncConnectionId,
+    sync: c.syncSchedule
+      ? {
+          schedule: c.syncSchedule,
+          timezone: c.syncTimezone,
+          connectionId: syncConnectionId,
+          sourceKey: c.syncSourceKey,
+        }
+      : undefined,
+    chunkConcurrency: c.chunkConcurrency,
+    distributedMap: c.distributedMap,
+    brokerReservedConcurrency,
+    tokenBufferSeconds: c.tokenBufferSeconds,
+    alarmEmail: c.alarmEmail,
+    logRetentionDays: c.logRetentionDays,
+    placeholders,
+  };
+}

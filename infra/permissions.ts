@@ -1,0 +1,80 @@
+import { Stack } from 'aws-cdk-lib';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+
+/**
+ * Explicit, enumerated IAM actions. The CDK grant helpers would add prefix wildcards
+ * (`kms:GenerateDataKey*`, `kms:ReEncrypt*`, `s3:GetObject*`, `s3:List*`); the tests assert there are none.
+ * test/infra/sdk-coverage.test.ts checks that every SDK command a handler bundle can send is granted here.
+ */
+export const ACTIONS = {
+  connectionTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
+  checkpointTable: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:BatchWriteItem',
+  ],
+  /** Token envelopes: a data key per write, an unwrap per read (lambdas/core/adapters/aws/kms-key-provider.ts). */
+  envelope: ['kms:GenerateDataKey', 'kms:Decrypt'],
+  /**
+   * What a principal needs for a table encrypted with a customer managed key (the calls DynamoDB makes
+   * on the caller's behalf); ReEncrypt is never used for item access.
+   */
+  tableKey: ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey'],
+  /** SSE-KMS object reads (with an S3 Bucket Key, one Decrypt per bucket key, not per object). */
+  bucketKey: ['kms:Decrypt'],
+  secretKey: ['kms:Decrypt'],
+  readSecret: ['secretsmanager:GetSecretValue'],
+  readSource: ['s3:GetObject'],
+  /** Distributed Map only: plan-sync's chunk list for the ItemReader. */
+  writeManifest: ['s3:PutObject'],
+  /** SSE-KMS object writes: S3 asks KMS for a data key on the writer's behalf. */
+  bucketKeyWrite: ['kms:GenerateDataKey', 'kms:Decrypt'],
+  refreshSchedules: ['scheduler:CreateSchedule', 'scheduler:UpdateSchedule', 'scheduler:DeleteSchedule'],
+  putEvents: ['events:PutEvents'],
+  invoke: ['lambda:InvokeFunction'],
+} as const;
+
+const viaService = (role: iam.Role, service: string) => ({
+  StringEquals: { 'kms:ViaService': `${service}.${Stack.of(role).region}.amazonaws.com` },
+});
+
+export class RolePolicy {
+  constructor(private readonly role: iam.Role) {}
+
+  add(
+    sid: string,
+    actions: readonly string[],
+    resources: string[],
+    conditions?: Record<string, unknown>,
+  ): this {
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        sid,
+        actions: [...actions],
+        resources,
+        conditions: conditions as Record<string, Record<string, unknown>> | undefined,
+      }),
+    );
+    return this;
+  }
+
+  table(sid: string, table: dynamodb.ITable, actions: readonly string[], key: kms.IKey): this {
+    this.add(sid, actions, [table.tableArn]);
+    // The key is usable only through DynamoDB here, not for direct Encrypt/Decrypt calls.
+    return this.add(`${sid}Key`, ACTIONS.tableKey, [key.keyArn], viaService(this.role, 'dynamodb'));
+  }
+
+  /** Key use through a service (S3, Secrets Manager) on the caller's behalf. */
+  keyVia(sid: string, key: kms.IKey, service: string, actions: readonly string[]): this {
+    return this.add(sid, actions, [key.keyArn], viaService(this.role, service));
+  }
+}
+
+export function policyOf(role: iam.Role): RolePolicy {
+  return new RolePolicy(role);
+}

@@ -1,0 +1,143 @@
+import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import type { StackConfig } from './config.ts';
+
+/**
+ * Name prefix of the broker's per-connection one-time refresh schedules, created at run time
+ * (lambdas/core/token/schedule.ts proactiveScheduleName; a test keeps the two in step).
+ */
+export const REFRESH_SCHEDULE_PREFIX = 'token-refresh-';
+
+/** Payloads the broker accepts from Scheduler. */
+export const SWEEP_PAYLOAD = { action: 'sweep' } as const;
+
+/**
+ * A Scheduler target that grants nothing by itself: the stack states each permission explicitly (the
+ * L2 targets would add `function:*` qualifier wildcards and a role per target).
+ */
+class ExplicitTarget implements scheduler.IScheduleTarget {
+  constructor(private readonly config: scheduler.ScheduleTargetConfig) {}
+  bind(): scheduler.ScheduleTargetConfig {
+    return this.config;
+  }
+}
+
+export interface SchedulingProps {
+  config: StackConfig;
+  /** ARN built from the broker's fixed name. */
+  brokerFunctionArn: string;
+  deadLetterQueue: sqs.IQueue;
+  sourceBucketName: string;
+}
+
+/**
+ * The schedule group holding the broker's run-time refresh schedules and the sweeper, the role those
+ * schedules run as, and (when a cron is configured) the nightly sync schedule.
+ */
+export class Scheduling extends Construct {
+  readonly group: scheduler.ScheduleGroup;
+  /** Passed by the broker to CreateSchedule for its one-time schedules; also runs the sweeper. */
+  readonly brokerTargetRole: iam.Role;
+  readonly sweeper: scheduler.Schedule;
+  nightlySync?: scheduler.Schedule;
+  nightlySyncRole?: iam.Role;
+
+  constructor(
+    scope: Construct,
+    id: string,
+    private readonly props: SchedulingProps,
+  ) {
+    super(scope, id);
+    const { config } = props;
+
+    this.group = new scheduler.ScheduleGroup(this, 'Group', { scheduleGroupName: config.namePrefix });
+
+    this.brokerTargetRole = this.schedulerRole('BrokerTargetRole', 'invokes the token broker');
+    this.brokerTargetRole.addToPolicy(
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [props.brokerFunctionArn] }),
+    );
+    this.allowDeadLetter(this.brokerTargetRole);
+
+    // Backstop for a missed one-time schedule; a failed sweep is simply superseded by the next one.
+    this.sweeper = new scheduler.Schedule(this, 'Sweeper', {
+      scheduleGroup: this.group,
+      description: 'Token broker sweep: refreshes connections whose proactive schedule did not fire',
+      schedule: scheduler.ScheduleExpression.rate(Duration.minutes(5)),
+      target: new ExplicitTarget({
+        arn: props.brokerFunctionArn,
+        role: this.brokerTargetRole,
+        input: scheduler.ScheduleTargetInput.fromObject(SWEEP_PAYLOAD),
+        retryPolicy: { maximumRetryAttempts: 0, maximumEventAgeInSeconds: 60 },
+        deadLetterConfig: { arn: props.deadLetterQueue.queueArn },
+      }),
+    });
+  }
+
+  /** Starts the state machine on the configured cron with a run id fixed by the scheduled time. */
+  addNightlySync(stateMachine: sfn.IStateMachine): void {
+    const sync = this.props.config.sync;
+    if (!sync) return;
+    this.nightlySyncRole = this.schedulerRole('NightlySyncRole', 'starts the nightly goal sync');
+    this.nightlySyncRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['states:StartExecution'],
+        resources: [stateMachine.stateMachineArn],
+      }),
+    );
+    this.allowDeadLetter(this.nightlySyncRole);
+    this.nightlySync = new scheduler.Schedule(this, 'NightlySync', {
+      scheduleGroup: this.group,
+      description: `Nightly goal sync of connection ${sync.connectionId}`,
+      schedule: scheduler.ScheduleExpression.expression(sync.schedule, TimeZone.of(sync.timezone)),
+      target: new ExplicitTarget({
+        arn: stateMachine.stateMachineArn,
+        role: this.nightlySyncRole,
+        input: scheduler.ScheduleTargetInput.fromObject(nightlySyncInput(this.props, sync)),
+        // A retried delivery carries the same scheduled time, hence the same runId: it resumes, never duplicates.
+        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+        deadLetterConfig: { arn: this.props.deadLetterQueue.queueArn },
+      }),
+    });
+  }
+
+  private schedulerRole(id: string, purpose: string): iam.Role {
+    const stack = Stack.of(this);
+    return new iam.Role(this, id, {
+      description: `EventBridge Scheduler (${this.props.config.env}): ${purpose}`,
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnEquals: { 'aws:SourceArn': this.group.scheduleGroupArn },
+        },
+      }),
+    });
+  }
+
+  private allowDeadLetter(role: iam.Role): void {
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:SendMessage'],
+        resources: [this.props.deadLetterQueue.queueArn],
+      }),
+    );
+  }
+}
+
+/** The nightly execution input: references only, the run id derived from the schedule's fire time. */
+export function nightlySyncInput(
+  props: Pick<SchedulingProps, 'sourceBucketName'>,
+  sync: NonNullable<StackConfig['sync']>,
+): Record<string, unknown> {
+  return {
+    runId: `nightly-${scheduler.ContextAttribute.scheduledTime}`,
+    connectionId: sync.connectionId,
+    source: {
+      uri: `s3://${props.sourceBucketName}/${sync.sourceKey}`,
+      format: sync.sourceKey.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl',
+    },
+  };
+}

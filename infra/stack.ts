@@ -1,0 +1,263 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ENV } from '../lambdas/core/config.ts';
+import { createAlarms, type ProjectAlarm } from './alarms.ts';
+import type { StackConfig } from './config.ts';
+import { createDashboard } from './dashboard.ts';
+import { connectionSecretName, connectionSecretPrefix, DataLayer } from './data.ts';
+import {
+  createProjectFunction,
+  type FunctionKey,
+  functionArnFromName,
+  type ProjectFunction,
+} from './functions.ts';
+import { acknowledgeUnavoidableFindings } from './nag.ts';
+import { Notifications } from './notifications.ts';
+import { ACTIONS, policyOf } from './permissions.ts';
+import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
+import { buildSyncDefinition } from './state-machine.ts';
+
+/** Where plan-sync puts Distributed Map chunk lists (lambdas/plan-sync/s3-manifest.ts default prefix). */
+export const MANIFEST_PREFIX = 'runs/';
+
+/** Upper bound of a whole run: 5,000 goals take minutes; this only stops a stuck execution. */
+export const STATE_MACHINE_TIMEOUT = Duration.hours(6);
+
+export interface HcmGoalSyncStackProps extends StackProps {
+  config: StackConfig;
+}
+
+export class HcmGoalSyncStack extends Stack {
+  readonly config: StackConfig;
+  readonly data: DataLayer;
+  readonly notifications: Notifications;
+  readonly scheduling: Scheduling;
+  readonly functions: Record<FunctionKey, ProjectFunction>;
+  readonly stateMachine: sfn.StateMachine;
+  readonly alarms: ProjectAlarm[];
+
+  constructor(scope: Construct, id: string, props: HcmGoalSyncStackProps) {
+    super(scope, id, props);
+    const config = props.config;
+    this.config = config;
+
+    const data = new DataLayer(this, 'Data', config);
+    const notifications = new Notifications(this, 'Notifications', config);
+    this.data = data;
+    this.notifications = notifications;
+
+    const brokerName = `${config.namePrefix}-token-broker`;
+    // Built from the fixed name: the broker's environment holds its own ARN (the target of the
+    // schedules it creates), which a reference to the function would turn into a dependency cycle.
+    const brokerArn = functionArnFromName(this, brokerName);
+    const scheduling = new Scheduling(this, 'Scheduling', {
+      config,
+      brokerFunctionArn: brokerArn,
+      deadLetterQueue: notifications.deadLetterQueue,
+      sourceBucketName: data.sourceBucket.bucketName,
+    });
+    this.scheduling = scheduling;
+
+    const tokenBroker = createProjectFunction(this, 'TokenBroker', {
+      key: 'tokenBroker',
+      config,
+      functionName: brokerName,
+      reservedConcurrentExecutions: config.brokerReservedConcurrency,
+      environment: {
+        [ENV.connectionTable]: data.connectionTable.tableName,
+        [ENV.kmsKeyId]: data.key.keyArn,
+        [ENV.eventBusName]: notifications.bus.eventBusName,
+        [ENV.scheduleGroup]: scheduling.group.scheduleGroupName,
+        [ENV.schedulerRoleArn]: scheduling.brokerTargetRole.roleArn,
+        [ENV.brokerFunctionArn]: brokerArn,
+        [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
+      },
+    });
+    // Scheduler invokes asynchronously. A proactive refresh older than 5 minutes is moot (the sweeper
+    // or a JIT refresh has taken over), so retry once and park the rest in the DLQ, which alarms.
+    tokenBroker.fn.configureAsyncInvoke({
+      retryAttempts: 1,
+      maxEventAge: Duration.minutes(5),
+      onFailure: new destinations.SqsDestination(notifications.deadLetterQueue),
+    });
+    scheduling.sweeper.node.addDependency(tokenBroker.fn);
+
+    const pipelineEnv = {
+      [ENV.checkpointTable]: data.checkpointTable.tableName,
+      [ENV.sourceBucket]: data.sourceBucket.bucketName,
+      [ENV.connectionId]: config.defaultConnectionId,
+    };
+    const planSync = createProjectFunction(this, 'PlanSync', {
+      key: 'planSync',
+      config,
+      environment: {
+        ...pipelineEnv,
+        [ENV.chunkConcurrency]: String(config.chunkConcurrency),
+        // Distributed Map: plan-sync writes the chunk list to S3 for the ItemReader (same bucket, runs/).
+        ...(config.distributedMap ? { [ENV.manifestBucket]: data.sourceBucket.bucketName } : {}),
+      },
+    });
+    const syncChunk = createProjectFunction(this, 'SyncChunk', {
+      key: 'syncChunk',
+      config,
+      environment: {
+        ...pipelineEnv,
+        [ENV.tokenBrokerFunction]: tokenBroker.fn.functionName,
+        [ENV.hcmBaseUrl]: config.hcmBaseUrl,
+        [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
+      },
+    });
+    const finishSync = createProjectFunction(this, 'FinishSync', {
+      key: 'finishSync',
+      config,
+      environment: { ...pipelineEnv, [ENV.eventBusName]: notifications.bus.eventBusName },
+    });
+    this.functions = { tokenBroker, planSync, syncChunk, finishSync };
+
+    // Least privilege, statement by statement (see permissions.ts for the action lists).
+    const key = data.key;
+    const secretArns = [...data.secrets.values()].map((s) => s.secretArn);
+    const refreshScheduleArn = this.formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${scheduling.group.scheduleGroupName}/${REFRESH_SCHEDULE_PREFIX}*`,
+    });
+    policyOf(tokenBroker.role)
+      .table('ConnectionTable', data.connectionTable, ACTIONS.connectionTable, key)
+      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn])
+      .add('ClientCredentials', ACTIONS.readSecret, secretArns)
+      .keyVia('ClientCredentialsKey', key, 'secretsmanager', ACTIONS.secretKey)
+      .add('RefreshSchedules', ACTIONS.refreshSchedules, [refreshScheduleArn])
+      .add('PassSchedulerRole', ['iam:PassRole'], [scheduling.brokerTargetRole.roleArn], {
+        StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+      })
+      .add('ConnectionEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
+
+    const sourceObjects = data.sourceBucket.arnForObjects('*');
+    const planPolicy = policyOf(planSync.role)
+      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTable, key)
+      .add('ReadSource', ACTIONS.readSource, [sourceObjects])
+      .keyVia('ReadSourceKey', key, 's3', ACTIONS.bucketKey);
+    const manifestObjects = data.sourceBucket.arnForObjects(`${MANIFEST_PREFIX}*`);
+    if (config.distributedMap) {
+      planPolicy
+        .add('WriteManifest', ACTIONS.writeManifest, [manifestObjects])
+        .keyVia('WriteManifestKey', key, 's3', ACTIONS.bucketKeyWrite);
+    }
+    policyOf(syncChunk.role)
+      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTable, key)
+      .add('ReadSource', ACTIONS.readSource, [sourceObjects])
+      .keyVia('ReadSourceKey', key, 's3', ACTIONS.bucketKey)
+      .add('InvokeTokenBroker', ACTIONS.invoke, [tokenBroker.fn.functionArn]);
+    policyOf(finishSync.role)
+      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTable, key)
+      .add('SyncEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
+
+    this.stateMachine = this.createStateMachine(config, data, { planSync, syncChunk, finishSync });
+    if (config.distributedMap) {
+      // The ItemReader reads the chunk list from the SSE-KMS bucket: S3 decrypts with the caller's rights.
+      this.stateMachine.addToRolePolicy(
+        new iam.PolicyStatement({
+          sid: 'ReadManifestKey',
+          actions: [...ACTIONS.bucketKey],
+          resources: [key.keyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+        }),
+      );
+    }
+    scheduling.addNightlySync(this.stateMachine);
+
+    this.alarms = createAlarms(this, {
+      functions: this.functions,
+      stateMachine: this.stateMachine,
+      deadLetterQueue: notifications.deadLetterQueue,
+      topic: notifications.topic,
+    });
+    createDashboard(this, {
+      config,
+      functions: this.functions,
+      stateMachine: this.stateMachine,
+      deadLetterQueue: notifications.deadLetterQueue,
+      alarms: this.alarms,
+    });
+    acknowledgeUnavoidableFindings({
+      lambdaRoles: Object.values(this.functions).map((f) => f.role),
+      brokerRole: tokenBroker.role,
+      refreshScheduleArn,
+      sourceReaderRoles: [planSync.role, syncChunk.role],
+      sourceObjectsArn: sourceObjects,
+      manifest: config.distributedMap
+        ? { writerRole: planSync.role, objectsArn: manifestObjects }
+        : undefined,
+      stateMachine: this.stateMachine,
+    });
+    this.addOutputs(config, data, notifications, scheduling);
+  }
+
+  private createStateMachine(
+    config: StackConfig,
+    data: DataLayer,
+    fns: Pick<Record<FunctionKey, ProjectFunction>, 'planSync' | 'syncChunk' | 'finishSync'>,
+  ): sfn.StateMachine {
+    // A scope of its own: the builder names states PlanSync etc., which must not collide with the functions.
+    const definition = buildSyncDefinition(
+      new Construct(this, 'SyncDefinition'),
+      { plan: fns.planSync.fn, chunk: fns.syncChunk.fn, finish: fns.finishSync.fn },
+      {
+        maxConcurrency: config.chunkConcurrency,
+        distributed: config.distributedMap ? { bucket: data.sourceBucket } : false,
+      },
+    );
+    // The /aws/vendedlogs/ prefix keeps Step Functions' log delivery out of the account-wide
+    // CloudWatch Logs resource policy size limit.
+    const logGroup = new logs.LogGroup(this, 'SyncStateMachineLogs', {
+      logGroupName: `/aws/vendedlogs/states/${config.namePrefix}-sync`,
+      retention: config.logRetentionDays as logs.RetentionDays,
+    });
+    return new sfn.StateMachine(this, 'SyncStateMachine', {
+      stateMachineName: `${config.namePrefix}-sync`,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      definitionBody: sfn.DefinitionBody.fromChainable(definition),
+      timeout: STATE_MACHINE_TIMEOUT,
+      tracingEnabled: true,
+      // ALL events, but never the payloads: execution history is readable by many people.
+      logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
+      encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(data.key, Duration.minutes(5)),
+    });
+  }
+
+  /** Output ids are the keys the AWS-mode CLI reads (local/cli/aws/stack-outputs.ts; a test keeps them equal). */
+  private addOutputs(
+    config: StackConfig,
+    data: DataLayer,
+    notifications: Notifications,
+    scheduling: Scheduling,
+  ) {
+    const out = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    out('StateMachineArn', this.stateMachine.stateMachineArn, 'goal-sync start|status|resume');
+    out('TokenBrokerFunctionName', this.functions.tokenBroker.fn.functionName, 'goal-sync connect');
+    out('ConnectionTableName', data.connectionTable.tableName, 'tokens and leases');
+    out('CheckpointTableName', data.checkpointTable.tableName, 'runs, records, ledger');
+    out('SourceBucketName', data.sourceBucket.bucketName, 'upload sync input files here');
+    out('EventBusName', notifications.bus.eventBusName, 'connection.* and sync.* events');
+    out('NotificationTopicArn', notifications.topic.topicArn, 'alarms and reauth notices');
+    out('ScheduleGroupName', scheduling.group.scheduleGroupName, 'refresh schedules and sweeper');
+    out(
+      'ConnectionSecretPrefix',
+      connectionSecretPrefix(config),
+      'a connection secret is <prefix><connectionId>',
+    );
+    out(
+      'ConnectionSecretNames',
+      config.connectionIds.map((id) => connectionSecretName(config, id)).join(','),
+      'Secrets Manager secrets holding each connection client credentials',
+    );
+    out('IdpTokenUrl', config.idpTokenUrl, 'IDCS token endpoint (fallback when a secret lacks tokenUrl)');
+    out('DefaultConnectionId', config.defaultConnectionId, 'goal-sync start default');
+  }
+}

@@ -1,0 +1,305 @@
+import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import type { Construct } from 'constructs';
+
+/**
+ * The sync state machine (DESIGN.md section 1), one builder for the CDK stack and the local runner:
+ * PlanSync -> Map over chunks (SyncChunk, looping while a pass returns `partial`) -> FinishSync.
+ * JSONPath only: aws-local-stepfunctions executes the same ASL on the laptop.
+ */
+export const STATE_NAMES = {
+  plan: 'PlanSync',
+  chunks: 'SyncChunks',
+  chunk: 'SyncChunk',
+  chunkStatus: 'ChunkPassStatus',
+  chunkWait: 'WaitForClaim',
+  chunkDone: 'ChunkDone',
+  finish: 'FinishSync',
+  markReauth: 'MarkNeedsReauth',
+  markFailed: 'MarkFailed',
+  reauthFail: 'RunNeedsReauth',
+  runFail: 'RunFailed',
+  /** Distributed Map only: a child execution cannot reach the parent's Catch, so it marks the run itself. */
+  childMarkReauth: 'MarkChunkNeedsReauth',
+  childReauthFail: 'ChunkNeedsReauth',
+} as const;
+
+/** Error names Step Functions matches (lambdas/core/errors.ts `name`s plus the Lambda service's own). */
+export const RETRY_ERRORS = {
+  lambdaService: [
+    'Lambda.ServiceException',
+    'Lambda.AWSLambdaException',
+    'Lambda.SdkClientException',
+    'Lambda.ClientExecutionTimeoutException',
+    // Not in CDK's default retry: throttling of the function itself (reserved/account concurrency).
+    'Lambda.TooManyRequestsException',
+    // The function (or the task's TimeoutSeconds) ran out: the next invocation skips what is done and
+    // reconciles what is pending; claims keep a still-running invocation and its retry apart.
+    'Sandbox.Timedout',
+    'States.Timeout',
+  ],
+  transient: ['TransientError', 'LeaseTimeoutError', 'CheckpointConflictError'],
+} as const;
+
+export const REAUTH_ERROR = 'ReauthRequiredError';
+
+export const REAUTH_CAUSE =
+  'The HCM connection needs re-authentication; the run is marked needs_reauth. Reconnect the connection ' +
+  '(goal-sync connect), then start the run again with the same runId: done goals are skipped.';
+
+export interface SyncFunctions {
+  plan: lambda.IFunction;
+  chunk: lambda.IFunction;
+  finish: lambda.IFunction;
+}
+
+export interface DistributedMapOptions {
+  /** Bucket plan-sync writes the chunk list to (its MANIFEST_BUCKET); grants the read. Without it, the
+   * ItemReader takes the bucket from the plan output and the caller grants s3:GetObject itself. */
+  bucket?: s3.IBucket;
+  /** Share of child executions that may fail without failing the run (default 0). */
+  toleratedFailurePercentage?: number;
+  /** Chunks per child execution (default 4): fewer, longer children. */
+  maxItemsPerBatch?: number;
+}
+
+export interface SyncDefinitionOptions {
+  /** Chunks in parallel (inline Map: at most 40). */
+  maxConcurrency: number;
+  /** Distributed Map (S3 ItemReader + ItemBatcher) for sources too big for an inline Map. */
+  distributed?: boolean | DistributedMapOptions;
+}
+
+function addRetries<T extends sfn.TaskStateBase>(task: T): T {
+  task.addRetry({
+    errors: [...RETRY_ERRORS.lambdaService],
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 6,
+    maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  task.addRetry({
+    errors: [...RETRY_ERRORS.transient],
+    interval: Duration.seconds(5),
+    backoffRate: 2,
+    maxAttempts: 5,
+    maxDelay: Duration.seconds(120),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  return task;
+}
+
+/**
+ * Lambda's own maximum. Set explicitly: without it Step Functions waits "forever" on a lost invocation,
+ * and aws-local-stepfunctions would cut every task at 60 s.
+ */
+export const TASK_TIMEOUT = Duration.minutes(15);
+
+/** payloadResponseOnly: the Task's Resource is the function ARN (the local runner maps states by it). */
+function invoke(scope: Construct, id: string, fn: lambda.IFunction, props: Partial<tasks.LambdaInvokeProps>) {
+  return addRetries(
+    new tasks.LambdaInvoke(scope, id, {
+      lambdaFunction: fn,
+      payloadResponseOnly: true,
+      retryOnServiceExceptions: false,
+      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
+      ...props,
+    }),
+  );
+}
+
+/** What a chunk worker gets: references only (ids, the source location, the chunk range or index). */
+const CHUNK_ITEM = {
+  runId: sfn.JsonPath.stringAt('$.runId'),
+  connectionId: sfn.JsonPath.stringAt('$.connectionId'),
+  source: sfn.JsonPath.objectAt('$.source'),
+  attempt: sfn.JsonPath.numberAt('$.attempt'),
+  chunk: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
+};
+
+/**
+ * SyncChunk, then loop while the pass says `partial`: immediately when it ran out of time (a new
+ * invocation has a new budget), after `waitSeconds` when another worker held a claim.
+ */
+function chunkLoop(scope: Construct, fns: SyncFunctions, child: boolean): sfn.IChainable {
+  const syncChunk = invoke(scope, STATE_NAMES.chunk, fns.chunk, {
+    // Keep the iteration small (no goal bodies): only the pass summary is kept beside the item.
+    resultSelector: {
+      index: sfn.JsonPath.numberAt('$.index'),
+      status: sfn.JsonPath.stringAt('$.status'),
+      waitSeconds: sfn.JsonPath.numberAt('$.waitSeconds'),
+      counts: sfn.JsonPath.objectAt('$.counts'),
+    },
+    resultPath: '$.result',
+  });
+  if (child) {
+    const markReauth = invoke(scope, STATE_NAMES.childMarkReauth, fns.finish, {
+      payload: sfn.TaskInput.fromObject({
+        runId: sfn.JsonPath.stringAt('$.Items[0].runId'),
+        outcome: 'needs_reauth',
+        error: sfn.JsonPath.objectAt('$.error'),
+      }),
+      resultPath: sfn.JsonPath.DISCARD,
+    });
+    syncChunk.addCatch(
+      markReauth.next(
+        new sfn.Fail(scope, STATE_NAMES.childReauthFail, { error: REAUTH_ERROR, cause: REAUTH_CAUSE }),
+      ),
+      { errors: [REAUTH_ERROR], resultPath: '$.error' },
+    );
+  }
+  const wait = new sfn.Wait(scope, STATE_NAMES.chunkWait, {
+    time: sfn.WaitTime.secondsPath('$.result.waitSeconds'),
+  });
+  const status = new sfn.Choice(scope, STATE_NAMES.chunkStatus)
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.stringEquals('$.result.status', 'partial'),
+        sfn.Condition.numberGreaterThan('$.result.waitSeconds', 0),
+      ),
+      wait.next(syncChunk),
+    )
+    .when(sfn.Condition.stringEquals('$.result.status', 'partial'), syncChunk)
+    // The iteration's output is its index only: the Map result stays tiny however many chunks there are.
+    .otherwise(new sfn.Succeed(scope, STATE_NAMES.chunkDone, { outputPath: '$.result.index' }));
+  return syncChunk.next(status);
+}
+
+function distributedOptions(opts: SyncDefinitionOptions): DistributedMapOptions | undefined {
+  if (!opts.distributed) return undefined;
+  return opts.distributed === true ? {} : opts.distributed;
+}
+
+function chunkMap(
+  scope: Construct,
+  fns: SyncFunctions,
+  opts: SyncDefinitionOptions,
+): sfn.Map | sfn.DistributedMap {
+  const dist = distributedOptions(opts);
+  if (!dist) {
+    if (opts.maxConcurrency < 1 || opts.maxConcurrency > 40) {
+      throw new Error(`inline Map maxConcurrency must be 1-40, got ${opts.maxConcurrency}`);
+    }
+    return new sfn.Map(scope, STATE_NAMES.chunks, {
+      itemsPath: '$.chunks',
+      itemSelector: CHUNK_ITEM,
+      maxConcurrency: opts.maxConcurrency,
+      resultPath: sfn.JsonPath.DISCARD,
+    }).itemProcessor(chunkLoop(scope, fns, false));
+  }
+  const key = sfn.JsonPath.stringAt('$.manifest.key');
+  return new sfn.DistributedMap(scope, STATE_NAMES.chunks, {
+    itemReader: dist.bucket
+      ? new sfn.S3JsonItemReader({ bucket: dist.bucket, key })
+      : new sfn.S3JsonItemReader({ bucketNamePath: sfn.JsonPath.stringAt('$.manifest.bucket'), key }),
+    itemSelector: CHUNK_ITEM,
+    itemBatcher: new sfn.ItemBatcher({ maxItemsPerBatch: dist.maxItemsPerBatch ?? 4 }),
+    maxConcurrency: opts.maxConcurrency,
+    toleratedFailurePercentage: dist.toleratedFailurePercentage ?? 0,
+    mapExecutionType: sfn.StateMachineType.STANDARD,
+    resultPath: sfn.JsonPath.DISCARD,
+  }).itemProcessor(chunkLoop(scope, fns, true));
+}
+
+export function buildSyncDefinition(
+  scope: Construct,
+  fns: SyncFunctions,
+  opts: SyncDefinitionOptions,
+): sfn.IChainable {
+  const markFailed = invoke(scope, STATE_NAMES.markFailed, fns.finish, {
+    payload: sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      outcome: 'failed',
+      error: sfn.JsonPath.objectAt('$.error'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  }).next(new sfn.Fail(scope, STATE_NAMES.runFail, { error: 'SyncFailed', causePath: '$.error.Cause' }));
+
+  const markReauth = invoke(scope, STATE_NAMES.markReauth, fns.finish, {
+    payload: sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      outcome: 'needs_reauth',
+      error: sfn.JsonPath.objectAt('$.error'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  }).next(new sfn.Fail(scope, STATE_NAMES.reauthFail, { error: REAUTH_ERROR, cause: REAUTH_CAUSE }));
+
+  const onError = { resultPath: '$.error' };
+  const plan = invoke(scope, STATE_NAMES.plan, fns.plan, {}).addCatch(markFailed, {
+    ...onError,
+    errors: ['States.ALL'],
+  });
+  const map = chunkMap(scope, fns, opts)
+    .addCatch(markReauth, { ...onError, errors: [REAUTH_ERROR] })
+    .addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
+  const finish = invoke(scope, STATE_NAMES.finish, fns.finish, {
+    payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), outcome: 'completed' }),
+  }).addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
+  return sfn.Chain.start(plan).next(map).next(finish);
+}
+
+export type FunctionKind = keyof SyncFunctions;
+
+/** Placeholder ARNs of the rendered definition, by function. */
+export const PLACEHOLDER_FUNCTION_ARNS: Record<FunctionKind, string> = {
+  plan: 'arn:aws:lambda:us-east-1:000000000000:function:plan-sync',
+  chunk: 'arn:aws:lambda:us-east-1:000000000000:function:sync-chunk',
+  finish: 'arn:aws:lambda:us-east-1:000000000000:function:finish-sync',
+};
+
+// Pseudo parameters CDK leaves as tokens in ARNs it formats (the ItemReader's states:::s3 resource).
+const PSEUDO: Record<string, string> = {
+  'AWS::Partition': 'aws',
+  'AWS::Region': 'us-east-1',
+  'AWS::AccountId': '000000000000',
+  'AWS::URLSuffix': 'amazonaws.com',
+};
+
+/** Turns the CloudFormation intrinsics left by Stack.resolve into plain strings. */
+function plain(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(plain);
+  if (!value || typeof value !== 'object') return value;
+  const obj = value as Record<string, unknown>;
+  const keys = Object.keys(obj);
+  if (keys.length === 1 && keys[0] === 'Ref' && typeof obj.Ref === 'string' && obj.Ref in PSEUDO) {
+    return PSEUDO[obj.Ref];
+  }
+  if (keys.length === 1 && keys[0] === 'Fn::Join') {
+    const [sep, parts] = obj['Fn::Join'] as [string, unknown[]];
+    return parts.map(plain).join(sep);
+  }
+  return Object.fromEntries(keys.map((k) => [k, plain(obj[k])]));
+}
+
+/**
+ * Plain ASL JSON (tokens resolved) of the same definition, built in a throwaway App/Stack with
+ * placeholder ARNs arn:aws:lambda:us-east-1:000000000000:function:<name>; used by the local runner and the tests.
+ */
+export function renderDefinition(opts: SyncDefinitionOptions): {
+  asl: Record<string, unknown>;
+  functionArns: Record<FunctionKind, string>;
+} {
+  const app = new App();
+  const stack = new Stack(app, 'RenderSyncDefinition', {
+    env: { account: '000000000000', region: 'us-east-1' },
+  });
+  const fns: SyncFunctions = {
+    plan: lambda.Function.fromFunctionArn(stack, 'Plan', PLACEHOLDER_FUNCTION_ARNS.plan),
+    chunk: lambda.Function.fromFunctionArn(stack, 'Chunk', PLACEHOLDER_FUNCTION_ARNS.chunk),
+    finish: lambda.Function.fromFunctionArn(stack, 'Finish', PLACEHOLDER_FUNCTION_ARNS.finish),
+  };
+  // A caller's bucket belongs to another construct tree: stand in a placeholder of the same kind.
+  const dist = distributedOptions(opts);
+  const manifestBucket = dist?.bucket
+    ? s3.Bucket.fromBucketName(stack, 'Manifest', 'goal-sync-manifests')
+    : undefined;
+  const local = dist ? { ...opts, distributed: { ...dist, bucket: manifestBucket } } : opts;
+  const definition = buildSyncDefinition(stack, fns, local);
+  const graph = new sfn.StateGraph(sfn.Chain.start(definition).startState, 'sync');
+  const asl = plain(stack.resolve(graph.toGraphJson())) as Record<string, unknown>;
+  return { asl, functionArns: { ...PLACEHOLDER_FUNCTION_ARNS } };
+}

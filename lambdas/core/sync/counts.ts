@@ -1,0 +1,39 @@
+/** What one pass over a chunk did. Every record of the chunk lands in exactly one of the first nine. */
+export interface ChunkCounts {
+  created: number;
+  updated: number;
+  unchanged: number;
+  reconciled: number;
+  /** Done before this pass (earlier pass, attempt or crash): skipped without an HCM call. */
+  alreadyDone: number;
+  invalid: number;
+  /** Failed in this pass (HCM refused the record: 4xx other than 401). */
+  failed: number;
+  /** Failed earlier in this run attempt: skipped, retried only by a later attempt (a resume). */
+  alreadyFailed: number;
+  /** Not settled by this pass: time budget ran out, another worker holds the claim, or the pass aborted. */
+  remaining: number;
+  /** Calls this pass made to the HCM port (finders + writes); the client's own retries are not in here. */
+  hcmRequests: number;
+}
+
+export function emptyCounts(): ChunkCounts {
+  return {
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    reconciled: 0,
+    alreadyDone: 0,
+    invalid: 0,
+    failed: 0,
+    alreadyFailed: 0,
+    remaining: 0,
+    hcmRequests: 0,
+  };
+}
+
+export function addCounts(a: ChunkCounts, b: ChunkCounts): ChunkCounts {
+  const out = emptyCounts();
+  for (const key of Object.keys(out) as Array<keyof ChunkCounts>) out[key] = a[key] + b[key];
+  return out;
+}

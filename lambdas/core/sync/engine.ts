@@ -1,0 +1,212 @@
+import type { ChunkStore } from '../checkpoint/chunk-store.ts';
+import type { RecordState, RecordStore } from '../checkpoint/record-store.ts';
+import type { DoneAction, HcmIds } from '../checkpoint/types.ts';
+import { ReauthRequiredError } from '../errors.ts';
+import type { HcmGoals } from '../hcm/client.ts';
+import { contentHash } from '../hcm/mapping.ts';
+import { type Clock, systemClock } from '../ports.ts';
+import type { GoalRecord } from '../source/schema.ts';
+import type { ChunkRef, GoalSource } from '../source/types.ts';
+import { type ChunkCounts, emptyCounts } from './counts.ts';
+import { countingHcm, ExistingGoals } from './hcm-access.ts';
+import { runPool, TimeBudget } from './pool.ts';
+import { type RecordOutcome, syncRecord } from './record-sync.ts';
+
+export interface ChunkJob {
+  runId: string;
+  /** Run attempt (from plan-sync): records that failed in an earlier attempt are retried. */
+  attempt: number;
+  chunk: ChunkRef;
+}
+
+export interface EngineDeps {
+  source: GoalSource;
+  hcm: HcmGoals;
+  records: RecordStore;
+  /** Receives the chunk's snapshot for finish-sync's aggregation; optional for callers that only count. */
+  chunks?: ChunkStore;
+  /** Unique per invocation: the claim owner. */
+  workerId: string;
+  /** Lambda's context.getRemainingTimeInMillis. */
+  remainingTimeMs: () => number;
+  clock?: Clock;
+}
+
+export interface EngineOptions {
+  /** Records in flight at once inside the chunk (default 8). */
+  concurrency?: number;
+  /** Stop taking records when less time than this remains (default 20 s; grows to 3 x p99 record time). */
+  minTimeMarginMs?: number;
+  /** How long a claim shuts other workers out; must exceed the slowest record (default 120 s). */
+  claimTtlMs?: number;
+  maxCreateAttempts?: number;
+}
+
+export const ENGINE_DEFAULTS = {
+  concurrency: 8,
+  minTimeMarginMs: 20_000,
+  claimTtlMs: 120_000,
+  maxCreateAttempts: 3,
+} as const;
+
+export interface ChunkResult {
+  index: number;
+  status: 'complete' | 'partial';
+  counts: ChunkCounts;
+  /** For a partial caused by another worker's claim: seconds to wait before the next pass. */
+  waitSeconds: number;
+}
+
+type Planned =
+  | { kind: 'settled'; outcome: RecordOutcome }
+  | { kind: 'unchanged'; record: GoalRecord; hash: string; ids: HcmIds }
+  | { kind: 'work'; record: GoalRecord; hash: string; state: RecordState };
+
+/** Decides from the checkpoint state alone what a record needs; only `work` touches HCM. */
+function classify(record: GoalRecord, hash: string, state: RecordState, attempt: number): Planned {
+  const rec = state.record;
+  if (rec?.status === 'done')
+    return { kind: 'settled', outcome: { kind: 'alreadyDone', action: rec.action } };
+  const ledger = state.ledger;
+  // The ledger holds what HCM got last time: same hash means same content, no HCM call needed.
+  if (ledger && ledger.contentHash === hash) {
+    const ids = {
+      hcmGoalId: ledger.hcmGoalId,
+      performanceGoalsUniqID: ledger.performanceGoalsUniqID,
+      goalPlanId: ledger.goalPlanId,
+    };
+    return { kind: 'unchanged', record, hash, ids };
+  }
+  if (rec?.status === 'failed' && rec.runAttempt >= attempt) {
+    return { kind: 'settled', outcome: { kind: 'failed', reason: rec.reason ?? 'failed' } };
+  }
+  return { kind: 'work', record, hash, state };
+}
+
+function tally(counts: ChunkCounts, outcome: RecordOutcome): void {
+  if (outcome.kind === 'done') counts[outcome.action] += 1;
+  else if (outcome.kind === 'alreadyDone') counts.alreadyDone += 1;
+  else if (outcome.kind === 'failed') counts.failed += 1;
+  else counts.remaining += 1;
+}
+
+/**
+ * One pass over one chunk (invariants 7-9). Safe to repeat any number of times: done records are
+ * skipped, pending ones reconciled. Returns `partial` when time ran short or another worker holds a
+ * claim; throws ReauthRequiredError / TransientError after letting in-flight records settle.
+ */
+export async function processChunk(
+  job: ChunkJob,
+  deps: EngineDeps,
+  options: EngineOptions = {},
+): Promise<ChunkResult> {
+  const opts = { ...ENGINE_DEFAULTS, ...options };
+  const clock = deps.clock ?? systemClock;
+  const counts = emptyCounts();
+  const valid: Array<{ record: GoalRecord; hash: string }> = [];
+  for await (const entry of deps.source.readChunk(job.chunk)) {
+    if ('record' in entry) valid.push({ record: entry.record, hash: contentHash(entry.record) });
+    else counts.invalid += 1;
+  }
+  const states = await deps.records.loadStates(valid.map((v) => v.record.externalKey));
+  const planned = valid.map((v) =>
+    classify(v.record, v.hash, states.get(v.record.externalKey) ?? {}, job.attempt),
+  );
+
+  const finalActions: Array<DoneAction | 'failed' | undefined> = [];
+  const unchanged = planned.filter((p) => p.kind === 'unchanged');
+  if (unchanged.length > 0) {
+    await deps.records.markUnchanged(
+      unchanged.map((u) => ({
+        externalKey: u.record.externalKey,
+        contentHash: u.hash,
+        chunkIndex: job.chunk.index,
+        runAttempt: job.attempt,
+        ids: u.ids,
+      })),
+    );
+    counts.unchanged += unchanged.length;
+    finalActions.push(...unchanged.map(() => 'unchanged' as const));
+  }
+  for (const p of planned) {
+    if (p.kind !== 'settled') continue;
+    if (p.outcome.kind === 'failed') counts.alreadyFailed += 1;
+    else tally(counts, p.outcome);
+    finalActions.push(p.outcome.kind === 'failed' ? 'failed' : (p.outcome as { action?: DoneAction }).action);
+  }
+
+  const work = planned.filter((p) => p.kind === 'work');
+  const hcmCalls = { calls: 0 };
+  const hcm = countingHcm(deps.hcm, hcmCalls);
+  const existing = new ExistingGoals(hcm);
+  existing.expect(work.filter((w) => !w.state.ledger).map((w) => w.record));
+  const budget = new TimeBudget(deps.remainingTimeMs, opts.minTimeMarginMs);
+  let abort: unknown;
+  let contended = false;
+  let latestClaimExpiry = 0;
+  const ctx = {
+    hcm,
+    records: deps.records,
+    existing,
+    owner: deps.workerId,
+    runAttempt: job.attempt,
+    chunkIndex: job.chunk.index,
+    claimTtlMs: opts.claimTtlMs,
+    maxCreateAttempts: opts.maxCreateAttempts,
+  };
+  const { started } = await runPool(
+    work,
+    opts.concurrency,
+    () => abort === undefined && budget.canStart(),
+    async (item) => {
+      const t0 = clock.now();
+      try {
+        const outcome = await syncRecord(ctx, item.record, item.hash, item.state.ledger);
+        tally(counts, outcome);
+        if (outcome.kind === 'contended') {
+          contended = true;
+          latestClaimExpiry = Math.max(latestClaimExpiry, outcome.claimExpiresAt ?? 0);
+        } else finalActions.push(outcome.kind === 'failed' ? 'failed' : outcome.action);
+      } catch (err) {
+        counts.remaining += 1;
+        // Re-auth outranks other errors: it is the one the state machine has a dedicated path for.
+        if (
+          abort === undefined ||
+          (err instanceof ReauthRequiredError && !(abort instanceof ReauthRequiredError))
+        ) {
+          abort = err;
+        }
+      } finally {
+        budget.observe(clock.now() - t0);
+      }
+    },
+  );
+  counts.remaining += work.length - started;
+  counts.hcmRequests = hcmCalls.calls;
+  const status = counts.remaining === 0 ? 'complete' : 'partial';
+
+  if (deps.chunks) {
+    const tallyOf = (a: DoneAction | 'failed') => finalActions.filter((x) => x === a).length;
+    const settled = finalActions.length;
+    await deps.chunks.saveChunkSummary(job.runId, {
+      index: job.chunk.index,
+      attempt: job.attempt,
+      status,
+      records: valid.length + counts.invalid,
+      invalid: counts.invalid,
+      created: tallyOf('created'),
+      updated: tallyOf('updated'),
+      unchanged: tallyOf('unchanged'),
+      reconciled: tallyOf('reconciled'),
+      failed: tallyOf('failed'),
+      settled,
+    });
+  }
+  if (abort !== undefined) throw abort;
+  // Out of time: loop back at once (a fresh invocation has a fresh budget). Another worker's claim:
+  // wait until it expires (1-60 s) rather than spinning on it.
+  const waitSeconds = contended
+    ? Math.min(60, Math.max(1, Math.ceil((latestClaimExpiry - clock.now()) / 1000)))
+    : 0;
+  return { index: job.chunk.index, status, counts, waitSeconds };
+}

@@ -1,0 +1,162 @@
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { ChunkStore } from '../checkpoint/chunk-store.ts';
+import type { RunStore } from '../checkpoint/run-store.ts';
+import type { ChunkSummary, GoalCounts, RunItem, RunStatus } from '../checkpoint/types.ts';
+import { ConfigError } from '../errors.ts';
+import { maskSecrets } from '../mask.ts';
+import { type Clock, type EventPublisher, systemClock } from '../ports.ts';
+
+export type FinishOutcome = 'completed' | 'needs_reauth' | 'failed';
+
+export interface FinishInput {
+  runId: string;
+  outcome?: FinishOutcome;
+  /** What a Catch put at ResultPath $.error: Step Functions' {Error, Cause}. */
+  error?: { Error?: string; Cause?: string };
+  /** Map results may be passed but are ignored: counts come from DynamoDB, the payload may be partial. */
+  results?: unknown;
+}
+
+export interface FinishOutput {
+  runId: string;
+  status: RunStatus;
+  goals: GoalCounts;
+  durationMs: number;
+  invalidRecordCount: number;
+  /** How the counts were read: chunk snapshots (fast) or every record checkpoint (exact fallback). */
+  aggregation: 'chunks' | 'records';
+  /** False when the run already had this status (a retried finish): no second event or metric. */
+  changed: boolean;
+}
+
+/** The subset of Powertools Metrics finish-sync uses. */
+export type MetricsSink = Pick<Metrics, 'addMetric'>;
+
+export interface FinishDeps {
+  runs: RunStore;
+  chunks: ChunkStore;
+  events: EventPublisher;
+  metrics?: MetricsSink;
+  clock?: Clock;
+}
+
+function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCounts | undefined {
+  const totals = run.totals;
+  if (!totals || run.chunkCount === undefined || summaries.length !== run.chunkCount) return undefined;
+  // Only a full set of complete snapshots from this attempt describes the run exactly.
+  if (summaries.some((s) => s.attempt !== run.attempt || s.status !== 'complete')) return undefined;
+  const sum = (f: keyof ChunkSummary) => summaries.reduce((n, s) => n + (s[f] as number), 0);
+  const counts: GoalCounts = {
+    total: totals.totalRecords,
+    created: sum('created'),
+    updated: sum('updated'),
+    unchanged: sum('unchanged'),
+    reconciled: sum('reconciled'),
+    invalid: totals.invalid,
+    failed: sum('failed'),
+    unsettled: 0,
+  };
+  const settled = counts.created + counts.updated + counts.unchanged + counts.reconciled + counts.failed;
+  return settled === totals.validRecords ? counts : undefined;
+}
+
+async function fromRecords(run: RunItem, runs: RunStore): Promise<GoalCounts> {
+  const counts: GoalCounts = {
+    total: run.totals?.totalRecords ?? 0,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    reconciled: 0,
+    invalid: run.totals?.invalid ?? 0,
+    failed: 0,
+    unsettled: 0,
+  };
+  let settled = 0;
+  for (const r of await runs.listRecordStates(run.runId)) {
+    if (r.status === 'failed') counts.failed += 1;
+    else if (r.status === 'done' && r.action && r.action in counts) counts[r.action as 'created'] += 1;
+    else continue;
+    settled += 1;
+  }
+  counts.unsettled = Math.max(0, (run.totals?.validRecords ?? 0) - settled);
+  return counts;
+}
+
+function statusFor(outcome: FinishOutcome, counts: GoalCounts): RunStatus {
+  if (outcome === 'needs_reauth') return 'needs_reauth';
+  if (outcome === 'failed') return 'failed';
+  return counts.failed > 0 || counts.unsettled > 0 ? 'completed_with_failures' : 'completed';
+}
+
+/**
+ * Closes a run: counts from DynamoDB (never from the Map payload), terminal status, report item, one
+ * event and the EMF metrics. Idempotent: a retried call rewrites the report but emits nothing twice.
+ */
+export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<FinishOutput> {
+  const clock = deps.clock ?? systemClock;
+  const outcome = input.outcome ?? 'completed';
+  const run = await deps.runs.getRun(input.runId);
+  if (!run) throw new ConfigError(`run ${input.runId} does not exist`);
+
+  const fast = fromSummaries(run, await deps.chunks.listChunkSummaries(run.runId));
+  const goals = fast ?? (await fromRecords(run, deps.runs));
+  const lastError = input.error
+    ? {
+        error: maskSecrets(input.error.Error ?? 'Error').slice(0, 200),
+        ...(input.error.Cause ? { cause: maskSecrets(input.error.Cause).slice(0, 2_000) } : {}),
+      }
+    : undefined;
+  const wanted = statusFor(outcome, goals);
+  const changed = await deps.runs.transition(run.runId, { status: wanted, counts: goals, lastError });
+  // A refused transition means the run already holds a terminal status (same one, or needs_reauth).
+  const after = changed ? undefined : await deps.runs.getRun(run.runId);
+  const status = after?.status ?? wanted;
+  const now = clock.now();
+  const durationMs = Math.max(0, now - Date.parse(run.startedAt));
+
+  const report = {
+    runId: run.runId,
+    status,
+    connectionId: run.connectionId,
+    source: run.source,
+    attempt: run.attempt,
+    goals,
+    invalidRecordCount: goals.invalid,
+    startedAt: run.startedAt,
+    finishedAt: new Date(now).toISOString(),
+    durationMs,
+    ...(lastError ? { lastError } : {}),
+  };
+  await deps.runs.putReport(run.runId, report);
+
+  if (changed) {
+    const ok = status === 'completed' || status === 'completed_with_failures';
+    await deps.events.publish(ok ? 'sync.completed' : 'sync.failed', {
+      runId: run.runId,
+      connectionId: run.connectionId,
+      status,
+      goals,
+      durationMs,
+      ...(lastError ? { error: lastError.error } : {}),
+    });
+    const m = deps.metrics;
+    if (m) {
+      // GoalsSynced / GoalsFailed are sync-chunk's (per pass, infra/metrics.ts); these are per run.
+      m.addMetric('GoalsUnchanged', MetricUnit.Count, goals.unchanged);
+      m.addMetric('GoalsInvalid', MetricUnit.Count, goals.invalid);
+      m.addMetric('GoalsUnsettled', MetricUnit.Count, goals.unsettled);
+      m.addMetric('SyncDurationMs', MetricUnit.Milliseconds, durationMs);
+      m.addMetric(ok ? 'SyncRunsCompleted' : 'SyncRunsFailed', MetricUnit.Count, 1);
+      if (status === 'needs_reauth') m.addMetric('SyncRunsNeedsReauth', MetricUnit.Count, 1);
+    }
+  }
+  return {
+    runId: run.runId,
+    status,
+    goals,
+    durationMs,
+    invalidRecordCount: goals.invalid,
+    aggregation: fast ? 'chunks' : 'records',
+    changed,
+  };
+}

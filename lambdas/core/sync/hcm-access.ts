@@ -1,0 +1,76 @@
+import type { HcmGoals } from '../hcm/client.ts';
+import { type NaturalKey, naturalKeyOf } from '../hcm/mapping.ts';
+import type { HcmGoal } from '../hcm/oracle.ts';
+import type { GoalRecord } from '../source/schema.ts';
+
+/** Counts the calls one pass makes to the HCM port, for the chunk result and the run report. */
+export function countingHcm(hcm: HcmGoals, counter: { calls: number }): HcmGoals {
+  const count = <T>(p: () => Promise<T>): Promise<T> => {
+    counter.calls += 1;
+    return p();
+  };
+  return {
+    findByNaturalKey: (k) => count(() => hcm.findByNaturalKey(k)),
+    findByPerson: (personNumber, goalPlanId) => count(() => hcm.findByPerson(personNumber, goalPlanId)),
+    create: (goalPlanId, payload) => count(() => hcm.create(goalPlanId, payload)),
+    update: (goalPlanId, uniqId, patch, etag) => count(() => hcm.update(goalPlanId, uniqId, patch, etag)),
+  };
+}
+
+export function matchesKey(goal: HcmGoal, key: NaturalKey): boolean {
+  return (
+    goal.PersonNumber === key.personNumber &&
+    goal.GoalPlanId === key.goalPlanId &&
+    goal.GoalName === key.goalName
+  );
+}
+
+/**
+ * The goal to adopt when HCM already holds one or more for the natural key. The oldest wins (lowest
+ * GoalId): if a duplicate ever slipped in, every run keeps converging on the same one.
+ */
+export function pickExisting(goals: HcmGoal[], key: NaturalKey): HcmGoal | undefined {
+  let best: HcmGoal | undefined;
+  for (const goal of goals) {
+    if (!matchesKey(goal, key)) continue;
+    if (!best || goal.GoalId < best.GoalId) best = goal;
+  }
+  return best;
+}
+
+const personKey = (personNumber: string, goalPlanId: number): string => `${personNumber}\u0000${goalPlanId}`;
+
+/**
+ * Existing HCM goals for the records of one chunk, fetched lazily once per (person, plan): the source
+ * groups goals by person, so one findByPerson replaces several natural-key finders. A person with a
+ * single record to write gets the narrower natural-key finder instead (same one request, smaller answer).
+ */
+export class ExistingGoals {
+  private readonly byPerson = new Map<string, Promise<HcmGoal[]>>();
+  private readonly demand = new Map<string, number>();
+
+  constructor(private readonly hcm: HcmGoals) {}
+
+  /** Declares the records the pass will look up, so the cache knows which persons have several. */
+  expect(records: Iterable<GoalRecord>): void {
+    for (const r of records) {
+      const key = personKey(r.personNumber, r.goalPlanId);
+      this.demand.set(key, (this.demand.get(key) ?? 0) + 1);
+    }
+  }
+
+  async find(record: GoalRecord): Promise<HcmGoal | undefined> {
+    const natural = naturalKeyOf(record);
+    const key = personKey(record.personNumber, record.goalPlanId);
+    if ((this.demand.get(key) ?? 0) <= 1)
+      return pickExisting(await this.hcm.findByNaturalKey(natural), natural);
+    let goals = this.byPerson.get(key);
+    if (!goals) {
+      goals = this.hcm.findByPerson(record.personNumber, record.goalPlanId);
+      this.byPerson.set(key, goals);
+      // A failed prefetch must not poison the cache for the person's other records.
+      goals.catch(() => this.byPerson.delete(key));
+    }
+    return pickExisting(await goals, natural);
+  }
+}

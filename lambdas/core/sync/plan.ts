@@ -1,0 +1,152 @@
+import type { ChunkStore } from '../checkpoint/chunk-store.ts';
+import type { RunStore } from '../checkpoint/run-store.ts';
+import type { RunTotals } from '../checkpoint/types.ts';
+import { ConfigError } from '../errors.ts';
+import type { ChunkRef, GoalSource, SourceRef } from '../source/types.ts';
+
+export const PLAN_DEFAULTS = {
+  chunkSize: 100,
+  /** Above this the chunk list goes into the payload as indexes only; workers read their range from DynamoDB. */
+  maxInlineRefBytes: 96 * 1024,
+  /**
+   * An inline Map iteration costs ~10 history events (more with partial loops); Step Functions caps an
+   * execution at 25,000. Beyond this many chunks use the Distributed Map (or a bigger chunk size).
+   */
+  maxInlineChunks: 2_000,
+} as const;
+
+/** Step Functions' state payload limit, minus headroom for what the state machine adds around it. */
+export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+const PAYLOAD_BUDGET_BYTES = PAYLOAD_LIMIT_BYTES - 16 * 1024;
+
+export interface PlanInput {
+  runId: string;
+  source: SourceRef;
+  connectionId: string;
+  chunkSize?: number;
+}
+
+/** What one Map iteration gets: references only, never goal bodies or tokens. */
+export interface ChunkTask {
+  runId: string;
+  connectionId: string;
+  source: SourceRef;
+  attempt: number;
+  /** The range itself, or its index when the plan was too big to inline (read from `CHUNKREF#<index>`). */
+  chunk: ChunkRef | number;
+}
+
+export type ChunkListMode = 'inline' | 'indexed' | 'manifest';
+
+export interface PlanOutput {
+  runId: string;
+  connectionId: string;
+  source: SourceRef;
+  attempt: number;
+  resumed: boolean;
+  chunkSize: number;
+  chunkCount: number;
+  chunkMode: ChunkListMode;
+  /** The Map's items (ItemsPath $.chunks): ChunkRefs, or indexes; empty in manifest mode. */
+  chunks: ChunkRef[] | number[];
+  /** Distributed Map: where the ItemReader finds the chunk list. */
+  manifest?: { bucket: string; key: string };
+  totals: RunTotals;
+}
+
+/** Writes the chunk list where a Distributed Map's S3 ItemReader reads it (a JSON array). */
+export interface ChunkManifestWriter {
+  write(runId: string, attempt: number, chunks: ChunkRef[]): Promise<{ bucket: string; key: string }>;
+}
+
+export interface PlanDeps {
+  runs: RunStore;
+  chunks: ChunkStore;
+  openSource: (ref: SourceRef) => GoalSource;
+  manifest?: ChunkManifestWriter;
+}
+
+export interface PlanOptions {
+  maxInlineRefBytes?: number;
+  maxInlineChunks?: number;
+}
+
+/**
+ * Creates or resumes a run (invariant 8) and plans it: validates the whole source once, stores every
+ * invalid record with its line and reason (invariant 9), and returns only references. Planning is
+ * deterministic for a given source and chunk size, so a resume reproduces the same chunks.
+ */
+export async function planRun(
+  input: PlanInput,
+  deps: PlanDeps,
+  options: PlanOptions = {},
+): Promise<PlanOutput> {
+  const opts = { ...PLAN_DEFAULTS, ...options };
+  if (!input.runId || !input.connectionId || !input.source?.uri) {
+    throw new ConfigError('plan needs runId, connectionId and source.uri');
+  }
+  const { run, resumed } = await deps.runs.startRun({
+    runId: input.runId,
+    source: { uri: input.source.uri, format: input.source.format },
+    connectionId: input.connectionId,
+    chunkSize: input.chunkSize ?? PLAN_DEFAULTS.chunkSize,
+  });
+  // A resume keeps the stored chunk size: record checkpoints do not depend on it, chunk summaries do.
+  const chunkSize = run.chunkSize;
+  const plan = await deps.openSource(run.source).plan(chunkSize);
+  await deps.runs.putInvalidRecords(input.runId, plan.invalid);
+  const totals: RunTotals = {
+    totalRecords: plan.totalRecords,
+    validRecords: plan.validRecords,
+    invalid: plan.invalid.length,
+    bytes: plan.bytes,
+  };
+
+  let chunkMode: ChunkListMode = 'inline';
+  let chunks: ChunkRef[] | number[] = plan.chunks;
+  let manifest: PlanOutput['manifest'];
+  if (deps.manifest) {
+    chunkMode = 'manifest';
+    chunks = [];
+    manifest = await deps.manifest.write(input.runId, run.attempt, plan.chunks);
+  } else {
+    if (plan.chunks.length > opts.maxInlineChunks) {
+      throw new ConfigError(
+        `${plan.chunks.length} chunks exceed the inline Map's ${opts.maxInlineChunks}: raise the chunk size or deploy with the distributed map`,
+      );
+    }
+    if (Buffer.byteLength(JSON.stringify(plan.chunks)) > opts.maxInlineRefBytes) {
+      chunkMode = 'indexed';
+      await deps.chunks.putChunkRefs(input.runId, plan.chunks);
+      chunks = plan.chunks.map((c) => c.index);
+    }
+  }
+  await deps.runs.markPlanned(input.runId, plan.chunks.length, totals);
+
+  const output: PlanOutput = {
+    runId: input.runId,
+    connectionId: run.connectionId,
+    source: run.source,
+    attempt: run.attempt,
+    resumed,
+    chunkSize,
+    chunkCount: plan.chunks.length,
+    chunkMode,
+    chunks,
+    ...(manifest ? { manifest } : {}),
+    totals,
+  };
+  const bytes = Buffer.byteLength(JSON.stringify(output));
+  if (bytes > PAYLOAD_BUDGET_BYTES) {
+    throw new ConfigError(`plan output of ${bytes} bytes would exceed the Step Functions payload limit`);
+  }
+  return output;
+}
+
+/** The ChunkRef of a Map item, reading it from DynamoDB when the plan passed only its index. */
+export async function resolveChunk(task: ChunkTask, chunks: ChunkStore): Promise<ChunkRef> {
+  if (typeof task.chunk !== 'number') return task.chunk;
+  const ref = await chunks.getChunkRef<ChunkRef>(task.runId, task.chunk);
+  if (!ref) throw new ConfigError(`run ${task.runId} has no chunk ${task.chunk}: was it planned?`);
+  return ref;
+}

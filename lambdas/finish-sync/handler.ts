@@ -1,0 +1,53 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
+import { RunStore } from '../core/checkpoint/run-store.ts';
+import type { Clock, EventPublisher } from '../core/ports.ts';
+import { type FinishOutput, finishRun } from '../core/sync/finish.ts';
+import { parseFinishInput } from '../core/sync/input.ts';
+
+export interface FinishSyncDeps {
+  doc: DynamoDBDocumentClient;
+  checkpointTable: string;
+  events: EventPublisher;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: Clock;
+}
+
+/**
+ * finish-sync: {runId, outcome?, error?} -> run report. The normal path (outcome completed) and both
+ * Catch paths (needs_reauth, failed) end here, so every run gets a terminal status and one event.
+ */
+export function createFinishSyncHandler(deps: FinishSyncDeps) {
+  const runs = new RunStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
+  const chunks = new ChunkStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
+  return middy(async (event: unknown, _context: Context): Promise<FinishOutput> => {
+    const input = parseFinishInput(event);
+    const out = await finishRun(input, {
+      runs,
+      chunks,
+      events: deps.events,
+      metrics: deps.metrics,
+      clock: deps.clock,
+    });
+    const log = out.status === 'completed' ? deps.logger.info : deps.logger.warn;
+    log.call(deps.logger, 'run finished', {
+      runId: out.runId,
+      status: out.status,
+      goals: out.goals,
+      durationMs: out.durationMs,
+      aggregation: out.aggregation,
+      changed: out.changed,
+      ...(input.error ? { error: input.error.Error } : {}),
+    });
+    return out;
+  })
+    .use(injectLambdaContext(deps.logger))
+    .use(logMetrics(deps.metrics));
+}

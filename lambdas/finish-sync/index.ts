@@ -1,0 +1,20 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { EventBridgePublisher } from '../core/adapters/aws/event-publisher.ts';
+import { ENV, requireEnv } from '../core/config.ts';
+import { createLogger, createMetrics } from '../core/observability.ts';
+import { createFinishSyncHandler } from './handler.ts';
+
+// AWS composition root: clients live for the container's lifetime.
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+
+export const handler = createFinishSyncHandler({
+  doc,
+  checkpointTable: requireEnv(ENV.checkpointTable),
+  events: new EventBridgePublisher(new EventBridgeClient({}), { eventBusName: requireEnv(ENV.eventBusName) }),
+  logger: createLogger('finish-sync'),
+  metrics: createMetrics('finish-sync'),
+});

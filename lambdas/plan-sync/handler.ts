@@ -1,0 +1,59 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
+import { RunStore } from '../core/checkpoint/run-store.ts';
+import type { Clock } from '../core/ports.ts';
+import type { GoalSource, SourceRef } from '../core/source/types.ts';
+import { parsePlanInput } from '../core/sync/input.ts';
+import { type ChunkManifestWriter, type PlanOptions, type PlanOutput, planRun } from '../core/sync/plan.ts';
+
+export interface PlanSyncDeps {
+  doc: DynamoDBDocumentClient;
+  checkpointTable: string;
+  openSource: (ref: SourceRef) => GoalSource;
+  /** Set for the Distributed Map: the chunk list goes to S3 instead of into the payload. */
+  manifest?: ChunkManifestWriter;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: Clock;
+  options?: PlanOptions;
+  retentionDays?: number;
+}
+
+/** plan-sync: {runId, source, connectionId, chunkSize?} -> chunk references for the Map. */
+export function createPlanSyncHandler(deps: PlanSyncDeps) {
+  const runs = new RunStore(deps.doc, deps.checkpointTable, {
+    clock: deps.clock,
+    retentionDays: deps.retentionDays,
+  });
+  const chunks = new ChunkStore(deps.doc, deps.checkpointTable, {
+    clock: deps.clock,
+    retentionDays: deps.retentionDays,
+  });
+  return middy(async (event: unknown, _context: Context): Promise<PlanOutput> => {
+    const input = parsePlanInput(event);
+    const out = await planRun(
+      input,
+      { runs, chunks, openSource: deps.openSource, manifest: deps.manifest },
+      deps.options,
+    );
+    deps.logger.info('run planned', {
+      runId: out.runId,
+      attempt: out.attempt,
+      resumed: out.resumed,
+      chunkCount: out.chunkCount,
+      chunkMode: out.chunkMode,
+      totals: out.totals,
+    });
+    deps.metrics.addMetric('ChunksPlanned', MetricUnit.Count, out.chunkCount);
+    deps.metrics.addMetric('InvalidRecords', MetricUnit.Count, out.totals.invalid);
+    return out;
+  })
+    .use(injectLambdaContext(deps.logger))
+    .use(logMetrics(deps.metrics));
+}

@@ -1,0 +1,24 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ENV, requireEnv } from '../core/config.ts';
+import { createLogger, createMetrics } from '../core/observability.ts';
+import { openGoalSource } from '../core/source/open.ts';
+import { createPlanSyncHandler } from './handler.ts';
+import { S3ChunkManifest } from './s3-manifest.ts';
+
+// AWS composition root: clients live for the container's lifetime (connection reuse across invocations).
+const s3 = new S3Client({});
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+const manifestBucket = process.env[ENV.manifestBucket];
+
+export const handler = createPlanSyncHandler({
+  doc,
+  checkpointTable: requireEnv(ENV.checkpointTable),
+  openSource: (ref) => openGoalSource(ref, { s3 }),
+  manifest: manifestBucket ? new S3ChunkManifest(s3, manifestBucket) : undefined,
+  logger: createLogger('plan-sync'),
+  metrics: createMetrics('plan-sync'),
+});

@@ -1,0 +1,125 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
+import { RecordStore } from '../core/checkpoint/record-store.ts';
+import { ttlSeconds } from '../core/checkpoint/retention.ts';
+import type { HcmClientStats, HcmGoals } from '../core/hcm/client.ts';
+import { type Clock, systemClock } from '../core/ports.ts';
+import type { GoalSource, SourceRef } from '../core/source/types.ts';
+import { addCounts, type ChunkCounts, emptyCounts } from '../core/sync/counts.ts';
+import { type ChunkResult, type EngineOptions, processChunk } from '../core/sync/engine.ts';
+import { parseChunkTasks } from '../core/sync/input.ts';
+import { type ChunkTask, resolveChunk } from '../core/sync/plan.ts';
+
+/** The HCM port for a connection, with the client's request stats when it has them (for metrics). */
+export type HcmForConnection = (connectionId: string) => HcmGoals & { stats?: HcmClientStats };
+
+export interface SyncChunkDeps {
+  doc: DynamoDBDocumentClient;
+  checkpointTable: string;
+  openSource: (ref: SourceRef) => GoalSource;
+  hcmFor: HcmForConnection;
+  logger: Logger;
+  metrics: Metrics;
+  clock?: Clock;
+  engine?: EngineOptions;
+  retentionDays?: number;
+}
+
+export interface SyncChunkResult {
+  /** First chunk of the input (the only one without an ItemBatcher). */
+  index: number;
+  indexes: number[];
+  status: 'complete' | 'partial';
+  counts: ChunkCounts;
+  waitSeconds: number;
+}
+
+/**
+ * sync-chunk: one Map item (or an ItemBatcher batch, chunk after chunk) -> processChunk.
+ * ReauthRequiredError and TransientError propagate with their names, which the state machine's
+ * Catch / Retry match; the chunks of a batch share the invocation's time budget.
+ */
+export function createSyncChunkHandler(deps: SyncChunkDeps) {
+  const clock = deps.clock ?? systemClock;
+  const chunks = new ChunkStore(deps.doc, deps.checkpointTable, { clock, retentionDays: deps.retentionDays });
+
+  const runTask = async (task: ChunkTask, context: Context): Promise<ChunkResult> => {
+    const chunk = await resolveChunk(task, chunks);
+    const scope = {
+      runId: task.runId,
+      connectionId: task.connectionId,
+      expiresAt: ttlSeconds(clock.now(), deps.retentionDays),
+    };
+    const result = await processChunk(
+      { runId: task.runId, attempt: task.attempt, chunk },
+      {
+        source: deps.openSource(task.source),
+        hcm: deps.hcmFor(task.connectionId),
+        records: new RecordStore(deps.doc, deps.checkpointTable, scope, { clock }),
+        chunks,
+        // Unique per invocation and chunk: the claim owner.
+        workerId: `${context.awsRequestId}:${chunk.index}`,
+        remainingTimeMs: () => context.getRemainingTimeInMillis(),
+        clock,
+      },
+      deps.engine,
+    );
+    deps.logger.info('chunk pass', {
+      runId: task.runId,
+      index: result.index,
+      status: result.status,
+      counts: result.counts,
+    });
+    return result;
+  };
+
+  return middy(async (event: unknown, context: Context): Promise<SyncChunkResult> => {
+    const tasks = parseChunkTasks(event);
+    const hcm = deps.hcmFor(tasks[0]!.connectionId);
+    const before = hcm.stats ? { ...hcm.stats } : undefined;
+    const out: SyncChunkResult = {
+      index: -1,
+      indexes: [],
+      status: 'complete',
+      counts: emptyCounts(),
+      waitSeconds: 0,
+    };
+    try {
+      for (const task of tasks) {
+        const result = await runTask(task, context);
+        out.indexes.push(result.index);
+        out.counts = addCounts(out.counts, result.counts);
+        if (result.status === 'partial') out.status = 'partial';
+        out.waitSeconds = Math.max(out.waitSeconds, result.waitSeconds);
+      }
+    } finally {
+      emitMetrics(deps.metrics, out.counts, before, hcm.stats);
+    }
+    out.index = out.indexes[0]!;
+    return out;
+  })
+    .use(injectLambdaContext(deps.logger))
+    .use(logMetrics(deps.metrics));
+}
+
+/** Per-invocation metrics named in infra/metrics.ts's contract (service sync-chunk, no extra dimensions). */
+function emitMetrics(
+  metrics: Metrics,
+  counts: ChunkCounts,
+  before: HcmClientStats | undefined,
+  after: HcmClientStats | undefined,
+): void {
+  metrics.addMetric('GoalsSynced', MetricUnit.Count, counts.created + counts.updated + counts.reconciled);
+  metrics.addMetric('GoalsFailed', MetricUnit.Count, counts.failed);
+  if (before && after) {
+    metrics.addMetric('HcmUnauthorized', MetricUnit.Count, after.unauthorized - before.unauthorized);
+    metrics.addMetric('HcmThrottled', MetricUnit.Count, after.throttled - before.throttled);
+    metrics.addMetric('HcmServerErrors', MetricUnit.Count, after.serverErrors - before.serverErrors);
+  }
+}

@@ -1,0 +1,43 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
+import { ENV, numberEnv, requireEnv } from '../core/config.ts';
+import { HcmGoalsClient } from '../core/hcm/client.ts';
+import { createLogger, createMetrics } from '../core/observability.ts';
+import { openGoalSource } from '../core/source/open.ts';
+import { ENGINE_DEFAULTS } from '../core/sync/engine.ts';
+import { BrokerTokenProvider } from '../core/token/client.ts';
+import { createSyncChunkHandler } from './handler.ts';
+
+// AWS composition root. Module scope on purpose: the token cache and the HCM client's adaptive limiter
+// survive across invocations of a warm container, so a warm worker neither re-asks the broker nor
+// relearns HCM's rate limit.
+const s3 = new S3Client({});
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  marshallOptions: { removeUndefinedValues: true },
+});
+const tokens = new BrokerTokenProvider(
+  new LambdaBrokerTransport(new LambdaClient({}), requireEnv(ENV.tokenBrokerFunction)),
+  { bufferSeconds: numberEnv(ENV.tokenBufferSeconds, 120) },
+);
+const hcmBaseUrl = requireEnv(ENV.hcmBaseUrl);
+const clients = new Map<string, HcmGoalsClient>();
+
+export const handler = createSyncChunkHandler({
+  doc,
+  checkpointTable: requireEnv(ENV.checkpointTable),
+  openSource: (ref) => openGoalSource(ref, { s3 }),
+  hcmFor: (connectionId) => {
+    let client = clients.get(connectionId);
+    if (!client) {
+      client = new HcmGoalsClient({ baseUrl: hcmBaseUrl, connectionId, tokens });
+      clients.set(connectionId, client);
+    }
+    return client;
+  },
+  logger: createLogger('sync-chunk'),
+  metrics: createMetrics('sync-chunk'),
+  engine: { concurrency: numberEnv(ENV.recordConcurrency, ENGINE_DEFAULTS.concurrency) },
+});

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import {
+  BROKER_HEADROOM,
+  type ContextKey,
+  PLACEHOLDER_HCM_BASE_URL,
+  parseStackConfig,
+} from '../../infra/config.ts';
+import { ConfigError } from '../../lambdas/core/errors.ts';
+
+const parse = (context: Partial<Record<ContextKey, unknown>>) => parseStackConfig((key) => context[key]);
+
+describe('CDK context parsing', () => {
+  it('works with no context at all (fresh clone) and marks the placeholders', () => {
+    const config = parse({});
+    expect(config.env).toBe('dev');
+    expect(config.namePrefix).toBe('hcm-goal-sync-dev');
+    expect(config.connectionIds).toEqual(['oracle-hcm']);
+    expect(config.defaultConnectionId).toBe('oracle-hcm');
+    expect(config.hcmBaseUrl).toBe(PLACEHOLDER_HCM_BASE_URL);
+    expect(config.placeholders).toEqual(['hcmBaseUrl', 'idpTokenUrl']);
+    expect(config.sync).toBeUndefined();
+    expect(config.distributedMap).toBe(false);
+    expect(config.brokerReservedConcurrency).toBeGreaterThanOrEqual(
+      config.chunkConcurrency + BROKER_HEADROOM,
+    );
+  });
+
+  it('accepts CLI strings and cdk.json JSON types alike', () => {
+    const fromCli = parse({
+      env: 'prod',
+      hcmBaseUrl: 'https://acme.fa.us2.oraclecloud.com/',
+      idpTokenUrl: 'https://idcs-1.identity.oraclecloud.com/oauth2/v1/token',
+      connectionIds: ' acme , globex ',
+      chunkConcurrency: '12',
+      distributedMap: 'true',
+      tokenBufferSeconds: '300',
+      syncSchedule: 'cron(0 3 * * ? *)',
+      syncTimezone: 'America/New_York',
+      logRetentionDays: '90',
+    });
+    const fromJson = parse({
+      env: 'prod',
+      hcmBaseUrl: 'https://acme.fa.us2.oraclecloud.com',
+      idpTokenUrl: 'https://idcs-1.identity.oraclecloud.com/oauth2/v1/token',
+      connectionIds: ['acme', 'globex'],
+      chunkConcurrency: 12,
+      distributedMap: true,
+      tokenBufferSeconds: 300,
+      syncSchedule: 'cron(0 3 * * ? *)',
+      syncTimezone: 'America/New_York',
+      logRetentionDays: 90,
+    });
+    expect(fromCli).toEqual(fromJson);
+    expect(fromCli.hcmBaseUrl).toBe('https://acme.fa.us2.oraclecloud.com');
+    expect(fromCli.connectionIds).toEqual(['acme', 'globex']);
+    expect(fromCli.placeholders).toEqual([]);
+    expect(fromCli.sync).toEqual({
+      schedule: 'cron(0 3 * * ? *)',
+      timezone: 'America/New_York',
+      connectionId: 'acme',
+      sourceKey: 'nightly/goals.jsonl',
+    });
+    expect(fromCli.brokerReservedConcurrency).toBe(12 + BROKER_HEADROOM + 3);
+  });
+
+  it.each([
+    [{ env: 'Prod!' }, 'env'],
+    [{ hcmBaseUrl: 'http://acme.example.com' }, 'https'],
+    [{ idpTokenUrl: 'not a url' }, 'https'],
+    [{ connectionIds: 'a,a' }, 'unique'],
+    [{ connectionIds: 'bad id' }, 'connection ids'],
+    [{ chunkConcurrency: '0' }, 'chunkConcurrency'],
+    [{ chunkConcurrency: '41' }, 'inline Map limit of 40'],
+    [{ chunkConcurrency: '2.5' }, 'integer'],
+    [{ brokerReservedConcurrency: '5', chunkConcurrency: '10' }, 'below chunkConcurrency'],
+    [{ syncSchedule: 'rate(1 day)' }, 'cron'],
+    [{ syncSchedule: 'cron(0 3 * * ?)' }, 'six-field'],
+    [{ syncSchedule: 'cron(0 3 * * ? *)', syncTimezone: 'Mars/Olympus' }, 'time zone'],
+    [{ syncConnectionId: 'other' }, 'not one of connectionIds'],
+    [{ alarmEmail: 'nobody' }, 'alarmEmail'],
+    [{ logRetentionDays: '31' }, 'must be one of'],
+    [{ distributedMap: 'maybe' }, 'distributedMap'],
+    [{ tokenBufferSeconds: '5' }, 'tokenBufferSeconds'],
+  ])('rejects %j', (context, message) => {
+    expect(() => parse(context)).toThrow(ConfigError);
+    expect(() => parse(context)).toThrow(message);
+  });
+
+  it('allows the distributed Map to go past the inline limit', () => {
+    const config = parse({ distributedMap: 'true', chunkConcurrency: '100' });
+    expect(config.chunkConcurrency).toBe(100);
+    expect(config.brokerReservedConcurrency).toBe(100 + BROKER_HEADROOM + 3);
+  });
+
+  it('treats an empty -c value as absent', () => {
+    expect(parse({ alarmEmail: '', syncSchedule: '' }).sync).toBeUndefined();
+  });
+});

@@ -1,0 +1,203 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { Context } from 'aws-lambda';
+import { type HcmGoals, HcmGoalsClient } from '../../lambdas/core/hcm/client.ts';
+import type { EventType } from '../../lambdas/core/ports.ts';
+import { openGoalSource } from '../../lambdas/core/source/open.ts';
+import type { FinishOutput } from '../../lambdas/core/sync/finish.ts';
+import type { ChunkTask, PlanOutput } from '../../lambdas/core/sync/plan.ts';
+import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
+import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
+import { createSyncChunkHandler, type SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
+import { createLocalTokenBroker, type LocalTokenBroker } from '../../local/adapters/in-process-broker.ts';
+import { HCM_AUDIENCE } from '../../local/constants.ts';
+import { type HcmFaults, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
+import { type IdpSim, startIdp } from '../../local/idp/index.ts';
+import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
+
+// EMF lines per invocation would drown the output; the metric calls still run.
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+export const CONNECTION_ID = 'hcm-it';
+
+/**
+ * The real peers of the pipeline, all on 127.0.0.1 with random ports: dynalite, the IdP, the HCM
+ * simulator (verifying the IdP's tokens) and the token broker handler in process over the same dynalite.
+ */
+export interface PipelinePeers {
+  dynamo: TestDynamo;
+  idp: IdpSim;
+  hcm: HcmSim;
+  broker: LocalTokenBroker;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export async function startPipelinePeers(o: {
+  tokenTtlSeconds: number;
+  hcmFaults?: Partial<HcmFaults>;
+}): Promise<PipelinePeers> {
+  const dynamo = await startTestDynamo();
+  const idp = await startIdp({ accessTokenTtlSeconds: o.tokenTtlSeconds, rateLimitPerSecond: 0 });
+  const hcm = await startHcmSim({ jwksUrl: idp.jwksUrl, issuer: idp.issuer, faults: o.hcmFaults });
+  const dir = await mkdtemp(join(tmpdir(), 'pipeline-it-'));
+  const silent = new Logger({ serviceName: 'token-broker', logLevel: 'SILENT' });
+  const broker = await createLocalTokenBroker({
+    doc: dynamo.doc,
+    tableName: dynamo.tables.connections,
+    stateDir: dir,
+    logger: silent,
+    metrics: new Metrics({ namespace: 'Test', serviceName: 'token-broker', logger: silent }),
+    options: { pollStartMs: 20, pollCapMs: 200 },
+  });
+  const client = idp.clients[0]!;
+  const { refreshToken } = await idp.issueRefreshToken({ clientId: client.clientId });
+  await broker.secrets.putSecret(`secret/${CONNECTION_ID}`, {
+    tokenUrl: idp.tokenUrl,
+    clientId: client.clientId,
+    clientSecret: client.clientSecret,
+    scope: HCM_AUDIENCE,
+    bootstrapRefreshToken: refreshToken,
+  });
+  await broker.transport.call({
+    action: 'connect',
+    connectionId: CONNECTION_ID,
+    secretId: `secret/${CONNECTION_ID}`,
+    grant: 'refresh_token',
+  });
+  return {
+    dynamo,
+    idp,
+    hcm,
+    broker,
+    dir,
+    async close() {
+      broker.close();
+      await hcm.close();
+      await idp.close();
+      await dynamo.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export function lambdaContext(remainingMs = 600_000): Context {
+  const deadline = Date.now() + remainingMs;
+  return {
+    functionName: 'pipeline-it',
+    functionVersion: '$LATEST',
+    invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:pipeline-it',
+    memoryLimitInMB: '512',
+    awsRequestId: `req-${Math.random().toString(36).slice(2)}`,
+    logGroupName: 'g',
+    logStreamName: 's',
+    callbackWaitsForEmptyEventLoop: false,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+
+export interface RunOptions {
+  runId: string;
+  sourcePath: string;
+  chunkSize: number;
+  /** Map MaxConcurrency: chunk "Lambdas" in parallel, each with its own HCM client and token cache (as containers). */
+  concurrency: number;
+  /** Wraps each lane's HCM client (fault injection: a crashing worker). */
+  wrapHcm?: (hcm: HcmGoals) => HcmGoals;
+}
+
+export interface RunResult {
+  plan: PlanOutput;
+  finish?: FinishOutput;
+  /** First error a chunk lane threw (the run was then stopped without finish, like a killed process). */
+  crashed?: unknown;
+  passes: number;
+  events: EventType[];
+  brokerRequests: number;
+  wallMs: number;
+}
+
+/**
+ * Drives the handlers the way the state machine does: plan -> Map over chunks with a pool of
+ * `concurrency` lanes (a lane repeats a chunk while its pass is partial) -> finish.
+ */
+export async function runPipeline(peers: PipelinePeers, o: RunOptions): Promise<RunResult> {
+  const t0 = Date.now();
+  const logger = new Logger({ serviceName: 'pipeline-it', logLevel: 'SILENT' });
+  // Metrics with a silent logger: "no metrics to publish" warnings would flood the output.
+  const metrics = () => new Metrics({ namespace: 'Test', serviceName: 'pipeline-it', logger });
+  const common = { doc: peers.dynamo.doc, checkpointTable: peers.dynamo.tables.checkpoints, logger };
+  const openSource = (ref: { uri: string; format: 'jsonl' | 'csv' }) => openGoalSource(ref);
+  const events: EventType[] = [];
+  const plan = createPlanSyncHandler({ ...common, metrics: metrics(), openSource });
+  const finish = createFinishSyncHandler({
+    ...common,
+    metrics: metrics(),
+    events: { publish: async (type) => void events.push(type) },
+  });
+
+  const planned = json(
+    await plan(
+      { runId: o.runId, connectionId: CONNECTION_ID, source: { uri: o.sourcePath }, chunkSize: o.chunkSize },
+      lambdaContext(),
+    ),
+  );
+  const items: ChunkTask[] = (planned.chunks as PlanOutput['chunks']).map((chunk) => ({
+    runId: planned.runId,
+    connectionId: planned.connectionId,
+    source: planned.source,
+    attempt: planned.attempt,
+    chunk,
+  }));
+
+  let next = 0;
+  let passes = 0;
+  let crashed: unknown;
+  let brokerRequests = 0;
+  const lane = async () => {
+    const tokens = peers.broker.tokenProvider();
+    const client = new HcmGoalsClient({ baseUrl: peers.hcm.url, connectionId: CONNECTION_ID, tokens });
+    const hcm = o.wrapHcm ? o.wrapHcm(client) : client;
+    const chunk = createSyncChunkHandler({ ...common, metrics: metrics(), openSource, hcmFor: () => hcm });
+    try {
+      while (crashed === undefined && next < items.length) {
+        const item = items[next++]!;
+        for (;;) {
+          passes += 1;
+          const result: SyncChunkResult = json(await chunk(json(item), lambdaContext()));
+          if (result.status === 'complete') break;
+          if (result.waitSeconds > 0) await new Promise((r) => setTimeout(r, 200));
+        }
+      }
+    } catch (err) {
+      crashed ??= err;
+    } finally {
+      brokerRequests += tokens.requests;
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, lane));
+  const finished =
+    crashed === undefined ? json(await finish({ runId: o.runId }, lambdaContext())) : undefined;
+  return {
+    plan: planned,
+    finish: finished,
+    crashed,
+    passes,
+    events,
+    brokerRequests,
+    wallMs: Date.now() - t0,
+  };
+}
+
+/** Numbers the report quotes, printed so a CI log shows them. */
+export function measure(label: string, values: Record<string, unknown>): void {
+  process.stdout.write(`[pipeline-measure] ${label} ${JSON.stringify(values)}\n`);
+}

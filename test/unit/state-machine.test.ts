@@ -1,0 +1,244 @@
+import { createRequire } from 'node:module';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import { describe, expect, it } from 'vitest';
+import {
+  PLACEHOLDER_FUNCTION_ARNS,
+  REAUTH_ERROR,
+  RETRY_ERRORS,
+  renderDefinition,
+  STATE_NAMES,
+} from '../../infra/state-machine.ts';
+import { ReauthRequiredError, TransientError } from '../../lambdas/core/errors.ts';
+
+// asl-validator ships CommonJS without types: this is its documented call shape.
+type AslValidator = (
+  definition: unknown,
+  opts?: { checkPaths?: boolean; checkArn?: boolean },
+) => { isValid: boolean; errorsText: (sep?: string) => string };
+const validate = createRequire(import.meta.url)('asl-validator') as AslValidator;
+
+type JSONValue = null | boolean | number | string | JSONValue[] | { [key: string]: JSONValue };
+type AslDefinition = ConstructorParameters<typeof StateMachine>[0];
+type State = Record<string, unknown> & {
+  Type: string;
+  States?: Record<string, State>;
+  ItemProcessor?: { States: Record<string, State> };
+};
+
+function states(asl: Record<string, unknown>): Record<string, State> {
+  return asl.States as Record<string, State>;
+}
+
+describe('state machine definition', () => {
+  it('inline variant is valid ASL with references-only Map items and the error paths', () => {
+    const { asl, functionArns } = renderDefinition({ maxConcurrency: 7 });
+    const result = validate(asl);
+    expect(result.isValid, result.errorsText('\n')).toBe(true);
+
+    const top = states(asl);
+    expect(asl.StartAt).toBe(STATE_NAMES.plan);
+    expect(top[STATE_NAMES.plan]?.Resource).toBe(functionArns.plan);
+    const map = top[STATE_NAMES.chunks]!;
+    expect(map.Type).toBe('Map');
+    expect(map.MaxConcurrency).toBe(7);
+    expect(map.ItemsPath).toBe('$.chunks');
+    expect(map.ResultPath).toBeNull();
+    expect(map.ItemSelector).toEqual({
+      'runId.$': '$.runId',
+      'connectionId.$': '$.connectionId',
+      'source.$': '$.source',
+      'attempt.$': '$.attempt',
+      'chunk.$': '$$.Map.Item.Value',
+    });
+    const catches = map.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
+    expect(catches[0]).toMatchObject({ ErrorEquals: [REAUTH_ERROR], Next: STATE_NAMES.markReauth });
+    expect(catches[1]).toMatchObject({ ErrorEquals: ['States.ALL'], Next: STATE_NAMES.markFailed });
+    expect(top[STATE_NAMES.reauthFail]).toMatchObject({ Type: 'Fail', Error: REAUTH_ERROR });
+
+    const chunk = map.ItemProcessor!.States[STATE_NAMES.chunk]!;
+    expect(chunk.Resource).toBe(PLACEHOLDER_FUNCTION_ARNS.chunk);
+    const retries = chunk.Retry as Array<Record<string, unknown>>;
+    expect(retries.flatMap((r) => r.ErrorEquals as string[])).toEqual(
+      expect.arrayContaining([
+        'Lambda.TooManyRequestsException',
+        'TransientError',
+        'LeaseTimeoutError',
+        'CheckpointConflictError',
+      ]),
+    );
+    for (const r of retries) {
+      expect(r).toMatchObject({ JitterStrategy: 'FULL', BackoffRate: 2 });
+      expect(r.MaxDelaySeconds).toBeGreaterThan(0);
+    }
+    // ReauthRequiredError must never be retried: a dead grant stays dead.
+    expect(retries.flatMap((r) => r.ErrorEquals as string[])).not.toContain(REAUTH_ERROR);
+    expect(chunk.ResultPath).toBe('$.result');
+  });
+
+  it('distributed variant is valid ASL with an S3 ItemReader, ItemBatcher and tolerated failures', () => {
+    for (const distributed of [true, { toleratedFailurePercentage: 5, maxItemsPerBatch: 2 }] as const) {
+      const { asl } = renderDefinition({ maxConcurrency: 100, distributed });
+      const result = validate(asl);
+      expect(result.isValid, result.errorsText('\n')).toBe(true);
+      const map = states(asl)[STATE_NAMES.chunks]!;
+      expect(map.ItemReader).toMatchObject({
+        Resource: 'arn:aws:states:::s3:getObject',
+        ReaderConfig: { InputType: 'JSON' },
+        Parameters: { 'Bucket.$': '$.manifest.bucket', 'Key.$': '$.manifest.key' },
+      });
+      expect(map.ItemBatcher).toEqual({ MaxItemsPerBatch: distributed === true ? 4 : 2 });
+      // CDK omits a 0 (the ASL default).
+      expect(map.ToleratedFailurePercentage ?? 0).toBe(distributed === true ? 0 : 5);
+      expect(map.MaxConcurrency).toBe(100);
+      const child = map.ItemProcessor!.States;
+      expect(child[STATE_NAMES.chunk]?.Catch).toEqual([
+        expect.objectContaining({ ErrorEquals: [REAUTH_ERROR], Next: STATE_NAMES.childMarkReauth }),
+      ]);
+    }
+  });
+
+  it('the validator does reject a broken definition (the checks above can fail)', () => {
+    const { asl } = renderDefinition({ maxConcurrency: 2 });
+    const broken = structuredClone(asl) as { States: Record<string, State> };
+    broken.States[STATE_NAMES.plan]!.Next = 'NoSuchState';
+    expect(validate(broken).isValid).toBe(false);
+  });
+
+  it('rejects an inline concurrency above the inline Map limit', () => {
+    expect(() => renderDefinition({ maxConcurrency: 41 })).toThrow(/1-40/);
+  });
+
+  it('retries cover the Lambda service errors CDK leaves out', () => {
+    expect(RETRY_ERRORS.lambdaService).toContain('Lambda.TooManyRequestsException');
+  });
+});
+
+interface Calls {
+  chunk: JSONValue[];
+  finish: JSONValue[];
+}
+
+/** Runs the rendered ASL with aws-local-stepfunctions and fake handlers for the three functions. */
+function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValue | Promise<JSONValue>) {
+  const { asl } = renderDefinition({ maxConcurrency: 3 });
+  const calls: Calls = { chunk: [], finish: [] };
+  const plan = (input: JSONValue): JSONValue => {
+    const i = input as { runId: string; connectionId: string; source: JSONValue };
+    return {
+      runId: i.runId,
+      connectionId: i.connectionId,
+      source: i.source,
+      attempt: 1,
+      chunkCount: 3,
+      chunks: [0, 1, 2],
+    };
+  };
+  const chunk = (input: JSONValue) => {
+    calls.chunk.push(input);
+    return chunkHandler(input, calls.chunk.length);
+  };
+  const finish = (input: JSONValue): JSONValue => {
+    calls.finish.push(input);
+    const i = input as { runId: string; outcome: string };
+    return { runId: i.runId, status: i.outcome };
+  };
+  const machine = new StateMachine(asl as unknown as AslDefinition);
+  const execution = machine.run(
+    { runId: 'r1', connectionId: 'c1', source: { uri: 'goals.jsonl', format: 'jsonl' } },
+    {
+      overrides: {
+        taskResourceLocalHandlers: {
+          [STATE_NAMES.plan]: plan,
+          [STATE_NAMES.chunk]: chunk,
+          [STATE_NAMES.finish]: finish,
+          [STATE_NAMES.markReauth]: finish,
+          [STATE_NAMES.markFailed]: finish,
+        },
+        retryIntervalOverrides: { [STATE_NAMES.chunk]: 0 },
+        waitTimeOverrides: { [STATE_NAMES.chunkWait]: 0 },
+      },
+    },
+  );
+  return { result: execution.result, calls };
+}
+
+const indexOf = (input: JSONValue): number => (input as { chunk: number }).chunk;
+
+describe('state machine execution (aws-local-stepfunctions)', () => {
+  it('loops a chunk while its pass is partial, waiting only for a foreign claim, then finishes', async () => {
+    const passes = new Map<number, number>();
+    const { result, calls } = runLocally((input) => {
+      const index = indexOf(input);
+      const pass = (passes.get(index) ?? 0) + 1;
+      passes.set(index, pass);
+      // Chunk 0: out of time once; chunk 1: claim contention once (waitSeconds > 0); chunk 2: done at once.
+      const partial = (index === 0 || index === 1) && pass === 1;
+      return {
+        index,
+        status: partial ? 'partial' : 'complete',
+        waitSeconds: partial && index === 1 ? 5 : 0,
+        counts: { created: 1 },
+      };
+    });
+    await expect(result).resolves.toEqual({ runId: 'r1', status: 'completed' });
+    expect(Object.fromEntries(passes)).toEqual({ 0: 2, 1: 2, 2: 1 });
+    // Each Map item carries references only, the same on every pass.
+    expect(calls.chunk[0]).toMatchObject({
+      runId: 'r1',
+      connectionId: 'c1',
+      attempt: 1,
+      source: { uri: 'goals.jsonl' },
+    });
+    expect(calls.finish).toEqual([{ runId: 'r1', outcome: 'completed' }]);
+  });
+
+  it('retries a TransientError from a chunk and still completes', async () => {
+    let failed = false;
+    const { result, calls } = runLocally((input) => {
+      if (indexOf(input) === 2 && !failed) {
+        failed = true;
+        throw new TransientError('HCM answered 503');
+      }
+      return { index: indexOf(input), status: 'complete', waitSeconds: 0, counts: {} };
+    });
+    await expect(result).resolves.toMatchObject({ status: 'completed' });
+    expect(calls.chunk.filter((c) => indexOf(c) === 2)).toHaveLength(2);
+    expect(calls.finish).toHaveLength(1);
+  });
+
+  it('routes ReauthRequiredError to MarkNeedsReauth and fails with that error name', async () => {
+    const { result, calls } = runLocally((input) => {
+      if (indexOf(input) === 1) throw new ReauthRequiredError('c1', 'invalid_grant');
+      return { index: indexOf(input), status: 'complete', waitSeconds: 0, counts: {} };
+    });
+    const error = await result.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ExecutionError);
+    expect(((error as ExecutionError).cause as Error).name).toBe(REAUTH_ERROR);
+    // Not retried: exactly one call for chunk 1.
+    expect(calls.chunk.filter((c) => indexOf(c) === 1)).toHaveLength(1);
+    expect(calls.finish).toHaveLength(1);
+    expect(calls.finish[0]).toMatchObject({
+      runId: 'r1',
+      outcome: 'needs_reauth',
+      error: { Error: REAUTH_ERROR },
+    });
+  });
+
+  it('routes any other error to MarkFailed and fails the execution with SyncFailed', async () => {
+    const { result, calls } = runLocally(() => {
+      const err = new Error('bad chunk');
+      err.name = 'ConfigError';
+      throw err;
+    });
+    const error = await result.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(((error as ExecutionError).cause as Error).name).toBe('SyncFailed');
+    expect(calls.finish.map((f) => (f as { outcome: string }).outcome)).toEqual(['failed']);
+    expect(calls.finish[0]).toMatchObject({ error: { Error: 'ConfigError', Cause: 'bad chunk' } });
+  });
+});

@@ -1,0 +1,292 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChunkStore } from '../../lambdas/core/checkpoint/chunk-store.ts';
+import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
+import { HcmRequestError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
+import { AmbiguousWriteError } from '../../lambdas/core/hcm/client.ts';
+import { contentHash, toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
+import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
+import { type EngineOptions, processChunk } from '../../lambdas/core/sync/engine.ts';
+import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
+import { ArraySource, FakeHcm, goal, TestClock } from './sync-fakes.ts';
+
+let dynamo: TestDynamo;
+beforeAll(async () => {
+  dynamo = await startTestDynamo();
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
+let runCounter = 0;
+const ample = () => 600_000;
+
+interface Harness {
+  runId: string;
+  clock: TestClock;
+  hcm: FakeHcm;
+  records: RecordStore;
+  chunks: ChunkStore;
+  pass(
+    source: ArraySource,
+    opts?: { attempt?: number; worker?: string; remaining?: () => number; engine?: EngineOptions },
+  ): ReturnType<typeof processChunk>;
+}
+
+function harness(
+  connectionId = `conn-${++runCounter}`,
+  hcm = new FakeHcm(),
+  runId = `run-${++runCounter}`,
+): Harness {
+  const clock = new TestClock();
+  const records = new RecordStore(
+    dynamo.doc,
+    dynamo.tables.checkpoints,
+    { runId, connectionId, expiresAt: 1 },
+    { clock },
+  );
+  const chunks = new ChunkStore(dynamo.doc, dynamo.tables.checkpoints, { clock });
+  return {
+    runId,
+    clock,
+    hcm,
+    records,
+    chunks,
+    pass: (source, opts = {}) =>
+      processChunk(
+        { runId, attempt: opts.attempt ?? 1, chunk: source.chunk() },
+        {
+          source,
+          hcm,
+          records,
+          chunks,
+          workerId: opts.worker ?? 'worker-1',
+          remainingTimeMs: opts.remaining ?? ample,
+          clock,
+        },
+        { minTimeMarginMs: 1_000, ...opts.engine },
+      ),
+  };
+}
+
+const records = (n: number, from = 0): GoalRecord[] => Array.from({ length: n }, (_, i) => goal(from + i));
+
+describe('processChunk', () => {
+  it('creates new goals with one prefetch per person, then skips them as already done', async () => {
+    const h = harness();
+    const source = ArraySource.of(records(9), [4]); // 9 goals of 3 persons + 1 invalid line
+    const first = await h.pass(source);
+    expect(first.status).toBe('complete');
+    expect(first.counts).toMatchObject({ created: 9, invalid: 1, failed: 0, remaining: 0, alreadyDone: 0 });
+    expect(h.hcm.goals).toHaveLength(9);
+    // 3 persons x 3 goals: one findByPerson each instead of nine natural-key finders.
+    expect(h.hcm.calls).toEqual({ findByNaturalKey: 0, findByPerson: 3, create: 9, update: 0 });
+    expect(first.counts.hcmRequests).toBe(12);
+
+    const done = await h.records.get('G-00000');
+    expect(done).toMatchObject({ status: 'done', action: 'created', hcmGoalId: h.hcm.goals[0]!.GoalId });
+
+    h.hcm.resetCalls();
+    const again = await h.pass(source);
+    expect(again.counts).toMatchObject({ alreadyDone: 9, created: 0, invalid: 1, hcmRequests: 0 });
+    expect(h.hcm.totalCalls()).toBe(0);
+  });
+
+  it('a new run over unchanged goals makes no HCM call; a changed goal is PATCHed by its ledger ids', async () => {
+    const connectionId = `conn-${++runCounter}`;
+    const hcm = new FakeHcm();
+    await harness(connectionId, hcm).pass(ArraySource.of(records(6)));
+    hcm.resetCalls();
+
+    const changed = records(6);
+    changed[2] = { ...changed[2]!, status: 'IN_PROGRESS', percentComplete: 40 };
+    const second = harness(connectionId, hcm);
+    const result = await second.pass(ArraySource.of(changed));
+    expect(result.counts).toMatchObject({ unchanged: 5, updated: 1, created: 0 });
+    expect(hcm.calls).toEqual({ findByNaturalKey: 0, findByPerson: 0, create: 0, update: 1 });
+    expect(hcm.goals.find((g) => g.GoalName === 'Goal 2')).toMatchObject({
+      StatusCode: 'IN_PROGRESS',
+      PercentComplete: 40,
+    });
+    expect(await second.records.get('G-00001')).toMatchObject({ status: 'done', action: 'unchanged' });
+
+    hcm.resetCalls();
+    const third = await harness(connectionId, hcm).pass(ArraySource.of(changed));
+    expect(third.counts).toMatchObject({ unchanged: 6 });
+    expect(hcm.totalCalls()).toBe(0);
+  });
+
+  it('reconciles a record left pending by a crash: finds the committed goal and does not create it again', async () => {
+    const h = harness();
+    const g = goal(1);
+    // Worker A wrote the intent and its POST committed, then it died before writing done.
+    await h.records.claim({
+      externalKey: g.externalKey,
+      contentHash: contentHash(g),
+      chunkIndex: 0,
+      runAttempt: 1,
+      owner: 'dead',
+      claimTtlMs: 30_000,
+    });
+    await h.hcm.create(g.goalPlanId, {
+      ...toHcmPayload(g),
+    });
+    h.hcm.resetCalls();
+
+    // Goal 1 shares its person with goals 0 and 2 (which the prefetch covers); it is looked up by itself.
+    const source = ArraySource.of([goal(0), g, goal(2)]);
+    // Before the claim expires the record is someone else's: partial, with a wait.
+    const early = await h.pass(source, { engine: { concurrency: 1 } });
+    expect(early).toMatchObject({ status: 'partial', counts: { remaining: 1, created: 2 } });
+    expect(early.waitSeconds).toBeGreaterThanOrEqual(1);
+    expect(h.hcm.calls).toEqual({ findByNaturalKey: 0, findByPerson: 1, create: 2, update: 0 });
+
+    h.hcm.resetCalls();
+    h.clock.advance(30_001);
+    // The export gained a goal for the same person: it is what makes this pass prefetch the person.
+    const newcomer = goal(99, { personNumber: g.personNumber });
+    const result = await h.pass(ArraySource.of([goal(0), g, goal(2), newcomer]));
+    expect(result).toMatchObject({
+      status: 'complete',
+      counts: { reconciled: 1, created: 1, alreadyDone: 2 },
+    });
+    // Reconcile first: a fresh natural-key finder for the pending record, not the person prefetch.
+    expect(h.hcm.calls).toEqual({ findByNaturalKey: 1, findByPerson: 1, create: 1, update: 0 });
+    expect(h.hcm.goals).toHaveLength(4);
+    expect(await h.records.get(g.externalKey)).toMatchObject({ status: 'done', action: 'reconciled' });
+  });
+
+  it('an ambiguous create that committed is reconciled; one that did not is created once more', async () => {
+    const h = harness();
+    const [a, b] = [goal(10), goal(20)];
+    h.hcm.afterCreate = (created, call) => {
+      // The first POST commits but the answer is lost (commit-then-drop).
+      if (call === 1 && created.GoalName === a.goalName)
+        throw new AmbiguousWriteError('POST goals', 'socket hang up');
+    };
+    h.hcm.beforeCreate = (payload, call) => {
+      // A POST for b times out before HCM stored anything: also ambiguous from the client's side.
+      if (payload.GoalName === b.goalName && call <= 3)
+        throw new AmbiguousWriteError('POST goals', 'timeout');
+    };
+    const result = await h.pass(ArraySource.of([a, b]), { engine: { concurrency: 1 } });
+    expect(result.counts).toMatchObject({ reconciled: 1, created: 1, failed: 0 });
+    expect(h.hcm.goals.filter((g) => g.GoalName === a.goalName)).toHaveLength(1);
+    expect(h.hcm.goals.filter((g) => g.GoalName === b.goalName)).toHaveLength(1);
+  });
+
+  it('a create that stays ambiguous leaves the record pending+ambiguous and throws for a retry', async () => {
+    const h = harness();
+    const g = goal(30);
+    h.hcm.beforeCreate = () => {
+      throw new AmbiguousWriteError('POST goals', 'timeout');
+    };
+    await expect(h.pass(ArraySource.of([g]), { engine: { maxCreateAttempts: 2 } })).rejects.toMatchObject({
+      name: 'TransientError',
+    });
+    expect(await h.records.get(g.externalKey)).toMatchObject({ status: 'pending', ambiguous: true });
+    h.hcm.beforeCreate = undefined;
+    h.clock.advance(200_000);
+    const retry = await h.pass(ArraySource.of([g]), { worker: 'worker-2' });
+    expect(retry.counts).toMatchObject({ created: 1 });
+    expect(h.hcm.goals).toHaveLength(1);
+  });
+
+  it('a 400 fails that record with its reason, the others go on; the same attempt does not retry it', async () => {
+    const h = harness();
+    const input = records(4);
+    h.hcm.beforeCreate = (payload) => {
+      if (payload.GoalName === 'Goal 2') throw new HcmRequestError(400, 'GoalName: invalid characters');
+    };
+    const result = await h.pass(ArraySource.of(input));
+    expect(result).toMatchObject({ status: 'complete', counts: { created: 3, failed: 1 } });
+    expect(await h.records.get('G-00002')).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('GoalName: invalid characters'),
+    });
+
+    h.hcm.beforeCreate = undefined;
+    h.hcm.resetCalls();
+    const samePass = await h.pass(ArraySource.of(input));
+    expect(samePass.counts).toMatchObject({ alreadyDone: 3, failed: 0, alreadyFailed: 1 });
+    expect(h.hcm.totalCalls()).toBe(0);
+
+    const nextAttempt = await h.pass(ArraySource.of(input), { attempt: 2 });
+    expect(nextAttempt.counts).toMatchObject({ alreadyDone: 3, created: 1, failed: 0 });
+  });
+
+  it('ReauthRequiredError stops the chunk and propagates by name; finished records stay done', async () => {
+    const h = harness();
+    h.hcm.beforeCreate = (_payload, call) => {
+      if (call >= 3) throw new ReauthRequiredError('conn', 'invalid_grant');
+    };
+    const error = await h
+      .pass(ArraySource.of(records(12)), { engine: { concurrency: 2 } })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ReauthRequiredError);
+    expect((error as Error).name).toBe('ReauthRequiredError');
+    // Intake stopped: far fewer than 12 creates were attempted.
+    expect(h.hcm.calls.create).toBeLessThan(6);
+    expect(await h.records.get('G-00000')).toMatchObject({ status: 'done' });
+    const summary = (await h.chunks.listChunkSummaries(h.runId))[0];
+    expect(summary).toMatchObject({ status: 'partial', settled: 2 });
+  });
+
+  it('stops taking records when the time budget runs low and returns partial; the next pass finishes', async () => {
+    const h = harness();
+    let remaining = 10_000;
+    h.hcm.afterCreate = () => {
+      remaining -= 3_000; // each create "takes" 3 s of the invocation
+    };
+    const first = await h.pass(ArraySource.of(records(6)), {
+      remaining: () => remaining,
+      engine: { concurrency: 1, minTimeMarginMs: 2_000 },
+    });
+    expect(first.status).toBe('partial');
+    expect(first.waitSeconds).toBe(0);
+    expect(first.counts.created).toBe(3);
+    expect(first.counts.remaining).toBe(3);
+
+    const second = await h.pass(ArraySource.of(records(6)));
+    expect(second).toMatchObject({ status: 'complete', counts: { alreadyDone: 3, created: 3 } });
+    expect(h.hcm.goals).toHaveLength(6);
+  });
+
+  it('a goal deleted in HCM since the last sync is found missing by PATCH (404) and created again', async () => {
+    const connectionId = `conn-${++runCounter}`;
+    const hcm = new FakeHcm();
+    await harness(connectionId, hcm).pass(ArraySource.of([goal(40)]));
+    hcm.goals.length = 0;
+    const result = await harness(connectionId, hcm).pass(ArraySource.of([goal(40, { status: 'COMPLETED' })]));
+    expect(result.counts).toMatchObject({ created: 1 });
+    expect(hcm.goals).toHaveLength(1);
+  });
+
+  it('adopts a goal HCM already holds for the natural key (no ledger): updated if it differs', async () => {
+    const h = harness();
+    const g = goal(50);
+    await h.hcm.create(g.goalPlanId, { ...toHcmPayload(g), Description: 'typed in by hand' });
+    h.hcm.resetCalls();
+    const result = await h.pass(ArraySource.of([g]));
+    expect(result.counts).toMatchObject({ updated: 1, created: 0 });
+    // Single record for this person: the narrow finder, then a PATCH with only the difference.
+    expect(h.hcm.calls).toEqual({ findByNaturalKey: 1, findByPerson: 0, create: 0, update: 1 });
+    expect(h.hcm.goals).toHaveLength(1);
+    expect(h.hcm.goals[0]?.Description).toBe(g.description);
+  });
+
+  it('writes the chunk summary finish-sync aggregates', async () => {
+    const h = harness();
+    await h.pass(ArraySource.of(records(5), [2]));
+    expect(await h.chunks.listChunkSummaries(h.runId)).toEqual([
+      expect.objectContaining({
+        index: 0,
+        attempt: 1,
+        status: 'complete',
+        records: 6,
+        invalid: 1,
+        created: 5,
+        settled: 5,
+      }),
+    ]);
+  });
+});

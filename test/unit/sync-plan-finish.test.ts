@@ -1,0 +1,310 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChunkStore } from '../../lambdas/core/checkpoint/chunk-store.ts';
+import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
+import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
+import { ConfigError } from '../../lambdas/core/errors.ts';
+import type { EventPublisher, EventType } from '../../lambdas/core/ports.ts';
+import type { ChunkRef, GoalSource, SourcePlan } from '../../lambdas/core/source/types.ts';
+import { finishRun, type MetricsSink } from '../../lambdas/core/sync/finish.ts';
+import { PAYLOAD_LIMIT_BYTES, planRun } from '../../lambdas/core/sync/plan.ts';
+import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
+import { ArraySource, goal, TestClock } from './sync-fakes.ts';
+
+let dynamo: TestDynamo;
+let runs: RunStore;
+let chunks: ChunkStore;
+beforeAll(async () => {
+  dynamo = await startTestDynamo();
+  runs = new RunStore(dynamo.doc, dynamo.tables.checkpoints);
+  chunks = new ChunkStore(dynamo.doc, dynamo.tables.checkpoints);
+});
+afterAll(async () => {
+  await dynamo.close();
+});
+
+/** A source whose plan looks like a real large JSONL file's (offsets in the megabytes, full chunk refs). */
+function bigSource(goals: number, chunkSize: number, invalidEvery = 0): GoalSource {
+  const bytesPerLine = 310;
+  return {
+    async plan(size: number): Promise<SourcePlan> {
+      expect(size).toBe(chunkSize);
+      const chunks: ChunkRef[] = [];
+      for (let first = 1; first <= goals; first += size) {
+        const count = Math.min(size, goals - first + 1);
+        chunks.push({
+          index: chunks.length,
+          byteStart: (first - 1) * bytesPerLine,
+          byteEnd: (first - 1 + count) * bytesPerLine,
+          firstLine: first,
+          lineCount: count,
+          recordCount: count,
+        });
+      }
+      const invalid = invalidEvery
+        ? Array.from({ length: Math.floor(goals / invalidEvery) }, (_, i) => ({
+            line: (i + 1) * invalidEvery,
+            key: `G-${(i + 1) * invalidEvery}`,
+            reason: 'targetCompletionDate: must be on or after startDate 2025-01-01',
+          }))
+        : [];
+      return {
+        totalRecords: goals,
+        validRecords: goals - invalid.length,
+        invalid,
+        chunks,
+        bytes: goals * bytesPerLine,
+      };
+    },
+    readChunk: () => {
+      throw new Error('not used by plan');
+    },
+  };
+}
+
+const events = () => {
+  const published: Array<{ type: EventType; detail: Record<string, unknown> }> = [];
+  const publisher: EventPublisher = {
+    publish: async (type, detail) => {
+      published.push({ type, detail });
+    },
+  };
+  return { published, publisher };
+};
+
+describe('planRun', () => {
+  it('50,000 goals in chunks of 100: 500 inline chunk refs, well under the 256 KiB payload limit', async () => {
+    const out = await planRun(
+      { runId: 'plan-50k', connectionId: 'c', source: { uri: 'big.jsonl', format: 'jsonl' }, chunkSize: 100 },
+      { runs, chunks, openSource: () => bigSource(50_000, 100, 20) },
+    );
+    expect(out).toMatchObject({ chunkCount: 500, chunkMode: 'inline', attempt: 1, resumed: false });
+    expect(out.totals).toEqual({
+      totalRecords: 50_000,
+      validRecords: 47_500,
+      invalid: 2_500,
+      bytes: 15_500_000,
+    });
+    const bytes = Buffer.byteLength(JSON.stringify(out));
+    expect(bytes).toBeLessThan(PAYLOAD_LIMIT_BYTES / 2);
+    // Invalid records are stored, not carried in the payload.
+    expect(JSON.stringify(out)).not.toContain('must be on or after');
+    expect(await runs.listInvalidRecords('plan-50k')).toHaveLength(2_500);
+    // What one Map iteration gets (ItemSelector adds ids and the source) is tiny.
+    const item = {
+      runId: out.runId,
+      connectionId: out.connectionId,
+      source: out.source,
+      attempt: 1,
+      chunk: out.chunks[499],
+    };
+    expect(Buffer.byteLength(JSON.stringify(item))).toBeLessThan(400);
+  });
+
+  it('switches to an index list with chunk refs in DynamoDB when the refs would be too big', async () => {
+    const out = await planRun(
+      { runId: 'plan-idx', connectionId: 'c', source: { uri: 'big.jsonl', format: 'jsonl' }, chunkSize: 50 },
+      { runs, chunks, openSource: () => bigSource(90_000, 50) },
+    );
+    expect(out.chunkMode).toBe('indexed');
+    expect(out.chunks).toHaveLength(1_800);
+    expect(out.chunks[1_799]).toBe(1_799);
+    expect(Buffer.byteLength(JSON.stringify(out))).toBeLessThan(16 * 1024);
+    expect(await chunks.getChunkRef('plan-idx', 1_799)).toMatchObject({
+      index: 1_799,
+      firstLine: 89_951,
+      lineCount: 50,
+    });
+  });
+
+  it('refuses more chunks than an inline Map can run, and writes a manifest when deployed with one', async () => {
+    const input = {
+      runId: 'plan-huge',
+      connectionId: 'c',
+      source: { uri: 'big.jsonl', format: 'jsonl' as const },
+      chunkSize: 10,
+    };
+    await expect(
+      planRun(input, { runs, chunks, openSource: () => bigSource(30_000, 10) }),
+    ).rejects.toBeInstanceOf(ConfigError);
+    const written: ChunkRef[][] = [];
+    const out = await planRun(
+      { ...input, runId: 'plan-huge-dist' },
+      {
+        runs,
+        chunks,
+        openSource: () => bigSource(30_000, 10),
+        manifest: {
+          write: async (runId, attempt, chunks) => {
+            written.push(chunks);
+            return { bucket: 'manifests', key: `runs/${runId}/attempt-${attempt}/chunks.json` };
+          },
+        },
+      },
+    );
+    expect(out).toMatchObject({
+      chunkMode: 'manifest',
+      chunkCount: 3_000,
+      chunks: [],
+      manifest: { bucket: 'manifests', key: 'runs/plan-huge-dist/attempt-1/chunks.json' },
+    });
+    expect(written[0]).toHaveLength(3_000);
+  });
+
+  it('a resume re-plans with the stored chunk size and the next attempt number', async () => {
+    const source = ArraySource.of([goal(1), goal(2), goal(3)], [2]);
+    const input = {
+      runId: 'plan-resume',
+      connectionId: 'c',
+      source: { uri: 'x.jsonl', format: 'jsonl' as const },
+    };
+    const first = await planRun({ ...input, chunkSize: 2 }, { runs, chunks, openSource: () => source });
+    const second = await planRun({ ...input, chunkSize: 3 }, { runs, chunks, openSource: () => source });
+    expect(second).toMatchObject({ resumed: true, attempt: 2, chunkSize: 2 });
+    expect(second.chunks).toEqual(first.chunks);
+    expect(await runs.listInvalidRecords('plan-resume')).toEqual([
+      { line: 2, reason: 'status: invalid option' },
+    ]);
+  });
+});
+
+describe('finishRun', () => {
+  async function plannedRun(runId: string, valid: number, invalid: number, chunkCount: number) {
+    await runs.startRun({
+      runId,
+      source: { uri: 'x.jsonl', format: 'jsonl' },
+      connectionId: 'c',
+      chunkSize: 10,
+    });
+    await runs.markPlanned(runId, chunkCount, {
+      totalRecords: valid + invalid,
+      validRecords: valid,
+      invalid,
+      bytes: 1,
+    });
+  }
+  const summary = (index: number, created: number, failed = 0) => ({
+    index,
+    attempt: 1,
+    status: 'complete' as const,
+    records: created + failed,
+    invalid: 0,
+    created,
+    updated: 0,
+    unchanged: 0,
+    reconciled: 0,
+    failed,
+    settled: created + failed,
+  });
+
+  it('aggregates complete chunk snapshots, writes the report, emits one event and the metrics once', async () => {
+    await plannedRun('fin-a', 20, 2, 2);
+    await chunks.saveChunkSummary('fin-a', summary(0, 10));
+    await chunks.saveChunkSummary('fin-a', summary(1, 9, 1));
+    const { published, publisher } = events();
+    const metrics: Array<[string, number]> = [];
+    const sink = {
+      addMetric: (name: string, _unit: unknown, value: number) => {
+        metrics.push([name, value]);
+      },
+    } as unknown as MetricsSink;
+    const clock = new TestClock(Date.now() + 5_000);
+
+    const out = await finishRun(
+      { runId: 'fin-a' },
+      { runs, chunks, events: publisher, metrics: sink, clock },
+    );
+    expect(out).toMatchObject({
+      status: 'completed_with_failures',
+      aggregation: 'chunks',
+      changed: true,
+      goals: { total: 22, created: 19, failed: 1, invalid: 2, unsettled: 0 },
+    });
+    expect(published).toEqual([
+      {
+        type: 'sync.completed',
+        detail: expect.objectContaining({ runId: 'fin-a', status: 'completed_with_failures' }),
+      },
+    ]);
+    expect(metrics).toContainEqual(['SyncDurationMs', expect.any(Number)]);
+    expect(await runs.getReport('fin-a')).toMatchObject({
+      status: 'completed_with_failures',
+      goals: { created: 19 },
+    });
+
+    const retried = await finishRun(
+      { runId: 'fin-a' },
+      { runs, chunks, events: publisher, metrics: sink, clock },
+    );
+    expect(retried).toMatchObject({ status: 'completed_with_failures', changed: false });
+    expect(published).toHaveLength(1);
+    expect(metrics.filter(([n]) => n === 'SyncDurationMs')).toHaveLength(1);
+  });
+
+  it('falls back to counting record checkpoints when snapshots are missing, and reports unsettled goals', async () => {
+    await plannedRun('fin-b', 4, 0, 2);
+    await chunks.saveChunkSummary('fin-b', summary(0, 2));
+    const store = new RecordStore(dynamo.doc, dynamo.tables.checkpoints, {
+      runId: 'fin-b',
+      connectionId: 'c',
+      expiresAt: 1,
+    });
+    const ids = { hcmGoalId: 1, performanceGoalsUniqID: 'u', goalPlanId: 1 };
+    for (const [key, action] of [
+      ['A', 'created'],
+      ['B', 'reconciled'],
+    ] as const) {
+      await store.claim({
+        externalKey: key,
+        contentHash: 'h',
+        chunkIndex: 0,
+        runAttempt: 1,
+        owner: 'w',
+        claimTtlMs: 1_000,
+      });
+      await store.complete(key, 'w', action, ids);
+    }
+    await store.claim({
+      externalKey: 'C',
+      contentHash: 'h',
+      chunkIndex: 1,
+      runAttempt: 1,
+      owner: 'w',
+      claimTtlMs: 1_000,
+    });
+    const { publisher } = events();
+    const out = await finishRun({ runId: 'fin-b' }, { runs, chunks, events: publisher });
+    expect(out).toMatchObject({
+      aggregation: 'records',
+      status: 'completed_with_failures',
+      goals: { created: 1, reconciled: 1, unsettled: 2 },
+    });
+  });
+
+  it('marks needs_reauth with the masked error; a later failed outcome does not overwrite it', async () => {
+    await plannedRun('fin-c', 3, 0, 1);
+    const { published, publisher } = events();
+    const jwt = `eyJhbGciOiJSUzI1NiJ9.${'a'.repeat(40)}.${'b'.repeat(40)}`;
+    const out = await finishRun(
+      {
+        runId: 'fin-c',
+        outcome: 'needs_reauth',
+        error: { Error: 'ReauthRequiredError', Cause: `grant dead for ${jwt}` },
+      },
+      { runs, chunks, events: publisher },
+    );
+    expect(out.status).toBe('needs_reauth');
+    expect(published.map((p) => p.type)).toEqual(['sync.failed']);
+    const run = await runs.getRun('fin-c');
+    expect(run?.lastError?.cause).not.toContain(jwt);
+
+    const later = await finishRun({ runId: 'fin-c', outcome: 'failed' }, { runs, chunks, events: publisher });
+    expect(later).toMatchObject({ status: 'needs_reauth', changed: false });
+    expect(published).toHaveLength(1);
+  });
+
+  it('an unknown run is a ConfigError', async () => {
+    await expect(
+      finishRun({ runId: 'nope' }, { runs, chunks, events: events().publisher }),
+    ).rejects.toBeInstanceOf(ConfigError);
+  });
+});
