@@ -10,7 +10,8 @@ export const usage = `goal-sync sim [--idp-port P] [--hcm-port P] [--token-ttl S
 
 function port(raw: string | undefined, name: string): number {
   const value = raw === undefined ? 0 : Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`--${name} must be a port number`);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw new Error(`--${name} must be a port number`);
   return value;
 }
 
