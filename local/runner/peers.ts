@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { HCM_AUDIENCE } from '../constants.ts';
 import { fetchHcmStats, type HcmFaults, type HcmStats, postHcmFaults, startHcmSim } from '../hcm/index.ts';
@@ -44,7 +45,9 @@ export async function startPeers(o: {
   hcmUrl?: string;
 }): Promise<{ idp: IdpPeer; hcm: HcmPeer }> {
   if (o.idpUrl && o.hcmUrl) return { idp: await remoteIdp(o.idpUrl), hcm: remoteHcm(o.hcmUrl) };
+  const ports = o.stateDir ? await loadPorts(o.stateDir) : {};
   const idp = await startIdp({
+    port: ports.idp,
     accessTokenTtlSeconds: o.tokenTtlSeconds,
     stateDir: o.stateDir ? join(o.stateDir, 'idp') : undefined,
   });
@@ -55,7 +58,10 @@ export async function startPeers(o: {
     audience: HCM_AUDIENCE,
     seed: o.seed,
     stateDir: o.stateDir ? join(o.stateDir, 'hcm') : undefined,
+    port: ports.hcm,
   });
+  if (o.stateDir)
+    await savePorts(o.stateDir, { idp: Number(new URL(idp.url).port), hcm: Number(new URL(hcm.url).port) });
   return {
     idp: {
       url: idp.url,
@@ -103,4 +109,22 @@ function remoteHcm(url: string): HcmPeer {
     flush: async () => undefined,
     close: async () => undefined,
   };
+}
+
+const PORTS_FILE = 'peers.json';
+
+/**
+ * A resumed run must find the IdP at the same address: the issuer (and the token URL stored in the
+ * connection's secret) includes the port, so a persisted state dir keeps its ports.
+ */
+async function loadPorts(stateDir: string): Promise<{ idp?: number; hcm?: number }> {
+  try {
+    return JSON.parse(await readFile(join(stateDir, PORTS_FILE), 'utf8')) as { idp?: number; hcm?: number };
+  } catch {
+    return {};
+  }
+}
+
+async function savePorts(stateDir: string, ports: { idp: number; hcm: number }): Promise<void> {
+  await writeFile(join(stateDir, PORTS_FILE), `${JSON.stringify(ports)}\n`);
 }

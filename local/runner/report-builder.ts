@@ -1,7 +1,6 @@
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
 import { runPk, SK_PREFIX } from '../../lambdas/core/checkpoint/keys.ts';
 import type { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
-import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
 import type { HcmStats } from '../hcm/index.ts';
 import type { IdpStats } from '../idp/index.ts';
@@ -79,7 +78,7 @@ export async function managedReport(a: {
   peers: { idp: IdpPeer; hcm: HcmPeer };
   baseline: StatsBaseline;
   durationMs: number;
-  chunkResults: SyncChunkResult[];
+  alreadyDone: number;
   failed: Array<{ key: string; reason: string }>;
   error?: string;
 }): Promise<RunReport> {
@@ -87,7 +86,6 @@ export async function managedReport(a: {
   const counts = run?.counts;
   const { counts: refreshes } = await refreshCounts(a.broker);
   const sections = await peerSections(a.peers, a.baseline, refreshes);
-  const alreadyDone = a.chunkResults.reduce((n, r) => n + r.counts.alreadyDone, 0);
   const processed = (counts?.created ?? 0) + (counts?.updated ?? 0) + (counts?.reconciled ?? 0);
   return {
     runId: a.runId,
@@ -100,7 +98,7 @@ export async function managedReport(a: {
       unchanged: counts?.unchanged ?? 0,
       invalid: counts?.invalid ?? run?.totals?.invalid ?? 0,
       failed: counts?.failed ?? 0,
-      alreadyDone,
+      alreadyDone: a.alreadyDone,
       reconciled: counts?.reconciled ?? 0,
     },
     ...sections,

@@ -90,17 +90,20 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
     });
     const watchers = startWatchers({ o, peers, baseline, io });
     const settledInChunks = () =>
-      chunkResults.reduce(
-        (n, r) => n + r.counts.unchanged + r.counts.alreadyDone + r.counts.invalid + r.counts.failed,
-        0,
-      );
+      chunkResults.reduce((n, r) => n + r.counts.unchanged + r.counts.invalid + r.counts.failed, 0);
     let progressTotal = o.goals;
     const progress = new ProgressReporter(async () => {
       const hcm = await peers.hcm.stats();
       const tokens = await refreshCounts(broker);
       const c = lambdas.hcmStats();
       return {
-        done: hcm.creates + hcm.updates - baseline.hcm.creates - baseline.hcm.updates + settledInChunks(),
+        done:
+          alreadyDone +
+          hcm.creates +
+          hcm.updates -
+          baseline.hcm.creates -
+          baseline.hcm.updates +
+          settledInChunks(),
         total: progressTotal,
         refreshes: tokens.counts.refreshes - baseline.refreshes.refreshes,
         unauthorized: c.unauthorized,
@@ -108,6 +111,9 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       };
     }, o.progress);
 
+    const runs = new RunStore(dynamo.doc, tables.checkpoints);
+    // Records a previous execution of this run already settled: a resume must leave them alone.
+    const alreadyDone = (await runs.listRecordStates(runId)).filter((r) => r.status === 'done').length;
     const started = Date.now();
     const { asl, functionArns } = renderDefinition({ maxConcurrency: o.concurrency });
     const input = {
@@ -126,7 +132,6 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       await progress.stop();
       watchers.stop();
     }
-    const runs = new RunStore(dynamo.doc, tables.checkpoints);
     progressTotal = (await runs.getRun(runId))?.totals?.totalRecords ?? o.goals;
     return await managedReport({
       runId,
@@ -135,7 +140,7 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       peers,
       baseline,
       durationMs: Date.now() - started,
-      chunkResults,
+      alreadyDone,
       failed: await failedRecords(dynamo.doc, tables.checkpoints, runId),
       error,
     });
