@@ -1,0 +1,96 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunReport } from '../../local/runner/report.ts';
+
+const CLI = join(import.meta.dirname, '..', '..', 'bin', 'goal-sync.js');
+
+interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function goalSync(args: string[], timeoutMs = 150_000): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+const report = (r: CliResult): RunReport => JSON.parse(r.stdout) as RunReport;
+
+// The full CLI, as a user runs it: real processes, real HTTP peers, the synthesized state machine.
+describe('goal-sync local (end to end)', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'goal-sync-e2e-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('syncs 1,000 goals across many 3 s token lifetimes: each valid goal once, zero failures', async () => {
+    const r = await goalSync(['local', '--goals', '1000', '--token-ttl', '3', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const rep = report(r);
+    const valid = rep.goals.total - rep.goals.invalid;
+    expect(rep.status).toBe('completed');
+    expect(rep.goals.failed).toBe(0);
+    expect(rep.goals.created).toBe(valid);
+    // Counted by the HCM simulator, not by the pipeline.
+    expect(rep.hcm.goalsStored).toBe(valid);
+    expect(rep.hcm.duplicates).toBe(0);
+    expect(rep.tokens.refreshes).toBeGreaterThan(0);
+    expect(rep.tokens.reuseDetected).toBe(0);
+    expect(rep.invalidRecords.length).toBe(rep.goals.invalid);
+    for (const bad of rep.invalidRecords) expect(bad.line).toBeGreaterThan(0);
+    // Secrets never reach the report.
+    expect(r.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\./);
+  });
+
+  it('resumes a crashed run with the same runId: the remainder only, zero duplicates', async () => {
+    const stateDir = join(dir, 'crash');
+    const common = ['local', '--goals', '600', '--token-ttl', '5', '--state-dir', stateDir];
+    const crashed = await goalSync([...common, '--run-id', 'crash-1', '--crash-after', '250', '--json']);
+    expect(crashed.code).toBe(137);
+    expect(crashed.stdout).toBe('');
+    const resumed = await goalSync([...common, '--resume', 'crash-1', '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const rep = report(resumed);
+    const valid = rep.goals.total - rep.goals.invalid;
+    expect(rep.status).toBe('completed');
+    expect(rep.goals.alreadyDone).toBeGreaterThanOrEqual(200);
+    expect(rep.hcm.goalsStored).toBe(valid);
+    expect(rep.hcm.duplicates).toBe(0);
+    // The resume wrote only what the crashed execution had not committed.
+    expect(rep.hcm.writes).toBeLessThanOrEqual(valid - rep.goals.alreadyDone);
+  });
+
+  it('--naive with the same settings fails the way the original job did', async () => {
+    const r = await goalSync(['local', '--goals', '1000', '--token-ttl', '3', '--naive', '--json']);
+    expect(r.code).toBe(1);
+    const rep = report(r);
+    expect(rep.mode).toBe('naive');
+    expect(rep.hcm.unauthorized).toBeGreaterThan(0);
+    // Unlocked refreshes race on the rotating refresh token, the IdP sees a replay and kills the
+    // grant, and the restart from zero posts goals again.
+    expect(rep.tokens.reuseDetected).toBeGreaterThan(0);
+    expect(rep.hcm.duplicates).toBeGreaterThan(0);
+  });
+
+  it('rejects bad arguments with exit code 2', async () => {
+    const r = await goalSync(['local', '--goals', 'many']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--goals');
+  });
+});
