@@ -1,3 +1,4 @@
+import { mulberry32 } from '../sample/random.ts';
 import { SimHttpError } from './http.ts';
 
 export interface HcmFaults {
@@ -67,18 +68,6 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
   return next;
 }
 
-/** mulberry32: small, fast and good enough to make fault runs reproducible from one seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Fault decisions. Each kind draws from its own stream derived from the seed, so turning one fault
  * on does not shift the sequence of another: the same seed and settings replay the same run.
@@ -89,9 +78,9 @@ export class FaultDice {
   private readonly drop: () => number;
 
   constructor(seed: number) {
-    this.latency = prng(seed ^ 0x1b873593);
-    this.error = prng(seed ^ 0x85ebca6b);
-    this.drop = prng(seed ^ 0xc2b2ae35);
+    this.latency = mulberry32(seed ^ 0x1b873593);
+    this.error = mulberry32(seed ^ 0x85ebca6b);
+    this.drop = mulberry32(seed ^ 0xc2b2ae35);
   }
 
   delayMs(f: HcmFaults): number {

@@ -79,7 +79,29 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
       idle.push(container);
     }
   };
-  const handlers: Record<FunctionKind, LocalHandler> = { plan, chunk, finish };
+  // When an execution fails, Step Functions starts no more iterations, but Lambdas already running
+  // finish on their own. Locally they share this process's dynalite and broker: stop() refuses new
+  // invocations and waits for the running ones, so the runner never closes dynalite under a handler
+  // (which crashed the process with "Database is closed") nor leaves retries ticking after the report.
+  const running = new Set<Promise<unknown>>();
+  let stopped = false;
+  const tracked =
+    (handler: LocalHandler): LocalHandler =>
+    (event, context) => {
+      if (stopped) return Promise.reject(new ExecutionStoppedError());
+      const call = handler(event, context);
+      running.add(call);
+      call.then(
+        () => running.delete(call),
+        () => running.delete(call),
+      );
+      return call;
+    };
+  const handlers: Record<FunctionKind, LocalHandler> = {
+    plan: tracked(plan),
+    chunk: tracked(chunk),
+    finish: tracked(finish),
+  };
   const invokers = {
     plan: asLambda('goal-sync-plan-sync', handlers.plan, TIMEOUT_MS.plan),
     chunk: asLambda('goal-sync-sync-chunk', handlers.chunk, TIMEOUT_MS.chunk),
@@ -87,6 +109,11 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
   };
   return {
     invokers,
+    /** Refuses new invocations at once; resolves when every running one has returned or thrown. */
+    stop: async (): Promise<void> => {
+      stopped = true;
+      while (running.size > 0) await Promise.allSettled([...running]);
+    },
     containers: (): readonly ChunkContainer[] => all,
     hcmStats: () =>
       all.reduce(
@@ -98,6 +125,14 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
         { retries: 0, unauthorized: 0 },
       ),
   };
+}
+
+/** An invocation after the execution ended: fails at once, without touching the stores. */
+class ExecutionStoppedError extends Error {
+  override readonly name = 'ExecutionStopped';
+  constructor() {
+    super('the execution has ended; no new invocation is started');
+  }
 }
 
 export type { ChunkCounts };

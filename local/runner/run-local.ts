@@ -55,7 +55,9 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
   try {
     const tables = await createProjectTables(dynamo.client);
     const sourcePath = await prepareSource(o, workDir, io);
-    const connection = await ensureConnection(broker, peers.idp);
+    // The naive job gets its own grant and never asks the broker: connecting it would spend a token
+    // call the naive column would then be charged for.
+    const connection = o.naive ? 'existing' : await ensureConnection(broker, peers.idp);
     if (connection === 'reconnected')
       io.note(`connection ${LOCAL_CONNECTION_ID} needed re-auth: re-connected`);
     const [lo, hi] = o.latencyMs;
@@ -69,7 +71,9 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
     const baseline: StatsBaseline = {
       idp: await peers.idp.stats(),
       hcm: await peers.hcm.stats(),
-      refreshes: (await refreshCounts(broker)).counts,
+      refreshes: o.naive
+        ? { refreshes: 0, proactive: 0, jit: 0, afterUnauthorized: 0 }
+        : (await refreshCounts(broker)).counts,
     };
     if (o.naive) {
       const { runNaive } = await import('./run-naive.ts');
@@ -124,11 +128,17 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
     };
     progress.start(o.goals);
     let error: string | undefined;
+    const execution = executeLocally(asl, functionArns, lambdas.invokers, input, runId);
     try {
-      await executeLocally(asl, functionArns, lambdas.invokers, input, runId).result;
+      await execution.result;
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     } finally {
+      // A failed execution can leave iterations running or sleeping before a retry: refuse new
+      // invocations, wake the sleepers (abort), and let the running ones settle before teardown.
+      const drained = lambdas.stop();
+      if (error !== undefined) execution.abort();
+      await drained;
       await progress.stop();
       watchers.stop();
     }

@@ -7,7 +7,6 @@ import { type HcmClientOptions, HcmGoalsClient, isAmbiguousWrite } from '../../l
 import { AdaptiveLimiter } from '../../lambdas/core/hcm/limiter.ts';
 import { diffGoal, naturalKeyOf, toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
 import type { IssuedToken, RefreshTrigger, TokenProvider } from '../../lambdas/core/ports.ts';
-import { sleep } from '../../lambdas/core/retry.ts';
 import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { GOAL_PLANS, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
@@ -188,29 +187,64 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(client.stats.requests).toBe(0);
   });
 
-  it('429: honours Retry-After, halves the limiter, and every call completes', async () => {
+  it('429: pauses the pacer for Retry-After, slows it, and retries past maxAttempts until every call completes', async () => {
     sim.setFaults({ rateLimitPerSecond: 3 });
-    const delays: number[] = [];
-    const limiter = new AdaptiveLimiter({ initial: 8, max: 8 });
-    const { client } = setup({
-      limiter,
-      sleep: (ms) => {
-        delays.push(ms);
-        return sleep(ms);
-      },
-    });
+    const limiter = new AdaptiveLimiter({ initialRate: 50 });
+    // maxAttempts bounds 5xx/network retries only: a 429 was not taken on, so it is always safe to repeat.
+    const { client } = setup({ limiter, maxAttempts: 1 });
     const t0 = performance.now();
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) => client.findByPerson(`E00000${i + 1}`, PLAN.GoalPlanId)),
     );
     expect(results).toHaveLength(6);
-    expect(client.stats.throttled).toBeGreaterThanOrEqual(3);
+    // 3 of 6 fit the bucket; the rest were throttled at least once. The pause then lets the bucket
+    // refill before anyone tries again, so there is no storm of repeated 429s.
+    expect(client.stats.throttled).toBeGreaterThanOrEqual(1);
+    expect(client.stats.throttled).toBeLessThanOrEqual(3);
     expect(client.stats.retries).toBe(client.stats.throttled);
-    // The simulator says Retry-After: 1 (second); no retry came sooner.
-    expect(delays.length).toBe(client.stats.throttled);
-    expect(Math.min(...delays)).toBeGreaterThanOrEqual(1000);
+    expect(client.stats.requests).toBe(6 + client.stats.throttled);
+    // The simulator says Retry-After: 1 (second): the retries waited for it.
     expect(performance.now() - t0).toBeGreaterThanOrEqual(1000);
-    expect(limiter.limit).toBeLessThan(8);
+    expect(limiter.rate).toBeLessThan(50);
+  });
+
+  it('429 with no time left for the pause plus a request: TransientError(429) at once, through withTimeBudget too', async () => {
+    sim.setFaults({ rateLimitPerSecond: 1 });
+    const { client } = setup({ timeoutMs: 2_000 });
+    await client.findByPerson('E000001', PLAN.GoalPlanId); // takes the only token of this second
+    const bounded = client.withTimeBudget(() => 2_500); // < 1 s Retry-After + 2 s request timeout
+    const t0 = performance.now();
+    const err = await bounded.findByPerson('E000002', PLAN.GoalPlanId).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect((err as TransientError).status).toBe(429);
+    expect((err as TransientError).retryAfterMs).toBe(1000);
+    expect(performance.now() - t0).toBeLessThan(900);
+    expect(client.stats).toMatchObject({ requests: 2, throttled: 1, retries: 0 });
+    // The same client without that budget waits and succeeds.
+    await expect(client.findByPerson('E000002', PLAN.GoalPlanId)).resolves.toBeInstanceOf(Array);
+  });
+
+  it('findByPerson without a plan: every plan of the person in one request', async () => {
+    const { client } = setup();
+    const other = GOAL_PLANS[1]!;
+    const person = 'E000190';
+    const inFirst = record({ personNumber: person });
+    const inSecond = record({
+      personNumber: person,
+      goalPlanId: other.GoalPlanId,
+      reviewPeriodId: other.ReviewPeriodId,
+      startDate: other.StartDate,
+      targetCompletionDate: other.EndDate,
+    });
+    await client.create(inFirst.goalPlanId, toHcmPayload(inFirst));
+    await client.create(inSecond.goalPlanId, toHcmPayload(inSecond));
+    const before = client.stats.requests;
+    const all = await client.findByPerson(person);
+    expect(client.stats.requests - before).toBe(1);
+    expect(all.map((g) => g.GoalPlanId).sort()).toEqual([PLAN.GoalPlanId, other.GoalPlanId].sort());
+    expect(all.every((g) => g.PersonNumber === person)).toBe(true);
+    const onePlan = await client.findByPerson(person, other.GoalPlanId);
+    expect(onePlan.map((g) => g.GoalName)).toEqual([inSecond.goalName]);
   });
 
   it('a POST whose connection drops after the commit is ambiguous, is not retried, and the goal exists', async () => {

@@ -1,11 +1,34 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AdaptiveLimiter } from '../../lambdas/core/hcm/limiter.ts';
 
-const tick = () => new Promise((resolve) => setImmediate(resolve));
+// Fake timers fake Date.now too, which is the limiter's default clock: time is fully scripted.
+beforeEach(() => {
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const t0 = () => Date.now();
 
 describe('AdaptiveLimiter', () => {
-  it('never runs more than `limit` tasks at once and runs them in arrival order', async () => {
-    const limiter = new AdaptiveLimiter({ initial: 3, max: 3 });
+  it('spaces requests 1/rate apart, in arrival order', async () => {
+    const limiter = new AdaptiveLimiter({ initialRate: 20 });
+    const start = t0();
+    const startedAt: number[] = [];
+    const tasks = Array.from({ length: 5 }, (_, i) =>
+      limiter.run(async () => {
+        startedAt.push(Date.now() - start);
+        return i;
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(await Promise.all(tasks)).toEqual([0, 1, 2, 3, 4]);
+    expect(startedAt).toEqual([0, 50, 100, 150, 200]);
+  });
+
+  it('never runs more than `concurrency` tasks at once, FIFO', async () => {
+    const limiter = new AdaptiveLimiter({ concurrency: 3, initialRate: 1_000, maxRate: 1_000 });
     let running = 0;
     let peak = 0;
     const started: number[] = [];
@@ -20,56 +43,139 @@ describe('AdaptiveLimiter', () => {
         return i;
       }),
     );
-    await tick();
+    await vi.advanceTimersByTimeAsync(100);
     expect(started).toEqual([0, 1, 2]);
     expect(limiter.queued).toBe(7);
     while (releases.length > 0) {
       releases.shift()!();
-      await tick();
-      await tick();
+      await vi.advanceTimersByTimeAsync(5);
     }
     expect(await Promise.all(tasks)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(peak).toBe(3);
     expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 
-  it('halves on a throttle (once per cooldown), adds about one per window of successes', () => {
-    let now = 0;
-    const limiter = new AdaptiveLimiter({ initial: 16, min: 2, max: 20, cooldownMs: 100, now: () => now });
+  it('decreases x0.7 once per cooldown; increases only on successes of requests that waited for the pacer', async () => {
+    const limiter = new AdaptiveLimiter({ initialRate: 10, cooldownMs: 1_000, increasePerSecond: 1 });
     limiter.onThrottle();
-    expect(limiter.limit).toBe(8);
-    limiter.onThrottle(); // same burst
-    expect(limiter.limit).toBe(8);
-    now += 150;
+    expect(limiter.rate).toBeCloseTo(7);
+    limiter.onThrottle(); // the same overload
+    expect(limiter.rate).toBeCloseTo(7);
+    await vi.advanceTimersByTimeAsync(1_000);
     limiter.onThrottle();
-    expect(limiter.limit).toBe(4);
-    now += 150;
-    limiter.onThrottle();
-    now += 150;
-    limiter.onThrottle();
-    expect(limiter.limit).toBe(2); // floor
-    // +1/limit per success: 2 -> 2.5 -> 2.9 -> 3.24
-    limiter.onSuccess();
-    limiter.onSuccess();
-    expect(limiter.limit).toBe(2);
-    limiter.onSuccess();
-    expect(limiter.limit).toBe(3);
-    for (let i = 0; i < 200; i++) limiter.onSuccess();
-    expect(limiter.limit).toBe(20); // ceiling
+    expect(limiter.rate).toBeCloseTo(4.9);
+
+    // Demand below the rate: one request every 500 ms never waits, so it proves nothing about more rate.
+    for (let i = 0; i < 5; i++) {
+      await limiter.run(async () => undefined);
+      limiter.onSuccess();
+      await vi.advanceTimersByTimeAsync(500);
+    }
+    expect(limiter.rate).toBeCloseTo(4.9);
+
+    // Demand above it: 20 queued at once; each paced success adds increasePerSecond / rate.
+    const burst = Array.from({ length: 20 }, () =>
+      limiter.run(async () => undefined).then(() => limiter.onSuccess()),
+    );
+    await vi.advanceTimersByTimeAsync(10_000);
+    await Promise.all(burst);
+    // 19 of them waited: about +19/rate, i.e. roughly +3 from 4.9 (the rate grows as it goes).
+    expect(limiter.rate).toBeGreaterThan(7.2);
+    expect(limiter.rate).toBeLessThan(8.9);
   });
 
-  it('holds new work back for a Retry-After', async () => {
-    const limiter = new AdaptiveLimiter({ initial: 4 });
-    limiter.onThrottle(120);
-    const t0 = performance.now();
-    await limiter.run(async () => undefined);
-    expect(performance.now() - t0).toBeGreaterThanOrEqual(110);
+  it('a Retry-After pauses every request, queued or new; a retry marked `first` goes ahead of the queue', async () => {
+    const limiter = new AdaptiveLimiter({ initialRate: 100 });
+    const start = t0();
+    const order: string[] = [];
+    const at: Record<string, number> = {};
+    const task = (name: string) => async () => {
+      order.push(name);
+      at[name] = Date.now() - start;
+    };
+    limiter.onThrottle(300);
+    expect(limiter.pausedForMs).toBe(300);
+    const queued = [limiter.run(task('a')), limiter.run(task('b'))];
+    await vi.advanceTimersByTimeAsync(100);
+    const retry = limiter.run(task('retry'), { first: true });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await Promise.all([...queued, retry]);
+    expect(order).toEqual(['retry', 'a', 'b']);
+    // The throttle also slowed the pacer: 100 -> 70 req/s, i.e. ~14.3 ms apart after the pause.
+    expect(limiter.rate).toBeCloseTo(70);
+    expect(at.retry).toBe(300);
+    expect(at.a! - at.retry!).toBeGreaterThanOrEqual(14);
+    expect(at.a! - at.retry!).toBeLessThanOrEqual(16);
+    expect(at.b! - at.a!).toBeGreaterThanOrEqual(14);
+    expect(at.b! - at.a!).toBeLessThanOrEqual(16);
+    expect(limiter.pausedForMs).toBe(0);
   });
 
   it('releases the slot when the task fails', async () => {
-    const limiter = new AdaptiveLimiter({ initial: 1, max: 1 });
+    const limiter = new AdaptiveLimiter({ concurrency: 1 });
     await expect(limiter.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(limiter.inFlight).toBe(0);
-    await expect(limiter.run(async () => 'ok')).resolves.toBe('ok');
+    const ok = limiter.run(async () => 'ok');
+    await vi.advanceTimersByTimeAsync(200);
+    await expect(ok).resolves.toBe('ok');
+  });
+
+  it('six pacers sharing one 30 req/s token bucket (burst 30, Retry-After 1 s) use >= 85% of it with few 429s', async () => {
+    const limit = 30;
+    let tokens = limit;
+    let refilledAt = Date.now();
+    const take = (): boolean => {
+      const now = Date.now();
+      tokens = Math.min(limit, tokens + ((now - refilledAt) / 1000) * limit);
+      refilledAt = now;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    };
+    let accepted = 0;
+    let throttled = 0;
+    let stop = false;
+    // Each "container" keeps 4 requests queued, each 30 ms on the wire, retried after a 429 like the client.
+    const container = async (limiter: AdaptiveLimiter) => {
+      const lane = async () => {
+        while (!stop) {
+          let first = false;
+          for (;;) {
+            const ok = await limiter.run(
+              async () => {
+                await new Promise((r) => setTimeout(r, 30));
+                return take();
+              },
+              { first },
+            );
+            if (ok) {
+              accepted += 1;
+              limiter.onSuccess();
+              break;
+            }
+            throttled += 1;
+            limiter.onThrottle(1_000);
+            first = true;
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: 4 }, lane));
+    };
+    const limiters = Array.from({ length: 6 }, () => new AdaptiveLimiter());
+    const running = limiters.map(container);
+    const seconds = 60;
+    await vi.advanceTimersByTimeAsync(seconds * 1_000);
+    stop = true;
+    await vi.advanceTimersByTimeAsync(5_000);
+    await Promise.all(running);
+    // The bucket starts full, so the first second may take up to 2 x limit.
+    expect(accepted).toBeLessThanOrEqual(limit * (seconds + 6) + limit);
+    expect(accepted / seconds).toBeGreaterThanOrEqual(0.85 * limit);
+    expect(throttled / (accepted + throttled)).toBeLessThan(0.1);
+    // Fair enough: every pacer ended within a factor of 3 of the fair share (limit / 6 = 5 req/s).
+    for (const l of limiters) {
+      expect(l.rate).toBeGreaterThan(limit / 6 / 3);
+      expect(l.rate).toBeLessThan((limit / 6) * 3);
+    }
   });
 });

@@ -91,6 +91,38 @@ describe('processChunk', () => {
     expect(h.hcm.totalCalls()).toBe(0);
   });
 
+  it('one person-wide finder for a person whose goals span two plans; it still adopts only same-plan goals', async () => {
+    const h = harness();
+    // P0000: goals 0 and 1 in plan 300, goal 2 in plan 301. P0001: goals 3-5, all in plan 300.
+    const input = records(6).map((r, i) => (i === 2 ? { ...r, goalPlanId: 301 } : r));
+    // HCM already holds "Goal 0" of P0000, but in the other plan: not the same goal.
+    await h.hcm.create(301, { ...toHcmPayload(input[0]!), Description: 'other plan' });
+    h.hcm.resetCalls();
+    const result = await h.pass(ArraySource.of(input));
+    expect(result.counts).toMatchObject({ created: 6, updated: 0, reconciled: 0 });
+    expect(h.hcm.calls).toEqual({ findByNaturalKey: 0, findByPerson: 2, create: 6, update: 0 });
+    // P0000 is looked up across plans (undefined), P0001 in its one plan: the narrower query.
+    expect([...h.hcm.findByPersonPlans].sort()).toEqual([300, undefined]);
+    expect(h.hcm.goals.filter((g) => g.GoalName === 'Goal 0')).toHaveLength(2);
+  });
+
+  it('binds a client that offers withTimeBudget to the invocation clock', async () => {
+    const budgets: Array<() => number> = [];
+    const hcm = new FakeHcm();
+    const bound = Object.assign(Object.create(hcm) as FakeHcm, {
+      withTimeBudget(remaining: () => number) {
+        budgets.push(remaining);
+        return hcm;
+      },
+    });
+    const h = harness(undefined, bound);
+    const remaining = () => 123_456;
+    const result = await h.pass(ArraySource.of(records(3)), { remaining });
+    expect(result.counts.created).toBe(3);
+    expect(budgets).toEqual([remaining]);
+    expect(hcm.goals).toHaveLength(3);
+  });
+
   it('a new run over unchanged goals makes no HCM call; a changed goal is PATCHed by its ledger ids', async () => {
     const connectionId = `conn-${++runCounter}`;
     const hcm = new FakeHcm();

@@ -78,6 +78,8 @@ export interface FakeCalls {
 export class FakeHcm implements HcmGoals {
   readonly goals: HcmGoal[] = [];
   readonly calls: FakeCalls = { findByNaturalKey: 0, findByPerson: 0, create: 0, update: 0 };
+  /** The plan each findByPerson asked for (undefined: every plan of the person). */
+  readonly findByPersonPlans: Array<number | undefined> = [];
   private nextId = 1000;
   beforeCreate?: (payload: HcmGoalPayload, call: number) => void;
   afterCreate?: (goal: HcmGoal, call: number) => void;
@@ -99,11 +101,14 @@ export class FakeHcm implements HcmGoals {
       .map((g) => ({ ...g }));
   }
 
-  async findByPerson(personNumber: string, goalPlanId: number): Promise<HcmGoal[]> {
+  async findByPerson(personNumber: string, goalPlanId?: number): Promise<HcmGoal[]> {
     this.calls.findByPerson += 1;
+    this.findByPersonPlans.push(goalPlanId);
     await this.pause();
     return this.goals
-      .filter((g) => g.PersonNumber === personNumber && g.GoalPlanId === goalPlanId)
+      .filter(
+        (g) => g.PersonNumber === personNumber && (goalPlanId === undefined || g.GoalPlanId === goalPlanId),
+      )
       .map((g) => ({ ...g }));
   }
 

@@ -4,17 +4,35 @@ import { nextDelay, parseRetryAfter, sleep } from '../retry.ts';
 import { AdaptiveLimiter } from './limiter.ts';
 import type { NaturalKey } from './mapping.ts';
 import { type HcmCollection, type HcmGoal, type HcmGoalPayload, hcmPaths } from './oracle.ts';
-import { AmbiguousWriteError, classifyNetworkError, errorMessage } from './response.ts';
+import {
+  AmbiguousWriteError,
+  type Answer,
+  type Budget,
+  capRetryAfter,
+  classifyNetworkError,
+  errorMessage,
+  fitsBudget,
+  parseJson,
+  throttlePauseMs,
+} from './response.ts';
 
 export { AmbiguousWriteError, isAmbiguousWrite } from './response.ts';
 
 export interface HcmGoals {
   /** Goals with exactly this person, plan and name (normally 0 or 1). */
   findByNaturalKey(key: NaturalKey): Promise<HcmGoal[]>;
-  /** All goals of a person in a plan, every page (prefetch for a chunk). */
-  findByPerson(personNumber: string, goalPlanId: number): Promise<HcmGoal[]>;
+  /**
+   * All goals of a person, every page (prefetch for a chunk): in one plan, or in every plan when
+   * `goalPlanId` is left out (one request instead of one per plan).
+   */
+  findByPerson(personNumber: string, goalPlanId?: number): Promise<HcmGoal[]>;
   create(goalPlanId: number, payload: HcmGoalPayload): Promise<HcmGoal>;
   update(goalPlanId: number, uniqId: string, patch: Partial<HcmGoalPayload>, etag?: string): Promise<HcmGoal>;
+  /**
+   * The same port bound to one invocation's time budget (Lambda's getRemainingTimeInMillis): the
+   * client is long-lived (a warm container keeps its pacer), the budget is not.
+   */
+  withTimeBudget?(remainingTimeMs: () => number): HcmGoals;
 }
 
 export interface HcmClientStats {
@@ -33,8 +51,18 @@ export interface HcmClientOptions {
   tokens: TokenProvider;
   /** Per request, body included (default 10 s). */
   timeoutMs?: number;
-  /** Attempts per call for retryable answers, the first included (default 5). A 401 retry is extra. */
+  /**
+   * Attempts per call for 5xx answers and network failures, the first included (default 5). A 401
+   * retry is extra, and so are 429 retries: see maxThrottledAttempts.
+   */
   maxAttempts?: number;
+  /**
+   * A 429 is always safe to repeat (the server did not take the request on), so throttled attempts
+   * go on until the time budget (remainingTimeMs) runs short; this caps them when no budget is
+   * known, and as a backstop (default 60, each after at least its Retry-After).
+   */
+  maxThrottledAttempts?: number;
+  /** Paces this client's requests (AIMD on the rate); shared by all calls of the client. */
   limiter?: AdaptiveLimiter;
   random?: () => number;
   /** Full-jitter backoff between attempts (defaults 200 ms base, 5 s cap); Retry-After wins up to its cap (30 s). */
@@ -65,12 +93,6 @@ interface Request {
   headers?: Record<string, string>;
 }
 
-interface Answer {
-  status: number;
-  text: string;
-  headers: Headers;
-}
-
 export class HcmGoalsClient implements HcmGoals {
   readonly stats: HcmClientStats = {
     requests: 0,
@@ -85,6 +107,7 @@ export class HcmGoalsClient implements HcmGoals {
   private readonly baseUrl: string;
   private readonly timeoutMs: number;
   private readonly maxAttempts: number;
+  private readonly maxThrottledAttempts: number;
   private readonly pageSize: number;
   private readonly backoff: { baseMs: number; capMs: number; maxRetryAfterMs: number; random: () => number };
   private readonly wait: (ms: number) => Promise<void>;
@@ -93,6 +116,7 @@ export class HcmGoalsClient implements HcmGoals {
     this.baseUrl = o.baseUrl.replace(/\/+$/, '');
     this.timeoutMs = o.timeoutMs ?? 10_000;
     this.maxAttempts = Math.max(1, o.maxAttempts ?? 5);
+    this.maxThrottledAttempts = Math.max(1, o.maxThrottledAttempts ?? 60);
     this.pageSize = o.pageSize ?? 100;
     this.limiter = o.limiter ?? new AdaptiveLimiter();
     this.backoff = {
@@ -104,9 +128,21 @@ export class HcmGoalsClient implements HcmGoals {
     this.wait = o.sleep ?? sleep;
   }
 
-  async findByNaturalKey(key: NaturalKey): Promise<HcmGoal[]> {
+  withTimeBudget(remainingTimeMs: () => number): HcmGoals {
+    return {
+      findByNaturalKey: (key) => this.findByNaturalKey(key, remainingTimeMs),
+      findByPerson: (personNumber, goalPlanId) =>
+        this.findByPerson(personNumber, goalPlanId, remainingTimeMs),
+      create: (goalPlanId, payload) => this.create(goalPlanId, payload, remainingTimeMs),
+      update: (goalPlanId, uniqId, patch, etag) =>
+        this.update(goalPlanId, uniqId, patch, etag, remainingTimeMs),
+      withTimeBudget: (other) => this.withTimeBudget(other),
+    };
+  }
+
+  async findByNaturalKey(key: NaturalKey, budget?: Budget): Promise<HcmGoal[]> {
     const q = `PersonNumber=${quote(key.personNumber)} and GoalPlanId=${key.goalPlanId} and GoalName=${quote(key.goalName)}`;
-    const goals = await this.findAll(q);
+    const goals = await this.findAll(q, budget);
     // The finder's matching rules are Oracle's (case, whitespace); the natural key is exact.
     return goals.filter(
       (g) =>
@@ -114,9 +150,15 @@ export class HcmGoalsClient implements HcmGoals {
     );
   }
 
-  async findByPerson(personNumber: string, goalPlanId: number): Promise<HcmGoal[]> {
-    const goals = await this.findAll(`PersonNumber=${quote(personNumber)} and GoalPlanId=${goalPlanId}`);
-    return goals.filter((g) => g.PersonNumber === personNumber && g.GoalPlanId === goalPlanId);
+  async findByPerson(personNumber: string, goalPlanId?: number, budget?: Budget): Promise<HcmGoal[]> {
+    const q =
+      goalPlanId === undefined
+        ? `PersonNumber=${quote(personNumber)}`
+        : `PersonNumber=${quote(personNumber)} and GoalPlanId=${goalPlanId}`;
+    const goals = await this.findAll(q, budget);
+    return goals.filter(
+      (g) => g.PersonNumber === personNumber && (goalPlanId === undefined || g.GoalPlanId === goalPlanId),
+    );
   }
 
   /** The goal with this GoalId (our ledger's key), if it still exists. */
@@ -125,10 +167,10 @@ export class HcmGoalsClient implements HcmGoals {
     return goals.find((g) => g.GoalId === goalId);
   }
 
-  async create(goalPlanId: number, payload: HcmGoalPayload): Promise<HcmGoal> {
+  async create(goalPlanId: number, payload: HcmGoalPayload, budget?: Budget): Promise<HcmGoal> {
     // null means "not set", which a new goal is anyway.
     const body = Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== null && v !== undefined));
-    const answer = await this.send({ method: 'POST', path: hcmPaths.planGoals(goalPlanId), body });
+    const answer = await this.send({ method: 'POST', path: hcmPaths.planGoals(goalPlanId), body }, budget);
     return parseJson<HcmGoal>(answer);
   }
 
@@ -137,23 +179,22 @@ export class HcmGoalsClient implements HcmGoals {
     uniqId: string,
     patch: Partial<HcmGoalPayload>,
     etag?: string,
+    budget?: Budget,
   ): Promise<HcmGoal> {
     const headers: Record<string, string> = etag ? { 'If-Match': etag } : {};
-    const answer = await this.send({
-      method: 'PATCH',
-      path: hcmPaths.planGoal(goalPlanId, uniqId),
-      body: patch,
-      headers,
-    });
+    const answer = await this.send(
+      { method: 'PATCH', path: hcmPaths.planGoal(goalPlanId, uniqId), body: patch, headers },
+      budget,
+    );
     return parseJson<HcmGoal>(answer);
   }
 
-  private async findAll(q: string): Promise<HcmGoal[]> {
+  private async findAll(q: string, budget?: Budget): Promise<HcmGoal[]> {
     const goals: HcmGoal[] = [];
     for (let offset = 0; ; ) {
       const query = { q, limit: String(this.pageSize), offset: String(offset), onlyData: 'true' };
       const page = parseJson<HcmCollection<HcmGoal>>(
-        await this.send({ method: 'GET', path: hcmPaths.performanceGoals, query }),
+        await this.send({ method: 'GET', path: hcmPaths.performanceGoals, query }, budget),
       );
       goals.push(...page.items);
       // An empty page that claims more would loop forever.
@@ -163,18 +204,29 @@ export class HcmGoalsClient implements HcmGoals {
   }
 
   /**
-   * One logical call: token, limiter slot, timeout, then by answer: 2xx done; 401 replace that token
-   * version once and retry; 429/503 retry (the server did not take the request on); 500/502/504 and
+   * One logical call: pacer slot, then the token (taken inside the slot: a request may queue behind
+   * the pacer longer than a short-lived token stays fresh), timeout, then by answer: 2xx done; 401
+   * replace that token version once and retry; 429 pause the pacer for Retry-After and retry (until
+   * the time budget runs short); 503 retry (the server did not take the request on); 500/502/504 and
    * network failures retry only where repeating is harmless (GET, PATCH without If-Match), a POST
-   * throws AmbiguousWriteError; other 4xx throw HcmRequestError.
+   * throws AmbiguousWriteError; other 4xx throw HcmRequestError. Retries go to the head of the queue.
    */
-  private async send(req: Request): Promise<Answer> {
+  private async send(req: Request, budget: Budget | undefined = this.o.remainingTimeMs): Promise<Answer> {
     const what = `${req.method} ${req.path}`;
     const repeatable = req.method === 'GET' || (req.method === 'PATCH' && !req.headers?.['If-Match']);
-    let token = await this.o.tokens.getToken(this.o.connectionId);
+    let replace: { minVersion: number; trigger: 'afterUnauthorized' } | undefined;
     let replacedAfter401 = false;
-    for (let attempt = 1; ; ) {
-      const answer = await this.limiter.run(() => this.exchange(req, what, token, repeatable));
+    let throttles = 0;
+    for (let attempt = 1, retry = false; ; retry = true) {
+      let used: IssuedToken | undefined;
+      const answer = await this.limiter.run(
+        async () => {
+          used = await this.o.tokens.getToken(this.o.connectionId, replace);
+          return this.exchange(req, what, used, repeatable);
+        },
+        { first: retry },
+      );
+      replace = undefined;
       let failure: TransientError;
       if (answer instanceof TransientError) {
         failure = answer;
@@ -189,10 +241,14 @@ export class HcmGoalsClient implements HcmGoals {
         replacedAfter401 = true;
         this.stats.refreshesAfterUnauthorized += 1;
         // Invalidate-if-same: replace exactly the version that failed; a newer one is taken as is.
-        token = await this.o.tokens.getToken(this.o.connectionId, {
-          minVersion: token.version + 1,
-          trigger: 'afterUnauthorized',
-        });
+        replace = { minVersion: used!.version + 1, trigger: 'afterUnauthorized' };
+        continue;
+      } else if (answer.status === 429) {
+        throttles += 1;
+        const giveUp = this.throttled(what, answer, throttles, budget);
+        if (giveUp) throw giveUp;
+        // The wait is the pacer's pause (every request of this client waits it out), not a sleep here.
+        this.stats.retries += 1;
         continue;
       } else {
         failure = this.classifyStatus(what, answer, repeatable);
@@ -203,26 +259,38 @@ export class HcmGoalsClient implements HcmGoals {
         capRetryAfter(failure, this.backoff.maxRetryAfterMs),
         this.backoff,
       );
-      const remaining = this.o.remainingTimeMs?.();
-      if (remaining !== undefined && delayMs + this.timeoutMs > remaining) throw failure;
+      if (!fitsBudget(delayMs + this.timeoutMs, budget)) throw failure;
       attempt += 1;
       this.stats.retries += 1;
       await this.wait(delayMs);
-      // The wait may have outlived the token's buffer; the provider answers from its cache otherwise.
-      token = await this.o.tokens.getToken(this.o.connectionId);
     }
   }
 
-  /** A non-2xx, non-401 answer: returns the error to retry on, or throws the one to give up with. */
+  /**
+   * A 429: pauses the pacer for Retry-After (or a full-jitter backoff without one) and slows it.
+   * Returns the error to give up with when no further attempt fits the budget or the backstop.
+   */
+  private throttled(
+    what: string,
+    answer: Answer,
+    throttles: number,
+    budget: Budget | undefined,
+  ): TransientError | undefined {
+    this.stats.throttled += 1;
+    const message = errorMessage(answer.text, 'HTTP 429');
+    const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
+    this.limiter.onThrottle(throttlePauseMs(retryAfterMs, throttles, this.backoff));
+    const failure = new TransientError(`${what}: throttled: ${message}`, retryAfterMs, { status: 429 });
+    if (throttles >= this.maxThrottledAttempts) return failure;
+    if (!fitsBudget(this.limiter.pausedForMs + this.timeoutMs, budget)) return failure;
+    return undefined;
+  }
+
+  /** A non-2xx, non-401, non-429 answer: returns the error to retry on, or throws the one to give up with. */
   private classifyStatus(what: string, answer: Answer, repeatable: boolean): TransientError {
     const { status } = answer;
     const message = errorMessage(answer.text, `HTTP ${status}`);
     const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
-    if (status === 429) {
-      this.stats.throttled += 1;
-      this.limiter.onThrottle(retryAfterMs);
-      return new TransientError(`${what}: throttled: ${message}`, retryAfterMs, { status });
-    }
     if (status < 500) throw new HcmRequestError(status, `${what}: ${message}`);
     this.stats.serverErrors += 1;
     const failure = new TransientError(`${what}: HTTP ${status}: ${message}`, retryAfterMs, { status });
@@ -273,19 +341,4 @@ export class HcmGoalsClient implements HcmGoals {
 /** A quoted row-match literal: single quotes doubled. */
 function quote(value: string): string {
   return `'${value.replaceAll("'", "''")}'`;
-}
-
-function capRetryAfter(err: TransientError, maxMs: number): TransientError {
-  if (err.retryAfterMs === undefined || err.retryAfterMs <= maxMs) return err;
-  return new TransientError(err.message, maxMs, { status: err.status });
-}
-
-function parseJson<T>(answer: Answer): T {
-  try {
-    return JSON.parse(answer.text) as T;
-  } catch (err) {
-    throw new HcmRequestError(answer.status, `answer is not JSON: ${answer.text.slice(0, 200)}`, {
-      cause: err,
-    });
-  }
 }

@@ -1,50 +1,91 @@
-import { sleep } from '../retry.ts';
-
 export interface AdaptiveLimiterOptions {
-  /** Starting concurrency (default 4). */
-  initial?: number;
-  min?: number;
-  /** Default 32. */
-  max?: number;
-  /** Multiplicative decrease factor on a throttle (default 0.5). */
+  /** Requests in flight at most: a fixed cap that protects a slow server (default 16). */
+  concurrency?: number;
+  /** Starting request rate, per second (default 10). */
+  initialRate?: number;
+  /** Floor of the rate, per second (default 0.5). */
+  minRate?: number;
+  /** Ceiling of the rate, per second (default 500). */
+  maxRate?: number;
+  /**
+   * Additive increase: requests/s gained per second of sending at the full rate (default 0.5). Only
+   * successes of requests that had to wait for the pacer count: a rate nobody uses proves nothing.
+   */
+  increasePerSecond?: number;
+  /** Multiplicative decrease of the rate on a throttle (default 0.7). */
   decrease?: number;
   /**
-   * A burst of 429s from one overload should halve the limit once, not once per request: throttles
-   * within this window after a decrease are ignored (default 250 ms).
+   * The 429s of one overload arrive together: throttles within this window after a decrease are
+   * ignored, so one overload lowers the rate once, not once per request (default 1,000 ms).
    */
   cooldownMs?: number;
   now?: () => number;
 }
 
+export const LIMITER_DEFAULTS = {
+  concurrency: 16,
+  initialRate: 10,
+  minRate: 0.5,
+  maxRate: 500,
+  increasePerSecond: 0.25,
+  decrease: 0.7,
+  cooldownMs: 1_000,
+} as const;
+
+interface Waiter {
+  resolve: () => void;
+  /** It queued behind the pacer (not a pause): its success is evidence that more rate is usable. */
+  paced: boolean;
+}
+
 /**
- * AIMD concurrency limiter (as TCP congestion control): each success adds 1/limit (so +1 per full
- * window), each throttle halves the limit. Workers sharing one server converge to its rate limit
- * instead of hammering it. A Retry-After given to onThrottle also holds back new requests until then.
+ * Paces one client's HCM requests. A server rate limit (HCM answers 429 per OAuth client) counts
+ * requests per second, not requests in flight: at 20-50 ms latency even one request in flight is
+ * ~30 req/s, so a concurrency limit cannot settle under the limit. This is AIMD on the request
+ * rate (as TCP congestion control, with the rate as the window): +increasePerSecond req/s per second
+ * of paced successes, x decrease per throttle (once per cooldown). Several containers sharing one
+ * client's limit converge to fair shares of it. A throttle's Retry-After pauses the whole pacer, so
+ * one 429 does not turn into a burst of them. Requests leave in FIFO order, evenly spaced
+ * (1/rate apart, no burst), and never more than `concurrency` at once.
  */
 export class AdaptiveLimiter {
-  private current: number;
-  private readonly min: number;
-  private readonly max: number;
+  private currentRate: number;
+  private readonly cap: number;
+  private readonly minRate: number;
+  private readonly maxRate: number;
+  private readonly increase: number;
   private readonly decrease: number;
   private readonly cooldownMs: number;
   private readonly now: () => number;
   private inFlightCount = 0;
-  private readonly waiters: Array<() => void> = [];
-  private lastDecreaseAt = Number.NEGATIVE_INFINITY;
+  private readonly waiters: Waiter[] = [];
+  private nextSlotAt = Number.NEGATIVE_INFINITY;
   private pausedUntil = 0;
+  private lastDecreaseAt = Number.NEGATIVE_INFINITY;
+  private pacedReleases = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private timerAt = Number.POSITIVE_INFINITY;
 
   constructor(o: AdaptiveLimiterOptions = {}) {
-    this.min = Math.max(1, o.min ?? 1);
-    this.max = Math.max(this.min, o.max ?? 32);
-    this.current = clamp(o.initial ?? 4, this.min, this.max);
-    this.decrease = o.decrease ?? 0.5;
-    this.cooldownMs = o.cooldownMs ?? 250;
+    const d = LIMITER_DEFAULTS;
+    this.cap = Math.max(1, Math.floor(o.concurrency ?? d.concurrency));
+    this.minRate = Math.max(0.01, o.minRate ?? d.minRate);
+    this.maxRate = Math.max(this.minRate, o.maxRate ?? d.maxRate);
+    this.currentRate = clamp(o.initialRate ?? d.initialRate, this.minRate, this.maxRate);
+    this.increase = o.increasePerSecond ?? d.increasePerSecond;
+    this.decrease = o.decrease ?? d.decrease;
+    this.cooldownMs = o.cooldownMs ?? d.cooldownMs;
     this.now = o.now ?? Date.now;
   }
 
-  /** Whole number of requests allowed in flight. */
+  /** Requests per second the pacer lets through now. */
+  get rate(): number {
+    return this.currentRate;
+  }
+
+  /** Requests allowed in flight at once. */
   get limit(): number {
-    return Math.floor(this.current);
+    return this.cap;
   }
 
   get inFlight(): number {
@@ -55,58 +96,86 @@ export class AdaptiveLimiter {
     return this.waiters.length;
   }
 
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    await this.acquire();
+  /** Milliseconds the pacer still holds every request back for a Retry-After (0 when not paused). */
+  get pausedForMs(): number {
+    return Math.max(0, this.pausedUntil - this.now());
+  }
+
+  /**
+   * Runs `fn` when the pacer and the concurrency cap allow. `first` puts it at the head of the queue:
+   * a retry of a throttled request has waited its turn already.
+   */
+  async run<T>(fn: () => Promise<T>, o: { first?: boolean } = {}): Promise<T> {
+    await this.acquire(o.first === true);
     try {
       return await fn();
     } finally {
-      this.release();
+      this.inFlightCount -= 1;
+      this.pump();
     }
   }
 
-  onThrottle(retryAfterMs?: number): void {
+  /** A 429: slow down (once per cooldown) and hold every request back for `pauseMs` (its Retry-After). */
+  onThrottle(pauseMs?: number): void {
     const now = this.now();
-    if (retryAfterMs !== undefined && retryAfterMs > 0) {
-      this.pausedUntil = Math.max(this.pausedUntil, now + retryAfterMs);
+    if (pauseMs !== undefined && pauseMs > 0) this.pausedUntil = Math.max(this.pausedUntil, now + pauseMs);
+    // Successes of requests queued before the overload must not win the rate straight back.
+    this.pacedReleases = 0;
+    if (now - this.lastDecreaseAt >= this.cooldownMs) {
+      this.lastDecreaseAt = now;
+      this.currentRate = Math.max(this.minRate, this.currentRate * this.decrease);
     }
-    if (now - this.lastDecreaseAt < this.cooldownMs) return;
-    this.lastDecreaseAt = now;
-    this.current = Math.max(this.min, this.current * this.decrease);
-  }
-
-  onSuccess(): void {
-    const before = this.limit;
-    this.current = Math.min(this.max, this.current + 1 / Math.max(1, this.current));
-    if (this.limit > before) this.pump();
-  }
-
-  private async acquire(): Promise<void> {
-    await this.waitOutPause();
-    if (this.waiters.length === 0 && this.inFlightCount < this.limit) {
-      this.inFlightCount += 1;
-      return;
-    }
-    // FIFO: pump() hands the slot over (counted already), so a newcomer cannot overtake a waiter.
-    await new Promise<void>((resolve) => this.waiters.push(resolve));
-    await this.waitOutPause();
-  }
-
-  private async waitOutPause(): Promise<void> {
-    for (let pause = this.pausedUntil - this.now(); pause > 0; pause = this.pausedUntil - this.now()) {
-      await sleep(pause);
-    }
-  }
-
-  private release(): void {
-    this.inFlightCount -= 1;
     this.pump();
   }
 
+  /** A request the server accepted: +increasePerSecond per second's worth of paced successes. */
+  onSuccess(): void {
+    if (this.pacedReleases === 0) return;
+    this.pacedReleases -= 1;
+    this.currentRate = Math.min(this.maxRate, this.currentRate + this.increase / this.currentRate);
+  }
+
+  private acquire(first: boolean): Promise<void> {
+    const now = this.now();
+    const paced = this.pausedUntil <= now && (this.waiters.length > 0 || this.nextSlotAt > now);
+    return new Promise<void>((resolve) => {
+      const waiter = { resolve, paced };
+      if (first) this.waiters.unshift(waiter);
+      else this.waiters.push(waiter);
+      this.pump();
+    });
+  }
+
+  /** Releases waiters whose slot has come; otherwise arms one timer for the next slot. */
   private pump(): void {
-    while (this.waiters.length > 0 && this.inFlightCount < this.limit) {
+    while (this.waiters.length > 0 && this.inFlightCount < this.cap) {
+      const now = this.now();
+      const at = Math.max(this.nextSlotAt, this.pausedUntil);
+      if (at > now) {
+        this.arm(at);
+        return;
+      }
+      this.nextSlotAt = now + 1000 / this.currentRate;
       this.inFlightCount += 1;
-      this.waiters.shift()!();
+      const waiter = this.waiters.shift()!;
+      if (waiter.paced) this.pacedReleases += 1;
+      waiter.resolve();
     }
+  }
+
+  private arm(at: number): void {
+    // One timer at a time; an earlier one stays (pump re-checks and re-arms when it fires).
+    if (this.timer !== undefined && this.timerAt <= at) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Number.POSITIVE_INFINITY;
+        this.pump();
+      },
+      Math.max(0, at - this.now()),
+    );
   }
 }
 

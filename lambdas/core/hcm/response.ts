@@ -1,4 +1,5 @@
-import { TransientError } from '../errors.ts';
+import { HcmRequestError, TransientError } from '../errors.ts';
+import { fullJitterDelay } from '../retry.ts';
 import type { HcmErrorBody } from './oracle.ts';
 
 /**
@@ -69,4 +70,46 @@ export function classifyNetworkError(err: unknown, timeoutMs: number): NetworkFa
   const code = e?.cause?.code;
   if (code && NOT_SENT.has(code)) return { kind: 'not_sent', detail: code };
   return { kind: 'network', detail: code ?? e?.cause?.message ?? e?.message ?? 'network error' };
+}
+
+/** One HTTP answer, body read. */
+export interface Answer {
+  status: number;
+  text: string;
+  headers: Headers;
+}
+
+export function parseJson<T>(answer: Answer): T {
+  try {
+    return JSON.parse(answer.text) as T;
+  } catch (err) {
+    throw new HcmRequestError(answer.status, `answer is not JSON: ${answer.text.slice(0, 200)}`, {
+      cause: err,
+    });
+  }
+}
+
+/** Time left for the caller, in ms (Lambda's getRemainingTimeInMillis); none means unbounded. */
+export type Budget = () => number;
+
+export function fitsBudget(ms: number, budget: Budget | undefined): boolean {
+  return budget === undefined || ms <= budget();
+}
+
+export function capRetryAfter(err: TransientError, maxMs: number): TransientError {
+  if (err.retryAfterMs === undefined || err.retryAfterMs <= maxMs) return err;
+  return new TransientError(err.message, maxMs, { status: err.status });
+}
+
+/**
+ * How long a 429 holds the client's pacer: the server's Retry-After (capped), else a full-jitter
+ * backoff growing with the call's consecutive throttles.
+ */
+export function throttlePauseMs(
+  retryAfterMs: number | undefined,
+  throttles: number,
+  backoff: { baseMs: number; capMs: number; maxRetryAfterMs: number; random: () => number },
+): number {
+  if (retryAfterMs !== undefined) return Math.min(retryAfterMs, backoff.maxRetryAfterMs);
+  return fullJitterDelay(throttles - 1, backoff.baseMs, backoff.capMs, backoff.random);
 }

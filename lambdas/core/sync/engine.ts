@@ -137,7 +137,8 @@ export async function processChunk(
 
   const work = planned.filter((p) => p.kind === 'work');
   const hcmCalls = { calls: 0 };
-  const hcm = countingHcm(deps.hcm, hcmCalls);
+  // Bound to this invocation's clock: a throttled request is retried only while time is left.
+  const hcm = countingHcm(deps.hcm.withTimeBudget?.(deps.remainingTimeMs) ?? deps.hcm, hcmCalls);
   const existing = new ExistingGoals(hcm);
   existing.expect(work.filter((w) => !w.state.ledger).map((w) => w.record));
   const budget = new TimeBudget(deps.remainingTimeMs, opts.minTimeMarginMs);

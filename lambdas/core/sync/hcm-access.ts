@@ -38,39 +38,43 @@ export function pickExisting(goals: HcmGoal[], key: NaturalKey): HcmGoal | undef
   return best;
 }
 
-const personKey = (personNumber: string, goalPlanId: number): string => `${personNumber}\u0000${goalPlanId}`;
-
 /**
- * Existing HCM goals for the records of one chunk, fetched lazily once per (person, plan): the source
- * groups goals by person, so one findByPerson replaces several natural-key finders. A person with a
- * single record to write gets the narrower natural-key finder instead (same one request, smaller answer).
+ * Existing HCM goals for the records of one chunk, fetched lazily once per person: the source groups
+ * goals by person, so one findByPerson replaces several natural-key finders, and a person whose goals
+ * span several plans costs one finder for all of them (the q= finder needs no plan). A person with a
+ * single record to write gets the narrower natural-key finder instead (same one request, smaller
+ * answer); one with several records in one plan gets the person + plan finder.
  */
 export class ExistingGoals {
   private readonly byPerson = new Map<string, Promise<HcmGoal[]>>();
-  private readonly demand = new Map<string, number>();
+  private readonly demand = new Map<string, { records: number; plans: Set<number> }>();
 
   constructor(private readonly hcm: HcmGoals) {}
 
   /** Declares the records the pass will look up, so the cache knows which persons have several. */
   expect(records: Iterable<GoalRecord>): void {
     for (const r of records) {
-      const key = personKey(r.personNumber, r.goalPlanId);
-      this.demand.set(key, (this.demand.get(key) ?? 0) + 1);
+      const entry = this.demand.get(r.personNumber) ?? { records: 0, plans: new Set<number>() };
+      entry.records += 1;
+      entry.plans.add(r.goalPlanId);
+      this.demand.set(r.personNumber, entry);
     }
   }
 
   async find(record: GoalRecord): Promise<HcmGoal | undefined> {
     const natural = naturalKeyOf(record);
-    const key = personKey(record.personNumber, record.goalPlanId);
-    if ((this.demand.get(key) ?? 0) <= 1)
+    const demand = this.demand.get(record.personNumber);
+    if (!demand || demand.records <= 1)
       return pickExisting(await this.hcm.findByNaturalKey(natural), natural);
-    let goals = this.byPerson.get(key);
+    let goals = this.byPerson.get(record.personNumber);
     if (!goals) {
-      goals = this.hcm.findByPerson(record.personNumber, record.goalPlanId);
-      this.byPerson.set(key, goals);
+      const onlyPlan = demand.plans.size === 1 ? record.goalPlanId : undefined;
+      goals = this.hcm.findByPerson(record.personNumber, onlyPlan);
+      this.byPerson.set(record.personNumber, goals);
       // A failed prefetch must not poison the cache for the person's other records.
-      goals.catch(() => this.byPerson.delete(key));
+      goals.catch(() => this.byPerson.delete(record.personNumber));
     }
+    // pickExisting matches the plan too: a person-wide answer holds the other plans' goals.
     return pickExisting(await goals, natural);
   }
 }
