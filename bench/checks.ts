@@ -1,0 +1,187 @@
+import type { ModeRun } from './execute.ts';
+import { type BenchRow, ceilingGoalsPerSec, peerDelta } from './metrics.ts';
+import { scenarioId } from './scenarios.ts';
+
+/** A claim of issue 7 checked against one run: pass/fail, or `info` for numbers with no threshold. */
+export interface Check {
+  scenario: string;
+  mode: 'managed' | 'naive';
+  claim: string;
+  verdict: 'pass' | 'fail' | 'info';
+  detail: string;
+}
+
+export const BASELINE_MIN_CEILING_RATIO = 0.85;
+
+const verdict = (ok: boolean): Check['verdict'] => (ok ? 'pass' : 'fail');
+
+/**
+ * The most token calls a run may make with one refresh per token lifetime (single flight): the first
+ * token plus one per shortest legitimate refresh period. A token counts as stale 25% of its lifetime
+ * early (buffer 120 s, capped at TTL/4), the proactive refresh fires up to 30% of the lifetime before
+ * that, and JWT iat/exp are whole seconds (a token can look up to 1 s older on arrival):
+ * period >= TTL x (1 - 0.25 - 0.30) - 1 s. A herd would instead cost one call per worker per window.
+ */
+export function maxTokenCalls(ttlSeconds: number, elapsedMs: number): number {
+  const period = Math.max(0.5, ttlSeconds * (1 - 0.25 - 0.3) - 1);
+  return 1 + Math.ceil(elapsedMs / 1000 / period);
+}
+
+/** Nominal token lifetimes a run spans (refresh every 0.75 x TTL), for the herd comparison. */
+export function expiryWindows(ttlSeconds: number, elapsedMs: number): number {
+  return 1 + Math.floor(elapsedMs / 1000 / (ttlSeconds * 0.75));
+}
+
+function invariants(run: ModeRun, row: BenchRow): Check[] {
+  const id = scenarioId(run.scenario);
+  const mk = (claim: string, ok: boolean, detail: string): Check => ({
+    scenario: id,
+    mode: 'managed',
+    claim,
+    verdict: verdict(ok),
+    detail,
+  });
+  const last = run.steps.at(-1)?.child.report;
+  return [
+    mk('zero duplicates in HCM', row.duplicates === 0, `${row.duplicates} duplicate goals`),
+    mk('zero records lost', row.lost === 0, `${row.lost} valid source goals missing from HCM`),
+    mk('zero refresh-token reuse detections', row.reuseDetected === 0, `${row.reuseDetected} at the IdP`),
+    mk('run ends completed', last?.status === 'completed', row.outcome),
+  ];
+}
+
+function specific(run: ModeRun, row: BenchRow): Check[] {
+  const id = scenarioId(run.scenario);
+  const mk = (claim: string, v: Check['verdict'], detail: string): Check => ({
+    scenario: id,
+    mode: 'managed',
+    claim,
+    verdict: v,
+    detail,
+  });
+  const first = run.steps[0]!;
+  const firstDelta = peerDelta(run.start, first.after);
+  const total = peerDelta(run.start, run.steps.at(-1)!.after);
+  switch (run.scenario.name) {
+    case 'baseline': {
+      const ceiling = ceilingGoalsPerSec(run);
+      return [
+        mk(
+          `goals/s >= ${BASELINE_MIN_CEILING_RATIO * 100}% of the rate-limit ceiling`,
+          verdict(row.ceilingRatio >= BASELINE_MIN_CEILING_RATIO),
+          `${row.goalsPerSec} goals/s of ${ceiling.toFixed(1)} = ${(row.ceilingRatio * 100).toFixed(1)}% ` +
+            `(HCM answered ${total.throttled} x 429)`,
+        ),
+      ];
+    }
+    case 'herd': {
+      const ttl = run.scenario.tokenTtlSeconds;
+      const windows = expiryWindows(ttl, row.wallMs);
+      const bound = maxTokenCalls(ttl, row.wallMs);
+      return [
+        mk(
+          'token endpoint calls = expiry windows (not workers x windows)',
+          verdict(row.tokenEndpointCalls <= bound && total.refreshes === row.tokenEndpointCalls),
+          `${row.tokenEndpointCalls} calls (all successful rotations: ${total.refreshes}) in ${(row.wallMs / 1000).toFixed(1)} s ` +
+            `of ${ttl} s tokens: ~${windows} windows, single-flight bound ${bound}; ` +
+            `a herd would be ${run.scenario.concurrency} workers x ${windows} = ${run.scenario.concurrency * windows}`,
+        ),
+      ];
+    }
+    case 'early-invalidation':
+      return [
+        mk(
+          'early 401s answered by one refresh per wave',
+          verdict(total.tokenAgeRejections > 0 && row.refreshes.afterUnauthorized >= 1),
+          `${total.tokenAgeRejections} requests rejected for token age, ${row.refreshes.afterUnauthorized} ` +
+            `after-401 refreshes, ${row.tokenEndpointCalls} token calls`,
+        ),
+      ];
+    case 'crash-resume': {
+      const afterCrash = first.after.hcm;
+      const resumeWrites = total.creates + total.updates - firstDelta.creates - firstDelta.updates;
+      const remaining = run.facts.validKeys.size - afterCrash.goalsStored;
+      const reconciled = run.steps.slice(1).reduce((n, s) => n + (s.child.report?.goals.reconciled ?? 0), 0);
+      return [
+        mk(
+          'resume writes the remaining goals only',
+          verdict(first.child.exitCode === 137 && resumeWrites === remaining),
+          `${afterCrash.goalsStored} in HCM at the crash, ${remaining} remaining, resume wrote ${resumeWrites} ` +
+            `(${reconciled} pending intents reconciled by lookup)`,
+        ),
+      ];
+    }
+    case 'commit-then-drop':
+      return [
+        mk(
+          'lost answers after commit did not cause second creates',
+          verdict(total.droppedAfterCommit > 0 && row.duplicates === 0),
+          `${total.droppedAfterCommit} answers dropped after commit, ${row.duplicates} duplicates`,
+        ),
+      ];
+    case 'idp-flaky':
+      return [
+        mk(
+          'flaky IdP: completed, or stopped cleanly as needs_reauth and resumed',
+          'info',
+          `${total.injectedErrors} injected 5xx, ${total.droppedResponses} answers dropped after issue; ${row.outcome}`,
+        ),
+      ];
+    case 'revoked': {
+      const events = first.child.report?.events.map((e) => e.type) ?? [];
+      return [
+        mk(
+          'revocation stops the run as needs_reauth within one refresh',
+          verdict(first.child.report?.status === 'needs_reauth' && firstDelta.invalidGrant === 1),
+          `first run: ${first.child.report?.status}, ${firstDelta.invalidGrant} invalid_grant answer(s) from the IdP`,
+        ),
+        mk(
+          'connection.needs_reauth event emitted',
+          verdict(events.includes('connection.needs_reauth')),
+          events.join(', ') || 'no events',
+        ),
+      ];
+    }
+    default:
+      return [];
+  }
+}
+
+/** What the naive job did to HCM in the same scenario: numbers, no thresholds. */
+function naive(run: ModeRun, row: BenchRow): Check[] {
+  return [
+    {
+      scenario: scenarioId(run.scenario),
+      mode: 'naive',
+      claim: 'what the original job does here',
+      verdict: 'info',
+      detail: `${row.outcome}; ${row.duplicates} duplicates, ${row.lost} lost, ${row.unauthorized} x 401, ${row.reuseDetected} reuse detections`,
+    },
+  ];
+}
+
+export function checksFor(run: ModeRun, row: BenchRow): Check[] {
+  if (run.mode === 'naive') return naive(run, row);
+  return [...invariants(run, row), ...specific(run, row)];
+}
+
+/** Scale: how time per goal and memory grow from the smaller to the larger size. */
+export function scaleChecks(rows: BenchRow[]): Check[] {
+  const scale = rows
+    .filter((r) => r.name === 'scale' && r.mode === 'managed')
+    .sort((a, b) => a.goals - b.goals);
+  if (scale.length < 2) return [];
+  const [small, big] = [scale[0]!, scale.at(-1)!];
+  const size = big.goals / small.goals;
+  return [
+    {
+      scenario: 'scale',
+      mode: 'managed',
+      claim: `growth from ${small.goals} to ${big.goals} goals (x${size})`,
+      verdict: 'info',
+      detail:
+        `goals/s ${small.goalsPerSec} -> ${big.goalsPerSec}; wall x${(big.wallMs / small.wallMs).toFixed(1)}; ` +
+        `peak RSS ${small.peakRssMb} -> ${big.peakRssMb} MB (x${(big.peakRssMb / Math.max(1, small.peakRssMb)).toFixed(1)})`,
+    },
+  ];
+}

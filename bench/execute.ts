@@ -1,0 +1,134 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HcmGoal } from '../lambdas/core/hcm/oracle.ts';
+import { type ChildRun, runGoalSync } from './child.ts';
+import { type PeerSnapshot, startBenchPeers } from './peers.ts';
+import { type Scenario, scenarioId } from './scenarios.ts';
+import type { SourceFacts } from './source.ts';
+
+export type Mode = 'managed' | 'naive';
+
+/** One process of a scenario run, and the peers' counters right after it ended. */
+export interface Step {
+  kind: 'first' | 'resume' | 'restart';
+  child: ChildRun;
+  after: PeerSnapshot;
+}
+
+/** Everything one scenario x mode produced; metrics.ts turns it into the results row. */
+export interface ModeRun {
+  scenario: Scenario;
+  mode: Mode;
+  facts: SourceFacts;
+  start: PeerSnapshot;
+  steps: Step[];
+  goals: HcmGoal[];
+  /** Goal count the crash / revoke faults were set to. */
+  crashAfter?: number;
+  revokeAfter?: number;
+}
+
+/** A managed run that stopped for re-auth is resumed after re-connecting, at most this many times. */
+const MAX_RESUMES = 4;
+export const CRASH_EXIT_CODE = 137;
+
+const isCrash = (c: ChildRun) => c.exitCode === CRASH_EXIT_CODE;
+
+function baseArgs(s: Scenario, facts: SourceFacts, peerArgs: string[], seed: number): string[] {
+  return [
+    ...peerArgs,
+    '--source',
+    facts.path,
+    '--goals',
+    String(facts.records),
+    '--seed',
+    String(seed),
+    '--chunk-size',
+    String(s.chunkSize),
+    '--concurrency',
+    String(s.concurrency),
+    '--token-ttl',
+    String(s.tokenTtlSeconds),
+    '--rate-limit',
+    String(s.rateLimit),
+    '--latency',
+    `${s.latencyMs[0]}-${s.latencyMs[1]}`,
+  ];
+}
+
+const faultArgs = (spec: string[]): string[] => (spec.length > 0 ? ['--faults', spec.join(',')] : []);
+
+/**
+ * Runs one scenario in one mode on fresh simulators: the first process, then what an operator would
+ * do next. Managed: resume the same runId after a crash or after a needs_reauth stop (the runner
+ * re-connects the grant first, as `goal-sync connect` would). Naive: it has no checkpoints, so after a
+ * crash the job is simply started again from zero, as the operators of the original job did.
+ */
+export async function runScenario(
+  s: Scenario,
+  mode: Mode,
+  facts: SourceFacts,
+  workDir: string,
+  seed: number,
+  onStep?: (step: Step) => void,
+): Promise<ModeRun> {
+  const peers = await startBenchPeers({ tokenTtlSeconds: s.tokenTtlSeconds, seed });
+  try {
+    const id = `${scenarioId(s)}-${mode}`;
+    const stateDir = join(workDir, `${id}-state`);
+    await mkdir(stateDir, { recursive: true });
+    const base = baseArgs(s, facts, peers.args, seed);
+    const faults = s.faults ? s.faults.split(',') : [];
+    const valid = facts.validKeys.size;
+    const crashAfter = s.crashAtShare === undefined ? undefined : Math.round(valid * s.crashAtShare);
+    const revokeAfter = s.revokeAtShare === undefined ? undefined : Math.round(valid * s.revokeAtShare);
+    const firstFaults = revokeAfter === undefined ? faults : [...faults, `revokeAfter=${revokeAfter}`];
+    const crashArgs = crashAfter === undefined ? [] : ['--crash-after', String(crashAfter)];
+    const runId = `bench-${id}`;
+    // Dynalite on disk is slower than in memory: only runs that may have to resume keep their state.
+    const resumable =
+      s.crashAtShare !== undefined || s.revokeAtShare !== undefined || /\bidp\./.test(s.faults ?? '');
+    const stateArgs = resumable ? ['--state-dir', stateDir] : [];
+    const modeArgs = mode === 'naive' ? ['--naive'] : ['--run-id', runId, ...stateArgs];
+
+    const start = peers.snapshot();
+    const steps: Step[] = [];
+    const step = async (kind: Step['kind'], args: string[]) => {
+      const child = await runGoalSync(args);
+      const done: Step = { kind, child, after: peers.snapshot() };
+      steps.push(done);
+      onStep?.(done);
+      return child;
+    };
+
+    let last = await step('first', [...base, ...modeArgs, ...faultArgs(firstFaults), ...crashArgs]);
+    if (mode === 'naive') {
+      if (isCrash(last)) await step('restart', [...base, '--naive', ...faultArgs(faults)]);
+    } else {
+      for (let resumes = 0; resumable && resumes < MAX_RESUMES; resumes++) {
+        const again = isCrash(last) || last.report?.status === 'needs_reauth';
+        if (!again) break;
+        last = await step('resume', [
+          ...base,
+          '--resume',
+          runId,
+          '--state-dir',
+          stateDir,
+          ...faultArgs(faults),
+        ]);
+      }
+    }
+    return {
+      scenario: s,
+      mode,
+      facts,
+      start,
+      steps,
+      goals: peers.hcm.goals(),
+      ...(crashAfter === undefined ? {} : { crashAfter }),
+      ...(revokeAfter === undefined ? {} : { revokeAfter }),
+    };
+  } finally {
+    await peers.close();
+  }
+}

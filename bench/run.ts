@@ -1,0 +1,163 @@
+import '../local/polyfills.ts';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, platform, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { type Check, checksFor, scaleChecks } from './checks.ts';
+import { type Mode, type ModeRun, runScenario } from './execute.ts';
+import { type BenchResults, renderReport } from './markdown.ts';
+import { type BenchRow, ceilingGoalsPerSec, minimalRequestsPerGoal, toRow } from './metrics.ts';
+import { INVALID_RATE, type Lane, SCENARIOS, type Scenario, SEED, scenarioId } from './scenarios.ts';
+import { prepareSource, type SourceFacts } from './source.ts';
+
+const USAGE = `npm run bench [-- --only NAME[,NAME...]] [--serial] [--out FILE]
+  Runs every scenario for the managed pipeline and for --naive, writes bench/results/latest.json and
+  latest.md, prints the Markdown table. --only (scenario names or ids such as scale-50k) writes to
+  --out only (default: no file). --serial runs every scenario one at a time (about 15 minutes).`;
+
+const DEFAULT_OUT = resolve(fileURLToPath(new URL('./results/latest.json', import.meta.url)));
+const MODES: Mode[] = ['managed', 'naive'];
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+function options() {
+  const { values } = parseArgs({
+    args: process.argv.slice(2),
+    strict: true,
+    options: {
+      only: { type: 'string' },
+      out: { type: 'string' },
+      serial: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const only = values.only?.split(',').filter(Boolean);
+  const selected = only
+    ? SCENARIOS.filter((s) => only.includes(s.name) || only.includes(scenarioId(s)))
+    : SCENARIOS;
+  if (only && selected.length === 0) throw new Error(`no scenario matches --only ${values.only}`);
+  const out = values.out ? resolve(values.out) : only ? undefined : DEFAULT_OUT;
+  return { help: values.help ?? false, selected, out, serial: values.serial ?? false };
+}
+
+async function runOne(s: Scenario, mode: Mode, facts: SourceFacts, workDir: string): Promise<ModeRun> {
+  const id = scenarioId(s);
+  log(
+    `${id} ${mode}: start (${facts.records} goals, ${s.rateLimit} req/s, token TTL ${s.tokenTtlSeconds} s)`,
+  );
+  const run = await runScenario(s, mode, facts, workDir, SEED, (step) => {
+    const c = step.child;
+    const status = c.report?.status ?? (c.exitCode === 137 ? 'crashed' : `exit ${c.exitCode ?? c.signal}`);
+    log(
+      `  ${id} ${mode} ${step.kind}: ${status}, ${(c.wallMs / 1000).toFixed(1)} s, ${c.maxRssKb ?? '?'} KB peak`,
+    );
+    if (c.report?.error) log(`  error: ${c.report.error}`);
+    if (!c.report && c.exitCode !== 137) log(`  stderr: ${c.stderrTail}`);
+  });
+  const row = toRow(run);
+  log(`${id} ${mode}: ${(row.wallMs / 1000).toFixed(1)} s, ${row.outcome}`);
+  return run;
+}
+
+function notesFor(runs: ModeRun[]): string[] {
+  const base = runs.find((r) => r.scenario.name === 'baseline' && r.mode === 'managed');
+  const notes = [
+    'Counts (HCM requests, 401s, token calls, reuse detections, revocations, duplicates, lost) come from the ' +
+      "simulators' own stats and stored goals; refreshes by trigger come from the broker's counters (the IdP " +
+      'cannot know why a refresh happened); times from the processes.',
+    'ceiling = HCM rate limit / (1 + persons / valid goals): one POST per goal plus one existing-goal finder ' +
+      'per person, amortized over the goals of that person.',
+  ];
+  if (base) {
+    const perPlan = 1 + base.facts.personPlans / base.facts.validKeys.size;
+    const row = toRow(base);
+    const perPlanCeiling = base.scenario.rateLimit / perPlan;
+    notes.push(
+      `baseline source: ${base.facts.validKeys.size} valid goals, ${base.facts.persons} persons, ` +
+        `${base.facts.personPlans} (person, goal plan) pairs: minimal ${minimalRequestsPerGoal(base).toFixed(3)} ` +
+        `requests/goal, ceiling ${ceilingGoalsPerSec(base).toFixed(1)} goals/s; the run used ` +
+        `${row.hcmRequestsPerGoal.toFixed(3)}. With one finder per (person, goal plan) instead, the floor would be ` +
+        `${perPlan.toFixed(3)} requests/goal (ceiling ${perPlanCeiling.toFixed(1)} goals/s, this run ` +
+        `${((row.goalsPerSec / perPlanCeiling) * 100).toFixed(1)}% of it).`,
+    );
+  }
+  notes.push(
+    'IdP fault dice (idp-flaky) use Math.random in the simulator, so that scenario does not replay exactly; ' +
+      'HCM faults are seeded.',
+  );
+  return notes;
+}
+
+async function main(): Promise<number> {
+  const o = options();
+  if (o.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const t0 = performance.now();
+  const workDir = await mkdtemp(join(tmpdir(), 'goal-sync-bench-'));
+  try {
+    const facts = new Map<Scenario, SourceFacts>();
+    for (const s of o.selected) {
+      const path = join(workDir, `${scenarioId(s)}.jsonl`);
+      facts.set(s, await prepareSource(path, { goals: s.goals, seed: SEED, invalidRate: INVALID_RATE }));
+    }
+    const jobs = o.selected.flatMap((s) => MODES.map((mode) => ({ s, mode })));
+    const runs = new Map<string, ModeRun>();
+    const exec = async (j: { s: Scenario; mode: Mode }) =>
+      runs.set(`${scenarioId(j.s)}/${j.mode}`, await runOne(j.s, j.mode, facts.get(j.s)!, workDir));
+    const lane = (name: Lane) => jobs.filter((j) => j.s.lane === name);
+    const oneByOne = async (list: typeof jobs) => {
+      for (const j of list) await exec(j);
+    };
+    if (o.serial) await oneByOne(jobs);
+    else {
+      // Rate-limited runs mostly wait on the HCM token bucket: side by side they barely touch each
+      // other, and the fault runs (one at a time) fill the idle core meanwhile. Scale runs last, alone.
+      await Promise.all([Promise.all(lane('paced').map(exec)), oneByOne(lane('invariant'))]);
+      await oneByOne(lane('alone'));
+    }
+
+    const ordered = jobs.map((j) => runs.get(`${scenarioId(j.s)}/${j.mode}`)!);
+    const rows: BenchRow[] = ordered.map(toRow);
+    const checks: Check[] = [...ordered.flatMap((r, i) => checksFor(r, rows[i]!)), ...scaleChecks(rows)];
+    const results: BenchResults = {
+      generatedAt: new Date().toISOString(),
+      machine: {
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+        memoryGb: Math.round(totalmem() / 2 ** 30),
+        node: process.version,
+        platform: `${platform()} ${process.arch}`,
+      },
+      scenarios: rows,
+    };
+    const notes = notesFor(ordered);
+    notes.push(`whole bench: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    const paced = new Set(SCENARIOS.filter((s) => s.lane === 'paced').map((s) => s.name));
+    const markdown = renderReport(results, checks, notes, paced);
+    if (o.out) {
+      await mkdir(dirname(o.out), { recursive: true });
+      await writeFile(o.out, `${JSON.stringify(results, null, 2)}\n`);
+      await writeFile(o.out.replace(/\.json$/, '.md'), markdown);
+      log(`wrote ${o.out} and ${o.out.replace(/\.json$/, '.md')}`);
+    }
+    console.log(markdown);
+    const failed = checks.filter((c) => c.verdict === 'fail');
+    if (failed.length > 0) log(`${failed.length} check(s) failed`);
+    return failed.length > 0 ? 1 : 0;
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
+    process.exitCode = 2;
+  },
+);

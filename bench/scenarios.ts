@@ -1,0 +1,144 @@
+/**
+ * The scenarios of issue 7. Each runs once for the managed pipeline and once for `--naive`, on fresh
+ * simulators with the same seed and the same settings. Sizes are chosen so the whole bench fits in
+ * 10 minutes on a 2-core machine, hence three lanes:
+ * - `paced`: bound by the 50 req/s HCM rate limit (mostly waiting): all run side by side;
+ * - `invariant`: about correctness under faults, not speed: one at a time, beside the paced lane;
+ * - `alone`: throughput and memory (scale): one at a time, with nothing else running.
+ */
+export type Lane = 'paced' | 'invariant' | 'alone';
+
+export interface Scenario {
+  name: string;
+  /** Records in the source file (1% of them invalid on purpose). */
+  goals: number;
+  tokenTtlSeconds: number;
+  /** HCM requests per second per client (the simulator's token bucket). */
+  rateLimit: number;
+  latencyMs: [number, number];
+  /** Map MaxConcurrency (chunk workers); the naive job gets the same number of workers. */
+  concurrency: number;
+  chunkSize: number;
+  /** `--faults` spec, see `goal-sync local --help`. */
+  faults?: string;
+  /** Crash the first process once this share of the valid goals is committed in HCM. */
+  crashAtShare?: number;
+  /** Revoke the grant once this share of the valid goals is committed in HCM. */
+  revokeAtShare?: number;
+  lane: Lane;
+  /** One line: what the scenario proves (README and the Markdown report). */
+  proves: string;
+}
+
+export const SEED = 42;
+export const INVALID_RATE = 0.01;
+const LATENCY: [number, number] = [20, 50];
+
+export const SCENARIOS: Scenario[] = [
+  {
+    name: 'baseline',
+    goals: 5000,
+    tokenTtlSeconds: 30,
+    rateLimit: 50,
+    latencyMs: LATENCY,
+    concurrency: 10,
+    chunkSize: 100,
+    lane: 'paced',
+    proves: 'throughput against the rate-limit ceiling; tokens renewed ahead of expiry, no 401s',
+  },
+  {
+    name: 'herd',
+    goals: 2500,
+    tokenTtlSeconds: 5,
+    rateLimit: 1000,
+    latencyMs: LATENCY,
+    concurrency: 40,
+    chunkSize: 50,
+    lane: 'invariant',
+    proves: '40 workers, 5 s tokens: one token call per expiry window, not one per worker',
+  },
+  {
+    name: 'early-invalidation',
+    goals: 3000,
+    tokenTtlSeconds: 60,
+    rateLimit: 50,
+    latencyMs: LATENCY,
+    concurrency: 10,
+    chunkSize: 100,
+    faults: 'hcm.tokenMaxAgeSeconds=20',
+    lane: 'paced',
+    proves: 'HCM rejects tokens after 20 s although exp says 60 s: one refresh per 401 wave, run goes on',
+  },
+  {
+    name: 'crash-resume',
+    goals: 2500,
+    tokenTtlSeconds: 30,
+    rateLimit: 1000,
+    latencyMs: LATENCY,
+    concurrency: 10,
+    chunkSize: 100,
+    crashAtShare: 0.6,
+    lane: 'invariant',
+    proves: 'process killed at 60%: the resume writes only the remainder, pending intents reconciled',
+  },
+  {
+    name: 'commit-then-drop',
+    goals: 2500,
+    tokenTtlSeconds: 30,
+    rateLimit: 1000,
+    latencyMs: LATENCY,
+    concurrency: 10,
+    chunkSize: 100,
+    faults: 'hcm.commitThenDropRate=0.03',
+    lane: 'invariant',
+    proves: '3% of writes commit but the answer is lost: looked up before any second create',
+  },
+  {
+    name: 'idp-flaky',
+    goals: 2500,
+    tokenTtlSeconds: 2,
+    rateLimit: 50,
+    latencyMs: LATENCY,
+    concurrency: 10,
+    chunkSize: 100,
+    faults: 'idp.errorRate=0.2,idp.dropAfterIssueRate=0.02',
+    lane: 'paced',
+    proves: '20% token 503s, 2% answers lost after rotation: retried, or stopped cleanly as needs_reauth',
+  },
+  {
+    name: 'revoked',
+    goals: 2500,
+    tokenTtlSeconds: 10,
+    rateLimit: 50,
+    latencyMs: LATENCY,
+    concurrency: 10,
+    chunkSize: 100,
+    revokeAtShare: 0.4,
+    lane: 'paced',
+    proves: 'grant revoked at 40%: needs_reauth within one refresh, event emitted, resume adds no duplicate',
+  },
+  {
+    name: 'scale',
+    goals: 5000,
+    tokenTtlSeconds: 300,
+    rateLimit: 100_000,
+    latencyMs: [0, 0],
+    concurrency: 10,
+    chunkSize: 100,
+    lane: 'alone',
+    proves: 'pipeline cost without the limiter (latency 0): goals/s and peak RSS at 5k',
+  },
+  {
+    name: 'scale',
+    goals: 50_000,
+    tokenTtlSeconds: 300,
+    rateLimit: 100_000,
+    latencyMs: [0, 0],
+    concurrency: 10,
+    chunkSize: 100,
+    lane: 'alone',
+    proves: 'the same at 50k: time and memory should grow no faster than the goal count',
+  },
+];
+
+export const scenarioId = (s: Scenario): string => (s.name === 'scale' ? `scale-${s.goals / 1000}k` : s.name);
