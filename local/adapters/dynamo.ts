@@ -24,6 +24,15 @@ export async function startDynalite(options: { path?: string; port?: number } = 
     server.once('error', reject);
     server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
   });
+  // Requests in progress: dynalite closes its database once the last socket is gone, and an
+  // operation still running then throws "Database is closed" outside any callback.
+  let inFlight = 0;
+  server.on('request', (_req, res) => {
+    inFlight += 1;
+    res.once('close', () => {
+      inFlight -= 1;
+    });
+  });
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = dynamoClient(endpoint);
@@ -32,6 +41,8 @@ export async function startDynalite(options: { path?: string; port?: number } = 
     client,
     doc: documentClient(client),
     close: async () => {
+      const deadline = Date.now() + 2000;
+      while (inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
