@@ -114,7 +114,7 @@ async function main(): Promise<number> {
     if (o.serial) await oneByOne(jobs);
     else {
       // Rate-limited runs mostly wait on the HCM token bucket: side by side they barely touch each
-      // other, and the fault runs (one at a time) fill the idle core meanwhile. Scale runs last, alone.
+      // other, and the fault runs (one at a time) fill the idle core meanwhile. Herd and scale run last, alone.
       await Promise.all([Promise.all(lane('paced').map(exec)), oneByOne(lane('invariant'))]);
       await oneByOne(lane('alone'));
     }
