@@ -2,6 +2,7 @@ import {
   GOAL_PRIORITY_CODES,
   GOAL_STATUS_CODES,
   type GoalStatusCode,
+  HCM_EDITABLE_ATTRIBUTES,
   type HcmGoal,
 } from '../../lambdas/core/hcm/oracle.ts';
 import { type ErrorDetail, SimHttpError } from './http.ts';
@@ -14,18 +15,7 @@ import type { NewGoal } from './store.ts';
  */
 
 const RESOURCE = 'performanceGoals';
-const EDITABLE = [
-  'GoalName',
-  'Description',
-  'StartDate',
-  'TargetCompletionDate',
-  'ActualCompletionDate',
-  'StatusCode',
-  'PercentComplete',
-  'PriorityCode',
-  'Weight',
-  'CategoryCode',
-] as const;
+const EDITABLE = HCM_EDITABLE_ATTRIBUTES;
 /** Settable on create only; an update may repeat the current value but not change it. */
 const IDENTITY = ['PersonNumber', 'PersonId', 'AssignmentId', 'GoalPlanId', 'ReviewPeriodId'] as const;
 const READ_ONLY = [

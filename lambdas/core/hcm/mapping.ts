@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { GoalRecord } from '../source/schema.ts';
-import type { HcmGoal, HcmGoalPayload } from './oracle.ts';
+import { HCM_EDITABLE_ATTRIBUTES, type HcmGoal, type HcmGoalPayload } from './oracle.ts';
 
 /**
  * Oracle's goal resource has no external-id field, so a goal is found again by this natural key
@@ -50,18 +50,7 @@ export function contentHash(record: GoalRecord): string {
 }
 
 /** Attributes that can change on an existing goal (identity attributes cannot, and are never patched). */
-const PATCHABLE = [
-  'GoalName',
-  'Description',
-  'StartDate',
-  'TargetCompletionDate',
-  'ActualCompletionDate',
-  'StatusCode',
-  'PercentComplete',
-  'PriorityCode',
-  'Weight',
-  'CategoryCode',
-] as const satisfies ReadonlyArray<keyof HcmGoalPayload>;
+const PATCHABLE = HCM_EDITABLE_ATTRIBUTES;
 
 const DATE_ATTRS = new Set<string>(['StartDate', 'TargetCompletionDate', 'ActualCompletionDate']);
 

@@ -49,6 +49,20 @@ export interface HcmGoalPayload {
   CategoryCode?: string | null;
 }
 
+/** Attributes a PATCH may change on an existing goal (identity attributes never change). */
+export const HCM_EDITABLE_ATTRIBUTES = [
+  'GoalName',
+  'Description',
+  'StartDate',
+  'TargetCompletionDate',
+  'ActualCompletionDate',
+  'StatusCode',
+  'PercentComplete',
+  'PriorityCode',
+  'Weight',
+  'CategoryCode',
+] as const satisfies ReadonlyArray<keyof HcmGoalPayload>;
+
 /** A stored goal as the REST resource returns it. */
 export interface HcmGoal extends HcmGoalPayload {
   /** Opaque hash of GoalId + GoalPlanGoalId: clients find it by query, never build it. */
