@@ -22,6 +22,12 @@ export const STATE_NAMES = {
   markFailed: 'MarkFailed',
   reauthFail: 'RunNeedsReauth',
   runFail: 'RunFailed',
+  /** Another run of the connection holds its run lease: skip (nightly) or fail (a manual start). */
+  busyChoice: 'ConnectionBusy',
+  busySkip: 'SkippedRunInProgress',
+  busyFail: 'RunInProgress',
+  /** A resume of an unknown run or of a changed source: refused before anything was written. */
+  refused: 'RunRefused',
   /** Distributed Map only: a child execution cannot reach the parent's Catch, so it marks the run itself. */
   childMarkReauth: 'MarkChunkNeedsReauth',
   childReauthFail: 'ChunkNeedsReauth',
@@ -42,7 +48,16 @@ export const RETRY_ERRORS = {
     'States.Timeout',
   ],
   transient: ['TransientError', 'LeaseTimeoutError', 'CheckpointConflictError'],
+  /**
+   * The function crashed (out of memory, process exit): the next invocation resumes from the
+   * checkpoints, but a crash that repeats is a bug, so only twice.
+   */
+  crash: ['Lambda.Unknown', 'Runtime.ExitError'],
 } as const;
+
+/** Errors that refuse a start before anything was written: the run item is left as it was. */
+export const REFUSAL_ERRORS = ['RunNotFoundError', 'SourceChangedError'] as const;
+export const RUN_IN_PROGRESS_ERROR = 'RunInProgressError';
 
 export const REAUTH_ERROR = 'ReauthRequiredError';
 
@@ -80,6 +95,14 @@ function addRetries<T extends sfn.TaskStateBase>(task: T): T {
     backoffRate: 2,
     maxAttempts: 6,
     maxDelay: Duration.seconds(60),
+    jitterStrategy: sfn.JitterType.FULL,
+  });
+  task.addRetry({
+    errors: [...RETRY_ERRORS.crash],
+    interval: Duration.seconds(2),
+    backoffRate: 2,
+    maxAttempts: 2,
+    maxDelay: Duration.seconds(30),
     jitterStrategy: sfn.JitterType.FULL,
   });
   task.addRetry({
@@ -229,10 +252,32 @@ export function buildSyncDefinition(
   }).next(new sfn.Fail(scope, STATE_NAMES.reauthFail, { error: REAUTH_ERROR, cause: REAUTH_CAUSE }));
 
   const onError = { resultPath: '$.error' };
-  const plan = invoke(scope, STATE_NAMES.plan, fns.plan, {}).addCatch(markFailed, {
-    ...onError,
-    errors: ['States.ALL'],
+  const busy = new sfn.Choice(scope, STATE_NAMES.busyChoice)
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.ifRunning'),
+        sfn.Condition.stringEquals('$.ifRunning', 'skip'),
+      ),
+      new sfn.Succeed(scope, STATE_NAMES.busySkip),
+    )
+    .otherwise(
+      new sfn.Fail(scope, STATE_NAMES.busyFail, { error: RUN_IN_PROGRESS_ERROR, causePath: '$.error.Cause' }),
+    );
+  const refused = new sfn.Fail(scope, STATE_NAMES.refused, {
+    errorPath: '$.error.Error',
+    causePath: '$.error.Cause',
   });
+  // plan-sync gets the execution's id beside its input: a late status-change event of an older
+  // execution of a resumed run must not end the newer one (finish-sync compares the two).
+  const plan = invoke(scope, STATE_NAMES.plan, fns.plan, {
+    payload: sfn.TaskInput.fromObject({
+      input: sfn.JsonPath.entirePayload,
+      execution: { id: sfn.JsonPath.stringAt('$$.Execution.Id') },
+    }),
+  })
+    .addCatch(busy, { ...onError, errors: [RUN_IN_PROGRESS_ERROR] })
+    .addCatch(refused, { ...onError, errors: [...REFUSAL_ERRORS] })
+    .addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
   const map = chunkMap(scope, fns, opts)
     .addCatch(markReauth, { ...onError, errors: [REAUTH_ERROR] })
     .addCatch(markFailed, { ...onError, errors: ['States.ALL'] });

@@ -15,7 +15,11 @@ export type ErrorCode =
   | 'HcmRequestError'
   | 'ConfigError'
   | 'CryptoError'
-  | 'CheckpointConflictError';
+  | 'CheckpointConflictError'
+  | 'RunInProgressError'
+  | 'RunLeaseLostError'
+  | 'SourceChangedError'
+  | 'RunNotFoundError';
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -126,6 +130,59 @@ export class CryptoError extends AppError {
 export class CheckpointConflictError extends AppError {
   constructor(message: string) {
     super('CheckpointConflictError', message, { retryable: true });
+  }
+}
+
+/** Another run of the same connection holds the run lease (invariant 7: one run per connection). */
+export class RunInProgressError extends AppError {
+  constructor(
+    readonly connectionId: string,
+    readonly activeRunId: string,
+    readonly leaseExpiresAt: number,
+  ) {
+    super(
+      'RunInProgressError',
+      `connection ${connectionId} is busy with run ${activeRunId} (lease until ${new Date(leaseExpiresAt).toISOString()}); ` +
+        `resume that run (goal-sync resume ${activeRunId}) or wait for it to finish`,
+    );
+  }
+}
+
+/** This run's lease on its connection was taken by another run: stop writing (not retried). */
+export class RunLeaseLostError extends AppError {
+  constructor(connectionId: string, runId: string, holder?: string) {
+    super(
+      'RunLeaseLostError',
+      `run ${runId} no longer holds connection ${connectionId}${holder ? ` (now held by run ${holder})` : ''}`,
+    );
+  }
+}
+
+/** A resume found a source other than the one its plan pinned (invariant 8). */
+export class SourceChangedError extends AppError {
+  constructor(
+    readonly change: string,
+    readonly runId?: string,
+  ) {
+    super(
+      'SourceChangedError',
+      runId
+        ? `run ${runId} cannot resume: its source changed since it was planned (${change})`
+        : `the goal source changed under the run: ${change}`,
+    );
+  }
+}
+
+/** A resume named a run that does not exist: nothing is started fresh under that name. */
+export class RunNotFoundError extends AppError {
+  constructor(
+    readonly runId: string,
+    known: string[] = [],
+  ) {
+    super(
+      'RunNotFoundError',
+      `run ${runId} does not exist${known.length > 0 ? `; known runs: ${known.slice(0, 10).join(', ')}` : ''}`,
+    );
   }
 }
 

@@ -6,6 +6,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
+import { RunLease } from '../core/checkpoint/run-lease.ts';
 import { RunStore } from '../core/checkpoint/run-store.ts';
 import type { Clock, EventPublisher } from '../core/ports.ts';
 import { type FinishOutput, finishRun } from '../core/sync/finish.ts';
@@ -27,12 +28,14 @@ export interface FinishSyncDeps {
 export function createFinishSyncHandler(deps: FinishSyncDeps) {
   const runs = new RunStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
   const chunks = new ChunkStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
+  const lease = new RunLease(deps.doc, deps.checkpointTable, { clock: deps.clock });
   return middy(async (event: unknown, _context: Context): Promise<FinishOutput> => {
     const input = parseFinishInput(event);
     const out = await finishRun(input, {
       runs,
       chunks,
       events: deps.events,
+      lease,
       metrics: deps.metrics,
       clock: deps.clock,
     });
@@ -44,6 +47,7 @@ export function createFinishSyncHandler(deps: FinishSyncDeps) {
       durationMs: out.durationMs,
       aggregation: out.aggregation,
       changed: out.changed,
+      ...(out.stale ? { stale: true, executionArn: input.executionArn } : {}),
       ...(input.error ? { error: input.error.Error } : {}),
     });
     return out;

@@ -6,6 +6,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
+import { RunLease } from '../core/checkpoint/run-lease.ts';
 import { RunStore } from '../core/checkpoint/run-store.ts';
 import type { Clock } from '../core/ports.ts';
 import type { GoalSource, SourceRef } from '../core/source/types.ts';
@@ -23,6 +24,7 @@ export interface PlanSyncDeps {
   clock?: Clock;
   options?: PlanOptions;
   retentionDays?: number;
+  runLeaseTtlMs?: number;
 }
 
 /** plan-sync: {runId, source, connectionId, chunkSize?} -> chunk references for the Map. */
@@ -35,11 +37,12 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
     clock: deps.clock,
     retentionDays: deps.retentionDays,
   });
+  const lease = new RunLease(deps.doc, deps.checkpointTable, { clock: deps.clock, ttlMs: deps.runLeaseTtlMs });
   return middy(async (event: unknown, _context: Context): Promise<PlanOutput> => {
     const input = parsePlanInput(event);
     const out = await planRun(
       input,
-      { runs, chunks, openSource: deps.openSource, manifest: deps.manifest },
+      { runs, chunks, lease, openSource: deps.openSource, manifest: deps.manifest },
       deps.options,
     );
     deps.logger.info('run planned', {

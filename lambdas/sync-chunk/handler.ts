@@ -7,6 +7,7 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
 import { RecordStore } from '../core/checkpoint/record-store.ts';
+import { RunLease } from '../core/checkpoint/run-lease.ts';
 import { ttlSeconds } from '../core/checkpoint/retention.ts';
 import type { HcmClientStats, HcmGoals } from '../core/hcm/client.ts';
 import { type Clock, systemClock } from '../core/ports.ts';
@@ -29,6 +30,8 @@ export interface SyncChunkDeps {
   clock?: Clock;
   engine?: EngineOptions;
   retentionDays?: number;
+  /** Run lease TTL (default run-lease.ts); each pass renews it. */
+  runLeaseTtlMs?: number;
 }
 
 export interface SyncChunkResult {
@@ -48,8 +51,11 @@ export interface SyncChunkResult {
 export function createSyncChunkHandler(deps: SyncChunkDeps) {
   const clock = deps.clock ?? systemClock;
   const chunks = new ChunkStore(deps.doc, deps.checkpointTable, { clock, retentionDays: deps.retentionDays });
+  const lease = new RunLease(deps.doc, deps.checkpointTable, { clock, ttlMs: deps.runLeaseTtlMs });
 
   const runTask = async (task: ChunkTask, context: Context): Promise<ChunkResult> => {
+    // A run that lost its connection to another run stops here (RunLeaseLostError, not retried).
+    await lease.renew(task.connectionId, task.runId);
     const chunk = await resolveChunk(task, chunks);
     const scope = {
       runId: task.runId,
@@ -57,7 +63,7 @@ export function createSyncChunkHandler(deps: SyncChunkDeps) {
       expiresAt: ttlSeconds(clock.now(), deps.retentionDays),
     };
     const result = await processChunk(
-      { runId: task.runId, attempt: task.attempt, chunk },
+      { runId: task.runId, connectionId: task.connectionId, attempt: task.attempt, chunk },
       {
         source: deps.openSource(task.source),
         hcm: deps.hcmFor(task.connectionId),
@@ -76,6 +82,10 @@ export function createSyncChunkHandler(deps: SyncChunkDeps) {
       status: result.status,
       counts: result.counts,
     });
+    for (const r of result.replaced ?? []) {
+      // Person or plan changed: a new goal was written; the old one stays in HCM for a human to retire.
+      deps.logger.warn('goal identity changed', { runId: task.runId, externalKey: r.externalKey, previous: r.previous });
+    }
     return result;
   };
 

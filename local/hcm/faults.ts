@@ -10,6 +10,12 @@ export interface HcmFaults {
   errorStatus: 500 | 503;
   /** Share (0..1) of successful POST/PATCH requests whose socket is destroyed after the commit. */
   commitThenDropRate: number;
+  /**
+   * Share (0..1) of POST/PATCH requests answered 504 at once while the write is applied to the store
+   * `lateCommitDelayMs` later: the gateway gave up, Oracle did not.
+   */
+  lateCommitRate: number;
+  lateCommitDelayMs: number;
   /** Reject tokens whose `iat` is older than this, even if `exp` is later. null = off. */
   tokenMaxAgeSeconds: number | null;
   /** Per client_id token bucket (burst = rate). 0 = unlimited. */
@@ -22,6 +28,8 @@ export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
   errorRate: 0,
   errorStatus: 503,
   commitThenDropRate: 0,
+  lateCommitRate: 0,
+  lateCommitDelayMs: 200,
   tokenMaxAgeSeconds: null,
   rateLimitPerSecond: 50,
 });
@@ -48,10 +56,12 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
       case 'latencyMs':
       case 'jitterMs':
       case 'rateLimitPerSecond':
+      case 'lateCommitDelayMs':
         next[key] = nonNegative(v, key);
         break;
       case 'errorRate':
       case 'commitThenDropRate':
+      case 'lateCommitRate':
         next[key] = rate(v, key);
         break;
       case 'errorStatus':
@@ -76,11 +86,17 @@ export class FaultDice {
   private readonly latency: () => number;
   private readonly error: () => number;
   private readonly drop: () => number;
+  private readonly late: () => number;
 
   constructor(seed: number) {
     this.latency = mulberry32(seed ^ 0x1b873593);
     this.error = mulberry32(seed ^ 0x85ebca6b);
     this.drop = mulberry32(seed ^ 0xc2b2ae35);
+    this.late = mulberry32(seed ^ 0x27d4eb2f);
+  }
+
+  commitLate(f: HcmFaults): boolean {
+    return f.lateCommitRate > 0 && this.late() < f.lateCommitRate;
   }
 
   delayMs(f: HcmFaults): number {

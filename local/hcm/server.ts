@@ -66,6 +66,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
   const dice = new FaultDice(options.seed ?? 1);
   const limiter = new RateLimiter();
   const counters = new SimCounters();
+  const lateWrites = new Map<NodeJS.Timeout, () => void>();
   const verifier = new TokenVerifier({
     jwksUrl: options.jwksUrl,
     ...(options.issuer ? { issuer: options.issuer } : {}),
@@ -98,9 +99,19 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     faults: () => ({ ...faults }),
     goals: () => [...store.all()].map((r) => ({ ...r.goal })),
     flush: async () => {
+      // A flush stands for "the remote system keeps what it accepted": late writes land first.
+      for (const [timer, apply] of [...lateWrites]) {
+        clearTimeout(timer);
+        apply();
+      }
       await persister?.flush();
     },
     close: async () => {
+      // Writes Oracle already accepted commit even if nobody waits for them.
+      for (const [timer, apply] of [...lateWrites]) {
+        clearTimeout(timer);
+        apply();
+      }
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
@@ -136,6 +147,33 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     const body = WRITE_METHODS.has(method) ? await readJsonBody(req) : undefined;
     if (WRITE_METHODS.has(method) && !isJsonMediaType(req.headers['content-type'])) {
       throw new SimHttpError(415, `Content-Type ${req.headers['content-type']} isn't supported; send JSON.`);
+    }
+    if (WRITE_METHODS.has(method) && route.kind !== 'root' && dice.commitLate(faults)) {
+      // The gateway answers 504 now; the write reaches the store later, as if Oracle finished it anyway.
+      const op = {
+        method: method as OpMethod,
+        route,
+        params: url.searchParams,
+        body,
+        upsert: req.headers['upsert-mode']?.toString().toLowerCase() === 'true',
+        ...optionalHeader('ifMatch', req.headers['if-match']),
+      };
+      counters.lateCommits++;
+      counters.lateCommitsPending++;
+      const apply = () => {
+        lateWrites.delete(timer);
+        counters.lateCommitsPending--;
+        const lateTally = emptyTally();
+        try {
+          dispatch(ctx, op, lateTally);
+        } catch {
+          // Refused when it finally ran (validation, a deleted goal): nothing committed, like Oracle.
+        }
+        counters.apply(lateTally);
+      };
+      const timer = setTimeout(apply, faults.lateCommitDelayMs);
+      lateWrites.set(timer, apply);
+      throw new SimHttpError(504, 'The gateway timed out waiting for the service.');
     }
     const tally = emptyTally();
     let result: OpResult;

@@ -17,6 +17,10 @@ export interface HcmStats {
   throttled: number;
   serverErrors: number;
   droppedAfterCommit: number;
+  /** Writes answered 504 at once and applied later (hcm.lateCommitRate). */
+  lateCommits: number;
+  /** Of those, still waiting to be applied. */
+  lateCommitsPending: number;
   tokenAgeRejections: number;
 }
 
@@ -30,6 +34,8 @@ export class SimCounters {
   private throttled = 0;
   private serverErrors = 0;
   droppedAfterCommit = 0;
+  lateCommits = 0;
+  lateCommitsPending = 0;
   tokenAgeRejections = 0;
 
   request(method: string): void {
@@ -64,6 +70,8 @@ export class SimCounters {
       throttled: this.throttled,
       serverErrors: this.serverErrors,
       droppedAfterCommit: this.droppedAfterCommit,
+      lateCommits: this.lateCommits,
+      lateCommitsPending: this.lateCommitsPending,
       tokenAgeRejections: this.tokenAgeRejections,
     };
   }
@@ -77,6 +85,7 @@ export class SimCounters {
     this.throttled = 0;
     this.serverErrors = 0;
     this.droppedAfterCommit = 0;
+    this.lateCommits = 0;
     this.tokenAgeRejections = 0;
   }
 }

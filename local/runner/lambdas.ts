@@ -9,8 +9,10 @@ import type { ChunkCounts } from '../../lambdas/core/sync/counts.ts';
 import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler, type SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
+import type { WriteTiming } from '../../lambdas/core/checkpoint/goal-ledger.ts';
 import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
-import { asLambda, type FunctionKind, type LocalHandler } from './executor.ts';
+import { mulberry32 } from '../sample/random.ts';
+import { asLambda, type FunctionKind, lambdaContext, type LocalHandler } from './executor.ts';
 
 /** Lambda timeouts the stack gives these functions; locally they bound getRemainingTimeInMillis. */
 const TIMEOUT_MS = { plan: 300_000, chunk: 900_000, finish: 120_000 } as const;
@@ -25,6 +27,24 @@ export interface LocalLambdaDeps {
   verbose: boolean;
   /** Called after every SyncChunk invocation with what it did (progress and report). */
   onChunk?: (result: SyncChunkResult) => void;
+  /** Claim/visibility timing of the write protocol (local runs use shorter waits than AWS). */
+  timing: WriteTiming;
+  /** Share of SyncChunk invocations Step Functions starts a second time while the first is alive. */
+  duplicateInvocationRate?: number;
+  seed?: number;
+}
+
+/**
+ * Claim and visibility timing for the embedded default. Shorter than AWS's so a resumed crash waits
+ * seconds, not minutes; the visibility wait must outlast the simulator's late commits.
+ */
+export function localWriteTiming(lateCommitDelayMs = 0): WriteTiming {
+  return {
+    claimTtlMs: 20_000,
+    requestTimeoutMs: 10_000,
+    visibilityMs: Math.max(1_000, lateCommitDelayMs + 1_000),
+    marginMs: 2_000,
+  };
 }
 
 export interface ChunkContainer {
@@ -58,12 +78,18 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
   const all: ChunkContainer[] = [];
   const newContainer = (): ChunkContainer => {
     const tokens = d.broker.tokenProvider();
-    const hcm = new HcmGoalsClient({ baseUrl: d.hcmUrl, connectionId: d.connectionId, tokens });
+    const hcm = new HcmGoalsClient({
+      baseUrl: d.hcmUrl,
+      connectionId: d.connectionId,
+      tokens,
+      timeoutMs: d.timing.requestTimeoutMs,
+    });
     const handler = createSyncChunkHandler({
       ...common,
       ...observability('sync-chunk', d.verbose),
       openSource,
       hcmFor: () => hcm,
+      engine: { timing: d.timing },
     });
     const container = { handler, hcm, brokerRequests: () => tokens.requests };
     all.push(container);
@@ -97,9 +123,31 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
       );
       return call;
     };
+  // sfn.duplicateInvocationRate: Step Functions retries a Task (Lambda.ServiceException, a timeout)
+  // while its first invocation may still be running; the duplicate's result is never seen.
+  const dice = mulberry32((d.seed ?? 1) ^ 0x5bd1e995);
+  const duplicates = { started: 0, failed: 0 };
+  const duplicating: LocalHandler = (event, context) => {
+    if ((d.duplicateInvocationRate ?? 0) > 0 && dice() < (d.duplicateInvocationRate ?? 0)) {
+      duplicates.started += 1;
+      const delay = Math.floor(dice() * 3_000);
+      const ghost = new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() =>
+        stopped ? undefined : chunk(event, lambdaContext('goal-sync-sync-chunk', TIMEOUT_MS.chunk)),
+      );
+      running.add(ghost);
+      ghost.then(
+        () => running.delete(ghost),
+        () => {
+          duplicates.failed += 1;
+          running.delete(ghost);
+        },
+      );
+    }
+    return chunk(event, context);
+  };
   const handlers: Record<FunctionKind, LocalHandler> = {
     plan: tracked(plan),
-    chunk: tracked(chunk),
+    chunk: tracked(duplicating),
     finish: tracked(finish),
   };
   const invokers = {
@@ -115,6 +163,9 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
       while (running.size > 0) await Promise.allSettled([...running]);
     },
     containers: (): readonly ChunkContainer[] => all,
+    duplicateInvocations: () => ({ ...duplicates }),
+    /** The finish handler as the stack's execution-status rule calls it, after stop() too. */
+    finishUnstopped: asLambda('goal-sync-finish-sync', finish, TIMEOUT_MS.finish),
     hcmStats: () =>
       all.reduce(
         (acc, c) => {

@@ -31,6 +31,10 @@ export interface FaultSpec {
   idp: Record<string, number | boolean>;
   /** Revoke the connection's grant once this many goals are committed (admin revoke / password change). */
   revokeAfter?: number;
+  /** Step Functions faults: `duplicateInvocationRate` starts that share of chunk invocations twice. */
+  sfn: { duplicateInvocationRate?: number };
+  /** Start a second run of the same connection (a new runId) once this many goals are committed. */
+  secondRunAfter?: number;
 }
 
 export class UsageError extends Error {
@@ -48,8 +52,10 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --state-dir DIR      persist DynamoDB, IdP grants/keys, HCM goals and secrets under DIR
   --crash-after N      exit the process (simulated crash) after N goals are committed in HCM
   --faults SPEC        e.g. hcm.commitThenDropRate=0.03,idp.errorRate=0.2,revokeAfter=2000
-                       hcm.{latencyMs,jitterMs,errorRate,errorStatus,commitThenDropRate,tokenMaxAgeSeconds,rateLimitPerSecond}
+                       hcm.{latencyMs,jitterMs,errorRate,errorStatus,commitThenDropRate,lateCommitRate,
+                            lateCommitDelayMs,tokenMaxAgeSeconds,rateLimitPerSecond}
                        idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,forceInvalidGrant,rateLimitPerSecond}
+                       sfn.duplicateInvocationRate, secondRunAfter=N, revokeAfter=N
   --rate-limit R       HCM requests per second per client (default 50)
   --latency A-B        simulated HCM latency range in ms (default 20-50)
   --invalid-rate R     share of invalid generated records (default 0.01)
@@ -77,18 +83,24 @@ function ratio(name: string, raw: string | undefined, fallback: number): number 
 }
 
 export function parseFaultSpec(spec: string | undefined): FaultSpec {
-  const faults: FaultSpec = { hcm: {}, idp: {} };
+  const faults: FaultSpec = { hcm: {}, idp: {}, sfn: {} };
   if (!spec) return faults;
   for (const part of spec.split(',').filter(Boolean)) {
     const [key, raw] = part.split('=');
     if (!key || raw === undefined) throw new UsageError(`bad fault '${part}': expected key=value`);
-    if (key === 'revokeAfter') {
-      faults.revokeAfter = int('faults revokeAfter', raw, 0, 1);
+    if (key === 'revokeAfter' || key === 'secondRunAfter') {
+      faults[key] = int(`faults ${key}`, raw, 0, 1);
+      continue;
+    }
+    if (key === 'sfn.duplicateInvocationRate') {
+      faults.sfn.duplicateInvocationRate = ratio(`faults ${key}`, raw, 0);
       continue;
     }
     const [target, field] = key.split('.');
     if ((target !== 'hcm' && target !== 'idp') || !field) {
-      throw new UsageError(`bad fault '${key}': expected hcm.FIELD, idp.FIELD or revokeAfter`);
+      throw new UsageError(
+        `bad fault '${key}': expected hcm.FIELD, idp.FIELD, sfn.duplicateInvocationRate, secondRunAfter or revokeAfter`,
+      );
     }
     if (raw === 'true' || raw === 'false') {
       if (target === 'hcm') throw new UsageError(`hcm.${field} takes a number`);

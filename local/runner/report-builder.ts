@@ -41,6 +41,7 @@ export async function peerSections(
       duplicates: hcm.duplicates,
       goalsStored: hcm.goalsStored,
       writes: hcm.creates + hcm.updates - baseline.hcm.creates - baseline.hcm.updates,
+      lateCommits: (hcm.lateCommits ?? 0) - (baseline.hcm.lateCommits ?? 0),
     },
   };
 }
@@ -81,6 +82,8 @@ export async function managedReport(a: {
   alreadyDone: number;
   failed: Array<{ key: string; reason: string }>;
   error?: string;
+  overlap?: { duplicateInvocations: number; secondRuns: NonNullable<RunReport['overlap']>['secondRuns'] };
+  identityChanges?: RunReport['identityChanges'];
 }): Promise<RunReport> {
   const run = await a.runs.getRun(a.runId);
   const counts = run?.counts;
@@ -107,6 +110,16 @@ export async function managedReport(a: {
     invalidRecords: await a.runs.listInvalidRecords(a.runId),
     failedRecords: a.failed,
     events: a.broker.events.events.map((e) => ({ type: e.type, detail: e.detail })),
+    ...(a.overlap
+      ? {
+          overlap: {
+            duplicateInvocations: a.overlap.duplicateInvocations,
+            lateCommits: sections.hcm.lateCommits ?? 0,
+            secondRuns: a.overlap.secondRuns,
+          },
+        }
+      : {}),
+    ...(a.identityChanges && a.identityChanges.length > 0 ? { identityChanges: a.identityChanges } : {}),
     ...(a.error ? { error: a.error } : {}),
   };
 }

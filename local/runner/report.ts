@@ -32,12 +32,22 @@ export interface RunReport {
     duplicates: number;
     goalsStored: number;
     writes: number;
+    /** Writes the simulator answered 504 and applied later (hcm.lateCommitRate). */
+    lateCommits?: number;
   };
   durationMs: number;
   goalsPerSec: number;
   invalidRecords: Array<{ key?: string; line: number; reason: string }>;
   failedRecords: Array<{ key: string; reason: string }>;
   events: Array<{ type: string; detail: Record<string, unknown> }>;
+  /** Overlap faults this execution saw (sfn.duplicateInvocationRate, hcm.lateCommitRate, secondRunAfter). */
+  overlap?: {
+    duplicateInvocations: number;
+    lateCommits: number;
+    secondRuns: Array<{ runId: string; outcome: 'refused' | 'started' | 'failed'; error?: string }>;
+  };
+  /** Records whose person or plan changed: a new goal was written, the old one left in HCM. */
+  identityChanges?: Array<{ key: string; hcmGoalId: number; previous: { hcmGoalId: number; goalPlanId: number } }>;
   crashed?: boolean;
   error?: string;
 }

@@ -6,6 +6,9 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { renderDefinition } from '../../infra/state-machine.ts';
+import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { queryByPrefix } from '../../lambdas/core/checkpoint/dynamo.ts';
+import { runPk, SK_PREFIX } from '../../lambdas/core/checkpoint/keys.ts';
 import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
 import { formatFromUri } from '../../lambdas/core/source/open.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
@@ -14,8 +17,8 @@ import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
 import { writeSampleFile } from '../sample/generate.ts';
 import { ensureConnection, LOCAL_CONNECTION_ID, refreshCounts } from './connection.ts';
 import { executeLocally } from './executor.ts';
-import { buildLocalLambdas } from './lambdas.ts';
-import type { LocalRunOptions } from './options.ts';
+import { buildLocalLambdas, localWriteTiming } from './lambdas.ts';
+import { type LocalRunOptions, UsageError } from './options.ts';
 import { startPeers } from './peers.ts';
 import { ProgressReporter } from './progress.ts';
 import type { RunReport } from './report.ts';
@@ -54,7 +57,15 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
   if (o.verbose) broker.events.on((e) => io.note(`event ${e.type} ${JSON.stringify(e.detail)}`));
   try {
     const tables = await createProjectTables(dynamo.client);
-    const sourcePath = await prepareSource(o, workDir, io);
+    const runs = new RunStore(dynamo.doc, tables.checkpoints);
+    const runId = o.runId ?? newRunId();
+    if (o.resume && !(await runs.getRun(o.resume))) {
+      const known = await listRunIds(dynamo.doc, tables.checkpoints);
+      throw new UsageError(
+        `run ${o.resume} does not exist in ${workDir}; ${known.length > 0 ? `known runs: ${known.join(', ')}` : 'no runs there yet'}`,
+      );
+    }
+    const sourcePath = await prepareSource(o, workDir, runId, io);
     // The naive job gets its own grant and never asks the broker: connecting it would spend a token
     // call the naive column would then be charged for.
     const connection = o.naive ? 'existing' : await ensureConnection(broker, peers.idp);
@@ -68,6 +79,13 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       ...o.faults.hcm,
     });
     await peers.idp.setFaults(o.faults.idp);
+    const input = {
+      runId,
+      connectionId: LOCAL_CONNECTION_ID,
+      source: { uri: sourcePath, format: formatFromUri(sourcePath) },
+      chunkSize: o.chunkSize,
+      ...(o.resume ? { resume: true } : {}),
+    };
     const baseline: StatsBaseline = {
       idp: await peers.idp.stats(),
       hcm: await peers.hcm.stats(),
@@ -80,8 +98,8 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       return await runNaive({ o, peers, sourcePath, baseline, io });
     }
 
-    const runId = o.runId ?? newRunId();
     const chunkResults: SyncChunkResult[] = [];
+    const lateCommitDelayMs = Number(o.faults.hcm.lateCommitDelayMs ?? 200);
     const lambdas = buildLocalLambdas({
       doc: dynamo.doc,
       checkpointTable: tables.checkpoints,
@@ -91,8 +109,26 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       events: broker.events,
       verbose: o.verbose,
       onChunk: (r) => chunkResults.push(r),
+      timing: localWriteTiming(o.faults.hcm.lateCommitRate ? lateCommitDelayMs : 0),
+      duplicateInvocationRate: o.faults.sfn.duplicateInvocationRate,
+      seed: o.seed,
     });
-    const watchers = startWatchers({ o, peers, baseline, io });
+    const { asl, functionArns } = renderDefinition({ maxConcurrency: o.concurrency });
+    const secondRuns: SecondRun[] = [];
+    const startSecondRun = async (): Promise<void> => {
+      // A manual start during the nightly run: same connection and source, a new runId.
+      const second = `${runId}-second`;
+      const run = executeLocally(asl, functionArns, lambdas.invokers, { ...input, runId: second, resume: false }, second);
+      try {
+        await run.result;
+        secondRuns.push({ runId: second, outcome: 'started' });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        secondRuns.push({ runId: second, outcome: /RunInProgress|is busy with run/.test(message) ? 'refused' : 'failed', error: message });
+      }
+      io.note(`fault: second run ${second} -> ${secondRuns.at(-1)?.outcome}`);
+    };
+    const watchers = startWatchers({ o, peers, baseline, io, startSecondRun });
     const settledInChunks = () =>
       chunkResults.reduce((n, r) => n + r.counts.unchanged + r.counts.invalid + r.counts.failed, 0);
     let progressTotal = o.goals;
@@ -115,32 +151,38 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       };
     }, o.progress);
 
-    const runs = new RunStore(dynamo.doc, tables.checkpoints);
     // Records a previous execution of this run already settled: a resume must leave them alone.
     const alreadyDone = (await runs.listRecordStates(runId)).filter((r) => r.status === 'done').length;
     const started = Date.now();
-    const { asl, functionArns } = renderDefinition({ maxConcurrency: o.concurrency });
-    const input = {
-      runId,
-      connectionId: LOCAL_CONNECTION_ID,
-      source: { uri: sourcePath, format: formatFromUri(sourcePath) },
-      chunkSize: o.chunkSize,
-    };
     progress.start(o.goals);
     let error: string | undefined;
+    let executionArn = '';
     const execution = executeLocally(asl, functionArns, lambdas.invokers, input, runId);
+    executionArn = `arn:aws:states:local:000000000000:execution:goal-sync:${runId}`;
     try {
       await execution.result;
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     } finally {
+      watchers.stop();
+      await watchers.settled();
       // A failed execution can leave iterations running or sleeping before a retry: refuse new
       // invocations, wake the sleepers (abort), and let the running ones settle before teardown.
       const drained = lambdas.stop();
       if (error !== undefined) execution.abort();
       await drained;
       await progress.stop();
-      watchers.stop();
+    }
+    // What the stack's execution-status rule does in AWS: a run whose execution failed outside the
+    // state machine's Catch still ends, with its event (no-op when MarkFailed already ran).
+    if (error !== undefined && (await runs.getRun(runId))) {
+      await lambdas
+        .finishUnstopped({
+          source: 'aws.states',
+          'detail-type': 'Step Functions Execution Status Change',
+          detail: { executionArn, name: runId, status: 'FAILED', input: JSON.stringify(input), cause: error },
+        })
+        .catch(() => undefined);
     }
     progressTotal = (await runs.getRun(runId))?.totals?.totalRecords ?? o.goals;
     return await managedReport({
@@ -153,6 +195,11 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       alreadyDone,
       failed: await failedRecords(dynamo.doc, tables.checkpoints, runId),
       error,
+      overlap: {
+        duplicateInvocations: lambdas.duplicateInvocations().started,
+        secondRuns,
+      },
+      identityChanges: await identityChanges(dynamo.doc, tables.checkpoints, runId),
     });
   } finally {
     broker.close();
@@ -163,12 +210,60 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
   }
 }
 
-async function prepareSource(o: LocalRunOptions, workDir: string, io: RunIo): Promise<string> {
+/**
+ * One generated source file per run id (invariant 8): a later run never overwrites the file an older
+ * run was planned from, so its resume reads exactly what it pinned.
+ */
+async function prepareSource(o: LocalRunOptions, workDir: string, runId: string, io: RunIo): Promise<string> {
   if (o.source) return resolve(o.source);
-  const path = join(workDir, 'goals.jsonl');
-  // A resumed run must read the very same file its plan was made from.
+  const path = join(workDir, 'sources', `${runId}.jsonl`);
   if (o.resume && existsSync(path)) return path;
+  await mkdir(join(workDir, 'sources'), { recursive: true, mode: 0o700 });
   const summary = await writeSampleFile(path, { goals: o.goals, invalidRate: o.invalidRate, seed: o.seed });
   io.note(`generated ${summary.lines} sample goals (${summary.invalid} invalid on purpose) in ${path}`);
   return path;
+}
+
+/** What a second start of the same connection got (secondRunAfter=N). */
+export interface SecondRun {
+  runId: string;
+  outcome: 'refused' | 'started' | 'failed';
+  error?: string;
+}
+
+/** Run ids in the local checkpoint table (for "known runs" when a resume names an unknown one). */
+async function listRunIds(doc: DynamoDBDocumentClient, table: string): Promise<string[]> {
+  const out = await doc.send(
+    new ScanCommand({
+      TableName: table,
+      FilterExpression: 'sk = :run',
+      ExpressionAttributeValues: { ':run': 'RUN' },
+      ProjectionExpression: 'runId',
+    }),
+  );
+  return (out.Items ?? []).map((i) => String(i.runId)).sort();
+}
+
+/** Records whose person or plan changed: the goal written now and the one left behind in HCM. */
+async function identityChanges(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  runId: string,
+): Promise<Array<{ key: string; hcmGoalId: number; previous: { hcmGoalId: number; goalPlanId: number } }>> {
+  const items = await queryByPrefix(doc, table, runPk(runId), SK_PREFIX.record, {
+    projection: {
+      expression: '#key, hcmGoalId, replacedGoal',
+      names: { '#key': 'externalKey' },
+    },
+  });
+  return items
+    .filter((i) => i.replacedGoal)
+    .map((i) => {
+      const prev = i.replacedGoal as { hcmGoalId: number; goalPlanId: number };
+      return {
+        key: String(i.externalKey),
+        hcmGoalId: Number(i.hcmGoalId),
+        previous: { hcmGoalId: prev.hcmGoalId, goalPlanId: prev.goalPlanId },
+      };
+    });
 }

@@ -16,9 +16,17 @@ export function startWatchers(a: {
   peers: { hcm: HcmPeer; idp: IdpPeer };
   baseline: StatsBaseline;
   io: RunIo;
-}): { stop(): void } {
+  /** secondRunAfter=N: starts a second run of the same connection (resolves when it has ended). */
+  startSecondRun?: () => Promise<void>;
+}): { stop(): void; settled(): Promise<void> } {
   const { o, peers, baseline } = a;
-  if (o.crashAfter === undefined && o.faults.revokeAfter === undefined) return { stop: () => undefined };
+  let second: Promise<void> | undefined;
+  const settled = async () => {
+    await second;
+  };
+  if (o.crashAfter === undefined && o.faults.revokeAfter === undefined && o.faults.secondRunAfter === undefined) {
+    return { stop: () => undefined, settled };
+  }
   let revoked = false;
   let busy = false;
   const timer = setInterval(async () => {
@@ -32,6 +40,9 @@ export function startWatchers(a: {
         await peers.idp.revokeAll();
         a.io.note(`fault: grant revoked after ${committed} committed goals`);
       }
+      if (o.faults.secondRunAfter !== undefined && !second && a.startSecondRun && committed >= o.faults.secondRunAfter) {
+        second = a.startSecondRun().catch(() => undefined);
+      }
       if (o.crashAfter !== undefined && committed >= o.crashAfter) {
         await peers.hcm.flush();
         a.io.note(`fault: crashing after ${committed} committed goals (exit ${CRASH_EXIT_CODE})`);
@@ -41,5 +52,5 @@ export function startWatchers(a: {
       busy = false;
     }
   }, 20);
-  return { stop: () => clearInterval(timer) };
+  return { stop: () => clearInterval(timer), settled };
 }

@@ -186,6 +186,18 @@ export async function runPipeline(peers: PipelinePeers, o: RunOptions): Promise<
   await Promise.all(Array.from({ length: o.concurrency }, lane));
   const finished =
     crashed === undefined ? json(await finish({ runId: o.runId }, lambdaContext())) : undefined;
+  if (crashed !== undefined) {
+    // What the stack's execution-status rule does for an execution that died: the run ends failed and
+    // gives its connection back, so a resume or the next run can start.
+    await finish(
+      {
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: { executionArn: `arn:test:${o.runId}`, status: 'FAILED', input: JSON.stringify({ runId: o.runId }) },
+      },
+      lambdaContext(),
+    );
+  }
   return {
     plan: planned,
     finish: finished,

@@ -14,6 +14,11 @@ import { createSyncChunkHandler } from '../../lambdas/sync-chunk/handler.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
 import { CONNECTION_ID, lambdaContext, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
 
+/** What Step Functions puts in $$ (plan-sync gets the execution's id beside its input). */
+const EXECUTION_CONTEXT = {
+  Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:sync:test', Name: 'test' },
+} as unknown as NonNullable<Parameters<StateMachine['run']>[1]>['context'];
+
 /**
  * The rendered ASL executed by aws-local-stepfunctions with the real handlers as its Task states,
  * against the real peers: the definition and the handlers agree on every payload shape.
@@ -70,6 +75,7 @@ function machine() {
     new StateMachine(asl as unknown as AslDefinition).run(
       { runId, connectionId: CONNECTION_ID, source: { uri, format: 'jsonl' }, chunkSize: 40 },
       {
+        context: EXECUTION_CONTEXT,
         overrides: {
           taskResourceLocalHandlers: {
             [STATE_NAMES.plan]: lambda(plan),

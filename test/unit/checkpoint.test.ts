@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkStore } from '../../lambdas/core/checkpoint/chunk-store.ts';
+import { ClaimLostError, GoalLedger } from '../../lambdas/core/checkpoint/goal-ledger.ts';
 import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
 import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
 import { CheckpointConflictError, ConfigError } from '../../lambdas/core/errors.ts';
@@ -23,9 +24,6 @@ function records(runId: string, clock: TestClock, connectionId = 'conn') {
   return new RecordStore(dynamo.doc, table, { runId, connectionId, expiresAt: 1 }, { clock });
 }
 
-function claimReq(key: string, owner: string) {
-  return { externalKey: key, contentHash: 'h1', chunkIndex: 0, runAttempt: 1, owner, claimTtlMs: 60_000 };
-}
 
 describe('run item', () => {
   it('creates a run, resumes the same runId with the stored chunk size and refuses a different source', async () => {
@@ -122,83 +120,132 @@ describe('run item', () => {
   });
 });
 
-describe('record checkpoints', () => {
-  it('claim is exclusive until it expires; the late owner cannot complete a taken-over record', async () => {
+describe('goal ledger: claims and commits (invariant 7)', () => {
+  const timing = { claimTtlMs: 60_000, requestTimeoutMs: 10_000, visibilityMs: 30_000, marginMs: 2_000 };
+  const ledger = (clock: TestClock, runId = 'run-claim', connectionId = 'conn') =>
+    new GoalLedger(dynamo.doc, table, { runId, connectionId }, timing, { clock });
+  const commit = { contentHash: 'h1', ids, personNumber: 'E1', action: 'created' as const };
+
+  it('a claim is exclusive until it expires; the late owner can neither write nor commit', async () => {
     const clock = new TestClock();
-    const store = records('run-claim', clock);
-    expect(await store.claim(claimReq('K1', 'worker-a'))).toEqual({ claimed: true });
-    const second = await store.claim(claimReq('K1', 'worker-b'));
-    expect(second).toMatchObject({
-      claimed: false,
-      reason: 'owned-elsewhere',
-      current: { owner: 'worker-a' },
-    });
+    const l = ledger(clock);
+    expect(await l.claim('K1', 'worker-a')).toEqual({ claimed: true });
+    const second = await l.claim('K1', 'worker-b');
+    expect(second).toMatchObject({ claimed: false, current: { claimOwner: 'worker-a' } });
 
     clock.advance(60_001);
-    const takeover = await store.claim(claimReq('K1', 'worker-b'));
-    expect(takeover).toMatchObject({
-      claimed: true,
-      previous: { status: 'pending', owner: 'worker-a', attempts: 1 },
-    });
-    await expect(store.complete('K1', 'worker-a', 'created', ids)).rejects.toBeInstanceOf(
-      CheckpointConflictError,
-    );
+    expect(await l.claim('K1', 'worker-b')).toMatchObject({ claimed: true, previous: { claimOwner: 'worker-a' } });
+    await expect(l.beginWrite('K1', 'worker-a')).rejects.toBeInstanceOf(ClaimLostError);
+    await expect(l.commit('K1', 'worker-a', commit)).rejects.toBeInstanceOf(ClaimLostError);
 
-    await store.complete('K1', 'worker-b', 'created', ids);
-    const done = await store.get('K1');
-    expect(done).toMatchObject({ status: 'done', action: 'created', hcmGoalId: 7, attempts: 2 });
-    expect(done?.owner).toBeUndefined();
-    expect(await store.claim(claimReq('K1', 'worker-c'))).toMatchObject({ claimed: false, reason: 'done' });
+    await l.beginWrite('K1', 'worker-b');
+    await l.commit('K1', 'worker-b', commit);
+    const done = await l.get('K1');
+    expect(done).toMatchObject({ contentHash: 'h1', hcmGoalId: 7, personNumber: 'E1', lastAction: 'created' });
+    expect(done?.claimOwner).toBeUndefined();
+    expect(done?.writeStartedAt).toBeUndefined();
   });
 
-  it('a claim of an earlier run attempt is taken over at once (the resume does not wait out the TTL)', async () => {
-    const store = records('run-attempts', new TestClock());
-    await store.claim(claimReq('K-old', 'dead-worker'));
-    const sameAttempt = await store.claim(claimReq('K-old', 'retry-worker'));
-    expect(sameAttempt).toMatchObject({ claimed: false, reason: 'owned-elsewhere' });
-    const resumed = await store.claim({ ...claimReq('K-old', 'resume-worker'), runAttempt: 2 });
-    expect(resumed).toMatchObject({
+  it('claims of another run or attempt are never taken over before they expire', async () => {
+    const clock = new TestClock();
+    await ledger(clock, 'run-1').claim('K-old', 'attempt-1-worker');
+    const resumed = await ledger(clock, 'run-1b').claim('K-old', 'resume-worker');
+    expect(resumed).toMatchObject({ claimed: false });
+    const other = await ledger(clock, 'run-2').claim('K-old', 'other-run-worker');
+    expect(other).toMatchObject({ claimed: false });
+  });
+
+  it('a holder that started a write and vanished blocks everyone until the write would be visible', async () => {
+    const clock = new TestClock();
+    const l = new GoalLedger(dynamo.doc, table, { runId: 'r', connectionId: 'conn' }, { ...timing, visibilityMs: 90_000 }, { clock });
+    await l.claim('K-dead', 'dead');
+    await l.beginWrite('K-dead', 'dead');
+    clock.advance(60_001); // claim expired ...
+    const early = await l.claim('K-dead', 'next');
+    // ... but request timeout + visibility (100 s after the write began) has not passed
+    expect(early).toMatchObject({ claimed: false, until: expect.any(Number) });
+    clock.advance(40_000);
+    expect(await l.claim('K-dead', 'next')).toMatchObject({
       claimed: true,
-      previous: { status: 'pending', owner: 'dead-worker', runAttempt: 1 },
+      previous: { writeStartedAt: expect.any(Number) },
     });
-    // And the older attempt cannot take it back while the new claim lives.
-    expect(await store.claim(claimReq('K-old', 'dead-worker'))).toMatchObject({ claimed: false });
+  });
+
+  it('an unclear write releases the claim, hides the record for the visibility window and counts', async () => {
+    const clock = new TestClock();
+    const l = ledger(clock);
+    await l.claim('K3', 'w1');
+    await l.beginWrite('K3', 'w1');
+    const first = await l.markUnclear('K3', 'w1');
+    expect(first).toEqual({ visibleAfter: clock.now() + 30_000, unclearWrites: 1 });
+    expect(await l.claim('K3', 'w1')).toMatchObject({ claimed: false, until: first.visibleAfter });
+    clock.advance(30_000);
+    const next = await l.claim('K3', 'w2');
+    expect(next).toMatchObject({ claimed: true, previous: { ambiguous: true, unclearWrites: 1 } });
+    // Settled (HCM refused the next write outright): the reconcile flags go with the claim.
+    await l.release('K3', 'w2', true);
+    const after = await l.get('K3');
+    expect(after?.ambiguous).toBeUndefined();
+    expect(after?.claimOwner).toBeUndefined();
+  });
+
+  it('a renewal that returns too late for the request to fit in the claim is not a go-ahead', async () => {
+    const clock = new TestClock();
+    const slowDoc = {
+      send: async (cmd: unknown) => {
+        // The renewal is applied, but answers 50 s later: 10 s left, less than request + margin.
+        const out = await dynamo.doc.send(cmd as never);
+        clock.advance(50_000);
+        return out;
+      },
+    } as unknown as typeof dynamo.doc;
+    const l = new GoalLedger(slowDoc, table, { runId: 'r', connectionId: 'conn' }, timing, { clock });
+    await ledger(clock).claim('K-slow', 'w1');
+    await expect(l.beginWrite('K-slow', 'w1')).rejects.toThrow(/took too long/);
   });
 
   it('two workers racing for one record: exactly one wins', async () => {
-    const store = records('run-race-rec', new TestClock());
-    const results = await Promise.all(
-      ['w1', 'w2', 'w3', 'w4'].map((owner) => store.claim(claimReq('K-race', owner))),
-    );
+    const l = ledger(new TestClock());
+    const results = await Promise.all(['w1', 'w2', 'w3', 'w4'].map((owner) => l.claim('K-race', owner)));
     expect(results.filter((r) => r.claimed)).toHaveLength(1);
   });
 
-  it('failed keeps the reason and can be claimed again; ambiguous survives a takeover', async () => {
-    const clock = new TestClock();
-    const store = records('run-fail', clock);
-    await store.claim(claimReq('K2', 'w1'));
-    await store.fail('K2', 'w1', 'HCM answered 400: GoalName too long', false);
+  it('a claim TTL that leaves no room for a request is refused up front', () => {
+    expect(
+      () =>
+        new GoalLedger(dynamo.doc, table, { runId: 'r', connectionId: 'c' }, { ...timing, claimTtlMs: 12_000 }),
+    ).toThrow(/no room/);
+  });
+});
+
+describe('record checkpoints', () => {
+  const progress = { contentHash: 'h', chunkIndex: 0, runAttempt: 1 };
+
+  it('failed keeps the reason and never overwrites done', async () => {
+    const store = records('run-fail', new TestClock());
+    await store.fail('K2', progress, 'HCM answered 400: GoalName too long', false);
     expect(await store.get('K2')).toMatchObject({
       status: 'failed',
       reason: expect.stringContaining('400'),
       retryable: false,
     });
-
-    await store.claim(claimReq('K3', 'w1'));
-    await store.markAmbiguous('K3', 'w1');
-    clock.advance(120_000);
-    const next = await store.claim(claimReq('K3', 'w2'));
-    expect(next).toMatchObject({ claimed: true, previous: { status: 'pending', ambiguous: true } });
+    await store.complete('K4', { ...progress, action: 'created', ids });
+    await store.fail('K4', progress, 'late failure of a slower duplicate', true);
+    expect(await store.get('K4')).toMatchObject({ status: 'done', action: 'created' });
   });
 
   it('loads record and ledger state of more keys than one BatchGetItem takes', async () => {
     const clock = new TestClock();
     const store = records('run-batch', clock);
+    const l = new GoalLedger(dynamo.doc, table, { runId: 'run-batch', connectionId: 'conn' }, undefined, { clock });
     const keys = Array.from({ length: 130 }, (_, i) => `B-${i}`);
     await store.markUnchanged(
       keys.slice(0, 60).map((k) => ({ externalKey: k, contentHash: 'h', chunkIndex: 0, runAttempt: 1, ids })),
     );
-    for (const k of keys.slice(100, 103)) await store.putLedger(k, 'hash-x', ids);
+    for (const k of keys.slice(100, 103)) {
+      await l.claim(k, 'w');
+      await l.commit(k, 'w', { contentHash: 'hash-x', ids, personNumber: 'E1', action: 'created' });
+    }
     const states = await store.loadStates([...keys, 'B-1']); // a duplicate key must not break the batch
     expect(states.size).toBe(130);
     expect(states.get('B-0')?.record).toMatchObject({ status: 'done', action: 'unchanged' });
@@ -212,7 +259,9 @@ describe('record checkpoints', () => {
 
   it('ledger entries are per connection', async () => {
     const clock = new TestClock();
-    await records('run-l1', clock, 'tenant-a').putLedger('SAME', 'hash-a', ids);
+    const a = new GoalLedger(dynamo.doc, table, { runId: 'run-l1', connectionId: 'tenant-a' }, undefined, { clock });
+    await a.claim('SAME', 'w');
+    await a.commit('SAME', 'w', { contentHash: 'hash-a', ids, personNumber: 'E1', action: 'created' });
     const other = await records('run-l2', clock, 'tenant-b').loadStates(['SAME']);
     expect(other.get('SAME')?.ledger).toBeUndefined();
     const same = await records('run-l3', clock, 'tenant-a').loadStates(['SAME']);

@@ -246,6 +246,7 @@ describe('streaming', () => {
     const inner = fileBytes(path);
     const counting: ByteSource = {
       description: path,
+      identify: () => inner.identify(),
       async *read(start, end) {
         const entry: [number, number | undefined, number] = [start, end, 0];
         reads.push(entry);

@@ -10,6 +10,11 @@ import {
 } from '../../infra/state-machine.ts';
 import { ReauthRequiredError, TransientError } from '../../lambdas/core/errors.ts';
 
+/** What Step Functions puts in $$ (plan-sync gets the execution's id beside its input). */
+const EXECUTION_CONTEXT = {
+  Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:sync:test', Name: 'test' },
+} as unknown as NonNullable<Parameters<StateMachine['run']>[1]>['context'];
+
 // asl-validator ships CommonJS without types: this is its documented call shape.
 type AslValidator = (
   definition: unknown,
@@ -123,7 +128,7 @@ function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValu
   const { asl } = renderDefinition({ maxConcurrency: 3 });
   const calls: Calls = { chunk: [], finish: [] };
   const plan = (input: JSONValue): JSONValue => {
-    const i = input as { runId: string; connectionId: string; source: JSONValue };
+    const i = (input as { input: { runId: string; connectionId: string; source: JSONValue } }).input;
     return {
       runId: i.runId,
       connectionId: i.connectionId,
@@ -146,6 +151,7 @@ function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValu
   const execution = machine.run(
     { runId: 'r1', connectionId: 'c1', source: { uri: 'goals.jsonl', format: 'jsonl' } },
     {
+      context: EXECUTION_CONTEXT,
       overrides: {
         taskResourceLocalHandlers: {
           [STATE_NAMES.plan]: plan,

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkStore } from '../../lambdas/core/checkpoint/chunk-store.ts';
+import { GoalLedger } from '../../lambdas/core/checkpoint/goal-ledger.ts';
 import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
 import { HcmRequestError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { AmbiguousWriteError } from '../../lambdas/core/hcm/client.ts';
@@ -25,6 +26,7 @@ interface Harness {
   clock: TestClock;
   hcm: FakeHcm;
   records: RecordStore;
+  ledger: GoalLedger;
   chunks: ChunkStore;
   pass(
     source: ArraySource,
@@ -45,15 +47,19 @@ function harness(
     { clock },
   );
   const chunks = new ChunkStore(dynamo.doc, dynamo.tables.checkpoints, { clock });
+  const ledger = new GoalLedger(dynamo.doc, dynamo.tables.checkpoints, { runId, connectionId }, undefined, {
+    clock,
+  });
   return {
     runId,
     clock,
     hcm,
     records,
+    ledger,
     chunks,
     pass: (source, opts = {}) =>
       processChunk(
-        { runId, attempt: opts.attempt ?? 1, chunk: source.chunk() },
+        { runId, connectionId, attempt: opts.attempt ?? 1, chunk: source.chunk() },
         {
           source,
           hcm,
@@ -150,15 +156,9 @@ describe('processChunk', () => {
   it('reconciles a record left pending by a crash: finds the committed goal and does not create it again', async () => {
     const h = harness();
     const g = goal(1);
-    // Worker A wrote the intent and its POST committed, then it died before writing done.
-    await h.records.claim({
-      externalKey: g.externalKey,
-      contentHash: contentHash(g),
-      chunkIndex: 0,
-      runAttempt: 1,
-      owner: 'dead',
-      claimTtlMs: 30_000,
-    });
+    // Worker A claimed the record and its POST committed, then it died before committing the ledger.
+    await h.ledger.claim(g.externalKey, 'dead');
+    await h.ledger.beginWrite(g.externalKey, 'dead');
     await h.hcm.create(g.goalPlanId, {
       ...toHcmPayload(g),
     });
@@ -173,7 +173,7 @@ describe('processChunk', () => {
     expect(h.hcm.calls).toEqual({ findByNaturalKey: 0, findByPerson: 1, create: 2, update: 0 });
 
     h.hcm.resetCalls();
-    h.clock.advance(30_001);
+    h.clock.advance(120_001); // the claim's TTL (the write became visible 70 s after it began)
     // The export gained a goal for the same person: it is what makes this pass prefetch the person.
     const newcomer = goal(99, { personNumber: g.personNumber });
     const result = await h.pass(ArraySource.of([goal(0), g, goal(2), newcomer]));
@@ -187,7 +187,7 @@ describe('processChunk', () => {
     expect(await h.records.get(g.externalKey)).toMatchObject({ status: 'done', action: 'reconciled' });
   });
 
-  it('an ambiguous create that committed is reconciled; one that did not is created once more', async () => {
+  it('an unclear create is never followed by a second POST in the same pass; the next pass reconciles', async () => {
     const h = harness();
     const [a, b] = [goal(10), goal(20)];
     h.hcm.afterCreate = (created, call) => {
@@ -197,29 +197,46 @@ describe('processChunk', () => {
     };
     h.hcm.beforeCreate = (payload, call) => {
       // A POST for b times out before HCM stored anything: also ambiguous from the client's side.
-      if (payload.GoalName === b.goalName && call <= 3)
-        throw new AmbiguousWriteError('POST goals', 'timeout');
+      if (payload.GoalName === b.goalName && call <= 2) throw new AmbiguousWriteError('POST goals', 'timeout');
     };
-    const result = await h.pass(ArraySource.of([a, b]), { engine: { concurrency: 1 } });
-    expect(result.counts).toMatchObject({ reconciled: 1, created: 1, failed: 0 });
+    const first = await h.pass(ArraySource.of([a, b]), { engine: { concurrency: 1 } });
+    expect(first).toMatchObject({ status: 'partial', counts: { remaining: 2, unclearWrites: 2, created: 0 } });
+    // One lookup each before the create, none after the unclear answer.
+    expect(h.hcm.calls).toMatchObject({ create: 2, findByNaturalKey: 2 });
+    // Waits out the visibility window (60 s by default) before anyone looks.
+    expect(first.waitSeconds).toBe(60);
+    const tooEarly = await h.pass(ArraySource.of([a, b]), { worker: 'worker-2' });
+    expect(tooEarly.counts).toMatchObject({ remaining: 2 });
+    expect(h.hcm.calls.create).toBe(2);
+
+    h.clock.advance(60_000);
+    const second = await h.pass(ArraySource.of([a, b]), { engine: { concurrency: 1 }, worker: 'worker-3' });
+    expect(second.counts).toMatchObject({ reconciled: 1, created: 1, failed: 0 });
+    expect(h.hcm.calls).toMatchObject({ create: 3, findByNaturalKey: 4 });
     expect(h.hcm.goals.filter((g) => g.GoalName === a.goalName)).toHaveLength(1);
     expect(h.hcm.goals.filter((g) => g.GoalName === b.goalName)).toHaveLength(1);
   });
 
-  it('a create that stays ambiguous leaves the record pending+ambiguous and throws for a retry', async () => {
+  it('writes that stay unclear fail the record for this attempt; the next attempt looks first', async () => {
     const h = harness();
     const g = goal(30);
     h.hcm.beforeCreate = () => {
       throw new AmbiguousWriteError('POST goals', 'timeout');
     };
-    await expect(h.pass(ArraySource.of([g]), { engine: { maxCreateAttempts: 2 } })).rejects.toMatchObject({
-      name: 'TransientError',
-    });
-    expect(await h.records.get(g.externalKey)).toMatchObject({ status: 'pending', ambiguous: true });
+    const engine = { maxUnclearWrites: 2 };
+    expect((await h.pass(ArraySource.of([g]), { engine })).counts).toMatchObject({ remaining: 1 });
+    h.clock.advance(60_000);
+    const second = await h.pass(ArraySource.of([g]), { engine, worker: 'worker-2' });
+    expect(second.counts).toMatchObject({ failed: 1 });
+    expect(await h.records.get(g.externalKey)).toMatchObject({ status: 'failed', retryable: true });
+    expect(await h.ledger.get(g.externalKey)).toMatchObject({ ambiguous: true, unclearWrites: 2 });
+
     h.hcm.beforeCreate = undefined;
-    h.clock.advance(200_000);
-    const retry = await h.pass(ArraySource.of([g]), { worker: 'worker-2' });
+    h.hcm.resetCalls();
+    h.clock.advance(60_000);
+    const retry = await h.pass(ArraySource.of([g]), { worker: 'worker-3', attempt: 2 });
     expect(retry.counts).toMatchObject({ created: 1 });
+    expect(h.hcm.calls).toMatchObject({ findByNaturalKey: 1, create: 1 });
     expect(h.hcm.goals).toHaveLength(1);
   });
 

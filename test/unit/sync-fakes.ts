@@ -1,5 +1,5 @@
 import { HcmRequestError } from '../../lambdas/core/errors.ts';
-import type { HcmGoals } from '../../lambdas/core/hcm/client.ts';
+import type { HcmGoals , WriteGuard } from '../../lambdas/core/hcm/client.ts';
 import type { NaturalKey } from '../../lambdas/core/hcm/mapping.ts';
 import type { HcmGoal, HcmGoalPayload } from '../../lambdas/core/hcm/oracle.ts';
 import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
@@ -112,9 +112,11 @@ export class FakeHcm implements HcmGoals {
       .map((g) => ({ ...g }));
   }
 
-  async create(goalPlanId: number, payload: HcmGoalPayload): Promise<HcmGoal> {
+  async create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal> {
     this.calls.create += 1;
     await this.pause();
+    // Like the real client: the claim is checked right before the request, which is then not sent.
+    await guard?.();
     this.beforeCreate?.(payload, this.calls.create);
     const id = this.nextId++;
     const goal: HcmGoal = {
@@ -135,9 +137,16 @@ export class FakeHcm implements HcmGoals {
     return { ...goal };
   }
 
-  async update(goalPlanId: number, uniqId: string, patch: Partial<HcmGoalPayload>): Promise<HcmGoal> {
+  async update(
+    goalPlanId: number,
+    uniqId: string,
+    patch: Partial<HcmGoalPayload>,
+    _etag?: string,
+    guard?: WriteGuard,
+  ): Promise<HcmGoal> {
     this.calls.update += 1;
     await this.pause();
+    await guard?.();
     this.beforeUpdate?.(uniqId);
     const goal = this.goals.find((g) => g.performanceGoalsUniqID === uniqId && g.GoalPlanId === goalPlanId);
     if (!goal) throw new HcmRequestError(404, `no goal ${uniqId}`);

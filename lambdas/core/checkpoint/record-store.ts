@@ -1,5 +1,4 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CheckpointConflictError } from '../errors.ts';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type Clock, systemClock } from '../ports.ts';
 import { batchGetAll, batchPutAll, dynamoCall, isConditionFailure } from './dynamo.ts';
 import { LEDGER_SK, ledgerPk, recordSk, runPk } from './keys.ts';
@@ -17,29 +16,16 @@ export interface RunScope {
   expiresAt: number;
 }
 
-export interface ClaimRequest {
-  externalKey: string;
-  contentHash: string;
-  chunkIndex: number;
-  runAttempt: number;
-  owner: string;
-  claimTtlMs: number;
-}
-
-export type ClaimResult =
-  | { claimed: true; previous?: RecordItem }
-  | { claimed: false; current?: RecordItem; reason: 'done' | 'owned-elsewhere' };
-
 /**
- * Per-record checkpoints (`REC#<key>` under the run) and the cross-run ledger. Every transition is a
- * conditional write on the claim owner, so two workers can never both own a record (invariant 7).
+ * Per-record progress of a run (`REC#<key>` under the run) and reads of the cross-run ledger. Claims
+ * and commits live on the ledger item (goal-ledger.ts); these items say what this run did.
  */
 export class RecordStore {
   private readonly clock: Clock;
 
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly table: string,
+    readonly doc: DynamoDBDocumentClient,
+    readonly table: string,
     private readonly scope: RunScope,
     options: { clock?: Clock } = {},
   ) {
@@ -84,111 +70,72 @@ export class RecordStore {
   }
 
   /**
-   * Takes the record for `owner` and writes the durable `pending` intent before any HCM write. Fails
-   * (without throwing) when the record is done or another worker holds an unexpired claim. A claim from
-   * an earlier run attempt is taken over at once: that execution has ended (a resume starts a new
-   * attempt), so waiting out its TTL would only stall the resume; the new owner reconciles first.
+   * The record's progress in this run: done, with what HCM got. Unconditional: done is final, and
+   * only a claim holder's confirmed write or a matching ledger gets here.
    */
-  async claim(req: ClaimRequest): Promise<ClaimResult> {
-    const now = this.clock.now();
-    try {
-      const out = await dynamoCall('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(req.externalKey),
-            ConditionExpression:
-              'attribute_not_exists(pk) OR (#status <> :done AND (attribute_not_exists(#owner) OR #owner = :owner OR claimExpiresAt < :now OR runAttempt < :ra))',
-            UpdateExpression:
-              'SET #status = :pending, #owner = :owner, claimExpiresAt = :exp, externalKey = :key, contentHash = :hash, ' +
-              'chunkIndex = :chunk, runAttempt = :ra, attempts = if_not_exists(attempts, :zero) + :one, ' +
-              'updatedAt = :at, expiresAt = :ttl REMOVE reason, retryable',
-            ExpressionAttributeNames: { '#status': 'status', '#owner': 'owner' },
-            ExpressionAttributeValues: {
-              ':done': 'done',
-              ':pending': 'pending',
-              ':owner': req.owner,
-              ':now': now,
-              ':exp': now + req.claimTtlMs,
-              ':key': req.externalKey,
-              ':hash': req.contentHash,
-              ':chunk': req.chunkIndex,
-              ':ra': req.runAttempt,
-              ':zero': 0,
-              ':one': 1,
-              ':at': new Date(now).toISOString(),
-              ':ttl': this.scope.expiresAt,
-            },
-            ReturnValues: 'ALL_OLD',
-          }),
-        ),
-      );
-      const previous = out.Attributes as RecordItem | undefined;
-      return previous ? { claimed: true, previous } : { claimed: true };
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      // dynalite (and DynamoDB without ReturnValuesOnConditionCheckFailure) does not say why: re-read.
-      const current = await this.get(req.externalKey);
-      return { claimed: false, current, reason: current?.status === 'done' ? 'done' : 'owned-elsewhere' };
-    }
-  }
-
-  /** The last write attempt may have committed: the next attempt must reconcile before creating. */
-  async markAmbiguous(externalKey: string, owner: string): Promise<void> {
-    await this.ownedUpdate(externalKey, owner, 'SET ambiguous = :true, updatedAt = :at', { ':true': true });
-  }
-
-  async complete(externalKey: string, owner: string, action: DoneAction, ids: HcmIds): Promise<void> {
-    await this.ownedUpdate(
-      externalKey,
-      owner,
-      'SET #status = :done, #action = :action, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, ' +
-        'updatedAt = :at REMOVE #owner, claimExpiresAt, ambiguous, reason, retryable',
-      {
-        ':done': 'done',
-        ':action': action,
-        ':gid': ids.hcmGoalId,
-        ':uid': ids.performanceGoalsUniqID,
-        ':plan': ids.goalPlanId,
-      },
-      { '#action': 'action', '#status': 'status' },
-    );
-  }
-
-  async fail(externalKey: string, owner: string, reason: string, retryable: boolean): Promise<void> {
-    await this.ownedUpdate(
-      externalKey,
-      owner,
-      'SET #status = :failed, reason = :reason, retryable = :retryable, updatedAt = :at REMOVE #owner, claimExpiresAt',
-      { ':failed': 'failed', ':reason': reason.slice(0, 1000), ':retryable': retryable },
-      { '#status': 'status' },
-    );
-  }
-
-  private async ownedUpdate(
+  async complete(
     externalKey: string,
-    owner: string,
-    update: string,
-    values: Record<string, unknown>,
-    names: Record<string, string> = {},
+    c: { contentHash: string; chunkIndex: number; runAttempt: number; action: DoneAction; ids: HcmIds },
+    replaced?: HcmIds,
+  ): Promise<void> {
+    await dynamoCall('PutItem', () =>
+      this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: {
+            ...this.key(externalKey),
+            externalKey,
+            status: 'done',
+            action: c.action,
+            contentHash: c.contentHash,
+            chunkIndex: c.chunkIndex,
+            runAttempt: c.runAttempt,
+            attempts: 1,
+            hcmGoalId: c.ids.hcmGoalId,
+            performanceGoalsUniqID: c.ids.performanceGoalsUniqID,
+            goalPlanId: c.ids.goalPlanId,
+            ...(replaced ? { replacedGoal: replaced } : {}),
+            updatedAt: this.nowIso(),
+            expiresAt: this.scope.expiresAt,
+          },
+        }),
+      ),
+    );
+  }
+
+  /** Marks the record failed for this attempt, unless another invocation already finished it. */
+  async fail(
+    externalKey: string,
+    c: { contentHash: string; chunkIndex: number; runAttempt: number },
+    reason: string,
+    retryable: boolean,
   ): Promise<void> {
     try {
-      await dynamoCall('UpdateItem', () =>
+      await dynamoCall('PutItem', () =>
         this.doc.send(
-          new UpdateCommand({
+          new PutCommand({
             TableName: this.table,
-            Key: this.key(externalKey),
-            ConditionExpression: '#owner = :owner',
-            UpdateExpression: update,
-            // DynamoDB rejects unused attribute names, so #status is only declared where it is set.
-            ExpressionAttributeNames: { '#owner': 'owner', ...names },
-            ExpressionAttributeValues: { ':owner': owner, ':at': this.nowIso(), ...values },
+            Item: {
+              ...this.key(externalKey),
+              externalKey,
+              status: 'failed',
+              contentHash: c.contentHash,
+              chunkIndex: c.chunkIndex,
+              runAttempt: c.runAttempt,
+              attempts: 1,
+              reason: reason.slice(0, 1000),
+              retryable,
+              updatedAt: this.nowIso(),
+              expiresAt: this.scope.expiresAt,
+            },
+            ConditionExpression: 'attribute_not_exists(#status) OR #status <> :done',
+            ExpressionAttributeNames: { '#status': 'status' },
+            ExpressionAttributeValues: { ':done': 'done' },
           }),
         ),
       );
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
-      throw new CheckpointConflictError(`record ${externalKey} is no longer claimed by this worker`);
     }
   }
 
@@ -225,21 +172,5 @@ export class RecordStore {
         expiresAt: this.scope.expiresAt,
       })),
     );
-  }
-
-  /** Written after HCM confirmed the goal and before the record is marked done (see engine). */
-  async putLedger(externalKey: string, contentHash: string, ids: HcmIds): Promise<void> {
-    const item: LedgerItem & { pk: string; sk: string } = {
-      ...this.ledgerKey(externalKey),
-      externalKey,
-      connectionId: this.scope.connectionId,
-      contentHash,
-      hcmGoalId: ids.hcmGoalId,
-      performanceGoalsUniqID: ids.performanceGoalsUniqID,
-      goalPlanId: ids.goalPlanId,
-      lastRunId: this.scope.runId,
-      syncedAt: this.nowIso(),
-    };
-    await dynamoCall('PutItem', () => this.doc.send(new PutCommand({ TableName: this.table, Item: item })));
   }
 }

@@ -1,5 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { CheckpointConflictError, ConfigError } from '../errors.ts';
+import { CheckpointConflictError, ConfigError, SourceChangedError } from '../errors.ts';
+import type { SourceVersion } from '../source/types.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { batchPutAll, dynamoCall, isConditionFailure, queryByPrefix } from './dynamo.ts';
 import { invalidSk, REPORT_SK, RUN_SK, runPk, SK_PREFIX } from './keys.ts';
@@ -18,6 +19,21 @@ export interface StartRunRequest {
   source: SourceLocation;
   connectionId: string;
   chunkSize: number;
+  executionArn?: string;
+}
+
+/** What differs between the pinned source version and the one there now, or undefined if nothing. */
+export function sourceChange(pinned: SourceVersion | undefined, now: SourceVersion | undefined): string | undefined {
+  if (!pinned || !now) return undefined;
+  if (pinned.versionId && now.versionId && pinned.versionId !== now.versionId) {
+    return `S3 version ${pinned.versionId} -> ${now.versionId}`;
+  }
+  if (pinned.etag && now.etag && pinned.etag !== now.etag) return `ETag ${pinned.etag} -> ${now.etag}`;
+  if (pinned.size !== now.size) return `size ${pinned.size} -> ${now.size} bytes`;
+  if (pinned.sha256 && now.sha256 && pinned.sha256 !== now.sha256) {
+    return `sha256 ${pinned.sha256.slice(0, 12)}... -> ${now.sha256.slice(0, 12)}...`;
+  }
+  return undefined;
 }
 
 export interface RunTransition {
@@ -73,6 +89,7 @@ export class RunStore {
         connectionId: req.connectionId,
         chunkSize: req.chunkSize,
         attempt: 1,
+        ...(req.executionArn ? { executionArn: req.executionArn } : {}),
         startedAt: now,
         updatedAt: now,
         expiresAt: this.expiresAt(),
@@ -105,6 +122,8 @@ export class RunStore {
         `run ${req.runId} already exists for source ${existing.source.uri} and connection ${existing.connectionId}; use a new runId`,
       );
     }
+    const change = sourceChange(existing.source.version, req.source.version);
+    if (change) throw new SourceChangedError(change, req.runId);
     const now = new Date(this.clock.now()).toISOString();
     try {
       await dynamoCall('UpdateItem', () =>
@@ -113,10 +132,12 @@ export class RunStore {
             TableName: this.table,
             Key: { pk: runPk(req.runId), sk: RUN_SK },
             ConditionExpression: 'attempt = :seen',
-            UpdateExpression:
-              'SET attempt = :next, #status = :planning, updatedAt = :now, expiresAt = :ttl REMOVE finishedAt, lastError, durationMs',
+            UpdateExpression: `SET attempt = :next, #status = :planning, updatedAt = :now, expiresAt = :ttl${
+              req.executionArn ? ', executionArn = :exec' : ''
+            } REMOVE finishedAt, lastError, durationMs`,
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: {
+              ...(req.executionArn ? { ':exec': req.executionArn } : {}),
               ':seen': existing.attempt,
               ':next': existing.attempt + 1,
               ':planning': 'planning',
@@ -131,7 +152,13 @@ export class RunStore {
       throw new CheckpointConflictError(`run ${req.runId} was resumed concurrently`);
     }
     const { finishedAt: _f, lastError: _e, durationMs: _d, ...rest } = existing;
-    return { ...rest, attempt: existing.attempt + 1, status: 'planning', updatedAt: now };
+    return {
+      ...rest,
+      ...(req.executionArn ? { executionArn: req.executionArn } : {}),
+      attempt: existing.attempt + 1,
+      status: 'planning',
+      updatedAt: now,
+    };
   }
 
   async markPlanned(runId: string, chunkCount: number, totals: RunTotals): Promise<void> {

@@ -1,8 +1,11 @@
 /** Shapes of the checkpoint items (DynamoDB attributes, minus pk/sk). */
+import type { SourceVersion } from '../source/types.ts';
 
 export interface SourceLocation {
   uri: string;
   format: 'jsonl' | 'csv';
+  /** The version pinned at plan time (invariant 8). */
+  version?: SourceVersion;
 }
 
 export type RunStatus =
@@ -51,6 +54,8 @@ export interface RunItem {
   counts?: GoalCounts;
   /** How many times plan-sync started or resumed this run; failed records are retried once per attempt. */
   attempt: number;
+  /** The execution that planned the current attempt. */
+  executionArn?: string;
   startedAt: string;
   finishedAt?: string;
   durationMs?: number;
@@ -89,18 +94,58 @@ export interface RecordItem {
   goalPlanId?: number;
   reason?: string;
   retryable?: boolean;
+  /** The goal the ledger pointed at before the record's person or plan changed (left in place in HCM). */
+  replacedGoal?: HcmIds;
   updatedAt: string;
 }
 
+/**
+ * The ledger item of one (connection, external key): what HCM holds for it once a write was
+ * confirmed, and the claim every writer of that record must hold (docs/invariants.md, invariant 7).
+ * It is shared by every run and attempt of the connection, so overlapping invocations, resumes and
+ * runs all contend on this one item, and the commit is one conditional write on it.
+ */
 export interface LedgerItem {
   externalKey: string;
   connectionId: string;
-  contentHash: string;
-  hcmGoalId: number;
-  performanceGoalsUniqID: string;
-  goalPlanId: number;
-  lastRunId: string;
-  syncedAt: string;
+  /** Set by a confirmed write (commit); absent on an item that only ever held a claim. */
+  contentHash?: string;
+  hcmGoalId?: number;
+  performanceGoalsUniqID?: string;
+  goalPlanId?: number;
+  /** Identity of the goal the ids point at: a record whose person or plan changed needs a new goal. */
+  personNumber?: string;
+  lastRunId?: string;
+  lastAction?: DoneAction;
+  syncedAt?: string;
+  /** Invocation that holds the claim, its run and until when (epoch ms). */
+  claimOwner?: string;
+  claimRunId?: string;
+  claimExpiresAt?: number;
+  /** A write request was started (epoch ms) and its outcome is not settled yet. */
+  writeStartedAt?: number;
+  /** Nobody claims the record before this (epoch ms): a write that may still commit must be visible first. */
+  visibleAfter?: number;
+  /** The last write's outcome is unknown (timeout, 5xx, reset): reconcile with a finder before any create. */
+  ambiguous?: boolean;
+  /** How many writes in a row ended unclear. */
+  unclearWrites?: number;
+}
+
+/** The HCM ids a committed ledger item holds, or undefined when none was committed yet. */
+export function committedIds(ledger: LedgerItem | undefined): HcmIds | undefined {
+  if (!ledger || ledger.hcmGoalId === undefined || ledger.performanceGoalsUniqID === undefined) return undefined;
+  if (ledger.goalPlanId === undefined) return undefined;
+  return {
+    hcmGoalId: ledger.hcmGoalId,
+    performanceGoalsUniqID: ledger.performanceGoalsUniqID,
+    goalPlanId: ledger.goalPlanId,
+  };
+}
+
+/** A write may have happened that no one confirmed: the next writer looks (finder) before creating. */
+export function needsReconcile(ledger: LedgerItem | undefined): boolean {
+  return ledger?.writeStartedAt !== undefined || ledger?.ambiguous === true;
 }
 
 export interface InvalidRecordItem {

@@ -18,6 +18,13 @@ import {
 
 export { AmbiguousWriteError, isAmbiguousWrite } from './response.ts';
 
+/**
+ * Called right before each write request goes on the wire (every attempt, after the pacer slot and the
+ * token): it renews and verifies the caller's claim on the record and throws to stop the send
+ * (invariant 7: every write to HCM is made under a live, owner-checked claim).
+ */
+export type WriteGuard = () => Promise<void>;
+
 export interface HcmGoals {
   /** Goals with exactly this person, plan and name (normally 0 or 1). */
   findByNaturalKey(key: NaturalKey): Promise<HcmGoal[]>;
@@ -26,8 +33,14 @@ export interface HcmGoals {
    * `goalPlanId` is left out (one request instead of one per plan).
    */
   findByPerson(personNumber: string, goalPlanId?: number): Promise<HcmGoal[]>;
-  create(goalPlanId: number, payload: HcmGoalPayload): Promise<HcmGoal>;
-  update(goalPlanId: number, uniqId: string, patch: Partial<HcmGoalPayload>, etag?: string): Promise<HcmGoal>;
+  create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal>;
+  update(
+    goalPlanId: number,
+    uniqId: string,
+    patch: Partial<HcmGoalPayload>,
+    etag?: string,
+    guard?: WriteGuard,
+  ): Promise<HcmGoal>;
   /**
    * The same port bound to one invocation's time budget (Lambda's getRemainingTimeInMillis): the
    * client is long-lived (a warm container keeps its pacer), the budget is not.
@@ -91,6 +104,7 @@ interface Request {
   query?: Record<string, string>;
   body?: unknown;
   headers?: Record<string, string>;
+  guard?: WriteGuard;
 }
 
 export class HcmGoalsClient implements HcmGoals {
@@ -133,9 +147,9 @@ export class HcmGoalsClient implements HcmGoals {
       findByNaturalKey: (key) => this.findByNaturalKey(key, remainingTimeMs),
       findByPerson: (personNumber, goalPlanId) =>
         this.findByPerson(personNumber, goalPlanId, remainingTimeMs),
-      create: (goalPlanId, payload) => this.create(goalPlanId, payload, remainingTimeMs),
-      update: (goalPlanId, uniqId, patch, etag) =>
-        this.update(goalPlanId, uniqId, patch, etag, remainingTimeMs),
+      create: (goalPlanId, payload, guard) => this.createWithin(goalPlanId, payload, guard, remainingTimeMs),
+      update: (goalPlanId, uniqId, patch, etag, guard) =>
+        this.updateWithin(goalPlanId, uniqId, patch, etag, guard, remainingTimeMs),
       withTimeBudget: (other) => this.withTimeBudget(other),
     };
   }
@@ -167,23 +181,52 @@ export class HcmGoalsClient implements HcmGoals {
     return goals.find((g) => g.GoalId === goalId);
   }
 
-  async create(goalPlanId: number, payload: HcmGoalPayload, budget?: Budget): Promise<HcmGoal> {
-    // null means "not set", which a new goal is anyway.
-    const body = Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== null && v !== undefined));
-    const answer = await this.send({ method: 'POST', path: hcmPaths.planGoals(goalPlanId), body }, budget);
-    return parseJson<HcmGoal>(answer);
+  create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal> {
+    return this.createWithin(goalPlanId, payload, guard);
   }
 
-  async update(
+  update(
     goalPlanId: number,
     uniqId: string,
     patch: Partial<HcmGoalPayload>,
     etag?: string,
+    guard?: WriteGuard,
+  ): Promise<HcmGoal> {
+    return this.updateWithin(goalPlanId, uniqId, patch, etag, guard);
+  }
+
+  private async createWithin(
+    goalPlanId: number,
+    payload: HcmGoalPayload,
+    guard?: WriteGuard,
+    budget?: Budget,
+  ): Promise<HcmGoal> {
+    // null means "not set", which a new goal is anyway.
+    const body = Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== null && v !== undefined));
+    const answer = await this.send(
+      { method: 'POST', path: hcmPaths.planGoals(goalPlanId), body, ...(guard ? { guard } : {}) },
+      budget,
+    );
+    return parseJson<HcmGoal>(answer);
+  }
+
+  private async updateWithin(
+    goalPlanId: number,
+    uniqId: string,
+    patch: Partial<HcmGoalPayload>,
+    etag?: string,
+    guard?: WriteGuard,
     budget?: Budget,
   ): Promise<HcmGoal> {
     const headers: Record<string, string> = etag ? { 'If-Match': etag } : {};
     const answer = await this.send(
-      { method: 'PATCH', path: hcmPaths.planGoal(goalPlanId, uniqId), body: patch, headers },
+      {
+        method: 'PATCH',
+        path: hcmPaths.planGoal(goalPlanId, uniqId),
+        body: patch,
+        headers,
+        ...(guard ? { guard } : {}),
+      },
       budget,
     );
     return parseJson<HcmGoal>(answer);
@@ -222,6 +265,8 @@ export class HcmGoalsClient implements HcmGoals {
       const answer = await this.limiter.run(
         async () => {
           used = await this.o.tokens.getToken(this.o.connectionId, replace);
+          // Last thing before the wire: a guard that throws means this attempt is never sent.
+          if (req.guard) await req.guard();
           return this.exchange(req, what, used, repeatable);
         },
         { first: retry },

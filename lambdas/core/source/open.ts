@@ -9,11 +9,11 @@ import type { GoalSource, SourceRef } from './types.ts';
 export function openGoalSource(ref: SourceRef, deps: { s3?: S3Client } = {}): GoalSource {
   if (ref.uri.startsWith('s3://')) {
     const { bucket, key } = parseS3Uri(ref.uri);
-    return new StreamingGoalSource(s3Bytes(deps.s3 ?? new S3Client({}), bucket, key), ref.format);
+    return new StreamingGoalSource(s3Bytes(deps.s3 ?? new S3Client({}), bucket, key, ref.version), ref.format);
   }
   const path = ref.uri.startsWith('file://') ? fileURLToPath(ref.uri) : ref.uri;
   if (!path) throw new ConfigError('goal source URI is empty');
-  return new StreamingGoalSource(fileBytes(path), ref.format);
+  return new StreamingGoalSource(fileBytes(path, ref.version), ref.format);
 }
 
 /** The format a source name implies: .csv is CSV, .jsonl / .ndjson / .json is JSON Lines. */

@@ -10,6 +10,7 @@ import type {
   ReadChunkOptions,
   SourceEntry,
   SourcePlan,
+  SourceVersion,
 } from './types.ts';
 
 /** The CSV header is read in slices of this size until its record ends. */
@@ -53,6 +54,10 @@ export class StreamingGoalSource implements GoalSource {
     private readonly bytes: ByteSource,
     private readonly format: 'jsonl' | 'csv',
   ) {}
+
+  identify(): Promise<SourceVersion> {
+    return this.bytes.identify();
+  }
 
   async plan(chunkSize: number): Promise<SourcePlan> {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {

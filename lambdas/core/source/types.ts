@@ -4,6 +4,16 @@ import type { GoalRecord } from './schema.ts';
 export interface SourceRef {
   uri: string;
   format: 'jsonl' | 'csv';
+  /** Pinned at plan time (invariant 8): every read of the run must see exactly this version. */
+  version?: SourceVersion;
+}
+
+/** What identifies one version of a source: S3 VersionId/ETag, or size + sha256 of a file. */
+export interface SourceVersion {
+  size: number;
+  sha256?: string;
+  etag?: string;
+  versionId?: string;
 }
 
 /**
@@ -61,6 +71,8 @@ export interface ReadChunkOptions {
 }
 
 export interface GoalSource {
+  /** The version being read now (size + sha256, or S3 ETag/VersionId), to pin at plan time. */
+  identify?(): Promise<SourceVersion>;
   /** Streams the whole source once: counts, validates, finds duplicates and cuts chunks of `chunkSize` records. */
   plan(chunkSize: number): Promise<SourcePlan>;
   /** Entries of one chunk in file order; invalid records come back as `{ invalid }` so they can be counted. */

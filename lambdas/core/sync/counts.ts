@@ -13,6 +13,8 @@ export interface ChunkCounts {
   alreadyFailed: number;
   /** Not settled by this pass: time budget ran out, another worker holds the claim, or the pass aborted. */
   remaining: number;
+  /** Of `remaining`: writes whose outcome was unclear; they wait to be visible, then are reconciled. */
+  unclearWrites: number;
   /** Calls this pass made to the HCM port (finders + writes); the client's own retries are not in here. */
   hcmRequests: number;
 }
@@ -28,6 +30,7 @@ export function emptyCounts(): ChunkCounts {
     failed: 0,
     alreadyFailed: 0,
     remaining: 0,
+    unclearWrites: 0,
     hcmRequests: 0,
   };
 }

@@ -1,6 +1,7 @@
 import type { ChunkStore } from '../checkpoint/chunk-store.ts';
+import { GoalLedger, WRITE_TIMING_DEFAULTS, type WriteTiming } from '../checkpoint/goal-ledger.ts';
 import type { RecordState, RecordStore } from '../checkpoint/record-store.ts';
-import type { DoneAction, HcmIds } from '../checkpoint/types.ts';
+import { committedIds, type DoneAction, type HcmIds, needsReconcile } from '../checkpoint/types.ts';
 import { ReauthRequiredError } from '../errors.ts';
 import type { HcmGoals } from '../hcm/client.ts';
 import { contentHash } from '../hcm/mapping.ts';
@@ -14,6 +15,7 @@ import { type RecordOutcome, syncRecord } from './record-sync.ts';
 
 export interface ChunkJob {
   runId: string;
+  connectionId: string;
   /** Run attempt (from plan-sync): records that failed in an earlier attempt are retried. */
   attempt: number;
   chunk: ChunkRef;
@@ -23,6 +25,8 @@ export interface EngineDeps {
   source: GoalSource;
   hcm: HcmGoals;
   records: RecordStore;
+  /** Claims and commits (invariant 7); built from `records`' table when left out. */
+  ledger?: GoalLedger;
   /** Receives the chunk's snapshot for finish-sync's aggregation; optional for callers that only count. */
   chunks?: ChunkStore;
   /** Unique per invocation: the claim owner. */
@@ -37,47 +41,48 @@ export interface EngineOptions {
   concurrency?: number;
   /** Stop taking records when less time than this remains (default 20 s; grows to 3 x p99 record time). */
   minTimeMarginMs?: number;
-  /** How long a claim shuts other workers out; must exceed the slowest record (default 120 s). */
-  claimTtlMs?: number;
-  maxCreateAttempts?: number;
+  /** Claim TTL, request timeout, visibility wait after an unclear write (goal-ledger.ts). */
+  timing?: Partial<WriteTiming>;
+  /** Writes in a row with an unknown outcome before a record is failed for this attempt (default 5). */
+  maxUnclearWrites?: number;
 }
 
 export const ENGINE_DEFAULTS = {
   concurrency: 8,
   minTimeMarginMs: 20_000,
-  claimTtlMs: 120_000,
-  maxCreateAttempts: 3,
+  maxUnclearWrites: 5,
 } as const;
 
 export interface ChunkResult {
   index: number;
   status: 'complete' | 'partial';
   counts: ChunkCounts;
-  /** For a partial caused by another worker's claim: seconds to wait before the next pass. */
+  /** For a partial caused by another worker's claim or an unclear write: seconds to wait before the next pass. */
   waitSeconds: number;
+  /** Goals whose person or plan changed: a new goal was written, the old one left in HCM. */
+  replaced?: Array<{ externalKey: string; previous: HcmIds }>;
 }
 
 type Planned =
   | { kind: 'settled'; outcome: RecordOutcome }
   | { kind: 'unchanged'; record: GoalRecord; hash: string; ids: HcmIds }
+  | { kind: 'committed'; record: GoalRecord; hash: string; ids: HcmIds; action: DoneAction }
   | { kind: 'work'; record: GoalRecord; hash: string; state: RecordState };
 
 /** Decides from the checkpoint state alone what a record needs; only `work` touches HCM. */
-function classify(record: GoalRecord, hash: string, state: RecordState, attempt: number): Planned {
+function classify(record: GoalRecord, hash: string, state: RecordState, job: ChunkJob): Planned {
   const rec = state.record;
   if (rec?.status === 'done')
     return { kind: 'settled', outcome: { kind: 'alreadyDone', action: rec.action } };
   const ledger = state.ledger;
+  const ids = committedIds(ledger);
   // The ledger holds what HCM got last time: same hash means same content, no HCM call needed.
-  if (ledger && ledger.contentHash === hash) {
-    const ids = {
-      hcmGoalId: ledger.hcmGoalId,
-      performanceGoalsUniqID: ledger.performanceGoalsUniqID,
-      goalPlanId: ledger.goalPlanId,
-    };
+  if (ids && ledger?.contentHash === hash && !needsReconcile(ledger)) {
+    // This run wrote it and stopped before marking the record: settle it as what it was.
+    if (ledger.lastRunId === job.runId && ledger.lastAction) return { kind: 'committed', record, hash, ids, action: ledger.lastAction };
     return { kind: 'unchanged', record, hash, ids };
   }
-  if (rec?.status === 'failed' && rec.runAttempt >= attempt) {
+  if (rec?.status === 'failed' && rec.runAttempt >= job.attempt) {
     return { kind: 'settled', outcome: { kind: 'failed', reason: rec.reason ?? 'failed' } };
   }
   return { kind: 'work', record, hash, state };
@@ -87,7 +92,10 @@ function tally(counts: ChunkCounts, outcome: RecordOutcome): void {
   if (outcome.kind === 'done') counts[outcome.action] += 1;
   else if (outcome.kind === 'alreadyDone') counts.alreadyDone += 1;
   else if (outcome.kind === 'failed') counts.failed += 1;
-  else counts.remaining += 1;
+  else {
+    counts.remaining += 1;
+    if (outcome.unclear) counts.unclearWrites += 1;
+  }
 }
 
 /**
@@ -109,9 +117,7 @@ export async function processChunk(
     else counts.invalid += 1;
   }
   const states = await deps.records.loadStates(valid.map((v) => v.record.externalKey));
-  const planned = valid.map((v) =>
-    classify(v.record, v.hash, states.get(v.record.externalKey) ?? {}, job.attempt),
-  );
+  const planned = valid.map((v) => classify(v.record, v.hash, states.get(v.record.externalKey) ?? {}, job));
 
   const finalActions: Array<DoneAction | 'failed' | undefined> = [];
   const unchanged = planned.filter((p) => p.kind === 'unchanged');
@@ -129,6 +135,18 @@ export async function processChunk(
     finalActions.push(...unchanged.map(() => 'unchanged' as const));
   }
   for (const p of planned) {
+    if (p.kind !== 'committed') continue;
+    await deps.records.complete(p.record.externalKey, {
+      contentHash: p.hash,
+      chunkIndex: job.chunk.index,
+      runAttempt: job.attempt,
+      action: p.action,
+      ids: p.ids,
+    });
+    counts.alreadyDone += 1;
+    finalActions.push(p.action);
+  }
+  for (const p of planned) {
     if (p.kind !== 'settled') continue;
     if (p.outcome.kind === 'failed') counts.alreadyFailed += 1;
     else tally(counts, p.outcome);
@@ -140,20 +158,31 @@ export async function processChunk(
   // Bound to this invocation's clock: a throttled request is retried only while time is left.
   const hcm = countingHcm(deps.hcm.withTimeBudget?.(deps.remainingTimeMs) ?? deps.hcm, hcmCalls);
   const existing = new ExistingGoals(hcm);
-  existing.expect(work.filter((w) => !w.state.ledger).map((w) => w.record));
+  existing.expect(work.filter((w) => !committedIds(w.state.ledger)).map((w) => w.record));
   const budget = new TimeBudget(deps.remainingTimeMs, opts.minTimeMarginMs);
   let abort: unknown;
-  let contended = false;
-  let latestClaimExpiry = 0;
+  let waitUntil = 0;
+  const replaced: NonNullable<ChunkResult['replaced']> = [];
+  const ledger =
+    deps.ledger ??
+    new GoalLedger(
+      deps.records.doc,
+      deps.records.table,
+      { runId: job.runId, connectionId: job.connectionId },
+      { ...WRITE_TIMING_DEFAULTS, ...opts.timing },
+      { clock },
+    );
   const ctx = {
     hcm,
     records: deps.records,
+    ledger,
     existing,
     owner: deps.workerId,
+    runId: job.runId,
     runAttempt: job.attempt,
     chunkIndex: job.chunk.index,
-    claimTtlMs: opts.claimTtlMs,
-    maxCreateAttempts: opts.maxCreateAttempts,
+    maxUnclearWrites: opts.maxUnclearWrites,
+    clock,
   };
   const { started } = await runPool(
     work,
@@ -162,12 +191,13 @@ export async function processChunk(
     async (item) => {
       const t0 = clock.now();
       try {
-        const outcome = await syncRecord(ctx, item.record, item.hash, item.state.ledger);
+        const outcome = await syncRecord(ctx, item.record, item.hash);
         tally(counts, outcome);
-        if (outcome.kind === 'contended') {
-          contended = true;
-          latestClaimExpiry = Math.max(latestClaimExpiry, outcome.claimExpiresAt ?? 0);
-        } else finalActions.push(outcome.kind === 'failed' ? 'failed' : outcome.action);
+        if (outcome.kind === 'waiting') waitUntil = Math.max(waitUntil, outcome.until);
+        else finalActions.push(outcome.kind === 'failed' ? 'failed' : outcome.action);
+        if (outcome.kind === 'done' && outcome.replaced) {
+          replaced.push({ externalKey: item.record.externalKey, previous: outcome.replaced });
+        }
       } catch (err) {
         counts.remaining += 1;
         // Re-auth outranks other errors: it is the one the state machine has a dedicated path for.
@@ -204,10 +234,15 @@ export async function processChunk(
     });
   }
   if (abort !== undefined) throw abort;
-  // Out of time: loop back at once (a fresh invocation has a fresh budget). Another worker's claim:
-  // wait until it expires (1-60 s) rather than spinning on it.
-  const waitSeconds = contended
-    ? Math.min(60, Math.max(1, Math.ceil((latestClaimExpiry - clock.now()) / 1000)))
-    : 0;
-  return { index: job.chunk.index, status, counts, waitSeconds };
+  // Out of time: loop back at once (a fresh invocation has a fresh budget). Another worker's claim or
+  // an unclear write: wait until it expires or would be visible (1-60 s) rather than spinning on it.
+  const waitSeconds =
+    waitUntil > 0 ? Math.min(60, Math.max(1, Math.ceil((waitUntil - clock.now()) / 1000))) : 0;
+  return {
+    index: job.chunk.index,
+    status,
+    counts,
+    waitSeconds,
+    ...(replaced.length > 0 ? { replaced } : {}),
+  };
 }

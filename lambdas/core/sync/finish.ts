@@ -1,5 +1,6 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { ChunkStore } from '../checkpoint/chunk-store.ts';
+import type { RunLease } from '../checkpoint/run-lease.ts';
 import type { RunStore } from '../checkpoint/run-store.ts';
 import type { ChunkSummary, GoalCounts, RunItem, RunStatus } from '../checkpoint/types.ts';
 import { ConfigError } from '../errors.ts';
@@ -15,6 +16,11 @@ export interface FinishInput {
   error?: { Error?: string; Cause?: string };
   /** Map results may be passed but are ignored: counts come from DynamoDB, the payload may be partial. */
   results?: unknown;
+  /**
+   * Set when an execution-status rule reports an execution that ended outside the state machine's own
+   * Catch (timeout, abort, history limit): ignored unless that execution planned the current attempt.
+   */
+  executionArn?: string;
 }
 
 export interface FinishOutput {
@@ -27,6 +33,8 @@ export interface FinishOutput {
   aggregation: 'chunks' | 'records';
   /** False when the run already had this status (a retried finish): no second event or metric. */
   changed: boolean;
+  /** The report came from an older execution of a resumed run: nothing was changed. */
+  stale?: boolean;
 }
 
 /** The subset of Powertools Metrics finish-sync uses. */
@@ -36,6 +44,8 @@ export interface FinishDeps {
   runs: RunStore;
   chunks: ChunkStore;
   events: EventPublisher;
+  /** Released when the run ends, so the connection's next run can start. */
+  lease?: RunLease;
   metrics?: MetricsSink;
   clock?: Clock;
 }
@@ -97,6 +107,20 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
   const outcome = input.outcome ?? 'completed';
   const run = await deps.runs.getRun(input.runId);
   if (!run) throw new ConfigError(`run ${input.runId} does not exist`);
+  if (input.executionArn && run.executionArn && input.executionArn !== run.executionArn) {
+    // A resume already started a newer execution: the old one's end says nothing about the run.
+    const goals = run.counts ?? (await fromRecords(run, deps.runs));
+    return {
+      runId: run.runId,
+      status: run.status,
+      goals,
+      durationMs: run.durationMs ?? 0,
+      invalidRecordCount: goals.invalid,
+      aggregation: 'records',
+      changed: false,
+      stale: true,
+    };
+  }
 
   const fast = fromSummaries(run, await deps.chunks.listChunkSummaries(run.runId));
   const goals = fast ?? (await fromRecords(run, deps.runs));
@@ -128,6 +152,7 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
     ...(lastError ? { lastError } : {}),
   };
   await deps.runs.putReport(run.runId, report);
+  await deps.lease?.release(run.connectionId, run.runId);
 
   if (changed) {
     const ok = status === 'completed' || status === 'completed_with_failures';

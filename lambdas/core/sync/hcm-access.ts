@@ -12,8 +12,9 @@ export function countingHcm(hcm: HcmGoals, counter: { calls: number }): HcmGoals
   return {
     findByNaturalKey: (k) => count(() => hcm.findByNaturalKey(k)),
     findByPerson: (personNumber, goalPlanId) => count(() => hcm.findByPerson(personNumber, goalPlanId)),
-    create: (goalPlanId, payload) => count(() => hcm.create(goalPlanId, payload)),
-    update: (goalPlanId, uniqId, patch, etag) => count(() => hcm.update(goalPlanId, uniqId, patch, etag)),
+    create: (goalPlanId, payload, guard) => count(() => hcm.create(goalPlanId, payload, guard)),
+    update: (goalPlanId, uniqId, patch, etag, guard) =>
+      count(() => hcm.update(goalPlanId, uniqId, patch, etag, guard)),
   };
 }
 

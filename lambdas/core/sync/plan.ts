@@ -1,19 +1,29 @@
 import type { ChunkStore } from '../checkpoint/chunk-store.ts';
+import type { RunLease } from '../checkpoint/run-lease.ts';
 import type { RunStore } from '../checkpoint/run-store.ts';
 import type { RunTotals } from '../checkpoint/types.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, RunNotFoundError, SourceChangedError } from '../errors.ts';
 import type { ChunkRef, GoalSource, SourceRef } from '../source/types.ts';
 
 export const PLAN_DEFAULTS = {
   chunkSize: 100,
   /** Above this the chunk list goes into the payload as indexes only; workers read their range from DynamoDB. */
   maxInlineRefBytes: 96 * 1024,
-  /**
-   * An inline Map iteration costs ~10 history events (more with partial loops); Step Functions caps an
-   * execution at 25,000. Beyond this many chunks use the Distributed Map (or a bigger chunk size).
-   */
-  maxInlineChunks: 2_000,
+  /** Beyond this many chunks use the Distributed Map (or a bigger chunk size); see inlineChunkLimit. */
+  maxInlineChunks: inlineChunkLimit(),
 } as const;
+
+/**
+ * How many chunks an inline Map can take within Step Functions' 25,000-event history. An iteration
+ * costs 11 events (MapIterationStarted/Succeeded, Task entered/scheduled/started/succeeded/exited,
+ * Choice entered/exited, Succeed entered/exited); every extra pass (time ran out, a claim or an unclear
+ * write to wait out) costs 9 more (Choice 2, Wait 2, Task 5), and a Retry 3. The margin assumes two
+ * extra passes and one retry per chunk on average, and keeps 500 events for the states around the Map.
+ */
+export function inlineChunkLimit(extraPasses = 2, retries = 1): number {
+  const perChunk = 11 + 9 * extraPasses + 3 * retries;
+  return Math.floor((25_000 - 500) / perChunk);
+}
 
 /** Step Functions' state payload limit, minus headroom for what the state machine adds around it. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -24,6 +34,10 @@ export interface PlanInput {
   source: SourceRef;
   connectionId: string;
   chunkSize?: number;
+  /** The run must exist already (a resume): an unknown runId is refused, not started fresh. */
+  resume?: boolean;
+  /** The execution that plans this attempt; a late status-change event of an older one is ignored. */
+  executionArn?: string;
 }
 
 /** What one Map iteration gets: references only, never goal bodies or tokens. */
@@ -61,6 +75,8 @@ export interface ChunkManifestWriter {
 
 export interface PlanDeps {
   runs: RunStore;
+  /** One run per connection; optional only for callers that test planning alone. */
+  lease?: RunLease;
   chunks: ChunkStore;
   openSource: (ref: SourceRef) => GoalSource;
   manifest?: ChunkManifestWriter;
@@ -85,15 +101,33 @@ export async function planRun(
   if (!input.runId || !input.connectionId || !input.source?.uri) {
     throw new ConfigError('plan needs runId, connectionId and source.uri');
   }
-  const { run, resumed } = await deps.runs.startRun({
-    runId: input.runId,
-    source: { uri: input.source.uri, format: input.source.format },
-    connectionId: input.connectionId,
-    chunkSize: input.chunkSize ?? PLAN_DEFAULTS.chunkSize,
-  });
+  if (input.resume && !(await deps.runs.getRun(input.runId))) throw new RunNotFoundError(input.runId);
+  const held = await deps.lease?.acquire(input.connectionId, input.runId);
+  let run: Awaited<ReturnType<RunStore['startRun']>>['run'];
+  let resumed: boolean;
+  let source: GoalSource;
+  try {
+    const ref = { uri: input.source.uri, format: input.source.format };
+    const version = await deps.openSource(ref).identify?.();
+    ({ run, resumed } = await deps.runs.startRun({
+      runId: input.runId,
+      source: { ...ref, ...(version ? { version } : {}) },
+      connectionId: input.connectionId,
+      chunkSize: input.chunkSize ?? PLAN_DEFAULTS.chunkSize,
+      ...(input.executionArn ? { executionArn: input.executionArn } : {}),
+    }));
+    // Every read of the run goes through the pinned version (invariant 8).
+    source = deps.openSource(run.source);
+  } catch (err) {
+    // A refused resume leaves the connection to whoever comes next (unless a live execution has it).
+    if ((err instanceof SourceChangedError || err instanceof ConfigError) && held && !held.alreadyHeld) {
+      await deps.lease?.release(input.connectionId, input.runId);
+    }
+    throw err;
+  }
   // A resume keeps the stored chunk size: record checkpoints do not depend on it, chunk summaries do.
   const chunkSize = run.chunkSize;
-  const plan = await deps.openSource(run.source).plan(chunkSize);
+  const plan = await source.plan(chunkSize);
   await deps.runs.putInvalidRecords(input.runId, plan.invalid);
   const totals: RunTotals = {
     totalRecords: plan.totalRecords,

@@ -1,29 +1,34 @@
+import { ClaimLostError, type GoalLedger } from '../checkpoint/goal-ledger.ts';
 import type { RecordStore } from '../checkpoint/record-store.ts';
-import type { DoneAction, HcmIds, LedgerItem } from '../checkpoint/types.ts';
-import { CheckpointConflictError, HcmRequestError, InvalidRecordError, TransientError } from '../errors.ts';
-import { type HcmGoals, isAmbiguousWrite } from '../hcm/client.ts';
+import { committedIds, type DoneAction, type HcmIds, type LedgerItem, needsReconcile } from '../checkpoint/types.ts';
+import { CheckpointConflictError, HcmRequestError, InvalidRecordError } from '../errors.ts';
+import { type HcmGoals, isAmbiguousWrite, type WriteGuard } from '../hcm/client.ts';
 import { diffGoal, naturalKeyOf, toHcmPayload } from '../hcm/mapping.ts';
 import type { HcmGoal, HcmGoalPayload } from '../hcm/oracle.ts';
+import type { Clock } from '../ports.ts';
 import type { GoalRecord } from '../source/schema.ts';
 import { type ExistingGoals, pickExisting } from './hcm-access.ts';
 
 export interface RecordSyncContext {
   hcm: HcmGoals;
   records: RecordStore;
+  ledger: GoalLedger;
   existing: ExistingGoals;
   owner: string;
+  runId: string;
   runAttempt: number;
   chunkIndex: number;
-  claimTtlMs: number;
-  /** POSTs whose outcome stayed unknown (each followed by a finder) before the record is left for later. */
-  maxCreateAttempts: number;
+  /** Writes in a row whose outcome stayed unknown before the record is failed for this attempt. */
+  maxUnclearWrites: number;
+  clock: Clock;
 }
 
 export type RecordOutcome =
-  | { kind: 'done'; action: DoneAction }
+  | { kind: 'done'; action: DoneAction; replaced?: HcmIds }
   | { kind: 'alreadyDone'; action?: DoneAction }
   | { kind: 'failed'; reason: string }
-  | { kind: 'contended'; claimExpiresAt?: number };
+  /** Not writable now (another claim, or a write not visible yet): try again after `until` (epoch ms). */
+  | { kind: 'waiting'; until: number; unclear?: boolean };
 
 /** HCM answers that concern this one record: it is marked failed and the run goes on. */
 function isRecordLevel(err: unknown): err is HcmRequestError | InvalidRecordError {
@@ -40,59 +45,99 @@ function idsOf(goal: HcmGoal, fallbackPlanId: number): HcmIds {
   };
 }
 
+interface Written {
+  action: DoneAction;
+  goal: HcmGoal;
+  /** The goal of an earlier identity (person or plan) that this record no longer maps to. */
+  replaced?: HcmIds;
+}
+
 /**
- * Syncs one record that needs an HCM write (invariant 7): claim + durable `pending` intent first, then
- * PATCH by the ledger's ids, or adopt/update a goal HCM already has for the natural key, or create.
- * A record that was pending before (crash) or whose last POST was ambiguous is reconciled with a fresh
- * natural-key finder before anything is created. Ledger first, then `done`: a crash in between leaves
- * a pending record whose ledger already matches, which the next pass settles as unchanged.
+ * Syncs one record that needs an HCM write (docs/invariants.md, invariant 7). Claim on the ledger
+ * item first; every request that writes renews and checks that claim right before it is sent; the
+ * confirmed write is committed to the ledger in one write that requires the claim. A write whose
+ * outcome is unclear is never repeated in the same pass: the record waits until a late commit would
+ * be visible, and the next claimant looks for the goal before creating it.
  */
 export async function syncRecord(
   ctx: RecordSyncContext,
   record: GoalRecord,
   contentHash: string,
-  ledger?: LedgerItem,
 ): Promise<RecordOutcome> {
   const key = record.externalKey;
-  const claim = await ctx.records.claim({
-    externalKey: key,
-    contentHash,
-    chunkIndex: ctx.chunkIndex,
-    runAttempt: ctx.runAttempt,
-    owner: ctx.owner,
-    claimTtlMs: ctx.claimTtlMs,
-  });
-  if (!claim.claimed) {
-    if (claim.reason === 'done') return { kind: 'alreadyDone', action: claim.current?.action };
-    return { kind: 'contended', claimExpiresAt: claim.current?.claimExpiresAt };
-  }
+  const claim = await ctx.ledger.claim(key, ctx.owner);
+  if (!claim.claimed) return { kind: 'waiting', until: claim.until };
   const previous = claim.previous;
-  const reconcileFirst = previous?.status === 'pending' || previous?.ambiguous === true;
+  const progress = { contentHash, chunkIndex: ctx.chunkIndex, runAttempt: ctx.runAttempt };
+
+  const settledIds = committedIds(previous);
+  if (settledIds && previous?.contentHash === contentHash && !needsReconcile(previous)) {
+    // Committed by an overlapping invocation or run since this pass read its snapshot.
+    await ctx.ledger.release(key, ctx.owner, false);
+    const ours = previous.lastRunId === ctx.runId;
+    const action: DoneAction = ours ? (previous.lastAction ?? 'unchanged') : 'unchanged';
+    await ctx.records.complete(key, { ...progress, action, ids: settledIds });
+    return ours ? { kind: 'alreadyDone', action } : { kind: 'done', action };
+  }
+
+  let wrote = false;
+  const guard: WriteGuard = async () => {
+    await ctx.ledger.beginWrite(key, ctx.owner);
+    wrote = true;
+  };
   try {
-    const { action, goal } = await write(ctx, record, ledger, reconcileFirst);
-    const ids = idsOf(goal, record.goalPlanId);
-    await ctx.records.putLedger(key, contentHash, ids);
-    await ctx.records.complete(key, ctx.owner, action, ids);
-    return { kind: 'done', action };
+    const result = await write(ctx, record, previous, guard);
+    const ids = idsOf(result.goal, record.goalPlanId);
+    await ctx.ledger.commit(key, ctx.owner, {
+      contentHash,
+      ids,
+      personNumber: record.personNumber,
+      action: result.action,
+    });
+    await ctx.records.complete(key, { ...progress, action: result.action, ids }, result.replaced);
+    return { kind: 'done', action: result.action, ...(result.replaced ? { replaced: result.replaced } : {}) };
   } catch (err) {
-    if (err instanceof CheckpointConflictError) return { kind: 'contended' };
-    if (!isRecordLevel(err)) throw err;
-    await ctx.records.fail(key, ctx.owner, err.message, false);
-    return { kind: 'failed', reason: err.message };
+    if (err instanceof ClaimLostError || err instanceof CheckpointConflictError) {
+      return { kind: 'waiting', until: ctx.clock.now() + 1_000 };
+    }
+    if (isRecordLevel(err)) {
+      await ctx.records.fail(key, progress, err.message, false);
+      // HCM refused the write outright: nothing of it can commit later.
+      await ctx.ledger.release(key, ctx.owner, true);
+      return { kind: 'failed', reason: err.message };
+    }
+    if (wrote || isAmbiguousWrite(err)) {
+      const { visibleAfter, unclearWrites } = await ctx.ledger.markUnclear(key, ctx.owner);
+      if (unclearWrites >= ctx.maxUnclearWrites) {
+        const reason = `the outcome of ${unclearWrites} writes in a row stayed unknown; the next attempt looks for the goal first`;
+        await ctx.records.fail(key, progress, reason, true);
+        return { kind: 'failed', reason };
+      }
+      if (isAmbiguousWrite(err)) return { kind: 'waiting', until: visibleAfter, unclear: true };
+      throw err;
+    }
+    await ctx.ledger.release(key, ctx.owner, false);
+    throw err;
   }
 }
 
 async function write(
   ctx: RecordSyncContext,
   record: GoalRecord,
-  ledger: LedgerItem | undefined,
-  reconcileFirst: boolean,
-): Promise<{ action: DoneAction; goal: HcmGoal }> {
+  previous: LedgerItem | undefined,
+  guard: WriteGuard,
+): Promise<Written> {
   const desired = toHcmPayload(record);
-  if (ledger) {
+  const known = committedIds(previous);
+  // A goal's person and plan cannot be patched: a record that moved needs a goal of its own.
+  const moved =
+    known !== undefined &&
+    (known.goalPlanId !== record.goalPlanId ||
+      (previous?.personNumber !== undefined && previous.personNumber !== record.personNumber));
+  if (known && !moved) {
     try {
-      // Known goal and changed content: a PATCH is idempotent, so a resumed pending record needs no finder.
-      const goal = await ctx.hcm.update(ledger.goalPlanId, ledger.performanceGoalsUniqID, desired);
+      // Known goal and changed content: a PATCH cannot create a goal, so it needs no finder.
+      const goal = await ctx.hcm.update(known.goalPlanId, known.performanceGoalsUniqID, desired, undefined, guard);
       return { action: 'updated', goal };
     } catch (err) {
       // Deleted in HCM since the last sync: fall through to find-or-create by natural key.
@@ -100,11 +145,14 @@ async function write(
     }
   }
   const natural = naturalKeyOf(record);
-  const found = reconcileFirst
+  // After an unclear write the chunk's prefetched answer may predate the late commit: ask again.
+  const found = needsReconcile(previous)
     ? pickExisting(await ctx.hcm.findByNaturalKey(natural), natural)
     : await ctx.existing.find(record);
-  if (found) return adopt(ctx, record.goalPlanId, found, desired);
-  return createOnce(ctx, record, desired);
+  const replaced = moved ? known : undefined;
+  if (found) return { ...(await adopt(ctx, record.goalPlanId, found, desired, guard)), ...(replaced ? { replaced } : {}) };
+  const goal = await ctx.hcm.create(record.goalPlanId, desired, guard);
+  return { action: 'created', goal, ...(replaced ? { replaced } : {}) };
 }
 
 /** HCM already has the goal (committed by us before a crash, or created elsewhere): update only if it differs. */
@@ -113,32 +161,10 @@ async function adopt(
   goalPlanId: number,
   found: HcmGoal,
   desired: HcmGoalPayload,
-): Promise<{ action: DoneAction; goal: HcmGoal }> {
+  guard: WriteGuard,
+): Promise<Written> {
   const patch = diffGoal(found, desired);
   if (patch === null) return { action: 'reconciled', goal: found };
-  const goal = await ctx.hcm.update(found.GoalPlanId ?? goalPlanId, found.performanceGoalsUniqID, patch);
+  const goal = await ctx.hcm.update(found.GoalPlanId ?? goalPlanId, found.performanceGoalsUniqID, patch, undefined, guard);
   return { action: 'updated', goal };
-}
-
-/** POST, and after an answer that may hide a commit, look before posting again. */
-async function createOnce(
-  ctx: RecordSyncContext,
-  record: GoalRecord,
-  desired: HcmGoalPayload,
-): Promise<{ action: DoneAction; goal: HcmGoal }> {
-  const natural = naturalKeyOf(record);
-  for (let attempt = 1; attempt <= ctx.maxCreateAttempts; attempt++) {
-    try {
-      return { action: 'created', goal: await ctx.hcm.create(record.goalPlanId, desired) };
-    } catch (err) {
-      if (!isAmbiguousWrite(err)) throw err;
-      // Durable before the finder: if we die now, the next worker still knows to look first.
-      if (attempt === 1) await ctx.records.markAmbiguous(record.externalKey, ctx.owner);
-      const found = pickExisting(await ctx.hcm.findByNaturalKey(natural), natural);
-      if (found) return adopt(ctx, record.goalPlanId, found, desired);
-    }
-  }
-  throw new TransientError(
-    `create of ${record.externalKey} stayed ambiguous after ${ctx.maxCreateAttempts} attempts; it will be reconciled on retry`,
-  );
 }

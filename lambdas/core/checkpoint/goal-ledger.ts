@@ -1,0 +1,256 @@
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { CheckpointConflictError } from '../errors.ts';
+import { type Clock, systemClock } from '../ports.ts';
+import { dynamoCall, isConditionFailure } from './dynamo.ts';
+import { LEDGER_SK, ledgerPk } from './keys.ts';
+import type { DoneAction, HcmIds, LedgerItem } from './types.ts';
+
+/** Timing of the write protocol (docs/invariants.md, invariant 7). */
+export interface WriteTiming {
+  /** How long a claim shuts other writers out; renewed before every write request. */
+  claimTtlMs: number;
+  /** The HCM client's per-request timeout: a write is sent only with at least this much claim left. */
+  requestTimeoutMs: number;
+  /** How long after an unclear write (or a writer that vanished) HCM may still commit it. */
+  visibilityMs: number;
+  /** Allowance for clock differences between workers and for the renewal's own round trip. */
+  marginMs: number;
+}
+
+export const WRITE_TIMING_DEFAULTS: WriteTiming = {
+  claimTtlMs: 120_000,
+  requestTimeoutMs: 10_000,
+  // Longer than Oracle's own gateway/request timeouts, so a write that is still in Oracle's hands
+  // after the client gave up has committed (or died) before anyone looks for it.
+  visibilityMs: 60_000,
+  marginMs: 2_000,
+};
+
+export type LedgerClaim =
+  | { claimed: true; previous?: LedgerItem }
+  | { claimed: false; current?: LedgerItem; until: number };
+
+/** The claim was lost or could not be renewed in time: the write was not sent (or not committed). */
+export class ClaimLostError extends CheckpointConflictError {}
+
+/** How long a worker that met another's claim waits before it looks again. */
+const CLAIM_RECHECK_MS = 5_000;
+
+const CLAIM_FIELDS = 'claimOwner, claimRunId, claimExpiresAt';
+const WRITE_FIELDS = 'writeStartedAt, visibleAfter, ambiguous, unclearWrites';
+
+/**
+ * Claims and commits on the ledger item of (connection, external key). One item holds both, so a
+ * writer's commit (ids + content hash) is a single conditional write that requires its claim: there
+ * is no window in which the ledger can point at a goal written by a worker that no longer owned it.
+ */
+export class GoalLedger {
+  private readonly clock: Clock;
+
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly scope: { runId: string; connectionId: string },
+    private readonly timing: WriteTiming = WRITE_TIMING_DEFAULTS,
+    options: { clock?: Clock } = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+    const room = timing.claimTtlMs - timing.requestTimeoutMs - 2 * timing.marginMs;
+    if (room <= 0) {
+      throw new CheckpointConflictError(
+        `claim TTL ${timing.claimTtlMs} ms leaves no room for a ${timing.requestTimeoutMs} ms request`,
+      );
+    }
+  }
+
+  private key(externalKey: string) {
+    return { pk: ledgerPk(this.scope.connectionId, externalKey), sk: LEDGER_SK };
+  }
+
+  async get(externalKey: string): Promise<LedgerItem | undefined> {
+    const out = await dynamoCall('GetItem', () =>
+      this.doc.send(
+        new GetCommand({ TableName: this.table, Key: this.key(externalKey), ConsistentRead: true }),
+      ),
+    );
+    return out.Item as LedgerItem | undefined;
+  }
+
+  /**
+   * Takes the record for `owner` unless another invocation holds an unexpired claim, or a write that
+   * may still commit is not visible yet. Claims of earlier attempts and other runs expire like any
+   * other: they are never taken over early.
+   */
+  async claim(externalKey: string, owner: string): Promise<LedgerClaim> {
+    const now = this.clock.now();
+    try {
+      const out = await dynamoCall('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: this.key(externalKey),
+            ConditionExpression:
+              '(attribute_not_exists(claimOwner) OR claimOwner = :owner OR claimExpiresAt < :now) AND ' +
+              '(attribute_not_exists(visibleAfter) OR visibleAfter <= :now)',
+            UpdateExpression:
+              'SET claimOwner = :owner, claimRunId = :run, claimExpiresAt = :exp, externalKey = :key, connectionId = :conn',
+            ExpressionAttributeValues: {
+              ':owner': owner,
+              ':now': now,
+              ':run': this.scope.runId,
+              ':exp': now + this.timing.claimTtlMs,
+              ':key': externalKey,
+              ':conn': this.scope.connectionId,
+            },
+            ReturnValues: 'ALL_OLD',
+          }),
+        ),
+      );
+      const previous = out.Attributes as LedgerItem | undefined;
+      return previous ? { claimed: true, previous } : { claimed: true };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      const current = await this.get(externalKey);
+      // A live holder usually finishes in well under a second: look again soon rather than at its
+      // expiry; a write that is not visible yet is waited out in full.
+      const claimUntil = Math.min(current?.claimExpiresAt ?? 0, now + CLAIM_RECHECK_MS);
+      const until = Math.max(claimUntil, current?.visibleAfter ?? 0, now + 1_000);
+      return { claimed: false, current, until };
+    }
+  }
+
+  /**
+   * Right before a write request: renews the claim (owner-checked, not expired) and records that a
+   * write is starting, so whoever comes next waits until it is visible and looks before creating.
+   * Throws ClaimLostError when the claim is gone or the renewal took so long that the request could
+   * outlive it.
+   */
+  async beginWrite(externalKey: string, owner: string): Promise<void> {
+    const t = this.timing;
+    const started = this.clock.now();
+    try {
+      await dynamoCall('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: this.key(externalKey),
+            ConditionExpression: 'claimOwner = :owner AND claimExpiresAt > :live',
+            UpdateExpression: 'SET claimExpiresAt = :exp, writeStartedAt = :now, visibleAfter = :visible',
+            ExpressionAttributeValues: {
+              ':owner': owner,
+              ':live': started + t.marginMs,
+              ':exp': started + t.claimTtlMs,
+              ':now': started,
+              ':visible': started + t.requestTimeoutMs + t.visibilityMs,
+            },
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      throw new ClaimLostError(`record ${externalKey} is no longer claimed by this worker; not writing`);
+    }
+    const left = started + t.claimTtlMs - this.clock.now();
+    if (left < t.requestTimeoutMs + t.marginMs) {
+      throw new ClaimLostError(
+        `claim renewal of ${externalKey} took too long (${t.claimTtlMs - left} ms); not writing`,
+      );
+    }
+  }
+
+  /** The confirmed write: ids + content hash, and the claim released, in one owner-checked write. */
+  async commit(
+    externalKey: string,
+    owner: string,
+    c: { contentHash: string; ids: HcmIds; personNumber: string; action: DoneAction },
+  ): Promise<void> {
+    try {
+      await dynamoCall('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: this.key(externalKey),
+            ConditionExpression: 'claimOwner = :owner',
+            UpdateExpression:
+              'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, ' +
+              'personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at ' +
+              `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}`,
+            ExpressionAttributeValues: {
+              ':owner': owner,
+              ':hash': c.contentHash,
+              ':gid': c.ids.hcmGoalId,
+              ':uid': c.ids.performanceGoalsUniqID,
+              ':plan': c.ids.goalPlanId,
+              ':person': c.personNumber,
+              ':run': this.scope.runId,
+              ':action': c.action,
+              ':at': new Date(this.clock.now()).toISOString(),
+            },
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      throw new ClaimLostError(`record ${externalKey} was claimed by another worker before the commit`);
+    }
+  }
+
+  /**
+   * The write's outcome is unknown: release the claim, but nobody may claim the record before HCM has
+   * had time to commit a late write; the next claimant reconciles with a finder first. Returns when
+   * the record becomes claimable again and how many writes in a row ended unclear.
+   */
+  async markUnclear(externalKey: string, owner: string): Promise<{ visibleAfter: number; unclearWrites: number }> {
+    const visibleAfter = this.clock.now() + this.timing.visibilityMs;
+    try {
+      const out = await dynamoCall('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: this.key(externalKey),
+            ConditionExpression: 'claimOwner = :owner',
+            UpdateExpression:
+              'SET ambiguous = :true, visibleAfter = :visible, unclearWrites = if_not_exists(unclearWrites, :zero) + :one ' +
+              `REMOVE ${CLAIM_FIELDS}`,
+            ExpressionAttributeValues: {
+              ':owner': owner,
+              ':true': true,
+              ':visible': visibleAfter,
+              ':zero': 0,
+              ':one': 1,
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+        ),
+      );
+      return { visibleAfter, unclearWrites: (out.Attributes?.unclearWrites as number | undefined) ?? 1 };
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      // Someone else holds it now; they wait out the visibility set by our beginWrite.
+      return { visibleAfter, unclearWrites: 1 };
+    }
+  }
+
+  /**
+   * Gives the claim back. `settled`: no write of ours or an earlier one can still commit (a finder
+   * after the visibility wait found nothing, then HCM refused our write), so the reconcile flags go too.
+   */
+  async release(externalKey: string, owner: string, settled: boolean): Promise<void> {
+    try {
+      await dynamoCall('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: this.key(externalKey),
+            ConditionExpression: 'claimOwner = :owner',
+            UpdateExpression: `REMOVE ${CLAIM_FIELDS}${settled ? `, ${WRITE_FIELDS}` : ''}`,
+            ExpressionAttributeValues: { ':owner': owner },
+          }),
+        ),
+      );
+    } catch (err) {
+      // Already released or taken over after expiry: nothing of ours to give back.
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+}

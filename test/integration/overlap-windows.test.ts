@@ -1,0 +1,214 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GoalLedger, type WriteTiming } from '../../lambdas/core/checkpoint/goal-ledger.ts';
+import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
+import { RunLease } from '../../lambdas/core/checkpoint/run-lease.ts';
+import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
+import { ChunkStore } from '../../lambdas/core/checkpoint/chunk-store.ts';
+import { RunInProgressError } from '../../lambdas/core/errors.ts';
+import { HcmGoalsClient } from '../../lambdas/core/hcm/client.ts';
+import { hcmPaths } from '../../lambdas/core/hcm/oracle.ts';
+import type { TokenProvider } from '../../lambdas/core/ports.ts';
+import { openGoalSource } from '../../lambdas/core/source/open.ts';
+import type { ChunkRef, GoalSource } from '../../lambdas/core/source/types.ts';
+import { type ChunkResult, processChunk } from '../../lambdas/core/sync/engine.ts';
+import { planRun } from '../../lambdas/core/sync/plan.ts';
+import { writeSampleFile } from '../../local/sample/generate.ts';
+import { CONNECTION_ID, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
+
+/**
+ * The four ways the last review wrote one goal twice (issue "exactly-once when work overlaps"), each
+ * against dynalite and the HCM simulator over HTTP, with nothing of ours mocked. Timing is scaled
+ * down (claims of 2.5 s, requests of 1 s) so every wait is real but short.
+ */
+const TIMING: WriteTiming = { claimTtlMs: 2_500, requestTimeoutMs: 1_000, visibilityMs: 800, marginMs: 200 };
+const GOALS = 12;
+
+let peers: PipelinePeers;
+let dir: string;
+let sourcePath: string;
+let chunk: ChunkRef;
+let runSeq = 0;
+
+beforeAll(async () => {
+  peers = await startPipelinePeers({ tokenTtlSeconds: 300, hcmFaults: { rateLimitPerSecond: 0 } });
+  dir = await mkdtemp(join(tmpdir(), 'overlap-'));
+  sourcePath = join(dir, 'goals.jsonl');
+  await writeSampleFile(sourcePath, { goals: GOALS, invalidRate: 0, seed: 11 });
+  chunk = (await openGoalSource({ uri: sourcePath, format: 'jsonl' }).plan(GOALS)).chunks[0]!;
+});
+afterAll(async () => {
+  await peers.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+let connectionId: string;
+beforeEach(async () => {
+  // A fresh connection per test: its own ledger, so every test starts with HCM holding none of its goals.
+  connectionId = `${CONNECTION_ID}-${++runSeq}`;
+  await peers.hcm.setFaults({ latencyMs: 0, jitterMs: 0, lateCommitRate: 0, commitThenDropRate: 0 });
+  for (const goal of peers.hcm.goals()) await deleteGoal(goal.GoalPlanId, goal.performanceGoalsUniqID);
+});
+
+async function deleteGoal(planId: number, uniq: string): Promise<void> {
+  const token = await peers.broker.tokenProvider().getToken(CONNECTION_ID);
+  await fetch(peers.hcm.url + hcmPaths.planGoal(planId, uniq), {
+    method: 'DELETE',
+    headers: { Authorization: `Bearer ${token.accessToken}` },
+  });
+}
+
+/** A token provider that stalls the first `stalls` requests (a slow broker call, a long 429 pause). */
+function stalling(stallMs: number, stalls = 1): TokenProvider {
+  const inner = peers.broker.tokenProvider();
+  let left = stalls;
+  return {
+    getToken: async (id, opts) => {
+      if (left-- > 0) await new Promise((r) => setTimeout(r, stallMs));
+      return inner.getToken(CONNECTION_ID, opts);
+    },
+  };
+}
+
+interface Worker {
+  runId?: string;
+  attempt?: number;
+  owner: string;
+  tokens?: TokenProvider;
+}
+
+/** One chunk pass as sync-chunk makes it: its own HCM client, stores and claim owner. */
+function pass(w: Worker, source: GoalSource = openGoalSource({ uri: sourcePath, format: 'jsonl' })): Promise<ChunkResult> {
+  const runId = `${w.runId ?? 'run-a'}-${connectionId}`;
+  const doc = peers.dynamo.doc;
+  const table = peers.dynamo.tables.checkpoints;
+  const hcm = new HcmGoalsClient({
+    baseUrl: peers.hcm.url,
+    connectionId: CONNECTION_ID,
+    tokens: w.tokens ?? peers.broker.tokenProvider(),
+    timeoutMs: TIMING.requestTimeoutMs,
+    maxAttempts: 1,
+  });
+  return processChunk(
+    { runId, connectionId, attempt: w.attempt ?? 1, chunk },
+    {
+      source,
+      hcm,
+      records: new RecordStore(doc, table, { runId, connectionId, expiresAt: 1 }),
+      ledger: new GoalLedger(doc, table, { runId, connectionId }, TIMING),
+      workerId: w.owner,
+      remainingTimeMs: () => 600_000,
+    },
+    { minTimeMarginMs: 0, timing: TIMING },
+  );
+}
+
+/** Passes until the chunk is complete, waiting what each pass asks for (the state machine's loop). */
+async function untilComplete(w: Worker): Promise<ChunkResult> {
+  for (let i = 0; i < 30; i++) {
+    const r = await pass({ ...w, owner: `${w.owner}-p${i}` });
+    if (r.status === 'complete') return r;
+    await new Promise((res) => setTimeout(res, Math.min(r.waitSeconds * 1000, 1_000) || 100));
+  }
+  throw new Error('chunk did not complete in 30 passes');
+}
+
+/** Exactly one HCM goal per natural key, and the ledger of every record points at that goal. */
+async function expectOneGoalEach(): Promise<void> {
+  const goals = peers.hcm.goals();
+  const byKey = new Map<string, number[]>();
+  for (const g of goals) {
+    const k = `${g.PersonNumber}|${g.GoalPlanId}|${g.GoalName}`;
+    byKey.set(k, [...(byKey.get(k) ?? []), g.GoalId]);
+  }
+  expect([...byKey.values()].filter((ids) => ids.length > 1)).toEqual([]);
+  expect(goals).toHaveLength(GOALS);
+  const ledger = new GoalLedger(peers.dynamo.doc, peers.dynamo.tables.checkpoints, { runId: 'x', connectionId }, TIMING);
+  for await (const entry of openGoalSource({ uri: sourcePath, format: 'jsonl' }).readChunk(chunk)) {
+    if (!('record' in entry)) continue;
+    const r = entry.record;
+    const item = await ledger.get(r.externalKey);
+    expect(item?.hcmGoalId).toBe(byKey.get(`${r.personNumber}|${r.goalPlanId}|${r.goalName}`)?.[0]);
+    expect(item?.claimOwner).toBeUndefined();
+  }
+}
+
+describe('no goal is written twice when work overlaps (dynalite + HCM simulator over HTTP)', () => {
+  it('1. late commit after an unclear POST: no second POST in that pass; the next pass finds the goal', async () => {
+    await peers.hcm.setFaults({ lateCommitRate: 1, lateCommitDelayMs: 300 });
+    const before = (await peers.hcm.stats()).requests.byMethod.POST ?? 0;
+    const first = await pass({ owner: 'w1' });
+    expect(first).toMatchObject({ status: 'partial', counts: { unclearWrites: GOALS, created: 0 } });
+    // One POST per record, none repeated after the 504.
+    expect(((await peers.hcm.stats()).requests.byMethod.POST ?? 0) - before).toBe(GOALS);
+    await peers.hcm.setFaults({ lateCommitRate: 0 });
+    const done = await untilComplete({ owner: 'w2' });
+    expect(done.counts.created + done.counts.reconciled + done.counts.alreadyDone).toBe(GOALS);
+    expect((await peers.hcm.stats()).lateCommits).toBeGreaterThanOrEqual(GOALS);
+    await expectOneGoalEach();
+  });
+
+  it('2. a claim that expires while its holder is stalled: the holder never sends its POST', async () => {
+    // Worker A's first token request stalls past its claim; B (a Step Functions retry) takes over.
+    const a = pass({ owner: 'stalled-a', tokens: stalling(TIMING.claimTtlMs + 800) });
+    await new Promise((r) => setTimeout(r, TIMING.claimTtlMs + 100));
+    const b = await untilComplete({ owner: 'retry-b' });
+    const ra = await a;
+    // A lost its claim on the stalled record before sending: it waits instead of writing.
+    expect(ra.counts.remaining).toBeGreaterThanOrEqual(1);
+    expect(b.status).toBe('complete');
+    await expectOneGoalEach();
+  });
+
+  it('2b. a POST outliving the client (slow HCM, commit after the timeout) is waited out, then found', async () => {
+    await peers.hcm.setFaults({ latencyMs: 1_400 }); // longer than the 1 s request timeout
+    const a = pass({ owner: 'slow-a' });
+    const b = pass({ owner: 'dup-b' }); // a duplicate invocation of the same chunk, at once
+    const [ra, rb] = await Promise.all([a, b]);
+    expect(ra.status === 'partial' || rb.status === 'partial').toBe(true);
+    await peers.hcm.setFaults({ latencyMs: 0 });
+    await untilComplete({ owner: 'later' });
+    await expectOneGoalEach();
+  });
+
+  it('3. a resume (attempt 2) never takes over a live claim of attempt 1', async () => {
+    const live = pass({ owner: 'attempt-1', attempt: 1, tokens: stalling(700, GOALS) });
+    await new Promise((r) => setTimeout(r, 150));
+    const resumed = await pass({ owner: 'attempt-2', attempt: 2 });
+    await live;
+    expect(resumed.counts.remaining).toBeGreaterThanOrEqual(1);
+    await untilComplete({ owner: 'attempt-2-next', attempt: 2 });
+    await expectOneGoalEach();
+  });
+
+  it('4. two runs of one connection: the second start is refused; racing passes still write once', async () => {
+    const doc = peers.dynamo.doc;
+    const table = peers.dynamo.tables.checkpoints;
+    const deps = {
+      runs: new RunStore(doc, table),
+      chunks: new ChunkStore(doc, table),
+      lease: new RunLease(doc, table),
+      openSource: (ref: { uri: string; format: 'jsonl' | 'csv' }) => openGoalSource(ref),
+    };
+    const source = { uri: sourcePath, format: 'jsonl' as const };
+    const nightly = `nightly-${connectionId}`;
+    await planRun({ runId: nightly, connectionId, source }, deps);
+    const second = await planRun({ runId: 'manual', connectionId, source }, deps).catch((e: unknown) => e);
+    expect(second).toBeInstanceOf(RunInProgressError);
+    expect((second as Error).message).toContain(`busy with run ${nightly}`);
+    expect((second as Error).message).toContain(`goal-sync resume ${nightly}`);
+    expect(await deps.runs.getRun('manual')).toBeUndefined();
+
+    // Even past the lease (it lapsed, or an old invocation outlived its execution), the ledger's
+    // claims keep two runs' passes from writing one goal twice.
+    const results = await Promise.all([
+      untilComplete({ owner: 'nightly-w', runId: 'nightly' }),
+      untilComplete({ owner: 'manual-w', runId: 'manual' }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['complete', 'complete']);
+    await expectOneGoalEach();
+    await deps.lease.release(connectionId, nightly);
+  });
+});
