@@ -37,7 +37,10 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
     clock: deps.clock,
     retentionDays: deps.retentionDays,
   });
-  const lease = new RunLease(deps.doc, deps.checkpointTable, { clock: deps.clock, ttlMs: deps.runLeaseTtlMs });
+  const lease = new RunLease(deps.doc, deps.checkpointTable, {
+    clock: deps.clock,
+    ttlMs: deps.runLeaseTtlMs,
+  });
   return middy(async (event: unknown, _context: Context): Promise<PlanOutput> => {
     const input = parsePlanInput(event);
     const out = await planRun(

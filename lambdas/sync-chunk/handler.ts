@@ -7,8 +7,8 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
 import { RecordStore } from '../core/checkpoint/record-store.ts';
-import { RunLease } from '../core/checkpoint/run-lease.ts';
 import { ttlSeconds } from '../core/checkpoint/retention.ts';
+import { RunLease } from '../core/checkpoint/run-lease.ts';
 import type { HcmClientStats, HcmGoals } from '../core/hcm/client.ts';
 import { type Clock, systemClock } from '../core/ports.ts';
 import type { GoalSource, SourceRef } from '../core/source/types.ts';
@@ -84,7 +84,11 @@ export function createSyncChunkHandler(deps: SyncChunkDeps) {
     });
     for (const r of result.replaced ?? []) {
       // Person or plan changed: a new goal was written; the old one stays in HCM for a human to retire.
-      deps.logger.warn('goal identity changed', { runId: task.runId, externalKey: r.externalKey, previous: r.previous });
+      deps.logger.warn('goal identity changed', {
+        runId: task.runId,
+        externalKey: r.externalKey,
+        previous: r.previous,
+      });
     }
     return result;
   };

@@ -1,6 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { WriteTiming } from '../../lambdas/core/checkpoint/goal-ledger.ts';
 import { HcmGoalsClient } from '../../lambdas/core/hcm/client.ts';
 import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
@@ -9,10 +10,9 @@ import type { ChunkCounts } from '../../lambdas/core/sync/counts.ts';
 import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler, type SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
-import type { WriteTiming } from '../../lambdas/core/checkpoint/goal-ledger.ts';
 import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
 import { mulberry32 } from '../sample/random.ts';
-import { asLambda, type FunctionKind, lambdaContext, type LocalHandler } from './executor.ts';
+import { asLambda, type FunctionKind, type LocalHandler, lambdaContext } from './executor.ts';
 
 /** Lambda timeouts the stack gives these functions; locally they bound getRemainingTimeInMillis. */
 const TIMEOUT_MS = { plan: 300_000, chunk: 900_000, finish: 120_000 } as const;
@@ -44,6 +44,7 @@ export function localWriteTiming(lateCommitDelayMs = 0): WriteTiming {
     requestTimeoutMs: 10_000,
     visibilityMs: Math.max(1_000, lateCommitDelayMs + 1_000),
     marginMs: 2_000,
+    claimRecheckMs: 1_000,
   };
 }
 

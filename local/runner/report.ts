@@ -47,7 +47,11 @@ export interface RunReport {
     secondRuns: Array<{ runId: string; outcome: 'refused' | 'started' | 'failed'; error?: string }>;
   };
   /** Records whose person or plan changed: a new goal was written, the old one left in HCM. */
-  identityChanges?: Array<{ key: string; hcmGoalId: number; previous: { hcmGoalId: number; goalPlanId: number } }>;
+  identityChanges?: Array<{
+    key: string;
+    hcmGoalId: number;
+    previous: { hcmGoalId: number; goalPlanId: number };
+  }>;
   crashed?: boolean;
   error?: string;
 }

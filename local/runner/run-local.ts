@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { renderDefinition } from '../../infra/state-machine.ts';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { renderDefinition } from '../../infra/state-machine.ts';
 import { queryByPrefix } from '../../lambdas/core/checkpoint/dynamo.ts';
 import { runPk, SK_PREFIX } from '../../lambdas/core/checkpoint/keys.ts';
-import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
-import { formatFromUri } from '../../lambdas/core/source/open.ts';
+import { RunStore, sourceChange } from '../../lambdas/core/checkpoint/run-store.ts';
+import { formatFromUri, openGoalSource } from '../../lambdas/core/source/open.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import { createProjectTables, startDynalite } from '../adapters/dynamo.ts';
 import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
@@ -65,7 +65,10 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
         `run ${o.resume} does not exist in ${workDir}; ${known.length > 0 ? `known runs: ${known.join(', ')}` : 'no runs there yet'}`,
       );
     }
-    const sourcePath = await prepareSource(o, workDir, runId, io);
+    // A resume reads the source its run was planned from; --source may name it again, nothing else.
+    const pinned = o.resume ? (await runs.getRun(o.resume))?.source.uri : undefined;
+    const sourcePath = pinned && !o.source ? pinned : await prepareSource(o, workDir, runId, io);
+    if (o.resume) await refuseChangedSource(runs, o.resume, sourcePath);
     // The naive job gets its own grant and never asks the broker: connecting it would spend a token
     // call the naive column would then be charged for.
     const connection = o.naive ? 'existing' : await ensureConnection(broker, peers.idp);
@@ -118,13 +121,23 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
     const startSecondRun = async (): Promise<void> => {
       // A manual start during the nightly run: same connection and source, a new runId.
       const second = `${runId}-second`;
-      const run = executeLocally(asl, functionArns, lambdas.invokers, { ...input, runId: second, resume: false }, second);
+      const run = executeLocally(
+        asl,
+        functionArns,
+        lambdas.invokers,
+        { ...input, runId: second, resume: false },
+        second,
+      );
       try {
         await run.result;
         secondRuns.push({ runId: second, outcome: 'started' });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        secondRuns.push({ runId: second, outcome: /RunInProgress|is busy with run/.test(message) ? 'refused' : 'failed', error: message });
+        secondRuns.push({
+          runId: second,
+          outcome: /RunInProgress|is busy with run/.test(message) ? 'refused' : 'failed',
+          error: message,
+        });
       }
       io.note(`fault: second run ${second} -> ${secondRuns.at(-1)?.outcome}`);
     };
@@ -222,6 +235,28 @@ async function prepareSource(o: LocalRunOptions, workDir: string, runId: string,
   const summary = await writeSampleFile(path, { goals: o.goals, invalidRate: o.invalidRate, seed: o.seed });
   io.note(`generated ${summary.lines} sample goals (${summary.invalid} invalid on purpose) in ${path}`);
   return path;
+}
+
+/**
+ * A resume must read exactly the source its plan pinned (invariant 8): checked here so the CLI says so
+ * before anything starts; plan-sync refuses the same way in AWS (SourceChangedError).
+ */
+async function refuseChangedSource(runs: RunStore, runId: string, sourcePath: string): Promise<void> {
+  const run = await runs.getRun(runId);
+  if (run && resolve(run.source.uri) !== sourcePath) {
+    throw new UsageError(
+      `run ${runId} was planned from ${run.source.uri}, not ${sourcePath}; resume it with that file`,
+    );
+  }
+  const now = await openGoalSource({ uri: sourcePath, format: formatFromUri(sourcePath) })
+    .identify?.()
+    .catch(() => undefined);
+  const change = sourceChange(run?.source.version, now ?? { size: -1 });
+  if (change) {
+    throw new UsageError(
+      `run ${runId} cannot resume: its source ${sourcePath} changed since it was planned (${change})`,
+    );
+  }
 }
 
 /** What a second start of the same connection got (secondRunAfter=N). */

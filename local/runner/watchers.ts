@@ -24,7 +24,11 @@ export function startWatchers(a: {
   const settled = async () => {
     await second;
   };
-  if (o.crashAfter === undefined && o.faults.revokeAfter === undefined && o.faults.secondRunAfter === undefined) {
+  if (
+    o.crashAfter === undefined &&
+    o.faults.revokeAfter === undefined &&
+    o.faults.secondRunAfter === undefined
+  ) {
     return { stop: () => undefined, settled };
   }
   let revoked = false;
@@ -40,7 +44,12 @@ export function startWatchers(a: {
         await peers.idp.revokeAll();
         a.io.note(`fault: grant revoked after ${committed} committed goals`);
       }
-      if (o.faults.secondRunAfter !== undefined && !second && a.startSecondRun && committed >= o.faults.secondRunAfter) {
+      if (
+        o.faults.secondRunAfter !== undefined &&
+        !second &&
+        a.startSecondRun &&
+        committed >= o.faults.secondRunAfter
+      ) {
         second = a.startSecondRun().catch(() => undefined);
       }
       if (o.crashAfter !== undefined && committed >= o.crashAfter) {

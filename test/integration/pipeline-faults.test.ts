@@ -35,10 +35,10 @@ function crashAfter(after: number) {
   return (hcm: HcmGoals): HcmGoals => ({
     findByNaturalKey: (k) => alive(() => hcm.findByNaturalKey(k)),
     findByPerson: (p, plan) => alive(() => hcm.findByPerson(p, plan)),
-    update: (plan, id, patch, etag) => alive(() => hcm.update(plan, id, patch, etag)),
-    create: async (plan, payload) => {
+    update: (plan, id, patch, etag, claim) => alive(() => hcm.update(plan, id, patch, etag, claim)),
+    create: async (plan, payload, claim) => {
       guard();
-      const goal = await hcm.create(plan, payload);
+      const goal = await hcm.create(plan, payload, claim);
       committed += 1;
       if (committed >= after) dead = true;
       guard(); // committed in HCM, but the worker dies before it can write `done`

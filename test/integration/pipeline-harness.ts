@@ -16,6 +16,7 @@ import { createLocalTokenBroker, type LocalTokenBroker } from '../../local/adapt
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { type HcmFaults, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
 import { type IdpSim, startIdp } from '../../local/idp/index.ts';
+import { localWriteTiming } from '../../local/runner/lambdas.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 
 // EMF lines per invocation would drown the output; the metric calls still run.
@@ -166,13 +167,21 @@ export async function runPipeline(peers: PipelinePeers, o: RunOptions): Promise<
     const tokens = peers.broker.tokenProvider();
     const client = new HcmGoalsClient({ baseUrl: peers.hcm.url, connectionId: CONNECTION_ID, tokens });
     const hcm = o.wrapHcm ? o.wrapHcm(client) : client;
-    const chunk = createSyncChunkHandler({ ...common, metrics: metrics(), openSource, hcmFor: () => hcm });
+    const chunk = createSyncChunkHandler({
+      ...common,
+      metrics: metrics(),
+      openSource,
+      hcmFor: () => hcm,
+      // The embedded default's timing: unclear writes wait a second, not AWS's minute.
+      engine: { timing: localWriteTiming() },
+    });
     try {
       while (crashed === undefined && next < items.length) {
         const item = items[next++]!;
         for (;;) {
           passes += 1;
           const result: SyncChunkResult = json(await chunk(json(item), lambdaContext()));
+          if (process.env.DEBUG_PASSES) console.log('PASS', Date.now() - t0, JSON.stringify(result));
           if (result.status === 'complete') break;
           if (result.waitSeconds > 0) await new Promise((r) => setTimeout(r, 200));
         }
@@ -193,7 +202,11 @@ export async function runPipeline(peers: PipelinePeers, o: RunOptions): Promise<
       {
         source: 'aws.states',
         'detail-type': 'Step Functions Execution Status Change',
-        detail: { executionArn: `arn:test:${o.runId}`, status: 'FAILED', input: JSON.stringify({ runId: o.runId }) },
+        detail: {
+          executionArn: `arn:test:${o.runId}`,
+          status: 'FAILED',
+          input: JSON.stringify({ runId: o.runId }),
+        },
       },
       lambdaContext(),
     );

@@ -11,6 +11,7 @@ import { openGoalSource } from '../../lambdas/core/source/open.ts';
 import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler } from '../../lambdas/sync-chunk/handler.ts';
+import { localWriteTiming } from '../../local/runner/lambdas.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
 import { CONNECTION_ID, lambdaContext, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
 
@@ -59,7 +60,14 @@ function machine() {
     openSource,
     options: { maxInlineRefBytes: 1024 },
   });
-  const chunk = createSyncChunkHandler({ ...common, metrics: metrics(), openSource, hcmFor: () => hcm });
+  const chunk = createSyncChunkHandler({
+    ...common,
+    metrics: metrics(),
+    openSource,
+    hcmFor: () => hcm,
+    // The embedded default's timing: unclear writes wait a second, not AWS's minute.
+    engine: { timing: localWriteTiming() },
+  });
   const finish = createFinishSyncHandler({
     ...common,
     metrics: metrics(),

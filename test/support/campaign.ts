@@ -81,8 +81,9 @@ export function crashAt(point: CrashPoint) {
     return {
       findByNaturalKey: (k) => call(false, () => hcm.findByNaturalKey(k)),
       findByPerson: (p, plan) => call(false, () => hcm.findByPerson(p, plan)),
-      create: (plan, payload) => call(true, () => hcm.create(plan, payload)),
-      update: (plan, id, patch, etag) => call(false, () => hcm.update(plan, id, patch, etag)),
+      // The claim guard goes through: a killed worker's writes obey the same protocol up to its death.
+      create: (plan, payload, claim) => call(true, () => hcm.create(plan, payload, claim)),
+      update: (plan, id, patch, etag, claim) => call(false, () => hcm.update(plan, id, patch, etag, claim)),
     };
   };
   return { wrap, state };

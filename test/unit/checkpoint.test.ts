@@ -24,7 +24,6 @@ function records(runId: string, clock: TestClock, connectionId = 'conn') {
   return new RecordStore(dynamo.doc, table, { runId, connectionId, expiresAt: 1 }, { clock });
 }
 
-
 describe('run item', () => {
   it('creates a run, resumes the same runId with the stored chunk size and refuses a different source', async () => {
     const runs = new RunStore(dynamo.doc, table);
@@ -134,14 +133,22 @@ describe('goal ledger: claims and commits (invariant 7)', () => {
     expect(second).toMatchObject({ claimed: false, current: { claimOwner: 'worker-a' } });
 
     clock.advance(60_001);
-    expect(await l.claim('K1', 'worker-b')).toMatchObject({ claimed: true, previous: { claimOwner: 'worker-a' } });
+    expect(await l.claim('K1', 'worker-b')).toMatchObject({
+      claimed: true,
+      previous: { claimOwner: 'worker-a' },
+    });
     await expect(l.beginWrite('K1', 'worker-a')).rejects.toBeInstanceOf(ClaimLostError);
     await expect(l.commit('K1', 'worker-a', commit)).rejects.toBeInstanceOf(ClaimLostError);
 
     await l.beginWrite('K1', 'worker-b');
     await l.commit('K1', 'worker-b', commit);
     const done = await l.get('K1');
-    expect(done).toMatchObject({ contentHash: 'h1', hcmGoalId: 7, personNumber: 'E1', lastAction: 'created' });
+    expect(done).toMatchObject({
+      contentHash: 'h1',
+      hcmGoalId: 7,
+      personNumber: 'E1',
+      lastAction: 'created',
+    });
     expect(done?.claimOwner).toBeUndefined();
     expect(done?.writeStartedAt).toBeUndefined();
   });
@@ -157,7 +164,13 @@ describe('goal ledger: claims and commits (invariant 7)', () => {
 
   it('a holder that started a write and vanished blocks everyone until the write would be visible', async () => {
     const clock = new TestClock();
-    const l = new GoalLedger(dynamo.doc, table, { runId: 'r', connectionId: 'conn' }, { ...timing, visibilityMs: 90_000 }, { clock });
+    const l = new GoalLedger(
+      dynamo.doc,
+      table,
+      { runId: 'r', connectionId: 'conn' },
+      { ...timing, visibilityMs: 90_000 },
+      { clock },
+    );
     await l.claim('K-dead', 'dead');
     await l.beginWrite('K-dead', 'dead');
     clock.advance(60_001); // claim expired ...
@@ -213,7 +226,12 @@ describe('goal ledger: claims and commits (invariant 7)', () => {
   it('a claim TTL that leaves no room for a request is refused up front', () => {
     expect(
       () =>
-        new GoalLedger(dynamo.doc, table, { runId: 'r', connectionId: 'c' }, { ...timing, claimTtlMs: 12_000 }),
+        new GoalLedger(
+          dynamo.doc,
+          table,
+          { runId: 'r', connectionId: 'c' },
+          { ...timing, claimTtlMs: 12_000 },
+        ),
     ).toThrow(/no room/);
   });
 });
@@ -237,7 +255,9 @@ describe('record checkpoints', () => {
   it('loads record and ledger state of more keys than one BatchGetItem takes', async () => {
     const clock = new TestClock();
     const store = records('run-batch', clock);
-    const l = new GoalLedger(dynamo.doc, table, { runId: 'run-batch', connectionId: 'conn' }, undefined, { clock });
+    const l = new GoalLedger(dynamo.doc, table, { runId: 'run-batch', connectionId: 'conn' }, undefined, {
+      clock,
+    });
     const keys = Array.from({ length: 130 }, (_, i) => `B-${i}`);
     await store.markUnchanged(
       keys.slice(0, 60).map((k) => ({ externalKey: k, contentHash: 'h', chunkIndex: 0, runAttempt: 1, ids })),
@@ -259,7 +279,9 @@ describe('record checkpoints', () => {
 
   it('ledger entries are per connection', async () => {
     const clock = new TestClock();
-    const a = new GoalLedger(dynamo.doc, table, { runId: 'run-l1', connectionId: 'tenant-a' }, undefined, { clock });
+    const a = new GoalLedger(dynamo.doc, table, { runId: 'run-l1', connectionId: 'tenant-a' }, undefined, {
+      clock,
+    });
     await a.claim('SAME', 'w');
     await a.commit('SAME', 'w', { contentHash: 'hash-a', ids, personNumber: 'E1', action: 'created' });
     const other = await records('run-l2', clock, 'tenant-b').loadStates(['SAME']);

@@ -4,7 +4,7 @@ import { GoalLedger } from '../../lambdas/core/checkpoint/goal-ledger.ts';
 import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
 import { HcmRequestError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { AmbiguousWriteError } from '../../lambdas/core/hcm/client.ts';
-import { contentHash, toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
+import { toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
 import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
 import { type EngineOptions, processChunk } from '../../lambdas/core/sync/engine.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
@@ -197,10 +197,14 @@ describe('processChunk', () => {
     };
     h.hcm.beforeCreate = (payload, call) => {
       // A POST for b times out before HCM stored anything: also ambiguous from the client's side.
-      if (payload.GoalName === b.goalName && call <= 2) throw new AmbiguousWriteError('POST goals', 'timeout');
+      if (payload.GoalName === b.goalName && call <= 2)
+        throw new AmbiguousWriteError('POST goals', 'timeout');
     };
     const first = await h.pass(ArraySource.of([a, b]), { engine: { concurrency: 1 } });
-    expect(first).toMatchObject({ status: 'partial', counts: { remaining: 2, unclearWrites: 2, created: 0 } });
+    expect(first).toMatchObject({
+      status: 'partial',
+      counts: { remaining: 2, unclearWrites: 2, created: 0 },
+    });
     // One lookup each before the create, none after the unclear answer.
     expect(h.hcm.calls).toMatchObject({ create: 2, findByNaturalKey: 2 });
     // Waits out the visibility window (60 s by default) before anyone looks.

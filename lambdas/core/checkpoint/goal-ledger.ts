@@ -15,6 +15,11 @@ export interface WriteTiming {
   visibilityMs: number;
   /** Allowance for clock differences between workers and for the renewal's own round trip. */
   marginMs: number;
+  /**
+   * How long a worker that met another's live claim waits before it looks again (default 5 s): a
+   * live holder usually finishes in well under a second, so this is not the claim's expiry.
+   */
+  claimRecheckMs?: number;
 }
 
 export const WRITE_TIMING_DEFAULTS: WriteTiming = {
@@ -24,6 +29,7 @@ export const WRITE_TIMING_DEFAULTS: WriteTiming = {
   // after the client gave up has committed (or died) before anyone looks for it.
   visibilityMs: 60_000,
   marginMs: 2_000,
+  claimRecheckMs: 5_000,
 };
 
 export type LedgerClaim =
@@ -32,9 +38,6 @@ export type LedgerClaim =
 
 /** The claim was lost or could not be renewed in time: the write was not sent (or not committed). */
 export class ClaimLostError extends CheckpointConflictError {}
-
-/** How long a worker that met another's claim waits before it looks again. */
-const CLAIM_RECHECK_MS = 5_000;
 
 const CLAIM_FIELDS = 'claimOwner, claimRunId, claimExpiresAt';
 const WRITE_FIELDS = 'writeStartedAt, visibleAfter, ambiguous, unclearWrites';
@@ -111,9 +114,9 @@ export class GoalLedger {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
       const current = await this.get(externalKey);
-      // A live holder usually finishes in well under a second: look again soon rather than at its
-      // expiry; a write that is not visible yet is waited out in full.
-      const claimUntil = Math.min(current?.claimExpiresAt ?? 0, now + CLAIM_RECHECK_MS);
+      // Look again soon rather than at the claim's expiry; a write not visible yet is waited out in full.
+      const recheck = this.timing.claimRecheckMs ?? WRITE_TIMING_DEFAULTS.claimRecheckMs ?? 5_000;
+      const claimUntil = Math.min(current?.claimExpiresAt ?? 0, now + recheck);
       const until = Math.max(claimUntil, current?.visibleAfter ?? 0, now + 1_000);
       return { claimed: false, current, until };
     }
@@ -200,7 +203,10 @@ export class GoalLedger {
    * had time to commit a late write; the next claimant reconciles with a finder first. Returns when
    * the record becomes claimable again and how many writes in a row ended unclear.
    */
-  async markUnclear(externalKey: string, owner: string): Promise<{ visibleAfter: number; unclearWrites: number }> {
+  async markUnclear(
+    externalKey: string,
+    owner: string,
+  ): Promise<{ visibleAfter: number; unclearWrites: number }> {
     const visibleAfter = this.clock.now() + this.timing.visibilityMs;
     try {
       const out = await dynamoCall('UpdateItem', () =>

@@ -1,7 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CheckpointConflictError, ConfigError, SourceChangedError } from '../errors.ts';
-import type { SourceVersion } from '../source/types.ts';
 import { type Clock, systemClock } from '../ports.ts';
+import type { SourceVersion } from '../source/types.ts';
 import { batchPutAll, dynamoCall, isConditionFailure, queryByPrefix } from './dynamo.ts';
 import { invalidSk, REPORT_SK, RUN_SK, runPk, SK_PREFIX } from './keys.ts';
 import { DEFAULT_RETENTION_DAYS, ttlSeconds } from './retention.ts';
@@ -23,7 +23,10 @@ export interface StartRunRequest {
 }
 
 /** What differs between the pinned source version and the one there now, or undefined if nothing. */
-export function sourceChange(pinned: SourceVersion | undefined, now: SourceVersion | undefined): string | undefined {
+export function sourceChange(
+  pinned: SourceVersion | undefined,
+  now: SourceVersion | undefined,
+): string | undefined {
   if (!pinned || !now) return undefined;
   if (pinned.versionId && now.versionId && pinned.versionId !== now.versionId) {
     return `S3 version ${pinned.versionId} -> ${now.versionId}`;

@@ -134,7 +134,8 @@ export interface LedgerItem {
 
 /** The HCM ids a committed ledger item holds, or undefined when none was committed yet. */
 export function committedIds(ledger: LedgerItem | undefined): HcmIds | undefined {
-  if (!ledger || ledger.hcmGoalId === undefined || ledger.performanceGoalsUniqID === undefined) return undefined;
+  if (!ledger || ledger.hcmGoalId === undefined || ledger.performanceGoalsUniqID === undefined)
+    return undefined;
   if (ledger.goalPlanId === undefined) return undefined;
   return {
     hcmGoalId: ledger.hcmGoalId,

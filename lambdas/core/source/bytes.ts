@@ -21,14 +21,17 @@ export interface ByteSource {
 export function fileBytes(path: string, pinned?: SourceVersion): ByteSource {
   const statOrThrow = () =>
     stat(path).catch((err: unknown) => {
-      throw new ConfigError(`goal source ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? err}`);
+      throw new ConfigError(
+        `goal source ${path} cannot be read: ${(err as NodeJS.ErrnoException).code ?? err}`,
+      );
     });
   return {
     description: path,
     async identify() {
       const { size } = await statOrThrow();
       const hash = createHash('sha256');
-      for await (const piece of createReadStream(path, { highWaterMark: 256 * 1024 })) hash.update(piece as Buffer);
+      for await (const piece of createReadStream(path, { highWaterMark: 256 * 1024 }))
+        hash.update(piece as Buffer);
       return { size, sha256: hash.digest('hex') };
     },
     async *read(start, endExclusive) {
@@ -50,7 +53,11 @@ export function fileBytes(path: string, pinned?: SourceVersion): ByteSource {
  */
 export function s3Bytes(s3: S3Client, bucket: string, key: string, pinned?: SourceVersion): ByteSource {
   const description = `s3://${bucket}/${key}`;
-  const pin = pinned?.versionId ? { VersionId: pinned.versionId } : pinned?.etag ? { IfMatch: pinned.etag } : {};
+  const pin = pinned?.versionId
+    ? { VersionId: pinned.versionId }
+    : pinned?.etag
+      ? { IfMatch: pinned.etag }
+      : {};
   return {
     description,
     async identify() {

@@ -9,7 +9,10 @@ import type { GoalSource, SourceRef } from './types.ts';
 export function openGoalSource(ref: SourceRef, deps: { s3?: S3Client } = {}): GoalSource {
   if (ref.uri.startsWith('s3://')) {
     const { bucket, key } = parseS3Uri(ref.uri);
-    return new StreamingGoalSource(s3Bytes(deps.s3 ?? new S3Client({}), bucket, key, ref.version), ref.format);
+    return new StreamingGoalSource(
+      s3Bytes(deps.s3 ?? new S3Client({}), bucket, key, ref.version),
+      ref.format,
+    );
   }
   const path = ref.uri.startsWith('file://') ? fileURLToPath(ref.uri) : ref.uri;
   if (!path) throw new ConfigError('goal source URI is empty');

@@ -79,7 +79,8 @@ function classify(record: GoalRecord, hash: string, state: RecordState, job: Chu
   // The ledger holds what HCM got last time: same hash means same content, no HCM call needed.
   if (ids && ledger?.contentHash === hash && !needsReconcile(ledger)) {
     // This run wrote it and stopped before marking the record: settle it as what it was.
-    if (ledger.lastRunId === job.runId && ledger.lastAction) return { kind: 'committed', record, hash, ids, action: ledger.lastAction };
+    if (ledger.lastRunId === job.runId && ledger.lastAction)
+      return { kind: 'committed', record, hash, ids, action: ledger.lastAction };
     return { kind: 'unchanged', record, hash, ids };
   }
   if (rec?.status === 'failed' && rec.runAttempt >= job.attempt) {

@@ -145,7 +145,8 @@ function fromStatusChange(d: z.infer<typeof statusChangeSchema>['detail']): Fini
     executionArn: d.executionArn,
     error: {
       Error: d.error ?? `Execution${d.status.charAt(0)}${d.status.slice(1).toLowerCase().replace('_o', 'O')}`,
-      Cause: d.cause ?? `the execution ended with status ${d.status} outside the state machine's error handling`,
+      Cause:
+        d.cause ?? `the execution ended with status ${d.status} outside the state machine's error handling`,
     },
   };
 }

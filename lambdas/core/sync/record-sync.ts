@@ -1,6 +1,12 @@
 import { ClaimLostError, type GoalLedger } from '../checkpoint/goal-ledger.ts';
 import type { RecordStore } from '../checkpoint/record-store.ts';
-import { committedIds, type DoneAction, type HcmIds, type LedgerItem, needsReconcile } from '../checkpoint/types.ts';
+import {
+  committedIds,
+  type DoneAction,
+  type HcmIds,
+  type LedgerItem,
+  needsReconcile,
+} from '../checkpoint/types.ts';
 import { CheckpointConflictError, HcmRequestError, InvalidRecordError } from '../errors.ts';
 import { type HcmGoals, isAmbiguousWrite, type WriteGuard } from '../hcm/client.ts';
 import { diffGoal, naturalKeyOf, toHcmPayload } from '../hcm/mapping.ts';
@@ -137,7 +143,13 @@ async function write(
   if (known && !moved) {
     try {
       // Known goal and changed content: a PATCH cannot create a goal, so it needs no finder.
-      const goal = await ctx.hcm.update(known.goalPlanId, known.performanceGoalsUniqID, desired, undefined, guard);
+      const goal = await ctx.hcm.update(
+        known.goalPlanId,
+        known.performanceGoalsUniqID,
+        desired,
+        undefined,
+        guard,
+      );
       return { action: 'updated', goal };
     } catch (err) {
       // Deleted in HCM since the last sync: fall through to find-or-create by natural key.
@@ -150,7 +162,11 @@ async function write(
     ? pickExisting(await ctx.hcm.findByNaturalKey(natural), natural)
     : await ctx.existing.find(record);
   const replaced = moved ? known : undefined;
-  if (found) return { ...(await adopt(ctx, record.goalPlanId, found, desired, guard)), ...(replaced ? { replaced } : {}) };
+  if (found)
+    return {
+      ...(await adopt(ctx, record.goalPlanId, found, desired, guard)),
+      ...(replaced ? { replaced } : {}),
+    };
   const goal = await ctx.hcm.create(record.goalPlanId, desired, guard);
   return { action: 'created', goal, ...(replaced ? { replaced } : {}) };
 }
@@ -165,6 +181,12 @@ async function adopt(
 ): Promise<Written> {
   const patch = diffGoal(found, desired);
   if (patch === null) return { action: 'reconciled', goal: found };
-  const goal = await ctx.hcm.update(found.GoalPlanId ?? goalPlanId, found.performanceGoalsUniqID, patch, undefined, guard);
+  const goal = await ctx.hcm.update(
+    found.GoalPlanId ?? goalPlanId,
+    found.performanceGoalsUniqID,
+    patch,
+    undefined,
+    guard,
+  );
   return { action: 'updated', goal };
 }

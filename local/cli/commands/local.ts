@@ -21,7 +21,15 @@ export async function run(argv: string[]): Promise<number> {
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= options.verbose ? 'INFO' : 'SILENT';
   const { runLocal } = await import('../../runner/run-local.ts');
-  const report = await runLocal(options, { note: (line) => console.error(line) });
+  let report: Awaited<ReturnType<typeof runLocal>>;
+  try {
+    report = await runLocal(options, { note: (line) => console.error(line) });
+  } catch (err) {
+    // Refused before anything started (unknown run id, changed source): one line, exit 2.
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`goal-sync local: ${err.message}`);
+    return 2;
+  }
   if (options.reportFile) await writeFile(options.reportFile, `${JSON.stringify(report, null, 2)}\n`);
   if (options.json) console.log(JSON.stringify(report, null, 2));
   else console.log(`\n${renderSummary(report)}`);
