@@ -60,13 +60,14 @@ async function deleteGoal(planId: number, uniq: string): Promise<void> {
   });
 }
 
-/** A token provider that stalls the first `stalls` requests (a slow broker call, a long 429 pause). */
-function stalling(stallMs: number, stalls = 1): TokenProvider {
+/** A token provider that stalls `count` requests after the first `skip` (a slow broker call, a long 429 pause). */
+function stalling(stallMs: number, count = 1, skip = 0): TokenProvider {
   const inner = peers.broker.tokenProvider();
-  let left = stalls;
+  let seen = 0;
   return {
-    getToken: async (id, opts) => {
-      if (left-- > 0) await new Promise((r) => setTimeout(r, stallMs));
+    getToken: async (_id, opts) => {
+      seen += 1;
+      if (seen > skip && seen <= skip + count) await new Promise((r) => setTimeout(r, stallMs));
       return inner.getToken(CONNECTION_ID, opts);
     },
   };
@@ -77,6 +78,7 @@ interface Worker {
   attempt?: number;
   owner: string;
   tokens?: TokenProvider;
+  concurrency?: number;
 }
 
 /** One chunk pass as sync-chunk makes it: its own HCM client, stores and claim owner. */
@@ -104,7 +106,7 @@ function pass(
       workerId: w.owner,
       remainingTimeMs: () => 600_000,
     },
-    { minTimeMarginMs: 0, timing: TIMING },
+    { minTimeMarginMs: 0, timing: TIMING, ...(w.concurrency ? { concurrency: w.concurrency } : {}) },
   );
 }
 
@@ -159,8 +161,9 @@ describe('no goal is written twice when work overlaps (dynalite + HCM simulator 
   });
 
   it('2. a claim that expires while its holder is stalled: the holder never sends its POST', async () => {
-    // Worker A's first token request stalls past its claim; B (a Step Functions retry) takes over.
-    const a = pass({ owner: 'stalled-a', tokens: stalling(TIMING.claimTtlMs + 800) });
+    // Worker A (one record at a time) looks the first record up, then the token for its POST stalls
+    // past the claim; B (a Step Functions retry of the same chunk) takes the record over and creates it.
+    const a = pass({ owner: 'stalled-a', concurrency: 1, tokens: stalling(TIMING.claimTtlMs + 800, 1, 1) });
     await new Promise((r) => setTimeout(r, TIMING.claimTtlMs + 100));
     const b = await untilComplete({ owner: 'retry-b' });
     const ra = await a;
@@ -171,11 +174,14 @@ describe('no goal is written twice when work overlaps (dynalite + HCM simulator 
   });
 
   it('3. a resume (attempt 2) never takes over a live claim of attempt 1', async () => {
-    const live = pass({ owner: 'attempt-1', attempt: 1, tokens: stalling(700, GOALS) });
-    await new Promise((r) => setTimeout(r, 150));
+    // Attempt 1 holds record 1 while the token for its POST is slow; the resume starts meanwhile.
+    const live = pass({ owner: 'attempt-1', attempt: 1, concurrency: 1, tokens: stalling(1_500, 1, 1) });
+    await new Promise((r) => setTimeout(r, 400));
     const resumed = await pass({ owner: 'attempt-2', attempt: 2 });
-    await live;
+    // Record 1 is still attempt 1's: the resume leaves it and waits, it does not write it.
     expect(resumed.counts.remaining).toBeGreaterThanOrEqual(1);
+    expect(resumed.waitSeconds).toBeGreaterThanOrEqual(1);
+    await live;
     await untilComplete({ owner: 'attempt-2-next', attempt: 2 });
     await expectOneGoalEach();
   });
