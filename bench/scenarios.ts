@@ -119,6 +119,22 @@ export const SCENARIOS: Scenario[] = [
     proves: 'grant revoked at 40%: needs_reauth within one refresh, event emitted, resume adds no duplicate',
   },
   {
+    name: 'overlap',
+    goals: 5000,
+    tokenTtlSeconds: 30,
+    rateLimit: 200,
+    latencyMs: LATENCY,
+    concurrency: 10,
+    chunkSize: 100,
+    // Aggressive on purpose: 5% of writes commit after a 504, 30% of chunk invocations run twice, and a
+    // second run of the connection is started a fifth of the way in.
+    faults:
+      'hcm.lateCommitRate=0.05,hcm.lateCommitDelayMs=500,sfn.duplicateInvocationRate=0.3,secondRunAfter=1000',
+    lane: 'invariant',
+    proves:
+      'late commits behind 504s, duplicate chunk invocations, a second run mid-way: one goal per record, none lost',
+  },
+  {
     name: 'scale',
     goals: 5000,
     tokenTtlSeconds: 300,
