@@ -28,7 +28,12 @@ export function stackName(config: StackConfig): string {
 
 /** The whole CDK app: one stack per `env` context value. */
 export function buildApp(options: BuildOptions = {}): BuiltApp {
-  const context: AppProps['context'] = { ...options.context };
+  const context: AppProps['context'] = {
+    // Access log delivery by bucket policy (scoped to this account and the source bucket), not by ACL:
+    // the log bucket keeps BucketOwnerEnforced ownership and ACLs off.
+    '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+    ...options.context,
+  };
   // An empty list means "bundle no stack": assets keep a placeholder, nothing runs esbuild.
   if (options.skipBundling) context['aws:cdk:bundling-stacks'] = [];
   const app = new App({ context, outdir: options.outdir });

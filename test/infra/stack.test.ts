@@ -18,8 +18,8 @@ const idOf = (c: { node: { defaultChild?: unknown } } | unknown) =>
   s.stack.getLogicalId(((c as { node: { defaultChild: unknown } }).node.defaultChild ?? c) as never);
 
 describe('data layer', () => {
-  it('has one rotating customer managed key for data and one for the notification topic', () => {
-    s.template.resourceCountIs('AWS::KMS::Key', 2);
+  it('has rotating customer managed keys for data, log groups and the notification topic', () => {
+    s.template.resourceCountIs('AWS::KMS::Key', 3);
     s.template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     s.template.hasResource('AWS::KMS::Key', {
       Properties: { Description: Match.stringLikeRegexp('token envelopes') },
@@ -128,7 +128,7 @@ describe('functions', () => {
       const logGroup = (props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
       expect(s.json.Resources[logGroup]).toMatchObject({
         Type: 'AWS::Logs::LogGroup',
-        Properties: { RetentionInDays: 30 },
+        Properties: { RetentionInDays: 365, KmsKeyId: arnOf(idOf(s.stack.data.logKey)) },
       });
     }
     expect(resourcesOfType(s.json, 'Custom::LogRetention')).toHaveLength(0);
@@ -146,12 +146,9 @@ describe('functions', () => {
     );
   });
 
-  it('reserves broker concurrency above the Map concurrency and names the broker for its self-ARN', () => {
+  it('reserves no broker concurrency unless configured and names the broker for its self-ARN', () => {
     const broker = s.json.Resources[s.logicalIdOf('tokenBroker')]!.Properties!;
-    expect(broker.ReservedConcurrentExecutions).toBe(s.config.brokerReservedConcurrency);
-    expect(broker.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(
-      Number(FULL_CONTEXT.chunkConcurrency) + 2,
-    );
+    expect(broker.ReservedConcurrentExecutions).toBeUndefined();
     expect(broker.FunctionName).toBe('hcm-goal-sync-test-token-broker');
     const env = (broker.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(flatten(env[ENV.brokerFunctionArn])).toBe(
