@@ -1,4 +1,11 @@
-import { CfnResource, Validations } from 'aws-cdk-lib';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
+import {
+  CfnResource,
+  type IPolicyValidationContextBeta1,
+  type IPolicyValidationPluginBeta1,
+  type PolicyValidationPluginReportBeta1,
+  Validations,
+} from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type { IConstruct } from 'constructs';
@@ -70,6 +77,27 @@ export const GUARD_SUPPRESSIONS = {
 } as const satisfies Record<string, { control: string; rule: string; reason: string }>;
 
 export type GuardSuppression = keyof typeof GUARD_SUPPRESSIONS;
+
+/**
+ * The Control Tower plugin, with one fix: it reports violations without a severity. aws-cdk-lib 2.276
+ * recomputes a report's success from the severities as soon as one finding is acknowledged, so one
+ * suppression anywhere made every other Guard finding pass synth (found while testing the gate).
+ * Every unlabelled violation is an error here, as cfn-guard itself treats it.
+ */
+export class ControlTowerGuard implements IPolicyValidationPluginBeta1 {
+  private readonly inner = new CfnGuardValidator();
+  readonly name = this.inner.name;
+  readonly version = this.inner.version;
+  readonly ruleIds = this.inner.ruleIds;
+
+  validate(context: IPolicyValidationContextBeta1): PolicyValidationPluginReportBeta1 {
+    const report = this.inner.validate(context);
+    return {
+      ...report,
+      violations: report.violations.map((v) => ({ ...v, severity: v.severity ?? 'error' })),
+    };
+  }
+}
 
 /** Suppresses one Control Tower rule on one resource (its L1), with its reason, both ways (see above). */
 export function suppressGuardRule(scope: IConstruct, which: GuardSuppression, reasonSuffix = ''): void {
