@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/build.ts';
 import { FUNCTION_SPECS, type FunctionKey, WORST_CASE_SECONDS } from '../../infra/functions.ts';
 import { SERVICE_NAMES } from '../../infra/metrics.ts';
 import { ENV } from '../../lambdas/core/config.ts';
@@ -132,6 +133,29 @@ describe('functions', () => {
       });
     }
     expect(resourcesOfType(s.json, 'Custom::LogRetention')).toHaveLength(0);
+  });
+
+  it('reserves broker concurrency only when asked, warning at synth what the account quota must allow', () => {
+    // Construction only (no synth): the annotation is metadata on the broker.
+    const warningsOf = (stack: Synthesized['stack']) =>
+      stack.functions.tokenBroker.fn.node.metadata
+        .filter((m) => m.type === 'aws:cdk:warning')
+        .map((m) => String(m.data));
+    const build = (context: Record<string, string>) =>
+      buildApp({ context, skipBundling: true, nag: false }).stack;
+    expect(warningsOf(s.stack)).toEqual([]);
+    const reserved = build({ brokerReservedConcurrency: '12' });
+    expect(warningsOf(reserved)).toEqual([
+      expect.stringMatching(/brokerReservedConcurrency=12 .*quota must be at least 112/),
+    ]);
+    const cfn = reserved.functions.tokenBroker.fn.node.defaultChild as {
+      reservedConcurrentExecutions?: number;
+    };
+    expect(cfn.reservedConcurrentExecutions).toBe(12);
+    // With the quota stated, parseStackConfig checks it (test/infra/config.test.ts) and synth stays quiet.
+    expect(warningsOf(build({ brokerReservedConcurrency: '12', lambdaConcurrencyQuota: '1000' }))).toEqual(
+      [],
+    );
   });
 
   it('sizes every timeout above the worst case of its work, with margin', () => {
