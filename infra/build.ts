@@ -1,6 +1,7 @@
 import { Annotations, App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseStackConfig, type StackConfig } from './config.ts';
+import { ControlTowerGuard } from './guard.ts';
 import { HcmGoalSyncStack } from './stack.ts';
 
 export interface BuildOptions {
@@ -9,6 +10,11 @@ export interface BuildOptions {
   outdir?: string;
   /** Register cdk-nag's AwsSolutionsChecks as a validation plugin: synth fails on any error (default true). */
   nag?: boolean;
+  /**
+   * Register the AWS Control Tower proactive controls (cfn-guard, run locally by the binary the plugin
+   * ships; no network) beside cdk-nag: synth fails on any unacknowledged finding (default: as `nag`).
+   */
+  guard?: boolean;
   /** Skip esbuild (tests that only inspect the template): assets keep a placeholder. */
   skipBundling?: boolean;
   /** Target account/region; default: the CLI's (CDK_DEFAULT_ACCOUNT/REGION), else environment-agnostic. */
@@ -20,6 +26,7 @@ export interface BuiltApp {
   stack: HcmGoalSyncStack;
   config: StackConfig;
   nag?: AwsSolutionsChecks;
+  guard?: ControlTowerGuard;
 }
 
 export function stackName(config: StackConfig): string {
@@ -28,7 +35,12 @@ export function stackName(config: StackConfig): string {
 
 /** The whole CDK app: one stack per `env` context value. */
 export function buildApp(options: BuildOptions = {}): BuiltApp {
-  const context: AppProps['context'] = { ...options.context };
+  const context: AppProps['context'] = {
+    // Access log delivery by bucket policy (scoped to this account and the source bucket), not by ACL:
+    // the log bucket keeps BucketOwnerEnforced ownership and ACLs off.
+    '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy': true,
+    ...options.context,
+  };
   // An empty list means "bundle no stack": assets keep a placeholder, nothing runs esbuild.
   if (options.skipBundling) context['aws:cdk:bundling-stacks'] = [];
   const app = new App({ context, outdir: options.outdir });
@@ -50,5 +62,10 @@ export function buildApp(options: BuildOptions = {}): BuiltApp {
     nag = new AwsSolutionsChecks(app);
     Validations.of(app).addPlugins(nag);
   }
-  return { app, stack, config, nag };
+  let guard: ControlTowerGuard | undefined;
+  if (options.guard ?? options.nag ?? true) {
+    guard = new ControlTowerGuard();
+    Validations.of(app).addPlugins(guard);
+  }
+  return { app, stack, config, nag, guard };
 }

@@ -20,6 +20,15 @@ const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1827, 3653,
 ] as const;
 
+/**
+ * One year: the Control Tower proactive control CT.CLOUDWATCH.PR.2 minimum. A shorter value is allowed
+ * (context logRetentionDays) and is then acknowledged in the template with the operator's choice as reason.
+ */
+export const DEFAULT_LOG_RETENTION_DAYS = 365;
+
+/** Lambda keeps this much of the account's concurrency unreserved; a reservation may only use the rest. */
+export const LAMBDA_UNRESERVED_MINIMUM = 100;
+
 export const CONTEXT_KEYS = [
   'env',
   'hcmBaseUrl',
@@ -32,6 +41,7 @@ export const CONTEXT_KEYS = [
   'chunkConcurrency',
   'distributedMap',
   'brokerReservedConcurrency',
+  'lambdaConcurrencyQuota',
   'tokenBufferSeconds',
   'alarmEmail',
   'logRetentionDays',
@@ -104,13 +114,14 @@ const rawSchema = z.object({
   chunkConcurrency: integer(1, DISTRIBUTED_MAP_MAX_CONCURRENCY).default(5),
   distributedMap: flag.default(false),
   brokerReservedConcurrency: integer(1, 1000).optional(),
+  lambdaConcurrencyQuota: integer(10, 1_000_000).optional(),
   tokenBufferSeconds: integer(30, 900).default(120),
   alarmEmail: z.email().optional(),
   logRetentionDays: integer(1, 3653)
     .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
       message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
     })
-    .default(30),
+    .default(DEFAULT_LOG_RETENTION_DAYS),
 });
 
 export interface StackConfig {
@@ -127,10 +138,13 @@ export interface StackConfig {
   chunkConcurrency: number;
   distributedMap: boolean;
   /**
-   * Workers call the broker synchronously: its reserved concurrency must cover every Map iteration plus
-   * the sweeper and one proactive schedule, or workers see Lambda.TooManyRequestsException.
+   * Off (undefined) by default: a new account's concurrency quota may be too small to reserve anything,
+   * and `cdk deploy` would fail. When set, it must cover every Map iteration plus the sweeper and one
+   * proactive schedule (workers call the broker synchronously), and fit the account's quota.
    */
-  brokerReservedConcurrency: number;
+  brokerReservedConcurrency?: number;
+  /** The account's Lambda concurrency quota, when the operator states it: checked at synth time. */
+  lambdaConcurrencyQuota?: number;
   tokenBufferSeconds: number;
   alarmEmail?: string;
   logRetentionDays: number;
@@ -164,10 +178,22 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
     );
   }
   const minBroker = c.chunkConcurrency + BROKER_HEADROOM;
-  const brokerReservedConcurrency = c.brokerReservedConcurrency ?? minBroker + 3;
-  if (brokerReservedConcurrency < minBroker) {
+  const brokerReservedConcurrency = c.brokerReservedConcurrency;
+  if (brokerReservedConcurrency !== undefined && brokerReservedConcurrency < minBroker) {
     problems.push(
       `brokerReservedConcurrency: ${brokerReservedConcurrency} is below chunkConcurrency + ${BROKER_HEADROOM} = ${minBroker}`,
+    );
+  }
+  if (
+    brokerReservedConcurrency !== undefined &&
+    c.lambdaConcurrencyQuota !== undefined &&
+    brokerReservedConcurrency > c.lambdaConcurrencyQuota - LAMBDA_UNRESERVED_MINIMUM
+  ) {
+    problems.push(
+      `brokerReservedConcurrency: ${brokerReservedConcurrency} cannot be reserved: the account quota ` +
+        `(lambdaConcurrencyQuota ${c.lambdaConcurrencyQuota}) minus the ${LAMBDA_UNRESERVED_MINIMUM} Lambda keeps ` +
+        `unreserved leaves ${Math.max(0, c.lambdaConcurrencyQuota - LAMBDA_UNRESERVED_MINIMUM)}; request a quota ` +
+        'increase (Service Quotas, "Concurrent executions") or leave brokerReservedConcurrency unset',
     );
   }
   const syncConnectionId = c.syncConnectionId ?? c.connectionIds[0]!;
@@ -198,6 +224,7 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
     chunkConcurrency: c.chunkConcurrency,
     distributedMap: c.distributedMap,
     brokerReservedConcurrency,
+    lambdaConcurrencyQuota: c.lambdaConcurrencyQuota,
     tokenBufferSeconds: c.tokenBufferSeconds,
     alarmEmail: c.alarmEmail,
     logRetentionDays: c.logRetentionDays,

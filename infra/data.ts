@@ -1,11 +1,13 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CHECKPOINT_TABLE, CONNECTION_TABLE } from '../lambdas/core/tables.ts';
 import type { StackConfig } from './config.ts';
+import { limitGrantsToAwsServices, suppressGuardRule } from './guard.ts';
 
 /** Secrets Manager name of a connection's client credentials; the broker derives it the same way. */
 export function connectionSecretName(config: StackConfig, connectionId: string): string {
@@ -28,9 +30,13 @@ export function secretTemplate(config: StackConfig): Record<string, string> {
   };
 }
 
-/** Everything stateful: the key, both tables, one secret per connection and the source bucket. */
+/** Everything stateful: the keys, both tables, one secret per connection and the source bucket. */
 export class DataLayer extends Construct {
   readonly key: kms.Key;
+  /** CloudWatch Logs only: the logs service may use it, which must not extend to the token key. */
+  readonly logKey: kms.Key;
+  /** Server access logs of the source bucket (SSE-S3: log delivery supports no SSE-KMS target). */
+  readonly accessLogsBucket: s3.Bucket;
   readonly connectionTable: dynamodb.Table;
   readonly checkpointTable: dynamodb.Table;
   readonly secrets: Map<string, secretsmanager.Secret>;
@@ -48,6 +54,45 @@ export class DataLayer extends Construct {
       pendingWindow: Duration.days(30),
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    limitGrantsToAwsServices(this.key);
+
+    this.logKey = new kms.Key(this, 'LogKey', {
+      alias: `alias/${config.namePrefix}-logs`,
+      description: `hcm-goal-sync ${config.env}: CloudWatch log groups`,
+      enableKeyRotation: true,
+      pendingWindow: Duration.days(30),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const stack = Stack.of(this);
+    // CloudWatch Logs encrypts as the regional service principal; the context names the log group, so
+    // the key serves this account's log groups only.
+    this.logKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${stack.region}.amazonaws.com`)],
+        actions: [
+          'kms:Encrypt',
+          'kms:Decrypt',
+          'kms:ReEncryptFrom',
+          'kms:ReEncryptTo',
+          'kms:GenerateDataKey',
+          'kms:GenerateDataKeyWithoutPlaintext',
+          'kms:DescribeKey',
+        ],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': stack.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
+    limitGrantsToAwsServices(this.logKey);
 
     // Tokens and leases: losing this table means every connection must be re-authorized by a human.
     this.connectionTable = new dynamodb.Table(this, 'ConnectionTable', {
@@ -96,6 +141,30 @@ export class DataLayer extends Construct {
       this.secrets.set(connectionId, secret);
     }
 
+    this.accessLogsBucket = new s3.Bucket(this, 'AccessLogsBucket', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(1) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    Validations.of(this.accessLogsBucket).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason:
+        'This bucket is the server access log target of the source bucket; logging a log bucket would log ' +
+        'its own log deliveries without end.',
+    });
+    for (const which of [
+      'accessLogsBucketLogging',
+      'accessLogsBucketKms',
+      'objectLock',
+      'sourceEventNotifications',
+    ] as const) {
+      suppressGuardRule(this.accessLogsBucket, which);
+    }
+
     // Nightly source files (JSONL/CSV) and, for the Distributed Map, the per-run chunk lists under runs/.
     // Inputs are not records: overwritten uploads and run manifests expire after 30 days.
     this.sourceBucket = new s3.Bucket(this, 'SourceBucket', {
@@ -114,13 +183,11 @@ export class DataLayer extends Construct {
         },
         { prefix: 'runs/', expiration: Duration.days(30) },
       ],
+      serverAccessLogsBucket: this.accessLogsBucket,
+      serverAccessLogsPrefix: 'source/',
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    Validations.of(this.sourceBucket).acknowledge({
-      id: 'AwsSolutions-S1',
-      reason:
-        'Holds only short-lived sync input files written by the integration; reads are by the sync Lambdas ' +
-        'whose every run is recorded in the checkpoint table. CloudTrail S3 data events are the audit option.',
-    });
+    suppressGuardRule(this.sourceBucket, 'sourceEventNotifications');
+    suppressGuardRule(this.sourceBucket, 'objectLock');
   }
 }

@@ -2,6 +2,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -12,7 +13,8 @@ import { ENGINE_DEFAULTS } from '../lambdas/core/sync/engine.ts';
 import { PLAN_DEFAULTS } from '../lambdas/core/sync/plan.ts';
 import { GRANT_DEFAULTS } from '../lambdas/core/token/grants.ts';
 import { DEFAULT_TOKEN_TIMEOUT_MS } from '../lambdas/core/token/token-endpoint.ts';
-import type { StackConfig } from './config.ts';
+import { DEFAULT_LOG_RETENTION_DAYS, type StackConfig } from './config.ts';
+import { suppressGuardRule } from './guard.ts';
 import { SERVICE_NAMES } from './metrics.ts';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -113,6 +115,8 @@ export interface ProjectFunctionProps {
   /** Only the broker has a fixed name: its own ARN goes into its environment (schedule target). */
   functionName?: string;
   reservedConcurrentExecutions?: number;
+  /** Encrypts the log group (CT.CLOUDWATCH.PR.3); the logs key, never the token key. */
+  logKey: kms.IKey;
 }
 
 /**
@@ -126,10 +130,7 @@ export function createProjectFunction(
 ): ProjectFunction {
   const spec = FUNCTION_SPECS[props.key];
   const service = SERVICE_NAMES[props.key];
-  const logGroup = new logs.LogGroup(scope, `${id}Logs`, {
-    retention: props.config.logRetentionDays as logs.RetentionDays,
-    removalPolicy: RemovalPolicy.DESTROY,
-  });
+  const logGroup = projectLogGroup(scope, `${id}Logs`, props.config, props.logKey);
   const role = new iam.Role(scope, `${id}Role`, {
     assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
     description: `${service} (${props.config.env}): execution role`,
@@ -174,6 +175,29 @@ export function createProjectFunction(
   });
   logGroup.grantWrite(role);
   return { fn, role, logGroup };
+}
+
+/**
+ * A log group with the configured retention, encrypted with the logs key. A retention under the Control
+ * Tower minimum is the operator's choice (context logRetentionDays) and is acknowledged as such.
+ */
+export function projectLogGroup(
+  scope: Construct,
+  id: string,
+  config: StackConfig,
+  logKey: kms.IKey,
+  props: Partial<logs.LogGroupProps> = {},
+): logs.LogGroup {
+  const logGroup = new logs.LogGroup(scope, id, {
+    retention: config.logRetentionDays as logs.RetentionDays,
+    encryptionKey: logKey,
+    removalPolicy: RemovalPolicy.DESTROY,
+    ...props,
+  });
+  if (config.logRetentionDays < DEFAULT_LOG_RETENTION_DAYS) {
+    suppressGuardRule(logGroup, 'shortLogRetention', `(logRetentionDays=${config.logRetentionDays})`);
+  }
+  return logGroup;
 }
 
 /** The ARN of a function with a fixed name, without referencing the function (no dependency cycle). */

@@ -1,10 +1,12 @@
 import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import type { StackConfig } from './config.ts';
+import { stateMachineKeyStatement } from './operator.ts';
 
 /**
  * Name prefix of the broker's per-connection one-time refresh schedules, created at run time
@@ -77,8 +79,12 @@ export class Scheduling extends Construct {
     });
   }
 
-  /** Starts the state machine on the configured cron with a run id fixed by the scheduled time. */
-  addNightlySync(stateMachine: sfn.IStateMachine): void {
+  /**
+   * Starts the state machine on the configured cron with a run id fixed by the scheduled time. The state
+   * machine is encrypted with `key`: StartExecution encrypts the input with the caller's rights, so the
+   * role may use the key for this state machine's context only.
+   */
+  addNightlySync(stateMachine: sfn.IStateMachine, key: kms.IKey): void {
     const sync = this.props.config.sync;
     if (!sync) return;
     this.nightlySyncRole = this.schedulerRole('NightlySyncRole', 'starts the nightly goal sync');
@@ -87,6 +93,12 @@ export class Scheduling extends Construct {
         actions: ['states:StartExecution'],
         resources: [stateMachine.stateMachineArn],
       }),
+    );
+    this.nightlySyncRole.addToPolicy(
+      stateMachineKeyStatement('ExecutionInputKey', key, stateMachine, [
+        'kms:GenerateDataKey',
+        'kms:Decrypt',
+      ]),
     );
     this.allowDeadLetter(this.nightlySyncRole);
     this.nightlySync = new scheduler.Schedule(this, 'NightlySync', {

@@ -1,12 +1,13 @@
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { TOKEN_ENCRYPTION_CONTEXT } from '../lambdas/core/adapters/aws/permissions.ts';
 import { ENV } from '../lambdas/core/config.ts';
 import { createAlarms, type ProjectAlarm } from './alarms.ts';
-import type { StackConfig } from './config.ts';
+import { LAMBDA_UNRESERVED_MINIMUM, type StackConfig } from './config.ts';
 import { createDashboard } from './dashboard.ts';
 import { connectionSecretName, connectionSecretPrefix, DataLayer } from './data.ts';
 import {
@@ -14,9 +15,12 @@ import {
   type FunctionKey,
   functionArnFromName,
   type ProjectFunction,
+  projectLogGroup,
 } from './functions.ts';
+import { limitGrantsToAwsServices, suppressGuardRule } from './guard.ts';
 import { acknowledgeUnavoidableFindings } from './nag.ts';
 import { Notifications } from './notifications.ts';
+import { createOperatorPolicy } from './operator.ts';
 import { ACTIONS, policyOf } from './permissions.ts';
 import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
 import { buildSyncDefinition } from './state-machine.ts';
@@ -39,6 +43,7 @@ export class HcmGoalSyncStack extends Stack {
   readonly functions: Record<FunctionKey, ProjectFunction>;
   readonly stateMachine: sfn.StateMachine;
   readonly alarms: ProjectAlarm[];
+  readonly operatorPolicy: iam.ManagedPolicy;
 
   constructor(scope: Construct, id: string, props: HcmGoalSyncStackProps) {
     super(scope, id, props);
@@ -65,6 +70,7 @@ export class HcmGoalSyncStack extends Stack {
     const tokenBroker = createProjectFunction(this, 'TokenBroker', {
       key: 'tokenBroker',
       config,
+      logKey: data.logKey,
       functionName: brokerName,
       reservedConcurrentExecutions: config.brokerReservedConcurrency,
       environment: {
@@ -94,6 +100,7 @@ export class HcmGoalSyncStack extends Stack {
     const planSync = createProjectFunction(this, 'PlanSync', {
       key: 'planSync',
       config,
+      logKey: data.logKey,
       environment: {
         ...pipelineEnv,
         [ENV.chunkConcurrency]: String(config.chunkConcurrency),
@@ -104,6 +111,7 @@ export class HcmGoalSyncStack extends Stack {
     const syncChunk = createProjectFunction(this, 'SyncChunk', {
       key: 'syncChunk',
       config,
+      logKey: data.logKey,
       environment: {
         ...pipelineEnv,
         [ENV.tokenBrokerFunction]: tokenBroker.fn.functionName,
@@ -114,6 +122,7 @@ export class HcmGoalSyncStack extends Stack {
     const finishSync = createProjectFunction(this, 'FinishSync', {
       key: 'finishSync',
       config,
+      logKey: data.logKey,
       environment: { ...pipelineEnv, [ENV.eventBusName]: notifications.bus.eventBusName },
     });
     this.functions = { tokenBroker, planSync, syncChunk, finishSync };
@@ -128,7 +137,14 @@ export class HcmGoalSyncStack extends Stack {
     });
     policyOf(tokenBroker.role)
       .table('ConnectionTable', data.connectionTable, ACTIONS.connectionTable, key)
-      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn])
+      // Exactly the context the broker sends: an envelope opens only for its connection and purpose.
+      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], {
+        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...TOKEN_ENCRYPTION_CONTEXT.keys] },
+        Null: Object.fromEntries(
+          TOKEN_ENCRYPTION_CONTEXT.keys.map((k) => [`kms:EncryptionContext:${k}`, 'false']),
+        ),
+        StringEquals: { 'kms:EncryptionContext:purpose': [...TOKEN_ENCRYPTION_CONTEXT.purposes] },
+      })
       .add('ClientCredentials', ACTIONS.readSecret, secretArns)
       .keyVia('ClientCredentialsKey', key, 'secretsmanager', ACTIONS.secretKey)
       .add('RefreshSchedules', ACTIONS.refreshSchedules, [refreshScheduleArn])
@@ -169,7 +185,17 @@ export class HcmGoalSyncStack extends Stack {
         }),
       );
     }
-    scheduling.addNightlySync(this.stateMachine);
+    scheduling.addNightlySync(this.stateMachine, key);
+    limitGrantsToAwsServices(notifications.topicKey);
+    suppressGuardRule(notifications.deadLetterQueue, 'deadLetterQueueRedrive');
+    for (const f of Object.values(this.functions)) suppressGuardRule(f.fn, 'lambdaOutsideVpc');
+    this.operatorPolicy = createOperatorPolicy(this, {
+      data,
+      stateMachine: this.stateMachine,
+      tokenBroker: tokenBroker.fn,
+      namePrefix: config.namePrefix,
+    });
+    this.noteReservedConcurrency(config);
 
     this.alarms = createAlarms(this, {
       functions: this.functions,
@@ -196,6 +222,8 @@ export class HcmGoalSyncStack extends Stack {
       stateMachine: this.stateMachine,
     });
     this.addOutputs(config, data, notifications, scheduling);
+    // Last: it reads the key policy as rendered, after every construct has added to it.
+    this.limitLogDeliveryToThisAccount(key);
   }
 
   private createStateMachine(
@@ -214,9 +242,9 @@ export class HcmGoalSyncStack extends Stack {
     );
     // The /aws/vendedlogs/ prefix keeps Step Functions' log delivery out of the account-wide
     // CloudWatch Logs resource policy size limit.
-    const logGroup = new logs.LogGroup(this, 'SyncStateMachineLogs', {
+    const logGroup = projectLogGroup(this, 'SyncStateMachineLogs', config, data.logKey, {
       logGroupName: `/aws/vendedlogs/states/${config.namePrefix}-sync`,
-      retention: config.logRetentionDays as logs.RetentionDays,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
     return new sfn.StateMachine(this, 'SyncStateMachine', {
       stateMachineName: `${config.namePrefix}-sync`,
@@ -228,6 +256,34 @@ export class HcmGoalSyncStack extends Stack {
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: false },
       encryptionConfiguration: new sfn.CustomerManagedEncryptionConfiguration(data.key, Duration.minutes(5)),
     });
+  }
+
+  /**
+   * CDK's state machine adds `kms:Decrypt*` for delivery.logs.amazonaws.com to the key policy (log
+   * delivery of an encrypted state machine) with no condition: any account's log delivery could ask.
+   * The statement is found in the resolved policy and given aws:SourceAccount.
+   */
+  private limitLogDeliveryToThisAccount(key: kms.Key): void {
+    const cfnKey = key.node.defaultChild as kms.CfnKey;
+    const doc = this.resolve(cfnKey.keyPolicy) as { Statement: { Principal?: { Service?: unknown } }[] };
+    const index = doc.Statement.findIndex((st) => st.Principal?.Service === 'delivery.logs.amazonaws.com');
+    if (index < 0) return;
+    cfnKey.addPropertyOverride(`KeyPolicy.Statement.${index}.Condition`, {
+      StringEquals: { 'aws:SourceAccount': this.account },
+    });
+  }
+
+  /** Reserved concurrency is opt-in; when set, say at synth what the account must allow. */
+  private noteReservedConcurrency(config: StackConfig): void {
+    const reserved = config.brokerReservedConcurrency;
+    if (reserved === undefined || config.lambdaConcurrencyQuota !== undefined) return;
+    Annotations.of(this.functions.tokenBroker.fn).addWarningV2(
+      'hcm-goal-sync:reserved-concurrency',
+      `brokerReservedConcurrency=${reserved} reserves ${reserved} executions: the account's Lambda concurrency ` +
+        `quota must be at least ${reserved + LAMBDA_UNRESERVED_MINIMUM} (new accounts may start at 10), or ` +
+        "`cdk deploy` fails. Check with 'aws lambda get-account-settings' and pass -c lambdaConcurrencyQuota=N " +
+        'to have synth check it.',
+    );
   }
 
   /** Output ids are the keys the AWS-mode CLI reads (local/cli/aws/stack-outputs.ts; a test keeps them equal). */
@@ -259,5 +315,10 @@ export class HcmGoalSyncStack extends Stack {
     );
     out('IdpTokenUrl', config.idpTokenUrl, 'IDCS token endpoint (fallback when a secret lacks tokenUrl)');
     out('DefaultConnectionId', config.defaultConnectionId, 'goal-sync start default');
+    out(
+      'OperatorPolicyArn',
+      this.operatorPolicy.managedPolicyArn,
+      'attach to the operators: goal-sync start|status|resume|connect',
+    );
   }
 }

@@ -20,9 +20,9 @@ describe('CDK context parsing', () => {
     expect(config.placeholders).toEqual(['hcmBaseUrl', 'idpTokenUrl']);
     expect(config.sync).toBeUndefined();
     expect(config.distributedMap).toBe(false);
-    expect(config.brokerReservedConcurrency).toBeGreaterThanOrEqual(
-      config.chunkConcurrency + BROKER_HEADROOM,
-    );
+    // Off unless asked for: a new account's concurrency quota may not allow any reservation.
+    expect(config.brokerReservedConcurrency).toBeUndefined();
+    expect(config.logRetentionDays).toBe(365);
   });
 
   it('accepts CLI strings and cdk.json JSON types alike', () => {
@@ -60,7 +60,7 @@ describe('CDK context parsing', () => {
       connectionId: 'acme',
       sourceKey: 'nightly/goals.jsonl',
     });
-    expect(fromCli.brokerReservedConcurrency).toBe(12 + BROKER_HEADROOM + 3);
+    expect(fromCli.brokerReservedConcurrency).toBeUndefined();
   });
 
   it.each([
@@ -89,7 +89,23 @@ describe('CDK context parsing', () => {
   it('allows the distributed Map to go past the inline limit', () => {
     const config = parse({ distributedMap: 'true', chunkConcurrency: '100' });
     expect(config.chunkConcurrency).toBe(100);
-    expect(config.brokerReservedConcurrency).toBe(100 + BROKER_HEADROOM + 3);
+    expect(config.brokerReservedConcurrency).toBeUndefined();
+  });
+
+  it('checks a reservation against the Map concurrency and, when given, the account quota', () => {
+    expect(parse({ brokerReservedConcurrency: '12', chunkConcurrency: '10' }).brokerReservedConcurrency).toBe(
+      12,
+    );
+    expect(() => parse({ brokerReservedConcurrency: '11', chunkConcurrency: '10' })).toThrow(
+      `below chunkConcurrency + ${BROKER_HEADROOM}`,
+    );
+    // New accounts: quota 10 leaves nothing to reserve (Lambda keeps 100 unreserved).
+    expect(() => parse({ brokerReservedConcurrency: '12', lambdaConcurrencyQuota: '10' })).toThrow(
+      /cannot be reserved: .*quota \(lambdaConcurrencyQuota 10\).* leaves 0/,
+    );
+    expect(
+      parse({ brokerReservedConcurrency: '12', lambdaConcurrencyQuota: '1000' }).lambdaConcurrencyQuota,
+    ).toBe(1000);
   });
 
   it('treats an empty -c value as absent', () => {

@@ -143,20 +143,29 @@ describe.each([
     ).toEqual([]);
   });
 
-  it('lets only the broker use the data key directly; everyone else only through DynamoDB, S3 or Secrets Manager', () => {
+  it('lets only the broker use the data key directly, for its envelope context; everyone else through a service', () => {
     const keyId = s.stack.getLogicalId(s.stack.data.key.node.defaultChild as never);
-    const direct = identityStatements(s.json).filter(
-      ({ statement }) =>
-        statement.Effect === 'Allow' &&
-        flatten(statement.Resource) === `<${keyId}.Arn>` &&
-        statement.Condition === undefined,
+    const onKey = identityStatements(s.json).filter(
+      ({ statement }) => statement.Effect === 'Allow' && flatten(statement.Resource) === `<${keyId}.Arn>`,
     );
-    expect(direct.map((d) => d.roles)).toEqual([[roleLogicalId(s, 'tokenBroker')]]);
-    expect(direct[0]!.statement.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
-    for (const { statement } of identityStatements(s.json)) {
-      if (flatten(statement.Resource) !== `<${keyId}.Arn>` || !statement.Condition) continue;
-      const condition = JSON.stringify(statement.Condition);
-      expect(condition).toMatch(/kms:ViaService|kms:EncryptionContext:/);
+    // Nothing on the key without a condition.
+    expect(onKey.filter(({ statement }) => statement.Condition === undefined)).toEqual([]);
+    const direct = onKey.filter(
+      ({ statement }) => !JSON.stringify(statement.Condition).includes('kms:ViaService'),
+    );
+    const envelope = direct.filter(({ statement }) => statement.Sid === 'TokenEnvelopes');
+    expect(envelope.map((d) => d.roles)).toEqual([[roleLogicalId(s, 'tokenBroker')]]);
+    expect(envelope[0]!.statement.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
+    expect(envelope[0]!.statement.Condition).toEqual({
+      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connectionId', 'purpose'] },
+      Null: { 'kms:EncryptionContext:connectionId': 'false', 'kms:EncryptionContext:purpose': 'false' },
+      StringEquals: { 'kms:EncryptionContext:purpose': ['access', 'refresh'] },
+    });
+    // The rest of the direct uses are Step Functions' own context (execution data, log delivery).
+    for (const { statement } of direct.filter(({ statement }) => statement.Sid !== 'TokenEnvelopes')) {
+      expect(Object.keys(statement.Condition?.StringEquals ?? {})).toEqual([
+        expect.stringMatching(/^kms:EncryptionContext:(aws:states:stateMachineArn|SourceArn)$/),
+      ]);
     }
   });
 
@@ -205,29 +214,57 @@ describe.each([
     }
     const nightly = s.stack.getLogicalId(s.stack.scheduling.nightlySyncRole!.node.defaultChild as never);
     const grants = identityStatements(s.json).filter(({ roles }) => roles.includes(nightly));
-    expect(grants.map((g) => g.statement.Action).sort()).toEqual([
+    expect(grants.flatMap((g) => asArray(g.statement.Action)).sort()).toEqual([
+      'kms:Decrypt',
+      'kms:GenerateDataKey',
       'sqs:SendMessage',
       'states:StartExecution',
     ]);
+    // The key only for this state machine's execution data.
+    const keyGrant = grants.find((g) => asArray(g.statement.Action).includes('kms:Decrypt'))!;
+    expect(keyGrant.statement.Condition).toEqual({
+      StringEquals: {
+        'kms:EncryptionContext:aws:states:stateMachineArn': {
+          Ref: s.stack.getLogicalId(s.stack.stateMachine.node.defaultChild as never),
+        },
+      },
+    });
   });
 
   it('keeps key policies to account administration plus named services with data-key actions only', () => {
     for (const st of keyPolicies(s.json)) {
+      const actions = asArray(st.Action);
+      if (st.Effect === 'Deny') {
+        // CT.KMS.PR.3: the one Deny, grants only for AWS services on AWS resources.
+        expect(actions).toEqual(['kms:CreateGrant']);
+        expect(st.Condition).toEqual({
+          BoolIfExists: { 'kms:GrantIsForAWSResource': 'false', 'aws:PrincipalIsAWSService': 'false' },
+        });
+        continue;
+      }
       expect(st.Principal).not.toBe('*');
       expect(JSON.stringify(st.Principal)).not.toMatch(/"AWS":"\*"/);
-      const actions = asArray(st.Action);
       if (actions.includes('kms:*')) {
         expect(flatten((st.Principal as { AWS: unknown }).AWS)).toBe(
           'arn:<AWS::Partition>:iam::<AWS::AccountId>:root',
         );
         continue;
       }
-      const service = (st.Principal as { Service?: string }).Service;
-      if (service) {
-        expect(['cloudwatch.amazonaws.com', 'events.amazonaws.com', 'delivery.logs.amazonaws.com']).toContain(
-          service,
+      const service = flatten((st.Principal as { Service?: unknown }).Service ?? '');
+      if (!service) continue;
+      if (service === 'logs.<AWS::Region>.amazonaws.com') {
+        // The logs key: this account's log groups only.
+        expect(flatten(st.Condition?.ArnLike?.['kms:EncryptionContext:aws:logs:arn'])).toBe(
+          'arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:*',
         );
-        for (const a of actions) expect(a).toMatch(/^kms:(Decrypt|GenerateDataKey)\*?$/);
+        continue;
+      }
+      expect(['cloudwatch.amazonaws.com', 'events.amazonaws.com', 'delivery.logs.amazonaws.com']).toContain(
+        service,
+      );
+      for (const a of actions) expect(a).toMatch(/^kms:(Decrypt|GenerateDataKey)\*?$/);
+      if (service === 'delivery.logs.amazonaws.com') {
+        expect(st.Condition).toEqual({ StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } });
       }
     }
   });

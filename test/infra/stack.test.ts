@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/build.ts';
 import { FUNCTION_SPECS, type FunctionKey, WORST_CASE_SECONDS } from '../../infra/functions.ts';
 import { SERVICE_NAMES } from '../../infra/metrics.ts';
 import { ENV } from '../../lambdas/core/config.ts';
@@ -18,8 +19,8 @@ const idOf = (c: { node: { defaultChild?: unknown } } | unknown) =>
   s.stack.getLogicalId(((c as { node: { defaultChild: unknown } }).node.defaultChild ?? c) as never);
 
 describe('data layer', () => {
-  it('has one rotating customer managed key for data and one for the notification topic', () => {
-    s.template.resourceCountIs('AWS::KMS::Key', 2);
+  it('has rotating customer managed keys for data, log groups and the notification topic', () => {
+    s.template.resourceCountIs('AWS::KMS::Key', 3);
     s.template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     s.template.hasResource('AWS::KMS::Key', {
       Properties: { Description: Match.stringLikeRegexp('token envelopes') },
@@ -128,10 +129,33 @@ describe('functions', () => {
       const logGroup = (props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
       expect(s.json.Resources[logGroup]).toMatchObject({
         Type: 'AWS::Logs::LogGroup',
-        Properties: { RetentionInDays: 30 },
+        Properties: { RetentionInDays: 365, KmsKeyId: arnOf(idOf(s.stack.data.logKey)) },
       });
     }
     expect(resourcesOfType(s.json, 'Custom::LogRetention')).toHaveLength(0);
+  });
+
+  it('reserves broker concurrency only when asked, warning at synth what the account quota must allow', () => {
+    // Construction only (no synth): the annotation is metadata on the broker.
+    const warningsOf = (stack: Synthesized['stack']) =>
+      stack.functions.tokenBroker.fn.node.metadata
+        .filter((m) => m.type === 'aws:cdk:warning')
+        .map((m) => String(m.data));
+    const build = (context: Record<string, string>) =>
+      buildApp({ context, skipBundling: true, nag: false }).stack;
+    expect(warningsOf(s.stack)).toEqual([]);
+    const reserved = build({ brokerReservedConcurrency: '12' });
+    expect(warningsOf(reserved)).toEqual([
+      expect.stringMatching(/brokerReservedConcurrency=12 .*quota must be at least 112/),
+    ]);
+    const cfn = reserved.functions.tokenBroker.fn.node.defaultChild as {
+      reservedConcurrentExecutions?: number;
+    };
+    expect(cfn.reservedConcurrentExecutions).toBe(12);
+    // With the quota stated, parseStackConfig checks it (test/infra/config.test.ts) and synth stays quiet.
+    expect(warningsOf(build({ brokerReservedConcurrency: '12', lambdaConcurrencyQuota: '1000' }))).toEqual(
+      [],
+    );
   });
 
   it('sizes every timeout above the worst case of its work, with margin', () => {
@@ -146,12 +170,9 @@ describe('functions', () => {
     );
   });
 
-  it('reserves broker concurrency above the Map concurrency and names the broker for its self-ARN', () => {
+  it('reserves no broker concurrency unless configured and names the broker for its self-ARN', () => {
     const broker = s.json.Resources[s.logicalIdOf('tokenBroker')]!.Properties!;
-    expect(broker.ReservedConcurrentExecutions).toBe(s.config.brokerReservedConcurrency);
-    expect(broker.ReservedConcurrentExecutions).toBeGreaterThanOrEqual(
-      Number(FULL_CONTEXT.chunkConcurrency) + 2,
-    );
+    expect(broker.ReservedConcurrentExecutions).toBeUndefined();
     expect(broker.FunctionName).toBe('hcm-goal-sync-test-token-broker');
     const env = (broker.Environment as { Variables: Record<string, unknown> }).Variables;
     expect(flatten(env[ENV.brokerFunctionArn])).toBe(

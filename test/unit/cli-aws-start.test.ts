@@ -182,7 +182,9 @@ describe('goal-sync start', () => {
     );
     expect(code).toBe(0);
     expect(h.sleeps).toEqual([2000, 2000]);
-    expect(sfn.commandCalls(DescribeExecutionCommand)).toHaveLength(3);
+    // Three metadata-only polls (no KMS needed), then one full description of the finished execution.
+    const describes = sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.includedData);
+    expect(describes).toEqual(['METADATA_ONLY', 'METADATA_ONLY', 'METADATA_ONLY', undefined]);
     const text = h.text();
     expect(text).toMatch(/RUNNING[\s\S]*SUCCEEDED/);
     expect(text).toMatch(/records\s+7\s+\(done 7\)/);

@@ -159,7 +159,11 @@ export async function latestExecutionOfRun(
 
 export const TERMINAL_STATUSES = new Set(['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'ABORTED']);
 
-/** Polls DescribeExecution until the execution leaves RUNNING / PENDING_REDRIVE. */
+/**
+ * Polls DescribeExecution until the execution leaves RUNNING / PENDING_REDRIVE. The polls ask for
+ * metadata only (no kms:Decrypt on the state machine's key per poll); the finished execution is described
+ * once in full for its error and cause.
+ */
 export async function waitForExecution(
   sfn: SFNClient,
   executionArn: string,
@@ -171,11 +175,11 @@ export async function waitForExecution(
 ): Promise<DescribeExecutionCommandOutput> {
   let last: string | undefined;
   for (;;) {
-    const res = await sfn.send(new DescribeExecutionCommand({ executionArn }));
+    const res = await sfn.send(new DescribeExecutionCommand({ executionArn, includedData: 'METADATA_ONLY' }));
     const status = res.status ?? 'UNKNOWN';
     if (status !== last) options.onStatus?.(status);
     last = status;
-    if (TERMINAL_STATUSES.has(status)) return res;
+    if (TERMINAL_STATUSES.has(status)) return sfn.send(new DescribeExecutionCommand({ executionArn }));
     await options.sleep(options.intervalMs);
   }
 }

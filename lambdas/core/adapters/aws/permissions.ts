@@ -1,0 +1,315 @@
+/**
+ * Inventory of every AWS API call the deployed code makes, by principal: data only, read by the stack
+ * (the broker's KMS condition) and by test/infra/permission-coverage.test.ts, which evaluates each call
+ * against the synthesized template (identity policy + key/bucket policy) with an offline IAM evaluator.
+ *
+ * Calls a service makes with the caller's credentials (KMS through DynamoDB, S3, Secrets Manager and
+ * Step Functions) are listed beside the SDK call that causes them: a missing one fails in production
+ * exactly like a missing direct permission. A new SDK command in an adapter belongs here.
+ *
+ * Context values may hold {placeholders} the test fills in from the template: {region}, {account},
+ * {partition}, {connectionId}, {connectionTable}, {checkpointTable}, {secretArn}, {bucketArn},
+ * {stateMachineArn}.
+ */
+
+/** The stack resources a call can target (the test maps each to its ARN in the template). */
+export type ResourceRef =
+  | 'connectionTable'
+  | 'checkpointTable'
+  | 'dataKey'
+  | 'connectionSecret'
+  | 'sourceObject'
+  | 'manifestObject'
+  | 'refreshSchedule'
+  | 'schedulerTargetRole'
+  | 'eventBus'
+  | 'tokenBroker'
+  | 'planSync'
+  | 'syncChunk'
+  | 'finishSync'
+  | 'stateMachine'
+  | 'execution'
+  | 'deadLetterQueue'
+  | 'ownLogGroup'
+  | 'stack'
+  | '*';
+
+export interface AwsCall {
+  action: string;
+  resource: ResourceRef;
+  /** Condition keys the request carries. */
+  context?: Record<string, string | string[]>;
+  /** The SDK command (or platform behaviour) that makes the call. */
+  sdk: string;
+  /** The file that sends it. */
+  file: string;
+  /** Made only when the stack runs the Distributed Map. */
+  distributedMapOnly?: boolean;
+}
+
+/**
+ * Token envelopes (lambdas/core/crypto/envelope.ts via token-vault.ts): the encryption context is the
+ * connection id and the purpose of the envelope. The broker's key statement requires exactly these keys.
+ */
+export const TOKEN_ENCRYPTION_CONTEXT = {
+  keys: ['connectionId', 'purpose'],
+  purposes: ['access', 'refresh'],
+} as const;
+
+const KMS_PROVIDER = 'lambdas/core/adapters/aws/kms-key-provider.ts';
+const via = (service: string) => ({ 'kms:ViaService': `${service}.{region}.amazonaws.com` });
+
+/** DynamoDB opens the table key with the caller's rights (customer managed key). */
+function tableKey(table: 'connectionTable' | 'checkpointTable', sdk: string, file: string): AwsCall[] {
+  return ['kms:Decrypt', 'kms:DescribeKey'].map((action) => ({
+    action,
+    resource: 'dataKey',
+    context: { ...via('dynamodb'), 'kms:EncryptionContext:aws:dynamodb:tableName': `{${table}}` },
+    sdk: `${sdk} (DynamoDB on the caller's behalf)`,
+    file,
+  }));
+}
+
+function tokenEnvelopeCalls(): AwsCall[] {
+  return TOKEN_ENCRYPTION_CONTEXT.purposes.flatMap((purpose) =>
+    (['GenerateDataKey', 'Decrypt'] as const).map((op) => ({
+      action: `kms:${op}`,
+      resource: 'dataKey' as const,
+      context: {
+        'kms:EncryptionContext:connectionId': '{connectionId}',
+        'kms:EncryptionContext:purpose': purpose,
+        'kms:EncryptionContextKeys': [...TOKEN_ENCRYPTION_CONTEXT.keys],
+      },
+      sdk: `${op}Command (${purpose} token envelope)`,
+      file: KMS_PROVIDER,
+    })),
+  );
+}
+
+/** Every Lambda writes its logs and X-Ray segments (runtime, not our code). */
+function platformCalls(): AwsCall[] {
+  return [
+    { action: 'logs:CreateLogStream', resource: 'ownLogGroup', sdk: 'Lambda runtime', file: '-' },
+    { action: 'logs:PutLogEvents', resource: 'ownLogGroup', sdk: 'Lambda runtime', file: '-' },
+    { action: 'xray:PutTraceSegments', resource: '*', sdk: 'Lambda active tracing', file: '-' },
+    { action: 'xray:PutTelemetryRecords', resource: '*', sdk: 'Lambda active tracing', file: '-' },
+  ];
+}
+
+const CHECKPOINT_FILES: [string, string][] = [
+  ['dynamodb:GetItem', 'lambdas/core/checkpoint/run-store.ts'],
+  ['dynamodb:PutItem', 'lambdas/core/checkpoint/run-store.ts'],
+  ['dynamodb:UpdateItem', 'lambdas/core/checkpoint/record-store.ts'],
+  ['dynamodb:Query', 'lambdas/core/checkpoint/dynamo.ts'],
+  ['dynamodb:BatchGetItem', 'lambdas/core/checkpoint/dynamo.ts'],
+  ['dynamodb:BatchWriteItem', 'lambdas/core/checkpoint/dynamo.ts'],
+];
+
+function checkpointCalls(): AwsCall[] {
+  return [
+    ...CHECKPOINT_FILES.map(([action, file]) => ({
+      action,
+      resource: 'checkpointTable' as const,
+      sdk: `${action.split(':')[1]} (lib-dynamodb)`,
+      file,
+    })),
+    ...tableKey('checkpointTable', 'checkpoint reads/writes', 'lambdas/core/checkpoint/dynamo.ts'),
+  ];
+}
+
+function sourceReadCalls(): AwsCall[] {
+  return [
+    {
+      action: 's3:GetObject',
+      resource: 'sourceObject',
+      sdk: 'GetObjectCommand',
+      file: 'lambdas/core/source/bytes.ts',
+    },
+    {
+      action: 'kms:Decrypt',
+      resource: 'dataKey',
+      context: { ...via('s3'), 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
+      sdk: 'GetObjectCommand (SSE-KMS bucket key)',
+      file: 'lambdas/core/source/bytes.ts',
+    },
+  ];
+}
+
+export type LambdaPrincipal = 'tokenBroker' | 'planSync' | 'syncChunk' | 'finishSync';
+export type SchedulerPrincipal = 'brokerSchedules' | 'nightlySync';
+export type Principal = LambdaPrincipal | SchedulerPrincipal | 'stateMachine';
+
+export const CALLS: Record<Principal, AwsCall[]> = {
+  tokenBroker: [
+    ...(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'] as const).map((action) => ({
+      action,
+      resource: 'connectionTable' as const,
+      sdk: `${action.split(':')[1]} (lib-dynamodb)`,
+      file: 'lambdas/core/token/connection-store.ts',
+    })),
+    ...tableKey('connectionTable', 'connection reads/writes', 'lambdas/core/token/connection-store.ts'),
+    ...tokenEnvelopeCalls(),
+    {
+      action: 'secretsmanager:GetSecretValue',
+      resource: 'connectionSecret',
+      sdk: 'GetSecretValueCommand',
+      file: 'lambdas/core/adapters/aws/secrets-source.ts',
+    },
+    {
+      action: 'kms:Decrypt',
+      resource: 'dataKey',
+      context: { ...via('secretsmanager'), 'kms:EncryptionContext:SecretARN': '{secretArn}' },
+      sdk: 'GetSecretValueCommand (Secrets Manager on the caller behalf)',
+      file: 'lambdas/core/adapters/aws/secrets-source.ts',
+    },
+    ...(['CreateSchedule', 'UpdateSchedule', 'DeleteSchedule'] as const).map((op) => ({
+      action: `scheduler:${op}`,
+      resource: 'refreshSchedule' as const,
+      sdk: `${op}Command`,
+      file: 'lambdas/core/adapters/aws/scheduler.ts',
+    })),
+    {
+      action: 'iam:PassRole',
+      resource: 'schedulerTargetRole',
+      context: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
+      sdk: 'CreateScheduleCommand / UpdateScheduleCommand (Target.RoleArn)',
+      file: 'lambdas/core/adapters/aws/scheduler.ts',
+    },
+    {
+      action: 'events:PutEvents',
+      resource: 'eventBus',
+      sdk: 'PutEventsCommand',
+      file: 'lambdas/core/adapters/aws/event-publisher.ts',
+    },
+    {
+      action: 'sqs:SendMessage',
+      resource: 'deadLetterQueue',
+      sdk: 'Lambda async invoke on-failure destination (Scheduler fires)',
+      file: 'infra/stack.ts',
+    },
+    ...platformCalls(),
+  ],
+  planSync: [
+    ...checkpointCalls(),
+    ...sourceReadCalls(),
+    {
+      action: 's3:PutObject',
+      resource: 'manifestObject',
+      sdk: 'PutObjectCommand',
+      file: 'lambdas/plan-sync/s3-manifest.ts',
+      distributedMapOnly: true,
+    },
+    {
+      action: 'kms:GenerateDataKey',
+      resource: 'dataKey',
+      context: { ...via('s3'), 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
+      sdk: 'PutObjectCommand (SSE-KMS bucket key)',
+      file: 'lambdas/plan-sync/s3-manifest.ts',
+      distributedMapOnly: true,
+    },
+    ...platformCalls(),
+  ],
+  syncChunk: [
+    ...checkpointCalls(),
+    ...sourceReadCalls(),
+    {
+      action: 'lambda:InvokeFunction',
+      resource: 'tokenBroker',
+      sdk: 'InvokeCommand',
+      file: 'lambdas/core/adapters/aws/lambda-broker-transport.ts',
+    },
+    ...platformCalls(),
+  ],
+  finishSync: [
+    ...checkpointCalls(),
+    {
+      action: 'events:PutEvents',
+      resource: 'eventBus',
+      sdk: 'PutEventsCommand',
+      file: 'lambdas/core/adapters/aws/event-publisher.ts',
+    },
+    ...platformCalls(),
+  ],
+  /** The role the broker's one-time refresh schedules and the sweeper run as (infra/scheduling.ts). */
+  brokerSchedules: [
+    {
+      action: 'lambda:InvokeFunction',
+      resource: 'tokenBroker',
+      sdk: 'Scheduler target',
+      file: 'infra/scheduling.ts',
+    },
+    {
+      action: 'sqs:SendMessage',
+      resource: 'deadLetterQueue',
+      sdk: 'Scheduler dead-letter',
+      file: 'infra/scheduling.ts',
+    },
+  ],
+  /** The nightly schedule's role: StartExecution encrypts the input with the state machine's key. */
+  nightlySync: [
+    {
+      action: 'states:StartExecution',
+      resource: 'stateMachine',
+      sdk: 'Scheduler target',
+      file: 'infra/scheduling.ts',
+    },
+    ...(['kms:GenerateDataKey', 'kms:Decrypt'] as const).map((action) => ({
+      action,
+      resource: 'dataKey' as const,
+      context: { 'kms:EncryptionContext:aws:states:stateMachineArn': '{stateMachineArn}' },
+      sdk: 'StartExecution (execution input encrypted with the state machine key)',
+      file: 'infra/scheduling.ts',
+    })),
+    {
+      action: 'sqs:SendMessage',
+      resource: 'deadLetterQueue',
+      sdk: 'Scheduler dead-letter',
+      file: 'infra/scheduling.ts',
+    },
+  ],
+  /** The state machine's execution role (infra/state-machine.ts). */
+  stateMachine: [
+    ...(['planSync', 'syncChunk', 'finishSync'] as const).map((fn) => ({
+      action: 'lambda:InvokeFunction',
+      resource: fn,
+      sdk: 'LambdaInvoke task',
+      file: 'infra/state-machine.ts',
+    })),
+    ...(['kms:GenerateDataKey', 'kms:Decrypt'] as const).map((action) => ({
+      action,
+      resource: 'dataKey' as const,
+      context: { 'kms:EncryptionContext:aws:states:stateMachineArn': '{stateMachineArn}' },
+      sdk: 'execution state and history (customer managed key)',
+      file: 'infra/stack.ts',
+    })),
+    {
+      action: 's3:GetObject',
+      resource: 'manifestObject',
+      sdk: 'Distributed Map ItemReader',
+      file: 'infra/state-machine.ts',
+      distributedMapOnly: true,
+    },
+    {
+      action: 'kms:Decrypt',
+      resource: 'dataKey',
+      context: { ...via('s3'), 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
+      sdk: 'Distributed Map ItemReader (SSE-KMS)',
+      file: 'infra/state-machine.ts',
+      distributedMapOnly: true,
+    },
+    ...(['states:StartExecution'] as const).map((action) => ({
+      action,
+      resource: 'stateMachine' as const,
+      sdk: 'Distributed Map child executions',
+      file: 'infra/state-machine.ts',
+      distributedMapOnly: true,
+    })),
+    ...(['states:DescribeExecution', 'states:StopExecution'] as const).map((action) => ({
+      action,
+      resource: 'execution' as const,
+      sdk: 'Distributed Map child executions',
+      file: 'infra/state-machine.ts',
+      distributedMapOnly: true,
+    })),
+  ],
+};
