@@ -6,7 +6,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 /**
  * Explicit, enumerated IAM actions. The CDK grant helpers would add prefix wildcards
  * (`kms:GenerateDataKey*`, `kms:ReEncrypt*`, `s3:GetObject*`, `s3:List*`); the tests assert there are none.
- * test/infra/sdk-coverage.test.ts checks that every SDK command a handler bundle can send is granted here.
+ * test/infra/permission-coverage.test.ts evaluates every call in lambdas/core/adapters/aws/permissions.ts
+ * (the inventory of what the code sends) against the statements built from these lists.
  */
 export const ACTIONS = {
   connectionTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
