@@ -21,6 +21,8 @@ export interface BenchRow {
   peakRssMb: number;
   wallMs: number;
   outcome: string;
+  /** What the overlap faults did (scenario `overlap`): from the run reports of the managed steps. */
+  overlap?: { lateCommits: number; duplicateInvocations: number; refusedSecondRuns: number };
 }
 
 /**
@@ -101,6 +103,18 @@ export function toRow(run: ModeRun): BenchRow {
     refreshes.afterUnauthorized += t.afterUnauthorized;
   }
   const rss = run.steps.map((s) => s.child.maxRssKb ?? 0);
+  const overlaps = run.steps.flatMap((s) => (s.child.report?.overlap ? [s.child.report.overlap] : []));
+  const overlap =
+    overlaps.length === 0
+      ? undefined
+      : {
+          lateCommits: overlaps.reduce((n, o) => n + o.lateCommits, 0),
+          duplicateInvocations: overlaps.reduce((n, o) => n + o.duplicateInvocations, 0),
+          refusedSecondRuns: overlaps.reduce(
+            (n, o) => n + o.secondRuns.filter((r) => r.outcome === 'refused').length,
+            0,
+          ),
+        };
   return {
     name: run.scenario.name,
     mode: run.mode,
@@ -118,5 +132,6 @@ export function toRow(run: ModeRun): BenchRow {
     peakRssMb: round(Math.max(0, ...rss) / 1024, 0),
     wallMs: Math.round(run.steps.reduce((ms, s) => ms + s.child.wallMs, 0)),
     outcome: describeOutcome(run),
+    ...(overlap ? { overlap } : {}),
   };
 }

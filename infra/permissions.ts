@@ -18,6 +18,8 @@ export const ACTIONS = {
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
     'dynamodb:BatchWriteItem',
+    // The per-connection run lease is released by deleting its item (lambdas/core/checkpoint/run-lease.ts).
+    'dynamodb:DeleteItem',
   ],
   /** Token envelopes: a data key per write, an unwrap per read (lambdas/core/adapters/aws/kms-key-provider.ts). */
   envelope: ['kms:GenerateDataKey', 'kms:Decrypt'],
@@ -30,7 +32,8 @@ export const ACTIONS = {
   bucketKey: ['kms:Decrypt'],
   secretKey: ['kms:Decrypt'],
   readSecret: ['secretsmanager:GetSecretValue'],
-  readSource: ['s3:GetObject'],
+  /** A run pins its source's VersionId (versioned bucket) and reads exactly that version. */
+  readSource: ['s3:GetObject', 's3:GetObjectVersion'],
   /** Distributed Map only: plan-sync's chunk list for the ItemReader. */
   writeManifest: ['s3:PutObject'],
   /** SSE-KMS object writes: S3 asks KMS for a data key on the writer's behalf. */

@@ -1,6 +1,9 @@
 import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -185,6 +188,7 @@ export class HcmGoalSyncStack extends Stack {
         }),
       );
     }
+    this.finishEndedExecutions(finishSync.fn, notifications);
     scheduling.addNightlySync(this.stateMachine, key);
     limitGrantsToAwsServices(notifications.topicKey);
     suppressGuardRule(notifications.deadLetterQueue, 'deadLetterQueueRedrive');
@@ -274,6 +278,32 @@ export class HcmGoalSyncStack extends Stack {
   }
 
   /** Reserved concurrency is opt-in; when set, say at synth what the account must allow. */
+  /**
+   * Runs always end (docs/invariants.md, invariant 8): an execution that failed, timed out or was
+   * aborted outside the state machine's own Catch (history limit, execution timeout, a human abort)
+   * still finishes its run with sync.failed and gives the connection's run lease back. finish-sync
+   * ignores the event of an older execution of a run that a resume has since restarted.
+   */
+  private finishEndedExecutions(finish: lambda.IFunction, notifications: Notifications): void {
+    new events.Rule(this, 'ExecutionEndedRule', {
+      description: 'sync executions that ended FAILED/TIMED_OUT/ABORTED -> finish-sync',
+      eventPattern: {
+        source: ['aws.states'],
+        detailType: ['Step Functions Execution Status Change'],
+        detail: {
+          stateMachineArn: [this.stateMachine.stateMachineArn],
+          status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+        },
+      },
+    }).addTarget(
+      new targets.LambdaFunction(finish, {
+        deadLetterQueue: notifications.deadLetterQueue,
+        retryAttempts: 8,
+        maxEventAge: Duration.hours(2),
+      }),
+    );
+  }
+
   private noteReservedConcurrency(config: StackConfig): void {
     const reserved = config.brokerReservedConcurrency;
     if (reserved === undefined || config.lambdaConcurrencyQuota !== undefined) return;

@@ -208,10 +208,9 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       alreadyDone,
       failed: await failedRecords(dynamo.doc, tables.checkpoints, runId),
       error,
-      overlap: {
-        duplicateInvocations: lambdas.duplicateInvocations().started,
-        secondRuns,
-      },
+      ...(o.faults.sfn.duplicateInvocationRate || o.faults.secondRunAfter || o.faults.hcm.lateCommitRate
+        ? { overlap: { duplicateInvocations: lambdas.duplicateInvocations().started, secondRuns } }
+        : {}),
       identityChanges: await identityChanges(dynamo.doc, tables.checkpoints, runId),
     });
   } finally {

@@ -103,6 +103,7 @@ const CHECKPOINT_FILES: [string, string][] = [
   ['dynamodb:Query', 'lambdas/core/checkpoint/dynamo.ts'],
   ['dynamodb:BatchGetItem', 'lambdas/core/checkpoint/dynamo.ts'],
   ['dynamodb:BatchWriteItem', 'lambdas/core/checkpoint/dynamo.ts'],
+  ['dynamodb:DeleteItem', 'lambdas/core/checkpoint/run-lease.ts'],
 ];
 
 function checkpointCalls(): AwsCall[] {
@@ -122,7 +123,13 @@ function sourceReadCalls(): AwsCall[] {
     {
       action: 's3:GetObject',
       resource: 'sourceObject',
-      sdk: 'GetObjectCommand',
+      sdk: 'GetObjectCommand / HeadObjectCommand (pinning the version at plan time)',
+      file: 'lambdas/core/source/bytes.ts',
+    },
+    {
+      action: 's3:GetObjectVersion',
+      resource: 'sourceObject',
+      sdk: 'GetObjectCommand with VersionId (the version the run pinned)',
       file: 'lambdas/core/source/bytes.ts',
     },
     {
