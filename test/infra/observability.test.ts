@@ -16,9 +16,30 @@ const idOf = (c: { node: { defaultChild?: unknown } } | unknown) =>
   s.stack.getLogicalId(((c as { node: { defaultChild: unknown } }).node.defaultChild ?? c) as never);
 
 describe('events and notifications', () => {
+  it('finishes executions that end outside the Catch: a default-bus rule on this state machine to finish-sync', () => {
+    const [rule] = resourcesOfType(s.json, 'AWS::Events::Rule').filter(([, p]) => !p.EventBusName);
+    expect(rule).toBeDefined();
+    const [, p] = rule!;
+    expect(p.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        stateMachineArn: [ref(idOf(s.stack.stateMachine))],
+        status: ['FAILED', 'TIMED_OUT', 'ABORTED'],
+      },
+    });
+    expect(p.Targets).toEqual([
+      expect.objectContaining({
+        Arn: arnOf(idOf(s.stack.functions.finishSync.fn)),
+        DeadLetterConfig: { Arn: arnOf(idOf(s.stack.notifications.deadLetterQueue)) },
+      }),
+    ]);
+  });
+
   it('routes the four application events from the bus to the encrypted topic', () => {
     s.template.hasResourceProperties('AWS::Events::EventBus', { Name: 'hcm-goal-sync-test' });
-    const rules = resourcesOfType(s.json, 'AWS::Events::Rule');
+    // The project bus's rules; the execution-status rule on the default bus is checked below.
+    const rules = resourcesOfType(s.json, 'AWS::Events::Rule').filter(([, p]) => p.EventBusName);
     const detailTypes = rules.map(([, p]) => (p.EventPattern as { 'detail-type': string[] })['detail-type']);
     expect(detailTypes.flat().sort()).toEqual([...NOTIFIED_EVENTS].sort());
     for (const [, p] of rules) {

@@ -46,7 +46,11 @@ function allowedWildcards(s: Synthesized) {
       actions: ['lambda:InvokeFunction'],
       matches: (r: string) => fnArns.includes(r),
     },
-    { why: 'sourceObjects', actions: ['s3:GetObject'], matches: (r: string) => r === `<${bucket}.Arn>/*` },
+    {
+      why: 'sourceObjects',
+      actions: ['s3:GetObject', 's3:GetObjectVersion'],
+      matches: (r: string) => r === `<${bucket}.Arn>/*`,
+    },
     { why: 'manifests', actions: ['s3:PutObject'], matches: (r: string) => r === `<${bucket}.Arn>/runs/*` },
     {
       why: 'manifestRead',
