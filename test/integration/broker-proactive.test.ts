@@ -110,7 +110,7 @@ describe('sweep', () => {
     fx.idp.resetStats();
     const result = await broker.sweep();
     const active = (await broker.status()).connections.filter((c) => c.status === 'active').length;
-    expect(result).toEqual({ checked: active, refreshed: 2, overdue: 1, failed: 0 });
+    expect(result).toEqual({ checked: active, recovered: 0, refreshed: 2, overdue: 1, failed: 0 });
     expect(fx.idp.stats().tokenRequests).toBe(2);
     expect((await fx.item('sw-missing')).version).toBe(before['sw-missing'] + 1);
     expect((await fx.item('sw-overdue')).refreshesSweep).toBe(1);

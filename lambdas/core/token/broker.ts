@@ -20,6 +20,7 @@ import { type ConnectionView, toConnectionView } from './connection-item.ts';
 import { ConnectionStore } from './connection-store.ts';
 import { DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
 import { tokenFingerprint } from './obtain.ts';
+import { Outbox } from './outbox.ts';
 import { RefreshCoordinator, type RefreshMode, stateOf, type TokenNeed } from './refresh-coordinator.ts';
 import { inProactiveWindow, proactiveFireAt, proactiveScheduleName } from './schedule.ts';
 import { SingleFlight } from './single-flight.ts';
@@ -46,6 +47,8 @@ export interface SweepResult {
   refreshed: number;
   overdue: number;
   failed: number;
+  /** auto-retried needs_reauth connections that are active again */
+  recovered: number;
 }
 
 export interface ProactiveResult {
@@ -75,6 +78,7 @@ export class TokenBroker {
   private readonly sweepHorizonMs: number;
   private readonly sweepGraceMs: number;
   private readonly telemetry: BrokerTelemetry;
+  readonly outbox: Outbox;
 
   constructor(private readonly deps: BrokerDeps) {
     const o = deps.options ?? {};
@@ -88,7 +92,9 @@ export class TokenBroker {
     this.lease = new ConnectionLease(deps.doc, tableName, o.leaseMs ?? DEFAULT_LEASE_MS);
     this.vault = new TokenVault(deps.keys);
     this.telemetry = new BrokerTelemetry(deps.logger, deps.metrics, deps.events);
+    this.outbox = new Outbox(this.store, deps.events, deps.logger);
     this.coordinator = new RefreshCoordinator({
+      outbox: this.outbox,
       store: this.store,
       lease: this.lease,
       vault: this.vault,
@@ -167,29 +173,53 @@ export class TokenBroker {
     return { refreshed: issued.version > item.version, version: issued.version };
   }
 
-  /** rate(5 minutes) safety net: refreshes active connections expiring soon whose schedule is missing or missed. */
+  /**
+   * rate(5 minutes) safety net: refreshes active connections expiring soon whose schedule is missing or
+   * missed, retries the auto-recoverable needs_reauth ones that are due, and drains pending outboxes.
+   */
   async sweep(): Promise<SweepResult> {
     const now = this.clock.now();
-    const items = (await this.store.scan()).filter((i) => stateOf(i).status === 'active');
-    const result: SweepResult = { checked: items.length, refreshed: 0, overdue: 0, failed: 0 };
+    const items = await this.store.scan();
+    const result: SweepResult = {
+      checked: items.filter((i) => stateOf(i).status === 'active').length,
+      refreshed: 0,
+      overdue: 0,
+      failed: 0,
+      recovered: 0,
+    };
     for (const item of items) {
+      if (item.outbox.length > 0) await this.outbox.drainQuietly(item.connectionId);
+      if (item.status === 'needs_reauth' && item.autoRetry && (item.retryAt ?? 0) <= now) {
+        await this.attempt(item.connectionId, result, async () => {
+          await this.coordinate(item.connectionId, (t) => t.status === 'active', 'sweep', 'recover');
+          result.recovered++;
+        });
+        continue;
+      }
+      if (stateOf(item).status !== 'active') continue;
       if (item.expiresAt === undefined || item.expiresAt >= now + this.sweepHorizonMs) continue;
       const pending = item.nextProactiveAt !== undefined && item.nextProactiveAt >= now - this.sweepGraceMs;
       if (pending) continue;
       if (item.nextProactiveAt !== undefined) result.overdue++;
-      try {
+      await this.attempt(item.connectionId, result, async () => {
         const issued = await this.replaceVersion(item.connectionId, item.version, 'sweep');
         if (issued.version > item.version) result.refreshed++;
-      } catch (err) {
-        result.failed++;
-        this.telemetry.logger.warn('sweep could not refresh a connection', {
-          connectionId: item.connectionId,
-          error: { name: (err as Error).name, message: (err as Error).message },
-        });
-      }
+      });
     }
     this.telemetry.sweepDone(result);
     return result;
+  }
+
+  private async attempt(connectionId: string, result: SweepResult, fn: () => Promise<void>): Promise<void> {
+    try {
+      await fn();
+    } catch (err) {
+      result.failed++;
+      this.telemetry.logger.warn('sweep could not refresh a connection', {
+        connectionId,
+        error: { name: (err as Error).name, message: (err as Error).message },
+      });
+    }
   }
 
   /**
