@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/config.ts';
+import { CONNECTION_DUE_INDEX } from '../lambdas/core/tables.ts';
 import { createAlarms, type ProjectAlarm } from './alarms.ts';
 import type { StackConfig } from './config.ts';
 import { createDashboard } from './dashboard.ts';
@@ -128,6 +129,9 @@ export class HcmGoalSyncStack extends Stack {
     });
     policyOf(tokenBroker.role)
       .table('ConnectionTable', data.connectionTable, ACTIONS.connectionTable, key)
+      .add('ConnectionDueIndex', ACTIONS.dueIndex, [
+        `${data.connectionTable.tableArn}/index/${CONNECTION_DUE_INDEX.name}`,
+      ])
       .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn])
       .add('ClientCredentials', ACTIONS.readSecret, secretArns)
       .keyVia('ClientCredentialsKey', key, 'secretsmanager', ACTIONS.secretKey)

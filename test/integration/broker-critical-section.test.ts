@@ -40,7 +40,7 @@ beforeAll(() => {
 
 describe('case 1: slow KMS after the grant — the lease is extended, the pair committed and used', () => {
   it('a waiter never takes the lease from a live holder; one token call, 0 reuse', async () => {
-    const opts = { ...viaProxy, leaseMs: 4_000, tokenTimeoutMs: 500, callTimeoutMs: 1_500 };
+    const opts = { ...viaProxy, leaseMs: 6_000, tokenTimeoutMs: 500, callTimeoutMs: 1_500 };
     const a = fx.broker(opts);
     const b = fx.broker(opts);
     const { version } = await fx.connectRefreshToken('c1', a);
@@ -59,7 +59,7 @@ describe('case 1: slow KMS after the grant — the lease is extended, the pair c
     expect(item.refreshInFlight).toBeUndefined();
     expect(fx.idp.stats().tokenRequests).toBe(1);
     expect(fx.idp.stats().reuseDetections).toBe(0);
-    record('case1-slow-kms', { kmsMs: 1_100, leaseMs: 4_000, ms: Date.now() - started });
+    record('case1-slow-kms', { kmsMs: 1_100, leaseMs: 6_000, ms: Date.now() - started });
   });
 });
 
@@ -93,7 +93,7 @@ describe('case 2: the holder dies after sending, before committing', () => {
 
 describe('case 3: lost token response plus a throttled needs_reauth write', () => {
   it('the write is retried through throttling: needs_reauth once, one event', async () => {
-    const broker = fx.broker({ ...viaProxy, leaseMs: 4_000, callTimeoutMs: 3_000 });
+    const broker = fx.broker({ ...viaProxy, leaseMs: 10_000, callTimeoutMs: 3_000, tokenTimeoutMs: 1_000 });
     const { version } = await fx.connectRefreshToken('c3a', broker);
     let throttled = 0;
     proxy.setRule(({ operation, body }) => {

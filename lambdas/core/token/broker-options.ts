@@ -35,20 +35,28 @@ export interface TokenBrokerOptions {
   sweepHorizonMs?: number;
   /** sweep(): a planned proactive fire this far in the past counts as missed. Default 60 s. */
   sweepGraceMs?: number;
+  /** sweep(): refreshes in flight at once. Default 8. */
+  sweepConcurrency?: number;
+  /** sweep(): token-endpoint requests per second it may cause. Default 20 (IDCS allows 40 per domain). */
+  tokenEndpointRatePerSecond?: number;
   random?: () => number;
 }
 
 /** Every tunable of the refresh path with its default; the reasoning behind the numbers is in the README. */
 export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
   const leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+  const callTimeoutMs = o.callTimeoutMs ?? Math.min(3_000, Math.floor(leaseMs / 6));
+  const leaseMarginMs = o.leaseMarginMs ?? Math.min(1_000, Math.floor(leaseMs / 10));
   return {
     bufferSeconds: o.bufferSeconds ?? DEFAULT_BUFFER_SECONDS,
     skewSeconds: o.skewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
     waitTimeoutMs: o.waitTimeoutMs ?? 2 * leaseMs + 5_000,
     pollStartMs: o.pollStartMs ?? 50,
     pollCapMs: o.pollCapMs ?? 1_000,
-    // A fifth of the lease, at most 5 s, stays free for the commit after the last endpoint attempt.
-    commitReserveMs: Math.min(5_000, Math.floor(leaseMs / 5)),
+    // Kept free after the last endpoint attempt: a fifth of the lease (at most 5 s), and never less than
+    // the extension plus one commit attempt (the crash campaign found a 3 s lease with 1 s calls left
+    // no room to extend, so live holders flagged healthy connections).
+    commitReserveMs: Math.max(Math.min(5_000, Math.floor(leaseMs / 5)), 2 * callTimeoutMs + leaseMarginMs),
     grant: {
       attempts: o.attempts ?? GRANT_DEFAULTS.attempts,
       baseMs: o.backoffBaseMs ?? GRANT_DEFAULTS.baseMs,
@@ -56,8 +64,8 @@ export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
       // A short (test) lease scales the request timeout down, or no attempt would ever fit under it.
       timeoutMs: o.tokenTimeoutMs ?? Math.min(DEFAULT_TOKEN_TIMEOUT_MS, Math.floor(leaseMs * 0.4)),
     },
-    callTimeoutMs: o.callTimeoutMs ?? Math.min(3_000, Math.floor(leaseMs / 6)),
-    leaseMarginMs: o.leaseMarginMs ?? Math.min(1_000, Math.floor(leaseMs / 10)),
+    callTimeoutMs,
+    leaseMarginMs,
     storeRetry: { baseMs: 50, capMs: 1_000, random: o.random ?? Math.random, ...o.storeRetry },
     recoverBaseMs: o.recoverBaseMs ?? 60_000,
     recoverCapMs: o.recoverCapMs ?? 3_600_000,

@@ -24,6 +24,7 @@ import { Outbox } from './outbox.ts';
 import { RefreshCoordinator, type RefreshMode, stateOf, type TokenNeed } from './refresh-coordinator.ts';
 import { inProactiveWindow, proactiveFireAt, proactiveScheduleName } from './schedule.ts';
 import { SingleFlight } from './single-flight.ts';
+import { runSweep, type SweepResult } from './sweeper.ts';
 import { BrokerTelemetry } from './telemetry.ts';
 import { TokenVault } from './token-vault.ts';
 
@@ -42,14 +43,7 @@ export interface BrokerDeps {
   options?: TokenBrokerOptions;
 }
 
-export interface SweepResult {
-  checked: number;
-  refreshed: number;
-  overdue: number;
-  failed: number;
-  /** auto-retried needs_reauth connections that are active again */
-  recovered: number;
-}
+export type { SweepResult } from './sweeper.ts';
 
 export interface ProactiveResult {
   refreshed: boolean;
@@ -174,52 +168,36 @@ export class TokenBroker {
   }
 
   /**
-   * rate(5 minutes) safety net: refreshes active connections expiring soon whose schedule is missing or
-   * missed, retries the auto-recoverable needs_reauth ones that are due, and drains pending outboxes.
+   * rate(5 minutes) safety net (sweeper.ts): what the due index lists, refreshed with bounded
+   * concurrency under the token-endpoint rate, stopping while a refresh still fits the invocation.
    */
-  async sweep(): Promise<SweepResult> {
-    const now = this.clock.now();
-    const items = await this.store.scan();
-    const result: SweepResult = {
-      checked: items.filter((i) => stateOf(i).status === 'active').length,
-      refreshed: 0,
-      overdue: 0,
-      failed: 0,
-      recovered: 0,
-    };
-    for (const item of items) {
-      if (item.outbox.length > 0) await this.outbox.drainQuietly(item.connectionId);
-      if (item.status === 'needs_reauth' && item.autoRetry && (item.retryAt ?? 0) <= now) {
-        await this.attempt(item.connectionId, result, async () => {
-          await this.coordinate(item.connectionId, (t) => t.status === 'active', 'sweep', 'recover');
-          result.recovered++;
-        });
-        continue;
-      }
-      if (stateOf(item).status !== 'active') continue;
-      if (item.expiresAt === undefined || item.expiresAt >= now + this.sweepHorizonMs) continue;
-      const pending = item.nextProactiveAt !== undefined && item.nextProactiveAt >= now - this.sweepGraceMs;
-      if (pending) continue;
-      if (item.nextProactiveAt !== undefined) result.overdue++;
-      await this.attempt(item.connectionId, result, async () => {
-        const issued = await this.replaceVersion(item.connectionId, item.version, 'sweep');
-        if (issued.version > item.version) result.refreshed++;
-      });
-    }
+  async sweep(options: { remainingTimeMs?: () => number } = {}): Promise<SweepResult> {
+    const o = this.deps.options ?? {};
+    const leaseMs = this.lease.durationMs;
+    const result = await runSweep(
+      {
+        store: this.store,
+        outbox: this.outbox,
+        clock: this.clock,
+        config: {
+          horizonMs: this.sweepHorizonMs,
+          graceMs: this.sweepGraceMs,
+          concurrency: o.sweepConcurrency ?? 8,
+          ratePerSecond: o.tokenEndpointRatePerSecond ?? 20,
+          reserveMs: 2 * leaseMs + 5_000,
+        },
+        actions: {
+          refresh: async (item) =>
+            (await this.replaceVersion(item.connectionId, item.version, 'sweep')).version > item.version,
+          recover: async (item) => {
+            await this.coordinate(item.connectionId, (t) => t.status === 'active', 'sweep', 'recover');
+          },
+        },
+      },
+      options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY),
+    );
     this.telemetry.sweepDone(result);
     return result;
-  }
-
-  private async attempt(connectionId: string, result: SweepResult, fn: () => Promise<void>): Promise<void> {
-    try {
-      await fn();
-    } catch (err) {
-      result.failed++;
-      this.telemetry.logger.warn('sweep could not refresh a connection', {
-        connectionId,
-        error: { name: (err as Error).name, message: (err as Error).message },
-      });
-    }
   }
 
   /**

@@ -1,8 +1,15 @@
-import { type DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { createHash } from 'node:crypto';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  ScanCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { TokenCommitError } from '../errors.ts';
 import { maskSecrets } from '../mask.ts';
 import type { CallOptions, GrantType, RefreshTrigger } from '../ports.ts';
-import { CONNECTION_TABLE } from '../tables.ts';
+import { CONNECTION_DUE_INDEX, CONNECTION_TABLE, DUE_SHARDS } from '../tables.ts';
 import { asTransient, isConditionFailed, isTransientAwsError } from './aws-errors.ts';
 import { type CallBudget, retryWithin, type WithinOptions } from './budget.ts';
 import {
@@ -204,6 +211,8 @@ export class ConnectionStore {
       values[':bootstrap'] = input.bootstrapFingerprint;
       set += ', #bootstrap = :bootstrap';
     }
+    // Due for the sweeper at expiry; at once while an event waits in the outbox.
+    set += due(names, values, input.connectionId, input.event ? input.now : input.expiresAt);
     if (input.event !== undefined) {
       set += `${withEvent(names, values, input.event)}, #tid = :tid`;
       names['#tid'] = 'lastTransitionId';
@@ -271,6 +280,12 @@ export class ConnectionStore {
       remove.push('#autoRetry', '#retryAt', '#retryCount');
     }
     if (t.event !== undefined) set += withEvent(names, values, t.event);
+    const dueAt = t.event !== undefined ? t.now : t.retry?.at;
+    if (dueAt !== undefined) set += due(names, values, t.connectionId, dueAt);
+    else {
+      names['#dueAt'] = 'dueAt'; // terminal: out of the sweeper's index
+      remove.push('#dueAt');
+    }
     const expr: Expr = {
       UpdateExpression: `${set} REMOVE ${remove.join(', ')}`,
       ConditionExpression: '#owner = :me AND #status = :from',
@@ -315,7 +330,7 @@ export class ConnectionStore {
     if (f.retry) {
       Object.assign(names, { '#retryAt': 'retryAt', '#retryCount': 'retryCount' });
       Object.assign(values, { ':retryAt': f.retry.at, ':retryCount': f.retry.count });
-      set += ', #retryAt = :retryAt, #retryCount = :retryCount';
+      set += `, #retryAt = :retryAt, #retryCount = :retryCount${due(names, values, f.connectionId, f.retry.at)}`;
     }
     if (f.clearMarker) {
       Object.assign(names, {
@@ -349,6 +364,58 @@ export class ConnectionStore {
     }).catch((err) => {
       if (!isConditionFailed(err)) throw err;
     });
+  }
+
+  /** After the outbox emptied: back to the item's own due time (expiry, retry) or out of the index. */
+  async settleDue(item: ConnectionItem): Promise<void> {
+    const names: Record<string, string> = { '#outbox': 'outbox' };
+    const values: Record<string, unknown> = {};
+    const at = item.status === 'active' ? item.expiresAt : item.autoRetry ? item.retryAt : undefined;
+    let update: string;
+    if (at === undefined) {
+      names['#dueAt'] = 'dueAt';
+      update = 'REMOVE #dueAt';
+    } else {
+      update = `SET ${due(names, values, item.connectionId, at).slice(2)}`;
+    }
+    await this.update(item.connectionId, {
+      UpdateExpression: update,
+      ConditionExpression: 'size(#outbox) = :zero',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ...values, ':zero': 0 },
+    }).catch((err) => {
+      if (!isConditionFailed(err)) throw err;
+    });
+  }
+
+  /** The sweeper's work list: every connection due by `until` (expiry, retry or pending event), no scan. */
+  async queryDue(until: number): Promise<ConnectionItem[]> {
+    const items: ConnectionItem[] = [];
+    for (let shard = 0; shard < DUE_SHARDS; shard++) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        try {
+          const out = await this.doc.send(
+            new QueryCommand({
+              TableName: this.tableName,
+              IndexName: CONNECTION_DUE_INDEX.name,
+              KeyConditionExpression: '#shard = :shard AND #dueAt <= :until',
+              ExpressionAttributeNames: {
+                '#shard': CONNECTION_DUE_INDEX.partitionKey,
+                '#dueAt': CONNECTION_DUE_INDEX.sortKey,
+              },
+              ExpressionAttributeValues: { ':shard': `due#${shard}`, ':until': until },
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          for (const raw of out.Items ?? []) items.push(toConnectionItem(raw));
+          startKey = out.LastEvaluatedKey;
+        } catch (err) {
+          throw asTransient(err, 'due-index query');
+        }
+      } while (startKey);
+    }
+    return items;
   }
 
   async addLeaseContention(connectionId: string): Promise<void> {
@@ -442,6 +509,20 @@ const CLEARED_BY_SUCCESS: Record<string, string> = {
   '#retryAt': 'retryAt',
   '#retryCount': 'retryCount',
 };
+
+/** The item's place in the due index: its shard (stable per connection) and when it is due. */
+function due(
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+  connectionId: string,
+  at: number,
+): string {
+  names['#dueShard'] = CONNECTION_DUE_INDEX.partitionKey;
+  names['#dueAt'] = CONNECTION_DUE_INDEX.sortKey;
+  values[':dueShard'] = `due#${createHash('sha256').update(connectionId).digest()[0]! % DUE_SHARDS}`;
+  values[':dueAt'] = at;
+  return ', #dueShard = :dueShard, #dueAt = :dueAt';
+}
 
 /** Appends the transition's event to the outbox, in the transition's own write. */
 function withEvent(

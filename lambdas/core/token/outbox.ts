@@ -37,8 +37,12 @@ export class Outbox {
     let published = 0;
     for (let guard = 0; guard < 20; guard++) {
       const item = await this.store.get(connectionId);
-      const head = item?.outbox[0];
-      if (!head) return published;
+      if (!item) return published;
+      const head = item.outbox[0];
+      if (!head) {
+        if (published > 0) await this.store.settleDue(item);
+        return published;
+      }
       try {
         await this.events.publish(head.type, { ...head.detail, at: new Date(head.at).toISOString() });
       } catch (err) {
