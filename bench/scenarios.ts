@@ -107,6 +107,18 @@ export const SCENARIOS: Scenario[] = [
     proves: '20% token 503s, 2% answers lost after rotation: retried, or stopped cleanly as needs_reauth',
   },
   {
+    name: 'slow-aws',
+    goals: 1000,
+    tokenTtlSeconds: 5,
+    rateLimit: 50,
+    latencyMs: LATENCY,
+    concurrency: 10,
+    chunkSize: 100,
+    faults: 'dynamo.throttleRate=0.05,dynamo.latencyMs=100,kms.latencyMs=300',
+    lane: 'invariant',
+    proves: 'DynamoDB 100 ms + 5% throttled, KMS 300 ms, 5 s tokens: the lease covers the commit, 0 reuse',
+  },
+  {
     name: 'revoked',
     goals: 2500,
     tokenTtlSeconds: 10,

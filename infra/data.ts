@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { CHECKPOINT_TABLE, CONNECTION_TABLE } from '../lambdas/core/tables.ts';
+import { CHECKPOINT_TABLE, CONNECTION_DUE_INDEX, CONNECTION_TABLE } from '../lambdas/core/tables.ts';
 import type { StackConfig } from './config.ts';
 import { limitGrantsToAwsServices, suppressGuardRule } from './guard.ts';
 
@@ -103,6 +103,13 @@ export class DataLayer extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    // The sweeper queries what is due instead of scanning (lambdas/core/tables.ts CONNECTION_DUE_INDEX).
+    this.connectionTable.addGlobalSecondaryIndex({
+      indexName: CONNECTION_DUE_INDEX.name,
+      partitionKey: { name: CONNECTION_DUE_INDEX.partitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: CONNECTION_DUE_INDEX.sortKey, type: dynamodb.AttributeType.NUMBER },
+      projectionType: dynamodb.ProjectionType.ALL,
     });
 
     // Runs, records and the ledger (external key -> HCM goal id) that prevents duplicates across runs.

@@ -11,6 +11,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
  */
 export const ACTIONS = {
   connectionTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
+  /** The sweeper's Query of what is due (no scan of the fleet). */
+  dueIndex: ['dynamodb:Query'],
   checkpointTable: [
     'dynamodb:GetItem',
     'dynamodb:BatchGetItem',

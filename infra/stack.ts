@@ -9,6 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TOKEN_ENCRYPTION_CONTEXT } from '../lambdas/core/adapters/aws/permissions.ts';
 import { ENV } from '../lambdas/core/config.ts';
+import { CONNECTION_DUE_INDEX } from '../lambdas/core/tables.ts';
 import { createAlarms, type ProjectAlarm } from './alarms.ts';
 import { LAMBDA_UNRESERVED_MINIMUM, type StackConfig } from './config.ts';
 import { createDashboard } from './dashboard.ts';
@@ -140,6 +141,9 @@ export class HcmGoalSyncStack extends Stack {
     });
     policyOf(tokenBroker.role)
       .table('ConnectionTable', data.connectionTable, ACTIONS.connectionTable, key)
+      .add('ConnectionDueIndex', ACTIONS.dueIndex, [
+        `${data.connectionTable.tableArn}/index/${CONNECTION_DUE_INDEX.name}`,
+      ])
       // Exactly the context the broker sends: an envelope opens only for its connection and purpose.
       .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], {
         'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...TOKEN_ENCRYPTION_CONTEXT.keys] },

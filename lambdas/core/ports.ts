@@ -14,8 +14,20 @@ export const systemClock: Clock = { now: () => Date.now() };
 export interface KeyProvider {
   /** Identifies the wrapping key; stored beside each envelope. */
   readonly keyId: string;
-  generateDataKey(context: Record<string, string>): Promise<{ plaintext: Uint8Array; encrypted: Uint8Array }>;
-  decryptDataKey(encrypted: Uint8Array, context: Record<string, string>): Promise<Uint8Array>;
+  generateDataKey(
+    context: Record<string, string>,
+    options?: CallOptions,
+  ): Promise<{ plaintext: Uint8Array; encrypted: Uint8Array }>;
+  decryptDataKey(
+    encrypted: Uint8Array,
+    context: Record<string, string>,
+    options?: CallOptions,
+  ): Promise<Uint8Array>;
+}
+
+/** Per-call options for I/O made under a lease: the call is aborted before the lease ends. */
+export interface CallOptions {
+  abortSignal?: AbortSignal;
 }
 
 /** Static client credentials per connection (Secrets Manager in AWS, a file under the state dir locally). */

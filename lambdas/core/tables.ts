@@ -8,6 +8,19 @@ export const CONNECTION_TABLE = {
   partitionKey: 'connectionId',
 } as const;
 
+/**
+ * Sparse index of the connections the sweeper must look at, by when (issue 11): active ones by token
+ * expiry, auto-retried needs_reauth ones by their retry time, any with a pending outbox event at once.
+ * Terminal needs_reauth connections carry no `dueAt` and are not in it. The partition key is one of
+ * DUE_SHARDS values, so no single index partition takes every write of a large fleet.
+ */
+export const CONNECTION_DUE_INDEX = {
+  name: 'due-index',
+  partitionKey: 'dueShard',
+  sortKey: 'dueAt',
+} as const;
+export const DUE_SHARDS = 4;
+
 export const CHECKPOINT_TABLE = {
   defaultName: 'goal-sync-checkpoints',
   partitionKey: 'pk',
@@ -20,10 +33,12 @@ export interface TableSpec {
   name: string;
   partitionKey: string;
   sortKey?: string;
+  /** Global secondary indexes: string partition key, number sort key, all attributes projected. */
+  indexes?: Array<{ name: string; partitionKey: string; sortKey: string }>;
 }
 
 export function connectionTableSpec(name: string = CONNECTION_TABLE.defaultName): TableSpec {
-  return { name, partitionKey: CONNECTION_TABLE.partitionKey };
+  return { name, partitionKey: CONNECTION_TABLE.partitionKey, indexes: [{ ...CONNECTION_DUE_INDEX }] };
 }
 
 export function checkpointTableSpec(name: string = CHECKPOINT_TABLE.defaultName): TableSpec {

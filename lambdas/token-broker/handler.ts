@@ -29,7 +29,7 @@ export function buildTokenBroker(deps: TokenBrokerDeps): {
 }
 
 /** Routes one request. get/refresh answer IssuedToken: the only place a token leaves the broker. */
-export function dispatch(broker: TokenBroker, req: BrokerRequest): Promise<unknown> {
+export function dispatch(broker: TokenBroker, req: BrokerRequest, context?: Context): Promise<unknown> {
   switch (req.action) {
     case 'get':
       return broker.getToken(req.connectionId, { minVersion: req.minVersion, trigger: req.trigger });
@@ -38,7 +38,8 @@ export function dispatch(broker: TokenBroker, req: BrokerRequest): Promise<unkno
     case 'proactive':
       return broker.proactive(req.connectionId);
     case 'sweep':
-      return broker.sweep();
+      // Stops starting refreshes while one still fits the invocation (a killed sweep is issue 11 case 2).
+      return broker.sweep(context ? { remainingTimeMs: () => context.getRemainingTimeInMillis() } : {});
     case 'status':
       return broker.status(req.connectionId);
     case 'connect':
@@ -52,7 +53,7 @@ export function dispatch(broker: TokenBroker, req: BrokerRequest): Promise<unkno
  */
 export function createTokenBrokerHandler(deps: TokenBrokerDeps) {
   const { broker, logger, metrics } = buildTokenBroker(deps);
-  const handler = async (event: unknown, _context: Context): Promise<unknown> => {
+  const handler = async (event: unknown, context: Context): Promise<unknown> => {
     metrics.addMetric(BROKER_METRICS.invocations, MetricUnit.Count, 1);
     const req = parseBrokerRequest(event);
     logger.appendKeys({
@@ -60,7 +61,7 @@ export function createTokenBrokerHandler(deps: TokenBrokerDeps) {
       connectionId: 'connectionId' in req ? req.connectionId : undefined,
     });
     try {
-      return await dispatch(broker, req);
+      return await dispatch(broker, req, context);
     } catch (err) {
       // Re-auth is an expected business state (alarmed via the metric), everything else is an error.
       const log = err instanceof ReauthRequiredError ? logger.warn.bind(logger) : logger.error.bind(logger);

@@ -70,6 +70,12 @@ export async function createTable(client: DynamoDBClient, spec: TableSpec): Prom
     keys.push({ AttributeName: spec.sortKey, KeyType: 'RANGE' });
     attrs.push({ AttributeName: spec.sortKey, AttributeType: 'S' });
   }
+  for (const index of spec.indexes ?? []) {
+    attrs.push(
+      { AttributeName: index.partitionKey, AttributeType: 'S' },
+      { AttributeName: index.sortKey, AttributeType: 'N' },
+    );
+  }
   try {
     await client.send(
       new CreateTableCommand({
@@ -77,6 +83,18 @@ export async function createTable(client: DynamoDBClient, spec: TableSpec): Prom
         KeySchema: keys,
         AttributeDefinitions: attrs,
         BillingMode: 'PAY_PER_REQUEST',
+        ...(spec.indexes?.length
+          ? {
+              GlobalSecondaryIndexes: spec.indexes.map((index) => ({
+                IndexName: index.name,
+                KeySchema: [
+                  { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+                  { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+                ],
+                Projection: { ProjectionType: 'ALL' as const },
+              })),
+            }
+          : {}),
       }),
     );
   } catch (err) {

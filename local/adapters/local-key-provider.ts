@@ -3,7 +3,7 @@ import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { canonicalContext } from '../../lambdas/core/crypto/envelope.ts';
 import { CryptoError } from '../../lambdas/core/errors.ts';
-import type { KeyProvider } from '../../lambdas/core/ports.ts';
+import type { CallOptions, KeyProvider } from '../../lambdas/core/ports.ts';
 
 const MASTER_KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -17,6 +17,9 @@ export const LOCAL_KEY_FILE = 'token-master.key';
  * Wrapped key layout: iv(12) | tag(16) | ciphertext(32).
  */
 export class LocalKeyProvider implements KeyProvider {
+  /** `--faults kms.latencyMs`: every data-key call waits this long first, as a slow KMS would. */
+  latencyMs = 0;
+
   private constructor(
     private readonly masterKey: Buffer,
     readonly keyId: string,
@@ -36,7 +39,9 @@ export class LocalKeyProvider implements KeyProvider {
 
   async generateDataKey(
     context: Record<string, string>,
+    options?: CallOptions,
   ): Promise<{ plaintext: Uint8Array; encrypted: Uint8Array }> {
+    await this.latency(options);
     const plaintext = randomBytes(MASTER_KEY_BYTES);
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', this.masterKey, iv);
@@ -45,7 +50,12 @@ export class LocalKeyProvider implements KeyProvider {
     return { plaintext, encrypted: Buffer.concat([iv, cipher.getAuthTag(), ct]) };
   }
 
-  async decryptDataKey(encrypted: Uint8Array, context: Record<string, string>): Promise<Uint8Array> {
+  async decryptDataKey(
+    encrypted: Uint8Array,
+    context: Record<string, string>,
+    options?: CallOptions,
+  ): Promise<Uint8Array> {
+    await this.latency(options);
     const bytes = Buffer.from(encrypted);
     if (bytes.length !== IV_BYTES + TAG_BYTES + MASTER_KEY_BYTES)
       throw new CryptoError('malformed wrapped data key');
@@ -59,6 +69,24 @@ export class LocalKeyProvider implements KeyProvider {
         cause: err,
       });
     }
+  }
+
+  /** Simulated KMS round trip; an abort ends it the way the SDK rejects an aborted request. */
+  private async latency(options: CallOptions | undefined): Promise<void> {
+    const signal = options?.abortSignal;
+    signal?.throwIfAborted();
+    if (this.latencyMs <= 0) return;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(signal?.reason ?? Object.assign(new Error('aborted'), { name: 'AbortError' }));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, this.latencyMs);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 }
 

@@ -1,4 +1,6 @@
-import { ConnectionNotFoundError } from '../../lambdas/core/errors.ts';
+import { createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { ConfigError, ConnectionNotFoundError } from '../../lambdas/core/errors.ts';
+import type { GrantType } from '../../lambdas/core/ports.ts';
 import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
 import { DEFAULT_SCOPE } from '../constants.ts';
 import type { IdpPeer } from './peers.ts';
@@ -15,18 +17,33 @@ export async function ensureConnection(
   broker: LocalTokenBroker,
   idp: IdpPeer,
   connectionId = LOCAL_CONNECTION_ID,
+  grant: GrantType = 'refresh_token',
 ): Promise<'existing' | 'connected' | 'reconnected'> {
   const current = await connectionStatus(broker, connectionId);
   if (current === 'active') return 'existing';
   const secretId = secretIdFor(connectionId);
-  await broker.secrets.putSecret(secretId, {
+  const base = {
     tokenUrl: idp.tokenUrl,
     clientId: idp.client.clientId,
     clientSecret: idp.client.clientSecret,
     scope: DEFAULT_SCOPE,
-    bootstrapRefreshToken: await idp.issueRefreshToken(),
-  });
-  await broker.transport.call({ action: 'connect', connectionId, secretId, grant: 'refresh_token' });
+  };
+  if (grant === 'refresh_token') {
+    await broker.secrets.putSecret(secretId, {
+      ...base,
+      bootstrapRefreshToken: await idp.issueRefreshToken(),
+    });
+  } else if (grant === 'client_credentials') {
+    await broker.secrets.putSecret(secretId, base);
+  } else {
+    const jwk = idp.client.privateJwk;
+    if (!jwk) throw new ConfigError('the IdP did not share the client key that signs jwt-bearer assertions');
+    const privateKeyPem = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' })
+      .export({ type: 'pkcs8', format: 'pem' })
+      .toString();
+    await broker.secrets.putSecret(secretId, { ...base, privateKeyPem, keyId: jwk.kid });
+  }
+  await broker.transport.call({ action: 'connect', connectionId, secretId, grant });
   return current === undefined ? 'connected' : 'reconnected';
 }
 

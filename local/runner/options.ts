@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { AWS_FAULT_USAGE, type AwsFaults, applyAwsFault, noAwsFaults } from './aws-faults.ts';
 
 /** Everything `goal-sync local` can be told (DESIGN.md section 5 plus the embedded-default extras). */
 export interface LocalRunOptions {
@@ -24,7 +25,11 @@ export interface LocalRunOptions {
   tokenBufferSeconds?: number;
   verbose: boolean;
   progress: boolean;
+  /** `--grant`: how the local connection gets its tokens (issue 11). */
+  grant: LocalGrant;
 }
+
+export type LocalGrant = 'refresh_token' | 'client_credentials' | 'jwt_bearer';
 
 export interface FaultSpec {
   hcm: Record<string, number | null>;
@@ -35,6 +40,8 @@ export interface FaultSpec {
   sfn: { duplicateInvocationRate?: number };
   /** Start a second run of the same connection (a new runId) once this many goals are committed. */
   secondRunAfter?: number;
+  /** dynamo.*, kms.*, broker.* (local/runner/aws-faults.ts). */
+  aws: AwsFaults;
 }
 
 export class UsageError extends Error {
@@ -56,6 +63,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
                             lateCommitDelayMs,tokenMaxAgeSeconds,rateLimitPerSecond}
                        idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,forceInvalidGrant,rateLimitPerSecond}
                        sfn.duplicateInvocationRate, secondRunAfter=N, revokeAfter=N
+                       ${AWS_FAULT_USAGE}
+  --grant G            refresh_token (default), client_credentials or jwt-bearer
   --rate-limit R       HCM requests per second per client (default 50)
   --latency A-B        simulated HCM latency range in ms (default 20-50)
   --invalid-rate R     share of invalid generated records (default 0.01)
@@ -83,7 +92,7 @@ function ratio(name: string, raw: string | undefined, fallback: number): number 
 }
 
 export function parseFaultSpec(spec: string | undefined): FaultSpec {
-  const faults: FaultSpec = { hcm: {}, idp: {}, sfn: {} };
+  const faults: FaultSpec = { hcm: {}, idp: {}, sfn: {}, aws: noAwsFaults() };
   if (!spec) return faults;
   for (const part of spec.split(',').filter(Boolean)) {
     const [key, raw] = part.split('=');
@@ -95,6 +104,11 @@ export function parseFaultSpec(spec: string | undefined): FaultSpec {
     if (key === 'sfn.duplicateInvocationRate') {
       faults.sfn.duplicateInvocationRate = ratio(`faults ${key}`, raw, 0);
       continue;
+    }
+    try {
+      if (applyAwsFault(faults.aws, key, raw)) continue;
+    } catch (err) {
+      throw new UsageError((err as Error).message);
     }
     const [target, field] = key.split('.');
     if ((target !== 'hcm' && target !== 'idp') || !field) {
@@ -169,7 +183,15 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
       v['token-buffer'] === undefined ? undefined : int('token-buffer', v['token-buffer'], 0, 0),
     verbose: v.verbose ?? false,
     progress: !(v['no-progress'] ?? false) && !(v.json ?? false),
+    grant: grantOf(v.grant),
   };
+}
+
+function grantOf(raw: string | undefined): LocalGrant {
+  if (raw === undefined || raw === 'refresh_token') return 'refresh_token';
+  if (raw === 'client_credentials') return 'client_credentials';
+  if (raw === 'jwt-bearer' || raw === 'jwt_bearer') return 'jwt_bearer';
+  throw new UsageError('--grant must be refresh_token, client_credentials or jwt-bearer');
 }
 
 function parse(argv: string[]) {
@@ -201,6 +223,7 @@ function parse(argv: string[]) {
       verbose: { type: 'boolean' },
       'no-progress': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
+      grant: { type: 'string' },
     },
   });
 }

@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { JWK } from 'jose';
 import { HCM_AUDIENCE } from '../constants.ts';
 import { fetchHcmStats, type HcmFaults, type HcmStats, postHcmFaults, startHcmSim } from '../hcm/index.ts';
 import {
@@ -20,7 +21,8 @@ import {
 export interface IdpPeer {
   url: string;
   tokenUrl: string;
-  client: { clientId: string; clientSecret: string };
+  /** privateJwk: signs jwt-bearer assertions (`--grant jwt-bearer`). */
+  client: { clientId: string; clientSecret: string; privateJwk?: JWK };
   stats(): Promise<IdpStats>;
   setFaults(f: Partial<IdpFaults>): Promise<void>;
   issueRefreshToken(): Promise<string>;

@@ -54,6 +54,8 @@ export interface RunReport {
   }>;
   crashed?: boolean;
   error?: string;
+  /** `--faults dynamo.*`: what the DynamoDB fault proxy did (requests seen, throttled, answers dropped). */
+  dynamoFaults?: { requests: number; throttled: number; dropped: number };
 }
 
 /** Exit codes of `goal-sync local`: 0 ok, 1 failed records, 2 bad arguments, 3 needs re-auth. */

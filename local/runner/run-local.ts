@@ -12,9 +12,11 @@ import { runPk, SK_PREFIX } from '../../lambdas/core/checkpoint/keys.ts';
 import { RunStore, sourceChange } from '../../lambdas/core/checkpoint/run-store.ts';
 import { formatFromUri, openGoalSource } from '../../lambdas/core/source/open.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
-import { createProjectTables, startDynalite } from '../adapters/dynamo.ts';
+import { createProjectTables, documentClient, dynamoClient, startDynalite } from '../adapters/dynamo.ts';
+import { startDynamoFaultProxy } from '../adapters/dynamo-fault-proxy.ts';
 import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
 import { writeSampleFile } from '../sample/generate.ts';
+import { hasDynamoFaults } from './aws-faults.ts';
 import { ensureConnection, LOCAL_CONNECTION_ID, refreshCounts } from './connection.ts';
 import { executeLocally } from './executor.ts';
 import { buildLocalLambdas, localWriteTiming } from './lambdas.ts';
@@ -46,14 +48,23 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
     hcmUrl: o.hcmUrl,
   });
   const dynamo = await startDynalite({ path: persistent ? join(workDir, 'dynamo') : undefined });
+  // --faults dynamo.*: every DynamoDB call of the pipeline and the broker goes through the fault proxy.
+  const proxy = hasDynamoFaults(o.faults.aws)
+    ? await startDynamoFaultProxy(dynamo.endpoint, { faults: o.faults.aws.dynamo })
+    : undefined;
+  const doc = proxy ? documentClient(dynamoClient(proxy.endpoint)) : dynamo.doc;
   const silent = new Logger({ serviceName: 'token-broker', logLevel: o.verbose ? 'INFO' : 'SILENT' });
   const broker = await createLocalTokenBroker({
-    doc: dynamo.doc,
+    doc,
     stateDir: join(workDir, 'secrets'),
     logger: silent,
     metrics: new Metrics({ namespace: 'HcmGoalSync', serviceName: 'token-broker', logger: silent }),
-    options: o.tokenBufferSeconds === undefined ? {} : { bufferSeconds: o.tokenBufferSeconds },
+    options: {
+      ...(o.tokenBufferSeconds === undefined ? {} : { bufferSeconds: o.tokenBufferSeconds }),
+      faults: { crashAfterSendRate: o.faults.aws.broker.crashAfterSendRate ?? 0 },
+    },
   });
+  broker.keys.latencyMs = o.faults.aws.kms.latencyMs ?? 0;
   if (o.verbose) broker.events.on((e) => io.note(`event ${e.type} ${JSON.stringify(e.detail)}`));
   try {
     const tables = await createProjectTables(dynamo.client);
@@ -71,7 +82,7 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
     if (o.resume) await refuseChangedSource(runs, o.resume, sourcePath);
     // The naive job gets its own grant and never asks the broker: connecting it would spend a token
     // call the naive column would then be charged for.
-    const connection = o.naive ? 'existing' : await ensureConnection(broker, peers.idp);
+    const connection = o.naive ? 'existing' : await ensureConnection(broker, peers.idp, undefined, o.grant);
     if (connection === 'reconnected')
       io.note(`connection ${LOCAL_CONNECTION_ID} needed re-auth: re-connected`);
     const [lo, hi] = o.latencyMs;
@@ -104,7 +115,7 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
     const chunkResults: SyncChunkResult[] = [];
     const lateCommitDelayMs = Number(o.faults.hcm.lateCommitDelayMs ?? 200);
     const lambdas = buildLocalLambdas({
-      doc: dynamo.doc,
+      doc,
       checkpointTable: tables.checkpoints,
       broker,
       hcmUrl: peers.hcm.url,
@@ -198,7 +209,7 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
         .catch(() => undefined);
     }
     progressTotal = (await runs.getRun(runId))?.totals?.totalRecords ?? o.goals;
-    return await managedReport({
+    const report = await managedReport({
       runId,
       runs,
       broker,
@@ -206,17 +217,19 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       baseline,
       durationMs: Date.now() - started,
       alreadyDone,
-      failed: await failedRecords(dynamo.doc, tables.checkpoints, runId),
+      failed: await failedRecords(doc, tables.checkpoints, runId),
       error,
       ...(o.faults.sfn.duplicateInvocationRate || o.faults.secondRunAfter || o.faults.hcm.lateCommitRate
         ? { overlap: { duplicateInvocations: lambdas.duplicateInvocations().started, secondRuns } }
         : {}),
       identityChanges: await identityChanges(dynamo.doc, tables.checkpoints, runId),
     });
+    return proxy ? { ...report, dynamoFaults: proxy.stats() } : report;
   } finally {
     broker.close();
     await peers.hcm.close();
     await peers.idp.close();
+    await proxy?.close();
     await dynamo.close();
     if (!persistent) await rm(workDir, { recursive: true, force: true });
   }

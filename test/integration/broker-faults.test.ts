@@ -56,15 +56,16 @@ describe('lease holder crash', () => {
     expect(fx.idp.stats().tokenRequests).toBe(0);
   });
 
-  it('a holder fenced out while at the IdP cannot commit; the rotated refresh token is flagged, never replayed', async () => {
-    // lease 1 s -> the grant must finish within 0.8 s; the IdP answers after 0.5 s.
-    const broker = fx.broker({ leaseMs: 1_000 });
+  it('a holder fenced out while at the IdP cannot commit; its marker makes the next holder flag, never replay', async () => {
+    // lease 2 s, request timeout 1 s: the grant fits; the IdP answers after 0.5 s.
+    const broker = fx.broker({ leaseMs: 2_000, tokenTimeoutMs: 1_000 });
     const { version } = await fx.connectRefreshToken('fenced', broker);
     fx.idp.setFaults({ latencyMs: 500 });
     fx.idp.resetStats();
     const pending = broker.getToken('fenced', { minVersion: version + 1 }).catch((e: unknown) => e);
     await new Promise((r) => setTimeout(r, 200));
-    // Another process took the lease over (e.g. its clock ran ahead): the first holder's commit must fail.
+    // Another process took the lease over (e.g. its clock ran ahead): the first holder can neither
+    // extend nor commit, and its needs_reauth write is fenced out too.
     await fx.dynamo.doc.send(
       new UpdateCommand({
         TableName: fx.dynamo.tables.connections,
@@ -75,10 +76,19 @@ describe('lease holder crash', () => {
     );
     const err = await pending;
     expect(err).toBeInstanceOf(TokenCommitError);
-    const item = await fx.item('fenced');
+    let item = await fx.item('fenced');
     expect(item.version).toBe(version);
+    expect(item.refreshInFlight).toBeDefined();
+    // The usurper never finishes: once its lease lapses the next holder finds the marker.
+    fx.idp.setFaults({ latencyMs: 0 });
+    await expect(fx.broker().getToken('fenced', { minVersion: version + 1 })).rejects.toBeInstanceOf(
+      ReauthRequiredError,
+    );
+    item = await fx.item('fenced');
     expect(item.status).toBe('needs_reauth');
-    expect(item.lastError).toBe('rotated refresh token could not be persisted');
+    expect(item.lastError).toBe('refresh outcome unknown');
+    expect(item.refreshInFlight).toBeUndefined();
+    expect(item.leaseOwner).toBeUndefined();
     expect(fx.idp.stats().tokenRequests).toBe(1);
     expect(fx.idp.stats().reuseDetections).toBe(0);
     expect(fx.events.ofType('connection.needs_reauth')).toHaveLength(1);
@@ -124,7 +134,7 @@ describe('invariant 2: commit before use, retry the write never the refresh', ()
       events: fx.events,
       logger: fx.logger,
       metrics: createMetrics('token-broker'),
-      options: { commitRetry: { attempts: 5, baseMs: 5, capMs: 20 } },
+      options: { storeRetry: { baseMs: 5, capMs: 20 } },
     });
     fx.idp.resetStats();
     const token = await broker.getToken('flaky-commit', { minVersion: version + 1 });

@@ -39,7 +39,9 @@ export interface BrokerFixture {
   scheduler: RecordingScheduler;
   logger: Logger;
   /** A broker "process": its own DynamoDB client, vault, single-flight and lease owner ids. */
-  broker(options?: TokenBrokerOptions & { scheduler?: Scheduler; logger?: Logger }): TokenBroker;
+  broker(
+    options?: TokenBrokerOptions & { scheduler?: Scheduler; logger?: Logger; dynamoEndpoint?: string },
+  ): TokenBroker;
   /** Mints an IdP grant, stores the secret with it as bootstrap token, and connects. */
   connectRefreshToken(
     connectionId: string,
@@ -78,9 +80,10 @@ export async function startBrokerFixture(
   const client = idp.clients[0]!;
 
   const broker: BrokerFixture['broker'] = (options = {}) => {
-    const ddb = dynamoClient(dynamo.endpoint);
+    const { scheduler: s, logger: l, dynamoEndpoint, ...rest } = options;
+    // dynamoEndpoint: a fault proxy in front of dynalite (local/adapters/dynamo-fault-proxy.ts).
+    const ddb = dynamoClient(dynamoEndpoint ?? dynamo.endpoint);
     clients.push(ddb);
-    const { scheduler: s, logger: l, ...rest } = options;
     return new TokenBroker({
       doc: documentClient(ddb),
       tableName: dynamo.tables.connections,

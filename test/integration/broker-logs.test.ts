@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvelopeCipher } from '../../lambdas/core/crypto/envelope.ts';
 import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
+import { encryptionContext } from '../../lambdas/core/token/token-vault.ts';
 import { createLocalTokenBroker, type LocalTokenBroker } from '../../local/adapters/in-process-broker.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { type BrokerFixture, startBrokerFixture } from './broker-fixture.ts';
@@ -72,7 +73,12 @@ async function connect(connectionId: string): Promise<string> {
 async function collectStoredRefreshToken(connectionId: string): Promise<void> {
   const item = await fx.item(connectionId);
   if (typeof item.refreshToken === 'string') {
-    secrets.add(await new EnvelopeCipher(local.keys).decrypt(item.refreshToken, { connectionId }));
+    secrets.add(
+      await new EnvelopeCipher(local.keys).decrypt(
+        item.refreshToken,
+        encryptionContext(connectionId, 'refresh'),
+      ),
+    );
   }
   if (typeof item.accessToken === 'string') secrets.add(item.accessToken); // envelopes stay out of logs too
 }

@@ -80,12 +80,14 @@ describe('sweep', () => {
           ExpressionAttributeValues: values,
         }),
       );
-    await set('sw-missing', 'SET expiresAt = :e REMOVE nextProactiveAt', { ':e': now + 5 * 60_000 });
-    await set('sw-overdue', 'SET expiresAt = :e, nextProactiveAt = :n', {
+    await set('sw-missing', 'SET expiresAt = :e, dueAt = :e REMOVE nextProactiveAt', {
+      ':e': now + 5 * 60_000,
+    });
+    await set('sw-overdue', 'SET expiresAt = :e, dueAt = :e, nextProactiveAt = :n', {
       ':e': now + 2 * 60_000,
       ':n': now - 60_000,
     });
-    await set('sw-pending', 'SET expiresAt = :e, nextProactiveAt = :n', {
+    await set('sw-pending', 'SET expiresAt = :e, dueAt = :e, nextProactiveAt = :n', {
       ':e': now + 2 * 60_000,
       ':n': now + 30_000,
     });
@@ -109,8 +111,13 @@ describe('sweep', () => {
     );
     fx.idp.resetStats();
     const result = await broker.sweep();
-    const active = (await broker.status()).connections.filter((c) => c.status === 'active').length;
-    expect(result).toEqual({ checked: active, refreshed: 2, overdue: 1, failed: 0 });
+    expect(result).toMatchObject({
+      recovered: 0,
+      refreshed: 2,
+      overdue: 1,
+      failed: 0,
+      deferred: 0,
+    });
     expect(fx.idp.stats().tokenRequests).toBe(2);
     expect((await fx.item('sw-missing')).version).toBe(before['sw-missing'] + 1);
     expect((await fx.item('sw-overdue')).refreshesSweep).toBe(1);

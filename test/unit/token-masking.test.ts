@@ -1,10 +1,8 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { describe, expect, it } from 'vitest';
 import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { maskingReplacer } from '../../lambdas/core/observability.ts';
 import { toConnectionItem, toConnectionView } from '../../lambdas/core/token/connection-item.ts';
-import { BrokerTelemetry } from '../../lambdas/core/token/telemetry.ts';
+import { outboxEvent } from '../../lambdas/core/token/outbox.ts';
 import { GrantRejectedError, parseTokenResponse } from '../../lambdas/core/token/token-endpoint.ts';
 import { MemoryEventBus } from '../../local/adapters/memory-event-bus.ts';
 
@@ -37,9 +35,15 @@ describe('masking across the broker', () => {
 
   it('events from the broker are masked, even if a reason quotes a token', async () => {
     const bus = new MemoryEventBus();
-    const logger = new Logger({ serviceName: 't', logLevel: 'SILENT', jsonReplacerFn: maskingReplacer });
-    const telemetry = new BrokerTelemetry(logger, new Metrics({ namespace: 'T', serviceName: 't' }), bus);
-    await telemetry.needsReauth('c1', `bad Bearer ${OPAQUE_RT} and ${JWT}`, 'jit');
+    // Transition events are built for the outbox (stored in the item) and then published.
+    const event = outboxEvent(
+      'connection.needs_reauth',
+      'c1',
+      { reason: `bad Bearer ${OPAQUE_RT} and ${JWT}`, trigger: 'jit' },
+      Date.now(),
+    );
+    expect(JSON.stringify(event)).not.toContain(OPAQUE_RT);
+    await bus.publish(event.type, event.detail);
     const text = JSON.stringify(bus.events);
     expect(text).not.toContain(JWT);
     expect(text).not.toContain(OPAQUE_RT);

@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { AppError, CryptoError } from '../errors.ts';
-import type { KeyProvider } from '../ports.ts';
+import type { CallOptions, KeyProvider } from '../ports.ts';
 
 /**
  * Envelope encryption of one secret string (invariant 6): a fresh data key per envelope from the
@@ -28,8 +28,8 @@ export interface EnvelopeParts {
 export class EnvelopeCipher {
   constructor(private readonly keys: KeyProvider) {}
 
-  async encrypt(plaintext: string, context: Record<string, string>): Promise<string> {
-    const dataKey = await this.keys.generateDataKey(context);
+  async encrypt(plaintext: string, context: Record<string, string>, options?: CallOptions): Promise<string> {
+    const dataKey = await this.keys.generateDataKey(context, options);
     const key = Buffer.from(dataKey.plaintext);
     try {
       if (key.length !== KEY_BYTES) throw new CryptoError(`data key must be ${KEY_BYTES} bytes`);
@@ -52,11 +52,11 @@ export class EnvelopeCipher {
     }
   }
 
-  async decrypt(envelope: string, context: Record<string, string>): Promise<string> {
+  async decrypt(envelope: string, context: Record<string, string>, options?: CallOptions): Promise<string> {
     const parts = parseEnvelope(envelope);
     let plainKey: Uint8Array;
     try {
-      plainKey = await this.keys.decryptDataKey(parts.edk, context);
+      plainKey = await this.keys.decryptDataKey(parts.edk, context, options);
     } catch (err) {
       if (err instanceof AppError && err.retryable) throw err;
       throw new CryptoError('envelope data key could not be unwrapped (wrong key, context or tampered)', {

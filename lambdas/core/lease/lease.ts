@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { CallOptions } from '../ports.ts';
 import { CONNECTION_TABLE } from '../tables.ts';
 import { asTransient, isConditionFailed } from '../token/aws-errors.ts';
 
@@ -47,6 +48,37 @@ export class ConnectionLease {
     } catch (err) {
       if (isConditionFailed(err)) return { acquired: false };
       throw asTransient(err, 'lease acquire');
+    }
+  }
+
+  /**
+   * Extends our lease to `now + duration` (the grant has returned: what follows, sealing and the commit,
+   * gets a whole lease). Owner-conditioned: false when someone else holds it now. Idempotent, so a
+   * retry after a lost answer is harmless.
+   */
+  async extend(
+    connectionId: string,
+    owner: string,
+    now: number,
+    options?: CallOptions,
+  ): Promise<number | false> {
+    const expiresAt = now + this.durationMs;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [CONNECTION_TABLE.partitionKey]: connectionId },
+          UpdateExpression: 'SET #exp = :exp',
+          ConditionExpression: '#owner = :owner',
+          ExpressionAttributeNames: { '#owner': 'leaseOwner', '#exp': 'leaseExpiresAt' },
+          ExpressionAttributeValues: { ':owner': owner, ':exp': expiresAt },
+        }),
+        options,
+      );
+      return expiresAt;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw asTransient(err, 'lease extend');
     }
   }
 

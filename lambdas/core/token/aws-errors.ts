@@ -18,6 +18,8 @@ const TRANSIENT_NAMES = new Set([
   'DependencyTimeoutException',
   'TransactionConflictException',
   'TimeoutError',
+  // A call aborted at the lease deadline (AbortSignal.timeout raises TimeoutError, abort() AbortError).
+  'AbortError',
   'RequestTimeout',
   'RequestTimeoutException',
   'EC2ThrottledException',

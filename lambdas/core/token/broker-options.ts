@@ -10,7 +10,7 @@ export interface TokenBrokerOptions {
   skewSeconds?: number;
   /** Refresh lease; must exceed timeout x attempts + backoff. Default 30 s. */
   leaseMs?: number;
-  /** How long a waiter polls for someone else's refresh. Default lease + 5 s (outlives a dead holder). */
+  /** How long a waiter polls for someone else's refresh. Default 2 x lease + 5 s (a holder may extend once). */
   waitTimeoutMs?: number;
   pollStartMs?: number;
   pollCapMs?: number;
@@ -18,32 +18,59 @@ export interface TokenBrokerOptions {
   attempts?: number;
   backoffBaseMs?: number;
   backoffCapMs?: number;
-  commitRetry?: { attempts: number; baseMs: number; capMs: number };
+  /** Full timeout of one DynamoDB/KMS call under the lease. Default min(3 s, lease / 6). */
+  callTimeoutMs?: number;
+  /** End of the lease no call may reach. Default min(1 s, lease / 10). */
+  leaseMarginMs?: number;
+  /** Backoff of DynamoDB/KMS writes retried under the lease. */
+  storeRetry?: { baseMs: number; capMs: number };
+  /** Auto-recovery of a needs_reauth that consumed nothing: first retry after ~base, doubling to cap. */
+  recoverBaseMs?: number;
+  recoverCapMs?: number;
+  /** Fault injection (`--faults broker.crashAfterSendRate`). */
+  faults?: { crashAfterSendRate?: number };
+  /** Test probe at each step of a refresh. */
+  probe?: (phase: string, connectionId: string) => void;
   /** sweep(): connections expiring within this horizon and without a pending schedule. Default 10 min. */
   sweepHorizonMs?: number;
   /** sweep(): a planned proactive fire this far in the past counts as missed. Default 60 s. */
   sweepGraceMs?: number;
+  /** sweep(): refreshes in flight at once. Default 8. */
+  sweepConcurrency?: number;
+  /** sweep(): token-endpoint requests per second it may cause. Default 20 (IDCS allows 40 per domain). */
+  tokenEndpointRatePerSecond?: number;
   random?: () => number;
 }
 
 /** Every tunable of the refresh path with its default; the reasoning behind the numbers is in the README. */
 export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
   const leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+  const callTimeoutMs = o.callTimeoutMs ?? Math.min(3_000, Math.floor(leaseMs / 6));
+  const leaseMarginMs = o.leaseMarginMs ?? Math.min(1_000, Math.floor(leaseMs / 10));
   return {
     bufferSeconds: o.bufferSeconds ?? DEFAULT_BUFFER_SECONDS,
     skewSeconds: o.skewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
-    waitTimeoutMs: o.waitTimeoutMs ?? leaseMs + 5_000,
+    waitTimeoutMs: o.waitTimeoutMs ?? 2 * leaseMs + 5_000,
     pollStartMs: o.pollStartMs ?? 50,
     pollCapMs: o.pollCapMs ?? 1_000,
-    // A fifth of the lease, at most 5 s, stays free for the commit after the last endpoint attempt.
-    commitReserveMs: Math.min(5_000, Math.floor(leaseMs / 5)),
+    // Kept free after the last endpoint attempt: a fifth of the lease (at most 5 s), and never less than
+    // the extension plus one commit attempt (the crash campaign found a 3 s lease with 1 s calls left
+    // no room to extend, so live holders flagged healthy connections).
+    commitReserveMs: Math.max(Math.min(5_000, Math.floor(leaseMs / 5)), 2 * callTimeoutMs + leaseMarginMs),
     grant: {
       attempts: o.attempts ?? GRANT_DEFAULTS.attempts,
       baseMs: o.backoffBaseMs ?? GRANT_DEFAULTS.baseMs,
       capMs: o.backoffCapMs ?? GRANT_DEFAULTS.capMs,
-      timeoutMs: o.tokenTimeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS,
+      // A short (test) lease scales the request timeout down, or no attempt would ever fit under it.
+      timeoutMs: o.tokenTimeoutMs ?? Math.min(DEFAULT_TOKEN_TIMEOUT_MS, Math.floor(leaseMs * 0.4)),
     },
-    commitRetry: o.commitRetry,
+    callTimeoutMs,
+    leaseMarginMs,
+    storeRetry: { baseMs: 50, capMs: 1_000, random: o.random ?? Math.random, ...o.storeRetry },
+    recoverBaseMs: o.recoverBaseMs ?? 60_000,
+    recoverCapMs: o.recoverCapMs ?? 3_600_000,
+    faults: { crashAfterSendRate: o.faults?.crashAfterSendRate ?? 0 },
+    probe: o.probe,
     random: o.random ?? Math.random,
   };
 }

@@ -20,9 +20,11 @@ import { type ConnectionView, toConnectionView } from './connection-item.ts';
 import { ConnectionStore } from './connection-store.ts';
 import { DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
 import { tokenFingerprint } from './obtain.ts';
+import { Outbox } from './outbox.ts';
 import { RefreshCoordinator, type RefreshMode, stateOf, type TokenNeed } from './refresh-coordinator.ts';
 import { inProactiveWindow, proactiveFireAt, proactiveScheduleName } from './schedule.ts';
 import { SingleFlight } from './single-flight.ts';
+import { runSweep, type SweepResult } from './sweeper.ts';
 import { BrokerTelemetry } from './telemetry.ts';
 import { TokenVault } from './token-vault.ts';
 
@@ -41,12 +43,7 @@ export interface BrokerDeps {
   options?: TokenBrokerOptions;
 }
 
-export interface SweepResult {
-  checked: number;
-  refreshed: number;
-  overdue: number;
-  failed: number;
-}
+export type { SweepResult } from './sweeper.ts';
 
 export interface ProactiveResult {
   refreshed: boolean;
@@ -75,6 +72,7 @@ export class TokenBroker {
   private readonly sweepHorizonMs: number;
   private readonly sweepGraceMs: number;
   private readonly telemetry: BrokerTelemetry;
+  readonly outbox: Outbox;
 
   constructor(private readonly deps: BrokerDeps) {
     const o = deps.options ?? {};
@@ -88,7 +86,9 @@ export class TokenBroker {
     this.lease = new ConnectionLease(deps.doc, tableName, o.leaseMs ?? DEFAULT_LEASE_MS);
     this.vault = new TokenVault(deps.keys);
     this.telemetry = new BrokerTelemetry(deps.logger, deps.metrics, deps.events);
+    this.outbox = new Outbox(this.store, deps.events, deps.logger);
     this.coordinator = new RefreshCoordinator({
+      outbox: this.outbox,
       store: this.store,
       lease: this.lease,
       vault: this.vault,
@@ -167,27 +167,35 @@ export class TokenBroker {
     return { refreshed: issued.version > item.version, version: issued.version };
   }
 
-  /** rate(5 minutes) safety net: refreshes active connections expiring soon whose schedule is missing or missed. */
-  async sweep(): Promise<SweepResult> {
-    const now = this.clock.now();
-    const items = (await this.store.scan()).filter((i) => stateOf(i).status === 'active');
-    const result: SweepResult = { checked: items.length, refreshed: 0, overdue: 0, failed: 0 };
-    for (const item of items) {
-      if (item.expiresAt === undefined || item.expiresAt >= now + this.sweepHorizonMs) continue;
-      const pending = item.nextProactiveAt !== undefined && item.nextProactiveAt >= now - this.sweepGraceMs;
-      if (pending) continue;
-      if (item.nextProactiveAt !== undefined) result.overdue++;
-      try {
-        const issued = await this.replaceVersion(item.connectionId, item.version, 'sweep');
-        if (issued.version > item.version) result.refreshed++;
-      } catch (err) {
-        result.failed++;
-        this.telemetry.logger.warn('sweep could not refresh a connection', {
-          connectionId: item.connectionId,
-          error: { name: (err as Error).name, message: (err as Error).message },
-        });
-      }
-    }
+  /**
+   * rate(5 minutes) safety net (sweeper.ts): what the due index lists, refreshed with bounded
+   * concurrency under the token-endpoint rate, stopping while a refresh still fits the invocation.
+   */
+  async sweep(options: { remainingTimeMs?: () => number } = {}): Promise<SweepResult> {
+    const o = this.deps.options ?? {};
+    const leaseMs = this.lease.durationMs;
+    const result = await runSweep(
+      {
+        store: this.store,
+        outbox: this.outbox,
+        clock: this.clock,
+        config: {
+          horizonMs: this.sweepHorizonMs,
+          graceMs: this.sweepGraceMs,
+          concurrency: o.sweepConcurrency ?? 8,
+          ratePerSecond: o.tokenEndpointRatePerSecond ?? 20,
+          reserveMs: 2 * leaseMs + 5_000,
+        },
+        actions: {
+          refresh: async (item) =>
+            (await this.replaceVersion(item.connectionId, item.version, 'sweep')).version > item.version,
+          recover: async (item) => {
+            await this.coordinate(item.connectionId, (t) => t.status === 'active', 'sweep', 'recover');
+          },
+        },
+      },
+      options.remainingTimeMs ?? (() => Number.POSITIVE_INFINITY),
+    );
     this.telemetry.sweepDone(result);
     return result;
   }

@@ -1,4 +1,4 @@
-import type { GrantType, RefreshTrigger } from '../ports.ts';
+import type { EventType, GrantType, RefreshTrigger } from '../ports.ts';
 
 export type ConnectionStatus = 'active' | 'needs_reauth' | 'disabled';
 
@@ -40,8 +40,33 @@ export interface ConnectionItem {
   lastCommitId?: string;
   /** Short SHA-256 of the bootstrap refresh token `connect` last used: a spent one is never replayed. */
   bootstrapFingerprint?: string;
+  /**
+   * Durable in-flight marker (invariant 2): the lease owner that is sending the stored refresh token
+   * right now. Written before the POST, removed by the commit or the failure record. A new lease holder
+   * that finds one knows a refresh_token request may have reached the IdP with an unknown outcome.
+   */
+  refreshInFlight?: string;
+  refreshInFlightAt?: number;
+  /** Fingerprint of the refresh token that marker is about (the bootstrap one on `connect`). */
+  refreshInFlightFingerprint?: string;
+  /** needs_reauth that a later success can undo (no rotating secret consumed): the sweeper retries it. */
+  autoRetry?: boolean;
+  retryAt?: number;
+  retryCount?: number;
+  /** Id of the event of the last status transition: a retried transition write recognises itself. */
+  lastTransitionId?: string;
+  /** Transactional outbox: events written with the transition, published (at least once) then removed. */
+  outbox: OutboxEvent[];
   updatedAt: number;
   createdAt?: number;
+}
+
+/** One event waiting in a connection's outbox; `eventId` is stable, so consumers can drop a redelivery. */
+export interface OutboxEvent {
+  eventId: string;
+  type: EventType;
+  detail: Record<string, unknown>;
+  at: number;
 }
 
 export const TRIGGER_COUNTER = {
@@ -82,6 +107,14 @@ export function toConnectionItem(raw: Record<string, unknown>): ConnectionItem {
     nextProactiveAt: num(raw.nextProactiveAt),
     lastCommitId: str(raw.lastCommitId),
     bootstrapFingerprint: str(raw.bootstrapFingerprint),
+    refreshInFlight: str(raw.refreshInFlight),
+    refreshInFlightAt: num(raw.refreshInFlightAt),
+    refreshInFlightFingerprint: str(raw.refreshInFlightFingerprint),
+    autoRetry: raw.autoRetry === true ? true : undefined,
+    retryAt: num(raw.retryAt),
+    retryCount: num(raw.retryCount),
+    lastTransitionId: str(raw.lastTransitionId),
+    outbox: Array.isArray(raw.outbox) ? (raw.outbox as OutboxEvent[]) : [],
     updatedAt: num(raw.updatedAt) ?? 0,
     createdAt: num(raw.createdAt),
   };
@@ -104,6 +137,10 @@ export interface ConnectionView {
   refreshes: Record<keyof typeof TRIGGER_COUNTER, number>;
   leaseContention: number;
   leaseHeld: boolean;
+  /** A refresh_token request whose outcome is not recorded yet (never the token itself). */
+  refreshInFlight: boolean;
+  autoRetry: boolean;
+  pendingEvents: number;
   lastError?: string;
   updatedAt: string;
 }
@@ -134,6 +171,9 @@ export function toConnectionView(item: ConnectionItem, now: number): ConnectionV
     },
     leaseContention: item.leaseContention,
     leaseHeld: item.leaseOwner !== undefined && (item.leaseExpiresAt ?? 0) > now,
+    refreshInFlight: item.refreshInFlight !== undefined,
+    autoRetry: item.autoRetry === true,
+    pendingEvents: item.outbox.length,
     lastError: item.lastError,
     updatedAt: iso(item.updatedAt) ?? new Date(0).toISOString(),
   };

@@ -3,6 +3,7 @@ import { importPKCS8, SignJWT } from 'jose';
 import { ConfigError, TransientError } from '../errors.ts';
 import type { ConnectionSecret, GrantType } from '../ports.ts';
 import { withBackoff } from '../retry.ts';
+import { NotStartedError } from './budget.ts';
 import { type LifetimeOptions, readTokenLifetime } from './expiry.ts';
 import {
   AmbiguousTokenResponseError,
@@ -61,8 +62,14 @@ export async function obtainToken(
   const now = options.now ?? Date.now;
   const response = await withBackoff(
     async () => {
+      const timeoutMs = options.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS;
+      // Issue 11 case 5: an attempt with a clipped timeout reads a slow answer as "maybe consumed".
+      if (options.deadline !== undefined && now() + timeoutMs > options.deadline) {
+        throw new NotStartedError(
+          `token request not sent: ${Math.max(0, options.deadline - now())} ms left under the lease, an attempt may take ${timeoutMs} ms`,
+        );
+      }
       const form = await grantForm(input, now());
-      const timeoutMs = attemptTimeout(options, now());
       try {
         return await postTokenRequest({
           tokenUrl: input.secret.tokenUrl,
@@ -83,20 +90,20 @@ export async function obtainToken(
       baseMs: options.baseMs ?? GRANT_DEFAULTS.baseMs,
       capMs: options.capMs ?? GRANT_DEFAULTS.capMs,
       random: options.random,
-      deadline: options.deadline,
+      // A retry is worth its backoff only if the whole next attempt still fits after it.
+      deadline:
+        options.deadline === undefined
+          ? undefined
+          : options.deadline - (options.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS),
       now,
       onRetry: options.onRetry,
-      retryOn: (err) => err instanceof TransientError && !(err instanceof RefreshTokenMayBeConsumedError),
+      retryOn: (err) =>
+        err instanceof TransientError &&
+        !(err instanceof RefreshTokenMayBeConsumedError) &&
+        !(err instanceof NotStartedError),
     },
   );
   return toTokenSet(response, now(), options);
-}
-
-/** Each attempt gets the full timeout unless the lease deadline is closer. */
-function attemptTimeout(options: GrantRetryOptions, now: number): number {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS;
-  if (options.deadline === undefined) return timeoutMs;
-  return Math.max(1, Math.min(timeoutMs, options.deadline - now));
 }
 
 function toTokenSet(response: TokenResponse, receivedAt: number, opts: LifetimeOptions): TokenSet {

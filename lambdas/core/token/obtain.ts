@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ConfigError, ReauthRequiredError } from '../errors.ts';
-import type { ConnectionSecret, SecretSource } from '../ports.ts';
+import type { CallOptions, ConnectionSecret, SecretSource } from '../ports.ts';
 import type { ConnectionItem } from './connection-item.ts';
 import type { LifetimeOptions } from './expiry.ts';
 import { type GrantRetryOptions, obtainToken, type TokenSet } from './grants.ts';
@@ -19,44 +19,65 @@ export function tokenFingerprint(token: string): string {
   return createHash('sha256').update(token).digest('hex').slice(0, 16);
 }
 
+/** What a grant needs, read under the lease before anything is sent. */
+export interface PreparedGrant {
+  secret: ConnectionSecret;
+  /** refresh_token grant: the token about to be sent (stored one, or the bootstrap one on connect). */
+  refreshToken?: string;
+  bootstrapFingerprint?: string;
+}
+
 /**
  * Picks the grant input for a connection (stored refresh token, or the secret's bootstrap token on
- * `connect`) and calls the token endpoint. Runs only under the connection's lease.
+ * `connect`). Runs only under the connection's lease; decrypting the stored token is a KMS call
+ * bounded by the lease (`options`).
  */
-export async function obtainForConnection(
+export async function prepareGrant(
   item: ConnectionItem,
   mode: 'refresh' | 'connect',
-  deps: { secrets: SecretSource; vault: TokenVault; retry: GrantRetryOptions & LifetimeOptions },
-): Promise<Obtained> {
+  deps: { secrets: SecretSource; vault: TokenVault },
+  options?: CallOptions,
+): Promise<PreparedGrant> {
   const secret = await deps.secrets.getSecret(item.secretId, { bypassCache: mode === 'connect' });
-  let refreshToken: string | undefined;
-  let bootstrapFingerprint: string | undefined;
-  if (item.grant === 'refresh_token') {
-    if (mode === 'connect') {
-      refreshToken = secret.bootstrapRefreshToken;
-      if (!refreshToken) throw new ConfigError(`secret ${item.secretId} has no bootstrapRefreshToken`);
-      bootstrapFingerprint = tokenFingerprint(refreshToken);
-      if (bootstrapFingerprint === item.bootstrapFingerprint) {
-        // Replaying a spent refresh token would trip reuse detection and revoke the grant.
-        throw new ReauthRequiredError(
-          item.connectionId,
-          'the secret still holds the bootstrap refresh token already used; store a new one',
-        );
-      }
-    } else {
-      refreshToken = await deps.vault.openRefreshToken(item);
-      if (!refreshToken)
-        throw new ReauthRequiredError(item.connectionId, 'no refresh token stored; connect again');
+  if (item.grant !== 'refresh_token') return { secret };
+  if (mode === 'connect') {
+    const refreshToken = secret.bootstrapRefreshToken;
+    if (!refreshToken) throw new ConfigError(`secret ${item.secretId} has no bootstrapRefreshToken`);
+    const bootstrapFingerprint = tokenFingerprint(refreshToken);
+    if (
+      bootstrapFingerprint === item.bootstrapFingerprint ||
+      bootstrapFingerprint === item.refreshInFlightFingerprint
+    ) {
+      // Replaying a spent (or possibly spent) refresh token would trip reuse detection and revoke the grant.
+      throw new ReauthRequiredError(
+        item.connectionId,
+        'the secret still holds the bootstrap refresh token already used; store a new one',
+      );
     }
+    return { secret, refreshToken, bootstrapFingerprint };
   }
-  const tokens = await obtainWithCurrentSecret(item, secret, refreshToken, mode, deps);
+  const refreshToken = await deps.vault.openRefreshToken(item, options);
+  if (!refreshToken)
+    throw new ReauthRequiredError(item.connectionId, 'no refresh token stored; connect again');
+  return { secret, refreshToken };
+}
+
+/** Calls the token endpoint with a prepared grant. */
+export async function callGrant(
+  item: ConnectionItem,
+  prepared: PreparedGrant,
+  mode: 'refresh' | 'connect',
+  deps: { secrets: SecretSource; retry: GrantRetryOptions & LifetimeOptions },
+): Promise<Obtained> {
+  const { refreshToken } = prepared;
+  const tokens = await obtainWithCurrentSecret(item, prepared.secret, refreshToken, mode, deps);
   return {
     tokens,
     refreshTokenToStore:
       item.grant === 'refresh_token'
         ? (tokens.refreshToken ?? (mode === 'connect' ? refreshToken : undefined))
         : undefined,
-    bootstrapFingerprint,
+    bootstrapFingerprint: prepared.bootstrapFingerprint,
   };
 }
 

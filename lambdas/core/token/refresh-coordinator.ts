@@ -1,26 +1,25 @@
-import { randomUUID } from 'node:crypto';
 import {
-  ConfigError,
   ConnectionDisabledError,
   ConnectionNotFoundError,
   LeaseTimeoutError,
   ReauthRequiredError,
-  TokenCommitError,
   TransientError,
 } from '../errors.ts';
 import { type ConnectionLease, newLeaseOwner } from '../lease/lease.ts';
 import type { Clock, IssuedToken, RefreshTrigger, Scheduler, SecretSource } from '../ports.ts';
 import { sleep } from '../retry.ts';
+import type { CallBudget } from './budget.ts';
 import type { ConnectionItem, ConnectionStatus } from './connection-item.ts';
-import type { ConnectionStore } from './connection-store.ts';
-import { type GrantRetryOptions, RefreshTokenMayBeConsumedError, type TokenSet } from './grants.ts';
-import { obtainForConnection } from './obtain.ts';
-import { proactiveFireAt, proactiveScheduleName } from './schedule.ts';
+import type { ConnectionStore, RetryPolicy } from './connection-store.ts';
+import type { GrantRetryOptions } from './grants.ts';
+import type { Outbox } from './outbox.ts';
+import { LeaseHolder } from './refresh-holder.ts';
+import { proactiveScheduleName } from './schedule.ts';
 import { type BrokerTelemetry, describe } from './telemetry.ts';
-import { GrantRejectedError } from './token-endpoint.ts';
 import type { TokenVault } from './token-vault.ts';
 
-export type RefreshMode = 'refresh' | 'connect';
+/** refresh: active only. connect: from any status. recover: the sweeper's retry of an auto-retry needs_reauth. */
+export type RefreshMode = 'refresh' | 'connect' | 'recover';
 
 /** What a caller needs to see in the item to skip the refresh (e.g. fresh and version >= minVersion). */
 export interface TokenState {
@@ -48,7 +47,18 @@ export interface CoordinatorConfig {
   /** Lease time kept free after the last token endpoint attempt for the commit. */
   commitReserveMs: number;
   grant: Omit<GrantRetryOptions, 'deadline' | 'now' | 'random'>;
-  commitRetry?: { attempts: number; baseMs: number; capMs: number };
+  /** Full timeout of one DynamoDB or KMS call under the lease (SDK retries included). */
+  callTimeoutMs: number;
+  /** The end of the lease no call under it may reach (clock differences, the failure write). */
+  leaseMarginMs: number;
+  /** Backoff of DynamoDB/KMS retries under the lease (they retry while a whole call still fits). */
+  storeRetry: RetryPolicy;
+  /** Auto-recovery backoff of a needs_reauth that consumed nothing (equal jitter, doubling). */
+  recoverBaseMs: number;
+  recoverCapMs: number;
+  faults: { crashAfterSendRate: number };
+  /** Test probe: called at each step of a refresh (crash campaigns kill a process at one of them). */
+  probe?: (phase: string, connectionId: string) => void;
   random: () => number;
 }
 
@@ -59,8 +69,10 @@ export interface CoordinatorDeps {
   secrets: SecretSource;
   scheduler: Scheduler;
   telemetry: BrokerTelemetry;
+  outbox: Outbox;
   clock: Clock;
   config: CoordinatorConfig;
+  scheduleProactive(connectionId: string, at: number): Promise<void>;
 }
 
 /** An item counts as holding a usable token only if it is active and has one. */
@@ -76,7 +88,15 @@ export const stateOf = (item: ConnectionItem): TokenState => ({
  * the holder re-reads, refreshes, commits (fenced) and only then returns the token.
  */
 export class RefreshCoordinator {
-  constructor(private readonly d: CoordinatorDeps) {}
+  readonly deps: CoordinatorDeps;
+
+  constructor(d: Omit<CoordinatorDeps, 'scheduleProactive'>) {
+    this.deps = { ...d, scheduleProactive: (id, at) => this.scheduleProactive(id, at) };
+  }
+
+  private get d(): CoordinatorDeps {
+    return this.deps;
+  }
 
   async run(req: RefreshRequest): Promise<IssuedToken> {
     const { clock, config } = this.d;
@@ -86,7 +106,8 @@ export class RefreshCoordinator {
     for (;;) {
       const owner = newLeaseOwner();
       const lease = await this.d.lease.tryAcquire(req.connectionId, owner, clock.now());
-      if (lease.acquired) return this.underLease(req, owner, lease.expiresAt);
+      if (lease.acquired)
+        return new LeaseHolder(this.d, req, owner, lease.expiresAt, (budget) => this.read(req, budget)).run();
       if (!contended) {
         contended = true;
         this.d.telemetry.contention(req.connectionId);
@@ -112,150 +133,22 @@ export class RefreshCoordinator {
   }
 
   /** Consistent read plus the status rules of the mode (needs_reauth -> no IdP call, unless connecting). */
-  private async read(req: RefreshRequest): Promise<ConnectionItem> {
-    const item = await this.d.store.get(req.connectionId);
+  private async read(req: RefreshRequest, budget?: CallBudget): Promise<ConnectionItem> {
+    const item = budget
+      ? await this.d.store.getWithin(req.connectionId, budget)
+      : await this.d.store.get(req.connectionId);
     if (!item) throw new ConnectionNotFoundError(req.connectionId);
-    if (req.mode === 'refresh') {
+    if (req.mode !== 'connect') {
       if (item.status === 'disabled') throw new ConnectionDisabledError(req.connectionId);
-      if (item.status === 'needs_reauth') {
+      if (item.status === 'needs_reauth' && !(req.mode === 'recover' && item.autoRetry)) {
         throw new ReauthRequiredError(req.connectionId, item.lastError ?? 'connection is not connected');
       }
     }
     return item;
   }
 
-  private async underLease(req: RefreshRequest, owner: string, leaseExpiresAt: number): Promise<IssuedToken> {
-    const { store, vault, clock, telemetry, config } = this.d;
-    let leaseHandled = false;
-    try {
-      // Someone may have committed between our check and the lease: never refresh twice.
-      const item = await this.read(req);
-      if (req.satisfied(stateOf(item), clock.now())) return await vault.open(item);
-
-      let obtained: { tokens: TokenSet; refreshTokenToStore?: string; bootstrapFingerprint?: string };
-      try {
-        obtained = await obtainForConnection(item, req.mode, {
-          secrets: this.d.secrets,
-          vault,
-          retry: {
-            ...config.grant,
-            skewSeconds: config.skewSeconds,
-            deadline: leaseExpiresAt - config.commitReserveMs,
-            now: () => clock.now(),
-            random: config.random,
-          },
-        });
-      } catch (err) {
-        leaseHandled = true;
-        return await this.fail(item, owner, req, err);
-      }
-
-      const { tokens } = obtained;
-      const commitId = randomUUID();
-      const accessTokenEnvelope = await vault.seal(req.connectionId, tokens.accessToken);
-      const refreshTokenEnvelope =
-        obtained.refreshTokenToStore !== undefined
-          ? await vault.seal(req.connectionId, obtained.refreshTokenToStore)
-          : undefined;
-      const nextProactiveAt = proactiveFireAt(tokens, config.bufferSeconds, config.random);
-      let version: number;
-      try {
-        version = await store.commit(
-          {
-            connectionId: req.connectionId,
-            expectedVersion: item.version,
-            owner,
-            commitId,
-            accessTokenEnvelope,
-            refreshTokenEnvelope,
-            bootstrapFingerprint: obtained.bootstrapFingerprint,
-            expiresAt: tokens.expiresAt,
-            issuedAt: tokens.issuedAt,
-            trigger: req.trigger,
-            nextProactiveAt,
-            now: clock.now(),
-          },
-          config.commitRetry,
-        );
-        leaseHandled = true; // the commit released it
-      } catch (err) {
-        leaseHandled = true;
-        return await this.commitFailed(item, owner, req, tokens, err);
-      }
-
-      const issued: IssuedToken = {
-        accessToken: tokens.accessToken,
-        expiresAt: tokens.expiresAt,
-        version,
-        issuedAt: tokens.issuedAt,
-      };
-      vault.remember(req.connectionId, accessTokenEnvelope, issued);
-      telemetry.refreshed(req.connectionId, req.trigger, version, tokens.expiresAt);
-      if (item.status === 'needs_reauth' && item.version > 0)
-        await telemetry.reactivated(req.connectionId, version);
-      await this.scheduleProactive(req.connectionId, nextProactiveAt);
-      return issued;
-    } finally {
-      if (!leaseHandled) await this.d.lease.release(req.connectionId, owner).catch(() => undefined);
-    }
-  }
-
-  /** Fatal -> needs_reauth + event, no retry. Transient (retries exhausted) -> recorded, lease released. */
-  private async fail(item: ConnectionItem, owner: string, req: RefreshRequest, err: unknown): Promise<never> {
-    const { store, telemetry, clock } = this.d;
-    telemetry.refreshFailed(req.connectionId, req.trigger, err);
-    const reason = fatalReason(err);
-    if (reason !== undefined) {
-      const marked = await store.markNeedsReauth(
-        req.connectionId,
-        reason,
-        { expectedVersion: item.version, owner },
-        clock.now(),
-      );
-      if (!marked) {
-        // Fenced out: our lease expired and someone else moved the connection on. Let the caller re-read.
-        await this.d.lease.release(req.connectionId, owner).catch(() => undefined);
-        throw new TransientError(
-          `lost the refresh lease of ${req.connectionId} while refreshing`,
-          undefined,
-          { cause: err },
-        );
-      }
-      await telemetry.needsReauth(req.connectionId, reason, req.trigger);
-      throw new ReauthRequiredError(req.connectionId, reason, { cause: err });
-    }
-    await store.recordFailureAndRelease(req.connectionId, owner, describe(err).message, clock.now());
-    if (err instanceof TransientError) await telemetry.refreshFailedEvent(req.connectionId, req.trigger, err);
-    throw err;
-  }
-
-  /**
-   * Invariant 2's failure case: the token endpoint answered but the write did not land. The endpoint
-   * is never called again with the old refresh token; if the IdP rotated it, the new one is lost with
-   * the failed write, so the connection is flagged for re-auth rather than left to trip reuse detection.
-   */
-  private async commitFailed(
-    item: ConnectionItem,
-    owner: string,
-    req: RefreshRequest,
-    tokens: TokenSet,
-    err: unknown,
-  ): Promise<never> {
-    const { store, telemetry, clock } = this.d;
-    telemetry.refreshFailed(req.connectionId, req.trigger, err);
-    await this.d.lease.release(req.connectionId, owner).catch(() => undefined);
-    if (item.grant === 'refresh_token' && tokens.refreshToken !== undefined) {
-      const reason = 'rotated refresh token could not be persisted';
-      const marked = await store
-        .markNeedsReauth(req.connectionId, reason, { expectedVersion: item.version }, clock.now())
-        .catch(() => false);
-      if (marked) await telemetry.needsReauth(req.connectionId, reason, req.trigger);
-    }
-    throw err instanceof TokenCommitError ? err : new TokenCommitError(req.connectionId, { cause: err });
-  }
-
   /** Best effort: a schedule that fails to be created is caught by the sweeper (nextProactiveAt is stored). */
-  private async scheduleProactive(connectionId: string, at: number): Promise<void> {
+  async scheduleProactive(connectionId: string, at: number): Promise<void> {
     try {
       await this.d.scheduler.scheduleOnce(proactiveScheduleName(connectionId), new Date(at), {
         action: 'proactive',
@@ -268,13 +161,4 @@ export class RefreshCoordinator {
       });
     }
   }
-}
-
-/** The reason to flag needs_reauth, or undefined when the failure is worth retrying later. */
-function fatalReason(err: unknown): string | undefined {
-  if (err instanceof GrantRejectedError) return err.message;
-  if (err instanceof RefreshTokenMayBeConsumedError) return `${err.reason} (${err.message})`;
-  if (err instanceof ReauthRequiredError) return err.reason;
-  if (err instanceof ConfigError) return `configuration: ${err.message}`;
-  return undefined;
 }

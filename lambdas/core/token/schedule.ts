@@ -5,6 +5,12 @@ import { effectiveBufferMs } from './expiry.ts';
 export const PROACTIVE_OFFSET_MS = { min: 60_000, max: 180_000 } as const;
 /** For short lifetimes the lead shrinks into [10%, 30%] of the lifetime, so it always fires before expiry. */
 export const PROACTIVE_OFFSET_SHARE = { min: 0.1, max: 0.3 } as const;
+/**
+ * For long lifetimes the spread grows with the lifetime (issue 11): the upper lead is at least 20% of it,
+ * so 10,000 connections made within one minute with 1 h tokens fire over ~11 minutes (~15 req/s), not
+ * over 2 minutes (~80 req/s, twice what an IDCS domain allows).
+ */
+export const PROACTIVE_SPREAD_SHARE = 0.2;
 
 export interface TokenTimes {
   expiresAt: number;
@@ -15,7 +21,10 @@ export interface TokenTimes {
 export function proactiveOffsetBounds(lifetimeMs: number): { min: number; max: number } {
   return {
     min: Math.min(PROACTIVE_OFFSET_MS.min, Math.floor(lifetimeMs * PROACTIVE_OFFSET_SHARE.min)),
-    max: Math.min(PROACTIVE_OFFSET_MS.max, Math.floor(lifetimeMs * PROACTIVE_OFFSET_SHARE.max)),
+    max: Math.max(
+      Math.min(PROACTIVE_OFFSET_MS.max, Math.floor(lifetimeMs * PROACTIVE_OFFSET_SHARE.max)),
+      Math.floor(lifetimeMs * PROACTIVE_SPREAD_SHARE),
+    ),
   };
 }
 

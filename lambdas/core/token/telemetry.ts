@@ -54,26 +54,22 @@ export class BrokerTelemetry {
     this.logger.info('sweep done', { ...result });
   }
 
-  async needsReauth(connectionId: string, reason: string, trigger: RefreshTrigger): Promise<void> {
+  /** Log and metric only: the transition's event travels through the connection's outbox (outbox.ts). */
+  needsReauth(connectionId: string, reason: string, trigger: RefreshTrigger): void {
     this.metrics.addMetric(BROKER_METRICS.reauthRequired, MetricUnit.Count, 1);
     this.logger.error('connection needs re-authentication', {
       connectionId,
       trigger,
       reason: maskSecrets(reason),
     });
-    await this.publish('connection.needs_reauth', { connectionId, reason: maskSecrets(reason), trigger });
   }
 
-  async reactivated(connectionId: string, version: number): Promise<void> {
+  reactivated(connectionId: string, version: number): void {
     this.logger.info('connection reactivated', { connectionId, version });
-    await this.publish('connection.reactivated', { connectionId, version });
   }
 
-  /** Events are notifications: failing to send one must not fail the token flow that caused it. */
-  private async publish(
-    type: 'connection.needs_reauth' | 'connection.reactivated' | 'connection.refresh_failed',
-    detail: Record<string, unknown>,
-  ): Promise<void> {
+  /** Not a transition, so no outbox: a notification whose loss costs nothing. */
+  private async publish(type: 'connection.refresh_failed', detail: Record<string, unknown>): Promise<void> {
     try {
       await this.events.publish(type, { ...detail, at: new Date().toISOString() });
     } catch (err) {

@@ -1,11 +1,11 @@
 import { EnvelopeCipher } from '../crypto/envelope.ts';
 import { ReauthRequiredError } from '../errors.ts';
-import type { IssuedToken, KeyProvider } from '../ports.ts';
+import type { CallOptions, IssuedToken, KeyProvider } from '../ports.ts';
 import type { ConnectionItem } from './connection-item.ts';
 
 /**
- * The only place tokens are encrypted or decrypted. The encryption context is the connection id, so an
- * envelope moved to another item fails to open. Decrypted access tokens are remembered per connection
+ * The only place tokens are encrypted or decrypted. The encryption context is {connectionId, purpose}:
+ * an envelope moved to another item, or the access envelope swapped with the refresh one, fails to open. Decrypted access tokens are remembered per connection
  * while the stored envelope is unchanged: a warm broker answers `get` without a KMS call per request.
  */
 export class TokenVault {
@@ -16,8 +16,13 @@ export class TokenVault {
     this.cipher = new EnvelopeCipher(keys);
   }
 
-  seal(connectionId: string, plaintext: string): Promise<string> {
-    return this.cipher.encrypt(plaintext, { connectionId });
+  seal(
+    connectionId: string,
+    purpose: TokenPurpose,
+    plaintext: string,
+    options?: CallOptions,
+  ): Promise<string> {
+    return this.cipher.encrypt(plaintext, encryptionContext(connectionId, purpose), options);
   }
 
   /** The item's access token as IssuedToken; the caller has checked it is there. */
@@ -28,7 +33,7 @@ export class TokenVault {
     }
     const cached = this.opened.get(item.connectionId);
     if (cached && cached.envelope === envelope) return { ...cached.issued };
-    const accessToken = await this.cipher.decrypt(envelope, { connectionId: item.connectionId });
+    const accessToken = await this.cipher.decrypt(envelope, encryptionContext(item.connectionId, 'access'));
     const issued: IssuedToken = {
       accessToken,
       expiresAt: item.expiresAt,
@@ -39,9 +44,9 @@ export class TokenVault {
     return { ...issued };
   }
 
-  async openRefreshToken(item: ConnectionItem): Promise<string | undefined> {
+  async openRefreshToken(item: ConnectionItem, options?: CallOptions): Promise<string | undefined> {
     if (item.refreshToken === undefined) return undefined;
-    return this.cipher.decrypt(item.refreshToken, { connectionId: item.connectionId });
+    return this.cipher.decrypt(item.refreshToken, encryptionContext(item.connectionId, 'refresh'), options);
   }
 
   /** After a commit: the committer already holds the plaintext, no need to decrypt it again. */
@@ -49,3 +54,11 @@ export class TokenVault {
     this.opened.set(connectionId, { envelope, issued: { ...issued } });
   }
 }
+
+export type TokenPurpose = 'access' | 'refresh';
+
+/** KMS EncryptionContext (and GCM additional data) of one envelope. */
+export const encryptionContext = (connectionId: string, purpose: TokenPurpose): Record<string, string> => ({
+  connectionId,
+  purpose,
+});

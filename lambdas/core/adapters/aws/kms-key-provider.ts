@@ -1,6 +1,6 @@
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { CryptoError } from '../../errors.ts';
-import type { KeyProvider } from '../../ports.ts';
+import type { CallOptions, KeyProvider } from '../../ports.ts';
 import { asTransient } from '../../token/aws-errors.ts';
 
 /**
@@ -15,10 +15,12 @@ export class KmsKeyProvider implements KeyProvider {
 
   async generateDataKey(
     context: Record<string, string>,
+    options?: CallOptions,
   ): Promise<{ plaintext: Uint8Array; encrypted: Uint8Array }> {
     try {
       const out = await this.client.send(
         new GenerateDataKeyCommand({ KeyId: this.keyId, KeySpec: 'AES_256', EncryptionContext: context }),
+        { abortSignal: options?.abortSignal },
       );
       if (!out.Plaintext || !out.CiphertextBlob) throw new CryptoError('KMS GenerateDataKey returned no key');
       return { plaintext: out.Plaintext, encrypted: out.CiphertextBlob };
@@ -27,10 +29,15 @@ export class KmsKeyProvider implements KeyProvider {
     }
   }
 
-  async decryptDataKey(encrypted: Uint8Array, context: Record<string, string>): Promise<Uint8Array> {
+  async decryptDataKey(
+    encrypted: Uint8Array,
+    context: Record<string, string>,
+    options?: CallOptions,
+  ): Promise<Uint8Array> {
     try {
       const out = await this.client.send(
         new DecryptCommand({ CiphertextBlob: encrypted, EncryptionContext: context, KeyId: this.keyId }),
+        { abortSignal: options?.abortSignal },
       );
       if (!out.Plaintext) throw new CryptoError('KMS Decrypt returned no key');
       return out.Plaintext;

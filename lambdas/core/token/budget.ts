@@ -1,0 +1,82 @@
+import { TransientError } from '../errors.ts';
+import type { CallOptions } from '../ports.ts';
+
+/**
+ * A call that was never started because its whole timeout would not fit before the deadline. Nothing
+ * reached the peer, so it is a plain transient failure: safe to retry later, never a reason for re-auth.
+ */
+export class NotStartedError extends TransientError {
+  readonly notSent = true;
+}
+
+/**
+ * The time left under a refresh lease (invariant 1). Every DynamoDB and KMS call made under the lease
+ * takes its options from here: it starts only if its full timeout fits before the deadline, and it is
+ * aborted at that timeout, so no call outlives the lease that guards it.
+ */
+export class CallBudget {
+  constructor(
+    private deadlineAt: number,
+    private readonly now: () => number,
+    /** The full timeout of one call (SDK retries included). */
+    readonly callTimeoutMs: number,
+  ) {}
+
+  get deadline(): number {
+    return this.deadlineAt;
+  }
+
+  /** After the lease was extended. Never moves the deadline backwards. */
+  extendTo(deadline: number): void {
+    this.deadlineAt = Math.max(this.deadlineAt, deadline);
+  }
+
+  remainingMs(): number {
+    return this.deadlineAt - this.now();
+  }
+
+  /** Whether one more call (of its full timeout) plus `extraMs` (a backoff) fits. */
+  fits(extraMs = 0): boolean {
+    return this.now() + extraMs + this.callTimeoutMs <= this.deadlineAt;
+  }
+
+  /** Options for one call; throws NotStartedError instead of starting a call that could outlive the lease. */
+  call(what: string): Required<CallOptions> {
+    if (!this.fits()) {
+      throw new NotStartedError(
+        `${what} not started: ${Math.max(0, this.remainingMs())} ms left under the lease, a call may take ${this.callTimeoutMs} ms`,
+      );
+    }
+    return { abortSignal: AbortSignal.timeout(this.callTimeoutMs) };
+  }
+}
+
+export interface WithinOptions {
+  baseMs: number;
+  capMs: number;
+  random: () => number;
+  retryOn: (err: unknown) => boolean;
+}
+
+/**
+ * Retries `fn` with full-jitter backoff for as long as one more whole call still fits the budget.
+ * Each attempt gets its own abortable call options. The last error is rethrown when time runs out.
+ */
+export async function retryWithin<T>(
+  budget: CallBudget,
+  what: string,
+  fn: (options: Required<CallOptions>, attempt: number) => Promise<T>,
+  o: WithinOptions,
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    const options = budget.call(what);
+    try {
+      return await fn(options, attempt);
+    } catch (err) {
+      if (!o.retryOn(err)) throw err;
+      const delay = Math.floor(o.random() * Math.min(o.capMs, o.baseMs * 2 ** attempt));
+      if (!budget.fits(delay)) throw err;
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}

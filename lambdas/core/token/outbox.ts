@@ -1,0 +1,68 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { redact } from '../mask.ts';
+import type { EventPublisher, EventType } from '../ports.ts';
+import type { OutboxEvent } from './connection-item.ts';
+import type { ConnectionStore } from './connection-store.ts';
+import { describe } from './telemetry.ts';
+
+/** A transition's event, with the stable id consumers deduplicate on (delivery is at least once). */
+export function outboxEvent(
+  type: EventType,
+  connectionId: string,
+  detail: Record<string, unknown>,
+  now: number,
+): OutboxEvent {
+  const eventId = `${connectionId}:${type}:${randomUUID()}`;
+  // Redacted before it is stored: the outbox lives in the item, and a reason may quote upstream text.
+  return { eventId, type, detail: redact({ ...detail, connectionId, eventId }), at: now };
+}
+
+/**
+ * Transactional outbox (invariant 5): a status transition writes its event into the connection item in
+ * the same conditional write, so the event exists iff the transition happened. Draining publishes the
+ * head event, then removes it (conditioned on its id): a crash between the two republishes it with the
+ * same id, never loses it. In AWS, DynamoDB Streams -> EventBridge Pipes can drain the same attribute;
+ * here the broker drains right after the transition and the sweeper drains whatever is left.
+ */
+export class Outbox {
+  constructor(
+    private readonly store: ConnectionStore,
+    private readonly events: EventPublisher,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Publishes every pending event of the connection in order; returns how many were published. */
+  async drain(connectionId: string): Promise<number> {
+    let published = 0;
+    for (let guard = 0; guard < 20; guard++) {
+      const item = await this.store.get(connectionId);
+      if (!item) return published;
+      const head = item.outbox[0];
+      if (!head) {
+        if (published > 0) await this.store.settleDue(item);
+        return published;
+      }
+      try {
+        await this.events.publish(head.type, { ...head.detail, at: new Date(head.at).toISOString() });
+      } catch (err) {
+        // Stays in the outbox: the next drain (sweeper) delivers it.
+        this.logger.error('event publish failed; left in the outbox', {
+          type: head.type,
+          error: describe(err),
+        });
+        return published;
+      }
+      published++;
+      await this.store.removeOutboxHead(connectionId, head.eventId);
+    }
+    return published;
+  }
+
+  /** Never fails the token flow that caused the event. */
+  async drainQuietly(connectionId: string): Promise<void> {
+    await this.drain(connectionId).catch((err: unknown) =>
+      this.logger.error('outbox drain failed', { connectionId, error: describe(err) }),
+    );
+  }
+}

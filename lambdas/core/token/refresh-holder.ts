@@ -1,0 +1,357 @@
+import { randomUUID } from 'node:crypto';
+import { ConfigError, ReauthRequiredError, TokenCommitError, TransientError } from '../errors.ts';
+import type { IssuedToken } from '../ports.ts';
+import { isTransientAwsError } from './aws-errors.ts';
+import { CallBudget, retryWithin } from './budget.ts';
+import type { ConnectionItem } from './connection-item.ts';
+import { RefreshTokenMayBeConsumedError } from './grants.ts';
+import { callGrant, type Obtained, type PreparedGrant, prepareGrant, tokenFingerprint } from './obtain.ts';
+import { outboxEvent } from './outbox.ts';
+import type { CoordinatorDeps, RefreshRequest } from './refresh-coordinator.ts';
+import { stateOf } from './refresh-coordinator.ts';
+import { proactiveFireAt } from './schedule.ts';
+import { describe } from './telemetry.ts';
+import { GrantRejectedError } from './token-endpoint.ts';
+
+export const REFRESH_OUTCOME_UNKNOWN = 'refresh outcome unknown';
+const COMMIT_FAILED = 'rotated refresh token could not be persisted';
+
+/** `--faults broker.crashAfterSendRate`: the holder "dies" after the IdP answered, lease and marker left. */
+export class SimulatedCrashError extends TransientError {}
+
+/**
+ * One refresh under a held lease (invariants 1, 2, 5): read, [marker], grant, extend, seal, commit.
+ * Every DynamoDB and KMS call runs within the lease (CallBudget); every way out either commits, records
+ * the failure (clearing the marker only when nothing may have been consumed), or leaves the marker for
+ * the next holder to turn into needs_reauth "refresh outcome unknown".
+ */
+export class LeaseHolder {
+  private readonly budget: CallBudget;
+
+  constructor(
+    private readonly d: CoordinatorDeps,
+    private readonly req: RefreshRequest,
+    private readonly owner: string,
+    private readonly leaseExpiresAt: number,
+    private readonly read: (budget: CallBudget) => Promise<ConnectionItem>,
+  ) {
+    const { config, clock } = d;
+    this.budget = new CallBudget(
+      leaseExpiresAt - config.leaseMarginMs,
+      () => clock.now(),
+      config.callTimeoutMs,
+    );
+  }
+
+  async run(): Promise<IssuedToken> {
+    const { vault, clock } = this.d;
+    let item: ConnectionItem;
+    try {
+      item = await this.read(this.budget);
+    } catch (err) {
+      await this.release();
+      throw err;
+    }
+    if (this.req.satisfied(stateOf(item), clock.now())) {
+      await this.release();
+      return vault.open(item);
+    }
+    if (item.refreshInFlight !== undefined && this.req.mode !== 'connect') return this.staleMarker(item);
+    this.probe('acquired');
+
+    let obtained: Obtained;
+    try {
+      const prepared = await prepareGrant(item, grantMode(this.req), this.d, this.budget.call('KMS Decrypt'));
+      await this.writeMarker(item, prepared);
+      this.probe('sending');
+      obtained = await callGrant(item, prepared, grantMode(this.req), {
+        secrets: this.d.secrets,
+        retry: {
+          ...this.d.config.grant,
+          skewSeconds: this.d.config.skewSeconds,
+          deadline: this.leaseExpiresAt - this.d.config.commitReserveMs,
+          now: () => clock.now(),
+          random: this.d.config.random,
+        },
+      });
+    } catch (err) {
+      return this.grantFailed(item, err);
+    }
+    this.probe('answered');
+    if (this.d.config.faults.crashAfterSendRate > this.d.config.random()) {
+      throw new SimulatedCrashError('simulated broker crash after the token endpoint answered');
+    }
+    return this.commit(item, obtained);
+  }
+
+  private async writeMarker(item: ConnectionItem, prepared: PreparedGrant): Promise<void> {
+    if (prepared.refreshToken === undefined) return;
+    const ok = await this.d.store.markInFlight(
+      {
+        connectionId: item.connectionId,
+        owner: this.owner,
+        expectedVersion: item.version,
+        fingerprint: tokenFingerprint(prepared.refreshToken),
+        now: this.d.clock.now(),
+      },
+      this.budget,
+    );
+    if (!ok) throw new TransientError(`lost the refresh lease of ${item.connectionId} before sending`);
+  }
+
+  private async commit(item: ConnectionItem, obtained: Obtained): Promise<IssuedToken> {
+    const { store, vault, clock, config, telemetry } = this.d;
+    const { tokens } = obtained;
+    let version: number;
+    let accessTokenEnvelope: string;
+    const nextProactiveAt = proactiveFireAt(tokens, config.bufferSeconds, config.random);
+    const reactivation = item.status === 'needs_reauth' && item.version > 0;
+    try {
+      await this.extend();
+      this.probe('extended');
+      const sealOpts = { ...config.storeRetry, retryOn: isTransientAwsError };
+      const [access, refresh] = await Promise.all([
+        retryWithin(
+          this.budget,
+          'KMS GenerateDataKey',
+          (o) => vault.seal(item.connectionId, 'access', tokens.accessToken, o),
+          sealOpts,
+        ),
+        obtained.refreshTokenToStore === undefined
+          ? undefined
+          : retryWithin(
+              this.budget,
+              'KMS GenerateDataKey',
+              (o) => vault.seal(item.connectionId, 'refresh', obtained.refreshTokenToStore as string, o),
+              sealOpts,
+            ),
+      ]);
+      accessTokenEnvelope = access;
+      this.probe('sealed');
+      version = await store.commit(
+        {
+          connectionId: item.connectionId,
+          expectedVersion: item.version,
+          expectedStatus: item.status,
+          owner: this.owner,
+          commitId: randomUUID(),
+          accessTokenEnvelope: access,
+          refreshTokenEnvelope: refresh,
+          bootstrapFingerprint: obtained.bootstrapFingerprint,
+          expiresAt: tokens.expiresAt,
+          issuedAt: tokens.issuedAt,
+          trigger: this.req.trigger,
+          nextProactiveAt,
+          event: reactivation
+            ? outboxEvent(
+                'connection.reactivated',
+                item.connectionId,
+                { version: item.version + 1 },
+                clock.now(),
+              )
+            : undefined,
+          now: clock.now(),
+        },
+        this.budget,
+      );
+    } catch (err) {
+      return this.commitFailed(item, obtained, err);
+    }
+    this.probe('committed');
+    const issued: IssuedToken = {
+      accessToken: tokens.accessToken,
+      expiresAt: tokens.expiresAt,
+      version,
+      issuedAt: tokens.issuedAt,
+    };
+    vault.remember(item.connectionId, accessTokenEnvelope, issued);
+    telemetry.refreshed(item.connectionId, this.req.trigger, version, tokens.expiresAt);
+    if (reactivation) {
+      telemetry.reactivated(item.connectionId, version);
+      await this.d.outbox.drainQuietly(item.connectionId);
+    }
+    await this.d.scheduleProactive(item.connectionId, nextProactiveAt);
+    return issued;
+  }
+
+  /** Right after the grant returned: the sealing and the commit get a whole lease of their own. */
+  private async extend(): Promise<void> {
+    const { lease, clock, config } = this.d;
+    try {
+      const extended = await retryWithin(
+        this.budget,
+        'lease extend',
+        (o) => lease.extend(this.req.connectionId, this.owner, clock.now(), o),
+        { ...config.storeRetry, retryOn: isTransientAwsError },
+      );
+      if (extended === false) throw new TransientError(`lost the refresh lease of ${this.req.connectionId}`);
+      this.budget.extendTo(extended - config.leaseMarginMs);
+    } catch (err) {
+      if (err instanceof TransientError && err.message.startsWith('lost the refresh lease')) throw err;
+      // Not extended (slow or throttled): the commit still has the rest of the original lease.
+      this.d.telemetry.logger.warn('lease not extended', {
+        connectionId: this.req.connectionId,
+        error: describe(err),
+      });
+    }
+  }
+
+  /** A marker left by a holder that died or lost its answer: the stored refresh token is never sent. */
+  private async staleMarker(item: ConnectionItem): Promise<never> {
+    this.probe('stale-marker');
+    await this.toNeedsReauth(item, REFRESH_OUTCOME_UNKNOWN, undefined);
+    throw new ReauthRequiredError(item.connectionId, REFRESH_OUTCOME_UNKNOWN);
+  }
+
+  /** Fatal -> needs_reauth (auto-retried when nothing rotating was consumed). Transient -> recorded, lease released. */
+  private async grantFailed(item: ConnectionItem, err: unknown): Promise<never> {
+    const { telemetry, clock } = this.d;
+    telemetry.refreshFailed(item.connectionId, this.req.trigger, err);
+    const reason = fatalReason(err);
+    if (reason !== undefined) {
+      const recoverable = consumedNothing(err, item.grant === 'refresh_token');
+      const marked = await this.toNeedsReauth(item, reason, recoverable ? this.nextRetry(item) : undefined);
+      if (!marked)
+        throw new TransientError(
+          `lost the refresh lease of ${item.connectionId} while refreshing`,
+          undefined,
+          { cause: err },
+        );
+      throw err instanceof ReauthRequiredError
+        ? err
+        : new ReauthRequiredError(item.connectionId, reason, { cause: err });
+    }
+    await this.d.store
+      .recordFailureAndRelease(
+        {
+          connectionId: item.connectionId,
+          owner: this.owner,
+          message: describe(err).message,
+          now: clock.now(),
+          // Transient grant failures (429, 5xx, not sent) consumed nothing; an unclear one is fatal above.
+          clearMarker: true,
+          retry: this.req.mode === 'recover' ? this.nextRetry(item) : undefined,
+        },
+        this.failureBudget(),
+      )
+      .catch((e: unknown) => telemetry.logger.warn('failure record not written', { error: describe(e) }));
+    if (err instanceof TransientError && this.req.mode !== 'recover')
+      await telemetry.refreshFailedEvent(item.connectionId, this.req.trigger, err);
+    throw err;
+  }
+
+  /**
+   * The token endpoint answered but the pair could not be persisted. If it rotated the refresh token the
+   * old one is spent and the new one lost: needs_reauth in one owner+status-conditioned retried write
+   * (if even that fails, the marker stays and the next holder does it). Otherwise nothing was lost.
+   */
+  private async commitFailed(item: ConnectionItem, obtained: Obtained, err: unknown): Promise<never> {
+    const { telemetry, store, clock } = this.d;
+    telemetry.refreshFailed(item.connectionId, this.req.trigger, err);
+    const rotated = item.grant === 'refresh_token' && obtained.tokens.refreshToken !== undefined;
+    if (rotated) {
+      await this.toNeedsReauth(item, COMMIT_FAILED, undefined).catch((e: unknown) =>
+        telemetry.logger.error('needs_reauth not written; the in-flight marker stays', {
+          error: describe(e),
+        }),
+      );
+    } else {
+      await store
+        .recordFailureAndRelease(
+          {
+            connectionId: item.connectionId,
+            owner: this.owner,
+            message: describe(err).message,
+            now: clock.now(),
+            clearMarker: true,
+          },
+          this.failureBudget(),
+        )
+        .catch(() => undefined);
+    }
+    throw err instanceof TokenCommitError ? err : new TokenCommitError(item.connectionId, { cause: err });
+  }
+
+  /** One conditioned, retried transition write; its event is drained from the outbox. */
+  private async toNeedsReauth(
+    item: ConnectionItem,
+    reason: string,
+    retry: { at: number; count: number } | undefined,
+  ): Promise<boolean> {
+    const { store, clock, telemetry, outbox } = this.d;
+    const now = clock.now();
+    const event =
+      item.status === 'needs_reauth'
+        ? undefined // no status change, no second event
+        : outboxEvent(
+            'connection.needs_reauth',
+            item.connectionId,
+            { reason, trigger: this.req.trigger, autoRetry: retry !== undefined },
+            now,
+          );
+    const result = await store.markNeedsReauth(
+      {
+        connectionId: item.connectionId,
+        owner: this.owner,
+        from: item.status,
+        reason,
+        retry,
+        event,
+        transitionId: event?.eventId ?? randomUUID(),
+        now,
+      },
+      this.failureBudget(),
+    );
+    if (result === 'fenced') return false;
+    if (event) {
+      telemetry.needsReauth(item.connectionId, reason, this.req.trigger);
+      await outbox.drainQuietly(item.connectionId);
+    }
+    return true;
+  }
+
+  private nextRetry(item: ConnectionItem): { at: number; count: number } {
+    const { recoverBaseMs, recoverCapMs, random } = this.d.config;
+    const count = (item.retryCount ?? 0) + 1;
+    const ceiling = Math.min(recoverCapMs, recoverBaseMs * 2 ** (count - 1));
+    return { at: this.d.clock.now() + Math.floor(ceiling / 2 + (random() * ceiling) / 2), count };
+  }
+
+  /** Failure writes are owner-conditioned, so they may run past the lease: a few call timeouts more. */
+  private failureBudget(): CallBudget {
+    const { clock, config } = this.d;
+    return new CallBudget(clock.now() + 3 * config.callTimeoutMs, () => clock.now(), config.callTimeoutMs);
+  }
+
+  private async release(): Promise<void> {
+    await this.d.lease.release(this.req.connectionId, this.owner).catch(() => undefined);
+  }
+
+  private probe(phase: string): void {
+    this.d.config.probe?.(phase, this.req.connectionId);
+  }
+}
+
+const grantMode = (req: RefreshRequest): 'refresh' | 'connect' =>
+  req.mode === 'connect' ? 'connect' : 'refresh';
+
+/** The reason to flag needs_reauth, or undefined when the failure is worth retrying later. */
+function fatalReason(err: unknown): string | undefined {
+  if (err instanceof GrantRejectedError) return err.message;
+  if (err instanceof RefreshTokenMayBeConsumedError) return `${err.reason} (${err.message})`;
+  if (err instanceof ReauthRequiredError) return err.reason;
+  if (err instanceof ConfigError) return `configuration: ${err.message}`;
+  return undefined;
+}
+
+/**
+ * Whether a fatal failure left nothing rotating spent, so a later retry cannot hurt: grants without a
+ * rotating secret, configuration errors (nothing sent), and client authentication failures (IDCS checks
+ * the client before it processes the refresh token).
+ */
+function consumedNothing(err: unknown, rotating: boolean): boolean {
+  if (err instanceof ConfigError) return true;
+  if (err instanceof GrantRejectedError)
+    return !rotating || err.oauthError === 'invalid_client' || err.oauthError === 'unauthorized_client';
+  return false;
+}

@@ -1,0 +1,117 @@
+import type { Clock } from '../ports.ts';
+import { sleep } from '../retry.ts';
+import type { ConnectionItem } from './connection-item.ts';
+import type { ConnectionStore } from './connection-store.ts';
+import type { Outbox } from './outbox.ts';
+import { stateOf } from './refresh-coordinator.ts';
+
+export interface SweepResult {
+  /** active connections due within the horizon that were looked at */
+  checked: number;
+  refreshed: number;
+  overdue: number;
+  failed: number;
+  /** auto-retried needs_reauth connections that are active again */
+  recovered: number;
+  /** due connections left for the next run because the invocation's time was running out */
+  deferred: number;
+  durationMs: number;
+}
+
+export interface SweepConfig {
+  horizonMs: number;
+  graceMs: number;
+  /** Refreshes in flight at once. */
+  concurrency: number;
+  /** Token-endpoint requests per second the sweep may cause (IDCS allows 40 per domain). */
+  ratePerSecond: number;
+  /** No refresh starts with less time left than this (a refresh may hold its lease twice: extension). */
+  reserveMs: number;
+}
+
+export interface SweepActions {
+  refresh(item: ConnectionItem): Promise<boolean>;
+  recover(item: ConnectionItem): Promise<void>;
+}
+
+/**
+ * A token bucket (burst 1) shared by every refresh of one sweep: requests leave 1/rate apart, so the
+ * sweep alone never exceeds the IdP's per-domain limit, however many connections are due.
+ */
+export class RatePacer {
+  private next = 0;
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly clock: Clock,
+  ) {}
+
+  async take(): Promise<void> {
+    if (this.ratePerSecond <= 0) return;
+    const now = this.clock.now();
+    const at = Math.max(now, this.next);
+    this.next = at + 1000 / this.ratePerSecond;
+    if (at > now) await sleep(at - now);
+  }
+}
+
+/**
+ * The sweep (issue 11, fleet scale): queries the due index (no scan), drains pending outboxes, retries
+ * due auto-recoverable needs_reauth connections, refreshes active ones whose schedule was missed, with
+ * bounded concurrency under the shared rate, and stops starting work before the invocation's time runs out.
+ */
+export async function runSweep(
+  d: { store: ConnectionStore; outbox: Outbox; clock: Clock; config: SweepConfig; actions: SweepActions },
+  remainingTimeMs: () => number,
+): Promise<SweepResult> {
+  const { store, outbox, clock, config, actions } = d;
+  const started = clock.now();
+  const due = await store.queryDue(started + config.horizonMs);
+  const result: SweepResult = {
+    checked: 0,
+    refreshed: 0,
+    overdue: 0,
+    failed: 0,
+    recovered: 0,
+    deferred: 0,
+    durationMs: 0,
+  };
+  const work: Array<() => Promise<void>> = [];
+  for (const item of due) {
+    if (item.outbox.length > 0) await outbox.drainQuietly(item.connectionId);
+    if (item.status === 'needs_reauth' && item.autoRetry && (item.retryAt ?? 0) <= started) {
+      work.push(async () => {
+        await actions.recover(item);
+        result.recovered++;
+      });
+      continue;
+    }
+    if (stateOf(item).status !== 'active' || item.expiresAt === undefined) continue;
+    if (item.expiresAt >= started + config.horizonMs) continue;
+    result.checked++;
+    const pending = item.nextProactiveAt !== undefined && item.nextProactiveAt >= started - config.graceMs;
+    if (pending) continue;
+    if (item.nextProactiveAt !== undefined) result.overdue++;
+    work.push(async () => {
+      if (await actions.refresh(item)) result.refreshed++;
+    });
+  }
+  const pacer = new RatePacer(config.ratePerSecond, clock);
+  let index = 0;
+  const lane = async () => {
+    while (index < work.length) {
+      if (remainingTimeMs() < config.reserveMs) {
+        result.deferred += work.length - index;
+        index = work.length;
+        return;
+      }
+      const job = work[index++]!;
+      await pacer.take();
+      await job().catch(() => {
+        result.failed++;
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, config.concurrency) }, lane));
+  result.durationMs = clock.now() - started;
+  return result;
+}
