@@ -15,7 +15,8 @@ export type ErrorCode =
   | 'HcmRequestError'
   | 'ConfigError'
   | 'CryptoError'
-  | 'CheckpointConflictError';
+  | 'CheckpointConflictError'
+  | 'InputRejectedError';
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -126,6 +127,16 @@ export class CryptoError extends AppError {
 export class CheckpointConflictError extends AppError {
   constructor(message: string) {
     super('CheckpointConflictError', message, { retryable: true });
+  }
+}
+
+/**
+ * The source as a whole is unusable: empty, every record invalid, more invalid records than the run
+ * allows (`maxInvalid`), or a CSV header that lacks required columns (invariant 9). Never retried.
+ */
+export class InputRejectedError extends AppError {
+  constructor(message: string) {
+    super('InputRejectedError', `input rejected: ${message}`);
   }
 }
 
