@@ -81,6 +81,8 @@ function machine() {
           retryIntervalOverrides: { [STATE_NAMES.chunk]: 0 },
           waitTimeOverrides: { [STATE_NAMES.chunkWait]: 100 },
         },
+        // Step Functions always names an execution; the definition's first state reads the name.
+        context: { Execution: { Name: runId } } as never,
       },
     ).result;
   return { run, events };
