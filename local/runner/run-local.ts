@@ -7,6 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { renderDefinition } from '../../infra/state-machine.ts';
 import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
+import { formatMaxInvalid } from '../../lambdas/core/source/acceptance.ts';
 import { formatFromUri } from '../../lambdas/core/source/open.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import { createProjectTables, startDynalite } from '../adapters/dynamo.ts';
@@ -14,6 +15,7 @@ import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
 import { writeSampleFile } from '../sample/generate.ts';
 import { ensureConnection, LOCAL_CONNECTION_ID, refreshCounts } from './connection.ts';
 import { executeLocally } from './executor.ts';
+import { InterruptWatch } from './interrupt.ts';
 import { buildLocalLambdas } from './lambdas.ts';
 import type { LocalRunOptions } from './options.ts';
 import { startPeers } from './peers.ts';
@@ -31,10 +33,14 @@ const newRunId = () =>
   `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(2).toString('hex')}`;
 
 /** `goal-sync local`: the embedded default, end to end, with the real handlers and state machine. */
-export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport> {
+export async function runLocal(
+  o: LocalRunOptions,
+  io: RunIo,
+  interrupt = new InterruptWatch(io.note),
+): Promise<RunReport> {
   const workDir = o.stateDir ? resolve(o.stateDir) : await mkdtemp(join(tmpdir(), 'goal-sync-'));
   await mkdir(workDir, { recursive: true, mode: 0o700 });
-  const persistent = o.stateDir !== undefined;
+  let persistent = o.stateDir !== undefined;
   const peers = await startPeers({
     stateDir: persistent ? workDir : undefined,
     tokenTtlSeconds: o.tokenTtlSeconds,
@@ -76,11 +82,19 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
         : (await refreshCounts(broker)).counts,
     };
     if (o.naive) {
+      interrupt.onInterrupt(() => {
+        io.note('the naive job has no checkpoints to stop at or resume from: exiting now');
+        process.exit(130);
+      });
       const { runNaive } = await import('./run-naive.ts');
       return await runNaive({ o, peers, sourcePath, baseline, io });
     }
 
     const runId = o.runId ?? newRunId();
+    // An interrupted run is worth resuming, so its state outlives this process even without --state-dir.
+    interrupt.onInterrupt(() => {
+      persistent = true;
+    });
     const chunkResults: SyncChunkResult[] = [];
     const lambdas = buildLocalLambdas({
       doc: dynamo.doc,
@@ -125,10 +139,17 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       connectionId: LOCAL_CONNECTION_ID,
       source: { uri: sourcePath, format: formatFromUri(sourcePath) },
       chunkSize: o.chunkSize,
+      ...(o.maxInvalid ? { maxInvalid: formatMaxInvalid(o.maxInvalid) } : {}),
     };
     progress.start(o.goals);
     let error: string | undefined;
     const execution = executeLocally(asl, functionArns, lambdas.invokers, input, runId);
+    interrupt.onInterrupt(() => {
+      persistent = true;
+      lambdas.drain();
+      void lambdas.stop();
+      execution.abort();
+    });
     try {
       await execution.result;
     } catch (err) {
@@ -143,7 +164,7 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       watchers.stop();
     }
     progressTotal = (await runs.getRun(runId))?.totals?.totalRecords ?? o.goals;
-    return await managedReport({
+    const report = await managedReport({
       runId,
       runs,
       broker,
@@ -152,9 +173,13 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       durationMs: Date.now() - started,
       alreadyDone,
       failed: await failedRecords(dynamo.doc, tables.checkpoints, runId),
-      error,
+      error: interrupt.signal ? undefined : error,
     });
+    if (interrupt.signal) report.interrupted = interrupt.signal;
+    report.stateDir = workDir;
+    return report;
   } finally {
+    interrupt.dispose();
     broker.close();
     await peers.hcm.close();
     await peers.idp.close();
