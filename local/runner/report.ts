@@ -88,6 +88,7 @@ const fmt = (n: number): string => n.toLocaleString('en-US');
 
 /** The human summary printed at the end of a run. */
 export function renderSummary(r: RunReport): string {
+  if (r.errorType === 'InputRejectedError') return renderRejection(r);
   const x = r.execution;
   const rows: Array<[string, string]> = [
     ['run', `${r.runId} (${r.mode})`],
@@ -137,6 +138,22 @@ export function renderSummary(r: RunReport): string {
     lines.push(`  event ${e.type}: ${JSON.stringify(e.detail)}`);
   }
   if (r.error) lines.push('', `  error: ${escapeControl(r.error)}`);
+  if (r.next) lines.push('', `  next: ${r.next}`);
+  return lines.join('\n');
+}
+
+/** A rejected input did nothing: the reason, the invalid records and what to do, not a table of zeros. */
+function renderRejection(r: RunReport): string {
+  const lines = [
+    `  ${escapeControl(r.error ?? 'input rejected')}`,
+    `  run ${r.runId}: nothing was written to HCM`,
+  ];
+  if (r.invalidRecords.length > 0) {
+    lines.push('', `  invalid records (${r.invalidRecords.length}, first 5):`);
+    for (const rec of r.invalidRecords.slice(0, 5)) {
+      lines.push(`    line ${rec.line}${rec.key ? ` ${rec.key}` : ''}: ${escapeControl(rec.reason)}`);
+    }
+  }
   if (r.next) lines.push('', `  next: ${r.next}`);
   return lines.join('\n');
 }

@@ -153,7 +153,11 @@ export async function runLocal(
     try {
       await execution.result;
     } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+      // The local executor wraps the cause in "Execution has failed with the following error: ".
+      error = (err instanceof Error ? err.message : String(err)).replace(
+        /^Execution has failed with the following error: /,
+        '',
+      );
     } finally {
       // A failed execution can leave iterations running or sleeping before a retry: refuse new
       // invocations, wake the sleepers (abort), and let the running ones settle before teardown.

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../../lambdas/core/errors.ts';
 import { formatFromUri } from '../../../lambdas/core/source/open.ts';
@@ -66,6 +68,24 @@ export function resolveSource(raw: string, bucket: string | undefined): string {
   return `s3://${bucket}/${raw.replace(/^\/+/, '')}`;
 }
 
+/** A --source that names a file on this machine rather than a key: the pipeline only reads S3. */
+export function isLocalPath(raw: string): boolean {
+  if (raw.startsWith('s3://')) return false;
+  return /^(\.{1,2}[\\/]|[\\/]|~[\\/]|[A-Za-z]:[\\/])/.test(raw) || existsSync(raw);
+}
+
+function uploadAdvice(
+  raw: string,
+  bucket: string | undefined,
+  stack: string,
+  region: string | undefined,
+): string {
+  const name = basename(raw);
+  const target = `s3://${bucket ?? 'SOURCE_BUCKET'}/${name}`;
+  const r = region ? ` --region ${region}` : '';
+  return `--source ${raw} is a file on this machine; the pipeline reads only the stack's source bucket. Upload it, then start: aws s3 cp ${raw} ${target}${r} && goal-sync start --stack ${stack}${r} --source ${target}`;
+}
+
 /** --format, else the pipeline's own rule for the key's extension (so both sides agree). */
 export function resolveFormat(raw: string | undefined, uri: string): SourceFormat {
   if (raw === undefined) {
@@ -83,64 +103,73 @@ export function resolveFormat(raw: string | undefined, uri: string): SourceForma
 const CONNECTION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
-  return runCommand(usage, deps, async () => {
-    const flags = parseFlags(argv, OPTIONS);
-    if (flags.help) {
-      deps.out(usage);
-      return EXIT.ok;
-    }
-    const stackName = requireFlag(flags.stack, 'stack');
-    const rawSource = requireFlag(flags.source, 'source');
-    const runId = flags['run-id'] === undefined ? generateRunId(deps.now()) : validateRunId(flags['run-id']);
-    const pollMs = intFlag(flags['poll-seconds'], 'poll-seconds', 5, 1, 3600) * 1000;
-    if (flags['poll-seconds'] !== undefined && !flags.wait)
-      throw new CliUsageError('--poll-seconds needs --wait');
-
-    if (flags.connection !== undefined && !CONNECTION_ID_RE.test(flags.connection)) {
-      throw new CliUsageError('--connection: 1-128 characters of A-Z a-z 0-9 . _ : -');
-    }
-    const clients = deps.clients(flags.region);
-    const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
-    // --wait reads the checkpoint table and asks the broker: fail before starting if the stack cannot.
-    const statusOutputs = flags.wait ? requireOutputs(outputs, stackName, STATUS_OUTPUTS) : undefined;
-    const uri = resolveSource(rawSource, outputs.SourceBucketName);
-    const connectionId = flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID;
-    const input: RunInput = {
-      runId,
-      source: { uri, format: resolveFormat(flags.format, uri) },
-      connectionId,
-    };
-
-    let executionArn: string;
-    try {
-      const res = await clients.sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: outputs.StateMachineArn,
-          name: runId,
-          input: JSON.stringify(input),
-        }),
-      );
-      executionArn = res.executionArn ?? '';
-    } catch (err) {
-      if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
-        throw new ConfigError(
-          `run ${runId} already has an execution: use 'goal-sync resume --run-id ${runId}'`,
-        );
+  return runCommand(
+    usage,
+    deps,
+    async () => {
+      const flags = parseFlags(argv, OPTIONS);
+      if (flags.help) {
+        deps.out(usage);
+        return EXIT.ok;
       }
-      throw err;
-    }
-    deps.out(`started run ${runId} (${input.source.format} ${uri}, connection ${input.connectionId})`);
-    deps.out(`execution  ${executionArn}`);
-    deps.out(`console    ${consoleUrlFor(executionArn)}`);
-    if (!statusOutputs) return EXIT.ok;
+      const stackName = requireFlag(flags.stack, 'stack');
+      const rawSource = requireFlag(flags.source, 'source');
+      const runId =
+        flags['run-id'] === undefined ? generateRunId(deps.now()) : validateRunId(flags['run-id']);
+      const pollMs = intFlag(flags['poll-seconds'], 'poll-seconds', 5, 1, 3600) * 1000;
+      if (flags['poll-seconds'] !== undefined && !flags.wait)
+        throw new CliUsageError('--poll-seconds needs --wait');
 
-    const done = await waitForExecution(clients.sfn, executionArn, {
-      intervalMs: pollMs,
-      sleep: deps.sleep,
-      onStatus: (status) => deps.out(`${new Date(deps.now()).toISOString()}  ${status}`),
-    });
-    const status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
-    deps.out(renderRunStatus(status));
-    return exitCodeForRun(status);
-  });
+      if (flags.connection !== undefined && !CONNECTION_ID_RE.test(flags.connection)) {
+        throw new CliUsageError('--connection: 1-128 characters of A-Z a-z 0-9 . _ : -');
+      }
+      const clients = deps.clients(flags.region);
+      const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
+      // --wait reads the checkpoint table and asks the broker: fail before starting if the stack cannot.
+      const statusOutputs = flags.wait ? requireOutputs(outputs, stackName, STATUS_OUTPUTS) : undefined;
+      if (isLocalPath(rawSource)) {
+        throw new CliUsageError(uploadAdvice(rawSource, outputs.SourceBucketName, stackName, flags.region));
+      }
+      const uri = resolveSource(rawSource, outputs.SourceBucketName);
+      const connectionId = flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID;
+      const input: RunInput = {
+        runId,
+        source: { uri, format: resolveFormat(flags.format, uri) },
+        connectionId,
+      };
+
+      let executionArn: string;
+      try {
+        const res = await clients.sfn.send(
+          new StartExecutionCommand({
+            stateMachineArn: outputs.StateMachineArn,
+            name: runId,
+            input: JSON.stringify(input),
+          }),
+        );
+        executionArn = res.executionArn ?? '';
+      } catch (err) {
+        if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
+          throw new ConfigError(
+            `run ${runId} already has an execution: use 'goal-sync resume --run-id ${runId}'`,
+          );
+        }
+        throw err;
+      }
+      deps.out(`started run ${runId} (${input.source.format} ${uri}, connection ${input.connectionId})`);
+      deps.out(`execution  ${executionArn}`);
+      deps.out(`console    ${consoleUrlFor(executionArn)}`);
+      if (!statusOutputs) return EXIT.ok;
+
+      const done = await waitForExecution(clients.sfn, executionArn, {
+        intervalMs: pollMs,
+        sleep: deps.sleep,
+        onStatus: (status) => deps.out(`${new Date(deps.now()).toISOString()}  ${status}`),
+      });
+      const status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
+      deps.out(renderRunStatus(status));
+      return exitCodeForRun(status);
+    },
+    argv,
+  );
 }
