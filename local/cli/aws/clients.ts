@@ -49,7 +49,8 @@ export function createAwsClients(region?: string, limits: Partial<AwsClientLimit
     ...(region ? { region } : {}),
     ...(l.endpoint ? { endpoint: l.endpoint } : {}),
     maxAttempts: l.maxAttempts,
-    requestHandler: { connectionTimeout: l.connectionTimeoutMs, requestTimeout },
+    // throwOnRequestTimeout: without it this SDK only logs a warning when requestTimeout passes.
+    requestHandler: { connectionTimeout: l.connectionTimeoutMs, requestTimeout, throwOnRequestTimeout: true },
   });
   const cache: Partial<AwsClients> = {};
   const lazy = <K extends keyof AwsClients>(key: K, make: () => AwsClients[K]): AwsClients[K] => {
