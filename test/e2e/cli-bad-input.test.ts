@@ -125,12 +125,9 @@ describe('bad arguments: exit 2, one line, before anything starts', () => {
     expect(r.stdout).toBe('');
   });
 
-  it.each(['local', 'sim', 'validate', 'status'])(
-    '%s --help exits 0 with exit codes',
-    async (command) => {
-      const r = await goalSync([command, '--help']);
-      expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/exit codes:/i);
-    },
-  );
+  it.each(['local', 'sim', 'validate', 'status'])('%s --help exits 0 with exit codes', async (command) => {
+    const r = await goalSync([command, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/exit codes:/i);
+  });
 });
