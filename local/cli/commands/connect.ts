@@ -36,6 +36,12 @@ export const usage = `goal-sync connect --stack NAME --connection ID [flags]   a
   --port P             callback port on 127.0.0.1 (default ${DEFAULT_CALLBACK_PORT}); register
                        http://127.0.0.1:${DEFAULT_CALLBACK_PORT}/callback as the IdP app's redirect URI
   --no-browser         only print the URL to open
+  --json               the URL and progress go to stderr; stdout gets {connectionId, secretId, redirectUri, status}
+  -h, --help           this help
+
+examples:
+  goal-sync connect --stack HcmGoalSync-prod --connection oracle-hcm
+  goal-sync connect --stack HcmGoalSync-prod --connection oracle-hcm --port 9000 --no-browser
 Authorization code + PKCE (S256). The refresh token goes into the connection's secret as
 bootstrapRefreshToken and the token broker moves it into its encrypted store; no token is printed.
 Exit codes: 0 connected, 1 failure, 2 bad arguments, 3 authorization refused or failed`;
@@ -47,6 +53,7 @@ const OPTIONS = {
   scope: { type: 'string' },
   port: { type: 'string' },
   'no-browser': { type: 'boolean' },
+  json: { type: 'boolean' },
 } as const;
 
 const REQUIRED = [STACK_OUTPUTS.connectionSecretPrefix, STACK_OUTPUTS.tokenBrokerFunctionName] as const;
@@ -63,6 +70,8 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
       }
       const stackName = requireFlag(flags.stack, 'stack');
       const connectionId = requireFlag(flags.connection, 'connection');
+      // With --json, human lines go to stderr so stdout is one JSON document.
+      const say = flags.json ? deps.err : deps.out;
       const port = intFlag(flags.port, 'port', DEFAULT_CALLBACK_PORT, 0, 65535);
 
       const clients = deps.clients(flags.region);
@@ -70,11 +79,12 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
       const secretId = secretIdFor(outputs.ConnectionSecretPrefix, connectionId);
       const creds = await readConnectionSecret(clients.secrets, secretId, connectionId, outputs.IdpTokenUrl);
       const { scope, added } = withOfflineAccess(flags.scope ?? creds.scope ?? DEFAULT_SCOPE);
-      if (added) deps.out(`note: added offline_access to the scope (required for a refresh token)`);
+      if (added) say(`note: added offline_access to the scope (required for a refresh token)`);
 
       const pkce = createPkce();
       const state = createState();
       const callback = await startCallbackServer({ port, expectedState: state, connectionId });
+      const redirectUri = callback.redirectUri;
       let refreshToken: string;
       try {
         const authorizeUrl = buildAuthorizeUrl({
@@ -85,16 +95,14 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
           state,
           pkce,
         });
-        deps.out(`redirect URI (register it in the IdP app): ${callback.redirectUri}`);
-        deps.out(
-          `Open this URL to authorize connection ${connectionId} (waiting on ${callback.redirectUri}):`,
-        );
-        deps.out(`  ${authorizeUrl}`);
+        say(`redirect URI (register it in the IdP app): ${callback.redirectUri}`);
+        say(`Open this URL to authorize connection ${connectionId} (waiting on ${callback.redirectUri}):`);
+        say(`  ${authorizeUrl}`);
         if (!flags['no-browser'] && !(await deps.openBrowser(authorizeUrl))) {
-          deps.out('(could not open a browser: open the URL yourself)');
+          say('(could not open a browser: open the URL yourself)');
         }
         const code = await callback.waitForCode(deps.timeouts.callbackMs);
-        deps.out('authorization code received; exchanging it at the token endpoint');
+        say('authorization code received; exchanging it at the token endpoint');
         ({ refreshToken } = await exchangeAuthorizationCode({
           connectionId,
           tokenUrl: creds.tokenUrl,
@@ -110,7 +118,7 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
       }
 
       await storeBootstrapRefreshToken(clients.secrets, secretId, creds.stored, refreshToken);
-      deps.out(`stored refresh token ${mask(refreshToken)} in secret ${secretId} (bootstrapRefreshToken)`);
+      say(`stored refresh token ${mask(refreshToken)} in secret ${secretId} (bootstrapRefreshToken)`);
       try {
         const answer = await invokeBroker(clients.lambda, outputs.TokenBrokerFunctionName, {
           action: 'connect',
@@ -119,7 +127,8 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
           grant: 'refresh_token',
         });
         const status = connectionStatusOf(answer, connectionId) ?? 'unknown';
-        deps.out(`token broker took over connection ${connectionId}: status ${status}`);
+        say(`token broker took over connection ${connectionId}: status ${status}`);
+        if (flags.json) deps.out(JSON.stringify({ connectionId, secretId, redirectUri, status }));
         return status === 'needs_reauth' ? EXIT.needsReauth : EXIT.ok;
       } catch (err) {
         // The refresh token is safe in the secret; the broker can pick it up on a retry of this step.

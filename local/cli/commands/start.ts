@@ -41,6 +41,12 @@ export const usage = `goal-sync start --stack NAME --source s3://BUCKET/KEY [fla
   --run-id ID          run id = execution name (default run-YYYYMMDD-HHMMSS-xxxx)
   --wait               poll until the execution ends, then print its status
   --poll-seconds S     polling interval for --wait (default 5)
+  --json               print {runId, executionArn, consoleUrl, source, connectionId[, status]} as JSON
+  -h, --help           this help
+
+examples:
+  goal-sync start --stack HcmGoalSync-prod --source s3://BUCKET/goals.jsonl --wait
+  goal-sync start --stack HcmGoalSync-prod --source goals.csv --run-id nightly-fix-1 --json
 Exit codes: 0 started (with --wait: succeeded with no failed records), 1 failure, 2 bad arguments, 3 needs re-auth`;
 
 const OPTIONS = {
@@ -51,6 +57,7 @@ const OPTIONS = {
   'run-id': { type: 'string' },
   wait: { type: 'boolean' },
   'poll-seconds': { type: 'string' },
+  json: { type: 'boolean' },
 } as const;
 
 const S3_URI_RE = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/;
@@ -156,18 +163,26 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
         }
         throw err;
       }
-      deps.out(`started run ${runId} (${input.source.format} ${uri}, connection ${input.connectionId})`);
-      deps.out(`execution  ${executionArn}`);
-      deps.out(`console    ${consoleUrlFor(executionArn)}`);
-      if (!statusOutputs) return EXIT.ok;
+      const started = { ...input, executionArn, consoleUrl: consoleUrlFor(executionArn) };
+      if (!flags.json) {
+        deps.out(`started run ${runId} (${input.source.format} ${uri}, connection ${input.connectionId})`);
+        deps.out(`execution  ${executionArn}`);
+        deps.out(`console    ${started.consoleUrl}`);
+      }
+      if (!statusOutputs) {
+        if (flags.json) deps.out(JSON.stringify(started));
+        return EXIT.ok;
+      }
 
       const done = await waitForExecution(clients.sfn, executionArn, {
         intervalMs: pollMs,
         sleep: deps.sleep,
-        onStatus: (status) => deps.out(`${new Date(deps.now()).toISOString()}  ${status}`),
+        // Progress goes to stderr with --json, so stdout stays one JSON document.
+        onStatus: (status) =>
+          (flags.json ? deps.err : deps.out)(`${new Date(deps.now()).toISOString()}  ${status}`),
       });
       const status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
-      deps.out(renderRunStatus(status));
+      deps.out(flags.json ? JSON.stringify({ ...started, status }) : renderRunStatus(status));
       return exitCodeForRun(status);
     },
     argv,
