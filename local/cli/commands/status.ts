@@ -25,7 +25,13 @@ export const usage = `goal-sync status --stack NAME [--run-id ID | --execution-a
   --execution-arn ARN  the same, for one execution
   --connection ID      connection to report (default: the execution's input)
   --json               print JSON instead of text
+  -h, --help           this help
 Without --run-id / --execution-arn: the 10 latest executions.
+
+examples:
+  goal-sync status --stack HcmGoalSync-prod
+  goal-sync status --stack HcmGoalSync-prod --run-id nightly-2026-12-01T02-30-00Z --json
+
 Exit codes: 0 ok, 1 failure (or run not found), 2 bad arguments, 3 the connection needs re-auth`;
 
 const OPTIONS = {
