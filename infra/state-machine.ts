@@ -11,6 +11,7 @@ import type { Construct } from 'constructs';
  * JSONPath only: aws-local-stepfunctions executes the same ASL on the laptop.
  */
 export const STATE_NAMES = {
+  inputDefaults: 'ApplyInputDefaults',
   plan: 'PlanSync',
   chunks: 'SyncChunks',
   chunk: 'SyncChunk',
@@ -228,6 +229,22 @@ function chunkMap(
   }).itemProcessor(chunkLoop(scope, fns, true));
 }
 
+/**
+ * A console start needs no more than `{"source": {"uri": "s3://..."}}`: the run id defaults to the
+ * execution's name here, before anything reads `$.runId` (MarkFailed included); plan-sync defaults the
+ * connection to the stack's and names any malformed field. Execution names are [A-Za-z0-9-_] only, so
+ * formatting one into JSON needs no escaping.
+ */
+function inputDefaults(scope: Construct): sfn.Pass {
+  const defaults = sfn.JsonPath.stringToJson(
+    sfn.JsonPath.format('\\{"runId":"{}"\\}', sfn.JsonPath.executionName),
+  );
+  return new sfn.Pass(scope, STATE_NAMES.inputDefaults, {
+    parameters: { merged: sfn.JsonPath.jsonMerge(defaults, sfn.JsonPath.entirePayload) },
+    outputPath: '$.merged',
+  });
+}
+
 export function buildSyncDefinition(
   scope: Construct,
   fns: SyncFunctions,
@@ -284,7 +301,7 @@ export function buildSyncDefinition(
   const finish = invoke(scope, STATE_NAMES.finish, fns.finish, {
     payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), outcome: 'completed' }),
   }).addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
-  return sfn.Chain.start(plan).next(map).next(finish);
+  return sfn.Chain.start(inputDefaults(scope)).next(plan).next(map).next(finish);
 }
 
 export type FunctionKind = keyof SyncFunctions;

@@ -19,7 +19,8 @@ export type ErrorCode =
   | 'RunInProgressError'
   | 'RunLeaseLostError'
   | 'SourceChangedError'
-  | 'RunNotFoundError';
+  | 'RunNotFoundError'
+  | 'InputRejectedError';
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -183,6 +184,16 @@ export class RunNotFoundError extends AppError {
       'RunNotFoundError',
       `run ${runId} does not exist${known.length > 0 ? `; known runs: ${known.slice(0, 10).join(', ')}` : ''}`,
     );
+  }
+}
+
+/**
+ * The source as a whole is unusable: empty, every record invalid, more invalid records than the run
+ * allows (`maxInvalid`), or a CSV header that lacks required columns (invariant 9). Never retried.
+ */
+export class InputRejectedError extends AppError {
+  constructor(message: string) {
+    super('InputRejectedError', `input rejected: ${message}`);
   }
 }
 

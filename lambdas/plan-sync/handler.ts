@@ -9,9 +9,10 @@ import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
 import { RunLease } from '../core/checkpoint/run-lease.ts';
 import { RunStore } from '../core/checkpoint/run-store.ts';
 import type { Clock } from '../core/ports.ts';
+import { checkAcceptance } from '../core/source/acceptance.ts';
 import type { GoalSource, SourceRef } from '../core/source/types.ts';
-import { parsePlanInput } from '../core/sync/input.ts';
 import { type ChunkManifestWriter, type PlanOptions, type PlanOutput, planRun } from '../core/sync/plan.ts';
+import { normalizePlanEvent } from './input.ts';
 
 export interface PlanSyncDeps {
   doc: DynamoDBDocumentClient;
@@ -25,6 +26,8 @@ export interface PlanSyncDeps {
   options?: PlanOptions;
   retentionDays?: number;
   runLeaseTtlMs?: number;
+  /** The stack's default connection (CONNECTION_ID): what an execution input without one uses. */
+  defaultConnectionId?: string;
 }
 
 /** plan-sync: {runId, source, connectionId, chunkSize?} -> chunk references for the Map. */
@@ -42,7 +45,7 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
     ttlMs: deps.runLeaseTtlMs,
   });
   return middy(async (event: unknown, _context: Context): Promise<PlanOutput> => {
-    const input = parsePlanInput(event);
+    const { input, maxInvalid } = normalizePlanEvent(event, { connectionId: deps.defaultConnectionId });
     const out = await planRun(
       input,
       { runs, chunks, lease, openSource: deps.openSource, manifest: deps.manifest },
@@ -58,6 +61,12 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
     });
     deps.metrics.addMetric('ChunksPlanned', MetricUnit.Count, out.chunkCount);
     deps.metrics.addMetric('InvalidRecords', MetricUnit.Count, out.totals.invalid);
+    // After planning, so the invalid records are stored and listed by `status` (invariant 9); the
+    // InputRejectedError then fails the execution through MarkFailed (sync.failed).
+    await checkAcceptance(out.source.uri, out.totals, maxInvalid, async () => {
+      const [first] = await runs.listInvalidRecords(out.runId);
+      return first;
+    });
     return out;
   })
     .use(injectLambdaContext(deps.logger))

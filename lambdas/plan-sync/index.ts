@@ -3,12 +3,13 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENV, requireEnv } from '../core/config.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
-import { openGoalSource } from '../core/source/open.ts';
+import { openAwsGoalSource } from '../core/source/open.ts';
 import { createPlanSyncHandler } from './handler.ts';
 import { S3ChunkManifest } from './s3-manifest.ts';
 
 // AWS composition root: clients live for the container's lifetime (connection reuse across invocations).
 const s3 = new S3Client({});
+const sourceBucket = requireEnv(ENV.sourceBucket);
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
@@ -17,8 +18,10 @@ const manifestBucket = process.env[ENV.manifestBucket];
 export const handler = createPlanSyncHandler({
   doc,
   checkpointTable: requireEnv(ENV.checkpointTable),
-  openSource: (ref) => openGoalSource(ref, { s3 }),
+  // Only s3:// URIs in the stack's source bucket: never a path inside the function's own sandbox.
+  openSource: (ref) => openAwsGoalSource(ref, { s3, sourceBucket }),
   manifest: manifestBucket ? new S3ChunkManifest(s3, manifestBucket) : undefined,
+  defaultConnectionId: process.env[ENV.connectionId],
   logger: createLogger('plan-sync'),
   metrics: createMetrics('plan-sync'),
 });

@@ -6,7 +6,7 @@ import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transp
 import { ENV, numberEnv, requireEnv } from '../core/config.ts';
 import { HcmGoalsClient } from '../core/hcm/client.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
-import { openGoalSource } from '../core/source/open.ts';
+import { openAwsGoalSource } from '../core/source/open.ts';
 import { ENGINE_DEFAULTS } from '../core/sync/engine.ts';
 import { BrokerTokenProvider } from '../core/token/client.ts';
 import { createSyncChunkHandler } from './handler.ts';
@@ -15,6 +15,7 @@ import { createSyncChunkHandler } from './handler.ts';
 // survive across invocations of a warm container, so a warm worker neither re-asks the broker nor
 // relearns HCM's rate limit.
 const s3 = new S3Client({});
+const sourceBucket = requireEnv(ENV.sourceBucket);
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
@@ -28,7 +29,8 @@ const clients = new Map<string, HcmGoalsClient>();
 export const handler = createSyncChunkHandler({
   doc,
   checkpointTable: requireEnv(ENV.checkpointTable),
-  openSource: (ref) => openGoalSource(ref, { s3 }),
+  // Only s3:// URIs in the stack's source bucket: never a path inside the function's own sandbox.
+  openSource: (ref) => openAwsGoalSource(ref, { s3, sourceBucket }),
   hcmFor: (connectionId) => {
     let client = clients.get(connectionId);
     if (!client) {

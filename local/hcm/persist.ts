@@ -1,107 +1,128 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { rename, writeFile } from 'node:fs/promises';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
-import type { StoreSnapshot } from './store.ts';
+import type { StoredGoal, StoreSnapshot } from './store.ts';
 
 export const STATE_FILE_NAME = 'hcm-sim-state.json';
+export const JOURNAL_FILE_NAME = 'hcm-sim-journal.jsonl';
+
+/** One acknowledged change: the goal's new value (absent = deleted) and the GoalId sequence after it. */
+export interface StoreChange {
+  uniqId: string;
+  next: StoredGoal | undefined;
+  nextGoalId: number;
+}
+
+type JournalLine = { u: string; g?: StoredGoal; n: number };
 
 /**
- * Write-through of the goal store to one JSON file, debounced: a burst of writes costs one file write
- * per `debounceMs` (or 4x the last serialization time, if longer). Each write goes to a temp file and
- * is renamed over the state file, so a crash mid-write leaves the previous complete state, never a
- * torn one. close(), flush() and process exit (including process.exit()) write everything; only a
- * hard kill (SIGKILL) loses the changes of the last debounce window.
+ * Durable goal store for the HCM simulator, as a remote system keeps it: every change is appended to a
+ * journal (one JSON line, written with a synchronous write before the HTTP response goes out), so a
+ * commit the client saw acknowledged survives any end of the process, SIGKILL included. Opening replays
+ * snapshot + journal and compacts them into a new snapshot (temp file + rename, never torn); close()
+ * compacts again. A torn last line (the process died mid-write) was never acknowledged and is dropped.
+ * Writes reach the OS, not the disk platter: what a simulator needs is to outlive its process.
  */
 export class StatePersister {
   private readonly file: string;
-  private dirty = false;
-  private timer: NodeJS.Timeout | undefined;
-  private inFlight: Promise<void> | undefined;
+  private readonly journalFile: string;
+  private fd: number | undefined;
   private tmpCounter = 0;
-  private lastWriteMs = 0;
-  private readonly exitHook = () => this.flushSync();
 
   constructor(
-    stateDir: string,
+    private readonly stateDir: string,
     private readonly snapshot: () => StoreSnapshot,
-    private readonly debounceMs = 250,
   ) {
     mkdirSync(stateDir, { recursive: true });
     this.file = join(stateDir, STATE_FILE_NAME);
-    // A process that exits without close() (tests that forget, Ctrl-C handlers calling exit) still saves.
-    process.once('exit', this.exitHook);
+    this.journalFile = join(stateDir, JOURNAL_FILE_NAME);
   }
 
-  /** The saved state, or undefined when none exists yet. */
+  /** The saved state (snapshot plus journal), or undefined when none exists yet. */
   load(): StoreSnapshot | undefined {
-    try {
-      return JSON.parse(readFileSync(this.file, 'utf8')) as StoreSnapshot;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+    const base = readJson(this.file);
+    const lines = existsSync(this.journalFile) ? readFileSync(this.journalFile, 'utf8').split('\n') : [];
+    if (!base && lines.every((l) => l.trim() === '')) return undefined;
+    const goals = new Map<string, StoredGoal>(
+      (base?.goals ?? []).map((g) => [g.goal.performanceGoalsUniqID, g] as const),
+    );
+    let nextGoalId = base?.nextGoalId ?? 0;
+    for (const [i, line] of lines.entries()) {
+      if (line.trim() === '') continue;
+      let entry: JournalLine;
+      try {
+        entry = JSON.parse(line) as JournalLine;
+      } catch (err) {
+        if (i >= lines.length - 2) break; // the torn tail of a write the process did not survive
+        throw new Error(`HCM simulator journal ${this.journalFile} line ${i + 1} is corrupt`, { cause: err });
+      }
+      if (entry.g) goals.set(entry.u, entry.g);
+      else goals.delete(entry.u);
+      nextGoalId = Math.max(nextGoalId, entry.n);
     }
+    return { schema: 1, nextGoalId, goals: [...goals.values()] };
   }
 
-  markDirty(): void {
-    this.dirty = true;
-    if (!this.timer && !this.inFlight) this.timer = this.schedule();
+  /** Starts journaling; call after the store holds load()'s state. Compacts what was loaded. */
+  open(): void {
+    this.compact();
+    this.fd = openSync(this.journalFile, 'a', 0o600);
   }
 
+  /** Appends one change; returns once the OS has it (before the simulator answers the request). */
+  record(change: StoreChange): void {
+    if (this.fd === undefined) return;
+    const line: JournalLine = change.next
+      ? { u: change.uniqId, g: change.next, n: change.nextGoalId }
+      : { u: change.uniqId, n: change.nextGoalId };
+    writeSync(this.fd, `${JSON.stringify(line)}\n`);
+  }
+
+  /** Everything is already durable; kept for callers that flush before they exit. */
   async flush(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    while (this.inFlight) await this.inFlight;
-    if (this.dirty) await this.writeNow();
+    if (this.fd !== undefined) fsyncSync(this.fd);
   }
 
-  /** Synchronous final write: safe to call from an 'exit' handler. */
   flushSync(): void {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    if (!this.dirty) return;
-    this.dirty = false;
-    const tmp = this.tmpName();
-    writeFileSync(tmp, JSON.stringify(this.snapshot()));
-    renameSync(tmp, this.file);
+    if (this.fd !== undefined) fsyncSync(this.fd);
   }
 
+  /** Compacts the journal into the snapshot and stops journaling. */
   async close(): Promise<void> {
-    await this.flush();
-    process.removeListener('exit', this.exitHook);
+    if (this.fd === undefined) return;
+    closeSync(this.fd);
+    this.fd = undefined;
+    this.compact();
   }
 
-  private writeNow(): Promise<void> {
-    this.timer = undefined;
-    this.dirty = false;
-    const tmp = this.tmpName();
-    const started = performance.now();
-    const text = JSON.stringify(this.snapshot());
-    this.lastWriteMs = performance.now() - started;
-    const write = (async () => {
-      await writeFile(tmp, text);
-      await rename(tmp, this.file);
-    })().catch((err: unknown) => {
-      // Keep serving; the next change (or close) retries the write.
-      this.dirty = true;
-      process.emitWarning(`HCM simulator could not save its state: ${(err as Error).message}`);
-    });
-    this.inFlight = write.finally(() => {
-      this.inFlight = undefined;
-      // Changes that arrived during the write get their own (debounced) write.
-      if (this.dirty && !this.timer) this.timer = this.schedule();
-    });
-    return this.inFlight;
+  private compact(): void {
+    const tmp = join(this.stateDir, `${STATE_FILE_NAME}.${process.pid}.${++this.tmpCounter}.tmp`);
+    try {
+      writeFileSync(tmp, JSON.stringify(this.snapshot()));
+      renameSync(tmp, this.file);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    // The snapshot now holds every journaled change: start the journal afresh.
+    writeFileSync(this.journalFile, '');
   }
+}
 
-  private schedule(): NodeJS.Timeout {
-    // Serializing 50,000 goals takes ~60 ms of blocked event loop: waiting at least 4x that long
-    // between writes keeps persistence under ~20% of the simulator's time under a write storm.
-    const delay = Math.max(this.debounceMs, this.lastWriteMs * 4);
-    // unref: a pending save must not keep a finished process alive; the exit hook saves instead.
-    return setTimeout(() => void this.writeNow(), delay).unref();
-  }
-
-  private tmpName(): string {
-    return `${this.file}.${process.pid}.${++this.tmpCounter}.tmp`;
+function readJson(file: string): StoreSnapshot | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as StoreSnapshot;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
   }
 }

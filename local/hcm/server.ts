@@ -32,7 +32,7 @@ export interface HcmSimOptions {
   /** Seeds the fault dice: same seed + same faults = same injected failures. Default 1. */
   seed?: number;
   faults?: Partial<HcmFaults>;
-  /** Debounce of the state file write-through (ms). Default 250. */
+  /** Ignored: every change is journaled before the response (kept so older callers still compile). */
   persistDebounceMs?: number;
   /** Leeway for token exp/iat checks (s). Default 0. */
   clockToleranceSeconds?: number;
@@ -56,11 +56,12 @@ const WRITE_METHODS = new Set(['POST', 'PATCH']);
 
 export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
   let persister: StatePersister | undefined;
-  const store = new GoalStore(() => persister?.markDirty());
+  const store = new GoalStore((change) => persister?.record(change));
   if (options.stateDir) {
-    persister = new StatePersister(options.stateDir, () => store.snapshot(), options.persistDebounceMs);
+    persister = new StatePersister(options.stateDir, () => store.snapshot());
     const saved = persister.load();
     if (saved) store.load(saved);
+    persister.open();
   }
   let faults = mergeFaults(DEFAULT_FAULTS, options.faults ?? {});
   const dice = new FaultDice(options.seed ?? 1);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { HcmGoal } from '../../lambdas/core/hcm/oracle.ts';
+import type { StoreChange } from './persist.ts';
 
 /** First GoalId handed out; GoalPlanGoalId = GoalId + PLAN_GOAL_OFFSET keeps both deterministic. */
 export const FIRST_GOAL_ID = 300_000_050_000_001;
@@ -78,7 +79,8 @@ export class GoalStore {
   private dupKeys = 0;
   private journal: Undo[] | null = null;
 
-  constructor(private readonly onChange: () => void = () => {}) {}
+  /** `onChange` runs synchronously inside every mutation: the simulator journals it before answering. */
+  constructor(private readonly onChange: (change: StoreChange) => void = () => {}) {}
 
   get size(): number {
     return this.byUniq.size;
@@ -193,7 +195,7 @@ export class GoalStore {
     } else {
       this.byUniq.delete(uniqId);
     }
-    if (notify) this.onChange();
+    if (notify) this.onChange({ uniqId, next, nextGoalId: this.nextGoalId });
   }
 
   private index(uniqId: string, goal: HcmGoal): void {

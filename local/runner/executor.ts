@@ -26,7 +26,11 @@ export interface LocalLambdaContext {
 // biome-ignore lint/suspicious/noExplicitAny: a middy handler's event/context types differ per Lambda; this is the boundary.
 export type LocalHandler = (event: any, context: any) => Promise<unknown>;
 
-export function lambdaContext(functionName: string, timeoutMs: number): LocalLambdaContext {
+export function lambdaContext(
+  functionName: string,
+  timeoutMs: number,
+  cap: () => number = () => Number.POSITIVE_INFINITY,
+): LocalLambdaContext {
   const deadline = Date.now() + timeoutMs;
   return {
     functionName,
@@ -37,7 +41,7 @@ export function lambdaContext(functionName: string, timeoutMs: number): LocalLam
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
     callbackWaitsForEmptyEventLoop: false,
-    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    getRemainingTimeInMillis: () => Math.max(0, Math.min(deadline - Date.now(), cap())),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,
@@ -57,11 +61,11 @@ class LambdaFunctionError extends Error {
  * nothing non-serializable slips through locally that would break in AWS) and a fresh context with
  * the function's timeout.
  */
-export function asLambda(name: string, handler: LocalHandler, timeoutMs: number) {
+export function asLambda(name: string, handler: LocalHandler, timeoutMs: number, cap?: () => number) {
   return async (input: JSONValue): Promise<JSONValue> => {
     const event = JSON.parse(JSON.stringify(input)) as JSONValue;
     try {
-      const result = await handler(event, lambdaContext(name, timeoutMs));
+      const result = await handler(event, lambdaContext(name, timeoutMs, cap));
       return JSON.parse(JSON.stringify(result ?? null)) as JSONValue;
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));

@@ -16,6 +16,11 @@ import { asLambda, type FunctionKind, type LocalHandler, lambdaContext } from '.
 
 /** Lambda timeouts the stack gives these functions; locally they bound getRemainingTimeInMillis. */
 const TIMEOUT_MS = { plan: 300_000, chunk: 900_000, finish: 120_000 } as const;
+/**
+ * What a draining invocation is told it has left: below the engine's start margin (20 s), so no new
+ * record starts, yet long enough for a request in flight to finish and be recorded.
+ */
+const DRAIN_REMAINING_MS = 15_000;
 
 export interface LocalLambdaDeps {
   doc: DynamoDBDocumentClient;
@@ -151,13 +156,21 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
     chunk: tracked(duplicating),
     finish: tracked(finish),
   };
+  // Draining (Ctrl-C): running invocations see little time left, so they start no new record but
+  // let the requests in flight finish and record their outcome, as a Lambda near its timeout does.
+  let draining = false;
+  const cap = () => (draining ? DRAIN_REMAINING_MS : Number.POSITIVE_INFINITY);
   const invokers = {
-    plan: asLambda('goal-sync-plan-sync', handlers.plan, TIMEOUT_MS.plan),
-    chunk: asLambda('goal-sync-sync-chunk', handlers.chunk, TIMEOUT_MS.chunk),
-    finish: asLambda('goal-sync-finish-sync', handlers.finish, TIMEOUT_MS.finish),
+    plan: asLambda('goal-sync-plan-sync', handlers.plan, TIMEOUT_MS.plan, cap),
+    chunk: asLambda('goal-sync-sync-chunk', handlers.chunk, TIMEOUT_MS.chunk, cap),
+    finish: asLambda('goal-sync-finish-sync', handlers.finish, TIMEOUT_MS.finish, cap),
   };
   return {
     invokers,
+    /** Tells running invocations to wrap up (see DRAIN_REMAINING_MS); combine with stop(). */
+    drain: (): void => {
+      draining = true;
+    },
     /** Refuses new invocations at once; resolves when every running one has returned or thrown. */
     stop: async (): Promise<void> => {
       stopped = true;

@@ -1,4 +1,7 @@
-import { parseArgs } from 'node:util';
+import { ConfigError } from '../../lambdas/core/errors.ts';
+import { type MaxInvalid, parseMaxInvalid } from '../../lambdas/core/source/acceptance.ts';
+import { didYouMean, escapeControl } from '../../lambdas/core/source/text.ts';
+import { parseCli } from '../cli/args.ts';
 import { AWS_FAULT_USAGE, type AwsFaults, applyAwsFault, noAwsFaults } from './aws-faults.ts';
 
 /** Everything `goal-sync local` can be told (DESIGN.md section 5 plus the embedded-default extras). */
@@ -27,6 +30,8 @@ export interface LocalRunOptions {
   progress: boolean;
   /** `--grant`: how the local connection gets its tokens (issue 11). */
   grant: LocalGrant;
+  /** Reject the input (exit 4) above this many invalid records (`N`) or this share (`P%`). */
+  maxInvalid?: MaxInvalid;
 }
 
 export type LocalGrant = 'refresh_token' | 'client_credentials' | 'jwt_bearer';
@@ -70,18 +75,56 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --invalid-rate R     share of invalid generated records (default 0.01)
   --seed S             generator and fault seed (default 42)
   --source FILE        sync this JSONL/CSV file instead of generated goals
+  --max-invalid N|P%   reject the input (exit 4) above N invalid records or P% of them
+                       (default: only an empty or wholly invalid input is rejected)
   --naive              run the same workload the way the original job did (no broker, no checkpoints)
   --idp-url URL --hcm-url URL   use simulators started with 'goal-sync sim'
   --report FILE        write the JSON run report to FILE
   --json               print the JSON report instead of the summary
   --verbose            print events and handler logs
-  --no-progress        no progress bar`;
+  --no-progress        no progress bar
+  -h, --help           this help
+
+examples:
+  goal-sync local                                   5,000 generated goals, 30 s tokens
+  goal-sync local --goals 500 --state-dir ./run1    keep the run; Ctrl-C prints how to resume
+  goal-sync local --state-dir ./run1 --resume RUN   resume an interrupted run
+  goal-sync local --source goals.csv --max-invalid 2%
+  goal-sync local --faults hcm.errorRate=0.05,revokeAfter=2000 --json
+
+exit codes: 0 done, 1 failed records or failed run, 2 bad arguments, 3 needs re-auth,
+            4 input rejected (empty, all invalid, or over --max-invalid), 130 interrupted (Ctrl-C)`;
 
 function int(name: string, raw: string | undefined, fallback: number, min = 0): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < min) throw new UsageError(`--${name} must be an integer >= ${min}`);
   return value;
+}
+
+/** The inline Map's limit (infra/state-machine.ts); the local runner executes the same definition. */
+export const MAX_INLINE_CONCURRENCY = 40;
+
+function intInRange(
+  name: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const value = int(name, raw, fallback, min);
+  if (value > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+function maxInvalidFlag(raw: string): MaxInvalid {
+  try {
+    return parseMaxInvalid(raw);
+  } catch (err) {
+    if (err instanceof ConfigError)
+      throw new UsageError(`--max-invalid: ${err.message.replace(/^maxInvalid:? ?/, '')}`);
+    throw err;
+  }
 }
 
 function ratio(name: string, raw: string | undefined, fallback: number): number {
@@ -91,43 +134,97 @@ function ratio(name: string, raw: string | undefined, fallback: number): number 
   return value;
 }
 
+/**
+ * Every --faults key and what its value may be. One line per key: a new fault target (another
+ * simulator or proxy) adds its keys here and its field to FaultSpec.
+ */
+type FaultValue = 'number' | 'numberOrNull' | 'ratio' | 'status' | 'boolean' | 'count';
+export const FAULT_KEYS: Readonly<Record<string, FaultValue>> = {
+  'hcm.latencyMs': 'number',
+  'hcm.jitterMs': 'number',
+  'hcm.errorRate': 'ratio',
+  'hcm.errorStatus': 'status',
+  'hcm.commitThenDropRate': 'ratio',
+  'hcm.lateCommitRate': 'ratio',
+  'hcm.lateCommitDelayMs': 'number',
+  'hcm.tokenMaxAgeSeconds': 'numberOrNull',
+  'hcm.rateLimitPerSecond': 'number',
+  'idp.latencyMs': 'number',
+  'idp.jitterMs': 'number',
+  'idp.errorRate': 'ratio',
+  'idp.errorStatus': 'status',
+  'idp.dropAfterIssueRate': 'ratio',
+  'idp.forceInvalidGrant': 'boolean',
+  'idp.rateLimitPerSecond': 'number',
+  revokeAfter: 'count',
+  'sfn.duplicateInvocationRate': 'ratio',
+  secondRunAfter: 'count',
+  'dynamo.latencyMs': 'number',
+  'dynamo.throttleRate': 'ratio',
+  'dynamo.dropAfterApplyRate': 'ratio',
+  'kms.latencyMs': 'number',
+  'broker.crashAfterSendRate': 'ratio',
+};
+
+const FAULT_RULES: Record<
+  FaultValue,
+  { rule: string; parse(raw: string): number | boolean | null | undefined }
+> = {
+  number: { rule: 'a number >= 0', parse: (raw) => nonNegative(raw) },
+  numberOrNull: { rule: 'a number >= 0 or null', parse: (raw) => (raw === 'null' ? null : nonNegative(raw)) },
+  ratio: {
+    rule: 'a number in [0, 1]',
+    parse: (raw) => {
+      const v = nonNegative(raw);
+      return v !== undefined && v <= 1 ? v : undefined;
+    },
+  },
+  status: { rule: '500 or 503', parse: (raw) => (raw === '500' || raw === '503' ? Number(raw) : undefined) },
+  boolean: {
+    rule: 'true or false',
+    parse: (raw) => (raw === 'true' ? true : raw === 'false' ? false : undefined),
+  },
+  count: {
+    rule: 'a whole number >= 1',
+    parse: (raw) => (/^\d+$/.test(raw) && Number(raw) >= 1 ? Number(raw) : undefined),
+  },
+};
+
+function nonNegative(raw: string): number | undefined {
+  const v = raw.trim() === '' ? Number.NaN : Number(raw);
+  return Number.isFinite(v) && v >= 0 ? v : undefined;
+}
+
 export function parseFaultSpec(spec: string | undefined): FaultSpec {
   const faults: FaultSpec = { hcm: {}, idp: {}, sfn: {}, aws: noAwsFaults() };
   if (!spec) return faults;
+  const known = Object.keys(FAULT_KEYS);
   for (const part of spec.split(',').filter(Boolean)) {
-    const [key, raw] = part.split('=');
-    if (!key || raw === undefined) throw new UsageError(`bad fault '${part}': expected key=value`);
-    if (key === 'revokeAfter' || key === 'secondRunAfter') {
-      faults[key] = int(`faults ${key}`, raw, 0, 1);
-      continue;
-    }
-    if (key === 'sfn.duplicateInvocationRate') {
-      faults.sfn.duplicateInvocationRate = ratio(`faults ${key}`, raw, 0);
-      continue;
-    }
-    try {
-      if (applyAwsFault(faults.aws, key, raw)) continue;
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
-    const [target, field] = key.split('.');
-    if ((target !== 'hcm' && target !== 'idp') || !field) {
+    const at = part.indexOf('=');
+    const key = at < 0 ? part : part.slice(0, at);
+    const raw = at < 0 ? undefined : part.slice(at + 1);
+    const kind = FAULT_KEYS[key];
+    if (!kind) {
       throw new UsageError(
-        `bad fault '${key}': expected hcm.FIELD, idp.FIELD, sfn.duplicateInvocationRate, secondRunAfter or revokeAfter`,
+        `--faults: unknown key '${escapeControl(key)}'${didYouMean(key, known)}; known: ${known.join(', ')}`,
       );
     }
-    if (raw === 'true' || raw === 'false') {
-      if (target === 'hcm') throw new UsageError(`hcm.${field} takes a number`);
-      faults.idp[field] = raw === 'true';
+    if (raw === undefined) throw new UsageError(`--faults: '${key}' needs a value (${key}=...)`);
+    const { rule, parse } = FAULT_RULES[kind];
+    const value = parse(raw);
+    if (value === undefined)
+      throw new UsageError(`--faults: ${key} must be ${rule}, got '${escapeControl(raw)}'`);
+    if (key === 'revokeAfter' || key === 'secondRunAfter') {
+      faults[key] = value as number;
       continue;
     }
-    if (raw === 'null' && target === 'hcm') {
-      faults.hcm[field] = null;
-      continue;
-    }
-    const value = Number(raw);
-    if (!Number.isFinite(value)) throw new UsageError(`fault ${key} must be a number`);
-    faults[target][field] = value;
+    // dynamo.*, kms.*, broker.*: the AWS fault proxy's own section (aws-faults.ts).
+    if (applyAwsFault(faults.aws, key, raw)) continue;
+    const dot = key.indexOf('.');
+    const target = key.slice(0, dot);
+    const field = key.slice(dot + 1);
+    const sections = faults as unknown as Record<string, Record<string, unknown>>;
+    sections[target] = { ...sections[target], [field]: value };
   }
   return faults;
 }
@@ -151,7 +248,6 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
   }
   const v = parsed.values;
   if (v.help) return 'help';
-  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument '${parsed.positionals[0]}'`);
   if ((v['idp-url'] === undefined) !== (v['hcm-url'] === undefined)) {
     throw new UsageError('--idp-url and --hcm-url go together');
   }
@@ -162,7 +258,7 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
   return {
     goals: int('goals', v.goals, 5000, 1),
     chunkSize: int('chunk-size', v['chunk-size'], 100, 1),
-    concurrency: int('concurrency', v.concurrency, 10, 1),
+    concurrency: intInRange('concurrency', v.concurrency, 10, 1, MAX_INLINE_CONCURRENCY),
     tokenTtlSeconds: int('token-ttl', v['token-ttl'], 30, 2),
     runId: v.resume ?? v['run-id'],
     resume: v.resume,
@@ -184,6 +280,7 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     verbose: v.verbose ?? false,
     progress: !(v['no-progress'] ?? false) && !(v.json ?? false),
     grant: grantOf(v.grant),
+    ...(v['max-invalid'] === undefined ? {} : { maxInvalid: maxInvalidFlag(v['max-invalid']) }),
   };
 }
 
@@ -195,35 +292,33 @@ function grantOf(raw: string | undefined): LocalGrant {
 }
 
 function parse(argv: string[]) {
-  return parseArgs({
-    args: argv,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      goals: { type: 'string' },
-      'chunk-size': { type: 'string' },
-      concurrency: { type: 'string' },
-      'token-ttl': { type: 'string' },
-      'token-buffer': { type: 'string' },
-      'run-id': { type: 'string' },
-      resume: { type: 'string' },
-      'crash-after': { type: 'string' },
-      faults: { type: 'string' },
-      report: { type: 'string' },
-      json: { type: 'boolean' },
-      naive: { type: 'boolean' },
-      'state-dir': { type: 'string' },
-      'idp-url': { type: 'string' },
-      'hcm-url': { type: 'string' },
-      source: { type: 'string' },
-      'invalid-rate': { type: 'string' },
-      seed: { type: 'string' },
-      'rate-limit': { type: 'string' },
-      latency: { type: 'string' },
-      verbose: { type: 'boolean' },
-      'no-progress': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-      grant: { type: 'string' },
-    },
-  });
+  return parseCli(argv, LOCAL_OPTIONS);
 }
+
+const LOCAL_OPTIONS = {
+  goals: { type: 'string' },
+  'chunk-size': { type: 'string' },
+  concurrency: { type: 'string' },
+  'token-ttl': { type: 'string' },
+  'token-buffer': { type: 'string' },
+  'run-id': { type: 'string' },
+  resume: { type: 'string' },
+  'crash-after': { type: 'string' },
+  faults: { type: 'string' },
+  report: { type: 'string' },
+  json: { type: 'boolean' },
+  naive: { type: 'boolean' },
+  'state-dir': { type: 'string' },
+  'idp-url': { type: 'string' },
+  'hcm-url': { type: 'string' },
+  source: { type: 'string' },
+  'invalid-rate': { type: 'string' },
+  seed: { type: 'string' },
+  'rate-limit': { type: 'string' },
+  latency: { type: 'string' },
+  verbose: { type: 'boolean' },
+  'no-progress': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+  'max-invalid': { type: 'string' },
+  grant: { type: 'string' },
+} as const;

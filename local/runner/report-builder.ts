@@ -89,24 +89,35 @@ export async function managedReport(a: {
   const counts = run?.counts;
   const { counts: refreshes } = await refreshCounts(a.broker);
   const sections = await peerSections(a.peers, a.baseline, refreshes);
-  const processed = (counts?.created ?? 0) + (counts?.updated ?? 0) + (counts?.reconciled ?? 0);
+  // Settled = done or failed, whatever execution did it; the rest is what a resume would still do.
+  const states = await a.runs.listRecordStates(a.runId);
+  const settled = states.filter((r) => r.status === 'done' || r.status === 'failed').length;
+  // finish-sync writes the run's counts; an interrupted execution never got there: count the records.
+  const tally = (action: string) => states.filter((r) => r.status === 'done' && r.action === action).length;
+  const valid = run?.totals?.validRecords ?? 0;
   return {
     runId: a.runId,
     mode: 'managed',
     status: run?.status ?? 'failed',
     goals: {
       total: counts?.total ?? run?.totals?.totalRecords ?? 0,
-      created: counts?.created ?? 0,
-      updated: counts?.updated ?? 0,
-      unchanged: counts?.unchanged ?? 0,
+      created: counts?.created ?? tally('created'),
+      updated: counts?.updated ?? tally('updated'),
+      unchanged: counts?.unchanged ?? tally('unchanged'),
       invalid: counts?.invalid ?? run?.totals?.invalid ?? 0,
-      failed: counts?.failed ?? 0,
+      failed: counts?.failed ?? states.filter((r) => r.status === 'failed').length,
       alreadyDone: a.alreadyDone,
-      reconciled: counts?.reconciled ?? 0,
+      reconciled: counts?.reconciled ?? tally('reconciled'),
     },
     ...sections,
     durationMs: a.durationMs,
-    goalsPerSec: a.durationMs > 0 ? (processed * 1000) / a.durationMs : 0,
+    // This execution's writes only (the simulator's count): a re-run of a finished run writes nothing.
+    goalsPerSec: a.durationMs > 0 ? (sections.hcm.writes * 1000) / a.durationMs : 0,
+    execution: {
+      written: sections.hcm.writes,
+      alreadyDone: a.alreadyDone,
+      notReached: Math.max(0, valid - settled),
+    },
     invalidRecords: await a.runs.listInvalidRecords(a.runId),
     failedRecords: a.failed,
     events: a.broker.events.events.map((e) => ({ type: e.type, detail: e.detail })),
@@ -121,5 +132,6 @@ export async function managedReport(a: {
       : {}),
     ...(a.identityChanges && a.identityChanges.length > 0 ? { identityChanges: a.identityChanges } : {}),
     ...(a.error ? { error: a.error } : {}),
+    ...(run?.lastError ? { errorType: run.lastError.error } : {}),
   };
 }

@@ -1,3 +1,5 @@
+import { escapeControl } from '../../lambdas/core/source/text.ts';
+
 /** The run report (DESIGN.md section 5): benchmarks and tooling read exactly these fields. */
 export interface RunReport {
   runId: string;
@@ -56,30 +58,73 @@ export interface RunReport {
   error?: string;
   /** `--faults dynamo.*`: what the DynamoDB fault proxy did (requests seen, throttled, answers dropped). */
   dynamoFaults?: { requests: number; throttled: number; dropped: number };
+  /** Step Functions' error name when the run failed (e.g. InputRejectedError -> exit 4). */
+  errorType?: string;
+  /** What this execution did, apart from earlier executions of the same run id. */
+  execution?: {
+    /** Goals this execution created or updated in HCM (the simulator's count). */
+    written: number;
+    /** Records an earlier execution had already settled: not touched again. */
+    alreadyDone: number;
+    /** Valid records nobody settled yet (an interrupted, failed or needs-reauth run): a resume does them. */
+    notReached: number;
+    /** Valid goals that are not in HCM although the job moved past them (naive job only). */
+    lost?: number;
+  };
+  /** Set when Ctrl-C / SIGTERM stopped the run: the signal. */
+  interrupted?: string;
+  /** Where the run's state lives (a resume needs it). */
+  stateDir?: string;
+  /** The next command to type, when there is one. */
+  next?: string;
 }
 
-/** Exit codes of `goal-sync local`: 0 ok, 1 failed records, 2 bad arguments, 3 needs re-auth. */
+/** Exit codes shared by goal-sync commands (README "Exit codes"). */
+export const EXIT_CODES = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  needsReauth: 3,
+  inputRejected: 4,
+  interrupted: 130,
+  terminated: 143,
+} as const;
+
+/** Exit code of `goal-sync local` for a report (see EXIT_CODES). */
 export function exitCodeFor(report: RunReport): number {
-  if (report.status === 'needs_reauth') return 3;
-  if (report.status !== 'completed' || report.goals.failed > 0) return 1;
-  return 0;
+  if (report.interrupted)
+    return report.interrupted === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted;
+  if (report.errorType === 'InputRejectedError') return EXIT_CODES.inputRejected;
+  if (report.status === 'needs_reauth') return EXIT_CODES.needsReauth;
+  if (report.status !== 'completed' || report.goals.failed > 0) return EXIT_CODES.failed;
+  return EXIT_CODES.ok;
 }
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 
 /** The human summary printed at the end of a run. */
 export function renderSummary(r: RunReport): string {
+  if (r.errorType === 'InputRejectedError') return renderRejection(r);
+  const x = r.execution;
   const rows: Array<[string, string]> = [
     ['run', `${r.runId} (${r.mode})`],
-    ['status', r.status],
-    ['duration', `${(r.durationMs / 1000).toFixed(1)} s  (${r.goalsPerSec.toFixed(1)} goals/s)`],
-    ['goals in source', fmt(r.goals.total)],
+    ['status', r.interrupted ? `interrupted (${r.interrupted})` : r.status],
+    ['duration', `${(r.durationMs / 1000).toFixed(1)} s  (${r.goalsPerSec.toFixed(1)} goals/s written)`],
+    ['records in source', `${fmt(r.goals.total)}  (${fmt(r.goals.invalid)} invalid, reported)`],
+  ];
+  if (x) {
+    rows.push(['this execution', '']);
+    rows.push(['  written to HCM now', fmt(x.written)]);
+    rows.push(['  already done before', fmt(x.alreadyDone)]);
+    rows.push(['  not reached yet', fmt(x.notReached)]);
+    if (x.lost !== undefined) rows.push(['  lost (not in HCM)', fmt(x.lost)]);
+  }
+  rows.push(
+    ['run totals', ''],
     ['  created', fmt(r.goals.created)],
     ['  updated', fmt(r.goals.updated)],
     ['  unchanged', fmt(r.goals.unchanged)],
-    ['  already done (resume)', fmt(r.goals.alreadyDone)],
     ['  reconciled after crash', fmt(r.goals.reconciled)],
-    ['  invalid (reported)', fmt(r.goals.invalid)],
     ['  failed', fmt(r.goals.failed)],
     ['token endpoint calls', fmt(r.tokens.endpointCalls)],
     [
@@ -92,7 +137,7 @@ export function renderSummary(r: RunReport): string {
     ['  401 / 429 / 5xx', `${r.hcm.unauthorized} / ${r.hcm.throttled} / ${r.hcm.serverErrors}`],
     ['HCM goals stored', fmt(r.hcm.goalsStored)],
     ['HCM duplicate goals', fmt(r.hcm.duplicates)],
-  ];
+  );
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
   if (r.invalidRecords.length > 0) {
@@ -108,6 +153,23 @@ export function renderSummary(r: RunReport): string {
   for (const e of r.events.filter((ev) => ev.type.startsWith('connection.'))) {
     lines.push(`  event ${e.type}: ${JSON.stringify(e.detail)}`);
   }
-  if (r.error) lines.push('', `  error: ${r.error}`);
+  if (r.error) lines.push('', `  error: ${escapeControl(r.error)}`);
+  if (r.next) lines.push('', `  next: ${r.next}`);
+  return lines.join('\n');
+}
+
+/** A rejected input did nothing: the reason, the invalid records and what to do, not a table of zeros. */
+function renderRejection(r: RunReport): string {
+  const lines = [
+    `  ${escapeControl(r.error ?? 'input rejected')}`,
+    `  run ${r.runId}: nothing was written to HCM`,
+  ];
+  if (r.invalidRecords.length > 0) {
+    lines.push('', `  invalid records (${r.invalidRecords.length}, first 5):`);
+    for (const rec of r.invalidRecords.slice(0, 5)) {
+      lines.push(`    line ${rec.line}${rec.key ? ` ${rec.key}` : ''}: ${escapeControl(rec.reason)}`);
+    }
+  }
+  if (r.next) lines.push('', `  next: ${r.next}`);
   return lines.join('\n');
 }

@@ -10,6 +10,7 @@ import { renderDefinition } from '../../infra/state-machine.ts';
 import { queryByPrefix } from '../../lambdas/core/checkpoint/dynamo.ts';
 import { runPk, SK_PREFIX } from '../../lambdas/core/checkpoint/keys.ts';
 import { RunStore, sourceChange } from '../../lambdas/core/checkpoint/run-store.ts';
+import { formatMaxInvalid } from '../../lambdas/core/source/acceptance.ts';
 import { formatFromUri, openGoalSource } from '../../lambdas/core/source/open.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import { createProjectTables, documentClient, dynamoClient, startDynalite } from '../adapters/dynamo.ts';
@@ -19,6 +20,7 @@ import { writeSampleFile } from '../sample/generate.ts';
 import { hasDynamoFaults } from './aws-faults.ts';
 import { ensureConnection, LOCAL_CONNECTION_ID, refreshCounts } from './connection.ts';
 import { executeLocally } from './executor.ts';
+import { InterruptWatch } from './interrupt.ts';
 import { buildLocalLambdas, localWriteTiming } from './lambdas.ts';
 import { type LocalRunOptions, UsageError } from './options.ts';
 import { startPeers } from './peers.ts';
@@ -36,10 +38,14 @@ const newRunId = () =>
   `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(2).toString('hex')}`;
 
 /** `goal-sync local`: the embedded default, end to end, with the real handlers and state machine. */
-export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport> {
+export async function runLocal(
+  o: LocalRunOptions,
+  io: RunIo,
+  interrupt = new InterruptWatch(io.note),
+): Promise<RunReport> {
   const workDir = o.stateDir ? resolve(o.stateDir) : await mkdtemp(join(tmpdir(), 'goal-sync-'));
   await mkdir(workDir, { recursive: true, mode: 0o700 });
-  const persistent = o.stateDir !== undefined;
+  let persistent = o.stateDir !== undefined;
   const peers = await startPeers({
     stateDir: persistent ? workDir : undefined,
     tokenTtlSeconds: o.tokenTtlSeconds,
@@ -98,6 +104,7 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       connectionId: LOCAL_CONNECTION_ID,
       source: { uri: sourcePath, format: formatFromUri(sourcePath) },
       chunkSize: o.chunkSize,
+      ...(o.maxInvalid ? { maxInvalid: formatMaxInvalid(o.maxInvalid) } : {}),
       ...(o.resume ? { resume: true } : {}),
     };
     const baseline: StatsBaseline = {
@@ -108,10 +115,18 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
         : (await refreshCounts(broker)).counts,
     };
     if (o.naive) {
+      interrupt.onInterrupt(() => {
+        io.note('the naive job has no checkpoints to stop at or resume from: exiting now');
+        process.exit(130);
+      });
       const { runNaive } = await import('./run-naive.ts');
       return await runNaive({ o, peers, sourcePath, baseline, io });
     }
 
+    // An interrupted run is worth resuming, so its state outlives this process even without --state-dir.
+    interrupt.onInterrupt(() => {
+      persistent = true;
+    });
     const chunkResults: SyncChunkResult[] = [];
     const lateCommitDelayMs = Number(o.faults.hcm.lateCommitDelayMs ?? 200);
     const lambdas = buildLocalLambdas({
@@ -183,10 +198,20 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
     let executionArn = '';
     const execution = executeLocally(asl, functionArns, lambdas.invokers, input, runId);
     executionArn = `arn:aws:states:local:000000000000:execution:goal-sync:${runId}`;
+    interrupt.onInterrupt(() => {
+      persistent = true;
+      lambdas.drain();
+      void lambdas.stop();
+      execution.abort();
+    });
     try {
       await execution.result;
     } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+      // The local executor wraps the cause in "Execution has failed with the following error: ".
+      error = (err instanceof Error ? err.message : String(err)).replace(
+        /^Execution has failed with the following error: /,
+        '',
+      );
     } finally {
       watchers.stop();
       await watchers.settled();
@@ -218,14 +243,17 @@ export async function runLocal(o: LocalRunOptions, io: RunIo): Promise<RunReport
       durationMs: Date.now() - started,
       alreadyDone,
       failed: await failedRecords(doc, tables.checkpoints, runId),
-      error,
+      error: interrupt.signal ? undefined : error,
       ...(o.faults.sfn.duplicateInvocationRate || o.faults.secondRunAfter || o.faults.hcm.lateCommitRate
         ? { overlap: { duplicateInvocations: lambdas.duplicateInvocations().started, secondRuns } }
         : {}),
       identityChanges: await identityChanges(dynamo.doc, tables.checkpoints, runId),
     });
+    if (interrupt.signal) report.interrupted = interrupt.signal;
+    report.stateDir = workDir;
     return proxy ? { ...report, dynamoFaults: proxy.stats() } : report;
   } finally {
+    interrupt.dispose();
     broker.close();
     await peers.hcm.close();
     await peers.idp.close();

@@ -64,10 +64,31 @@ export async function runNaive(a: {
     },
     ...sections,
     durationMs,
-    goalsPerSec: durationMs > 0 ? (result.created * 1000) / durationMs : 0,
+    goalsPerSec: durationMs > 0 ? (sections.hcm.writes * 1000) / durationMs : 0,
+    execution: naiveExecution(result, sections.hcm, a.baseline.hcm),
     invalidRecords: result.invalidRecords,
     failedRecords: result.failedRecords,
     events: [],
     ...(result.error ? { error: `${result.error} (attempts: ${result.attempts})` } : {}),
+  };
+}
+
+/**
+ * The naive job has no checkpoints, so "lost" is read from HCM itself: valid goals whose natural key
+ * is not stored (HCM held none of them before, as on a fresh simulator). Duplicates are not progress.
+ */
+function naiveExecution(
+  result: { total: number; invalid: number; created: number; failed: number },
+  hcm: RunReport['hcm'],
+  before: { goalsStored: number; duplicates: number },
+): NonNullable<RunReport['execution']> {
+  const valid = result.total - result.invalid;
+  const distinctNow = hcm.goalsStored - hcm.duplicates - (before.goalsStored - before.duplicates);
+  const reached = Math.min(valid, result.created + result.failed);
+  return {
+    written: hcm.writes,
+    alreadyDone: 0,
+    notReached: Math.max(0, valid - reached),
+    lost: Math.max(0, reached - distinctNow),
   };
 }

@@ -58,7 +58,7 @@ describe('fault campaign on the embedded default', () => {
     const end = peers.snapshot();
     const tokenCalls = end.idp.tokenRequests - start.idp.tokenRequests;
     const windows = expiryWindows(ttl, elapsedMs);
-    expect(report.status).toBe('completed');
+    expect(report.status, `${report.error} ${report.errorType}`).toBe('completed');
     expect(windows).toBeGreaterThanOrEqual(2);
     // Several lifetimes, yet one call per refresh: no worker refreshed a token another had replaced.
     expect(tokenCalls).toBeGreaterThanOrEqual(2);

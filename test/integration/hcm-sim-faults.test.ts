@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import {
   postHcmFaults,
   startHcmSim,
 } from '../../local/hcm/index.ts';
+import { JOURNAL_FILE_NAME } from '../../local/hcm/persist.ts';
 
 const FY26 = GOAL_PLANS[0]!;
 let idp: DevTokenIssuer;
@@ -135,13 +136,23 @@ describe('HCM simulator: stateDir persistence', () => {
     expect(third.stats().goalsStored).toBe(4);
   });
 
-  it('the debounced write-through saves without an explicit flush', async () => {
+  it('every acknowledged write is on disk before the response: no flush, no close, torn tail ignored', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'hcm-sim-'));
     dirs.push(dir);
-    const first = await sim({ stateDir: dir, persistDebounceMs: 10 });
-    await post(first, goal(1));
-    await new Promise((r) => setTimeout(r, 150));
+    const first = await sim({ stateDir: dir });
+    for (let i = 0; i < 5; i++) expect((await post(first, goal(i))).status).toBe(201);
+    // A process killed mid-append leaves half a line: that write was never acknowledged.
+    await appendFile(join(dir, JOURNAL_FILE_NAME), '{"u":"HALF');
+    // `first` is neither flushed nor closed, as after SIGKILL: a new instance reads the journal.
     const second = await sim({ stateDir: dir });
-    expect(second.goals()).toHaveLength(1);
+    expect(second.goals().map((g) => g.GoalName)).toEqual([0, 1, 2, 3, 4].map((i) => `Fault goal ${i}`));
+    expect(((await (await post(second, goal(9))).json()) as HcmGoal).GoalId).toBe(
+      Math.max(
+        ...second
+          .goals()
+          .slice(0, 5)
+          .map((g) => g.GoalId),
+      ) + 1,
+    );
   });
 });

@@ -15,11 +15,6 @@ import { localWriteTiming } from '../../local/runner/lambdas.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
 import { CONNECTION_ID, lambdaContext, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
 
-/** What Step Functions puts in $$ (plan-sync gets the execution's id beside its input). */
-const EXECUTION_CONTEXT = {
-  Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:sync:test', Name: 'test' },
-} as unknown as NonNullable<Parameters<StateMachine['run']>[1]>['context'];
-
 /**
  * The rendered ASL executed by aws-local-stepfunctions with the real handlers as its Task states,
  * against the real peers: the definition and the handlers agree on every payload shape.
@@ -83,7 +78,6 @@ function machine() {
     new StateMachine(asl as unknown as AslDefinition).run(
       { runId, connectionId: CONNECTION_ID, source: { uri, format: 'jsonl' }, chunkSize: 40 },
       {
-        context: EXECUTION_CONTEXT,
         overrides: {
           taskResourceLocalHandlers: {
             [STATE_NAMES.plan]: lambda(plan),
@@ -95,6 +89,10 @@ function machine() {
           retryIntervalOverrides: { [STATE_NAMES.chunk]: 0 },
           waitTimeOverrides: { [STATE_NAMES.chunkWait]: 100 },
         },
+        // Step Functions always names an execution; the definition's first state reads the name.
+        context: {
+          Execution: { Id: `arn:aws:states:us-east-1:000000000000:execution:sync:${runId}`, Name: runId },
+        } as never,
       },
     ).result;
   return { run, events };

@@ -82,7 +82,7 @@ describe('pipeline over dynalite + IdP + HCM simulator', () => {
     const idp = peers.idp.stats();
     const tokenCalls = idp.tokenRequests - idpBefore.tokenRequests;
     const seconds = run.wallMs / 1000;
-    // README "Throughput": minimal = (writes + one finder per distinct person) / goals.
+    // docs/hcm-client.md "Throughput": minimal = (writes + one finder per distinct person) / goals.
     const persons = new Set(valid.map((r) => r.personNumber)).size;
     const ceilingGoalsPerSec = RATE_LIMIT / ((GOALS + persons) / GOALS);
     // Tokens expired about every 5 s during the run: the broker must have refreshed them, more than once.

@@ -188,7 +188,9 @@ function harness(overrides: Partial<CliDeps> = {}) {
   return { deps, lines, all: () => [...lines, ...stray].join('\n') };
 }
 
-const argv = ['--stack', 'prod', '--connection', 'hcm-eu'];
+// A random callback port per test: undici's pooled sockets to an earlier test's closed server on the
+// same port would fail the fake browser. The first test covers the fixed default port.
+const argv = ['--stack', 'prod', '--connection', 'hcm-eu', '--port', '0'];
 
 function expectNothingSecretIn(output: string) {
   const secretsSeen = [
@@ -204,8 +206,10 @@ describe('goal-sync connect', () => {
   it('runs the PKCE code flow end to end, stores the refresh token and hands it to the broker', async () => {
     const b = browser({ probeFavicon: true });
     const h = harness({ openBrowser: b.open });
-    expect(await run(argv, h.deps)).toBe(0);
+    expect(await run(argv.slice(0, 4), h.deps)).toBe(0);
     await b.seen.done;
+    // The default callback port is fixed, and the redirect URI to register is printed first.
+    expect(h.lines).toContain('redirect URI (register it in the IdP app): http://127.0.0.1:8721/callback');
 
     // The authorize request the browser was sent to.
     const q = b.seen.url?.searchParams;

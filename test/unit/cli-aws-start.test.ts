@@ -136,14 +136,45 @@ describe('goal-sync start', () => {
     [['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--connection', 'hcm eu'], /--connection: 1-128/],
     [['--stack', 'prod', '--source', 'https://example.com/k'], /--source must be an s3:\/\/ URI/],
     [['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--run-id', 'a b'], /--run-id/],
-    [['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--bogus'], /Unknown option '--bogus'/],
+    [['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--bogus'], /unknown flag --bogus/],
   ])('exits 2 on bad arguments %j', async (argv, message) => {
     const h = harness();
     expect(await run(argv, h.deps)).toBe(2);
     expect(h.err.join('\n')).toMatch(message);
-    expect(h.err.join('\n')).toContain('goal-sync start --stack NAME');
+    // One line, pointing at --help, not the whole usage.
+    expect(h.err).toHaveLength(1);
+    expect(h.err[0]).toContain('(goal-sync start --help shows every flag)');
     expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
+
+  it('--json prints one JSON document on stdout', async () => {
+    const h = harness();
+    const argv = ['--stack', 'prod', '--source', 's3://hr-exports/g.jsonl', '--run-id', 'j1', '--json'];
+    expect(await run(argv, h.deps)).toBe(0);
+    expect(h.out).toHaveLength(1);
+    expect(JSON.parse(h.out[0]!)).toMatchObject({
+      runId: 'j1',
+      source: { uri: 's3://hr-exports/g.jsonl', format: 'jsonl' },
+      executionArn: 'arn:aws:states:eu-west-1:123456789012:execution:GoalSync:j1',
+      consoleUrl: expect.stringContaining('console.aws.amazon.com'),
+    });
+  });
+
+  it.each(['./goals.jsonl', '/tmp/goals.jsonl', '../exports/goals.csv'])(
+    'refuses the local file %s and prints the upload command (exit 2, nothing started)',
+    async (source) => {
+      const h = harness();
+      expect(await run(['--stack', 'prod', '--region', 'eu-west-1', '--source', source], h.deps)).toBe(2);
+      const name = source.split('/').at(-1);
+      expect(h.err.join('\n')).toContain(
+        `is a file on this machine; the pipeline reads only the stack's source bucket. Upload it, then start: aws s3 cp ${source} s3://`,
+      );
+      expect(h.err.join('\n')).toMatch(
+        new RegExp(`goal-sync start --stack prod --region eu-west-1 --source s3://[^ ]+/${name}`),
+      );
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    },
+  );
 
   it('points to resume when the run id already has an execution', async () => {
     sfn

@@ -10,11 +10,6 @@ import {
 } from '../../infra/state-machine.ts';
 import { ReauthRequiredError, TransientError } from '../../lambdas/core/errors.ts';
 
-/** What Step Functions puts in $$ (plan-sync gets the execution's id beside its input). */
-const EXECUTION_CONTEXT = {
-  Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:sync:test', Name: 'test' },
-} as unknown as NonNullable<Parameters<StateMachine['run']>[1]>['context'];
-
 // asl-validator ships CommonJS without types: this is its documented call shape.
 type AslValidator = (
   definition: unknown,
@@ -41,7 +36,8 @@ describe('state machine definition', () => {
     expect(result.isValid, result.errorsText('\n')).toBe(true);
 
     const top = states(asl);
-    expect(asl.StartAt).toBe(STATE_NAMES.plan);
+    expect(asl.StartAt).toBe(STATE_NAMES.inputDefaults);
+    expect(top[STATE_NAMES.inputDefaults]?.Next).toBe(STATE_NAMES.plan);
     expect(top[STATE_NAMES.plan]?.Resource).toBe(functionArns.plan);
     const map = top[STATE_NAMES.chunks]!;
     expect(map.Type).toBe('Map');
@@ -151,7 +147,6 @@ function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValu
   const execution = machine.run(
     { runId: 'r1', connectionId: 'c1', source: { uri: 'goals.jsonl', format: 'jsonl' } },
     {
-      context: EXECUTION_CONTEXT,
       overrides: {
         taskResourceLocalHandlers: {
           [STATE_NAMES.plan]: plan,
@@ -163,6 +158,10 @@ function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValu
         retryIntervalOverrides: { [STATE_NAMES.chunk]: 0 },
         waitTimeOverrides: { [STATE_NAMES.chunkWait]: 0 },
       },
+      // Step Functions always names an execution; the definition's first state reads the name.
+      context: {
+        Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:sync:exec-1', Name: 'exec-1' },
+      } as never,
     },
   );
   return { result: execution.result, calls };
@@ -246,5 +245,41 @@ describe('state machine execution (aws-local-stepfunctions)', () => {
     expect(((error as ExecutionError).cause as Error).name).toBe('SyncFailed');
     expect(calls.finish.map((f) => (f as { outcome: string }).outcome)).toEqual(['failed']);
     expect(calls.finish[0]).toMatchObject({ error: { Error: 'ConfigError', Cause: 'bad chunk' } });
+  });
+
+  it('a console start with only a source: the run id is the execution name, also when planning fails', async () => {
+    const { asl } = renderDefinition({ maxConcurrency: 3 });
+    const planned: JSONValue[] = [];
+    const finished: JSONValue[] = [];
+    const machine = new StateMachine(asl as unknown as AslDefinition);
+    const run = (input: JSONValue) =>
+      machine.run(input, {
+        overrides: {
+          taskResourceLocalHandlers: {
+            [STATE_NAMES.plan]: (event: JSONValue) => {
+              planned.push(event);
+              const err = new Error('input rejected: s3://b/g.jsonl holds no records');
+              err.name = 'InputRejectedError';
+              throw err;
+            },
+            [STATE_NAMES.markFailed]: (event: JSONValue) => {
+              finished.push(event);
+              return {};
+            },
+          },
+        },
+        context: { Execution: { Name: 'console-start-1' } } as never,
+      }).result;
+    const error = await run({ source: { uri: 's3://b/g.jsonl' } }).catch((e: unknown) => e);
+    expect(((error as ExecutionError).cause as Error).name).toBe('SyncFailed');
+    expect(planned[0]).toEqual({ runId: 'console-start-1', source: { uri: 's3://b/g.jsonl' } });
+    expect(finished[0]).toMatchObject({
+      runId: 'console-start-1',
+      outcome: 'failed',
+      error: { Error: 'InputRejectedError' },
+    });
+    // An explicit run id wins over the execution name.
+    await run({ runId: 'nightly-7', source: { uri: 's3://b/g.jsonl' } }).catch(() => undefined);
+    expect(planned[1]).toMatchObject({ runId: 'nightly-7' });
   });
 });

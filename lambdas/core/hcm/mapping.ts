@@ -17,7 +17,7 @@ export function naturalKeyOf(record: GoalRecord): NaturalKey {
 }
 
 /**
- * Source record -> writable HCM attributes (README "Goal mapping"). Optional attributes the source
+ * Source record -> writable HCM attributes (docs/architecture.md "Goal mapping"). Optional attributes the source
  * leaves out map to null, so that clearing a field at the source clears it in HCM on the next sync.
  * goalPlanId goes in the URL (goals are children of a goal plan); externalKey stays in our ledger.
  */

@@ -1,6 +1,8 @@
 import { CsvError, parse } from 'csv-parse/sync';
+import { InputRejectedError } from '../errors.ts';
 import type { RawRecord } from './framing.ts';
-import { keyOf, validateGoalRecord } from './schema.ts';
+import { GOAL_FIELDS, keyOf, REQUIRED_GOAL_FIELDS, validateGoalRecord } from './schema.ts';
+import { didYouMean, escapeControl } from './text.ts';
 import type { SourceEntry } from './types.ts';
 
 /** CSV columns holding numbers: CSV has no types, so these are cast before validation. */
@@ -16,17 +18,49 @@ export function jsonlDecoder(): RecordDecoder {
     try {
       value = JSON.parse(raw.text);
     } catch (err) {
-      return invalid(raw.line, `invalid JSON: ${(err as Error).message}`);
+      return invalid(raw.line, jsonProblem(err as Error));
     }
     return validated(raw.line, value);
   };
 }
 
 /** Parses the CSV header record into column names. */
-export function parseCsvHeader(raw: RawRecord): string[] {
+export function parseCsvHeader(raw: RawRecord, source = 'the source'): string[] {
   const fields = parseCsvFields(raw.text);
-  if (typeof fields === 'string') throw new Error(`CSV header (line ${raw.line}): ${fields}`);
+  if (typeof fields === 'string') {
+    throw new InputRejectedError(
+      `CSV header of ${escapeControl(source)} (line ${raw.line}): ${escapeControl(fields)}`,
+    );
+  }
   return fields.map((name) => name.trim());
+}
+
+/**
+ * Checks the header once, for the whole file: a header that lacks a required column would make every
+ * record invalid with the same reason, so the file is rejected naming the missing and unknown columns.
+ * Unknown columns alone are fine (exports carry extra columns; the mapping ignores them).
+ */
+export function checkCsvHeader(columns: readonly string[], source: string): void {
+  const where = escapeControl(source);
+  const seen = new Set<string>();
+  for (const column of columns) {
+    if (seen.has(column))
+      throw new InputRejectedError(`CSV header of ${where}: column ${escapeControl(column)} appears twice`);
+    seen.add(column);
+  }
+  const missing = REQUIRED_GOAL_FIELDS.filter((name) => !seen.has(name));
+  if (missing.length === 0) return;
+  const unknown = columns.filter((c) => !GOAL_FIELDS.includes(c));
+  const unknownText =
+    unknown.length === 0
+      ? ''
+      : `; unknown columns: ${unknown
+          .slice(0, 10)
+          .map((c) => `${escapeControl(c.slice(0, 60))}${didYouMean(c, missing)}`)
+          .join(', ')}`;
+  throw new InputRejectedError(
+    `CSV header of ${where}: missing required columns: ${missing.join(', ')}${unknownText}`,
+  );
 }
 
 export function csvDecoder(columns: readonly string[]): RecordDecoder {
@@ -68,6 +102,26 @@ function validated(line: number, value: unknown): SourceEntry {
   return invalid(line, result.reason, keyOf(value));
 }
 
+/**
+ * What is wrong with a line that is not JSON, without quoting it: V8's messages echo a slice of the
+ * input ("Unexpected token 'x', "\u0007garbage"... is not valid JSON"), and a record's content belongs
+ * neither in a report nor on a terminal.
+ */
+export function jsonProblem(err: Error): string {
+  const message = err.message;
+  if (/unexpected end|unterminated/i.test(message)) return 'invalid JSON: the line ends inside a value';
+  const at = /position (\d+)/.exec(message);
+  const where = at ? ` at character ${Number(at[1]) + 1}` : '';
+  if (/bad control character/i.test(message))
+    return `invalid JSON: control character inside a string${where}`;
+  if (/unexpected (token|non-whitespace|character)/i.test(message)) {
+    return `invalid JSON: unexpected character${where}`;
+  }
+  return `invalid JSON: syntax error${where}`;
+}
+
 export function invalid(line: number, reason: string, key?: string): SourceEntry {
-  return { line, invalid: key === undefined ? { line, reason } : { key, line, reason } };
+  // Reasons can carry parser text about the input: never let raw control bytes through.
+  const safe = escapeControl(reason);
+  return { line, invalid: key === undefined ? { line, reason: safe } : { key, line, reason: safe } };
 }

@@ -4,6 +4,7 @@ import { GOAL_PRIORITY_CODES, GOAL_STATUS_CODES } from '../hcm/oracle.ts';
 /** YYYY-MM-DD that is a real calendar date (zod's ISO date rejects 2023-02-29 and 2024-04-31). */
 const isoDate = z.iso.date({ error: 'must be a real calendar date YYYY-MM-DD' });
 const percent = z.number().min(0).max(100);
+const KEY_RE = /^[A-Za-z0-9._:-]+$/;
 
 /**
  * One goal as the source system exports it. Unknown fields are stripped, not rejected: source exports
@@ -15,7 +16,7 @@ export const GoalRecordSchema = z
       .string()
       .min(1)
       .max(100)
-      .regex(/^[A-Za-z0-9._:-]+$/, { error: 'may only contain letters, digits and . _ : -' }),
+      .regex(KEY_RE, { error: 'may only contain letters, digits and . _ : -' }),
     personNumber: z.string().trim().min(1).max(30),
     goalName: z.string().trim().min(1).max(240),
     description: z.string().max(4000).optional(),
@@ -53,6 +54,12 @@ export const GoalRecordSchema = z
 
 export type GoalRecord = z.infer<typeof GoalRecordSchema>;
 
+/** Every field a goal record knows, and those it cannot do without (what a CSV header must name). */
+export const GOAL_FIELDS: readonly string[] = Object.keys(GoalRecordSchema.shape);
+export const REQUIRED_GOAL_FIELDS: readonly string[] = GOAL_FIELDS.filter(
+  (name) => !(GoalRecordSchema.shape as Record<string, z.ZodType>)[name]!.safeParse(undefined).success,
+);
+
 export type GoalValidation = { ok: true; record: GoalRecord } | { ok: false; reason: string; key?: string };
 
 /** At most this many issues are spelled out; a record with more is broken enough. */
@@ -80,5 +87,6 @@ export function validateGoalRecord(raw: unknown): GoalValidation {
 export function keyOf(raw: unknown): string | undefined {
   if (!raw || typeof raw !== 'object') return undefined;
   const key = (raw as { externalKey?: unknown }).externalKey;
-  return typeof key === 'string' && key.length > 0 && key.length <= 100 ? key : undefined;
+  // Only a key that could be valid is echoed: anything else is content, not an identifier.
+  return typeof key === 'string' && key.length > 0 && key.length <= 100 && KEY_RE.test(key) ? key : undefined;
 }

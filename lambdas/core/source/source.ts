@@ -1,8 +1,16 @@
-import { ConfigError } from '../errors.ts';
+import { ConfigError, InputRejectedError } from '../errors.ts';
 import type { ByteSource } from './bytes.ts';
-import { csvDecoder, invalid, jsonlDecoder, parseCsvHeader, type RecordDecoder } from './decode.ts';
+import {
+  checkCsvHeader,
+  csvDecoder,
+  invalid,
+  jsonlDecoder,
+  parseCsvHeader,
+  type RecordDecoder,
+} from './decode.ts';
 import { frameCsv, frameJsonl, type RawRecord, splitLines } from './framing.ts';
 import type { GoalRecord } from './schema.ts';
+import { escapeControl } from './text.ts';
 import type {
   ChunkRef,
   GoalSource,
@@ -157,9 +165,15 @@ export class StreamingGoalSource implements GoalSource {
         if (!header) return { columns: [], byteEnd: 0, nextLine: 1 };
         // A record that runs into the probe's end without a line end may be cut: read more.
         if (header.byteEnd >= probe && !header.text.endsWith('\n')) continue;
-        if (header.broken) throw new ConfigError(`CSV header of ${this.bytes.description}: ${header.broken}`);
+        if (header.broken) {
+          throw new InputRejectedError(
+            `CSV header of ${escapeControl(this.bytes.description)}: ${header.broken}`,
+          );
+        }
+        const columns = parseCsvHeader(header, this.bytes.description);
+        checkCsvHeader(columns, this.bytes.description);
         return {
-          columns: parseCsvHeader(header),
+          columns,
           byteEnd: header.byteEnd,
           nextLine: header.line + header.lineCount,
         };

@@ -42,7 +42,7 @@ export interface TokenBrokerOptions {
   random?: () => number;
 }
 
-/** Every tunable of the refresh path with its default; the reasoning behind the numbers is in the README. */
+/** Every tunable of the refresh path with its default; the reasoning behind the numbers is in docs/token-broker.md. */
 export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
   const leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
   const callTimeoutMs = o.callTimeoutMs ?? Math.min(3_000, Math.floor(leaseMs / 6));

@@ -1,7 +1,9 @@
-import { type ParseArgsConfig, parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
 import { AppError, ReauthRequiredError } from '../../../lambdas/core/errors.ts';
 import { maskSecrets } from '../../../lambdas/core/mask.ts';
 import { sleep } from '../../../lambdas/core/retry.ts';
+import { escapeControl } from '../../../lambdas/core/source/text.ts';
+import { ArgsError, parseCli, usageLine } from '../args.ts';
 import { type AwsClients, createAwsClients } from './clients.ts';
 import { openBrowser } from './oauth/open-browser.ts';
 
@@ -56,16 +58,13 @@ export const COMMON_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies Options;
 
-/** parseArgs in strict mode, with node's TypeErrors turned into CliUsageError (exit 2). */
+/** parseArgs in strict mode with one-line messages ("did you mean"), as CliUsageError (exit 2). */
 export function parseFlags<O extends Options>(argv: string[], options: O) {
   try {
-    const parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: true });
-    if (parsed.positionals.length > 0)
-      throw new CliUsageError(`unexpected argument '${parsed.positionals[0]}'`);
-    return parsed.values;
+    return parseCli(argv, options).values;
   } catch (err) {
-    if (err instanceof CliUsageError) throw err;
-    throw new CliUsageError(err instanceof Error ? err.message : String(err));
+    if (err instanceof ArgsError) throw new CliUsageError(err.message);
+    throw err;
   }
 }
 
@@ -96,26 +95,64 @@ export function describeError(err: unknown): string {
 
 /**
  * Runs a command body and maps what it throws to an exit code, so every command reports failures
- * the same way: usage errors -> 2 (with the usage text), ReauthRequiredError -> 3, anything else -> 1.
+ * the same way: usage errors -> 2 (one line), ReauthRequiredError -> 3, anything else -> 1. Errors
+ * from AWS name the region and stack they were about, and what to do.
  */
-export async function runCommand(usage: string, deps: CliDeps, body: () => Promise<number>): Promise<number> {
+export async function runCommand(
+  usage: string,
+  deps: CliDeps,
+  body: () => Promise<number>,
+  argv: string[] = [],
+): Promise<number> {
+  const command = /^goal-sync (\w+)/.exec(usage)?.[1] ?? 'command';
   try {
     return await body();
   } catch (err) {
     if (err instanceof CliUsageError) {
-      deps.err(`${err.message}\n\n${usage}`);
+      deps.err(usageLine(command, err.message));
       return EXIT.usage;
     }
     deps.err(describeError(err));
     if (err instanceof ReauthRequiredError) return EXIT.needsReauth;
-    if (!(err instanceof AppError) && isCredentialsProblem(err)) {
-      deps.err('hint: configure AWS credentials (AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID/...)');
+    if (!(err instanceof AppError)) {
+      const hint = awsHint(err, whereOf(argv));
+      if (hint) deps.err(`hint: ${hint}`);
     }
     return EXIT.failure;
   }
 }
 
-function isCredentialsProblem(err: unknown): boolean {
-  const name = err instanceof Error ? err.name : '';
-  return /CredentialsProviderError|ExpiredToken|UnrecognizedClient|InvalidClientTokenId/.test(name);
+/** "region eu-west-1, stack hcm-goal-sync": the context an AWS error needs to be actionable. */
+function whereOf(argv: string[]): { region: string; stack: string } {
+  const flag = (name: string) => {
+    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (i < 0) return undefined;
+    return argv[i]!.includes('=') ? argv[i]!.slice(argv[i]!.indexOf('=') + 1) : argv[i + 1];
+  };
+  const region =
+    flag('region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'from the AWS profile';
+  return { region: escapeControl(region), stack: escapeControl(flag('stack') ?? '(none)') };
+}
+
+function awsHint(err: unknown, where: { region: string; stack: string }): string | undefined {
+  const e = err as { name?: string; code?: string; message?: string };
+  const text = `${e.name ?? ''} ${e.code ?? ''} ${e.message ?? ''}`;
+  const at = `region ${where.region}, stack ${where.stack}`;
+  if (/Region is missing/i.test(text)) {
+    return 'no AWS region: pass --region REGION or set AWS_REGION (the stack lives in one region)';
+  }
+  if (
+    /CredentialsProviderError|ExpiredToken|UnrecognizedClient|InvalidClientTokenId|security token/i.test(text)
+  ) {
+    return `AWS credentials missing or expired (${at}): AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID/...`;
+  }
+  if (
+    /Timeout|ETIMEDOUT|ECONNREFUSED|ECONNRESET|ENOTFOUND|EAI_AGAIN|socket hang up|NetworkingError/i.test(text)
+  ) {
+    return `AWS did not answer (${at}): check the network, a proxy or AWS_ENDPOINT_URL, and that the region is the stack's; then run the command again`;
+  }
+  if (/does not exist|ValidationError|StackNotFound/i.test(text)) {
+    return `is the stack deployed in this region? (${at}); aws cloudformation describe-stacks --region ${where.region} lists them`;
+  }
+  return undefined;
 }

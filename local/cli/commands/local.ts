@@ -1,16 +1,61 @@
 import { writeFile } from 'node:fs/promises';
+import { InterruptWatch } from '../../runner/interrupt.ts';
 import { LOCAL_USAGE, parseLocalArgs, UsageError } from '../../runner/options.ts';
-import { exitCodeFor, renderSummary } from '../../runner/report.ts';
+import { checkLocalPreconditions } from '../../runner/preflight.ts';
+import { exitCodeFor, type RunReport, renderSummary } from '../../runner/report.ts';
+import { usageLine } from '../args.ts';
 
 export const usage = LOCAL_USAGE;
+
+/** Flags a resume must not repeat: they name a new run or a one-off fault of the interrupted one. */
+const NOT_FOR_RESUME = new Set([
+  '--run-id',
+  '--resume',
+  '--state-dir',
+  '--crash-after',
+  '--report',
+  '--json',
+]);
+
+const quote = (arg: string): string =>
+  /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+
+/** The exact command that resumes this run: the same flags, the run's state dir and --resume. */
+export function resumeCommand(argv: string[], report: Pick<RunReport, 'runId' | 'stateDir'>): string {
+  const kept: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.split('=')[0]!;
+    if (NOT_FOR_RESUME.has(name)) {
+      if (!arg.includes('=') && name !== '--json') i++;
+      continue;
+    }
+    kept.push(arg);
+  }
+  const flags = [...kept, '--state-dir', report.stateDir ?? '.', '--resume', report.runId];
+  return `npm start -- ${flags.map(quote).join(' ')}`;
+}
+
+/** What to type next, for the outcomes that have a next step. */
+function nextStep(argv: string[], report: RunReport, code: number): string | undefined {
+  const resume = resumeCommand(argv, report);
+  if (report.interrupted) return `resume with: ${resume}`;
+  if (code === 4) return 'fix the source (goal-sync validate FILE lists every problem), then run again';
+  if (report.mode === 'naive') return undefined;
+  if (code === 3) return `the connection needs re-auth; then resume: ${resume}`;
+  if (report.execution && report.execution.notReached > 0) return `resume: ${resume}`;
+  if (report.goals.failed > 0) return `see the failed records above; after fixing them, resume: ${resume}`;
+  return undefined;
+}
 
 export async function run(argv: string[]): Promise<number> {
   let options: ReturnType<typeof parseLocalArgs>;
   try {
     options = parseLocalArgs(argv);
+    if (options !== 'help') await checkLocalPreconditions(options);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(`goal-sync local: ${err.message}\n\n${LOCAL_USAGE}`);
+    console.error(usageLine('local', err.message));
     return 2;
   }
   if (options === 'help') {
@@ -20,18 +65,26 @@ export async function run(argv: string[]): Promise<number> {
   // Handler logs and EMF lines would drown the progress bar; --verbose turns logs back on.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= options.verbose ? 'INFO' : 'SILENT';
+  const note = (line: string) => console.error(line);
+  // Watch for Ctrl-C before the (slow) import of the runner, so no signal meets the default handler.
+  const interrupt = new InterruptWatch(note);
   const { runLocal } = await import('../../runner/run-local.ts');
   let report: Awaited<ReturnType<typeof runLocal>>;
   try {
-    report = await runLocal(options, { note: (line) => console.error(line) });
+    report = await runLocal(options, { note }, interrupt);
   } catch (err) {
     // Refused before anything started (unknown run id, changed source): one line, exit 2.
     if (!(err instanceof UsageError)) throw err;
     console.error(`goal-sync local: ${err.message}`);
     return 2;
   }
+  const code = exitCodeFor(report);
+  const next = nextStep(argv, report, code);
+  if (next) report.next = next;
   if (options.reportFile) await writeFile(options.reportFile, `${JSON.stringify(report, null, 2)}\n`);
   if (options.json) console.log(JSON.stringify(report, null, 2));
   else console.log(`\n${renderSummary(report)}`);
-  return exitCodeFor(report);
+  // The resume command goes to stderr too, so it is seen even with --json.
+  if (report.interrupted && options.json) console.error(next);
+  return code;
 }

@@ -42,67 +42,83 @@ const REDRIVABLE_STATUSES = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
 const MAX_NAME_ATTEMPTS = 5;
 
 export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
-  return runCommand(usage, deps, async () => {
-    const flags = parseFlags(argv, OPTIONS);
-    if (flags.help) {
-      deps.out(usage);
-      return EXIT.ok;
-    }
-    const stackName = requireFlag(flags.stack, 'stack');
-    const runId = requireFlag(flags['run-id'], 'run-id');
-    const clients = deps.clients(flags.region);
-    const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
-    const stateMachineArn = outputs.StateMachineArn;
-
-    const executions = await executionsOfRun(clients.sfn, stateMachineArn, runId);
-    const latest = await describeExecution(
-      clients.sfn,
-      executions[0]?.executionArn ?? executionArnFor(stateMachineArn, runId),
-    );
-    if (!latest?.executionArn) {
-      throw new ConfigError(
-        `run ${runId} has no execution: start it with 'goal-sync start --run-id ${runId} ...'`,
-      );
-    }
-    const status = latest.status ?? 'UNKNOWN';
-    if (status === 'RUNNING' || status === 'PENDING_REDRIVE') {
-      deps.err(`run ${runId} is ${status} (${latest.executionArn}): nothing to resume`);
-      return EXIT.failure;
-    }
-    const input = parseExecutionInput(latest.input);
-    if (!input)
-      throw new ConfigError(`the input of ${latest.executionArn} is not a JSON object: cannot reuse it`);
-
-    if (/ReauthRequired/.test(latest.error ?? '') && outputs.TokenBrokerFunctionName) {
-      const connectionId = typeof input.connectionId === 'string' ? input.connectionId : undefined;
-      if (connectionId && (await stillNeedsReauth(clients, outputs.TokenBrokerFunctionName, connectionId))) {
-        deps.err(
-          `connection ${connectionId} still needs re-authentication: run 'goal-sync connect --stack ${stackName} --connection ${connectionId}' first`,
-        );
-        return EXIT.needsReauth;
-      }
-    }
-
-    if (REDRIVABLE_STATUSES.has(status) && latest.redriveStatus === 'REDRIVABLE') {
-      if (await redrive(clients.sfn, latest)) {
-        deps.out(`redrove ${status} execution of run ${runId} (redrive #${(latest.redriveCount ?? 0) + 1})`);
-        deps.out(`execution  ${latest.executionArn}`);
-        deps.out(`console    ${consoleUrlFor(latest.executionArn)}`);
+  return runCommand(
+    usage,
+    deps,
+    async () => {
+      const flags = parseFlags(argv, OPTIONS);
+      if (flags.help) {
+        deps.out(usage);
         return EXIT.ok;
       }
-    }
+      const stackName = requireFlag(flags.stack, 'stack');
+      const runId = requireFlag(flags['run-id'], 'run-id');
+      const clients = deps.clients(flags.region);
+      const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
+      const stateMachineArn = outputs.StateMachineArn;
 
-    const why =
-      status === 'SUCCEEDED'
-        ? 'previous execution SUCCEEDED; rerunning for records not done'
-        : `previous execution ${status}, not redrivable${latest.redriveStatusReason ? `: ${latest.redriveStatusReason}` : ''}`;
-    const nextAttempt = Math.max(0, ...executions.map((e) => e.attempt)) + 1;
-    const started = await startAttempt(clients.sfn, stateMachineArn, runId, { ...input, runId }, nextAttempt);
-    deps.out(`started execution ${started.name} for run ${runId} (${why})`);
-    deps.out(`execution  ${started.executionArn}`);
-    deps.out(`console    ${consoleUrlFor(started.executionArn)}`);
-    return EXIT.ok;
-  });
+      const executions = await executionsOfRun(clients.sfn, stateMachineArn, runId);
+      const latest = await describeExecution(
+        clients.sfn,
+        executions[0]?.executionArn ?? executionArnFor(stateMachineArn, runId),
+      );
+      if (!latest?.executionArn) {
+        throw new ConfigError(
+          `run ${runId} has no execution: start it with 'goal-sync start --run-id ${runId} ...'`,
+        );
+      }
+      const status = latest.status ?? 'UNKNOWN';
+      if (status === 'RUNNING' || status === 'PENDING_REDRIVE') {
+        deps.err(`run ${runId} is ${status} (${latest.executionArn}): nothing to resume`);
+        return EXIT.failure;
+      }
+      const input = parseExecutionInput(latest.input);
+      if (!input)
+        throw new ConfigError(`the input of ${latest.executionArn} is not a JSON object: cannot reuse it`);
+
+      if (/ReauthRequired/.test(latest.error ?? '') && outputs.TokenBrokerFunctionName) {
+        const connectionId = typeof input.connectionId === 'string' ? input.connectionId : undefined;
+        if (
+          connectionId &&
+          (await stillNeedsReauth(clients, outputs.TokenBrokerFunctionName, connectionId))
+        ) {
+          deps.err(
+            `connection ${connectionId} still needs re-authentication: run 'goal-sync connect --stack ${stackName} --connection ${connectionId}' first`,
+          );
+          return EXIT.needsReauth;
+        }
+      }
+
+      if (REDRIVABLE_STATUSES.has(status) && latest.redriveStatus === 'REDRIVABLE') {
+        if (await redrive(clients.sfn, latest)) {
+          deps.out(
+            `redrove ${status} execution of run ${runId} (redrive #${(latest.redriveCount ?? 0) + 1})`,
+          );
+          deps.out(`execution  ${latest.executionArn}`);
+          deps.out(`console    ${consoleUrlFor(latest.executionArn)}`);
+          return EXIT.ok;
+        }
+      }
+
+      const why =
+        status === 'SUCCEEDED'
+          ? 'previous execution SUCCEEDED; rerunning for records not done'
+          : `previous execution ${status}, not redrivable${latest.redriveStatusReason ? `: ${latest.redriveStatusReason}` : ''}`;
+      const nextAttempt = Math.max(0, ...executions.map((e) => e.attempt)) + 1;
+      const started = await startAttempt(
+        clients.sfn,
+        stateMachineArn,
+        runId,
+        { ...input, runId },
+        nextAttempt,
+      );
+      deps.out(`started execution ${started.name} for run ${runId} (${why})`);
+      deps.out(`execution  ${started.executionArn}`);
+      deps.out(`console    ${consoleUrlFor(started.executionArn)}`);
+      return EXIT.ok;
+    },
+    argv,
+  );
 }
 
 /** False when Step Functions refuses after all (the redrive window closed since DescribeExecution). */

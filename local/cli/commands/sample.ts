@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import { generateGoals, type SampleOptions, writeSampleFile } from '../../sample/generate.ts';
+import { ArgsError, parseCli, usageLine } from '../args.ts';
 
 export const usage = `goal-sync sample --goals N [--invalid-rate R] [--seed S] [--out FILE] [--format jsonl|csv]
                  [--persons P] [--change-rate C] [--change-seed S]
@@ -7,35 +7,39 @@ export const usage = `goal-sync sample --goals N [--invalid-rate R] [--seed S] [
   simulator knows, grouped by person. --invalid-rate R (0..1) breaks that share of records in varied
   ways (bad date, missing field, weight 150, unknown status, malformed line). --change-rate C revises
   that share of the valid goals under the same keys (a "second export"). Without --out, prints to
-  stdout. The format defaults to the --out extension (.csv or JSON Lines).`;
+  stdout. The format defaults to the --out extension (.csv or JSON Lines). --json prints the summary
+  ({lines, invalid, changed, out, format}) as JSON (with --out only).
+
+examples:
+  goal-sync sample --goals 500 --out goals.jsonl
+  goal-sync sample --goals 500 --invalid-rate 0.02 --out goals.csv --json
+
+exit codes: 0 written, 2 bad arguments`;
 
 function number(raw: string | undefined, name: string, fallback: number): number {
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(value)) throw new Error(`--${name} must be a number`);
+  if (raw.trim() === '' || !Number.isFinite(value)) throw new ArgsError(`--${name} must be a number`);
   return value;
 }
 
 export async function run(argv: string[]): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        goals: { type: 'string' },
-        'invalid-rate': { type: 'string' },
-        seed: { type: 'string' },
-        out: { type: 'string' },
-        format: { type: 'string' },
-        persons: { type: 'string' },
-        'change-rate': { type: 'string' },
-        'change-seed': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
+    ({ values } = parseCli(argv, {
+      goals: { type: 'string' },
+      'invalid-rate': { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      format: { type: 'string' },
+      persons: { type: 'string' },
+      'change-rate': { type: 'string' },
+      'change-seed': { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
     }));
   } catch (err) {
-    console.error(`${(err as Error).message}\n\n${usage}`);
+    console.error(usageLine('sample', (err as Error).message));
     return 2;
   }
   if (values.help) {
@@ -46,7 +50,7 @@ export async function run(argv: string[]): Promise<number> {
   const format =
     (values.format as string | undefined) ?? (out?.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl');
   if (values.goals === undefined || (format !== 'jsonl' && format !== 'csv')) {
-    console.error(`--goals is required and --format must be jsonl or csv\n\n${usage}`);
+    console.error(usageLine('sample', '--goals is required and --format must be jsonl or csv'));
     return 2;
   }
   let options: SampleOptions;
@@ -67,7 +71,7 @@ export async function run(argv: string[]): Promise<number> {
             },
     };
   } catch (err) {
-    console.error(`${(err as Error).message}\n\n${usage}`);
+    console.error(usageLine('sample', (err as Error).message));
     return 2;
   }
   if (!out) {
@@ -78,6 +82,10 @@ export async function run(argv: string[]): Promise<number> {
     return 0;
   }
   const summary = await writeSampleFile(out, options);
+  if (values.json) {
+    console.log(JSON.stringify({ ...summary, out, format }));
+    return 0;
+  }
   console.error(
     `wrote ${summary.lines} goals (${summary.invalid} invalid, ${summary.changed} changed) to ${out} as ${format}`,
   );

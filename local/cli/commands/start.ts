@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../../lambdas/core/errors.ts';
 import { formatFromUri } from '../../../lambdas/core/source/open.ts';
@@ -39,6 +41,12 @@ export const usage = `goal-sync start --stack NAME --source s3://BUCKET/KEY [fla
   --run-id ID          run id = execution name (default run-YYYYMMDD-HHMMSS-xxxx)
   --wait               poll until the execution ends, then print its status
   --poll-seconds S     polling interval for --wait (default 5)
+  --json               print {runId, executionArn, consoleUrl, source, connectionId[, status]} as JSON
+  -h, --help           this help
+
+examples:
+  goal-sync start --stack HcmGoalSync-prod --source s3://BUCKET/goals.jsonl --wait
+  goal-sync start --stack HcmGoalSync-prod --source goals.csv --run-id nightly-fix-1 --json
 Exit codes: 0 started (with --wait: succeeded with no failed records), 1 failure, 2 bad arguments, 3 needs re-auth`;
 
 const OPTIONS = {
@@ -49,6 +57,7 @@ const OPTIONS = {
   'run-id': { type: 'string' },
   wait: { type: 'boolean' },
   'poll-seconds': { type: 'string' },
+  json: { type: 'boolean' },
 } as const;
 
 const S3_URI_RE = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/(.+)$/;
@@ -64,6 +73,24 @@ export function resolveSource(raw: string, bucket: string | undefined): string {
   if (!bucket)
     throw new ConfigError(`the stack has no ${STACK_OUTPUTS.sourceBucketName} output: pass s3://bucket/key`);
   return `s3://${bucket}/${raw.replace(/^\/+/, '')}`;
+}
+
+/** A --source that names a file on this machine rather than a key: the pipeline only reads S3. */
+export function isLocalPath(raw: string): boolean {
+  if (raw.startsWith('s3://')) return false;
+  return /^(\.{1,2}[\\/]|[\\/]|~[\\/]|[A-Za-z]:[\\/])/.test(raw) || existsSync(raw);
+}
+
+function uploadAdvice(
+  raw: string,
+  bucket: string | undefined,
+  stack: string,
+  region: string | undefined,
+): string {
+  const name = basename(raw);
+  const target = `s3://${bucket ?? 'SOURCE_BUCKET'}/${name}`;
+  const r = region ? ` --region ${region}` : '';
+  return `--source ${raw} is a file on this machine; the pipeline reads only the stack's source bucket. Upload it, then start: aws s3 cp ${raw} ${target}${r} && goal-sync start --stack ${stack}${r} --source ${target}`;
 }
 
 /** --format, else the pipeline's own rule for the key's extension (so both sides agree). */
@@ -83,64 +110,81 @@ export function resolveFormat(raw: string | undefined, uri: string): SourceForma
 const CONNECTION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
-  return runCommand(usage, deps, async () => {
-    const flags = parseFlags(argv, OPTIONS);
-    if (flags.help) {
-      deps.out(usage);
-      return EXIT.ok;
-    }
-    const stackName = requireFlag(flags.stack, 'stack');
-    const rawSource = requireFlag(flags.source, 'source');
-    const runId = flags['run-id'] === undefined ? generateRunId(deps.now()) : validateRunId(flags['run-id']);
-    const pollMs = intFlag(flags['poll-seconds'], 'poll-seconds', 5, 1, 3600) * 1000;
-    if (flags['poll-seconds'] !== undefined && !flags.wait)
-      throw new CliUsageError('--poll-seconds needs --wait');
-
-    if (flags.connection !== undefined && !CONNECTION_ID_RE.test(flags.connection)) {
-      throw new CliUsageError('--connection: 1-128 characters of A-Z a-z 0-9 . _ : -');
-    }
-    const clients = deps.clients(flags.region);
-    const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
-    // --wait reads the checkpoint table and asks the broker: fail before starting if the stack cannot.
-    const statusOutputs = flags.wait ? requireOutputs(outputs, stackName, STATUS_OUTPUTS) : undefined;
-    const uri = resolveSource(rawSource, outputs.SourceBucketName);
-    const connectionId = flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID;
-    const input: RunInput = {
-      runId,
-      source: { uri, format: resolveFormat(flags.format, uri) },
-      connectionId,
-    };
-
-    let executionArn: string;
-    try {
-      const res = await clients.sfn.send(
-        new StartExecutionCommand({
-          stateMachineArn: outputs.StateMachineArn,
-          name: runId,
-          input: JSON.stringify(input),
-        }),
-      );
-      executionArn = res.executionArn ?? '';
-    } catch (err) {
-      if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
-        throw new ConfigError(
-          `run ${runId} already has an execution: use 'goal-sync resume --run-id ${runId}'`,
-        );
+  return runCommand(
+    usage,
+    deps,
+    async () => {
+      const flags = parseFlags(argv, OPTIONS);
+      if (flags.help) {
+        deps.out(usage);
+        return EXIT.ok;
       }
-      throw err;
-    }
-    deps.out(`started run ${runId} (${input.source.format} ${uri}, connection ${input.connectionId})`);
-    deps.out(`execution  ${executionArn}`);
-    deps.out(`console    ${consoleUrlFor(executionArn)}`);
-    if (!statusOutputs) return EXIT.ok;
+      const stackName = requireFlag(flags.stack, 'stack');
+      const rawSource = requireFlag(flags.source, 'source');
+      const runId =
+        flags['run-id'] === undefined ? generateRunId(deps.now()) : validateRunId(flags['run-id']);
+      const pollMs = intFlag(flags['poll-seconds'], 'poll-seconds', 5, 1, 3600) * 1000;
+      if (flags['poll-seconds'] !== undefined && !flags.wait)
+        throw new CliUsageError('--poll-seconds needs --wait');
 
-    const done = await waitForExecution(clients.sfn, executionArn, {
-      intervalMs: pollMs,
-      sleep: deps.sleep,
-      onStatus: (status) => deps.out(`${new Date(deps.now()).toISOString()}  ${status}`),
-    });
-    const status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
-    deps.out(renderRunStatus(status));
-    return exitCodeForRun(status);
-  });
+      if (flags.connection !== undefined && !CONNECTION_ID_RE.test(flags.connection)) {
+        throw new CliUsageError('--connection: 1-128 characters of A-Z a-z 0-9 . _ : -');
+      }
+      const clients = deps.clients(flags.region);
+      const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
+      // --wait reads the checkpoint table and asks the broker: fail before starting if the stack cannot.
+      const statusOutputs = flags.wait ? requireOutputs(outputs, stackName, STATUS_OUTPUTS) : undefined;
+      if (isLocalPath(rawSource)) {
+        throw new CliUsageError(uploadAdvice(rawSource, outputs.SourceBucketName, stackName, flags.region));
+      }
+      const uri = resolveSource(rawSource, outputs.SourceBucketName);
+      const connectionId = flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID;
+      const input: RunInput = {
+        runId,
+        source: { uri, format: resolveFormat(flags.format, uri) },
+        connectionId,
+      };
+
+      let executionArn: string;
+      try {
+        const res = await clients.sfn.send(
+          new StartExecutionCommand({
+            stateMachineArn: outputs.StateMachineArn,
+            name: runId,
+            input: JSON.stringify(input),
+          }),
+        );
+        executionArn = res.executionArn ?? '';
+      } catch (err) {
+        if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
+          throw new ConfigError(
+            `run ${runId} already has an execution: use 'goal-sync resume --run-id ${runId}'`,
+          );
+        }
+        throw err;
+      }
+      const started = { ...input, executionArn, consoleUrl: consoleUrlFor(executionArn) };
+      if (!flags.json) {
+        deps.out(`started run ${runId} (${input.source.format} ${uri}, connection ${input.connectionId})`);
+        deps.out(`execution  ${executionArn}`);
+        deps.out(`console    ${started.consoleUrl}`);
+      }
+      if (!statusOutputs) {
+        if (flags.json) deps.out(JSON.stringify(started));
+        return EXIT.ok;
+      }
+
+      const done = await waitForExecution(clients.sfn, executionArn, {
+        intervalMs: pollMs,
+        sleep: deps.sleep,
+        // Progress goes to stderr with --json, so stdout stays one JSON document.
+        onStatus: (status) =>
+          (flags.json ? deps.err : deps.out)(`${new Date(deps.now()).toISOString()}  ${status}`),
+      });
+      const status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
+      deps.out(flags.json ? JSON.stringify({ ...started, status }) : renderRunStatus(status));
+      return exitCodeForRun(status);
+    },
+    argv,
+  );
 }

@@ -1,0 +1,64 @@
+import { ConfigError } from '../core/errors.ts';
+import { type MaxInvalid, parseMaxInvalid } from '../core/source/acceptance.ts';
+import { didYouMean, escapeControl } from '../core/source/text.ts';
+import { parsePlanInput } from '../core/sync/input.ts';
+import type { PlanInput } from '../core/sync/plan.ts';
+
+/**
+ * The execution input as people write it (Step Functions console, schedules, `goal-sync start`). The
+ * least that works is `{"source": {"uri": "s3://BUCKET/goals.jsonl"}}`: the run id defaults to the
+ * execution's name (the state machine passes it as `executionName`), the connection to the stack's.
+ */
+export const PLAN_INPUT_FIELDS = [
+  'runId',
+  'connectionId',
+  'source',
+  'chunkSize',
+  'maxInvalid',
+  'executionName',
+] as const;
+
+const EXAMPLE = '{"source": {"uri": "s3://BUCKET/goals.jsonl"}}';
+
+export interface PlanEvent {
+  input: PlanInput;
+  maxInvalid?: MaxInvalid;
+}
+
+export function normalizePlanEvent(event: unknown, defaults: { connectionId?: string }): PlanEvent {
+  if (!event || typeof event !== 'object' || Array.isArray(event)) {
+    throw new ConfigError(`execution input must be a JSON object such as ${EXAMPLE}`);
+  }
+  const raw = event as Record<string, unknown>;
+  // Step Functions adds nothing of its own to the input; an unknown key is a typo worth naming.
+  const unknown = Object.keys(raw).filter((k) => !(PLAN_INPUT_FIELDS as readonly string[]).includes(k));
+  if (unknown.length > 0) {
+    const name = escapeControl(unknown[0]!.slice(0, 60));
+    throw new ConfigError(
+      `execution input: unknown field '${name}'${didYouMean(name, PLAN_INPUT_FIELDS)}; expected ${PLAN_INPUT_FIELDS.slice(0, 5).join(', ')}`,
+    );
+  }
+  if (raw.source === undefined) throw new ConfigError(`execution input: source is required, e.g. ${EXAMPLE}`);
+  if (typeof raw.source !== 'object' || raw.source === null || Array.isArray(raw.source)) {
+    throw new ConfigError(`execution input: source must be an object with a uri, e.g. ${EXAMPLE}`);
+  }
+  const runId = raw.runId ?? raw.executionName;
+  if (runId === undefined) {
+    throw new ConfigError('execution input: runId is required (or start the run as a named execution)');
+  }
+  const connectionId = raw.connectionId ?? defaults.connectionId;
+  if (connectionId === undefined) {
+    throw new ConfigError('execution input: connectionId is required (the stack sets no default connection)');
+  }
+  const input = parsePlanInput({
+    runId,
+    connectionId,
+    source: raw.source,
+    ...(raw.chunkSize === undefined ? {} : { chunkSize: raw.chunkSize }),
+  });
+  if (raw.maxInvalid === undefined) return { input };
+  if (typeof raw.maxInvalid !== 'string' && typeof raw.maxInvalid !== 'number') {
+    throw new ConfigError('execution input: maxInvalid must be a count (10) or a share ("5%")');
+  }
+  return { input, maxInvalid: parseMaxInvalid(raw.maxInvalid) };
+}

@@ -1,0 +1,69 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { didYouMean, escapeControl } from '../../lambdas/core/source/text.ts';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** A bad command line: the command prints one line (no usage dump) and exits 2. */
+export class ArgsError extends Error {
+  override readonly name: string = 'ArgsError';
+}
+
+/** The one-line form every command prints for a bad command line. */
+export const usageLine = (command: string, message: string): string =>
+  `goal-sync ${command}: ${message} (goal-sync ${command} --help shows every flag)`;
+
+const NEGATIVE_NUMBER = /^-\d/;
+
+/**
+ * node:util parseArgs in strict mode, with its messages turned into short ones: the unknown flag
+ * with the nearest known one, "--goals needs a value", and a negative number taken as the value it
+ * is (`--goals -5` is then refused by the flag's own range check, not by the parser).
+ */
+export function parseCli<O extends Options>(
+  argv: string[],
+  options: O,
+  opts: { positionals?: number } = {},
+): ReturnType<typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>> {
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const name = arg.startsWith('--') ? arg.slice(2) : undefined;
+    const next = argv[i + 1];
+    if (name && options[name]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      args.push(`${arg}=${next}`);
+      i++;
+    } else {
+      args.push(arg);
+    }
+  }
+  let parsed: ReturnType<
+    typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: true }>
+  >;
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true });
+  } catch (err) {
+    throw new ArgsError(friendly(err, options));
+  }
+  const allowed = opts.positionals ?? 0;
+  if (parsed.positionals.length > allowed) {
+    throw new ArgsError(`unexpected argument '${escapeControl(parsed.positionals[allowed]!)}'`);
+  }
+  return parsed;
+}
+
+function friendly(err: unknown, options: Options): string {
+  const e = err as { code?: string; message?: string };
+  const message = escapeControl(e.message ?? String(err));
+  const flags = Object.keys(options).map((n) => `--${n}`);
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const flag = /'([^']+)'/.exec(message)?.[1] ?? '';
+    const shown = flag.startsWith('-') ? flag : `-${flag}`;
+    return `unknown flag ${shown}${didYouMean(shown.replace(/^-(?!-)/, '--'), flags)}`;
+  }
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    const flag = /--([\w-]+)/.exec(message)?.[1];
+    if (flag && options[flag]?.type === 'string') return `--${flag} needs a value`;
+    if (flag) return `--${flag} takes no value`;
+  }
+  return message.split('\n')[0]!;
+}

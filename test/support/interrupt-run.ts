@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GoalRecordSchema } from '../../lambdas/core/source/schema.ts';
+import { JOURNAL_FILE_NAME } from '../../local/hcm/persist.ts';
+import { naturalKey, type StoreSnapshot } from '../../local/hcm/store.ts';
+import type { RunReport } from '../../local/runner/report.ts';
+
+const CLI = join(import.meta.dirname, '..', '..', 'bin', 'goal-sync.js');
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `goal-sync` as a user would; sends one SIGINT as soon as `interruptWhen` says so. */
+export function goalSync(
+  args: string[],
+  opts: { interruptWhen?: () => Promise<boolean>; timeoutMs?: number } = {},
+) {
+  return new Promise<CliRun>((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
+    let stdout = '';
+    let stderr = '';
+    const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000);
+    const when = opts.interruptWhen;
+    const poll = when
+      ? setInterval(async () => {
+          if (await when()) {
+            clearInterval(poll);
+            child.kill('SIGINT');
+          }
+        }, 25)
+      : undefined;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(killer);
+      clearInterval(poll);
+      resolve({ code: code ?? (signal ? 128 + 9 : 1), stdout, stderr });
+    });
+  });
+}
+
+/** A small deterministic PRNG (mulberry32): the interrupt point of seed N is the same on every run. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface InterruptOutcome {
+  interruptedCode: number;
+  resumedCode: number;
+  resumeCommandPrinted: boolean;
+  written: { first: number; resumed: number };
+  /** Valid records in the source, and goals in the simulator's durable state (closed cleanly). */
+  valid: number;
+  stored: number;
+  distinctStored: number;
+  /** Valid records whose goal is not in HCM / is there more than once. */
+  missing: number;
+  duplicated: number;
+  resumed: RunReport;
+}
+
+/**
+ * Interrupts a local run at `interruptAfterMs`, resumes it with the printed command's flags, and
+ * checks HCM's durable state (the simulator's files, read after both processes exited) against the
+ * source: every valid record's goal exactly once.
+ */
+export async function interruptAndResume(a: {
+  stateDir: string;
+  seed: number;
+  goals: number;
+  /** SIGINT once the HCM simulator has acknowledged this many writes (read from its journal). */
+  interruptAtWrites: number;
+}): Promise<InterruptOutcome> {
+  const flags = ['--goals', String(a.goals), '--seed', String(a.seed), '--token-ttl', '3'];
+  flags.push('--latency', '2-8', '--rate-limit', '200', '--state-dir', a.stateDir);
+  const journal = join(a.stateDir, 'hcm', JOURNAL_FILE_NAME);
+  const acknowledged = async () => {
+    const text = await readFile(journal, 'utf8').catch(() => '');
+    let n = 0;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+    return n >= a.interruptAtWrites;
+  };
+  const first = await goalSync(['local', ...flags, '--run-id', `int-${a.seed}`, '--json'], {
+    interruptWhen: acknowledged,
+  });
+  const firstReport = first.stdout ? (JSON.parse(first.stdout) as RunReport) : undefined;
+  const resumed = await goalSync(['local', ...flags, '--resume', `int-${a.seed}`, '--json']);
+  const resumedReport = JSON.parse(resumed.stdout) as RunReport;
+
+  const source = (await readFile(join(a.stateDir, 'goals.jsonl'), 'utf8')).split('\n');
+  const wanted = new Set<string>();
+  for (const line of source) {
+    if (!line.trim()) continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    const r = GoalRecordSchema.safeParse(value);
+    if (r.success) wanted.add(naturalKey(r.data.personNumber, r.data.goalPlanId, r.data.goalName));
+  }
+  const snapshot = JSON.parse(
+    await readFile(join(a.stateDir, 'hcm', 'hcm-sim-state.json'), 'utf8'),
+  ) as StoreSnapshot;
+  const counts = new Map<string, number>();
+  for (const { goal } of snapshot.goals) {
+    const key = naturalKey(goal.PersonNumber, goal.GoalPlanId, goal.GoalName);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return {
+    interruptedCode: first.code,
+    resumedCode: resumed.code,
+    resumeCommandPrinted: /resume with: npm start -- .*--resume int-\d+/.test(first.stderr),
+    written: {
+      first: firstReport?.execution?.written ?? -1,
+      resumed: resumedReport.execution?.written ?? -1,
+    },
+    valid: wanted.size,
+    stored: snapshot.goals.length,
+    distinctStored: counts.size,
+    missing: [...wanted].filter((k) => !counts.has(k)).length,
+    duplicated: [...counts.values()].filter((n) => n > 1).length,
+    resumed: resumedReport,
+  };
+}
