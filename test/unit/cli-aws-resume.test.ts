@@ -83,58 +83,28 @@ afterEach(() => {
 });
 
 describe('goal-sync resume', () => {
-  it('redrives a FAILED execution that Step Functions can redrive', async () => {
-    givenRun(['r1'], {
-      status: 'FAILED',
-      error: 'States.TaskFailed',
-      redriveStatus: 'REDRIVABLE',
-      redriveCount: 0,
-    });
-    const h = harness();
-    expect(await run(['--stack', 'prod', '--run-id', 'r1'], h.deps)).toBe(0);
-    const redrives = sfn.commandCalls(RedriveExecutionCommand).map((c) => c.args[0].input);
-    expect(redrives).toHaveLength(1);
-    expect(redrives[0]?.executionArn).toBe(execArn('r1'));
-    expect(started()).toHaveLength(0);
-    expect(h.text()).toContain('redrove FAILED execution of run r1 (redrive #1)');
-  });
-
-  it('redrives the newest execution of the run, not the first', async () => {
-    givenRun(['r1-r1', 'r1'], { status: 'TIMED_OUT', redriveStatus: 'REDRIVABLE', redriveCount: 2 });
-    expect(await run(['--stack', 'prod', '--run-id', 'r1'], harness().deps)).toBe(0);
-    expect(sfn.commandCalls(RedriveExecutionCommand)[0]?.args[0].input.executionArn).toBe(execArn('r1-r1'));
-  });
-
-  it('starts <run>-r<n+1> with the same run id and input when the execution is not redrivable', async () => {
+  it('starts <run>-r<n+1> with the same run id and input (resume: true), never a redrive', async () => {
+    // A FAILED execution that ended in RunFailed is "redrivable", but a redrive would only replay the
+    // Fail state: the resume is a new execution that plans again and retries what is not done.
     givenRun(['r1-r2', 'r1-r1', 'r1'], {
       status: 'FAILED',
-      redriveStatus: 'NOT_REDRIVABLE',
-      redriveStatusReason: 'Execution is RUNNING and cannot be redriven',
+      error: 'SyncFailed',
+      redriveStatus: 'REDRIVABLE',
+      redriveCount: 0,
     });
     const h = harness();
     expect(await run(['--stack', 'prod', '--run-id', 'r1'], h.deps)).toBe(0);
     expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
     expect(started()).toHaveLength(1);
     expect(started()[0]).toMatchObject({ stateMachineArn: SM, name: 'r1-r3' });
-    expect(JSON.parse(started()[0]?.input ?? '')).toEqual(INPUT);
-    expect(h.text()).toContain(
-      'started execution r1-r3 for run r1 (previous execution FAILED, not redrivable',
-    );
+    expect(JSON.parse(started()[0]?.input ?? '')).toEqual({ ...INPUT, resume: true });
+    expect(h.text()).toContain('started execution r1-r3 for run r1 (previous execution FAILED)');
+    expect(h.text()).toContain('records they hold are waited for, not written twice');
   });
 
   it('starts a new execution after a SUCCEEDED one (records left failed get retried)', async () => {
     givenRun(['r1'], { status: 'SUCCEEDED', redriveStatus: 'NOT_REDRIVABLE' });
     expect(await run(['--stack', 'prod', '--run-id', 'r1'], harness().deps)).toBe(0);
-    expect(started().map((s) => s.name)).toEqual(['r1-r1']);
-  });
-
-  it('falls back to a new execution when the redrive is refused after all', async () => {
-    givenRun(['r1'], { status: 'ABORTED', redriveStatus: 'REDRIVABLE' });
-    sfn
-      .on(RedriveExecutionCommand)
-      .rejects(Object.assign(new Error('window closed'), { name: 'ExecutionNotRedrivable' }));
-    expect(await run(['--stack', 'prod', '--run-id', 'r1'], harness().deps)).toBe(0);
-    expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(1);
     expect(started().map((s) => s.name)).toEqual(['r1-r1']);
   });
 
@@ -170,13 +140,14 @@ describe('goal-sync resume', () => {
     expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
   });
 
-  it('redrives a re-auth failure once the connection is active again', async () => {
+  it('resumes a re-auth failure once the connection is active again', async () => {
     givenRun(['r1'], { status: 'FAILED', error: 'ReauthRequiredError', redriveStatus: 'REDRIVABLE' });
     lambda
       .on(InvokeCommand)
       .resolves({ Payload: payload({ connections: [{ connectionId: 'hcm-eu', status: 'active' }] }) });
     expect(await run(['--stack', 'prod', '--run-id', 'r1'], harness().deps)).toBe(0);
-    expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(1);
+    expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
+    expect(started().map((s) => s.name)).toEqual(['r1-r1']);
   });
 
   it('exits 1 for a run without executions, and 2 without --run-id', async () => {

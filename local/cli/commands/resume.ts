@@ -1,9 +1,4 @@
-import {
-  type DescribeExecutionCommandOutput,
-  RedriveExecutionCommand,
-  type SFNClient,
-  StartExecutionCommand,
-} from '@aws-sdk/client-sfn';
+import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../../lambdas/core/errors.ts';
 import { connectionStatusOf, invokeBroker } from '../aws/broker.ts';
 import {
@@ -31,14 +26,14 @@ export const usage = `goal-sync resume --stack NAME --run-id ID   continue a run
   --stack NAME         CloudFormation stack of the deployment (required)
   --region REGION      AWS region (default: the SDK's AWS_REGION / profile)
   --run-id ID          the run to continue (required)
-A FAILED / TIMED_OUT / ABORTED execution that Step Functions can redrive is redriven (failed states
-rerun, succeeded ones are kept). Otherwise a new execution <ID>-r<n> starts with the same input and
-run id; either way the pipeline skips every record already done.
+Starts a new execution <ID>-r<n> with the run's input and run id (never a redrive: a redrive of a run
+that ended in its Fail state only replays that state). plan-sync refuses it if the run does not exist or
+its source changed; the pipeline skips every record already done, and records that iterations of the
+previous execution may still hold are waited for, never written twice.
 Exit codes: 0 resumed, 1 failure (or still running), 2 bad arguments, 3 the connection needs re-auth`;
 
 const OPTIONS = { ...COMMON_OPTIONS, 'run-id': { type: 'string' } } as const;
 
-const REDRIVABLE_STATUSES = new Set(['FAILED', 'TIMED_OUT', 'ABORTED']);
 const MAX_NAME_ATTEMPTS = 5;
 
 export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
@@ -89,53 +84,27 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
         }
       }
 
-      if (REDRIVABLE_STATUSES.has(status) && latest.redriveStatus === 'REDRIVABLE') {
-        if (await redrive(clients.sfn, latest)) {
-          deps.out(
-            `redrove ${status} execution of run ${runId} (redrive #${(latest.redriveCount ?? 0) + 1})`,
-          );
-          deps.out(`execution  ${latest.executionArn}`);
-          deps.out(`console    ${consoleUrlFor(latest.executionArn)}`);
-          return EXIT.ok;
-        }
-      }
-
-      const why =
-        status === 'SUCCEEDED'
-          ? 'previous execution SUCCEEDED; rerunning for records not done'
-          : `previous execution ${status}, not redrivable${latest.redriveStatusReason ? `: ${latest.redriveStatusReason}` : ''}`;
+      const why = `previous execution ${status}`;
       const nextAttempt = Math.max(0, ...executions.map((e) => e.attempt)) + 1;
       const started = await startAttempt(
         clients.sfn,
         stateMachineArn,
         runId,
-        { ...input, runId },
+        { ...input, runId, resume: true },
         nextAttempt,
       );
       deps.out(`started execution ${started.name} for run ${runId} (${why})`);
+      if (status !== 'SUCCEEDED') {
+        deps.out(
+          'iterations of the previous execution may still be finishing (up to the Lambda timeout): records they hold are waited for, not written twice',
+        );
+      }
       deps.out(`execution  ${started.executionArn}`);
       deps.out(`console    ${consoleUrlFor(started.executionArn)}`);
       return EXIT.ok;
     },
     argv,
   );
-}
-
-/** False when Step Functions refuses after all (the redrive window closed since DescribeExecution). */
-async function redrive(sfn: SFNClient, execution: DescribeExecutionCommandOutput): Promise<boolean> {
-  try {
-    await sfn.send(
-      new RedriveExecutionCommand({
-        executionArn: execution.executionArn,
-        // Idempotent per redrive: a retried CLI call does not redrive twice.
-        clientToken: `redrive-${execution.redriveCount ?? 0}-${execution.stopDate?.getTime() ?? 0}`,
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof Error && err.name === 'ExecutionNotRedrivable') return false;
-    throw err;
-  }
 }
 
 /**
