@@ -64,8 +64,9 @@ export function createOperatorPolicy(scope: Construct, props: OperatorPolicyProp
         resources: [stateMachine.stateMachineArn],
       }),
       new iam.PolicyStatement({
-        sid: 'ReadAndRedriveRuns',
-        actions: ['states:DescribeExecution', 'states:RedriveExecution'],
+        // resume starts a new execution of the run (never a redrive), so no states:RedriveExecution.
+        sid: 'ReadRuns',
+        actions: ['states:DescribeExecution'],
         resources: [executions],
       }),
       stateMachineKeyStatement('RunDataKey', data.key, stateMachine, ['kms:GenerateDataKey', 'kms:Decrypt']),

@@ -145,8 +145,11 @@ export function nightlySyncInput(
   sync: NonNullable<StackConfig['sync']>,
 ): Record<string, unknown> {
   return {
+    // plan-sync drops the ':' of the fire time, so the run id works as an execution name and CLI argument.
     runId: `nightly-${scheduler.ContextAttribute.scheduledTime}`,
     connectionId: sync.connectionId,
+    // A nightly trigger while a run of the connection is still going is a no-op, never a parallel run.
+    ifRunning: 'skip',
     source: {
       uri: `s3://${props.sourceBucketName}/${sync.sourceKey}`,
       format: sync.sourceKey.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl',

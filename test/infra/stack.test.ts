@@ -282,6 +282,7 @@ describe('scheduling', () => {
     expect(input).toEqual({
       runId: 'nightly-<aws.scheduler.scheduled-time>',
       connectionId: 'globex',
+      ifRunning: 'skip',
       source: { uri: 's3://BUCKET/nightly/goals.jsonl', format: 'jsonl' },
     });
     // Its role may start this state machine and nothing else.

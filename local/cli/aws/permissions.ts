@@ -68,13 +68,6 @@ export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
     commands: ['start', 'status', 'resume'],
   },
   {
-    action: 'states:RedriveExecution',
-    resource: 'execution',
-    sdk: 'RedriveExecutionCommand',
-    file: 'local/cli/commands/resume.ts',
-    commands: ['resume'],
-  },
-  {
     action: 'lambda:InvokeFunction',
     resource: 'tokenBroker',
     sdk: 'InvokeCommand (connect / status actions)',
