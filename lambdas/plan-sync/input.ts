@@ -16,6 +16,10 @@ export const PLAN_INPUT_FIELDS = [
   'chunkSize',
   'maxInvalid',
   'executionName',
+  // goal-sync resume / local --resume: the run must exist already.
+  'resume',
+  // Schedules: "skip" ends the execution successfully while another run of the connection is going.
+  'ifRunning',
 ] as const;
 
 const EXAMPLE = '{"source": {"uri": "s3://BUCKET/goals.jsonl"}}';
@@ -29,7 +33,16 @@ export function normalizePlanEvent(event: unknown, defaults: { connectionId?: st
   if (!event || typeof event !== 'object' || Array.isArray(event)) {
     throw new ConfigError(`execution input must be a JSON object such as ${EXAMPLE}`);
   }
-  const raw = event as Record<string, unknown>;
+  // The state machine hands over {input, execution: {id}}: the id tells finish-sync which execution
+  // planned the run's current attempt. Direct calls (tests, tools) may pass the input alone.
+  const wrapped = event as { input?: unknown; execution?: { id?: unknown } };
+  const executionArn =
+    'input' in wrapped && typeof wrapped.execution?.id === 'string' ? wrapped.execution.id : undefined;
+  const inner = executionArn === undefined ? event : wrapped.input;
+  if (!inner || typeof inner !== 'object' || Array.isArray(inner)) {
+    throw new ConfigError(`execution input must be a JSON object such as ${EXAMPLE}`);
+  }
+  const raw = inner as Record<string, unknown>;
   // Step Functions adds nothing of its own to the input; an unknown key is a typo worth naming.
   const unknown = Object.keys(raw).filter((k) => !(PLAN_INPUT_FIELDS as readonly string[]).includes(k));
   if (unknown.length > 0) {
@@ -55,7 +68,10 @@ export function normalizePlanEvent(event: unknown, defaults: { connectionId?: st
     connectionId,
     source: raw.source,
     ...(raw.chunkSize === undefined ? {} : { chunkSize: raw.chunkSize }),
+    ...(raw.resume === undefined ? {} : { resume: raw.resume }),
+    ...(raw.ifRunning === undefined ? {} : { ifRunning: raw.ifRunning }),
   });
+  if (executionArn !== undefined) input.executionArn = executionArn;
   if (raw.maxInvalid === undefined) return { input };
   if (typeof raw.maxInvalid !== 'string' && typeof raw.maxInvalid !== 'number') {
     throw new ConfigError('execution input: maxInvalid must be a count (10) or a share ("5%")');
