@@ -63,10 +63,16 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
     deps.metrics.addMetric('InvalidRecords', MetricUnit.Count, out.totals.invalid);
     // After planning, so the invalid records are stored and listed by `status` (invariant 9); the
     // InputRejectedError then fails the execution through MarkFailed (sync.failed).
-    await checkAcceptance(out.source.uri, out.totals, maxInvalid, async () => {
-      const [first] = await runs.listInvalidRecords(out.runId);
-      return first;
-    });
+    try {
+      await checkAcceptance(out.source.uri, out.totals, maxInvalid, async () => {
+        const [first] = await runs.listInvalidRecords(out.runId);
+        return first;
+      });
+    } catch (err) {
+      // A rejected input ends the run here: the connection is free for the corrected export at once.
+      await lease.release(out.connectionId, out.runId);
+      throw err;
+    }
     return out;
   })
     .use(injectLambdaContext(deps.logger))

@@ -268,11 +268,19 @@ describe('state machine execution (aws-local-stepfunctions)', () => {
             },
           },
         },
-        context: { Execution: { Name: 'console-start-1' } } as never,
+        context: {
+          Execution: {
+            Id: 'arn:aws:states:us-east-1:000000000000:execution:sync:console-start-1',
+            Name: 'console-start-1',
+          },
+        } as never,
       }).result;
     const error = await run({ source: { uri: 's3://b/g.jsonl' } }).catch((e: unknown) => e);
     expect(((error as ExecutionError).cause as Error).name).toBe('SyncFailed');
-    expect(planned[0]).toEqual({ runId: 'console-start-1', source: { uri: 's3://b/g.jsonl' } });
+    expect(planned[0]).toEqual({
+      input: { runId: 'console-start-1', source: { uri: 's3://b/g.jsonl' } },
+      execution: { id: 'arn:aws:states:us-east-1:000000000000:execution:sync:console-start-1' },
+    });
     expect(finished[0]).toMatchObject({
       runId: 'console-start-1',
       outcome: 'failed',
@@ -280,6 +288,6 @@ describe('state machine execution (aws-local-stepfunctions)', () => {
     });
     // An explicit run id wins over the execution name.
     await run({ runId: 'nightly-7', source: { uri: 's3://b/g.jsonl' } }).catch(() => undefined);
-    expect(planned[1]).toMatchObject({ runId: 'nightly-7' });
+    expect(planned[1]).toMatchObject({ input: { runId: 'nightly-7' } });
   });
 });
