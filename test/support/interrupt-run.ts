@@ -103,7 +103,8 @@ export async function interruptAndResume(a: {
   const resumed = await goalSync(['local', ...flags, '--resume', `int-${a.seed}`, '--json']);
   const resumedReport = JSON.parse(resumed.stdout) as RunReport;
 
-  const source = (await readFile(join(a.stateDir, 'goals.jsonl'), 'utf8')).split('\n');
+  // One generated source per run id (invariant 8): <state-dir>/sources/<runId>.jsonl.
+  const source = (await readFile(join(a.stateDir, 'sources', `int-${a.seed}.jsonl`), 'utf8')).split('\n');
   const wanted = new Set<string>();
   for (const line of source) {
     if (!line.trim()) continue;
