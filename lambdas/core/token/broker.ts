@@ -187,10 +187,11 @@ export class TokenBroker {
           reserveMs: 2 * leaseMs + 5_000,
         },
         actions: {
-          refresh: async (item) =>
-            (await this.replaceVersion(item.connectionId, item.version, 'sweep')).version > item.version,
-          recover: async (item) => {
-            await this.coordinate(item.connectionId, (t) => t.status === 'active', 'sweep', 'recover');
+          refresh: async (item, pace) =>
+            (await this.replaceVersion(item.connectionId, item.version, 'sweep', pace)).version >
+            item.version,
+          recover: async (item, pace) => {
+            await this.coordinate(item.connectionId, (t) => t.status === 'active', 'sweep', 'recover', pace);
           },
         },
       },
@@ -259,9 +260,10 @@ export class TokenBroker {
     connectionId: string,
     version: number,
     trigger: RefreshTrigger,
+    pace?: () => Promise<void>,
   ): Promise<IssuedToken> {
     const need: TokenNeed = (t, now) => t.status === 'active' && t.version > version && this.fresh(t, now);
-    return this.coordinate(connectionId, need, trigger, 'refresh');
+    return this.coordinate(connectionId, need, trigger, 'refresh', pace);
   }
 
   /**
@@ -273,11 +275,12 @@ export class TokenBroker {
     need: TokenNeed,
     trigger: RefreshTrigger,
     mode: RefreshMode,
+    pace?: () => Promise<void>,
   ): Promise<IssuedToken> {
     let issued: IssuedToken | undefined;
     for (let round = 0; round < 3; round++) {
       issued = await this.flights.run(`${mode}:${connectionId}`, () =>
-        this.coordinator.run({ connectionId, trigger, mode, satisfied: need }),
+        this.coordinator.run({ connectionId, trigger, mode, satisfied: need, pace }),
       );
       if (need({ status: 'active', ...issued }, this.clock.now())) return issued;
     }
