@@ -24,7 +24,7 @@ import { Outbox } from './outbox.ts';
 import { RefreshCoordinator, type RefreshMode, stateOf, type TokenNeed } from './refresh-coordinator.ts';
 import { inProactiveWindow, proactiveFireAt, proactiveScheduleName } from './schedule.ts';
 import { SingleFlight } from './single-flight.ts';
-import { runSweep, type SweepResult } from './sweeper.ts';
+import { RatePacer, runSweep, type SweepResult } from './sweeper.ts';
 import { BrokerTelemetry } from './telemetry.ts';
 import { TokenVault } from './token-vault.ts';
 
@@ -73,6 +73,7 @@ export class TokenBroker {
   private readonly sweepGraceMs: number;
   private readonly telemetry: BrokerTelemetry;
   readonly outbox: Outbox;
+  private readonly pacer: RatePacer;
 
   constructor(private readonly deps: BrokerDeps) {
     const o = deps.options ?? {};
@@ -87,6 +88,7 @@ export class TokenBroker {
     this.vault = new TokenVault(deps.keys);
     this.telemetry = new BrokerTelemetry(deps.logger, deps.metrics, deps.events);
     this.outbox = new Outbox(this.store, deps.events, deps.logger);
+    this.pacer = new RatePacer(o.tokenEndpointRatePerSecond ?? 20, this.clock);
     this.coordinator = new RefreshCoordinator({
       outbox: this.outbox,
       store: this.store,
@@ -186,6 +188,7 @@ export class TokenBroker {
           ratePerSecond: o.tokenEndpointRatePerSecond ?? 20,
           reserveMs: 2 * leaseMs + 5_000,
         },
+        pacer: this.pacer,
         actions: {
           refresh: async (item, pace) =>
             (await this.replaceVersion(item.connectionId, item.version, 'sweep', pace)).version >

@@ -61,7 +61,15 @@ export class RatePacer {
  * bounded concurrency under the shared rate, and stops starting work before the invocation's time runs out.
  */
 export async function runSweep(
-  d: { store: ConnectionStore; outbox: Outbox; clock: Clock; config: SweepConfig; actions: SweepActions },
+  d: {
+    store: ConnectionStore;
+    outbox: Outbox;
+    clock: Clock;
+    config: SweepConfig;
+    actions: SweepActions;
+    /** Shared by every sweep of this broker instance, so back-to-back sweeps never add up. */
+    pacer: RatePacer;
+  },
   remainingTimeMs: () => number,
 ): Promise<SweepResult> {
   const { store, outbox, clock, config, actions } = d;
@@ -76,8 +84,7 @@ export async function runSweep(
     deferred: 0,
     durationMs: 0,
   };
-  const pacer = new RatePacer(config.ratePerSecond, clock);
-  const pace = () => pacer.take();
+  const pace = () => d.pacer.take();
   const work: Array<() => Promise<void>> = [];
   for (const item of due) {
     if (item.outbox.length > 0) await outbox.drainQuietly(item.connectionId);
