@@ -21,8 +21,8 @@ import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture
  */
 const SEEDS = Number(process.env.CRASH_SEEDS ?? 6);
 const BATCH = Number(process.env.CRASH_BATCH ?? 6);
-// Short enough that a dead holder's lease lapses within the run; calls get 1 s (two cores, ~10 processes).
-const LEASE_MS = 3_000;
+// Short enough that a dead holder's lease lapses within the run; calls get 0.8 s (two cores, ~10 processes).
+const LEASE_MS = 5_000;
 const PHASES = ['acquired', 'sending', 'answered', 'extended', 'sealed', 'committed'] as const;
 const ROOT = join(import.meta.dirname, '..', '..');
 

@@ -65,14 +65,14 @@ describe('case 1: slow KMS after the grant — the lease is extended, the pair c
 
 describe('case 2: the holder dies after sending, before committing', () => {
   it('the next holder finds the in-flight marker: needs_reauth "refresh outcome unknown", one event, never resent', async () => {
-    const dying = fx.broker({ leaseMs: 1_000, faults: { crashAfterSendRate: 1 } });
+    const dying = fx.broker({ leaseMs: 3_000, faults: { crashAfterSendRate: 1 } });
     const { version } = await fx.connectRefreshToken('c2', fx.broker());
     fx.idp.resetStats();
     await expect(dying.getToken('c2', { minVersion: version + 1 })).rejects.toBeInstanceOf(TransientError);
     const left = await fx.item('c2');
     expect(left.leaseOwner).toBeDefined();
     expect(left.refreshInFlight).toBe(left.leaseOwner);
-    const next = fx.broker({ leaseMs: 1_000 });
+    const next = fx.broker({ leaseMs: 3_000 });
     await expect(next.getToken('c2', { minVersion: version + 1 })).rejects.toMatchObject({
       name: 'ReauthRequiredError',
       reason: 'refresh outcome unknown',
@@ -118,7 +118,7 @@ describe('case 3: lost token response plus a throttled needs_reauth write', () =
   });
 
   it('when the write fails for good, the marker stays and the next holder flags it without resending', async () => {
-    const broker = fx.broker({ ...viaProxy, leaseMs: 1_500, callTimeoutMs: 200 });
+    const broker = fx.broker({ ...viaProxy, leaseMs: 3_000, callTimeoutMs: 200 });
     const { version } = await fx.connectRefreshToken('c3b', fx.broker());
     proxy.setRule(({ operation, body }) => (isReauthWrite(operation, body) ? 'throttle' : undefined));
     fx.idp.setFaults({ dropAfterIssueRate: 1 });
@@ -129,7 +129,7 @@ describe('case 3: lost token response plus a throttled needs_reauth write', () =
     proxy.setRule(undefined);
     fx.idp.setFaults({ dropAfterIssueRate: 0 });
     await expect(
-      fx.broker({ leaseMs: 1_500 }).getToken('c3b', { minVersion: version + 1 }),
+      fx.broker({ leaseMs: 3_000 }).getToken('c3b', { minVersion: version + 1 }),
     ).rejects.toMatchObject({ reason: 'refresh outcome unknown' });
     expect(fx.idp.stats().tokenRequests).toBe(1);
     expect(fx.idp.stats().reuseDetections).toBe(0);

@@ -25,7 +25,8 @@ const lease = (ms: number) => new ConnectionLease(fx.dynamo.doc, fx.dynamo.table
 
 describe('lease holder crash', () => {
   it('a lease whose holder died is taken over once it expires, with one token endpoint call', async () => {
-    const broker = fx.broker({ leaseMs: 1_000, waitTimeoutMs: 3_000 });
+    // The crashed holder's lease is 1 s; this broker's own lease leaves room for its request under load.
+    const broker = fx.broker({ leaseMs: 3_000, waitTimeoutMs: 3_000 });
     const { version } = await fx.connectRefreshToken('crash', broker);
     const taken = await lease(1_000).tryAcquire('crash', 'crashed-holder', Date.now());
     expect(taken.acquired).toBe(true);

@@ -59,7 +59,7 @@ const broker = new TokenBroker({
   events: fileEvents(join(config.stateDir, 'events.jsonl')),
   logger,
   metrics: new Metrics({ namespace: 'Crash', serviceName: 'token-broker', logger }),
-  options: { leaseMs: config.leaseMs, callTimeoutMs: 1_000, pollStartMs: 20, pollCapMs: 200, probe },
+  options: { leaseMs: config.leaseMs, callTimeoutMs: 800, pollStartMs: 20, pollCapMs: 200, probe },
 });
 
 const until = Date.now() + config.durationMs;

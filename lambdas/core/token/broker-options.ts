@@ -1,3 +1,4 @@
+import { ConfigError } from '../errors.ts';
 import { DEFAULT_LEASE_MS } from '../lease/lease.ts';
 import { DEFAULT_BUFFER_SECONDS, DEFAULT_CLOCK_SKEW_SECONDS } from './expiry.ts';
 import { GRANT_DEFAULTS } from './grants.ts';
@@ -47,7 +48,7 @@ export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
   const leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
   const callTimeoutMs = o.callTimeoutMs ?? Math.min(3_000, Math.floor(leaseMs / 6));
   const leaseMarginMs = o.leaseMarginMs ?? Math.min(1_000, Math.floor(leaseMs / 10));
-  return {
+  const config: CoordinatorConfig = {
     bufferSeconds: o.bufferSeconds ?? DEFAULT_BUFFER_SECONDS,
     skewSeconds: o.skewSeconds ?? DEFAULT_CLOCK_SKEW_SECONDS,
     waitTimeoutMs: o.waitTimeoutMs ?? 2 * leaseMs + 5_000,
@@ -73,4 +74,12 @@ export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
     probe: o.probe,
     random: o.random ?? Math.random,
   };
+  const grantWindowMs = leaseMs - config.commitReserveMs;
+  if (grantWindowMs < (config.grant.timeoutMs ?? 0)) {
+    // Otherwise every refresh would end "not sent": a silent outage (the crash campaign ran into one).
+    throw new ConfigError(
+      `lease ${leaseMs} ms leaves ${grantWindowMs} ms for the token request after the commit reserve (${config.commitReserveMs} ms); a request may take ${config.grant.timeoutMs} ms`,
+    );
+  }
+  return config;
 }

@@ -24,7 +24,7 @@ import { Outbox } from './outbox.ts';
 import { RefreshCoordinator, type RefreshMode, stateOf, type TokenNeed } from './refresh-coordinator.ts';
 import { inProactiveWindow, proactiveFireAt, proactiveScheduleName } from './schedule.ts';
 import { SingleFlight } from './single-flight.ts';
-import { runSweep, type SweepResult } from './sweeper.ts';
+import { RatePacer, runSweep, type SweepResult } from './sweeper.ts';
 import { BrokerTelemetry } from './telemetry.ts';
 import { TokenVault } from './token-vault.ts';
 
@@ -73,6 +73,7 @@ export class TokenBroker {
   private readonly sweepGraceMs: number;
   private readonly telemetry: BrokerTelemetry;
   readonly outbox: Outbox;
+  private readonly pacer: RatePacer;
 
   constructor(private readonly deps: BrokerDeps) {
     const o = deps.options ?? {};
@@ -87,6 +88,7 @@ export class TokenBroker {
     this.vault = new TokenVault(deps.keys);
     this.telemetry = new BrokerTelemetry(deps.logger, deps.metrics, deps.events);
     this.outbox = new Outbox(this.store, deps.events, deps.logger);
+    this.pacer = new RatePacer(o.tokenEndpointRatePerSecond ?? 20, this.clock);
     this.coordinator = new RefreshCoordinator({
       outbox: this.outbox,
       store: this.store,
@@ -186,11 +188,13 @@ export class TokenBroker {
           ratePerSecond: o.tokenEndpointRatePerSecond ?? 20,
           reserveMs: 2 * leaseMs + 5_000,
         },
+        pacer: this.pacer,
         actions: {
-          refresh: async (item) =>
-            (await this.replaceVersion(item.connectionId, item.version, 'sweep')).version > item.version,
-          recover: async (item) => {
-            await this.coordinate(item.connectionId, (t) => t.status === 'active', 'sweep', 'recover');
+          refresh: async (item, pace) =>
+            (await this.replaceVersion(item.connectionId, item.version, 'sweep', pace)).version >
+            item.version,
+          recover: async (item, pace) => {
+            await this.coordinate(item.connectionId, (t) => t.status === 'active', 'sweep', 'recover', pace);
           },
         },
       },
@@ -259,9 +263,10 @@ export class TokenBroker {
     connectionId: string,
     version: number,
     trigger: RefreshTrigger,
+    pace?: () => Promise<void>,
   ): Promise<IssuedToken> {
     const need: TokenNeed = (t, now) => t.status === 'active' && t.version > version && this.fresh(t, now);
-    return this.coordinate(connectionId, need, trigger, 'refresh');
+    return this.coordinate(connectionId, need, trigger, 'refresh', pace);
   }
 
   /**
@@ -273,11 +278,12 @@ export class TokenBroker {
     need: TokenNeed,
     trigger: RefreshTrigger,
     mode: RefreshMode,
+    pace?: () => Promise<void>,
   ): Promise<IssuedToken> {
     let issued: IssuedToken | undefined;
     for (let round = 0; round < 3; round++) {
       issued = await this.flights.run(`${mode}:${connectionId}`, () =>
-        this.coordinator.run({ connectionId, trigger, mode, satisfied: need }),
+        this.coordinator.run({ connectionId, trigger, mode, satisfied: need, pace }),
       );
       if (need({ status: 'active', ...issued }, this.clock.now())) return issued;
     }

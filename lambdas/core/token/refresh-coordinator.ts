@@ -35,6 +35,8 @@ export interface RefreshRequest {
   trigger: RefreshTrigger;
   mode: RefreshMode;
   satisfied: TokenNeed;
+  /** Waits for a slot of a shared token-endpoint rate right before the POST (the sweep's pacer). */
+  pace?: () => Promise<void>;
 }
 
 export interface CoordinatorConfig {

@@ -63,6 +63,7 @@ export class LeaseHolder {
     try {
       const prepared = await prepareGrant(item, grantMode(this.req), this.d, this.budget.call('KMS Decrypt'));
       await this.writeMarker(item, prepared);
+      await this.req.pace?.();
       this.probe('sending');
       obtained = await callGrant(item, prepared, grantMode(this.req), {
         secrets: this.d.secrets,

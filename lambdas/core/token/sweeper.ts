@@ -29,9 +29,10 @@ export interface SweepConfig {
   reserveMs: number;
 }
 
+/** `pace` is called right before each token request: the rate bounds the POSTs, not the job starts. */
 export interface SweepActions {
-  refresh(item: ConnectionItem): Promise<boolean>;
-  recover(item: ConnectionItem): Promise<void>;
+  refresh(item: ConnectionItem, pace: () => Promise<void>): Promise<boolean>;
+  recover(item: ConnectionItem, pace: () => Promise<void>): Promise<void>;
 }
 
 /**
@@ -60,7 +61,15 @@ export class RatePacer {
  * bounded concurrency under the shared rate, and stops starting work before the invocation's time runs out.
  */
 export async function runSweep(
-  d: { store: ConnectionStore; outbox: Outbox; clock: Clock; config: SweepConfig; actions: SweepActions },
+  d: {
+    store: ConnectionStore;
+    outbox: Outbox;
+    clock: Clock;
+    config: SweepConfig;
+    actions: SweepActions;
+    /** Shared by every sweep of this broker instance, so back-to-back sweeps never add up. */
+    pacer: RatePacer;
+  },
   remainingTimeMs: () => number,
 ): Promise<SweepResult> {
   const { store, outbox, clock, config, actions } = d;
@@ -75,12 +84,13 @@ export async function runSweep(
     deferred: 0,
     durationMs: 0,
   };
+  const pace = () => d.pacer.take();
   const work: Array<() => Promise<void>> = [];
   for (const item of due) {
     if (item.outbox.length > 0) await outbox.drainQuietly(item.connectionId);
     if (item.status === 'needs_reauth' && item.autoRetry && (item.retryAt ?? 0) <= started) {
       work.push(async () => {
-        await actions.recover(item);
+        await actions.recover(item, pace);
         result.recovered++;
       });
       continue;
@@ -92,10 +102,9 @@ export async function runSweep(
     if (pending) continue;
     if (item.nextProactiveAt !== undefined) result.overdue++;
     work.push(async () => {
-      if (await actions.refresh(item)) result.refreshed++;
+      if (await actions.refresh(item, pace)) result.refreshed++;
     });
   }
-  const pacer = new RatePacer(config.ratePerSecond, clock);
   let index = 0;
   const lane = async () => {
     while (index < work.length) {
@@ -105,7 +114,6 @@ export async function runSweep(
         return;
       }
       const job = work[index++]!;
-      await pacer.take();
       await job().catch(() => {
         result.failed++;
       });
