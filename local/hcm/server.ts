@@ -149,16 +149,17 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     if (WRITE_METHODS.has(method) && !isJsonMediaType(req.headers['content-type'])) {
       throw new SimHttpError(415, `Content-Type ${req.headers['content-type']} isn't supported; send JSON.`);
     }
+    const op = {
+      method: method as OpMethod,
+      route,
+      params: url.searchParams,
+      body,
+      upsert: req.headers['upsert-mode']?.toString().toLowerCase() === 'true',
+      ...optionalHeader('ifMatch', req.headers['if-match']),
+      ...optionalHeader('ifNoneMatch', req.headers['if-none-match']),
+    };
     if (WRITE_METHODS.has(method) && route.kind !== 'root' && dice.commitLate(faults)) {
       // The gateway answers 504 now; the write reaches the store later, as if Oracle finished it anyway.
-      const op = {
-        method: method as OpMethod,
-        route,
-        params: url.searchParams,
-        body,
-        upsert: req.headers['upsert-mode']?.toString().toLowerCase() === 'true',
-        ...optionalHeader('ifMatch', req.headers['if-match']),
-      };
       counters.lateCommits++;
       counters.lateCommitsPending++;
       const apply = () => {
@@ -190,19 +191,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       if (!['GET', 'POST', 'PATCH', 'DELETE'].includes(method)) {
         throw new SimHttpError(405, `The HTTP method ${method} is not supported.`);
       }
-      result = dispatch(
-        ctx,
-        {
-          method: method as OpMethod,
-          route,
-          params: url.searchParams,
-          body,
-          upsert: req.headers['upsert-mode']?.toString().toLowerCase() === 'true',
-          ...optionalHeader('ifMatch', req.headers['if-match']),
-          ...optionalHeader('ifNoneMatch', req.headers['if-none-match']),
-        },
-        tally,
-      );
+      result = dispatch(ctx, op, tally);
       contentType = route.kind === 'goals' && method === 'GET' ? HCM_MEDIA.collection : HCM_MEDIA.item;
     }
     counters.apply(tally);

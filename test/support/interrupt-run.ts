@@ -5,6 +5,7 @@ import { GoalRecordSchema } from '../../lambdas/core/source/schema.ts';
 import { JOURNAL_FILE_NAME } from '../../local/hcm/persist.ts';
 import { naturalKey, type StoreSnapshot } from '../../local/hcm/store.ts';
 import type { RunReport } from '../../local/runner/report.ts';
+import { mulberry32 } from '../../local/sample/random.ts';
 
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'goal-sync.js');
 
@@ -48,17 +49,8 @@ export function goalSync(
   });
 }
 
-/** A small deterministic PRNG (mulberry32): the interrupt point of seed N is the same on every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The interrupt point of seed N is the same on every run (mulberry32, the generator's own PRNG). */
+export const seeded = mulberry32;
 
 export interface InterruptOutcome {
   interruptedCode: number;

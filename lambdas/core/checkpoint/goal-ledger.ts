@@ -167,35 +167,22 @@ export class GoalLedger {
     owner: string,
     c: { contentHash: string; ids: HcmIds; personNumber: string; action: DoneAction },
   ): Promise<void> {
-    try {
-      await dynamoCall('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(externalKey),
-            ConditionExpression: 'claimOwner = :owner',
-            UpdateExpression:
-              'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, ' +
-              'personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at ' +
-              `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}`,
-            ExpressionAttributeValues: {
-              ':owner': owner,
-              ':hash': c.contentHash,
-              ':gid': c.ids.hcmGoalId,
-              ':uid': c.ids.performanceGoalsUniqID,
-              ':plan': c.ids.goalPlanId,
-              ':person': c.personNumber,
-              ':run': this.scope.runId,
-              ':action': c.action,
-              ':at': new Date(this.clock.now()).toISOString(),
-            },
-          }),
-        ),
-      );
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+    const update =
+      'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, ' +
+      'personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at ' +
+      `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}`;
+    const done = await this.ownedUpdate(externalKey, owner, update, {
+      ':hash': c.contentHash,
+      ':gid': c.ids.hcmGoalId,
+      ':uid': c.ids.performanceGoalsUniqID,
+      ':plan': c.ids.goalPlanId,
+      ':person': c.personNumber,
+      ':run': this.scope.runId,
+      ':action': c.action,
+      ':at': new Date(this.clock.now()).toISOString(),
+    });
+    if (!done)
       throw new ClaimLostError(`record ${externalKey} was claimed by another worker before the commit`);
-    }
   }
 
   /**
@@ -208,33 +195,17 @@ export class GoalLedger {
     owner: string,
   ): Promise<{ visibleAfter: number; unclearWrites: number }> {
     const visibleAfter = this.clock.now() + this.timing.visibilityMs;
-    try {
-      const out = await dynamoCall('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(externalKey),
-            ConditionExpression: 'claimOwner = :owner',
-            UpdateExpression:
-              'SET ambiguous = :true, visibleAfter = :visible, unclearWrites = if_not_exists(unclearWrites, :zero) + :one ' +
-              `REMOVE ${CLAIM_FIELDS}`,
-            ExpressionAttributeValues: {
-              ':owner': owner,
-              ':true': true,
-              ':visible': visibleAfter,
-              ':zero': 0,
-              ':one': 1,
-            },
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return { visibleAfter, unclearWrites: (out.Attributes?.unclearWrites as number | undefined) ?? 1 };
-    } catch (err) {
-      if (!isConditionFailure(err)) throw err;
-      // Someone else holds it now; they wait out the visibility set by our beginWrite.
-      return { visibleAfter, unclearWrites: 1 };
-    }
+    const update =
+      'SET ambiguous = :true, visibleAfter = :visible, unclearWrites = if_not_exists(unclearWrites, :zero) + :one ' +
+      `REMOVE ${CLAIM_FIELDS}`;
+    const after = await this.ownedUpdate(externalKey, owner, update, {
+      ':true': true,
+      ':visible': visibleAfter,
+      ':zero': 0,
+      ':one': 1,
+    });
+    // Not ours any more: whoever holds it waits out the visibility our beginWrite set.
+    return { visibleAfter, unclearWrites: (after?.unclearWrites as number | undefined) ?? 1 };
   }
 
   /**
@@ -242,21 +213,39 @@ export class GoalLedger {
    * after the visibility wait found nothing, then HCM refused our write), so the reconcile flags go too.
    */
   async release(externalKey: string, owner: string, settled: boolean): Promise<void> {
+    // Already released or taken over after expiry: nothing of ours to give back.
+    await this.ownedUpdate(
+      externalKey,
+      owner,
+      `REMOVE ${CLAIM_FIELDS}${settled ? `, ${WRITE_FIELDS}` : ''}`,
+      {},
+    );
+  }
+
+  /** An update conditioned on `owner` holding the claim: the new item, or undefined when it does not. */
+  private async ownedUpdate(
+    externalKey: string,
+    owner: string,
+    update: string,
+    values: Record<string, unknown>,
+  ): Promise<Record<string, unknown> | undefined> {
     try {
-      await dynamoCall('UpdateItem', () =>
+      const out = await dynamoCall('UpdateItem', () =>
         this.doc.send(
           new UpdateCommand({
             TableName: this.table,
             Key: this.key(externalKey),
             ConditionExpression: 'claimOwner = :owner',
-            UpdateExpression: `REMOVE ${CLAIM_FIELDS}${settled ? `, ${WRITE_FIELDS}` : ''}`,
-            ExpressionAttributeValues: { ':owner': owner },
+            UpdateExpression: update,
+            ExpressionAttributeValues: { ':owner': owner, ...values },
+            ReturnValues: 'ALL_NEW',
           }),
         ),
       );
+      return out.Attributes ?? {};
     } catch (err) {
-      // Already released or taken over after expiry: nothing of ours to give back.
       if (!isConditionFailure(err)) throw err;
+      return undefined;
     }
   }
 }
