@@ -1,6 +1,8 @@
 import { createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConfigError, ConnectionNotFoundError } from '../../lambdas/core/errors.ts';
 import type { GrantType } from '../../lambdas/core/ports.ts';
+import { CONNECTION_TABLE } from '../../lambdas/core/tables.ts';
 import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
 import { DEFAULT_SCOPE } from '../constants.ts';
 import type { IdpPeer } from './peers.ts';
@@ -45,6 +47,34 @@ export async function ensureConnection(
   }
   await broker.transport.call({ action: 'connect', connectionId, secretId, grant });
   return current === undefined ? 'connected' : 'reconnected';
+}
+
+/**
+ * Local mode is one process: on a resume, a refresh lease or in-flight marker still on the connection
+ * belongs to the process that crashed. With a refresh_token grant that refresh's outcome is unknown, and
+ * the broker rightly refuses to resend the stored token (docs/invariants.md, invariant 2). Locally the
+ * runner does what the operator would (`goal-sync connect`): it marks the connection for re-auth and
+ * clears the dead process's lease, so ensureConnection reconnects it with a freshly minted grant.
+ */
+export async function releaseDeadRefresh(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  connectionId = LOCAL_CONNECTION_ID,
+): Promise<boolean> {
+  const key = { [CONNECTION_TABLE.partitionKey]: connectionId };
+  const { Item } = await doc.send(new GetCommand({ TableName: table, Key: key, ConsistentRead: true }));
+  if (!Item || (Item.leaseOwner === undefined && Item.refreshInFlight === undefined)) return false;
+  await doc.send(
+    new UpdateCommand({
+      TableName: table,
+      Key: key,
+      UpdateExpression:
+        'SET #status = :reauth REMOVE leaseOwner, leaseExpiresAt, refreshInFlight, refreshInFlightAt, refreshInFlightFingerprint',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':reauth': 'needs_reauth' },
+    }),
+  );
+  return true;
 }
 
 async function connectionStatus(broker: LocalTokenBroker, connectionId: string): Promise<string | undefined> {

@@ -18,7 +18,7 @@ import { startDynamoFaultProxy } from '../adapters/dynamo-fault-proxy.ts';
 import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
 import { writeSampleFile } from '../sample/generate.ts';
 import { hasDynamoFaults } from './aws-faults.ts';
-import { ensureConnection, LOCAL_CONNECTION_ID, refreshCounts } from './connection.ts';
+import { ensureConnection, LOCAL_CONNECTION_ID, refreshCounts, releaseDeadRefresh } from './connection.ts';
 import { executeLocally } from './executor.ts';
 import { InterruptWatch } from './interrupt.ts';
 import { buildLocalLambdas, localWriteTiming } from './lambdas.ts';
@@ -88,6 +88,9 @@ export async function runLocal(
     if (o.resume) await refuseChangedSource(runs, o.resume, sourcePath);
     // The naive job gets its own grant and never asks the broker: connecting it would spend a token
     // call the naive column would then be charged for.
+    if (o.resume && !o.naive && (await releaseDeadRefresh(dynamo.doc, tables.connections))) {
+      io.note(`the crashed process left a refresh of ${LOCAL_CONNECTION_ID} unfinished: reconnecting it`);
+    }
     const connection = o.naive ? 'existing' : await ensureConnection(broker, peers.idp, undefined, o.grant);
     if (connection === 'reconnected')
       io.note(`connection ${LOCAL_CONNECTION_ID} needed re-auth: re-connected`);

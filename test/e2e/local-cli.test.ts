@@ -85,13 +85,10 @@ describe('goal-sync local (end to end)', () => {
     expect(rep.tokens.afterUnauthorized).toBe(rep.tokens.refreshes);
     expect(rep.tokens.proactive + rep.tokens.jit).toBe(0);
     // Whether the unlocked refreshes race into a replay depends on timing; when they do, the IdP
-    // revokes the grant and the restart from zero posts goals a second time.
-    if (rep.tokens.reuseDetected > 0) {
-      expect(rep.tokens.revocations).toBeGreaterThan(0);
-      expect(rep.hcm.duplicates + rep.goals.total - rep.goals.invalid - rep.hcm.goalsStored).toBeGreaterThan(
-        0,
-      );
-    }
+    // revokes the grant. (Whether that then costs duplicates or lost goals depends on how much was left
+    // to write when it happened: a replay in the last seconds costs neither, so that is the bench's to
+    // show over 5,000 goals, not this test's.)
+    if (rep.tokens.reuseDetected > 0) expect(rep.tokens.revocations).toBeGreaterThan(0);
     expect(r.code).toBe(rep.status === 'completed' && rep.goals.failed === 0 ? 0 : 1);
   });
 
