@@ -30,7 +30,7 @@ function goalSync(args: string[], timeoutMs = 150_000): Promise<CliResult> {
 const report = (r: CliResult): RunReport => JSON.parse(r.stdout) as RunReport;
 
 // The full CLI, as a user runs it: real processes, real HTTP peers, the synthesized state machine.
-describe('goal-sync local (end to end)', () => {
+describe('goal-sync local (end to end)', { timeout: 180_000 }, () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'goal-sync-e2e-'));
