@@ -96,6 +96,9 @@ export interface HcmClientOptions {
  */
 export const REST_FRAMEWORK_VERSION = '4';
 
+/** A token wait longer than this (a refresh, a lease wait) is followed by a second claim check. */
+const GUARD_RECHECK_AFTER_MS = 250;
+
 type Method = 'GET' | 'POST' | 'PATCH';
 
 interface Request {
@@ -264,9 +267,13 @@ export class HcmGoalsClient implements HcmGoals {
       let used: IssuedToken | undefined;
       const answer = await this.limiter.run(
         async () => {
-          used = await this.o.tokens.getToken(this.o.connectionId, replace);
-          // Last thing before the wire: a guard that throws means this attempt is never sent.
+          // The claim is checked first and the token taken last, so a short-lived token is not aged by the
+          // check's round trip; a token wait long enough to matter (a refresh) is followed by a second
+          // check. A guard that throws means this attempt is never sent.
           if (req.guard) await req.guard();
+          const asked = Date.now();
+          used = await this.o.tokens.getToken(this.o.connectionId, replace);
+          if (req.guard && Date.now() - asked > GUARD_RECHECK_AFTER_MS) await req.guard();
           return this.exchange(req, what, used, repeatable);
         },
         { first: retry },
