@@ -19,8 +19,8 @@ import {
 export { AmbiguousWriteError, isAmbiguousWrite } from './response.ts';
 
 /**
- * Called right before each write request goes on the wire (every attempt, after the pacer slot and the
- * token): it renews and verifies the caller's claim on the record and throws to stop the send
+ * Called before each write request goes on the wire (every attempt, in the pacer slot, before the token
+ * is taken and again after a slow token wait): it renews and verifies the caller's claim on the record and throws to stop the send
  * (invariant 7: every write to HCM is made under a live, owner-checked claim).
  */
 export type WriteGuard = () => Promise<void>;
