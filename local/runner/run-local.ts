@@ -10,6 +10,7 @@ import { renderDefinition } from '../../infra/state-machine.ts';
 import { queryByPrefix } from '../../lambdas/core/checkpoint/dynamo.ts';
 import { runPk, SK_PREFIX } from '../../lambdas/core/checkpoint/keys.ts';
 import { RunStore, sourceChange } from '../../lambdas/core/checkpoint/run-store.ts';
+import type { RunItem } from '../../lambdas/core/checkpoint/types.ts';
 import { formatMaxInvalid } from '../../lambdas/core/source/acceptance.ts';
 import { formatFromUri, openGoalSource } from '../../lambdas/core/source/open.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
@@ -76,16 +77,17 @@ export async function runLocal(
     const tables = await createProjectTables(dynamo.client);
     const runs = new RunStore(dynamo.doc, tables.checkpoints);
     const runId = o.runId ?? newRunId();
-    if (o.resume && !(await runs.getRun(o.resume))) {
+    const resumed = o.resume ? await runs.getRun(o.resume) : undefined;
+    if (o.resume && !resumed) {
       const known = await listRunIds(dynamo.doc, tables.checkpoints);
       throw new UsageError(
         `run ${o.resume} does not exist in ${workDir}; ${known.length > 0 ? `known runs: ${known.join(', ')}` : 'no runs there yet'}`,
       );
     }
     // A resume reads the source its run was planned from; --source may name it again, nothing else.
-    const pinned = o.resume ? (await runs.getRun(o.resume))?.source.uri : undefined;
+    const pinned = resumed?.source.uri;
     const sourcePath = pinned && !o.source ? pinned : await prepareSource(o, workDir, runId, io);
-    if (o.resume) await refuseChangedSource(runs, o.resume, sourcePath);
+    if (resumed) await refuseChangedSource(resumed, sourcePath);
     // The naive job gets its own grant and never asks the broker: connecting it would spend a token
     // call the naive column would then be charged for.
     if (o.resume && !o.naive && (await releaseDeadRefresh(dynamo.doc, tables.connections))) {
@@ -284,9 +286,9 @@ async function prepareSource(o: LocalRunOptions, workDir: string, runId: string,
  * A resume must read exactly the source its plan pinned (invariant 8): checked here so the CLI says so
  * before anything starts; plan-sync refuses the same way in AWS (SourceChangedError).
  */
-async function refuseChangedSource(runs: RunStore, runId: string, sourcePath: string): Promise<void> {
-  const run = await runs.getRun(runId);
-  if (run && resolve(run.source.uri) !== sourcePath) {
+async function refuseChangedSource(run: RunItem, sourcePath: string): Promise<void> {
+  const runId = run.runId;
+  if (resolve(run.source.uri) !== sourcePath) {
     throw new UsageError(
       `run ${runId} was planned from ${run.source.uri}, not ${sourcePath}; resume it with that file`,
     );
@@ -294,7 +296,7 @@ async function refuseChangedSource(runs: RunStore, runId: string, sourcePath: st
   const now = await openGoalSource({ uri: sourcePath, format: formatFromUri(sourcePath) })
     .identify?.()
     .catch(() => undefined);
-  const change = sourceChange(run?.source.version, now ?? { size: -1 });
+  const change = sourceChange(run.source.version, now ?? { size: -1 });
   if (change) {
     throw new UsageError(
       `run ${runId} cannot resume: its source ${sourcePath} changed since it was planned (${change})`,
