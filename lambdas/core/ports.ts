@@ -7,6 +7,13 @@
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
+  /**
+   * Waits `ms` of this clock (default: a real timer). The interleaving tests pass a model clock whose
+   * waits their scheduler orders; see retry.ts `sleepOn`.
+   */
+  sleep?(ms: number): Promise<void>;
+  /** A signal that aborts after `ms` of this clock (default: AbortSignal.timeout). */
+  timeout?(ms: number): AbortSignal;
 }
 export const systemClock: Clock = { now: () => Date.now() };
 

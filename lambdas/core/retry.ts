@@ -1,4 +1,5 @@
 import { isRetryable, TransientError } from './errors.ts';
+import type { Clock } from './ports.ts';
 
 export interface BackoffOptions {
   /** Total attempts including the first. */
@@ -17,6 +18,14 @@ export interface BackoffOptions {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A wait on `clock` (a model clock in the interleaving tests), a real timer otherwise. */
+export const sleepOn = (clock: Clock | undefined, ms: number): Promise<void> =>
+  clock?.sleep ? clock.sleep(ms) : sleep(ms);
+
+/** A timeout signal on `clock`, AbortSignal.timeout otherwise. */
+export const timeoutOn = (clock: Clock | undefined, ms: number): AbortSignal =>
+  clock?.timeout ? clock.timeout(ms) : AbortSignal.timeout(ms);
 
 /** AWS "full jitter": a uniform delay in [0, min(cap, base * 2^attempt)). */
 export function fullJitterDelay(

@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { CheckpointConflictError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
+import { protocolGuards } from '../protocol-guards.ts';
 import { dynamoCall, isConditionFailure } from './dynamo.ts';
 import { LEDGER_SK, ledgerPk } from './keys.ts';
 import type { DoneAction, HcmIds, LedgerItem } from './types.ts';
@@ -66,8 +67,17 @@ export class GoalLedger {
     }
   }
 
-  private key(externalKey: string) {
-    return { pk: ledgerPk(this.scope.connectionId, externalKey), sk: LEDGER_SK };
+  private key(externalKey: string, owner?: string) {
+    return { pk: ledgerPk(this.claimScope(owner), externalKey), sk: LEDGER_SK };
+  }
+
+  /** The connection; mutations O3/O4 give each run (or each invocation) claims of its own, as before the fix. */
+  private claimScope(owner: string | undefined): string {
+    const { connectionId, runId } = this.scope;
+    if (!protocolGuards.noTakeoverWithinRun && owner !== undefined)
+      return `${connectionId}~${runId}~${owner}`;
+    if (!protocolGuards.noTakeoverAcrossRuns) return `${connectionId}~${runId}`;
+    return connectionId;
   }
 
   async get(externalKey: string): Promise<LedgerItem | undefined> {
@@ -91,7 +101,7 @@ export class GoalLedger {
         this.doc.send(
           new UpdateCommand({
             TableName: this.table,
-            Key: this.key(externalKey),
+            Key: this.key(externalKey, owner),
             ConditionExpression:
               '(attribute_not_exists(claimOwner) OR claimOwner = :owner OR claimExpiresAt < :now) AND ' +
               '(attribute_not_exists(visibleAfter) OR visibleAfter <= :now)',
@@ -136,7 +146,7 @@ export class GoalLedger {
         this.doc.send(
           new UpdateCommand({
             TableName: this.table,
-            Key: this.key(externalKey),
+            Key: this.key(externalKey, owner),
             ConditionExpression: 'claimOwner = :owner AND claimExpiresAt > :live',
             UpdateExpression: 'SET claimExpiresAt = :exp, writeStartedAt = :now, visibleAfter = :visible',
             ExpressionAttributeValues: {
@@ -234,7 +244,7 @@ export class GoalLedger {
         this.doc.send(
           new UpdateCommand({
             TableName: this.table,
-            Key: this.key(externalKey),
+            Key: this.key(externalKey, owner),
             ConditionExpression: 'claimOwner = :owner',
             UpdateExpression: update,
             ExpressionAttributeValues: { ':owner': owner, ...values },

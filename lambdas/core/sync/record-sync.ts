@@ -12,6 +12,7 @@ import { type HcmGoals, isAmbiguousWrite, type WriteGuard } from '../hcm/client.
 import { diffGoal, naturalKeyOf, toHcmPayload } from '../hcm/mapping.ts';
 import type { HcmGoal, HcmGoalPayload } from '../hcm/oracle.ts';
 import type { Clock } from '../ports.ts';
+import { protocolGuards } from '../protocol-guards.ts';
 import type { GoalRecord } from '../source/schema.ts';
 import { type ExistingGoals, pickExisting } from './hcm-access.ts';
 
@@ -88,7 +89,7 @@ export async function syncRecord(
 
   let wrote = false;
   const guard: WriteGuard = async () => {
-    await ctx.ledger.beginWrite(key, ctx.owner);
+    if (protocolGuards.claimCheckedBeforeWrite) await ctx.ledger.beginWrite(key, ctx.owner);
     wrote = true;
   };
   try {
@@ -167,8 +168,29 @@ async function write(
       ...(await adopt(ctx, record.goalPlanId, found, desired, guard)),
       ...(replaced ? { replaced } : {}),
     };
-  const goal = await ctx.hcm.create(record.goalPlanId, desired, guard);
+  const goal = protocolGuards.noRepeatAfterUnclearWrite
+    ? await ctx.hcm.create(record.goalPlanId, desired, guard)
+    : await createOnceUnguarded(ctx, natural, record.goalPlanId, desired, guard);
   return { action: 'created', goal, ...(replaced ? { replaced } : {}) };
+}
+
+/** Mutation O1 only: the pre-fix `createOnce`, which looked right after an unclear POST and posted again. */
+async function createOnceUnguarded(
+  ctx: RecordSyncContext,
+  natural: ReturnType<typeof naturalKeyOf>,
+  goalPlanId: number,
+  desired: HcmGoalPayload,
+  guard: WriteGuard,
+): Promise<HcmGoal> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await ctx.hcm.create(goalPlanId, desired, guard);
+    } catch (err) {
+      if (!isAmbiguousWrite(err) || attempt >= 3) throw err;
+      const found = pickExisting(await ctx.hcm.findByNaturalKey(natural), natural);
+      if (found) return found;
+    }
+  }
 }
 
 /** HCM already has the goal (committed by us before a crash, or created elsewhere): update only if it differs. */

@@ -40,6 +40,8 @@ export interface BrokerDeps {
   logger: Logger;
   metrics: Metrics;
   clock?: Clock;
+  /** The token endpoint's HTTP client; global fetch by default. */
+  fetch?: typeof fetch;
   options?: TokenBrokerOptions;
 }
 
@@ -98,6 +100,7 @@ export class TokenBroker {
       scheduler: deps.scheduler,
       telemetry: this.telemetry,
       clock: this.clock,
+      fetch: deps.fetch,
       config: coordinatorConfig(o),
     });
   }

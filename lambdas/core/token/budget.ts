@@ -1,5 +1,7 @@
 import { TransientError } from '../errors.ts';
-import type { CallOptions } from '../ports.ts';
+import type { CallOptions, Clock } from '../ports.ts';
+import { protocolGuards } from '../protocol-guards.ts';
+import { sleepOn, timeoutOn } from '../retry.ts';
 
 /**
  * A call that was never started because its whole timeout would not fit before the deadline. Nothing
@@ -17,7 +19,7 @@ export class NotStartedError extends TransientError {
 export class CallBudget {
   constructor(
     private deadlineAt: number,
-    private readonly now: () => number,
+    private readonly clock: Clock,
     /** The full timeout of one call (SDK retries included). */
     readonly callTimeoutMs: number,
   ) {}
@@ -31,23 +33,30 @@ export class CallBudget {
     this.deadlineAt = Math.max(this.deadlineAt, deadline);
   }
 
+  /** A backoff pause on the budget's clock. */
+  pause(ms: number): Promise<void> {
+    return sleepOn(this.clock, ms);
+  }
+
   remainingMs(): number {
-    return this.deadlineAt - this.now();
+    return this.deadlineAt - this.clock.now();
   }
 
   /** Whether one more call (of its full timeout) plus `extraMs` (a backoff) fits. */
   fits(extraMs = 0): boolean {
-    return this.now() + extraMs + this.callTimeoutMs <= this.deadlineAt;
+    if (!protocolGuards.leaseBoundCommit) return true;
+    return this.clock.now() + extraMs + this.callTimeoutMs <= this.deadlineAt;
   }
 
   /** Options for one call; throws NotStartedError instead of starting a call that could outlive the lease. */
   call(what: string): Required<CallOptions> {
+    if (!protocolGuards.leaseBoundCommit) return { abortSignal: new AbortController().signal };
     if (!this.fits()) {
       throw new NotStartedError(
         `${what} not started: ${Math.max(0, this.remainingMs())} ms left under the lease, a call may take ${this.callTimeoutMs} ms`,
       );
     }
-    return { abortSignal: AbortSignal.timeout(this.callTimeoutMs) };
+    return { abortSignal: timeoutOn(this.clock, this.callTimeoutMs) };
   }
 }
 
@@ -76,7 +85,7 @@ export async function retryWithin<T>(
       if (!o.retryOn(err)) throw err;
       const delay = Math.floor(o.random() * Math.min(o.capMs, o.baseMs * 2 ** attempt));
       if (!budget.fits(delay)) throw err;
-      await new Promise((r) => setTimeout(r, delay));
+      await budget.pause(delay);
     }
   }
 }

@@ -34,6 +34,10 @@ export interface GrantRetryOptions {
   deadline?: number;
   random?: () => number;
   now?: () => number;
+  /** Backoff waits and request timeouts on the caller's clock (a model clock in interleaving tests). */
+  sleep?: (ms: number) => Promise<void>;
+  timeout?: (ms: number) => AbortSignal;
+  fetch?: typeof fetch;
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
 }
 
@@ -77,6 +81,8 @@ export async function obtainToken(
           basicAuth: basicAuthOf(input.secret),
           timeoutMs,
           now: now,
+          fetch: options.fetch,
+          timeout: options.timeout,
         });
       } catch (err) {
         if (input.grant === 'refresh_token' && err instanceof AmbiguousTokenResponseError) {
@@ -96,6 +102,7 @@ export async function obtainToken(
           ? undefined
           : options.deadline - (options.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS),
       now,
+      sleep: options.sleep,
       onRetry: options.onRetry,
       retryOn: (err) =>
         err instanceof TransientError &&

@@ -7,7 +7,7 @@ import {
 } from '../errors.ts';
 import { type ConnectionLease, newLeaseOwner } from '../lease/lease.ts';
 import type { Clock, IssuedToken, RefreshTrigger, Scheduler, SecretSource } from '../ports.ts';
-import { sleep } from '../retry.ts';
+import { sleepOn } from '../retry.ts';
 import type { CallBudget } from './budget.ts';
 import type { ConnectionItem, ConnectionStatus } from './connection-item.ts';
 import type { ConnectionStore, RetryPolicy } from './connection-store.ts';
@@ -74,6 +74,8 @@ export interface CoordinatorDeps {
   outbox: Outbox;
   clock: Clock;
   config: CoordinatorConfig;
+  /** The token endpoint's HTTP client (global fetch by default; the interleaving tests' IdP model). */
+  fetch?: typeof fetch;
   scheduleProactive(connectionId: string, at: number): Promise<void>;
 }
 
@@ -119,7 +121,10 @@ export class RefreshCoordinator {
       for (;;) {
         const waited = clock.now() - started;
         if (waited >= config.waitTimeoutMs) throw new LeaseTimeoutError(req.connectionId, waited);
-        await sleep(Math.min(delay / 2 + config.random() * (delay / 2), config.waitTimeoutMs - waited));
+        await sleepOn(
+          clock,
+          Math.min(delay / 2 + config.random() * (delay / 2), config.waitTimeoutMs - waited),
+        );
         delay = Math.min(config.pollCapMs, delay * 2);
         const item = await this.read(req);
         const now = clock.now();

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ConfigError, ReauthRequiredError, TokenCommitError, TransientError } from '../errors.ts';
 import type { IssuedToken } from '../ports.ts';
+import { protocolGuards } from '../protocol-guards.ts';
+import { sleepOn, timeoutOn } from '../retry.ts';
 import { isTransientAwsError } from './aws-errors.ts';
 import { CallBudget, retryWithin } from './budget.ts';
 import type { ConnectionItem } from './connection-item.ts';
@@ -36,11 +38,7 @@ export class LeaseHolder {
     private readonly read: (budget: CallBudget) => Promise<ConnectionItem>,
   ) {
     const { config, clock } = d;
-    this.budget = new CallBudget(
-      leaseExpiresAt - config.leaseMarginMs,
-      () => clock.now(),
-      config.callTimeoutMs,
-    );
+    this.budget = new CallBudget(leaseExpiresAt - config.leaseMarginMs, clock, config.callTimeoutMs);
   }
 
   async run(): Promise<IssuedToken> {
@@ -56,7 +54,8 @@ export class LeaseHolder {
       await this.release();
       return vault.open(item);
     }
-    if (item.refreshInFlight !== undefined && this.req.mode !== 'connect') return this.staleMarker(item);
+    if (item.refreshInFlight !== undefined && this.req.mode !== 'connect' && protocolGuards.inFlightMarker)
+      return this.staleMarker(item);
     this.probe('acquired');
 
     let obtained: Obtained;
@@ -72,6 +71,9 @@ export class LeaseHolder {
           skewSeconds: this.d.config.skewSeconds,
           deadline: this.leaseExpiresAt - this.d.config.commitReserveMs,
           now: () => clock.now(),
+          sleep: (ms) => sleepOn(clock, ms),
+          timeout: (ms) => timeoutOn(clock, ms),
+          fetch: this.d.fetch,
           random: this.d.config.random,
         },
       });
@@ -86,7 +88,7 @@ export class LeaseHolder {
   }
 
   private async writeMarker(item: ConnectionItem, prepared: PreparedGrant): Promise<void> {
-    if (prepared.refreshToken === undefined) return;
+    if (prepared.refreshToken === undefined || !protocolGuards.inFlightMarker) return;
     const ok = await this.d.store.markInFlight(
       {
         connectionId: item.connectionId,
@@ -178,6 +180,7 @@ export class LeaseHolder {
   /** Right after the grant returned: the sealing and the commit get a whole lease of their own. */
   private async extend(): Promise<void> {
     const { lease, clock, config } = this.d;
+    if (!protocolGuards.leaseBoundCommit) return;
     try {
       const extended = await retryWithin(
         this.budget,
@@ -211,7 +214,15 @@ export class LeaseHolder {
     const reason = fatalReason(err);
     if (reason !== undefined) {
       const recoverable = consumedNothing(err, item.grant === 'refresh_token');
-      const marked = await this.toNeedsReauth(item, reason, recoverable ? this.nextRetry(item) : undefined);
+      const marked = await this.toNeedsReauth(
+        item,
+        reason,
+        recoverable ? this.nextRetry(item) : undefined,
+      ).catch(async (e: unknown) => {
+        // Mutation B3 only: the pre-fix holder forgot its "never resend" decision when this write failed.
+        if (!protocolGuards.unknownOutcomeKeepsMarker) await this.releaseClearingMarker(item, err);
+        throw e;
+      });
       if (!marked)
         throw new TransientError(
           `lost the refresh lease of ${item.connectionId} while refreshing`,
@@ -250,6 +261,7 @@ export class LeaseHolder {
     const { telemetry, store, clock } = this.d;
     telemetry.refreshFailed(item.connectionId, this.req.trigger, err);
     const rotated = item.grant === 'refresh_token' && obtained.tokens.refreshToken !== undefined;
+    if (rotated && !protocolGuards.commitFailureUnderLease) await this.releaseClearingMarker(item, err);
     if (rotated) {
       await this.toNeedsReauth(item, COMMIT_FAILED, undefined).catch((e: unknown) =>
         telemetry.logger.error('needs_reauth not written; the in-flight marker stays', {
@@ -311,6 +323,22 @@ export class LeaseHolder {
     return true;
   }
 
+  /** Only for the mutation check: the failure record that gives the lease back and clears the marker. */
+  private async releaseClearingMarker(item: ConnectionItem, err: unknown): Promise<void> {
+    await this.d.store
+      .recordFailureAndRelease(
+        {
+          connectionId: item.connectionId,
+          owner: this.owner,
+          message: describe(err).message,
+          now: this.d.clock.now(),
+          clearMarker: true,
+        },
+        this.failureBudget(),
+      )
+      .catch(() => undefined);
+  }
+
   private nextRetry(item: ConnectionItem): { at: number; count: number } {
     const { recoverBaseMs, recoverCapMs, random } = this.d.config;
     const count = (item.retryCount ?? 0) + 1;
@@ -321,7 +349,7 @@ export class LeaseHolder {
   /** Failure writes are owner-conditioned, so they may run past the lease: a few call timeouts more. */
   private failureBudget(): CallBudget {
     const { clock, config } = this.d;
-    return new CallBudget(clock.now() + 3 * config.callTimeoutMs, () => clock.now(), config.callTimeoutMs);
+    return new CallBudget(clock.now() + 3 * config.callTimeoutMs, clock, config.callTimeoutMs);
   }
 
   private async release(): Promise<void> {

@@ -58,6 +58,8 @@ export interface TokenRequest {
   basicAuth?: { clientId: string; clientSecret: string };
   timeoutMs?: number;
   now?: () => number;
+  fetch?: typeof fetch;
+  timeout?: (ms: number) => AbortSignal;
 }
 
 /** One POST to the token endpoint, classified: resolves with a parsed response or throws a typed error. */
@@ -71,11 +73,11 @@ export async function postTokenRequest(req: TokenRequest): Promise<TokenResponse
   let response: Response;
   let text: string;
   try {
-    response = await fetch(req.tokenUrl, {
+    response = await (req.fetch ?? fetch)(req.tokenUrl, {
       method: 'POST',
       headers,
       body: req.form.toString(),
-      signal: AbortSignal.timeout(timeoutMs),
+      signal: req.timeout ? req.timeout(timeoutMs) : AbortSignal.timeout(timeoutMs),
     });
     text = await response.text();
   } catch (err) {

@@ -1,0 +1,26 @@
+/**
+ * Mutation switches, one per guard that closes a known race window (docs/invariants.md, "Known windows").
+ * Production never changes them. The interleaving suite's mutation check (test/interleaving/mutation.test.ts)
+ * turns one off at a time to prove that its properties catch the window the guard closes: a property suite
+ * that cannot find a known bug proves nothing.
+ */
+export const protocolGuards = {
+  /** B1: the lease is extended after the grant returns, and every call under it ends before it lapses. */
+  leaseBoundCommit: true,
+  /** B2: a durable in-flight marker is written before a refresh_token request; a stale one is never resent. */
+  inFlightMarker: true,
+  /** B3: a lost token response keeps the marker until needs_reauth is durably written. */
+  unknownOutcomeKeepsMarker: true,
+  /** B4: a failed commit writes needs_reauth while still holding the lease (owner- and status-conditioned). */
+  commitFailureUnderLease: true,
+  /** O1: a write whose outcome is unclear is not repeated in the same pass; the next claimant looks first. */
+  noRepeatAfterUnclearWrite: true,
+  /** O2: the claim is renewed and checked right before every write request. */
+  claimCheckedBeforeWrite: true,
+  /** O3: claims of other invocations of the same run (a retry, a resumed attempt) expire, never taken early. */
+  noTakeoverWithinRun: true,
+  /** O4: claims are per connection: a second run of the connection waits for the first one's claims. */
+  noTakeoverAcrossRuns: true,
+};
+
+export type ProtocolGuard = keyof typeof protocolGuards;
