@@ -1,0 +1,215 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import fc from 'fast-check';
+import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
+import { createMetrics } from '../../lambdas/core/observability.ts';
+import type { EventType, IssuedToken, Scheduler } from '../../lambdas/core/ports.ts';
+import { connectionTableSpec } from '../../lambdas/core/tables.ts';
+import { TokenBroker, type TokenBrokerOptions } from '../../lambdas/core/token/broker.ts';
+import { DynamoModel } from './model/dynamo-model.ts';
+import { type IdpFault, IdpModel, idpFaultArb, idpLatencyArb } from './model/idp-model.ts';
+import { type CallFault, callFaultArb, modelDocClient, modelKeyProvider } from './model/peers.ts';
+import { World } from './model/world.ts';
+
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+
+/**
+ * The token broker's refresh protocol under every ordering the scheduler picks: several broker instances
+ * (separate leases and single-flights, as separate Lambdas) refresh one connection whose token went stale,
+ * against a rotating IdP with reuse detection, with latency, throttling, lost answers and instances that
+ * stop forever at any await. Properties: docs/invariants.md, invariants 1, 2 and 5.
+ */
+const TABLE = 'connections';
+const CONNECTION = 'conn-1';
+const LEASE_MS = 3_000;
+const TOKEN_TTL_S = 600;
+
+export const BROKER_OPTIONS: TokenBrokerOptions = {
+  leaseMs: LEASE_MS,
+  callTimeoutMs: 500,
+  leaseMarginMs: 300,
+  bufferSeconds: 120,
+  pollStartMs: 50,
+  pollCapMs: 1_000,
+  attempts: 3,
+  backoffBaseMs: 100,
+  backoffCapMs: 400,
+};
+
+export interface InstancePlan {
+  /** Each call: a getToken, or (afterUnauthorized) a getToken past the version it got before. */
+  calls: Array<'get' | 'afterUnauthorized'>;
+  dynamo: CallFault[];
+  kms: CallFault[];
+  idp: IdpFault[];
+  idpLatency: number[];
+  kill?: { at: number; lands: boolean };
+}
+
+export interface BrokerPlan {
+  instances: InstancePlan[];
+  seed: number;
+}
+
+const instanceArb = (kills: boolean): fc.Arbitrary<InstancePlan> =>
+  fc.record(
+    {
+      calls: fc.array(fc.constantFrom<'get' | 'afterUnauthorized'>('get', 'afterUnauthorized'), {
+        minLength: 1,
+        maxLength: 2,
+      }),
+      dynamo: fc.array(callFaultArb, { maxLength: 12 }),
+      kms: fc.array(callFaultArb, { maxLength: 4 }),
+      idp: fc.array(idpFaultArb, { maxLength: 3 }),
+      idpLatency: fc.array(idpLatencyArb, { maxLength: 3 }),
+      ...(kills ? { kill: fc.record({ at: fc.integer({ min: 1, max: 14 }), lands: fc.boolean() }) } : {}),
+    },
+    { requiredKeys: ['calls', 'dynamo', 'kms', 'idp', 'idpLatency'] },
+  );
+
+/** `kills: false`: every instance lives (the mutation check uses it to tell a live holder's window apart). */
+export const brokerPlans = (o: { kills?: boolean } = {}): fc.Arbitrary<BrokerPlan> =>
+  fc.record({
+    instances: fc.array(instanceArb(o.kills ?? true), { minLength: 2, maxLength: 3 }),
+    seed: fc.integer({ min: 1, max: 2 ** 30 }),
+  });
+
+export const brokerPlanArb = brokerPlans();
+
+class RecordingScheduler implements Scheduler {
+  async scheduleOnce(): Promise<void> {}
+  async cancel(): Promise<void> {}
+}
+
+/** A small deterministic PRNG: jitter must replay with the seed. */
+export function seeded(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 2 ** 32;
+  };
+}
+
+const logger = new Logger({ serviceName: 'interleaving', logLevel: 'SILENT' });
+const metrics = createMetrics('interleaving');
+
+export interface Verdict {
+  violations: string[];
+  story: string[];
+}
+
+export async function runBrokerScenario(s: fc.Scheduler, plan: BrokerPlan): Promise<Verdict> {
+  const world = new World(s);
+  const db = new DynamoModel([connectionTableSpec(TABLE)]);
+  const idp = new IdpModel(TOKEN_TTL_S);
+  const events: Array<{ type: EventType; eventId?: string }> = [];
+  const random = seeded(plan.seed);
+  const secrets = {
+    getSecret: async () => ({
+      tokenUrl: 'https://idcs.model/oauth2/v1/token',
+      clientId: 'client',
+      clientSecret: 'secret',
+      bootstrapRefreshToken: 'rt-0',
+    }),
+  };
+  const makeBroker = (name: string, p?: InstancePlan) => {
+    const actor = world.actor(name, p?.kill);
+    return new TokenBroker({
+      doc: modelDocClient(world, actor, db, p?.dynamo),
+      tableName: TABLE,
+      keys: modelKeyProvider(world, actor, p?.kms),
+      secrets,
+      scheduler: new RecordingScheduler(),
+      events: {
+        publish: async (type, detail) => {
+          events.push({ type, eventId: detail.eventId as string | undefined });
+        },
+      },
+      logger,
+      metrics,
+      clock: world.clock(actor),
+      fetch: idp.fetchFor(world, actor, p?.idp ?? [], p?.idpLatency ?? []),
+      options: { ...BROKER_OPTIONS, random },
+    });
+  };
+
+  // Connected, then idle until the token is stale: every instance's first call needs a refresh.
+  const connecting = makeBroker('setup').connect(CONNECTION, {
+    secretId: 'secret/conn-1',
+    grant: 'refresh_token',
+  });
+  await world.run(500);
+  const connected = await connecting;
+  world.advanceTo(connected.expiresAt - 60_000);
+  world.story.push(`connected v${connected.version}; clock moved to 60 s before expiry`);
+
+  const received: Array<{ who: string; minVersion: number; token: IssuedToken; at: number }> = [];
+  const failures: Array<{ who: string; error: unknown }> = [];
+  plan.instances.forEach((p, i) => {
+    const broker = makeBroker(`broker-${i}`, p);
+    void (async () => {
+      let last: IssuedToken | undefined;
+      for (const call of p.calls) {
+        const minVersion = call === 'afterUnauthorized' && last ? last.version + 1 : 0;
+        try {
+          last = await broker.getToken(CONNECTION, minVersion > 0 ? { minVersion } : {});
+          received.push({ who: `broker-${i}`, minVersion, token: last, at: world.now });
+        } catch (error) {
+          failures.push({ who: `broker-${i}`, error });
+          return;
+        }
+      }
+    })();
+  });
+  const { exhausted } = await world.run(5_000);
+
+  const violations: string[] = [];
+  if (exhausted) violations.push('livelock: 5,000 steps without settling');
+  if (idp.reuseDetections > 0)
+    violations.push(`the IdP saw a used refresh token (${idp.reuseDetections} reuse detections)`);
+  for (const r of received) {
+    if (r.token.version < r.minVersion)
+      violations.push(`${r.who} asked for version >= ${r.minVersion} and got ${r.token.version}`);
+    if (!idp.accessTokens.has(r.token.accessToken))
+      violations.push(`${r.who} got a token the IdP never issued`);
+    if (r.token.expiresAt <= r.at) violations.push(`${r.who} got an expired token`);
+  }
+
+  // End state, after every lease could have lapsed: a fresh instance with quiet peers either gets a
+  // working token by a forced refresh (the stored refresh token is the IdP's current one) or is told
+  // needs_reauth, which then carries exactly one event. Never a lease that is held forever.
+  world.advanceTo(world.now + 3 * LEASE_MS);
+  const checker = makeBroker('checker');
+  const final = checker.refresh(CONNECTION).then(
+    (t) => ({ ok: true as const, t }),
+    (e: unknown) => ({ ok: false as const, e }),
+  );
+  await world.run(500);
+  const outcome = await Promise.race([final, Promise.resolve(undefined)]);
+  const item = db.peek(TABLE, { connectionId: CONNECTION }) ?? {};
+  const pending = ((item.outbox as Array<{ type: string; eventId: string }> | undefined) ?? []).filter(
+    (e) => e.type === 'connection.needs_reauth',
+  );
+  const reauthEvents = new Set([
+    ...events.filter((e) => e.type === 'connection.needs_reauth').map((e) => e.eventId),
+    ...pending.map((e) => e.eventId),
+  ]);
+  if (outcome === undefined) violations.push('the final refresh never settled');
+  else if (outcome.ok) {
+    if (item.status !== 'active')
+      violations.push(`final refresh succeeded but status is ${String(item.status)}`);
+    if (reauthEvents.size > 0)
+      violations.push(`active connection with ${reauthEvents.size} needs_reauth event(s)`);
+  } else if (outcome.e instanceof ReauthRequiredError) {
+    if (item.status !== 'needs_reauth')
+      violations.push(`re-auth required but status is ${String(item.status)}`);
+    if (reauthEvents.size !== 1)
+      violations.push(`needs_reauth with ${reauthEvents.size} events (want exactly 1)`);
+  } else {
+    violations.push(`final refresh failed: ${(outcome.e as Error).name}: ${(outcome.e as Error).message}`);
+  }
+  if (idp.reuseDetections > 0 && !violations[0]?.startsWith('the IdP'))
+    violations.unshift(`the IdP saw a used refresh token (${idp.reuseDetections})`);
+  return { violations, story: world.story };
+}

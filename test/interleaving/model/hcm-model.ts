@@ -1,0 +1,159 @@
+import fc from 'fast-check';
+import { HcmRequestError } from '../../../lambdas/core/errors.ts';
+import { AmbiguousWriteError, type HcmGoals, type WriteGuard } from '../../../lambdas/core/hcm/client.ts';
+import type { NaturalKey } from '../../../lambdas/core/hcm/mapping.ts';
+import type { HcmGoal, HcmGoalPayload } from '../../../lambdas/core/hcm/oracle.ts';
+import { type Actor, cycle, type World } from './world.ts';
+
+/**
+ * What one HCM request meets. ok: answered. late: the gateway answers 504, Oracle commits the write
+ * `lateMs` after it was sent. dropped: committed, the answer lost. slow: longer than the client's timeout
+ * (it gives up; the write still commits on Oracle's side).
+ */
+export interface HcmCall {
+  kind: 'ok' | 'late' | 'dropped' | 'slow';
+  latencyMs: number;
+  lateMs: number;
+}
+
+export const hcmCallArb: fc.Arbitrary<HcmCall> = fc.record({
+  kind: fc.constantFrom<HcmCall['kind']>('ok', 'ok', 'ok', 'late', 'dropped', 'slow'),
+  latencyMs: fc.constantFrom(20, 300, 3_000),
+  lateMs: fc.constantFrom(50, 20_000, 65_000),
+});
+
+/**
+ * Oracle HCM's goals, as the write protocol sees them: finders read what has committed, a POST creates a
+ * goal (no uniqueness check: two POSTs make two goals, which is the bug the protocol prevents), a PATCH
+ * changes one. The environment's one promise, on which the protocol's visibility wait rests: a write
+ * commits within `visibilityMs` of being sent (Oracle's own request timeout is shorter), or never.
+ */
+export class HcmModel {
+  readonly goals = new Map<number, HcmGoal>();
+  private nextId = 1;
+  posts = 0;
+
+  constructor(
+    private readonly world: World,
+    private readonly timing: { requestTimeoutMs: number; visibilityMs: number },
+  ) {}
+
+  /** Goals per natural key (more than one is a duplicate). */
+  countsByKey(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const g of this.goals.values()) {
+      const k = `${g.PersonNumber}|${g.GoalPlanId}|${g.GoalName}`;
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  port(actor: Actor, plan: readonly HcmCall[] = []): HcmGoals {
+    let calls = 0;
+    const next = () => cycle(plan, calls++, { kind: 'ok', latencyMs: 20, lateMs: 50 } as HcmCall);
+    const read = <T>(label: string, effect: () => T): Promise<T> => {
+      const c = next();
+      return this.world.step(actor, `HCM GET ${label}`, c.kind === 'slow' ? 1_000 : c.latencyMs, effect);
+    };
+    const write = async (
+      label: string,
+      guard: WriteGuard | undefined,
+      apply: () => HcmGoal,
+    ): Promise<HcmGoal> => {
+      if (guard) await guard();
+      const c = next();
+      const sent = this.world.now;
+      let committed: HcmGoal | undefined;
+      const commit = () => {
+        committed ??= apply();
+        return committed;
+      };
+      // Oracle's side: a write it took on commits by its deadline, whatever the client does meanwhile.
+      const latency = c.kind === 'slow' ? this.timing.requestTimeoutMs * 2 : c.latencyMs;
+      // Oracle's own request timeout is shorter than the visibility wait (goal-ledger.ts): whatever the
+      // client saw, a write Oracle took on has committed or died `visibilityMs` after it was sent.
+      const lastChance = sent + this.timing.visibilityMs - 1;
+      this.world.deadline(Math.min(lastChance, sent + (c.kind === 'late' ? c.lateMs : latency)), () => {
+        try {
+          commit();
+        } catch {
+          // A PATCH of a goal deleted meanwhile: nothing commits.
+        }
+      });
+      try {
+        return await this.world.step(
+          actor,
+          `HCM ${label} [${c.kind}]`,
+          latency,
+          () => {
+            if (c.kind === 'ok') return commit();
+            if (c.kind === 'dropped') commit();
+            throw new AmbiguousWriteError(
+              `HCM ${label}`,
+              c.kind === 'late' ? 'HTTP 504' : 'connection reset',
+            );
+          },
+          this.world.timeout(this.timing.requestTimeoutMs),
+        );
+      } catch (err) {
+        if (err instanceof Error && err.name === 'TimeoutError')
+          throw new AmbiguousWriteError(`HCM ${label}`, 'timed out', { cause: err });
+        throw err;
+      }
+    };
+    return {
+      findByNaturalKey: (key: NaturalKey) =>
+        read(`natural key ${key.goalName}`, () =>
+          [...this.goals.values()].filter(
+            (g) =>
+              g.PersonNumber === key.personNumber &&
+              g.GoalPlanId === key.goalPlanId &&
+              g.GoalName === key.goalName,
+          ),
+        ),
+      findByPerson: (personNumber: string, goalPlanId?: number) =>
+        read(`person ${personNumber}`, () =>
+          [...this.goals.values()].filter(
+            (g) =>
+              g.PersonNumber === personNumber && (goalPlanId === undefined || g.GoalPlanId === goalPlanId),
+          ),
+        ),
+      create: (goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard) => {
+        this.posts += 1;
+        return write(`POST ${payload.GoalName}`, guard, () => this.insert(goalPlanId, payload));
+      },
+      update: (
+        goalPlanId: number,
+        uniqId: string,
+        patch: Partial<HcmGoalPayload>,
+        _etag?: string,
+        guard?: WriteGuard,
+      ) =>
+        write(`PATCH ${uniqId}`, guard, () => {
+          const goal = [...this.goals.values()].find((g) => g.performanceGoalsUniqID === uniqId);
+          if (!goal || goal.GoalPlanId !== goalPlanId) throw new HcmRequestError(404, 'goal not found');
+          Object.assign(goal, patch);
+          return { ...goal };
+        }),
+    };
+  }
+
+  private insert(goalPlanId: number, payload: HcmGoalPayload): HcmGoal {
+    const id = this.nextId++;
+    const goal = {
+      ...payload,
+      GoalId: id,
+      GoalPlanGoalId: 1000 + id,
+      GoalPlanId: goalPlanId,
+      performanceGoalsUniqID: `uniq-${id}`,
+      PersonId: 1,
+      PersonNumber: payload.PersonNumber,
+      AssignmentId: 1,
+      StatusMeaning: 'Not started',
+      CreationDate: new Date(this.world.now).toISOString(),
+      LastUpdateDate: new Date(this.world.now).toISOString(),
+    } as HcmGoal;
+    this.goals.set(id, goal);
+    return { ...goal };
+  }
+}

@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type ProtocolGuard, protocolGuards } from '../../lambdas/core/protocol-guards.ts';
+import { brokerPlans, runBrokerScenario, type Verdict } from './broker-scenario.ts';
+import { CI_SCHEDULES, storyOf } from './budget.ts';
+import { chunkPlans, runChunkScenario } from './chunk-scenario.ts';
+
+/**
+ * The mutation check (docs/invariants.md, "Known windows"): each of the 8 windows the review found is
+ * reopened by turning its guard(s) off, and the interleaving properties must find a counterexample within
+ * the CI budget. Seeds are fixed, so "schedules until the first counterexample" is reproducible; the shrunk
+ * schedule is printed as a one-line story.
+ */
+interface Window {
+  id: string;
+  what: string;
+  off: ProtocolGuard[];
+  protocol: 'broker' | 'chunk';
+  /** false: only live actors, so the counterexample cannot be another window's (a holder that died). */
+  kills: boolean;
+}
+
+const WINDOWS: Window[] = [
+  {
+    id: 'B1',
+    what: 'lease lapses while a live holder seals and commits',
+    // With the marker on, a live holder's lapse ends in needs_reauth, never a resend (see B1-control).
+    off: ['leaseBoundCommit', 'inFlightMarker'],
+    protocol: 'broker',
+    kills: false,
+  },
+  {
+    id: 'B2',
+    what: 'holder dies after sending, before committing',
+    off: ['inFlightMarker'],
+    protocol: 'broker',
+    kills: true,
+  },
+  {
+    id: 'B3',
+    what: 'lost token response, then the needs_reauth write fails',
+    off: ['unknownOutcomeKeepsMarker'],
+    protocol: 'broker',
+    kills: true,
+  },
+  {
+    id: 'B4',
+    what: 'commit fails for good and the lease is released before needs_reauth',
+    off: ['commitFailureUnderLease'],
+    protocol: 'broker',
+    kills: true,
+  },
+  {
+    id: 'O1',
+    what: 'late commit after an unclear POST',
+    off: ['noRepeatAfterUnclearWrite'],
+    protocol: 'chunk',
+    kills: true,
+  },
+  {
+    id: 'O2',
+    what: 'claim expires while its POST is in flight',
+    off: ['claimCheckedBeforeWrite'],
+    protocol: 'chunk',
+    kills: true,
+  },
+  {
+    id: 'O3',
+    what: 'a retry or resumed attempt takes over live claims',
+    off: ['noTakeoverWithinRun'],
+    protocol: 'chunk',
+    kills: true,
+  },
+  {
+    id: 'O4',
+    what: 'two runs of one connection at once',
+    off: ['noTakeoverAcrossRuns'],
+    protocol: 'chunk',
+    kills: true,
+  },
+];
+
+const SEED = 42;
+
+async function hunt(w: Pick<Window, 'off' | 'protocol' | 'kills'>, numRuns = CI_SCHEDULES) {
+  for (const g of w.off) protocolGuards[g] = false;
+  let story = '';
+  const scenario = (s: fc.Scheduler, plan: unknown): Promise<Verdict> =>
+    w.protocol === 'broker' ? runBrokerScenario(s, plan as never) : runChunkScenario(s, plan as never);
+  const plans: fc.Arbitrary<unknown> =
+    w.protocol === 'broker' ? brokerPlans({ kills: w.kills }) : chunkPlans({ kills: w.kills });
+  const out = await fc.check(
+    fc.asyncProperty(fc.scheduler(), plans, async (s, plan) => {
+      const verdict = await scenario(s, plan);
+      if (verdict.violations.length > 0) {
+        story = `${verdict.violations[0]}: ${storyOf(s, verdict.story)}`;
+        throw new Error(story);
+      }
+    }),
+    { numRuns, seed: SEED },
+  );
+  return { found: out.failed, schedules: out.numRuns, shrinks: out.numShrinks, story };
+}
+
+afterEach(() => {
+  for (const g of Object.keys(protocolGuards) as ProtocolGuard[]) protocolGuards[g] = true;
+});
+
+describe('mutation check: the interleaving suites find every known window once its guard is removed', () => {
+  for (const w of WINDOWS) {
+    it(`${w.id} ${w.what} (${w.off.join(' + ')} off)`, async () => {
+      const r = await hunt(w);
+      console.log(
+        `${w.id} (${w.off.join(' + ')} off): ${r.found ? `counterexample after ${r.schedules} schedules, shrunk ${r.shrinks} times` : `none in ${r.schedules}`}\n  ${r.story}`,
+      );
+      expect(r.found).toBe(true);
+    }, 300_000);
+  }
+
+  it('B1-control: with only the lease-bound commit reverted, the in-flight marker still prevents every resend', async () => {
+    // A control, not a proof: 2,000 schedules (the main suite runs the guarded protocol 10,000 times).
+    const r = await hunt({ off: ['leaseBoundCommit'], protocol: 'broker', kills: false }, 2_000);
+    console.log(
+      `B1-control (leaseBoundCommit off, marker on): ${r.found ? r.story : `no counterexample in ${r.schedules} schedules`}`,
+    );
+    expect(r.found).toBe(false);
+  }, 600_000);
+});
