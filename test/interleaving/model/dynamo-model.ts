@@ -38,6 +38,13 @@ interface Section {
   attrType?: string;
 }
 
+export interface JournalEntry {
+  name: string;
+  input: Plain;
+  output?: Plain;
+  error?: string;
+}
+
 export class ModelValidationError extends Error {
   override readonly name = 'ValidationException';
 }
@@ -57,8 +64,25 @@ export class DynamoModel {
     for (const spec of specs) this.tables.set(spec.name, { spec, items: new Map() });
   }
 
+  /** Sees every command as it takes effect, with its answer (the contract test replays them on dynalite). */
+  static journal: ((entry: JournalEntry) => void) | undefined;
+
   /** Executes one DocumentClient command (by its class name) and returns its output. */
   execute(name: string, input: Plain): Plain {
+    const journal = DynamoModel.journal;
+    if (!journal) return this.dispatch(name, input);
+    const copy = structuredClone(input);
+    try {
+      const output = this.dispatch(name, input);
+      journal({ name, input: copy, output: structuredClone(output) });
+      return output;
+    } catch (err) {
+      journal({ name, input: copy, error: (err as Error).name });
+      throw err;
+    }
+  }
+
+  private dispatch(name: string, input: Plain): Plain {
     switch (name) {
       case 'GetCommand':
         return this.get(input);
