@@ -8,7 +8,7 @@ import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
 import { DynamoModel } from './model/dynamo-model.ts';
 import { type HcmCall, HcmModel, hcmCallArb } from './model/hcm-model.ts';
-import { modelDocClient } from './model/peers.ts';
+import { type CallFault, callFaultArb, modelDocClient } from './model/peers.ts';
 import { type Actor, World } from './model/world.ts';
 
 /**
@@ -60,6 +60,8 @@ export interface InvocationPlan {
   /** Virtual ms after the start at which it begins. */
   delayMs: number;
   hcm: HcmCall[];
+  /** DynamoDB latency and lost answers (no throttling: the checkpoint stores' own retry waits are real timers). */
+  dynamo: CallFault[];
   kill?: { at: number; lands: boolean };
 }
 
@@ -74,9 +76,13 @@ const invocationArb = (kills: boolean): fc.Arbitrary<InvocationPlan> =>
       attempt: fc.constantFrom(1, 1, 2),
       delayMs: fc.constantFrom(0, 0, 500, 130_000),
       hcm: fc.array(hcmCallArb, { maxLength: 6 }),
+      dynamo: fc.array(
+        callFaultArb.map((f) => (f.fault === 'throttle' ? { ...f, fault: 'none' as const } : f)),
+        { maxLength: 12 },
+      ),
       ...(kills ? { kill: fc.record({ at: fc.integer({ min: 1, max: 20 }), lands: fc.boolean() }) } : {}),
     },
-    { requiredKeys: ['run', 'attempt', 'delayMs', 'hcm'] },
+    { requiredKeys: ['run', 'attempt', 'delayMs', 'hcm', 'dynamo'] },
   );
 
 export const chunkPlans = (o: { kills?: boolean } = {}): fc.Arbitrary<ChunkPlan> =>
@@ -100,7 +106,7 @@ async function iterate(
   p: InvocationPlan,
   passes: number,
 ) {
-  const doc = modelDocClient(world, actor, db);
+  const doc = modelDocClient(world, actor, db, p.dynamo);
   const clock = world.clock(actor);
   const records = new RecordStore(
     doc,
@@ -149,8 +155,8 @@ export async function runChunkScenario(s: fc.Scheduler, plan: ChunkPlan): Promis
   let second = { steps: 0, exhausted: false };
   for (const run of runs) {
     const actor = world.actor(`resume ${run}`);
-    void iterate(world, actor, db, hcm, { run, attempt: 3, delayMs: 0, hcm: [] }, 8).catch((err: unknown) =>
-      errors.push(`resume ${run}: ${(err as Error).message}`),
+    void iterate(world, actor, db, hcm, { run, attempt: 3, delayMs: 0, hcm: [], dynamo: [] }, 8).catch(
+      (err: unknown) => errors.push(`resume ${run}: ${(err as Error).message}`),
     );
     const r = await world.run(5_000);
     second = { steps: second.steps + r.steps, exhausted: second.exhausted || r.exhausted };
