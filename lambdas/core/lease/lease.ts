@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { asTransient, isConditionFailed } from '../aws-errors.ts';
 import type { CallOptions } from '../ports.ts';
 import { CONNECTION_TABLE } from '../tables.ts';
-import { asTransient, isConditionFailed } from '../token/aws-errors.ts';
 
 /**
  * 30 s: longer than the worst refresh under the lease (4 attempts x 5 s timeout + at most

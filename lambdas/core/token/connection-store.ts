@@ -6,11 +6,11 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
+import { asTransient, isConditionFailed, isTransientAwsError } from '../aws-errors.ts';
 import { TokenCommitError } from '../errors.ts';
 import { maskSecrets } from '../mask.ts';
 import type { CallOptions, GrantType, RefreshTrigger } from '../ports.ts';
 import { CONNECTION_DUE_INDEX, CONNECTION_TABLE, DUE_SHARDS } from '../tables.ts';
-import { asTransient, isConditionFailed, isTransientAwsError } from './aws-errors.ts';
 import { type CallBudget, retryWithin, type WithinOptions } from './budget.ts';
 import {
   type ConnectionItem,

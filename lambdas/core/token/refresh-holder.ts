@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { isTransientAwsError } from '../aws-errors.ts';
 import { ConfigError, ReauthRequiredError, TokenCommitError, TransientError } from '../errors.ts';
 import type { IssuedToken } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import { sleepOn, timeoutOn } from '../retry.ts';
-import { isTransientAwsError } from './aws-errors.ts';
 import { CallBudget, retryWithin } from './budget.ts';
 import type { ConnectionItem } from './connection-item.ts';
 import { RefreshTokenMayBeConsumedError } from './grants.ts';

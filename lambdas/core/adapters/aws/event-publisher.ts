@@ -1,8 +1,8 @@
 import { type EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { asTransient } from '../../aws-errors.ts';
 import { TransientError } from '../../errors.ts';
 import { redact } from '../../mask.ts';
 import type { EventPublisher, EventType } from '../../ports.ts';
-import { asTransient } from '../../token/aws-errors.ts';
 
 export const EVENT_SOURCE = 'hcm-goal-sync';
 

@@ -1,7 +1,7 @@
 import { DecryptCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { asTransient } from '../../aws-errors.ts';
 import { CryptoError } from '../../errors.ts';
 import type { CallOptions, KeyProvider } from '../../ports.ts';
-import { asTransient } from '../../token/aws-errors.ts';
 
 /**
  * KeyProvider over AWS KMS: GenerateDataKey (AES_256) and Decrypt, both with the EncryptionContext, so

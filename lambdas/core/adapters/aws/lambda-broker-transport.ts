@@ -1,6 +1,6 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
+import { asTransient } from '../../aws-errors.ts';
 import { TransientError } from '../../errors.ts';
-import { asTransient } from '../../token/aws-errors.ts';
 import type { BrokerTransport } from '../../token/client.ts';
 import { type BrokerRequest, errorFromPayload, type FunctionErrorPayload } from '../../token/protocol.ts';
 

@@ -5,8 +5,8 @@ import {
   type SchedulerClient,
   UpdateScheduleCommand,
 } from '@aws-sdk/client-scheduler';
+import { asTransient } from '../../aws-errors.ts';
 import { type Clock, type Scheduler, systemClock } from '../../ports.ts';
-import { asTransient } from '../../token/aws-errors.ts';
 
 export interface EventBridgeSchedulerOptions {
   groupName: string;

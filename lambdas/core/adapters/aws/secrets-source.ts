@@ -3,9 +3,9 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { asTransient } from '../../aws-errors.ts';
 import { ConfigError } from '../../errors.ts';
 import { type Clock, type ConnectionSecret, type SecretSource, systemClock } from '../../ports.ts';
-import { asTransient } from '../../token/aws-errors.ts';
 import { parseConnectionSecret } from '../../token/connection-secret.ts';
 
 export const DEFAULT_SECRET_TTL_MS = 5 * 60_000;

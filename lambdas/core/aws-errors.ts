@@ -1,5 +1,5 @@
-import { AppError, TransientError } from '../errors.ts';
-import { maskSecrets } from '../mask.ts';
+import { AppError, TransientError } from './errors.ts';
+import { maskSecrets } from './mask.ts';
 
 /** AWS error names that mean "try again later" across DynamoDB, KMS, Secrets Manager, Scheduler, Lambda. */
 const TRANSIENT_NAMES = new Set([
