@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailed } from '../aws-errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
-import { batchPutAll, dynamoCall, isConditionFailure, queryByPrefix } from './dynamo.ts';
+import { batchPutAll, dynamoCall, queryByPrefix } from './dynamo.ts';
 import { chunkRefSk, chunkSk, runPk, SK_PREFIX } from './keys.ts';
 import { DEFAULT_RETENTION_DAYS, ttlSeconds } from './retention.ts';
 import type { ChunkSummary } from './types.ts';
@@ -83,7 +84,7 @@ export class ChunkStore {
       );
     } catch (err) {
       // A concurrent pass of the same chunk saw more: its snapshot stays.
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailed(err)) throw err;
     }
   }
 

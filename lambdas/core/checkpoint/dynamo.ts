@@ -6,6 +6,7 @@ import {
   QueryCommand,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
+import { asTransient } from '../aws-errors.ts';
 import { TransientError } from '../errors.ts';
 import { sleep as defaultSleep, fullJitterDelay } from '../retry.ts';
 import type { ItemKey } from './keys.ts';
@@ -16,40 +17,16 @@ const BATCH_WRITE_MAX = 25;
 /** Unprocessed keys mean throttling: back off, but give up in bounded time so the Lambda can retry. */
 const UNPROCESSED_ATTEMPTS = 8;
 
-export function isConditionFailure(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ConditionalCheckFailedException';
-}
-
-const THROTTLE_NAMES = new Set([
-  'ProvisionedThroughputExceededException',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'InternalServerError',
-  'ServiceUnavailable',
-  'TimeoutError',
-]);
-
 /**
- * DynamoDB failures that survived the SDK's own retries become TransientError, so Step Functions'
- * Retry on the task picks them up; anything else (validation, conditions) passes through unchanged.
+ * DynamoDB failures that survived the SDK's own retries become TransientError (the one AWS classifier,
+ * aws-errors.ts), so Step Functions' Retry on the task picks them up; anything else (validation,
+ * conditions) passes through unchanged.
  */
-export function asTransient(err: unknown, what: string): unknown {
-  if (!(err instanceof Error)) return err;
-  const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
-  const network = ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'].includes(
-    (err as { code?: string }).code ?? '',
-  );
-  if (THROTTLE_NAMES.has(err.name) || (status !== undefined && status >= 500) || network) {
-    return new TransientError(`DynamoDB ${what} failed: ${err.name}`, undefined, { cause: err });
-  }
-  return err;
-}
-
 export async function dynamoCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw asTransient(err, what);
+    throw asTransient(err, `DynamoDB ${what}`);
   }
 }
 

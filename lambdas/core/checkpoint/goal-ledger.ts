@@ -1,8 +1,9 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailed } from '../aws-errors.ts';
 import { CheckpointConflictError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
-import { dynamoCall, isConditionFailure } from './dynamo.ts';
+import { dynamoCall } from './dynamo.ts';
 import { LEDGER_SK, ledgerPk } from './keys.ts';
 import type { DoneAction, HcmIds, LedgerItem } from './types.ts';
 
@@ -122,7 +123,7 @@ export class GoalLedger {
       const previous = out.Attributes as LedgerItem | undefined;
       return previous ? { claimed: true, previous } : { claimed: true };
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailed(err)) throw err;
       const current = await this.get(externalKey);
       // Look again soon rather than at the claim's expiry; a write not visible yet is waited out in full.
       const recheck = this.timing.claimRecheckMs ?? WRITE_TIMING_DEFAULTS.claimRecheckMs ?? 5_000;
@@ -160,7 +161,7 @@ export class GoalLedger {
         ),
       );
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailed(err)) throw err;
       throw new ClaimLostError(`record ${externalKey} is no longer claimed by this worker; not writing`);
     }
     const left = started + t.claimTtlMs - this.clock.now();
@@ -254,7 +255,7 @@ export class GoalLedger {
       );
       return out.Attributes ?? {};
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailed(err)) throw err;
       return undefined;
     }
   }

@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailed } from '../aws-errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
-import { batchGetAll, batchPutAll, dynamoCall, isConditionFailure } from './dynamo.ts';
+import { batchGetAll, batchPutAll, dynamoCall } from './dynamo.ts';
 import { LEDGER_SK, ledgerPk, recordSk, runPk } from './keys.ts';
 import type { DoneAction, HcmIds, LedgerItem, RecordItem } from './types.ts';
 
@@ -135,7 +136,7 @@ export class RecordStore {
         ),
       );
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailed(err)) throw err;
     }
   }
 

@@ -1,7 +1,8 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailed } from '../aws-errors.ts';
 import { RunInProgressError, RunLeaseLostError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
-import { dynamoCall, isConditionFailure } from './dynamo.ts';
+import { dynamoCall } from './dynamo.ts';
 
 /**
  * One run per connection at a time (docs/invariants.md, invariant 7): a lease item per connection,
@@ -73,7 +74,7 @@ export class RunLease {
       const old = out.Attributes as RunLeaseItem | undefined;
       return { alreadyHeld: old?.runId === runId && old.leaseExpiresAt > now };
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailed(err)) throw err;
       const holder = await this.get(connectionId);
       throw new RunInProgressError(connectionId, holder?.runId ?? 'unknown', holder?.leaseExpiresAt ?? now);
     }
@@ -100,7 +101,7 @@ export class RunLease {
         ),
       );
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailed(err)) throw err;
       const holder = await this.get(connectionId);
       throw new RunLeaseLostError(connectionId, runId, holder?.runId);
     }
@@ -121,7 +122,7 @@ export class RunLease {
       );
       return true;
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailed(err)) throw err;
       return false;
     }
   }

@@ -1,8 +1,9 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailed } from '../aws-errors.ts';
 import { CheckpointConflictError, ConfigError, SourceChangedError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import type { SourceVersion } from '../source/types.ts';
-import { batchPutAll, dynamoCall, isConditionFailure, queryByPrefix } from './dynamo.ts';
+import { batchPutAll, dynamoCall, queryByPrefix } from './dynamo.ts';
 import { invalidSk, REPORT_SK, RUN_SK, runPk, SK_PREFIX } from './keys.ts';
 import { DEFAULT_RETENTION_DAYS, ttlSeconds } from './retention.ts';
 import type {
@@ -109,7 +110,7 @@ export class RunStore {
         );
         return { run, resumed: false };
       } catch (err) {
-        if (!isConditionFailure(err)) throw err;
+        if (!isConditionFailed(err)) throw err;
         // Another plan of the same runId won the race: resume theirs.
         const raced = await this.getRun(req.runId);
         if (!raced) throw new CheckpointConflictError(`run ${req.runId} vanished while being created`);
@@ -151,7 +152,7 @@ export class RunStore {
         ),
       );
     } catch (err) {
-      if (!isConditionFailure(err)) throw err;
+      if (!isConditionFailed(err)) throw err;
       throw new CheckpointConflictError(`run ${req.runId} was resumed concurrently`);
     }
     const { finishedAt: _f, lastError: _e, durationMs: _d, ...rest } = existing;
@@ -228,7 +229,7 @@ export class RunStore {
       );
       return true;
     } catch (err) {
-      if (isConditionFailure(err)) return false;
+      if (isConditionFailed(err)) return false;
       throw err;
     }
   }
