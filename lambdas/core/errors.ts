@@ -200,3 +200,77 @@ export class InputRejectedError extends AppError {
 export function isRetryable(err: unknown): boolean {
   return err instanceof AppError ? err.retryable : false;
 }
+
+// Refinements: each keeps its parent's name (the Step Functions contract) and adds what its callers test.
+
+/**
+ * A write whose outcome is unknown: the request was sent, then the connection failed, timed out or
+ * answered 5xx. The goal MAY exist now. Retrying a create blindly is how duplicate goals happen, so
+ * the client never does; the caller must look the goal up (finder / ledger) before creating again.
+ * It stays a TransientError (same `name`), so Step Functions retries the chunk, which reconciles.
+ */
+export class AmbiguousWriteError extends TransientError {
+  readonly ambiguous = true as const;
+
+  constructor(what: string, why: string, options: { cause?: unknown; status?: number } = {}) {
+    super(
+      `${what}: outcome unknown (${why}); the goal may have been created, look it up before creating again`,
+      undefined,
+      options,
+    );
+  }
+}
+
+/** True for a write that may have committed although it failed: reconcile before any new create. */
+export function isAmbiguousWrite(err: unknown): boolean {
+  return (
+    err instanceof AmbiguousWriteError ||
+    (typeof err === 'object' && err !== null && (err as { ambiguous?: unknown }).ambiguous === true)
+  );
+}
+
+/**
+ * The IdP rejected the grant or the client: retrying cannot help, a human must reconnect.
+ * Not exported through errors.ts on purpose: the broker turns it into ReauthRequiredError once it
+ * knows the connection id and has recorded the state.
+ */
+export class GrantRejectedError extends AppError {
+  constructor(
+    readonly oauthError: string,
+    readonly status: number,
+    description?: string,
+  ) {
+    super(
+      'ReauthRequiredError',
+      `token endpoint answered ${status} ${oauthError}${description ? `: ${maskSecrets(description).slice(0, 200)}` : ''}`,
+    );
+  }
+}
+
+/**
+ * No usable answer arrived although the request may have reached the IdP (reset after send, timeout,
+ * truncated body). For a refresh_token grant the old refresh token may already be consumed: resending
+ * it would trip reuse detection and revoke the whole grant, so the grant layer must not retry.
+ */
+export class AmbiguousTokenResponseError extends TransientError {
+  readonly mayHaveBeenProcessed = true;
+}
+
+/** Thrown instead of retrying when the response to a refresh_token request was lost. */
+export class RefreshTokenMayBeConsumedError extends TransientError {
+  readonly reason = 'token response lost; refresh token may have been rotated';
+}
+
+/**
+ * A call that was never started because its whole timeout would not fit before the deadline. Nothing
+ * reached the peer, so it is a plain transient failure: safe to retry later, never a reason for re-auth.
+ */
+export class NotStartedError extends TransientError {
+  readonly notSent = true;
+}
+
+/** The claim was lost or could not be renewed in time: the write was not sent (or not committed). */
+export class ClaimLostError extends CheckpointConflictError {}
+
+/** `--faults broker.crashAfterSendRate`: the holder "dies" after the IdP answered, lease and marker left. */
+export class SimulatedCrashError extends TransientError {}

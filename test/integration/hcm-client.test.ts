@@ -2,8 +2,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HcmRequestError, ReauthRequiredError, TransientError } from '../../lambdas/core/errors.ts';
-import { type HcmClientOptions, HcmGoalsClient, isAmbiguousWrite } from '../../lambdas/core/hcm/client.ts';
+import {
+  HcmRequestError,
+  isAmbiguousWrite,
+  ReauthRequiredError,
+  TransientError,
+} from '../../lambdas/core/errors.ts';
+import { type HcmClientOptions, HcmGoalsClient } from '../../lambdas/core/hcm/client.ts';
 import { AdaptiveLimiter } from '../../lambdas/core/hcm/limiter.ts';
 import { diffGoal, naturalKeyOf, toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
 import type { IssuedToken, RefreshTrigger, TokenProvider } from '../../lambdas/core/ports.ts';

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkStore } from '../../lambdas/core/checkpoint/chunk-store.ts';
-import { ClaimLostError, GoalLedger } from '../../lambdas/core/checkpoint/goal-ledger.ts';
+import { GoalLedger } from '../../lambdas/core/checkpoint/goal-ledger.ts';
 import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
 import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
-import { CheckpointConflictError, ConfigError } from '../../lambdas/core/errors.ts';
+import { CheckpointConflictError, ClaimLostError, ConfigError } from '../../lambdas/core/errors.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { TestClock } from './sync-fakes.ts';
 

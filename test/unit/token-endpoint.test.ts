@@ -3,19 +3,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { TransientError } from '../../lambdas/core/errors.ts';
-import type { ConnectionSecret } from '../../lambdas/core/ports.ts';
-import {
-  JWT_BEARER_GRANT,
-  obtainToken,
-  RefreshTokenMayBeConsumedError,
-} from '../../lambdas/core/token/grants.ts';
 import {
   AmbiguousTokenResponseError,
-  basicAuthorization,
   GrantRejectedError,
-  parseTokenResponse,
-} from '../../lambdas/core/token/token-endpoint.ts';
+  RefreshTokenMayBeConsumedError,
+  TransientError,
+} from '../../lambdas/core/errors.ts';
+import type { ConnectionSecret } from '../../lambdas/core/ports.ts';
+import { JWT_BEARER_GRANT, obtainToken } from '../../lambdas/core/token/grants.ts';
+import { basicAuthorization, parseTokenResponse } from '../../lambdas/core/token/token-endpoint.ts';
 
 type Step = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 interface Peer {

@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from '../aws-errors.ts';
-import { CheckpointConflictError } from '../errors.ts';
+import { CheckpointConflictError, ClaimLostError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import { dynamoCall } from './dynamo.ts';
@@ -37,9 +37,6 @@ export const WRITE_TIMING_DEFAULTS: WriteTiming = {
 export type LedgerClaim =
   | { claimed: true; previous?: LedgerItem }
   | { claimed: false; current?: LedgerItem; until: number };
-
-/** The claim was lost or could not be renewed in time: the write was not sent (or not committed). */
-export class ClaimLostError extends CheckpointConflictError {}
 
 const CLAIM_FIELDS = 'claimOwner, claimRunId, claimExpiresAt';
 const WRITE_FIELDS = 'writeStartedAt, visibleAfter, ambiguous, unclearWrites';

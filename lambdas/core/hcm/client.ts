@@ -1,11 +1,10 @@
-import { HcmRequestError, TransientError } from '../errors.ts';
+import { AmbiguousWriteError, HcmRequestError, TransientError } from '../errors.ts';
 import type { IssuedToken, TokenProvider } from '../ports.ts';
 import { nextDelay, parseRetryAfter, sleep } from '../retry.ts';
 import { AdaptiveLimiter } from './limiter.ts';
 import type { NaturalKey } from './mapping.ts';
 import { type HcmCollection, type HcmGoal, type HcmGoalPayload, hcmPaths } from './oracle.ts';
 import {
-  AmbiguousWriteError,
   type Answer,
   type Budget,
   capRetryAfter,
@@ -15,8 +14,6 @@ import {
   parseJson,
   throttlePauseMs,
 } from './response.ts';
-
-export { AmbiguousWriteError, isAmbiguousWrite } from './response.ts';
 
 /**
  * Called before each write request goes on the wire (every attempt, in the pacer slot, before the token

@@ -2,32 +2,6 @@ import { HcmRequestError, TransientError } from '../errors.ts';
 import { fullJitterDelay } from '../retry.ts';
 import type { HcmErrorBody } from './oracle.ts';
 
-/**
- * A write whose outcome is unknown: the request was sent, then the connection failed, timed out or
- * answered 5xx. The goal MAY exist now. Retrying a create blindly is how duplicate goals happen, so
- * the client never does; the caller must look the goal up (finder / ledger) before creating again.
- * It stays a TransientError (same `name`), so Step Functions retries the chunk, which reconciles.
- */
-export class AmbiguousWriteError extends TransientError {
-  readonly ambiguous = true as const;
-
-  constructor(what: string, why: string, options: { cause?: unknown; status?: number } = {}) {
-    super(
-      `${what}: outcome unknown (${why}); the goal may have been created, look it up before creating again`,
-      undefined,
-      options,
-    );
-  }
-}
-
-/** True for a write that may have committed although it failed: reconcile before any new create. */
-export function isAmbiguousWrite(err: unknown): boolean {
-  return (
-    err instanceof AmbiguousWriteError ||
-    (typeof err === 'object' && err !== null && (err as { ambiguous?: unknown }).ambiguous === true)
-  );
-}
-
 const MAX_MESSAGE = 500;
 
 /** The server's own words from an error body: ADF error JSON (framework 4+), other JSON, or text. */

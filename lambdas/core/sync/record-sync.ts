@@ -1,4 +1,4 @@
-import { ClaimLostError, type GoalLedger } from '../checkpoint/goal-ledger.ts';
+import type { GoalLedger } from '../checkpoint/goal-ledger.ts';
 import type { RecordStore } from '../checkpoint/record-store.ts';
 import {
   committedIds,
@@ -7,8 +7,14 @@ import {
   type LedgerItem,
   needsReconcile,
 } from '../checkpoint/types.ts';
-import { CheckpointConflictError, HcmRequestError, InvalidRecordError } from '../errors.ts';
-import { type HcmGoals, isAmbiguousWrite, type WriteGuard } from '../hcm/client.ts';
+import {
+  CheckpointConflictError,
+  ClaimLostError,
+  HcmRequestError,
+  InvalidRecordError,
+  isAmbiguousWrite,
+} from '../errors.ts';
+import type { HcmGoals, WriteGuard } from '../hcm/client.ts';
 import { diffGoal, naturalKeyOf, toHcmPayload } from '../hcm/mapping.ts';
 import type { HcmGoal, HcmGoalPayload } from '../hcm/oracle.ts';
 import type { Clock } from '../ports.ts';

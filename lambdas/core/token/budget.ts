@@ -1,15 +1,7 @@
-import { TransientError } from '../errors.ts';
+import { NotStartedError } from '../errors.ts';
 import type { CallOptions, Clock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import { sleepOn, timeoutOn } from '../retry.ts';
-
-/**
- * A call that was never started because its whole timeout would not fit before the deadline. Nothing
- * reached the peer, so it is a plain transient failure: safe to retry later, never a reason for re-auth.
- */
-export class NotStartedError extends TransientError {
-  readonly notSent = true;
-}
 
 /**
  * The time left under a refresh lease (invariant 1). Every DynamoDB and KMS call made under the lease

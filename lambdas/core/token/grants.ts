@@ -1,16 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import { importPKCS8, SignJWT } from 'jose';
-import { ConfigError, TransientError } from '../errors.ts';
-import type { ConnectionSecret, GrantType } from '../ports.ts';
-import { withBackoff } from '../retry.ts';
-import { NotStartedError } from './budget.ts';
-import { type LifetimeOptions, readTokenLifetime } from './expiry.ts';
 import {
   AmbiguousTokenResponseError,
-  DEFAULT_TOKEN_TIMEOUT_MS,
-  postTokenRequest,
-  type TokenResponse,
-} from './token-endpoint.ts';
+  ConfigError,
+  NotStartedError,
+  RefreshTokenMayBeConsumedError,
+  TransientError,
+} from '../errors.ts';
+import type { ConnectionSecret, GrantType } from '../ports.ts';
+import { withBackoff } from '../retry.ts';
+
+import { type LifetimeOptions, readTokenLifetime } from './expiry.ts';
+import { DEFAULT_TOKEN_TIMEOUT_MS, postTokenRequest, type TokenResponse } from './token-endpoint.ts';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const ASSERTION_LIFETIME_SECONDS = 300;
@@ -49,11 +50,6 @@ export interface GrantInput {
 }
 
 export const GRANT_DEFAULTS = { attempts: 4, baseMs: 200, capMs: 5_000 } as const;
-
-/** Thrown instead of retrying when the response to a refresh_token request was lost. */
-export class RefreshTokenMayBeConsumedError extends TransientError {
-  readonly reason = 'token response lost; refresh token may have been rotated';
-}
 
 /**
  * Obtains a token with one grant, retrying transient failures with full jitter. The one exception is

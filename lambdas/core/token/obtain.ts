@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, ReauthRequiredError } from '../errors.ts';
+import { ConfigError, GrantRejectedError, ReauthRequiredError } from '../errors.ts';
 import type { CallOptions, ConnectionSecret, SecretSource } from '../ports.ts';
 import type { ConnectionItem } from './connection-item.ts';
 import type { LifetimeOptions } from './expiry.ts';
 import { type GrantRetryOptions, obtainToken, type TokenSet } from './grants.ts';
-import { GrantRejectedError } from './token-endpoint.ts';
+
 import type { TokenVault } from './token-vault.ts';
 
 export interface Obtained {

@@ -1,25 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import { isTransientAwsError } from '../aws-errors.ts';
-import { ConfigError, ReauthRequiredError, TokenCommitError, TransientError } from '../errors.ts';
+import {
+  ConfigError,
+  GrantRejectedError,
+  ReauthRequiredError,
+  RefreshTokenMayBeConsumedError,
+  SimulatedCrashError,
+  TokenCommitError,
+  TransientError,
+} from '../errors.ts';
 import type { IssuedToken } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import { sleepOn, timeoutOn } from '../retry.ts';
 import { CallBudget, retryWithin } from './budget.ts';
 import type { ConnectionItem } from './connection-item.ts';
-import { RefreshTokenMayBeConsumedError } from './grants.ts';
+
 import { callGrant, type Obtained, type PreparedGrant, prepareGrant, tokenFingerprint } from './obtain.ts';
 import { outboxEvent } from './outbox.ts';
 import type { CoordinatorDeps, RefreshRequest } from './refresh-coordinator.ts';
 import { stateOf } from './refresh-coordinator.ts';
 import { proactiveFireAt } from './schedule.ts';
 import { describe } from './telemetry.ts';
-import { GrantRejectedError } from './token-endpoint.ts';
 
 export const REFRESH_OUTCOME_UNKNOWN = 'refresh outcome unknown';
 const COMMIT_FAILED = 'rotated refresh token could not be persisted';
-
-/** `--faults broker.crashAfterSendRate`: the holder "dies" after the IdP answered, lease and marker left. */
-export class SimulatedCrashError extends TransientError {}
 
 /**
  * One refresh under a held lease (invariants 1, 2, 5): read, [marker], grant, extend, seal, commit.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AppError, TransientError } from '../errors.ts';
+import { AmbiguousTokenResponseError, GrantRejectedError, TransientError } from '../errors.ts';
 import { maskSecrets } from '../mask.ts';
 import { parseRetryAfter } from '../retry.ts';
 
@@ -14,30 +14,6 @@ const tokenResponseSchema = z.object({
   scope: z.string().optional(),
 });
 export type TokenResponse = z.infer<typeof tokenResponseSchema>;
-
-/**
- * The IdP rejected the grant or the client: retrying cannot help, a human must reconnect.
- * Not exported through errors.ts on purpose: the broker turns it into ReauthRequiredError once it
- * knows the connection id and has recorded the state.
- */
-export class GrantRejectedError extends AppError {
-  constructor(
-    readonly oauthError: string,
-    readonly status: number,
-    description?: string,
-  ) {
-    super('ReauthRequiredError', `token endpoint answered ${status} ${oauthError}${describe(description)}`);
-  }
-}
-
-/**
- * No usable answer arrived although the request may have reached the IdP (reset after send, timeout,
- * truncated body). For a refresh_token grant the old refresh token may already be consumed: resending
- * it would trip reuse detection and revoke the whole grant, so the grant layer must not retry.
- */
-export class AmbiguousTokenResponseError extends TransientError {
-  readonly mayHaveBeenProcessed = true;
-}
 
 const FATAL_OAUTH_ERRORS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client']);
 
