@@ -4,23 +4,26 @@ import { maskSecrets } from './mask.ts';
  * Every failure the system can name. `name` is what Step Functions sees as the error type
  * (Lambda reports `errorType` = error.name), so the state machine's Retry/Catch match on these.
  */
-export type ErrorCode =
-  | 'ReauthRequiredError'
-  | 'TransientError'
-  | 'LeaseTimeoutError'
-  | 'ConnectionNotFoundError'
-  | 'ConnectionDisabledError'
-  | 'TokenCommitError'
-  | 'InvalidRecordError'
-  | 'HcmRequestError'
-  | 'ConfigError'
-  | 'CryptoError'
-  | 'CheckpointConflictError'
-  | 'RunInProgressError'
-  | 'RunLeaseLostError'
-  | 'SourceChangedError'
-  | 'RunNotFoundError'
-  | 'InputRejectedError';
+export const ERROR_CODES = [
+  'ReauthRequiredError',
+  'TransientError',
+  'LeaseTimeoutError',
+  'ConnectionNotFoundError',
+  'ConnectionDisabledError',
+  'TokenCommitError',
+  'InvalidRecordError',
+  'HcmRequestError',
+  'ConfigError',
+  'CryptoError',
+  'CheckpointConflictError',
+  'RunInProgressError',
+  'RunLeaseLostError',
+  'SourceChangedError',
+  'RunNotFoundError',
+  'InputRejectedError',
+  'GrantRejectedError',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export class AppError extends Error {
   readonly code: ErrorCode;
@@ -230,9 +233,9 @@ export function isAmbiguousWrite(err: unknown): boolean {
 }
 
 /**
- * The IdP rejected the grant or the client: retrying cannot help, a human must reconnect.
- * Not exported through errors.ts on purpose: the broker turns it into ReauthRequiredError once it
- * knows the connection id and has recorded the state.
+ * The IdP rejected the grant or the client. It never leaves the broker: the refresh holder records the
+ * state and throws ReauthRequiredError (with the connection id) instead, so it has a name of its own
+ * rather than borrowing one Step Functions would act on.
  */
 export class GrantRejectedError extends AppError {
   constructor(
@@ -241,7 +244,7 @@ export class GrantRejectedError extends AppError {
     description?: string,
   ) {
     super(
-      'ReauthRequiredError',
+      'GrantRejectedError',
       `token endpoint answered ${status} ${oauthError}${description ? `: ${maskSecrets(description).slice(0, 200)}` : ''}`,
     );
   }
