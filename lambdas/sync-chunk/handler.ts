@@ -9,7 +9,7 @@ import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
 import { RecordStore } from '../core/checkpoint/record-store.ts';
 import { ttlSeconds } from '../core/checkpoint/retention.ts';
 import { RunLease } from '../core/checkpoint/run-lease.ts';
-import type { HcmClientStats, HcmGoals } from '../core/hcm/client.ts';
+import type { HcmClientStats, HcmGoals } from '../core/hcm/goals-client.ts';
 import { type Clock, systemClock } from '../core/ports.ts';
 import type { GoalSource, SourceRef } from '../core/source/types.ts';
 import { addCounts, type ChunkCounts, emptyCounts } from '../core/sync/counts.ts';

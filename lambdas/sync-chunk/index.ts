@@ -4,11 +4,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
 import { ENV, numberEnv, requireEnv } from '../core/config.ts';
-import { HcmGoalsClient } from '../core/hcm/client.ts';
+import { HcmGoalsClient } from '../core/hcm/goals-client.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
 import { openAwsGoalSource } from '../core/source/open.ts';
 import { ENGINE_DEFAULTS } from '../core/sync/engine.ts';
-import { BrokerTokenProvider } from '../core/token/client.ts';
+import { BrokerTokenProvider } from '../core/token/broker-client.ts';
 import { createSyncChunkHandler } from './handler.ts';
 
 // AWS composition root. Module scope on purpose: the token cache and the HCM client's adaptive limiter

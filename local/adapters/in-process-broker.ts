@@ -5,7 +5,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { maskSecrets } from '../../lambdas/core/mask.ts';
 import type { TokenBrokerOptions } from '../../lambdas/core/token/broker.ts';
-import { BrokerTokenProvider, type BrokerTransport } from '../../lambdas/core/token/client.ts';
+import { BrokerTokenProvider, type BrokerTransport } from '../../lambdas/core/token/broker-client.ts';
 import { type BrokerRequest, errorFromPayload } from '../../lambdas/core/token/protocol.ts';
 import { createTokenBrokerHandler } from '../../lambdas/token-broker/handler.ts';
 import { FileSecretSource } from './file-secret-source.ts';

@@ -6,7 +6,7 @@ import { ConfigError } from '../../lambdas/core/errors.ts';
 import { maskSecrets } from '../../lambdas/core/mask.ts';
 import { DEFAULT_RATE_LIMIT_PER_SECOND, defaultFaults, mergeFaults, TokenBucket } from './faults.ts';
 import { ERROR_DETAIL_STATE, tokenEndpointGate } from './gate.ts';
-import { mintRefreshToken } from './grants.ts';
+import { mintRefreshToken } from './grant-handlers.ts';
 import { loadKeyMaterial } from './keys.ts';
 import { createProvider, IDP_ROUTES, type LiveSettings } from './provider.ts';
 import { simRoutes } from './sim-routes.ts';
@@ -21,7 +21,7 @@ export {
   postIdpFaults,
   resetIdpStats,
   revokeIdpGrants,
-} from './client.ts';
+} from './sim-client.ts';
 export { defaultFaults } from './faults.ts';
 export { JWT_BEARER_GRANT } from './jwt-bearer.ts';
 export { DEFAULT_SUBJECT, IDP_ROUTES } from './provider.ts';

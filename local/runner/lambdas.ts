@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WriteTiming } from '../../lambdas/core/checkpoint/goal-ledger.ts';
-import { HcmGoalsClient } from '../../lambdas/core/hcm/client.ts';
+import { HcmGoalsClient } from '../../lambdas/core/hcm/goals-client.ts';
 import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
 import { openGoalSource } from '../../lambdas/core/source/open.ts';

@@ -8,7 +8,7 @@ import {
   ReauthRequiredError,
   TransientError,
 } from '../../lambdas/core/errors.ts';
-import { type HcmClientOptions, HcmGoalsClient } from '../../lambdas/core/hcm/client.ts';
+import { type HcmClientOptions, HcmGoalsClient } from '../../lambdas/core/hcm/goals-client.ts';
 import { AdaptiveLimiter } from '../../lambdas/core/hcm/limiter.ts';
 import { diffGoal, naturalKeyOf, toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
 import type { IssuedToken, RefreshTrigger, TokenProvider } from '../../lambdas/core/ports.ts';

@@ -8,7 +8,7 @@ import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
 import { RunLease } from '../../lambdas/core/checkpoint/run-lease.ts';
 import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
 import { RunInProgressError } from '../../lambdas/core/errors.ts';
-import { HcmGoalsClient } from '../../lambdas/core/hcm/client.ts';
+import { HcmGoalsClient } from '../../lambdas/core/hcm/goals-client.ts';
 import { hcmPaths } from '../../lambdas/core/hcm/oracle.ts';
 import type { TokenProvider } from '../../lambdas/core/ports.ts';
 import { openGoalSource } from '../../lambdas/core/source/open.ts';

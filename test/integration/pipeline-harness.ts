@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { type HcmGoals, HcmGoalsClient } from '../../lambdas/core/hcm/client.ts';
+import { type HcmGoals, HcmGoalsClient } from '../../lambdas/core/hcm/goals-client.ts';
 import type { EventType } from '../../lambdas/core/ports.ts';
 import { openGoalSource } from '../../lambdas/core/source/open.ts';
 import type { FinishOutput } from '../../lambdas/core/sync/finish.ts';

@@ -5,7 +5,7 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REAUTH_ERROR, renderDefinition, STATE_NAMES } from '../../infra/state-machine.ts';
 import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
-import { HcmGoalsClient } from '../../lambdas/core/hcm/client.ts';
+import { HcmGoalsClient } from '../../lambdas/core/hcm/goals-client.ts';
 import type { EventType } from '../../lambdas/core/ports.ts';
 import { openGoalSource } from '../../lambdas/core/source/open.ts';
 import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mintRefreshToken } from '../../local/idp/grants.ts';
+import { mintRefreshToken } from '../../local/idp/grant-handlers.ts';
 import { loadKeyMaterial } from '../../local/idp/keys.ts';
 import { createProvider } from '../../local/idp/provider.ts';
 import { GrantStore } from '../../local/idp/store.ts';

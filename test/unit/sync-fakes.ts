@@ -1,5 +1,5 @@
 import { HcmRequestError } from '../../lambdas/core/errors.ts';
-import type { HcmGoals, WriteGuard } from '../../lambdas/core/hcm/client.ts';
+import type { HcmGoals, WriteGuard } from '../../lambdas/core/hcm/goals-client.ts';
 import type { NaturalKey } from '../../lambdas/core/hcm/mapping.ts';
 import type { HcmGoal, HcmGoalPayload } from '../../lambdas/core/hcm/oracle.ts';
 import type { GoalRecord } from '../../lambdas/core/source/schema.ts';

@@ -3,7 +3,7 @@ import { GoalLedger, WRITE_TIMING_DEFAULTS, type WriteTiming } from '../checkpoi
 import type { RecordState, RecordStore } from '../checkpoint/record-store.ts';
 import { committedIds, type DoneAction, type HcmIds, needsReconcile } from '../checkpoint/types.ts';
 import { ReauthRequiredError } from '../errors.ts';
-import type { HcmGoals } from '../hcm/client.ts';
+import type { HcmGoals } from '../hcm/goals-client.ts';
 import { contentHash } from '../hcm/mapping.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import type { GoalRecord } from '../source/schema.ts';
@@ -11,7 +11,7 @@ import type { ChunkRef, GoalSource } from '../source/types.ts';
 import { type ChunkCounts, emptyCounts } from './counts.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';
 import { runPool, TimeBudget } from './pool.ts';
-import { type RecordOutcome, syncRecord } from './record-sync.ts';
+import { type RecordOutcome, syncRecord } from './write-goal.ts';
 
 export interface ChunkJob {
   runId: string;

@@ -1,4 +1,4 @@
-import type { HcmGoals } from '../hcm/client.ts';
+import type { HcmGoals } from '../hcm/goals-client.ts';
 import { type NaturalKey, naturalKeyOf } from '../hcm/mapping.ts';
 import type { HcmGoal } from '../hcm/oracle.ts';
 import type { GoalRecord } from '../source/schema.ts';

@@ -1,7 +1,7 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
 import { asTransient } from '../../aws-errors.ts';
 import { TransientError } from '../../errors.ts';
-import type { BrokerTransport } from '../../token/client.ts';
+import type { BrokerTransport } from '../../token/broker-client.ts';
 import { type BrokerRequest, errorFromPayload, type FunctionErrorPayload } from '../../token/protocol.ts';
 
 /**

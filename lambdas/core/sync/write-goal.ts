@@ -14,7 +14,7 @@ import {
   InvalidRecordError,
   isAmbiguousWrite,
 } from '../errors.ts';
-import type { HcmGoals, WriteGuard } from '../hcm/client.ts';
+import type { HcmGoals, WriteGuard } from '../hcm/goals-client.ts';
 import { diffGoal, naturalKeyOf, toHcmPayload } from '../hcm/mapping.ts';
 import type { HcmGoal, HcmGoalPayload } from '../hcm/oracle.ts';
 import type { Clock } from '../ports.ts';
