@@ -213,7 +213,7 @@ export class LeaseHolder {
 
   /** Fatal -> needs_reauth (auto-retried when nothing rotating was consumed). Transient -> recorded, lease released. */
   private async grantFailed(item: ConnectionItem, err: unknown): Promise<never> {
-    const { telemetry, clock } = this.d;
+    const { telemetry } = this.d;
     telemetry.refreshFailed(item.connectionId, this.req.trigger, err);
     const reason = fatalReason(err);
     if (reason !== undefined) {
@@ -224,7 +224,7 @@ export class LeaseHolder {
         recoverable ? this.nextRetry(item) : undefined,
       ).catch(async (e: unknown) => {
         // Mutation B3 only: the pre-fix holder forgot its "never resend" decision when this write failed.
-        if (!protocolGuards.unknownOutcomeKeepsMarker) await this.releaseClearingMarker(item, err);
+        if (!protocolGuards.unknownOutcomeKeepsMarker) await this.recordFailure(item, err);
         throw e;
       });
       if (!marked)
@@ -237,20 +237,8 @@ export class LeaseHolder {
         ? err
         : new ReauthRequiredError(item.connectionId, reason, { cause: err });
     }
-    await this.d.store
-      .recordFailureAndRelease(
-        {
-          connectionId: item.connectionId,
-          owner: this.owner,
-          message: describe(err).message,
-          now: clock.now(),
-          // Transient grant failures (429, 5xx, not sent) consumed nothing; an unclear one is fatal above.
-          clearMarker: true,
-          retry: this.req.mode === 'recover' ? this.nextRetry(item) : undefined,
-        },
-        this.failureBudget(),
-      )
-      .catch((e: unknown) => telemetry.logger.warn('failure record not written', { error: describe(e) }));
+    // Transient grant failures (429, 5xx, not sent) consumed nothing; an unclear one is fatal above.
+    await this.recordFailure(item, err, this.req.mode === 'recover' ? this.nextRetry(item) : undefined);
     if (err instanceof TransientError && this.req.mode !== 'recover')
       await telemetry.refreshFailedEvent(item.connectionId, this.req.trigger, err);
     throw err;
@@ -262,10 +250,10 @@ export class LeaseHolder {
    * (if even that fails, the marker stays and the next holder does it). Otherwise nothing was lost.
    */
   private async commitFailed(item: ConnectionItem, obtained: Obtained, err: unknown): Promise<never> {
-    const { telemetry, store, clock } = this.d;
+    const { telemetry } = this.d;
     telemetry.refreshFailed(item.connectionId, this.req.trigger, err);
     const rotated = item.grant === 'refresh_token' && obtained.tokens.refreshToken !== undefined;
-    if (rotated && !protocolGuards.commitFailureUnderLease) await this.releaseClearingMarker(item, err);
+    if (rotated && !protocolGuards.commitFailureUnderLease) await this.recordFailure(item, err);
     if (rotated) {
       await this.toNeedsReauth(item, COMMIT_FAILED, undefined).catch((e: unknown) =>
         telemetry.logger.error('needs_reauth not written; the in-flight marker stays', {
@@ -273,18 +261,7 @@ export class LeaseHolder {
         }),
       );
     } else {
-      await store
-        .recordFailureAndRelease(
-          {
-            connectionId: item.connectionId,
-            owner: this.owner,
-            message: describe(err).message,
-            now: clock.now(),
-            clearMarker: true,
-          },
-          this.failureBudget(),
-        )
-        .catch(() => undefined);
+      await this.recordFailure(item, err);
     }
     throw err instanceof TokenCommitError ? err : new TokenCommitError(item.connectionId, { cause: err });
   }
@@ -327,8 +304,15 @@ export class LeaseHolder {
     return true;
   }
 
-  /** Only for the mutation check: the failure record that gives the lease back and clears the marker. */
-  private async releaseClearingMarker(item: ConnectionItem, err: unknown): Promise<void> {
+  /**
+   * The failure record: the error, the lease given back, the in-flight marker cleared. Only for failures
+   * that consumed nothing (and for the mutation check's reverted guards); best effort, the lease expires anyway.
+   */
+  private async recordFailure(
+    item: ConnectionItem,
+    err: unknown,
+    retry?: { at: number; count: number },
+  ): Promise<void> {
     await this.d.store
       .recordFailureAndRelease(
         {
@@ -337,10 +321,13 @@ export class LeaseHolder {
           message: describe(err).message,
           now: this.d.clock.now(),
           clearMarker: true,
+          retry,
         },
         this.failureBudget(),
       )
-      .catch(() => undefined);
+      .catch((e: unknown) =>
+        this.d.telemetry.logger.warn('failure record not written', { error: describe(e) }),
+      );
   }
 
   private nextRetry(item: ConnectionItem): { at: number; count: number } {
