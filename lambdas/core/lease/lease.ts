@@ -29,26 +29,17 @@ export class ConnectionLease {
 
   async tryAcquire(connectionId: string, owner: string, now: number): Promise<LeaseResult> {
     const expiresAt = now + this.durationMs;
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [CONNECTION_TABLE.partitionKey]: connectionId },
-          UpdateExpression: 'SET #owner = :owner, #exp = :exp',
-          ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#owner) OR #exp < :now)',
-          ExpressionAttributeNames: {
-            '#pk': CONNECTION_TABLE.partitionKey,
-            '#owner': 'leaseOwner',
-            '#exp': 'leaseExpiresAt',
-          },
-          ExpressionAttributeValues: { ':owner': owner, ':exp': expiresAt, ':now': now },
-        }),
-      );
-      return { acquired: true, owner, expiresAt };
-    } catch (err) {
-      if (isConditionFailed(err)) return { acquired: false };
-      throw asTransient(err, 'lease acquire');
-    }
+    const acquired = await this.conditionalUpdate(
+      connectionId,
+      {
+        UpdateExpression: 'SET #owner = :owner, #exp = :exp',
+        ConditionExpression: 'attribute_exists(#pk) AND (attribute_not_exists(#owner) OR #exp < :now)',
+        ExpressionAttributeNames: { '#pk': CONNECTION_TABLE.partitionKey },
+        ExpressionAttributeValues: { ':owner': owner, ':exp': expiresAt, ':now': now },
+      },
+      'lease acquire',
+    );
+    return acquired ? { acquired: true, owner, expiresAt } : { acquired: false };
   }
 
   /**
@@ -63,42 +54,62 @@ export class ConnectionLease {
     options?: CallOptions,
   ): Promise<number | false> {
     const expiresAt = now + this.durationMs;
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { [CONNECTION_TABLE.partitionKey]: connectionId },
-          UpdateExpression: 'SET #exp = :exp',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'leaseOwner', '#exp': 'leaseExpiresAt' },
-          ExpressionAttributeValues: { ':owner': owner, ':exp': expiresAt },
-        }),
-        options,
-      );
-      return expiresAt;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw asTransient(err, 'lease extend');
-    }
+    const extended = await this.conditionalUpdate(
+      connectionId,
+      {
+        UpdateExpression: 'SET #exp = :exp',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeValues: { ':owner': owner, ':exp': expiresAt },
+      },
+      'lease extend',
+      options,
+    );
+    return extended ? expiresAt : false;
   }
 
   /** Releases the lease if we still own it; losing it in the meantime is not an error here. */
-  async release(connectionId: string, owner: string): Promise<boolean> {
+  release(connectionId: string, owner: string): Promise<boolean> {
+    return this.conditionalUpdate(
+      connectionId,
+      {
+        UpdateExpression: 'REMOVE #owner, #exp',
+        ConditionExpression: '#owner = :owner',
+        ExpressionAttributeValues: { ':owner': owner },
+      },
+      'lease release',
+    );
+  }
+
+  /** One conditional write on the connection item: true when it applied, false when the condition failed. */
+  private async conditionalUpdate(
+    connectionId: string,
+    expr: {
+      UpdateExpression: string;
+      ConditionExpression: string;
+      ExpressionAttributeNames?: Record<string, string>;
+      ExpressionAttributeValues: Record<string, unknown>;
+    },
+    what: string,
+    options?: CallOptions,
+  ): Promise<boolean> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [CONNECTION_TABLE.partitionKey]: connectionId },
-          UpdateExpression: 'REMOVE #owner, #exp',
-          ConditionExpression: '#owner = :owner',
-          ExpressionAttributeNames: { '#owner': 'leaseOwner', '#exp': 'leaseExpiresAt' },
-          ExpressionAttributeValues: { ':owner': owner },
+          ...expr,
+          ExpressionAttributeNames: {
+            '#owner': 'leaseOwner',
+            '#exp': 'leaseExpiresAt',
+            ...expr.ExpressionAttributeNames,
+          },
         }),
+        options,
       );
       return true;
     } catch (err) {
       if (isConditionFailed(err)) return false;
-      throw asTransient(err, 'lease release');
+      throw asTransient(err, what);
     }
   }
 }
