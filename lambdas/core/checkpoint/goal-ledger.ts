@@ -1,9 +1,8 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailed } from '../aws-errors.ts';
 import { CheckpointConflictError, ClaimLostError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
-import { dynamoCall } from './dynamo.ts';
+import { dynamoCall, unlessConditionFails } from './dynamo.ts';
 import { LEDGER_SK, ledgerPk } from './keys.ts';
 import type { DoneAction, HcmIds, LedgerItem } from './types.ts';
 
@@ -94,40 +93,38 @@ export class GoalLedger {
    */
   async claim(externalKey: string, owner: string): Promise<LedgerClaim> {
     const now = this.clock.now();
-    try {
-      const out = await dynamoCall('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(externalKey, owner),
-            ConditionExpression:
-              '(attribute_not_exists(claimOwner) OR claimOwner = :owner OR claimExpiresAt < :now) AND ' +
-              '(attribute_not_exists(visibleAfter) OR visibleAfter <= :now)',
-            UpdateExpression:
-              'SET claimOwner = :owner, claimRunId = :run, claimExpiresAt = :exp, externalKey = :key, connectionId = :conn',
-            ExpressionAttributeValues: {
-              ':owner': owner,
-              ':now': now,
-              ':run': this.scope.runId,
-              ':exp': now + this.timing.claimTtlMs,
-              ':key': externalKey,
-              ':conn': this.scope.connectionId,
-            },
-            ReturnValues: 'ALL_OLD',
-          }),
-        ),
-      );
+    const out = await unlessConditionFails('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(externalKey, owner),
+          ConditionExpression:
+            '(attribute_not_exists(claimOwner) OR claimOwner = :owner OR claimExpiresAt < :now) AND ' +
+            '(attribute_not_exists(visibleAfter) OR visibleAfter <= :now)',
+          UpdateExpression:
+            'SET claimOwner = :owner, claimRunId = :run, claimExpiresAt = :exp, externalKey = :key, connectionId = :conn',
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':now': now,
+            ':run': this.scope.runId,
+            ':exp': now + this.timing.claimTtlMs,
+            ':key': externalKey,
+            ':conn': this.scope.connectionId,
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      ),
+    );
+    if (out) {
       const previous = out.Attributes as LedgerItem | undefined;
       return previous ? { claimed: true, previous } : { claimed: true };
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-      const current = await this.get(externalKey);
-      // Look again soon rather than at the claim's expiry; a write not visible yet is waited out in full.
-      const recheck = this.timing.claimRecheckMs ?? WRITE_TIMING_DEFAULTS.claimRecheckMs ?? 5_000;
-      const claimUntil = Math.min(current?.claimExpiresAt ?? 0, now + recheck);
-      const until = Math.max(claimUntil, current?.visibleAfter ?? 0, now + 1_000);
-      return { claimed: false, current, until };
     }
+    const current = await this.get(externalKey);
+    // Look again soon rather than at the claim's expiry; a write not visible yet is waited out in full.
+    const recheck = this.timing.claimRecheckMs ?? WRITE_TIMING_DEFAULTS.claimRecheckMs ?? 5_000;
+    const claimUntil = Math.min(current?.claimExpiresAt ?? 0, now + recheck);
+    const until = Math.max(claimUntil, current?.visibleAfter ?? 0, now + 1_000);
+    return { claimed: false, current, until };
   }
 
   /**
@@ -139,28 +136,25 @@ export class GoalLedger {
   async beginWrite(externalKey: string, owner: string): Promise<void> {
     const t = this.timing;
     const started = this.clock.now();
-    try {
-      await dynamoCall('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(externalKey, owner),
-            ConditionExpression: 'claimOwner = :owner AND claimExpiresAt > :live',
-            UpdateExpression: 'SET claimExpiresAt = :exp, writeStartedAt = :now, visibleAfter = :visible',
-            ExpressionAttributeValues: {
-              ':owner': owner,
-              ':live': started + t.marginMs,
-              ':exp': started + t.claimTtlMs,
-              ':now': started,
-              ':visible': started + t.requestTimeoutMs + t.visibilityMs,
-            },
-          }),
-        ),
-      );
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
+    const renewed = await unlessConditionFails('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(externalKey, owner),
+          ConditionExpression: 'claimOwner = :owner AND claimExpiresAt > :live',
+          UpdateExpression: 'SET claimExpiresAt = :exp, writeStartedAt = :now, visibleAfter = :visible',
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':live': started + t.marginMs,
+            ':exp': started + t.claimTtlMs,
+            ':now': started,
+            ':visible': started + t.requestTimeoutMs + t.visibilityMs,
+          },
+        }),
+      ),
+    );
+    if (!renewed)
       throw new ClaimLostError(`record ${externalKey} is no longer claimed by this worker; not writing`);
-    }
     const left = started + t.claimTtlMs - this.clock.now();
     if (left < t.requestTimeoutMs + t.marginMs) {
       throw new ClaimLostError(
@@ -237,23 +231,18 @@ export class GoalLedger {
     update: string,
     values: Record<string, unknown>,
   ): Promise<Record<string, unknown> | undefined> {
-    try {
-      const out = await dynamoCall('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: this.key(externalKey, owner),
-            ConditionExpression: 'claimOwner = :owner',
-            UpdateExpression: update,
-            ExpressionAttributeValues: { ':owner': owner, ...values },
-            ReturnValues: 'ALL_NEW',
-          }),
-        ),
-      );
-      return out.Attributes ?? {};
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-      return undefined;
-    }
+    const out = await unlessConditionFails('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: this.key(externalKey, owner),
+          ConditionExpression: 'claimOwner = :owner',
+          UpdateExpression: update,
+          ExpressionAttributeValues: { ':owner': owner, ...values },
+          ReturnValues: 'ALL_NEW',
+        }),
+      ),
+    );
+    return out ? (out.Attributes ?? {}) : undefined;
   }
 }

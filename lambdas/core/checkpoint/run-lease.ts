@@ -1,8 +1,7 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailed } from '../aws-errors.ts';
 import { RunInProgressError, RunLeaseLostError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
-import { dynamoCall } from './dynamo.ts';
+import { dynamoCall, unlessConditionFails } from './dynamo.ts';
 
 /**
  * One run per connection at a time (docs/invariants.md, invariant 7): a lease item per connection,
@@ -49,59 +48,55 @@ export class RunLease {
    */
   async acquire(connectionId: string, runId: string): Promise<{ alreadyHeld: boolean }> {
     const now = this.clock.now();
-    try {
-      const out = await dynamoCall('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: leaseKey(connectionId),
-            ConditionExpression: 'attribute_not_exists(pk) OR runId = :run OR leaseExpiresAt < :now',
-            UpdateExpression:
-              'SET runId = :run, connectionId = :conn, leaseExpiresAt = :exp, acquiredAt = :at, expiresAt = :ttl',
-            ExpressionAttributeValues: {
-              ':run': runId,
-              ':conn': connectionId,
-              ':now': now,
-              ':exp': now + this.ttlMs,
-              ':at': new Date(now).toISOString(),
-              // DynamoDB TTL (seconds) cleans up leases whose release never came, a day later.
-              ':ttl': Math.ceil((now + this.ttlMs) / 1000) + 86_400,
-            },
-            ReturnValues: 'ALL_OLD',
-          }),
-        ),
-      );
-      const old = out.Attributes as RunLeaseItem | undefined;
-      return { alreadyHeld: old?.runId === runId && old.leaseExpiresAt > now };
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
+    const out = await unlessConditionFails('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: leaseKey(connectionId),
+          ConditionExpression: 'attribute_not_exists(pk) OR runId = :run OR leaseExpiresAt < :now',
+          UpdateExpression:
+            'SET runId = :run, connectionId = :conn, leaseExpiresAt = :exp, acquiredAt = :at, expiresAt = :ttl',
+          ExpressionAttributeValues: {
+            ':run': runId,
+            ':conn': connectionId,
+            ':now': now,
+            ':exp': now + this.ttlMs,
+            ':at': new Date(now).toISOString(),
+            // DynamoDB TTL (seconds) cleans up leases whose release never came, a day later.
+            ':ttl': Math.ceil((now + this.ttlMs) / 1000) + 86_400,
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      ),
+    );
+    if (!out) {
       const holder = await this.get(connectionId);
       throw new RunInProgressError(connectionId, holder?.runId ?? 'unknown', holder?.leaseExpiresAt ?? now);
     }
+    const old = out.Attributes as RunLeaseItem | undefined;
+    return { alreadyHeld: old?.runId === runId && old.leaseExpiresAt > now };
   }
 
   /** Extends the lease of a running run; RunLeaseLostError when another run took the connection. */
   async renew(connectionId: string, runId: string): Promise<void> {
     const now = this.clock.now();
-    try {
-      await dynamoCall('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: leaseKey(connectionId),
-            // A lapsed lease nobody took is ours to extend; a released one (finish ran) is not re-taken.
-            ConditionExpression: 'runId = :run',
-            UpdateExpression: 'SET leaseExpiresAt = :exp, expiresAt = :ttl',
-            ExpressionAttributeValues: {
-              ':run': runId,
-              ':exp': now + this.ttlMs,
-              ':ttl': Math.ceil((now + this.ttlMs) / 1000) + 86_400,
-            },
-          }),
-        ),
-      );
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
+    const renewed = await unlessConditionFails('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: leaseKey(connectionId),
+          // A lapsed lease nobody took is ours to extend; a released one (finish ran) is not re-taken.
+          ConditionExpression: 'runId = :run',
+          UpdateExpression: 'SET leaseExpiresAt = :exp, expiresAt = :ttl',
+          ExpressionAttributeValues: {
+            ':run': runId,
+            ':exp': now + this.ttlMs,
+            ':ttl': Math.ceil((now + this.ttlMs) / 1000) + 86_400,
+          },
+        }),
+      ),
+    );
+    if (!renewed) {
       const holder = await this.get(connectionId);
       throw new RunLeaseLostError(connectionId, runId, holder?.runId);
     }
@@ -109,21 +104,16 @@ export class RunLease {
 
   /** Gives the connection back if `runId` still holds it; false when it did not. */
   async release(connectionId: string, runId: string): Promise<boolean> {
-    try {
-      await dynamoCall('DeleteItem', () =>
-        this.doc.send(
-          new DeleteCommand({
-            TableName: this.table,
-            Key: leaseKey(connectionId),
-            ConditionExpression: 'runId = :run',
-            ExpressionAttributeValues: { ':run': runId },
-          }),
-        ),
-      );
-      return true;
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-      return false;
-    }
+    const released = await unlessConditionFails('DeleteItem', () =>
+      this.doc.send(
+        new DeleteCommand({
+          TableName: this.table,
+          Key: leaseKey(connectionId),
+          ConditionExpression: 'runId = :run',
+          ExpressionAttributeValues: { ':run': runId },
+        }),
+      ),
+    );
+    return released !== undefined;
   }
 }
