@@ -179,6 +179,8 @@ describe('goal-sync start', () => {
       expect(h.err.join('\n')).toMatch(
         new RegExp(`goal-sync start --stack prod --region eu-west-1 --source s3://[^ ]+/${name}\\)`),
       );
+      // Refused before any AWS call (no region or credentials needed to be told).
+      expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
       expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
       expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     },

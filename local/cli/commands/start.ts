@@ -88,14 +88,10 @@ export function isLocalPath(raw: string): boolean {
   return /^(\.{1,2}[\\/]|[\\/]|~[\\/]|[A-Za-z]:[\\/])/.test(raw) || existsSync(raw);
 }
 
-function uploadAdvice(
-  raw: string,
-  bucket: string | undefined,
-  stack: string,
-  region: string | undefined,
-): string {
+/** Checked before any AWS call, so the source bucket's name is not known yet: the advice names the output. */
+function uploadAdvice(raw: string, stack: string, region: string | undefined): string {
   const name = basename(raw);
-  const target = `s3://${bucket ?? 'SOURCE_BUCKET'}/${name}`;
+  const target = `s3://<SourceBucketName>/${name}`;
   const r = region ? ` --region ${region}` : '';
   return `--source ${raw} is a file on this machine; the pipeline reads only the stack's source bucket. Upload and start in one step: goal-sync start --stack ${stack}${r} --upload ${raw} (or upload it yourself: aws s3 cp ${raw} ${target}${r} && goal-sync start --stack ${stack}${r} --source ${target})`;
 }
@@ -146,6 +142,9 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
       }
       // The file is checked (and its format told) before anything is uploaded or started.
       if (uploadPath !== undefined) await checkUploadFile(uploadPath);
+      if (rawSource !== undefined && isLocalPath(rawSource)) {
+        throw new CliUsageError(uploadAdvice(rawSource, stackName, flags.region));
+      }
       const upload = uploadPath
         ? { path: uploadPath, format: resolveFormat(flags.format, uploadPath) }
         : undefined;
@@ -169,11 +168,7 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
         );
         source = { uri: uploaded.uri, format: upload.format, version: uploaded.version };
       } else {
-        const raw = rawSource ?? '';
-        if (isLocalPath(raw)) {
-          throw new CliUsageError(uploadAdvice(raw, outputs.SourceBucketName, stackName, flags.region));
-        }
-        const uri = resolveSource(raw, outputs.SourceBucketName);
+        const uri = resolveSource(rawSource ?? '', outputs.SourceBucketName);
         source = { uri, format: resolveFormat(flags.format, uri) };
       }
       const connectionId = flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID;
