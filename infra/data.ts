@@ -5,6 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { UPLOAD_PREFIX } from '../lambdas/core/adapters/aws/permissions.ts';
 import { CHECKPOINT_TABLE, CONNECTION_DUE_INDEX, CONNECTION_TABLE } from '../lambdas/core/tables.ts';
 import type { StackConfig } from './config.ts';
 import { limitGrantsToAwsServices, suppressGuardRule } from './guard.ts';
@@ -172,8 +173,9 @@ export class DataLayer extends Construct {
       suppressGuardRule(this.accessLogsBucket, which);
     }
 
-    // Nightly source files (JSONL/CSV) and, for the Distributed Map, the per-run chunk lists under runs/.
-    // Inputs are not records: overwritten uploads and run manifests expire after 30 days.
+    // Nightly source files (JSONL/CSV), `goal-sync start --upload` files under uploads/ and, for the
+    // Distributed Map, the per-run chunk lists under runs/. Inputs are not records: overwritten uploads,
+    // per-run uploads and run manifests expire after 30 days (the checkpoints' retention).
     this.sourceBucket = new s3.Bucket(this, 'SourceBucket', {
       encryption: s3.BucketEncryption.KMS,
       encryptionKey: this.key,
@@ -189,6 +191,7 @@ export class DataLayer extends Construct {
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
         { prefix: 'runs/', expiration: Duration.days(30) },
+        { prefix: UPLOAD_PREFIX, expiration: Duration.days(30) },
       ],
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'source/',

@@ -30,6 +30,9 @@ export const WILDCARD_REASONS = {
   childExecutions:
     'Distributed Map: the state machine describes, stops and redrives its own child executions, whose ' +
     'names Step Functions generates; the wildcard is limited to executions of this state machine.',
+  operatorUploads:
+    '`goal-sync start --upload` puts one file per run at uploads/<runId>/<name>: the operator may write ' +
+    "only under the uploads/ prefix of the stack's own source bucket (not the nightly key, not runs/).",
   manifestRead:
     "Distributed Map ItemReader: reads the per-run chunk list from the stack's own bucket (read-only).",
 } as const;

@@ -4,8 +4,9 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { UPLOAD_PREFIX } from '../lambdas/core/adapters/aws/permissions.ts';
 import type { DataLayer } from './data.ts';
-import { nagResourceId } from './nag.ts';
+import { nagResourceId, WILDCARD_REASONS } from './nag.ts';
 
 /** The context key Step Functions puts on every KMS call for a state machine's data. */
 export const STATES_CONTEXT_KEY = 'kms:EncryptionContext:aws:states:stateMachineArn';
@@ -34,6 +35,7 @@ export interface OperatorPolicyProps {
 
 /**
  * The OPERATOR managed policy: exactly what a human needs for `goal-sync start|status|resume|connect`
+ * (including `start --upload`, which may write under uploads/ of the source bucket only)
  * (local/cli/aws/permissions.ts lists the calls; the permission-coverage test checks each). Attach it to
  * the operators' role or group; the stack attaches it to nobody.
  */
@@ -46,6 +48,7 @@ export function createOperatorPolicy(scope: Construct, props: OperatorPolicyProp
     resourceName: `${stateMachine.stateMachineName}:*`,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
+  const uploads = data.sourceBucket.arnForObjects(`${UPLOAD_PREFIX}*`);
   const via = (service: string) => ({
     StringEquals: { 'kms:ViaService': `${service}.${stack.region}.amazonaws.com` },
   });
@@ -86,6 +89,23 @@ export function createOperatorPolicy(scope: Construct, props: OperatorPolicyProp
         resources: [data.key.keyArn],
         conditions: via('dynamodb'),
       }),
+      // start --upload: a new object per run under uploads/; runs pin its VersionId.
+      new iam.PolicyStatement({
+        sid: 'UploadSources',
+        actions: ['s3:PutObject'],
+        resources: [uploads],
+      }),
+      new iam.PolicyStatement({
+        sid: 'UploadSourcesKey',
+        actions: ['kms:GenerateDataKey'],
+        resources: [data.key.keyArn],
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `s3.${stack.region}.amazonaws.com`,
+            'kms:EncryptionContext:aws:s3:arn': data.sourceBucket.bucketArn,
+          },
+        },
+      }),
       new iam.PolicyStatement({
         sid: 'ConnectCredentials',
         actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
@@ -104,6 +124,10 @@ export function createOperatorPolicy(scope: Construct, props: OperatorPolicyProp
     reason:
       'Execution names are run ids chosen per run (and <runId>-r<n> for resumes): status/resume read and ' +
       'redrive executions of this one state machine only.',
+  });
+  Validations.of(policy).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::${nagResourceId(policy, uploads)}]`,
+    reason: WILDCARD_REASONS.operatorUploads,
   });
   return policy;
 }

@@ -6,7 +6,8 @@ import { interruptAndResume, seeded } from '../support/interrupt-run.ts';
 
 // Ctrl-C at a seeded random point of a local run, then the printed resume: every valid goal exactly
 // once in the simulator's durable state. `npm run bench:interrupt` runs the same check for 50 seeds.
-describe('goal-sync local: Ctrl-C, then resume', () => {
+// Two real runs per test (~28 s alone); beside other suites on 2 cores one took over the default 60 s.
+describe('goal-sync local: Ctrl-C, then resume', { timeout: 180_000 }, () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'goal-sync-int-'));

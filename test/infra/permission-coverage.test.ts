@@ -49,6 +49,7 @@ beforeAll(() => {
     dataKey: str(data.key.keyArn),
     connectionSecret: str(secret.secretArn),
     sourceObject: `${bucketArn}/nightly/goals.jsonl`,
+    uploadObject: `${bucketArn}/uploads/${RUN_ID}/goals.jsonl`,
     manifestObject: `${bucketArn}/runs/${RUN_ID}/attempt-0/chunks.json`,
     refreshSchedule: `arn:aws:scheduler:${ENV.region}:${ENV.account}:schedule/${group}/${proactiveScheduleName(CONNECTION)}`,
     schedulerTargetRole: str(scheduling.brokerTargetRole.roleArn),
@@ -294,6 +295,14 @@ const MUST_DENY: Record<Principal | 'operator' | 'services', Sample[]> = {
   ],
   stateMachine: [{ why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' }],
   operator: [
+    { why: 'overwriting the nightly source file', action: 's3:PutObject', resource: 'sourceObject' },
+    { why: 'writing a run manifest', action: 's3:PutObject', resource: 'manifestObject' },
+    {
+      why: 'the source bucket key for a direct call (not through S3)',
+      action: 'kms:GenerateDataKey',
+      resource: 'dataKey',
+      context: { 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
+    },
     {
       why: 'opening a token envelope',
       action: 'kms:Decrypt',

@@ -53,6 +53,11 @@ function allowedWildcards(s: Synthesized) {
     },
     { why: 'manifests', actions: ['s3:PutObject'], matches: (r: string) => r === `<${bucket}.Arn>/runs/*` },
     {
+      why: 'operatorUploads',
+      actions: ['s3:PutObject'],
+      matches: (r: string) => r === `<${bucket}.Arn>/uploads/*`,
+    },
+    {
       why: 'manifestRead',
       actions: ['s3:GetObject'],
       matches: (r: string) => r === `arn:<AWS::Partition>:s3:::<${bucket}>/*`,

@@ -96,7 +96,13 @@ describe('data layer', () => {
         IgnorePublicAcls: true,
         RestrictPublicBuckets: true,
       },
-      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 30 })]) },
+      // Run manifests and `start --upload` files are per run: gone with the run's checkpoints.
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({ Prefix: 'runs/', ExpirationInDays: 30 }),
+          Match.objectLike({ Prefix: 'uploads/', ExpirationInDays: 30 }),
+        ]),
+      },
     });
     s.template.hasResourceProperties('AWS::S3::BucketPolicy', {
       PolicyDocument: {

@@ -26,11 +26,22 @@ export function goalSync(
     let stderr = '';
     const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000);
     const when = opts.interruptWhen;
+    // One check at a time: under load a check (a file read) outlasts the 25 ms tick, and two checks in
+    // flight that both pass would send two SIGINTs, the second of which means "exit at once".
+    let checking = false;
+    let sent = false;
     const poll = when
       ? setInterval(async () => {
-          if (await when()) {
-            clearInterval(poll);
-            child.kill('SIGINT');
+          if (checking || sent) return;
+          checking = true;
+          try {
+            if (await when()) {
+              sent = true;
+              clearInterval(poll);
+              child.kill('SIGINT');
+            }
+          } finally {
+            checking = false;
           }
         }, 25)
       : undefined;

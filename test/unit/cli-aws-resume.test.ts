@@ -150,6 +150,51 @@ describe('goal-sync resume', () => {
     expect(started().map((s) => s.name)).toEqual(['r1-r1']);
   });
 
+  it('--json prints one JSON document on stdout (the note goes to stderr)', async () => {
+    givenRun(['r1-r1', 'r1'], { status: 'FAILED', error: 'SyncFailed' });
+    const h = harness();
+    expect(await run(['--stack', 'prod', '--run-id', 'r1', '--json'], h.deps)).toBe(0);
+    expect(h.out).toHaveLength(1);
+    expect(JSON.parse(h.out[0]!)).toEqual({
+      runId: 'r1',
+      executionName: 'r1-r2',
+      executionArn: execArn('r1-r2'),
+      consoleUrl: `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${execArn('r1-r2')}`,
+      source: INPUT.source,
+      connectionId: 'hcm-eu',
+      previous: { executionArn: execArn('r1-r1'), status: 'FAILED', error: 'SyncFailed' },
+    });
+    expect(h.err.join('\n')).toContain('records they hold are waited for, not written twice');
+  });
+
+  it('--json after a SUCCEEDED run: no note, no error field; failures stay on stderr with stdout empty', async () => {
+    givenRun(['r1'], { status: 'SUCCEEDED' });
+    const ok = harness();
+    expect(await run(['--stack', 'prod', '--run-id', 'r1', '--json'], ok.deps)).toBe(0);
+    expect(ok.err).toEqual([]);
+    expect(JSON.parse(ok.out[0]!)).toMatchObject({
+      executionName: 'r1-r1',
+      previous: { executionArn: execArn('r1'), status: 'SUCCEEDED' },
+    });
+    expect(JSON.parse(ok.out[0]!).previous).not.toHaveProperty('error');
+
+    givenRun(['r1'], { status: 'RUNNING' });
+    const busy = harness();
+    expect(await run(['--stack', 'prod', '--run-id', 'r1', '--json'], busy.deps)).toBe(1);
+    expect(busy.out).toEqual([]);
+    expect(busy.err.join('\n')).toContain('run r1 is RUNNING');
+  });
+
+  it('--help exits 0 with examples, --json and the exit codes', async () => {
+    const h = harness();
+    expect(await run(['--help'], h.deps)).toBe(0);
+    const help = h.out.join('\n');
+    expect(help).toContain('--json');
+    expect(help).toMatch(/examples:\n {2}goal-sync resume --stack \S+ --run-id \S+\n/);
+    expect(help).toMatch(/Exit codes: 0 resumed, 1 .*, 2 bad arguments, 3 /);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it('exits 1 for a run without executions, and 2 without --run-id', async () => {
     sfn.on(ListExecutionsCommand).resolves({ executions: [] });
     sfn

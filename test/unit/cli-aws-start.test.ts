@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultDeps } from '../../local/cli/aws/cli.ts';
 import { run } from '../../local/cli/commands/start.ts';
 
@@ -11,6 +15,9 @@ const cfn = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);
 const ddb = mockClient(DynamoDBDocumentClient);
 const lambda = mockClient(LambdaClient);
+const s3 = mockClient(S3Client);
+const dir = mkdtempSync(join(tmpdir(), 'cli-start-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:GoalSync';
 const OUTPUTS: Record<string, string> = {
@@ -65,7 +72,7 @@ beforeEach(() => {
   }));
 });
 afterEach(() => {
-  for (const m of [cfn, sfn, ddb, lambda]) m.reset();
+  for (const m of [cfn, sfn, ddb, lambda, s3]) m.reset();
 });
 
 describe('goal-sync start', () => {
@@ -167,14 +174,112 @@ describe('goal-sync start', () => {
       expect(await run(['--stack', 'prod', '--region', 'eu-west-1', '--source', source], h.deps)).toBe(2);
       const name = source.split('/').at(-1);
       expect(h.err.join('\n')).toContain(
-        `is a file on this machine; the pipeline reads only the stack's source bucket. Upload it, then start: aws s3 cp ${source} s3://`,
+        `is a file on this machine; the pipeline reads only the stack's source bucket. Upload and start in one step: goal-sync start --stack prod --region eu-west-1 --upload ${source} (or upload it yourself: aws s3 cp ${source} s3://`,
       );
       expect(h.err.join('\n')).toMatch(
-        new RegExp(`goal-sync start --stack prod --region eu-west-1 --source s3://[^ ]+/${name}`),
+        new RegExp(`goal-sync start --stack prod --region eu-west-1 --source s3://[^ ]+/${name}\\)`),
       );
+      // Refused before any AWS call (no region or credentials needed to be told).
+      expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
       expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+      expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
     },
   );
+
+  describe('--upload', () => {
+    const file = (name: string, text: string) => {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      return path;
+    };
+    const GOALS = '{"externalKey": "G-1"}\n{"externalKey": "G-2"}\n';
+    beforeEach(() => {
+      s3.on(PutObjectCommand).resolves({ ETag: '"e-1"', VersionId: 'v-3HL4kqtJlcpXroDTDmJ' });
+    });
+
+    it('puts the file under uploads/<run id>/ and starts the run pinned to the version it wrote', async () => {
+      const path = file('goals.jsonl', GOALS);
+      const h = harness();
+      expect(await run(['--stack', 'prod', '--upload', path, '--run-id', 'u1'], h.deps)).toBe(0);
+      const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
+      expect(puts).toHaveLength(1);
+      expect(puts[0]).toMatchObject({
+        Bucket: 'goal-sync-source-prod',
+        Key: 'uploads/u1/goals.jsonl',
+        ContentLength: Buffer.byteLength(GOALS),
+        ContentType: 'application/x-ndjson',
+      });
+      expect(Buffer.from(puts[0]!.Body as Uint8Array).toString()).toBe(GOALS);
+      const uri = 's3://goal-sync-source-prod/uploads/u1/goals.jsonl';
+      expect(startedInput().input).toEqual({
+        runId: 'u1',
+        source: {
+          uri,
+          format: 'jsonl',
+          version: { size: Buffer.byteLength(GOALS), etag: '"e-1"', versionId: 'v-3HL4kqtJlcpXroDTDmJ' },
+        },
+        connectionId: 'oracle-hcm',
+      });
+      expect(h.out[0]).toBe(
+        `uploaded ${path} (${Buffer.byteLength(GOALS)} bytes) to ${uri} (version v-3HL4kqtJlcpXroDTDmJ)`,
+      );
+      expect(h.text()).toContain(`started run u1 (jsonl ${uri}, connection oracle-hcm)`);
+    });
+
+    it('--json: the upload line goes to stderr, stdout is the run with its pinned source', async () => {
+      const path = file('export 2026.csv', 'externalKey,personNumber\nG-1,P1\n');
+      const h = harness();
+      expect(await run(['--stack', 'prod', '--upload', path, '--json'], h.deps)).toBe(0);
+      expect(h.out).toHaveLength(1);
+      const doc = JSON.parse(h.out[0]!) as { runId: string; source: unknown };
+      expect(doc.runId).toMatch(/^run-20260501-220005-[0-9a-f]{4}$/);
+      expect(doc.source).toEqual({
+        uri: `s3://goal-sync-source-prod/uploads/${doc.runId}/export_2026.csv`,
+        format: 'csv',
+        version: { size: 32, etag: '"e-1"', versionId: 'v-3HL4kqtJlcpXroDTDmJ' },
+      });
+      expect(h.err.join('\n')).toContain(`uploaded ${path} (32 bytes) to s3://`);
+      expect(s3.commandCalls(PutObjectCommand)[0]?.args[0].input.ContentType).toBe('text/csv');
+    });
+
+    it.each([
+      [() => ['--source', 's3://b-1/k.jsonl', '--upload', file('a.jsonl', GOALS)], /are alternatives/],
+      [
+        () => ['--upload', join(dir, 'missing.jsonl')],
+        /--upload .*missing\.jsonl: cannot read it \(ENOENT\)/,
+      ],
+      [() => ['--upload', dir], /: not a file/],
+      [() => ['--upload', file('empty.jsonl', '')], /the file is empty, nothing to sync/],
+      [() => ['--upload', file('goals.xlsx', GOALS)], /cannot tell the format .* pass --format/],
+      [() => ['--upload', 's3://b-1/k.jsonl'], /--upload takes a file on this machine; .* use --source/],
+    ])('exits 2 before uploading or starting anything (%#)', async (argv, message) => {
+      const h = harness();
+      expect(await run(['--stack', 'prod', ...argv()], h.deps)).toBe(2);
+      expect(h.err.join('\n')).toMatch(message);
+      expect(h.err).toHaveLength(1);
+      expect(cfn.commandCalls(DescribeStacksCommand)).toHaveLength(0);
+      expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    });
+
+    it('starts nothing when the upload fails, and names what to do', async () => {
+      s3.on(PutObjectCommand).rejects(Object.assign(new Error('Access Denied'), { name: 'AccessDenied' }));
+      const h = harness();
+      const argv = ['--stack', 'prod', '--region', 'eu-west-1', '--upload', file('g.jsonl', GOALS)];
+      expect(await run(argv, h.deps)).toBe(1);
+      expect(h.err[0]).toBe('AccessDenied: Access Denied');
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    });
+
+    it('fails clearly when the stack has no source bucket output', async () => {
+      givenStack({ StateMachineArn: SM });
+      const h = harness();
+      expect(await run(['--stack', 'prod', '--upload', file('g.jsonl', GOALS)], h.deps)).toBe(1);
+      expect(h.err.join('\n')).toContain('the stack has no SourceBucketName output');
+      expect(s3.commandCalls(PutObjectCommand)).toHaveLength(0);
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    });
+  });
 
   it('points to resume when the run id already has an execution', async () => {
     sfn

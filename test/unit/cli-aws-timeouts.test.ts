@@ -71,7 +71,7 @@ describe('AWS-mode commands against an endpoint that never answers', () => {
 
   it('the default limits bound every call (no client without a request timeout)', async () => {
     const clients = createAwsClients('eu-west-1');
-    for (const client of [clients.cloudFormation, clients.sfn, clients.secrets, clients.lambda]) {
+    for (const client of [clients.cloudFormation, clients.sfn, clients.secrets, clients.lambda, clients.s3]) {
       const handler = client.config.requestHandler as unknown as {
         configProvider: Promise<Record<string, unknown>>;
       };

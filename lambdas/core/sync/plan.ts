@@ -1,6 +1,6 @@
 import type { ChunkStore } from '../checkpoint/chunk-store.ts';
 import type { RunLease } from '../checkpoint/run-lease.ts';
-import type { RunStore } from '../checkpoint/run-store.ts';
+import { type RunStore, sourceChange } from '../checkpoint/run-store.ts';
 import type { RunTotals } from '../checkpoint/types.ts';
 import { ConfigError, RunNotFoundError, SourceChangedError } from '../errors.ts';
 import type { ChunkRef, GoalSource, SourceRef } from '../source/types.ts';
@@ -107,8 +107,18 @@ export async function planRun(
   let resumed: boolean;
   let source: GoalSource;
   try {
-    const ref = { uri: input.source.uri, format: input.source.format };
+    // A starter may pin the version itself (`goal-sync start --upload` names the VersionId it wrote, so
+    // a later overwrite of the key cannot swap the file under the run): identify reads that version,
+    // and a source that is not it is refused rather than silently replaced by what is there now.
+    const pinned = input.source.version;
+    const ref = {
+      uri: input.source.uri,
+      format: input.source.format,
+      ...(pinned ? { version: pinned } : {}),
+    };
     const version = await deps.openSource(ref).identify?.();
+    const mismatch = sourceChange(pinned, version);
+    if (mismatch) throw new SourceChangedError(`not the version the execution input pins (${mismatch})`);
     ({ run, resumed } = await deps.runs.startRun({
       runId: input.runId,
       source: { ...ref, ...(version ? { version } : {}) },

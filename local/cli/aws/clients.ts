@@ -1,6 +1,7 @@
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
+import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -12,6 +13,8 @@ export interface AwsClients {
   dynamo: DynamoDBDocumentClient;
   secrets: SecretsManagerClient;
   lambda: LambdaClient;
+  /** `start --upload` only. */
+  s3: S3Client;
 }
 
 /**
@@ -76,6 +79,10 @@ export function createAwsClients(region?: string, limits: Partial<AwsClientLimit
     },
     get lambda() {
       return lazy('lambda', () => new LambdaClient(config(l.lambdaRequestTimeoutMs)));
+    },
+    // requestTimeout is the socket's idle time, so a large upload that keeps sending is not cut off.
+    get s3() {
+      return lazy('s3', () => new S3Client(config(l.requestTimeoutMs)));
     },
   };
 }

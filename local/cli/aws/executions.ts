@@ -7,6 +7,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../../lambdas/core/errors.ts';
+import type { SourceVersion } from '../../../lambdas/core/source/types.ts';
 import { CliUsageError } from './cli.ts';
 
 /**
@@ -65,7 +66,8 @@ export function consoleUrlFor(executionArn: string): string {
 /** The execution input this CLI sends; other starters (the nightly schedule) may send more fields. */
 export interface RunInput {
   runId: string;
-  source: { uri: string; format: SourceFormat };
+  /** `version`: set by `start --upload`, the object version plan-sync must read (invariant 8). */
+  source: { uri: string; format: SourceFormat; version?: SourceVersion };
   connectionId: string;
   [extra: string]: unknown;
 }

@@ -99,6 +99,25 @@ export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
     file: 'local/cli/aws/oauth/connection-secret.ts',
     commands: ['connect'] as OperatorCommand[],
   })),
+  // start --upload: one PutObject under uploads/ (buffered, never multipart, so no kms:Decrypt).
+  {
+    action: 's3:PutObject',
+    resource: 'uploadObject',
+    sdk: 'PutObjectCommand',
+    file: 'local/cli/aws/upload.ts',
+    commands: ['start'],
+  },
+  {
+    action: 'kms:GenerateDataKey',
+    resource: 'dataKey',
+    context: {
+      'kms:ViaService': 's3.{region}.amazonaws.com',
+      'kms:EncryptionContext:aws:s3:arn': '{bucketArn}',
+    },
+    sdk: "PutObjectCommand (S3 on the caller's behalf, SSE-KMS bucket key)",
+    file: 'local/cli/aws/upload.ts',
+    commands: ['start'],
+  },
   { ...secretsKey('kms:Decrypt', 'GetSecretValueCommand'), commands: ['connect'] },
   { ...secretsKey('kms:GenerateDataKey', 'PutSecretValueCommand'), commands: ['connect'] },
 ];

@@ -1,5 +1,6 @@
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../../lambdas/core/errors.ts';
+import { redact } from '../../../lambdas/core/mask.ts';
 import { connectionStatusOf, invokeBroker } from '../aws/broker.ts';
 import {
   type CliDeps,
@@ -21,18 +22,26 @@ import {
 } from '../aws/executions.ts';
 import { discoverStack, STACK_OUTPUTS } from '../aws/stack-outputs.ts';
 
-export const usage = `goal-sync resume --stack NAME --run-id ID   continue a run that did not finish
+export const usage = `goal-sync resume --stack NAME --run-id ID [--json]   continue a run that did not finish
 
   --stack NAME         CloudFormation stack of the deployment (required)
   --region REGION      AWS region (default: the SDK's AWS_REGION / profile)
   --run-id ID          the run to continue (required)
+  --json               print {runId, executionName, executionArn, consoleUrl, source, connectionId,
+                       previous: {executionArn, status, error}} as JSON (messages go to stderr)
+  -h, --help           this help
 Starts a new execution <ID>-r<n> with the run's input and run id (never a redrive: a redrive of a run
 that ended in its Fail state only replays that state). plan-sync refuses it if the run does not exist or
 its source changed; the pipeline skips every record already done, and records that iterations of the
 previous execution may still hold are waited for, never written twice.
+
+examples:
+  goal-sync resume --stack HcmGoalSync-prod --run-id nightly-2026-12-01T02-30-00Z
+  goal-sync resume --stack HcmGoalSync-prod --run-id run-20261201-093000-1a2b --json
+
 Exit codes: 0 resumed, 1 failure (or still running), 2 bad arguments, 3 the connection needs re-auth`;
 
-const OPTIONS = { ...COMMON_OPTIONS, 'run-id': { type: 'string' } } as const;
+const OPTIONS = { ...COMMON_OPTIONS, 'run-id': { type: 'string' }, json: { type: 'boolean' } } as const;
 
 const MAX_NAME_ATTEMPTS = 5;
 
@@ -93,14 +102,40 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
         { ...input, runId, resume: true },
         nextAttempt,
       );
-      deps.out(`started execution ${started.name} for run ${runId} (${why})`);
+      const consoleUrl = consoleUrlFor(started.executionArn);
+      // With --json the note goes to stderr, so stdout stays one JSON document.
+      const say = flags.json ? deps.err : deps.out;
+      if (!flags.json) deps.out(`started execution ${started.name} for run ${runId} (${why})`);
       if (status !== 'SUCCEEDED') {
-        deps.out(
+        say(
           'iterations of the previous execution may still be finishing (up to the Lambda timeout): records they hold are waited for, not written twice',
         );
       }
+      if (flags.json) {
+        // One JSON document on stdout, in the shape of `start --json` plus what was resumed.
+        deps.out(
+          JSON.stringify(
+            redact({
+              runId,
+              executionName: started.name,
+              executionArn: started.executionArn,
+              consoleUrl,
+              source: input.source,
+              connectionId: input.connectionId,
+              previous: {
+                executionArn: latest.executionArn,
+                status,
+                ...(latest.error ? { error: latest.error } : {}),
+              },
+            }),
+            null,
+            2,
+          ),
+        );
+        return EXIT.ok;
+      }
       deps.out(`execution  ${started.executionArn}`);
-      deps.out(`console    ${consoleUrlFor(started.executionArn)}`);
+      deps.out(`console    ${consoleUrl}`);
       return EXIT.ok;
     },
     argv,

@@ -3,6 +3,7 @@ import { basename } from 'node:path';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../../lambdas/core/errors.ts';
 import { formatFromUri } from '../../../lambdas/core/source/open.ts';
+import { escapeControl } from '../../../lambdas/core/source/text.ts';
 import {
   type CliDeps,
   CliUsageError,
@@ -30,12 +31,15 @@ import {
   requireOutputs,
   STACK_OUTPUTS,
 } from '../aws/stack-outputs.ts';
+import { checkUploadFile, UPLOAD_PREFIX, uploadKey, uploadSource } from '../aws/upload.ts';
 
-export const usage = `goal-sync start --stack NAME --source s3://BUCKET/KEY [flags]   start a sync on a deployed stack
+export const usage = `goal-sync start --stack NAME (--source s3://BUCKET/KEY | --upload FILE) [flags]   start a sync on a deployed stack
 
   --stack NAME         CloudFormation stack of the deployment (required)
   --region REGION      AWS region (default: the SDK's AWS_REGION / profile)
-  --source URI         s3://bucket/key, or a key in the stack's source bucket (required)
+  --source URI         s3://bucket/key, or a key in the stack's source bucket
+  --upload FILE        a file on this machine: put it in the source bucket as ${UPLOAD_PREFIX}<run id>/<name>
+                       (the key is printed) and start the run on exactly that version
   --format F           jsonl | csv (default: from the key's extension: .jsonl .ndjson .json .csv)
   --connection ID      HCM connection (default: the stack's DefaultConnectionId, else ${FALLBACK_CONNECTION_ID})
   --run-id ID          run id = execution name (default run-YYYYMMDD-HHMMSS-xxxx)
@@ -43,15 +47,18 @@ export const usage = `goal-sync start --stack NAME --source s3://BUCKET/KEY [fla
   --poll-seconds S     polling interval for --wait (default 5)
   --json               print {runId, executionArn, consoleUrl, source, connectionId[, status]} as JSON
   -h, --help           this help
+One of --source and --upload is required.
 
 examples:
   goal-sync start --stack HcmGoalSync-prod --source s3://BUCKET/goals.jsonl --wait
+  goal-sync start --stack HcmGoalSync-prod --upload ./goals.jsonl --wait
   goal-sync start --stack HcmGoalSync-prod --source goals.csv --run-id nightly-fix-1 --json
 Exit codes: 0 started (with --wait: succeeded with no failed records), 1 failure, 2 bad arguments, 3 needs re-auth`;
 
 const OPTIONS = {
   ...COMMON_OPTIONS,
   source: { type: 'string' },
+  upload: { type: 'string' },
   format: { type: 'string' },
   connection: { type: 'string' },
   'run-id': { type: 'string' },
@@ -81,16 +88,12 @@ export function isLocalPath(raw: string): boolean {
   return /^(\.{1,2}[\\/]|[\\/]|~[\\/]|[A-Za-z]:[\\/])/.test(raw) || existsSync(raw);
 }
 
-function uploadAdvice(
-  raw: string,
-  bucket: string | undefined,
-  stack: string,
-  region: string | undefined,
-): string {
+/** Checked before any AWS call, so the source bucket's name is not known yet: the advice names the output. */
+function uploadAdvice(raw: string, stack: string, region: string | undefined): string {
   const name = basename(raw);
-  const target = `s3://${bucket ?? 'SOURCE_BUCKET'}/${name}`;
+  const target = `s3://<SourceBucketName>/${name}`;
   const r = region ? ` --region ${region}` : '';
-  return `--source ${raw} is a file on this machine; the pipeline reads only the stack's source bucket. Upload it, then start: aws s3 cp ${raw} ${target}${r} && goal-sync start --stack ${stack}${r} --source ${target}`;
+  return `--source ${raw} is a file on this machine; the pipeline reads only the stack's source bucket. Upload and start in one step: goal-sync start --stack ${stack}${r} --upload ${raw} (or upload it yourself: aws s3 cp ${raw} ${target}${r} && goal-sync start --stack ${stack}${r} --source ${target})`;
 }
 
 /** --format, else the pipeline's own rule for the key's extension (so both sides agree). */
@@ -120,7 +123,14 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
         return EXIT.ok;
       }
       const stackName = requireFlag(flags.stack, 'stack');
-      const rawSource = requireFlag(flags.source, 'source');
+      const rawSource = flags.source;
+      const uploadPath = flags.upload;
+      if (rawSource === undefined && uploadPath === undefined)
+        throw new CliUsageError('--source is required (or --upload FILE for a file on this machine)');
+      if (rawSource !== undefined && uploadPath !== undefined)
+        throw new CliUsageError(
+          '--source and --upload are alternatives: --upload FILE uploads FILE and starts on it',
+        );
       const runId =
         flags['run-id'] === undefined ? generateRunId(deps.now()) : validateRunId(flags['run-id']);
       const pollMs = intFlag(flags['poll-seconds'], 'poll-seconds', 5, 1, 3600) * 1000;
@@ -130,20 +140,39 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
       if (flags.connection !== undefined && !CONNECTION_ID_RE.test(flags.connection)) {
         throw new CliUsageError('--connection: 1-128 characters of A-Z a-z 0-9 . _ : -');
       }
+      // The file is checked (and its format told) before anything is uploaded or started.
+      if (uploadPath !== undefined) await checkUploadFile(uploadPath);
+      if (rawSource !== undefined && isLocalPath(rawSource)) {
+        throw new CliUsageError(uploadAdvice(rawSource, stackName, flags.region));
+      }
+      const upload = uploadPath
+        ? { path: uploadPath, format: resolveFormat(flags.format, uploadPath) }
+        : undefined;
       const clients = deps.clients(flags.region);
       const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
       // --wait reads the checkpoint table and asks the broker: fail before starting if the stack cannot.
       const statusOutputs = flags.wait ? requireOutputs(outputs, stackName, STATUS_OUTPUTS) : undefined;
-      if (isLocalPath(rawSource)) {
-        throw new CliUsageError(uploadAdvice(rawSource, outputs.SourceBucketName, stackName, flags.region));
+      let source: RunInput['source'];
+      if (upload) {
+        const bucket = outputs.SourceBucketName;
+        if (!bucket) {
+          throw new ConfigError(
+            `the stack has no ${STACK_OUTPUTS.sourceBucketName} output: upload the file yourself and pass --source s3://bucket/key`,
+          );
+        }
+        const key = uploadKey(runId, upload.path);
+        const uploaded = await uploadSource(clients.s3, bucket, key, upload.path, upload.format);
+        const version = uploaded.version.versionId ? `version ${uploaded.version.versionId}` : 'unversioned';
+        (flags.json ? deps.err : deps.out)(
+          `uploaded ${escapeControl(upload.path)} (${uploaded.version.size} bytes) to ${uploaded.uri} (${version})`,
+        );
+        source = { uri: uploaded.uri, format: upload.format, version: uploaded.version };
+      } else {
+        const uri = resolveSource(rawSource ?? '', outputs.SourceBucketName);
+        source = { uri, format: resolveFormat(flags.format, uri) };
       }
-      const uri = resolveSource(rawSource, outputs.SourceBucketName);
       const connectionId = flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID;
-      const input: RunInput = {
-        runId,
-        source: { uri, format: resolveFormat(flags.format, uri) },
-        connectionId,
-      };
+      const input: RunInput = { runId, source, connectionId };
 
       let executionArn: string;
       try {
@@ -165,7 +194,9 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
       }
       const started = { ...input, executionArn, consoleUrl: consoleUrlFor(executionArn) };
       if (!flags.json) {
-        deps.out(`started run ${runId} (${input.source.format} ${uri}, connection ${input.connectionId})`);
+        deps.out(
+          `started run ${runId} (${input.source.format} ${input.source.uri}, connection ${input.connectionId})`,
+        );
         deps.out(`execution  ${executionArn}`);
         deps.out(`console    ${started.consoleUrl}`);
       }

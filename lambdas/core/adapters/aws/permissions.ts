@@ -12,6 +12,12 @@
  * {stateMachineArn}.
  */
 
+/**
+ * Where `goal-sync start --upload` puts files in the source bucket (uploads/<runId>/<name>): the one
+ * prefix the OPERATOR policy may write.
+ */
+export const UPLOAD_PREFIX = 'uploads/';
+
 /** The stack resources a call can target (the test maps each to its ARN in the template). */
 export type ResourceRef =
   | 'connectionTable'
@@ -19,6 +25,8 @@ export type ResourceRef =
   | 'dataKey'
   | 'connectionSecret'
   | 'sourceObject'
+  /** An object under uploads/ in the source bucket (`goal-sync start --upload`). */
+  | 'uploadObject'
   | 'manifestObject'
   | 'refreshSchedule'
   | 'schedulerTargetRole'
