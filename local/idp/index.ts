@@ -14,6 +14,9 @@ import { StatsRecorder } from './stats.ts';
 import { GrantStore } from './store.ts';
 import type { IdpOptions, IdpSim } from './types.ts';
 
+export { defaultFaults } from './faults.ts';
+export { JWT_BEARER_GRANT } from './jwt-bearer.ts';
+export { DEFAULT_SUBJECT, IDP_ROUTES } from './provider.ts';
 export {
   fetchIdpClients,
   fetchIdpStats,
@@ -22,9 +25,6 @@ export {
   resetIdpStats,
   revokeIdpGrants,
 } from './sim-client.ts';
-export { defaultFaults } from './faults.ts';
-export { JWT_BEARER_GRANT } from './jwt-bearer.ts';
-export { DEFAULT_SUBJECT, IDP_ROUTES } from './provider.ts';
 export type { IdpClient, IdpFaults, IdpOptions, IdpSim, IdpStats } from './types.ts';
 
 const DEFAULT_CLIENT_IDS = ['goal-sync'];
