@@ -2,4 +2,4 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../local/cli/main.ts');
+await import('../cli/main.ts');

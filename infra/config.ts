@@ -91,7 +91,7 @@ const rawSchema = z.object({
     .default('dev'),
   hcmBaseUrl: httpsUrl.default(PLACEHOLDER_HCM_BASE_URL),
   idpTokenUrl: httpsUrl.default(PLACEHOLDER_IDP_TOKEN_URL),
-  // Same default id as the CLI (local/cli/aws/stack-outputs.ts FALLBACK_CONNECTION_ID).
+  // Same default id as the CLI (cli/aws/stack-outputs.ts FALLBACK_CONNECTION_ID).
   connectionIds: connectionIdList.default(['oracle-hcm']),
   syncSchedule: schedulerCron.optional(),
   syncTimezone: z

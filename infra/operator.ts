@@ -36,7 +36,7 @@ export interface OperatorPolicyProps {
 /**
  * The OPERATOR managed policy: exactly what a human needs for `goal-sync start|status|resume|connect`
  * (including `start --upload`, which may write under uploads/ of the source bucket only)
- * (local/cli/aws/permissions.ts lists the calls; the permission-coverage test checks each). Attach it to
+ * (cli/aws/permissions.ts lists the calls; the permission-coverage test checks each). Attach it to
  * the operators' role or group; the stack attaches it to nobody.
  */
 export function createOperatorPolicy(scope: Construct, props: OperatorPolicyProps): iam.ManagedPolicy {

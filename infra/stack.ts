@@ -320,7 +320,7 @@ export class HcmGoalSyncStack extends Stack {
     );
   }
 
-  /** Output ids are the keys the AWS-mode CLI reads (local/cli/aws/stack-outputs.ts; a test keeps them equal). */
+  /** Output ids are the keys the AWS-mode CLI reads (cli/aws/stack-outputs.ts; a test keeps them equal). */
   private addOutputs(
     config: StackConfig,
     data: DataLayer,

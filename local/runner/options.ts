@@ -1,7 +1,7 @@
+import { parseCli } from '../../cli/args.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { type MaxInvalid, parseMaxInvalid } from '../../lambdas/core/source/acceptance.ts';
 import { didYouMean, escapeControl } from '../../lambdas/core/source/text.ts';
-import { parseCli } from '../cli/args.ts';
 import { AWS_FAULT_USAGE, type AwsFaults, applyAwsFault, noAwsFaults } from './aws-faults.ts';
 
 /** Everything `goal-sync local` can be told (DESIGN.md section 5 plus the embedded-default extras). */

@@ -2,7 +2,7 @@ import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run as localCommand } from '../../local/cli/commands/local.ts';
+import { run as localCommand } from '../../cli/commands/local.ts';
 import type { RunReport } from '../../local/runner/report.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
 import { runLocalInProcess } from '../support/campaign.ts';

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { STACK_OUTPUTS } from '../../cli/aws/stack-outputs.ts';
 import { METRIC_CONTRACT, REFRESH_TRIGGERS } from '../../infra/metrics.ts';
 import { NOTIFIED_EVENTS } from '../../infra/notifications.ts';
 import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
-import { STACK_OUTPUTS } from '../../local/cli/aws/stack-outputs.ts';
 import { FULL_CONTEXT, flatten, resourcesOfType, type Synthesized, synthesize } from './support.ts';
 
 let s: Synthesized;

@@ -2,6 +2,8 @@ import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { executionArnFor } from '../../cli/aws/executions.ts';
+import { OPERATOR_CALLS } from '../../cli/aws/permissions.ts';
 import {
   type AwsCall,
   CALLS,
@@ -9,13 +11,11 @@ import {
   type ResourceRef,
 } from '../../lambdas/core/adapters/aws/permissions.ts';
 import { proactiveScheduleName } from '../../lambdas/core/token/schedule.ts';
-import { executionArnFor } from '../../local/cli/aws/executions.ts';
-import { OPERATOR_CALLS } from '../../local/cli/aws/permissions.ts';
 import { type Env, ResolvedTemplate, withoutStatement } from './iam-template.ts';
 import { FULL_CONTEXT, type Synthesized, synthesize } from './support.ts';
 
 /**
- * Every AWS call in the inventories (lambdas/core/adapters/aws/permissions.ts, local/cli/aws/permissions.ts)
+ * Every AWS call in the inventories (lambdas/core/adapters/aws/permissions.ts, cli/aws/permissions.ts)
  * is evaluated offline (@cloud-copilot/iam-simulate, strict mode) against the synthesized template: the
  * principal's identity policies together with the resource's policy (key policy, bucket policy, queue
  * policy). Allowed for each; Denied for calls that must never be allowed.

@@ -10,10 +10,10 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type CliDeps, defaultDeps } from '../../cli/aws/cli.ts';
+import { s256 } from '../../cli/aws/oauth/pkce.ts';
+import { run } from '../../cli/commands/connect.ts';
 import { mask } from '../../lambdas/core/mask.ts';
-import { type CliDeps, defaultDeps } from '../../local/cli/aws/cli.ts';
-import { s256 } from '../../local/cli/aws/oauth/pkce.ts';
-import { run } from '../../local/cli/commands/connect.ts';
 
 const cfn = mockClient(CloudFormationClient);
 const secrets = mockClient(SecretsManagerClient);

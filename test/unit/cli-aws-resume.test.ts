@@ -10,8 +10,8 @@ import {
 } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultDeps } from '../../local/cli/aws/cli.ts';
-import { run } from '../../local/cli/commands/resume.ts';
+import { defaultDeps } from '../../cli/aws/cli.ts';
+import { run } from '../../cli/commands/resume.ts';
 
 const cfn = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);

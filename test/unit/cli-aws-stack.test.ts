@@ -6,16 +6,16 @@ import {
 import { ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError } from '../../lambdas/core/errors.ts';
-import { CliUsageError } from '../../local/cli/aws/cli.ts';
+import { CliUsageError } from '../../cli/aws/cli.ts';
 import {
   consoleUrlFor,
   executionArnFor,
   executionsOfRun,
   generateRunId,
   validateRunId,
-} from '../../local/cli/aws/executions.ts';
-import { discoverStack, STACK_OUTPUTS } from '../../local/cli/aws/stack-outputs.ts';
+} from '../../cli/aws/executions.ts';
+import { discoverStack, STACK_OUTPUTS } from '../../cli/aws/stack-outputs.ts';
+import { ConfigError } from '../../lambdas/core/errors.ts';
 
 const cfnMock = mockClient(CloudFormationClient);
 const sfnMock = mockClient(SFNClient);

@@ -8,8 +8,8 @@ import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultDeps } from '../../local/cli/aws/cli.ts';
-import { run } from '../../local/cli/commands/start.ts';
+import { defaultDeps } from '../../cli/aws/cli.ts';
+import { run } from '../../cli/commands/start.ts';
 
 const cfn = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);

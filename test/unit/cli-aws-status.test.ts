@@ -4,8 +4,8 @@ import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultDeps } from '../../local/cli/aws/cli.ts';
-import { run } from '../../local/cli/commands/status.ts';
+import { defaultDeps } from '../../cli/aws/cli.ts';
+import { run } from '../../cli/commands/status.ts';
 
 const cfn = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);

@@ -1,11 +1,11 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultDeps } from '../../local/cli/aws/cli.ts';
-import { type AwsClientLimits, createAwsClients, worstCaseMs } from '../../local/cli/aws/clients.ts';
-import * as connect from '../../local/cli/commands/connect.ts';
-import * as resume from '../../local/cli/commands/resume.ts';
-import * as start from '../../local/cli/commands/start.ts';
-import * as status from '../../local/cli/commands/status.ts';
+import { defaultDeps } from '../../cli/aws/cli.ts';
+import { type AwsClientLimits, createAwsClients, worstCaseMs } from '../../cli/aws/clients.ts';
+import * as connect from '../../cli/commands/connect.ts';
+import * as resume from '../../cli/commands/resume.ts';
+import * as start from '../../cli/commands/start.ts';
+import * as status from '../../cli/commands/status.ts';
 
 // An endpoint that accepts every connection and never answers: what a blackholed proxy or a wrong
 // AWS_ENDPOINT_URL looks like. Every AWS-mode command must fail within its clients' bounds.

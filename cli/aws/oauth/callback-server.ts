@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ReauthRequiredError, TransientError } from '../../../../lambdas/core/errors.ts';
-import { maskSecrets } from '../../../../lambdas/core/mask.ts';
+import { ReauthRequiredError, TransientError } from '../../../lambdas/core/errors.ts';
+import { maskSecrets } from '../../../lambdas/core/mask.ts';
 
 export const CALLBACK_PATH = '/callback';
 

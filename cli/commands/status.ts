@@ -1,6 +1,6 @@
 import { type ExecutionListItem, ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { ConfigError } from '../../../lambdas/core/errors.ts';
-import { redact } from '../../../lambdas/core/mask.ts';
+import { ConfigError } from '../../lambdas/core/errors.ts';
+import { redact } from '../../lambdas/core/mask.ts';
 import {
   type CliDeps,
   CliUsageError,

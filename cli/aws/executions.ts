@@ -6,8 +6,8 @@ import {
   ListExecutionsCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { ConfigError } from '../../../lambdas/core/errors.ts';
-import type { SourceVersion } from '../../../lambdas/core/source/types.ts';
+import { ConfigError } from '../../lambdas/core/errors.ts';
+import type { SourceVersion } from '../../lambdas/core/source/types.ts';
 import { CliUsageError } from './cli.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { generateGoals, type SampleOptions, writeSampleFile } from '../../sample/generate.ts';
+import { generateGoals, type SampleOptions, writeSampleFile } from '../../local/sample/generate.ts';
 import { ArgsError, parseCli, usageLine } from '../args.ts';
 
 export const usage = `goal-sync sample --goals N [--invalid-rate R] [--seed S] [--out FILE] [--format jsonl|csv]

@@ -1,4 +1,4 @@
-import type { AwsCall } from '../../../lambdas/core/adapters/aws/permissions.ts';
+import type { AwsCall } from '../../lambdas/core/adapters/aws/permissions.ts';
 
 /**
  * Every AWS call the operator CLI makes for `start`, `status`, `resume` and `connect` (data only). The
@@ -24,7 +24,7 @@ const secretsKey = (action: 'kms:GenerateDataKey' | 'kms:Decrypt', sdk: string):
     'kms:EncryptionContext:SecretARN': '{secretArn}',
   },
   sdk: `${sdk} (Secrets Manager on the caller's behalf)`,
-  file: 'local/cli/aws/oauth/connection-secret.ts',
+  file: 'cli/aws/oauth/connection-secret.ts',
 });
 
 export type OperatorCommand = 'start' | 'status' | 'resume' | 'connect';
@@ -34,51 +34,51 @@ export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
     action: 'cloudformation:DescribeStacks',
     resource: 'stack',
     sdk: 'DescribeStacksCommand',
-    file: 'local/cli/aws/stack-outputs.ts',
+    file: 'cli/aws/stack-outputs.ts',
     commands: ['start', 'status', 'resume', 'connect'],
   },
   {
     action: 'states:StartExecution',
     resource: 'stateMachine',
     sdk: 'StartExecutionCommand',
-    file: 'local/cli/commands/start.ts',
+    file: 'cli/commands/start.ts',
     commands: ['start', 'resume'],
   },
   {
-    ...states('kms:GenerateDataKey', 'StartExecutionCommand', 'local/cli/commands/start.ts'),
+    ...states('kms:GenerateDataKey', 'StartExecutionCommand', 'cli/commands/start.ts'),
     commands: ['start', 'resume'],
   },
   {
     action: 'states:ListExecutions',
     resource: 'stateMachine',
     sdk: 'ListExecutionsCommand',
-    file: 'local/cli/aws/executions.ts',
+    file: 'cli/aws/executions.ts',
     commands: ['status', 'resume'],
   },
   {
     action: 'states:DescribeExecution',
     resource: 'execution',
     sdk: 'DescribeExecutionCommand',
-    file: 'local/cli/aws/executions.ts',
+    file: 'cli/aws/executions.ts',
     commands: ['start', 'status', 'resume'],
   },
   // status and resume read the execution's input (run id, source, connection): that needs the key.
   {
-    ...states('kms:Decrypt', 'DescribeExecutionCommand', 'local/cli/aws/executions.ts'),
+    ...states('kms:Decrypt', 'DescribeExecutionCommand', 'cli/aws/executions.ts'),
     commands: ['start', 'status', 'resume'],
   },
   {
     action: 'lambda:InvokeFunction',
     resource: 'tokenBroker',
     sdk: 'InvokeCommand (connect / status actions)',
-    file: 'local/cli/aws/broker.ts',
+    file: 'cli/aws/broker.ts',
     commands: ['start', 'status', 'resume', 'connect'],
   },
   ...(['dynamodb:GetItem', 'dynamodb:Query'] as const).map((action) => ({
     action,
     resource: 'checkpointTable' as const,
     sdk: `${action.split(':')[1]}Command (lib-dynamodb)`,
-    file: 'local/cli/aws/run-status.ts',
+    file: 'cli/aws/run-status.ts',
     commands: ['start', 'status'] as OperatorCommand[],
   })),
   {
@@ -89,14 +89,14 @@ export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
       'kms:EncryptionContext:aws:dynamodb:tableName': '{checkpointTable}',
     },
     sdk: "GetCommand / QueryCommand (DynamoDB on the caller's behalf)",
-    file: 'local/cli/aws/run-status.ts',
+    file: 'cli/aws/run-status.ts',
     commands: ['start', 'status'],
   },
   ...(['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'] as const).map((action) => ({
     action,
     resource: 'connectionSecret' as const,
     sdk: `${action.split(':')[1]}Command`,
-    file: 'local/cli/aws/oauth/connection-secret.ts',
+    file: 'cli/aws/oauth/connection-secret.ts',
     commands: ['connect'] as OperatorCommand[],
   })),
   // start --upload: one PutObject under uploads/ (buffered, never multipart, so no kms:Decrypt).
@@ -104,7 +104,7 @@ export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
     action: 's3:PutObject',
     resource: 'uploadObject',
     sdk: 'PutObjectCommand',
-    file: 'local/cli/aws/upload.ts',
+    file: 'cli/aws/upload.ts',
     commands: ['start'],
   },
   {
@@ -115,7 +115,7 @@ export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
       'kms:EncryptionContext:aws:s3:arn': '{bucketArn}',
     },
     sdk: "PutObjectCommand (S3 on the caller's behalf, SSE-KMS bucket key)",
-    file: 'local/cli/aws/upload.ts',
+    file: 'cli/aws/upload.ts',
     commands: ['start'],
   },
   { ...secretsKey('kms:Decrypt', 'GetSecretValueCommand'), commands: ['connect'] },

@@ -1,5 +1,5 @@
-import { mask } from '../../../lambdas/core/mask.ts';
-import { DEFAULT_SCOPE } from '../../constants.ts';
+import { mask } from '../../lambdas/core/mask.ts';
+import { DEFAULT_SCOPE } from '../../local/constants.ts';
 import { connectionStatusOf, invokeBroker } from '../aws/broker.ts';
 import {
   type CliDeps,

@@ -1,13 +1,13 @@
 import { stat } from 'node:fs/promises';
-import { AppError } from '../../../lambdas/core/errors.ts';
+import { AppError } from '../../lambdas/core/errors.ts';
 import {
   acceptanceProblem,
   formatMaxInvalid,
   type MaxInvalid,
   parseMaxInvalid,
-} from '../../../lambdas/core/source/acceptance.ts';
-import { formatFromUri, openGoalSource } from '../../../lambdas/core/source/open.ts';
-import { escapeControl } from '../../../lambdas/core/source/text.ts';
+} from '../../lambdas/core/source/acceptance.ts';
+import { formatFromUri, openGoalSource } from '../../lambdas/core/source/open.ts';
+import { escapeControl } from '../../lambdas/core/source/text.ts';
 import { parseCli, usageLine } from '../args.ts';
 
 export const usage = `goal-sync validate FILE [--max-invalid N|P%] [--json]   check a goal file, no HCM needed

@@ -1,6 +1,6 @@
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { ConfigError } from '../../../lambdas/core/errors.ts';
-import { redact } from '../../../lambdas/core/mask.ts';
+import { ConfigError } from '../../lambdas/core/errors.ts';
+import { redact } from '../../lambdas/core/mask.ts';
 import { connectionStatusOf, invokeBroker } from '../aws/broker.ts';
 import {
   type CliDeps,

@@ -3,7 +3,7 @@ import {
   DescribeStacksCommand,
   type DescribeStacksCommandOutput,
 } from '@aws-sdk/client-cloudformation';
-import { ConfigError } from '../../../lambdas/core/errors.ts';
+import { ConfigError } from '../../lambdas/core/errors.ts';
 
 /**
  * The CloudFormation output keys the deployed stack emits and the CLI reads. The CDK stack uses

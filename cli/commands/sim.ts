@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { HCM_AUDIENCE } from '../../constants.ts';
-import { startHcmSim } from '../../hcm/index.ts';
-import { startIdp } from '../../idp/index.ts';
+import { HCM_AUDIENCE } from '../../local/constants.ts';
+import { startHcmSim } from '../../local/hcm/index.ts';
+import { startIdp } from '../../local/idp/index.ts';
 import { ArgsError, parseCli, usageLine } from '../args.ts';
 
 export const usage = `goal-sync sim [--idp-port P] [--hcm-port P] [--token-ttl S] [--rate-limit R] [--state-dir DIR] [--json]

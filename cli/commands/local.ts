@@ -1,8 +1,8 @@
 import { writeFile } from 'node:fs/promises';
-import { InterruptWatch } from '../../runner/interrupt.ts';
-import { LOCAL_USAGE, parseLocalArgs, UsageError } from '../../runner/options.ts';
-import { checkLocalPreconditions } from '../../runner/preflight.ts';
-import { exitCodeFor, type RunReport, renderSummary } from '../../runner/report.ts';
+import { InterruptWatch } from '../../local/runner/interrupt.ts';
+import { LOCAL_USAGE, parseLocalArgs, UsageError } from '../../local/runner/options.ts';
+import { checkLocalPreconditions } from '../../local/runner/preflight.ts';
+import { exitCodeFor, type RunReport, renderSummary } from '../../local/runner/report.ts';
 import { usageLine } from '../args.ts';
 
 export const usage = LOCAL_USAGE;
@@ -68,7 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   const note = (line: string) => console.error(line);
   // Watch for Ctrl-C before the (slow) import of the runner, so no signal meets the default handler.
   const interrupt = new InterruptWatch(note);
-  const { runLocal } = await import('../../runner/run-local.ts');
+  const { runLocal } = await import('../../local/runner/run-local.ts');
   let report: Awaited<ReturnType<typeof runLocal>>;
   try {
     report = await runLocal(options, { note }, interrupt);

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { ConfigError } from '../../../lambdas/core/errors.ts';
-import { formatFromUri } from '../../../lambdas/core/source/open.ts';
-import { escapeControl } from '../../../lambdas/core/source/text.ts';
+import { ConfigError } from '../../lambdas/core/errors.ts';
+import { formatFromUri } from '../../lambdas/core/source/open.ts';
+import { escapeControl } from '../../lambdas/core/source/text.ts';
 import {
   type CliDeps,
   CliUsageError,
