@@ -122,6 +122,40 @@ export async function runCommand(
   }
 }
 
+/**
+ * The opening every stack command shares: parse the flags, answer --help, require --stack; then `body`
+ * runs with the parsed flags (clients are built lazily, so argument errors never wait on AWS), and any
+ * failure becomes an exit code with a hint naming the region and the stack.
+ */
+export function runStackCommand<O extends Options & typeof COMMON_OPTIONS>(
+  argv: string[],
+  usage: string,
+  options: O,
+  deps: CliDeps,
+  body: (c: {
+    flags: ReturnType<typeof parseFlags<O>>;
+    stackName: string;
+    clients: () => AwsClients;
+  }) => Promise<number>,
+): Promise<number> {
+  return runCommand(
+    usage,
+    deps,
+    async () => {
+      const flags = parseFlags(argv, options);
+      // parseArgs' value type of a generic option set is not narrowed; the common flags are known.
+      const common = flags as { help?: boolean; stack?: string; region?: string };
+      if (common.help) {
+        deps.out(usage);
+        return EXIT.ok;
+      }
+      const stackName = requireFlag(common.stack, 'stack');
+      return body({ flags, stackName, clients: () => deps.clients(common.region) });
+    },
+    argv,
+  );
+}
+
 /** "region eu-west-1, stack hcm-goal-sync": the context an AWS error needs to be actionable. */
 function whereOf(argv: string[]): { region: string; stack: string } {
   const flag = (name: string) => {

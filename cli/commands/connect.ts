@@ -7,9 +7,8 @@ import {
   defaultDeps,
   EXIT,
   intFlag,
-  parseFlags,
   requireFlag,
-  runCommand,
+  runStackCommand,
 } from '../aws/cli.ts';
 import { authorizeUrlFromTokenUrl, buildAuthorizeUrl, withOfflineAccess } from '../aws/oauth/authorize.ts';
 import { startCallbackServer } from '../aws/oauth/callback-server.ts';
@@ -59,83 +58,72 @@ const OPTIONS = {
 const REQUIRED = [STACK_OUTPUTS.connectionSecretPrefix, STACK_OUTPUTS.tokenBrokerFunctionName] as const;
 
 export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
-  return runCommand(
-    usage,
-    deps,
-    async () => {
-      const flags = parseFlags(argv, OPTIONS);
-      if (flags.help) {
-        deps.out(usage);
-        return EXIT.ok;
-      }
-      const stackName = requireFlag(flags.stack, 'stack');
-      const connectionId = requireFlag(flags.connection, 'connection');
-      // With --json, human lines go to stderr so stdout is one JSON document.
-      const say = flags.json ? deps.err : deps.out;
-      const port = intFlag(flags.port, 'port', DEFAULT_CALLBACK_PORT, 0, 65535);
+  return runStackCommand(argv, usage, OPTIONS, deps, async ({ flags, stackName, clients: awsClients }) => {
+    const connectionId = requireFlag(flags.connection, 'connection');
+    // With --json, human lines go to stderr so stdout is one JSON document.
+    const say = flags.json ? deps.err : deps.out;
+    const port = intFlag(flags.port, 'port', DEFAULT_CALLBACK_PORT, 0, 65535);
 
-      const clients = deps.clients(flags.region);
-      const outputs = await discoverStack(clients.cloudFormation, stackName, REQUIRED);
-      const secretId = secretIdFor(outputs.ConnectionSecretPrefix, connectionId);
-      const creds = await readConnectionSecret(clients.secrets, secretId, connectionId, outputs.IdpTokenUrl);
-      const { scope, added } = withOfflineAccess(flags.scope ?? creds.scope ?? DEFAULT_SCOPE);
-      if (added) say(`note: added offline_access to the scope (required for a refresh token)`);
+    const clients = awsClients();
+    const outputs = await discoverStack(clients.cloudFormation, stackName, REQUIRED);
+    const secretId = secretIdFor(outputs.ConnectionSecretPrefix, connectionId);
+    const creds = await readConnectionSecret(clients.secrets, secretId, connectionId, outputs.IdpTokenUrl);
+    const { scope, added } = withOfflineAccess(flags.scope ?? creds.scope ?? DEFAULT_SCOPE);
+    if (added) say(`note: added offline_access to the scope (required for a refresh token)`);
 
-      const pkce = createPkce();
-      const state = createState();
-      const callback = await startCallbackServer({ port, expectedState: state, connectionId });
-      const redirectUri = callback.redirectUri;
-      let refreshToken: string;
-      try {
-        const authorizeUrl = buildAuthorizeUrl({
-          authorizeEndpoint: flags['authorize-url'] ?? authorizeUrlFromTokenUrl(creds.tokenUrl),
-          clientId: creds.clientId,
-          redirectUri: callback.redirectUri,
-          scope,
-          state,
-          pkce,
-        });
-        say(`redirect URI (register it in the IdP app): ${callback.redirectUri}`);
-        say(`Open this URL to authorize connection ${connectionId} (waiting on ${callback.redirectUri}):`);
-        say(`  ${authorizeUrl}`);
-        if (!flags['no-browser'] && !(await deps.openBrowser(authorizeUrl))) {
-          say('(could not open a browser: open the URL yourself)');
-        }
-        const code = await callback.waitForCode(deps.timeouts.callbackMs);
-        say('authorization code received; exchanging it at the token endpoint');
-        ({ refreshToken } = await exchangeAuthorizationCode({
-          connectionId,
-          tokenUrl: creds.tokenUrl,
-          clientId: creds.clientId,
-          clientSecret: creds.clientSecret,
-          code,
-          redirectUri: callback.redirectUri,
-          codeVerifier: pkce.verifier,
-          timeoutMs: deps.timeouts.exchangeMs,
-        }));
-      } finally {
-        await callback.close();
+    const pkce = createPkce();
+    const state = createState();
+    const callback = await startCallbackServer({ port, expectedState: state, connectionId });
+    const redirectUri = callback.redirectUri;
+    let refreshToken: string;
+    try {
+      const authorizeUrl = buildAuthorizeUrl({
+        authorizeEndpoint: flags['authorize-url'] ?? authorizeUrlFromTokenUrl(creds.tokenUrl),
+        clientId: creds.clientId,
+        redirectUri: callback.redirectUri,
+        scope,
+        state,
+        pkce,
+      });
+      say(`redirect URI (register it in the IdP app): ${callback.redirectUri}`);
+      say(`Open this URL to authorize connection ${connectionId} (waiting on ${callback.redirectUri}):`);
+      say(`  ${authorizeUrl}`);
+      if (!flags['no-browser'] && !(await deps.openBrowser(authorizeUrl))) {
+        say('(could not open a browser: open the URL yourself)');
       }
+      const code = await callback.waitForCode(deps.timeouts.callbackMs);
+      say('authorization code received; exchanging it at the token endpoint');
+      ({ refreshToken } = await exchangeAuthorizationCode({
+        connectionId,
+        tokenUrl: creds.tokenUrl,
+        clientId: creds.clientId,
+        clientSecret: creds.clientSecret,
+        code,
+        redirectUri: callback.redirectUri,
+        codeVerifier: pkce.verifier,
+        timeoutMs: deps.timeouts.exchangeMs,
+      }));
+    } finally {
+      await callback.close();
+    }
 
-      await storeBootstrapRefreshToken(clients.secrets, secretId, creds.stored, refreshToken);
-      say(`stored refresh token ${mask(refreshToken)} in secret ${secretId} (bootstrapRefreshToken)`);
-      try {
-        const answer = await invokeBroker(clients.lambda, outputs.TokenBrokerFunctionName, {
-          action: 'connect',
-          connectionId,
-          secretId,
-          grant: 'refresh_token',
-        });
-        const status = connectionStatusOf(answer, connectionId) ?? 'unknown';
-        say(`token broker took over connection ${connectionId}: status ${status}`);
-        if (flags.json) deps.out(JSON.stringify({ connectionId, secretId, redirectUri, status }));
-        return status === 'needs_reauth' ? EXIT.needsReauth : EXIT.ok;
-      } catch (err) {
-        // The refresh token is safe in the secret; the broker can pick it up on a retry of this step.
-        deps.err(`the refresh token is stored, but the token broker did not take it over; run connect again`);
-        throw err;
-      }
-    },
-    argv,
-  );
+    await storeBootstrapRefreshToken(clients.secrets, secretId, creds.stored, refreshToken);
+    say(`stored refresh token ${mask(refreshToken)} in secret ${secretId} (bootstrapRefreshToken)`);
+    try {
+      const answer = await invokeBroker(clients.lambda, outputs.TokenBrokerFunctionName, {
+        action: 'connect',
+        connectionId,
+        secretId,
+        grant: 'refresh_token',
+      });
+      const status = connectionStatusOf(answer, connectionId) ?? 'unknown';
+      say(`token broker took over connection ${connectionId}: status ${status}`);
+      if (flags.json) deps.out(JSON.stringify({ connectionId, secretId, redirectUri, status }));
+      return status === 'needs_reauth' ? EXIT.needsReauth : EXIT.ok;
+    } catch (err) {
+      // The refresh token is safe in the secret; the broker can pick it up on a retry of this step.
+      deps.err(`the refresh token is stored, but the token broker did not take it over; run connect again`);
+      throw err;
+    }
+  });
 }

@@ -2,15 +2,7 @@ import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { redact } from '../../lambdas/core/mask.ts';
 import { connectionStatusOf, invokeBroker } from '../aws/broker.ts';
-import {
-  type CliDeps,
-  COMMON_OPTIONS,
-  defaultDeps,
-  EXIT,
-  parseFlags,
-  requireFlag,
-  runCommand,
-} from '../aws/cli.ts';
+import { type CliDeps, COMMON_OPTIONS, defaultDeps, EXIT, requireFlag, runStackCommand } from '../aws/cli.ts';
 import type { AwsClients } from '../aws/clients.ts';
 import {
   consoleUrlFor,
@@ -46,100 +38,86 @@ const OPTIONS = { ...COMMON_OPTIONS, 'run-id': { type: 'string' }, json: { type:
 const MAX_NAME_ATTEMPTS = 5;
 
 export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
-  return runCommand(
-    usage,
-    deps,
-    async () => {
-      const flags = parseFlags(argv, OPTIONS);
-      if (flags.help) {
-        deps.out(usage);
-        return EXIT.ok;
-      }
-      const stackName = requireFlag(flags.stack, 'stack');
-      const runId = requireFlag(flags['run-id'], 'run-id');
-      const clients = deps.clients(flags.region);
-      const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
-      const stateMachineArn = outputs.StateMachineArn;
+  return runStackCommand(argv, usage, OPTIONS, deps, async ({ flags, stackName, clients: awsClients }) => {
+    const runId = requireFlag(flags['run-id'], 'run-id');
+    const clients = awsClients();
+    const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
+    const stateMachineArn = outputs.StateMachineArn;
 
-      const executions = await executionsOfRun(clients.sfn, stateMachineArn, runId);
-      const latest = await describeExecution(
-        clients.sfn,
-        executions[0]?.executionArn ?? executionArnFor(stateMachineArn, runId),
+    const executions = await executionsOfRun(clients.sfn, stateMachineArn, runId);
+    const latest = await describeExecution(
+      clients.sfn,
+      executions[0]?.executionArn ?? executionArnFor(stateMachineArn, runId),
+    );
+    if (!latest?.executionArn) {
+      throw new ConfigError(
+        `run ${runId} has no execution: start it with 'goal-sync start --run-id ${runId} ...'`,
       );
-      if (!latest?.executionArn) {
-        throw new ConfigError(
-          `run ${runId} has no execution: start it with 'goal-sync start --run-id ${runId} ...'`,
+    }
+    const status = latest.status ?? 'UNKNOWN';
+    if (status === 'RUNNING' || status === 'PENDING_REDRIVE') {
+      deps.err(`run ${runId} is ${status} (${latest.executionArn}): nothing to resume`);
+      return EXIT.failure;
+    }
+    const input = parseExecutionInput(latest.input);
+    if (!input)
+      throw new ConfigError(`the input of ${latest.executionArn} is not a JSON object: cannot reuse it`);
+
+    if (/ReauthRequired/.test(latest.error ?? '') && outputs.TokenBrokerFunctionName) {
+      const connectionId = typeof input.connectionId === 'string' ? input.connectionId : undefined;
+      if (connectionId && (await stillNeedsReauth(clients, outputs.TokenBrokerFunctionName, connectionId))) {
+        deps.err(
+          `connection ${connectionId} still needs re-authentication: run 'goal-sync connect --stack ${stackName} --connection ${connectionId}' first`,
         );
+        return EXIT.needsReauth;
       }
-      const status = latest.status ?? 'UNKNOWN';
-      if (status === 'RUNNING' || status === 'PENDING_REDRIVE') {
-        deps.err(`run ${runId} is ${status} (${latest.executionArn}): nothing to resume`);
-        return EXIT.failure;
-      }
-      const input = parseExecutionInput(latest.input);
-      if (!input)
-        throw new ConfigError(`the input of ${latest.executionArn} is not a JSON object: cannot reuse it`);
+    }
 
-      if (/ReauthRequired/.test(latest.error ?? '') && outputs.TokenBrokerFunctionName) {
-        const connectionId = typeof input.connectionId === 'string' ? input.connectionId : undefined;
-        if (
-          connectionId &&
-          (await stillNeedsReauth(clients, outputs.TokenBrokerFunctionName, connectionId))
-        ) {
-          deps.err(
-            `connection ${connectionId} still needs re-authentication: run 'goal-sync connect --stack ${stackName} --connection ${connectionId}' first`,
-          );
-          return EXIT.needsReauth;
-        }
-      }
-
-      const why = `previous execution ${status}`;
-      const nextAttempt = Math.max(0, ...executions.map((e) => e.attempt)) + 1;
-      const started = await startAttempt(
-        clients.sfn,
-        stateMachineArn,
-        runId,
-        { ...input, runId, resume: true },
-        nextAttempt,
+    const why = `previous execution ${status}`;
+    const nextAttempt = Math.max(0, ...executions.map((e) => e.attempt)) + 1;
+    const started = await startAttempt(
+      clients.sfn,
+      stateMachineArn,
+      runId,
+      { ...input, runId, resume: true },
+      nextAttempt,
+    );
+    const consoleUrl = consoleUrlFor(started.executionArn);
+    // With --json the note goes to stderr, so stdout stays one JSON document.
+    const say = flags.json ? deps.err : deps.out;
+    if (!flags.json) deps.out(`started execution ${started.name} for run ${runId} (${why})`);
+    if (status !== 'SUCCEEDED') {
+      say(
+        'iterations of the previous execution may still be finishing (up to the Lambda timeout): records they hold are waited for, not written twice',
       );
-      const consoleUrl = consoleUrlFor(started.executionArn);
-      // With --json the note goes to stderr, so stdout stays one JSON document.
-      const say = flags.json ? deps.err : deps.out;
-      if (!flags.json) deps.out(`started execution ${started.name} for run ${runId} (${why})`);
-      if (status !== 'SUCCEEDED') {
-        say(
-          'iterations of the previous execution may still be finishing (up to the Lambda timeout): records they hold are waited for, not written twice',
-        );
-      }
-      if (flags.json) {
-        // One JSON document on stdout, in the shape of `start --json` plus what was resumed.
-        deps.out(
-          JSON.stringify(
-            redact({
-              runId,
-              executionName: started.name,
-              executionArn: started.executionArn,
-              consoleUrl,
-              source: input.source,
-              connectionId: input.connectionId,
-              previous: {
-                executionArn: latest.executionArn,
-                status,
-                ...(latest.error ? { error: latest.error } : {}),
-              },
-            }),
-            null,
-            2,
-          ),
-        );
-        return EXIT.ok;
-      }
-      deps.out(`execution  ${started.executionArn}`);
-      deps.out(`console    ${consoleUrl}`);
+    }
+    if (flags.json) {
+      // One JSON document on stdout, in the shape of `start --json` plus what was resumed.
+      deps.out(
+        JSON.stringify(
+          redact({
+            runId,
+            executionName: started.name,
+            executionArn: started.executionArn,
+            consoleUrl,
+            source: input.source,
+            connectionId: input.connectionId,
+            previous: {
+              executionArn: latest.executionArn,
+              status,
+              ...(latest.error ? { error: latest.error } : {}),
+            },
+          }),
+          null,
+          2,
+        ),
+      );
       return EXIT.ok;
-    },
-    argv,
-  );
+    }
+    deps.out(`execution  ${started.executionArn}`);
+    deps.out(`console    ${consoleUrl}`);
+    return EXIT.ok;
+  });
 }
 
 /**

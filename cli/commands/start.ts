@@ -11,9 +11,7 @@ import {
   defaultDeps,
   EXIT,
   intFlag,
-  parseFlags,
-  requireFlag,
-  runCommand,
+  runStackCommand,
 } from '../aws/cli.ts';
 import { collectRunStatus, exitCodeForRun, STATUS_OUTPUTS } from '../aws/collect-status.ts';
 import {
@@ -113,109 +111,97 @@ export function resolveFormat(raw: string | undefined, uri: string): SourceForma
 const CONNECTION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
-  return runCommand(
-    usage,
-    deps,
-    async () => {
-      const flags = parseFlags(argv, OPTIONS);
-      if (flags.help) {
-        deps.out(usage);
-        return EXIT.ok;
-      }
-      const stackName = requireFlag(flags.stack, 'stack');
-      const rawSource = flags.source;
-      const uploadPath = flags.upload;
-      if (rawSource === undefined && uploadPath === undefined)
-        throw new CliUsageError('--source is required (or --upload FILE for a file on this machine)');
-      if (rawSource !== undefined && uploadPath !== undefined)
-        throw new CliUsageError(
-          '--source and --upload are alternatives: --upload FILE uploads FILE and starts on it',
-        );
-      const runId =
-        flags['run-id'] === undefined ? generateRunId(deps.now()) : validateRunId(flags['run-id']);
-      const pollMs = intFlag(flags['poll-seconds'], 'poll-seconds', 5, 1, 3600) * 1000;
-      if (flags['poll-seconds'] !== undefined && !flags.wait)
-        throw new CliUsageError('--poll-seconds needs --wait');
+  return runStackCommand(argv, usage, OPTIONS, deps, async ({ flags, stackName, clients: awsClients }) => {
+    const rawSource = flags.source;
+    const uploadPath = flags.upload;
+    if (rawSource === undefined && uploadPath === undefined)
+      throw new CliUsageError('--source is required (or --upload FILE for a file on this machine)');
+    if (rawSource !== undefined && uploadPath !== undefined)
+      throw new CliUsageError(
+        '--source and --upload are alternatives: --upload FILE uploads FILE and starts on it',
+      );
+    const runId = flags['run-id'] === undefined ? generateRunId(deps.now()) : validateRunId(flags['run-id']);
+    const pollMs = intFlag(flags['poll-seconds'], 'poll-seconds', 5, 1, 3600) * 1000;
+    if (flags['poll-seconds'] !== undefined && !flags.wait)
+      throw new CliUsageError('--poll-seconds needs --wait');
 
-      if (flags.connection !== undefined && !CONNECTION_ID_RE.test(flags.connection)) {
-        throw new CliUsageError('--connection: 1-128 characters of A-Z a-z 0-9 . _ : -');
-      }
-      // The file is checked (and its format told) before anything is uploaded or started.
-      if (uploadPath !== undefined) await checkUploadFile(uploadPath);
-      if (rawSource !== undefined && isLocalPath(rawSource)) {
-        throw new CliUsageError(uploadAdvice(rawSource, stackName, flags.region));
-      }
-      const upload = uploadPath
-        ? { path: uploadPath, format: resolveFormat(flags.format, uploadPath) }
-        : undefined;
-      const clients = deps.clients(flags.region);
-      const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
-      // --wait reads the checkpoint table and asks the broker: fail before starting if the stack cannot.
-      const statusOutputs = flags.wait ? requireOutputs(outputs, stackName, STATUS_OUTPUTS) : undefined;
-      let source: RunInput['source'];
-      if (upload) {
-        const bucket = outputs.SourceBucketName;
-        if (!bucket) {
-          throw new ConfigError(
-            `the stack has no ${STACK_OUTPUTS.sourceBucketName} output: upload the file yourself and pass --source s3://bucket/key`,
-          );
-        }
-        const key = uploadKey(runId, upload.path);
-        const uploaded = await uploadSource(clients.s3, bucket, key, upload.path, upload.format);
-        const version = uploaded.version.versionId ? `version ${uploaded.version.versionId}` : 'unversioned';
-        (flags.json ? deps.err : deps.out)(
-          `uploaded ${escapeControl(upload.path)} (${uploaded.version.size} bytes) to ${uploaded.uri} (${version})`,
+    if (flags.connection !== undefined && !CONNECTION_ID_RE.test(flags.connection)) {
+      throw new CliUsageError('--connection: 1-128 characters of A-Z a-z 0-9 . _ : -');
+    }
+    // The file is checked (and its format told) before anything is uploaded or started.
+    if (uploadPath !== undefined) await checkUploadFile(uploadPath);
+    if (rawSource !== undefined && isLocalPath(rawSource)) {
+      throw new CliUsageError(uploadAdvice(rawSource, stackName, flags.region));
+    }
+    const upload = uploadPath
+      ? { path: uploadPath, format: resolveFormat(flags.format, uploadPath) }
+      : undefined;
+    const clients = awsClients();
+    const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
+    // --wait reads the checkpoint table and asks the broker: fail before starting if the stack cannot.
+    const statusOutputs = flags.wait ? requireOutputs(outputs, stackName, STATUS_OUTPUTS) : undefined;
+    let source: RunInput['source'];
+    if (upload) {
+      const bucket = outputs.SourceBucketName;
+      if (!bucket) {
+        throw new ConfigError(
+          `the stack has no ${STACK_OUTPUTS.sourceBucketName} output: upload the file yourself and pass --source s3://bucket/key`,
         );
-        source = { uri: uploaded.uri, format: upload.format, version: uploaded.version };
-      } else {
-        const uri = resolveSource(rawSource ?? '', outputs.SourceBucketName);
-        source = { uri, format: resolveFormat(flags.format, uri) };
       }
-      const connectionId = flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID;
-      const input: RunInput = { runId, source, connectionId };
+      const key = uploadKey(runId, upload.path);
+      const uploaded = await uploadSource(clients.s3, bucket, key, upload.path, upload.format);
+      const version = uploaded.version.versionId ? `version ${uploaded.version.versionId}` : 'unversioned';
+      (flags.json ? deps.err : deps.out)(
+        `uploaded ${escapeControl(upload.path)} (${uploaded.version.size} bytes) to ${uploaded.uri} (${version})`,
+      );
+      source = { uri: uploaded.uri, format: upload.format, version: uploaded.version };
+    } else {
+      const uri = resolveSource(rawSource ?? '', outputs.SourceBucketName);
+      source = { uri, format: resolveFormat(flags.format, uri) };
+    }
+    const connectionId = flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID;
+    const input: RunInput = { runId, source, connectionId };
 
-      let executionArn: string;
-      try {
-        const res = await clients.sfn.send(
-          new StartExecutionCommand({
-            stateMachineArn: outputs.StateMachineArn,
-            name: runId,
-            input: JSON.stringify(input),
-          }),
+    let executionArn: string;
+    try {
+      const res = await clients.sfn.send(
+        new StartExecutionCommand({
+          stateMachineArn: outputs.StateMachineArn,
+          name: runId,
+          input: JSON.stringify(input),
+        }),
+      );
+      executionArn = res.executionArn ?? '';
+    } catch (err) {
+      if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
+        throw new ConfigError(
+          `run ${runId} already has an execution: use 'goal-sync resume --run-id ${runId}'`,
         );
-        executionArn = res.executionArn ?? '';
-      } catch (err) {
-        if (err instanceof Error && err.name === 'ExecutionAlreadyExists') {
-          throw new ConfigError(
-            `run ${runId} already has an execution: use 'goal-sync resume --run-id ${runId}'`,
-          );
-        }
-        throw err;
       }
-      const started = { ...input, executionArn, consoleUrl: consoleUrlFor(executionArn) };
-      if (!flags.json) {
-        deps.out(
-          `started run ${runId} (${input.source.format} ${input.source.uri}, connection ${input.connectionId})`,
-        );
-        deps.out(`execution  ${executionArn}`);
-        deps.out(`console    ${started.consoleUrl}`);
-      }
-      if (!statusOutputs) {
-        if (flags.json) deps.out(JSON.stringify(started));
-        return EXIT.ok;
-      }
+      throw err;
+    }
+    const started = { ...input, executionArn, consoleUrl: consoleUrlFor(executionArn) };
+    if (!flags.json) {
+      deps.out(
+        `started run ${runId} (${input.source.format} ${input.source.uri}, connection ${input.connectionId})`,
+      );
+      deps.out(`execution  ${executionArn}`);
+      deps.out(`console    ${started.consoleUrl}`);
+    }
+    if (!statusOutputs) {
+      if (flags.json) deps.out(JSON.stringify(started));
+      return EXIT.ok;
+    }
 
-      const done = await waitForExecution(clients.sfn, executionArn, {
-        intervalMs: pollMs,
-        sleep: deps.sleep,
-        // Progress goes to stderr with --json, so stdout stays one JSON document.
-        onStatus: (status) =>
-          (flags.json ? deps.err : deps.out)(`${new Date(deps.now()).toISOString()}  ${status}`),
-      });
-      const status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
-      deps.out(flags.json ? JSON.stringify({ ...started, status }) : renderRunStatus(status));
-      return exitCodeForRun(status);
-    },
-    argv,
-  );
+    const done = await waitForExecution(clients.sfn, executionArn, {
+      intervalMs: pollMs,
+      sleep: deps.sleep,
+      // Progress goes to stderr with --json, so stdout stays one JSON document.
+      onStatus: (status) =>
+        (flags.json ? deps.err : deps.out)(`${new Date(deps.now()).toISOString()}  ${status}`),
+    });
+    const status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
+    deps.out(flags.json ? JSON.stringify({ ...started, status }) : renderRunStatus(status));
+    return exitCodeForRun(status);
+  });
 }

@@ -7,9 +7,7 @@ import {
   COMMON_OPTIONS,
   defaultDeps,
   EXIT,
-  parseFlags,
-  requireFlag,
-  runCommand,
+  runStackCommand,
 } from '../aws/cli.ts';
 import { collectRunStatus, STATUS_OUTPUTS } from '../aws/collect-status.ts';
 import { describeExecution, latestExecutionOfRun, parseExecutionInput } from '../aws/executions.ts';
@@ -43,51 +41,40 @@ const OPTIONS = {
 } as const;
 
 export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
-  return runCommand(
-    usage,
-    deps,
-    async () => {
-      const flags = parseFlags(argv, OPTIONS);
-      if (flags.help) {
-        deps.out(usage);
-        return EXIT.ok;
-      }
-      const stackName = requireFlag(flags.stack, 'stack');
-      if (flags['run-id'] && flags['execution-arn']) {
-        throw new CliUsageError('--run-id and --execution-arn are alternatives');
-      }
-      const clients = deps.clients(flags.region);
-      const outputs = await discoverStack(clients.cloudFormation, stackName, STATUS_OUTPUTS);
+  return runStackCommand(argv, usage, OPTIONS, deps, async ({ flags, stackName, clients: awsClients }) => {
+    if (flags['run-id'] && flags['execution-arn']) {
+      throw new CliUsageError('--run-id and --execution-arn are alternatives');
+    }
+    const clients = awsClients();
+    const outputs = await discoverStack(clients.cloudFormation, stackName, STATUS_OUTPUTS);
 
-      if (!flags['run-id'] && !flags['execution-arn']) {
-        const res = await clients.sfn.send(
-          new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn, maxResults: 10 }),
-        );
-        const executions = res.executions ?? [];
-        deps.out(
-          flags.json ? JSON.stringify(executions.map(listRow), null, 2) : renderExecutionTable(executions),
-        );
-        return EXIT.ok;
-      }
+    if (!flags['run-id'] && !flags['execution-arn']) {
+      const res = await clients.sfn.send(
+        new ListExecutionsCommand({ stateMachineArn: outputs.StateMachineArn, maxResults: 10 }),
+      );
+      const executions = res.executions ?? [];
+      deps.out(
+        flags.json ? JSON.stringify(executions.map(listRow), null, 2) : renderExecutionTable(executions),
+      );
+      return EXIT.ok;
+    }
 
-      let runId = flags['run-id'];
-      const execution = flags['execution-arn']
-        ? await describeExecution(clients.sfn, flags['execution-arn'])
-        : await latestExecutionOfRun(clients.sfn, outputs.StateMachineArn, runId ?? '');
-      if (flags['execution-arn']) {
-        if (!execution) throw new ConfigError(`execution ${flags['execution-arn']} does not exist`);
-        const input = parseExecutionInput(execution.input);
-        runId = typeof input?.runId === 'string' ? input.runId : (execution.name ?? '');
-      }
-      const status = await collectRunStatus(clients, outputs, runId ?? '', execution, flags.connection);
-      if (!status.execution && !status.run && status.records.total === 0) {
-        throw new ConfigError(`no execution and no checkpoint data for run ${runId}`);
-      }
-      deps.out(flags.json ? JSON.stringify(redact(status), null, 2) : renderRunStatus(status));
-      return status.connection.status === 'needs_reauth' ? EXIT.needsReauth : EXIT.ok;
-    },
-    argv,
-  );
+    let runId = flags['run-id'];
+    const execution = flags['execution-arn']
+      ? await describeExecution(clients.sfn, flags['execution-arn'])
+      : await latestExecutionOfRun(clients.sfn, outputs.StateMachineArn, runId ?? '');
+    if (flags['execution-arn']) {
+      if (!execution) throw new ConfigError(`execution ${flags['execution-arn']} does not exist`);
+      const input = parseExecutionInput(execution.input);
+      runId = typeof input?.runId === 'string' ? input.runId : (execution.name ?? '');
+    }
+    const status = await collectRunStatus(clients, outputs, runId ?? '', execution, flags.connection);
+    if (!status.execution && !status.run && status.records.total === 0) {
+      throw new ConfigError(`no execution and no checkpoint data for run ${runId}`);
+    }
+    deps.out(flags.json ? JSON.stringify(redact(status), null, 2) : renderRunStatus(status));
+    return status.connection.status === 'needs_reauth' ? EXIT.needsReauth : EXIT.ok;
+  });
 }
 
 function listRow(e: ExecutionListItem) {
