@@ -43,8 +43,6 @@ export interface AwsCall {
   sdk: string;
   /** The file that sends it. */
   file: string;
-  /** Made only when the stack runs the Distributed Map. */
-  distributedMapOnly?: boolean;
 }
 
 /**
@@ -202,9 +200,8 @@ export const CALLS: Record<Principal, AwsCall[]> = {
     {
       action: 's3:PutObject',
       resource: 'manifestObject',
-      sdk: 'PutObjectCommand',
+      sdk: 'PutObjectCommand (every run: the Distributed Map branch reads it)',
       file: 'lambdas/plan-sync/s3-manifest.ts',
-      distributedMapOnly: true,
     },
     {
       action: 'kms:GenerateDataKey',
@@ -212,7 +209,6 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       context: { ...via('s3'), 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
       sdk: 'PutObjectCommand (SSE-KMS bucket key)',
       file: 'lambdas/plan-sync/s3-manifest.ts',
-      distributedMapOnly: true,
     },
     ...platformCalls(),
   ],
@@ -294,7 +290,6 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       resource: 'manifestObject',
       sdk: 'Distributed Map ItemReader',
       file: 'infra/state-machine.ts',
-      distributedMapOnly: true,
     },
     {
       action: 'kms:Decrypt',
@@ -302,21 +297,18 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       context: { ...via('s3'), 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
       sdk: 'Distributed Map ItemReader (SSE-KMS)',
       file: 'infra/state-machine.ts',
-      distributedMapOnly: true,
     },
     ...(['states:StartExecution'] as const).map((action) => ({
       action,
       resource: 'stateMachine' as const,
       sdk: 'Distributed Map child executions',
       file: 'infra/state-machine.ts',
-      distributedMapOnly: true,
     })),
     ...(['states:DescribeExecution', 'states:StopExecution'] as const).map((action) => ({
       action,
       resource: 'execution' as const,
       sdk: 'Distributed Map child executions',
       file: 'infra/state-machine.ts',
-      distributedMapOnly: true,
     })),
   ],
 };
