@@ -218,8 +218,14 @@ export class DistributedMapRun {
     });
     const itemsOf = (child: JSONValue) =>
       this.state.ItemBatcher ? (child as { Items: JSONValue[] }).Items.length : 1;
-    const toleratedCount = this.state.ToleratedFailureCount ?? 0;
-    const toleratedPercent = this.state.ToleratedFailurePercentage ?? 0;
+    // Each threshold counts only when set; with both, exceeding either fails the map run; with
+    // neither (the ASL default, 0%), any failed item does.
+    const { ToleratedFailureCount: count, ToleratedFailurePercentage: percent } = this.state;
+    const exceeds = (failed: number) =>
+      count === undefined && percent === undefined
+        ? failed > 0
+        : (count !== undefined && failed > count) ||
+          (percent !== undefined && (failed / itemCount) * 100 > percent);
     let failedItems = 0;
     let firstFailure: { error: string; cause: string } | undefined;
     let exceeded = false;
@@ -242,8 +248,7 @@ export class DistributedMapRun {
         this.summary.failed += 1;
         firstFailure ??= outcome;
         failedItems += itemsOf(child);
-        const over = failedItems > toleratedCount && (failedItems / itemCount) * 100 > toleratedPercent;
-        if (over && !exceeded) {
+        if (exceeds(failedItems) && !exceeded) {
           exceeded = true;
           // Step Functions stops the map run's other children once the threshold is crossed.
           for (const stop of this.running) stop();

@@ -36,6 +36,8 @@ interface Setup {
   maxConcurrency?: number;
   /** Skip writing the manifest (ItemReader failure). */
   noManifest?: boolean;
+  /** Fields set on the Distributed Map state as rendered (thresholds CDK does not expose here). */
+  mapFields?: Record<string, unknown>;
   chunk: (batch: Batch, call: number) => JSONValue | Promise<JSONValue>;
 }
 
@@ -44,6 +46,10 @@ async function run(runId: string, s: Setup) {
     maxConcurrency: s.maxConcurrency ?? 3,
     distributed: { bucket: true, toleratedFailurePercentage: s.toleratedFailurePercentage },
   });
+  if (s.mapFields) {
+    const states = asl.States as Record<string, Record<string, unknown>>;
+    Object.assign(states.SyncChunksDistributed!, s.mapFields);
+  }
   const key = `runs/${runId}/attempt-1/chunks.json`;
   if (!s.noManifest) {
     const refs = Array.from({ length: s.chunkCount }, (_, i) => i);
@@ -218,6 +224,31 @@ describe('local Distributed Map', () => {
     expect(r.error).toBeUndefined();
     expect(r.mapRuns[0]).toMatchObject({ children: 3, succeeded: 2, failed: 1 });
     expect(r.calls.finish).toEqual([{ runId: 'dm-tolerate', outcome: 'completed' }]);
+  });
+
+  it('ToleratedFailureCount alone, and with a percentage (either one exceeded fails the map run)', async () => {
+    const failFirst = (b: Batch) => {
+      if (b.Items[0]!.chunk === 0) throw Object.assign(new Error('x'), { name: 'ConfigError' });
+      return done(b);
+    };
+    // 4 of 12 items failed: not more than a count of 4.
+    const alone = await run('dm-count', {
+      chunkCount: 12,
+      mapThreshold: 0,
+      mapFields: { ToleratedFailureCount: 4 },
+      chunk: failFirst,
+    });
+    expect(alone.error).toBeUndefined();
+    // ... but 33% is more than 10%: with both set, the percentage fails it.
+    const both = await run('dm-both', {
+      chunkCount: 12,
+      mapThreshold: 0,
+      mapFields: { ToleratedFailureCount: 4, ToleratedFailurePercentage: 10 },
+      chunk: failFirst,
+    });
+    expect(both.calls.finish[0]).toMatchObject({
+      error: { Error: 'States.ExceedToleratedFailureThreshold' },
+    });
   });
 
   it('a dead grant in a child marks the run needs_reauth from the child, the parent then fails', async () => {
