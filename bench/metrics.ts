@@ -21,6 +21,8 @@ export interface BenchRow {
   peakRssMb: number;
   wallMs: number;
   outcome: string;
+  /** Managed runs: the Map branch the state machine took (the last step's report). */
+  map?: 'inline' | 'distributed';
   /** What the overlap faults did (scenario `overlap`): from the run reports of the managed steps. */
   overlap?: { lateCommits: number; duplicateInvocations: number; refusedSecondRuns: number };
 }
@@ -72,7 +74,8 @@ function describeStep(step: Step, run: ModeRun): string {
   if (c.exitCode === CRASH_EXIT_CODE) return `crashed after ${run.crashAfter ?? '?'} committed`;
   if (!c.report) return `exit ${c.exitCode ?? c.signal} without a report`;
   const failed = c.report.goals.failed;
-  return `${c.report.status}${failed > 0 ? ` (${failed} failed)` : ''}`;
+  const map = c.report.map ? `, ${c.report.map} Map` : '';
+  return `${c.report.status}${failed > 0 ? ` (${failed} failed)` : ''}${map}`;
 }
 
 /** e.g. "needs_reauth -> re-connected, resumed: completed", "crashed after 1485 committed -> restarted from zero: completed". */
@@ -103,6 +106,7 @@ export function toRow(run: ModeRun): BenchRow {
     refreshes.afterUnauthorized += t.afterUnauthorized;
   }
   const rss = run.steps.map((s) => s.child.maxRssKb ?? 0);
+  const map = run.steps.findLast((s) => s.child.report?.map)?.child.report?.map;
   const overlaps = run.steps.flatMap((s) => (s.child.report?.overlap ? [s.child.report.overlap] : []));
   const overlap =
     overlaps.length === 0
@@ -132,6 +136,7 @@ export function toRow(run: ModeRun): BenchRow {
     peakRssMb: round(Math.max(0, ...rss) / 1024, 0),
     wallMs: Math.round(run.steps.reduce((ms, s) => ms + s.child.wallMs, 0)),
     outcome: describeOutcome(run),
+    ...(map ? { map } : {}),
     ...(overlap ? { overlap } : {}),
   };
 }

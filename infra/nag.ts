@@ -94,8 +94,8 @@ export interface NagTargets {
   sourceReaderRoles: iam.IRole[];
   /** `bucket.arnForObjects('*')` as granted. */
   sourceObjectsArn: string;
-  /** Distributed Map only: plan-sync's role and the runs/* prefix it writes chunk lists to. */
-  manifest?: { writerRole: iam.IRole; objectsArn: string };
+  /** plan-sync's role and the runs/* prefix it writes chunk lists to (the Distributed Map's input). */
+  manifest: { writerRole: iam.IRole; objectsArn: string };
   stateMachine: sfn.StateMachine;
 }
 
@@ -105,7 +105,7 @@ export function acknowledgeUnavoidableFindings(t: NagTargets): void {
   acknowledge(t.brokerRole, id(t.refreshScheduleArn), WILDCARD_REASONS.refreshSchedules);
   for (const role of t.sourceReaderRoles)
     acknowledge(role, id(t.sourceObjectsArn), WILDCARD_REASONS.sourceObjects);
-  if (t.manifest) acknowledge(t.manifest.writerRole, id(t.manifest.objectsArn), WILDCARD_REASONS.manifests);
+  acknowledge(t.manifest.writerRole, id(t.manifest.objectsArn), WILDCARD_REASONS.manifests);
   acknowledgeStateMachinePolicies(t.stateMachine);
 }
 

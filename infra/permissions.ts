@@ -36,7 +36,7 @@ export const ACTIONS = {
   readSecret: ['secretsmanager:GetSecretValue'],
   /** A run pins its source's VersionId (versioned bucket) and reads exactly that version. */
   readSource: ['s3:GetObject', 's3:GetObjectVersion'],
-  /** Distributed Map only: plan-sync's chunk list for the ItemReader. */
+  /** plan-sync's chunk list for the Distributed Map's ItemReader (every run writes one). */
   writeManifest: ['s3:PutObject'],
   /** SSE-KMS object writes: S3 asks KMS for a data key on the writer's behalf. */
   bucketKeyWrite: ['kms:GenerateDataKey', 'kms:Decrypt'],

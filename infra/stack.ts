@@ -108,8 +108,10 @@ export class HcmGoalSyncStack extends Stack {
       environment: {
         ...pipelineEnv,
         [ENV.chunkConcurrency]: String(config.chunkConcurrency),
-        // Distributed Map: plan-sync writes the chunk list to S3 for the ItemReader (same bucket, runs/).
-        ...(config.distributedMap ? { [ENV.manifestBucket]: data.sourceBucket.bucketName } : {}),
+        // plan-sync writes every run's chunk list to S3 for the Distributed Map's ItemReader (same
+        // bucket, runs/); the old distributedMap flag sends every run there (threshold 0).
+        [ENV.manifestBucket]: data.sourceBucket.bucketName,
+        ...(config.distributedMap ? { [ENV.mapThreshold]: '0' } : {}),
       },
     });
     const syncChunk = createProjectFunction(this, 'SyncChunk', {
@@ -166,11 +168,9 @@ export class HcmGoalSyncStack extends Stack {
       .add('ReadSource', ACTIONS.readSource, [sourceObjects])
       .keyVia('ReadSourceKey', key, 's3', ACTIONS.bucketKey);
     const manifestObjects = data.sourceBucket.arnForObjects(`${MANIFEST_PREFIX}*`);
-    if (config.distributedMap) {
-      planPolicy
-        .add('WriteManifest', ACTIONS.writeManifest, [manifestObjects])
-        .keyVia('WriteManifestKey', key, 's3', ACTIONS.bucketKeyWrite);
-    }
+    planPolicy
+      .add('WriteManifest', ACTIONS.writeManifest, [manifestObjects])
+      .keyVia('WriteManifestKey', key, 's3', ACTIONS.bucketKeyWrite);
     policyOf(syncChunk.role)
       .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTable, key)
       .add('ReadSource', ACTIONS.readSource, [sourceObjects])
@@ -181,17 +181,15 @@ export class HcmGoalSyncStack extends Stack {
       .add('SyncEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
 
     this.stateMachine = this.createStateMachine(config, data, { planSync, syncChunk, finishSync });
-    if (config.distributedMap) {
-      // The ItemReader reads the chunk list from the SSE-KMS bucket: S3 decrypts with the caller's rights.
-      this.stateMachine.addToRolePolicy(
-        new iam.PolicyStatement({
-          sid: 'ReadManifestKey',
-          actions: [...ACTIONS.bucketKey],
-          resources: [key.keyArn],
-          conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
-        }),
-      );
-    }
+    // The ItemReader reads the chunk list from the SSE-KMS bucket: S3 decrypts with the caller's rights.
+    this.stateMachine.addToRolePolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadManifestKey',
+        actions: [...ACTIONS.bucketKey],
+        resources: [key.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${this.region}.amazonaws.com` } },
+      }),
+    );
     this.finishEndedExecutions(finishSync.fn, notifications);
     scheduling.addNightlySync(this.stateMachine, key);
     limitGrantsToAwsServices(notifications.topicKey);
@@ -224,9 +222,7 @@ export class HcmGoalSyncStack extends Stack {
       refreshScheduleArn,
       sourceReaderRoles: [planSync.role, syncChunk.role],
       sourceObjectsArn: sourceObjects,
-      manifest: config.distributedMap
-        ? { writerRole: planSync.role, objectsArn: manifestObjects }
-        : undefined,
+      manifest: { writerRole: planSync.role, objectsArn: manifestObjects },
       stateMachine: this.stateMachine,
     });
     this.addOutputs(config, data, notifications, scheduling);
@@ -245,7 +241,7 @@ export class HcmGoalSyncStack extends Stack {
       { plan: fns.planSync.fn, chunk: fns.syncChunk.fn, finish: fns.finishSync.fn },
       {
         maxConcurrency: config.chunkConcurrency,
-        distributed: config.distributedMap ? { bucket: data.sourceBucket } : false,
+        distributed: { bucket: data.sourceBucket },
       },
     );
     // The /aws/vendedlogs/ prefix keeps Step Functions' log delivery out of the account-wide

@@ -7,12 +7,17 @@ import type { Construct } from 'constructs';
 
 /**
  * The sync state machine (DESIGN.md section 1), one builder for the CDK stack and the local runner:
- * PlanSync -> Map over chunks (SyncChunk, looping while a pass returns `partial`) -> FinishSync.
- * JSONPath only: aws-local-stepfunctions executes the same ASL on the laptop.
+ * PlanSync -> ChooseChunkMap -> inline Map or Distributed Map over chunks (SyncChunk, looping while a
+ * pass returns `partial`) -> FinishSync. One definition for every size: plan-sync reports the chunk
+ * count and the threshold (lambdas/core/sync/plan.ts `mapThreshold`), and the Choice sends larger runs
+ * to the Distributed Map. JSONPath only: the local runner executes the same ASL on the laptop
+ * (aws-local-stepfunctions, plus local/runner/distributed-map.ts for the Distributed Map state).
  */
 export const STATE_NAMES = {
   inputDefaults: 'ApplyInputDefaults',
   plan: 'PlanSync',
+  /** Inline Map (runs of up to `mapThreshold` chunks) or Distributed Map (larger runs). */
+  mapChoice: 'ChooseChunkMap',
   chunks: 'SyncChunks',
   chunk: 'SyncChunk',
   chunkStatus: 'ChunkPassStatus',
@@ -29,7 +34,15 @@ export const STATE_NAMES = {
   busyFail: 'RunInProgress',
   /** A resume of an unknown run or of a changed source: refused before anything was written. */
   refused: 'RunRefused',
-  /** Distributed Map only: a child execution cannot reach the parent's Catch, so it marks the run itself. */
+  /**
+   * The Distributed Map and its child executions' states (names are unique across the whole
+   * definition, nested ones included). A child cannot reach the parent's Catch, so it marks the run.
+   */
+  distributedChunks: 'SyncChunksDistributed',
+  batch: 'SyncChunkBatch',
+  batchStatus: 'BatchPassStatus',
+  batchWait: 'WaitForClaimInBatch',
+  batchDone: 'BatchDone',
   childMarkReauth: 'MarkChunkNeedsReauth',
   childReauthFail: 'ChunkNeedsReauth',
 } as const;
@@ -76,17 +89,22 @@ export interface DistributedMapOptions {
   /** Bucket plan-sync writes the chunk list to (its MANIFEST_BUCKET); grants the read. Without it, the
    * ItemReader takes the bucket from the plan output and the caller grants s3:GetObject itself. */
   bucket?: s3.IBucket;
+  /** Child executions in parallel (default: the definition's maxConcurrency). */
+  maxConcurrency?: number;
   /** Share of child executions that may fail without failing the run (default 0). */
   toleratedFailurePercentage?: number;
   /** Chunks per child execution (default 4): fewer, longer children. */
   maxItemsPerBatch?: number;
 }
 
+/** The inline Map's own concurrency limit; the Distributed Map goes far beyond it. */
+export const INLINE_MAP_MAX_CONCURRENCY = 40;
+
 export interface SyncDefinitionOptions {
   /** Chunks in parallel (inline Map: at most 40). */
   maxConcurrency: number;
-  /** Distributed Map (S3 ItemReader + ItemBatcher) for sources too big for an inline Map. */
-  distributed?: boolean | DistributedMapOptions;
+  /** The Distributed Map branch (S3 ItemReader + ItemBatcher), taken by runs above the threshold. */
+  distributed?: DistributedMapOptions;
 }
 
 function addRetries<T extends sfn.TaskStateBase>(task: T): T {
@@ -150,7 +168,20 @@ const CHUNK_ITEM = {
  * invocation has a new budget), after `waitSeconds` when another worker held a claim.
  */
 function chunkLoop(scope: Construct, fns: SyncFunctions, child: boolean): sfn.IChainable {
-  const syncChunk = invoke(scope, STATE_NAMES.chunk, fns.chunk, {
+  const names = child
+    ? {
+        task: STATE_NAMES.batch,
+        status: STATE_NAMES.batchStatus,
+        wait: STATE_NAMES.batchWait,
+        done: STATE_NAMES.batchDone,
+      }
+    : {
+        task: STATE_NAMES.chunk,
+        status: STATE_NAMES.chunkStatus,
+        wait: STATE_NAMES.chunkWait,
+        done: STATE_NAMES.chunkDone,
+      };
+  const syncChunk = invoke(scope, names.task, fns.chunk, {
     // Keep the iteration small (no goal bodies): only the pass summary is kept beside the item.
     resultSelector: {
       index: sfn.JsonPath.numberAt('$.index'),
@@ -176,10 +207,10 @@ function chunkLoop(scope: Construct, fns: SyncFunctions, child: boolean): sfn.IC
       { errors: [REAUTH_ERROR], resultPath: '$.error' },
     );
   }
-  const wait = new sfn.Wait(scope, STATE_NAMES.chunkWait, {
+  const wait = new sfn.Wait(scope, names.wait, {
     time: sfn.WaitTime.secondsPath('$.result.waitSeconds'),
   });
-  const status = new sfn.Choice(scope, STATE_NAMES.chunkStatus)
+  const status = new sfn.Choice(scope, names.status)
     .when(
       sfn.Condition.and(
         sfn.Condition.stringEquals('$.result.status', 'partial'),
@@ -189,40 +220,40 @@ function chunkLoop(scope: Construct, fns: SyncFunctions, child: boolean): sfn.IC
     )
     .when(sfn.Condition.stringEquals('$.result.status', 'partial'), syncChunk)
     // The iteration's output is its index only: the Map result stays tiny however many chunks there are.
-    .otherwise(new sfn.Succeed(scope, STATE_NAMES.chunkDone, { outputPath: '$.result.index' }));
+    .otherwise(new sfn.Succeed(scope, names.done, { outputPath: '$.result.index' }));
   return syncChunk.next(status);
 }
 
-function distributedOptions(opts: SyncDefinitionOptions): DistributedMapOptions | undefined {
-  if (!opts.distributed) return undefined;
-  return opts.distributed === true ? {} : opts.distributed;
+function inlineMap(scope: Construct, fns: SyncFunctions, opts: SyncDefinitionOptions): sfn.Map {
+  if (opts.maxConcurrency < 1) throw new Error(`maxConcurrency must be >= 1, got ${opts.maxConcurrency}`);
+  return new sfn.Map(scope, STATE_NAMES.chunks, {
+    itemsPath: '$.chunks',
+    itemSelector: CHUNK_ITEM,
+    // The inline Map runs at most 40 iterations at once whatever it is told; say so in the definition.
+    maxConcurrency: Math.min(opts.maxConcurrency, INLINE_MAP_MAX_CONCURRENCY),
+    resultPath: sfn.JsonPath.DISCARD,
+  }).itemProcessor(chunkLoop(scope, fns, false));
 }
 
-function chunkMap(
+/** Chunks per child execution by default: fewer, longer children (each has its own 25,000 events). */
+export const DEFAULT_MAX_ITEMS_PER_BATCH = 4;
+
+function distributedMap(
   scope: Construct,
   fns: SyncFunctions,
   opts: SyncDefinitionOptions,
-): sfn.Map | sfn.DistributedMap {
-  const dist = distributedOptions(opts);
-  if (!dist) {
-    if (opts.maxConcurrency < 1 || opts.maxConcurrency > 40) {
-      throw new Error(`inline Map maxConcurrency must be 1-40, got ${opts.maxConcurrency}`);
-    }
-    return new sfn.Map(scope, STATE_NAMES.chunks, {
-      itemsPath: '$.chunks',
-      itemSelector: CHUNK_ITEM,
-      maxConcurrency: opts.maxConcurrency,
-      resultPath: sfn.JsonPath.DISCARD,
-    }).itemProcessor(chunkLoop(scope, fns, false));
-  }
+): sfn.DistributedMap {
+  const dist = opts.distributed ?? {};
   const key = sfn.JsonPath.stringAt('$.manifest.key');
-  return new sfn.DistributedMap(scope, STATE_NAMES.chunks, {
+  return new sfn.DistributedMap(scope, STATE_NAMES.distributedChunks, {
     itemReader: dist.bucket
       ? new sfn.S3JsonItemReader({ bucket: dist.bucket, key })
       : new sfn.S3JsonItemReader({ bucketNamePath: sfn.JsonPath.stringAt('$.manifest.bucket'), key }),
     itemSelector: CHUNK_ITEM,
-    itemBatcher: new sfn.ItemBatcher({ maxItemsPerBatch: dist.maxItemsPerBatch ?? 4 }),
-    maxConcurrency: opts.maxConcurrency,
+    itemBatcher: new sfn.ItemBatcher({
+      maxItemsPerBatch: dist.maxItemsPerBatch ?? DEFAULT_MAX_ITEMS_PER_BATCH,
+    }),
+    maxConcurrency: dist.maxConcurrency ?? opts.maxConcurrency,
     toleratedFailurePercentage: dist.toleratedFailurePercentage ?? 0,
     mapExecutionType: sfn.StateMachineType.STANDARD,
     resultPath: sfn.JsonPath.DISCARD,
@@ -295,16 +326,29 @@ export function buildSyncDefinition(
     .addCatch(busy, { ...onError, errors: [RUN_IN_PROGRESS_ERROR] })
     .addCatch(refused, { ...onError, errors: [...REFUSAL_ERRORS] })
     .addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
-  const map = chunkMap(scope, fns, opts)
-    .addCatch(markReauth, { ...onError, errors: [REAUTH_ERROR] })
-    .addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
   const finish = invoke(scope, STATE_NAMES.finish, fns.finish, {
     payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), outcome: 'completed' }),
   }).addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
-  return sfn.Chain.start(inputDefaults(scope)).next(plan).next(map).next(finish);
+  const inline = inlineMap(scope, fns, opts)
+    .addCatch(markReauth, { ...onError, errors: [REAUTH_ERROR] })
+    .addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
+  // A child execution's failure reaches the parent as States.ExceedToleratedFailureThreshold (the
+  // child has marked a dead grant itself): both go to MarkFailed, which leaves a needs_reauth run so.
+  const distributed = distributedMap(scope, fns, opts)
+    .addCatch(markReauth, { ...onError, errors: [REAUTH_ERROR] })
+    .addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
+  // plan-sync returns chunkCount and mapThreshold (its own decision, an input override, or 0 when the
+  // stack forces the Distributed Map); the chunk list is in the payload only for the inline branch.
+  const choose = new sfn.Choice(scope, STATE_NAMES.mapChoice)
+    .when(sfn.Condition.numberGreaterThanJsonPath('$.chunkCount', '$.mapThreshold'), distributed.next(finish))
+    .otherwise(inline.next(finish));
+  return sfn.Chain.start(inputDefaults(scope)).next(plan).next(choose);
 }
 
 export type FunctionKind = keyof SyncFunctions;
+
+/** renderDefinition's stand-in for the stack's manifest bucket; the local manifest store uses it too. */
+export const RENDERED_MANIFEST_BUCKET = 'goal-sync-manifests';
 
 /** Placeholder ARNs of the rendered definition, by function. */
 export const PLACEHOLDER_FUNCTION_ARNS: Record<FunctionKind, string> = {
@@ -341,7 +385,12 @@ function plain(value: unknown): unknown {
  * Plain ASL JSON (tokens resolved) of the same definition, built in a throwaway App/Stack with
  * placeholder ARNs arn:aws:lambda:us-east-1:000000000000:function:<name>; used by the local runner and the tests.
  */
-export function renderDefinition(opts: SyncDefinitionOptions): {
+export interface RenderOptions extends Omit<SyncDefinitionOptions, 'distributed'> {
+  /** `bucket: true` (or any bucket) renders the stack's fixed-bucket ItemReader with the placeholder name. */
+  distributed?: Omit<DistributedMapOptions, 'bucket'> & { bucket?: boolean | s3.IBucket };
+}
+
+export function renderDefinition(opts: RenderOptions): {
   asl: Record<string, unknown>;
   functionArns: Record<FunctionKind, string>;
 } {
@@ -355,11 +404,13 @@ export function renderDefinition(opts: SyncDefinitionOptions): {
     finish: lambda.Function.fromFunctionArn(stack, 'Finish', PLACEHOLDER_FUNCTION_ARNS.finish),
   };
   // A caller's bucket belongs to another construct tree: stand in a placeholder of the same kind.
-  const dist = distributedOptions(opts);
+  const dist = opts.distributed;
   const manifestBucket = dist?.bucket
-    ? s3.Bucket.fromBucketName(stack, 'Manifest', 'goal-sync-manifests')
+    ? s3.Bucket.fromBucketName(stack, 'Manifest', RENDERED_MANIFEST_BUCKET)
     : undefined;
-  const local = dist ? { ...opts, distributed: { ...dist, bucket: manifestBucket } } : opts;
+  const local: SyncDefinitionOptions = dist
+    ? { ...opts, distributed: { ...dist, bucket: manifestBucket } }
+    : { maxConcurrency: opts.maxConcurrency };
   const definition = buildSyncDefinition(stack, fns, local);
   const graph = new sfn.StateGraph(sfn.Chain.start(definition).startState, 'sync');
   const asl = plain(stack.resolve(graph.toGraphJson())) as Record<string, unknown>;

@@ -17,8 +17,10 @@ export const ENV = {
   chunkConcurrency: 'CHUNK_CONCURRENCY',
   /** Records in flight at once inside one sync-chunk invocation (default 8). */
   recordConcurrency: 'RECORD_CONCURRENCY',
-  /** Distributed Map only: bucket plan-sync writes the chunk list to (S3 ItemReader input). */
+  /** Bucket plan-sync writes every run's chunk list to (the Distributed Map's S3 ItemReader input). */
   manifestBucket: 'MANIFEST_BUCKET',
+  /** Runs of more chunks take the Distributed Map; `0` (the distributedMap context flag) forces it. */
+  mapThreshold: 'MAP_THRESHOLD',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

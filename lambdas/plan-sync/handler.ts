@@ -18,7 +18,7 @@ export interface PlanSyncDeps {
   doc: DynamoDBDocumentClient;
   checkpointTable: string;
   openSource: (ref: SourceRef) => GoalSource;
-  /** Set for the Distributed Map: the chunk list goes to S3 instead of into the payload. */
+  /** Where every run's chunk list goes for the Distributed Map (S3 in AWS, a local directory on the laptop). */
   manifest?: ChunkManifestWriter;
   logger: Logger;
   metrics: Metrics;
@@ -56,6 +56,8 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
       attempt: out.attempt,
       resumed: out.resumed,
       chunkCount: out.chunkCount,
+      map: out.map,
+      mapThreshold: out.mapThreshold,
       chunkMode: out.chunkMode,
       totals: out.totals,
     });

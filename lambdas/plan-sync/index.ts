@@ -14,6 +14,7 @@ const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 const manifestBucket = process.env[ENV.manifestBucket];
+const mapThreshold = process.env[ENV.mapThreshold];
 
 export const handler = createPlanSyncHandler({
   doc,
@@ -22,6 +23,8 @@ export const handler = createPlanSyncHandler({
   openSource: (ref) => openAwsGoalSource(ref, { s3, sourceBucket }),
   manifest: manifestBucket ? new S3ChunkManifest(s3, manifestBucket) : undefined,
   defaultConnectionId: process.env[ENV.connectionId],
+  // Unset: the inline Map's own limit (plan.ts); planRun refuses a value it cannot honour.
+  ...(mapThreshold ? { options: { mapThreshold: Number(mapThreshold) } } : {}),
   logger: createLogger('plan-sync'),
   metrics: createMetrics('plan-sync'),
 });

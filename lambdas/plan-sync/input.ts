@@ -20,6 +20,8 @@ export const PLAN_INPUT_FIELDS = [
   'resume',
   // Schedules: "skip" ends the execution successfully while another run of the connection is going.
   'ifRunning',
+  // Runs of more chunks take the Distributed Map (goal-sync local --map-threshold); may only lower it.
+  'mapThreshold',
 ] as const;
 
 const EXAMPLE = '{"source": {"uri": "s3://BUCKET/goals.jsonl"}}';
@@ -70,6 +72,7 @@ export function normalizePlanEvent(event: unknown, defaults: { connectionId?: st
     ...(raw.chunkSize === undefined ? {} : { chunkSize: raw.chunkSize }),
     ...(raw.resume === undefined ? {} : { resume: raw.resume }),
     ...(raw.ifRunning === undefined ? {} : { ifRunning: raw.ifRunning }),
+    ...(raw.mapThreshold === undefined ? {} : { mapThreshold: raw.mapThreshold }),
   });
   if (executionArn !== undefined) input.executionArn = executionArn;
   if (raw.maxInvalid === undefined) return { input };

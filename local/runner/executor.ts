@@ -1,5 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
+import type { ObjectReader } from '../adapters/local-objects.ts';
+import {
+  DistributedMapRun,
+  type DistributedMapState,
+  isDistributedMap,
+  type MapRunSummary,
+} from './distributed-map.ts';
 
 // aws-local-stepfunctions does not export its JSON types; these are the shapes it accepts.
 type JSONValue = null | boolean | number | string | JSONValue[] | { [key: string]: JSONValue };
@@ -110,6 +117,58 @@ export function taskStates(
 export interface LocalExecution {
   result: Promise<unknown>;
   abort(): void;
+  /** The Distributed Map runs this execution made (empty when every run took the inline Map). */
+  mapRuns: MapRunSummary[];
+}
+
+type RunOptions = NonNullable<Parameters<StateMachine['run']>[1]>;
+
+/** What stands in for a Distributed Map state locally: a Task whose handler is distributed-map.ts. */
+const DISTRIBUTED_MAP_RESOURCE = 'arn:aws:lambda:us-east-1:000000000000:function:local-distributed-map';
+/** No timeout of its own in Step Functions (the execution's bounds it); the local Task default is 60 s. */
+const MAP_STATE_TIMEOUT_SECONDS = 7 * 24 * 3600;
+
+/**
+ * The executable form of a definition: every top-level Distributed Map state becomes a Task with the
+ * Map's own InputPath, ResultSelector, ResultPath, OutputPath, Catch and transition, whose handler runs
+ * the Map (ItemReader, ItemBatcher, child executions). The definition itself is not changed.
+ */
+export function withLocalDistributedMaps(asl: Record<string, unknown>): {
+  asl: Record<string, unknown>;
+  maps: Map<string, DistributedMapState>;
+} {
+  const maps = new Map<string, DistributedMapState>();
+  const states: Record<string, unknown> = {};
+  for (const [name, state] of Object.entries(asl.States as Record<string, unknown>)) {
+    if (!isDistributedMap(state)) {
+      states[name] = state;
+      continue;
+    }
+    maps.set(name, state);
+    const keep = [
+      'InputPath',
+      'ResultSelector',
+      'ResultPath',
+      'OutputPath',
+      'Catch',
+      'Next',
+      'End',
+      'Comment',
+    ];
+    const task: Record<string, unknown> = {
+      Type: 'Task',
+      Resource: DISTRIBUTED_MAP_RESOURCE,
+      TimeoutSeconds: MAP_STATE_TIMEOUT_SECONDS,
+    };
+    for (const key of keep) if (key in state) task[key] = (state as unknown as Record<string, unknown>)[key];
+    states[name] = task;
+  }
+  return { asl: { ...asl, States: states }, maps };
+}
+
+export interface ExecuteOptions {
+  /** Where the Distributed Map's ItemReader reads (the local object store plan-sync writes to). */
+  objects?: ObjectReader;
 }
 
 /** Runs the synthesized definition with aws-local-stepfunctions, each Task mapped to the real handler. */
@@ -119,25 +178,57 @@ export function executeLocally(
   handlers: Record<FunctionKind, (input: JSONValue) => Promise<JSONValue>>,
   input: Record<string, unknown>,
   executionName: string,
+  options: ExecuteOptions = {},
 ): LocalExecution {
   const overrides: Record<string, (input: JSONValue) => Promise<JSONValue>> = {};
   for (const [state, kind] of taskStates(asl as { States?: Record<string, AslState> }, functionArns)) {
     overrides[state] = handlers[kind];
   }
-  const machine = new StateMachine(asl as unknown as AslDefinition, {
+  const executionId = `arn:aws:states:local:000000000000:execution:goal-sync:${executionName}`;
+  const context = {
+    Execution: {
+      Id: executionId,
+      Name: executionName,
+      StartTime: new Date().toISOString(),
+      RoleArn: 'arn:aws:iam::000000000000:role/local',
+      Input: input as Record<string, JSONValue>,
+    },
+  };
+  const runOptions = { overrides: { taskResourceLocalHandlers: overrides } } as RunOptions;
+  const executable = withLocalDistributedMaps(asl);
+  const mapRuns: MapRunSummary[] = [];
+  const active = new Set<DistributedMapRun>();
+  for (const [name, state] of executable.maps) {
+    overrides[name] = async (mapInput: JSONValue) => {
+      if (!options.objects) throw new Error(`${name}: a Distributed Map needs a local object store`);
+      const run = new DistributedMapRun(name, state, {
+        objects: options.objects,
+        runOptions,
+        parentExecutionId: executionId,
+      });
+      mapRuns.push(run.summary);
+      active.add(run);
+      try {
+        return await run.execute(mapInput, context);
+      } finally {
+        active.delete(run);
+      }
+    };
+  }
+  const machine = new StateMachine(executable.asl as unknown as AslDefinition, {
     validationOptions: { checkArn: true, checkPaths: true },
   });
   const execution = machine.run(input as JSONValue, {
-    overrides: { taskResourceLocalHandlers: overrides },
-    context: {
-      Execution: {
-        Id: `arn:aws:states:local:000000000000:execution:goal-sync:${executionName}`,
-        Name: executionName,
-        StartTime: new Date().toISOString(),
-        RoleArn: 'arn:aws:iam::000000000000:role/local',
-        Input: input as Record<string, JSONValue>,
-      },
-    } as unknown as NonNullable<Parameters<StateMachine['run']>[1]>['context'],
+    ...runOptions,
+    context: context as unknown as RunOptions['context'],
   });
-  return { result: execution.result, abort: execution.abort };
+  return {
+    result: execution.result,
+    abort: () => {
+      // Child executions are executions of their own: stop them with the parent.
+      for (const run of active) run.abort();
+      execution.abort();
+    },
+    mapRuns,
+  };
 }

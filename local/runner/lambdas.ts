@@ -7,6 +7,7 @@ import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
 import { openGoalSource } from '../../lambdas/core/source/open.ts';
 import type { ChunkCounts } from '../../lambdas/core/sync/counts.ts';
+import type { ChunkManifestWriter } from '../../lambdas/core/sync/plan.ts';
 import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler, type SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
@@ -37,6 +38,8 @@ export interface LocalLambdaDeps {
   /** Share of SyncChunk invocations Step Functions starts a second time while the first is alive. */
   duplicateInvocationRate?: number;
   seed?: number;
+  /** Where plan-sync writes every run's chunk list (the local object store; S3 in AWS). */
+  manifest?: ChunkManifestWriter;
 }
 
 /**
@@ -74,7 +77,12 @@ function observability(service: string, verbose: boolean) {
 export function buildLocalLambdas(d: LocalLambdaDeps) {
   const common = { doc: d.doc, checkpointTable: d.checkpointTable };
   const openSource = (ref: Parameters<typeof openGoalSource>[0]) => openGoalSource(ref);
-  const plan = createPlanSyncHandler({ ...common, ...observability('plan-sync', d.verbose), openSource });
+  const plan = createPlanSyncHandler({
+    ...common,
+    ...observability('plan-sync', d.verbose),
+    openSource,
+    ...(d.manifest ? { manifest: d.manifest } : {}),
+  });
   const finish = createFinishSyncHandler({
     ...common,
     ...observability('finish-sync', d.verbose),

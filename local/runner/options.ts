@@ -2,6 +2,7 @@ import { parseCli } from '../../cli/args.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { type MaxInvalid, parseMaxInvalid } from '../../lambdas/core/source/acceptance.ts';
 import { didYouMean, escapeControl } from '../../lambdas/core/source/text.ts';
+import { PLAN_DEFAULTS } from '../../lambdas/core/sync/plan.ts';
 import { AWS_FAULT_USAGE, type AwsFaults, applyAwsFault, noAwsFaults } from './aws-faults.ts';
 
 /** Everything `goal-sync local` can be told (DESIGN.md section 5 plus the embedded-default extras). */
@@ -32,6 +33,8 @@ export interface LocalRunOptions {
   grant: LocalGrant;
   /** Reject the input (exit 4) above this many invalid records (`N`) or this share (`P%`). */
   maxInvalid?: MaxInvalid;
+  /** `--map-threshold N`: runs of more than N chunks take the Distributed Map (default: the inline limit). */
+  mapThreshold?: number;
 }
 
 export type LocalGrant = 'refresh_token' | 'client_credentials' | 'jwt_bearer';
@@ -77,6 +80,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --source FILE        sync this JSONL/CSV file instead of generated goals
   --max-invalid N|P%   reject the input (exit 4) above N invalid records or P% of them
                        (default: only an empty or wholly invalid input is rejected)
+  --map-threshold N    runs of more than N chunks take the Distributed Map branch
+                       (default ${PLAN_DEFAULTS.maxInlineChunks}, the most an inline Map can take; 0 = always)
   --naive              run the same workload the way the original job did (no broker, no checkpoints)
   --idp-url URL --hcm-url URL   use simulators started with 'goal-sync sim'
   --report FILE        write the JSON run report to FILE
@@ -281,6 +286,11 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     progress: !(v['no-progress'] ?? false) && !(v.json ?? false),
     grant: grantOf(v.grant),
     ...(v['max-invalid'] === undefined ? {} : { maxInvalid: maxInvalidFlag(v['max-invalid']) }),
+    ...(v['map-threshold'] === undefined
+      ? {}
+      : {
+          mapThreshold: intInRange('map-threshold', v['map-threshold'], 0, 0, PLAN_DEFAULTS.maxInlineChunks),
+        }),
   };
 }
 
@@ -320,5 +330,6 @@ const LOCAL_OPTIONS = {
   'no-progress': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   'max-invalid': { type: 'string' },
+  'map-threshold': { type: 'string' },
   grant: { type: 'string' },
 } as const;

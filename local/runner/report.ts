@@ -37,6 +37,10 @@ export interface RunReport {
     /** Writes the simulator answered 504 and applied later (hcm.lateCommitRate). */
     lateCommits?: number;
   };
+  /** Which Map branch the state machine took (absent when the run never got past planning). */
+  map?: 'inline' | 'distributed';
+  /** The Distributed Map's run: child executions (one per ItemBatcher batch) and how they ended. */
+  mapRun?: { items: number; children: number; succeeded: number; failed: number; aborted: number };
   durationMs: number;
   goalsPerSec: number;
   invalidRecords: Array<{ key?: string; line: number; reason: string }>;

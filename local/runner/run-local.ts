@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { renderDefinition } from '../../infra/state-machine.ts';
+import { RENDERED_MANIFEST_BUCKET } from '../../infra/state-machine.ts';
 import { queryByPrefix } from '../../lambdas/core/checkpoint/dynamo.ts';
 import { runPk, SK_PREFIX } from '../../lambdas/core/checkpoint/keys.ts';
 import { RunStore, sourceChange } from '../../lambdas/core/checkpoint/run-store.ts';
@@ -17,9 +17,11 @@ import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import { createProjectTables, documentClient, dynamoClient, startDynalite } from '../adapters/dynamo.ts';
 import { startDynamoFaultProxy } from '../adapters/dynamo-fault-proxy.ts';
 import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
+import { LocalChunkManifest, LocalObjectStore, localObjectRoot } from '../adapters/local-objects.ts';
 import { writeSampleFile } from '../sample/generate.ts';
 import { hasDynamoFaults } from './aws-faults.ts';
 import { ensureConnection, LOCAL_CONNECTION_ID, refreshCounts, releaseDeadRefresh } from './connection.ts';
+import { localDefinition } from './definition.ts';
 import { executeLocally } from './executor.ts';
 import { InterruptWatch } from './interrupt.ts';
 import { buildLocalLambdas, localWriteTiming } from './lambdas.ts';
@@ -111,6 +113,7 @@ export async function runLocal(
       chunkSize: o.chunkSize,
       ...(o.maxInvalid ? { maxInvalid: formatMaxInvalid(o.maxInvalid) } : {}),
       ...(o.resume ? { resume: true } : {}),
+      ...(o.mapThreshold === undefined ? {} : { mapThreshold: o.mapThreshold }),
     };
     const baseline: StatsBaseline = {
       idp: await peers.idp.stats(),
@@ -134,6 +137,8 @@ export async function runLocal(
     });
     const chunkResults: SyncChunkResult[] = [];
     const lateCommitDelayMs = Number(o.faults.hcm.lateCommitDelayMs ?? 200);
+    // The laptop's S3: plan-sync writes each run's chunk list, the Distributed Map's ItemReader reads it.
+    const objects = new LocalObjectStore(localObjectRoot(workDir));
     const lambdas = buildLocalLambdas({
       doc,
       checkpointTable: tables.checkpoints,
@@ -146,8 +151,20 @@ export async function runLocal(
       timing: localWriteTiming(o.faults.hcm.lateCommitRate ? lateCommitDelayMs : 0),
       duplicateInvocationRate: o.faults.sfn.duplicateInvocationRate,
       seed: o.seed,
+      manifest: new LocalChunkManifest(objects, RENDERED_MANIFEST_BUCKET),
     });
-    const { asl, functionArns } = renderDefinition({ maxConcurrency: o.concurrency });
+    const { asl, functionArns } = localDefinition(o.concurrency);
+    // The branch the Choice takes follows plan-sync's answer: noted from its output for the report.
+    let planned: { runId: string; map: 'inline' | 'distributed' } | undefined;
+    const invokers = {
+      ...lambdas.invokers,
+      plan: async (event: Parameters<typeof lambdas.invokers.plan>[0]) => {
+        const out = await lambdas.invokers.plan(event);
+        const p = out as { runId?: string; map?: 'inline' | 'distributed' };
+        if (p?.runId === runId && p.map) planned = { runId: p.runId, map: p.map };
+        return out;
+      },
+    };
     const secondRuns: SecondRun[] = [];
     const startSecondRun = async (): Promise<void> => {
       // A manual start during the nightly run: same connection and source, a new runId.
@@ -155,9 +172,10 @@ export async function runLocal(
       const run = executeLocally(
         asl,
         functionArns,
-        lambdas.invokers,
+        invokers,
         { ...input, runId: second, resume: false },
         second,
+        { objects },
       );
       try {
         await run.result;
@@ -201,7 +219,7 @@ export async function runLocal(
     progress.start(o.goals);
     let error: string | undefined;
     let executionArn = '';
-    const execution = executeLocally(asl, functionArns, lambdas.invokers, input, runId);
+    const execution = executeLocally(asl, functionArns, invokers, input, runId, { objects });
     executionArn = `arn:aws:states:local:000000000000:execution:goal-sync:${runId}`;
     interrupt.onInterrupt(() => {
       persistent = true;
@@ -254,6 +272,14 @@ export async function runLocal(
         : {}),
       identityChanges: await identityChanges(dynamo.doc, tables.checkpoints, runId),
     });
+    const mapRun = execution.mapRuns[0];
+    if (mapRun) {
+      report.map = 'distributed';
+      const { items, children, succeeded, failed, aborted } = mapRun;
+      report.mapRun = { items, children, succeeded, failed, aborted };
+    } else if (planned) {
+      report.map = planned.map;
+    }
     if (interrupt.signal) report.interrupted = interrupt.signal;
     report.stateDir = workDir;
     return proxy ? { ...report, dynamoFaults: proxy.stats() } : report;

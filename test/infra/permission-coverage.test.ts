@@ -32,8 +32,8 @@ let arns: Record<Exclude<ResourceRef, 'ownLogGroup'>, string>;
 const logicalId = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as never);
 
 beforeAll(() => {
-  // The superset: nightly schedule, Distributed Map, two connections.
-  s = synthesize({ context: { ...FULL_CONTEXT, distributedMap: 'true' }, env: ENV });
+  // The superset: nightly schedule, two connections; every stack has the Distributed Map branch (no flag).
+  s = synthesize({ context: { ...FULL_CONTEXT }, env: ENV });
   const env: Env = { ...ENV, partition: 'aws', stackName: s.stack.stackName };
   t = new ResolvedTemplate(s.json, env);
   const str = (token: string) => String(t.resolve(s.stack.resolve(token)));

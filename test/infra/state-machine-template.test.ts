@@ -1,7 +1,14 @@
 import { createRequire } from 'node:module';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { STATE_MACHINE_TIMEOUT } from '../../infra/stack.ts';
-import { PLACEHOLDER_FUNCTION_ARNS, renderDefinition } from '../../infra/state-machine.ts';
+import {
+  PLACEHOLDER_FUNCTION_ARNS,
+  RENDERED_MANIFEST_BUCKET,
+  renderDefinition,
+  STATE_NAMES,
+} from '../../infra/state-machine.ts';
+import { ENV as HANDLER_ENV } from '../../lambdas/core/config.ts';
+import { localDefinition } from '../../local/runner/definition.ts';
 import { resourcesOfType, type Synthesized, synthesize } from './support.ts';
 
 // asl-validator ships CommonJS without types: this is its documented call shape.
@@ -17,8 +24,6 @@ const PSEUDO: Record<string, string> = {
   'AWS::AccountId': '000000000000',
   'AWS::URLSuffix': 'amazonaws.com',
 };
-// renderDefinition's stand-in for a caller's manifest bucket (infra/state-machine.ts).
-const RENDERED_MANIFEST_BUCKET = 'goal-sync-manifests';
 
 /**
  * The deployed definition as plain ASL: the template's Fn::Join with the three functions' ARNs and the
@@ -48,14 +53,13 @@ function deployedAsl(s: Synthesized): Record<string, unknown> {
 
 const clone = <T>(v: T): T => structuredClone(v);
 
+type State = Record<string, unknown> & { ItemProcessor?: { ProcessorConfig?: { Mode?: string } } };
+
 describe.each([
-  ['inline Map', { chunkConcurrency: '6' }, { maxConcurrency: 6 }],
-  [
-    'Distributed Map',
-    { chunkConcurrency: '60', distributedMap: 'true' },
-    { maxConcurrency: 60, distributed: { bucket: true } },
-  ],
-] as const)('%s: the deployed definition', (_name, context, renderOpts) => {
+  ['default stack', { chunkConcurrency: '6' }, 6, false],
+  // The old flag only forces the branch (plan-sync's MAP_THRESHOLD=0); the definition is the same kind.
+  ['distributedMap=true', { chunkConcurrency: '60', distributedMap: 'true' }, 60, true],
+] as const)('%s: the deployed definition', (_name, context, concurrency, forced) => {
   let s: Synthesized;
   let deployed: Record<string, unknown>;
   beforeAll(() => {
@@ -68,23 +72,58 @@ describe.each([
     expect(result.isValid, result.errorsText('\n')).toBe(true);
   });
 
-  it('equals the definition the local runner executes (renderDefinition), modulo ARNs and the run timeout', () => {
-    const rendered = renderDefinition({
-      maxConcurrency: renderOpts.maxConcurrency,
-      // renderDefinition stands in its own placeholder bucket for the caller's.
-      distributed: 'distributed' in renderOpts ? { bucket: s.stack.data.sourceBucket } : undefined,
+  it('has one Choice and both branches: inline Map up to mapThreshold, Distributed Map above', () => {
+    const states = deployed.States as Record<string, State>;
+    expect(states[STATE_NAMES.plan]?.Next).toBe(STATE_NAMES.mapChoice);
+    expect(states[STATE_NAMES.mapChoice]).toMatchObject({
+      Type: 'Choice',
+      Choices: [
+        {
+          Variable: '$.chunkCount',
+          NumericGreaterThanPath: '$.mapThreshold',
+          Next: STATE_NAMES.distributedChunks,
+        },
+      ],
+      Default: STATE_NAMES.chunks,
     });
+    const inline = states[STATE_NAMES.chunks]!;
+    const distributed = states[STATE_NAMES.distributedChunks]!;
+    expect(inline).toMatchObject({
+      Type: 'Map',
+      ItemsPath: '$.chunks',
+      MaxConcurrency: Math.min(concurrency, 40),
+    });
+    expect(inline.ItemProcessor?.ProcessorConfig?.Mode ?? 'INLINE').toBe('INLINE');
+    expect(distributed).toMatchObject({
+      Type: 'Map',
+      MaxConcurrency: concurrency,
+      ItemReader: {
+        Resource: 'arn:aws:states:::s3:getObject',
+        Parameters: { Bucket: RENDERED_MANIFEST_BUCKET, 'Key.$': '$.manifest.key' },
+      },
+      ItemBatcher: { MaxItemsPerBatch: 4 },
+      ItemProcessor: { ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' } },
+    });
+  });
+
+  it('plan-sync always writes the manifest; the flag only forces the threshold to 0', () => {
+    const [, fn] = resourcesOfType(s.json, 'AWS::Lambda::Function').find(
+      ([id]) => id === s.logicalIdOf('planSync'),
+    )!;
+    const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(env[HANDLER_ENV.manifestBucket]).toBeDefined();
+    expect(env[HANDLER_ENV.mapThreshold]).toBe(forced ? '0' : undefined);
+  });
+
+  it('equals the definition the local runner executes (local/runner/definition.ts), modulo ARNs and the run timeout', () => {
+    const rendered = localDefinition(concurrency);
     // The stack adds only the execution timeout (a deployment setting, not part of the shared builder).
     const { TimeoutSeconds, ...shared } = deployed;
     expect(TimeoutSeconds).toBe(STATE_MACHINE_TIMEOUT.toSeconds());
     expect(rendered.asl.TimeoutSeconds).toBeUndefined();
     expect(shared).toEqual(rendered.asl);
     // The comparison is not vacuous: another concurrency renders a different definition.
-    const other = renderDefinition({
-      maxConcurrency: renderOpts.maxConcurrency - 1,
-      distributed: 'distributed' in renderOpts ? { bucket: s.stack.data.sourceBucket } : undefined,
-    });
-    expect(shared).not.toEqual(other.asl);
+    expect(shared).not.toEqual(localDefinition(concurrency - 1).asl);
   });
 
   it('references no tokens or secrets', () => {

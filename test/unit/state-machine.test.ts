@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   PLACEHOLDER_FUNCTION_ARNS,
   REAUTH_ERROR,
+  RENDERED_MANIFEST_BUCKET,
   RETRY_ERRORS,
   renderDefinition,
   STATE_NAMES,
@@ -30,7 +31,28 @@ function states(asl: Record<string, unknown>): Record<string, State> {
 }
 
 describe('state machine definition', () => {
-  it('inline variant is valid ASL with references-only Map items and the error paths', () => {
+  it('one definition: a Choice after PlanSync sends runs above mapThreshold to the Distributed Map', () => {
+    const { asl } = renderDefinition({ maxConcurrency: 7 });
+    const top = states(asl);
+    expect(top[STATE_NAMES.plan]?.Next).toBe(STATE_NAMES.mapChoice);
+    expect(top[STATE_NAMES.mapChoice]).toEqual({
+      Type: 'Choice',
+      Choices: [
+        {
+          Variable: '$.chunkCount',
+          NumericGreaterThanPath: '$.mapThreshold',
+          Next: STATE_NAMES.distributedChunks,
+        },
+      ],
+      Default: STATE_NAMES.chunks,
+    });
+    expect(top[STATE_NAMES.chunks]?.Next).toBe(STATE_NAMES.finish);
+    expect(top[STATE_NAMES.distributedChunks]?.Next).toBe(STATE_NAMES.finish);
+    // Both branches end a run the same way: a dead grant or any other error.
+    expect(top[STATE_NAMES.distributedChunks]?.Catch).toEqual(top[STATE_NAMES.chunks]?.Catch);
+  });
+
+  it('inline branch is valid ASL with references-only Map items and the error paths', () => {
     const { asl, functionArns } = renderDefinition({ maxConcurrency: 7 });
     const result = validate(asl);
     expect(result.isValid, result.errorsText('\n')).toBe(true);
@@ -76,26 +98,36 @@ describe('state machine definition', () => {
     expect(chunk.ResultPath).toBe('$.result');
   });
 
-  it('distributed variant is valid ASL with an S3 ItemReader, ItemBatcher and tolerated failures', () => {
-    for (const distributed of [true, { toleratedFailurePercentage: 5, maxItemsPerBatch: 2 }] as const) {
+  it('distributed branch is valid ASL with an S3 ItemReader, ItemBatcher and tolerated failures', () => {
+    for (const distributed of [undefined, { toleratedFailurePercentage: 5, maxItemsPerBatch: 2 }] as const) {
       const { asl } = renderDefinition({ maxConcurrency: 100, distributed });
       const result = validate(asl);
       expect(result.isValid, result.errorsText('\n')).toBe(true);
-      const map = states(asl)[STATE_NAMES.chunks]!;
+      const map = states(asl)[STATE_NAMES.distributedChunks]!;
       expect(map.ItemReader).toMatchObject({
         Resource: 'arn:aws:states:::s3:getObject',
         ReaderConfig: { InputType: 'JSON' },
         Parameters: { 'Bucket.$': '$.manifest.bucket', 'Key.$': '$.manifest.key' },
       });
-      expect(map.ItemBatcher).toEqual({ MaxItemsPerBatch: distributed === true ? 4 : 2 });
+      expect(map.ItemBatcher).toEqual({ MaxItemsPerBatch: distributed === undefined ? 4 : 2 });
       // CDK omits a 0 (the ASL default).
-      expect(map.ToleratedFailurePercentage ?? 0).toBe(distributed === true ? 0 : 5);
+      expect(map.ToleratedFailurePercentage ?? 0).toBe(distributed === undefined ? 0 : 5);
       expect(map.MaxConcurrency).toBe(100);
+      expect(map.ItemProcessor).toMatchObject({
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+      });
       const child = map.ItemProcessor!.States;
-      expect(child[STATE_NAMES.chunk]?.Catch).toEqual([
+      expect(child[STATE_NAMES.batch]?.Catch).toEqual([
         expect.objectContaining({ ErrorEquals: [REAUTH_ERROR], Next: STATE_NAMES.childMarkReauth }),
       ]);
+      // The inline branch keeps the inline limit beside it.
+      expect(states(asl)[STATE_NAMES.chunks]?.MaxConcurrency).toBe(40);
     }
+    // The stack's form: a fixed bucket (the placeholder name when rendered).
+    const { asl } = renderDefinition({ maxConcurrency: 5, distributed: { bucket: true } });
+    expect(states(asl)[STATE_NAMES.distributedChunks]?.ItemReader).toMatchObject({
+      Parameters: { Bucket: RENDERED_MANIFEST_BUCKET, 'Key.$': '$.manifest.key' },
+    });
   });
 
   it('the validator does reject a broken definition (the checks above can fail)', () => {
@@ -105,8 +137,11 @@ describe('state machine definition', () => {
     expect(validate(broken).isValid).toBe(false);
   });
 
-  it('rejects an inline concurrency above the inline Map limit', () => {
-    expect(() => renderDefinition({ maxConcurrency: 41 })).toThrow(/1-40/);
+  it('caps the inline Map at its limit of 40, the Distributed Map is not capped', () => {
+    const top = states(renderDefinition({ maxConcurrency: 41 }).asl);
+    expect(top[STATE_NAMES.chunks]?.MaxConcurrency).toBe(40);
+    expect(top[STATE_NAMES.distributedChunks]?.MaxConcurrency).toBe(41);
+    expect(() => renderDefinition({ maxConcurrency: 0 })).toThrow(/>= 1/);
   });
 
   it('retries cover the Lambda service errors CDK leaves out', () => {
@@ -131,6 +166,7 @@ function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValu
       source: i.source,
       attempt: 1,
       chunkCount: 3,
+      mapThreshold: 765,
       chunks: [0, 1, 2],
     };
   };

@@ -18,7 +18,12 @@ import type { EventPublisher, EventType } from '../../lambdas/core/ports.ts';
 import { openGoalSource } from '../../lambdas/core/source/open.ts';
 import type { ChunkRef, GoalSource, SourcePlan } from '../../lambdas/core/source/types.ts';
 import { finishRun, type MetricsSink } from '../../lambdas/core/sync/finish.ts';
-import { PAYLOAD_LIMIT_BYTES, planRun } from '../../lambdas/core/sync/plan.ts';
+import {
+  PAYLOAD_CHUNK_LIMIT,
+  PAYLOAD_LIMIT_BYTES,
+  PLAN_DEFAULTS,
+  planRun,
+} from '../../lambdas/core/sync/plan.ts';
 import { generateGoals } from '../../local/sample/generate.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { ArraySource, goal, TestClock } from './sync-fakes.ts';
@@ -162,6 +167,47 @@ describe('planRun', () => {
       manifest: { bucket: 'manifests', key: 'runs/plan-huge-dist/attempt-1/chunks.json' },
     });
     expect(written[0]).toHaveLength(3_000);
+  });
+
+  it('writes the manifest for every run; the chunk count against mapThreshold picks the branch', async () => {
+    const written: string[] = [];
+    const manifest = {
+      write: async (runId: string, attempt: number) => {
+        written.push(runId);
+        return { bucket: 'manifests', key: `runs/${runId}/attempt-${attempt}/chunks.json` };
+      },
+    };
+    const base = { connectionId: 'c', source: { uri: 'big.jsonl', format: 'jsonl' as const }, chunkSize: 10 };
+    const deps = { runs, chunks, manifest, openSource: () => bigSource(50, 10) };
+    // 5 chunks: inline by default (threshold = the inline Map's limit), the list also in the payload.
+    const small = await planRun({ ...base, runId: 'plan-thr-a' }, deps);
+    expect(small).toMatchObject({
+      map: 'inline',
+      mapThreshold: PLAN_DEFAULTS.maxInlineChunks,
+      chunkMode: 'inline',
+    });
+    expect(small.chunks).toHaveLength(5);
+    // The same run with a lower threshold (goal-sync local --map-threshold 4): the Distributed Map.
+    const forced = await planRun({ ...base, runId: 'plan-thr-b', mapThreshold: 4 }, deps);
+    expect(forced).toMatchObject({ map: 'distributed', mapThreshold: 4, chunkMode: 'manifest', chunks: [] });
+    // The deployment's threshold (MAP_THRESHOLD=0, the distributedMap flag), and exactly at the threshold.
+    expect(await planRun({ ...base, runId: 'plan-thr-c' }, deps, { mapThreshold: 0 })).toMatchObject({
+      map: 'distributed',
+    });
+    expect(await planRun({ ...base, runId: 'plan-thr-d', mapThreshold: 5 }, deps)).toMatchObject({
+      map: 'inline',
+    });
+    expect(written).toEqual(['plan-thr-a', 'plan-thr-b', 'plan-thr-c', 'plan-thr-d']);
+    // A threshold above what an inline Map can take is refused before anything is written.
+    await expect(
+      planRun({ ...base, runId: 'plan-thr-e', mapThreshold: PLAN_DEFAULTS.maxInlineChunks + 1 }, deps),
+    ).rejects.toThrow(/mapThreshold must be a whole number from 0 to 765/);
+    expect(await runs.getRun('plan-thr-e')).toBeUndefined();
+  });
+
+  it('the default threshold is the history limit (765 chunks), well under the payload limit', () => {
+    expect(PLAN_DEFAULTS.maxInlineChunks).toBe(765);
+    expect(PAYLOAD_CHUNK_LIMIT).toBeGreaterThan(30_000);
   });
 
   it('a resume re-plans with the stored chunk size and the next attempt number', async () => {

@@ -31,6 +31,7 @@ const planSchema = z.object({
   chunkSize: z.number().int().min(1).max(10_000).optional(),
   resume: z.boolean().optional(),
   ifRunning: z.enum(['fail', 'skip']).optional(),
+  mapThreshold: z.number().int().min(0).optional(),
 });
 
 /** The state machine hands plan-sync the execution input plus the execution's own id. */

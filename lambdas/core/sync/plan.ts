@@ -5,12 +5,25 @@ import type { RunTotals } from '../checkpoint/types.ts';
 import { ConfigError, RunNotFoundError, SourceChangedError } from '../errors.ts';
 import type { ChunkRef, GoalSource, SourceRef } from '../source/types.ts';
 
+/** Step Functions' state payload limit, minus headroom for what the state machine adds around it. */
+export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
+const PAYLOAD_BUDGET_BYTES = PAYLOAD_LIMIT_BYTES - 16 * 1024;
+
+/**
+ * The most chunks the inline Map's payload can carry: in the indexed mode an item is its index
+ * ("123456," at most 7 bytes), and the Map's collected result (one index per iteration) is as big.
+ */
+export const PAYLOAD_CHUNK_LIMIT = Math.floor(PAYLOAD_BUDGET_BYTES / 7);
+
 export const PLAN_DEFAULTS = {
   chunkSize: 100,
   /** Above this the chunk list goes into the payload as indexes only; workers read their range from DynamoDB. */
   maxInlineRefBytes: 96 * 1024,
-  /** Beyond this many chunks use the Distributed Map (or a bigger chunk size); see inlineChunkLimit. */
-  maxInlineChunks: inlineChunkLimit(),
+  /**
+   * The most chunks the inline Map may take (history and payload limits, see inlineChunkLimit and
+   * PAYLOAD_CHUNK_LIMIT): 765. Runs above the map threshold (at most this) take the Distributed Map.
+   */
+  maxInlineChunks: Math.min(inlineChunkLimit(), PAYLOAD_CHUNK_LIMIT),
 } as const;
 
 /**
@@ -25,10 +38,6 @@ export function inlineChunkLimit(extraPasses = 2, retries = 1): number {
   return Math.floor((25_000 - 500) / perChunk);
 }
 
-/** Step Functions' state payload limit, minus headroom for what the state machine adds around it. */
-export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
-const PAYLOAD_BUDGET_BYTES = PAYLOAD_LIMIT_BYTES - 16 * 1024;
-
 export interface PlanInput {
   runId: string;
   source: SourceRef;
@@ -38,6 +47,11 @@ export interface PlanInput {
   resume?: boolean;
   /** The execution that plans this attempt; a late status-change event of an older one is ignored. */
   executionArn?: string;
+  /**
+   * Runs of more chunks take the Distributed Map (0: always). Can only lower the default
+   * (PLAN_DEFAULTS.maxInlineChunks): a bigger inline Map would overrun the execution history.
+   */
+  mapThreshold?: number;
 }
 
 /** What one Map iteration gets: references only, never goal bodies or tokens. */
@@ -51,6 +65,7 @@ export interface ChunkTask {
 }
 
 export type ChunkListMode = 'inline' | 'indexed' | 'manifest';
+export type MapKind = 'inline' | 'distributed';
 
 export interface PlanOutput {
   runId: string;
@@ -60,10 +75,14 @@ export interface PlanOutput {
   resumed: boolean;
   chunkSize: number;
   chunkCount: number;
+  /** The state machine's Choice sends runs with chunkCount > mapThreshold to the Distributed Map. */
+  mapThreshold: number;
+  /** The branch that Choice takes (for logs and reports; the Choice compares the two numbers itself). */
+  map: MapKind;
   chunkMode: ChunkListMode;
-  /** The Map's items (ItemsPath $.chunks): ChunkRefs, or indexes; empty in manifest mode. */
+  /** The inline Map's items (ItemsPath $.chunks): ChunkRefs, or indexes; empty for the Distributed Map. */
   chunks: ChunkRef[] | number[];
-  /** Distributed Map: where the ItemReader finds the chunk list. */
+  /** Where the Distributed Map's ItemReader finds the chunk list (written for every run when configured). */
   manifest?: { bucket: string; key: string };
   totals: RunTotals;
 }
@@ -85,6 +104,8 @@ export interface PlanDeps {
 export interface PlanOptions {
   maxInlineRefBytes?: number;
   maxInlineChunks?: number;
+  /** The deployment's threshold (MAP_THRESHOLD; 0 forces the Distributed Map); default maxInlineChunks. */
+  mapThreshold?: number;
 }
 
 /**
@@ -101,6 +122,7 @@ export async function planRun(
   if (!input.runId || !input.connectionId || !input.source?.uri) {
     throw new ConfigError('plan needs runId, connectionId and source.uri');
   }
+  const mapThreshold = mapThresholdOf(input, opts);
   if (input.resume && !(await deps.runs.getRun(input.runId))) throw new RunNotFoundError(input.runId);
   const held = await deps.lease?.acquire(input.connectionId, input.runId);
   let run: Awaited<ReturnType<RunStore['startRun']>>['run'];
@@ -148,22 +170,21 @@ export async function planRun(
 
   let chunkMode: ChunkListMode = 'inline';
   let chunks: ChunkRef[] | number[] = plan.chunks;
-  let manifest: PlanOutput['manifest'];
-  if (deps.manifest) {
-    chunkMode = 'manifest';
-    chunks = [];
-    manifest = await deps.manifest.write(input.runId, run.attempt, plan.chunks);
-  } else {
-    if (plan.chunks.length > opts.maxInlineChunks) {
+  const map: MapKind = plan.chunks.length > mapThreshold ? 'distributed' : 'inline';
+  // Every run's list goes where the Distributed Map reads it: one kind of plan whatever the branch.
+  const manifest = await deps.manifest?.write(input.runId, run.attempt, plan.chunks);
+  if (map === 'distributed') {
+    if (!manifest) {
       throw new ConfigError(
-        `${plan.chunks.length} chunks exceed the inline Map's ${opts.maxInlineChunks}: raise the chunk size or deploy with the distributed map`,
+        `${plan.chunks.length} chunks exceed the inline Map's ${mapThreshold} and no manifest store is configured (MANIFEST_BUCKET): raise the chunk size`,
       );
     }
-    if (Buffer.byteLength(JSON.stringify(plan.chunks)) > opts.maxInlineRefBytes) {
-      chunkMode = 'indexed';
-      await deps.chunks.putChunkRefs(input.runId, plan.chunks);
-      chunks = plan.chunks.map((c) => c.index);
-    }
+    chunkMode = 'manifest';
+    chunks = [];
+  } else if (Buffer.byteLength(JSON.stringify(plan.chunks)) > opts.maxInlineRefBytes) {
+    chunkMode = 'indexed';
+    await deps.chunks.putChunkRefs(input.runId, plan.chunks);
+    chunks = plan.chunks.map((c) => c.index);
   }
   await deps.runs.markPlanned(input.runId, plan.chunks.length, totals);
 
@@ -175,6 +196,8 @@ export async function planRun(
     resumed,
     chunkSize,
     chunkCount: plan.chunks.length,
+    mapThreshold,
+    map,
     chunkMode,
     chunks,
     ...(manifest ? { manifest } : {}),
@@ -185,6 +208,18 @@ export async function planRun(
     throw new ConfigError(`plan output of ${bytes} bytes would exceed the Step Functions payload limit`);
   }
   return output;
+}
+
+/** The input's threshold, else the deployment's, never above what an inline Map can take. */
+function mapThresholdOf(input: PlanInput, opts: { maxInlineChunks: number; mapThreshold?: number }): number {
+  const limit = opts.maxInlineChunks;
+  const threshold = input.mapThreshold ?? opts.mapThreshold ?? limit;
+  if (!Number.isInteger(threshold) || threshold < 0 || threshold > limit) {
+    throw new ConfigError(
+      `mapThreshold must be a whole number from 0 to ${limit} (the inline Map's limit), got ${threshold}`,
+    );
+  }
+  return threshold;
 }
 
 /** The ChunkRef of a Map item, reading it from DynamoDB when the plan passed only its index. */

@@ -51,8 +51,6 @@ export interface AwsCall {
   sdk: string;
   /** The file that sends it. */
   file: string;
-  /** Made only when the stack runs the Distributed Map. */
-  distributedMapOnly?: boolean;
 }
 
 /**
@@ -210,9 +208,8 @@ export const CALLS: Record<Principal, AwsCall[]> = {
     {
       action: 's3:PutObject',
       resource: 'manifestObject',
-      sdk: 'PutObjectCommand',
+      sdk: 'PutObjectCommand (every run: the Distributed Map branch reads it)',
       file: 'lambdas/plan-sync/s3-manifest.ts',
-      distributedMapOnly: true,
     },
     {
       action: 'kms:GenerateDataKey',
@@ -220,7 +217,6 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       context: { ...via('s3'), 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
       sdk: 'PutObjectCommand (SSE-KMS bucket key)',
       file: 'lambdas/plan-sync/s3-manifest.ts',
-      distributedMapOnly: true,
     },
     ...platformCalls(),
   ],
@@ -302,7 +298,6 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       resource: 'manifestObject',
       sdk: 'Distributed Map ItemReader',
       file: 'infra/state-machine.ts',
-      distributedMapOnly: true,
     },
     {
       action: 'kms:Decrypt',
@@ -310,21 +305,18 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       context: { ...via('s3'), 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
       sdk: 'Distributed Map ItemReader (SSE-KMS)',
       file: 'infra/state-machine.ts',
-      distributedMapOnly: true,
     },
     ...(['states:StartExecution'] as const).map((action) => ({
       action,
       resource: 'stateMachine' as const,
       sdk: 'Distributed Map child executions',
       file: 'infra/state-machine.ts',
-      distributedMapOnly: true,
     })),
     ...(['states:DescribeExecution', 'states:StopExecution'] as const).map((action) => ({
       action,
       resource: 'execution' as const,
       sdk: 'Distributed Map child executions',
       file: 'infra/state-machine.ts',
-      distributedMapOnly: true,
     })),
   ],
 };
