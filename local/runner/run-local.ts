@@ -30,12 +30,8 @@ import { startPeers } from './peers.ts';
 import { ProgressReporter } from './progress.ts';
 import type { RunReport } from './report.ts';
 import { failedRecords, managedReport, type StatsBaseline } from './report-builder.ts';
+import type { RunIo } from './run-io.ts';
 import { startWatchers } from './watchers.ts';
-
-export interface RunIo {
-  /** Human-facing notes (stderr), never the JSON report. */
-  note(line: string): void;
-}
 
 const newRunId = () =>
   `run-${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomBytes(2).toString('hex')}`;

@@ -5,7 +5,7 @@ import type { HcmPeer, IdpPeer } from './peers.ts';
 import { ProgressReporter } from './progress.ts';
 import type { RunReport } from './report.ts';
 import { peerSections, type StatsBaseline } from './report-builder.ts';
-import type { RunIo } from './run-local.ts';
+import type { RunIo } from './run-io.ts';
 import { startWatchers } from './watchers.ts';
 
 /** `--naive`: the original job on the same simulators, faults and workload, reported the same way. */

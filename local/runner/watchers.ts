@@ -1,7 +1,7 @@
 import type { LocalRunOptions } from './options.ts';
 import type { HcmPeer, IdpPeer } from './peers.ts';
 import type { StatsBaseline } from './report-builder.ts';
-import type { RunIo } from './run-local.ts';
+import type { RunIo } from './run-io.ts';
 
 /** Exit status of a simulated crash (what a SIGKILLed process reports). */
 export const CRASH_EXIT_CODE = 137;
