@@ -186,6 +186,8 @@ export async function runLocal(
       }
       io.note(`fault: second run ${second} -> ${secondRuns.at(-1)?.outcome}`);
     };
+    // Records a previous execution of this run already settled: a resume must leave them alone.
+    const alreadyDone = (await runs.listRecordStates(runId)).filter((r) => r.status === 'done').length;
     const watchers = startWatchers({ o, peers, baseline, io, startSecondRun });
     const settledInChunks = () =>
       chunkResults.reduce((n, r) => n + r.counts.unchanged + r.counts.invalid + r.counts.failed, 0);
@@ -209,8 +211,6 @@ export async function runLocal(
       };
     }, o.progress);
 
-    // Records a previous execution of this run already settled: a resume must leave them alone.
-    const alreadyDone = (await runs.listRecordStates(runId)).filter((r) => r.status === 'done').length;
     const started = Date.now();
     progress.start(o.goals);
     let error: string | undefined;
