@@ -4,6 +4,10 @@
  * a real DynamoDB API, so the same DynamoDB adapters run in both places.
  */
 
+import type { NaturalKey } from './hcm/mapping.ts';
+import type { HcmGoal, HcmGoalPayload } from './hcm/oracle.ts';
+import type { ChunkRef, ReadChunkOptions, SourceEntry, SourcePlan, SourceVersion } from './source/types.ts';
+
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
@@ -109,4 +113,45 @@ export interface TokenProvider {
     connectionId: string,
     options?: { minVersion?: number; trigger?: RefreshTrigger },
   ): Promise<IssuedToken>;
+}
+
+/** Oracle HCM's goals as the pipeline uses them (REST client in goals-client.ts, models in tests). */
+/**
+ * Called before each write request goes on the wire (every attempt, in the pacer slot, before the token
+ * is taken and again after a slow token wait): it renews and verifies the caller's claim on the record and throws to stop the send
+ * (invariant 7: every write to HCM is made under a live, owner-checked claim).
+ */
+export type WriteGuard = () => Promise<void>;
+
+export interface HcmGoals {
+  /** Goals with exactly this person, plan and name (normally 0 or 1). */
+  findByNaturalKey(key: NaturalKey): Promise<HcmGoal[]>;
+  /**
+   * All goals of a person, every page (prefetch for a chunk): in one plan, or in every plan when
+   * `goalPlanId` is left out (one request instead of one per plan).
+   */
+  findByPerson(personNumber: string, goalPlanId?: number): Promise<HcmGoal[]>;
+  create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal>;
+  update(
+    goalPlanId: number,
+    uniqId: string,
+    patch: Partial<HcmGoalPayload>,
+    etag?: string,
+    guard?: WriteGuard,
+  ): Promise<HcmGoal>;
+  /**
+   * The same port bound to one invocation's time budget (Lambda's getRemainingTimeInMillis): the
+   * client is long-lived (a warm container keeps its pacer), the budget is not.
+   */
+  withTimeBudget?(remainingTimeMs: () => number): HcmGoals;
+}
+
+/** A goal export (local file or S3 object), read in chunks (source/). */
+export interface GoalSource {
+  /** The version being read now (size + sha256, or S3 ETag/VersionId), to pin at plan time. */
+  identify?(): Promise<SourceVersion>;
+  /** Streams the whole source once: counts, validates, finds duplicates and cuts chunks of `chunkSize` records. */
+  plan(chunkSize: number): Promise<SourcePlan>;
+  /** Entries of one chunk in file order; invalid records come back as `{ invalid }` so they can be counted. */
+  readChunk(chunk: ChunkRef, options?: ReadChunkOptions): AsyncIterable<SourceEntry>;
 }

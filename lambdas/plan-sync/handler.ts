@@ -8,9 +8,9 @@ import type { Context } from 'aws-lambda';
 import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
 import { RunLease } from '../core/checkpoint/run-lease.ts';
 import { RunStore } from '../core/checkpoint/run-store.ts';
-import type { Clock } from '../core/ports.ts';
+import type { Clock, GoalSource } from '../core/ports.ts';
 import { checkAcceptance } from '../core/source/acceptance.ts';
-import type { GoalSource, SourceRef } from '../core/source/types.ts';
+import type { SourceRef } from '../core/source/types.ts';
 import { type ChunkManifestWriter, type PlanOptions, type PlanOutput, planRun } from '../core/sync/plan.ts';
 import { normalizePlanEvent } from './input.ts';
 

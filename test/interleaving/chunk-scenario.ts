@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { WRITE_TIMING_DEFAULTS } from '../../lambdas/core/checkpoint/goal-ledger.ts';
 import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
+import type { GoalSource } from '../../lambdas/core/ports.ts';
 import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
-import type { ChunkRef, GoalSource, SourceEntry } from '../../lambdas/core/source/types.ts';
+import type { ChunkRef, SourceEntry } from '../../lambdas/core/source/types.ts';
 import { processChunk } from '../../lambdas/core/sync/engine.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';

@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { readSourceFacts, type SourceFacts } from '../../bench/source.ts';
-import type { HcmGoals } from '../../lambdas/core/hcm/goals-client.ts';
+import type { HcmGoals } from '../../lambdas/core/ports.ts';
+
 import { parseLocalArgs } from '../../local/runner/options.ts';
 import type { RunReport } from '../../local/runner/report.ts';
 import { runLocal } from '../../local/runner/run-local.ts';

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lambdas/core/errors.ts';
+import type { GoalSource } from '../../lambdas/core/ports.ts';
 import { type ByteSource, fileBytes } from '../../lambdas/core/source/bytes.ts';
 import { MAX_LINE_BYTES } from '../../lambdas/core/source/framing.ts';
 import { formatFromUri, openGoalSource } from '../../lambdas/core/source/open.ts';
 import { StreamingGoalSource } from '../../lambdas/core/source/source.ts';
-import type { ChunkRef, GoalSource, SourceEntry } from '../../lambdas/core/source/types.ts';
+import type { ChunkRef, SourceEntry } from '../../lambdas/core/source/types.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'source-reader-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

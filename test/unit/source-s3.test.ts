@@ -11,8 +11,9 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, TransientError } from '../../lambdas/core/errors.ts';
+import type { GoalSource } from '../../lambdas/core/ports.ts';
 import { openGoalSource, parseS3Uri } from '../../lambdas/core/source/open.ts';
-import type { GoalSource, SourcePlan } from '../../lambdas/core/source/types.ts';
+import type { SourcePlan } from '../../lambdas/core/source/types.ts';
 import { generateGoals } from '../../local/sample/generate.ts';
 
 const s3Mock = mockClient(S3Client);

@@ -14,9 +14,9 @@ import { ChunkStore } from '../../lambdas/core/checkpoint/chunk-store.ts';
 import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
 import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
 import { ConfigError, SourceChangedError } from '../../lambdas/core/errors.ts';
-import type { EventPublisher, EventType } from '../../lambdas/core/ports.ts';
+import type { EventPublisher, EventType, GoalSource } from '../../lambdas/core/ports.ts';
 import { openGoalSource } from '../../lambdas/core/source/open.ts';
-import type { ChunkRef, GoalSource, SourcePlan } from '../../lambdas/core/source/types.ts';
+import type { ChunkRef, SourcePlan } from '../../lambdas/core/source/types.ts';
 import { finishRun, type MetricsSink } from '../../lambdas/core/sync/finish.ts';
 import {
   PAYLOAD_CHUNK_LIMIT,

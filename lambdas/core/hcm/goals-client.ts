@@ -1,5 +1,5 @@
 import { AmbiguousWriteError, HcmRequestError, TransientError } from '../errors.ts';
-import type { IssuedToken, TokenProvider } from '../ports.ts';
+import type { HcmGoals, IssuedToken, TokenProvider, WriteGuard } from '../ports.ts';
 import { nextDelay, parseRetryAfter, sleep } from '../retry.ts';
 import { AdaptiveLimiter } from './limiter.ts';
 import type { NaturalKey } from './mapping.ts';
@@ -14,36 +14,6 @@ import {
   parseJson,
   throttlePauseMs,
 } from './response.ts';
-
-/**
- * Called before each write request goes on the wire (every attempt, in the pacer slot, before the token
- * is taken and again after a slow token wait): it renews and verifies the caller's claim on the record and throws to stop the send
- * (invariant 7: every write to HCM is made under a live, owner-checked claim).
- */
-export type WriteGuard = () => Promise<void>;
-
-export interface HcmGoals {
-  /** Goals with exactly this person, plan and name (normally 0 or 1). */
-  findByNaturalKey(key: NaturalKey): Promise<HcmGoal[]>;
-  /**
-   * All goals of a person, every page (prefetch for a chunk): in one plan, or in every plan when
-   * `goalPlanId` is left out (one request instead of one per plan).
-   */
-  findByPerson(personNumber: string, goalPlanId?: number): Promise<HcmGoal[]>;
-  create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal>;
-  update(
-    goalPlanId: number,
-    uniqId: string,
-    patch: Partial<HcmGoalPayload>,
-    etag?: string,
-    guard?: WriteGuard,
-  ): Promise<HcmGoal>;
-  /**
-   * The same port bound to one invocation's time budget (Lambda's getRemainingTimeInMillis): the
-   * client is long-lived (a warm container keeps its pacer), the budget is not.
-   */
-  withTimeBudget?(remainingTimeMs: () => number): HcmGoals;
-}
 
 export interface HcmClientStats {
   requests: number;

@@ -1,10 +1,11 @@
 import { fileURLToPath } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '../errors.ts';
+import type { GoalSource } from '../ports.ts';
 import { fileBytes, s3Bytes } from './bytes.ts';
 import { StreamingGoalSource } from './source.ts';
 import { escapeControl } from './text.ts';
-import type { GoalSource, SourceRef } from './types.ts';
+import type { SourceRef } from './types.ts';
 
 /** A GoalSource for a plain path, a file:// URL or an s3://bucket/key URI. */
 export function openGoalSource(ref: SourceRef, deps: { s3?: S3Client } = {}): GoalSource {

@@ -1,4 +1,5 @@
 import { ConfigError, InputRejectedError } from '../errors.ts';
+import type { GoalSource } from '../ports.ts';
 import type { ByteSource } from './bytes.ts';
 import {
   checkCsvHeader,
@@ -13,7 +14,6 @@ import type { GoalRecord } from './schema.ts';
 import { escapeControl } from './text.ts';
 import type {
   ChunkRef,
-  GoalSource,
   InvalidRecord,
   ReadChunkOptions,
   SourceEntry,

@@ -69,12 +69,3 @@ export interface ReadChunkOptions {
    */
   invalidLines?: ReadonlyMap<number, string>;
 }
-
-export interface GoalSource {
-  /** The version being read now (size + sha256, or S3 ETag/VersionId), to pin at plan time. */
-  identify?(): Promise<SourceVersion>;
-  /** Streams the whole source once: counts, validates, finds duplicates and cuts chunks of `chunkSize` records. */
-  plan(chunkSize: number): Promise<SourcePlan>;
-  /** Entries of one chunk in file order; invalid records come back as `{ invalid }` so they can be counted. */
-  readChunk(chunk: ChunkRef, options?: ReadChunkOptions): AsyncIterable<SourceEntry>;
-}

@@ -3,11 +3,11 @@ import { GoalLedger, WRITE_TIMING_DEFAULTS, type WriteTiming } from '../checkpoi
 import type { RecordState, RecordStore } from '../checkpoint/record-store.ts';
 import { committedIds, type DoneAction, type HcmIds, needsReconcile } from '../checkpoint/types.ts';
 import { ReauthRequiredError } from '../errors.ts';
-import type { HcmGoals } from '../hcm/goals-client.ts';
+
 import { contentHash } from '../hcm/mapping.ts';
-import { type Clock, systemClock } from '../ports.ts';
+import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../ports.ts';
 import type { GoalRecord } from '../source/schema.ts';
-import type { ChunkRef, GoalSource } from '../source/types.ts';
+import type { ChunkRef } from '../source/types.ts';
 import { type ChunkCounts, emptyCounts } from './counts.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';
 import { runPool, TimeBudget } from './pool.ts';

@@ -1,6 +1,6 @@
-import type { HcmGoals } from '../hcm/goals-client.ts';
 import { type NaturalKey, naturalKeyOf } from '../hcm/mapping.ts';
 import type { HcmGoal } from '../hcm/oracle.ts';
+import type { HcmGoals } from '../ports.ts';
 import type { GoalRecord } from '../source/schema.ts';
 
 /** Counts the calls one pass makes to the HCM port, for the chunk result and the run report. */

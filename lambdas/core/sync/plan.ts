@@ -3,7 +3,8 @@ import type { RunLease } from '../checkpoint/run-lease.ts';
 import { type RunStore, sourceChange } from '../checkpoint/run-store.ts';
 import type { RunTotals } from '../checkpoint/types.ts';
 import { ConfigError, RunNotFoundError, SourceChangedError } from '../errors.ts';
-import type { ChunkRef, GoalSource, SourceRef } from '../source/types.ts';
+import type { GoalSource } from '../ports.ts';
+import type { ChunkRef, SourceRef } from '../source/types.ts';
 
 /** Step Functions' state payload limit, minus headroom for what the state machine adds around it. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;

@@ -14,10 +14,10 @@ import {
   InvalidRecordError,
   isAmbiguousWrite,
 } from '../errors.ts';
-import type { HcmGoals, WriteGuard } from '../hcm/goals-client.ts';
+
 import { diffGoal, naturalKeyOf, toHcmPayload } from '../hcm/mapping.ts';
 import type { HcmGoal, HcmGoalPayload } from '../hcm/oracle.ts';
-import type { Clock } from '../ports.ts';
+import type { Clock, HcmGoals, WriteGuard } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import type { GoalRecord } from '../source/schema.ts';
 import { type ExistingGoals, pickExisting } from './hcm-access.ts';

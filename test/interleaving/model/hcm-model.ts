@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { AmbiguousWriteError, HcmRequestError } from '../../../lambdas/core/errors.ts';
-import type { HcmGoals, WriteGuard } from '../../../lambdas/core/hcm/goals-client.ts';
 import type { NaturalKey } from '../../../lambdas/core/hcm/mapping.ts';
 import type { HcmGoal, HcmGoalPayload } from '../../../lambdas/core/hcm/oracle.ts';
+import type { HcmGoals, WriteGuard } from '../../../lambdas/core/ports.ts';
 import { type Actor, cycle, type World } from './world.ts';
 
 /**
