@@ -1,28 +1,15 @@
-import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from '../aws-errors.ts';
-import { type Clock, systemClock } from '../ports.ts';
 import { batchPutAll, dynamoCall, queryByPrefix } from './dynamo.ts';
 import { chunkRefSk, chunkSk, runPk, SK_PREFIX } from './keys.ts';
-import { DEFAULT_RETENTION_DAYS, ttlSeconds } from './retention.ts';
+import { RunScopedStore, ttlSeconds } from './retention.ts';
 import type { ChunkSummary } from './types.ts';
 
 /**
  * Per-chunk items of a run: `CHUNKREF#<i>` (the range, for plans passed as an index list) and
  * `CHUNK#<i>` (the latest pass's view of the chunk, which finish-sync sums instead of every record).
  */
-export class ChunkStore {
-  private readonly clock: Clock;
-  private readonly retentionDays: number;
-
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly table: string,
-    options: { clock?: Clock; retentionDays?: number } = {},
-  ) {
-    this.clock = options.clock ?? systemClock;
-    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
-  }
-
+export class ChunkStore extends RunScopedStore {
   /** Chunk descriptors for workers that get only an index (large plans, see plan-sync). */
   async putChunkRefs<T extends { index: number }>(runId: string, refs: T[]): Promise<void> {
     const expiresAt = ttlSeconds(this.clock.now(), this.retentionDays);

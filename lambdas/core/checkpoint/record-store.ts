@@ -83,25 +83,36 @@ export class RecordStore {
       this.doc.send(
         new PutCommand({
           TableName: this.table,
-          Item: {
-            ...this.key(externalKey),
-            externalKey,
+          Item: this.recordItem(externalKey, c, {
             status: 'done',
             action: c.action,
-            contentHash: c.contentHash,
-            chunkIndex: c.chunkIndex,
-            runAttempt: c.runAttempt,
-            attempts: 1,
             hcmGoalId: c.ids.hcmGoalId,
             performanceGoalsUniqID: c.ids.performanceGoalsUniqID,
             goalPlanId: c.ids.goalPlanId,
             ...(replaced ? { replacedGoal: replaced } : {}),
-            updatedAt: this.nowIso(),
-            expiresAt: this.scope.expiresAt,
-          },
+          }),
         }),
       ),
     );
+  }
+
+  /** A `REC#` item: what every outcome records (content, chunk, attempt, time, TTL) plus the outcome's fields. */
+  private recordItem(
+    externalKey: string,
+    c: { contentHash: string; chunkIndex: number; runAttempt: number },
+    outcome: Record<string, unknown>,
+  ): Record<string, unknown> {
+    return {
+      ...this.key(externalKey),
+      externalKey,
+      ...outcome,
+      contentHash: c.contentHash,
+      chunkIndex: c.chunkIndex,
+      runAttempt: c.runAttempt,
+      attempts: 1,
+      updatedAt: this.nowIso(),
+      expiresAt: this.scope.expiresAt,
+    };
   }
 
   /** Marks the record failed for this attempt, unless another invocation already finished it. */
@@ -116,19 +127,11 @@ export class RecordStore {
         this.doc.send(
           new PutCommand({
             TableName: this.table,
-            Item: {
-              ...this.key(externalKey),
-              externalKey,
+            Item: this.recordItem(externalKey, c, {
               status: 'failed',
-              contentHash: c.contentHash,
-              chunkIndex: c.chunkIndex,
-              runAttempt: c.runAttempt,
-              attempts: 1,
               reason: reason.slice(0, 1000),
               retryable,
-              updatedAt: this.nowIso(),
-              expiresAt: this.scope.expiresAt,
-            },
+            }),
             ConditionExpression: 'attribute_not_exists(#status) OR #status <> :done',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: { ':done': 'done' },

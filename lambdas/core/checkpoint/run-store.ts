@@ -1,11 +1,10 @@
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from '../aws-errors.ts';
 import { CheckpointConflictError, ConfigError, SourceChangedError } from '../errors.ts';
-import { type Clock, systemClock } from '../ports.ts';
 import type { SourceVersion } from '../source/types.ts';
 import { batchPutAll, dynamoCall, queryByPrefix } from './dynamo.ts';
 import { invalidSk, REPORT_SK, RUN_SK, runPk, SK_PREFIX } from './keys.ts';
-import { DEFAULT_RETENTION_DAYS, ttlSeconds } from './retention.ts';
+import { RunScopedStore, ttlSeconds } from './retention.ts';
 import type {
   GoalCounts,
   InvalidRecordItem,
@@ -47,19 +46,7 @@ export interface RunTransition {
 }
 
 /** The run item (`RUN#<id>` / `RUN`), its invalid records, record listing and report. */
-export class RunStore {
-  private readonly clock: Clock;
-  private readonly retentionDays: number;
-
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly table: string,
-    options: { clock?: Clock; retentionDays?: number } = {},
-  ) {
-    this.clock = options.clock ?? systemClock;
-    this.retentionDays = options.retentionDays ?? DEFAULT_RETENTION_DAYS;
-  }
-
+export class RunStore extends RunScopedStore {
   /** TTL for run-scoped items, counted from the latest attempt so a resumed run does not expire mid-way. */
   expiresAt(): number {
     return ttlSeconds(this.clock.now(), this.retentionDays);
