@@ -192,14 +192,13 @@ function chunkLoop(scope: Construct, fns: SyncFunctions, child: boolean): sfn.IC
     resultPath: '$.result',
   });
   if (child) {
-    const markReauth = invoke(scope, STATE_NAMES.childMarkReauth, fns.finish, {
-      payload: sfn.TaskInput.fromObject({
-        runId: sfn.JsonPath.stringAt('$.Items[0].runId'),
-        outcome: 'needs_reauth',
-        error: sfn.JsonPath.objectAt('$.error'),
-      }),
-      resultPath: sfn.JsonPath.DISCARD,
-    });
+    const markReauth = finishWithError(
+      scope,
+      STATE_NAMES.childMarkReauth,
+      fns,
+      '$.Items[0].runId',
+      'needs_reauth',
+    );
     syncChunk.addCatch(
       markReauth.next(
         new sfn.Fail(scope, STATE_NAMES.childReauthFail, { error: REAUTH_ERROR, cause: REAUTH_CAUSE }),
@@ -276,28 +275,36 @@ function inputDefaults(scope: Construct): sfn.Pass {
   });
 }
 
+/** FinishSync called from a Catch: the run ends with `outcome` and the caught error, its answer discarded. */
+function finishWithError(
+  scope: Construct,
+  name: string,
+  fns: SyncFunctions,
+  runIdPath: string,
+  outcome: 'failed' | 'needs_reauth',
+) {
+  return invoke(scope, name, fns.finish, {
+    payload: sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt(runIdPath),
+      outcome,
+      error: sfn.JsonPath.objectAt('$.error'),
+    }),
+    resultPath: sfn.JsonPath.DISCARD,
+  });
+}
+
 export function buildSyncDefinition(
   scope: Construct,
   fns: SyncFunctions,
   opts: SyncDefinitionOptions,
 ): sfn.IChainable {
-  const markFailed = invoke(scope, STATE_NAMES.markFailed, fns.finish, {
-    payload: sfn.TaskInput.fromObject({
-      runId: sfn.JsonPath.stringAt('$.runId'),
-      outcome: 'failed',
-      error: sfn.JsonPath.objectAt('$.error'),
-    }),
-    resultPath: sfn.JsonPath.DISCARD,
-  }).next(new sfn.Fail(scope, STATE_NAMES.runFail, { error: 'SyncFailed', causePath: '$.error.Cause' }));
+  const markFailed = finishWithError(scope, STATE_NAMES.markFailed, fns, '$.runId', 'failed').next(
+    new sfn.Fail(scope, STATE_NAMES.runFail, { error: 'SyncFailed', causePath: '$.error.Cause' }),
+  );
 
-  const markReauth = invoke(scope, STATE_NAMES.markReauth, fns.finish, {
-    payload: sfn.TaskInput.fromObject({
-      runId: sfn.JsonPath.stringAt('$.runId'),
-      outcome: 'needs_reauth',
-      error: sfn.JsonPath.objectAt('$.error'),
-    }),
-    resultPath: sfn.JsonPath.DISCARD,
-  }).next(new sfn.Fail(scope, STATE_NAMES.reauthFail, { error: REAUTH_ERROR, cause: REAUTH_CAUSE }));
+  const markReauth = finishWithError(scope, STATE_NAMES.markReauth, fns, '$.runId', 'needs_reauth').next(
+    new sfn.Fail(scope, STATE_NAMES.reauthFail, { error: REAUTH_ERROR, cause: REAUTH_CAUSE }),
+  );
 
   const onError = { resultPath: '$.error' };
   const busy = new sfn.Choice(scope, STATE_NAMES.busyChoice)
