@@ -34,6 +34,16 @@ export const SEED = 42;
 export const INVALID_RATE = 0.01;
 const LATENCY: [number, number] = [20, 50];
 
+/** The invariant lane's common shape: a mid-size run fast enough that only the injected fault matters. */
+const INVARIANT_LANE = {
+  goals: 2500,
+  tokenTtlSeconds: 30,
+  rateLimit: 1000,
+  latencyMs: LATENCY,
+  concurrency: 10,
+  chunkSize: 100,
+} as const;
+
 export const SCENARIOS: Scenario[] = [
   {
     name: 'baseline',
@@ -72,24 +82,14 @@ export const SCENARIOS: Scenario[] = [
   },
   {
     name: 'crash-resume',
-    goals: 2500,
-    tokenTtlSeconds: 30,
-    rateLimit: 1000,
-    latencyMs: LATENCY,
-    concurrency: 10,
-    chunkSize: 100,
+    ...INVARIANT_LANE,
     crashAtShare: 0.6,
     lane: 'invariant',
     proves: 'process killed at 60%: the resume writes only the remainder, pending intents reconciled',
   },
   {
     name: 'commit-then-drop',
-    goals: 2500,
-    tokenTtlSeconds: 30,
-    rateLimit: 1000,
-    latencyMs: LATENCY,
-    concurrency: 10,
-    chunkSize: 100,
+    ...INVARIANT_LANE,
     faults: 'hcm.commitThenDropRate=0.03',
     lane: 'invariant',
     proves: '3% of writes commit but the answer is lost: looked up before any second create',
