@@ -34,6 +34,17 @@ export const SEED = 42;
 export const INVALID_RATE = 0.01;
 const LATENCY: [number, number] = [20, 50];
 
+/** The scale rows: no limiter and no latency, so what is measured is the pipeline itself. */
+const SCALE_ROW = {
+  name: 'scale',
+  tokenTtlSeconds: 300,
+  rateLimit: 100_000,
+  latencyMs: [0, 0] as [number, number],
+  concurrency: 10,
+  chunkSize: 100,
+  lane: 'alone' as const,
+};
+
 /** The invariant lane's common shape: a mid-size run fast enough that only the injected fault matters. */
 const INVARIANT_LANE = {
   goals: 2500,
@@ -147,25 +158,13 @@ export const SCENARIOS: Scenario[] = [
       'late commits behind 504s, duplicate chunk invocations, a second run mid-way: one goal per record, none lost',
   },
   {
-    name: 'scale',
+    ...SCALE_ROW,
     goals: 5000,
-    tokenTtlSeconds: 300,
-    rateLimit: 100_000,
-    latencyMs: [0, 0],
-    concurrency: 10,
-    chunkSize: 100,
-    lane: 'alone',
     proves: 'pipeline cost without the limiter (latency 0): goals/s and peak RSS at 5k',
   },
   {
-    name: 'scale',
+    ...SCALE_ROW,
     goals: 50_000,
-    tokenTtlSeconds: 300,
-    rateLimit: 100_000,
-    latencyMs: [0, 0],
-    concurrency: 10,
-    chunkSize: 100,
-    lane: 'alone',
     proves: 'the same at 50k: time and memory should grow no faster than the goal count',
   },
 ];
