@@ -1,3 +1,4 @@
+import { waitUntilTableExists } from '@aws-sdk/client-dynamodb';
 import * as lib from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +79,12 @@ describe('DynamoDB model agrees with dynalite', () => {
       const tables = { connections: `connections-${n}`, checkpoints: `checkpoints-${n}` };
       await createTable(dynamo.client, connectionTableSpec(tables.connections));
       await createTable(dynamo.client, checkpointTableSpec(tables.checkpoints));
+      // dynalite makes a table ACTIVE on a timer, even with createTableMs 0: wait, or the first call may miss it.
+      for (const TableName of Object.values(tables))
+        await waitUntilTableExists(
+          { client: dynamo.client, maxWaitTime: 10, minDelay: 1, maxDelay: 1 },
+          { TableName },
+        );
       const model = new DynamoModel([
         connectionTableSpec(tables.connections),
         checkpointTableSpec(tables.checkpoints),
