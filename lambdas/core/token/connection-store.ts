@@ -19,6 +19,7 @@ import {
   TRIGGER_COUNTER,
   toConnectionItem,
 } from './connection-item.ts';
+import { RATE_LIMIT_KEY_PREFIX } from './rate-limiter.ts';
 
 /** A refreshed pair, already encrypted, ready to be committed under the lease. */
 export interface CommitInput {
@@ -447,7 +448,10 @@ export class ConnectionStore {
         const out = await this.doc.send(
           new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }),
         );
-        for (const raw of out.Items ?? []) items.push(toConnectionItem(raw));
+        // The shared token-endpoint rate's log lives in this table too (rate-limiter.ts).
+        for (const raw of out.Items ?? [])
+          if (!String(raw[CONNECTION_TABLE.partitionKey]).startsWith(RATE_LIMIT_KEY_PREFIX))
+            items.push(toConnectionItem(raw));
         startKey = out.LastEvaluatedKey;
       } catch (err) {
         throw asTransient(err, 'connection scan');

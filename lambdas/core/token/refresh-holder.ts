@@ -63,7 +63,6 @@ export class LeaseHolder {
     try {
       const prepared = await prepareGrant(item, grantMode(this.req), this.d, this.budget.call('KMS Decrypt'));
       await this.writeMarker(item, prepared);
-      await this.req.pace?.();
       this.probe('sending');
       obtained = await callGrant(item, prepared, grantMode(this.req), {
         secrets: this.d.secrets,
@@ -73,6 +72,7 @@ export class LeaseHolder {
           deadline: this.leaseExpiresAt - this.d.config.commitReserveMs,
           now: () => clock.now(),
           random: this.d.config.random,
+          admit: (latestStart) => this.d.limiter.acquire(latestStart),
         },
       });
     } catch (err) {
