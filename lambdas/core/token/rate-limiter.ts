@@ -44,16 +44,20 @@ export interface RateLimitConfig {
 /**
  * A sliding-window log in one DynamoDB item, shared by every broker instance (in AWS, every concurrent
  * Lambda): `n` counts reservations, `s<i>` holds the send time reserved by number i (mod rate).
- * Reservation n takes the time max(now, s[n mod rate] + window) in one write conditioned on `n` being
- * unchanged, then sleeps until it. Any rate + 1 reservations include two of the same residue, a whole
- * window apart, so no window of 1 s + guard holds more than `rate` sends, however many instances ask.
- * One consistent read and one conditional write per request; a lost race re-reads. A caller that wakes
- * more than half the guard after its time does not send (its slot stays spent) and reserves again.
+ * Reservation n takes the time max(now, s[n mod rate] + window), written conditioned on `n` being
+ * unchanged, and its caller sleeps until then. Any rate + 1 reservations include two of the same
+ * residue, a whole window apart, so no window of 1 s + guard holds more than `rate` sends, however many
+ * instances ask. The callers waiting in one instance reserve together: one consistent read and one
+ * conditional write for up to `rate` of them (so a slow table does not throttle the rate further); a
+ * lost race re-reads. A caller that wakes more than half the guard after its time does not send (its
+ * slot stays spent) and reserves again.
  */
 export class DynamoTokenRateLimiter implements TokenRateLimiter {
   private readonly windowMs: number;
-  /** Callers of one instance reserve one at a time, so only instances (not every caller) race. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private pending: Waiter[] = [];
+  private pumping = false;
+  /** Round trip of the last reservation write. */
+  private lastWriteMs = 0;
   /** Admissions, lost races and slots spent by a late wake-up, for tests and the fleet bench. */
   readonly counts = { admitted: 0, conflicts: 0, spent: 0 };
 
@@ -68,12 +72,12 @@ export class DynamoTokenRateLimiter implements TokenRateLimiter {
   }
 
   async acquire(latestStart: number): Promise<void> {
-    const rate = Math.floor(this.config.ratePerSecond);
-    if (rate <= 0) return;
+    if (Math.floor(this.config.ratePerSecond) <= 0) return;
     for (;;) {
-      const turn = this.queue.then(() => this.reserve(rate, latestStart));
-      this.queue = turn.catch(() => undefined);
-      const slotAt = await turn;
+      const slotAt = await new Promise<number>((resolve, reject) => {
+        this.pending.push({ latestStart, resolve, reject });
+        void this.pump();
+      });
       const wait = slotAt - this.clock.now();
       if (wait > 0) await sleep(wait);
       if (this.clock.now() - slotAt <= this.config.guardMs / 2) {
@@ -84,30 +88,70 @@ export class DynamoTokenRateLimiter implements TokenRateLimiter {
     }
   }
 
-  /** Reserves the next send time of the fleet's log for this caller. */
-  private async reserve(rate: number, latestStart: number): Promise<number> {
+  /** One batch at a time per instance, oldest waiters first. */
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      const rate = Math.floor(this.config.ratePerSecond);
+      while (this.pending.length > 0) await this.reserve(rate, this.pending.splice(0, rate));
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  /** Reserves the next send times of the fleet's log for a batch of this instance's waiters. */
+  private async reserve(rate: number, batch: Waiter[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      let log: { n: number; last: number };
+      const now = this.clock.now();
+      for (const w of batch) if (w.latestStart < now) w.reject(this.noSlot(w.latestStart));
+      batch = batch.filter((w) => w.latestStart >= now);
+      if (batch.length === 0) return;
+      const until = Math.max(...batch.map((w) => w.latestStart));
       try {
-        log = await this.read(rate, latestStart);
-      } catch (err) {
-        await this.backOff(err, attempt, latestStart);
-        continue;
-      }
-      const slotAt = Math.max(this.clock.now(), log.last + this.windowMs);
-      if (slotAt > latestStart) throw this.noSlot(latestStart);
-      try {
-        if (await this.claim(rate, log.n, slotAt, latestStart)) return slotAt;
+        const log = await this.read(until);
+        const granted: Array<{ waiter: Waiter; slotAt: number }> = [];
+        for (const waiter of batch) {
+          // Not before our write is likely back: a slot of "now" would be late by the write's own time.
+          const slotAt = Math.max(
+            this.clock.now() + this.lastWriteMs,
+            (log.slots[(log.n + granted.length) % rate] ?? 0) + this.windowMs,
+          );
+          if (slotAt > waiter.latestStart) waiter.reject(this.noSlot(waiter.latestStart));
+          else granted.push({ waiter, slotAt });
+        }
+        if (granted.length === 0) return;
+        if (
+          await this.claim(
+            rate,
+            log.n,
+            granted.map((g) => g.slotAt),
+            until,
+          )
+        ) {
+          for (const g of granted) g.waiter.resolve(g.slotAt);
+          return;
+        }
         this.counts.conflicts++;
         // Another instance wrote first: spread the re-reads instead of racing again in lockstep.
         await sleep(Math.floor(this.config.random() * 10));
       } catch (err) {
-        await this.backOff(err, attempt, latestStart);
+        const delay = Math.floor(this.config.random() * Math.min(1_000, 50 * 2 ** attempt));
+        if (!isTransientAwsError(err) || this.clock.now() + delay >= until) {
+          for (const w of batch)
+            w.reject(
+              isTransientAwsError(err)
+                ? this.noSlot(w.latestStart, err)
+                : asTransient(err, 'token rate limit'),
+            );
+          return;
+        }
+        await sleep(delay);
       }
     }
   }
 
-  private async read(rate: number, latestStart: number): Promise<{ n: number; last: number }> {
+  private async read(latestStart: number): Promise<{ n: number; slots: Record<number, number> }> {
     const out = await this.doc.send(
       new GetCommand({
         TableName: this.tableName,
@@ -116,31 +160,39 @@ export class DynamoTokenRateLimiter implements TokenRateLimiter {
       }),
       { abortSignal: this.signal(latestStart) },
     );
-    const n = typeof out.Item?.n === 'number' ? out.Item.n : 0;
-    const last = out.Item?.[`s${n % rate}`];
-    return { n, last: typeof last === 'number' ? last : 0 };
+    const item = out.Item ?? {};
+    const slots: Record<number, number> = {};
+    for (const [name, value] of Object.entries(item))
+      if (/^s\d+$/.test(name) && typeof value === 'number') slots[Number(name.slice(1))] = value;
+    return { n: typeof item.n === 'number' ? item.n : 0, slots };
   }
 
-  /** Writes reservation `n` for `slotAt`; false if another instance took number n first. */
-  private async claim(rate: number, n: number, slotAt: number, latestStart: number): Promise<boolean> {
+  /** Writes reservations n.. for `slotsAt`; false if another instance wrote first. */
+  private async claim(rate: number, n: number, slotsAt: number[], latestStart: number): Promise<boolean> {
+    const names: Record<string, string> = { '#n': 'n', '#rate': 'ratePerSecond' };
+    const values: Record<string, unknown> = { ':next': n + slotsAt.length, ':rate': rate };
+    const sets = ['#n = :next', '#rate = :rate'];
+    slotsAt.forEach((at, j) => {
+      names[`#s${j}`] = `s${(n + j) % rate}`;
+      values[`:s${j}`] = at;
+      sets.push(`#s${j} = :s${j}`);
+    });
+    if (n !== 0) values[':n'] = n;
+    const started = this.clock.now();
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [CONNECTION_TABLE.partitionKey]: this.key },
-          UpdateExpression: 'SET #n = :next, #slot = :at, #rate = :rate',
+          UpdateExpression: `SET ${sets.join(', ')}`,
           // n only grows, so "absent" is the same as n = 0.
           ConditionExpression: n === 0 ? 'attribute_not_exists(#n)' : '#n = :n',
-          ExpressionAttributeNames: { '#n': 'n', '#slot': `s${n % rate}`, '#rate': 'ratePerSecond' },
-          ExpressionAttributeValues: {
-            ':next': n + 1,
-            ':at': slotAt,
-            ':rate': rate,
-            ...(n === 0 ? {} : { ':n': n }),
-          },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
         { abortSignal: this.signal(latestStart) },
       );
+      this.lastWriteMs = this.clock.now() - started;
       return true;
     } catch (err) {
       if (isConditionFailed(err)) return false;
@@ -155,14 +207,6 @@ export class DynamoTokenRateLimiter implements TokenRateLimiter {
     return AbortSignal.timeout(Math.min(this.config.callTimeoutMs, left));
   }
 
-  private async backOff(err: unknown, attempt: number, latestStart: number): Promise<void> {
-    if (err instanceof NotStartedError) throw err;
-    if (!isTransientAwsError(err)) throw asTransient(err, 'token rate limit');
-    const delay = Math.floor(this.config.random() * Math.min(1_000, 50 * 2 ** attempt));
-    if (this.clock.now() + delay >= latestStart) throw this.noSlot(latestStart, err);
-    await sleep(delay);
-  }
-
   private noSlot(latestStart: number, cause?: unknown): NoRateSlotError {
     return new NoRateSlotError(
       `token request not sent: no slot of the shared ${this.config.ratePerSecond}/s token-endpoint rate before ${new Date(latestStart).toISOString()}`,
@@ -170,4 +214,10 @@ export class DynamoTokenRateLimiter implements TokenRateLimiter {
       { cause },
     );
   }
+}
+
+interface Waiter {
+  latestStart: number;
+  resolve(slotAt: number): void;
+  reject(err: unknown): void;
 }
