@@ -60,7 +60,10 @@ export async function runSweep(
     durationMs: 0,
   };
   const work: Array<() => Promise<void>> = [];
-  for (const item of due) {
+  // The index is read shard by shard: the soonest expiry goes first across all shards, or under the
+  // shared rate a large fleet's last shard could wait a whole sweep cycle while its tokens run out.
+  const byUrgency = [...due].sort((a, b) => urgency(a) - urgency(b));
+  for (const item of byUrgency) {
     if (item.outbox.length > 0) await outbox.drainQuietly(item.connectionId);
     if (item.status === 'needs_reauth' && item.autoRetry && (item.retryAt ?? 0) <= started) {
       work.push(async () => {
@@ -97,3 +100,6 @@ export async function runSweep(
   result.durationMs = clock.now() - started;
   return result;
 }
+
+const urgency = (item: ConnectionItem): number =>
+  item.status === 'active' ? (item.expiresAt ?? 0) : (item.retryAt ?? 0);
