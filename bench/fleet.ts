@@ -4,11 +4,11 @@
 // rate (a log in the connection table). Rates come from the IdP simulator's arrival time of every
 // token request: the peak is the most requests in any sliding 1 s window, p99 over whole seconds.
 //   node bin/run-ts.js bench/fleet.ts [--connections 10000] [--cycles 3] [--lifetime 120] [--rate 20]
-//     [--instances 1] [--lanes 16] [--sweep-every 10]
+//     [--instances 1] [--lanes 16] [--sweep-every 10] [--out FILE (per-second counts)]
 
 import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +38,7 @@ const { values } = parseArgs({
     'sweep-every': { type: 'string' },
     instances: { type: 'string' },
     lanes: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const N = Number(values.connections ?? 10_000);
@@ -250,6 +251,21 @@ const result = {
   wallSeconds: Math.round((Date.now() - t0) / 1000),
 };
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+// The whole-second counts and the busiest second's arrivals: where a peak came from, after the run.
+if (values.out) {
+  const busiestAt = arrivals.find((t, i) => (arrivals[i + result.peakPerSecond - 1] ?? Infinity) - t < 1_000);
+  await writeFile(
+    values.out,
+    JSON.stringify({
+      ...result,
+      firstArrival: first,
+      perSecond,
+      busiestWindow: arrivals.filter(
+        (t) => busiestAt !== undefined && t >= busiestAt && t < busiestAt + 1_000,
+      ),
+    }),
+  );
+}
 for (const c of ddbClients) c.destroy();
 idpProcess.send({ type: 'close' });
 seedClient.destroy();
