@@ -1,12 +1,17 @@
 // Fleet bench (issue 11): N connections "connected within one minute", token lifetimes scaled down,
-// refreshed for several cycles by the sweeper alone (no per-connection schedule fires), under the
-// shared token-endpoint rate. Counts come from the IdP simulator, sampled once per second.
+// refreshed for several cycles by the sweeper alone (no per-connection schedule fires) of several broker
+// instances (each its own DynamoDB client, as concurrent Lambdas), under the fleet-wide token-endpoint
+// rate (a log in the connection table). Rates come from the IdP simulator's arrival time of every
+// token request: the peak is the most requests in any sliding 1 s window, p99 over whole seconds.
 //   node bin/run-ts.js bench/fleet.ts [--connections 10000] [--cycles 3] [--lifetime 120] [--rate 20]
+//     [--instances 1] [--lanes 16] [--sweep-every 10] [--out FILE (per-second counts)]
 
+import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
@@ -15,12 +20,13 @@ import { EnvelopeCipher } from '../lambdas/core/crypto/envelope.ts';
 import { CONNECTION_DUE_INDEX, DUE_SHARDS } from '../lambdas/core/tables.ts';
 import { TokenBroker } from '../lambdas/core/token/broker.ts';
 import { encryptionContext } from '../lambdas/core/token/token-vault.ts';
-import { createProjectTables, startDynalite } from '../local/adapters/dynamo.ts';
+import { documentClient, dynamoClient } from '../local/adapters/dynamo.ts';
 import { FileSecretSource } from '../local/adapters/file-secret-source.ts';
 import { LocalKeyProvider } from '../local/adapters/local-key-provider.ts';
 import { MemoryEventBus } from '../local/adapters/memory-event-bus.ts';
 import { HCM_AUDIENCE } from '../local/constants.ts';
-import { startIdp } from '../local/idp/index.ts';
+import type { IdpStats } from '../local/idp/index.ts';
+import { peakInWindow } from '../local/idp/stats.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const { values } = parseArgs({
@@ -30,6 +36,9 @@ const { values } = parseArgs({
     lifetime: { type: 'string' },
     rate: { type: 'string' },
     'sweep-every': { type: 'string' },
+    instances: { type: 'string' },
+    lanes: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const N = Number(values.connections ?? 10_000);
@@ -37,15 +46,46 @@ const CYCLES = Number(values.cycles ?? 3);
 const LIFETIME_S = Number(values.lifetime ?? 120);
 const RATE = Number(values.rate ?? 20);
 const SWEEP_EVERY_MS = Number(values['sweep-every'] ?? 10) * 1000;
+const INSTANCES = Number(values.instances ?? 1);
+const LANES = Number(values.lanes ?? 16);
 const IDCS_LIMIT = 40;
 const log = (line: string) => process.stderr.write(`[fleet] ${line}\n`);
 
 const dir = await mkdtemp(join(tmpdir(), 'fleet-'));
-const dynamo = await startDynalite();
-const tables = await createProjectTables(dynamo.client);
-// The IdP enforces the IDCS per-domain limit: a sweep that exceeded it would see 429s.
-const idp = await startIdp({ accessTokenTtlSeconds: LIFETIME_S, rateLimitPerSecond: IDCS_LIMIT });
-const client = idp.clients[0]!;
+// dynalite in its own process too: its work must not stall the brokers between a rate slot and its request.
+const dynamoProcess = fork(
+  fileURLToPath(new URL('../bin/run-ts.js', import.meta.url)),
+  [fileURLToPath(new URL('./fleet-dynamo.ts', import.meta.url))],
+  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+);
+const { endpoint, tables } = await new Promise<{ endpoint: string; tables: { connections: string } }>(
+  (resolve) =>
+    dynamoProcess.once('message', (m) => resolve(m as { endpoint: string; tables: { connections: string } })),
+);
+const seedClient = dynamoClient(endpoint);
+const dynamo = { endpoint, doc: documentClient(seedClient) };
+// The IdP enforces the IDCS per-domain limit (a sweep that exceeded it would see 429s), in its own process.
+type IdpMessage =
+  | { type: 'ready'; tokenUrl: string; clientId: string; clientSecret: string }
+  | { type: 'reset' }
+  | { type: 'stats'; stats: IdpStats; times: number[] };
+const idpProcess = fork(
+  fileURLToPath(new URL('../bin/run-ts.js', import.meta.url)),
+  [fileURLToPath(new URL('./fleet-idp.ts', import.meta.url)), String(LIFETIME_S), String(IDCS_LIMIT)],
+  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+);
+const ask = <T extends IdpMessage['type']>(type: T, send?: string) =>
+  new Promise<Extract<IdpMessage, { type: T }>>((resolve) => {
+    const on = (m: IdpMessage) => {
+      if (m.type !== type) return;
+      idpProcess.off('message', on);
+      resolve(m as Extract<IdpMessage, { type: T }>);
+    };
+    idpProcess.on('message', on);
+    if (send) idpProcess.send({ type: send });
+  });
+const idp = await ask('ready');
+const client = { clientId: idp.clientId, clientSecret: idp.clientSecret };
 const secrets = FileSecretSource.inStateDir(dir);
 const keys = await LocalKeyProvider.inStateDir(dir);
 await secrets.putSecret('fleet', {
@@ -55,18 +95,27 @@ await secrets.putSecret('fleet', {
   scope: HCM_AUDIENCE,
 });
 const logger = new Logger({ serviceName: 'token-broker', logLevel: 'SILENT' });
-const broker = new TokenBroker({
-  doc: dynamo.doc,
-  tableName: tables.connections,
-  keys,
-  secrets,
-  scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined },
-  events: new MemoryEventBus(),
-  logger,
-  metrics: new Metrics({ namespace: 'Fleet', serviceName: 'token-broker', logger }),
-  // Grace 0: no schedule fires here, the sweeper owns every refresh; horizon covers the proactive lead.
-  options: { sweepGraceMs: 0, sweepHorizonMs: LIFETIME_S * 600, tokenEndpointRatePerSecond: RATE },
-});
+const ddbClients = Array.from({ length: INSTANCES }, () => dynamoClient(dynamo.endpoint));
+const brokers = ddbClients.map(
+  (c) =>
+    new TokenBroker({
+      doc: documentClient(c),
+      tableName: tables.connections,
+      keys,
+      secrets,
+      scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined },
+      events: new MemoryEventBus(),
+      logger,
+      metrics: new Metrics({ namespace: 'Fleet', serviceName: 'token-broker', logger }),
+      // Grace 0: no schedule fires here, the sweepers own every refresh; horizon covers the proactive lead.
+      options: {
+        sweepGraceMs: 0,
+        sweepHorizonMs: LIFETIME_S * 600,
+        sweepConcurrency: LANES,
+        tokenEndpointRatePerSecond: RATE,
+      },
+    }),
+);
 
 // "Connected within one minute": client_credentials connections whose first tokens expire spread over 60 s.
 const t0 = Date.now();
@@ -100,64 +149,127 @@ for (let i = 0; i < N; i += 50) {
     }),
   );
 }
-log(`${N} connections seeded in ${Date.now() - t0} ms; lifetime ${LIFETIME_S} s, sweep rate ${RATE}/s`);
+log(
+  `${N} connections seeded in ${Date.now() - t0} ms; lifetime ${LIFETIME_S} s, fleet rate ${RATE}/s, ${INSTANCES} broker instances`,
+);
+await ask('reset', 'reset');
 
-const perSecond: number[] = [];
-let last = { count: idp.stats().tokenRequests, at: performance.now() };
 let expiredSeen = 0;
-// Requests per second over the real elapsed time: a stalled event loop must not inflate a sample.
-const sampler = setInterval(() => {
-  const now = { count: idp.stats().tokenRequests, at: performance.now() };
-  perSecond.push((now.count - last.count) / ((now.at - last.at) / 1000));
-  last = now;
-}, 1000);
 const expiryCheck = async () => {
-  const out = await dynamo.doc.send(
-    new ScanCommand({ TableName: tables.connections, ProjectionExpression: 'expiresAt' }),
-  );
-  // A token still stored after its expiry would be handed to a worker only after a JIT refresh: count them.
+  // A token still stored after its expiry would be handed to a worker only after a JIT refresh: count
+  // them. Paginated: a scan page stops at 1 MB read, a few hundred items with their envelopes.
   const now = Date.now();
-  expiredSeen += (out.Items ?? []).filter((i) => (i.expiresAt as number) < now).length;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await dynamo.doc.send(
+      new ScanCommand({
+        TableName: tables.connections,
+        ProjectionExpression: 'expiresAt',
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    expiredSeen += (out.Items ?? []).filter(
+      (i) => typeof i.expiresAt === 'number' && (i.expiresAt as number) < now,
+    ).length;
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
 };
 
-const sweeps: Array<{ refreshed: number; failed: number; deferred: number; durationMs: number }> = [];
+type Sweep = {
+  instance: number;
+  refreshed: number;
+  failed: number;
+  deferred: number;
+  start: number;
+  end: number;
+};
+const sweeps: Sweep[] = [];
 const end = t0 + CYCLES * LIFETIME_S * 1000 + 60_000;
-while (Date.now() < end) {
-  const started = Date.now();
-  const r = await broker.sweep({ remainingTimeMs: () => 90_000 - (Date.now() - started) });
-  sweeps.push({ refreshed: r.refreshed, failed: r.failed, deferred: r.deferred, durationMs: r.durationMs });
-  if (r.refreshed > 0)
-    log(`sweep: ${r.refreshed} refreshed, ${r.failed} failed, ${r.deferred} deferred in ${r.durationMs} ms`);
-  await expiryCheck();
-  await new Promise((res) => setTimeout(res, Math.max(0, SWEEP_EVERY_MS - (Date.now() - started))));
-}
-clearInterval(sampler);
+// Each instance sweeps every SWEEP_EVERY_MS, staggered, so their sweeps overlap as concurrent Lambdas would.
+await Promise.all(
+  brokers.map(async (broker, k) => {
+    await new Promise((res) => setTimeout(res, (k * SWEEP_EVERY_MS) / INSTANCES));
+    while (Date.now() < end) {
+      const started = Date.now();
+      const r = await broker.sweep({ remainingTimeMs: () => 90_000 - (Date.now() - started) });
+      sweeps.push({ instance: k, ...r, start: started, end: Date.now() });
+      if (r.refreshed > 0)
+        log(
+          `sweep ${k}: ${r.refreshed} refreshed, ${r.failed} failed, ${r.deferred} deferred in ${r.durationMs} ms`,
+        );
+      if (k === 0) await expiryCheck();
+      await new Promise((res) => setTimeout(res, Math.max(0, SWEEP_EVERY_MS - (Date.now() - started))));
+    }
+  }),
+);
 
+const { stats, times } = await ask('stats', 'stats');
+// Why refreshes failed, as the items still record it (masked reasons; cleared by a later success).
+const lastErrors: Record<string, number> = {};
+for (const c of (await brokers[0]!.status()).connections) {
+  const reason = (c as { lastError?: string }).lastError;
+  if (reason) lastErrors[reason.slice(0, 80)] = (lastErrors[reason.slice(0, 80)] ?? 0) + 1;
+}
+const arrivals = times.sort((a, b) => a - b);
+const first = arrivals[0] ?? 0;
+const perSecond = new Array<number>(Math.max(1, Math.ceil(((arrivals.at(-1) ?? 0) - first + 1) / 1000))).fill(
+  0,
+);
+for (const t of arrivals) perSecond[Math.floor((t - first) / 1000)]! += 1;
 const sorted = [...perSecond].sort((a, b) => a - b);
-const busy = sweeps.filter((s) => s.refreshed > 0);
-const refreshed = busy.reduce((n, s) => n + s.refreshed, 0);
-const busyMs = busy.reduce((n, s) => n + s.durationMs, 0);
-const stats = idp.stats();
+// Wall time during which some sweep was refreshing (overlapping sweeps counted once).
+const busy = sweeps.filter((s) => s.refreshed > 0).sort((a, b) => a.start - b.start);
+let busyMs = 0;
+let coveredUntil = 0;
+for (const s of busy) {
+  busyMs += Math.max(0, s.end - Math.max(s.start, coveredUntil));
+  coveredUntil = Math.max(coveredUntil, s.end);
+}
+const limiterCounts = brokers.map((b) => b.rateLimiterCounts());
 const result = {
   connections: N,
   cycles: CYCLES,
   lifetimeSeconds: LIFETIME_S,
+  instances: INSTANCES,
+  lanesPerInstance: LANES,
   configuredRate: RATE,
   idcsLimit: IDCS_LIMIT,
   tokenRequests: stats.tokenRequests,
-  refreshed,
-  peakPerSecond: Math.round((sorted.at(-1) ?? 0) * 10) / 10,
-  p99PerSecond: Math.round((sorted[Math.floor(sorted.length * 0.99)] ?? 0) * 10) / 10,
+  refreshed: sweeps.reduce((n, s) => n + s.refreshed, 0),
+  peakPerSecond: peakInWindow(arrivals, 1_000),
+  p99PerSecond: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
   rateLimited429: stats.rateLimited,
   reuseDetections: stats.reuseDetections,
   expiredTokensSeen: expiredSeen,
-  sweepMsPer1000Due: refreshed > 0 ? Math.round((busyMs / refreshed) * 1000) : 0,
+  sweepMsPer1000Due: stats.tokenRequests > 0 ? Math.round((busyMs / stats.tokenRequests) * 1000) : 0,
   failed: sweeps.reduce((n, s) => n + s.failed, 0),
+  limiter: {
+    conflicts: limiterCounts.reduce((n, c) => n + c.conflicts, 0),
+    spentLate: limiterCounts.reduce((n, c) => n + c.spent, 0),
+  },
+  lastErrors,
   wallSeconds: Math.round((Date.now() - t0) / 1000),
 };
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-await idp.close();
-await dynamo.close();
+// The whole-second counts and the busiest second's arrivals: where a peak came from, after the run.
+if (values.out) {
+  const busiestAt = arrivals.find((t, i) => (arrivals[i + result.peakPerSecond - 1] ?? Infinity) - t < 1_000);
+  await writeFile(
+    values.out,
+    JSON.stringify({
+      ...result,
+      firstArrival: first,
+      perSecond,
+      busiestWindow: arrivals.filter(
+        (t) => busiestAt !== undefined && t >= busiestAt && t < busiestAt + 1_000,
+      ),
+    }),
+  );
+}
+for (const c of ddbClients) c.destroy();
+idpProcess.send({ type: 'close' });
+seedClient.destroy();
+dynamoProcess.send({ type: 'close' });
 await rm(dir, { recursive: true, force: true });
 process.exit(
   result.peakPerSecond <= RATE && result.reuseDetections === 0 && result.expiredTokensSeen === 0 ? 0 : 1,

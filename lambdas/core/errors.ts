@@ -272,6 +272,9 @@ export class NotStartedError extends TransientError {
   readonly notSent = true;
 }
 
+/** No slot of the shared token-endpoint rate by the deadline (or the limiter's table kept failing): nothing was sent. */
+export class NoRateSlotError extends NotStartedError {}
+
 /** The claim was lost or could not be renewed in time: the write was not sent (or not committed). */
 export class ClaimLostError extends CheckpointConflictError {}
 

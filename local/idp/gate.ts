@@ -29,6 +29,7 @@ export function tokenEndpointGate(deps: GateDeps): SimMiddleware {
       return;
     }
     stats.counters.tokenRequests++;
+    stats.tokenRequestArrived(Date.now());
     const faults = deps.faults();
     deps.bucket.setRate(faults.rateLimitPerSecond);
     const waitMs = deps.bucket.take();

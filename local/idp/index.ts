@@ -104,6 +104,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<IdpSim> {
       return revoked;
     },
     stats: () => stats.snapshot(),
+    tokenRequestTimes: () => stats.tokenRequestTimes(),
     resetStats: () => stats.reset(),
     setFaults: (patch) => {
       faults = mergeFaults(faults, patch);

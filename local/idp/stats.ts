@@ -21,6 +21,7 @@ export function emptyStats(): IdpStats {
 /** Mutable counters behind `stats()`; callers always get a deep copy so they can diff snapshots. */
 export class StatsRecorder {
   private current = emptyStats();
+  private arrivals: number[] = [];
 
   get counters(): IdpStats {
     return this.current;
@@ -32,6 +33,16 @@ export class StatsRecorder {
 
   reset(): void {
     this.current = emptyStats();
+    this.arrivals = [];
+  }
+
+  /** When each token request arrived (epoch ms): rates are measured from these, not from sampled counts. */
+  tokenRequestArrived(at: number): void {
+    this.arrivals.push(at);
+  }
+
+  tokenRequestTimes(): number[] {
+    return [...this.arrivals];
   }
 
   countGrant(grantType: string | undefined): void {
@@ -49,4 +60,19 @@ export class StatsRecorder {
 
 function bump(map: Record<string, number>, key: string): void {
   map[key] = (map[key] ?? 0) + 1;
+}
+
+/**
+ * The most requests in any window [t, t + windowMs) of the given arrival times: the rate an IdP that
+ * counts per sliding second sees, with no sampling or bucket-boundary artefact.
+ */
+export function peakInWindow(times: readonly number[], windowMs = 1_000): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let peak = 0;
+  let first = 0;
+  for (let last = 0; last < sorted.length; last++) {
+    while ((sorted[last] as number) - (sorted[first] as number) >= windowMs) first++;
+    peak = Math.max(peak, last - first + 1);
+  }
+  return peak;
 }

@@ -94,6 +94,8 @@ export interface IdpSim {
   revokeGrant(grantId: string): Promise<void>;
   revokeClientGrants(clientId: string): Promise<number>;
   stats(): IdpStats;
+  /** Arrival time (epoch ms) of every token request since the last reset. */
+  tokenRequestTimes(): number[];
   resetStats(): void;
   setFaults(f: Partial<IdpFaults>): IdpFaults;
   faults(): IdpFaults;

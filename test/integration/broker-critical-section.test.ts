@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ReauthRequiredError, TokenCommitError, TransientError } from '../../lambdas/core/errors.ts';
+import type { CallOptions, KeyProvider } from '../../lambdas/core/ports.ts';
 import { proactiveScheduleName } from '../../lambdas/core/token/schedule.ts';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from '../../local/adapters/dynamo-fault-proxy.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
@@ -60,6 +61,114 @@ describe('case 1: slow KMS after the grant — the lease is extended, the pair c
     expect(fx.idp.stats().tokenRequests).toBe(1);
     expect(fx.idp.stats().reuseDetections).toBe(0);
     record('case1-slow-kms', { kmsMs: 1_100, leaseMs: 6_000, ms: Date.now() - started });
+  });
+});
+
+/**
+ * KMS in a brownout, in front of the fixture's keys: every call takes `latencyMs`, and GenerateDataKey
+ * requests made before `lostUntil` are never answered (they hang until the caller aborts them).
+ */
+class BrownoutKms implements KeyProvider {
+  latencyMs = 0;
+  lostUntil = 0;
+  readonly lost: number[] = [];
+  constructor(private readonly inner: KeyProvider) {}
+  get keyId(): string {
+    return this.inner.keyId;
+  }
+  async generateDataKey(context: Record<string, string>, options?: CallOptions) {
+    if (Date.now() < this.lostUntil) {
+      this.lost.push(Date.now());
+      await delay(Number.POSITIVE_INFINITY, options);
+    }
+    await delay(this.latencyMs, options);
+    return this.inner.generateDataKey(context, options);
+  }
+  async decryptDataKey(encrypted: Uint8Array, context: Record<string, string>, options?: CallOptions) {
+    await delay(this.latencyMs, options);
+    return this.inner.decryptDataKey(encrypted, context, options);
+  }
+}
+
+/** Waits `ms` (forever if infinite) unless the call is aborted first, as an SDK call would. */
+function delay(ms: number, options?: CallOptions): Promise<void> {
+  const signal = options?.abortSignal;
+  signal?.throwIfAborted();
+  if (ms <= 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+describe('case 1b: seal + commit fit only inside the extended lease', () => {
+  it('the holder commits after its original lease ended; the waiter neither takes the lease nor resends', async () => {
+    // Lease 6 s, calls 900 ms, margin 300 ms: the commit reserve is 2 x 900 + 300 = 2.1 s, so the token
+    // request must be answered by 3.9 s. Decrypt (600 ms) + IdP latency (2.3 s) put the answer at ~2.95 s.
+    // Then every GenerateDataKey is lost until 200 ms + KMS latency before the ORIGINAL lease end: the
+    // seal can succeed only after that end. Unextended, the budget ends at 5.7 s and refuses the attempt
+    // that would succeed (it needs 900 ms from ~5.6 s); extended at ~2.95 s, the budget ends at ~8.65 s.
+    const leaseMs = 6_000;
+    const kmsMs = 700;
+    const opts = {
+      leaseMs,
+      callTimeoutMs: 900,
+      leaseMarginMs: 300,
+      tokenTimeoutMs: 2_800,
+      random: () => 0.5,
+    };
+    const kms = new BrownoutKms(fx.keys);
+    const phases = new Map<string, number>();
+    let originalLeaseEnd: Promise<number> | undefined;
+    const a = fx.broker({
+      ...opts,
+      keyProvider: kms,
+      probe: (phase) => {
+        phases.set(phase, Date.now());
+        if (phase === 'acquired') kms.lostUntil = Date.now() + leaseMs - kmsMs + 200;
+        // The lease as the holder took it, before any extension.
+        if (phase === 'sending') originalLeaseEnd = fx.item('c1b').then((i) => i.leaseExpiresAt as number);
+      },
+    });
+    const waiter = fx.broker(opts);
+    const { version } = await fx.connectRefreshToken('c1b', fx.broker());
+    kms.latencyMs = kmsMs;
+    fx.idp.setFaults({ latencyMs: 2_300 });
+    fx.idp.resetStats();
+    const first = a.getToken('c1b', { minVersion: version + 1 });
+    await new Promise((r) => setTimeout(r, 100));
+    const second = waiter.getToken('c1b', { minVersion: version + 1 });
+    const [ra, rb] = await Promise.allSettled([first, second]);
+
+    // The pair the IdP issued was committed and handed to both callers.
+    expect(ra).toMatchObject({ status: 'fulfilled', value: { version: version + 1 } });
+    expect(rb).toMatchObject({ status: 'fulfilled', value: { version: version + 1 } });
+    // The scenario is the one claimed: the seal needed retries and landed after the original lease end.
+    expect(kms.lost.length).toBeGreaterThanOrEqual(2);
+    const leaseEnd = await originalLeaseEnd;
+    expect(leaseEnd).toBeTypeOf('number');
+    expect(phases.get('committed')).toBeGreaterThan(leaseEnd as number);
+    const item = await fx.item('c1b');
+    expect(item).toMatchObject({ status: 'active', version: version + 1 });
+    expect(item.refreshInFlight).toBeUndefined();
+    expect(item.leaseOwner).toBeUndefined();
+    expect(fx.idp.stats().tokenRequests).toBe(1);
+    expect(fx.idp.stats().reuseDetections).toBe(0);
+    expect(fx.events.ofType('connection.needs_reauth')).toHaveLength(0);
+    record('case1b-extended-lease', {
+      leaseMs,
+      kmsMs,
+      lostGenerateDataKey: kms.lost.length,
+      answeredMs: (phases.get('answered') ?? 0) - (phases.get('acquired') ?? 0),
+      committedAfterLeaseEndMs: (phases.get('committed') ?? 0) - (leaseEnd ?? 0),
+    });
   });
 });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createMetrics, maskingReplacer } from '../../lambdas/core/observability.ts';
-import type { Scheduler } from '../../lambdas/core/ports.ts';
+import type { KeyProvider, Scheduler } from '../../lambdas/core/ports.ts';
 import { TokenBroker, type TokenBrokerOptions } from '../../lambdas/core/token/broker.ts';
 import { isFresh } from '../../lambdas/core/token/expiry.ts';
 import { documentClient, dynamoClient } from '../../local/adapters/dynamo.ts';
@@ -40,7 +40,13 @@ export interface BrokerFixture {
   logger: Logger;
   /** A broker "process": its own DynamoDB client, vault, single-flight and lease owner ids. */
   broker(
-    options?: TokenBrokerOptions & { scheduler?: Scheduler; logger?: Logger; dynamoEndpoint?: string },
+    options?: TokenBrokerOptions & {
+      scheduler?: Scheduler;
+      logger?: Logger;
+      dynamoEndpoint?: string;
+      /** A KMS stand-in with its own faults in front of `keys` (same master key, so envelopes interoperate). */
+      keyProvider?: KeyProvider;
+    },
   ): TokenBroker;
   /** Mints an IdP grant, stores the secret with it as bootstrap token, and connects. */
   connectRefreshToken(
@@ -80,14 +86,14 @@ export async function startBrokerFixture(
   const client = idp.clients[0]!;
 
   const broker: BrokerFixture['broker'] = (options = {}) => {
-    const { scheduler: s, logger: l, dynamoEndpoint, ...rest } = options;
+    const { scheduler: s, logger: l, dynamoEndpoint, keyProvider, ...rest } = options;
     // dynamoEndpoint: a fault proxy in front of dynalite (local/adapters/dynamo-fault-proxy.ts).
     const ddb = dynamoClient(dynamoEndpoint ?? dynamo.endpoint);
     clients.push(ddb);
     return new TokenBroker({
       doc: documentClient(ddb),
       tableName: dynamo.tables.connections,
-      keys,
+      keys: keyProvider ?? keys,
       secrets,
       scheduler: s ?? scheduler,
       events,

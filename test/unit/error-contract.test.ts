@@ -30,6 +30,7 @@ const sample: Record<string, () => Error> = {
   AmbiguousTokenResponseError: () => new errors.AmbiguousTokenResponseError('reset'),
   RefreshTokenMayBeConsumedError: () => new errors.RefreshTokenMayBeConsumedError('reset'),
   NotStartedError: () => new errors.NotStartedError('no time'),
+  NoRateSlotError: () => new errors.NoRateSlotError('no slot'),
   ClaimLostError: () => new errors.ClaimLostError('lost'),
   SimulatedCrashError: () => new errors.SimulatedCrashError('crash'),
 };
@@ -39,6 +40,7 @@ const REFINEMENTS: Record<string, string> = {
   AmbiguousTokenResponseError: 'TransientError',
   RefreshTokenMayBeConsumedError: 'TransientError',
   NotStartedError: 'TransientError',
+  NoRateSlotError: 'TransientError',
   SimulatedCrashError: 'TransientError',
   ClaimLostError: 'CheckpointConflictError',
 };

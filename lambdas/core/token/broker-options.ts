@@ -38,10 +38,18 @@ export interface TokenBrokerOptions {
   sweepGraceMs?: number;
   /** sweep(): refreshes in flight at once. Default 8. */
   sweepConcurrency?: number;
-  /** sweep(): token-endpoint requests per second it may cause. Default 20 (IDCS allows 40 per domain). */
+  /**
+   * Token-endpoint requests per second of the whole fleet (every instance, every trigger, retries
+   * included), held by a log in the connection table. Default 20 (IDCS allows 40 per domain); 0: none.
+   */
   tokenEndpointRatePerSecond?: number;
+  /** Added to the rate's 1 s window for the spread between our send and the IdP's count. Default 100 ms. */
+  tokenEndpointGuardMs?: number;
   random?: () => number;
 }
+
+export const DEFAULT_TOKEN_ENDPOINT_RATE = 20;
+export const DEFAULT_TOKEN_ENDPOINT_GUARD_MS = 100;
 
 /** Every tunable of the refresh path with its default; the reasoning behind the numbers is in docs/token-broker.md. */
 export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {

@@ -15,16 +15,22 @@ import {
   systemClock,
 } from '../ports.ts';
 import { CONNECTION_TABLE } from '../tables.ts';
-import { coordinatorConfig, type TokenBrokerOptions } from './broker-options.ts';
+import {
+  coordinatorConfig,
+  DEFAULT_TOKEN_ENDPOINT_GUARD_MS,
+  DEFAULT_TOKEN_ENDPOINT_RATE,
+  type TokenBrokerOptions,
+} from './broker-options.ts';
 import { type ConnectionView, toConnectionView } from './connection-item.ts';
 import { ConnectionStore } from './connection-store.ts';
 import { DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
 import { tokenFingerprint } from './obtain.ts';
 import { Outbox } from './outbox.ts';
+import { DynamoTokenRateLimiter } from './rate-limiter.ts';
 import { RefreshCoordinator, type RefreshMode, stateOf, type TokenNeed } from './refresh-coordinator.ts';
 import { inProactiveWindow, proactiveFireAt, proactiveScheduleName } from './schedule.ts';
 import { SingleFlight } from './single-flight.ts';
-import { RatePacer, runSweep, type SweepResult } from './sweeper.ts';
+import { runSweep, type SweepResult } from './sweeper.ts';
 import { BrokerTelemetry } from './telemetry.ts';
 import { TokenVault } from './token-vault.ts';
 
@@ -75,7 +81,7 @@ export class TokenBroker {
   private readonly sweepGraceMs: number;
   private readonly telemetry: BrokerTelemetry;
   readonly outbox: Outbox;
-  private readonly pacer: RatePacer;
+  private readonly limiter: DynamoTokenRateLimiter;
 
   constructor(private readonly deps: BrokerDeps) {
     const o = deps.options ?? {};
@@ -90,7 +96,19 @@ export class TokenBroker {
     this.vault = new TokenVault(deps.keys);
     this.telemetry = new BrokerTelemetry(deps.logger, deps.metrics, deps.events);
     this.outbox = new Outbox(this.store, deps.events, deps.logger);
-    this.pacer = new RatePacer(o.tokenEndpointRatePerSecond ?? 20, this.clock);
+    const config = coordinatorConfig(o);
+    // In the connection table the broker already uses: every instance of the fleet shares it.
+    this.limiter = new DynamoTokenRateLimiter(
+      deps.doc,
+      tableName,
+      {
+        ratePerSecond: o.tokenEndpointRatePerSecond ?? DEFAULT_TOKEN_ENDPOINT_RATE,
+        guardMs: o.tokenEndpointGuardMs ?? DEFAULT_TOKEN_ENDPOINT_GUARD_MS,
+        callTimeoutMs: config.callTimeoutMs,
+        random: this.random,
+      },
+      this.clock,
+    );
     this.coordinator = new RefreshCoordinator({
       outbox: this.outbox,
       store: this.store,
@@ -99,9 +117,10 @@ export class TokenBroker {
       secrets: deps.secrets,
       scheduler: deps.scheduler,
       telemetry: this.telemetry,
+      limiter: this.limiter,
       clock: this.clock,
       fetch: deps.fetch,
-      config: coordinatorConfig(o),
+      config,
     });
   }
 
@@ -188,16 +207,13 @@ export class TokenBroker {
           horizonMs: this.sweepHorizonMs,
           graceMs: this.sweepGraceMs,
           concurrency: o.sweepConcurrency ?? 8,
-          ratePerSecond: o.tokenEndpointRatePerSecond ?? 20,
           reserveMs: 2 * leaseMs + 5_000,
         },
-        pacer: this.pacer,
         actions: {
-          refresh: async (item, pace) =>
-            (await this.replaceVersion(item.connectionId, item.version, 'sweep', pace)).version >
-            item.version,
-          recover: async (item, pace) => {
-            await this.coordinate(item.connectionId, (t) => t.status === 'active', 'sweep', 'recover', pace);
+          refresh: async (item) =>
+            (await this.replaceVersion(item.connectionId, item.version, 'sweep')).version > item.version,
+          recover: async (item) => {
+            await this.coordinate(item.connectionId, (t) => t.status === 'active', 'sweep', 'recover');
           },
         },
       },
@@ -238,6 +254,11 @@ export class TokenBroker {
     return { connectionId, status: 'active', version: issued.version, expiresAt: issued.expiresAt };
   }
 
+  /** The shared rate's admissions, lost races and late slots seen by this instance (bench, metrics). */
+  rateLimiterCounts(): { admitted: number; conflicts: number; spent: number } {
+    return { ...this.limiter.counts };
+  }
+
   /** Masked listing for operators: counters, expiry, lease and last error; never a token. */
   async status(connectionId?: string): Promise<{ connections: ConnectionView[] }> {
     const now = this.clock.now();
@@ -266,10 +287,9 @@ export class TokenBroker {
     connectionId: string,
     version: number,
     trigger: RefreshTrigger,
-    pace?: () => Promise<void>,
   ): Promise<IssuedToken> {
     const need: TokenNeed = (t, now) => t.status === 'active' && t.version > version && this.fresh(t, now);
-    return this.coordinate(connectionId, need, trigger, 'refresh', pace);
+    return this.coordinate(connectionId, need, trigger, 'refresh');
   }
 
   /**
@@ -281,12 +301,11 @@ export class TokenBroker {
     need: TokenNeed,
     trigger: RefreshTrigger,
     mode: RefreshMode,
-    pace?: () => Promise<void>,
   ): Promise<IssuedToken> {
     let issued: IssuedToken | undefined;
     for (let round = 0; round < 3; round++) {
       issued = await this.flights.run(`${mode}:${connectionId}`, () =>
-        this.coordinator.run({ connectionId, trigger, mode, satisfied: need, pace }),
+        this.coordinator.run({ connectionId, trigger, mode, satisfied: need }),
       );
       if (need({ status: 'active', ...issued }, this.clock.now())) return issued;
     }

@@ -40,6 +40,11 @@ export interface GrantRetryOptions {
   timeout?: (ms: number) => AbortSignal;
   fetch?: typeof fetch;
   onRetry?: (info: { attempt: number; delayMs: number; error: unknown }) => void;
+  /**
+   * Waits for a slot of the shared token-endpoint rate right before each attempt is sent (retries
+   * count against the rate too); throws NotStartedError when none comes by `latestStart`.
+   */
+  admit?: (latestStart: number) => Promise<void>;
 }
 
 export interface GrantInput {
@@ -68,6 +73,13 @@ export async function obtainToken(
         throw new NotStartedError(
           `token request not sent: ${Math.max(0, options.deadline - now())} ms left under the lease, an attempt may take ${timeoutMs} ms`,
         );
+      }
+      if (options.admit) {
+        const latestStart =
+          options.deadline === undefined ? Number.POSITIVE_INFINITY : options.deadline - timeoutMs;
+        await options.admit(latestStart);
+        if (now() > latestStart)
+          throw new NotStartedError('token request not sent: the rate slot came too late for the lease');
       }
       const form = await grantForm(input, now());
       try {

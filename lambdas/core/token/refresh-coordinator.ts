@@ -13,6 +13,7 @@ import type { ConnectionItem, ConnectionStatus } from './connection-item.ts';
 import type { ConnectionStore, RetryPolicy } from './connection-store.ts';
 import type { GrantRetryOptions } from './grants.ts';
 import type { Outbox } from './outbox.ts';
+import type { TokenRateLimiter } from './rate-limiter.ts';
 import { LeaseHolder } from './refresh-holder.ts';
 import { proactiveScheduleName } from './schedule.ts';
 import { type BrokerTelemetry, describe } from './telemetry.ts';
@@ -35,8 +36,6 @@ export interface RefreshRequest {
   trigger: RefreshTrigger;
   mode: RefreshMode;
   satisfied: TokenNeed;
-  /** Waits for a slot of a shared token-endpoint rate right before the POST (the sweep's pacer). */
-  pace?: () => Promise<void>;
 }
 
 export interface CoordinatorConfig {
@@ -72,6 +71,8 @@ export interface CoordinatorDeps {
   scheduler: Scheduler;
   telemetry: BrokerTelemetry;
   outbox: Outbox;
+  /** The fleet-wide token-endpoint rate every request (and retry) takes a slot of. */
+  limiter: TokenRateLimiter;
   clock: Clock;
   config: CoordinatorConfig;
   /** The token endpoint's HTTP client (global fetch by default; the interleaving tests' IdP model). */

@@ -66,7 +66,6 @@ export class LeaseHolder {
     try {
       const prepared = await prepareGrant(item, grantMode(this.req), this.d, this.budget.call('KMS Decrypt'));
       await this.writeMarker(item, prepared);
-      await this.req.pace?.();
       this.probe('sending');
       obtained = await callGrant(item, prepared, grantMode(this.req), {
         secrets: this.d.secrets,
@@ -79,6 +78,7 @@ export class LeaseHolder {
           timeout: (ms) => timeoutOn(clock, ms),
           fetch: this.d.fetch,
           random: this.d.config.random,
+          admit: (latestStart) => this.d.limiter.acquire(latestStart),
         },
       });
     } catch (err) {

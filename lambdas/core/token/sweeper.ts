@@ -1,5 +1,4 @@
 import type { Clock } from '../ports.ts';
-import { sleep } from '../retry.ts';
 import type { ConnectionItem } from './connection-item.ts';
 import type { ConnectionStore } from './connection-store.ts';
 import type { Outbox } from './outbox.ts';
@@ -23,42 +22,20 @@ export interface SweepConfig {
   graceMs: number;
   /** Refreshes in flight at once. */
   concurrency: number;
-  /** Token-endpoint requests per second the sweep may cause (IDCS allows 40 per domain). */
-  ratePerSecond: number;
   /** No refresh starts with less time left than this (a refresh may hold its lease twice: extension). */
   reserveMs: number;
 }
 
-/** `pace` is called right before each token request: the rate bounds the POSTs, not the job starts. */
+/** What a sweep does to one connection; every token request goes through the broker's shared rate. */
 export interface SweepActions {
-  refresh(item: ConnectionItem, pace: () => Promise<void>): Promise<boolean>;
-  recover(item: ConnectionItem, pace: () => Promise<void>): Promise<void>;
-}
-
-/**
- * A token bucket (burst 1) shared by every refresh of one sweep: requests leave 1/rate apart, so the
- * sweep alone never exceeds the IdP's per-domain limit, however many connections are due.
- */
-export class RatePacer {
-  private next = 0;
-  constructor(
-    private readonly ratePerSecond: number,
-    private readonly clock: Clock,
-  ) {}
-
-  async take(): Promise<void> {
-    if (this.ratePerSecond <= 0) return;
-    const now = this.clock.now();
-    const at = Math.max(now, this.next);
-    this.next = at + 1000 / this.ratePerSecond;
-    if (at > now) await sleep(at - now);
-  }
+  refresh(item: ConnectionItem): Promise<boolean>;
+  recover(item: ConnectionItem): Promise<void>;
 }
 
 /**
  * The sweep (issue 11, fleet scale): queries the due index (no scan), drains pending outboxes, retries
  * due auto-recoverable needs_reauth connections, refreshes active ones whose schedule was missed, with
- * bounded concurrency under the shared rate, and stops starting work before the invocation's time runs out.
+ * bounded concurrency (the token-endpoint rate is the broker's, shared by the fleet), and stops starting work before the invocation's time runs out.
  */
 export async function runSweep(
   d: {
@@ -67,8 +44,6 @@ export async function runSweep(
     clock: Clock;
     config: SweepConfig;
     actions: SweepActions;
-    /** Shared by every sweep of this broker instance, so back-to-back sweeps never add up. */
-    pacer: RatePacer;
   },
   remainingTimeMs: () => number,
 ): Promise<SweepResult> {
@@ -84,13 +59,15 @@ export async function runSweep(
     deferred: 0,
     durationMs: 0,
   };
-  const pace = () => d.pacer.take();
   const work: Array<() => Promise<void>> = [];
-  for (const item of due) {
+  // The index is read shard by shard: the soonest expiry goes first across all shards, or under the
+  // shared rate a large fleet's last shard could wait a whole sweep cycle while its tokens run out.
+  const byUrgency = [...due].sort((a, b) => urgency(a) - urgency(b));
+  for (const item of byUrgency) {
     if (item.outbox.length > 0) await outbox.drainQuietly(item.connectionId);
     if (item.status === 'needs_reauth' && item.autoRetry && (item.retryAt ?? 0) <= started) {
       work.push(async () => {
-        await actions.recover(item, pace);
+        await actions.recover(item);
         result.recovered++;
       });
       continue;
@@ -102,7 +79,7 @@ export async function runSweep(
     if (pending) continue;
     if (item.nextProactiveAt !== undefined) result.overdue++;
     work.push(async () => {
-      if (await actions.refresh(item, pace)) result.refreshed++;
+      if (await actions.refresh(item)) result.refreshed++;
     });
   }
   let index = 0;
@@ -123,3 +100,6 @@ export async function runSweep(
   result.durationMs = clock.now() - started;
   return result;
 }
+
+const urgency = (item: ConnectionItem): number =>
+  item.status === 'active' ? (item.expiresAt ?? 0) : (item.retryAt ?? 0);

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { type ConnectionItem, toConnectionItem } from '../../lambdas/core/token/connection-item.ts';
+import type { ConnectionStore } from '../../lambdas/core/token/connection-store.ts';
+import type { Outbox } from '../../lambdas/core/token/outbox.ts';
+import { runSweep } from '../../lambdas/core/token/sweeper.ts';
+
+const T0 = Date.UTC(2030, 0, 1);
+const active = (id: string, expiresAt: number): ConnectionItem =>
+  toConnectionItem({ connectionId: id, status: 'active', accessToken: 'v1.x', version: 1, expiresAt });
+
+describe('runSweep order', () => {
+  it('refreshes the soonest expiry first across shards (the index is read shard by shard)', async () => {
+    // As queryDue returns them: shard 0 (sorted), then shard 1 (sorted), whose first item expires first.
+    const due = [active('s0-a', T0 + 50_000), active('s0-b', T0 + 90_000), active('s1-a', T0 + 10_000)];
+    due.push(active('s1-b', T0 + 60_000));
+    const order: string[] = [];
+    const result = await runSweep(
+      {
+        store: { queryDue: async () => due } as unknown as ConnectionStore,
+        outbox: { drainQuietly: async () => undefined } as unknown as Outbox,
+        clock: { now: () => T0 },
+        config: { horizonMs: 600_000, graceMs: 60_000, concurrency: 1, reserveMs: 0 },
+        actions: {
+          refresh: async (item) => {
+            order.push(item.connectionId);
+            return true;
+          },
+          recover: async () => undefined,
+        },
+      },
+      () => Number.POSITIVE_INFINITY,
+    );
+    expect(order).toEqual(['s1-a', 's0-a', 's1-b', 's0-b']);
+    expect(result.refreshed).toBe(4);
+  });
+});
