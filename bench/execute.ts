@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HcmGoal } from '../lambdas/core/hcm/oracle.ts';
+import type { HcmGoal } from '#core/hcm/index.ts';
 import { type ChildRun, runGoalSync } from './child.ts';
 import { type PeerSnapshot, startBenchPeers } from './peers.ts';
 import { type Scenario, scenarioId } from './scenarios.ts';

@@ -1,5 +1,5 @@
-import type { HcmGoal } from '../lambdas/core/hcm/oracle.ts';
-import { formatFromUri, openGoalSource } from '../lambdas/core/source/open.ts';
+import type { HcmGoal } from '#core/hcm/index.ts';
+import { formatFromUri, openGoalSource } from '#core/source/index.ts';
 import { writeSampleFile } from '../local/sample/generate.ts';
 
 /** What the bench needs to know about a source file to judge a run against it. */

@@ -1,5 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { didYouMean, escapeControl } from '../lambdas/core/source/text.ts';
+import { didYouMean, escapeControl } from '#core/source/index.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 

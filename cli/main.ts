@@ -1,6 +1,6 @@
 import '../local/polyfills.ts';
 import { parseArgs } from 'node:util';
-import { didYouMean, escapeControl } from '../lambdas/core/source/text.ts';
+import { didYouMean, escapeControl } from '#core/source/index.ts';
 
 /**
  * `goal-sync <command> [flags]`. Each command lives in ./commands/<name>.ts and exports

@@ -7,7 +7,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../lambdas/core/errors.ts';
-import type { SourceVersion } from '../../lambdas/core/source/types.ts';
+import type { SourceVersion } from '#core/source/index.ts';
 import { CliUsageError } from './cli.ts';
 
 /**

@@ -2,8 +2,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { UPLOAD_PREFIX } from '../../lambdas/core/adapters/aws/permissions.ts';
-import { escapeControl } from '../../lambdas/core/source/text.ts';
-import type { SourceVersion } from '../../lambdas/core/source/types.ts';
+import { escapeControl } from '#core/source/index.ts';
+import type { SourceVersion } from '#core/source/index.ts';
 import { CliUsageError } from './cli.ts';
 
 /**

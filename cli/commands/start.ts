@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../lambdas/core/errors.ts';
-import { formatFromUri } from '../../lambdas/core/source/open.ts';
-import { escapeControl } from '../../lambdas/core/source/text.ts';
+import { formatFromUri } from '#core/source/index.ts';
+import { escapeControl } from '#core/source/index.ts';
 import {
   type CliDeps,
   CliUsageError,

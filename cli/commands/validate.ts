@@ -5,9 +5,9 @@ import {
   formatMaxInvalid,
   type MaxInvalid,
   parseMaxInvalid,
-} from '../../lambdas/core/source/acceptance.ts';
-import { formatFromUri, openGoalSource } from '../../lambdas/core/source/open.ts';
-import { escapeControl } from '../../lambdas/core/source/text.ts';
+} from '#core/source/index.ts';
+import { formatFromUri, openGoalSource } from '#core/source/index.ts';
+import { escapeControl } from '#core/source/index.ts';
 import { parseCli, usageLine } from '../args.ts';
 
 export const usage = `goal-sync validate FILE [--max-invalid N|P%] [--json]   check a goal file, no HCM needed

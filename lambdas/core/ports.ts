@@ -4,9 +4,9 @@
  * a real DynamoDB API, so the same DynamoDB adapters run in both places.
  */
 
-import type { NaturalKey } from './hcm/mapping.ts';
-import type { HcmGoal, HcmGoalPayload } from './hcm/oracle.ts';
-import type { ChunkRef, ReadChunkOptions, SourceEntry, SourcePlan, SourceVersion } from './source/types.ts';
+import type { NaturalKey } from '#core/hcm/index.ts';
+import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
+import type { ChunkRef, ReadChunkOptions, SourceEntry, SourcePlan, SourceVersion } from '#core/source/index.ts';
 
 export interface Clock {
   /** Epoch milliseconds. */

@@ -5,13 +5,13 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { ChunkStore } from '../core/checkpoint/chunk-store.ts';
-import { RunLease } from '../core/checkpoint/run-lease.ts';
-import { RunStore } from '../core/checkpoint/run-store.ts';
+import { ChunkStore } from '#core/checkpoint/index.ts';
+import { RunLease } from '#core/checkpoint/index.ts';
+import { RunStore } from '#core/checkpoint/index.ts';
 import type { Clock, GoalSource } from '../core/ports.ts';
-import { checkAcceptance } from '../core/source/acceptance.ts';
-import type { SourceRef } from '../core/source/types.ts';
-import { type ChunkManifestWriter, type PlanOptions, type PlanOutput, planRun } from '../core/sync/plan.ts';
+import { checkAcceptance } from '#core/source/index.ts';
+import type { SourceRef } from '#core/source/index.ts';
+import { type ChunkManifestWriter, type PlanOptions, type PlanOutput, planRun } from '#core/sync/index.ts';
 import { normalizePlanEvent } from './input.ts';
 
 export interface PlanSyncDeps {

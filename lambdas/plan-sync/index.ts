@@ -3,7 +3,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ENV, requireEnv } from '../core/config.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
-import { openAwsGoalSource } from '../core/source/open.ts';
+import { openAwsGoalSource } from '#core/source/index.ts';
 import { createPlanSyncHandler } from './handler.ts';
 import { S3ChunkManifest } from './s3-manifest.ts';
 

@@ -1,8 +1,8 @@
 import { ConfigError } from '../core/errors.ts';
-import { type MaxInvalid, parseMaxInvalid } from '../core/source/acceptance.ts';
-import { didYouMean, escapeControl } from '../core/source/text.ts';
-import { parsePlanInput } from '../core/sync/input.ts';
-import type { PlanInput } from '../core/sync/plan.ts';
+import { type MaxInvalid, parseMaxInvalid } from '#core/source/index.ts';
+import { didYouMean, escapeControl } from '#core/source/index.ts';
+import { parsePlanInput } from '#core/sync/index.ts';
+import type { PlanInput } from '#core/sync/index.ts';
 
 /**
  * The execution input as people write it (Step Functions console, schedules, `goal-sync start`). The

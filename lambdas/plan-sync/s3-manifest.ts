@@ -1,6 +1,6 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ChunkRef } from '../core/source/types.ts';
-import type { ChunkManifestWriter } from '../core/sync/plan.ts';
+import type { ChunkRef } from '#core/source/index.ts';
+import type { ChunkManifestWriter } from '#core/sync/index.ts';
 
 /**
  * The chunk list as a JSON array in S3, the input a Distributed Map's S3JsonItemReader expects. One

@@ -4,11 +4,11 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
 import { ENV, numberEnv, requireEnv } from '../core/config.ts';
-import { HcmGoalsClient } from '../core/hcm/goals-client.ts';
+import { HcmGoalsClient } from '#core/hcm/index.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
-import { openAwsGoalSource } from '../core/source/open.ts';
-import { ENGINE_DEFAULTS } from '../core/sync/engine.ts';
-import { BrokerTokenProvider } from '../core/token/broker-client.ts';
+import { openAwsGoalSource } from '#core/source/index.ts';
+import { ENGINE_DEFAULTS } from '#core/sync/index.ts';
+import { BrokerTokenProvider } from '#core/token/index.ts';
 import { createSyncChunkHandler } from './handler.ts';
 
 // AWS composition root. Module scope on purpose: the token cache and the HCM client's adaptive limiter

@@ -6,9 +6,9 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ReauthRequiredError } from '../core/errors.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
-import { type BrokerDeps, TokenBroker } from '../core/token/broker.ts';
-import { type BrokerRequest, parseBrokerRequest } from '../core/token/protocol.ts';
-import { BROKER_METRICS, describe } from '../core/token/telemetry.ts';
+import { type BrokerDeps, TokenBroker } from '#core/token/index.ts';
+import { type BrokerRequest, parseBrokerRequest } from '#core/token/index.ts';
+import { BROKER_METRICS, describe } from '#core/token/index.ts';
 
 export const SERVICE_NAME = 'token-broker';
 

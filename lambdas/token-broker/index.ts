@@ -11,7 +11,7 @@ import { EventBridgeScheduler } from '../core/adapters/aws/scheduler.ts';
 import { SecretsManagerSecretSource } from '../core/adapters/aws/secrets-source.ts';
 import { ENV, numberEnv, requireEnv } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
-import { DEFAULT_BUFFER_SECONDS } from '../core/token/expiry.ts';
+import { DEFAULT_BUFFER_SECONDS } from '#core/token/index.ts';
 import { createTokenBrokerHandler } from './handler.ts';
 
 /**

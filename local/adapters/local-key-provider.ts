@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { canonicalContext } from '../../lambdas/core/crypto/envelope.ts';
+import { canonicalContext } from '#core/crypto/index.ts';
 import { CryptoError } from '../../lambdas/core/errors.ts';
 import type { CallOptions, KeyProvider } from '../../lambdas/core/ports.ts';
 

@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { ChunkRef } from '../../lambdas/core/source/types.ts';
-import type { ChunkManifestWriter } from '../../lambdas/core/sync/plan.ts';
+import type { ChunkRef } from '#core/source/index.ts';
+import type { ChunkManifestWriter } from '#core/sync/index.ts';
 
 /** Where a Distributed Map's ItemReader gets its object: S3 in AWS, this store on the laptop. */
 export interface ObjectReader {

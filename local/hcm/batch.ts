@@ -1,4 +1,4 @@
-import type { HcmBatchPart, HcmBatchResponsePart } from '../../lambdas/core/hcm/oracle.ts';
+import type { HcmBatchPart, HcmBatchResponsePart } from '#core/hcm/index.ts';
 import { dispatch, type OpMethod } from './dispatch.ts';
 import { SimHttpError } from './http.ts';
 import { emptyTally, type OpResult, type OpTally, type SimContext } from './resources.ts';

@@ -1,4 +1,4 @@
-import { HCM_REST_ROOT } from '../../lambdas/core/hcm/oracle.ts';
+import { HCM_REST_ROOT } from '#core/hcm/index.ts';
 import { SimHttpError } from './http.ts';
 import {
   createGoal,

@@ -1,5 +1,5 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
-import { HCM_MEDIA, type HcmErrorBody } from '../../lambdas/core/hcm/oracle.ts';
+import { HCM_MEDIA, type HcmErrorBody } from '#core/hcm/index.ts';
 
 export interface ErrorDetail {
   detail: string;

@@ -2,7 +2,7 @@
  * Oracle HCM Cloud performance-goals REST simulator (see README.md beside this file).
  * Public entry point: what the CLI, the runner, benchmarks and tests import.
  */
-export type { HcmGoal } from '../../lambdas/core/hcm/oracle.ts';
+export type { HcmGoal } from '#core/hcm/index.ts';
 export { fetchHcmStats, postHcmFaults } from './control.ts';
 export { type DevTokenIssuer, type MintOptions, startDevTokenIssuer } from './dev-tokens.ts';
 export { DEFAULT_FAULTS, type HcmFaults } from './faults.ts';

@@ -1,4 +1,4 @@
-import type { HcmGoal } from '../../lambdas/core/hcm/oracle.ts';
+import type { HcmGoal } from '#core/hcm/index.ts';
 import { SimHttpError } from './http.ts';
 import type { PersonDirectory } from './seed.ts';
 import { type GoalStore, naturalKey, type StoredGoal } from './store.ts';

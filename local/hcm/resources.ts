@@ -1,4 +1,4 @@
-import { HCM_REST_ROOT, hcmPaths } from '../../lambdas/core/hcm/oracle.ts';
+import { HCM_REST_ROOT, hcmPaths } from '#core/hcm/index.ts';
 import { etagMatches, SimHttpError } from './http.ts';
 import { findGoals, parseQ, planQuery } from './query.ts';
 import { type GoalPlan, goalPlanById, type PersonDirectory } from './seed.ts';

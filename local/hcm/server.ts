@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HCM_MEDIA, HCM_REST_ROOT, type HcmGoal } from '../../lambdas/core/hcm/oracle.ts';
+import { HCM_MEDIA, HCM_REST_ROOT, type HcmGoal } from '#core/hcm/index.ts';
 import { maskSecrets } from '../../lambdas/core/mask.ts';
 import { HCM_AUDIENCE } from '../constants.ts';
 import { TokenVerifier, UnauthorizedError } from './auth.ts';

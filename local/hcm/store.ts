@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { HcmGoal } from '../../lambdas/core/hcm/oracle.ts';
+import type { HcmGoal } from '#core/hcm/index.ts';
 import type { StoreChange } from './persist.ts';
 
 /** First GoalId handed out; GoalPlanGoalId = GoalId + PLAN_GOAL_OFFSET keeps both deterministic. */

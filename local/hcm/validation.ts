@@ -4,7 +4,7 @@ import {
   type GoalStatusCode,
   HCM_EDITABLE_ATTRIBUTES,
   type HcmGoal,
-} from '../../lambdas/core/hcm/oracle.ts';
+} from '#core/hcm/index.ts';
 import { type ErrorDetail, SimHttpError } from './http.ts';
 import type { GoalPlan, PersonDirectory, SeedPerson } from './seed.ts';
 import type { NewGoal } from './store.ts';

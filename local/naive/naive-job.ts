@@ -1,8 +1,8 @@
-import { toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
-import { hcmPaths } from '../../lambdas/core/hcm/oracle.ts';
-import { openGoalSource } from '../../lambdas/core/source/open.ts';
-import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
-import type { SourceRef } from '../../lambdas/core/source/types.ts';
+import { toHcmPayload } from '#core/hcm/index.ts';
+import { hcmPaths } from '#core/hcm/index.ts';
+import { openGoalSource } from '#core/source/index.ts';
+import type { GoalRecord } from '#core/source/index.ts';
+import type { SourceRef } from '#core/source/index.ts';
 
 /**
  * The original nightly job, reproduced honestly for side-by-side runs (`goal-sync local --naive`):

@@ -1,13 +1,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { WriteTiming } from '../../lambdas/core/checkpoint/goal-ledger.ts';
-import { HcmGoalsClient } from '../../lambdas/core/hcm/goals-client.ts';
+import type { WriteTiming } from '#core/checkpoint/index.ts';
+import { HcmGoalsClient } from '#core/hcm/index.ts';
 import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
-import { openGoalSource } from '../../lambdas/core/source/open.ts';
-import type { ChunkCounts } from '../../lambdas/core/sync/counts.ts';
-import type { ChunkManifestWriter } from '../../lambdas/core/sync/plan.ts';
+import { openGoalSource } from '#core/source/index.ts';
+import type { ChunkCounts } from '#core/sync/index.ts';
+import type { ChunkManifestWriter } from '#core/sync/index.ts';
 import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler, type SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';

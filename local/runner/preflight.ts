@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { formatFromUri } from '../../lambdas/core/source/open.ts';
-import { escapeControl } from '../../lambdas/core/source/text.ts';
+import { formatFromUri } from '#core/source/index.ts';
+import { escapeControl } from '#core/source/index.ts';
 import { type LocalRunOptions, UsageError } from './options.ts';
 
 /**

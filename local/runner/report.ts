@@ -1,4 +1,4 @@
-import { escapeControl } from '../../lambdas/core/source/text.ts';
+import { escapeControl } from '#core/source/index.ts';
 
 /** The run report (DESIGN.md section 5): benchmarks and tooling read exactly these fields. */
 export interface RunReport {

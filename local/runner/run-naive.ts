@@ -1,4 +1,4 @@
-import { formatFromUri } from '../../lambdas/core/source/open.ts';
+import { formatFromUri } from '#core/source/index.ts';
 import { runNaiveJob } from '../naive/naive-job.ts';
 import type { LocalRunOptions } from './options.ts';
 import type { HcmPeer, IdpPeer } from './peers.ts';

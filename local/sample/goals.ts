@@ -1,4 +1,4 @@
-import type { GoalStatusCode } from '../../lambdas/core/hcm/oracle.ts';
+import type { GoalStatusCode } from '#core/hcm/index.ts';
 import { GOAL_PLANS, seedPerson } from '../hcm/seed.ts';
 import { addDays, daysBetween, type Rng } from './random.ts';
 

@@ -10,7 +10,7 @@ import {
   type Principal,
   type ResourceRef,
 } from '../../lambdas/core/adapters/aws/permissions.ts';
-import { proactiveScheduleName } from '../../lambdas/core/token/schedule.ts';
+import { proactiveScheduleName } from '#core/token/index.ts';
 import { type Env, ResolvedTemplate, withoutStatement } from './iam-template.ts';
 import { FULL_CONTEXT, type Synthesized, synthesize } from './support.ts';
 

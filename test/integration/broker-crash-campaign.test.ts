@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { createMetrics } from '../../lambdas/core/observability.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
-import { TokenBroker } from '../../lambdas/core/token/broker.ts';
+import { TokenBroker } from '#core/token/index.ts';
 import { prng } from '../support/campaign.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 

@@ -6,7 +6,7 @@ import {
   TokenCommitError,
   TransientError,
 } from '../../lambdas/core/errors.ts';
-import { ConnectionLease } from '../../lambdas/core/lease/lease.ts';
+import { ConnectionLease } from '#core/lease/index.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 
 let fx: BrokerFixture;
@@ -124,7 +124,7 @@ describe('invariant 2: commit before use, retry the write never the refresh', ()
         };
       },
     });
-    const { TokenBroker } = await import('../../lambdas/core/token/broker.ts');
+    const { TokenBroker } = await import('#core/token/index.ts');
     const { createMetrics } = await import('../../lambdas/core/observability.ts');
     const broker = new TokenBroker({
       doc: flaky,

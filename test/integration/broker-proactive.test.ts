@@ -3,7 +3,7 @@ import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lambdas/core/errors.ts';
-import type { TokenBroker } from '../../lambdas/core/token/broker.ts';
+import type { TokenBroker } from '#core/token/index.ts';
 import { createTokenBrokerHandler } from '../../lambdas/token-broker/handler.ts';
 import { InProcessBrokerTransport } from '../../local/adapters/in-process-broker.ts';
 import { TimerScheduler } from '../../local/adapters/timer-scheduler.ts';

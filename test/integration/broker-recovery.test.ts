@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CryptoError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
-import { TokenVault } from '../../lambdas/core/token/token-vault.ts';
+import { TokenVault } from '#core/token/index.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { type BrokerFixture, startBrokerFixture } from './broker-fixture.ts';
 
@@ -90,7 +90,7 @@ describe('transactional outbox', () => {
         seen.push({ type, detail });
       },
     };
-    const { TokenBroker } = await import('../../lambdas/core/token/broker.ts');
+    const { TokenBroker } = await import('#core/token/index.ts');
     const { createMetrics } = await import('../../lambdas/core/observability.ts');
     const broker = new TokenBroker({
       doc: fx.dynamo.doc,

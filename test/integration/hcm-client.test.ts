@@ -8,11 +8,11 @@ import {
   ReauthRequiredError,
   TransientError,
 } from '../../lambdas/core/errors.ts';
-import { type HcmClientOptions, HcmGoalsClient } from '../../lambdas/core/hcm/goals-client.ts';
-import { AdaptiveLimiter } from '../../lambdas/core/hcm/limiter.ts';
-import { diffGoal, naturalKeyOf, toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
+import { type HcmClientOptions, HcmGoalsClient } from '#core/hcm/index.ts';
+import { AdaptiveLimiter } from '#core/hcm/index.ts';
+import { diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
 import type { IssuedToken, RefreshTrigger, TokenProvider } from '../../lambdas/core/ports.ts';
-import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
+import type { GoalRecord } from '#core/source/index.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { GOAL_PLANS, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hcmPaths } from '../../lambdas/core/hcm/oracle.ts';
+import { hcmPaths } from '#core/hcm/index.ts';
 import { type DevTokenIssuer, startDevTokenIssuer } from '../../local/hcm/dev-tokens.ts';
 import { type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
 

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HCM_MEDIA, HCM_REST_ROOT, type HcmGoal, hcmPaths } from '../../lambdas/core/hcm/oracle.ts';
+import { HCM_MEDIA, HCM_REST_ROOT, type HcmGoal, hcmPaths } from '#core/hcm/index.ts';
 import { type DevTokenIssuer, startDevTokenIssuer } from '../../local/hcm/dev-tokens.ts';
 import { GOAL_PLANS, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
 

@@ -2,7 +2,7 @@ import { appendFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HcmGoal, hcmPaths } from '../../lambdas/core/hcm/oracle.ts';
+import { type HcmGoal, hcmPaths } from '#core/hcm/index.ts';
 import { type DevTokenIssuer, startDevTokenIssuer } from '../../local/hcm/dev-tokens.ts';
 import {
   fetchHcmStats,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type HcmGoal, hcmPaths } from '../../lambdas/core/hcm/oracle.ts';
+import { type HcmGoal, hcmPaths } from '#core/hcm/index.ts';
 import { type DevTokenIssuer, startDevTokenIssuer } from '../../local/hcm/dev-tokens.ts';
 import { GOAL_PLANS, type HcmSim, PersonDirectory, seedPersons, startHcmSim } from '../../local/hcm/index.ts';
 import { FIRST_GOAL_ID, uniqIdFor } from '../../local/hcm/store.ts';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HCM_MEDIA, type HcmGoal, hcmPaths } from '../../lambdas/core/hcm/oracle.ts';
+import { HCM_MEDIA, type HcmGoal, hcmPaths } from '#core/hcm/index.ts';
 import { type DevTokenIssuer, startDevTokenIssuer } from '../../local/hcm/dev-tokens.ts';
 import { GOAL_PLANS, type HcmSim, seedPersons, startHcmSim } from '../../local/hcm/index.ts';
 import { findGoals, parseQ, planQuery } from '../../local/hcm/query.ts';

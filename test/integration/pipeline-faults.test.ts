@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
+import { RunStore } from '#core/checkpoint/index.ts';
 import type { HcmGoals } from '../../lambdas/core/ports.ts';
 
-import { validateGoalRecord } from '../../lambdas/core/source/schema.ts';
+import { validateGoalRecord } from '#core/source/index.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
 import { measure, type PipelinePeers, runPipeline, startPipelinePeers } from './pipeline-harness.ts';
 

@@ -4,7 +4,7 @@ import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { createMetrics } from '../../lambdas/core/observability.ts';
 import type { EventType, IssuedToken, Scheduler } from '../../lambdas/core/ports.ts';
 import { connectionTableSpec } from '../../lambdas/core/tables.ts';
-import { TokenBroker, type TokenBrokerOptions } from '../../lambdas/core/token/broker.ts';
+import { TokenBroker, type TokenBrokerOptions } from '#core/token/index.ts';
 import { DynamoModel } from './model/dynamo-model.ts';
 import { type IdpFault, IdpModel, idpFaultArb, idpLatencyArb } from './model/idp-model.ts';
 import { type CallFault, callFaultArb, modelDocClient, modelKeyProvider } from './model/peers.ts';

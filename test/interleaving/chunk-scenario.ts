@@ -1,10 +1,10 @@
 import fc from 'fast-check';
-import { WRITE_TIMING_DEFAULTS } from '../../lambdas/core/checkpoint/goal-ledger.ts';
-import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
+import { WRITE_TIMING_DEFAULTS } from '#core/checkpoint/index.ts';
+import { RecordStore } from '#core/checkpoint/index.ts';
 import type { GoalSource } from '../../lambdas/core/ports.ts';
-import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
-import type { ChunkRef, SourceEntry } from '../../lambdas/core/source/types.ts';
-import { processChunk } from '../../lambdas/core/sync/engine.ts';
+import type { GoalRecord } from '#core/source/index.ts';
+import type { ChunkRef, SourceEntry } from '#core/source/index.ts';
+import { processChunk } from '#core/sync/index.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
 import { DynamoModel } from './model/dynamo-model.ts';

@@ -9,7 +9,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import type { EventPublisher, Scheduler } from '../../lambdas/core/ports.ts';
-import { TokenBroker } from '../../lambdas/core/token/broker.ts';
+import { TokenBroker } from '#core/token/index.ts';
 import { documentClient, dynamoClient } from '../../local/adapters/dynamo.ts';
 import { FileSecretSource } from '../../local/adapters/file-secret-source.ts';
 import { LocalKeyProvider } from '../../local/adapters/local-key-provider.ts';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GoalRecordSchema } from '../../lambdas/core/source/schema.ts';
+import { GoalRecordSchema } from '#core/source/index.ts';
 import { JOURNAL_FILE_NAME } from '../../local/hcm/persist.ts';
 import { naturalKey, type StoreSnapshot } from '../../local/hcm/store.ts';
 import type { RunReport } from '../../local/runner/report.ts';

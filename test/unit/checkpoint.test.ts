@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkStore } from '../../lambdas/core/checkpoint/chunk-store.ts';
-import { GoalLedger } from '../../lambdas/core/checkpoint/goal-ledger.ts';
-import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
-import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
+import { ChunkStore } from '#core/checkpoint/index.ts';
+import { GoalLedger } from '#core/checkpoint/index.ts';
+import { RecordStore } from '#core/checkpoint/index.ts';
+import { RunStore } from '#core/checkpoint/index.ts';
 import { CheckpointConflictError, ClaimLostError, ConfigError } from '../../lambdas/core/errors.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { TestClock } from './sync-fakes.ts';

@@ -18,7 +18,7 @@ import {
   EnvelopeCipher,
   parseEnvelope,
   serializeEnvelope,
-} from '../../lambdas/core/crypto/envelope.ts';
+} from '#core/crypto/index.ts';
 import { CryptoError, TransientError } from '../../lambdas/core/errors.ts';
 import type { KeyProvider } from '../../lambdas/core/ports.ts';
 import { LocalKeyProvider } from '../../local/adapters/local-key-provider.ts';

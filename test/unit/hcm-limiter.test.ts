@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { AdaptiveLimiter } from '../../lambdas/core/hcm/limiter.ts';
+import { AdaptiveLimiter } from '#core/hcm/index.ts';
 
 // Fake timers fake Date.now too, which is the limiter's default clock: time is fully scripted.
 beforeEach(() => {

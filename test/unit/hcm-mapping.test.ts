@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
-import type { HcmGoal } from '../../lambdas/core/hcm/oracle.ts';
-import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
+import { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
+import type { HcmGoal } from '#core/hcm/index.ts';
+import type { GoalRecord } from '#core/source/index.ts';
 
 const record: GoalRecord = {
   externalKey: 'K-1',

@@ -1,8 +1,8 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ConnectionLease, DEFAULT_LEASE_MS, newLeaseOwner } from '../../lambdas/core/lease/lease.ts';
-import { GRANT_DEFAULTS } from '../../lambdas/core/token/grants.ts';
-import { DEFAULT_TOKEN_TIMEOUT_MS } from '../../lambdas/core/token/token-endpoint.ts';
+import { ConnectionLease, DEFAULT_LEASE_MS, newLeaseOwner } from '#core/lease/index.ts';
+import { GRANT_DEFAULTS } from '#core/token/index.ts';
+import { DEFAULT_TOKEN_TIMEOUT_MS } from '#core/token/index.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 
 let dynamo: TestDynamo;

@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
+import { RunStore } from '#core/checkpoint/index.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { ArraySource, goal } from './sync-fakes.ts';

@@ -5,11 +5,11 @@ import { pathToFileURL } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, InputRejectedError } from '../../lambdas/core/errors.ts';
-import { acceptanceProblem, checkAcceptance, parseMaxInvalid } from '../../lambdas/core/source/acceptance.ts';
-import { checkCsvHeader, jsonProblem } from '../../lambdas/core/source/decode.ts';
-import { checkAwsSourceUri, openAwsGoalSource, openGoalSource } from '../../lambdas/core/source/open.ts';
-import { keyOf } from '../../lambdas/core/source/schema.ts';
-import { closest, escapeControl } from '../../lambdas/core/source/text.ts';
+import { acceptanceProblem, checkAcceptance, parseMaxInvalid } from '#core/source/index.ts';
+import { checkCsvHeader, jsonProblem } from '#core/source/index.ts';
+import { checkAwsSourceUri, openAwsGoalSource, openGoalSource } from '#core/source/index.ts';
+import { keyOf } from '#core/source/index.ts';
+import { closest, escapeControl } from '#core/source/index.ts';
 import { normalizePlanEvent } from '../../lambdas/plan-sync/input.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'source-acceptance-'));

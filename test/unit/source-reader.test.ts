@@ -5,11 +5,11 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import type { GoalSource } from '../../lambdas/core/ports.ts';
-import { type ByteSource, fileBytes } from '../../lambdas/core/source/bytes.ts';
-import { MAX_LINE_BYTES } from '../../lambdas/core/source/framing.ts';
-import { formatFromUri, openGoalSource } from '../../lambdas/core/source/open.ts';
-import { StreamingGoalSource } from '../../lambdas/core/source/source.ts';
-import type { ChunkRef, SourceEntry } from '../../lambdas/core/source/types.ts';
+import { type ByteSource, fileBytes } from '#core/source/index.ts';
+import { MAX_LINE_BYTES } from '#core/source/index.ts';
+import { formatFromUri, openGoalSource } from '#core/source/index.ts';
+import { StreamingGoalSource } from '#core/source/index.ts';
+import type { ChunkRef, SourceEntry } from '#core/source/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'source-reader-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

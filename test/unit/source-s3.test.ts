@@ -12,8 +12,8 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, TransientError } from '../../lambdas/core/errors.ts';
 import type { GoalSource } from '../../lambdas/core/ports.ts';
-import { openGoalSource, parseS3Uri } from '../../lambdas/core/source/open.ts';
-import type { SourcePlan } from '../../lambdas/core/source/types.ts';
+import { openGoalSource, parseS3Uri } from '#core/source/index.ts';
+import type { SourcePlan } from '#core/source/index.ts';
 import { generateGoals } from '../../local/sample/generate.ts';
 
 const s3Mock = mockClient(S3Client);

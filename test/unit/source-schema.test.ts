@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validateGoalRecord } from '../../lambdas/core/source/schema.ts';
+import { validateGoalRecord } from '#core/source/index.ts';
 
 const valid = {
   externalKey: 'SRC:goal-001',

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkStore } from '../../lambdas/core/checkpoint/chunk-store.ts';
-import { GoalLedger } from '../../lambdas/core/checkpoint/goal-ledger.ts';
-import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
+import { ChunkStore } from '#core/checkpoint/index.ts';
+import { GoalLedger } from '#core/checkpoint/index.ts';
+import { RecordStore } from '#core/checkpoint/index.ts';
 import { AmbiguousWriteError, HcmRequestError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
-import { toHcmPayload } from '../../lambdas/core/hcm/mapping.ts';
-import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
-import { type EngineOptions, processChunk } from '../../lambdas/core/sync/engine.ts';
+import { toHcmPayload } from '#core/hcm/index.ts';
+import type { GoalRecord } from '#core/source/index.ts';
+import { type EngineOptions, processChunk } from '#core/sync/index.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { ArraySource, FakeHcm, goal, TestClock } from './sync-fakes.ts';
 

@@ -1,9 +1,9 @@
 import { HcmRequestError } from '../../lambdas/core/errors.ts';
-import type { NaturalKey } from '../../lambdas/core/hcm/mapping.ts';
-import type { HcmGoal, HcmGoalPayload } from '../../lambdas/core/hcm/oracle.ts';
+import type { NaturalKey } from '#core/hcm/index.ts';
+import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
 import type { GoalSource, HcmGoals, WriteGuard } from '../../lambdas/core/ports.ts';
-import type { GoalRecord } from '../../lambdas/core/source/schema.ts';
-import type { ChunkRef, SourceEntry, SourcePlan } from '../../lambdas/core/source/types.ts';
+import type { GoalRecord } from '#core/source/index.ts';
+import type { ChunkRef, SourceEntry, SourcePlan } from '#core/source/index.ts';
 
 /** A goal record as the source would deliver it; `n` picks the person (3 goals per person). */
 export function goal(n: number, overrides: Partial<GoalRecord> = {}): GoalRecord {

@@ -10,20 +10,20 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkStore } from '../../lambdas/core/checkpoint/chunk-store.ts';
-import { RecordStore } from '../../lambdas/core/checkpoint/record-store.ts';
-import { RunStore } from '../../lambdas/core/checkpoint/run-store.ts';
+import { ChunkStore } from '#core/checkpoint/index.ts';
+import { RecordStore } from '#core/checkpoint/index.ts';
+import { RunStore } from '#core/checkpoint/index.ts';
 import { ConfigError, SourceChangedError } from '../../lambdas/core/errors.ts';
 import type { EventPublisher, EventType, GoalSource } from '../../lambdas/core/ports.ts';
-import { openGoalSource } from '../../lambdas/core/source/open.ts';
-import type { ChunkRef, SourcePlan } from '../../lambdas/core/source/types.ts';
-import { finishRun, type MetricsSink } from '../../lambdas/core/sync/finish.ts';
+import { openGoalSource } from '#core/source/index.ts';
+import type { ChunkRef, SourcePlan } from '#core/source/index.ts';
+import { finishRun, type MetricsSink } from '#core/sync/index.ts';
 import {
   PAYLOAD_CHUNK_LIMIT,
   PAYLOAD_LIMIT_BYTES,
   PLAN_DEFAULTS,
   planRun,
-} from '../../lambdas/core/sync/plan.ts';
+} from '#core/sync/index.ts';
 import { generateGoals } from '../../local/sample/generate.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { ArraySource, goal, TestClock } from './sync-fakes.ts';

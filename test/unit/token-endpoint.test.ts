@@ -10,8 +10,8 @@ import {
   TransientError,
 } from '../../lambdas/core/errors.ts';
 import type { ConnectionSecret } from '../../lambdas/core/ports.ts';
-import { JWT_BEARER_GRANT, obtainToken } from '../../lambdas/core/token/grants.ts';
-import { basicAuthorization, parseTokenResponse } from '../../lambdas/core/token/token-endpoint.ts';
+import { JWT_BEARER_GRANT, obtainToken } from '#core/token/index.ts';
+import { basicAuthorization, parseTokenResponse } from '#core/token/index.ts';
 
 type Step = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 interface Peer {

@@ -6,7 +6,7 @@ import {
   FALLBACK_LIFETIME_SECONDS,
   isFresh,
   readTokenLifetime,
-} from '../../lambdas/core/token/expiry.ts';
+} from '#core/token/index.ts';
 
 const secret = new TextEncoder().encode('k'.repeat(32));
 async function jwt(claims: { iat?: number; exp?: number }): Promise<string> {

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveBufferMs } from '../../lambdas/core/token/expiry.ts';
+import { effectiveBufferMs } from '#core/token/index.ts';
 import {
   inProactiveWindow,
   proactiveFireAt,
   proactiveOffsetBounds,
   proactiveOffsetMs,
   proactiveScheduleName,
-} from '../../lambdas/core/token/schedule.ts';
+} from '#core/token/index.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
 const seeded = (seed: number) => () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type ConnectionItem, toConnectionItem } from '../../lambdas/core/token/connection-item.ts';
-import type { ConnectionStore } from '../../lambdas/core/token/connection-store.ts';
-import type { Outbox } from '../../lambdas/core/token/outbox.ts';
-import { runSweep } from '../../lambdas/core/token/sweeper.ts';
+import { type ConnectionItem, toConnectionItem } from '#core/token/index.ts';
+import type { ConnectionStore } from '#core/token/index.ts';
+import type { Outbox } from '#core/token/index.ts';
+import { runSweep } from '#core/token/index.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
 const active = (id: string, expiresAt: number): ConnectionItem =>

@@ -6,7 +6,7 @@ import {
 import { z } from 'zod';
 import { ConfigError, ConnectionNotFoundError } from '../../../lambdas/core/errors.ts';
 import type { ConnectionSecret } from '../../../lambdas/core/ports.ts';
-import { connectionSecretSchema } from '../../../lambdas/core/token/connection-secret.ts';
+import { connectionSecretSchema } from '#core/token/index.ts';
 
 /** The field `connect` adds; the broker's `connect` action moves it into its encrypted store. */
 export const BOOTSTRAP_REFRESH_TOKEN_FIELD = 'bootstrapRefreshToken';

@@ -1,5 +1,5 @@
 /** Shapes of the checkpoint items (DynamoDB attributes, minus pk/sk). */
-import type { SourceVersion } from '../source/types.ts';
+import type { SourceVersion } from '#core/source/index.ts';
 
 export interface SourceLocation {
   uri: string;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { GoalRecord } from '../source/schema.ts';
+import type { GoalRecord } from '#core/source/index.ts';
 import { HCM_EDITABLE_ATTRIBUTES, type HcmGoal, type HcmGoalPayload } from './oracle.ts';
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { GOAL_PRIORITY_CODES, GOAL_STATUS_CODES } from '../hcm/oracle.ts';
+import { GOAL_PRIORITY_CODES, GOAL_STATUS_CODES } from '#core/hcm/index.ts';
 
 /** YYYY-MM-DD that is a real calendar date (zod's ISO date rejects 2023-02-29 and 2024-04-31). */
 const isoDate = z.iso.date({ error: 'must be a real calendar date YYYY-MM-DD' });

@@ -1,13 +1,13 @@
-import type { ChunkStore } from '../checkpoint/chunk-store.ts';
-import { GoalLedger, WRITE_TIMING_DEFAULTS, type WriteTiming } from '../checkpoint/goal-ledger.ts';
-import type { RecordState, RecordStore } from '../checkpoint/record-store.ts';
-import { committedIds, type DoneAction, type HcmIds, needsReconcile } from '../checkpoint/types.ts';
+import type { ChunkStore } from '#core/checkpoint/index.ts';
+import { GoalLedger, WRITE_TIMING_DEFAULTS, type WriteTiming } from '#core/checkpoint/index.ts';
+import type { RecordState, RecordStore } from '#core/checkpoint/index.ts';
+import { committedIds, type DoneAction, type HcmIds, needsReconcile } from '#core/checkpoint/index.ts';
 import { ReauthRequiredError } from '../errors.ts';
 
-import { contentHash } from '../hcm/mapping.ts';
+import { contentHash } from '#core/hcm/index.ts';
 import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../ports.ts';
-import type { GoalRecord } from '../source/schema.ts';
-import type { ChunkRef } from '../source/types.ts';
+import type { GoalRecord } from '#core/source/index.ts';
+import type { ChunkRef } from '#core/source/index.ts';
 import { type ChunkCounts, emptyCounts } from './counts.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';
 import { runPool, TimeBudget } from './pool.ts';

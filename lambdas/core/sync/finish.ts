@@ -1,8 +1,8 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ChunkStore } from '../checkpoint/chunk-store.ts';
-import type { RunLease } from '../checkpoint/run-lease.ts';
-import type { RunStore } from '../checkpoint/run-store.ts';
-import type { ChunkSummary, GoalCounts, RunItem, RunStatus } from '../checkpoint/types.ts';
+import type { ChunkStore } from '#core/checkpoint/index.ts';
+import type { RunLease } from '#core/checkpoint/index.ts';
+import type { RunStore } from '#core/checkpoint/index.ts';
+import type { ChunkSummary, GoalCounts, RunItem, RunStatus } from '#core/checkpoint/index.ts';
 import { ConfigError } from '../errors.ts';
 import { maskSecrets } from '../mask.ts';
 import { type Clock, type EventPublisher, systemClock } from '../ports.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { formatFromUri } from '../source/open.ts';
-import type { SourceRef } from '../source/types.ts';
+import { formatFromUri } from '#core/source/index.ts';
+import type { SourceRef } from '#core/source/index.ts';
 import type { FinishInput } from './finish.ts';
 import type { ChunkTask, PlanInput } from './plan.ts';
 

@@ -1,12 +1,12 @@
-import type { GoalLedger } from '../checkpoint/goal-ledger.ts';
-import type { RecordStore } from '../checkpoint/record-store.ts';
+import type { GoalLedger } from '#core/checkpoint/index.ts';
+import type { RecordStore } from '#core/checkpoint/index.ts';
 import {
   committedIds,
   type DoneAction,
   type HcmIds,
   type LedgerItem,
   needsReconcile,
-} from '../checkpoint/types.ts';
+} from '#core/checkpoint/index.ts';
 import {
   CheckpointConflictError,
   ClaimLostError,
@@ -15,11 +15,11 @@ import {
   isAmbiguousWrite,
 } from '../errors.ts';
 
-import { diffGoal, naturalKeyOf, toHcmPayload } from '../hcm/mapping.ts';
-import type { HcmGoal, HcmGoalPayload } from '../hcm/oracle.ts';
+import { diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
+import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
 import type { Clock, HcmGoals, WriteGuard } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
-import type { GoalRecord } from '../source/schema.ts';
+import type { GoalRecord } from '#core/source/index.ts';
 import { type ExistingGoals, pickExisting } from './hcm-access.ts';
 
 export interface RecordSyncContext {

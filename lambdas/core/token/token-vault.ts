@@ -1,4 +1,4 @@
-import { EnvelopeCipher } from '../crypto/envelope.ts';
+import { EnvelopeCipher } from '#core/crypto/index.ts';
 import { ReauthRequiredError } from '../errors.ts';
 import type { CallOptions, IssuedToken, KeyProvider } from '../ports.ts';
 import type { ConnectionItem } from './connection-item.ts';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { AmbiguousWriteError, HcmRequestError } from '../../../lambdas/core/errors.ts';
-import type { NaturalKey } from '../../../lambdas/core/hcm/mapping.ts';
-import type { HcmGoal, HcmGoalPayload } from '../../../lambdas/core/hcm/oracle.ts';
+import type { NaturalKey } from '#core/hcm/index.ts';
+import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
 import type { HcmGoals, WriteGuard } from '../../../lambdas/core/ports.ts';
 import { type Actor, cycle, type World } from './world.ts';
 

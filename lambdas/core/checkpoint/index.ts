@@ -1,0 +1,16 @@
+/**
+ * The public surface of `checkpoint/`: what code outside this folder may import (a test enforces it).
+ * Everything else in the folder is internal.
+ */
+export { ChunkStore } from './chunk-store.ts';
+export { dynamoCall, queryByPrefix } from './dynamo.ts';
+export { GoalLedger, WRITE_TIMING_DEFAULTS } from './goal-ledger.ts';
+export type { WriteTiming } from './goal-ledger.ts';
+export { RUN_SK, runPk, SK_PREFIX } from './keys.ts';
+export { RecordStore } from './record-store.ts';
+export type { RecordState } from './record-store.ts';
+export { ttlSeconds } from './retention.ts';
+export { RunLease } from './run-lease.ts';
+export { RunStore, sourceChange } from './run-store.ts';
+export { committedIds, needsReconcile } from './types.ts';
+export type { ChunkSummary, DoneAction, GoalCounts, HcmIds, LedgerItem, RunItem, RunStatus, RunTotals } from './types.ts';

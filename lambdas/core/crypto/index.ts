@@ -1,0 +1,5 @@
+/**
+ * The public surface of `crypto/`: what code outside this folder may import (a test enforces it).
+ * Everything else in the folder is internal.
+ */
+export { canonicalContext, EnvelopeCipher, parseEnvelope, serializeEnvelope } from './envelope.ts';
