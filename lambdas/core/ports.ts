@@ -4,9 +4,14 @@
  * a real DynamoDB API, so the same DynamoDB adapters run in both places.
  */
 
-import type { NaturalKey } from '#core/hcm/index.ts';
-import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
-import type { ChunkRef, ReadChunkOptions, SourceEntry, SourcePlan, SourceVersion } from '#core/source/index.ts';
+import type { HcmGoal, HcmGoalPayload, NaturalKey } from '#core/hcm/index.ts';
+import type {
+  ChunkRef,
+  ReadChunkOptions,
+  SourceEntry,
+  SourcePlan,
+  SourceVersion,
+} from '#core/source/index.ts';
 
 export interface Clock {
   /** Epoch milliseconds. */

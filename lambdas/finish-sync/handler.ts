@@ -5,12 +5,9 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { ChunkStore } from '#core/checkpoint/index.ts';
-import { RunLease } from '#core/checkpoint/index.ts';
-import { RunStore } from '#core/checkpoint/index.ts';
+import { ChunkStore, RunLease, RunStore } from '#core/checkpoint/index.ts';
+import { type FinishOutput, finishRun, parseFinishInput } from '#core/sync/index.ts';
 import type { Clock, EventPublisher } from '../core/ports.ts';
-import { type FinishOutput, finishRun } from '#core/sync/index.ts';
-import { parseFinishInput } from '#core/sync/index.ts';
 
 export interface FinishSyncDeps {
   doc: DynamoDBDocumentClient;

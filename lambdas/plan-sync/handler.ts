@@ -5,13 +5,11 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { ChunkStore } from '#core/checkpoint/index.ts';
-import { RunLease } from '#core/checkpoint/index.ts';
-import { RunStore } from '#core/checkpoint/index.ts';
-import type { Clock, GoalSource } from '../core/ports.ts';
-import { checkAcceptance } from '#core/source/index.ts';
+import { ChunkStore, RunLease, RunStore } from '#core/checkpoint/index.ts';
 import type { SourceRef } from '#core/source/index.ts';
+import { checkAcceptance } from '#core/source/index.ts';
 import { type ChunkManifestWriter, type PlanOptions, type PlanOutput, planRun } from '#core/sync/index.ts';
+import type { Clock, GoalSource } from '../core/ports.ts';
 import { normalizePlanEvent } from './input.ts';
 
 export interface PlanSyncDeps {

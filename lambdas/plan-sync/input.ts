@@ -1,8 +1,7 @@
-import { ConfigError } from '../core/errors.ts';
-import { type MaxInvalid, parseMaxInvalid } from '#core/source/index.ts';
-import { didYouMean, escapeControl } from '#core/source/index.ts';
-import { parsePlanInput } from '#core/sync/index.ts';
+import { didYouMean, escapeControl, type MaxInvalid, parseMaxInvalid } from '#core/source/index.ts';
 import type { PlanInput } from '#core/sync/index.ts';
+import { parsePlanInput } from '#core/sync/index.ts';
+import { ConfigError } from '../core/errors.ts';
 
 /**
  * The execution input as people write it (Step Functions console, schedules, `goal-sync start`). The

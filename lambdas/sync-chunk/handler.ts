@@ -5,17 +5,21 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { ChunkStore } from '#core/checkpoint/index.ts';
-import { RecordStore } from '#core/checkpoint/index.ts';
-import { ttlSeconds } from '#core/checkpoint/index.ts';
-import { RunLease } from '#core/checkpoint/index.ts';
+import { ChunkStore, RecordStore, RunLease, ttlSeconds } from '#core/checkpoint/index.ts';
 import type { HcmClientStats } from '#core/hcm/index.ts';
-import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../core/ports.ts';
 import type { SourceRef } from '#core/source/index.ts';
-import { addCounts, type ChunkCounts, emptyCounts } from '#core/sync/index.ts';
-import { type ChunkResult, type EngineOptions, processChunk } from '#core/sync/index.ts';
-import { parseChunkTasks } from '#core/sync/index.ts';
-import { type ChunkTask, resolveChunk } from '#core/sync/index.ts';
+import {
+  addCounts,
+  type ChunkCounts,
+  type ChunkResult,
+  type ChunkTask,
+  type EngineOptions,
+  emptyCounts,
+  parseChunkTasks,
+  processChunk,
+  resolveChunk,
+} from '#core/sync/index.ts';
+import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../core/ports.ts';
 
 /** The HCM port for a connection, with the client's request stats when it has them (for metrics). */
 export type HcmForConnection = (connectionId: string) => HcmGoals & { stats?: HcmClientStats };

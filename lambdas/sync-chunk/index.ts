@@ -2,13 +2,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
-import { ENV, numberEnv, requireEnv } from '../core/config.ts';
 import { HcmGoalsClient } from '#core/hcm/index.ts';
-import { createLogger, createMetrics } from '../core/observability.ts';
 import { openAwsGoalSource } from '#core/source/index.ts';
 import { ENGINE_DEFAULTS } from '#core/sync/index.ts';
 import { BrokerTokenProvider } from '#core/token/index.ts';
+import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
+import { ENV, numberEnv, requireEnv } from '../core/config.ts';
+import { createLogger, createMetrics } from '../core/observability.ts';
 import { createSyncChunkHandler } from './handler.ts';
 
 // AWS composition root. Module scope on purpose: the token cache and the HCM client's adaptive limiter

@@ -4,11 +4,16 @@ import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import {
+  BROKER_METRICS,
+  type BrokerDeps,
+  type BrokerRequest,
+  describe,
+  parseBrokerRequest,
+  TokenBroker,
+} from '#core/token/index.ts';
 import { ReauthRequiredError } from '../core/errors.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
-import { type BrokerDeps, TokenBroker } from '#core/token/index.ts';
-import { type BrokerRequest, parseBrokerRequest } from '#core/token/index.ts';
-import { BROKER_METRICS, describe } from '#core/token/index.ts';
 
 export const SERVICE_NAME = 'token-broker';
 

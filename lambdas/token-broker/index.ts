@@ -5,13 +5,13 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
+import { DEFAULT_BUFFER_SECONDS } from '#core/token/index.ts';
 import { EventBridgePublisher } from '../core/adapters/aws/event-publisher.ts';
 import { KmsKeyProvider } from '../core/adapters/aws/kms-key-provider.ts';
 import { EventBridgeScheduler } from '../core/adapters/aws/scheduler.ts';
 import { SecretsManagerSecretSource } from '../core/adapters/aws/secrets-source.ts';
 import { ENV, numberEnv, requireEnv } from '../core/config.ts';
 import { ConfigError } from '../core/errors.ts';
-import { DEFAULT_BUFFER_SECONDS } from '#core/token/index.ts';
 import { createTokenBrokerHandler } from './handler.ts';
 
 /**

@@ -4,13 +4,22 @@
  */
 export { ChunkStore } from './chunk-store.ts';
 export { dynamoCall, queryByPrefix } from './dynamo.ts';
-export { GoalLedger, WRITE_TIMING_DEFAULTS } from './goal-ledger.ts';
 export type { WriteTiming } from './goal-ledger.ts';
+export { GoalLedger, WRITE_TIMING_DEFAULTS } from './goal-ledger.ts';
 export { RUN_SK, runPk, SK_PREFIX } from './keys.ts';
-export { RecordStore } from './record-store.ts';
 export type { RecordState } from './record-store.ts';
+export { RecordStore } from './record-store.ts';
 export { ttlSeconds } from './retention.ts';
 export { RunLease } from './run-lease.ts';
 export { RunStore, sourceChange } from './run-store.ts';
+export type {
+  ChunkSummary,
+  DoneAction,
+  GoalCounts,
+  HcmIds,
+  LedgerItem,
+  RunItem,
+  RunStatus,
+  RunTotals,
+} from './types.ts';
 export { committedIds, needsReconcile } from './types.ts';
-export type { ChunkSummary, DoneAction, GoalCounts, HcmIds, LedgerItem, RunItem, RunStatus, RunTotals } from './types.ts';

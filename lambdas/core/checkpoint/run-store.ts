@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { SourceVersion } from '#core/source/index.ts';
 import { isConditionFailed } from '../aws-errors.ts';
 import { CheckpointConflictError, ConfigError, SourceChangedError } from '../errors.ts';
-import type { SourceVersion } from '#core/source/index.ts';
 import { batchPutAll, dynamoCall, queryByPrefix } from './dynamo.ts';
 import { invalidSk, REPORT_SK, RUN_SK, runPk, SK_PREFIX } from './keys.ts';
 import { RunScopedStore, ttlSeconds } from './retention.ts';

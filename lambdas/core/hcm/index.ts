@@ -2,10 +2,25 @@
  * The public surface of `hcm/`: what code outside this folder may import (a test enforces it).
  * Everything else in the folder is internal.
  */
-export { HcmGoalsClient } from './goals-client.ts';
+
 export type { HcmClientOptions, HcmClientStats } from './goals-client.ts';
+export { HcmGoalsClient } from './goals-client.ts';
 export { AdaptiveLimiter } from './limiter.ts';
-export { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from './mapping.ts';
 export type { NaturalKey } from './mapping.ts';
-export { GOAL_PRIORITY_CODES, GOAL_STATUS_CODES, HCM_EDITABLE_ATTRIBUTES, HCM_MEDIA, HCM_REST_ROOT, hcmPaths } from './oracle.ts';
-export type { GoalStatusCode, HcmBatchPart, HcmBatchResponsePart, HcmErrorBody, HcmGoal, HcmGoalPayload } from './oracle.ts';
+export { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from './mapping.ts';
+export type {
+  GoalStatusCode,
+  HcmBatchPart,
+  HcmBatchResponsePart,
+  HcmErrorBody,
+  HcmGoal,
+  HcmGoalPayload,
+} from './oracle.ts';
+export {
+  GOAL_PRIORITY_CODES,
+  GOAL_STATUS_CODES,
+  HCM_EDITABLE_ATTRIBUTES,
+  HCM_MEDIA,
+  HCM_REST_ROOT,
+  hcmPaths,
+} from './oracle.ts';

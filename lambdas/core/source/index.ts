@@ -2,15 +2,23 @@
  * The public surface of `source/`: what code outside this folder may import (a test enforces it).
  * Everything else in the folder is internal.
  */
-export { acceptanceProblem, checkAcceptance, formatMaxInvalid, parseMaxInvalid } from './acceptance.ts';
+
 export type { MaxInvalid } from './acceptance.ts';
-export { fileBytes } from './bytes.ts';
+export { acceptanceProblem, checkAcceptance, formatMaxInvalid, parseMaxInvalid } from './acceptance.ts';
 export type { ByteSource } from './bytes.ts';
+export { fileBytes } from './bytes.ts';
 export { checkCsvHeader, jsonProblem } from './decode.ts';
 export { MAX_LINE_BYTES } from './framing.ts';
 export { checkAwsSourceUri, formatFromUri, openAwsGoalSource, openGoalSource, parseS3Uri } from './open.ts';
-export { GoalRecordSchema, keyOf, validateGoalRecord } from './schema.ts';
 export type { GoalRecord } from './schema.ts';
+export { GoalRecordSchema, keyOf, validateGoalRecord } from './schema.ts';
 export { StreamingGoalSource } from './source.ts';
 export { closest, didYouMean, escapeControl } from './text.ts';
-export type { ChunkRef, ReadChunkOptions, SourceEntry, SourcePlan, SourceRef, SourceVersion } from './types.ts';
+export type {
+  ChunkRef,
+  ReadChunkOptions,
+  SourceEntry,
+  SourcePlan,
+  SourceRef,
+  SourceVersion,
+} from './types.ts';

@@ -1,13 +1,17 @@
-import type { ChunkStore } from '#core/checkpoint/index.ts';
-import { GoalLedger, WRITE_TIMING_DEFAULTS, type WriteTiming } from '#core/checkpoint/index.ts';
-import type { RecordState, RecordStore } from '#core/checkpoint/index.ts';
-import { committedIds, type DoneAction, type HcmIds, needsReconcile } from '#core/checkpoint/index.ts';
-import { ReauthRequiredError } from '../errors.ts';
-
+import type { ChunkStore, RecordState, RecordStore } from '#core/checkpoint/index.ts';
+import {
+  committedIds,
+  type DoneAction,
+  GoalLedger,
+  type HcmIds,
+  needsReconcile,
+  WRITE_TIMING_DEFAULTS,
+  type WriteTiming,
+} from '#core/checkpoint/index.ts';
 import { contentHash } from '#core/hcm/index.ts';
+import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
+import { ReauthRequiredError } from '../errors.ts';
 import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../ports.ts';
-import type { GoalRecord } from '#core/source/index.ts';
-import type { ChunkRef } from '#core/source/index.ts';
 import { type ChunkCounts, emptyCounts } from './counts.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';
 import { runPool, TimeBudget } from './pool.ts';

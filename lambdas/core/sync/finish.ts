@@ -1,8 +1,13 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { ChunkStore } from '#core/checkpoint/index.ts';
-import type { RunLease } from '#core/checkpoint/index.ts';
-import type { RunStore } from '#core/checkpoint/index.ts';
-import type { ChunkSummary, GoalCounts, RunItem, RunStatus } from '#core/checkpoint/index.ts';
+import type {
+  ChunkStore,
+  ChunkSummary,
+  GoalCounts,
+  RunItem,
+  RunLease,
+  RunStatus,
+  RunStore,
+} from '#core/checkpoint/index.ts';
 import { ConfigError } from '../errors.ts';
 import { maskSecrets } from '../mask.ts';
 import { type Clock, type EventPublisher, systemClock } from '../ports.ts';

@@ -1,7 +1,7 @@
-import { type NaturalKey, naturalKeyOf } from '#core/hcm/index.ts';
 import type { HcmGoal } from '#core/hcm/index.ts';
-import type { HcmGoals } from '../ports.ts';
+import { type NaturalKey, naturalKeyOf } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
+import type { HcmGoals } from '../ports.ts';
 
 /** Counts the calls one pass makes to the HCM port, for the chunk result and the run report. */
 export function countingHcm(hcm: HcmGoals, counter: { calls: number }): HcmGoals {

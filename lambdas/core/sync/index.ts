@@ -2,12 +2,13 @@
  * The public surface of `sync/`: what code outside this folder may import (a test enforces it).
  * Everything else in the folder is internal.
  */
-export { addCounts, emptyCounts } from './counts.ts';
+
 export type { ChunkCounts } from './counts.ts';
-export { ENGINE_DEFAULTS, processChunk } from './engine.ts';
+export { addCounts, emptyCounts } from './counts.ts';
 export type { ChunkResult, EngineOptions } from './engine.ts';
-export { finishRun } from './finish.ts';
+export { ENGINE_DEFAULTS, processChunk } from './engine.ts';
 export type { FinishOutput, MetricsSink } from './finish.ts';
+export { finishRun } from './finish.ts';
 export { parseChunkTasks, parseFinishInput, parsePlanInput } from './input.ts';
-export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';
 export type { ChunkManifestWriter, ChunkTask, PlanInput, PlanOptions, PlanOutput } from './plan.ts';
+export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
-import { formatFromUri } from '#core/source/index.ts';
 import type { SourceRef } from '#core/source/index.ts';
+import { formatFromUri } from '#core/source/index.ts';
+import { ConfigError } from '../errors.ts';
 import type { FinishInput } from './finish.ts';
 import type { ChunkTask, PlanInput } from './plan.ts';
 

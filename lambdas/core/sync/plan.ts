@@ -1,10 +1,8 @@
-import type { ChunkStore } from '#core/checkpoint/index.ts';
-import type { RunLease } from '#core/checkpoint/index.ts';
+import type { ChunkStore, RunLease, RunTotals } from '#core/checkpoint/index.ts';
 import { type RunStore, sourceChange } from '#core/checkpoint/index.ts';
-import type { RunTotals } from '#core/checkpoint/index.ts';
+import type { ChunkRef, SourceRef } from '#core/source/index.ts';
 import { ConfigError, RunNotFoundError, SourceChangedError } from '../errors.ts';
 import type { GoalSource } from '../ports.ts';
-import type { ChunkRef, SourceRef } from '#core/source/index.ts';
 
 /** Step Functions' state payload limit, minus headroom for what the state machine adds around it. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;

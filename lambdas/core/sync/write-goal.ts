@@ -1,5 +1,4 @@
-import type { GoalLedger } from '#core/checkpoint/index.ts';
-import type { RecordStore } from '#core/checkpoint/index.ts';
+import type { GoalLedger, RecordStore } from '#core/checkpoint/index.ts';
 import {
   committedIds,
   type DoneAction,
@@ -7,6 +6,10 @@ import {
   type LedgerItem,
   needsReconcile,
 } from '#core/checkpoint/index.ts';
+import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
+
+import { diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
+import type { GoalRecord } from '#core/source/index.ts';
 import {
   CheckpointConflictError,
   ClaimLostError,
@@ -14,12 +17,8 @@ import {
   InvalidRecordError,
   isAmbiguousWrite,
 } from '../errors.ts';
-
-import { diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
-import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
 import type { Clock, HcmGoals, WriteGuard } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
-import type { GoalRecord } from '#core/source/index.ts';
 import { type ExistingGoals, pickExisting } from './hcm-access.ts';
 
 export interface RecordSyncContext {

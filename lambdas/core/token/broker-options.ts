@@ -1,5 +1,5 @@
-import { ConfigError } from '../errors.ts';
 import { DEFAULT_LEASE_MS } from '#core/lease/index.ts';
+import { ConfigError } from '../errors.ts';
 import { DEFAULT_BUFFER_SECONDS, DEFAULT_CLOCK_SKEW_SECONDS } from './expiry.ts';
 import { GRANT_DEFAULTS } from './grants.ts';
 import type { CoordinatorConfig } from './refresh-coordinator.ts';

@@ -1,8 +1,8 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConnectionDisabledError, ConnectionNotFoundError, ReauthRequiredError } from '../errors.ts';
 import { ConnectionLease, DEFAULT_LEASE_MS } from '#core/lease/index.ts';
+import { ConnectionDisabledError, ConnectionNotFoundError, ReauthRequiredError } from '../errors.ts';
 import {
   type Clock,
   type EventPublisher,

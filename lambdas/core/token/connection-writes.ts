@@ -223,12 +223,7 @@ export function reauthExpr(t: ReauthTransition): Expr {
     names['#dueAt'] = 'dueAt'; // terminal: out of the sweeper's index
     remove.push('#dueAt');
   }
-  return {
-    UpdateExpression: `${set} REMOVE ${remove.join(', ')}`,
-    ConditionExpression: '#owner = :me AND #status = :from',
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-  };
+  return setAndRemove(set, remove, '#owner = :me AND #status = :from', names, values);
 }
 
 /** Owner-conditioned; the marker is cleared only when nothing rotating may have been consumed. */
@@ -256,12 +251,7 @@ export function failureExpr(f: FailureRecord): Expr {
     });
     remove.push('#inflight', '#inflightAt', '#inflightFp');
   }
-  return {
-    UpdateExpression: `${set} REMOVE ${remove.join(', ')}`,
-    ConditionExpression: '#owner = :me',
-    ExpressionAttributeNames: names,
-    ExpressionAttributeValues: values,
-  };
+  return setAndRemove(set, remove, '#owner = :me', names, values);
 }
 
 /** Back to the item's own due time (expiry, retry) or out of the index, once its outbox is empty. */
@@ -322,4 +312,20 @@ function withEvent(
   values[':event'] = [event];
   values[':emptyList'] = [];
   return ', #outbox = list_append(if_not_exists(#outbox, :emptyList), :event)';
+}
+
+/** One conditional UpdateItem of SET clauses plus REMOVE clauses. */
+function setAndRemove(
+  set: string,
+  remove: string[],
+  condition: string,
+  names: Record<string, string>,
+  values: Record<string, unknown>,
+): Expr {
+  return {
+    UpdateExpression: `${set} REMOVE ${remove.join(', ')}`,
+    ConditionExpression: condition,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
 }

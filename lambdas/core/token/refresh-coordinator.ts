@@ -1,3 +1,4 @@
+import { type ConnectionLease, newLeaseOwner } from '#core/lease/index.ts';
 import {
   ConnectionDisabledError,
   ConnectionNotFoundError,
@@ -5,7 +6,6 @@ import {
   ReauthRequiredError,
   TransientError,
 } from '../errors.ts';
-import { type ConnectionLease, newLeaseOwner } from '#core/lease/index.ts';
 import type { Clock, IssuedToken, RefreshTrigger, Scheduler, SecretSource } from '../ports.ts';
 import { sleepOn } from '../retry.ts';
 import type { CallBudget } from './budget.ts';

@@ -1,8 +1,8 @@
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from '@aws-sdk/client-lambda';
-import { asTransient } from '../../aws-errors.ts';
-import { TransientError } from '../../errors.ts';
 import type { BrokerTransport } from '#core/token/index.ts';
 import { type BrokerRequest, errorFromPayload, type FunctionErrorPayload } from '#core/token/index.ts';
+import { asTransient } from '../../aws-errors.ts';
+import { TransientError } from '../../errors.ts';
 
 /**
  * Workers reach the TokenBroker Lambda with a synchronous Invoke. A function error comes back as

@@ -3,10 +3,10 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { parseConnectionSecret } from '#core/token/index.ts';
 import { asTransient } from '../../aws-errors.ts';
 import { ConfigError } from '../../errors.ts';
 import { type Clock, type ConnectionSecret, type SecretSource, systemClock } from '../../ports.ts';
-import { parseConnectionSecret } from '#core/token/index.ts';
 
 export const DEFAULT_SECRET_TTL_MS = 5 * 60_000;
 
