@@ -8,11 +8,9 @@ import { LogLevel, NodejsFunction, OutputFormat, SourceMapMode } from 'aws-cdk-l
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { DEFAULT_LEASE_MS } from '#core/lease/index.ts';
+import { ENGINE_DEFAULTS, PLAN_DEFAULTS } from '#core/sync/index.ts';
+import { DEFAULT_TOKEN_TIMEOUT_MS, GRANT_DEFAULTS } from '#core/token/index.ts';
 import { SERVICE_NAMESPACE } from '../lambdas/core/observability.ts';
-import { ENGINE_DEFAULTS } from '#core/sync/index.ts';
-import { PLAN_DEFAULTS } from '#core/sync/index.ts';
-import { GRANT_DEFAULTS } from '#core/token/index.ts';
-import { DEFAULT_TOKEN_TIMEOUT_MS } from '#core/token/index.ts';
 import { DEFAULT_LOG_RETENTION_DAYS, type StackConfig } from './config.ts';
 import { suppressGuardRule } from './guard.ts';
 import { SERVICE_NAMES } from './metrics.ts';

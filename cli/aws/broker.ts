@@ -1,7 +1,7 @@
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
+import { type BrokerRequest, errorFromPayload } from '#core/token/index.ts';
 import { TransientError } from '../../lambdas/core/errors.ts';
 import { redact } from '../../lambdas/core/mask.ts';
-import { type BrokerRequest, errorFromPayload } from '#core/token/index.ts';
 
 /** The broker actions the CLI sends (a subset of the token broker's request contract). */
 export type CliBrokerRequest = Extract<BrokerRequest, { action: 'status' | 'connect' }>;

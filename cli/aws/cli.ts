@@ -1,8 +1,8 @@
 import type { ParseArgsConfig } from 'node:util';
+import { escapeControl } from '#core/source/index.ts';
 import { AppError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { maskSecrets } from '../../lambdas/core/mask.ts';
 import { sleep } from '../../lambdas/core/retry.ts';
-import { escapeControl } from '#core/source/index.ts';
 import { ArgsError, parseCli, usageLine } from '../args.ts';
 import { type AwsClients, createAwsClients } from './clients.ts';
 import { openBrowser } from './oauth/open-browser.ts';

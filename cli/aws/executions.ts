@@ -6,8 +6,8 @@ import {
   ListExecutionsCommand,
   type SFNClient,
 } from '@aws-sdk/client-sfn';
-import { ConfigError } from '../../lambdas/core/errors.ts';
 import type { SourceVersion } from '#core/source/index.ts';
+import { ConfigError } from '../../lambdas/core/errors.ts';
 import { CliUsageError } from './cli.ts';
 
 /**

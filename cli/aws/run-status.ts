@@ -1,7 +1,7 @@
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
 import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { RUN_SK, runPk, SK_PREFIX } from '#core/checkpoint/index.ts';
 import type { RunItem } from '#core/checkpoint/index.ts';
+import { RUN_SK, runPk, SK_PREFIX } from '#core/checkpoint/index.ts';
 import { CHECKPOINT_TABLE } from '../../lambdas/core/tables.ts';
 import { connectionFieldsOf, connectionStatusOf } from './broker.ts';
 import { consoleUrlFor } from './executions.ts';

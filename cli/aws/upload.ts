@@ -1,9 +1,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { UPLOAD_PREFIX } from '../../lambdas/core/adapters/aws/permissions.ts';
-import { escapeControl } from '#core/source/index.ts';
 import type { SourceVersion } from '#core/source/index.ts';
+import { escapeControl } from '#core/source/index.ts';
+import { UPLOAD_PREFIX } from '../../lambdas/core/adapters/aws/permissions.ts';
 import { CliUsageError } from './cli.ts';
 
 /**

@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { escapeControl, formatFromUri } from '#core/source/index.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
-import { formatFromUri } from '#core/source/index.ts';
-import { escapeControl } from '#core/source/index.ts';
 import {
   type CliDeps,
   CliUsageError,

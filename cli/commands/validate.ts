@@ -1,13 +1,14 @@
 import { stat } from 'node:fs/promises';
-import { AppError } from '../../lambdas/core/errors.ts';
 import {
   acceptanceProblem,
+  escapeControl,
+  formatFromUri,
   formatMaxInvalid,
   type MaxInvalid,
+  openGoalSource,
   parseMaxInvalid,
 } from '#core/source/index.ts';
-import { formatFromUri, openGoalSource } from '#core/source/index.ts';
-import { escapeControl } from '#core/source/index.ts';
+import { AppError } from '../../lambdas/core/errors.ts';
 import { parseCli, usageLine } from '../args.ts';
 
 export const usage = `goal-sync validate FILE [--max-invalid N|P%] [--json]   check a goal file, no HCM needed

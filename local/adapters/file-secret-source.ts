@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { parseConnectionSecret } from '#core/token/index.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import type { ConnectionSecret, SecretSource } from '../../lambdas/core/ports.ts';
-import { parseConnectionSecret } from '#core/token/index.ts';
 
 export const LOCAL_SECRETS_FILE = 'secrets.json';
 

@@ -3,10 +3,14 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { maskSecrets } from '../../lambdas/core/mask.ts';
 import type { TokenBrokerOptions } from '#core/token/index.ts';
-import { BrokerTokenProvider, type BrokerTransport } from '#core/token/index.ts';
-import { type BrokerRequest, errorFromPayload } from '#core/token/index.ts';
+import {
+  type BrokerRequest,
+  BrokerTokenProvider,
+  type BrokerTransport,
+  errorFromPayload,
+} from '#core/token/index.ts';
+import { maskSecrets } from '../../lambdas/core/mask.ts';
 import { createTokenBrokerHandler } from '../../lambdas/token-broker/handler.ts';
 import { FileSecretSource } from './file-secret-source.ts';
 import { LocalKeyProvider } from './local-key-provider.ts';

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { HcmRequestError } from '../../lambdas/core/errors.ts';
 import type { HcmGoal } from '#core/hcm/index.ts';
+import { HcmRequestError } from '../../lambdas/core/errors.ts';
 import type { HcmFaults } from './faults.ts';
 import { readJsonBody, SimHttpError, sendJson } from './http.ts';
 import type { HcmStats } from './stats.ts';

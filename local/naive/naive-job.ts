@@ -1,8 +1,6 @@
-import { toHcmPayload } from '#core/hcm/index.ts';
-import { hcmPaths } from '#core/hcm/index.ts';
+import { hcmPaths, toHcmPayload } from '#core/hcm/index.ts';
+import type { GoalRecord, SourceRef } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
-import type { GoalRecord } from '#core/source/index.ts';
-import type { SourceRef } from '#core/source/index.ts';
 
 /**
  * The original nightly job, reproduced honestly for side-by-side runs (`goal-sync local --naive`):

@@ -1,8 +1,7 @@
+import { didYouMean, escapeControl, type MaxInvalid, parseMaxInvalid } from '#core/source/index.ts';
+import { PLAN_DEFAULTS } from '#core/sync/index.ts';
 import { parseCli } from '../../cli/args.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
-import { type MaxInvalid, parseMaxInvalid } from '#core/source/index.ts';
-import { didYouMean, escapeControl } from '#core/source/index.ts';
-import { PLAN_DEFAULTS } from '#core/sync/index.ts';
 import { AWS_FAULT_USAGE, type AwsFaults, applyAwsFault, noAwsFaults } from './aws-faults.ts';
 
 /** Everything `goal-sync local` can be told (DESIGN.md section 5 plus the embedded-default extras). */

@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { formatFromUri } from '#core/source/index.ts';
-import { escapeControl } from '#core/source/index.ts';
+import { escapeControl, formatFromUri } from '#core/source/index.ts';
 import { type LocalRunOptions, UsageError } from './options.ts';
 
 /**

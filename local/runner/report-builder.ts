@@ -1,6 +1,6 @@
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import { runPk, SK_PREFIX } from '#core/checkpoint/index.ts';
 import type { RunStore } from '#core/checkpoint/index.ts';
+import { runPk, SK_PREFIX } from '#core/checkpoint/index.ts';
 import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
 import type { HcmStats } from '../hcm/index.ts';
 import type { IdpStats } from '../idp/index.ts';

@@ -2,6 +2,7 @@ import { runSimulation, type Simulation } from '@cloud-copilot/iam-simulate';
 import { Stack } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { proactiveScheduleName } from '#core/token/index.ts';
 import { executionArnFor } from '../../cli/aws/executions.ts';
 import { OPERATOR_CALLS } from '../../cli/aws/permissions.ts';
 import {
@@ -10,7 +11,6 @@ import {
   type Principal,
   type ResourceRef,
 } from '../../lambdas/core/adapters/aws/permissions.ts';
-import { proactiveScheduleName } from '#core/token/index.ts';
 import { type Env, ResolvedTemplate, withoutStatement } from './iam-template.ts';
 import { FULL_CONTEXT, type Synthesized, synthesize } from './support.ts';
 

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { proactiveScheduleName } from '#core/token/index.ts';
 import { WILDCARD_REASONS } from '../../infra/nag.ts';
 import { REFRESH_SCHEDULE_PREFIX } from '../../infra/scheduling.ts';
 import { maskSecrets } from '../../lambdas/core/mask.ts';
-import { proactiveScheduleName } from '#core/token/index.ts';
 import {
   asArray,
   type CfnTemplate,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssuedToken } from '../../lambdas/core/ports.ts';
 import { BrokerTokenProvider } from '#core/token/index.ts';
+import type { IssuedToken } from '../../lambdas/core/ports.ts';
 import { createTokenBrokerHandler } from '../../lambdas/token-broker/handler.ts';
 import { documentClient, dynamoClient } from '../../local/adapters/dynamo.ts';
 import { InProcessBrokerTransport } from '../../local/adapters/in-process-broker.ts';

@@ -4,10 +4,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TokenBroker } from '#core/token/index.ts';
 import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { createMetrics } from '../../lambdas/core/observability.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
-import { TokenBroker } from '#core/token/index.ts';
 import { prng } from '../support/campaign.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 

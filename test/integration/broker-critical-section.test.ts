@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { proactiveScheduleName } from '#core/token/index.ts';
 import { ReauthRequiredError, TokenCommitError, TransientError } from '../../lambdas/core/errors.ts';
 import type { CallOptions, KeyProvider } from '../../lambdas/core/ports.ts';
-import { proactiveScheduleName } from '#core/token/index.ts';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from '../../local/adapters/dynamo-fault-proxy.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 

@@ -1,12 +1,12 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConnectionLease } from '#core/lease/index.ts';
 import {
   LeaseTimeoutError,
   ReauthRequiredError,
   TokenCommitError,
   TransientError,
 } from '../../lambdas/core/errors.ts';
-import { ConnectionLease } from '#core/lease/index.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 
 let fx: BrokerFixture;

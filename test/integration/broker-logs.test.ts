@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvelopeCipher } from '#core/crypto/index.ts';
-import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { encryptionContext } from '#core/token/index.ts';
+import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { createLocalTokenBroker, type LocalTokenBroker } from '../../local/adapters/in-process-broker.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { type BrokerFixture, startBrokerFixture } from './broker-fixture.ts';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoTokenRateLimiter, type RateLimitConfig } from '#core/token/index.ts';
 import { NoRateSlotError, NotStartedError } from '../../lambdas/core/errors.ts';
 import type { Clock } from '../../lambdas/core/ports.ts';
-import { DynamoTokenRateLimiter, type RateLimitConfig } from '#core/token/index.ts';
 import { documentClient, dynamoClient } from '../../local/adapters/dynamo.ts';
 import { peakInWindow } from '../../local/idp/stats.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';

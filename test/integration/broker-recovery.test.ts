@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { TokenVault } from '#core/token/index.ts';
 import { CryptoError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
-import { TokenVault } from '#core/token/index.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { type BrokerFixture, startBrokerFixture } from './broker-fixture.ts';
 

@@ -3,16 +3,21 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  AdaptiveLimiter,
+  diffGoal,
+  type HcmClientOptions,
+  HcmGoalsClient,
+  naturalKeyOf,
+  toHcmPayload,
+} from '#core/hcm/index.ts';
+import type { GoalRecord } from '#core/source/index.ts';
+import {
   HcmRequestError,
   isAmbiguousWrite,
   ReauthRequiredError,
   TransientError,
 } from '../../lambdas/core/errors.ts';
-import { type HcmClientOptions, HcmGoalsClient } from '#core/hcm/index.ts';
-import { AdaptiveLimiter } from '#core/hcm/index.ts';
-import { diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
 import type { IssuedToken, RefreshTrigger, TokenProvider } from '../../lambdas/core/ports.ts';
-import type { GoalRecord } from '#core/source/index.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { GOAL_PLANS, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
 

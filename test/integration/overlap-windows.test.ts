@@ -2,19 +2,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChunkStore } from '#core/checkpoint/index.ts';
-import { GoalLedger, type WriteTiming } from '#core/checkpoint/index.ts';
-import { RecordStore } from '#core/checkpoint/index.ts';
-import { RunLease } from '#core/checkpoint/index.ts';
-import { RunStore } from '#core/checkpoint/index.ts';
-import { RunInProgressError } from '../../lambdas/core/errors.ts';
-import { HcmGoalsClient } from '#core/hcm/index.ts';
-import { hcmPaths } from '#core/hcm/index.ts';
-import type { GoalSource, TokenProvider } from '../../lambdas/core/ports.ts';
-import { openGoalSource } from '#core/source/index.ts';
+import {
+  ChunkStore,
+  GoalLedger,
+  RecordStore,
+  RunLease,
+  RunStore,
+  type WriteTiming,
+} from '#core/checkpoint/index.ts';
+import { HcmGoalsClient, hcmPaths } from '#core/hcm/index.ts';
 import type { ChunkRef } from '#core/source/index.ts';
-import { type ChunkResult, processChunk } from '#core/sync/index.ts';
-import { planRun } from '#core/sync/index.ts';
+import { openGoalSource } from '#core/source/index.ts';
+import { type ChunkResult, planRun, processChunk } from '#core/sync/index.ts';
+import { RunInProgressError } from '../../lambdas/core/errors.ts';
+import type { GoalSource, TokenProvider } from '../../lambdas/core/ports.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
 import { CONNECTION_ID, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
 

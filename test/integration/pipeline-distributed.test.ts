@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RENDERED_MANIFEST_BUCKET } from '../../infra/state-machine.ts';
 import { RunStore } from '#core/checkpoint/index.ts';
+import { RENDERED_MANIFEST_BUCKET } from '../../infra/state-machine.ts';
 import type { EventType } from '../../lambdas/core/ports.ts';
 import { LocalChunkManifest, LocalObjectStore } from '../../local/adapters/local-objects.ts';
 import { localDefinition } from '../../local/runner/definition.ts';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openGoalSource } from '#core/source/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
+import { openGoalSource } from '#core/source/index.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
 import { measure, type PipelinePeers, runPipeline, startPipelinePeers } from './pipeline-harness.ts';
 

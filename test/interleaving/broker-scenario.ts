@@ -1,10 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import fc from 'fast-check';
+import { TokenBroker, type TokenBrokerOptions } from '#core/token/index.ts';
 import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { createMetrics } from '../../lambdas/core/observability.ts';
 import type { EventType, IssuedToken, Scheduler } from '../../lambdas/core/ports.ts';
 import { connectionTableSpec } from '../../lambdas/core/tables.ts';
-import { TokenBroker, type TokenBrokerOptions } from '#core/token/index.ts';
 import { DynamoModel } from './model/dynamo-model.ts';
 import { type IdpFault, IdpModel, idpFaultArb, idpLatencyArb } from './model/idp-model.ts';
 import { type CallFault, callFaultArb, modelDocClient, modelKeyProvider } from './model/peers.ts';

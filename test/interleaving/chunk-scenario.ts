@@ -1,10 +1,8 @@
 import fc from 'fast-check';
-import { WRITE_TIMING_DEFAULTS } from '#core/checkpoint/index.ts';
-import { RecordStore } from '#core/checkpoint/index.ts';
-import type { GoalSource } from '../../lambdas/core/ports.ts';
-import type { GoalRecord } from '#core/source/index.ts';
-import type { ChunkRef, SourceEntry } from '#core/source/index.ts';
+import { RecordStore, WRITE_TIMING_DEFAULTS } from '#core/checkpoint/index.ts';
+import type { ChunkRef, GoalRecord, SourceEntry } from '#core/source/index.ts';
 import { processChunk } from '#core/sync/index.ts';
+import type { GoalSource } from '../../lambdas/core/ports.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
 import { DynamoModel } from './model/dynamo-model.ts';

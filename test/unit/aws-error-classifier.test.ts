@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { asTransient, isConditionFailed, isTransientAwsError } from '../../lambdas/core/aws-errors.ts';
 import { dynamoCall } from '#core/checkpoint/index.ts';
+import { asTransient, isConditionFailed, isTransientAwsError } from '../../lambdas/core/aws-errors.ts';
 import { TransientError } from '../../lambdas/core/errors.ts';
 
 const named = (name: string, extra: Record<string, unknown> = {}) =>

@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import {
+  type BrokerRequest,
+  BrokerTokenProvider,
+  type BrokerTransport,
+  parseBrokerRequest,
+} from '#core/token/index.ts';
 import { ReauthRequiredError, TransientError } from '../../lambdas/core/errors.ts';
 import type { IssuedToken } from '../../lambdas/core/ports.ts';
-import { BrokerTokenProvider, type BrokerTransport } from '#core/token/index.ts';
-import { type BrokerRequest, parseBrokerRequest } from '#core/token/index.ts';
 import { InProcessBrokerTransport } from '../../local/adapters/in-process-broker.ts';
 import { MemoryEventBus } from '../../local/adapters/memory-event-bus.ts';
 import { TimerScheduler } from '../../local/adapters/timer-scheduler.ts';

@@ -1,8 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkStore } from '#core/checkpoint/index.ts';
-import { GoalLedger } from '#core/checkpoint/index.ts';
-import { RecordStore } from '#core/checkpoint/index.ts';
-import { RunStore } from '#core/checkpoint/index.ts';
+import { ChunkStore, GoalLedger, RecordStore, RunStore } from '#core/checkpoint/index.ts';
 import { CheckpointConflictError, ClaimLostError, ConfigError } from '../../lambdas/core/errors.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { TestClock } from './sync-fakes.ts';

@@ -12,13 +12,8 @@ import {
 } from '@aws-sdk/client-kms';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { canonicalContext, EnvelopeCipher, parseEnvelope, serializeEnvelope } from '#core/crypto/index.ts';
 import { KmsKeyProvider } from '../../lambdas/core/adapters/aws/kms-key-provider.ts';
-import {
-  canonicalContext,
-  EnvelopeCipher,
-  parseEnvelope,
-  serializeEnvelope,
-} from '#core/crypto/index.ts';
 import { CryptoError, TransientError } from '../../lambdas/core/errors.ts';
 import type { KeyProvider } from '../../lambdas/core/ports.ts';
 import { LocalKeyProvider } from '../../local/adapters/local-key-provider.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
 import type { HcmGoal } from '#core/hcm/index.ts';
+import { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 
 const record: GoalRecord = {

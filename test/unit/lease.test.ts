@@ -1,8 +1,7 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ConnectionLease, DEFAULT_LEASE_MS, newLeaseOwner } from '#core/lease/index.ts';
-import { GRANT_DEFAULTS } from '#core/token/index.ts';
-import { DEFAULT_TOKEN_TIMEOUT_MS } from '#core/token/index.ts';
+import { DEFAULT_TOKEN_TIMEOUT_MS, GRANT_DEFAULTS } from '#core/token/index.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 
 let dynamo: TestDynamo;

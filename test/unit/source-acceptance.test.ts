@@ -4,12 +4,20 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  acceptanceProblem,
+  checkAcceptance,
+  checkAwsSourceUri,
+  checkCsvHeader,
+  closest,
+  escapeControl,
+  jsonProblem,
+  keyOf,
+  openAwsGoalSource,
+  openGoalSource,
+  parseMaxInvalid,
+} from '#core/source/index.ts';
 import { ConfigError, InputRejectedError } from '../../lambdas/core/errors.ts';
-import { acceptanceProblem, checkAcceptance, parseMaxInvalid } from '#core/source/index.ts';
-import { checkCsvHeader, jsonProblem } from '#core/source/index.ts';
-import { checkAwsSourceUri, openAwsGoalSource, openGoalSource } from '#core/source/index.ts';
-import { keyOf } from '#core/source/index.ts';
-import { closest, escapeControl } from '#core/source/index.ts';
 import { normalizePlanEvent } from '../../lambdas/plan-sync/input.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'source-acceptance-'));

@@ -3,13 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { ChunkRef, SourceEntry } from '#core/source/index.ts';
+import {
+  type ByteSource,
+  fileBytes,
+  formatFromUri,
+  MAX_LINE_BYTES,
+  openGoalSource,
+  StreamingGoalSource,
+} from '#core/source/index.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import type { GoalSource } from '../../lambdas/core/ports.ts';
-import { type ByteSource, fileBytes } from '#core/source/index.ts';
-import { MAX_LINE_BYTES } from '#core/source/index.ts';
-import { formatFromUri, openGoalSource } from '#core/source/index.ts';
-import { StreamingGoalSource } from '#core/source/index.ts';
-import type { ChunkRef, SourceEntry } from '#core/source/index.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'source-reader-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { run } from '../../cli/commands/sample.ts';
-import { openGoalSource } from '#core/source/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
+import { openGoalSource } from '#core/source/index.ts';
+import { run } from '../../cli/commands/sample.ts';
 import { GOAL_PLANS } from '../../local/hcm/seed.ts';
 import { generateGoals, type SampleOptions, writeSampleFile } from '../../local/sample/generate.ts';
 

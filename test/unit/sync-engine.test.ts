@@ -1,11 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkStore } from '#core/checkpoint/index.ts';
-import { GoalLedger } from '#core/checkpoint/index.ts';
-import { RecordStore } from '#core/checkpoint/index.ts';
-import { AmbiguousWriteError, HcmRequestError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
+import { ChunkStore, GoalLedger, RecordStore } from '#core/checkpoint/index.ts';
 import { toHcmPayload } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 import { type EngineOptions, processChunk } from '#core/sync/index.ts';
+import { AmbiguousWriteError, HcmRequestError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { ArraySource, FakeHcm, goal, TestClock } from './sync-fakes.ts';
 

@@ -10,20 +10,19 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ChunkStore } from '#core/checkpoint/index.ts';
-import { RecordStore } from '#core/checkpoint/index.ts';
-import { RunStore } from '#core/checkpoint/index.ts';
-import { ConfigError, SourceChangedError } from '../../lambdas/core/errors.ts';
-import type { EventPublisher, EventType, GoalSource } from '../../lambdas/core/ports.ts';
-import { openGoalSource } from '#core/source/index.ts';
+import { ChunkStore, RecordStore, RunStore } from '#core/checkpoint/index.ts';
 import type { ChunkRef, SourcePlan } from '#core/source/index.ts';
-import { finishRun, type MetricsSink } from '#core/sync/index.ts';
+import { openGoalSource } from '#core/source/index.ts';
 import {
+  finishRun,
+  type MetricsSink,
   PAYLOAD_CHUNK_LIMIT,
   PAYLOAD_LIMIT_BYTES,
   PLAN_DEFAULTS,
   planRun,
 } from '#core/sync/index.ts';
+import { ConfigError, SourceChangedError } from '../../lambdas/core/errors.ts';
+import type { EventPublisher, EventType, GoalSource } from '../../lambdas/core/ports.ts';
 import { generateGoals } from '../../local/sample/generate.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { ArraySource, goal, TestClock } from './sync-fakes.ts';

@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
+import { basicAuthorization, JWT_BEARER_GRANT, obtainToken, parseTokenResponse } from '#core/token/index.ts';
 import {
   AmbiguousTokenResponseError,
   GrantRejectedError,
@@ -10,8 +11,6 @@ import {
   TransientError,
 } from '../../lambdas/core/errors.ts';
 import type { ConnectionSecret } from '../../lambdas/core/ports.ts';
-import { JWT_BEARER_GRANT, obtainToken } from '#core/token/index.ts';
-import { basicAuthorization, parseTokenResponse } from '#core/token/index.ts';
 
 type Step = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 interface Peer {

@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { outboxEvent, parseTokenResponse, toConnectionItem, toConnectionView } from '#core/token/index.ts';
 import { GrantRejectedError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { maskingReplacer } from '../../lambdas/core/observability.ts';
-import { toConnectionItem, toConnectionView } from '#core/token/index.ts';
-import { outboxEvent } from '#core/token/index.ts';
-import { parseTokenResponse } from '#core/token/index.ts';
 import { MemoryEventBus } from '../../local/adapters/memory-event-bus.ts';
 
 const JWT = `eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.${'c'.repeat(64)}.${'s'.repeat(64)}`;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { effectiveBufferMs } from '#core/token/index.ts';
 import {
+  effectiveBufferMs,
   inProactiveWindow,
   proactiveFireAt,
   proactiveOffsetBounds,

@@ -1,8 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type ConnectionItem, toConnectionItem } from '#core/token/index.ts';
-import type { ConnectionStore } from '#core/token/index.ts';
-import type { Outbox } from '#core/token/index.ts';
-import { runSweep } from '#core/token/index.ts';
+import type { ConnectionStore, Outbox } from '#core/token/index.ts';
+import { type ConnectionItem, runSweep, toConnectionItem } from '#core/token/index.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
 const active = (id: string, expiresAt: number): ConnectionItem =>

@@ -4,9 +4,9 @@ import {
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
+import { connectionSecretSchema } from '#core/token/index.ts';
 import { ConfigError, ConnectionNotFoundError } from '../../../lambdas/core/errors.ts';
 import type { ConnectionSecret } from '../../../lambdas/core/ports.ts';
-import { connectionSecretSchema } from '#core/token/index.ts';
 
 /** The field `connect` adds; the broker's `connect` action moves it into its encrypted store. */
 export const BOOTSTRAP_REFRESH_TOKEN_FIELD = 'bootstrapRefreshToken';

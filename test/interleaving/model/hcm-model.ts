@@ -1,7 +1,6 @@
 import fc from 'fast-check';
+import type { HcmGoal, HcmGoalPayload, NaturalKey } from '#core/hcm/index.ts';
 import { AmbiguousWriteError, HcmRequestError } from '../../../lambdas/core/errors.ts';
-import type { NaturalKey } from '#core/hcm/index.ts';
-import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
 import type { HcmGoals, WriteGuard } from '../../../lambdas/core/ports.ts';
 import { type Actor, cycle, type World } from './world.ts';
 
