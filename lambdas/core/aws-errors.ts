@@ -55,3 +55,16 @@ export function asTransient(err: unknown, what: string): unknown {
 export function isConditionFailed(err: unknown): boolean {
   return err instanceof Error && err.name === 'ConditionalCheckFailedException';
 }
+
+/**
+ * A conditional write: its answer, or undefined when the condition failed (what that means is the
+ * caller's business); any other failure is classified like every AWS call (`what` names it).
+ */
+export async function unlessConditionFails<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isConditionFailed(err)) return undefined;
+    throw asTransient(err, what);
+  }
+}

@@ -6,7 +6,7 @@ import {
   QueryCommand,
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
-import { asTransient, isConditionFailed } from '../aws-errors.ts';
+import { asTransient } from '../aws-errors.ts';
 import { TransientError } from '../errors.ts';
 import { sleep as defaultSleep, fullJitterDelay } from '../retry.ts';
 import type { ItemKey } from './keys.ts';
@@ -22,19 +22,6 @@ const UNPROCESSED_ATTEMPTS = 8;
  * aws-errors.ts), so Step Functions' Retry on the task picks them up; anything else (validation,
  * conditions) passes through unchanged.
  */
-/**
- * A conditional write: its answer, or undefined when the condition failed (what that means is the
- * caller's business); any other failure is classified like every DynamoDB call.
- */
-export async function unlessConditionFails<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
-  try {
-    return await dynamoCall(what, fn);
-  } catch (err) {
-    if (isConditionFailed(err)) return undefined;
-    throw err;
-  }
-}
-
 export async function dynamoCall<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();

@@ -1,8 +1,9 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unlessConditionFails } from '../aws-errors.ts';
 import { CheckpointConflictError, ClaimLostError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
-import { dynamoCall, unlessConditionFails } from './dynamo.ts';
+import { dynamoCall } from './dynamo.ts';
 import { LEDGER_SK, ledgerPk } from './keys.ts';
 import type { DoneAction, HcmIds, LedgerItem } from './types.ts';
 
@@ -93,7 +94,7 @@ export class GoalLedger {
    */
   async claim(externalKey: string, owner: string): Promise<LedgerClaim> {
     const now = this.clock.now();
-    const out = await unlessConditionFails('UpdateItem', () =>
+    const out = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
@@ -136,7 +137,7 @@ export class GoalLedger {
   async beginWrite(externalKey: string, owner: string): Promise<void> {
     const t = this.timing;
     const started = this.clock.now();
-    const renewed = await unlessConditionFails('UpdateItem', () =>
+    const renewed = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
@@ -231,7 +232,7 @@ export class GoalLedger {
     update: string,
     values: Record<string, unknown>,
   ): Promise<Record<string, unknown> | undefined> {
-    const out = await unlessConditionFails('UpdateItem', () =>
+    const out = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,

@@ -1,7 +1,8 @@
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unlessConditionFails } from '../aws-errors.ts';
 import { RunInProgressError, RunLeaseLostError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
-import { dynamoCall, unlessConditionFails } from './dynamo.ts';
+import { dynamoCall } from './dynamo.ts';
 
 /**
  * One run per connection at a time (docs/invariants.md, invariant 7): a lease item per connection,
@@ -48,7 +49,7 @@ export class RunLease {
    */
   async acquire(connectionId: string, runId: string): Promise<{ alreadyHeld: boolean }> {
     const now = this.clock.now();
-    const out = await unlessConditionFails('UpdateItem', () =>
+    const out = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
@@ -80,7 +81,7 @@ export class RunLease {
   /** Extends the lease of a running run; RunLeaseLostError when another run took the connection. */
   async renew(connectionId: string, runId: string): Promise<void> {
     const now = this.clock.now();
-    const renewed = await unlessConditionFails('UpdateItem', () =>
+    const renewed = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
@@ -104,7 +105,7 @@ export class RunLease {
 
   /** Gives the connection back if `runId` still holds it; false when it did not. */
   async release(connectionId: string, runId: string): Promise<boolean> {
-    const released = await unlessConditionFails('DeleteItem', () =>
+    const released = await unlessConditionFails('DynamoDB DeleteItem', () =>
       this.doc.send(
         new DeleteCommand({
           TableName: this.table,

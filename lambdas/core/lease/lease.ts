@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { asTransient, isConditionFailed } from '../aws-errors.ts';
+import { unlessConditionFails } from '../aws-errors.ts';
 import type { CallOptions } from '../ports.ts';
 import { CONNECTION_TABLE } from '../tables.ts';
 
@@ -92,8 +92,8 @@ export class ConnectionLease {
     what: string,
     options?: CallOptions,
   ): Promise<boolean> {
-    try {
-      await this.doc.send(
+    const out = await unlessConditionFails(what, () =>
+      this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [CONNECTION_TABLE.partitionKey]: connectionId },
@@ -105,11 +105,8 @@ export class ConnectionLease {
           },
         }),
         options,
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw asTransient(err, what);
-    }
+      ),
+    );
+    return out !== undefined;
   }
 }
