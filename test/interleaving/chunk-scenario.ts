@@ -165,15 +165,14 @@ export async function runChunkScenario(s: fc.Scheduler, plan: ChunkPlan): Promis
   if (first.exhausted || second.exhausted) violations.push('livelock: the step budget ran out');
   for (const [key, n] of hcm.countsByKey()) if (n > 1) violations.push(`${n} HCM goals for ${key}`);
   for (const run of runs) {
-    const store = new RecordStore(
-      {
-        send: async (c: { constructor: { name: string }; input: Record<string, unknown> }) =>
-          db.execute(c.constructor.name, c.input),
-      } as never,
-      TABLE,
-      { runId: run, connectionId: CONNECTION, expiresAt: 0 },
-    );
-    const states = await store.loadStates(RECORDS.map((r) => r.externalKey));
+    const store = new RecordStore(modelDocClient(world, world.actor(`check ${run}`), db), TABLE, {
+      runId: run,
+      connectionId: CONNECTION,
+      expiresAt: 0,
+    });
+    const loading = store.loadStates(RECORDS.map((r) => r.externalKey));
+    await world.run(100);
+    const states = await loading;
     for (const r of RECORDS) {
       const st = states.get(r.externalKey);
       const goalId = st?.record?.hcmGoalId;
