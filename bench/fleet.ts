@@ -94,6 +94,12 @@ await secrets.putSecret('fleet', {
   scope: HCM_AUDIENCE,
 });
 const logger = new Logger({ serviceName: 'token-broker', logLevel: 'SILENT' });
+// When each token request left a broker: the limiter's own promise, next to the IdP's view of it.
+const sentTimes: number[] = [];
+const timedFetch: typeof fetch = (input, init) => {
+  sentTimes.push(Date.now());
+  return fetch(input, init);
+};
 const ddbClients = Array.from({ length: INSTANCES }, () => dynamoClient(dynamo.endpoint));
 const brokers = ddbClients.map(
   (c) =>
@@ -105,6 +111,7 @@ const brokers = ddbClients.map(
       scheduler: { scheduleOnce: async () => undefined, cancel: async () => undefined },
       events: new MemoryEventBus(),
       logger,
+      fetch: timedFetch,
       metrics: new Metrics({ namespace: 'Fleet', serviceName: 'token-broker', logger }),
       // Grace 0: no schedule fires here, the sweepers own every refresh; horizon covers the proactive lead.
       options: {
@@ -237,6 +244,7 @@ const result = {
   refreshed: sweeps.reduce((n, s) => n + s.refreshed, 0),
   peakPerSecond: peakInWindow(arrivals, 1_000),
   p99PerSecond: sorted[Math.floor(sorted.length * 0.99)] ?? 0,
+  peakSentPerSecond: peakInWindow(sentTimes, 1_000),
   rateLimited429: stats.rateLimited,
   reuseDetections: stats.reuseDetections,
   expiredTokensSeen: expiredSeen,

@@ -39,6 +39,8 @@ export class DataLayer extends Construct {
   /** Server access logs of the source bucket (SSE-S3: log delivery supports no SSE-KMS target). */
   readonly accessLogsBucket: s3.Bucket;
   readonly connectionTable: dynamodb.Table;
+  /** The outbox relay's source (KEYS_ONLY). */
+  readonly connectionStreamArn: string;
   readonly checkpointTable: dynamodb.Table;
   readonly secrets: Map<string, secretsmanager.Secret>;
   readonly sourceBucket: s3.Bucket;
@@ -102,9 +104,14 @@ export class DataLayer extends Construct {
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // The outbox relay (lambdas/core/token/outbox-stream.ts): keys only, no envelope leaves the table.
+      stream: dynamodb.StreamViewType.KEYS_ONLY,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    const streamArn = this.connectionTable.tableStreamArn;
+    if (!streamArn) throw new Error('the connection table has no stream');
+    this.connectionStreamArn = streamArn;
     // The sweeper queries what is due instead of scanning (lambdas/core/tables.ts CONNECTION_DUE_INDEX).
     this.connectionTable.addGlobalSecondaryIndex({
       indexName: CONNECTION_DUE_INDEX.name,

@@ -13,6 +13,10 @@ export const ACTIONS = {
   connectionTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
   /** The sweeper's Query of what is due (no scan of the fleet). */
   dueIndex: ['dynamodb:Query'],
+  /** What Lambda's event source mapping reads with the broker's role: the outbox relay's stream. */
+  connectionStream: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
+  /** The mapping also lists streams, an action with no resource-level permission. */
+  listStreams: ['dynamodb:ListStreams'],
   checkpointTable: [
     'dynamodb:GetItem',
     'dynamodb:BatchGetItem',

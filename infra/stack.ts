@@ -3,8 +3,9 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { TOKEN_ENCRYPTION_CONTEXT } from '../lambdas/core/adapters/aws/permissions.ts';
@@ -85,6 +86,7 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.schedulerRoleArn]: scheduling.brokerTargetRole.roleArn,
         [ENV.brokerFunctionArn]: brokerArn,
         [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
+        [ENV.outboxRelay]: 'stream',
       },
     });
     // Scheduler invokes asynchronously. A proactive refresh older than 5 minutes is moot (the sweeper
@@ -95,6 +97,22 @@ export class HcmGoalSyncStack extends Stack {
       onFailure: new destinations.SqsDestination(notifications.deadLetterQueue),
     });
     scheduling.sweeper.node.addDependency(tokenBroker.fn);
+    // The outbox relay: every written connection item reaches the broker through the table's stream,
+    // which drains its outbox (events published at least once, with their stable ids); what a batch
+    // gives up on stays in the item for the sweeper, and the DLQ alarm says so.
+    // A plain mapping: DynamoEventSource's grants would add an unconditioned key statement; the
+    // role's stream permissions are below with the broker's others.
+    new lambda.EventSourceMapping(this, 'OutboxRelay', {
+      target: tokenBroker.fn,
+      eventSourceArn: data.connectionStreamArn,
+      startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+      batchSize: 100,
+      maxBatchingWindow: Duration.seconds(1),
+      retryAttempts: 3,
+      reportBatchItemFailures: true,
+      filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.or('INSERT', 'MODIFY') })],
+      onFailure: new SqsDlq(notifications.deadLetterQueue),
+    });
 
     const pipelineEnv = {
       [ENV.checkpointTable]: data.checkpointTable.tableName,
@@ -146,6 +164,8 @@ export class HcmGoalSyncStack extends Stack {
       .add('ConnectionDueIndex', ACTIONS.dueIndex, [
         `${data.connectionTable.tableArn}/index/${CONNECTION_DUE_INDEX.name}`,
       ])
+      .add('ConnectionStream', ACTIONS.connectionStream, [data.connectionStreamArn])
+      .add('ListStreams', ACTIONS.listStreams, ['*'])
       // Exactly the context the broker sends: an envelope opens only for its connection and purpose.
       .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], {
         'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...TOKEN_ENCRYPTION_CONTEXT.keys] },

@@ -21,6 +21,8 @@ export const ENV = {
   manifestBucket: 'MANIFEST_BUCKET',
   /** Runs of more chunks take the Distributed Map; `0` (the distributedMap context flag) forces it. */
   mapThreshold: 'MAP_THRESHOLD',
+  /** `stream`: the connection table's stream drains the broker's outbox (default `inline`). */
+  outboxRelay: 'OUTBOX_RELAY',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -9,7 +9,9 @@ import {
   type BrokerDeps,
   type BrokerRequest,
   describe,
+  isConnectionStreamEvent,
   parseBrokerRequest,
+  relayOutboxes,
   TokenBroker,
 } from '#core/token/index.ts';
 import { ReauthRequiredError } from '../core/errors.ts';
@@ -60,6 +62,8 @@ export function createTokenBrokerHandler(deps: TokenBrokerDeps) {
   const { broker, logger, metrics } = buildTokenBroker(deps);
   const handler = async (event: unknown, context: Context): Promise<unknown> => {
     metrics.addMetric(BROKER_METRICS.invocations, MetricUnit.Count, 1);
+    // The connection table's stream (the deployed stack's outbox relay), not a broker request.
+    if (isConnectionStreamEvent(event)) return relayOutboxes(broker.outbox, event);
     const req = parseBrokerRequest(event);
     logger.appendKeys({
       action: req.action,

@@ -5,7 +5,7 @@ import { SchedulerClient } from '@aws-sdk/client-scheduler';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
-import { DEFAULT_BUFFER_SECONDS } from '#core/token/index.ts';
+import { DEFAULT_BUFFER_SECONDS, type OutboxRelay } from '#core/token/index.ts';
 import { EventBridgePublisher } from '../core/adapters/aws/event-publisher.ts';
 import { KmsKeyProvider } from '../core/adapters/aws/kms-key-provider.ts';
 import { EventBridgeScheduler } from '../core/adapters/aws/scheduler.ts';
@@ -25,6 +25,13 @@ const targetArn = (): string => {
   return arn;
 };
 
+function outboxRelayEnv(): OutboxRelay {
+  const value = process.env[ENV.outboxRelay] || 'inline';
+  if (value !== 'inline' && value !== 'stream')
+    throw new ConfigError(`environment variable ${ENV.outboxRelay} must be inline or stream`);
+  return value;
+}
+
 const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
@@ -40,7 +47,10 @@ const inner = createTokenBrokerHandler({
     targetArn,
   }),
   events: new EventBridgePublisher(new EventBridgeClient({}), { eventBusName: requireEnv(ENV.eventBusName) }),
-  options: { bufferSeconds: numberEnv(ENV.tokenBufferSeconds, DEFAULT_BUFFER_SECONDS) },
+  options: {
+    bufferSeconds: numberEnv(ENV.tokenBufferSeconds, DEFAULT_BUFFER_SECONDS),
+    outboxRelay: outboxRelayEnv(),
+  },
 });
 
 export const handler = (event: unknown, context: Context): Promise<unknown> => {

@@ -84,6 +84,7 @@ describe('npm run synth (CDK CLI, offline, local esbuild)', () => {
     for (const name of Object.values(ENV))
       env[name] = name.endsWith('_SECONDS') || name.endsWith('CONCURRENCY') ? '5' : `x-${name.toLowerCase()}`;
     env[ENV.hcmBaseUrl] = 'https://hcm.example.invalid';
+    env[ENV.outboxRelay] = 'stream';
     const url = pathToFileURL(join(assetDirs[key], 'index.mjs')).href;
     const { stdout } = await run(
       process.execPath,

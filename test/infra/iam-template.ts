@@ -128,6 +128,8 @@ export class ResolvedTemplate {
   private getAtt(id: string, attr: string): string {
     if (attr === 'Arn') return this.arnOf(id);
     if (attr === 'Name') return this.nameOf(id);
+    // A table's stream: arn:...:table/<name>/stream/<label>, the label fixed here.
+    if (attr === 'StreamArn') return `${this.arnOf(id)}/stream/2026-12-02T00:00:00.000`;
     throw new Error(`no rule for Fn::GetAtt ${id}.${attr}`);
   }
 

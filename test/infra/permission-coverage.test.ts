@@ -45,6 +45,7 @@ beforeAll(() => {
   if (!secret) throw new Error(`no secret for ${CONNECTION}`);
   arns = {
     connectionTable: str(data.connectionTable.tableArn),
+    connectionStream: str(data.connectionStreamArn),
     checkpointTable: str(data.checkpointTable.tableArn),
     dataKey: str(data.key.keyArn),
     connectionSecret: str(secret.secretArn),

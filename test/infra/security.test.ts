@@ -18,6 +18,7 @@ import {
 
 /** Actions that support no resource-level permissions, hence the only ones allowed on Resource "*". */
 const RESOURCE_STAR_ACTIONS = new Set([
+  'dynamodb:ListStreams',
   'xray:PutTraceSegments',
   'xray:PutTelemetryRecords',
   'xray:GetSamplingRules',

@@ -231,6 +231,29 @@ describe('functions', () => {
       DestinationConfig: { OnFailure: { Destination: arnOf(idOf(s.stack.notifications.deadLetterQueue)) } },
     });
   });
+
+  it('relays the connection outbox from a keys-only table stream, item failures reported, DLQ at the end', () => {
+    const table = idOf(s.stack.data.connectionTable);
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', {
+      TableName: Match.absent(),
+      StreamSpecification: { StreamViewType: 'KEYS_ONLY' },
+      KeySchema: [{ AttributeName: CONNECTION_TABLE.partitionKey, KeyType: 'HASH' }],
+    });
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: ref(s.logicalIdOf('tokenBroker')),
+      EventSourceArn: { 'Fn::GetAtt': [table, 'StreamArn'] },
+      StartingPosition: 'TRIM_HORIZON',
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      MaximumRetryAttempts: 3,
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify({ eventName: ['INSERT', 'MODIFY'] }) }] },
+      DestinationConfig: { OnFailure: { Destination: arnOf(idOf(s.stack.notifications.deadLetterQueue)) } },
+    });
+    expect(
+      s.template.findResources('AWS::Lambda::Function', {
+        Properties: { Environment: { Variables: { [ENV.outboxRelay]: 'stream' } } },
+      }),
+    ).toHaveProperty(s.logicalIdOf('tokenBroker'));
+  });
 });
 
 describe('state machine', () => {

@@ -2,6 +2,7 @@ import { DEFAULT_LEASE_MS } from '#core/lease/index.ts';
 import { ConfigError } from '../errors.ts';
 import { DEFAULT_BUFFER_SECONDS, DEFAULT_CLOCK_SKEW_SECONDS } from './expiry.ts';
 import { GRANT_DEFAULTS } from './grants.ts';
+import type { OutboxRelay } from './outbox.ts';
 import type { CoordinatorConfig } from './refresh-coordinator.ts';
 import { DEFAULT_TOKEN_TIMEOUT_MS } from './token-endpoint.ts';
 
@@ -43,13 +44,15 @@ export interface TokenBrokerOptions {
    * included), held by a log in the connection table. Default 20 (IDCS allows 40 per domain); 0: none.
    */
   tokenEndpointRatePerSecond?: number;
-  /** Added to the rate's 1 s window for the spread between our send and the IdP's count. Default 100 ms. */
+  /** Added to the rate's 1 s window for the spread between our send and the IdP's count. Default 250 ms. */
   tokenEndpointGuardMs?: number;
   random?: () => number;
+  /** Who drains the outbox after a transition (outbox.ts): `stream` where the table's stream drives it. */
+  outboxRelay?: OutboxRelay;
 }
 
 export const DEFAULT_TOKEN_ENDPOINT_RATE = 20;
-export const DEFAULT_TOKEN_ENDPOINT_GUARD_MS = 100;
+export const DEFAULT_TOKEN_ENDPOINT_GUARD_MS = 250;
 
 /** Every tunable of the refresh path with its default; the reasoning behind the numbers is in docs/token-broker.md. */
 export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {

@@ -19,7 +19,8 @@ export {
   readTokenLifetime,
 } from './expiry.ts';
 export { GRANT_DEFAULTS, JWT_BEARER_GRANT, obtainToken } from './grants.ts';
-export { Outbox, outboxEvent } from './outbox.ts';
+export { Outbox, type OutboxRelay, outboxEvent } from './outbox.ts';
+export { isConnectionStreamEvent, relayOutboxes } from './outbox-stream.ts';
 export type { BrokerRequest, FunctionErrorPayload } from './protocol.ts';
 export { errorFromPayload, parseBrokerRequest } from './protocol.ts';
 export type { RateLimitConfig } from './rate-limiter.ts';

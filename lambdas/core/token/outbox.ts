@@ -6,6 +6,12 @@ import type { OutboxEvent } from './connection-item.ts';
 import type { ConnectionStore } from './connection-store.ts';
 import { describe } from './telemetry.ts';
 
+/**
+ * `inline`: the broker drains right after the transition (the laptop, and AWS without a stream).
+ * `stream`: the connection table's DynamoDB stream drives the drain (the deployed stack).
+ */
+export type OutboxRelay = 'inline' | 'stream';
+
 /** A transition's event, with the stable id consumers deduplicate on (delivery is at least once). */
 export function outboxEvent(
   type: EventType,
@@ -22,18 +28,38 @@ export function outboxEvent(
  * Transactional outbox (invariant 5): a status transition writes its event into the connection item in
  * the same conditional write, so the event exists iff the transition happened. Draining publishes the
  * head event, then removes it (conditioned on its id): a crash between the two republishes it with the
- * same id, never loses it. In AWS, DynamoDB Streams -> EventBridge Pipes can drain the same attribute;
- * here the broker drains right after the transition and the sweeper drains whatever is left.
+ * same id, never loses it. Who drains (`OutboxRelay`): in AWS the connection table's stream invokes the
+ * broker for every written item (outbox-stream.ts), so the transition's own Lambda does not also race it;
+ * on the laptop (dynalite has no streams) the broker drains right after the transition. Either way the
+ * sweeper drains whatever is left.
  */
 export class Outbox {
   constructor(
     private readonly store: ConnectionStore,
     private readonly events: EventPublisher,
     private readonly logger: Logger,
+    private readonly relayedBy: OutboxRelay = 'inline',
   ) {}
 
+  /** Right after a transition wrote its event: drained here only when no stream relay does it. */
+  async afterTransition(connectionId: string): Promise<void> {
+    if (this.relayedBy === 'inline') await this.drainQuietly(connectionId);
+  }
+
   /** Publishes every pending event of the connection in order; returns how many were published. */
-  async drain(connectionId: string): Promise<number> {
+  drain(connectionId: string): Promise<number> {
+    return this.publishPending(connectionId, 'leave');
+  }
+
+  /**
+   * The stream relay's drain: a failed publish throws, so the stream retries the record (the event
+   * stays in the item either way, and the sweeper is the last resort).
+   */
+  relay(connectionId: string): Promise<number> {
+    return this.publishPending(connectionId, 'throw');
+  }
+
+  private async publishPending(connectionId: string, onFailure: 'leave' | 'throw'): Promise<number> {
     let published = 0;
     for (let guard = 0; guard < 20; guard++) {
       const item = await this.store.get(connectionId);
@@ -46,11 +72,12 @@ export class Outbox {
       try {
         await this.events.publish(head.type, { ...head.detail, at: new Date(head.at).toISOString() });
       } catch (err) {
-        // Stays in the outbox: the next drain (sweeper) delivers it.
+        // Stays in the outbox: a stream retry or the next sweep delivers it.
         this.logger.error('event publish failed; left in the outbox', {
           type: head.type,
           error: describe(err),
         });
+        if (onFailure === 'throw') throw err;
         return published;
       }
       published++;

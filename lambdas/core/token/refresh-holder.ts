@@ -175,7 +175,7 @@ export class LeaseHolder {
     telemetry.refreshed(item.connectionId, this.req.trigger, version, tokens.expiresAt);
     if (reactivation) {
       telemetry.reactivated(item.connectionId, version);
-      await this.d.outbox.drainQuietly(item.connectionId);
+      await this.d.outbox.afterTransition(item.connectionId);
     }
     await this.d.scheduleProactive(item.connectionId, nextProactiveAt);
     return issued;
@@ -299,7 +299,7 @@ export class LeaseHolder {
     if (result === 'fenced') return false;
     if (event) {
       telemetry.needsReauth(item.connectionId, reason, this.req.trigger);
-      await outbox.drainQuietly(item.connectionId);
+      await outbox.afterTransition(item.connectionId);
     }
     return true;
   }

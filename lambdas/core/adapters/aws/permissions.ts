@@ -21,6 +21,8 @@ export const UPLOAD_PREFIX = 'uploads/';
 /** The stack resources a call can target (the test maps each to its ARN in the template). */
 export type ResourceRef =
   | 'connectionTable'
+  /** The connection table's stream (the outbox relay's event source mapping). */
+  | 'connectionStream'
   | 'checkpointTable'
   | 'dataKey'
   | 'connectionSecret'
@@ -197,7 +199,21 @@ export const CALLS: Record<Principal, AwsCall[]> = {
     {
       action: 'sqs:SendMessage',
       resource: 'deadLetterQueue',
-      sdk: 'Lambda async invoke on-failure destination (Scheduler fires)',
+      sdk: 'Lambda async invoke on-failure destination (Scheduler fires); the stream mapping on-failure',
+      file: 'infra/stack.ts',
+    },
+    ...(['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'] as const).map(
+      (action) => ({
+        action,
+        resource: 'connectionStream' as const,
+        sdk: 'Lambda event source mapping (outbox relay) polling with the broker role',
+        file: 'infra/stack.ts',
+      }),
+    ),
+    {
+      action: 'dynamodb:ListStreams',
+      resource: '*',
+      sdk: 'Lambda event source mapping (outbox relay)',
       file: 'infra/stack.ts',
     },
     ...platformCalls(),
