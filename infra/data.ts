@@ -104,7 +104,7 @@ export class DataLayer extends Construct {
       encryption: dynamodb.TableEncryption.CUSTOMER_MANAGED,
       encryptionKey: this.key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-      // The outbox relay (lambdas/core/token/outbox-stream.ts): keys only, no envelope leaves the table.
+      // The outbox relay (lambdas/core/token/connection/outbox-stream.ts): keys only, no envelope leaves the table.
       stream: dynamodb.StreamViewType.KEYS_ONLY,
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,

@@ -7,7 +7,7 @@ import {
 } from '../ports.ts';
 import { DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
 import type { BrokerRequest } from './protocol.ts';
-import { SingleFlight } from './single-flight.ts';
+import { SingleFlight } from './refresh/single-flight.ts';
 
 /** How a worker reaches the broker: Lambda Invoke in AWS, a direct handler call on the laptop. */
 export interface BrokerTransport {

@@ -21,15 +21,20 @@ import {
   DEFAULT_TOKEN_ENDPOINT_RATE,
   type TokenBrokerOptions,
 } from './broker-options.ts';
-import { type ConnectionView, toConnectionView } from './connection-item.ts';
-import { ConnectionStore } from './connection-store.ts';
+import { type ConnectionView, toConnectionView } from './connection/connection-item.ts';
+import { ConnectionStore } from './connection/connection-store.ts';
+import { Outbox } from './connection/outbox.ts';
 import { DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
-import { tokenFingerprint } from './obtain.ts';
-import { Outbox } from './outbox.ts';
-import { DynamoTokenRateLimiter } from './rate-limiter.ts';
-import { RefreshCoordinator, type RefreshMode, stateOf, type TokenNeed } from './refresh-coordinator.ts';
+import { tokenFingerprint } from './oauth/obtain.ts';
+import { DynamoTokenRateLimiter } from './refresh/rate-limiter.ts';
+import {
+  RefreshCoordinator,
+  type RefreshMode,
+  stateOf,
+  type TokenNeed,
+} from './refresh/refresh-coordinator.ts';
+import { SingleFlight } from './refresh/single-flight.ts';
 import { inProactiveWindow, proactiveFireAt, proactiveScheduleName } from './schedule.ts';
-import { SingleFlight } from './single-flight.ts';
 import { runSweep, type SweepResult } from './sweeper.ts';
 import { BrokerTelemetry } from './telemetry.ts';
 import { TokenVault } from './token-vault.ts';

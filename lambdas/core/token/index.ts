@@ -7,10 +7,11 @@ export type { BrokerDeps, TokenBrokerOptions } from './broker.ts';
 export { TokenBroker } from './broker.ts';
 export type { BrokerTransport } from './broker-client.ts';
 export { BrokerTokenProvider } from './broker-client.ts';
-export type { ConnectionItem } from './connection-item.ts';
-export { toConnectionItem, toConnectionView } from './connection-item.ts';
-export { connectionSecretSchema, parseConnectionSecret } from './connection-secret.ts';
-export { ConnectionStore } from './connection-store.ts';
+export type { ConnectionItem } from './connection/connection-item.ts';
+export { toConnectionItem, toConnectionView } from './connection/connection-item.ts';
+export { ConnectionStore } from './connection/connection-store.ts';
+export { Outbox, type OutboxRelay, outboxEvent } from './connection/outbox.ts';
+export { isConnectionStreamEvent, relayOutboxes } from './connection/outbox-stream.ts';
 export {
   DEFAULT_BUFFER_SECONDS,
   effectiveBufferMs,
@@ -18,13 +19,13 @@ export {
   isFresh,
   readTokenLifetime,
 } from './expiry.ts';
-export { GRANT_DEFAULTS, JWT_BEARER_GRANT, obtainToken } from './grants.ts';
-export { Outbox, type OutboxRelay, outboxEvent } from './outbox.ts';
-export { isConnectionStreamEvent, relayOutboxes } from './outbox-stream.ts';
+export { connectionSecretSchema, parseConnectionSecret } from './oauth/connection-secret.ts';
+export { GRANT_DEFAULTS, JWT_BEARER_GRANT, obtainToken } from './oauth/grants.ts';
+export { basicAuthorization, DEFAULT_TOKEN_TIMEOUT_MS, parseTokenResponse } from './oauth/token-endpoint.ts';
 export type { BrokerRequest, FunctionErrorPayload } from './protocol.ts';
 export { errorFromPayload, parseBrokerRequest } from './protocol.ts';
-export type { RateLimitConfig } from './rate-limiter.ts';
-export { DynamoTokenRateLimiter } from './rate-limiter.ts';
+export type { RateLimitConfig } from './refresh/rate-limiter.ts';
+export { DynamoTokenRateLimiter } from './refresh/rate-limiter.ts';
 export {
   inProactiveWindow,
   proactiveFireAt,
@@ -34,5 +35,4 @@ export {
 } from './schedule.ts';
 export { runSweep } from './sweeper.ts';
 export { BROKER_METRICS, describe } from './telemetry.ts';
-export { basicAuthorization, DEFAULT_TOKEN_TIMEOUT_MS, parseTokenResponse } from './token-endpoint.ts';
 export { encryptionContext, TokenVault } from './token-vault.ts';

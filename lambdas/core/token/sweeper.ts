@@ -1,8 +1,8 @@
 import type { Clock } from '../ports.ts';
-import type { ConnectionItem } from './connection-item.ts';
-import type { ConnectionStore } from './connection-store.ts';
-import type { Outbox } from './outbox.ts';
-import { stateOf } from './refresh-coordinator.ts';
+import type { ConnectionItem } from './connection/connection-item.ts';
+import type { ConnectionStore } from './connection/connection-store.ts';
+import type { Outbox } from './connection/outbox.ts';
+import { stateOf } from './refresh/refresh-coordinator.ts';
 
 export interface SweepResult {
   /** active connections due within the horizon that were looked at */

@@ -1,7 +1,7 @@
 import { EnvelopeCipher } from '#core/crypto/index.ts';
 import { ReauthRequiredError } from '../errors.ts';
 import type { CallOptions, IssuedToken, KeyProvider } from '../ports.ts';
-import type { ConnectionItem } from './connection-item.ts';
+import type { ConnectionItem } from './connection/connection-item.ts';
 
 /**
  * The only place tokens are encrypted or decrypted. The encryption context is {connectionId, purpose}:

@@ -160,9 +160,13 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       action,
       resource: 'connectionTable' as const,
       sdk: `${action.split(':')[1]} (lib-dynamodb)`,
-      file: 'lambdas/core/token/connection-store.ts',
+      file: 'lambdas/core/token/connection/connection-store.ts',
     })),
-    ...tableKey('connectionTable', 'connection reads/writes', 'lambdas/core/token/connection-store.ts'),
+    ...tableKey(
+      'connectionTable',
+      'connection reads/writes',
+      'lambdas/core/token/connection/connection-store.ts',
+    ),
     ...tokenEnvelopeCalls(),
     {
       action: 'secretsmanager:GetSecretValue',

@@ -5,11 +5,12 @@ import {
   ScanCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { asTransient, isConditionFailed, isTransientAwsError } from '../aws-errors.ts';
-import { TokenCommitError } from '../errors.ts';
-import type { CallOptions, GrantType } from '../ports.ts';
-import { CONNECTION_DUE_INDEX, CONNECTION_TABLE, DUE_SHARDS } from '../tables.ts';
-import { type CallBudget, retryWithin, type WithinOptions } from './budget.ts';
+import { asTransient, isConditionFailed, isTransientAwsError } from '../../aws-errors.ts';
+import { TokenCommitError } from '../../errors.ts';
+import type { CallOptions, GrantType } from '../../ports.ts';
+import { CONNECTION_DUE_INDEX, CONNECTION_TABLE, DUE_SHARDS } from '../../tables.ts';
+import { type CallBudget, retryWithin, type WithinOptions } from '../refresh/budget.ts';
+import { RATE_LIMIT_KEY_PREFIX } from '../refresh/rate-limiter.ts';
 import { type ConnectionItem, toConnectionItem } from './connection-item.ts';
 import {
   type CommitInput,
@@ -24,7 +25,6 @@ import {
   settleDueExpr,
   upsertConfigExpr,
 } from './connection-writes.ts';
-import { RATE_LIMIT_KEY_PREFIX } from './rate-limiter.ts';
 
 export type { CommitInput, FailureRecord, MarkerInput, ReauthTransition } from './connection-writes.ts';
 

@@ -1,4 +1,4 @@
-import type { EventType, GrantType, RefreshTrigger } from '../ports.ts';
+import type { EventType, GrantType, RefreshTrigger } from '../../ports.ts';
 
 export type ConnectionStatus = 'active' | 'needs_reauth' | 'disabled';
 

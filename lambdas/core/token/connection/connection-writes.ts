@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { maskSecrets } from '../mask.ts';
-import type { GrantType, RefreshTrigger } from '../ports.ts';
-import { CONNECTION_DUE_INDEX, DUE_SHARDS } from '../tables.ts';
+import { maskSecrets } from '../../mask.ts';
+import type { GrantType, RefreshTrigger } from '../../ports.ts';
+import { CONNECTION_DUE_INDEX, DUE_SHARDS } from '../../tables.ts';
 import {
   type ConnectionItem,
   type ConnectionStatus,

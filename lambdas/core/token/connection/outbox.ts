@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import { redact } from '../mask.ts';
-import type { EventPublisher, EventType } from '../ports.ts';
+import { redact } from '../../mask.ts';
+import type { EventPublisher, EventType } from '../../ports.ts';
+import { describe } from '../telemetry.ts';
 import type { OutboxEvent } from './connection-item.ts';
 import type { ConnectionStore } from './connection-store.ts';
-import { describe } from './telemetry.ts';
 
 /**
  * `inline`: the broker drains right after the transition (the laptop, and AWS without a stream).

@@ -1,7 +1,7 @@
-import { NotStartedError } from '../errors.ts';
-import type { CallOptions, Clock } from '../ports.ts';
-import { protocolGuards } from '../protocol-guards.ts';
-import { sleepOn, timeoutOn } from '../retry.ts';
+import { NotStartedError } from '../../errors.ts';
+import type { CallOptions, Clock } from '../../ports.ts';
+import { protocolGuards } from '../../protocol-guards.ts';
+import { sleepOn, timeoutOn } from '../../retry.ts';
 
 /**
  * The time left under a refresh lease (invariant 1). Every DynamoDB and KMS call made under the lease

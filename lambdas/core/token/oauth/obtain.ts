@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { ConfigError, GrantRejectedError, ReauthRequiredError } from '../errors.ts';
-import type { CallOptions, ConnectionSecret, SecretSource } from '../ports.ts';
-import type { ConnectionItem } from './connection-item.ts';
-import type { LifetimeOptions } from './expiry.ts';
+import { ConfigError, GrantRejectedError, ReauthRequiredError } from '../../errors.ts';
+import type { CallOptions, ConnectionSecret, SecretSource } from '../../ports.ts';
+import type { ConnectionItem } from '../connection/connection-item.ts';
+import type { LifetimeOptions } from '../expiry.ts';
+import type { TokenVault } from '../token-vault.ts';
 import { type GrantRetryOptions, obtainToken, type TokenSet } from './grants.ts';
-
-import type { TokenVault } from './token-vault.ts';
 
 export interface Obtained {
   tokens: TokenSet;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { AmbiguousTokenResponseError, GrantRejectedError, TransientError } from '../errors.ts';
-import { maskSecrets } from '../mask.ts';
-import { parseRetryAfter } from '../retry.ts';
+import { AmbiguousTokenResponseError, GrantRejectedError, TransientError } from '../../errors.ts';
+import { maskSecrets } from '../../mask.ts';
+import { parseRetryAfter } from '../../retry.ts';
 
 export const DEFAULT_TOKEN_TIMEOUT_MS = 5_000;
 

@@ -1,9 +1,9 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { asTransient, isConditionFailed, isTransientAwsError } from '../aws-errors.ts';
-import { NoRateSlotError } from '../errors.ts';
-import type { Clock } from '../ports.ts';
-import { sleepOn, timeoutOn } from '../retry.ts';
-import { CONNECTION_TABLE } from '../tables.ts';
+import { asTransient, isConditionFailed, isTransientAwsError } from '../../aws-errors.ts';
+import { NoRateSlotError } from '../../errors.ts';
+import type { Clock } from '../../ports.ts';
+import { sleepOn, timeoutOn } from '../../retry.ts';
+import { CONNECTION_TABLE } from '../../tables.ts';
 
 /**
  * The shared token-endpoint rate (issue 11, fleet scale). Every token request of every broker instance

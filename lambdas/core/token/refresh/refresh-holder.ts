@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isTransientAwsError } from '../aws-errors.ts';
+import { isTransientAwsError } from '../../aws-errors.ts';
 import {
   ConfigError,
   GrantRejectedError,
@@ -8,19 +8,25 @@ import {
   SimulatedCrashError,
   TokenCommitError,
   TransientError,
-} from '../errors.ts';
-import type { IssuedToken } from '../ports.ts';
-import { protocolGuards } from '../protocol-guards.ts';
-import { sleepOn, timeoutOn } from '../retry.ts';
-import { CallBudget, retryWithin } from './budget.ts';
-import type { ConnectionItem } from './connection-item.ts';
+} from '../../errors.ts';
+import type { IssuedToken } from '../../ports.ts';
+import { protocolGuards } from '../../protocol-guards.ts';
+import { sleepOn, timeoutOn } from '../../retry.ts';
+import type { ConnectionItem } from '../connection/connection-item.ts';
+import { outboxEvent } from '../connection/outbox.ts';
 
-import { callGrant, type Obtained, type PreparedGrant, prepareGrant, tokenFingerprint } from './obtain.ts';
-import { outboxEvent } from './outbox.ts';
+import {
+  callGrant,
+  type Obtained,
+  type PreparedGrant,
+  prepareGrant,
+  tokenFingerprint,
+} from '../oauth/obtain.ts';
+import { proactiveFireAt } from '../schedule.ts';
+import { describe } from '../telemetry.ts';
+import { CallBudget, retryWithin } from './budget.ts';
 import type { CoordinatorDeps, RefreshRequest } from './refresh-coordinator.ts';
 import { stateOf } from './refresh-coordinator.ts';
-import { proactiveFireAt } from './schedule.ts';
-import { describe } from './telemetry.ts';
 
 export const REFRESH_OUTCOME_UNKNOWN = 'refresh outcome unknown';
 const COMMIT_FAILED = 'rotated refresh token could not be persisted';

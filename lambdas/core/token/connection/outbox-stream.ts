@@ -1,7 +1,7 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
-import { CONNECTION_TABLE } from '../tables.ts';
+import { CONNECTION_TABLE } from '../../tables.ts';
+import { RATE_LIMIT_KEY_PREFIX } from '../refresh/rate-limiter.ts';
 import type { Outbox } from './outbox.ts';
-import { RATE_LIMIT_KEY_PREFIX } from './rate-limiter.ts';
 
 /** A batch from the connection table's stream (KEYS_ONLY: no token envelope ever travels in it). */
 export function isConnectionStreamEvent(event: unknown): event is DynamoDBStreamEvent {

@@ -5,19 +5,19 @@ import {
   LeaseTimeoutError,
   ReauthRequiredError,
   TransientError,
-} from '../errors.ts';
-import type { Clock, IssuedToken, RefreshTrigger, Scheduler, SecretSource } from '../ports.ts';
-import { sleepOn } from '../retry.ts';
+} from '../../errors.ts';
+import type { Clock, IssuedToken, RefreshTrigger, Scheduler, SecretSource } from '../../ports.ts';
+import { sleepOn } from '../../retry.ts';
+import type { ConnectionItem, ConnectionStatus } from '../connection/connection-item.ts';
+import type { ConnectionStore, RetryPolicy } from '../connection/connection-store.ts';
+import type { Outbox } from '../connection/outbox.ts';
+import type { GrantRetryOptions } from '../oauth/grants.ts';
+import { proactiveScheduleName } from '../schedule.ts';
+import { type BrokerTelemetry, describe } from '../telemetry.ts';
+import type { TokenVault } from '../token-vault.ts';
 import type { CallBudget } from './budget.ts';
-import type { ConnectionItem, ConnectionStatus } from './connection-item.ts';
-import type { ConnectionStore, RetryPolicy } from './connection-store.ts';
-import type { GrantRetryOptions } from './grants.ts';
-import type { Outbox } from './outbox.ts';
 import type { TokenRateLimiter } from './rate-limiter.ts';
 import { LeaseHolder } from './refresh-holder.ts';
-import { proactiveScheduleName } from './schedule.ts';
-import { type BrokerTelemetry, describe } from './telemetry.ts';
-import type { TokenVault } from './token-vault.ts';
 
 /** refresh: active only. connect: from any status. recover: the sweeper's retry of an auto-retry needs_reauth. */
 export type RefreshMode = 'refresh' | 'connect' | 'recover';

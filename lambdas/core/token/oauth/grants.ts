@@ -6,11 +6,11 @@ import {
   NotStartedError,
   RefreshTokenMayBeConsumedError,
   TransientError,
-} from '../errors.ts';
-import type { ConnectionSecret, GrantType } from '../ports.ts';
-import { withBackoff } from '../retry.ts';
+} from '../../errors.ts';
+import type { ConnectionSecret, GrantType } from '../../ports.ts';
+import { withBackoff } from '../../retry.ts';
 
-import { type LifetimeOptions, readTokenLifetime } from './expiry.ts';
+import { type LifetimeOptions, readTokenLifetime } from '../expiry.ts';
 import { DEFAULT_TOKEN_TIMEOUT_MS, postTokenRequest, type TokenResponse } from './token-endpoint.ts';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';

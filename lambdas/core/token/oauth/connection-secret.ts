@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ConfigError } from '../errors.ts';
-import type { ConnectionSecret } from '../ports.ts';
+import { ConfigError } from '../../errors.ts';
+import type { ConnectionSecret } from '../../ports.ts';
 
 /** Shape of the JSON kept per connection in Secrets Manager (or the local secrets file). */
 export const connectionSecretSchema = z.object({
