@@ -1,7 +1,7 @@
 // The fleet bench's dynalite in a process of its own: its CPU work (queries of the due index, scans)
 // must not stall the brokers' event loop between a rate slot and the request it admits.
 //   forked by bench/fleet.ts: run-ts bench/fleet-dynamo.ts
-import { createProjectTables, startDynalite } from '../local/adapters/dynamo.ts';
+import { createProjectTables, startDynalite } from '../local/adapters/dynalite.ts';
 
 const dynamo = await startDynalite();
 const tables = await createProjectTables(dynamo.client);

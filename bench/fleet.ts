@@ -19,13 +19,13 @@ import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { EnvelopeCipher } from '#core/crypto/index.ts';
 import { encryptionContext, TokenBroker } from '#core/token/index.ts';
 import { CONNECTION_DUE_INDEX, DUE_SHARDS } from '../lambdas/core/tables.ts';
-import { documentClient, dynamoClient } from '../local/adapters/dynamo.ts';
+import { documentClient, dynamoClient } from '../local/adapters/dynalite.ts';
 import { FileSecretSource } from '../local/adapters/file-secret-source.ts';
 import { LocalKeyProvider } from '../local/adapters/local-key-provider.ts';
 import { MemoryEventBus } from '../local/adapters/memory-event-bus.ts';
 import { HCM_AUDIENCE } from '../local/constants.ts';
+import { peakInWindow } from '../local/idp/idp-stats.ts';
 import type { IdpStats } from '../local/idp/index.ts';
-import { peakInWindow } from '../local/idp/stats.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 const { values } = parseArgs({

@@ -1,8 +1,8 @@
 import { Annotations, App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { parseStackConfig, type StackConfig } from './config.ts';
 import { ControlTowerGuard } from './guard.ts';
 import { HcmGoalSyncStack } from './stack.ts';
+import { parseStackConfig, type StackConfig } from './stack-config.ts';
 
 export interface BuildOptions {
   /** Extra context (tests; the CLI passes `-c` values through the environment). */

@@ -4,9 +4,9 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { ProjectAlarm } from './alarms.ts';
-import type { StackConfig } from './config.ts';
 import type { FunctionKey, ProjectFunction } from './functions.ts';
 import { appMetric, REFRESH_TRIGGERS } from './metrics.ts';
+import type { StackConfig } from './stack-config.ts';
 
 export interface DashboardInputs {
   config: StackConfig;

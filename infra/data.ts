@@ -5,10 +5,10 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { UPLOAD_PREFIX } from '../lambdas/core/adapters/aws/permissions.ts';
+import { UPLOAD_PREFIX } from '../lambdas/core/adapters/aws/aws-calls.ts';
 import { CHECKPOINT_TABLE, CONNECTION_DUE_INDEX, CONNECTION_TABLE } from '../lambdas/core/tables.ts';
-import type { StackConfig } from './config.ts';
 import { limitGrantsToAwsServices, suppressGuardRule } from './guard.ts';
+import type { StackConfig } from './stack-config.ts';
 
 /** Secrets Manager name of a connection's client credentials; the broker derives it the same way. */
 export function connectionSecretName(config: StackConfig, connectionId: string): string {

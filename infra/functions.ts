@@ -11,9 +11,9 @@ import { DEFAULT_LEASE_MS } from '#core/lease/index.ts';
 import { ENGINE_DEFAULTS, PLAN_DEFAULTS } from '#core/sync/index.ts';
 import { DEFAULT_TOKEN_TIMEOUT_MS, GRANT_DEFAULTS } from '#core/token/index.ts';
 import { SERVICE_NAMESPACE } from '../lambdas/core/observability.ts';
-import { DEFAULT_LOG_RETENTION_DAYS, type StackConfig } from './config.ts';
 import { suppressGuardRule } from './guard.ts';
 import { SERVICE_NAMES } from './metrics.ts';
+import { DEFAULT_LOG_RETENTION_DAYS, type StackConfig } from './stack-config.ts';
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 

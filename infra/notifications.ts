@@ -8,7 +8,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { EventType } from '../lambdas/core/ports.ts';
-import type { StackConfig } from './config.ts';
+import type { StackConfig } from './stack-config.ts';
 
 /** The events that reach a human (SNS). Publishers put the event type in DetailType. */
 export const NOTIFIED_EVENTS: readonly EventType[] = [

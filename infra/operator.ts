@@ -4,7 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { UPLOAD_PREFIX } from '../lambdas/core/adapters/aws/permissions.ts';
+import { UPLOAD_PREFIX } from '../lambdas/core/adapters/aws/aws-calls.ts';
 import type { DataLayer } from './data.ts';
 import { nagResourceId, WILDCARD_REASONS } from './nag.ts';
 
@@ -36,7 +36,7 @@ export interface OperatorPolicyProps {
 /**
  * The OPERATOR managed policy: exactly what a human needs for `goal-sync start|status|resume|connect`
  * (including `start --upload`, which may write under uploads/ of the source bucket only)
- * (cli/aws/permissions.ts lists the calls; the permission-coverage test checks each). Attach it to
+ * (cli/aws/operator-calls.ts lists the calls; the permission-coverage test checks each). Attach it to
  * the operators' role or group; the stack attaches it to nobody.
  */
 export function createOperatorPolicy(scope: Construct, props: OperatorPolicyProps): iam.ManagedPolicy {

@@ -6,7 +6,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 /**
  * Explicit, enumerated IAM actions. The CDK grant helpers would add prefix wildcards
  * (`kms:GenerateDataKey*`, `kms:ReEncrypt*`, `s3:GetObject*`, `s3:List*`); the tests assert there are none.
- * test/infra/permission-coverage.test.ts evaluates every call in lambdas/core/adapters/aws/permissions.ts
+ * test/infra/permission-coverage.test.ts evaluates every call in lambdas/core/adapters/aws/aws-calls.ts
  * (the inventory of what the code sends) against the statements built from these lists.
  */
 export const ACTIONS = {

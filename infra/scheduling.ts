@@ -5,8 +5,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import type { StackConfig } from './config.ts';
 import { stateMachineKeyStatement } from './operator.ts';
+import type { StackConfig } from './stack-config.ts';
 
 /**
  * Name prefix of the broker's per-connection one-time refresh schedules, created at run time

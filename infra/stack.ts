@@ -8,11 +8,10 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { TOKEN_ENCRYPTION_CONTEXT } from '../lambdas/core/adapters/aws/permissions.ts';
-import { ENV } from '../lambdas/core/config.ts';
+import { TOKEN_ENCRYPTION_CONTEXT } from '../lambdas/core/adapters/aws/aws-calls.ts';
+import { ENV } from '../lambdas/core/env.ts';
 import { CONNECTION_DUE_INDEX } from '../lambdas/core/tables.ts';
 import { createAlarms, type ProjectAlarm } from './alarms.ts';
-import { LAMBDA_UNRESERVED_MINIMUM, type StackConfig } from './config.ts';
 import { createDashboard } from './dashboard.ts';
 import { connectionSecretName, connectionSecretPrefix, DataLayer } from './data.ts';
 import {
@@ -28,6 +27,7 @@ import { Notifications } from './notifications.ts';
 import { createOperatorPolicy } from './operator.ts';
 import { ACTIONS, policyOf } from './permissions.ts';
 import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
+import { LAMBDA_UNRESERVED_MINIMUM, type StackConfig } from './stack-config.ts';
 import { buildSyncDefinition } from './state-machine.ts';
 
 /** Where plan-sync puts Distributed Map chunk lists (lambdas/plan-sync/s3-manifest.ts default prefix). */

@@ -1,5 +1,5 @@
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
-import { invokeBroker } from './broker.ts';
+import { invokeBroker } from './broker-invoke.ts';
 import { EXIT } from './cli.ts';
 import type { AwsClients } from './clients.ts';
 import { parseExecutionInput } from './executions.ts';

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { SourceVersion } from '#core/source/index.ts';
 import { escapeControl } from '#core/source/index.ts';
-import { UPLOAD_PREFIX } from '../../lambdas/core/adapters/aws/permissions.ts';
+import { UPLOAD_PREFIX } from '../../lambdas/core/adapters/aws/aws-calls.ts';
 import { CliUsageError } from './cli.ts';
 
 /**

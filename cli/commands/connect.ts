@@ -1,6 +1,6 @@
 import { mask } from '../../lambdas/core/mask.ts';
 import { DEFAULT_SCOPE } from '../../local/constants.ts';
-import { connectionStatusOf, invokeBroker } from '../aws/broker.ts';
+import { connectionStatusOf, invokeBroker } from '../aws/broker-invoke.ts';
 import {
   type CliDeps,
   COMMON_OPTIONS,
@@ -12,12 +12,8 @@ import {
 } from '../aws/cli.ts';
 import { authorizeUrlFromTokenUrl, buildAuthorizeUrl, withOfflineAccess } from '../aws/oauth/authorize.ts';
 import { startCallbackServer } from '../aws/oauth/callback-server.ts';
-import {
-  readConnectionSecret,
-  secretIdFor,
-  storeBootstrapRefreshToken,
-} from '../aws/oauth/connection-secret.ts';
 import { createPkce, createState } from '../aws/oauth/pkce.ts';
+import { readConnectionSecret, secretIdFor, storeBootstrapRefreshToken } from '../aws/oauth/stored-secret.ts';
 import { exchangeAuthorizationCode } from '../aws/oauth/token-exchange.ts';
 import { discoverStack, STACK_OUTPUTS } from '../aws/stack-outputs.ts';
 

@@ -1,7 +1,7 @@
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { redact } from '../../lambdas/core/mask.ts';
-import { connectionStatusOf, invokeBroker } from '../aws/broker.ts';
+import { connectionStatusOf, invokeBroker } from '../aws/broker-invoke.ts';
 import { type CliDeps, COMMON_OPTIONS, defaultDeps, EXIT, requireFlag, runStackCommand } from '../aws/cli.ts';
 import type { AwsClients } from '../aws/clients.ts';
 import {

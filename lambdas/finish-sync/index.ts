@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { EventBridgePublisher } from '../core/adapters/aws/event-publisher.ts';
-import { ENV, requireEnv } from '../core/config.ts';
+import { ENV, requireEnv } from '../core/env.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
 import { createFinishSyncHandler } from './handler.ts';
 

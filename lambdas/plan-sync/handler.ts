@@ -10,7 +10,7 @@ import type { SourceRef } from '#core/source/index.ts';
 import { checkAcceptance } from '#core/source/index.ts';
 import { type ChunkManifestWriter, type PlanOptions, type PlanOutput, planRun } from '#core/sync/index.ts';
 import type { Clock, GoalSource } from '../core/ports.ts';
-import { normalizePlanEvent } from './input.ts';
+import { normalizePlanEvent } from './plan-event.ts';
 
 export interface PlanSyncDeps {
   doc: DynamoDBDocumentClient;

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { openAwsGoalSource } from '#core/source/index.ts';
-import { ENV, requireEnv } from '../core/config.ts';
+import { ENV, requireEnv } from '../core/env.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
 import { createPlanSyncHandler } from './handler.ts';
 import { S3ChunkManifest } from './s3-manifest.ts';

@@ -7,7 +7,7 @@ import { openAwsGoalSource } from '#core/source/index.ts';
 import { ENGINE_DEFAULTS } from '#core/sync/index.ts';
 import { BrokerTokenProvider } from '#core/token/index.ts';
 import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
-import { ENV, numberEnv, requireEnv } from '../core/config.ts';
+import { ENV, numberEnv, requireEnv } from '../core/env.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
 import { createSyncChunkHandler } from './handler.ts';
 

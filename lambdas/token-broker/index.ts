@@ -10,7 +10,7 @@ import { EventBridgePublisher } from '../core/adapters/aws/event-publisher.ts';
 import { KmsKeyProvider } from '../core/adapters/aws/kms-key-provider.ts';
 import { EventBridgeScheduler } from '../core/adapters/aws/scheduler.ts';
 import { SecretsManagerSecretSource } from '../core/adapters/aws/secrets-source.ts';
-import { ENV, numberEnv, requireEnv } from '../core/config.ts';
+import { ENV, numberEnv, requireEnv } from '../core/env.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createTokenBrokerHandler } from './handler.ts';
 

@@ -1,8 +1,8 @@
-import { faultDelayMs, type TokenBucket } from './faults.ts';
 import { oauthErrorCode, readBody, type SimMiddleware, sleep } from './http-util.ts';
+import { faultDelayMs, type TokenBucket } from './idp-faults.ts';
+import type { StatsRecorder } from './idp-stats.ts';
+import type { IdpFaults } from './idp-types.ts';
 import { IDP_ROUTES } from './provider.ts';
-import type { StatsRecorder } from './stats.ts';
-import type { IdpFaults } from './types.ts';
 
 export interface GateDeps {
   stats: StatsRecorder;

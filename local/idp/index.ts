@@ -4,17 +4,18 @@ import { join } from 'node:path';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { maskSecrets } from '../../lambdas/core/mask.ts';
-import { DEFAULT_RATE_LIMIT_PER_SECOND, defaultFaults, mergeFaults, TokenBucket } from './faults.ts';
 import { ERROR_DETAIL_STATE, tokenEndpointGate } from './gate.ts';
 import { mintRefreshToken } from './grant-handlers.ts';
-import { loadKeyMaterial } from './keys.ts';
+import { GrantStore } from './grant-store.ts';
+import { DEFAULT_RATE_LIMIT_PER_SECOND, defaultFaults, mergeFaults, TokenBucket } from './idp-faults.ts';
+import { StatsRecorder } from './idp-stats.ts';
+import type { IdpOptions, IdpSim } from './idp-types.ts';
 import { createProvider, IDP_ROUTES, type LiveSettings } from './provider.ts';
+import { loadKeyMaterial } from './signing-keys.ts';
 import { simRoutes } from './sim-routes.ts';
-import { StatsRecorder } from './stats.ts';
-import { GrantStore } from './store.ts';
-import type { IdpOptions, IdpSim } from './types.ts';
 
-export { defaultFaults } from './faults.ts';
+export { defaultFaults } from './idp-faults.ts';
+export type { IdpClient, IdpFaults, IdpOptions, IdpSim, IdpStats } from './idp-types.ts';
 export { JWT_BEARER_GRANT } from './jwt-bearer.ts';
 export { DEFAULT_SUBJECT, IDP_ROUTES } from './provider.ts';
 export {
@@ -25,7 +26,6 @@ export {
   resetIdpStats,
   revokeIdpGrants,
 } from './sim-client.ts';
-export type { IdpClient, IdpFaults, IdpOptions, IdpSim, IdpStats } from './types.ts';
 
 const DEFAULT_CLIENT_IDS = ['goal-sync'];
 const GRANTS_FILE = 'idp-grants.jsonl';

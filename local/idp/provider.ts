@@ -8,9 +8,9 @@ import type {
   ResourceServer,
 } from 'oidc-provider';
 import { HCM_AUDIENCE } from '../constants.ts';
+import { ConsumedTwiceError, type GrantStore } from './grant-store.ts';
+import type { IdpClient } from './idp-types.ts';
 import { JWT_BEARER_GRANT, jwtBearerHandler, type VerifyKey } from './jwt-bearer.ts';
-import { ConsumedTwiceError, type GrantStore } from './store.ts';
-import type { IdpClient } from './types.ts';
 
 /** IDCS paths: the token broker only ever sees these. */
 export const IDP_ROUTES = {

@@ -1,4 +1,4 @@
-import type { IdpClient, IdpFaults, IdpStats } from './types.ts';
+import type { IdpClient, IdpFaults, IdpStats } from './idp-types.ts';
 
 /** Tiny HTTP helpers for processes that only know the simulator's base URL. */
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../lambdas/core/errors.ts';
 import { readBody, type SimMiddleware } from './http-util.ts';
-import type { IdpClient, IdpFaults, IdpStats } from './types.ts';
+import type { IdpClient, IdpFaults, IdpStats } from './idp-types.ts';
 
 export interface SimControl {
   stats(): IdpStats;

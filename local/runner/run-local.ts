@@ -11,7 +11,7 @@ import { queryByPrefix, RunStore, runPk, SK_PREFIX, sourceChange } from '#core/c
 import { formatFromUri, formatMaxInvalid, openGoalSource } from '#core/source/index.ts';
 import { RENDERED_MANIFEST_BUCKET } from '../../infra/state-machine.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
-import { createProjectTables, documentClient, dynamoClient, startDynalite } from '../adapters/dynamo.ts';
+import { createProjectTables, documentClient, dynamoClient, startDynalite } from '../adapters/dynalite.ts';
 import { startDynamoFaultProxy } from '../adapters/dynamo-fault-proxy.ts';
 import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
 import { LocalChunkManifest, LocalObjectStore, localObjectRoot } from '../adapters/local-objects.ts';

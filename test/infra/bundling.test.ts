@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ESM_REQUIRE_BANNER, FUNCTION_SPECS, type FunctionKey, PROJECT_ROOT } from '../../infra/functions.ts';
-import { ENV } from '../../lambdas/core/config.ts';
+import { ENV } from '../../lambdas/core/env.ts';
 import type { CfnTemplate } from './support.ts';
 
 const run = promisify(execFile);

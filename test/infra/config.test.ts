@@ -4,7 +4,7 @@ import {
   type ContextKey,
   PLACEHOLDER_HCM_BASE_URL,
   parseStackConfig,
-} from '../../infra/config.ts';
+} from '../../infra/stack-config.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 
 const parse = (context: Partial<Record<ContextKey, unknown>>) => parseStackConfig((key) => context[key]);

@@ -3,7 +3,7 @@ import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FUNCTION_SPECS, type FunctionKey, PROJECT_ROOT } from '../../infra/functions.ts';
 import { METRIC_CONTRACT, type MetricName, SERVICE_NAMES } from '../../infra/metrics.ts';
-import { ENV } from '../../lambdas/core/config.ts';
+import { ENV } from '../../lambdas/core/env.ts';
 import { actionsOf, FULL_CONTEXT, roleLogicalId, type Synthesized, synthesize } from './support.ts';
 
 /**

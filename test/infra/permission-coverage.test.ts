@@ -4,18 +4,18 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { proactiveScheduleName } from '#core/token/index.ts';
 import { executionArnFor } from '../../cli/aws/executions.ts';
-import { OPERATOR_CALLS } from '../../cli/aws/permissions.ts';
+import { OPERATOR_CALLS } from '../../cli/aws/operator-calls.ts';
 import {
   type AwsCall,
   CALLS,
   type Principal,
   type ResourceRef,
-} from '../../lambdas/core/adapters/aws/permissions.ts';
+} from '../../lambdas/core/adapters/aws/aws-calls.ts';
 import { type Env, ResolvedTemplate, withoutStatement } from './iam-template.ts';
 import { FULL_CONTEXT, type Synthesized, synthesize } from './support.ts';
 
 /**
- * Every AWS call in the inventories (lambdas/core/adapters/aws/permissions.ts, cli/aws/permissions.ts)
+ * Every AWS call in the inventories (lambdas/core/adapters/aws/aws-calls.ts, cli/aws/operator-calls.ts)
  * is evaluated offline (@cloud-copilot/iam-simulate, strict mode) against the synthesized template: the
  * principal's identity policies together with the resource's policy (key policy, bucket policy, queue
  * policy). Allowed for each; Denied for calls that must never be allowed.

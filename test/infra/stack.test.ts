@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/build.ts';
 import { FUNCTION_SPECS, type FunctionKey, WORST_CASE_SECONDS } from '../../infra/functions.ts';
 import { SERVICE_NAMES } from '../../infra/metrics.ts';
-import { ENV } from '../../lambdas/core/config.ts';
+import { ENV } from '../../lambdas/core/env.ts';
 import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
 import { CHECKPOINT_TABLE, CONNECTION_TABLE } from '../../lambdas/core/tables.ts';
 import { FULL_CONTEXT, flatten, resourcesOfType, type Synthesized, synthesize } from './support.ts';

@@ -7,7 +7,7 @@ import {
   renderDefinition,
   STATE_NAMES,
 } from '../../infra/state-machine.ts';
-import { ENV as HANDLER_ENV } from '../../lambdas/core/config.ts';
+import { ENV as HANDLER_ENV } from '../../lambdas/core/env.ts';
 import { localDefinition } from '../../local/runner/definition.ts';
 import { resourcesOfType, type Synthesized, synthesize } from './support.ts';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerTokenProvider } from '#core/token/index.ts';
 import type { IssuedToken } from '../../lambdas/core/ports.ts';
 import { createTokenBrokerHandler } from '../../lambdas/token-broker/handler.ts';
-import { documentClient, dynamoClient } from '../../local/adapters/dynamo.ts';
+import { documentClient, dynamoClient } from '../../local/adapters/dynalite.ts';
 import { InProcessBrokerTransport } from '../../local/adapters/in-process-broker.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 

@@ -6,7 +6,7 @@ import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isFresh, TokenBroker, type TokenBrokerOptions } from '#core/token/index.ts';
 import { createMetrics, maskingReplacer } from '../../lambdas/core/observability.ts';
 import type { KeyProvider, Scheduler } from '../../lambdas/core/ports.ts';
-import { documentClient, dynamoClient } from '../../local/adapters/dynamo.ts';
+import { documentClient, dynamoClient } from '../../local/adapters/dynalite.ts';
 import { FileSecretSource } from '../../local/adapters/file-secret-source.ts';
 import { LocalKeyProvider } from '../../local/adapters/local-key-provider.ts';
 import { MemoryEventBus } from '../../local/adapters/memory-event-bus.ts';

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoTokenRateLimiter, type RateLimitConfig } from '#core/token/index.ts';
 import { NoRateSlotError, NotStartedError } from '../../lambdas/core/errors.ts';
 import type { Clock } from '../../lambdas/core/ports.ts';
-import { documentClient, dynamoClient } from '../../local/adapters/dynamo.ts';
-import { peakInWindow } from '../../local/idp/stats.ts';
+import { documentClient, dynamoClient } from '../../local/adapters/dynalite.ts';
+import { peakInWindow } from '../../local/idp/idp-stats.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 
 /**

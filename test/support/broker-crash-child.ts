@@ -10,7 +10,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { TokenBroker } from '#core/token/index.ts';
 import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import type { EventPublisher, Scheduler } from '../../lambdas/core/ports.ts';
-import { documentClient, dynamoClient } from '../../local/adapters/dynamo.ts';
+import { documentClient, dynamoClient } from '../../local/adapters/dynalite.ts';
 import { FileSecretSource } from '../../local/adapters/file-secret-source.ts';
 import { LocalKeyProvider } from '../../local/adapters/local-key-provider.ts';
 

@@ -1,4 +1,4 @@
-import { createProjectTables, type LocalDynamo, startDynalite } from '../../local/adapters/dynamo.ts';
+import { createProjectTables, type LocalDynamo, startDynalite } from '../../local/adapters/dynalite.ts';
 
 export interface TestDynamo extends LocalDynamo {
   tables: { connections: string; checkpoints: string };

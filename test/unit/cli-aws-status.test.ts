@@ -90,7 +90,7 @@ beforeEach(() => {
       }),
     };
   });
-  // The checkpoint module's run item (lambdas/core/checkpoint/types.ts RunItem) of a run mid-way.
+  // The checkpoint module's run item (lambdas/core/checkpoint/run-types.ts RunItem) of a run mid-way.
   ddb.on(GetCommand).resolves({
     Item: {
       pk: 'RUN#r1',

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { mintRefreshToken } from '../../local/idp/grant-handlers.ts';
-import { loadKeyMaterial } from '../../local/idp/keys.ts';
+import { GrantStore } from '../../local/idp/grant-store.ts';
 import { createProvider } from '../../local/idp/provider.ts';
-import { GrantStore } from '../../local/idp/store.ts';
+import { loadKeyMaterial } from '../../local/idp/signing-keys.ts';
 
 describe('IdP provider wiring', () => {
   it('turns a racing second consume of a refresh token into invalid_grant and reports the grant', async () => {

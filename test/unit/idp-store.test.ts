@@ -2,8 +2,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultFaults, faultDelayMs, mergeFaults, TokenBucket } from '../../local/idp/faults.ts';
-import { ConsumedTwiceError, GrantStore } from '../../local/idp/store.ts';
+import { ConsumedTwiceError, GrantStore } from '../../local/idp/grant-store.ts';
+import { defaultFaults, faultDelayMs, mergeFaults, TokenBucket } from '../../local/idp/idp-faults.ts';
 
 describe('TokenBucket', () => {
   it('admits a burst of one second, then refills at the rate, and says how long to wait', () => {

@@ -18,7 +18,7 @@ import {
   parseMaxInvalid,
 } from '#core/source/index.ts';
 import { ConfigError, InputRejectedError } from '../../lambdas/core/errors.ts';
-import { normalizePlanEvent } from '../../lambdas/plan-sync/input.ts';
+import { normalizePlanEvent } from '../../lambdas/plan-sync/plan-event.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'source-acceptance-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,9 +1,9 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from '../aws-errors.ts';
-import { batchPutAll, dynamoCall, queryByPrefix } from './dynamo.ts';
-import { chunkRefSk, chunkSk, runPk, SK_PREFIX } from './keys.ts';
+import { batchPutAll, dynamoCall, queryByPrefix } from './batch-io.ts';
+import { chunkRefSk, chunkSk, runPk, SK_PREFIX } from './item-keys.ts';
 import { RunScopedStore, ttlSeconds } from './retention.ts';
-import type { ChunkSummary } from './types.ts';
+import type { ChunkSummary } from './run-types.ts';
 
 /**
  * Per-chunk items of a run: `CHUNKREF#<i>` (the range, for plans passed as an index list) and

@@ -3,9 +3,9 @@ import { unlessConditionFails } from '../aws-errors.ts';
 import { CheckpointConflictError, ClaimLostError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
-import { dynamoCall } from './dynamo.ts';
-import { LEDGER_SK, ledgerPk } from './keys.ts';
-import type { DoneAction, HcmIds, LedgerItem } from './types.ts';
+import { dynamoCall } from './batch-io.ts';
+import { LEDGER_SK, ledgerPk } from './item-keys.ts';
+import type { DoneAction, HcmIds, LedgerItem } from './run-types.ts';
 
 /** Timing of the write protocol (docs/invariants.md, invariant 7). */
 export interface WriteTiming {

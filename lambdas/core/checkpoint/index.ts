@@ -2,11 +2,12 @@
  * The public surface of `checkpoint/`: what code outside this folder may import (a test enforces it).
  * Everything else in the folder is internal.
  */
+
+export { dynamoCall, queryByPrefix } from './batch-io.ts';
 export { ChunkStore } from './chunk-store.ts';
-export { dynamoCall, queryByPrefix } from './dynamo.ts';
 export type { WriteTiming } from './goal-ledger.ts';
 export { GoalLedger, WRITE_TIMING_DEFAULTS } from './goal-ledger.ts';
-export { RUN_SK, runPk, SK_PREFIX } from './keys.ts';
+export { RUN_SK, runPk, SK_PREFIX } from './item-keys.ts';
 export type { RecordState } from './record-store.ts';
 export { RecordStore } from './record-store.ts';
 export { ttlSeconds } from './retention.ts';
@@ -21,5 +22,5 @@ export type {
   RunItem,
   RunStatus,
   RunTotals,
-} from './types.ts';
-export { committedIds, needsReconcile } from './types.ts';
+} from './run-types.ts';
+export { committedIds, needsReconcile } from './run-types.ts';

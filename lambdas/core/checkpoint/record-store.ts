@@ -1,9 +1,9 @@
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailed } from '../aws-errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
-import { batchGetAll, batchPutAll, dynamoCall } from './dynamo.ts';
-import { LEDGER_SK, ledgerPk, recordSk, runPk } from './keys.ts';
-import type { DoneAction, HcmIds, LedgerItem, RecordItem } from './types.ts';
+import { batchGetAll, batchPutAll, dynamoCall } from './batch-io.ts';
+import { LEDGER_SK, ledgerPk, recordSk, runPk } from './item-keys.ts';
+import type { DoneAction, HcmIds, LedgerItem, RecordItem } from './run-types.ts';
 
 export interface RecordState {
   record?: RecordItem;

@@ -2,7 +2,7 @@ import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, UpdateCommand }
 import { unlessConditionFails } from '../aws-errors.ts';
 import { RunInProgressError, RunLeaseLostError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
-import { dynamoCall } from './dynamo.ts';
+import { dynamoCall } from './batch-io.ts';
 
 /**
  * One run per connection at a time (docs/invariants.md, invariant 7): a lease item per connection,

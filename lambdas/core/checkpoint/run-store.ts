@@ -2,8 +2,8 @@ import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SourceVersion } from '#core/source/index.ts';
 import { isConditionFailed } from '../aws-errors.ts';
 import { CheckpointConflictError, ConfigError, SourceChangedError } from '../errors.ts';
-import { batchPutAll, dynamoCall, queryByPrefix } from './dynamo.ts';
-import { invalidSk, REPORT_SK, RUN_SK, runPk, SK_PREFIX } from './keys.ts';
+import { batchPutAll, dynamoCall, queryByPrefix } from './batch-io.ts';
+import { invalidSk, REPORT_SK, RUN_SK, runPk, SK_PREFIX } from './item-keys.ts';
 import { RunScopedStore, ttlSeconds } from './retention.ts';
 import type {
   GoalCounts,
@@ -12,7 +12,7 @@ import type {
   RunStatus,
   RunTotals,
   SourceLocation,
-} from './types.ts';
+} from './run-types.ts';
 
 export interface StartRunRequest {
   runId: string;

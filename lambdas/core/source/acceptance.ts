@@ -1,6 +1,6 @@
 import { ConfigError, InputRejectedError } from '../errors.ts';
+import type { InvalidRecord } from './source-types.ts';
 import { escapeControl } from './text.ts';
-import type { InvalidRecord } from './types.ts';
 
 /**
  * When a source is rejected as a whole (invariant 9). Invalid records are normally listed and the run

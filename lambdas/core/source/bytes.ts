@@ -3,7 +3,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { ConfigError, SourceChangedError, TransientError } from '../errors.ts';
-import type { SourceVersion } from './types.ts';
+import type { SourceVersion } from './source-types.ts';
 
 /** Random access to the bytes of a source: a local file or an S3 object, always streamed. */
 export interface ByteSource {

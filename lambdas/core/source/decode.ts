@@ -2,8 +2,8 @@ import { CsvError, parse } from 'csv-parse/sync';
 import { InputRejectedError } from '../errors.ts';
 import type { RawRecord } from './framing.ts';
 import { GOAL_FIELDS, keyOf, REQUIRED_GOAL_FIELDS, validateGoalRecord } from './schema.ts';
+import type { SourceEntry } from './source-types.ts';
 import { didYouMean, escapeControl } from './text.ts';
-import type { SourceEntry } from './types.ts';
 
 /** CSV columns holding numbers: CSV has no types, so these are cast before validation. */
 const NUMERIC_COLUMNS = new Set(['goalPlanId', 'reviewPeriodId', 'weight', 'percentComplete']);

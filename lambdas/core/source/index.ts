@@ -13,7 +13,6 @@ export { checkAwsSourceUri, formatFromUri, openAwsGoalSource, openGoalSource, pa
 export type { GoalRecord } from './schema.ts';
 export { GoalRecordSchema, keyOf, validateGoalRecord } from './schema.ts';
 export { StreamingGoalSource } from './source.ts';
-export { closest, didYouMean, escapeControl } from './text.ts';
 export type {
   ChunkRef,
   ReadChunkOptions,
@@ -21,4 +20,5 @@ export type {
   SourcePlan,
   SourceRef,
   SourceVersion,
-} from './types.ts';
+} from './source-types.ts';
+export { closest, didYouMean, escapeControl } from './text.ts';

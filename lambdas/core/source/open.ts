@@ -4,8 +4,8 @@ import { ConfigError } from '../errors.ts';
 import type { GoalSource } from '../ports.ts';
 import { fileBytes, s3Bytes } from './bytes.ts';
 import { StreamingGoalSource } from './source.ts';
+import type { SourceRef } from './source-types.ts';
 import { escapeControl } from './text.ts';
-import type { SourceRef } from './types.ts';
 
 /** A GoalSource for a plain path, a file:// URL or an s3://bucket/key URI. */
 export function openGoalSource(ref: SourceRef, deps: { s3?: S3Client } = {}): GoalSource {

@@ -11,7 +11,6 @@ import {
 } from './decode.ts';
 import { frameCsv, frameJsonl, type RawRecord, splitLines } from './framing.ts';
 import type { GoalRecord } from './schema.ts';
-import { escapeControl } from './text.ts';
 import type {
   ChunkRef,
   InvalidRecord,
@@ -19,7 +18,8 @@ import type {
   SourceEntry,
   SourcePlan,
   SourceVersion,
-} from './types.ts';
+} from './source-types.ts';
+import { escapeControl } from './text.ts';
 
 /** The CSV header is read in slices of this size until its record ends. */
 const HEADER_PROBE_BYTES = 64 * 1024;

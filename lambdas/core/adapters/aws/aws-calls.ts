@@ -108,9 +108,9 @@ const CHECKPOINT_FILES: [string, string][] = [
   ['dynamodb:GetItem', 'lambdas/core/checkpoint/run-store.ts'],
   ['dynamodb:PutItem', 'lambdas/core/checkpoint/run-store.ts'],
   ['dynamodb:UpdateItem', 'lambdas/core/checkpoint/record-store.ts'],
-  ['dynamodb:Query', 'lambdas/core/checkpoint/dynamo.ts'],
-  ['dynamodb:BatchGetItem', 'lambdas/core/checkpoint/dynamo.ts'],
-  ['dynamodb:BatchWriteItem', 'lambdas/core/checkpoint/dynamo.ts'],
+  ['dynamodb:Query', 'lambdas/core/checkpoint/batch-io.ts'],
+  ['dynamodb:BatchGetItem', 'lambdas/core/checkpoint/batch-io.ts'],
+  ['dynamodb:BatchWriteItem', 'lambdas/core/checkpoint/batch-io.ts'],
   ['dynamodb:DeleteItem', 'lambdas/core/checkpoint/run-lease.ts'],
 ];
 
@@ -122,7 +122,7 @@ function checkpointCalls(): AwsCall[] {
       sdk: `${action.split(':')[1]} (lib-dynamodb)`,
       file,
     })),
-    ...tableKey('checkpointTable', 'checkpoint reads/writes', 'lambdas/core/checkpoint/dynamo.ts'),
+    ...tableKey('checkpointTable', 'checkpoint reads/writes', 'lambdas/core/checkpoint/batch-io.ts'),
   ];
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { IdpFaults } from './types.ts';
+import type { IdpFaults } from './idp-types.ts';
 
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 40;
 

@@ -1,4 +1,4 @@
-import type { IdpStats } from './types.ts';
+import type { IdpStats } from './idp-types.ts';
 
 export function emptyStats(): IdpStats {
   return {

@@ -9,7 +9,7 @@ import {
 import { asTransient } from '../aws-errors.ts';
 import { TransientError } from '../errors.ts';
 import { sleep as defaultSleep, fullJitterDelay } from '../retry.ts';
-import type { ItemKey } from './keys.ts';
+import type { ItemKey } from './item-keys.ts';
 
 /** DynamoDB hard limits per call. */
 const BATCH_GET_MAX = 100;

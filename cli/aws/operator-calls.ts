@@ -1,4 +1,4 @@
-import type { AwsCall } from '../../lambdas/core/adapters/aws/permissions.ts';
+import type { AwsCall } from '../../lambdas/core/adapters/aws/aws-calls.ts';
 
 /**
  * Every AWS call the operator CLI makes for `start`, `status`, `resume` and `connect` (data only). The
@@ -24,7 +24,7 @@ const secretsKey = (action: 'kms:GenerateDataKey' | 'kms:Decrypt', sdk: string):
     'kms:EncryptionContext:SecretARN': '{secretArn}',
   },
   sdk: `${sdk} (Secrets Manager on the caller's behalf)`,
-  file: 'cli/aws/oauth/connection-secret.ts',
+  file: 'cli/aws/oauth/stored-secret.ts',
 });
 
 export type OperatorCommand = 'start' | 'status' | 'resume' | 'connect';
@@ -71,7 +71,7 @@ export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
     action: 'lambda:InvokeFunction',
     resource: 'tokenBroker',
     sdk: 'InvokeCommand (connect / status actions)',
-    file: 'cli/aws/broker.ts',
+    file: 'cli/aws/broker-invoke.ts',
     commands: ['start', 'status', 'resume', 'connect'],
   },
   ...(['dynamodb:GetItem', 'dynamodb:Query'] as const).map((action) => ({
@@ -96,7 +96,7 @@ export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
     action,
     resource: 'connectionSecret' as const,
     sdk: `${action.split(':')[1]}Command`,
-    file: 'cli/aws/oauth/connection-secret.ts',
+    file: 'cli/aws/oauth/stored-secret.ts',
     commands: ['connect'] as OperatorCommand[],
   })),
   // start --upload: one PutObject under uploads/ (buffered, never multipart, so no kms:Decrypt).

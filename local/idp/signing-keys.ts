@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { ConfigError } from '../../lambdas/core/errors.ts';
-import type { IdpClient } from './types.ts';
+import type { IdpClient } from './idp-types.ts';
 
 /** Everything secret the IdP needs across restarts: its token signing key and its clients. */
 export interface KeyMaterial {
