@@ -41,7 +41,7 @@ export function dispatch(broker: TokenBroker, req: BrokerRequest, context?: Cont
     case 'get':
       return broker.getToken(req.connectionId, { minVersion: req.minVersion, trigger: req.trigger });
     case 'refresh':
-      return broker.refresh(req.connectionId, { minVersion: req.minVersion, trigger: req.trigger });
+      return broker.replaceToken(req.connectionId, { minVersion: req.minVersion, trigger: req.trigger });
     case 'proactive':
       return broker.proactive(req.connectionId);
     case 'sweep':

@@ -101,7 +101,7 @@ describe('invariant 1: one refresh in flight per connection', () => {
         else calls.push(broker.getToken('rotate', { minVersion: Math.max(1, expected - 1) }));
       }
       // Guarantee the cycle rotates once even if no caller asked for the next version.
-      calls.push(brokers[rand(5)]!.refresh('rotate', { minVersion: expected + 1 }));
+      calls.push(brokers[rand(5)]!.replaceToken('rotate', { minVersion: expected + 1 }));
       const tokens = await Promise.all(calls);
       expected += 1;
       for (const t of tokens) expect(t.version).toBeGreaterThanOrEqual(expected - 1);
@@ -117,7 +117,7 @@ describe('invariant 1: one refresh in flight per connection', () => {
     expect(item.status).toBe('active');
     expect(item.version).toBe(start + 200);
     // The connection still works: the last rotated refresh token is the one the IdP expects.
-    const next = await brokers[0]!.refresh('rotate');
+    const next = await brokers[0]!.replaceToken('rotate');
     expect(next.version).toBe(start + 201);
     expect(fx.idp.stats().reuseDetections).toBe(0);
     record('rotation-200-cycles', {

@@ -144,7 +144,7 @@ describe('invariant 2: commit before use, retry the write never the refresh', ()
     expect(fx.idp.stats().tokenRequests).toBe(1);
     expect((await fx.item('flaky-commit')).version).toBe(version + 1);
     // The committed refresh token is the rotated one: the next refresh works without reuse detection.
-    await broker0.refresh('flaky-commit');
+    await broker0.replaceToken('flaky-commit');
     expect(fx.idp.stats().reuseDetections).toBe(0);
   });
 });
@@ -272,7 +272,7 @@ describe('invariant 5: fatal vs transient', () => {
       connectionId: 'again',
       version: reconnected,
     });
-    expect((await broker.refresh('again')).version).toBe(reconnected + 1);
+    expect((await broker.replaceToken('again')).version).toBe(reconnected + 1);
     // connect re-run with the same (spent) bootstrap token on an active connection is a no-op.
     const calls = fx.idp.stats().tokenRequests;
     await expect(

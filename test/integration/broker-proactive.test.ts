@@ -156,7 +156,7 @@ describe('grants against the IdP', () => {
     expect(cc.status).toBe('active');
     expect(jwt.status).toBe('active');
     for (const id of ['cc', 'jwt']) {
-      const token = await broker.refresh(id);
+      const token = await broker.replaceToken(id);
       expect(decodeJwt(token.accessToken).aud).toContain(HCM_AUDIENCE);
       expect((await fx.item(id)).refreshToken).toBeUndefined();
     }

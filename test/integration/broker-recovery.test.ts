@@ -42,7 +42,7 @@ describe('auto-reactivation of grants with no rotating secret', () => {
       grant: 'client_credentials',
     });
     await clientCredentials('cc-rot', 'wrong-secret');
-    await expect(broker.refresh('cc-rot')).rejects.toBeInstanceOf(ReauthRequiredError);
+    await expect(broker.replaceToken('cc-rot')).rejects.toBeInstanceOf(ReauthRequiredError);
     let item = await fx.item('cc-rot');
     expect(item).toMatchObject({ status: 'needs_reauth', autoRetry: true, retryCount: 1 });
     // Still wrong at the first retry: the backoff grows, no second needs_reauth event.

@@ -179,7 +179,7 @@ export async function runBrokerScenario(s: fc.Scheduler, plan: BrokerPlan): Prom
   // needs_reauth, which then carries exactly one event. Never a lease that is held forever.
   world.advanceTo(world.now + 3 * LEASE_MS);
   const checker = makeBroker('checker');
-  const final = checker.refresh(CONNECTION).then(
+  const final = checker.replaceToken(CONNECTION).then(
     (t) => ({ ok: true as const, t }),
     (e: unknown) => ({ ok: false as const, e }),
   );

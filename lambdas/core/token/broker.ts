@@ -154,8 +154,11 @@ export class TokenBroker {
     );
   }
 
-  /** Forced refresh: replaces the current version (or `minVersion - 1`) unless a newer one already exists. */
-  async refresh(
+  /**
+   * A newer token than the current one (or than `minVersion - 1`, the version a caller saw rejected):
+   * refreshes unless someone already did. The wire action `refresh` calls this.
+   */
+  async replaceToken(
     connectionId: string,
     opts: { minVersion?: number; trigger?: RefreshTrigger } = {},
   ): Promise<IssuedToken> {
