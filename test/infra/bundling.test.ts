@@ -66,6 +66,8 @@ describe('npm run synth (CDK CLI, offline, local esbuild)', () => {
     const size = statSync(join(dir, 'index.mjs')).size;
     // Lambda's limit is 50 MB zipped; a bundle this far over a few MB means something wrong got pulled in.
     expect(size).toBeLessThan(4 * 1024 * 1024);
+    // zod/mini with English messages only (lambdas/core/zod.ts): no other locale rides along (~260 KiB).
+    expect(code).not.toContain('Zu klein');
     const zipped = gzipSync(code).length;
     console.info(
       `bundle ${key}: index.mjs ${(size / 1024).toFixed(0)} KiB (${(zipped / 1024).toFixed(0)} KiB compressed), ` +

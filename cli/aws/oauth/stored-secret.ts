@@ -13,7 +13,7 @@ export const BOOTSTRAP_REFRESH_TOKEN_FIELD = 'bootstrapRefreshToken';
 
 // The broker's own schema (so connect never stores a secret the broker would reject), loose so fields
 // it does not know survive the write-back, and tokenUrl optional because the stack may supply it.
-const SecretSchema = connectionSecretSchema.extend({ tokenUrl: z.url().optional() }).loose();
+const SecretSchema = z.looseObject({ ...connectionSecretSchema.shape, tokenUrl: z.url().optional() });
 
 /**
  * What `connect` uses, plus the secret as it will be written back: unchanged, except that a tokenUrl

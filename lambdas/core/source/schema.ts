@@ -1,9 +1,9 @@
-import { z } from 'zod';
 import { GOAL_PRIORITY_CODES, GOAL_STATUS_CODES } from '#core/hcm/index.ts';
+import * as z from '../zod.ts';
 
 /** YYYY-MM-DD that is a real calendar date (zod's ISO date rejects 2023-02-29 and 2024-04-31). */
 const isoDate = z.iso.date({ error: 'must be a real calendar date YYYY-MM-DD' });
-const percent = z.number().min(0).max(100);
+const percent = z.number().check(z.gte(0), z.lte(100));
 const KEY_RE = /^[A-Za-z0-9._:-]+$/;
 
 /**
@@ -14,22 +14,24 @@ export const GoalRecordSchema = z
   .object({
     externalKey: z
       .string()
-      .min(1)
-      .max(100)
-      .regex(KEY_RE, { error: 'may only contain letters, digits and . _ : -' }),
-    personNumber: z.string().trim().min(1).max(30),
-    goalName: z.string().trim().min(1).max(240),
-    description: z.string().max(4000).optional(),
+      .check(
+        z.minLength(1),
+        z.maxLength(100),
+        z.regex(KEY_RE, { error: 'may only contain letters, digits and . _ : -' }),
+      ),
+    personNumber: z.string().check(z.trim(), z.minLength(1), z.maxLength(30)),
+    goalName: z.string().check(z.trim(), z.minLength(1), z.maxLength(240)),
+    description: z.optional(z.string().check(z.maxLength(4000))),
     startDate: isoDate,
     targetCompletionDate: isoDate,
     status: z.enum(GOAL_STATUS_CODES),
-    goalPlanId: z.number().int().positive(),
-    reviewPeriodId: z.number().int().positive().optional(),
-    weight: percent.optional(),
-    category: z.string().min(1).max(30).optional(),
-    priority: z.enum(GOAL_PRIORITY_CODES).optional(),
-    percentComplete: percent.optional(),
-    actualCompletionDate: isoDate.optional(),
+    goalPlanId: z.int().check(z.positive()),
+    reviewPeriodId: z.optional(z.int().check(z.positive())),
+    weight: z.optional(percent),
+    category: z.optional(z.string().check(z.minLength(1), z.maxLength(30))),
+    priority: z.optional(z.enum(GOAL_PRIORITY_CODES)),
+    percentComplete: z.optional(percent),
+    actualCompletionDate: z.optional(isoDate),
   })
   .check((ctx) => {
     const r = ctx.value;
@@ -57,7 +59,7 @@ export type GoalRecord = z.infer<typeof GoalRecordSchema>;
 /** Every field a goal record knows, and those it cannot do without (what a CSV header must name). */
 export const GOAL_FIELDS: readonly string[] = Object.keys(GoalRecordSchema.shape);
 export const REQUIRED_GOAL_FIELDS: readonly string[] = GOAL_FIELDS.filter(
-  (name) => !(GoalRecordSchema.shape as Record<string, z.ZodType>)[name]!.safeParse(undefined).success,
+  (name) => !(GoalRecordSchema.shape as Record<string, z.ZodMiniType>)[name]!.safeParse(undefined).success,
 );
 
 export type GoalValidation = { ok: true; record: GoalRecord } | { ok: false; reason: string; key?: string };

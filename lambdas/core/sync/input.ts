@@ -1,7 +1,7 @@
-import { z } from 'zod';
 import type { SourceRef } from '#core/source/index.ts';
 import { formatFromUri } from '#core/source/index.ts';
 import { ConfigError } from '../errors.ts';
+import * as z from '../zod.ts';
 import type { FinishInput } from './finish.ts';
 import type { ChunkTask, PlanInput } from './plan.ts';
 
@@ -9,35 +9,41 @@ import type { ChunkTask, PlanInput } from './plan.ts';
  * Validation of the three handlers' inputs. Step Functions payloads come from people (execution input)
  * and from the definition; a malformed one is a ConfigError (not retried), with the field named.
  */
-const id = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -');
+const id = z
+  .string()
+  .check(z.regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be 1-128 characters of A-Z a-z 0-9 . _ : -'));
+const int = (min: number, max?: number) =>
+  max === undefined ? z.int().check(z.gte(min)) : z.int().check(z.gte(min), z.lte(max));
+const text = z.optional(z.string());
+const nullableText = z.optional(z.nullable(z.string()));
 
 const versionSchema = z.object({
-  size: z.number().int().min(0),
-  sha256: z.string().optional(),
-  etag: z.string().optional(),
-  versionId: z.string().optional(),
+  size: int(0),
+  sha256: text,
+  etag: text,
+  versionId: text,
 });
 
 const sourceSchema = z.object({
-  uri: z.string().min(1),
-  format: z.enum(['jsonl', 'csv']).optional(),
-  version: versionSchema.optional(),
+  uri: z.string().check(z.minLength(1)),
+  format: z.optional(z.enum(['jsonl', 'csv'])),
+  version: z.optional(versionSchema),
 });
 
 const planSchema = z.object({
   runId: id,
   connectionId: id,
   source: sourceSchema,
-  chunkSize: z.number().int().min(1).max(10_000).optional(),
-  resume: z.boolean().optional(),
-  ifRunning: z.enum(['fail', 'skip']).optional(),
-  mapThreshold: z.number().int().min(0).optional(),
+  chunkSize: z.optional(int(1, 10_000)),
+  resume: z.optional(z.boolean()),
+  ifRunning: z.optional(z.enum(['fail', 'skip'])),
+  mapThreshold: z.optional(int(0)),
 });
 
 /** The state machine hands plan-sync the execution input plus the execution's own id. */
 const wrappedPlanSchema = z.looseObject({
   input: z.unknown(),
-  execution: z.looseObject({ id: z.string().min(1) }),
+  execution: z.looseObject({ id: z.string().check(z.minLength(1)) }),
 });
 
 /** An EventBridge "Step Functions Execution Status Change" event (the rule for runs that end outside the Catch). */
@@ -45,40 +51,40 @@ const statusChangeSchema = z.looseObject({
   source: z.literal('aws.states'),
   detail: z.looseObject({
     executionArn: z.string(),
-    name: z.string().optional(),
+    name: text,
     status: z.string(),
-    input: z.string().nullable().optional(),
-    error: z.string().nullable().optional(),
-    cause: z.string().nullable().optional(),
+    input: nullableText,
+    error: nullableText,
+    cause: nullableText,
   }),
 });
 
 const chunkRefSchema = z.looseObject({
-  index: z.number().int().min(0),
-  byteStart: z.number().int().min(0),
-  byteEnd: z.number().int().min(0),
-  firstLine: z.number().int().min(1),
-  lineCount: z.number().int().min(0),
+  index: int(0),
+  byteStart: int(0),
+  byteEnd: int(0),
+  firstLine: int(1),
+  lineCount: int(0),
 });
 
 const chunkTaskSchema = z.looseObject({
   runId: id,
   connectionId: id,
   source: sourceSchema,
-  attempt: z.number().int().min(1),
-  chunk: z.union([z.number().int().min(0), chunkRefSchema]),
+  attempt: int(1),
+  chunk: z.union([int(0), chunkRefSchema]),
 });
 
 /** A Distributed Map's ItemBatcher hands a worker several items at once. */
-const chunkBatchSchema = z.looseObject({ Items: z.array(chunkTaskSchema).min(1) });
+const chunkBatchSchema = z.looseObject({ Items: z.array(chunkTaskSchema).check(z.minLength(1)) });
 
 const finishSchema = z.looseObject({
   runId: id,
-  outcome: z.enum(['completed', 'needs_reauth', 'failed']).optional(),
-  error: z.looseObject({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+  outcome: z.optional(z.enum(['completed', 'needs_reauth', 'failed'])),
+  error: z.optional(z.looseObject({ Error: text, Cause: text })),
 });
 
-function parse<T>(schema: z.ZodType<T>, what: string, value: unknown): T {
+function parse<T>(schema: z.ZodMiniType<T>, what: string, value: unknown): T {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join('.') || what}: ${i.message}`);

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import {
   CheckpointConflictError,
   ConfigError,
@@ -11,8 +10,9 @@ import {
   TransientError,
 } from '../errors.ts';
 import { maskSecrets } from '../mask.ts';
+import * as z from '../zod.ts';
 
-const connectionId = z.string().min(1).max(256);
+const connectionId = z.string().check(z.minLength(1), z.maxLength(256));
 const trigger = z.enum(['proactive', 'jit', 'afterUnauthorized', 'sweep', 'connect']);
 const grant = z.enum(['refresh_token', 'client_credentials', 'jwt_bearer']);
 
@@ -21,13 +21,18 @@ export const brokerRequestSchema = z.discriminatedUnion('action', [
   z.object({
     action: z.enum(['get', 'refresh']),
     connectionId,
-    minVersion: z.number().int().nonnegative().optional(),
-    trigger: trigger.optional(),
+    minVersion: z.optional(z.int().check(z.nonnegative())),
+    trigger: z.optional(trigger),
   }),
   z.object({ action: z.literal('proactive'), connectionId }),
   z.object({ action: z.literal('sweep') }),
-  z.object({ action: z.literal('status'), connectionId: connectionId.optional() }),
-  z.object({ action: z.literal('connect'), connectionId, secretId: z.string().min(1), grant }),
+  z.object({ action: z.literal('status'), connectionId: z.optional(connectionId) }),
+  z.object({
+    action: z.literal('connect'),
+    connectionId,
+    secretId: z.string().check(z.minLength(1)),
+    grant,
+  }),
 ]);
 
 export type BrokerRequest = z.infer<typeof brokerRequestSchema>;

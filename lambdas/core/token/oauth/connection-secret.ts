@@ -1,18 +1,20 @@
-import { z } from 'zod';
 import { ConfigError } from '../../errors.ts';
 import type { ConnectionSecret } from '../../ports.ts';
+import * as z from '../../zod.ts';
+
+const nonEmpty = z.string().check(z.minLength(1));
 
 /** Shape of the JSON kept per connection in Secrets Manager (or the local secrets file). */
 export const connectionSecretSchema = z.object({
   tokenUrl: z.url(),
-  clientId: z.string().min(1),
-  clientSecret: z.string().min(1).optional(),
-  scope: z.string().optional(),
-  privateKeyPem: z.string().min(1).optional(),
-  keyId: z.string().optional(),
-  subject: z.string().optional(),
-  audience: z.string().optional(),
-  bootstrapRefreshToken: z.string().min(1).optional(),
+  clientId: nonEmpty,
+  clientSecret: z.optional(nonEmpty),
+  scope: z.optional(z.string()),
+  privateKeyPem: z.optional(nonEmpty),
+  keyId: z.optional(z.string()),
+  subject: z.optional(z.string()),
+  audience: z.optional(z.string()),
+  bootstrapRefreshToken: z.optional(nonEmpty),
 });
 
 /** Validates a secret; the error names the bad fields, never their values. */

@@ -1,17 +1,17 @@
-import { z } from 'zod';
 import { AmbiguousTokenResponseError, GrantRejectedError, TransientError } from '../../errors.ts';
 import { maskSecrets } from '../../mask.ts';
 import { parseRetryAfter } from '../../retry.ts';
+import * as z from '../../zod.ts';
 
 export const DEFAULT_TOKEN_TIMEOUT_MS = 5_000;
 
 /** RFC 6749 section 5.1, what we need of it. */
 const tokenResponseSchema = z.object({
-  access_token: z.string().min(1),
-  token_type: z.string().optional(),
-  expires_in: z.coerce.number().positive().optional(),
-  refresh_token: z.string().min(1).optional(),
-  scope: z.string().optional(),
+  access_token: z.string().check(z.minLength(1)),
+  token_type: z.optional(z.string()),
+  expires_in: z.optional(z.coerce.number().check(z.positive())),
+  refresh_token: z.optional(z.string().check(z.minLength(1))),
+  scope: z.optional(z.string()),
 });
 export type TokenResponse = z.infer<typeof tokenResponseSchema>;
 
