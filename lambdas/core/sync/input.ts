@@ -32,6 +32,7 @@ const planSchema = z.object({
   resume: z.boolean().optional(),
   ifRunning: z.enum(['fail', 'skip']).optional(),
   mapThreshold: z.number().int().min(0).optional(),
+  verify: z.boolean().optional(),
 });
 
 /** The state machine hands plan-sync the execution input plus the execution's own id. */

@@ -1,0 +1,297 @@
+import type { NaturalKey } from '#core/hcm/index.ts';
+import { naturalKeyOf } from '#core/hcm/index.ts';
+import type { ChunkRef } from '#core/source/index.ts';
+import { ConfigError } from '../errors.ts';
+import type { GoalSource, HcmGoals, ListedGoal, PlanGoalsPage } from '../ports.ts';
+import { runPool } from './pool.ts';
+
+/**
+ * The plan-wide read (issue 15, docs/oracle-notes.md): after the run lease is held, plan-sync pages
+ * through each goal plan's goals once and leaves, per chunk, the goals whose natural key a record of
+ * that chunk has. A chunk then looks existing goals up in its slice instead of sending finders. The
+ * index is a snapshot: it is trusted only for records whose ledger shows no write that may still be
+ * in flight (write-goal.ts asks HCM live for those, invariant 7).
+ */
+
+export const GOAL_INDEX_DEFAULTS = {
+  /** Oracle publishes no per-resource maximum; 500 is the ADF cap we assume (the simulator's too). */
+  pageSize: 500,
+  /** Below this many valid records a run keeps the per-person finders (the read costs >= 1 request per plan). */
+  minRecords: 500,
+  /** Pages in flight at once after the first one (which tells the total). */
+  concurrency: 4,
+  /** Slices written at once. */
+  writeConcurrency: 8,
+} as const;
+
+export type GoalIndexOptions = Partial<Record<keyof typeof GOAL_INDEX_DEFAULTS, number>>;
+
+/** What plan-sync leaves for the chunks of one run attempt (small: the slices hold the goals). */
+export interface GoalIndexManifest {
+  /** Epoch ms before the first page was asked for: a ledger commit after it is newer than the index. */
+  readAt: number;
+  /** Verify pass: chunks compare the goals the ledger says are written with this snapshot. */
+  verify: boolean;
+  pageSize: number;
+  /** Chunk indexes that have a slice; every other chunk's records had no goal in HCM at `readAt`. */
+  chunks: number[];
+  goals: number;
+  requests: number;
+}
+
+/** Where the index lives: next to the chunk manifest (S3 in AWS, the local object store on the laptop). */
+export interface GoalIndexStore {
+  /** Slices first, the manifest last: a manifest that exists describes a complete index. */
+  write(
+    runId: string,
+    attempt: number,
+    manifest: GoalIndexManifest,
+    slices: Map<number, ListedGoal[]>,
+  ): Promise<void>;
+  readManifest(runId: string, attempt: number): Promise<GoalIndexManifest | undefined>;
+  readSlice(runId: string, attempt: number, chunkIndex: number): Promise<ListedGoal[]>;
+}
+
+/** The reason plan-sync gives for skipping the read of an input it is about to reject. */
+export const INPUT_REJECTED = 'input rejected';
+
+/** What the plan step reports about the read (part of plan-sync's output and the run report). */
+export interface GoalIndexSummary {
+  built: boolean;
+  /** Why no index was built (the chunks then use the per-person finders). */
+  reason?: string;
+  goals: number;
+  requests: number;
+  chunksWithGoals: number;
+}
+
+const keyString = (k: NaturalKey) => `${k.personNumber}\u0000${k.goalPlanId}\u0000${k.goalName}`;
+
+/** A chunk's view of HCM at plan time. `find` answers for the chunk's natural keys only. */
+export class GoalSnapshot {
+  private readonly byKey = new Map<string, ListedGoal[]>();
+
+  constructor(
+    goals: ListedGoal[],
+    readonly readAt: number,
+    readonly verify: boolean,
+  ) {
+    for (const g of goals) {
+      const k = keyString({ personNumber: g.PersonNumber, goalPlanId: g.GoalPlanId, goalName: g.GoalName });
+      const list = this.byKey.get(k);
+      if (list) list.push(g);
+      else this.byKey.set(k, [g]);
+    }
+  }
+
+  find(key: NaturalKey): ListedGoal[] {
+    return this.byKey.get(keyString(key)) ?? [];
+  }
+}
+
+/** The snapshot for one chunk, or undefined when the run has no complete index (finders then). */
+export async function loadSnapshot(
+  store: GoalIndexStore | undefined,
+  runId: string,
+  attempt: number,
+  chunkIndex: number,
+): Promise<GoalSnapshot | undefined> {
+  if (!store) return undefined;
+  const manifest = await store.readManifest(runId, attempt);
+  if (!manifest) return undefined;
+  const goals = manifest.chunks.includes(chunkIndex) ? await store.readSlice(runId, attempt, chunkIndex) : [];
+  return new GoalSnapshot(goals, manifest.readAt, manifest.verify);
+}
+
+export interface BuildIndexInput {
+  runId: string;
+  attempt: number;
+  chunks: ChunkRef[];
+  goalPlanIds: number[];
+  validRecords: number;
+  verify: boolean;
+}
+
+export interface BuildIndexDeps {
+  hcm: HcmGoals;
+  source: GoalSource;
+  store: GoalIndexStore;
+  now: () => number;
+}
+
+/** Raised when the listing is not consistent with itself; the run then falls back to finders. */
+class IncompleteListing extends Error {}
+
+/**
+ * Reads every goal of the run's plans and writes the per-chunk slices. Returns `built: false` (and
+ * writes nothing) for small runs, a port without the listing, or a listing that did not add up; a
+ * verify run has no fallback and throws instead (verify-run callers check `built`).
+ */
+export async function buildGoalIndex(
+  input: BuildIndexInput,
+  deps: BuildIndexDeps,
+  options: GoalIndexOptions = {},
+): Promise<GoalIndexSummary> {
+  const o = { ...GOAL_INDEX_DEFAULTS, ...options };
+  const none = (reason: string, requests = 0): GoalIndexSummary => ({
+    built: false,
+    reason,
+    goals: 0,
+    requests,
+    chunksWithGoals: 0,
+  });
+  const list = deps.hcm.listPlanGoals?.bind(deps.hcm);
+  if (!list) return none('the HCM port has no plan listing');
+  if (!input.verify && input.validRecords < o.minRecords)
+    return none(`${input.validRecords} records: below ${o.minRecords}, finders are cheaper`);
+
+  const readAt = deps.now();
+  const counter = { requests: 0 };
+  const byKey = new Map<string, ListedGoal[]>();
+  let goals = 0;
+  try {
+    for (const planId of input.goalPlanIds) {
+      for (const g of await readPlan(list, planId, o, counter)) {
+        goals += 1;
+        const k = keyString({ personNumber: g.PersonNumber, goalPlanId: g.GoalPlanId, goalName: g.GoalName });
+        const same = byKey.get(k);
+        if (same) same.push(g);
+        else byKey.set(k, [g]);
+      }
+    }
+  } catch (err) {
+    if (err instanceof IncompleteListing && !input.verify) return none(err.message, counter.requests);
+    throw err;
+  }
+
+  // A first sync finds nothing: no slices, and no second pass over the source.
+  const slices = new Map<number, ListedGoal[]>();
+  if (goals > 0) {
+    for (const chunk of input.chunks) {
+      const found: ListedGoal[] = [];
+      for await (const entry of deps.source.readChunk(chunk)) {
+        if ('record' in entry) found.push(...(byKey.get(keyString(naturalKeyOf(entry.record))) ?? []));
+      }
+      if (found.length > 0) slices.set(chunk.index, found);
+    }
+  }
+  const manifest: GoalIndexManifest = {
+    readAt,
+    verify: input.verify,
+    pageSize: o.pageSize,
+    chunks: [...slices.keys()],
+    goals,
+    requests: counter.requests,
+  };
+  await deps.store.write(input.runId, input.attempt, manifest, slices);
+  return { built: true, goals, requests: counter.requests, chunksWithGoals: slices.size };
+}
+
+type Lister = (
+  goalPlanId: number,
+  page: { offset: number; limit: number; totalResults?: boolean },
+) => Promise<PlanGoalsPage>;
+
+/**
+ * Every goal of one plan. The first page asks for totalResults and shows the page size the server
+ * really uses (it may cap `limit`); the other pages go out `concurrency` at a time. Offsets over a
+ * collection that changes meanwhile can skip or repeat items, so the listing must add up: as many
+ * distinct goals as totalResults, or it is discarded (docs/oracle-notes.md).
+ */
+async function readPlan(
+  list: Lister,
+  goalPlanId: number,
+  o: Record<keyof typeof GOAL_INDEX_DEFAULTS, number>,
+  counter: { requests: number },
+): Promise<ListedGoal[]> {
+  counter.requests += 1;
+  const first = await list(goalPlanId, { offset: 0, limit: o.pageSize, totalResults: true });
+  if (!first.hasMore) return first.items;
+  const total = first.totalResults;
+  const size = first.items.length;
+  if (total === undefined || size === 0) {
+    throw new IncompleteListing(`plan ${goalPlanId}: the listing gave no totalResults`);
+  }
+  const offsets: number[] = [];
+  for (let off = size; off < total; off += size) offsets.push(off);
+  const pages: ListedGoal[][] = [first.items];
+  await runPool(
+    offsets,
+    o.concurrency,
+    () => true,
+    async (offset) => {
+      counter.requests += 1;
+      const page = await list(goalPlanId, { offset, limit: size });
+      pages.push(page.items);
+    },
+  );
+  const unique = new Map<number, ListedGoal>();
+  for (const page of pages) for (const g of page) unique.set(g.GoalId, g);
+  if (unique.size !== total) {
+    throw new IncompleteListing(
+      `plan ${goalPlanId}: listed ${unique.size} distinct goals, totalResults said ${total} (the plan changed while it was read)`,
+    );
+  }
+  return [...unique.values()];
+}
+
+/** The two object calls the index needs (S3 in AWS, the local object store on the laptop). */
+export interface IndexObjects {
+  put(key: string, body: string): Promise<void>;
+  /** Undefined when the object does not exist. */
+  get(key: string): Promise<string | undefined>;
+}
+
+/**
+ * The index as objects beside the chunk manifest: `<prefix><runId>/attempt-<n>/goal-index/index.json`
+ * and one `chunk-<i>.json` per chunk with goals. One prefix per attempt: a resume re-reads HCM and
+ * never mixes its snapshot with an older one.
+ */
+export class ObjectGoalIndex implements GoalIndexStore {
+  /** A manifest, once found, never changes (written last, once per attempt). */
+  private readonly manifests = new Map<string, GoalIndexManifest>();
+
+  constructor(
+    private readonly objects: IndexObjects,
+    private readonly prefix = 'runs/',
+  ) {}
+
+  private base(runId: string, attempt: number): string {
+    return `${this.prefix}${runId}/attempt-${attempt}/goal-index/`;
+  }
+
+  async write(
+    runId: string,
+    attempt: number,
+    manifest: GoalIndexManifest,
+    slices: Map<number, ListedGoal[]>,
+  ): Promise<void> {
+    const base = this.base(runId, attempt);
+    await runPool(
+      [...slices],
+      GOAL_INDEX_DEFAULTS.writeConcurrency,
+      () => true,
+      ([index, goals]) => this.objects.put(`${base}chunk-${index}.json`, JSON.stringify(goals)),
+    );
+    await this.objects.put(`${base}index.json`, JSON.stringify(manifest));
+  }
+
+  async readManifest(runId: string, attempt: number): Promise<GoalIndexManifest | undefined> {
+    const key = `${this.base(runId, attempt)}index.json`;
+    const cached = this.manifests.get(key);
+    if (cached) return cached;
+    const body = await this.objects.get(key);
+    if (body === undefined) return undefined;
+    const manifest = JSON.parse(body) as GoalIndexManifest;
+    this.manifests.set(key, manifest);
+    return manifest;
+  }
+
+  async readSlice(runId: string, attempt: number, chunkIndex: number): Promise<ListedGoal[]> {
+    const body = await this.objects.get(`${this.base(runId, attempt)}chunk-${chunkIndex}.json`);
+    // The manifest lists this chunk, so its slice was written before it: missing means tampered.
+    if (body === undefined)
+      throw new ConfigError(`run ${runId}: the goal index has no slice for chunk ${chunkIndex}`);
+    return JSON.parse(body) as ListedGoal[];
+  }
+}
