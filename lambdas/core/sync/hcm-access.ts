@@ -69,6 +69,19 @@ export class ExistingGoals {
     }
   }
 
+  /**
+   * After the goal the ledger pointed at answered 404: another goal of the natural key, if any. The
+   * snapshot still lists the deleted goal when it went after the read, so that one is left out.
+   */
+  async findOtherThan(record: GoalRecord, goneGoalId: number): Promise<HcmGoal | undefined> {
+    if (!this.snapshot) return this.findLive(record);
+    const natural = naturalKeyOf(record);
+    return pickExisting(
+      this.snapshot.find(natural).filter((g) => g.GoalId !== goneGoalId),
+      natural,
+    );
+  }
+
   /** Looks in HCM itself, never in the snapshot: for records the snapshot may not reflect. */
   async findLive(record: GoalRecord): Promise<HcmGoal | undefined> {
     const natural = naturalKeyOf(record);

@@ -174,10 +174,14 @@ async function write(
     }
   }
   const natural = naturalKeyOf(record);
-  // A write of ours may have committed after the plan-time index (or a chunk's prefetch) was read,
-  // and a goal that just answered 404 may still be in it: ask HCM itself (invariant 7, window O5).
-  const live = deleted || (needsReconcile(previous) && protocolGuards.liveLookupAfterWriteTrace);
-  const found = live ? await ctx.existing.findLive(record) : await ctx.existing.find(record);
+  // A write of ours may have committed after the plan-time index (or a chunk's prefetch) was read:
+  // ask HCM itself (invariant 7, window O5). A goal that just answered 404 is left out of the index.
+  const found =
+    needsReconcile(previous) && protocolGuards.liveLookupAfterWriteTrace
+      ? await ctx.existing.findLive(record)
+      : deleted && known
+        ? await ctx.existing.findOtherThan(record, known.hcmGoalId)
+        : await ctx.existing.find(record);
   const replaced = moved ? known : undefined;
   if (found)
     return {
