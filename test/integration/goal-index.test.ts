@@ -1,0 +1,179 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GoalLedger, RecordStore, type WriteTiming } from '#core/checkpoint/index.ts';
+import { HcmGoalsClient, toHcmPayload } from '#core/hcm/index.ts';
+import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
+import { openGoalSource } from '#core/source/index.ts';
+import {
+  buildGoalIndex,
+  type ChunkResult,
+  type GoalSnapshot,
+  loadSnapshot,
+  ObjectGoalIndex,
+  processChunk,
+} from '#core/sync/index.ts';
+import { protocolGuards } from '../../lambdas/core/protocol-guards.ts';
+import { writeSampleFile } from '../../local/sample/generate.ts';
+import { CONNECTION_ID, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
+
+/**
+ * The plan-wide read (lambdas/core/sync/goal-index.ts) against dynalite and the HCM simulator over
+ * HTTP: chunks look existing goals up in plan-sync's index instead of sending finders, and a record
+ * whose ledger shows a write that may have committed is still looked up live (invariant 7, window O5).
+ */
+const TIMING: WriteTiming = { claimTtlMs: 1_500, requestTimeoutMs: 800, visibilityMs: 300, marginMs: 200 };
+const GOALS = 12;
+
+let peers: PipelinePeers;
+let dir: string;
+let sourcePath: string;
+let chunk: ChunkRef;
+let goalPlanIds: number[];
+let records: GoalRecord[];
+let seq = 0;
+let connectionId: string;
+
+beforeAll(async () => {
+  peers = await startPipelinePeers({ tokenTtlSeconds: 300, hcmFaults: { rateLimitPerSecond: 0 } });
+  dir = await mkdtemp(join(tmpdir(), 'goal-index-'));
+  sourcePath = join(dir, 'goals.jsonl');
+  await writeSampleFile(sourcePath, { goals: GOALS, invalidRate: 0, seed: 21 });
+  const plan = await openGoalSource({ uri: sourcePath, format: 'jsonl' }).plan(GOALS);
+  chunk = plan.chunks[0]!;
+  goalPlanIds = plan.goalPlanIds ?? [];
+  records = [];
+  for await (const e of openGoalSource({ uri: sourcePath, format: 'jsonl' }).readChunk(chunk)) {
+    if ('record' in e) records.push(e.record);
+  }
+});
+afterAll(async () => {
+  await peers.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  connectionId = `${CONNECTION_ID}-idx-${++seq}`;
+  for (const g of peers.hcm.goals()) peers.hcm.deleteGoal(g.performanceGoalsUniqID);
+});
+afterEach(() => {
+  protocolGuards.liveLookupAfterWriteTrace = true;
+});
+
+const client = () =>
+  new HcmGoalsClient({
+    baseUrl: peers.hcm.url,
+    connectionId: CONNECTION_ID,
+    tokens: peers.broker.tokenProvider(),
+    timeoutMs: TIMING.requestTimeoutMs,
+    maxAttempts: 1,
+  });
+
+/** plan-sync's part: the index of what HCM holds now, in an in-memory object store. */
+async function planIndex(runId: string): Promise<GoalSnapshot> {
+  const objects = new Map<string, string>();
+  const store = new ObjectGoalIndex({
+    put: async (k, body) => void objects.set(k, body),
+    get: async (k) => objects.get(k),
+  });
+  const summary = await buildGoalIndex(
+    { runId, attempt: 2, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify: false },
+    { hcm: client(), source: openGoalSource({ uri: sourcePath, format: 'jsonl' }), store, now: Date.now },
+    { minRecords: 0 },
+  );
+  expect(summary).toMatchObject({ built: true, requests: goalPlanIds.length });
+  return (await loadSnapshot(store, runId, 2, chunk.index))!;
+}
+
+async function passes(runId: string, snapshot: GoalSnapshot | undefined): Promise<ChunkResult[]> {
+  const doc = peers.dynamo.doc;
+  const table = peers.dynamo.tables.checkpoints;
+  const out: ChunkResult[] = [];
+  for (let i = 0; i < 20; i++) {
+    const r = await processChunk(
+      { runId, connectionId, attempt: 2, chunk },
+      {
+        source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
+        hcm: client(),
+        records: new RecordStore(doc, table, { runId, connectionId, expiresAt: 1 }),
+        ledger: new GoalLedger(doc, table, { runId, connectionId }, TIMING),
+        workerId: `resume-p${i}`,
+        remainingTimeMs: () => 600_000,
+        ...(snapshot ? { snapshot } : {}),
+      },
+      { minTimeMarginMs: 0, timing: TIMING },
+    );
+    out.push(r);
+    if (r.status === 'complete') return out;
+    await new Promise((res) => setTimeout(res, Math.max(100, r.waitSeconds * 1000)));
+  }
+  throw new Error('chunk did not complete in 20 passes');
+}
+
+const goalsOf = (r: GoalRecord) =>
+  peers.hcm
+    .goals()
+    .filter(
+      (g) => g.PersonNumber === r.personNumber && g.GoalPlanId === r.goalPlanId && g.GoalName === r.goalName,
+    );
+
+/**
+ * An earlier run claimed the first record, started its write (ledger: writeStartedAt) and died; HCM
+ * committed the POST after the resume's plan-sync had read the index. The index does not list the
+ * goal, the ledger says a write may be in flight: the resume must ask HCM and adopt it.
+ */
+async function crashedWriteAfterIndex(
+  runId: string,
+): Promise<{ snapshot: GoalSnapshot; victim: GoalRecord }> {
+  const snapshot = await planIndex(runId);
+  const victim = records[0]!;
+  const ledger = new GoalLedger(
+    peers.dynamo.doc,
+    peers.dynamo.tables.checkpoints,
+    { runId: 'crashed-run', connectionId },
+    TIMING,
+  );
+  expect((await ledger.claim(victim.externalKey, 'dead-worker')).claimed).toBe(true);
+  await client().create(victim.goalPlanId, toHcmPayload(victim), () =>
+    ledger.beginWrite(victim.externalKey, 'dead-worker'),
+  );
+  expect(snapshot.find({ ...victim })).toEqual([]);
+  // The dead worker's claim lapses; nothing of it is committed to the ledger.
+  await new Promise((r) => setTimeout(r, TIMING.claimTtlMs + 100));
+  return { snapshot, victim };
+}
+
+describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)', () => {
+  it('a first sync with the index sends no finder: one request per goal', async () => {
+    const snapshot = await planIndex(`first-${connectionId}`);
+    const [result] = await passes(`first-${connectionId}`, snapshot);
+    expect(result).toMatchObject({ status: 'complete', counts: { created: GOALS, hcmRequests: GOALS } });
+  });
+
+  it('without the index the same chunk sends finders', async () => {
+    const [result] = await passes(`finders-${connectionId}`, undefined);
+    expect(result!.counts.created).toBe(GOALS);
+    expect(result!.counts.hcmRequests).toBeGreaterThan(GOALS);
+  });
+
+  it('a goal a crashed run wrote after the index was read is adopted, not created again', async () => {
+    const runId = `resume-${connectionId}`;
+    const { snapshot, victim } = await crashedWriteAfterIndex(runId);
+    const results = await passes(runId, snapshot);
+    expect(goalsOf(victim)).toHaveLength(1);
+    expect(peers.hcm.goals()).toHaveLength(GOALS);
+    const counts = results.at(-1)!.counts;
+    expect(counts.reconciled).toBe(1);
+    expect(counts.created).toBe(GOALS - 1);
+    // The one live finder is for the record with the write trace; every other lookup used the index.
+    expect(counts.hcmRequests).toBe(GOALS);
+  });
+
+  it('control: trusting the index for that record (guard off) writes the goal twice', async () => {
+    protocolGuards.liveLookupAfterWriteTrace = false;
+    const runId = `unguarded-${connectionId}`;
+    const { snapshot, victim } = await crashedWriteAfterIndex(runId);
+    await passes(runId, snapshot);
+    expect(goalsOf(victim)).toHaveLength(2);
+  });
+});
