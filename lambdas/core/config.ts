@@ -21,6 +21,9 @@ export const ENV = {
   manifestBucket: 'MANIFEST_BUCKET',
   /** Runs of more chunks take the Distributed Map; `0` (the distributedMap context flag) forces it. */
   mapThreshold: 'MAP_THRESHOLD',
+  /** The plan-wide read of existing goals (goal-index.ts): page size (default 500) and the smallest run that uses it. */
+  goalIndexPageSize: 'GOAL_INDEX_PAGE_SIZE',
+  goalIndexMinRecords: 'GOAL_INDEX_MIN_RECORDS',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
