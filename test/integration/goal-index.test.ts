@@ -69,13 +69,17 @@ const client = () =>
     maxAttempts: 1,
   });
 
-/** plan-sync's part: the index of what HCM holds now, in an in-memory object store. */
-async function planIndex(runId: string): Promise<GoalSnapshot> {
+function memoryStore(): ObjectGoalIndex {
   const objects = new Map<string, string>();
-  const store = new ObjectGoalIndex({
+  return new ObjectGoalIndex({
     put: async (k, body) => void objects.set(k, body),
     get: async (k) => objects.get(k),
   });
+}
+
+/** plan-sync's part: the index of what HCM holds now, in an in-memory object store. */
+async function planIndex(runId: string): Promise<GoalSnapshot> {
+  const store = memoryStore();
   const summary = await buildGoalIndex(
     { runId, attempt: 2, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify: false },
     { hcm: client(), source: openGoalSource({ uri: sourcePath, format: 'jsonl' }), store, now: Date.now },
@@ -167,6 +171,57 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     expect(counts.created).toBe(GOALS - 1);
     // The one live finder is for the record with the write trace; every other lookup used the index.
     expect(counts.hcmRequests).toBe(GOALS);
+  });
+
+  it('pages through a plan with the page size it is given, every goal once', async () => {
+    await passes(`seed-${connectionId}`, await planIndex(`seed-${connectionId}`));
+    const store = memoryStore();
+    const summary = await buildGoalIndex(
+      { runId: 'paged', attempt: 1, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify: false },
+      { hcm: client(), source: openGoalSource({ uri: sourcePath, format: 'jsonl' }), store, now: Date.now },
+      { minRecords: 0, pageSize: 5 },
+    );
+    // Per plan: ceil(goals / 5) pages; the first tells the total, so the rest go out together.
+    const perPlan = goalPlanIds.map((id) => peers.hcm.goals().filter((g) => g.GoalPlanId === id).length);
+    expect(summary).toMatchObject({ built: true, goals: GOALS, chunksWithGoals: 1 });
+    expect(summary.requests).toBe(perPlan.reduce((n, c) => n + Math.max(1, Math.ceil(c / 5)), 0));
+    const snapshot = (await loadSnapshot(store, 'paged', 1, chunk.index))!;
+    for (const r of records) expect(snapshot.find({ ...r })).toHaveLength(1);
+  });
+
+  it('a plan that changes while it is read is not trusted: finders for a sync, an error for verify', async () => {
+    await passes(`seed2-${connectionId}`, await planIndex(`seed2-${connectionId}`));
+    // Someone deletes a goal between the first page and the next: the listing no longer adds up.
+    const real = client();
+    const changing = Object.assign(Object.create(real) as HcmGoalsClient, {
+      listPlanGoals: async (
+        planId: number,
+        page: { offset: number; limit: number; totalResults?: boolean },
+      ) => {
+        const out = await real.listPlanGoals(planId, page);
+        if (page.offset === 0 && out.items.length > 0)
+          peers.hcm.deleteGoal(out.items[0]!.performanceGoalsUniqID);
+        return out;
+      },
+    });
+    const build = (verify: boolean) =>
+      buildGoalIndex(
+        { runId: 'changing', attempt: 1, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify },
+        {
+          hcm: changing,
+          source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
+          store: memoryStore(),
+          now: Date.now,
+        },
+        { minRecords: 0, pageSize: 2 },
+      );
+    const summary = await build(false);
+    expect(summary.built).toBe(false);
+    expect(summary.reason).toMatch(/changed while it was read/);
+    await expect(build(true)).rejects.toMatchObject({
+      name: 'TransientError',
+      message: expect.stringMatching(/changed while it was read/),
+    });
   });
 
   it('control: trusting the index for that record (guard off) writes the goal twice', async () => {

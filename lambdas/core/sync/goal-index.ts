@@ -1,7 +1,7 @@
 import type { NaturalKey } from '#core/hcm/index.ts';
 import { naturalKeyOf } from '#core/hcm/index.ts';
 import type { ChunkRef } from '#core/source/index.ts';
-import { ConfigError } from '../errors.ts';
+import { ConfigError, TransientError } from '../errors.ts';
 import type { GoalSource, HcmGoals, ListedGoal, PlanGoalsPage } from '../ports.ts';
 import { runPool } from './pool.ts';
 
@@ -160,8 +160,10 @@ export async function buildGoalIndex(
       }
     }
   } catch (err) {
-    if (err instanceof IncompleteListing && !input.verify) return none(err.message, counter.requests);
-    throw err;
+    if (!(err instanceof IncompleteListing)) throw err;
+    if (!input.verify) return none(err.message, counter.requests);
+    // A verify pass has no fallback; the plan may be quiet on the state machine's retry.
+    throw new TransientError(`verify: ${err.message}`);
   }
 
   // A first sync finds nothing: no slices, and no second pass over the source.
@@ -193,10 +195,11 @@ type Lister = (
 ) => Promise<PlanGoalsPage>;
 
 /**
- * Every goal of one plan. The first page asks for totalResults and shows the page size the server
- * really uses (it may cap `limit`); the other pages go out `concurrency` at a time. Offsets over a
- * collection that changes meanwhile can skip or repeat items, so the listing must add up: as many
- * distinct goals as totalResults, or it is discarded (docs/oracle-notes.md).
+ * Every goal of one plan. The first page shows the page size the server really uses (it may cap
+ * `limit` below what was asked) and, with totalResults, how many pages to ask for at once. The end is
+ * a short page, not hasMore or totalResults (both reported unreliable with offsets). Offsets over a
+ * collection that changes meanwhile can skip or repeat items, so the listing must add up: no goal
+ * twice, and as many as totalResults said; otherwise it is discarded (docs/hcm-client.md).
  */
 async function readPlan(
   list: Lister,
@@ -206,30 +209,44 @@ async function readPlan(
 ): Promise<ListedGoal[]> {
   counter.requests += 1;
   const first = await list(goalPlanId, { offset: 0, limit: o.pageSize, totalResults: true });
-  if (!first.hasMore) return first.items;
-  const total = first.totalResults;
-  const size = first.items.length;
-  if (total === undefined || size === 0) {
-    throw new IncompleteListing(`plan ${goalPlanId}: the listing gave no totalResults`);
-  }
-  const offsets: number[] = [];
-  for (let off = size; off < total; off += size) offsets.push(off);
   const pages: ListedGoal[][] = [first.items];
-  await runPool(
-    offsets,
-    o.concurrency,
-    () => true,
-    async (offset) => {
-      counter.requests += 1;
-      const page = await list(goalPlanId, { offset, limit: size });
-      pages.push(page.items);
-    },
-  );
+  const size = first.items.length;
+  let done = size === 0 || (size < o.pageSize && !first.hasMore);
+  let offset = size;
+  while (!done) {
+    // Pages that totalResults says exist go out together; past it (or without it), one at a time.
+    const expected = first.totalResults ?? 0;
+    const ahead = Math.max(1, Math.min(o.concurrency, Math.ceil((expected - offset) / size)));
+    const offsets = Array.from({ length: ahead }, (_, i) => offset + i * size);
+    const batch = new Map<number, ListedGoal[]>();
+    await runPool(
+      offsets,
+      ahead,
+      () => true,
+      async (off) => {
+        counter.requests += 1;
+        batch.set(off, (await list(goalPlanId, { offset: off, limit: size })).items);
+      },
+    );
+    for (const off of offsets) {
+      const items = batch.get(off) ?? [];
+      pages.push(items);
+      if (items.length < size) done = true;
+    }
+    offset += ahead * size;
+  }
   const unique = new Map<number, ListedGoal>();
-  for (const page of pages) for (const g of page) unique.set(g.GoalId, g);
-  if (unique.size !== total) {
+  let listed = 0;
+  for (const page of pages) {
+    for (const g of page) {
+      unique.set(g.GoalId, g);
+      listed += 1;
+    }
+  }
+  const total = first.totalResults;
+  if (unique.size !== listed || (total !== undefined && unique.size !== total)) {
     throw new IncompleteListing(
-      `plan ${goalPlanId}: listed ${unique.size} distinct goals, totalResults said ${total} (the plan changed while it was read)`,
+      `plan ${goalPlanId}: listed ${listed} goals (${unique.size} distinct), totalResults said ${total ?? 'nothing'}: the plan changed while it was read`,
     );
   }
   return [...unique.values()];
