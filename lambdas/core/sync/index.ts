@@ -14,7 +14,6 @@ export type {
   GoalIndexOptions,
   GoalIndexStore,
   GoalIndexSummary,
-  IndexObjects,
 } from './goal-index.ts';
 export {
   buildGoalIndex,
@@ -22,8 +21,8 @@ export {
   GoalSnapshot,
   INPUT_REJECTED,
   loadSnapshot,
-  ObjectGoalIndex,
 } from './goal-index.ts';
+export { type IndexObjects, ObjectGoalIndex } from './goal-index-objects.ts';
 export { parseChunkTasks, parseFinishInput, parsePlanInput } from './input.ts';
 export type {
   ChunkManifestWriter,
