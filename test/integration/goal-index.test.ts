@@ -229,6 +229,27 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     });
   });
 
+  it('a listing HCM fails leaves a sync to its finders, and fails a verify run', async () => {
+    await peers.hcm.setFaults({ errorRate: 1, errorStatus: 503 });
+    try {
+      const build = (verify: boolean) =>
+        buildGoalIndex(
+          { runId: 'failing', attempt: 1, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify },
+          {
+            hcm: client(),
+            source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
+            store: memoryStore(),
+            now: Date.now,
+          },
+          { minRecords: 0 },
+        );
+      expect(await build(false)).toMatchObject({ built: false, reason: 'listing failed: TransientError' });
+      await expect(build(true)).rejects.toMatchObject({ name: 'TransientError' });
+    } finally {
+      await peers.hcm.setFaults({ errorRate: 0 });
+    }
+  });
+
   it('verify: a drifted goal edited again after the listing (412 on If-Match) gets its whole content', async () => {
     await passes(`seed3-${connectionId}`, await planIndex(`seed3-${connectionId}`));
     const target = records[5]!;

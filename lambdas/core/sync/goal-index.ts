@@ -1,7 +1,7 @@
 import type { NaturalKey } from '#core/hcm/index.ts';
 import { naturalKeyOf } from '#core/hcm/index.ts';
 import type { ChunkRef } from '#core/source/index.ts';
-import { TransientError } from '../errors.ts';
+import { ReauthRequiredError, TransientError } from '../errors.ts';
 import type { GoalSource, HcmGoals, ListedGoal, PlanGoalsPage } from '../ports.ts';
 import { runPool } from './pool.ts';
 
@@ -119,6 +119,9 @@ export interface BuildIndexDeps {
   now: () => number;
 }
 
+/** The error's name only: a message may carry a URL or HCM's answer, which the plan output must not. */
+const errorName = (err: unknown) => (err instanceof Error ? err.name : 'error');
+
 /** Raised when the listing is not consistent with itself; the run then falls back to finders. */
 class IncompleteListing extends Error {}
 
@@ -160,8 +163,15 @@ export async function buildGoalIndex(
       }
     }
   } catch (err) {
+    // For a sync the index only saves requests: a listing that failed (HCM or the broker busy, a
+    // timeout) leaves the chunks to their finders. A dead grant stops the run here as it would there.
+    if (!input.verify && !(err instanceof ReauthRequiredError)) {
+      return none(
+        err instanceof IncompleteListing ? err.message : `listing failed: ${errorName(err)}`,
+        counter.requests,
+      );
+    }
     if (!(err instanceof IncompleteListing)) throw err;
-    if (!input.verify) return none(err.message, counter.requests);
     // A verify pass has no fallback; the plan may be quiet on the state machine's retry.
     throw new TransientError(`verify: ${err.message}`);
   }
