@@ -148,10 +148,13 @@ export function renderSummary(r: RunReport): string {
     ['  reuse detections', fmt(r.tokens.reuseDetected)],
     ['  grant revocations', fmt(r.tokens.revocations)],
     ['HCM requests', fmt(r.hcm.requests)],
+    ['  401 / 429 / 5xx', `${r.hcm.unauthorized} / ${r.hcm.throttled} / ${r.hcm.serverErrors}`],
+    ['HCM goals stored', fmt(r.hcm.goalsStored)],
+    ['HCM duplicate goals', fmt(r.hcm.duplicates)],
     ...(r.goalIndex
       ? [
           [
-            '  plan-wide read',
+            'HCM plan-wide read',
             r.goalIndex.built
               ? `${fmt(r.goalIndex.requests)} requests, ${fmt(r.goalIndex.goals)} goals listed`
               : `not used (${r.goalIndex.reason ?? 'no index'}): per-person finders`,
@@ -166,9 +169,6 @@ export function renderSummary(r: RunReport): string {
           ] as [string, string],
         ]
       : []),
-    ['  401 / 429 / 5xx', `${r.hcm.unauthorized} / ${r.hcm.throttled} / ${r.hcm.serverErrors}`],
-    ['HCM goals stored', fmt(r.hcm.goalsStored)],
-    ['HCM duplicate goals', fmt(r.hcm.duplicates)],
   );
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);
