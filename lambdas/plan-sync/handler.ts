@@ -20,6 +20,7 @@ import {
   type PlanOutput,
   planRun,
 } from '#core/sync/index.ts';
+import { ConfigError } from '../core/errors.ts';
 import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../core/ports.ts';
 import { normalizePlanEvent } from './input.ts';
 
@@ -110,6 +111,13 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
       // A rejected input ends the run here: the connection is free for the corrected export at once.
       await lease.release(out.connectionId, out.runId);
       throw err;
+    }
+    if (out.verify && !out.goalIndex?.built) {
+      // Nothing to verify against: the run ends before any chunk, like a rejected input.
+      await lease.release(out.connectionId, out.runId);
+      throw new ConfigError(
+        `verify needs the plan-wide read of HCM's goals, which did not happen: ${out.goalIndex?.reason ?? 'no HCM access configured for plan-sync'}`,
+      );
     }
     return out;
   })

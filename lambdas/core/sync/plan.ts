@@ -3,7 +3,7 @@ import { type RunStore, sourceChange } from '#core/checkpoint/index.ts';
 import type { ChunkRef, SourceRef } from '#core/source/index.ts';
 import { ConfigError, RunNotFoundError, SourceChangedError } from '../errors.ts';
 import type { GoalSource } from '../ports.ts';
-import { type GoalIndexSummary, INPUT_REJECTED } from './goal-index.ts';
+import type { GoalIndexSummary } from './goal-index.ts';
 
 /** Step Functions' state payload limit, minus headroom for what the state machine adds around it. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -223,12 +223,6 @@ export async function planRun(
     source,
     totals,
   });
-  // A rejected input fails in plan-sync's acceptance check, with its own error.
-  if (input.verify && !goalIndex?.built && goalIndex?.reason !== INPUT_REJECTED) {
-    throw new ConfigError(
-      `verify needs the plan-wide read of HCM's goals, which did not happen: ${goalIndex?.reason ?? 'no HCM access configured for plan-sync'}`,
-    );
-  }
 
   const output: PlanOutput = {
     runId: input.runId,
