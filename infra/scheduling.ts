@@ -46,6 +46,7 @@ export class Scheduling extends Construct {
   readonly brokerTargetRole: iam.Role;
   readonly sweeper: scheduler.Schedule;
   nightlySync?: scheduler.Schedule;
+  weeklyVerify?: scheduler.Schedule;
   nightlySyncRole?: iam.Role;
 
   constructor(
@@ -114,6 +115,21 @@ export class Scheduling extends Construct {
         deadLetterConfig: { arn: this.props.deadLetterQueue.queueArn },
       }),
     });
+    if (sync.verifySchedule) {
+      // Goals deleted or edited in HCM by hand: the ledger calls them written, only a verify run looks.
+      this.weeklyVerify = new scheduler.Schedule(this, 'VerifySync', {
+        scheduleGroup: this.group,
+        description: `Verify run (drift check) of connection ${sync.connectionId}`,
+        schedule: scheduler.ScheduleExpression.expression(sync.verifySchedule, TimeZone.of(sync.timezone)),
+        target: new ExplicitTarget({
+          arn: stateMachine.stateMachineArn,
+          role: this.nightlySyncRole,
+          input: scheduler.ScheduleTargetInput.fromObject(verifySyncInput(this.props, sync)),
+          retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+          deadLetterConfig: { arn: this.props.deadLetterQueue.queueArn },
+        }),
+      });
+    }
   }
 
   private schedulerRole(id: string, purpose: string): iam.Role {
@@ -154,5 +170,17 @@ export function nightlySyncInput(
       uri: `s3://${props.sourceBucketName}/${sync.sourceKey}`,
       format: sync.sourceKey.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl',
     },
+  };
+}
+
+/** The verify run's input: the nightly export, its own run id, and `verify` (issue 15). */
+export function verifySyncInput(
+  props: Pick<SchedulingProps, 'sourceBucketName'>,
+  sync: NonNullable<StackConfig['sync']>,
+): Record<string, unknown> {
+  return {
+    ...nightlySyncInput(props, sync),
+    runId: `verify-${scheduler.ContextAttribute.scheduledTime}`,
+    verify: true,
   };
 }

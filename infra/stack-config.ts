@@ -38,6 +38,7 @@ export const CONTEXT_KEYS = [
   'syncTimezone',
   'syncConnectionId',
   'syncSourceKey',
+  'verifySchedule',
   'chunkConcurrency',
   'distributedMap',
   'brokerReservedConcurrency',
@@ -94,6 +95,8 @@ const rawSchema = z.object({
   // Same default id as the CLI (cli/aws/stack-outputs.ts FALLBACK_CONNECTION_ID).
   connectionIds: connectionIdList.default(['oracle-hcm']),
   syncSchedule: schedulerCron.optional(),
+  // A verify run of the nightly export (same key, connection and time zone), e.g. weekly.
+  verifySchedule: schedulerCron.optional(),
   syncTimezone: z
     .string()
     .refine((tz) => {
@@ -134,7 +137,14 @@ export interface StackConfig {
   /** The nightly sync's connection (or the first one): handlers' CONNECTION_ID and the CLI's default. */
   defaultConnectionId: string;
   /** Off (undefined) unless a cron is given. */
-  sync?: { schedule: string; timezone: string; connectionId: string; sourceKey: string };
+  sync?: {
+    schedule: string;
+    timezone: string;
+    connectionId: string;
+    sourceKey: string;
+    /** Cron of the verify runs over the same export (execution input `verify: true`). */
+    verifySchedule?: string;
+  };
   chunkConcurrency: number;
   distributedMap: boolean;
   /**
@@ -200,6 +210,9 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
   if (!c.connectionIds.includes(syncConnectionId)) {
     problems.push(`syncConnectionId: ${syncConnectionId} is not one of connectionIds`);
   }
+  if (c.verifySchedule && !c.syncSchedule) {
+    problems.push('verifySchedule: needs syncSchedule (a verify run reads the nightly export)');
+  }
   if (problems.length > 0) throw new ConfigError(`invalid CDK context: ${problems.join('; ')}`);
 
   const placeholders: string[] = [];
@@ -219,6 +232,7 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
           timezone: c.syncTimezone,
           connectionId: syncConnectionId,
           sourceKey: c.syncSourceKey,
+          ...(c.verifySchedule ? { verifySchedule: c.verifySchedule } : {}),
         }
       : undefined,
     chunkConcurrency: c.chunkConcurrency,

@@ -130,6 +130,11 @@ export class HcmGoalSyncStack extends Stack {
         // bucket, runs/); the old distributedMap flag sends every run there (threshold 0).
         [ENV.manifestBucket]: data.sourceBucket.bucketName,
         ...(config.distributedMap ? { [ENV.mapThreshold]: '0' } : {}),
+        // The plan-wide read of existing goals (issue 15): plan-sync lists each goal plan once and
+        // leaves a per-chunk index beside the chunk list, so chunks send no finders.
+        [ENV.tokenBrokerFunction]: tokenBroker.fn.functionName,
+        [ENV.hcmBaseUrl]: config.hcmBaseUrl,
+        [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
       },
     });
     const syncChunk = createProjectFunction(this, 'SyncChunk', {
@@ -141,6 +146,8 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.tokenBrokerFunction]: tokenBroker.fn.functionName,
         [ENV.hcmBaseUrl]: config.hcmBaseUrl,
         [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
+        // Where plan-sync left the run's index of existing goals (read only; runs/ prefix).
+        [ENV.manifestBucket]: data.sourceBucket.bucketName,
       },
     });
     const finishSync = createProjectFunction(this, 'FinishSync', {
@@ -190,7 +197,9 @@ export class HcmGoalSyncStack extends Stack {
     const manifestObjects = data.sourceBucket.arnForObjects(`${MANIFEST_PREFIX}*`);
     planPolicy
       .add('WriteManifest', ACTIONS.writeManifest, [manifestObjects])
-      .keyVia('WriteManifestKey', key, 's3', ACTIONS.bucketKeyWrite);
+      .keyVia('WriteManifestKey', key, 's3', ACTIONS.bucketKeyWrite)
+      // The plan-wide read of existing goals needs an HCM token, like sync-chunk.
+      .add('InvokeTokenBroker', ACTIONS.invoke, [tokenBroker.fn.functionArn]);
     policyOf(syncChunk.role)
       .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTable, key)
       .add('ReadSource', ACTIONS.readSource, [sourceObjects])

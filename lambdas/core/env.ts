@@ -23,6 +23,9 @@ export const ENV = {
   mapThreshold: 'MAP_THRESHOLD',
   /** `stream`: the connection table's stream drains the broker's outbox (default `inline`). */
   outboxRelay: 'OUTBOX_RELAY',
+  /** The plan-wide read of existing goals (goal-index.ts): page size (default 500) and the smallest run that uses it. */
+  goalIndexPageSize: 'GOAL_INDEX_PAGE_SIZE',
+  goalIndexMinRecords: 'GOAL_INDEX_MIN_RECORDS',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -136,6 +136,12 @@ export interface HcmGoals {
    * `goalPlanId` is left out (one request instead of one per plan).
    */
   findByPerson(personNumber: string, goalPlanId?: number): Promise<HcmGoal[]>;
+  /**
+   * One page of a goal plan's goals (`goalPlans/{id}/child/performanceGoals`), for the plan-wide read
+   * (sync/goal-index.ts). Items carry their ETag when HCM gives one. Optional: a port without it gets
+   * no plan-wide read, and chunks use the per-person finders.
+   */
+  listPlanGoals?(goalPlanId: number, page: PlanGoalsQuery): Promise<PlanGoalsPage>;
   create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal>;
   update(
     goalPlanId: number,
@@ -149,6 +155,22 @@ export interface HcmGoals {
    * client is long-lived (a warm container keeps its pacer), the budget is not.
    */
   withTimeBudget?(remainingTimeMs: () => number): HcmGoals;
+}
+
+export interface PlanGoalsQuery {
+  offset: number;
+  limit: number;
+  /** Ask for totalResults (Oracle counts the whole collection; costs the server more, not a request). */
+  totalResults?: boolean;
+}
+
+/** A goal as the plan-wide read saw it: `etag` is its change indicator, for an If-Match update. */
+export type ListedGoal = HcmGoal & { etag?: string };
+
+export interface PlanGoalsPage {
+  items: ListedGoal[];
+  hasMore: boolean;
+  totalResults?: number;
 }
 
 /** A goal export (local file or S3 object), read in chunks (source/). */

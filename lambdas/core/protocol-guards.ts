@@ -21,6 +21,11 @@ export const protocolGuards = {
   noTakeoverWithinRun: true,
   /** O4: claims are per connection: a second run of the connection waits for the first one's claims. */
   noTakeoverAcrossRuns: true,
+  /**
+   * O5: a record whose ledger shows a write that may have committed (writeStartedAt, ambiguous) is
+   * looked up live in HCM, never in the plan-time goal index, which may predate that write.
+   */
+  liveLookupAfterWriteTrace: true,
 };
 
 export type ProtocolGuard = keyof typeof protocolGuards;

@@ -7,9 +7,21 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ChunkStore, RunLease, RunStore } from '#core/checkpoint/index.ts';
 import type { SourceRef } from '#core/source/index.ts';
-import { checkAcceptance } from '#core/source/index.ts';
-import { type ChunkManifestWriter, type PlanOptions, type PlanOutput, planRun } from '#core/sync/index.ts';
-import type { Clock, GoalSource } from '../core/ports.ts';
+import { acceptanceProblem, checkAcceptance } from '#core/source/index.ts';
+import {
+  buildGoalIndex,
+  type ChunkManifestWriter,
+  type GoalIndexOptions,
+  type GoalIndexStore,
+  type GoalIndexSummary,
+  INPUT_REJECTED,
+  type IndexGoalsArgs,
+  type PlanOptions,
+  type PlanOutput,
+  planRun,
+} from '#core/sync/index.ts';
+import { ConfigError } from '../core/errors.ts';
+import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../core/ports.ts';
 import { normalizePlanEvent } from './plan-event.ts';
 
 export interface PlanSyncDeps {
@@ -26,6 +38,13 @@ export interface PlanSyncDeps {
   runLeaseTtlMs?: number;
   /** The stack's default connection (CONNECTION_ID): what an execution input without one uses. */
   defaultConnectionId?: string;
+  /**
+   * The plan-wide read of existing goals (issue 15): HCM for the run's connection and where the
+   * per-chunk index goes. Without both, chunks use per-person finders and verify is refused.
+   */
+  hcmFor?: (connectionId: string) => HcmGoals;
+  goalIndex?: GoalIndexStore;
+  indexOptions?: GoalIndexOptions;
 }
 
 /** plan-sync: {runId, source, connectionId, chunkSize?} -> chunk references for the Map. */
@@ -42,11 +61,29 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
     clock: deps.clock,
     ttlMs: deps.runLeaseTtlMs,
   });
-  return middy(async (event: unknown, _context: Context): Promise<PlanOutput> => {
+  const clock = deps.clock ?? systemClock;
+  return middy(async (event: unknown, context: Context): Promise<PlanOutput> => {
     const { input, maxInvalid } = normalizePlanEvent(event, { connectionId: deps.defaultConnectionId });
+    const { hcmFor, goalIndex: store } = deps;
+    const indexGoals =
+      hcmFor && store
+        ? async (a: IndexGoalsArgs): Promise<GoalIndexSummary> => {
+            // An input about to be rejected costs HCM nothing (the check below throws for real).
+            if (acceptanceProblem(a.totals, maxInvalid)) {
+              return { built: false, reason: INPUT_REJECTED, goals: 0, requests: 0, chunksWithGoals: 0 };
+            }
+            const base = hcmFor(a.connectionId);
+            const hcm = base.withTimeBudget?.(() => context.getRemainingTimeInMillis()) ?? base;
+            return buildGoalIndex(
+              a,
+              { hcm, source: a.source, store, now: () => clock.now() },
+              deps.indexOptions,
+            );
+          }
+        : undefined;
     const out = await planRun(
       input,
-      { runs, chunks, lease, openSource: deps.openSource, manifest: deps.manifest },
+      { runs, chunks, lease, openSource: deps.openSource, manifest: deps.manifest, indexGoals },
       deps.options,
     );
     deps.logger.info('run planned', {
@@ -58,6 +95,8 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
       mapThreshold: out.mapThreshold,
       chunkMode: out.chunkMode,
       totals: out.totals,
+      goalIndex: out.goalIndex,
+      verify: out.verify === true,
     });
     deps.metrics.addMetric('ChunksPlanned', MetricUnit.Count, out.chunkCount);
     deps.metrics.addMetric('InvalidRecords', MetricUnit.Count, out.totals.invalid);
@@ -72,6 +111,13 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
       // A rejected input ends the run here: the connection is free for the corrected export at once.
       await lease.release(out.connectionId, out.runId);
       throw err;
+    }
+    if (out.verify && !out.goalIndex?.built) {
+      // Nothing to verify against: the run ends before any chunk, like a rejected input.
+      await lease.release(out.connectionId, out.runId);
+      throw new ConfigError(
+        `verify needs the plan-wide read of HCM's goals, which did not happen: ${out.goalIndex?.reason ?? 'no HCM access configured for plan-sync'}`,
+      );
     }
     return out;
   })

@@ -1,8 +1,13 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { HcmGoalsClient } from '#core/hcm/index.ts';
 import { openAwsGoalSource } from '#core/source/index.ts';
-import { ENV, requireEnv } from '../core/env.ts';
+import { BrokerTokenProvider } from '#core/token/index.ts';
+import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
+import { s3GoalIndex } from '../core/adapters/aws/s3-goal-index.ts';
+import { ENV, numberEnv, requireEnv } from '../core/env.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
 import { createPlanSyncHandler } from './handler.ts';
 import { S3ChunkManifest } from './s3-manifest.ts';
@@ -15,6 +20,28 @@ const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
 });
 const manifestBucket = process.env[ENV.manifestBucket];
 const mapThreshold = process.env[ENV.mapThreshold];
+// The plan-wide read (issue 15): set by the stack; without them chunks use per-person finders.
+const hcmBaseUrl = process.env[ENV.hcmBaseUrl];
+const brokerFunction = process.env[ENV.tokenBrokerFunction];
+const tokens = brokerFunction
+  ? new BrokerTokenProvider(new LambdaBrokerTransport(new LambdaClient({}), brokerFunction), {
+      bufferSeconds: numberEnv(ENV.tokenBufferSeconds, 120),
+    })
+  : undefined;
+const clients = new Map<string, HcmGoalsClient>();
+const hcmFor =
+  hcmBaseUrl && tokens
+    ? (connectionId: string) => {
+        let client = clients.get(connectionId);
+        if (!client) {
+          client = new HcmGoalsClient({ baseUrl: hcmBaseUrl, connectionId, tokens });
+          clients.set(connectionId, client);
+        }
+        return client;
+      }
+    : undefined;
+const indexPageSize = process.env[ENV.goalIndexPageSize];
+const indexMinRecords = process.env[ENV.goalIndexMinRecords];
 
 export const handler = createPlanSyncHandler({
   doc,
@@ -23,6 +50,11 @@ export const handler = createPlanSyncHandler({
   openSource: (ref) => openAwsGoalSource(ref, { s3, sourceBucket }),
   manifest: manifestBucket ? new S3ChunkManifest(s3, manifestBucket) : undefined,
   defaultConnectionId: process.env[ENV.connectionId],
+  ...(hcmFor && manifestBucket ? { hcmFor, goalIndex: s3GoalIndex(s3, manifestBucket) } : {}),
+  indexOptions: {
+    ...(indexPageSize ? { pageSize: Number(indexPageSize) } : {}),
+    ...(indexMinRecords ? { minRecords: Number(indexMinRecords) } : {}),
+  },
   // Unset: the inline Map's own limit (plan.ts); planRun refuses a value it cannot honour.
   ...(mapThreshold ? { options: { mapThreshold: Number(mapThreshold) } } : {}),
   logger: createLogger('plan-sync'),

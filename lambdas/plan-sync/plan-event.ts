@@ -21,6 +21,8 @@ export const PLAN_INPUT_FIELDS = [
   'ifRunning',
   // Runs of more chunks take the Distributed Map (goal-sync local --map-threshold); may only lower it.
   'mapThreshold',
+  // Verify pass (goal-sync local --verify, a weekly schedule): repair goals missing or drifted in HCM.
+  'verify',
 ] as const;
 
 const EXAMPLE = '{"source": {"uri": "s3://BUCKET/goals.jsonl"}}';
@@ -72,6 +74,7 @@ export function normalizePlanEvent(event: unknown, defaults: { connectionId?: st
     ...(raw.resume === undefined ? {} : { resume: raw.resume }),
     ...(raw.ifRunning === undefined ? {} : { ifRunning: raw.ifRunning }),
     ...(raw.mapThreshold === undefined ? {} : { mapThreshold: raw.mapThreshold }),
+    ...(raw.verify === undefined ? {} : { verify: raw.verify }),
   });
   if (executionArn !== undefined) input.executionArn = executionArn;
   if (raw.maxInvalid === undefined) return { input };

@@ -15,6 +15,8 @@ import {
   type ChunkTask,
   type EngineOptions,
   emptyCounts,
+  type GoalIndexStore,
+  loadSnapshot,
   parseChunkTasks,
   processChunk,
   resolveChunk,
@@ -36,6 +38,8 @@ export interface SyncChunkDeps {
   retentionDays?: number;
   /** Run lease TTL (default run-lease.ts); each pass renews it. */
   runLeaseTtlMs?: number;
+  /** plan-sync's per-chunk index of existing goals (goal-index.ts); absent or not built: finders. */
+  goalIndex?: GoalIndexStore;
 }
 
 export interface SyncChunkResult {
@@ -61,6 +65,7 @@ export function createSyncChunkHandler(deps: SyncChunkDeps) {
     // A run that lost its connection to another run stops here (RunLeaseLostError, not retried).
     await lease.renew(task.connectionId, task.runId);
     const chunk = await resolveChunk(task, chunks);
+    const snapshot = await loadSnapshot(deps.goalIndex, task.runId, task.attempt, chunk.index);
     const scope = {
       runId: task.runId,
       connectionId: task.connectionId,
@@ -77,6 +82,7 @@ export function createSyncChunkHandler(deps: SyncChunkDeps) {
         workerId: `${context.awsRequestId}:${chunk.index}`,
         remainingTimeMs: () => context.getRemainingTimeInMillis(),
         clock,
+        ...(snapshot ? { snapshot } : {}),
       },
       deps.engine,
     );

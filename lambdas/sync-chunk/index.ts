@@ -7,6 +7,7 @@ import { openAwsGoalSource } from '#core/source/index.ts';
 import { ENGINE_DEFAULTS } from '#core/sync/index.ts';
 import { BrokerTokenProvider } from '#core/token/index.ts';
 import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
+import { s3GoalIndexReader } from '../core/adapters/aws/s3-goal-index-reader.ts';
 import { ENV, numberEnv, requireEnv } from '../core/env.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
 import { createSyncChunkHandler } from './handler.ts';
@@ -25,6 +26,7 @@ const tokens = new BrokerTokenProvider(
 );
 const hcmBaseUrl = requireEnv(ENV.hcmBaseUrl);
 const clients = new Map<string, HcmGoalsClient>();
+const manifestBucket = process.env[ENV.manifestBucket];
 
 export const handler = createSyncChunkHandler({
   doc,
@@ -42,4 +44,6 @@ export const handler = createSyncChunkHandler({
   logger: createLogger('sync-chunk'),
   metrics: createMetrics('sync-chunk'),
   engine: { concurrency: numberEnv(ENV.recordConcurrency, ENGINE_DEFAULTS.concurrency) },
+  // plan-sync's index of existing goals for the run (module scope: its manifests are cached per container).
+  ...(manifestBucket ? { goalIndex: s3GoalIndexReader(s3, manifestBucket) } : {}),
 });

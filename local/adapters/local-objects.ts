@@ -1,7 +1,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ChunkRef } from '#core/source/index.ts';
-import type { ChunkManifestWriter } from '#core/sync/index.ts';
+import { type ChunkManifestWriter, type GoalIndexStore, ObjectGoalIndex } from '#core/sync/index.ts';
 
 /** Where a Distributed Map's ItemReader gets its object: S3 in AWS, this store on the laptop. */
 export interface ObjectReader {
@@ -53,3 +53,18 @@ export class LocalChunkManifest implements ChunkManifestWriter {
 }
 
 export const localObjectRoot = (workDir: string) => join(workDir, 'objects');
+
+/** lambdas/core/adapters/aws/s3-goal-index.ts on the local store: same keys, same JSON. */
+export function localGoalIndex(store: LocalObjectStore, bucket: string, prefix = 'runs/'): GoalIndexStore {
+  return new ObjectGoalIndex(
+    {
+      put: (key, body) => store.putObject(bucket, key, body),
+      get: (key) =>
+        store.getObject(bucket, key).catch((err: NodeJS.ErrnoException) => {
+          if (err.code === 'ENOENT') return undefined;
+          throw err;
+        }),
+    },
+    prefix,
+  );
+}

@@ -12,7 +12,12 @@ export interface SimControl {
   faults(): HcmFaults;
   setFaults(f: Partial<HcmFaults>): HcmFaults;
   goals(): HcmGoal[];
+  /** Someone deletes or edits a goal in HCM by hand (what a verify pass must find and repair). */
+  deleteGoal(uniqId: string): boolean;
+  editGoal(uniqId: string, fields: Partial<HcmGoal>): HcmGoal | undefined;
 }
+
+const GOAL_ROUTE = /^\/__sim\/goals\/([^/]+)$/;
 
 export async function handleControl(
   sim: SimControl,
@@ -36,8 +41,44 @@ export async function handleControl(
     case 'GET /__sim/goals':
       return sendJson(res, 200, sim.goals());
     default:
-      throw new SimHttpError(404, `No simulator control endpoint ${route}.`);
+      return handleGoalEdit(sim, req, res, path, route);
   }
+}
+
+/** `DELETE` / `PATCH /__sim/goals/{uniqId}`: a human's change in HCM, behind the pipeline's back. */
+async function handleGoalEdit(
+  sim: SimControl,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  route: string,
+): Promise<void> {
+  const match = GOAL_ROUTE.exec(path);
+  const uniqId = match ? decodeURIComponent(match[1]!) : undefined;
+  if (uniqId !== undefined && req.method === 'DELETE') {
+    if (!sim.deleteGoal(uniqId)) throw new SimHttpError(404, `No goal ${uniqId}.`);
+    return sendJson(res, 200, { deleted: uniqId });
+  }
+  if (uniqId !== undefined && req.method === 'PATCH') {
+    const edited = sim.editGoal(uniqId, ((await readJsonBody(req)) ?? {}) as Partial<HcmGoal>);
+    if (!edited) throw new SimHttpError(404, `No goal ${uniqId}.`);
+    return sendJson(res, 200, edited);
+  }
+  throw new SimHttpError(404, `No simulator control endpoint ${route}.`);
+}
+
+/** Deletes a goal through the control API (no auth, not counted in the request stats). */
+export async function deleteHcmGoal(url: string, uniqId: string): Promise<void> {
+  await call(`${base(url)}/__sim/goals/${encodeURIComponent(uniqId)}`, { method: 'DELETE' });
+}
+
+/** Edits a goal's attributes through the control API, as a person in HCM would. */
+export function editHcmGoal(url: string, uniqId: string, fields: Partial<HcmGoal>): Promise<HcmGoal> {
+  return call<HcmGoal>(`${base(url)}/__sim/goals/${encodeURIComponent(uniqId)}`, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(fields),
+  });
 }
 
 async function call<T>(url: string, init?: RequestInit): Promise<T> {

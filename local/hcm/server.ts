@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HCM_MEDIA, HCM_REST_ROOT, type HcmGoal } from '#core/hcm/index.ts';
+import { HCM_EDITABLE_ATTRIBUTES, HCM_MEDIA, HCM_REST_ROOT, type HcmGoal } from '#core/hcm/index.ts';
 import { maskSecrets } from '../../lambdas/core/mask.ts';
 import { HCM_AUDIENCE } from '../constants.ts';
 import { TokenVerifier, UnauthorizedError } from './auth.ts';
@@ -48,6 +48,9 @@ export interface HcmSim {
   setFaults(f: Partial<HcmFaults>): HcmFaults;
   faults(): HcmFaults;
   goals(): HcmGoal[];
+  /** A human's change in HCM, behind the pipeline's back (also `DELETE`/`PATCH /__sim/goals/{id}`). */
+  deleteGoal(uniqId: string): boolean;
+  editGoal(uniqId: string, fields: Partial<HcmGoal>): HcmGoal | undefined;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -99,6 +102,20 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     },
     faults: () => ({ ...faults }),
     goals: () => [...store.all()].map((r) => ({ ...r.goal })),
+    deleteGoal: (uniqId) => {
+      if (!store.get(uniqId)) return false;
+      store.delete(uniqId);
+      return true;
+    },
+    editGoal: (uniqId, fields) => {
+      const current = store.get(uniqId);
+      if (!current) return undefined;
+      // Editable attributes only: identity (ids, person, plan) is what a human cannot change either.
+      const edits = Object.fromEntries(
+        Object.entries(fields).filter(([k]) => (HCM_EDITABLE_ATTRIBUTES as readonly string[]).includes(k)),
+      );
+      return { ...store.update(uniqId, { ...current.goal, ...edits }, ctx.now()).goal };
+    },
     flush: async () => {
       // A flush stands for "the remote system keeps what it accepted": late writes land first.
       for (const [timer, apply] of [...lateWrites]) {

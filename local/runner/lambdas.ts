@@ -4,7 +4,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WriteTiming } from '#core/checkpoint/index.ts';
 import { HcmGoalsClient } from '#core/hcm/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
-import type { ChunkCounts, ChunkManifestWriter } from '#core/sync/index.ts';
+import type { ChunkCounts, ChunkManifestWriter, GoalIndexOptions, GoalIndexStore } from '#core/sync/index.ts';
 import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
 import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
@@ -39,6 +39,9 @@ export interface LocalLambdaDeps {
   seed?: number;
   /** Where plan-sync writes every run's chunk list (the local object store; S3 in AWS). */
   manifest?: ChunkManifestWriter;
+  /** plan-sync's index of existing goals (the local object store; S3 in AWS) and its options. */
+  goalIndex?: GoalIndexStore;
+  indexOptions?: GoalIndexOptions;
 }
 
 /**
@@ -76,11 +79,21 @@ function observability(service: string, verbose: boolean) {
 export function buildLocalLambdas(d: LocalLambdaDeps) {
   const common = { doc: d.doc, checkpointTable: d.checkpointTable };
   const openSource = (ref: Parameters<typeof openGoalSource>[0]) => openGoalSource(ref);
+  // plan-sync's own HCM client for the plan-wide read, as in AWS (its own container, its own pacer).
+  const planHcm = new HcmGoalsClient({
+    baseUrl: d.hcmUrl,
+    connectionId: d.connectionId,
+    tokens: d.broker.tokenProvider(),
+    timeoutMs: d.timing.requestTimeoutMs,
+  });
   const plan = createPlanSyncHandler({
     ...common,
     ...observability('plan-sync', d.verbose),
     openSource,
     ...(d.manifest ? { manifest: d.manifest } : {}),
+    ...(d.goalIndex
+      ? { goalIndex: d.goalIndex, hcmFor: () => planHcm, indexOptions: d.indexOptions ?? {} }
+      : {}),
   });
   const finish = createFinishSyncHandler({
     ...common,
@@ -103,6 +116,7 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
       openSource,
       hcmFor: () => hcm,
       engine: { timing: d.timing },
+      ...(d.goalIndex ? { goalIndex: d.goalIndex } : {}),
     });
     const container = { handler, hcm, brokerRequests: () => tokens.requests };
     all.push(container);

@@ -34,6 +34,11 @@ export interface LocalRunOptions {
   maxInvalid?: MaxInvalid;
   /** `--map-threshold N`: runs of more than N chunks take the Distributed Map (default: the inline limit). */
   mapThreshold?: number;
+  /** `--verify`: also compare the goals the ledger calls written with HCM and repair what drifted. */
+  verify: boolean;
+  /** `--index-page-size`, `--index-min-records`: the plan-wide read (lambdas/core/sync/goal-index.ts). */
+  indexPageSize?: number;
+  indexMinRecords?: number;
 }
 
 export type LocalGrant = 'refresh_token' | 'client_credentials' | 'jwt_bearer';
@@ -81,6 +86,11 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
                        (default: only an empty or wholly invalid input is rejected)
   --map-threshold N    runs of more than N chunks take the Distributed Map branch
                        (default ${PLAN_DEFAULTS.maxInlineChunks}, the most an inline Map can take; 0 = always)
+  --verify             also check every goal the ledger calls written against HCM (one plan-wide
+                       read) and re-create what is missing, correct what drifted (report: verify)
+  --index-page-size N  page size of the plan-wide read of existing goals (default 500, the most
+                       Oracle is assumed to accept)
+  --index-min-records N  runs with fewer valid records use per-person finders instead (default 500)
   --naive              run the same workload the way the original job did (no broker, no checkpoints)
   --idp-url URL --hcm-url URL   use simulators started with 'goal-sync sim'
   --report FILE        write the JSON run report to FILE
@@ -95,6 +105,7 @@ examples:
   goal-sync local --state-dir ./run1 --resume RUN   resume an interrupted run
   goal-sync local --source goals.csv --max-invalid 2%
   goal-sync local --faults hcm.errorRate=0.05,revokeAfter=2000 --json
+  goal-sync local --state-dir ./run1 --verify       repair goals deleted or edited in HCM by hand
 
 exit codes: 0 done, 1 failed records or failed run, 2 bad arguments, 3 needs re-auth,
             4 input rejected (empty, all invalid, or over --max-invalid), 130 interrupted (Ctrl-C)`;
@@ -290,6 +301,13 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
       : {
           mapThreshold: intInRange('map-threshold', v['map-threshold'], 0, 0, PLAN_DEFAULTS.maxInlineChunks),
         }),
+    verify: v.verify ?? false,
+    ...(v['index-page-size'] === undefined
+      ? {}
+      : { indexPageSize: intInRange('index-page-size', v['index-page-size'], 0, 1, 500) }),
+    ...(v['index-min-records'] === undefined
+      ? {}
+      : { indexMinRecords: int('index-min-records', v['index-min-records'], 0, 0) }),
   };
 }
 
@@ -330,5 +348,8 @@ const LOCAL_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   'max-invalid': { type: 'string' },
   'map-threshold': { type: 'string' },
+  verify: { type: 'boolean' },
+  'index-page-size': { type: 'string' },
+  'index-min-records': { type: 'string' },
   grant: { type: 'string' },
 } as const;

@@ -41,6 +41,16 @@ export interface RunReport {
   map?: 'inline' | 'distributed';
   /** The Distributed Map's run: child executions (one per ItemBatcher batch) and how they ended. */
   mapRun?: { items: number; children: number; succeeded: number; failed: number; aborted: number };
+  /**
+   * plan-sync's plan-wide read of existing goals (lambdas/core/sync/goal-index.ts): built, or why not
+   * (chunks then send per-person finders); goals listed and the HCM requests the read took.
+   */
+  goalIndex?: { built: boolean; reason?: string; goals: number; requests: number };
+  /**
+   * `--verify` runs: goals the ledger calls written that HCM no longer had (missing) or had with other
+   * content (drifted), how many of them were written back, and the run's HCM requests in all.
+   */
+  verify?: { missing: number; drifted: number; repaired: number; hcmRequests: number };
   durationMs: number;
   goalsPerSec: number;
   invalidRecords: Array<{ key?: string; line: number; reason: string }>;
@@ -141,6 +151,24 @@ export function renderSummary(r: RunReport): string {
     ['  401 / 429 / 5xx', `${r.hcm.unauthorized} / ${r.hcm.throttled} / ${r.hcm.serverErrors}`],
     ['HCM goals stored', fmt(r.hcm.goalsStored)],
     ['HCM duplicate goals', fmt(r.hcm.duplicates)],
+    ...(r.goalIndex
+      ? [
+          [
+            'HCM plan-wide read',
+            r.goalIndex.built
+              ? `${fmt(r.goalIndex.requests)} requests, ${fmt(r.goalIndex.goals)} goals listed`
+              : `not used (${r.goalIndex.reason ?? 'no index'}): per-person finders`,
+          ] as [string, string],
+        ]
+      : []),
+    ...(r.verify
+      ? [
+          [
+            'verify',
+            `${fmt(r.verify.missing)} missing, ${fmt(r.verify.drifted)} drifted, ${fmt(r.verify.repaired)} repaired`,
+          ] as [string, string],
+        ]
+      : []),
   );
   const width = Math.max(...rows.map(([k]) => k.length));
   const lines = rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`);

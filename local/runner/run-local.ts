@@ -14,7 +14,12 @@ import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import { createProjectTables, documentClient, dynamoClient, startDynalite } from '../adapters/dynalite.ts';
 import { startDynamoFaultProxy } from '../adapters/dynamo-fault-proxy.ts';
 import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
-import { LocalChunkManifest, LocalObjectStore, localObjectRoot } from '../adapters/local-objects.ts';
+import {
+  LocalChunkManifest,
+  LocalObjectStore,
+  localGoalIndex,
+  localObjectRoot,
+} from '../adapters/local-objects.ts';
 import { writeSampleFile } from '../sample/generate.ts';
 import { hasDynamoFaults } from './aws-faults.ts';
 import { ensureConnection, LOCAL_CONNECTION_ID, refreshCounts, releaseDeadRefresh } from './connection.ts';
@@ -107,6 +112,7 @@ export async function runLocal(
       ...(o.maxInvalid ? { maxInvalid: formatMaxInvalid(o.maxInvalid) } : {}),
       ...(o.resume ? { resume: true } : {}),
       ...(o.mapThreshold === undefined ? {} : { mapThreshold: o.mapThreshold }),
+      ...(o.verify ? { verify: true } : {}),
     };
     const baseline: StatsBaseline = {
       idp: await peers.idp.stats(),
@@ -145,16 +151,27 @@ export async function runLocal(
       duplicateInvocationRate: o.faults.sfn.duplicateInvocationRate,
       seed: o.seed,
       manifest: new LocalChunkManifest(objects, RENDERED_MANIFEST_BUCKET),
+      goalIndex: localGoalIndex(objects, RENDERED_MANIFEST_BUCKET),
+      indexOptions: {
+        ...(o.indexPageSize === undefined ? {} : { pageSize: o.indexPageSize }),
+        ...(o.indexMinRecords === undefined ? {} : { minRecords: o.indexMinRecords }),
+      },
     });
     const { asl, functionArns } = localDefinition(o.concurrency);
     // The branch the Choice takes follows plan-sync's answer: noted from its output for the report.
-    let planned: { runId: string; map: 'inline' | 'distributed' } | undefined;
+    let planned:
+      | { runId: string; map: 'inline' | 'distributed'; goalIndex?: RunReport['goalIndex'] }
+      | undefined;
     const invokers = {
       ...lambdas.invokers,
       plan: async (event: Parameters<typeof lambdas.invokers.plan>[0]) => {
         const out = await lambdas.invokers.plan(event);
-        const p = out as { runId?: string; map?: 'inline' | 'distributed' };
-        if (p?.runId === runId && p.map) planned = { runId: p.runId, map: p.map };
+        const p = out as {
+          runId?: string;
+          map?: 'inline' | 'distributed';
+          goalIndex?: RunReport['goalIndex'];
+        };
+        if (p?.runId === runId && p.map) planned = { runId: p.runId, map: p.map, goalIndex: p.goalIndex };
         return out;
       },
     };
@@ -272,6 +289,21 @@ export async function runLocal(
       report.mapRun = { items, children, succeeded, failed, aborted };
     } else if (planned) {
       report.map = planned.map;
+    }
+    if (planned?.goalIndex) {
+      const { built, reason, goals, requests } = planned.goalIndex;
+      report.goalIndex = { built, ...(reason ? { reason } : {}), goals, requests };
+    }
+    if (o.verify) {
+      // Chunk results of this execution (a duplicate invocation's result is never seen, as in AWS).
+      const sum = (f: 'verifyMissing' | 'verifyDrifted' | 'verifyRepaired') =>
+        chunkResults.reduce((n, r) => n + (r.counts[f] ?? 0), 0);
+      report.verify = {
+        missing: sum('verifyMissing'),
+        drifted: sum('verifyDrifted'),
+        repaired: sum('verifyRepaired'),
+        hcmRequests: report.hcm.requests,
+      };
     }
     if (interrupt.signal) report.interrupted = interrupt.signal;
     report.stateDir = workDir;

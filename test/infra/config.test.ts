@@ -77,6 +77,8 @@ describe('CDK context parsing', () => {
     [{ syncSchedule: 'cron(0 3 * * ?)' }, 'six-field'],
     [{ syncSchedule: 'cron(0 3 * * ? *)', syncTimezone: 'Mars/Olympus' }, 'time zone'],
     [{ syncConnectionId: 'other' }, 'not one of connectionIds'],
+    [{ verifySchedule: 'cron(0 4 ? * SUN *)' }, 'needs syncSchedule'],
+    [{ syncSchedule: 'cron(0 3 * * ? *)', verifySchedule: 'rate(7 days)' }, 'cron'],
     [{ alarmEmail: 'nobody' }, 'alarmEmail'],
     [{ logRetentionDays: '31' }, 'must be one of'],
     [{ distributedMap: 'maybe' }, 'distributedMap'],

@@ -318,4 +318,29 @@ describe('scheduling', () => {
     const roleId = idOf(s.stack.scheduling.nightlySyncRole);
     expect(target.RoleArn).toEqual(arnOf(roleId));
   });
+
+  it('with verifySchedule, starts a verify run of the same export on its own cron (drift check)', () => {
+    const v = synthesize({ context: { ...FULL_CONTEXT, verifySchedule: 'cron(0 4 ? * SUN *)' } });
+    const crons = resourcesOfType(v.json, 'AWS::Scheduler::Schedule').filter(([, p]) =>
+      String(p.ScheduleExpression).startsWith('cron('),
+    );
+    expect(crons.map(([, p]) => p.ScheduleExpression).sort()).toEqual([
+      'cron(0 4 ? * SUN *)',
+      FULL_CONTEXT.syncSchedule,
+    ]);
+    const [, props] = crons.find(([, p]) => p.ScheduleExpression === 'cron(0 4 ? * SUN *)')!;
+    expect(props.ScheduleExpressionTimezone).toBe('Europe/Berlin');
+    const target = props.Target as Record<string, unknown>;
+    const input = JSON.parse(
+      flatten(target.Input).replace(`<${idOf(v.stack.data.sourceBucket)}>`, 'BUCKET'),
+    ) as Record<string, unknown>;
+    expect(input).toEqual({
+      runId: 'verify-<aws.scheduler.scheduled-time>',
+      connectionId: 'globex',
+      ifRunning: 'skip',
+      source: { uri: 's3://BUCKET/nightly/goals.jsonl', format: 'jsonl' },
+      verify: true,
+    });
+    expect(target.RoleArn).toEqual(arnOf(idOf(v.stack.scheduling.nightlySyncRole)));
+  });
 });

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { RecordStore, WRITE_TIMING_DEFAULTS } from '#core/checkpoint/index.ts';
 import type { ChunkRef, GoalRecord, SourceEntry } from '#core/source/index.ts';
-import { processChunk } from '#core/sync/index.ts';
+import { GoalSnapshot, processChunk } from '#core/sync/index.ts';
 import type { GoalSource } from '../../lambdas/core/ports.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
@@ -62,6 +62,11 @@ export interface InvocationPlan {
   /** DynamoDB latency and lost answers (no throttling: the checkpoint stores' own retry waits are real timers). */
   dynamo: CallFault[];
   kill?: { at: number; lands: boolean };
+  /**
+   * The attempt was planned with the plan-wide read (goal-index.ts): its snapshot of HCM is taken when
+   * it starts and used by every pass, however many writes commit after it. Otherwise: finders.
+   */
+  index: boolean;
 }
 
 export interface ChunkPlan {
@@ -75,13 +80,14 @@ const invocationArb = (kills: boolean): fc.Arbitrary<InvocationPlan> =>
       attempt: fc.constantFrom(1, 1, 2),
       delayMs: fc.constantFrom(0, 0, 500, 130_000),
       hcm: fc.array(hcmCallArb, { maxLength: 6 }),
+      index: fc.boolean(),
       dynamo: fc.array(
         callFaultArb.map((f) => (f.fault === 'throttle' ? { ...f, fault: 'none' as const } : f)),
         { maxLength: 12 },
       ),
       ...(kills ? { kill: fc.record({ at: fc.integer({ min: 1, max: 20 }), lands: fc.boolean() }) } : {}),
     },
-    { requiredKeys: ['run', 'attempt', 'delayMs', 'hcm', 'dynamo'] },
+    { requiredKeys: ['run', 'attempt', 'delayMs', 'hcm', 'dynamo', 'index'] },
   );
 
 export const chunkPlans = (o: { kills?: boolean } = {}): fc.Arbitrary<ChunkPlan> =>
@@ -115,6 +121,12 @@ async function iterate(
   );
   const started = world.now;
   const port = hcm.port(actor, p.hcm);
+  let snapshot: GoalSnapshot | undefined;
+  if (p.index && port.listPlanGoals) {
+    const readAt = world.now;
+    const page = await port.listPlanGoals(300, { offset: 0, limit: 500, totalResults: true });
+    snapshot = new GoalSnapshot(page.items, readAt, false);
+  }
   for (let pass = 0; pass < passes; pass++) {
     const result = await processChunk(
       { runId: p.run, connectionId: CONNECTION, attempt: p.attempt, chunk: CHUNK },
@@ -125,6 +137,7 @@ async function iterate(
         workerId: `${actor.name}#pass-${pass}`,
         remainingTimeMs: () => 15 * 60_000 - (world.now - started),
         clock,
+        ...(snapshot ? { snapshot } : {}),
       },
       { concurrency: 2 },
     );
@@ -154,9 +167,14 @@ export async function runChunkScenario(s: fc.Scheduler, plan: ChunkPlan): Promis
   let second = { steps: 0, exhausted: false };
   for (const run of runs) {
     const actor = world.actor(`resume ${run}`);
-    void iterate(world, actor, db, hcm, { run, attempt: 3, delayMs: 0, hcm: [], dynamo: [] }, 8).catch(
-      (err: unknown) => errors.push(`resume ${run}: ${(err as Error).message}`),
-    );
+    void iterate(
+      world,
+      actor,
+      db,
+      hcm,
+      { run, attempt: 3, delayMs: 0, hcm: [], dynamo: [], index: true },
+      8,
+    ).catch((err: unknown) => errors.push(`resume ${run}: ${(err as Error).message}`));
     const r = await world.run(5_000);
     second = { steps: second.steps + r.steps, exhausted: second.exhausted || r.exhausted };
   }

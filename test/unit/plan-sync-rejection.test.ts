@@ -70,6 +70,23 @@ describe('plan-sync rejects a source that cannot be right (invariant 9)', () => 
     expect(ok).toMatchObject({ runId: 'at-limit-1', connectionId: 'hcm-default', totals: { invalid: 1 } });
   });
 
+  it('a verify run without HCM access for plan-sync fails with ConfigError, naming why', async () => {
+    const err = (await planner(ArraySource.of([goal(1)]))(
+      input('verify-1', { verify: true, connectionId: 'verify-c1' }),
+      context,
+    ).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('ConfigError');
+    expect(err.message).toMatch(/verify needs the plan-wide read.*no HCM access configured/);
+  });
+
+  it('a rejected input with verify fails as rejected, not for verify', async () => {
+    const err = (await planner(new ArraySource([]))(
+      input('verify-empty', { verify: true, connectionId: 'verify-c2' }),
+      context,
+    ).catch((e: unknown) => e)) as Error;
+    expect(err.name).toBe('InputRejectedError');
+  });
+
   it('a malformed input fails before any run exists, naming the field', async () => {
     const err = (await planner(ArraySource.of([goal(1)]))({ runId: 'x' }, context).catch(
       (e: unknown) => e,

@@ -195,6 +195,14 @@ describe('execution input from the console', () => {
     expect(maxInvalid).toEqual({ percent: 5 });
   });
 
+  it('a verify run (drift check) is asked for with verify: true', () => {
+    const { input } = normalizePlanEvent(
+      { source: { uri: 's3://b/g.jsonl' }, executionName: 'verify-1', verify: true },
+      { connectionId: 'c' },
+    );
+    expect(input).toMatchObject({ runId: 'verify-1', verify: true });
+  });
+
   it.each([
     [[], /must be a JSON object/],
     [{ sourse: { uri: 's3://b/g.jsonl' } }, /unknown field 'sourse' \(did you mean source\?\)/],
@@ -204,6 +212,7 @@ describe('execution input from the console', () => {
     [{ source: { uri: 's3://b/g.jsonl' } }, /runId is required/],
     [{ source: { uri: 's3://b/g.jsonl' }, runId: 'has space' }, /runId: must be 1-128 characters/],
     [{ source: { uri: 's3://b/g.jsonl' }, runId: 'r', chunkSize: 0 }, /chunkSize/],
+    [{ source: { uri: 's3://b/g.jsonl' }, runId: 'r', verify: 'yes' }, /verify/],
     [
       { source: { uri: 's3://b/g.jsonl' }, runId: 'r', maxInvalid: 'lots' },
       /maxInvalid must be a record count/,

@@ -158,7 +158,14 @@ describe('JSON Lines source', () => {
   it('treats an empty file as an empty source', async () => {
     for (const format of ['jsonl', 'csv'] as const) {
       const plan = await openGoalSource({ uri: file(`empty.${format}`, ''), format }).plan(10);
-      expect(plan).toEqual({ totalRecords: 0, validRecords: 0, invalid: [], chunks: [], bytes: 0 });
+      expect(plan).toEqual({
+        totalRecords: 0,
+        validRecords: 0,
+        invalid: [],
+        chunks: [],
+        bytes: 0,
+        goalPlanIds: [],
+      });
     }
   });
 });

@@ -1,5 +1,12 @@
 import { AmbiguousWriteError, HcmRequestError, TransientError } from '../errors.ts';
-import type { HcmGoals, IssuedToken, TokenProvider, WriteGuard } from '../ports.ts';
+import type {
+  HcmGoals,
+  IssuedToken,
+  PlanGoalsPage,
+  PlanGoalsQuery,
+  TokenProvider,
+  WriteGuard,
+} from '../ports.ts';
 import { nextDelay, parseRetryAfter, sleep } from '../retry.ts';
 import { AdaptiveLimiter } from './limiter.ts';
 import type { NaturalKey } from './mapping.ts';
@@ -68,6 +75,12 @@ const GUARD_RECHECK_AFTER_MS = 250;
 
 type Method = 'GET' | 'POST' | 'PATCH';
 
+/** An ADF item link; the self link's `changeIndicator` is what the item's ETag carries. */
+interface ItemLink {
+  rel: string;
+  properties?: { changeIndicator?: string };
+}
+
 interface Request {
   method: Method;
   path: string;
@@ -117,6 +130,7 @@ export class HcmGoalsClient implements HcmGoals {
       findByNaturalKey: (key) => this.findByNaturalKey(key, remainingTimeMs),
       findByPerson: (personNumber, goalPlanId) =>
         this.findByPerson(personNumber, goalPlanId, remainingTimeMs),
+      listPlanGoals: (goalPlanId, page) => this.listPlanGoals(goalPlanId, page, remainingTimeMs),
       create: (goalPlanId, payload, guard) => this.createWithin(goalPlanId, payload, guard, remainingTimeMs),
       update: (goalPlanId, uniqId, patch, etag, guard) =>
         this.updateWithin(goalPlanId, uniqId, patch, etag, guard, remainingTimeMs),
@@ -143,6 +157,27 @@ export class HcmGoalsClient implements HcmGoals {
     return goals.filter(
       (g) => g.PersonNumber === personNumber && (goalPlanId === undefined || g.GoalPlanId === goalPlanId),
     );
+  }
+
+  /**
+   * One page of a plan's goals, on the plan's own child collection ("Get all performance goals").
+   * Not onlyData: the self link's `changeIndicator` is the item's ETag, kept for If-Match updates.
+   */
+  async listPlanGoals(goalPlanId: number, page: PlanGoalsQuery, budget?: Budget): Promise<PlanGoalsPage> {
+    const query: Record<string, string> = { limit: String(page.limit), offset: String(page.offset) };
+    if (page.totalResults) query.totalResults = 'true';
+    const body = parseJson<HcmCollection<HcmGoal & { links?: ItemLink[] }>>(
+      await this.send({ method: 'GET', path: hcmPaths.planGoals(goalPlanId), query }, budget),
+    );
+    const items = body.items.map(({ links, ...goal }) => {
+      const indicator = links?.find((l) => l.rel === 'self')?.properties?.changeIndicator;
+      return indicator ? { ...goal, etag: `"${indicator}"` } : goal;
+    });
+    return {
+      items,
+      hasMore: body.hasMore === true,
+      ...(typeof body.totalResults === 'number' ? { totalResults: body.totalResults } : {}),
+    };
   }
 
   /** The goal with this GoalId (our ledger's key), if it still exists. */

@@ -60,6 +60,8 @@ export interface SourcePlan {
   chunks: ChunkRef[];
   /** Size of the source in bytes. */
   bytes: number;
+  /** The goal plans the valid records name (what the plan-wide read pages through). */
+  goalPlanIds?: number[];
 }
 
 export interface ReadChunkOptions {

@@ -78,6 +78,7 @@ export class StreamingGoalSource implements GoalSource {
     const chunks: ChunkRef[] = [];
     let validRecords = 0;
     let totalRecords = 0;
+    const goalPlanIds = new Set<number>();
     let open: ChunkRef | undefined;
     let last: RawRecord | undefined;
     let bytes = start.byteEnd;
@@ -88,8 +89,10 @@ export class StreamingGoalSource implements GoalSource {
     for await (const raw of this.records(start.byteEnd, start.nextLine, undefined, trackSize)) {
       const { entry, duplicate } = checked(decode(raw), dupes);
       totalRecords += 1;
-      if ('record' in entry) validRecords += 1;
-      else invalidRecords.push(entry.invalid);
+      if ('record' in entry) {
+        validRecords += 1;
+        goalPlanIds.add(entry.record.goalPlanId);
+      } else invalidRecords.push(entry.invalid);
       // A chunk starts right after the previous one, so blank lines between records belong to a chunk too.
       open ??= {
         index: chunks.length,
@@ -111,7 +114,14 @@ export class StreamingGoalSource implements GoalSource {
       }
     }
     if (open && last) chunks.push(closeChunk(open, last));
-    return { totalRecords, validRecords, invalid: invalidRecords, chunks, bytes };
+    return {
+      totalRecords,
+      validRecords,
+      invalid: invalidRecords,
+      chunks,
+      bytes,
+      goalPlanIds: [...goalPlanIds].sort((a, b) => a - b),
+    };
   }
 
   async *readChunk(chunk: ChunkRef, options: ReadChunkOptions = {}): AsyncGenerator<SourceEntry> {

@@ -17,6 +17,14 @@ export interface ChunkCounts {
   unclearWrites: number;
   /** Calls this pass made to the HCM port (finders + writes); the client's own retries are not in here. */
   hcmRequests: number;
+  /**
+   * Verify pass only (not part of the nine above): goals the ledger calls written that the plan-time
+   * listing did not show (deleted or renamed in HCM), that it showed with other content, and how many
+   * of those this pass wrote back (created again or corrected).
+   */
+  verifyMissing: number;
+  verifyDrifted: number;
+  verifyRepaired: number;
 }
 
 export function emptyCounts(): ChunkCounts {
@@ -32,11 +40,15 @@ export function emptyCounts(): ChunkCounts {
     remaining: 0,
     unclearWrites: 0,
     hcmRequests: 0,
+    verifyMissing: 0,
+    verifyDrifted: 0,
+    verifyRepaired: 0,
   };
 }
 
 export function addCounts(a: ChunkCounts, b: ChunkCounts): ChunkCounts {
   const out = emptyCounts();
-  for (const key of Object.keys(out) as Array<keyof ChunkCounts>) out[key] = a[key] + b[key];
+  // `?? 0`: a count object written before a field existed (a stored result) still adds up.
+  for (const key of Object.keys(out) as Array<keyof ChunkCounts>) out[key] = (a[key] ?? 0) + (b[key] ?? 0);
   return out;
 }

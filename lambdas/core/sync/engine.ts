@@ -8,14 +8,15 @@ import {
   WRITE_TIMING_DEFAULTS,
   type WriteTiming,
 } from '#core/checkpoint/index.ts';
-import { contentHash } from '#core/hcm/index.ts';
+import { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { ReauthRequiredError } from '../errors.ts';
 import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../ports.ts';
 import { type ChunkCounts, emptyCounts } from './counts.ts';
+import type { GoalSnapshot } from './goal-index.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';
 import { runPool, TimeBudget } from './pool.ts';
-import { type RecordOutcome, syncRecord } from './write-goal.ts';
+import { type RecordOutcome, syncRecord, type VerifyHint } from './write-goal.ts';
 
 export interface ChunkJob {
   runId: string;
@@ -38,6 +39,11 @@ export interface EngineDeps {
   /** Lambda's context.getRemainingTimeInMillis. */
   remainingTimeMs: () => number;
   clock?: Clock;
+  /**
+   * The chunk's slice of the plan-wide read (goal-index.ts): existing goals are looked up in it
+   * instead of sent finders for; with `verify`, committed goals are checked against it too.
+   */
+  snapshot?: GoalSnapshot;
 }
 
 export interface EngineOptions {
@@ -71,10 +77,33 @@ type Planned =
   | { kind: 'settled'; outcome: RecordOutcome }
   | { kind: 'unchanged'; record: GoalRecord; hash: string; ids: HcmIds }
   | { kind: 'committed'; record: GoalRecord; hash: string; ids: HcmIds; action: DoneAction }
-  | { kind: 'work'; record: GoalRecord; hash: string; state: RecordState };
+  | { kind: 'work'; record: GoalRecord; hash: string; state: RecordState; verify?: VerifyHint };
+
+/**
+ * A verify pass: is the goal the ledger calls written still in the listing, with this content? Only
+ * for commits older than the listing (a newer one is newer evidence). Undefined: nothing to repair.
+ */
+function verifyFinding(
+  record: GoalRecord,
+  ids: { hcmGoalId: number },
+  syncedAt: string | undefined,
+  snapshot: GoalSnapshot | undefined,
+): VerifyHint | undefined {
+  if (!snapshot?.verify) return undefined;
+  if (syncedAt !== undefined && Date.parse(syncedAt) >= snapshot.readAt) return undefined;
+  const listed = snapshot.find(naturalKeyOf(record)).find((g) => g.GoalId === ids.hcmGoalId);
+  if (listed && diffGoal(listed, toHcmPayload(record)) === null) return undefined;
+  return listed ? { listed, readAt: snapshot.readAt } : { readAt: snapshot.readAt };
+}
 
 /** Decides from the checkpoint state alone what a record needs; only `work` touches HCM. */
-function classify(record: GoalRecord, hash: string, state: RecordState, job: ChunkJob): Planned {
+function classify(
+  record: GoalRecord,
+  hash: string,
+  state: RecordState,
+  job: ChunkJob,
+  snapshot?: GoalSnapshot,
+): Planned {
   const rec = state.record;
   if (rec?.status === 'done')
     return { kind: 'settled', outcome: { kind: 'alreadyDone', action: rec.action } };
@@ -82,6 +111,8 @@ function classify(record: GoalRecord, hash: string, state: RecordState, job: Chu
   const ids = committedIds(ledger);
   // The ledger holds what HCM got last time: same hash means same content, no HCM call needed.
   if (ids && ledger?.contentHash === hash && !needsReconcile(ledger)) {
+    const verify = verifyFinding(record, ids, ledger.syncedAt, snapshot);
+    if (verify) return { kind: 'work', record, hash, state, verify };
     // This run wrote it and stopped before marking the record: settle it as what it was.
     if (ledger.lastRunId === job.runId && ledger.lastAction)
       return { kind: 'committed', record, hash, ids, action: ledger.lastAction };
@@ -104,6 +135,17 @@ function tally(counts: ChunkCounts, outcome: RecordOutcome): void {
 }
 
 /**
+ * Missing: the listing did not show the goal; a PATCH that then succeeded found it renamed or moved in
+ * HCM, which is drift after all. Drifted: shown with other content.
+ */
+function tallyVerify(counts: ChunkCounts, verify: VerifyHint, outcome: RecordOutcome): void {
+  const repaired = outcome.kind === 'done';
+  if (verify.listed || (repaired && outcome.action === 'updated')) counts.verifyDrifted += 1;
+  else counts.verifyMissing += 1;
+  if (repaired) counts.verifyRepaired += 1;
+}
+
+/**
  * One pass over one chunk (invariants 7-9). Safe to repeat any number of times: done records are
  * skipped, pending ones reconciled. Returns `partial` when time ran short or another worker holds a
  * claim; throws ReauthRequiredError / TransientError after letting in-flight records settle.
@@ -122,7 +164,9 @@ export async function processChunk(
     else counts.invalid += 1;
   }
   const states = await deps.records.loadStates(valid.map((v) => v.record.externalKey));
-  const planned = valid.map((v) => classify(v.record, v.hash, states.get(v.record.externalKey) ?? {}, job));
+  const planned = valid.map((v) =>
+    classify(v.record, v.hash, states.get(v.record.externalKey) ?? {}, job, deps.snapshot),
+  );
 
   const finalActions: Array<DoneAction | 'failed' | undefined> = [];
   const unchanged = planned.filter((p) => p.kind === 'unchanged');
@@ -162,7 +206,7 @@ export async function processChunk(
   const hcmCalls = { calls: 0 };
   // Bound to this invocation's clock: a throttled request is retried only while time is left.
   const hcm = countingHcm(deps.hcm.withTimeBudget?.(deps.remainingTimeMs) ?? deps.hcm, hcmCalls);
-  const existing = new ExistingGoals(hcm);
+  const existing = new ExistingGoals(hcm, deps.snapshot);
   existing.expect(work.filter((w) => !committedIds(w.state.ledger)).map((w) => w.record));
   const budget = new TimeBudget(deps.remainingTimeMs, opts.minTimeMarginMs);
   let abort: unknown;
@@ -196,8 +240,9 @@ export async function processChunk(
     async (item) => {
       const t0 = clock.now();
       try {
-        const outcome = await syncRecord(ctx, item.record, item.hash);
+        const outcome = await syncRecord(ctx, item.record, item.hash, item.verify);
         tally(counts, outcome);
+        if (item.verify) tallyVerify(counts, item.verify, outcome);
         if (outcome.kind === 'waiting') waitUntil = Math.max(waitUntil, outcome.until);
         else finalActions.push(outcome.kind === 'failed' ? 'failed' : outcome.action);
         if (outcome.kind === 'done' && outcome.replaced) {

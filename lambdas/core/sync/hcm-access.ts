@@ -2,6 +2,7 @@ import type { HcmGoal } from '#core/hcm/index.ts';
 import { type NaturalKey, naturalKeyOf } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 import type { HcmGoals } from '../ports.ts';
+import type { GoalSnapshot } from './goal-index.ts';
 
 /** Counts the calls one pass makes to the HCM port, for the chunk result and the run report. */
 export function countingHcm(hcm: HcmGoals, counter: { calls: number }): HcmGoals {
@@ -9,9 +10,11 @@ export function countingHcm(hcm: HcmGoals, counter: { calls: number }): HcmGoals
     counter.calls += 1;
     return p();
   };
+  const list = hcm.listPlanGoals?.bind(hcm);
   return {
     findByNaturalKey: (k) => count(() => hcm.findByNaturalKey(k)),
     findByPerson: (personNumber, goalPlanId) => count(() => hcm.findByPerson(personNumber, goalPlanId)),
+    ...(list ? { listPlanGoals: (goalPlanId, page) => count(() => list(goalPlanId, page)) } : {}),
     create: (goalPlanId, payload, guard) => count(() => hcm.create(goalPlanId, payload, guard)),
     update: (goalPlanId, uniqId, patch, etag, guard) =>
       count(() => hcm.update(goalPlanId, uniqId, patch, etag, guard)),
@@ -50,7 +53,11 @@ export class ExistingGoals {
   private readonly byPerson = new Map<string, Promise<HcmGoal[]>>();
   private readonly demand = new Map<string, { records: number; plans: Set<number> }>();
 
-  constructor(private readonly hcm: HcmGoals) {}
+  /** With a snapshot (the plan-wide read), records are looked up in it and no finder is sent. */
+  constructor(
+    private readonly hcm: HcmGoals,
+    private readonly snapshot?: GoalSnapshot,
+  ) {}
 
   /** Declares the records the pass will look up, so the cache knows which persons have several. */
   expect(records: Iterable<GoalRecord>): void {
@@ -62,8 +69,28 @@ export class ExistingGoals {
     }
   }
 
+  /**
+   * After the goal the ledger pointed at answered 404: another goal of the natural key, if any. The
+   * snapshot still lists the deleted goal when it went after the read, so that one is left out.
+   */
+  async findOtherThan(record: GoalRecord, goneGoalId: number): Promise<HcmGoal | undefined> {
+    if (!this.snapshot) return this.findLive(record);
+    const natural = naturalKeyOf(record);
+    return pickExisting(
+      this.snapshot.find(natural).filter((g) => g.GoalId !== goneGoalId),
+      natural,
+    );
+  }
+
+  /** Looks in HCM itself, never in the snapshot: for records the snapshot may not reflect. */
+  async findLive(record: GoalRecord): Promise<HcmGoal | undefined> {
+    const natural = naturalKeyOf(record);
+    return pickExisting(await this.hcm.findByNaturalKey(natural), natural);
+  }
+
   async find(record: GoalRecord): Promise<HcmGoal | undefined> {
     const natural = naturalKeyOf(record);
+    if (this.snapshot) return pickExisting(this.snapshot.find(natural), natural);
     const demand = this.demand.get(record.personNumber);
     if (!demand || demand.records <= 1)
       return pickExisting(await this.hcm.findByNaturalKey(natural), natural);

@@ -9,6 +9,27 @@ export type { ChunkResult, EngineOptions } from './engine.ts';
 export { ENGINE_DEFAULTS, processChunk } from './engine.ts';
 export type { FinishOutput, MetricsSink } from './finish.ts';
 export { finishRun } from './finish.ts';
+export type {
+  GoalIndexManifest,
+  GoalIndexOptions,
+  GoalIndexStore,
+  GoalIndexSummary,
+} from './goal-index.ts';
+export {
+  buildGoalIndex,
+  GOAL_INDEX_DEFAULTS,
+  GoalSnapshot,
+  INPUT_REJECTED,
+  loadSnapshot,
+} from './goal-index.ts';
+export { type IndexObjects, ObjectGoalIndex } from './goal-index-objects.ts';
 export { parseChunkTasks, parseFinishInput, parsePlanInput } from './input.ts';
-export type { ChunkManifestWriter, ChunkTask, PlanInput, PlanOptions, PlanOutput } from './plan.ts';
+export type {
+  ChunkManifestWriter,
+  ChunkTask,
+  IndexGoalsArgs,
+  PlanInput,
+  PlanOptions,
+  PlanOutput,
+} from './plan.ts';
 export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';

@@ -38,6 +38,7 @@ const planSchema = z.object({
   resume: z.optional(z.boolean()),
   ifRunning: z.optional(z.enum(['fail', 'skip'])),
   mapThreshold: z.optional(int(0)),
+  verify: z.optional(z.boolean()),
 });
 
 /** The state machine hands plan-sync the execution input plus the execution's own id. */

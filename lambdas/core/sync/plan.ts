@@ -3,6 +3,7 @@ import { type RunStore, sourceChange } from '#core/checkpoint/index.ts';
 import type { ChunkRef, SourceRef } from '#core/source/index.ts';
 import { ConfigError, RunNotFoundError, SourceChangedError } from '../errors.ts';
 import type { GoalSource } from '../ports.ts';
+import type { GoalIndexSummary } from './goal-index.ts';
 
 /** Step Functions' state payload limit, minus headroom for what the state machine adds around it. */
 export const PAYLOAD_LIMIT_BYTES = 256 * 1024;
@@ -51,6 +52,24 @@ export interface PlanInput {
    * (PLAN_DEFAULTS.maxInlineChunks): a bigger inline Map would overrun the execution history.
    */
   mapThreshold?: number;
+  /**
+   * Verify pass: besides syncing, compare every goal the ledger calls written with HCM (the plan-wide
+   * read) and write back what is missing or drifted. Needs the plan-wide read (PlanDeps.indexGoals).
+   */
+  verify?: boolean;
+}
+
+/** What the plan step hands the plan-wide read (goal-index.ts) once the run is planned. */
+export interface IndexGoalsArgs {
+  runId: string;
+  connectionId: string;
+  attempt: number;
+  chunks: ChunkRef[];
+  goalPlanIds: number[];
+  validRecords: number;
+  verify: boolean;
+  source: GoalSource;
+  totals: RunTotals;
 }
 
 /** What one Map iteration gets: references only, never goal bodies or tokens. */
@@ -84,6 +103,10 @@ export interface PlanOutput {
   /** Where the Distributed Map's ItemReader finds the chunk list (written for every run when configured). */
   manifest?: { bucket: string; key: string };
   totals: RunTotals;
+  /** The plan-wide read: whether chunks look existing goals up in an index or send finders. */
+  goalIndex?: GoalIndexSummary;
+  /** A verify pass (the chunks learn it from the index, not from this payload). */
+  verify?: true;
 }
 
 /** Writes the chunk list where a Distributed Map's S3 ItemReader reads it (a JSON array). */
@@ -98,6 +121,8 @@ export interface PlanDeps {
   chunks: ChunkStore;
   openSource: (ref: SourceRef) => GoalSource;
   manifest?: ChunkManifestWriter;
+  /** The plan-wide read of existing goals (plan-sync builds it with buildGoalIndex); absent: finders. */
+  indexGoals?: (args: IndexGoalsArgs) => Promise<GoalIndexSummary>;
 }
 
 export interface PlanOptions {
@@ -186,6 +211,18 @@ export async function planRun(
     chunks = plan.chunks.map((c) => c.index);
   }
   await deps.runs.markPlanned(input.runId, plan.chunks.length, totals);
+  // After the run lease is held and the run planned, before any chunk runs (issue 15).
+  const goalIndex = await deps.indexGoals?.({
+    runId: input.runId,
+    connectionId: run.connectionId,
+    attempt: run.attempt,
+    chunks: plan.chunks,
+    goalPlanIds: plan.goalPlanIds ?? [],
+    validRecords: plan.validRecords,
+    verify: input.verify === true,
+    source,
+    totals,
+  });
 
   const output: PlanOutput = {
     runId: input.runId,
@@ -201,6 +238,8 @@ export async function planRun(
     chunks,
     ...(manifest ? { manifest } : {}),
     totals,
+    ...(goalIndex ? { goalIndex } : {}),
+    ...(input.verify ? { verify: true as const } : {}),
   };
   const bytes = Buffer.byteLength(JSON.stringify(output));
   if (bytes > PAYLOAD_BUDGET_BYTES) {

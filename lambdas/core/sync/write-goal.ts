@@ -17,7 +17,7 @@ import {
   InvalidRecordError,
   isAmbiguousWrite,
 } from '../errors.ts';
-import type { Clock, HcmGoals, WriteGuard } from '../ports.ts';
+import type { Clock, HcmGoals, ListedGoal, WriteGuard } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import { type ExistingGoals, pickExisting } from './hcm-access.ts';
 
@@ -41,6 +41,16 @@ export type RecordOutcome =
   | { kind: 'failed'; reason: string }
   /** Not writable now (another claim, or a write not visible yet): try again after `until` (epoch ms). */
   | { kind: 'waiting'; until: number; unclear?: boolean };
+
+/**
+ * A verify pass's finding for a goal the ledger calls written: `listed` is the goal as the plan-time
+ * listing showed it with other content (drifted); absent, the listing did not show it (missing).
+ */
+export interface VerifyHint {
+  listed?: ListedGoal;
+  /** When the listing was read: a ledger commit after it is newer evidence than the listing. */
+  readAt: number;
+}
 
 /** HCM answers that concern this one record: it is marked failed and the run goes on. */
 function isRecordLevel(err: unknown): err is HcmRequestError | InvalidRecordError {
@@ -75,6 +85,7 @@ export async function syncRecord(
   ctx: RecordSyncContext,
   record: GoalRecord,
   contentHash: string,
+  verify?: VerifyHint,
 ): Promise<RecordOutcome> {
   const key = record.externalKey;
   const claim = await ctx.ledger.claim(key, ctx.owner);
@@ -83,7 +94,10 @@ export async function syncRecord(
   const progress = { contentHash, chunkIndex: ctx.chunkIndex, runAttempt: ctx.runAttempt };
 
   const settledIds = committedIds(previous);
-  if (settledIds && previous?.contentHash === contentHash && !needsReconcile(previous)) {
+  // A verify finding stands only against a commit the listing saw; one made since is newer evidence.
+  const syncedAt = previous?.syncedAt ? Date.parse(previous.syncedAt) : 0;
+  const recheck = verify !== undefined && syncedAt < verify.readAt;
+  if (settledIds && previous?.contentHash === contentHash && !needsReconcile(previous) && !recheck) {
     // Committed by an overlapping invocation or run since this pass read its snapshot.
     await ctx.ledger.release(key, ctx.owner, false);
     const ours = previous.lastRunId === ctx.runId;
@@ -98,7 +112,7 @@ export async function syncRecord(
     wrote = true;
   };
   try {
-    const result = await write(ctx, record, previous, guard);
+    const result = await write(ctx, record, previous, guard, recheck ? verify?.listed : undefined);
     const ids = idsOf(result.goal, record.goalPlanId);
     await ctx.ledger.commit(key, ctx.owner, {
       contentHash,
@@ -138,6 +152,7 @@ async function write(
   record: GoalRecord,
   previous: LedgerItem | undefined,
   guard: WriteGuard,
+  drifted?: ListedGoal,
 ): Promise<Written> {
   const desired = toHcmPayload(record);
   const known = committedIds(previous);
@@ -146,27 +161,27 @@ async function write(
     known !== undefined &&
     (known.goalPlanId !== record.goalPlanId ||
       (previous?.personNumber !== undefined && previous.personNumber !== record.personNumber));
+  let deleted = false;
   if (known && !moved) {
     try {
       // Known goal and changed content: a PATCH cannot create a goal, so it needs no finder.
-      const goal = await ctx.hcm.update(
-        known.goalPlanId,
-        known.performanceGoalsUniqID,
-        desired,
-        undefined,
-        guard,
-      );
+      const goal = await updateKnown(ctx, known, desired, guard, drifted);
       return { action: 'updated', goal };
     } catch (err) {
       // Deleted in HCM since the last sync: fall through to find-or-create by natural key.
       if (!(err instanceof HcmRequestError && err.status === 404)) throw err;
+      deleted = true;
     }
   }
   const natural = naturalKeyOf(record);
-  // After an unclear write the chunk's prefetched answer may predate the late commit: ask again.
-  const found = needsReconcile(previous)
-    ? pickExisting(await ctx.hcm.findByNaturalKey(natural), natural)
-    : await ctx.existing.find(record);
+  // A write of ours may have committed after the plan-time index (or a chunk's prefetch) was read:
+  // ask HCM itself (invariant 7, window O5). A goal that just answered 404 is left out of the index.
+  const found =
+    needsReconcile(previous) && protocolGuards.liveLookupAfterWriteTrace
+      ? await ctx.existing.findLive(record)
+      : deleted && known
+        ? await ctx.existing.findOtherThan(record, known.hcmGoalId)
+        : await ctx.existing.find(record);
   const replaced = moved ? known : undefined;
   if (found)
     return {
@@ -177,6 +192,29 @@ async function write(
     ? await ctx.hcm.create(record.goalPlanId, desired, guard)
     : await createOnceUnguarded(ctx, natural, record.goalPlanId, desired, guard);
   return { action: 'created', goal, ...(replaced ? { replaced } : {}) };
+}
+
+/**
+ * PATCH of the goal the ledger points at. A verify pass that saw the goal drifted sends only the
+ * difference, with the listing's ETag: if the goal changed again since (412), the diff may miss a
+ * field, so the whole desired content goes instead.
+ */
+async function updateKnown(
+  ctx: RecordSyncContext,
+  known: HcmIds,
+  desired: HcmGoalPayload,
+  guard: WriteGuard,
+  drifted: ListedGoal | undefined,
+): Promise<HcmGoal> {
+  const patch = drifted ? diffGoal(drifted, desired) : null;
+  if (drifted && patch && drifted.GoalId === known.hcmGoalId) {
+    try {
+      return await ctx.hcm.update(known.goalPlanId, known.performanceGoalsUniqID, patch, drifted.etag, guard);
+    } catch (err) {
+      if (!(err instanceof HcmRequestError && err.status === 412)) throw err;
+    }
+  }
+  return ctx.hcm.update(known.goalPlanId, known.performanceGoalsUniqID, desired, undefined, guard);
 }
 
 /** Mutation O1 only: the pre-fix `createOnce`, which looked right after an unclear POST and posted again. */

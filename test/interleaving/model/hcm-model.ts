@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { HcmGoal, HcmGoalPayload, NaturalKey } from '#core/hcm/index.ts';
 import { AmbiguousWriteError, HcmRequestError } from '../../../lambdas/core/errors.ts';
-import type { HcmGoals, WriteGuard } from '../../../lambdas/core/ports.ts';
+import type { HcmGoals, PlanGoalsPage, PlanGoalsQuery, WriteGuard } from '../../../lambdas/core/ports.ts';
 import { type Actor, cycle, type World } from './world.ts';
 
 /**
@@ -117,6 +117,20 @@ export class HcmModel {
               g.PersonNumber === personNumber && (goalPlanId === undefined || g.GoalPlanId === goalPlanId),
           ),
         ),
+      // The plan's child collection, ordered by GoalId; like every read it sees only committed goals, so
+      // a late commit after the listing is missing from it (what the plan-time index must survive).
+      listPlanGoals: (goalPlanId: number, page: PlanGoalsQuery): Promise<PlanGoalsPage> =>
+        read(`plan ${goalPlanId} @${page.offset}`, () => {
+          const all = [...this.goals.values()]
+            .filter((g) => g.GoalPlanId === goalPlanId)
+            .sort((a, b) => a.GoalId - b.GoalId);
+          const items = all.slice(page.offset, page.offset + page.limit).map((g) => ({ ...g }));
+          return {
+            items,
+            hasMore: page.offset + items.length < all.length,
+            ...(page.totalResults ? { totalResults: all.length } : {}),
+          };
+        }),
       create: (goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard) => {
         this.posts += 1;
         return write(`POST ${payload.GoalName}`, guard, () => this.insert(goalPlanId, payload));

@@ -1,0 +1,263 @@
+import type { NaturalKey } from '#core/hcm/index.ts';
+import { naturalKeyOf } from '#core/hcm/index.ts';
+import type { ChunkRef } from '#core/source/index.ts';
+import { ReauthRequiredError, TransientError } from '../errors.ts';
+import type { GoalSource, HcmGoals, ListedGoal, PlanGoalsPage } from '../ports.ts';
+import { runPool } from './pool.ts';
+
+/**
+ * The plan-wide read (issue 15, docs/hcm-client.md): after the run lease is held, plan-sync pages
+ * through each goal plan's goals once and leaves, per chunk, the goals whose natural key a record of
+ * that chunk has. A chunk then looks existing goals up in its slice instead of sending finders. The
+ * index is a snapshot: it is trusted only for records whose ledger shows no write that may still be
+ * in flight (write-goal.ts asks HCM live for those, invariant 7).
+ */
+
+export const GOAL_INDEX_DEFAULTS = {
+  /** Oracle publishes no per-resource maximum; 500 is the ADF cap we assume (the simulator's too). */
+  pageSize: 500,
+  /** Below this many valid records a run keeps the per-person finders (the read costs >= 1 request per plan). */
+  minRecords: 500,
+  /** Pages in flight at once after the first one (which tells the total). */
+  concurrency: 4,
+  /** Slices written at once. */
+  writeConcurrency: 8,
+} as const;
+
+export type GoalIndexOptions = Partial<Record<keyof typeof GOAL_INDEX_DEFAULTS, number>>;
+
+/** What plan-sync leaves for the chunks of one run attempt (small: the slices hold the goals). */
+export interface GoalIndexManifest {
+  /** Epoch ms before the first page was asked for: a ledger commit after it is newer than the index. */
+  readAt: number;
+  /** Verify pass: chunks compare the goals the ledger says are written with this snapshot. */
+  verify: boolean;
+  pageSize: number;
+  /** Chunk indexes that have a slice; every other chunk's records had no goal in HCM at `readAt`. */
+  chunks: number[];
+  goals: number;
+  requests: number;
+}
+
+/** Where the index lives: next to the chunk manifest (S3 in AWS, the local object store on the laptop). */
+export interface GoalIndexStore {
+  /** Slices first, the manifest last: a manifest that exists describes a complete index. */
+  write(
+    runId: string,
+    attempt: number,
+    manifest: GoalIndexManifest,
+    slices: Map<number, ListedGoal[]>,
+  ): Promise<void>;
+  readManifest(runId: string, attempt: number): Promise<GoalIndexManifest | undefined>;
+  readSlice(runId: string, attempt: number, chunkIndex: number): Promise<ListedGoal[]>;
+}
+
+/** The reason plan-sync gives for skipping the read of an input it is about to reject. */
+export const INPUT_REJECTED = 'input rejected';
+
+/** What the plan step reports about the read (part of plan-sync's output and the run report). */
+export interface GoalIndexSummary {
+  built: boolean;
+  /** Why no index was built (the chunks then use the per-person finders). */
+  reason?: string;
+  goals: number;
+  requests: number;
+  chunksWithGoals: number;
+}
+
+const keyString = (k: NaturalKey) => `${k.personNumber}\u0000${k.goalPlanId}\u0000${k.goalName}`;
+
+/** A chunk's view of HCM at plan time. `find` answers for the chunk's natural keys only. */
+export class GoalSnapshot {
+  private readonly byKey = new Map<string, ListedGoal[]>();
+
+  constructor(
+    goals: ListedGoal[],
+    readonly readAt: number,
+    readonly verify: boolean,
+  ) {
+    for (const g of goals) {
+      const k = keyString({ personNumber: g.PersonNumber, goalPlanId: g.GoalPlanId, goalName: g.GoalName });
+      const list = this.byKey.get(k);
+      if (list) list.push(g);
+      else this.byKey.set(k, [g]);
+    }
+  }
+
+  find(key: NaturalKey): ListedGoal[] {
+    return this.byKey.get(keyString(key)) ?? [];
+  }
+}
+
+/** The snapshot for one chunk, or undefined when the run has no complete index (finders then). */
+export async function loadSnapshot(
+  store: GoalIndexStore | undefined,
+  runId: string,
+  attempt: number,
+  chunkIndex: number,
+): Promise<GoalSnapshot | undefined> {
+  if (!store) return undefined;
+  const manifest = await store.readManifest(runId, attempt);
+  if (!manifest) return undefined;
+  const goals = manifest.chunks.includes(chunkIndex) ? await store.readSlice(runId, attempt, chunkIndex) : [];
+  return new GoalSnapshot(goals, manifest.readAt, manifest.verify);
+}
+
+export interface BuildIndexInput {
+  runId: string;
+  attempt: number;
+  chunks: ChunkRef[];
+  goalPlanIds: number[];
+  validRecords: number;
+  verify: boolean;
+}
+
+export interface BuildIndexDeps {
+  hcm: HcmGoals;
+  source: GoalSource;
+  store: GoalIndexStore;
+  now: () => number;
+}
+
+/** The error's name only: a message may carry a URL or HCM's answer, which the plan output must not. */
+const errorName = (err: unknown) => (err instanceof Error ? err.name : 'error');
+
+/** Raised when the listing is not consistent with itself; the run then falls back to finders. */
+class IncompleteListing extends Error {}
+
+/**
+ * Reads every goal of the run's plans and writes the per-chunk slices. Returns `built: false` (and
+ * writes nothing) for small runs, a port without the listing, or a listing that did not add up; a
+ * verify run has no fallback and throws instead (verify-run callers check `built`).
+ */
+export async function buildGoalIndex(
+  input: BuildIndexInput,
+  deps: BuildIndexDeps,
+  options: GoalIndexOptions = {},
+): Promise<GoalIndexSummary> {
+  const o = { ...GOAL_INDEX_DEFAULTS, ...options };
+  const none = (reason: string, requests = 0): GoalIndexSummary => ({
+    built: false,
+    reason,
+    goals: 0,
+    requests,
+    chunksWithGoals: 0,
+  });
+  const list = deps.hcm.listPlanGoals?.bind(deps.hcm);
+  if (!list) return none('the HCM port has no plan listing');
+  if (!input.verify && input.validRecords < o.minRecords)
+    return none(`${input.validRecords} records: below ${o.minRecords}, finders are cheaper`);
+
+  const readAt = deps.now();
+  const counter = { requests: 0 };
+  const byKey = new Map<string, ListedGoal[]>();
+  let goals = 0;
+  try {
+    for (const planId of input.goalPlanIds) {
+      for (const g of await readPlan(list, planId, o, counter)) {
+        goals += 1;
+        const k = keyString({ personNumber: g.PersonNumber, goalPlanId: g.GoalPlanId, goalName: g.GoalName });
+        const same = byKey.get(k);
+        if (same) same.push(g);
+        else byKey.set(k, [g]);
+      }
+    }
+  } catch (err) {
+    // For a sync the index only saves requests: a listing that failed (HCM or the broker busy, a
+    // timeout) leaves the chunks to their finders. A dead grant stops the run here as it would there.
+    if (!input.verify && !(err instanceof ReauthRequiredError)) {
+      return none(
+        err instanceof IncompleteListing ? err.message : `listing failed: ${errorName(err)}`,
+        counter.requests,
+      );
+    }
+    if (!(err instanceof IncompleteListing)) throw err;
+    // A verify pass has no fallback; the plan may be quiet on the state machine's retry.
+    throw new TransientError(`verify: ${err.message}`);
+  }
+
+  // A first sync finds nothing: no slices, and no second pass over the source.
+  const slices = new Map<number, ListedGoal[]>();
+  if (goals > 0) {
+    for (const chunk of input.chunks) {
+      const found: ListedGoal[] = [];
+      for await (const entry of deps.source.readChunk(chunk)) {
+        if ('record' in entry) found.push(...(byKey.get(keyString(naturalKeyOf(entry.record))) ?? []));
+      }
+      if (found.length > 0) slices.set(chunk.index, found);
+    }
+  }
+  const manifest: GoalIndexManifest = {
+    readAt,
+    verify: input.verify,
+    pageSize: o.pageSize,
+    chunks: [...slices.keys()],
+    goals,
+    requests: counter.requests,
+  };
+  await deps.store.write(input.runId, input.attempt, manifest, slices);
+  return { built: true, goals, requests: counter.requests, chunksWithGoals: slices.size };
+}
+
+type Lister = (
+  goalPlanId: number,
+  page: { offset: number; limit: number; totalResults?: boolean },
+) => Promise<PlanGoalsPage>;
+
+/**
+ * Every goal of one plan. The first page shows the page size the server really uses (it may cap
+ * `limit` below what was asked) and, with totalResults, how many pages to ask for at once. The end is
+ * a short page, not hasMore or totalResults (both reported unreliable with offsets). Offsets over a
+ * collection that changes meanwhile can skip or repeat items, so the listing must add up: no goal
+ * twice, and as many as totalResults said; otherwise it is discarded (docs/hcm-client.md).
+ */
+async function readPlan(
+  list: Lister,
+  goalPlanId: number,
+  o: Record<keyof typeof GOAL_INDEX_DEFAULTS, number>,
+  counter: { requests: number },
+): Promise<ListedGoal[]> {
+  counter.requests += 1;
+  const first = await list(goalPlanId, { offset: 0, limit: o.pageSize, totalResults: true });
+  const pages: ListedGoal[][] = [first.items];
+  const size = first.items.length;
+  let done = size === 0 || (size < o.pageSize && !first.hasMore);
+  let offset = size;
+  while (!done) {
+    // Pages that totalResults says exist go out together; past it (or without it), one at a time.
+    const expected = first.totalResults ?? 0;
+    const ahead = Math.max(1, Math.min(o.concurrency, Math.ceil((expected - offset) / size)));
+    const offsets = Array.from({ length: ahead }, (_, i) => offset + i * size);
+    const batch = new Map<number, ListedGoal[]>();
+    await runPool(
+      offsets,
+      ahead,
+      () => true,
+      async (off) => {
+        counter.requests += 1;
+        batch.set(off, (await list(goalPlanId, { offset: off, limit: size })).items);
+      },
+    );
+    for (const off of offsets) {
+      const items = batch.get(off) ?? [];
+      pages.push(items);
+      if (items.length < size) done = true;
+    }
+    offset += ahead * size;
+  }
+  const unique = new Map<number, ListedGoal>();
+  let listed = 0;
+  for (const page of pages) {
+    for (const g of page) {
+      unique.set(g.GoalId, g);
+      listed += 1;
+    }
+  }
+  const total = first.totalResults;
+  if (unique.size !== listed || (total !== undefined && unique.size !== total)) {
+    throw new IncompleteListing(
+      `plan ${goalPlanId}: listed ${listed} goals (${unique.size} distinct), totalResults said ${total ?? 'nothing'}: the plan changed while it was read`,
+    );
+  }
+  return [...unique.values()];
+}

@@ -1,0 +1,120 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HCM_AUDIENCE } from '../../local/constants.ts';
+import { deleteHcmGoal, editHcmGoal, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
+import { type IdpSim, startIdp } from '../../local/idp/index.ts';
+import { runLocalInProcess } from '../support/campaign.ts';
+
+/**
+ * The drift check (issue 15): a goal deleted or edited by hand in HCM is one the ledger calls written,
+ * so a normal run never looks at it again. `goal-sync local --verify` lists HCM once (plan-wide read),
+ * re-creates what is missing, corrects what drifted, and reports each with its HCM request count.
+ * The simulators run outside the pipeline so the test can change HCM between runs (control API).
+ */
+const GOALS = 300;
+
+let idp: IdpSim;
+let hcm: HcmSim;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'verify-'));
+  idp = await startIdp({ accessTokenTtlSeconds: 300 });
+  hcm = await startHcmSim({
+    jwksUrl: idp.jwksUrl,
+    issuer: idp.issuer,
+    audience: HCM_AUDIENCE,
+    faults: { rateLimitPerSecond: 0, latencyMs: 0, jitterMs: 0 },
+  });
+});
+
+afterAll(async () => {
+  await hcm?.close();
+  await idp?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const run = (runId: string, ...extra: string[]) =>
+  runLocalInProcess([
+    '--goals',
+    String(GOALS),
+    '--invalid-rate',
+    '0',
+    '--state-dir',
+    dir,
+    '--idp-url',
+    idp.url,
+    '--hcm-url',
+    hcm.url,
+    '--run-id',
+    runId,
+    // Below the default 500 records a run would use finders; this one is small to stay fast.
+    '--index-min-records',
+    '0',
+    ...extra,
+  ]);
+
+describe('verify pass', () => {
+  it('repairs exactly the goals deleted and edited behind its back, and reports them', async () => {
+    const first = await run('first');
+    expect(first.status).toBe('completed');
+    expect(first.goals.created).toBe(GOALS);
+    // A first sync: the plan-wide read found nothing and chunks sent no finder (one request per plan).
+    expect(first.goalIndex).toMatchObject({ built: true, goals: 0 });
+    expect(first.hcm.requests).toBe(GOALS + first.goalIndex!.requests);
+
+    const goals = hcm.goals().sort((a, b) => a.GoalId - b.GoalId);
+    const deleted = [goals[3]!, goals[150]!];
+    const edited = [goals[10]!, goals[200]!, goals[299]!];
+    for (const g of deleted) await deleteHcmGoal(hcm.url, g.performanceGoalsUniqID);
+    await editHcmGoal(hcm.url, edited[0]!.performanceGoalsUniqID, { StatusCode: 'CANCELLED' });
+    await editHcmGoal(hcm.url, edited[1]!.performanceGoalsUniqID, { Description: 'changed by hand' });
+    // Renamed: the natural key no longer matches; the goal the ledger points at is corrected, not doubled.
+    await editHcmGoal(hcm.url, edited[2]!.performanceGoalsUniqID, { GoalName: 'renamed by hand' });
+    const original = new Map(goals.map((g) => [g.GoalId, g]));
+
+    // Without --verify the ledger says nothing changed: nothing is written, the damage stays.
+    const plain = await run('plain');
+    expect(plain.hcm.writes).toBe(0);
+    expect(plain.goals.unchanged).toBe(GOALS);
+    expect(plain.verify).toBeUndefined();
+    expect(hcm.goals()).toHaveLength(GOALS - deleted.length);
+
+    const verify = await run('verify', '--verify');
+    expect(verify.status).toBe('completed');
+    expect(verify.verify).toEqual({
+      missing: deleted.length,
+      drifted: edited.length,
+      repaired: deleted.length + edited.length,
+      hcmRequests: verify.hcm.requests,
+    });
+    // Written: exactly the damaged goals. Requests: the listing (one page per plan and 500 goals), one
+    // PATCH per drifted goal, and per missing one a PATCH (404: it is gone, not renamed) and a POST.
+    expect(verify.hcm.writes).toBe(deleted.length + edited.length);
+    expect(verify.hcm.requests).toBe(verify.goalIndex!.requests + 2 * deleted.length + edited.length);
+    expect(verify.goalIndex!.requests).toBeLessThanOrEqual(2);
+    expect(verify.hcm.duplicates).toBe(0);
+
+    const after = hcm.goals();
+    expect(after).toHaveLength(GOALS);
+    for (const g of edited) {
+      const now = after.find((x) => x.GoalId === g.GoalId)!;
+      expect(now.GoalName).toBe(original.get(g.GoalId)!.GoalName);
+      expect(now.StatusCode).toBe(original.get(g.GoalId)!.StatusCode);
+      expect(now.Description ?? null).toBe(original.get(g.GoalId)!.Description ?? null);
+    }
+    for (const g of deleted) {
+      expect(
+        after.filter((x) => x.PersonNumber === g.PersonNumber && x.GoalName === g.GoalName),
+      ).toHaveLength(1);
+    }
+
+    // Verified and repaired: a second verify pass finds nothing and writes nothing.
+    const again = await run('verify-again', '--verify');
+    expect(again.verify).toMatchObject({ missing: 0, drifted: 0, repaired: 0 });
+    expect(again.hcm.writes).toBe(0);
+    expect(again.hcm.requests).toBe(again.goalIndex!.requests);
+  }, 120_000);
+});

@@ -1,0 +1,292 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GoalLedger, RecordStore, type WriteTiming } from '#core/checkpoint/index.ts';
+import { HcmGoalsClient, toHcmPayload } from '#core/hcm/index.ts';
+import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
+import { openGoalSource } from '#core/source/index.ts';
+import {
+  addCounts,
+  buildGoalIndex,
+  type ChunkResult,
+  emptyCounts,
+  type GoalSnapshot,
+  loadSnapshot,
+  ObjectGoalIndex,
+  processChunk,
+} from '#core/sync/index.ts';
+import { protocolGuards } from '../../lambdas/core/protocol-guards.ts';
+import { writeSampleFile } from '../../local/sample/generate.ts';
+import { CONNECTION_ID, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
+
+/**
+ * The plan-wide read (lambdas/core/sync/goal-index.ts) against dynalite and the HCM simulator over
+ * HTTP: chunks look existing goals up in plan-sync's index instead of sending finders, and a record
+ * whose ledger shows a write that may have committed is still looked up live (invariant 7, window O5).
+ */
+// Short claims keep the crashed-run tests quick; the request timeout leaves room for a loaded machine.
+const TIMING: WriteTiming = { claimTtlMs: 3_000, requestTimeoutMs: 2_000, visibilityMs: 300, marginMs: 200 };
+const GOALS = 12;
+
+let peers: PipelinePeers;
+let dir: string;
+let sourcePath: string;
+let chunk: ChunkRef;
+let goalPlanIds: number[];
+let records: GoalRecord[];
+let seq = 0;
+let connectionId: string;
+
+beforeAll(async () => {
+  peers = await startPipelinePeers({ tokenTtlSeconds: 300, hcmFaults: { rateLimitPerSecond: 0 } });
+  dir = await mkdtemp(join(tmpdir(), 'goal-index-'));
+  sourcePath = join(dir, 'goals.jsonl');
+  await writeSampleFile(sourcePath, { goals: GOALS, invalidRate: 0, seed: 21 });
+  const plan = await openGoalSource({ uri: sourcePath, format: 'jsonl' }).plan(GOALS);
+  chunk = plan.chunks[0]!;
+  goalPlanIds = plan.goalPlanIds ?? [];
+  records = [];
+  for await (const e of openGoalSource({ uri: sourcePath, format: 'jsonl' }).readChunk(chunk)) {
+    if ('record' in e) records.push(e.record);
+  }
+});
+afterAll(async () => {
+  await peers.close();
+  await rm(dir, { recursive: true, force: true });
+});
+beforeEach(async () => {
+  connectionId = `${CONNECTION_ID}-idx-${++seq}`;
+  for (const g of peers.hcm.goals()) peers.hcm.deleteGoal(g.performanceGoalsUniqID);
+});
+afterEach(() => {
+  protocolGuards.liveLookupAfterWriteTrace = true;
+});
+
+const client = () =>
+  new HcmGoalsClient({
+    baseUrl: peers.hcm.url,
+    connectionId: CONNECTION_ID,
+    tokens: peers.broker.tokenProvider(),
+    timeoutMs: TIMING.requestTimeoutMs,
+    maxAttempts: 1,
+  });
+
+function memoryStore(): ObjectGoalIndex {
+  const objects = new Map<string, string>();
+  return new ObjectGoalIndex({
+    put: async (k, body) => void objects.set(k, body),
+    get: async (k) => objects.get(k),
+  });
+}
+
+/** plan-sync's part: the index of what HCM holds now, in an in-memory object store. */
+async function planIndex(runId: string): Promise<GoalSnapshot> {
+  const store = memoryStore();
+  const summary = await buildGoalIndex(
+    { runId, attempt: 2, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify: false },
+    { hcm: client(), source: openGoalSource({ uri: sourcePath, format: 'jsonl' }), store, now: Date.now },
+    { minRecords: 0 },
+  );
+  expect(summary).toMatchObject({ built: true, requests: goalPlanIds.length });
+  return (await loadSnapshot(store, runId, 2, chunk.index))!;
+}
+
+async function passes(runId: string, snapshot: GoalSnapshot | undefined): Promise<ChunkResult[]> {
+  const doc = peers.dynamo.doc;
+  const table = peers.dynamo.tables.checkpoints;
+  const out: ChunkResult[] = [];
+  for (let i = 0; i < 20; i++) {
+    const r = await processChunk(
+      { runId, connectionId, attempt: 2, chunk },
+      {
+        source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
+        hcm: client(),
+        records: new RecordStore(doc, table, { runId, connectionId, expiresAt: 1 }),
+        ledger: new GoalLedger(doc, table, { runId, connectionId }, TIMING),
+        workerId: `resume-p${i}`,
+        remainingTimeMs: () => 600_000,
+        ...(snapshot ? { snapshot } : {}),
+      },
+      { minTimeMarginMs: 0, timing: TIMING },
+    );
+    out.push(r);
+    if (r.status === 'complete') return out;
+    await new Promise((res) => setTimeout(res, Math.max(100, r.waitSeconds * 1000)));
+  }
+  throw new Error('chunk did not complete in 20 passes');
+}
+
+/** What every pass of the chunk did (a pass cut short under load leaves the rest to the next). */
+const total = (results: ChunkResult[]) => results.map((r) => r.counts).reduce(addCounts, emptyCounts());
+
+const goalsOf = (r: GoalRecord) =>
+  peers.hcm
+    .goals()
+    .filter(
+      (g) => g.PersonNumber === r.personNumber && g.GoalPlanId === r.goalPlanId && g.GoalName === r.goalName,
+    );
+
+/**
+ * An earlier run claimed the first record, started its write (ledger: writeStartedAt) and died; HCM
+ * committed the POST after the resume's plan-sync had read the index. The index does not list the
+ * goal, the ledger says a write may be in flight: the resume must ask HCM and adopt it.
+ */
+async function crashedWriteAfterIndex(
+  runId: string,
+): Promise<{ snapshot: GoalSnapshot; victim: GoalRecord }> {
+  const snapshot = await planIndex(runId);
+  const victim = records[0]!;
+  const ledger = new GoalLedger(
+    peers.dynamo.doc,
+    peers.dynamo.tables.checkpoints,
+    { runId: 'crashed-run', connectionId },
+    TIMING,
+  );
+  expect((await ledger.claim(victim.externalKey, 'dead-worker')).claimed).toBe(true);
+  await client().create(victim.goalPlanId, toHcmPayload(victim), () =>
+    ledger.beginWrite(victim.externalKey, 'dead-worker'),
+  );
+  expect(snapshot.find({ ...victim })).toEqual([]);
+  // The dead worker's claim lapses; nothing of it is committed to the ledger.
+  await new Promise((r) => setTimeout(r, TIMING.claimTtlMs + 100));
+  return { snapshot, victim };
+}
+
+describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)', () => {
+  it('a first sync with the index sends no finder: one request per goal', async () => {
+    const snapshot = await planIndex(`first-${connectionId}`);
+    const counts = total(await passes(`first-${connectionId}`, snapshot));
+    expect(counts).toMatchObject({ created: GOALS, hcmRequests: GOALS });
+  });
+
+  it('without the index the same chunk sends finders', async () => {
+    const counts = total(await passes(`finders-${connectionId}`, undefined));
+    expect(counts.created).toBe(GOALS);
+    expect(counts.hcmRequests).toBeGreaterThan(GOALS);
+  });
+
+  it('a goal a crashed run wrote after the index was read is adopted, not created again', async () => {
+    const runId = `resume-${connectionId}`;
+    const { snapshot, victim } = await crashedWriteAfterIndex(runId);
+    const counts = total(await passes(runId, snapshot));
+    expect(goalsOf(victim)).toHaveLength(1);
+    expect(peers.hcm.goals()).toHaveLength(GOALS);
+    expect(counts.reconciled).toBe(1);
+    expect(counts.created).toBe(GOALS - 1);
+    // The one live finder is for the record with the write trace; every other lookup used the index.
+    expect(counts.hcmRequests).toBe(GOALS);
+  });
+
+  it('pages through a plan with the page size it is given, every goal once', async () => {
+    await passes(`seed-${connectionId}`, await planIndex(`seed-${connectionId}`));
+    const store = memoryStore();
+    const summary = await buildGoalIndex(
+      { runId: 'paged', attempt: 1, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify: false },
+      { hcm: client(), source: openGoalSource({ uri: sourcePath, format: 'jsonl' }), store, now: Date.now },
+      { minRecords: 0, pageSize: 5 },
+    );
+    // Per plan: ceil(goals / 5) pages; the first tells the total, so the rest go out together.
+    const perPlan = goalPlanIds.map((id) => peers.hcm.goals().filter((g) => g.GoalPlanId === id).length);
+    expect(summary).toMatchObject({ built: true, goals: GOALS, chunksWithGoals: 1 });
+    expect(summary.requests).toBe(perPlan.reduce((n, c) => n + Math.max(1, Math.ceil(c / 5)), 0));
+    const snapshot = (await loadSnapshot(store, 'paged', 1, chunk.index))!;
+    for (const r of records) expect(snapshot.find({ ...r })).toHaveLength(1);
+  });
+
+  it('a plan that changes while it is read is not trusted: finders for a sync, an error for verify', async () => {
+    await passes(`seed2-${connectionId}`, await planIndex(`seed2-${connectionId}`));
+    // Someone deletes a goal between the first page and the next: the listing no longer adds up.
+    const real = client();
+    const changing = Object.assign(Object.create(real) as HcmGoalsClient, {
+      listPlanGoals: async (
+        planId: number,
+        page: { offset: number; limit: number; totalResults?: boolean },
+      ) => {
+        const out = await real.listPlanGoals(planId, page);
+        if (page.offset === 0 && out.items.length > 0)
+          peers.hcm.deleteGoal(out.items[0]!.performanceGoalsUniqID);
+        return out;
+      },
+    });
+    const build = (verify: boolean) =>
+      buildGoalIndex(
+        { runId: 'changing', attempt: 1, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify },
+        {
+          hcm: changing,
+          source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
+          store: memoryStore(),
+          now: Date.now,
+        },
+        { minRecords: 0, pageSize: 2 },
+      );
+    const summary = await build(false);
+    expect(summary.built).toBe(false);
+    expect(summary.reason).toMatch(/changed while it was read/);
+    await expect(build(true)).rejects.toMatchObject({
+      name: 'TransientError',
+      message: expect.stringMatching(/changed while it was read/),
+    });
+  });
+
+  it('a listing HCM fails leaves a sync to its finders, and fails a verify run', async () => {
+    await peers.hcm.setFaults({ errorRate: 1, errorStatus: 503 });
+    try {
+      const build = (verify: boolean) =>
+        buildGoalIndex(
+          { runId: 'failing', attempt: 1, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify },
+          {
+            hcm: client(),
+            source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
+            store: memoryStore(),
+            now: Date.now,
+          },
+          { minRecords: 0 },
+        );
+      expect(await build(false)).toMatchObject({ built: false, reason: 'listing failed: TransientError' });
+      await expect(build(true)).rejects.toMatchObject({ name: 'TransientError' });
+    } finally {
+      await peers.hcm.setFaults({ errorRate: 0 });
+    }
+  });
+
+  it('verify: a drifted goal edited again after the listing (412 on If-Match) gets its whole content', async () => {
+    await passes(`seed3-${connectionId}`, await planIndex(`seed3-${connectionId}`));
+    const target = records[5]!;
+    const [goal] = goalsOf(target);
+    peers.hcm.editGoal(goal!.performanceGoalsUniqID, { StatusCode: 'CANCELLED' });
+    const store = memoryStore();
+    await buildGoalIndex(
+      { runId: 'verify', attempt: 2, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify: true },
+      { hcm: client(), source: openGoalSource({ uri: sourcePath, format: 'jsonl' }), store, now: Date.now },
+    );
+    const snapshot = (await loadSnapshot(store, 'verify', 2, chunk.index))!;
+    expect(snapshot.verify).toBe(true);
+    // Edited again after the listing: the listing's ETag is stale, and its diff would miss this field.
+    peers.hcm.editGoal(goal!.performanceGoalsUniqID, { Description: 'second edit' });
+    const before = (await peers.hcm.stats()).requests.byStatus['412'] ?? 0;
+    const result = { counts: total(await passes(`verify-${connectionId}`, snapshot)) };
+    expect(result.counts).toMatchObject({
+      verifyDrifted: 1,
+      verifyMissing: 0,
+      verifyRepaired: 1,
+      updated: 1,
+    });
+    expect(result.counts.unchanged).toBe(GOALS - 1);
+    // The PATCH with the stale ETag (412), then the whole content without one.
+    expect(result.counts.hcmRequests).toBe(2);
+    expect(((await peers.hcm.stats()).requests.byStatus['412'] ?? 0) - before).toBe(1);
+    const [now] = goalsOf(target);
+    expect(now!.GoalId).toBe(goal!.GoalId);
+    expect(now!.StatusCode).toBe(toHcmPayload(target).StatusCode);
+    expect(now!.Description ?? null).toBe(toHcmPayload(target).Description ?? null);
+  });
+
+  it('control: trusting the index for that record (guard off) writes the goal twice', async () => {
+    protocolGuards.liveLookupAfterWriteTrace = false;
+    const runId = `unguarded-${connectionId}`;
+    const { snapshot, victim } = await crashedWriteAfterIndex(runId);
+    await passes(runId, snapshot);
+    expect(goalsOf(victim)).toHaveLength(2);
+  });
+});
