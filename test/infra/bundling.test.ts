@@ -26,7 +26,7 @@ beforeAll(async () => {
   await run(
     process.execPath,
     [join(PROJECT_ROOT, 'node_modules/aws-cdk/bin/cdk'), 'synth', '--no-notices', '--quiet', '-o', outdir],
-    { cwd: PROJECT_ROOT, env: { ...process.env, CI: 'true' }, timeout: 120_000 },
+    { cwd: PROJECT_ROOT, env: { ...process.env, CI: 'true' }, timeout: 240_000 },
   );
   template = JSON.parse(readFileSync(join(outdir, 'HcmGoalSync-dev.template.json'), 'utf8')) as CfnTemplate;
   const assets = JSON.parse(readFileSync(join(outdir, 'HcmGoalSync-dev.assets.json'), 'utf8')) as {
@@ -41,7 +41,7 @@ beforeAll(async () => {
     const hash = String((r.Properties!.Code as { S3Key: string }).S3Key).replace(/\.zip$/, '');
     assetDirs[key] = join(outdir, assets.files[hash]!.source.path);
   }
-}, 180_000);
+}, 300_000);
 
 afterAll(() => {
   if (outdir) rmSync(outdir, { recursive: true, force: true });
