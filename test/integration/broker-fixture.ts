@@ -45,6 +45,8 @@ export interface BrokerFixture {
       dynamoEndpoint?: string;
       /** A KMS stand-in with its own faults in front of `keys` (same master key, so envelopes interoperate). */
       keyProvider?: KeyProvider;
+      /** The token endpoint's HTTP client (to see when each request leaves). */
+      fetch?: typeof fetch;
     },
   ): TokenBroker;
   /** Mints an IdP grant, stores the secret with it as bootstrap token, and connects. */
@@ -85,7 +87,7 @@ export async function startBrokerFixture(
   const client = idp.clients[0]!;
 
   const broker: BrokerFixture['broker'] = (options = {}) => {
-    const { scheduler: s, logger: l, dynamoEndpoint, keyProvider, ...rest } = options;
+    const { scheduler: s, logger: l, dynamoEndpoint, keyProvider, fetch: f, ...rest } = options;
     // dynamoEndpoint: a fault proxy in front of dynalite (local/adapters/dynamo-fault-proxy.ts).
     const ddb = dynamoClient(dynamoEndpoint ?? dynamo.endpoint);
     clients.push(ddb);
@@ -98,6 +100,7 @@ export async function startBrokerFixture(
       events,
       logger: l ?? logger,
       metrics: createMetrics('token-broker'),
+      fetch: f,
       options: { pollStartMs: 20, pollCapMs: 200, ...rest },
     });
   };

@@ -92,7 +92,14 @@ describe('DynamoTokenRateLimiter (dynalite, concurrent instances)', () => {
 describe('brokers share the rate (IdP simulator)', () => {
   it('3 broker instances forcing 15 refreshes at once: at most the rate reaches the IdP per second, 0 reuse', async () => {
     const rate = 4;
-    const brokers = Array.from({ length: 3 }, () => fx.broker({ tokenEndpointRatePerSecond: rate }));
+    const sent: number[] = [];
+    const timedFetch: typeof fetch = (input, init) => {
+      sent.push(Date.now());
+      return fetch(input, init);
+    };
+    const brokers = Array.from({ length: 3 }, () =>
+      fx.broker({ tokenEndpointRatePerSecond: rate, fetch: timedFetch }),
+    );
     const ids = Array.from({ length: 15 }, (_, i) => `rl-${i}`);
     const versions = new Map<string, number>();
     for (const id of ids) versions.set(id, (await fx.connectRefreshToken(id, fx.broker())).version);
@@ -105,7 +112,12 @@ describe('brokers share the rate (IdP simulator)', () => {
     for (const [i, t] of tokens.entries()) expect(t.version).toBe((versions.get(ids[i]!) as number) + 1);
     const arrivals = fx.idp.tokenRequestTimes();
     expect(arrivals).toHaveLength(15);
-    expect(peakInWindow(arrivals, 1_000)).toBeLessThanOrEqual(rate);
+    // What the limiter bounds: when requests leave the brokers. The IdP runs in this process, so its
+    // arrival times also carry this event loop's lag: on a loaded machine one request may arrive late
+    // enough to share a second with the next slot's (seen: 5 at rate 4 with 4 sent).
+    expect(sent).toHaveLength(15);
+    expect(peakInWindow(sent, 1_000)).toBeLessThanOrEqual(rate);
+    expect(peakInWindow(arrivals, 1_000)).toBeLessThanOrEqual(rate + 1);
     expect(fx.idp.stats().reuseDetections).toBe(0);
     // `status` lists connections only, never the limiter's item.
     const listed = (await brokers[0]!.status()).connections.map((c) => c.connectionId);
@@ -115,6 +127,7 @@ describe('brokers share the rate (IdP simulator)', () => {
       brokers: 3,
       refreshes: 15,
       peak1s: peakInWindow(arrivals, 1_000),
+      peakSent1s: peakInWindow(sent, 1_000),
       spanMs: Math.max(...arrivals) - Math.min(...arrivals),
     });
   });
