@@ -25,6 +25,8 @@ export interface LocalRunOptions {
   seed: number;
   rateLimit: number;
   latencyMs: [number, number];
+  /** `--latency lognormal:MEDIAN-P99`: latencyMs is [median, median] and this the 99th percentile. */
+  latencyP99Ms?: number;
   tokenBufferSeconds?: number;
   verbose: boolean;
   progress: boolean;
@@ -74,6 +76,7 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --grant G            refresh_token (default), client_credentials or jwt-bearer
   --rate-limit R       HCM requests per second per client (default 50)
   --latency A-B        simulated HCM latency range in ms (default 20-50)
+  --latency lognormal:M-P   long-tailed HCM latency: median M ms, 99th percentile P ms
   --invalid-rate R     share of invalid generated records (default 0.01)
   --seed S             generator and fault seed (default 42)
   --source FILE        sync this JSONL/CSV file instead of generated goals
@@ -233,10 +236,21 @@ export function parseFaultSpec(spec: string | undefined): FaultSpec {
   return faults;
 }
 
+/** `lognormal:600-3000` -> median 600 ms, p99 3,000 ms; anything else is a uniform range. */
+function latencyOption(raw: string | undefined): Pick<LocalRunOptions, 'latencyMs' | 'latencyP99Ms'> {
+  const lognormal = raw === undefined ? null : /^lognormal:(\d+)-(\d+)$/.exec(raw);
+  if (!lognormal) return { latencyMs: latencyRange(raw) };
+  const median = Number(lognormal[1]);
+  const p99 = Number(lognormal[2]);
+  if (median < 1 || p99 < median)
+    throw new UsageError('--latency lognormal:M-P needs a median M >= 1 and a 99th percentile P >= M');
+  return { latencyMs: [median, median], latencyP99Ms: p99 };
+}
+
 function latencyRange(raw: string | undefined): [number, number] {
   if (raw === undefined) return [20, 50];
   const match = /^(\d+)(?:-(\d+))?$/.exec(raw);
-  if (!match) throw new UsageError('--latency must look like 20-50 or 30');
+  if (!match) throw new UsageError('--latency must look like 20-50, 30 or lognormal:600-3000');
   const low = Number(match[1]);
   const high = match[2] === undefined ? low : Number(match[2]);
   if (high < low) throw new UsageError('--latency: the upper bound is below the lower bound');
@@ -278,7 +292,7 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     invalidRate: ratio('invalid-rate', v['invalid-rate'], 0.01),
     seed: int('seed', v.seed, 42),
     rateLimit: int('rate-limit', v['rate-limit'], 50, 1),
-    latencyMs: latencyRange(v.latency),
+    ...latencyOption(v.latency),
     tokenBufferSeconds:
       v['token-buffer'] === undefined ? undefined : int('token-buffer', v['token-buffer'], 0, 0),
     verbose: v.verbose ?? false,

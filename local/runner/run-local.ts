@@ -93,8 +93,14 @@ export async function runLocal(
       io.note(`connection ${LOCAL_CONNECTION_ID} needed re-auth: re-connected`);
     const [lo, hi] = o.latencyMs;
     await peers.hcm.setFaults({
-      latencyMs: lo,
-      jitterMs: hi - lo,
+      ...(o.latencyP99Ms === undefined
+        ? { latencyDistribution: 'uniform' as const, latencyMs: lo, jitterMs: hi - lo }
+        : {
+            latencyDistribution: 'lognormal' as const,
+            latencyMs: lo,
+            jitterMs: 0,
+            latencyP99Ms: o.latencyP99Ms,
+          }),
       rateLimitPerSecond: o.rateLimit,
       ...o.faults.hcm,
     });
