@@ -52,7 +52,9 @@ function baseArgs(s: Scenario, facts: SourceFacts, peerArgs: string[], seed: num
     '--rate-limit',
     String(s.rateLimit),
     '--latency',
-    `${s.latencyMs[0]}-${s.latencyMs[1]}`,
+    s.latencyP99Ms === undefined
+      ? `${s.latencyMs[0]}-${s.latencyMs[1]}`
+      : `lognormal:${s.latencyMs[0]}-${s.latencyP99Ms}`,
   ];
 }
 
