@@ -20,6 +20,8 @@ export interface LocalRunOptions {
   stateDir?: string;
   idpUrl?: string;
   hcmUrl?: string;
+  /** `--dynamo-url`: a DynamoDB endpoint started elsewhere (dynalite in another process) instead of our own. */
+  dynamoUrl?: string;
   source?: string;
   invalidRate: number;
   seed: number;
@@ -86,6 +88,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
                        (default ${PLAN_DEFAULTS.maxInlineChunks}, the most an inline Map can take; 0 = always)
   --naive              run the same workload the way the original job did (no broker, no checkpoints)
   --idp-url URL --hcm-url URL   use simulators started with 'goal-sync sim'
+  --dynamo-url URL     use this local DynamoDB endpoint (dynalite in another process) instead of
+                       starting one in this process; tables are created if missing
   --report FILE        write the JSON run report to FILE
   --json               print the JSON report instead of the summary
   --verbose            print events and handler logs
@@ -288,6 +292,7 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     stateDir: v['state-dir'],
     idpUrl: v['idp-url'],
     hcmUrl: v['hcm-url'],
+    ...(v['dynamo-url'] === undefined ? {} : { dynamoUrl: localEndpoint(v['dynamo-url']) }),
     source: v.source,
     invalidRate: ratio('invalid-rate', v['invalid-rate'], 0.01),
     seed: int('seed', v.seed, 42),
@@ -305,6 +310,24 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
           mapThreshold: intInRange('map-threshold', v['map-threshold'], 0, 0, PLAN_DEFAULTS.maxInlineChunks),
         }),
   };
+}
+
+/** Local mode never talks to AWS: the DynamoDB endpoint must be a loopback http URL. */
+function localEndpoint(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(
+      `--dynamo-url must be a URL such as http://127.0.0.1:8000, got '${escapeControl(raw)}'`,
+    );
+  }
+  if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    throw new UsageError(
+      '--dynamo-url must be a local http endpoint (127.0.0.1 or localhost): local mode never talks to AWS',
+    );
+  }
+  return url.origin;
 }
 
 function grantOf(raw: string | undefined): LocalGrant {
@@ -334,6 +357,7 @@ const LOCAL_OPTIONS = {
   'state-dir': { type: 'string' },
   'idp-url': { type: 'string' },
   'hcm-url': { type: 'string' },
+  'dynamo-url': { type: 'string' },
   source: { type: 'string' },
   'invalid-rate': { type: 'string' },
   seed: { type: 'string' },
