@@ -24,7 +24,10 @@ export interface BenchRow {
   grantRevocations: number;
   duplicates: number;
   lost: number;
+  /** Peak RSS of the pipeline process alone (the largest of its steps); the simulators run elsewhere. */
   peakRssMb: number;
+  /** Peak RSS of the simulators' process (IdP, HCM simulator, dynalite), for scale. */
+  simulatorsPeakRssMb: number;
   wallMs: number;
   outcome: string;
   /** Managed runs: the Map branch the state machine took (the last step's report). */
@@ -149,6 +152,7 @@ export function toRow(run: ModeRun): BenchRow {
     duplicates: d.duplicates,
     lost,
     peakRssMb: round(Math.max(0, ...rss) / 1024, 0),
+    simulatorsPeakRssMb: run.peersPeakRssMb,
     wallMs: Math.round(run.steps.reduce((ms, s) => ms + s.child.wallMs, 0)),
     outcome: describeOutcome(run),
     ...(map ? { map } : {}),

@@ -105,7 +105,7 @@ async function main(): Promise<number> {
       const path = join(workDir, `${scenarioId(s)}.jsonl`);
       facts.set(s, await prepareSource(path, { goals: s.goals, seed: SEED, invalidRate: INVALID_RATE }));
     }
-    const jobs = o.selected.flatMap((s) => MODES.map((mode) => ({ s, mode })));
+    const jobs = o.selected.flatMap((s) => (s.modes ?? MODES).map((mode) => ({ s, mode })));
     const runs = new Map<string, ModeRun>();
     const exec = async (j: { s: Scenario; mode: Mode }) =>
       runs.set(`${scenarioId(j.s)}/${j.mode}`, await runOne(j.s, j.mode, facts.get(j.s)!, workDir));
