@@ -57,6 +57,20 @@ describe('AdaptiveLimiter: the in-flight window follows rate x latency', () => {
     expect(fast.limit).toBe(16);
   });
 
+  it('failed requests (timeouts, dropped connections) are not latency samples', async () => {
+    const limiter = new AdaptiveLimiter({ initialRate: 40, maxRate: 40 });
+    await drive(limiter, 40, 100);
+    const failing = limiter.run(async () => {
+      await new Promise((r) => setTimeout(r, 10_000));
+      throw new Error('timeout');
+    });
+    const settled = failing.catch(() => 'failed');
+    await vi.advanceTimersByTimeAsync(11_000);
+    expect(await settled).toBe('failed');
+    expect(limiter.latencyMs).toBeCloseTo(100, 0);
+    expect(limiter.demand).toBe(6);
+  });
+
   it('a fixed `concurrency` is never exceeded, however slow the server', async () => {
     const limiter = new AdaptiveLimiter({ concurrency: 4, initialRate: 40, maxRate: 40 });
     expect(await drive(limiter, 40, 1_000)).toBe(4);

@@ -151,9 +151,12 @@ export class AdaptiveLimiter {
     await this.acquire(o.first === true);
     const started = this.now();
     try {
-      return await fn();
-    } finally {
+      const answer = await fn();
+      // Answers only: a timeout or a dropped connection says nothing about how fast the server
+      // answers, and a run of timeouts must not open the window on a server that has stopped answering.
       this.observeLatency(this.now() - started);
+      return answer;
+    } finally {
       this.inFlightCount -= 1;
       this.pump();
     }
