@@ -1,7 +1,7 @@
 import '../local/polyfills.ts';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { cpus, platform, tmpdir, totalmem } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Check, checksFor, scaleChecks } from './checks.ts';
@@ -11,10 +11,12 @@ import { type BenchRow, formulaCeilingGoalsPerSec, formulaRequestsPerGoal, toRow
 import { INVALID_RATE, type Lane, SCENARIOS, type Scenario, SEED, scenarioId } from './scenarios.ts';
 import { prepareSource, type SourceFacts } from './source.ts';
 
-const USAGE = `npm run bench [-- --only NAME[,NAME...]] [--serial] [--out FILE]
+const USAGE = `npm run bench [-- --only NAME[,NAME...]] [--serial] [--out FILE] [--include FILE]
   Runs every scenario for the managed pipeline and for --naive, writes bench/results/latest.json and
   latest.md, prints the Markdown table. --only (scenario names or ids such as scale-50k) writes to
-  --out only (default: no file). --serial runs every scenario one at a time (about 15 minutes).`;
+  --out only (default: no file). --serial runs every scenario one at a time. --include FILE adds the
+  rows of an earlier results file (e.g. a long scale-200k run measured once) to the table and to the
+  scale checks; its rows keep their own numbers, and the notes say which rows came from where.`;
 
 const DEFAULT_OUT = resolve(fileURLToPath(new URL('./results/latest.json', import.meta.url)));
 const MODES: Mode[] = ['managed', 'naive'];
@@ -29,6 +31,7 @@ function options() {
       only: { type: 'string' },
       out: { type: 'string' },
       serial: { type: 'boolean' },
+      include: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -38,7 +41,13 @@ function options() {
     : SCENARIOS;
   if (only && selected.length === 0) throw new Error(`no scenario matches --only ${values.only}`);
   const out = values.out ? resolve(values.out) : only ? undefined : DEFAULT_OUT;
-  return { help: values.help ?? false, selected, out, serial: values.serial ?? false };
+  return {
+    help: values.help ?? false,
+    selected,
+    out,
+    serial: values.serial ?? false,
+    include: values.include ? resolve(values.include) : undefined,
+  };
 }
 
 async function runOne(s: Scenario, mode: Mode, facts: SourceFacts, workDir: string): Promise<ModeRun> {
@@ -91,6 +100,20 @@ function notesFor(runs: ModeRun[]): string[] {
   return notes;
 }
 
+/** Rows of an earlier results file that this run did not measure again (same name, goals and mode). */
+async function includedRows(file: string, measured: BenchRow[]): Promise<{ rows: BenchRow[]; note: string }> {
+  const earlier = JSON.parse(await readFile(file, 'utf8')) as BenchResults;
+  const same = (a: BenchRow, b: BenchRow) => a.name === b.name && a.goals === b.goals && a.mode === b.mode;
+  const rows = earlier.scenarios.filter((r) => !measured.some((m) => same(m, r)));
+  const ids = rows.map((r) => `${r.name} ${r.goals} ${r.mode}`).join(', ');
+  return {
+    rows,
+    note:
+      `Rows measured earlier (${earlier.generatedAt}, ${basename(file)}), not run again here: ${ids}. ` +
+      'Only the scale checks (which compare rows) include them; their own checks were in that run.',
+  };
+}
+
 async function main(): Promise<number> {
   const o = options();
   if (o.help) {
@@ -122,8 +145,10 @@ async function main(): Promise<number> {
     }
 
     const ordered = jobs.map((j) => runs.get(`${scenarioId(j.s)}/${j.mode}`)!);
-    const rows: BenchRow[] = ordered.map(toRow);
-    const checks: Check[] = [...ordered.flatMap((r, i) => checksFor(r, rows[i]!)), ...scaleChecks(rows)];
+    const measured: BenchRow[] = ordered.map(toRow);
+    const earlier = o.include ? await includedRows(o.include, measured) : undefined;
+    const rows = earlier ? [...measured, ...earlier.rows] : measured;
+    const checks: Check[] = [...ordered.flatMap((r, i) => checksFor(r, measured[i]!)), ...scaleChecks(rows)];
     const results: BenchResults = {
       generatedAt: new Date().toISOString(),
       machine: {
@@ -136,6 +161,7 @@ async function main(): Promise<number> {
       scenarios: rows,
     };
     const notes = notesFor(ordered);
+    if (earlier) notes.push(earlier.note);
     notes.push(`whole bench: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     const paced = new Set(SCENARIOS.filter((s) => s.lane === 'paced').map((s) => s.name));
     const markdown = renderReport(results, checks, notes, paced);
