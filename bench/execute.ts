@@ -1,8 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HcmGoal } from '#core/hcm/index.ts';
 import { type ChildRun, runGoalSync } from './child.ts';
-import { type PeerSnapshot, startBenchPeers } from './peers.ts';
+import { type GoalKey, type PeerSnapshot, startPeerProcess } from './peers.ts';
 import { type Scenario, scenarioId } from './scenarios.ts';
 import type { SourceFacts } from './source.ts';
 
@@ -22,7 +21,10 @@ export interface ModeRun {
   facts: SourceFacts;
   start: PeerSnapshot;
   steps: Step[];
-  goals: HcmGoal[];
+  /** Natural keys of the goals HCM holds at the end. */
+  goals: GoalKey[];
+  /** Peak RSS of the simulators' process (IdP, HCM, dynalite), for comparison with the pipeline's. */
+  peersPeakRssMb: number;
   /** Goal count the crash / revoke faults were set to. */
   crashAfter?: number;
   revokeAfter?: number;
@@ -52,7 +54,9 @@ function baseArgs(s: Scenario, facts: SourceFacts, peerArgs: string[], seed: num
     '--rate-limit',
     String(s.rateLimit),
     '--latency',
-    `${s.latencyMs[0]}-${s.latencyMs[1]}`,
+    s.latencyP99Ms === undefined
+      ? `${s.latencyMs[0]}-${s.latencyMs[1]}`
+      : `lognormal:${s.latencyMs[0]}-${s.latencyP99Ms}`,
   ];
 }
 
@@ -72,7 +76,7 @@ export async function runScenario(
   seed: number,
   onStep?: (step: Step) => void,
 ): Promise<ModeRun> {
-  const peers = await startBenchPeers({ tokenTtlSeconds: s.tokenTtlSeconds, seed });
+  const peers = await startPeerProcess({ tokenTtlSeconds: s.tokenTtlSeconds, seed });
   try {
     const id = `${scenarioId(s)}-${mode}`;
     const stateDir = join(workDir, `${id}-state`);
@@ -85,17 +89,19 @@ export async function runScenario(
     const firstFaults = revokeAfter === undefined ? faults : [...faults, `revokeAfter=${revokeAfter}`];
     const crashArgs = crashAfter === undefined ? [] : ['--crash-after', String(crashAfter)];
     const runId = `bench-${id}`;
-    // Dynalite on disk is slower than in memory: only runs that may have to resume keep their state.
+    // DynamoDB lives in the peers' process (it outlives a crashed child, as AWS would); the state dir
+    // keeps what the pipeline process itself holds on disk (the broker's secrets, the chunk manifests),
+    // needed only by runs that may have to resume.
     const resumable =
       s.crashAtShare !== undefined || s.revokeAtShare !== undefined || /\bidp\./.test(s.faults ?? '');
     const stateArgs = resumable ? ['--state-dir', stateDir] : [];
     const modeArgs = mode === 'naive' ? ['--naive'] : ['--run-id', runId, ...stateArgs];
 
-    const start = peers.snapshot();
+    const start = await peers.snapshot();
     const steps: Step[] = [];
     const step = async (kind: Step['kind'], args: string[]) => {
       const child = await runGoalSync(args);
-      const done: Step = { kind, child, after: peers.snapshot() };
+      const done: Step = { kind, child, after: await peers.snapshot() };
       steps.push(done);
       onStep?.(done);
       return child;
@@ -124,7 +130,8 @@ export async function runScenario(
       facts,
       start,
       steps,
-      goals: peers.hcm.goals(),
+      goals: await peers.goals(),
+      peersPeakRssMb: await peers.peakRssMb(),
       ...(crashAfter === undefined ? {} : { crashAfter }),
       ...(revokeAfter === undefined ? {} : { revokeAfter }),
     };

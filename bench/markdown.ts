@@ -19,8 +19,11 @@ const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 /**
- * The results table: one row per scenario x mode, in run order. The ceiling share is shown only where
- * the HCM rate limit is what bounds the run (`paced` scenarios); the JSON keeps it for every row.
+ * The results table: one row per scenario x mode, in run order. Two ceiling shares, shown only where
+ * the HCM rate limit is what bounds the run (`paced` scenarios; the JSON keeps both for every row):
+ * the physical one first (rate limit / 1 request per goal: the headline), then the per-person finder
+ * formula's (rate limit / (1 + persons / goals)), which a pattern spending finders can reach and still
+ * leave goals unwritten. `map`: the Map branch a managed run took.
  */
 export function renderTable(rows: BenchRow[], paced: ReadonlySet<string>): string {
   const head = [
@@ -28,7 +31,8 @@ export function renderTable(rows: BenchRow[], paced: ReadonlySet<string>): strin
     'mode',
     'goals',
     'goals/s',
-    'of ceiling',
+    'of physical ceiling',
+    'of formula ceiling',
     'HCM req/goal',
     'token calls',
     'refreshes pro/jit/401',
@@ -37,8 +41,10 @@ export function renderTable(rows: BenchRow[], paced: ReadonlySet<string>): strin
     'revoked',
     'dup',
     'lost',
-    'RSS MB',
+    'pipeline RSS MB',
+    'sims RSS MB',
     'wall s',
+    'map',
     'outcome',
   ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
@@ -51,6 +57,7 @@ export function renderTable(rows: BenchRow[], paced: ReadonlySet<string>): strin
         fmt(r.goals),
         fmt(r.goalsPerSec, 1),
         paced.has(r.name) ? `${fmt(r.ceilingRatio * 100, 1)}%` : '-',
+        paced.has(r.name) ? `${fmt(r.formulaCeilingRatio * 100, 1)}%` : '-',
         fmt(r.hcmRequestsPerGoal, 2),
         fmt(r.tokenEndpointCalls),
         `${f.proactive}/${f.jit}/${f.afterUnauthorized}`,
@@ -60,7 +67,9 @@ export function renderTable(rows: BenchRow[], paced: ReadonlySet<string>): strin
         fmt(r.duplicates),
         fmt(r.lost),
         fmt(r.peakRssMb),
+        fmt(r.simulatorsPeakRssMb),
         fmt(r.wallMs / 1000, 1),
+        r.map ?? '-',
         r.outcome,
       ].join(' | ')} |`,
     );

@@ -56,7 +56,10 @@ export async function readSourceFacts(path: string): Promise<SourceFacts> {
 }
 
 /** Valid source goals HCM does not hold at all (by natural key), and how many distinct ones it holds. */
-export function compareWithHcm(facts: SourceFacts, goals: HcmGoal[]): { lost: number; present: number } {
+export function compareWithHcm(
+  facts: SourceFacts,
+  goals: Array<Pick<HcmGoal, 'PersonNumber' | 'GoalPlanId' | 'GoalName'>>,
+): { lost: number; present: number } {
   const stored = new Set(goals.map((g) => naturalKey(g.PersonNumber, g.GoalPlanId, g.GoalName)));
   let present = 0;
   for (const key of facts.validKeys) if (stored.has(key)) present++;

@@ -155,6 +155,11 @@ export interface HcmGoals {
    * client is long-lived (a warm container keeps its pacer), the budget is not.
    */
   withTimeBudget?(remainingTimeMs: () => number): HcmGoals;
+  /**
+   * Requests the client needs in flight to keep its pacer's rate at the latency it observes (Little's
+   * law, with headroom): a chunk keeps at least this many records going. 0 or absent: no opinion.
+   */
+  inFlightDemand?(): number;
 }
 
 export interface PlanGoalsQuery {

@@ -49,6 +49,12 @@ export async function startDynalite(options: { path?: string; port?: number } = 
   };
 }
 
+/** A DynamoDB endpoint someone else runs (dynalite in another process): close() only drops our client. */
+export function connectDynamo(endpoint: string): LocalDynamo {
+  const client = dynamoClient(endpoint);
+  return { endpoint, client, doc: documentClient(client), close: async () => client.destroy() };
+}
+
 /** A client for a local endpoint: fixed dummy credentials, because dynalite does not check them. */
 export function dynamoClient(endpoint: string): DynamoDBClient {
   return new DynamoDBClient({

@@ -1,10 +1,19 @@
 import { mulberry32 } from '../sample/random.ts';
 import { SimHttpError } from './http.ts';
 
+export type LatencyDistribution = 'uniform' | 'lognormal';
+
 export interface HcmFaults {
-  /** Added to every API request, plus a uniform 0..jitterMs. */
+  /**
+   * How each API request's delay is drawn. `uniform`: latencyMs plus a uniform 0..jitterMs.
+   * `lognormal`: median latencyMs, 99th percentile latencyP99Ms (jitterMs unused): a real pod's long
+   * tail, where most answers are quick and a few take seconds.
+   */
+  latencyDistribution: LatencyDistribution;
   latencyMs: number;
   jitterMs: number;
+  /** The lognormal's 99th percentile (ms); must be >= latencyMs when that distribution is chosen. */
+  latencyP99Ms: number;
   /** Share (0..1) of API requests answered with errorStatus before they touch any goal. */
   errorRate: number;
   errorStatus: 500 | 503;
@@ -23,8 +32,10 @@ export interface HcmFaults {
 }
 
 export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
+  latencyDistribution: 'uniform',
   latencyMs: 0,
   jitterMs: 0,
+  latencyP99Ms: 0,
   errorRate: 0,
   errorStatus: 503,
   commitThenDropRate: 0,
@@ -53,8 +64,13 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
   const next: HcmFaults = { ...current };
   for (const [key, v] of Object.entries(patch)) {
     switch (key) {
+      case 'latencyDistribution':
+        if (v !== 'uniform' && v !== 'lognormal') throw bad(key, "'uniform' or 'lognormal'");
+        next.latencyDistribution = v;
+        break;
       case 'latencyMs':
       case 'jitterMs':
+      case 'latencyP99Ms':
       case 'rateLimitPerSecond':
       case 'lateCommitDelayMs':
         next[key] = nonNegative(v, key);
@@ -75,7 +91,32 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
         throw new SimHttpError(400, `Unknown fault ${key}.`);
     }
   }
+  if (
+    next.latencyDistribution === 'lognormal' &&
+    !(next.latencyMs > 0 && next.latencyP99Ms >= next.latencyMs)
+  ) {
+    throw bad(
+      'latencyP99Ms',
+      'at least latencyMs (the median), and latencyMs above 0, for a lognormal latency',
+    );
+  }
   return next;
+}
+
+/** z of the standard normal's 99th percentile. */
+const Z99 = 2.326_347_874;
+/** A lognormal draw is cut at this multiple of its p99: one pathological sample must not stall a run for minutes. */
+const LOGNORMAL_CAP_X_P99 = 10;
+
+/**
+ * A lognormal delay with the given median and 99th percentile: exp(mu + sigma z), mu = ln(median),
+ * sigma = ln(p99 / median) / z99, z standard normal by Box-Muller from two uniforms of `random`.
+ */
+export function lognormalMs(medianMs: number, p99Ms: number, random: () => number): number {
+  const sigma = Math.log(p99Ms / medianMs) / Z99;
+  // 1 - u keeps the log's argument in (0, 1]: random() may return 0.
+  const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  return Math.min(medianMs * Math.exp(sigma * z), p99Ms * LOGNORMAL_CAP_X_P99);
 }
 
 /**
@@ -100,6 +141,8 @@ export class FaultDice {
   }
 
   delayMs(f: HcmFaults): number {
+    if (f.latencyDistribution === 'lognormal')
+      return Math.round(lognormalMs(f.latencyMs, f.latencyP99Ms, this.latency));
     if (f.latencyMs <= 0 && f.jitterMs <= 0) return 0;
     return f.latencyMs + (f.jitterMs > 0 ? Math.floor(this.latency() * f.jitterMs) : 0);
   }

@@ -222,6 +222,14 @@ export function executeLocally(
     ...runOptions,
     context: context as unknown as RunOptions['context'],
   });
+  // aws-local-stepfunctions queues every event of the execution (an inline Map's iterations forward
+  // theirs, inputs and outputs included) until someone reads them: unread, the queue held the whole
+  // history of a run in memory, growing with its size. Nobody needs them here, so they are read and dropped.
+  void (async () => {
+    for await (const _event of execution.eventLogs) {
+      // dropped
+    }
+  })().catch(() => undefined);
   return {
     result: execution.result,
     abort: () => {

@@ -20,11 +20,15 @@ export interface LocalRunOptions {
   stateDir?: string;
   idpUrl?: string;
   hcmUrl?: string;
+  /** `--dynamo-url`: a DynamoDB endpoint started elsewhere (dynalite in another process) instead of our own. */
+  dynamoUrl?: string;
   source?: string;
   invalidRate: number;
   seed: number;
   rateLimit: number;
   latencyMs: [number, number];
+  /** `--latency lognormal:MEDIAN-P99`: latencyMs is [median, median] and this the 99th percentile. */
+  latencyP99Ms?: number;
   tokenBufferSeconds?: number;
   verbose: boolean;
   progress: boolean;
@@ -79,6 +83,7 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --grant G            refresh_token (default), client_credentials or jwt-bearer
   --rate-limit R       HCM requests per second per client (default 50)
   --latency A-B        simulated HCM latency range in ms (default 20-50)
+  --latency lognormal:M-P   long-tailed HCM latency: median M ms, 99th percentile P ms
   --invalid-rate R     share of invalid generated records (default 0.01)
   --seed S             generator and fault seed (default 42)
   --source FILE        sync this JSONL/CSV file instead of generated goals
@@ -93,6 +98,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --index-min-records N  runs with fewer valid records use per-person finders instead (default 500)
   --naive              run the same workload the way the original job did (no broker, no checkpoints)
   --idp-url URL --hcm-url URL   use simulators started with 'goal-sync sim'
+  --dynamo-url URL     use this local DynamoDB endpoint (dynalite in another process) instead of
+                       starting one in this process; tables are created if missing
   --report FILE        write the JSON run report to FILE
   --json               print the JSON report instead of the summary
   --verbose            print events and handler logs
@@ -244,10 +251,21 @@ export function parseFaultSpec(spec: string | undefined): FaultSpec {
   return faults;
 }
 
+/** `lognormal:600-3000` -> median 600 ms, p99 3,000 ms; anything else is a uniform range. */
+function latencyOption(raw: string | undefined): Pick<LocalRunOptions, 'latencyMs' | 'latencyP99Ms'> {
+  const lognormal = raw === undefined ? null : /^lognormal:(\d+)-(\d+)$/.exec(raw);
+  if (!lognormal) return { latencyMs: latencyRange(raw) };
+  const median = Number(lognormal[1]);
+  const p99 = Number(lognormal[2]);
+  if (median < 1 || p99 < median)
+    throw new UsageError('--latency lognormal:M-P needs a median M >= 1 and a 99th percentile P >= M');
+  return { latencyMs: [median, median], latencyP99Ms: p99 };
+}
+
 function latencyRange(raw: string | undefined): [number, number] {
   if (raw === undefined) return [20, 50];
   const match = /^(\d+)(?:-(\d+))?$/.exec(raw);
-  if (!match) throw new UsageError('--latency must look like 20-50 or 30');
+  if (!match) throw new UsageError('--latency must look like 20-50, 30 or lognormal:600-3000');
   const low = Number(match[1]);
   const high = match[2] === undefined ? low : Number(match[2]);
   if (high < low) throw new UsageError('--latency: the upper bound is below the lower bound');
@@ -285,11 +303,12 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     stateDir: v['state-dir'],
     idpUrl: v['idp-url'],
     hcmUrl: v['hcm-url'],
+    ...(v['dynamo-url'] === undefined ? {} : { dynamoUrl: localEndpoint(v['dynamo-url']) }),
     source: v.source,
     invalidRate: ratio('invalid-rate', v['invalid-rate'], 0.01),
     seed: int('seed', v.seed, 42),
     rateLimit: int('rate-limit', v['rate-limit'], 50, 1),
-    latencyMs: latencyRange(v.latency),
+    ...latencyOption(v.latency),
     tokenBufferSeconds:
       v['token-buffer'] === undefined ? undefined : int('token-buffer', v['token-buffer'], 0, 0),
     verbose: v.verbose ?? false,
@@ -309,6 +328,24 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
       ? {}
       : { indexMinRecords: int('index-min-records', v['index-min-records'], 0, 0) }),
   };
+}
+
+/** Local mode never talks to AWS: the DynamoDB endpoint must be a loopback http URL. */
+function localEndpoint(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(
+      `--dynamo-url must be a URL such as http://127.0.0.1:8000, got '${escapeControl(raw)}'`,
+    );
+  }
+  if (url.protocol !== 'http:' || !['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname)) {
+    throw new UsageError(
+      '--dynamo-url must be a local http endpoint (127.0.0.1 or localhost): local mode never talks to AWS',
+    );
+  }
+  return url.origin;
 }
 
 function grantOf(raw: string | undefined): LocalGrant {
@@ -338,6 +375,7 @@ const LOCAL_OPTIONS = {
   'state-dir': { type: 'string' },
   'idp-url': { type: 'string' },
   'hcm-url': { type: 'string' },
+  'dynamo-url': { type: 'string' },
   source: { type: 'string' },
   'invalid-rate': { type: 'string' },
   seed: { type: 'string' },

@@ -5,13 +5,19 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { type DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, paginateQuery, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunItem } from '#core/checkpoint/index.ts';
-import { queryByPrefix, RunStore, runPk, SK_PREFIX, sourceChange } from '#core/checkpoint/index.ts';
+import { RunStore, runPk, SK_PREFIX, sourceChange } from '#core/checkpoint/index.ts';
 import { formatFromUri, formatMaxInvalid, openGoalSource } from '#core/source/index.ts';
 import { RENDERED_MANIFEST_BUCKET } from '../../infra/state-machine.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
-import { createProjectTables, documentClient, dynamoClient, startDynalite } from '../adapters/dynalite.ts';
+import {
+  connectDynamo,
+  createProjectTables,
+  documentClient,
+  dynamoClient,
+  startDynalite,
+} from '../adapters/dynalite.ts';
 import { startDynamoFaultProxy } from '../adapters/dynamo-fault-proxy.ts';
 import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
 import {
@@ -54,7 +60,10 @@ export async function runLocal(
     idpUrl: o.idpUrl,
     hcmUrl: o.hcmUrl,
   });
-  const dynamo = await startDynalite({ path: persistent ? join(workDir, 'dynamo') : undefined });
+  // --dynamo-url: DynamoDB is another process's (the bench's peers), so this process's memory is the pipeline's.
+  const dynamo = o.dynamoUrl
+    ? connectDynamo(o.dynamoUrl)
+    : await startDynalite({ path: persistent ? join(workDir, 'dynamo') : undefined });
   // --faults dynamo.*: every DynamoDB call of the pipeline and the broker goes through the fault proxy.
   const proxy = hasDynamoFaults(o.faults.aws)
     ? await startDynamoFaultProxy(dynamo.endpoint, { faults: o.faults.aws.dynamo })
@@ -98,8 +107,14 @@ export async function runLocal(
       io.note(`connection ${LOCAL_CONNECTION_ID} needed re-auth: re-connected`);
     const [lo, hi] = o.latencyMs;
     await peers.hcm.setFaults({
-      latencyMs: lo,
-      jitterMs: hi - lo,
+      ...(o.latencyP99Ms === undefined
+        ? { latencyDistribution: 'uniform' as const, latencyMs: lo, jitterMs: hi - lo }
+        : {
+            latencyDistribution: 'lognormal' as const,
+            latencyMs: lo,
+            jitterMs: 0,
+            latencyP99Ms: o.latencyP99Ms,
+          }),
       rateLimitPerSecond: o.rateLimit,
       ...o.faults.hcm,
     });
@@ -375,26 +390,38 @@ async function listRunIds(doc: DynamoDBDocumentClient, table: string): Promise<s
   return (out.Items ?? []).map((i) => String(i.runId)).sort();
 }
 
-/** Records whose person or plan changed: the goal written now and the one left behind in HCM. */
+/**
+ * Records whose person or plan changed: the goal written now and the one left behind in HCM. Filtered
+ * in the query and read page by page: a 200k-goal run must not hold every record item to find a few.
+ */
 async function identityChanges(
   doc: DynamoDBDocumentClient,
   table: string,
   runId: string,
 ): Promise<Array<{ key: string; hcmGoalId: number; previous: { hcmGoalId: number; goalPlanId: number } }>> {
-  const items = await queryByPrefix(doc, table, runPk(runId), SK_PREFIX.record, {
-    projection: {
-      expression: '#key, hcmGoalId, replacedGoal',
-      names: { '#key': 'externalKey' },
+  const out: Array<{ key: string; hcmGoalId: number; previous: { hcmGoalId: number; goalPlanId: number } }> =
+    [];
+  const pages = paginateQuery(
+    { client: doc },
+    {
+      TableName: table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :rec)',
+      FilterExpression: 'attribute_exists(replacedGoal)',
+      ProjectionExpression: '#key, hcmGoalId, replacedGoal',
+      ExpressionAttributeNames: { '#key': 'externalKey' },
+      ExpressionAttributeValues: { ':pk': runPk(runId), ':rec': SK_PREFIX.record },
+      ConsistentRead: true,
     },
-  });
-  return items
-    .filter((i) => i.replacedGoal)
-    .map((i) => {
+  );
+  for await (const page of pages) {
+    for (const i of page.Items ?? []) {
       const prev = i.replacedGoal as { hcmGoalId: number; goalPlanId: number };
-      return {
+      out.push({
         key: String(i.externalKey),
         hcmGoalId: Number(i.hcmGoalId),
         previous: { hcmGoalId: prev.hcmGoalId, goalPlanId: prev.goalPlanId },
-      };
-    });
+      });
+    }
+  }
+  return out;
 }

@@ -83,6 +83,21 @@ describe('HCM simulator: faults', () => {
     expect(performance.now() - quick).toBeLessThan(140);
   });
 
+  it('a lognormal latency is set over POST /__sim/faults and delays requests', async () => {
+    const s = await sim();
+    const set = await postHcmFaults(s.url, {
+      latencyDistribution: 'lognormal',
+      latencyMs: 40,
+      latencyP99Ms: 120,
+    });
+    expect(set).toMatchObject({ latencyDistribution: 'lognormal', latencyMs: 40, latencyP99Ms: 120 });
+    await expect(postHcmFaults(s.url, { latencyP99Ms: 10 })).rejects.toThrow(/400/);
+    const started = performance.now();
+    for (let i = 0; i < 5; i++) expect(await list(s)).toBe(200);
+    // Five draws of median 40 ms: their sum is far above what an undelayed simulator needs (~5 ms).
+    expect(performance.now() - started).toBeGreaterThan(60);
+  });
+
   it('errorRate injects the configured 5xx, reproducibly for a given seed', async () => {
     const run = async (seed: number) => {
       const s = await sim({ seed, faults: { errorRate: 0.5, rateLimitPerSecond: 0 } });

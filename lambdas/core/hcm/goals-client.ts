@@ -125,8 +125,14 @@ export class HcmGoalsClient implements HcmGoals {
     this.wait = o.sleep ?? sleep;
   }
 
+  /** Requests this client needs in flight to use its pacer's rate at the latency it sees (limiter.demand). */
+  inFlightDemand(): number {
+    return this.limiter.demand;
+  }
+
   withTimeBudget(remainingTimeMs: () => number): HcmGoals {
     return {
+      inFlightDemand: () => this.inFlightDemand(),
       findByNaturalKey: (key) => this.findByNaturalKey(key, remainingTimeMs),
       findByPerson: (personNumber, goalPlanId) =>
         this.findByPerson(personNumber, goalPlanId, remainingTimeMs),

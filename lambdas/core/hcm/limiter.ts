@@ -1,6 +1,10 @@
 export interface AdaptiveLimiterOptions {
-  /** Requests in flight at most: a fixed cap that protects a slow server (default 16). */
+  /** Requests in flight at most, fixed. Left out: the adaptive window (minConcurrency..maxConcurrency). */
   concurrency?: number;
+  /** The adaptive window's floor (default 16): what a fast server ever needs. */
+  minConcurrency?: number;
+  /** The adaptive window's ceiling (default 64): a bound on sockets and memory, whatever the latency. */
+  maxConcurrency?: number;
   /** Starting request rate, per second (default 10). */
   initialRate?: number;
   /** Floor of the rate, per second (default 0.5). */
@@ -23,7 +27,8 @@ export interface AdaptiveLimiterOptions {
 }
 
 export const LIMITER_DEFAULTS = {
-  concurrency: 16,
+  minConcurrency: 16,
+  maxConcurrency: 64,
   initialRate: 10,
   minRate: 0.5,
   maxRate: 500,
@@ -31,6 +36,14 @@ export const LIMITER_DEFAULTS = {
   decrease: 0.7,
   cooldownMs: 1_000,
 } as const;
+
+/**
+ * In flight = rate x mean latency (Little's law) only on average: the window allows this much more, so
+ * a run of slow answers does not stall the pacer, and the pacer (not the window) keeps deciding the rate.
+ */
+const WINDOW_HEADROOM = 1.5;
+/** Weight of one latency sample in the running mean: ~20 requests of memory, enough to follow a change. */
+const LATENCY_EWMA_WEIGHT = 0.05;
 
 interface Waiter {
   resolve: () => void;
@@ -46,11 +59,23 @@ interface Waiter {
  * of paced successes, x decrease per throttle (once per cooldown). Several containers sharing one
  * client's limit converge to fair shares of it. A throttle's Retry-After pauses the whole pacer, so
  * one 429 does not turn into a burst of them. Requests leave in FIFO order, evenly spaced
- * (1/rate apart, no burst), and never more than `concurrency` at once.
+ * (1/rate apart, no burst), and never more than the in-flight window at once.
+ *
+ * The window adapts (unless `concurrency` fixes it): to send `rate` requests per second at a mean
+ * latency L, rate x L of them must be in flight (Little's law). On a slow server (a real pod answers in
+ * ~600 ms with a tail of seconds) a fixed window of 16 would cap the client at 16 / L req/s, far below
+ * a 50 req/s limit, and the rate limit would never be what binds. So the window follows
+ * rate x mean latency x 1.5, between minConcurrency and maxConcurrency: it grows as the pacer's rate
+ * grows, and shrinks with it on a 429 (the rate's multiplicative decrease). `demand` is the same
+ * number unclamped below, for callers that size their own pools (records in flight in a chunk).
  */
 export class AdaptiveLimiter {
   private currentRate: number;
-  private readonly cap: number;
+  private readonly fixedCap: number | undefined;
+  private readonly minCap: number;
+  private readonly maxCap: number;
+  /** Running mean of request durations (ms); undefined until the first one ends. */
+  private meanLatencyMs: number | undefined;
   private readonly minRate: number;
   private readonly maxRate: number;
   private readonly increase: number;
@@ -68,7 +93,9 @@ export class AdaptiveLimiter {
 
   constructor(o: AdaptiveLimiterOptions = {}) {
     const d = LIMITER_DEFAULTS;
-    this.cap = Math.max(1, Math.floor(o.concurrency ?? d.concurrency));
+    this.fixedCap = o.concurrency === undefined ? undefined : Math.max(1, Math.floor(o.concurrency));
+    this.minCap = Math.max(1, Math.floor(o.minConcurrency ?? d.minConcurrency));
+    this.maxCap = Math.max(this.minCap, Math.floor(o.maxConcurrency ?? d.maxConcurrency));
     this.minRate = Math.max(0.01, o.minRate ?? d.minRate);
     this.maxRate = Math.max(this.minRate, o.maxRate ?? d.maxRate);
     this.currentRate = clamp(o.initialRate ?? d.initialRate, this.minRate, this.maxRate);
@@ -83,9 +110,24 @@ export class AdaptiveLimiter {
     return this.currentRate;
   }
 
-  /** Requests allowed in flight at once. */
+  /** Requests allowed in flight at once: the fixed cap, or the adaptive window. */
   get limit(): number {
-    return this.cap;
+    return this.fixedCap ?? clamp(this.demand, this.minCap, this.maxCap);
+  }
+
+  /**
+   * Requests that must be in flight to send at the current rate with the latency seen so far (with
+   * headroom), at most maxConcurrency: 0 before any request has ended.
+   */
+  get demand(): number {
+    if (this.meanLatencyMs === undefined) return 0;
+    const wanted = Math.ceil(this.currentRate * (this.meanLatencyMs / 1000) * WINDOW_HEADROOM);
+    return Math.min(this.fixedCap ?? this.maxCap, wanted);
+  }
+
+  /** Mean duration of the requests seen so far (ms), undefined before the first. */
+  get latencyMs(): number | undefined {
+    return this.meanLatencyMs;
   }
 
   get inFlight(): number {
@@ -107,8 +149,13 @@ export class AdaptiveLimiter {
    */
   async run<T>(fn: () => Promise<T>, o: { first?: boolean } = {}): Promise<T> {
     await this.acquire(o.first === true);
+    const started = this.now();
     try {
-      return await fn();
+      const answer = await fn();
+      // Answers only: a timeout or a dropped connection says nothing about how fast the server
+      // answers, and a run of timeouts must not open the window on a server that has stopped answering.
+      this.observeLatency(this.now() - started);
+      return answer;
     } finally {
       this.inFlightCount -= 1;
       this.pump();
@@ -135,6 +182,13 @@ export class AdaptiveLimiter {
     this.currentRate = Math.min(this.maxRate, this.currentRate + this.increase / this.currentRate);
   }
 
+  private observeLatency(ms: number): void {
+    this.meanLatencyMs =
+      this.meanLatencyMs === undefined
+        ? ms
+        : this.meanLatencyMs + LATENCY_EWMA_WEIGHT * (ms - this.meanLatencyMs);
+  }
+
   private acquire(first: boolean): Promise<void> {
     const now = this.now();
     const paced = this.pausedUntil <= now && (this.waiters.length > 0 || this.nextSlotAt > now);
@@ -148,7 +202,7 @@ export class AdaptiveLimiter {
 
   /** Releases waiters whose slot has come; otherwise arms one timer for the next slot. */
   private pump(): void {
-    while (this.waiters.length > 0 && this.inFlightCount < this.cap) {
+    while (this.waiters.length > 0 && this.inFlightCount < this.limit) {
       const now = this.now();
       const at = Math.max(this.nextSlotAt, this.pausedUntil);
       if (at > now) {

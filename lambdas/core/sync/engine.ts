@@ -47,7 +47,7 @@ export interface EngineDeps {
 }
 
 export interface EngineOptions {
-  /** Records in flight at once inside the chunk (default 8). */
+  /** Records in flight at once inside the chunk (default 8); more when the HCM client's demand is higher. */
   concurrency?: number;
   /** Stop taking records when less time than this remains (default 20 s; grows to 3 x p99 record time). */
   minTimeMarginMs?: number;
@@ -233,9 +233,12 @@ export async function processChunk(
     maxUnclearWrites: opts.maxUnclearWrites,
     clock,
   };
+  // Records in flight: the configured number, or more when the HCM client needs more requests in
+  // flight to use its rate at the latency it sees (a slow pod: ~600 ms answers need ~30 at 50 req/s).
+  const inFlight = () => Math.max(opts.concurrency, deps.hcm.inFlightDemand?.() ?? 0);
   const { started } = await runPool(
     work,
-    opts.concurrency,
+    inFlight,
     () => abort === undefined && budget.canStart(),
     async (item) => {
       const t0 = clock.now();

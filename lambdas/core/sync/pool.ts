@@ -1,24 +1,45 @@
 /**
- * Runs `work` over `items` with at most `concurrency` in flight. Before each item, `canStart` may stop
- * the intake (time budget, abort); items already started always finish. The first item always starts,
- * so a pass makes progress even when the budget is misconfigured tighter than one record.
+ * Runs `work` over `items` with at most `concurrency` in flight; a function is asked again before each
+ * start, so the window can follow the HCM latency while the pool runs. Before each item, `canStart` may
+ * stop the intake (time budget, abort); items already started always finish. The first item always
+ * starts, so a pass makes progress even when the budget is misconfigured tighter than one record.
+ * A `work` that throws stops the intake; the first error is thrown once the started items settled.
  */
 export async function runPool<T>(
   items: readonly T[],
-  concurrency: number,
+  concurrency: number | (() => number),
   canStart: () => boolean,
   work: (item: T) => Promise<void>,
 ): Promise<{ started: number }> {
+  const limit = typeof concurrency === 'function' ? concurrency : () => concurrency;
   let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && (next === 0 || canStart())) {
-      const item = items[next++] as T;
-      await work(item);
-    }
-  };
-  const lanes = Math.max(1, Math.min(concurrency, items.length));
-  await Promise.all(Array.from({ length: lanes }, worker));
-  return { started: next };
+  let active = 0;
+  let failed: { error: unknown } | undefined;
+  return new Promise((resolve, reject) => {
+    const pump = (): void => {
+      while (
+        failed === undefined &&
+        next < items.length &&
+        active < Math.max(1, limit()) &&
+        (next === 0 || canStart())
+      ) {
+        const item = items[next++] as T;
+        active += 1;
+        work(item).then(settle, (error: unknown) => {
+          failed ??= { error };
+          settle();
+        });
+      }
+      if (active > 0) return;
+      if (failed) reject(failed.error);
+      else resolve({ started: next });
+    };
+    const settle = (): void => {
+      active -= 1;
+      pump();
+    };
+    pump();
+  });
 }
 
 /**
