@@ -5,7 +5,7 @@ import {
   formulaCeilingGoalsPerSec,
   peerDelta,
   physicalCeilingGoalsPerSec,
-} from './metrics.ts';
+} from './row-metrics.ts';
 import { SCENARIOS, scenarioId } from './scenarios.ts';
 
 /** A claim of issue 7 checked against one run: pass/fail, or `info` for numbers with no threshold. */

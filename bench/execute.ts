@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { SourceFacts } from './bench-source.ts';
 import { type ChildRun, runGoalSync } from './child.ts';
-import { type GoalKey, type PeerSnapshot, startPeerProcess } from './peers.ts';
+import { type GoalKey, type PeerSnapshot, startPeerProcess } from './peer-snapshots.ts';
 import { type Scenario, scenarioId } from './scenarios.ts';
-import type { SourceFacts } from './source.ts';
 
 export type Mode = 'managed' | 'naive';
 

@@ -1,5 +1,5 @@
 import type { Check } from './checks.ts';
-import type { BenchRow } from './metrics.ts';
+import type { BenchRow } from './row-metrics.ts';
 
 export interface MachineInfo {
   cpus: number;

@@ -1,12 +1,12 @@
 // The peers of one bench run (IdP, HCM simulator, dynalite) in a process of their own, so the
 // pipeline child's peak RSS is the pipeline's alone (the simulators hold every goal and checkpoint)
 // and neither competes with the other's event loop. Talks to the bench over the fork IPC channel.
-//   forked by bench/peers.ts: run-ts bench/peer-process.ts <tokenTtlSeconds> <seed>
+//   forked by bench/peer-snapshots.ts: run-ts bench/peer-process.ts <tokenTtlSeconds> <seed>
 import { createProjectTables, startDynalite } from '../local/adapters/dynalite.ts';
 import { HCM_AUDIENCE } from '../local/constants.ts';
 import { startHcmSim } from '../local/hcm/index.ts';
 import { startIdp } from '../local/idp/index.ts';
-import type { PeerMessage, PeerRequest } from './peers.ts';
+import type { PeerMessage, PeerRequest } from './peer-snapshots.ts';
 
 const [ttl, seed] = process.argv.slice(2).map(Number);
 const send = (m: PeerMessage) => process.send?.(m);

@@ -4,12 +4,12 @@ import { cpus, platform, tmpdir, totalmem } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { prepareSource, type SourceFacts } from './bench-source.ts';
 import { type Check, checksFor, scaleChecks } from './checks.ts';
 import { type Mode, type ModeRun, runScenario } from './execute.ts';
 import { type BenchResults, renderReport } from './markdown.ts';
-import { type BenchRow, formulaCeilingGoalsPerSec, formulaRequestsPerGoal, toRow } from './metrics.ts';
+import { type BenchRow, formulaCeilingGoalsPerSec, formulaRequestsPerGoal, toRow } from './row-metrics.ts';
 import { INVALID_RATE, type Lane, SCENARIOS, type Scenario, SEED, scenarioId } from './scenarios.ts';
-import { prepareSource, type SourceFacts } from './source.ts';
 
 const USAGE = `npm run bench [-- --only NAME[,NAME...]] [--serial] [--out FILE] [--include FILE]
   Runs every scenario for the managed pipeline and for --naive, writes bench/results/latest.json and

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { compareWithHcm, naturalKey } from '../../bench/source.ts';
+import { compareWithHcm, naturalKey } from '../../bench/bench-source.ts';
 import { crashAt, namespacedSource, prng } from '../support/campaign.ts';
 import { measure, type PipelinePeers, runPipeline, startPipelinePeers } from './pipeline-harness.ts';
 

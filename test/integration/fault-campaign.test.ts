@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { compareWithHcm, prepareSource } from '../../bench/bench-source.ts';
 import { expiryWindows, maxTokenCalls } from '../../bench/checks.ts';
 import { runGoalSync } from '../../bench/child.ts';
-import { type BenchPeers, startBenchPeers } from '../../bench/peers.ts';
-import { compareWithHcm, prepareSource } from '../../bench/source.ts';
+import { type BenchPeers, startBenchPeers } from '../../bench/peer-snapshots.ts';
 import { runLocalInProcess } from '../support/campaign.ts';
 import { measure } from './pipeline-harness.ts';
 

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { readSourceFacts, type SourceFacts } from '../../bench/source.ts';
+import { readSourceFacts, type SourceFacts } from '../../bench/bench-source.ts';
 import type { HcmGoals } from '../../lambdas/core/ports.ts';
 
 import { parseLocalArgs } from '../../local/runner/options.ts';

@@ -1,7 +1,7 @@
+import { compareWithHcm } from './bench-source.ts';
 import type { ChildRun } from './child.ts';
 import { CRASH_EXIT_CODE, type ModeRun, type Step } from './execute.ts';
-import type { PeerSnapshot } from './peers.ts';
-import { compareWithHcm } from './source.ts';
+import type { PeerSnapshot } from './peer-snapshots.ts';
 
 /** One row of bench/results/latest.json (DESIGN.md section 5, exactly these fields). */
 export interface BenchRow {
