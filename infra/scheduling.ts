@@ -102,33 +102,28 @@ export class Scheduling extends Construct {
       ]),
     );
     this.allowDeadLetter(this.nightlySyncRole);
-    this.nightlySync = new scheduler.Schedule(this, 'NightlySync', {
-      scheduleGroup: this.group,
-      description: `Nightly goal sync of connection ${sync.connectionId}`,
-      schedule: scheduler.ScheduleExpression.expression(sync.schedule, TimeZone.of(sync.timezone)),
-      target: new ExplicitTarget({
-        arn: stateMachine.stateMachineArn,
-        role: this.nightlySyncRole,
-        input: scheduler.ScheduleTargetInput.fromObject(nightlySyncInput(this.props, sync)),
-        // A retried delivery carries the same scheduled time, hence the same runId: it resumes, never duplicates.
-        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-        deadLetterConfig: { arn: this.props.deadLetterQueue.queueArn },
-      }),
-    });
+    const role = this.nightlySyncRole;
+    const timezone = TimeZone.of(sync.timezone);
+    this.nightlySync = this.startsSync(
+      stateMachine,
+      role,
+      timezone,
+      'NightlySync',
+      `Nightly goal sync of connection ${sync.connectionId}`,
+      sync.schedule,
+      nightlySyncInput(this.props, sync),
+    );
     if (sync.verifySchedule) {
       // Goals deleted or edited in HCM by hand: the ledger calls them written, only a verify run looks.
-      this.weeklyVerify = new scheduler.Schedule(this, 'VerifySync', {
-        scheduleGroup: this.group,
-        description: `Verify run (drift check) of connection ${sync.connectionId}`,
-        schedule: scheduler.ScheduleExpression.expression(sync.verifySchedule, TimeZone.of(sync.timezone)),
-        target: new ExplicitTarget({
-          arn: stateMachine.stateMachineArn,
-          role: this.nightlySyncRole,
-          input: scheduler.ScheduleTargetInput.fromObject(verifySyncInput(this.props, sync)),
-          retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-          deadLetterConfig: { arn: this.props.deadLetterQueue.queueArn },
-        }),
-      });
+      this.weeklyVerify = this.startsSync(
+        stateMachine,
+        role,
+        timezone,
+        'VerifySync',
+        `Verify run (drift check) of connection ${sync.connectionId}`,
+        sync.verifySchedule,
+        verifySyncInput(this.props, sync),
+      );
     }
   }
 
@@ -141,6 +136,31 @@ export class Scheduling extends Construct {
           StringEquals: { 'aws:SourceAccount': stack.account },
           ArnEquals: { 'aws:SourceArn': this.group.scheduleGroupArn },
         },
+      }),
+    });
+  }
+
+  /** A schedule that starts the state machine with a fixed input, on the sync's time zone. */
+  private startsSync(
+    stateMachine: sfn.IStateMachine,
+    role: iam.Role,
+    timezone: TimeZone,
+    id: string,
+    description: string,
+    cron: string,
+    input: object,
+  ): scheduler.Schedule {
+    return new scheduler.Schedule(this, id, {
+      scheduleGroup: this.group,
+      description,
+      schedule: scheduler.ScheduleExpression.expression(cron, timezone),
+      target: new ExplicitTarget({
+        arn: stateMachine.stateMachineArn,
+        role,
+        input: scheduler.ScheduleTargetInput.fromObject(input),
+        // A retried delivery carries the same scheduled time, hence the same runId: it resumes, never duplicates.
+        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+        deadLetterConfig: { arn: this.props.deadLetterQueue.queueArn },
       }),
     });
   }

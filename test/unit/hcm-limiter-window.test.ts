@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AdaptiveLimiter } from '#core/hcm/index.ts';
-import { runPool } from '../../lambdas/core/sync/pool.ts';
+import { runPool } from '#core/sync/index.ts';
 
 // Fake timers fake Date.now too, the limiter's default clock: latencies are exactly what the tasks take.
 beforeEach(() => {

@@ -33,3 +33,4 @@ export type {
   PlanOutput,
 } from './plan.ts';
 export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';
+export { runPool } from './pool.ts';

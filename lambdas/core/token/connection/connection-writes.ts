@@ -190,14 +190,7 @@ export function reauthExpr(t: ReauthTransition): Expr {
     '#updatedAt': 'updatedAt',
     '#tid': 'lastTransitionId',
     '#next': 'nextProactiveAt',
-    '#owner': 'leaseOwner',
-    '#leaseExp': 'leaseExpiresAt',
-    '#inflight': 'refreshInFlight',
-    '#inflightAt': 'refreshInFlightAt',
-    '#inflightFp': 'refreshInFlightFingerprint',
-    '#autoRetry': 'autoRetry',
-    '#retryAt': 'retryAt',
-    '#retryCount': 'retryCount',
+    ...LEASE_MARKER_AND_RETRY,
   };
   const values: Record<string, unknown> = {
     ':status': 'needs_reauth',
@@ -275,17 +268,22 @@ export function settleDueExpr(item: ConnectionItem): Expr {
 }
 
 /** What a successful commit removes: the lease, the marker, the last error and any auto-retry state. */
-const CLEARED_BY_SUCCESS: Record<string, string> = {
+/** What a transition takes off the item: the lease, the in-flight marker and the auto-retry state. */
+const LEASE_MARKER_AND_RETRY: Record<string, string> = {
   '#owner': 'leaseOwner',
   '#leaseExp': 'leaseExpiresAt',
-  '#lastError': 'lastError',
-  '#lastErrorAt': 'lastErrorAt',
   '#inflight': 'refreshInFlight',
   '#inflightAt': 'refreshInFlightAt',
   '#inflightFp': 'refreshInFlightFingerprint',
   '#autoRetry': 'autoRetry',
   '#retryAt': 'retryAt',
   '#retryCount': 'retryCount',
+};
+
+const CLEARED_BY_SUCCESS: Record<string, string> = {
+  ...LEASE_MARKER_AND_RETRY,
+  '#lastError': 'lastError',
+  '#lastErrorAt': 'lastErrorAt',
 };
 
 /** The item's place in the due index: its shard (stable per connection) and when it is due. */
