@@ -16,6 +16,7 @@ import {
   type GoalIndexSummary,
   INPUT_REJECTED,
   type IndexGoalsArgs,
+  noIndex,
   type PlanOptions,
   type PlanOutput,
   planRun,
@@ -69,9 +70,7 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
       hcmFor && store
         ? async (a: IndexGoalsArgs): Promise<GoalIndexSummary> => {
             // An input about to be rejected costs HCM nothing (the check below throws for real).
-            if (acceptanceProblem(a.totals, maxInvalid)) {
-              return { built: false, reason: INPUT_REJECTED, goals: 0, requests: 0, chunksWithGoals: 0 };
-            }
+            if (acceptanceProblem(a.totals, maxInvalid)) return noIndex(INPUT_REJECTED);
             const base = hcmFor(a.connectionId);
             const hcm = base.withTimeBudget?.(() => context.getRemainingTimeInMillis()) ?? base;
             return buildGoalIndex(

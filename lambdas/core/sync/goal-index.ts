@@ -67,6 +67,16 @@ export interface GoalIndexSummary {
 
 const keyString = (k: NaturalKey) => `${k.personNumber}\u0000${k.goalPlanId}\u0000${k.goalName}`;
 
+/** Adds listed goals to `into` under their natural key (several when HCM holds duplicates). */
+function groupByNaturalKey(goals: Iterable<ListedGoal>, into: Map<string, ListedGoal[]>): void {
+  for (const g of goals) {
+    const k = keyString({ personNumber: g.PersonNumber, goalPlanId: g.GoalPlanId, goalName: g.GoalName });
+    const same = into.get(k);
+    if (same) same.push(g);
+    else into.set(k, [g]);
+  }
+}
+
 /** A chunk's view of HCM at plan time. `find` answers for the chunk's natural keys only. */
 export class GoalSnapshot {
   private readonly byKey = new Map<string, ListedGoal[]>();
@@ -76,12 +86,7 @@ export class GoalSnapshot {
     readonly readAt: number,
     readonly verify: boolean,
   ) {
-    for (const g of goals) {
-      const k = keyString({ personNumber: g.PersonNumber, goalPlanId: g.GoalPlanId, goalName: g.GoalName });
-      const list = this.byKey.get(k);
-      if (list) list.push(g);
-      else this.byKey.set(k, [g]);
-    }
+    groupByNaturalKey(goals, this.byKey);
   }
 
   find(key: NaturalKey): ListedGoal[] {
@@ -119,6 +124,11 @@ export interface BuildIndexDeps {
   now: () => number;
 }
 
+/** The summary of a run that uses the per-person finders instead of an index. */
+export function noIndex(reason: string, requests = 0): GoalIndexSummary {
+  return { built: false, reason, goals: 0, requests, chunksWithGoals: 0 };
+}
+
 /** The error's name only: a message may carry a URL or HCM's answer, which the plan output must not. */
 const errorName = (err: unknown) => (err instanceof Error ? err.name : 'error');
 
@@ -136,17 +146,10 @@ export async function buildGoalIndex(
   options: GoalIndexOptions = {},
 ): Promise<GoalIndexSummary> {
   const o = { ...GOAL_INDEX_DEFAULTS, ...options };
-  const none = (reason: string, requests = 0): GoalIndexSummary => ({
-    built: false,
-    reason,
-    goals: 0,
-    requests,
-    chunksWithGoals: 0,
-  });
   const list = deps.hcm.listPlanGoals?.bind(deps.hcm);
-  if (!list) return none('the HCM port has no plan listing');
+  if (!list) return noIndex('the HCM port has no plan listing');
   if (!input.verify && input.validRecords < o.minRecords)
-    return none(`${input.validRecords} records: below ${o.minRecords}, finders are cheaper`);
+    return noIndex(`${input.validRecords} records: below ${o.minRecords}, finders are cheaper`);
 
   const readAt = deps.now();
   const counter = { requests: 0 };
@@ -154,19 +157,15 @@ export async function buildGoalIndex(
   let goals = 0;
   try {
     for (const planId of input.goalPlanIds) {
-      for (const g of await readPlan(list, planId, o, counter)) {
-        goals += 1;
-        const k = keyString({ personNumber: g.PersonNumber, goalPlanId: g.GoalPlanId, goalName: g.GoalName });
-        const same = byKey.get(k);
-        if (same) same.push(g);
-        else byKey.set(k, [g]);
-      }
+      const listed = await readPlan(list, planId, o, counter);
+      goals += listed.length;
+      groupByNaturalKey(listed, byKey);
     }
   } catch (err) {
     // For a sync the index only saves requests: a listing that failed (HCM or the broker busy, a
     // timeout) leaves the chunks to their finders. A dead grant stops the run here as it would there.
     if (!input.verify && !(err instanceof ReauthRequiredError)) {
-      return none(
+      return noIndex(
         err instanceof IncompleteListing ? err.message : `listing failed: ${errorName(err)}`,
         counter.requests,
       );

@@ -21,6 +21,7 @@ export {
   GoalSnapshot,
   INPUT_REJECTED,
   loadSnapshot,
+  noIndex,
 } from './goal-index.ts';
 export { type IndexObjects, ObjectGoalIndex } from './goal-index-objects.ts';
 export { parseChunkTasks, parseFinishInput, parsePlanInput } from './input.ts';
