@@ -103,11 +103,22 @@ export class Scheduling extends Construct {
     );
     this.allowDeadLetter(this.nightlySyncRole);
     const role = this.nightlySyncRole;
-    const timezone = TimeZone.of(sync.timezone);
-    this.nightlySync = this.startsSync(
-      stateMachine,
-      role,
-      timezone,
+    // Both schedules start the same state machine, as the same role, on the sync's time zone.
+    const startsSync = (id: string, description: string, cron: string, input: object) =>
+      new scheduler.Schedule(this, id, {
+        scheduleGroup: this.group,
+        description,
+        schedule: scheduler.ScheduleExpression.expression(cron, TimeZone.of(sync.timezone)),
+        target: new ExplicitTarget({
+          arn: stateMachine.stateMachineArn,
+          role,
+          input: scheduler.ScheduleTargetInput.fromObject(input),
+          // A retried delivery carries the same scheduled time, hence the same runId: it resumes, never duplicates.
+          retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+          deadLetterConfig: { arn: this.props.deadLetterQueue.queueArn },
+        }),
+      });
+    this.nightlySync = startsSync(
       'NightlySync',
       `Nightly goal sync of connection ${sync.connectionId}`,
       sync.schedule,
@@ -115,10 +126,7 @@ export class Scheduling extends Construct {
     );
     if (sync.verifySchedule) {
       // Goals deleted or edited in HCM by hand: the ledger calls them written, only a verify run looks.
-      this.weeklyVerify = this.startsSync(
-        stateMachine,
-        role,
-        timezone,
+      this.weeklyVerify = startsSync(
         'VerifySync',
         `Verify run (drift check) of connection ${sync.connectionId}`,
         sync.verifySchedule,
@@ -136,31 +144,6 @@ export class Scheduling extends Construct {
           StringEquals: { 'aws:SourceAccount': stack.account },
           ArnEquals: { 'aws:SourceArn': this.group.scheduleGroupArn },
         },
-      }),
-    });
-  }
-
-  /** A schedule that starts the state machine with a fixed input, on the sync's time zone. */
-  private startsSync(
-    stateMachine: sfn.IStateMachine,
-    role: iam.Role,
-    timezone: TimeZone,
-    id: string,
-    description: string,
-    cron: string,
-    input: object,
-  ): scheduler.Schedule {
-    return new scheduler.Schedule(this, id, {
-      scheduleGroup: this.group,
-      description,
-      schedule: scheduler.ScheduleExpression.expression(cron, timezone),
-      target: new ExplicitTarget({
-        arn: stateMachine.stateMachineArn,
-        role,
-        input: scheduler.ScheduleTargetInput.fromObject(input),
-        // A retried delivery carries the same scheduled time, hence the same runId: it resumes, never duplicates.
-        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
-        deadLetterConfig: { arn: this.props.deadLetterQueue.queueArn },
       }),
     });
   }
