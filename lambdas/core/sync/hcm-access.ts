@@ -92,8 +92,7 @@ export class ExistingGoals {
     const natural = naturalKeyOf(record);
     if (this.snapshot) return pickExisting(this.snapshot.find(natural), natural);
     const demand = this.demand.get(record.personNumber);
-    if (!demand || demand.records <= 1)
-      return pickExisting(await this.hcm.findByNaturalKey(natural), natural);
+    if (!demand || demand.records <= 1) return this.findLive(record);
     let goals = this.byPerson.get(record.personNumber);
     if (!goals) {
       const onlyPlan = demand.plans.size === 1 ? record.goalPlanId : undefined;
