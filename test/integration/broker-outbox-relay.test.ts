@@ -3,6 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
 import { createTokenBrokerHandler } from '../../lambdas/token-broker/handler.ts';
+import { documentClient, dynamoClient } from '../../local/adapters/dynalite.ts';
+import { type DynamoFaultProxy, startDynamoFaultProxy } from '../../local/adapters/dynamo-fault-proxy.ts';
 import { type BrokerFixture, startBrokerFixture } from './broker-fixture.ts';
 
 /**
@@ -13,14 +15,18 @@ import { type BrokerFixture, startBrokerFixture } from './broker-fixture.ts';
  * are built here in the shape Lambda delivers them, the table and the conditional removals are real.
  */
 let fx: BrokerFixture;
+let proxy: DynamoFaultProxy;
 beforeAll(async () => {
   fx = await startBrokerFixture();
+  proxy = await startDynamoFaultProxy(fx.dynamo.endpoint);
 });
 afterAll(async () => {
+  await proxy?.close();
   await fx?.close();
 });
 beforeEach(() => {
   fx.idp.setFaults({ errorRate: 0, latencyMs: 0, dropAfterIssueRate: 0, forceInvalidGrant: false });
+  proxy.setRule(undefined);
   fx.events.clear();
 });
 
@@ -42,9 +48,10 @@ function record(connectionId: string, eventName: DynamoDBRecord['eventName'] = '
 }
 const batch = (...records: DynamoDBRecord[]): DynamoDBStreamEvent => ({ Records: records });
 
-function relayHandler(events: EventPublisher) {
+/** The relay as deployed; `throughProxy` puts the DynamoDB fault proxy between it and dynalite. */
+function relayHandler(events: EventPublisher, throughProxy = false) {
   return createTokenBrokerHandler({
-    doc: fx.dynamo.doc,
+    doc: throughProxy ? documentClient(dynamoClient(proxy.endpoint)) : fx.dynamo.doc,
     tableName: fx.dynamo.tables.connections,
     keys: fx.keys,
     secrets: fx.secrets,
@@ -126,5 +133,33 @@ describe('outbox relay (DynamoDB stream -> broker)', () => {
     );
     expect(fx.events.events.filter((e) => e.detail.connectionId === 'relay-inline')).toHaveLength(1);
     expect((await fx.item('relay-inline')).outbox).toEqual([]);
+  });
+
+  it('DynamoDB throttling every read fails the record; a removal whose answer is lost publishes nothing twice', async () => {
+    const eventId = await needsReauth('relay-ddb');
+    const handler = relayHandler(fx.events, true);
+    const rec = record('relay-ddb');
+    // Our own table throttles every read (past the SDK's retries): nothing published, the record fails.
+    proxy.setRule(({ operation }) => (operation === 'GetItem' ? 'throttle' : undefined));
+    await expect(handler(batch(rec), context)).resolves.toEqual({
+      batchItemFailures: [{ itemIdentifier: rec.dynamodb!.SequenceNumber }],
+    });
+    expect(fx.events.events.filter((e) => e.detail.connectionId === 'relay-ddb')).toHaveLength(0);
+    expect((await fx.item('relay-ddb')).outbox).toHaveLength(1);
+    // The retry: the head's removal applies but its answer is lost, so the SDK sends it again (its
+    // condition then fails). The event is out once, the item is empty, a redelivery publishes nothing.
+    let dropped = 0;
+    proxy.setRule(({ operation, body }) =>
+      operation === 'UpdateItem' && String(body.UpdateExpression).startsWith('REMOVE') && dropped++ === 0
+        ? 'drop'
+        : undefined,
+    );
+    await expect(handler(batch(rec), context)).resolves.toEqual({ batchItemFailures: [] });
+    await expect(handler(batch(rec), context)).resolves.toEqual({ batchItemFailures: [] });
+    expect(dropped).toBeGreaterThan(0);
+    const published = fx.events.events.filter((e) => e.detail.connectionId === 'relay-ddb');
+    expect(published).toHaveLength(1);
+    expect(published[0]).toMatchObject({ detail: { eventId } });
+    expect((await fx.item('relay-ddb')).outbox).toEqual([]);
   });
 });
