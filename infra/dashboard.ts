@@ -17,6 +17,7 @@ export interface DashboardInputs {
 }
 
 const HOUR = Duration.hours(1);
+const DAY = Duration.days(1);
 const FIVE_MIN = Duration.minutes(5);
 const WIDE = 12;
 const HEIGHT = 6;
@@ -53,6 +54,18 @@ export function createDashboard(scope: Construct, inputs: DashboardInputs): clou
       left: [
         appMetric('SyncDurationMs', { statistic: cloudwatch.Stats.MAXIMUM, period: HOUR, label: 'max' }),
         appMetric('SyncDurationMs', { statistic: cloudwatch.Stats.AVERAGE, period: HOUR, label: 'avg' }),
+      ],
+      width: WIDE,
+      height: HEIGHT,
+    }),
+  );
+  dashboard.addWidgets(
+    new cloudwatch.GraphWidget({
+      title: 'Verify runs: goals found missing / drifted in HCM, repaired (per day)',
+      left: [
+        appMetric('GoalsFoundMissing', { period: DAY, label: 'missing' }),
+        appMetric('GoalsFoundDrifted', { period: DAY, label: 'drifted' }),
+        appMetric('GoalsRepaired', { period: DAY, label: 'repaired' }),
       ],
       width: WIDE,
       height: HEIGHT,

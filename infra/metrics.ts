@@ -29,6 +29,9 @@ export type MetricName =
   | 'GoalsSynced'
   | 'GoalsFailed'
   | 'SyncDurationMs'
+  | 'GoalsFoundMissing'
+  | 'GoalsFoundDrifted'
+  | 'GoalsRepaired'
   | 'HcmUnauthorized'
   | 'HcmThrottled'
   | 'HcmServerErrors';
@@ -46,6 +49,10 @@ export const METRIC_CONTRACT: Record<MetricName, { service: string; dimensions: 
   HcmThrottled: { service: SERVICE_NAMES.syncChunk, dimensions: [] },
   HcmServerErrors: { service: SERVICE_NAMES.syncChunk, dimensions: [] },
   SyncDurationMs: { service: SERVICE_NAMES.finishSync, dimensions: [] },
+  // Verify runs only (finish-sync): goals deleted or edited by hand in HCM, and how many were written back.
+  GoalsFoundMissing: { service: SERVICE_NAMES.finishSync, dimensions: [] },
+  GoalsFoundDrifted: { service: SERVICE_NAMES.finishSync, dimensions: [] },
+  GoalsRepaired: { service: SERVICE_NAMES.finishSync, dimensions: [] },
 };
 
 export const REFRESH_TRIGGERS: readonly RefreshTrigger[] = [

@@ -310,15 +310,16 @@ export async function runLocal(
       report.goalIndex = { built, ...(reason ? { reason } : {}), goals, requests };
     }
     if (o.verify) {
-      // Chunk results of this execution (a duplicate invocation's result is never seen, as in AWS).
+      // finish-sync's counts, as in AWS (from the chunks' snapshots or every record). A run that never
+      // reached finish-sync (Ctrl-C) reports what the chunk results of this execution saw.
       const sum = (f: 'verifyMissing' | 'verifyDrifted' | 'verifyRepaired') =>
         chunkResults.reduce((n, r) => n + (r.counts[f] ?? 0), 0);
-      report.verify = {
+      const found = (await runs.getRun(runId))?.counts?.verify ?? {
         missing: sum('verifyMissing'),
         drifted: sum('verifyDrifted'),
         repaired: sum('verifyRepaired'),
-        hcmRequests: report.hcm.requests,
       };
+      report.verify = { ...found, hcmRequests: report.hcm.requests };
     }
     if (interrupt.signal) report.interrupted = interrupt.signal;
     report.stateDir = workDir;

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GoalLedger, RecordStore, type WriteTiming } from '#core/checkpoint/index.ts';
+import { ChunkStore, GoalLedger, RecordStore, type WriteTiming } from '#core/checkpoint/index.ts';
 import { HcmGoalsClient, toHcmPayload } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
@@ -92,7 +92,11 @@ async function planIndex(runId: string): Promise<GoalSnapshot> {
   return (await loadSnapshot(store, runId, 2, chunk.index))!;
 }
 
-async function passes(runId: string, snapshot: GoalSnapshot | undefined): Promise<ChunkResult[]> {
+async function passes(
+  runId: string,
+  snapshot: GoalSnapshot | undefined,
+  chunks?: ChunkStore,
+): Promise<ChunkResult[]> {
   const doc = peers.dynamo.doc;
   const table = peers.dynamo.tables.checkpoints;
   const out: ChunkResult[] = [];
@@ -107,6 +111,7 @@ async function passes(runId: string, snapshot: GoalSnapshot | undefined): Promis
         workerId: `resume-p${i}`,
         remainingTimeMs: () => 600_000,
         ...(snapshot ? { snapshot } : {}),
+        ...(chunks ? { chunks } : {}),
       },
       { minTimeMarginMs: 0, timing: TIMING },
     );
@@ -280,6 +285,33 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     expect(now!.GoalId).toBe(goal!.GoalId);
     expect(now!.StatusCode).toBe(toHcmPayload(target).StatusCode);
     expect(now!.Description ?? null).toBe(toHcmPayload(target).Description ?? null);
+  });
+
+  it('verify findings stay in the chunk snapshot finish-sync sums, also after a repeated pass of the chunk', async () => {
+    await passes(`seed4-${connectionId}`, await planIndex(`seed4-${connectionId}`));
+    const [gone] = goalsOf(records[2]!);
+    const [edited] = goalsOf(records[7]!);
+    peers.hcm.deleteGoal(gone!.performanceGoalsUniqID);
+    peers.hcm.editGoal(edited!.performanceGoalsUniqID, { StatusCode: 'CANCELLED' });
+    const store = memoryStore();
+    const runId = `verify-snap-${connectionId}`;
+    await buildGoalIndex(
+      { runId, attempt: 2, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify: true },
+      { hcm: client(), source: openGoalSource({ uri: sourcePath, format: 'jsonl' }), store, now: Date.now },
+    );
+    const snapshot = (await loadSnapshot(store, runId, 2, chunk.index))!;
+    const chunks = new ChunkStore(peers.dynamo.doc, peers.dynamo.tables.checkpoints);
+    const first = total(await passes(runId, snapshot, chunks));
+    expect(first).toMatchObject({ verifyMissing: 1, verifyDrifted: 1, verifyRepaired: 2 });
+    const findings = { verifyMissing: 1, verifyDrifted: 1, verifyRepaired: 2 };
+    expect((await chunks.listChunkSummaries(runId))[0]).toMatchObject({ status: 'complete', ...findings });
+
+    // Step Functions retries the iteration (or a duplicate invocation runs it): every record is done
+    // already, this pass repairs nothing, and its snapshot still counts what the run found.
+    const again = total(await passes(runId, snapshot, chunks));
+    expect(again).toMatchObject({ alreadyDone: GOALS, verifyRepaired: 0, hcmRequests: 0 });
+    const [summary] = await chunks.listChunkSummaries(runId);
+    expect(summary).toMatchObject({ status: 'complete', passes: 2, ...findings });
   });
 
   it('control: trusting the index for that record (guard off) writes the goal twice', async () => {

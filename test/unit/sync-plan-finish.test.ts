@@ -300,19 +300,30 @@ describe('planRun with a version pinned in the input (goal-sync start --upload)'
 });
 
 describe('finishRun', () => {
-  async function plannedRun(runId: string, valid: number, invalid: number, chunkCount: number) {
+  async function plannedRun(
+    runId: string,
+    valid: number,
+    invalid: number,
+    chunkCount: number,
+    verify = false,
+  ) {
     await runs.startRun({
       runId,
       source: { uri: 'x.jsonl', format: 'jsonl' },
       connectionId: 'c',
       chunkSize: 10,
     });
-    await runs.markPlanned(runId, chunkCount, {
-      totalRecords: valid + invalid,
-      validRecords: valid,
-      invalid,
-      bytes: 1,
-    });
+    await runs.markPlanned(
+      runId,
+      chunkCount,
+      {
+        totalRecords: valid + invalid,
+        validRecords: valid,
+        invalid,
+        bytes: 1,
+      },
+      verify,
+    );
   }
   const summary = (index: number, created: number, failed = 0) => ({
     index,
@@ -395,6 +406,68 @@ describe('finishRun', () => {
       status: 'completed_with_failures',
       goals: { created: 1, reconciled: 1, unsettled: 2 },
     });
+  });
+
+  it('a verify run reports what its chunks found and repaired: from the snapshots, and from the records', async () => {
+    const metrics: Array<[string, number]> = [];
+    const sink = {
+      addMetric: (name: string, _unit: unknown, value: number) => {
+        metrics.push([name, value]);
+      },
+    } as unknown as MetricsSink;
+    // Snapshots: chunk 0 repaired one missing and one drifted goal; chunk 1 failed to repair a drifted one.
+    await plannedRun('fin-verify', 20, 0, 2, true);
+    await chunks.saveChunkSummary('fin-verify', {
+      ...summary(0, 10),
+      verifyMissing: 1,
+      verifyDrifted: 1,
+      verifyRepaired: 2,
+    });
+    await chunks.saveChunkSummary('fin-verify', {
+      ...summary(1, 9, 1),
+      verifyMissing: 0,
+      verifyDrifted: 1,
+      verifyRepaired: 0,
+    });
+    const fast = await finishRun(
+      { runId: 'fin-verify' },
+      { runs, chunks, events: events().publisher, metrics: sink },
+    );
+    expect(fast.aggregation).toBe('chunks');
+    expect(fast.goals.verify).toEqual({ missing: 1, drifted: 2, repaired: 2 });
+    expect((await runs.getRun('fin-verify'))?.counts?.verify).toEqual({
+      missing: 1,
+      drifted: 2,
+      repaired: 2,
+    });
+    expect(await runs.getReport('fin-verify')).toMatchObject({ goals: { verify: { repaired: 2 } } });
+    expect(metrics).toContainEqual(['GoalsRepaired', 2]);
+    expect(metrics).toContainEqual(['GoalsFoundDrifted', 2]);
+
+    // Records (no snapshots): the finding each record checkpoint carries.
+    await plannedRun('fin-verify-records', 3, 0, 1, true);
+    const store = new RecordStore(dynamo.doc, dynamo.tables.checkpoints, {
+      runId: 'fin-verify-records',
+      connectionId: 'c',
+      expiresAt: 1,
+    });
+    const ids = { hcmGoalId: 1, performanceGoalsUniqID: 'u', goalPlanId: 1 };
+    const progress = { contentHash: 'h', chunkIndex: 0, runAttempt: 1 };
+    await store.complete('A', { ...progress, action: 'created', ids, verifyFinding: 'missing' });
+    await store.complete('B', { ...progress, action: 'updated', ids, verifyFinding: 'drifted' });
+    await store.fail('C', { ...progress, verifyFinding: 'drifted' }, 'HTTP 400', false);
+    const exact = await finishRun(
+      { runId: 'fin-verify-records' },
+      { runs, chunks, events: events().publisher },
+    );
+    expect(exact.aggregation).toBe('records');
+    expect(exact.goals.verify).toEqual({ missing: 1, drifted: 2, repaired: 2 });
+
+    // A run that is not a verify pass reports no verify block.
+    await plannedRun('fin-plain', 1, 0, 1);
+    await chunks.saveChunkSummary('fin-plain', summary(0, 1));
+    const plain = await finishRun({ runId: 'fin-plain' }, { runs, chunks, events: events().publisher });
+    expect(plain.goals.verify).toBeUndefined();
   });
 
   it('marks needs_reauth with the masked error; a later failed outcome does not overwrite it', async () => {

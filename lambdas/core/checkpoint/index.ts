@@ -22,5 +22,7 @@ export type {
   RunItem,
   RunStatus,
   RunTotals,
+  VerifyCounts,
+  VerifyFinding,
 } from './run-types.ts';
 export { committedIds, needsReconcile } from './run-types.ts';

@@ -3,7 +3,15 @@ import { isConditionFailed } from '../aws-errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { batchGetAll, batchPutAll, dynamoCall } from './batch-io.ts';
 import { LEDGER_SK, ledgerPk, recordSk, runPk } from './item-keys.ts';
-import type { DoneAction, HcmIds, LedgerItem, RecordItem } from './run-types.ts';
+import type { DoneAction, HcmIds, LedgerItem, RecordItem, VerifyFinding } from './run-types.ts';
+
+/** What every record outcome carries: content, chunk and attempt, and a verify finding it settled. */
+export interface RecordProgress {
+  contentHash: string;
+  chunkIndex: number;
+  runAttempt: number;
+  verifyFinding?: VerifyFinding;
+}
 
 export interface RecordState {
   record?: RecordItem;
@@ -76,7 +84,7 @@ export class RecordStore {
    */
   async complete(
     externalKey: string,
-    c: { contentHash: string; chunkIndex: number; runAttempt: number; action: DoneAction; ids: HcmIds },
+    c: RecordProgress & { action: DoneAction; ids: HcmIds },
     replaced?: HcmIds,
   ): Promise<void> {
     await dynamoCall('PutItem', () =>
@@ -99,13 +107,14 @@ export class RecordStore {
   /** A `REC#` item: what every outcome records (content, chunk, attempt, time, TTL) plus the outcome's fields. */
   private recordItem(
     externalKey: string,
-    c: { contentHash: string; chunkIndex: number; runAttempt: number },
+    c: RecordProgress,
     outcome: Record<string, unknown>,
   ): Record<string, unknown> {
     return {
       ...this.key(externalKey),
       externalKey,
       ...outcome,
+      ...(c.verifyFinding ? { verifyFinding: c.verifyFinding } : {}),
       contentHash: c.contentHash,
       chunkIndex: c.chunkIndex,
       runAttempt: c.runAttempt,
@@ -116,12 +125,7 @@ export class RecordStore {
   }
 
   /** Marks the record failed for this attempt, unless another invocation already finished it. */
-  async fail(
-    externalKey: string,
-    c: { contentHash: string; chunkIndex: number; runAttempt: number },
-    reason: string,
-    retryable: boolean,
-  ): Promise<void> {
+  async fail(externalKey: string, c: RecordProgress, reason: string, retryable: boolean): Promise<void> {
     try {
       await dynamoCall('PutItem', () =>
         this.doc.send(

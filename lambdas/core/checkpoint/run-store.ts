@@ -12,6 +12,7 @@ import type {
   RunStatus,
   RunTotals,
   SourceLocation,
+  VerifyFinding,
 } from './run-types.ts';
 
 export interface StartRunRequest {
@@ -152,19 +153,22 @@ export class RunStore extends RunScopedStore {
     };
   }
 
-  async markPlanned(runId: string, chunkCount: number, totals: RunTotals): Promise<void> {
+  /** `verify`: the attempt being planned is a verify pass (finish-sync then reports its findings). */
+  async markPlanned(runId: string, chunkCount: number, totals: RunTotals, verify = false): Promise<void> {
     await dynamoCall('UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: { pk: runPk(runId), sk: RUN_SK },
           ConditionExpression: 'attribute_exists(pk)',
-          UpdateExpression: 'SET #status = :running, chunkCount = :count, totals = :totals, updatedAt = :now',
+          UpdateExpression:
+            'SET #status = :running, chunkCount = :count, totals = :totals, verify = :verify, updatedAt = :now',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
             ':running': 'running',
             ':count': chunkCount,
             ':totals': totals,
+            ':verify': verify,
             ':now': new Date(this.clock.now()).toISOString(),
           },
         }),
@@ -247,14 +251,17 @@ export class RunStore extends RunScopedStore {
   }
 
   /** Record states of the whole run: the exact (slower) aggregation finish-sync falls back to. */
-  async listRecordStates(runId: string): Promise<Array<{ status: string; action?: string }>> {
+  async listRecordStates(
+    runId: string,
+  ): Promise<Array<{ status: string; action?: string; verifyFinding?: VerifyFinding }>> {
     const items = await this.queryPrefix(runId, SK_PREFIX.record, Number.POSITIVE_INFINITY, {
-      expression: '#status, #action',
+      expression: '#status, #action, verifyFinding',
       names: { '#status': 'status', '#action': 'action' },
     });
     return items.map((i) => ({
       status: i.status as string,
       ...(i.action === undefined ? {} : { action: i.action as string }),
+      ...(i.verifyFinding === undefined ? {} : { verifyFinding: i.verifyFinding as VerifyFinding }),
     }));
   }
 

@@ -41,6 +41,17 @@ export interface GoalCounts {
   failed: number;
   /** Valid records without a terminal state (a run that stopped early). */
   unsettled: number;
+  /**
+   * A verify run only: goals the ledger called written that HCM no longer held (missing) or held with
+   * other content (drifted), and how many of them were written back.
+   */
+  verify?: VerifyCounts;
+}
+
+export interface VerifyCounts {
+  missing: number;
+  drifted: number;
+  repaired: number;
 }
 
 export interface RunItem {
@@ -54,6 +65,8 @@ export interface RunItem {
   counts?: GoalCounts;
   /** How many times plan-sync started or resumed this run; failed records are retried once per attempt. */
   attempt: number;
+  /** The current attempt is a verify pass (set when it is planned). */
+  verify?: boolean;
   /** The execution that planned the current attempt. */
   executionArn?: string;
   startedAt: string;
@@ -96,8 +109,12 @@ export interface RecordItem {
   retryable?: boolean;
   /** The goal the ledger pointed at before the record's person or plan changed (left in place in HCM). */
   replacedGoal?: HcmIds;
+  /** A verify pass settled it from a finding: HCM had lost the goal, or held other content. */
+  verifyFinding?: VerifyFinding;
   updatedAt: string;
 }
+
+export type VerifyFinding = 'missing' | 'drifted';
 
 /**
  * The ledger item of one (connection, external key): what HCM holds for it once a write was
@@ -170,6 +187,10 @@ export interface ChunkSummary {
   failed: number;
   /** done + failed: only grows, so an older snapshot never overwrites a newer one. */
   settled: number;
+  /** Of the settled records, those a verify finding settled (absent on snapshots of other runs). */
+  verifyMissing?: number;
+  verifyDrifted?: number;
+  verifyRepaired?: number;
   passes: number;
   updatedAt: string;
 }

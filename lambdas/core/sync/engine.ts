@@ -5,6 +5,7 @@ import {
   GoalLedger,
   type HcmIds,
   needsReconcile,
+  type VerifyFinding,
   WRITE_TIMING_DEFAULTS,
   type WriteTiming,
 } from '#core/checkpoint/index.ts';
@@ -105,8 +106,9 @@ function classify(
   snapshot?: GoalSnapshot,
 ): Planned {
   const rec = state.record;
+  const finding = rec?.verifyFinding ? { finding: rec.verifyFinding } : {};
   if (rec?.status === 'done')
-    return { kind: 'settled', outcome: { kind: 'alreadyDone', action: rec.action } };
+    return { kind: 'settled', outcome: { kind: 'alreadyDone', action: rec.action, ...finding } };
   const ledger = state.ledger;
   const ids = committedIds(ledger);
   // The ledger holds what HCM got last time: same hash means same content, no HCM call needed.
@@ -119,7 +121,7 @@ function classify(
     return { kind: 'unchanged', record, hash, ids };
   }
   if (rec?.status === 'failed' && rec.runAttempt >= job.attempt) {
-    return { kind: 'settled', outcome: { kind: 'failed', reason: rec.reason ?? 'failed' } };
+    return { kind: 'settled', outcome: { kind: 'failed', reason: rec.reason ?? 'failed', ...finding } };
   }
   return { kind: 'work', record, hash, state };
 }
@@ -134,15 +136,23 @@ function tally(counts: ChunkCounts, outcome: RecordOutcome): void {
   }
 }
 
-/**
- * Missing: the listing did not show the goal; a PATCH that then succeeded found it renamed or moved in
- * HCM, which is drift after all. Drifted: shown with other content.
- */
-function tallyVerify(counts: ChunkCounts, verify: VerifyHint, outcome: RecordOutcome): void {
-  const repaired = outcome.kind === 'done';
-  if (verify.listed || (repaired && outcome.action === 'updated')) counts.verifyDrifted += 1;
+/** This pass's verify findings (syncRecord classifies them: it knows whether a PATCH found the goal). */
+function tallyVerify(counts: ChunkCounts, outcome: RecordOutcome): void {
+  if (outcome.kind === 'waiting' || !outcome.finding) return;
+  if (outcome.finding === 'drifted') counts.verifyDrifted += 1;
   else counts.verifyMissing += 1;
-  if (repaired) counts.verifyRepaired += 1;
+  if (outcome.kind === 'done') counts.verifyRepaired += 1;
+}
+
+/** A settled record as the chunk's snapshot counts it: its action, and the verify finding it settled. */
+interface Settled {
+  action: DoneAction | 'failed' | undefined;
+  finding?: VerifyFinding;
+}
+
+function settledOf(outcome: Exclude<RecordOutcome, { kind: 'waiting' }>): Settled {
+  const action = outcome.kind === 'failed' ? 'failed' : outcome.action;
+  return outcome.finding ? { action, finding: outcome.finding } : { action };
 }
 
 /**
@@ -168,7 +178,7 @@ export async function processChunk(
     classify(v.record, v.hash, states.get(v.record.externalKey) ?? {}, job, deps.snapshot),
   );
 
-  const finalActions: Array<DoneAction | 'failed' | undefined> = [];
+  const finalActions: Settled[] = [];
   const unchanged = planned.filter((p) => p.kind === 'unchanged');
   if (unchanged.length > 0) {
     await deps.records.markUnchanged(
@@ -181,7 +191,7 @@ export async function processChunk(
       })),
     );
     counts.unchanged += unchanged.length;
-    finalActions.push(...unchanged.map(() => 'unchanged' as const));
+    finalActions.push(...unchanged.map(() => ({ action: 'unchanged' as const })));
   }
   for (const p of planned) {
     if (p.kind !== 'committed') continue;
@@ -193,13 +203,13 @@ export async function processChunk(
       ids: p.ids,
     });
     counts.alreadyDone += 1;
-    finalActions.push(p.action);
+    finalActions.push({ action: p.action });
   }
   for (const p of planned) {
     if (p.kind !== 'settled') continue;
     if (p.outcome.kind === 'failed') counts.alreadyFailed += 1;
     else tally(counts, p.outcome);
-    finalActions.push(p.outcome.kind === 'failed' ? 'failed' : (p.outcome as { action?: DoneAction }).action);
+    if (p.outcome.kind !== 'waiting') finalActions.push(settledOf(p.outcome));
   }
 
   const work = planned.filter((p) => p.kind === 'work');
@@ -245,9 +255,9 @@ export async function processChunk(
       try {
         const outcome = await syncRecord(ctx, item.record, item.hash, item.verify);
         tally(counts, outcome);
-        if (item.verify) tallyVerify(counts, item.verify, outcome);
+        tallyVerify(counts, outcome);
         if (outcome.kind === 'waiting') waitUntil = Math.max(waitUntil, outcome.until);
-        else finalActions.push(outcome.kind === 'failed' ? 'failed' : outcome.action);
+        else finalActions.push(settledOf(outcome));
         if (outcome.kind === 'done' && outcome.replaced) {
           replaced.push({ externalKey: item.record.externalKey, previous: outcome.replaced });
         }
@@ -270,8 +280,9 @@ export async function processChunk(
   const status = counts.remaining === 0 ? 'complete' : 'partial';
 
   if (deps.chunks) {
-    const tallyOf = (a: DoneAction | 'failed') => finalActions.filter((x) => x === a).length;
+    const tallyOf = (a: DoneAction | 'failed') => finalActions.filter((x) => x.action === a).length;
     const settled = finalActions.length;
+    const found = (f: VerifyFinding) => finalActions.filter((x) => x.finding === f).length;
     await deps.chunks.saveChunkSummary(job.runId, {
       index: job.chunk.index,
       attempt: job.attempt,
@@ -284,6 +295,13 @@ export async function processChunk(
       reconciled: tallyOf('reconciled'),
       failed: tallyOf('failed'),
       settled,
+      ...(deps.snapshot?.verify
+        ? {
+            verifyMissing: found('missing'),
+            verifyDrifted: found('drifted'),
+            verifyRepaired: finalActions.filter((x) => x.finding && x.action !== 'failed').length,
+          }
+        : {}),
     });
   }
   if (abort !== undefined) throw abort;

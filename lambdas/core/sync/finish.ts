@@ -7,6 +7,7 @@ import type {
   RunLease,
   RunStatus,
   RunStore,
+  VerifyCounts,
 } from '#core/checkpoint/index.ts';
 import { ConfigError } from '../errors.ts';
 import { maskSecrets } from '../mask.ts';
@@ -61,6 +62,8 @@ function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCounts | un
   // Only a full set of complete snapshots from this attempt describes the run exactly.
   if (summaries.some((s) => s.attempt !== run.attempt || s.status !== 'complete')) return undefined;
   const sum = (f: keyof ChunkSummary) => summaries.reduce((n, s) => n + (s[f] as number), 0);
+  const sumVerify = (f: 'verifyMissing' | 'verifyDrifted' | 'verifyRepaired') =>
+    summaries.reduce((n, s) => n + (s[f] ?? 0), 0);
   const counts: GoalCounts = {
     total: totals.totalRecords,
     created: sum('created'),
@@ -70,6 +73,15 @@ function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCounts | un
     invalid: totals.invalid,
     failed: sum('failed'),
     unsettled: 0,
+    ...(run.verify
+      ? {
+          verify: {
+            missing: sumVerify('verifyMissing'),
+            drifted: sumVerify('verifyDrifted'),
+            repaired: sumVerify('verifyRepaired'),
+          },
+        }
+      : {}),
   };
   const settled = counts.created + counts.updated + counts.unchanged + counts.reconciled + counts.failed;
   return settled === totals.validRecords ? counts : undefined;
@@ -86,15 +98,20 @@ async function fromRecords(run: RunItem, runs: RunStore): Promise<GoalCounts> {
     failed: 0,
     unsettled: 0,
   };
+  const verify: VerifyCounts = { missing: 0, drifted: 0, repaired: 0 };
   let settled = 0;
   for (const r of await runs.listRecordStates(run.runId)) {
+    if (r.verifyFinding) {
+      verify[r.verifyFinding] += 1;
+      if (r.status === 'done') verify.repaired += 1;
+    }
     if (r.status === 'failed') counts.failed += 1;
     else if (r.status === 'done' && r.action && r.action in counts) counts[r.action as 'created'] += 1;
     else continue;
     settled += 1;
   }
   counts.unsettled = Math.max(0, (run.totals?.validRecords ?? 0) - settled);
-  return counts;
+  return run.verify ? { ...counts, verify } : counts;
 }
 
 function statusFor(outcome: FinishOutcome, counts: GoalCounts): RunStatus {
@@ -178,6 +195,12 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
       m.addMetric('SyncDurationMs', MetricUnit.Milliseconds, durationMs);
       m.addMetric(ok ? 'SyncRunsCompleted' : 'SyncRunsFailed', MetricUnit.Count, 1);
       if (status === 'needs_reauth') m.addMetric('SyncRunsNeedsReauth', MetricUnit.Count, 1);
+      if (goals.verify) {
+        // What a weekly verify pass found: goals deleted or edited by hand in HCM, and written back.
+        m.addMetric('GoalsFoundMissing', MetricUnit.Count, goals.verify.missing);
+        m.addMetric('GoalsFoundDrifted', MetricUnit.Count, goals.verify.drifted);
+        m.addMetric('GoalsRepaired', MetricUnit.Count, goals.verify.repaired);
+      }
     }
   }
   return {

@@ -210,7 +210,7 @@ export async function planRun(
     await deps.chunks.putChunkRefs(input.runId, plan.chunks);
     chunks = plan.chunks.map((c) => c.index);
   }
-  await deps.runs.markPlanned(input.runId, plan.chunks.length, totals);
+  await deps.runs.markPlanned(input.runId, plan.chunks.length, totals, input.verify === true);
   // After the run lease is held and the run planned, before any chunk runs (issue 15).
   const goalIndex = await deps.indexGoals?.({
     runId: input.runId,

@@ -5,6 +5,7 @@ import {
   type HcmIds,
   type LedgerItem,
   needsReconcile,
+  type VerifyFinding,
 } from '#core/checkpoint/index.ts';
 import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
 
@@ -35,10 +36,11 @@ export interface RecordSyncContext {
   clock: Clock;
 }
 
+/** `finding`: a verify finding this outcome settled (written back when done, not when failed). */
 export type RecordOutcome =
-  | { kind: 'done'; action: DoneAction; replaced?: HcmIds }
-  | { kind: 'alreadyDone'; action?: DoneAction }
-  | { kind: 'failed'; reason: string }
+  | { kind: 'done'; action: DoneAction; replaced?: HcmIds; finding?: VerifyFinding }
+  | { kind: 'alreadyDone'; action?: DoneAction; finding?: VerifyFinding }
+  | { kind: 'failed'; reason: string; finding?: VerifyFinding }
   /** Not writable now (another claim, or a write not visible yet): try again after `until` (epoch ms). */
   | { kind: 'waiting'; until: number; unclear?: boolean };
 
@@ -111,6 +113,10 @@ export async function syncRecord(
     if (protocolGuards.claimCheckedBeforeWrite) await ctx.ledger.beginWrite(key, ctx.owner);
     wrote = true;
   };
+  // Not listed, but a PATCH of the goal the ledger points at succeeded: it was renamed or moved in
+  // HCM, which is drift after all.
+  const findingOf = (action?: DoneAction): VerifyFinding | undefined =>
+    !recheck ? undefined : verify.listed || action === 'updated' ? 'drifted' : 'missing';
   try {
     const result = await write(ctx, record, previous, guard, recheck ? verify?.listed : undefined);
     const ids = idsOf(result.goal, record.goalPlanId);
@@ -120,24 +126,36 @@ export async function syncRecord(
       personNumber: record.personNumber,
       action: result.action,
     });
-    await ctx.records.complete(key, { ...progress, action: result.action, ids }, result.replaced);
-    return { kind: 'done', action: result.action, ...(result.replaced ? { replaced: result.replaced } : {}) };
+    const finding = findingOf(result.action);
+    await ctx.records.complete(
+      key,
+      { ...progress, action: result.action, ids, ...(finding ? { verifyFinding: finding } : {}) },
+      result.replaced,
+    );
+    return {
+      kind: 'done',
+      action: result.action,
+      ...(result.replaced ? { replaced: result.replaced } : {}),
+      ...(finding ? { finding } : {}),
+    };
   } catch (err) {
     if (err instanceof ClaimLostError || err instanceof CheckpointConflictError) {
       return { kind: 'waiting', until: ctx.clock.now() + 1_000 };
     }
+    const finding = findingOf();
+    const failedProgress = finding ? { ...progress, verifyFinding: finding } : progress;
     if (isRecordLevel(err)) {
-      await ctx.records.fail(key, progress, err.message, false);
+      await ctx.records.fail(key, failedProgress, err.message, false);
       // HCM refused the write outright: nothing of it can commit later.
       await ctx.ledger.release(key, ctx.owner, true);
-      return { kind: 'failed', reason: err.message };
+      return { kind: 'failed', reason: err.message, ...(finding ? { finding } : {}) };
     }
     if (wrote || isAmbiguousWrite(err)) {
       const { visibleAfter, unclearWrites } = await ctx.ledger.markUnclear(key, ctx.owner);
       if (unclearWrites >= ctx.maxUnclearWrites) {
         const reason = `the outcome of ${unclearWrites} writes in a row stayed unknown; the next attempt looks for the goal first`;
-        await ctx.records.fail(key, progress, reason, true);
-        return { kind: 'failed', reason };
+        await ctx.records.fail(key, failedProgress, reason, true);
+        return { kind: 'failed', reason, ...(finding ? { finding } : {}) };
       }
       if (isAmbiguousWrite(err)) return { kind: 'waiting', until: visibleAfter, unclear: true };
       throw err;
