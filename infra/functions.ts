@@ -76,7 +76,10 @@ export const FUNCTION_SPECS: Record<FunctionKey, FunctionSpec> = {
   },
   planSync: {
     folder: 'plan-sync',
-    memorySize: 512,
+    // A re-sync or verify run holds HCM's listing of every goal of the run's plans while it is sliced per
+    // chunk: ~0.8 KB retained, ~1.4 KB at peak per listed goal (npm run bench:index-memory). 1,024 MB
+    // leaves room for ~500,000 existing goals next to the source's plan.
+    memorySize: 1024,
     timeout: Duration.minutes(5),
     description: 'Plans a goal sync run: validates the source and writes chunk references',
   },
