@@ -52,61 +52,49 @@ const IDCS_LIMIT = 40;
 const log = (line: string) => process.stderr.write(`[fleet] ${line}\n`);
 
 const dir = await mkdtemp(join(tmpdir(), 'fleet-'));
+/**
+ * A bench peer in a process of its own, spoken to over the fork IPC channel: `ask` sends a message of
+ * type `send` (if given) and resolves with the next reply of type `type`.
+ */
+function forkPeer<M extends { type: string }>(script: string, args: string[] = []) {
+  const child = fork(
+    fileURLToPath(new URL('../bin/run-ts.js', import.meta.url)),
+    [fileURLToPath(new URL(script, import.meta.url)), ...args],
+    { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+  );
+  const ask = <T extends M['type']>(type: T, send?: string) =>
+    new Promise<Extract<M, { type: T }>>((resolve) => {
+      const on = (m: M) => {
+        if (m.type !== type) return;
+        child.off('message', on);
+        resolve(m as Extract<M, { type: T }>);
+      };
+      child.on('message', on);
+      if (send) child.send({ type: send });
+    });
+  return { ask, close: () => child.send({ type: 'close' }) };
+}
+
 // dynalite in its own process too: its work must not stall the brokers between a rate slot and its request.
-const dynamoProcess = fork(
-  fileURLToPath(new URL('../bin/run-ts.js', import.meta.url)),
-  [fileURLToPath(new URL('./fleet-dynamo.ts', import.meta.url))],
-  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
+const dynamoPeer = forkPeer<{ type: 'ready'; endpoint: string; tables: { connections: string } }>(
+  './fleet-dynamo.ts',
 );
-const { endpoint, tables } = await new Promise<{ endpoint: string; tables: { connections: string } }>(
-  (resolve) =>
-    dynamoProcess.once('message', (m) => resolve(m as { endpoint: string; tables: { connections: string } })),
-);
+const { endpoint, tables } = await dynamoPeer.ask('ready');
 const seedClient = dynamoClient(endpoint);
 const dynamo = { endpoint, doc: documentClient(seedClient) };
 // The IdP enforces the IDCS per-domain limit (a sweep that exceeded it would see 429s), in its own process.
-type IdpMessage =
+const idpPeer = forkPeer<
   | { type: 'ready'; tokenUrl: string; clientId: string; clientSecret: string }
   | { type: 'reset' }
-  | { type: 'stats'; stats: IdpStats; times: number[] };
-const idpProcess = fork(
-  fileURLToPath(new URL('../bin/run-ts.js', import.meta.url)),
-  [fileURLToPath(new URL('./fleet-idp.ts', import.meta.url)), String(LIFETIME_S), String(IDCS_LIMIT)],
-  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-);
-const ask = <T extends IdpMessage['type']>(type: T, send?: string) =>
-  new Promise<Extract<IdpMessage, { type: T }>>((resolve) => {
-    const on = (m: IdpMessage) => {
-      if (m.type !== type) return;
-      idpProcess.off('message', on);
-      resolve(m as Extract<IdpMessage, { type: T }>);
-    };
-    idpProcess.on('message', on);
-    if (send) idpProcess.send({ type: send });
-  });
-const idp = await ask('ready');
+  | { type: 'stats'; stats: IdpStats; times: number[] }
+>('./fleet-idp.ts', [String(LIFETIME_S), String(IDCS_LIMIT)]);
+const idp = await idpPeer.ask('ready');
 const client = { clientId: idp.clientId, clientSecret: idp.clientSecret };
 // The brokers reach the IdP through the front door, which stamps each request's arrival.
-const frontDoorProcess = fork(
-  fileURLToPath(new URL('../bin/run-ts.js', import.meta.url)),
-  [fileURLToPath(new URL('./fleet-front-door.ts', import.meta.url)), new URL(idp.tokenUrl).origin],
-  { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] },
-);
-type FrontDoorMessage =
-  | { type: 'ready'; origin: string }
-  | { type: 'reset' }
-  | { type: 'arrivals'; times: number[] };
-const askFrontDoor = <T extends FrontDoorMessage['type']>(type: T, send?: string) =>
-  new Promise<Extract<FrontDoorMessage, { type: T }>>((resolve) => {
-    const on = (m: FrontDoorMessage) => {
-      if (m.type !== type) return;
-      frontDoorProcess.off('message', on);
-      resolve(m as Extract<FrontDoorMessage, { type: T }>);
-    };
-    frontDoorProcess.on('message', on);
-    if (send) frontDoorProcess.send({ type: send });
-  });
-const frontDoor = await askFrontDoor('ready');
+const frontDoorPeer = forkPeer<
+  { type: 'ready'; origin: string } | { type: 'reset' } | { type: 'arrivals'; times: number[] }
+>('./fleet-front-door.ts', [new URL(idp.tokenUrl).origin]);
+const frontDoor = await frontDoorPeer.ask('ready');
 const tokenUrl = new URL(idp.tokenUrl);
 const frontDoorTokenUrl = new URL(tokenUrl.pathname + tokenUrl.search, frontDoor.origin).href;
 const secrets = FileSecretSource.inStateDir(dir);
@@ -182,8 +170,8 @@ for (let i = 0; i < N; i += 50) {
 log(
   `${N} connections seeded in ${Date.now() - t0} ms; lifetime ${LIFETIME_S} s, fleet rate ${RATE}/s, ${INSTANCES} broker instances`,
 );
-await ask('reset', 'reset');
-await askFrontDoor('reset', 'reset');
+await idpPeer.ask('reset', 'reset');
+await frontDoorPeer.ask('reset', 'reset');
 
 let expiredSeen = 0;
 const expiryCheck = async () => {
@@ -234,8 +222,8 @@ await Promise.all(
   }),
 );
 
-const { stats, times } = await ask('stats', 'stats');
-const { times: doorTimes } = await askFrontDoor('arrivals', 'arrivals');
+const { stats, times } = await idpPeer.ask('stats', 'stats');
+const { times: doorTimes } = await frontDoorPeer.ask('arrivals', 'arrivals');
 // Why refreshes failed, as the items still record it (masked reasons; cleared by a later success).
 const lastErrors: Record<string, number> = {};
 for (const c of (await brokers[0]!.status()).connections) {
@@ -303,10 +291,10 @@ if (values.out) {
   );
 }
 for (const c of ddbClients) c.destroy();
-idpProcess.send({ type: 'close' });
-frontDoorProcess.send({ type: 'close' });
+idpPeer.close();
+frontDoorPeer.close();
 seedClient.destroy();
-dynamoProcess.send({ type: 'close' });
+dynamoPeer.close();
 await rm(dir, { recursive: true, force: true });
 process.exit(
   result.peakPerSecond <= RATE && result.reuseDetections === 0 && result.expiredTokensSeen === 0 ? 0 : 1,

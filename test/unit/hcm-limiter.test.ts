@@ -11,6 +11,20 @@ afterEach(() => {
 
 const t0 = () => Date.now();
 
+/** The HCM simulator's limit: a token bucket of `limit` per second, burst = limit; false = a 429. */
+function tokenBucket(limit: number): () => boolean {
+  let tokens = limit;
+  let refilledAt = Date.now();
+  return () => {
+    const now = Date.now();
+    tokens = Math.min(limit, tokens + ((now - refilledAt) / 1000) * limit);
+    refilledAt = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  };
+}
+
 describe('AdaptiveLimiter', () => {
   it('spaces requests 1/rate apart, in arrival order', async () => {
     const limiter = new AdaptiveLimiter({ initialRate: 20 });
@@ -164,16 +178,7 @@ describe('AdaptiveLimiter', () => {
 
   it('six pacers sharing one 30 req/s token bucket (burst 30, Retry-After 1 s) use >= 85% of it with few 429s', async () => {
     const limit = 30;
-    let tokens = limit;
-    let refilledAt = Date.now();
-    const take = (): boolean => {
-      const now = Date.now();
-      tokens = Math.min(limit, tokens + ((now - refilledAt) / 1000) * limit);
-      refilledAt = now;
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    };
+    const take = tokenBucket(limit);
     let accepted = 0;
     let throttled = 0;
     let stop = false;
@@ -222,16 +227,7 @@ describe('AdaptiveLimiter', () => {
   });
   it('ten pacers sharing one 50 req/s bucket (the baseline bench) lose under 1.5% of 5,000 requests to 429s', async () => {
     const limit = 50;
-    let tokens = limit;
-    let refilledAt = Date.now();
-    const take = (): boolean => {
-      const now = Date.now();
-      tokens = Math.min(limit, tokens + ((now - refilledAt) / 1000) * limit);
-      refilledAt = now;
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    };
+    const take = tokenBucket(limit);
     let seed = 7;
     const latencyMs = () => {
       seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
