@@ -1,3 +1,6 @@
+import type { DoneAction, VerifyFinding } from '#core/checkpoint/index.ts';
+import type { RecordOutcome } from './write-goal.ts';
+
 /** What one pass over a chunk did. Every record of the chunk lands in exactly one of the first nine. */
 export interface ChunkCounts {
   created: number;
@@ -51,4 +54,34 @@ export function addCounts(a: ChunkCounts, b: ChunkCounts): ChunkCounts {
   // `?? 0`: a count object written before a field existed (a stored result) still adds up.
   for (const key of Object.keys(out) as Array<keyof ChunkCounts>) out[key] = (a[key] ?? 0) + (b[key] ?? 0);
   return out;
+}
+
+/** Counts one record's outcome in this pass's counts. */
+export function tally(counts: ChunkCounts, outcome: RecordOutcome): void {
+  if (outcome.kind === 'done') counts[outcome.action] += 1;
+  else if (outcome.kind === 'alreadyDone') counts.alreadyDone += 1;
+  else if (outcome.kind === 'failed') counts.failed += 1;
+  else {
+    counts.remaining += 1;
+    if (outcome.unclear) counts.unclearWrites += 1;
+  }
+}
+
+/** This pass's verify findings (syncRecord classifies them: it knows whether a PATCH found the goal). */
+export function tallyVerify(counts: ChunkCounts, outcome: RecordOutcome): void {
+  if (outcome.kind === 'waiting' || !outcome.finding) return;
+  if (outcome.finding === 'drifted') counts.verifyDrifted += 1;
+  else counts.verifyMissing += 1;
+  if (outcome.kind === 'done') counts.verifyRepaired += 1;
+}
+
+/** A settled record as the chunk's snapshot counts it: its action, and the verify finding it settled. */
+export interface Settled {
+  action: DoneAction | 'failed' | undefined;
+  finding?: VerifyFinding;
+}
+
+export function settledOf(outcome: Exclude<RecordOutcome, { kind: 'waiting' }>): Settled {
+  const action = outcome.kind === 'failed' ? 'failed' : outcome.action;
+  return outcome.finding ? { action, finding: outcome.finding } : { action };
 }

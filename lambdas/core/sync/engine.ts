@@ -13,7 +13,7 @@ import { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/ind
 import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { ReauthRequiredError } from '../errors.ts';
 import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../ports.ts';
-import { type ChunkCounts, emptyCounts } from './counts.ts';
+import { type ChunkCounts, emptyCounts, type Settled, settledOf, tally, tallyVerify } from './counts.ts';
 import type { GoalSnapshot } from './goal-index.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';
 import { runPool, TimeBudget } from './pool.ts';
@@ -124,35 +124,6 @@ function classify(
     return { kind: 'settled', outcome: { kind: 'failed', reason: rec.reason ?? 'failed', ...finding } };
   }
   return { kind: 'work', record, hash, state };
-}
-
-function tally(counts: ChunkCounts, outcome: RecordOutcome): void {
-  if (outcome.kind === 'done') counts[outcome.action] += 1;
-  else if (outcome.kind === 'alreadyDone') counts.alreadyDone += 1;
-  else if (outcome.kind === 'failed') counts.failed += 1;
-  else {
-    counts.remaining += 1;
-    if (outcome.unclear) counts.unclearWrites += 1;
-  }
-}
-
-/** This pass's verify findings (syncRecord classifies them: it knows whether a PATCH found the goal). */
-function tallyVerify(counts: ChunkCounts, outcome: RecordOutcome): void {
-  if (outcome.kind === 'waiting' || !outcome.finding) return;
-  if (outcome.finding === 'drifted') counts.verifyDrifted += 1;
-  else counts.verifyMissing += 1;
-  if (outcome.kind === 'done') counts.verifyRepaired += 1;
-}
-
-/** A settled record as the chunk's snapshot counts it: its action, and the verify finding it settled. */
-interface Settled {
-  action: DoneAction | 'failed' | undefined;
-  finding?: VerifyFinding;
-}
-
-function settledOf(outcome: Exclude<RecordOutcome, { kind: 'waiting' }>): Settled {
-  const action = outcome.kind === 'failed' ? 'failed' : outcome.action;
-  return outcome.finding ? { action, finding: outcome.finding } : { action };
 }
 
 /**
