@@ -11,20 +11,6 @@ afterEach(() => {
 
 const t0 = () => Date.now();
 
-/** The HCM simulator's limit: a token bucket of `limit` per second, burst = limit; false = a 429. */
-function tokenBucket(limit: number): () => boolean {
-  let tokens = limit;
-  let refilledAt = Date.now();
-  return () => {
-    const now = Date.now();
-    tokens = Math.min(limit, tokens + ((now - refilledAt) / 1000) * limit);
-    refilledAt = now;
-    if (tokens < 1) return false;
-    tokens -= 1;
-    return true;
-  };
-}
-
 describe('AdaptiveLimiter', () => {
   it('spaces requests 1/rate apart, in arrival order', async () => {
     const limiter = new AdaptiveLimiter({ initialRate: 20 });
@@ -70,12 +56,7 @@ describe('AdaptiveLimiter', () => {
   });
 
   it('decreases x0.7 once per cooldown; increases only on successes of requests that waited for the pacer', async () => {
-    const limiter = new AdaptiveLimiter({
-      initialRate: 10,
-      cooldownMs: 1_000,
-      increasePerSecond: 1,
-      probeIncreasePerSecond: 1,
-    });
+    const limiter = new AdaptiveLimiter({ initialRate: 10, cooldownMs: 1_000, increasePerSecond: 1 });
     limiter.onThrottle();
     expect(limiter.rate).toBeCloseTo(7);
     limiter.onThrottle(); // the same overload
@@ -101,43 +82,6 @@ describe('AdaptiveLimiter', () => {
     // 19 of them waited: about +19/rate, i.e. roughly +3 from 4.9 (the rate grows as it goes).
     expect(limiter.rate).toBeGreaterThan(7.2);
     expect(limiter.rate).toBeLessThan(8.9);
-  });
-
-  it('grows +10%/s until the first throttle, then fast back to 90% of the throttled rate and gently past it', async () => {
-    const limiter = new AdaptiveLimiter({ initialRate: 10, maxConcurrency: 1_000 });
-    // Paced successes only: keep far more queued than the rate lets through.
-    const successes = async (n: number) => {
-      const all = Array.from({ length: n }, () =>
-        limiter.run(async () => undefined).then(() => limiter.onSuccess()),
-      );
-      await vi.advanceTimersByTimeAsync(60_000);
-      await Promise.all(all);
-    };
-    // ~4 s of sending: slow start adds 10% of the rate per second, i.e. +0.1 per paced success
-    // (49 of the 50 waited), where the additive increase would add ~1.
-    await successes(50);
-    expect(limiter.rate).toBeCloseTo(14.9);
-
-    limiter.onThrottle(); // found the limit at 14.9: x0.7 to 10.43
-    const throttledAt = limiter.rate / 0.7;
-    await successes(10); // +0.25 req/s per second of sending, far below 90% of throttledAt
-    const afterAdditive = limiter.rate;
-    expect(afterAdditive).toBeGreaterThan(0.7 * throttledAt + 0.15);
-    expect(afterAdditive).toBeLessThan(0.7 * throttledAt + 0.3);
-
-    // Past 90% of the throttled rate: +0.025 req/s per second, a tenth of the additive step.
-    const probing = new AdaptiveLimiter({ initialRate: 20, maxConcurrency: 1_000 });
-    probing.onThrottle(); // 14
-    await vi.advanceTimersByTimeAsync(1_000);
-    for (let i = 0; i < 3; i++) probing.onThrottle(); // one decrease: 9.8, the limit seen at 14
-    const queued = Array.from({ length: 400 }, () =>
-      probing.run(async () => undefined).then(() => probing.onSuccess()),
-    );
-    await vi.advanceTimersByTimeAsync(120_000);
-    await Promise.all(queued);
-    // 9.8 -> 12.6 (90% of 14) takes ~11 s of +0.25/s; the rest of ~35 s adds under 1 req/s.
-    expect(probing.rate).toBeGreaterThan(12.6);
-    expect(probing.rate).toBeLessThan(13.6);
   });
 
   it('a Retry-After pauses every request, queued or new; a retry marked `first` goes ahead of the queue', async () => {
@@ -178,7 +122,16 @@ describe('AdaptiveLimiter', () => {
 
   it('six pacers sharing one 30 req/s token bucket (burst 30, Retry-After 1 s) use >= 85% of it with few 429s', async () => {
     const limit = 30;
-    const take = tokenBucket(limit);
+    let tokens = limit;
+    let refilledAt = Date.now();
+    const take = (): boolean => {
+      const now = Date.now();
+      tokens = Math.min(limit, tokens + ((now - refilledAt) / 1000) * limit);
+      refilledAt = now;
+      if (tokens < 1) return false;
+      tokens -= 1;
+      return true;
+    };
     let accepted = 0;
     let throttled = 0;
     let stop = false;
@@ -224,57 +177,5 @@ describe('AdaptiveLimiter', () => {
       expect(l.rate).toBeGreaterThan(limit / 6 / 3);
       expect(l.rate).toBeLessThan((limit / 6) * 3);
     }
-  });
-  it('ten pacers sharing one 50 req/s bucket (the baseline bench) lose under 1.5% of 5,000 requests to 429s', async () => {
-    const limit = 50;
-    const take = tokenBucket(limit);
-    let seed = 7;
-    const latencyMs = () => {
-      seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
-      return 20 + (seed / 0x7fffffff) * 30; // the simulator's default 20-50 ms
-    };
-    const started = Date.now();
-    let remaining = 5_000;
-    let accepted = 0;
-    let throttled = 0;
-    let lastAcceptedAt = started;
-    const container = async (limiter: AdaptiveLimiter) => {
-      const lane = async () => {
-        while (remaining > 0) {
-          remaining -= 1; // claimed before the await, as a record taken from a chunk
-          for (let first = false; ; first = true) {
-            const ok = await limiter.run(
-              async () => {
-                await new Promise((r) => setTimeout(r, latencyMs()));
-                return take();
-              },
-              { first },
-            );
-            if (ok) {
-              accepted += 1;
-              lastAcceptedAt = Date.now();
-              limiter.onSuccess();
-              break;
-            }
-            throttled += 1;
-            limiter.onThrottle(1_000); // the simulator's Retry-After: 1
-          }
-        }
-      };
-      await Promise.all(Array.from({ length: 16 }, lane));
-    };
-    let done = false;
-    const running = Promise.all(Array.from({ length: 10 }, () => container(new AdaptiveLimiter()))).then(
-      () => {
-        done = true;
-      },
-    );
-    while (!done) await vi.advanceTimersByTimeAsync(200);
-    await running;
-    expect(accepted).toBe(5_000);
-    // Measured with these defaults: 65-67 429s over three seeds (1.3%); the old probing lost 2.4%.
-    expect(throttled / (accepted + throttled)).toBeLessThan(0.015);
-    const perSecond = accepted / ((lastAcceptedAt - started) / 1000);
-    expect(perSecond).toBeGreaterThanOrEqual(0.9 * limit);
   });
 });

@@ -12,22 +12,10 @@ export interface AdaptiveLimiterOptions {
   /** Ceiling of the rate, per second (default 500). */
   maxRate?: number;
   /**
-   * Additive increase: requests/s gained per second of sending at the full rate (default 0.25), below
-   * 90% of the rate the last throttle came at. Only successes of requests that had to wait for the
-   * pacer count: a rate nobody uses proves nothing.
+   * Additive increase: requests/s gained per second of sending at the full rate (default 0.5). Only
+   * successes of requests that had to wait for the pacer count: a rate nobody uses proves nothing.
    */
   increasePerSecond?: number;
-  /**
-   * The additive increase from 90% of the rate of the last throttle on (default 0.025): the rate that
-   * overloaded the server is known, so the pacer gets back to it quickly and probes past it slowly.
-   */
-  probeIncreasePerSecond?: number;
-  /**
-   * Before the first throttle, the rate grows by this share of itself per second of paced sending
-   * (default 0.1, +10%/s): with no limit known yet, a lone client reaches 50 req/s from 10 in ~16 s
-   * instead of 160 s of additive increase.
-   */
-  slowStartGrowth?: number;
   /** Multiplicative decrease of the rate on a throttle (default 0.7). */
   decrease?: number;
   /**
@@ -45,8 +33,6 @@ export const LIMITER_DEFAULTS = {
   minRate: 0.5,
   maxRate: 500,
   increasePerSecond: 0.25,
-  probeIncreasePerSecond: 0.025,
-  slowStartGrowth: 0.1,
   decrease: 0.7,
   cooldownMs: 1_000,
 } as const;
@@ -56,11 +42,6 @@ export const LIMITER_DEFAULTS = {
  * a run of slow answers does not stall the pacer, and the pacer (not the window) keeps deciding the rate.
  */
 const WINDOW_HEADROOM = 1.5;
-/**
- * From this share of the rate the last throttle came at, the pacer probes (probeIncreasePerSecond):
- * several containers sharing one limit each see their share of it move a little between overloads.
- */
-const PROBE_FROM = 0.9;
 /** Weight of one latency sample in the running mean: ~20 requests of memory, enough to follow a change. */
 const LATENCY_EWMA_WEIGHT = 0.05;
 
@@ -74,11 +55,8 @@ interface Waiter {
  * Paces one client's HCM requests. A server rate limit (HCM answers 429 per OAuth client) counts
  * requests per second, not requests in flight: at 20-50 ms latency even one request in flight is
  * ~30 req/s, so a concurrency limit cannot settle under the limit. This is AIMD on the request
- * rate (as TCP congestion control, with the rate as the window): a slow start (+10%/s) until the first
- * throttle, then +increasePerSecond req/s per second of paced successes back up to 90% of the rate
- * that was throttled, +probeIncreasePerSecond beyond it, and x decrease per throttle (once per
- * cooldown). Every 429 is a request that wrote no goal, so the probing past a known limit is gentle:
- * ten containers sharing a 50 req/s bucket lose ~1.3% of their requests to 429s instead of ~2.4%. Several containers sharing one
+ * rate (as TCP congestion control, with the rate as the window): +increasePerSecond req/s per second
+ * of paced successes, x decrease per throttle (once per cooldown). Several containers sharing one
  * client's limit converge to fair shares of it. A throttle's Retry-After pauses the whole pacer, so
  * one 429 does not turn into a burst of them. Requests leave in FIFO order, evenly spaced
  * (1/rate apart, no burst), and never more than the in-flight window at once.
@@ -101,10 +79,6 @@ export class AdaptiveLimiter {
   private readonly minRate: number;
   private readonly maxRate: number;
   private readonly increase: number;
-  private readonly probeIncrease: number;
-  private readonly slowStartGrowth: number;
-  /** The rate when the last decrease happened: where this client last found the server's limit. */
-  private overloadRate: number | undefined;
   private readonly decrease: number;
   private readonly cooldownMs: number;
   private readonly now: () => number;
@@ -126,8 +100,6 @@ export class AdaptiveLimiter {
     this.maxRate = Math.max(this.minRate, o.maxRate ?? d.maxRate);
     this.currentRate = clamp(o.initialRate ?? d.initialRate, this.minRate, this.maxRate);
     this.increase = o.increasePerSecond ?? d.increasePerSecond;
-    this.probeIncrease = o.probeIncreasePerSecond ?? d.probeIncreasePerSecond;
-    this.slowStartGrowth = o.slowStartGrowth ?? d.slowStartGrowth;
     this.decrease = o.decrease ?? d.decrease;
     this.cooldownMs = o.cooldownMs ?? d.cooldownMs;
     this.now = o.now ?? Date.now;
@@ -198,26 +170,16 @@ export class AdaptiveLimiter {
     this.pacedReleases = 0;
     if (now - this.lastDecreaseAt >= this.cooldownMs) {
       this.lastDecreaseAt = now;
-      this.overloadRate = this.currentRate;
       this.currentRate = Math.max(this.minRate, this.currentRate * this.decrease);
     }
     this.pump();
   }
 
-  /**
-   * A request the server accepted: per second's worth of paced successes, +slowStartGrowth x rate
-   * before any throttle, else +increasePerSecond, or +probeIncreasePerSecond near the last overload.
-   */
+  /** A request the server accepted: +increasePerSecond per second's worth of paced successes. */
   onSuccess(): void {
     if (this.pacedReleases === 0) return;
     this.pacedReleases -= 1;
-    const perSecond =
-      this.overloadRate === undefined
-        ? this.slowStartGrowth * this.currentRate
-        : this.currentRate >= PROBE_FROM * this.overloadRate
-          ? this.probeIncrease
-          : this.increase;
-    this.currentRate = Math.min(this.maxRate, this.currentRate + perSecond / this.currentRate);
+    this.currentRate = Math.min(this.maxRate, this.currentRate + this.increase / this.currentRate);
   }
 
   private observeLatency(ms: number): void {
