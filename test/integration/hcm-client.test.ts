@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   AdaptiveLimiter,
   diffGoal,
@@ -202,6 +202,8 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     const limiter = new AdaptiveLimiter({ initialRate: 50 });
     // maxAttempts bounds 5xx/network retries only: a 429 was not taken on, so it is always safe to repeat.
     const { client } = setup({ limiter, maxAttempts: 1 });
+    const onThrottle = vi.spyOn(limiter, 'onThrottle');
+    const sentFrom = Date.now();
     const t0 = performance.now();
     const results = await Promise.all(
       Array.from({ length: 6 }, (_, i) => client.findByPerson(`E00000${i + 1}`, PLAN.GoalPlanId)),
@@ -216,6 +218,12 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     // The simulator says Retry-After: 1 (second): the retries waited for it.
     expect(performance.now() - t0).toBeGreaterThanOrEqual(1000);
     expect(limiter.rate).toBeLessThan(50);
+    // Each 429 tells the pacer when its request left, so the 429s of one overload cut the rate once.
+    expect(onThrottle).toHaveBeenCalledTimes(client.stats.throttled);
+    for (const [, sentAt] of onThrottle.mock.calls) {
+      expect(sentAt).toBeGreaterThanOrEqual(sentFrom);
+      expect(sentAt).toBeLessThanOrEqual(Date.now());
+    }
   });
 
   it('429 with no time left for the pause plus a request: TransientError(429) at once, through withTimeBudget too', async () => {

@@ -85,6 +85,30 @@ describe('AdaptiveLimiter', () => {
     expect(limiter.rate).toBeLessThan(7.6);
   });
 
+  it('a 429 of a request sent before the last decrease lowers nothing again, however late it comes', async () => {
+    // At a real pod's latency the 429s of one overload keep arriving for seconds: eight requests in
+    // flight at 0.8-3 s each. Only the first of them is news; a later cut would be the same overload twice.
+    const limiter = new AdaptiveLimiter({ initialRate: 10, cooldownMs: 1_000 });
+    const sentAt = limiter.clock();
+    await vi.advanceTimersByTimeAsync(800);
+    limiter.onThrottle(1_000, sentAt);
+    expect(limiter.rate).toBeCloseTo(6);
+    for (const late of [1_500, 2_200, 3_000]) {
+      await vi.advanceTimersByTimeAsync(late - (limiter.clock() - sentAt));
+      limiter.onThrottle(1_000, sentAt);
+      expect(limiter.rate).toBeCloseTo(6);
+    }
+    // A request sent after the decrease, refused past the cooldown: the lower rate overloads too.
+    const after = limiter.clock();
+    await vi.advanceTimersByTimeAsync(800);
+    limiter.onThrottle(1_000, after);
+    expect(limiter.rate).toBeCloseTo(3.6);
+    // Without `sentAt` (a caller that does not know), the cooldown alone decides, as before.
+    await vi.advanceTimersByTimeAsync(1_000);
+    limiter.onThrottle(1_000);
+    expect(limiter.rate).toBeCloseTo(2.16);
+  });
+
   it('a Retry-After pauses every request, queued or new; a retry marked `first` goes ahead of the queue', async () => {
     const limiter = new AdaptiveLimiter({ initialRate: 100 });
     const start = t0();

@@ -273,8 +273,10 @@ export class HcmGoalsClient implements HcmGoals {
     let throttles = 0;
     for (let attempt = 1, retry = false; ; retry = true) {
       let used: IssuedToken | undefined;
+      let sentAt: number | undefined;
       const answer = await this.limiter.run(
         async () => {
+          sentAt = this.limiter.clock();
           // The claim is checked first and the token taken last, so a short-lived token is not aged by the
           // check's round trip; a token wait long enough to matter (a refresh) is followed by a second
           // check. A guard that throws means this attempt is never sent.
@@ -305,7 +307,7 @@ export class HcmGoalsClient implements HcmGoals {
         continue;
       } else if (answer.status === 429) {
         throttles += 1;
-        const giveUp = this.throttled(what, answer, throttles, budget);
+        const giveUp = this.throttled(what, answer, throttles, budget, sentAt);
         if (giveUp) throw giveUp;
         // The wait is the pacer's pause (every request of this client waits it out), not a sleep here.
         this.stats.retries += 1;
@@ -335,11 +337,12 @@ export class HcmGoalsClient implements HcmGoals {
     answer: Answer,
     throttles: number,
     budget: Budget | undefined,
+    sentAt: number | undefined,
   ): TransientError | undefined {
     this.stats.throttled += 1;
     const message = errorMessage(answer.text, 'HTTP 429');
     const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
-    this.limiter.onThrottle(throttlePauseMs(retryAfterMs, throttles, this.backoff));
+    this.limiter.onThrottle(throttlePauseMs(retryAfterMs, throttles, this.backoff), sentAt);
     const failure = new TransientError(`${what}: throttled: ${message}`, retryAfterMs, { status: 429 });
     if (throttles >= this.maxThrottledAttempts) return failure;
     if (!fitsBudget(this.limiter.pausedForMs + this.timeoutMs, budget)) return failure;

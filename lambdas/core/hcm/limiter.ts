@@ -33,7 +33,9 @@ export interface AdaptiveLimiterOptions {
   decrease?: number;
   /**
    * The 429s of one overload arrive together: throttles within this window after a decrease are
-   * ignored, so one overload lowers the rate once, not once per request (default 1,000 ms).
+   * ignored, so one overload lowers the rate once, not once per request (default 1,000 ms). Throttles
+   * of requests that left before the last decrease are ignored too (onThrottle's `sentAt`): at a
+   * real pod's latency (600 ms, p99 3 s) the 429s of one overload keep coming for longer than a second.
    */
   cooldownMs?: number;
   now?: () => number;
@@ -183,13 +185,23 @@ export class AdaptiveLimiter {
     }
   }
 
-  /** A 429: slow down (once per cooldown) and hold every request back for `pauseMs` (its Retry-After). */
-  onThrottle(pauseMs?: number): void {
+  /** The pacer's clock (Date.now unless injected): what `sentAt` is measured on. */
+  clock(): number {
+    return this.now();
+  }
+
+  /**
+   * A 429: slow down (once per overload) and hold every request back for `pauseMs` (its Retry-After).
+   * `sentAt` (the pacer's clock when the throttled request left): a request sent before the last
+   * decrease was refused at the rate that decrease already lowered, so it lowers nothing again.
+   */
+  onThrottle(pauseMs?: number, sentAt?: number): void {
     const now = this.now();
     if (pauseMs !== undefined && pauseMs > 0) this.pausedUntil = Math.max(this.pausedUntil, now + pauseMs);
     // Successes of requests queued before the overload must not win the rate straight back.
     this.pacedReleases = 0;
-    if (now - this.lastDecreaseAt >= this.cooldownMs) {
+    const sentBeforeDecrease = sentAt !== undefined && sentAt < this.lastDecreaseAt;
+    if (now - this.lastDecreaseAt >= this.cooldownMs && !sentBeforeDecrease) {
       this.lastDecreaseAt = now;
       this.slowStart = false;
       this.currentRate = Math.max(this.minRate, this.currentRate * this.decrease);
