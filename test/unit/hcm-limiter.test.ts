@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { AdaptiveLimiter } from '#core/hcm/index.ts';
+import { RateLimiter } from '../../local/hcm/ratelimit.ts';
 
 // Fake timers fake Date.now too, which is the limiter's default clock: time is fully scripted.
 beforeEach(() => {
@@ -10,6 +11,12 @@ afterEach(() => {
 });
 
 const t0 = () => Date.now();
+
+/** The HCM simulator's own bucket (burst = one second of the limit) on the scripted clock: true = accepted. */
+function simulatorBucket(limit: number): () => boolean {
+  const bucket = new RateLimiter(() => Date.now());
+  return () => bucket.take('client', limit) === 0;
+}
 
 describe('AdaptiveLimiter', () => {
   it('spaces requests 1/rate apart, in arrival order', async () => {
@@ -147,16 +154,7 @@ describe('AdaptiveLimiter', () => {
 
   it('six pacers sharing one 30 req/s token bucket (burst 30, Retry-After 1 s) use >= 85% of it with few 429s', async () => {
     const limit = 30;
-    let tokens = limit;
-    let refilledAt = Date.now();
-    const take = (): boolean => {
-      const now = Date.now();
-      tokens = Math.min(limit, tokens + ((now - refilledAt) / 1000) * limit);
-      refilledAt = now;
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    };
+    const take = simulatorBucket(limit);
     let accepted = 0;
     let throttled = 0;
     let stop = false;
@@ -229,16 +227,7 @@ describe('AdaptiveLimiter', () => {
 
   it('ten pacers sharing one 50 req/s bucket (the baseline bench) lose under 2% of 5,000 requests to 429s', async () => {
     const limit = 50;
-    let tokens = limit;
-    let refilledAt = Date.now();
-    const take = (): boolean => {
-      const now = Date.now();
-      tokens = Math.min(limit, tokens + ((now - refilledAt) / 1000) * limit);
-      refilledAt = now;
-      if (tokens < 1) return false;
-      tokens -= 1;
-      return true;
-    };
+    const take = simulatorBucket(limit);
     let seed = 7;
     const latencyMs = () => {
       seed = (seed * 1_103_515_245 + 12_345) & 0x7fffffff;
