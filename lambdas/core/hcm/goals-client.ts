@@ -276,6 +276,7 @@ export class HcmGoalsClient implements HcmGoals {
       let sentAt: number | undefined;
       const answer = await this.limiter.run(
         async () => {
+          // When the pacer released this attempt: a 429 for it belongs to the rate of that moment.
           sentAt = this.limiter.clock();
           // The claim is checked first and the token taken last, so a short-lived token is not aged by the
           // check's round trip; a token wait long enough to matter (a refresh) is followed by a second

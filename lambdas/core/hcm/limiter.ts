@@ -99,8 +99,6 @@ export class AdaptiveLimiter {
   private readonly maxRate: number;
   private readonly increase: number;
   private readonly slowStartGrowth: number;
-  /** No throttle seen yet: the rate grows multiplicatively (slow start). */
-  private slowStart = true;
   private readonly decrease: number;
   private readonly cooldownMs: number;
   private readonly now: () => number;
@@ -108,6 +106,7 @@ export class AdaptiveLimiter {
   private readonly waiters: Waiter[] = [];
   private nextSlotAt = Number.NEGATIVE_INFINITY;
   private pausedUntil = 0;
+  /** -Infinity until the first decrease: until then the pacer is in its slow start. */
   private lastDecreaseAt = Number.NEGATIVE_INFINITY;
   private pacedReleases = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
@@ -192,8 +191,8 @@ export class AdaptiveLimiter {
 
   /**
    * A 429: slow down (once per overload) and hold every request back for `pauseMs` (its Retry-After).
-   * `sentAt` (the pacer's clock when the throttled request left): a request sent before the last
-   * decrease was refused at the rate that decrease already lowered, so it lowers nothing again.
+   * `sentAt` (the pacer's clock when it let the throttled request go): a request released before the
+   * last decrease belongs to the rate that decrease already lowered, so it lowers nothing again.
    */
   onThrottle(pauseMs?: number, sentAt?: number): void {
     const now = this.now();
@@ -203,7 +202,6 @@ export class AdaptiveLimiter {
     const sentBeforeDecrease = sentAt !== undefined && sentAt < this.lastDecreaseAt;
     if (now - this.lastDecreaseAt >= this.cooldownMs && !sentBeforeDecrease) {
       this.lastDecreaseAt = now;
-      this.slowStart = false;
       this.currentRate = Math.max(this.minRate, this.currentRate * this.decrease);
     }
     this.pump();
@@ -216,7 +214,8 @@ export class AdaptiveLimiter {
   onSuccess(): void {
     if (this.pacedReleases === 0) return;
     this.pacedReleases -= 1;
-    const perSecond = this.slowStart
+    const slowStart = this.lastDecreaseAt === Number.NEGATIVE_INFINITY;
+    const perSecond = slowStart
       ? Math.max(this.increase, this.slowStartGrowth * this.currentRate)
       : this.increase;
     this.currentRate = Math.min(this.maxRate, this.currentRate + perSecond / this.currentRate);
