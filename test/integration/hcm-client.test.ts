@@ -34,6 +34,8 @@ const PLAN = GOAL_PLANS[0]!;
 class FakeTokens implements TokenProvider {
   readonly calls: Array<{ minVersion?: number; trigger?: RefreshTrigger }> = [];
   backdateSeconds = 0;
+  /** Seconds from now to `exp` of the next minted tokens, one entry each (negative: already expired). */
+  expiresIn: number[] = [];
   failWith: Error | undefined;
   private current: IssuedToken | undefined;
 
@@ -50,7 +52,10 @@ class FakeTokens implements TokenProvider {
     if (this.failWith) throw this.failWith;
     if (!this.current || this.current.version < (o.minVersion ?? 0)) {
       const version = (this.current?.version ?? 0) + 1;
-      const iat = Math.floor(Date.now() / 1000) - this.backdateSeconds;
+      const now = Math.floor(Date.now() / 1000);
+      const iat = now - this.backdateSeconds;
+      const shifted = this.expiresIn.shift();
+      const exp = shifted === undefined ? iat + 3600 : now + shifted;
       const accessToken = await new SignJWT({
         client_id: this.clientId,
         scope: 'urn:opc:resource:fusion:hcm',
@@ -60,9 +65,9 @@ class FakeTokens implements TokenProvider {
         .setAudience(HCM_AUDIENCE)
         .setSubject(this.clientId)
         .setIssuedAt(iat)
-        .setExpirationTime(iat + 3600)
+        .setExpirationTime(exp)
         .sign(this.key);
-      this.current = { accessToken, expiresAt: (iat + 3600) * 1000, version };
+      this.current = { accessToken, expiresAt: exp * 1000, issuedAt: iat * 1000, version };
     }
     return this.current;
   }
@@ -186,7 +191,41 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(err).toBeInstanceOf(HcmRequestError);
     expect((err as HcmRequestError).status).toBe(401);
     expect((err as Error).message).toMatch(/session has timed out/);
+    expect((err as Error).message).toMatch(/fresh when sent was refused again/);
     expect(client.stats).toMatchObject({ requests: 2, unauthorized: 2, refreshesAfterUnauthorized: 1 });
+  });
+
+  it('401 on tokens that expired on the way: a newer token each time, and the call succeeds', async () => {
+    const { tokens, client } = setup();
+    // A slow machine: the first two tokens are already past `exp` when HCM checks them.
+    tokens.expiresIn = [-2, -1];
+    const goals = await client.findByPerson('E000001', PLAN.GoalPlanId);
+    expect(Array.isArray(goals)).toBe(true);
+    expect(client.stats).toMatchObject({ requests: 3, unauthorized: 2, refreshesAfterUnauthorized: 2 });
+    expect(tokens.calls.slice(1).map((c) => c.minVersion)).toEqual([2, 3]);
+  });
+
+  it('401 on a token that was fresh, then on one that expired on the way: both retried', async () => {
+    sim.setFaults({ tokenMaxAgeSeconds: 60 });
+    const { tokens, client } = setup();
+    tokens.backdateSeconds = 120; // the first token is refused while fresh (session limit) ...
+    await tokens.getToken('conn-1');
+    tokens.backdateSeconds = 0;
+    tokens.expiresIn = [-1]; // ... and its replacement expires on the way
+    await client.findByPerson('E000001', PLAN.GoalPlanId);
+    expect(client.stats).toMatchObject({ requests: 3, unauthorized: 2, refreshesAfterUnauthorized: 2 });
+  });
+
+  it('401 on every token because each expires on the way: a TransientError after bounded retries, not a 401 failure', async () => {
+    const { tokens, client } = setup();
+    tokens.expiresIn = Array.from({ length: 20 }, () => -1);
+    const err = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientError);
+    expect(err).not.toBeInstanceOf(HcmRequestError);
+    expect((err as TransientError).status).toBe(401);
+    expect((err as Error).message).toMatch(/expired on the way/);
+    // The first attempt and MAX_LATE_TOKEN_RETRIES (4) retries, each on a newer token.
+    expect(client.stats).toMatchObject({ requests: 5, unauthorized: 5, refreshesAfterUnauthorized: 4 });
   });
 
   it('passes ReauthRequiredError from the token provider through unchanged', async () => {

@@ -106,6 +106,25 @@ describe('BrokerTokenProvider', () => {
     expect(calls).toHaveLength(2);
   });
 
+  it('refuses a token below the minVersion it asked for, or already expired (TransientError, not a 401 later)', async () => {
+    const stale = (token: IssuedToken) =>
+      new BrokerTokenProvider({ call: async <T>() => token as T }, { clock: { now: () => 10_000 } });
+    const old = await stale({ accessToken: 'at-v1', version: 1, expiresAt: 3_600_000 })
+      .getToken('c', { minVersion: 2 })
+      .catch((e: unknown) => e);
+    expect(old).toBeInstanceOf(TransientError);
+    expect((old as Error).message).toMatch(/version 2 or newer.*newest: 1/);
+    expect((old as Error).message).not.toContain('at-v1');
+    const expired = await stale({ accessToken: 'at-v3', version: 3, expiresAt: 9_000 })
+      .getToken('c', { minVersion: 3 })
+      .catch((e: unknown) => e);
+    expect(expired).toBeInstanceOf(TransientError);
+    expect((expired as Error).message).toMatch(/expired before it could be used/);
+    // Short-lived but unexpired: too short for the buffer, still handed out.
+    const short = await stale({ accessToken: 'at-v4', version: 4, expiresAt: 10_500 }).getToken('c');
+    expect(short.version).toBe(4);
+  });
+
   it('propagates typed broker errors', async () => {
     const provider = new BrokerTokenProvider({
       call: async () => {

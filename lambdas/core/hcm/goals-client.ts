@@ -21,6 +21,7 @@ import {
   parseJson,
   throttlePauseMs,
 } from './response.ts';
+import { judgeUnauthorized, MAX_LATE_TOKEN_RETRIES } from './unauthorized.ts';
 
 export interface HcmClientStats {
   requests: number;
@@ -260,7 +261,8 @@ export class HcmGoalsClient implements HcmGoals {
   /**
    * One logical call: pacer slot, then the token (taken inside the slot: a request may queue behind
    * the pacer longer than a short-lived token stays fresh), timeout, then by answer: 2xx done; 401
-   * replace that token version once and retry; 429 pause the pacer for Retry-After and retry (until
+   * replace that token version and retry (unauthorized.ts: bounded retries while tokens expire on the
+   * way, one for a token refused while fresh); 429 pause the pacer for Retry-After and retry (until
    * the time budget runs short); 503 retry (the server did not take the request on); 500/502/504 and
    * network failures retry only where repeating is harmless (GET, PATCH without If-Match), a POST
    * throws AmbiguousWriteError; other 4xx throw HcmRequestError. Retries go to the head of the queue.
@@ -269,7 +271,8 @@ export class HcmGoalsClient implements HcmGoals {
     const what = `${req.method} ${req.path}`;
     const repeatable = req.method === 'GET' || (req.method === 'PATCH' && !req.headers?.['If-Match']);
     let replace: { minVersion: number; trigger: 'afterUnauthorized' } | undefined;
-    let replacedAfter401 = false;
+    let refusedFresh = false;
+    let lateTokens = 0;
     let throttles = 0;
     for (let attempt = 1, retry = false; ; retry = true) {
       let used: IssuedToken | undefined;
@@ -299,9 +302,23 @@ export class HcmGoalsClient implements HcmGoals {
       } else if (answer.status === 401) {
         this.stats.unauthorized += 1;
         const message = errorMessage(answer.text, 'unauthorized');
-        if (replacedAfter401)
-          throw new HcmRequestError(401, `${what}: ${message} (again after a token refresh)`);
-        replacedAfter401 = true;
+        // A 401 means the request was not taken on, so a retry is safe for every method.
+        if (judgeUnauthorized(used!, Date.now()) === 'late') {
+          lateTokens += 1;
+          if (lateTokens > MAX_LATE_TOKEN_RETRIES || !fitsBudget(this.timeoutMs, budget))
+            throw new TransientError(
+              `${what}: HTTP 401 ${lateTokens} times in a row on tokens that expired on the way (the run is slow against the token lifetime): ${message}`,
+              undefined,
+              { status: 401 },
+            );
+        } else if (refusedFresh) {
+          throw new HcmRequestError(
+            401,
+            `${what}: ${message} (a token that was fresh when sent was refused again after a refresh: the grant is not allowed this request)`,
+          );
+        } else {
+          refusedFresh = true;
+        }
         this.stats.refreshesAfterUnauthorized += 1;
         // Invalidate-if-same: replace exactly the version that failed; a newer one is taken as is.
         replace = { minVersion: used!.version + 1, trigger: 'afterUnauthorized' };

@@ -24,3 +24,5 @@ export {
   HCM_REST_ROOT,
   hcmPaths,
 } from './oracle.ts';
+export type { UnauthorizedCause } from './unauthorized.ts';
+export { judgeUnauthorized, lateMarginMs, MAX_LATE_TOKEN_RETRIES } from './unauthorized.ts';

@@ -5,7 +5,7 @@ import {
   systemClock,
   type TokenProvider,
 } from '../ports.ts';
-import { DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
+import { assertUsable, DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
 import type { BrokerRequest } from './protocol.ts';
 import { SingleFlight } from './refresh/single-flight.ts';
 
@@ -76,6 +76,7 @@ export class BrokerTokenProvider implements TokenProvider {
     const token = await this.transport.call<IssuedToken>(req);
     const current = this.cache.get(connectionId);
     if (!current || token.version >= current.version) this.cache.set(connectionId, token);
-    return token;
+    // The broker checks this too; a worker that sent an older or expired token would earn a 401.
+    return assertUsable(connectionId, token, minVersion, this.clock.now());
   }
 }

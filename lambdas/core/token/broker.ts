@@ -24,7 +24,7 @@ import {
 import { type ConnectionView, toConnectionView } from './connection/connection-item.ts';
 import { ConnectionStore } from './connection/connection-store.ts';
 import { Outbox } from './connection/outbox.ts';
-import { DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
+import { assertUsable, DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
 import { tokenFingerprint } from './oauth/obtain.ts';
 import { DynamoTokenRateLimiter } from './refresh/rate-limiter.ts';
 import {
@@ -146,12 +146,13 @@ export class TokenBroker {
     if (item.status === 'needs_reauth')
       throw new ReauthRequiredError(connectionId, item.lastError ?? 'connection is not connected');
     if (need(stateOf(item), this.clock.now())) return this.vault.open(item);
-    return this.coordinate(
+    const issued = await this.coordinate(
       connectionId,
       need,
       opts.trigger ?? (opts.minVersion ? 'afterUnauthorized' : 'jit'),
       'refresh',
     );
+    return assertUsable(connectionId, issued, minVersion, this.clock.now());
   }
 
   /**
@@ -317,7 +318,8 @@ export class TokenBroker {
       );
       if (need({ status: 'active', ...issued }, this.clock.now())) return issued;
     }
-    // Only reachable with a token too short-lived to satisfy the buffer: hand out the newest one.
+    // Reachable with a token too short-lived to satisfy the buffer, or after lost races: the newest one,
+    // which getToken checks (assertUsable) before handing it out.
     return issued as IssuedToken;
   }
 }

@@ -1,4 +1,5 @@
 import { decodeJwt } from 'jose';
+import { TransientError } from '../errors.ts';
 
 /** Defaults of invariant 4: a token is fresh only if it outlives now + buffer. */
 export const DEFAULT_BUFFER_SECONDS = 120;
@@ -79,4 +80,26 @@ export function isFresh(
   bufferSeconds = DEFAULT_BUFFER_SECONDS,
 ): boolean {
   return token.expiresAt - effectiveBufferMs(token, bufferSeconds) > now;
+}
+
+/**
+ * What may be handed to a caller: a token of at least `minVersion` that has not expired. A token too
+ * short-lived to satisfy the buffer is still usable; an older or expired one is a TransientError (the
+ * caller retries later), never a token that would earn a 401 or hide the refresh the caller asked for.
+ */
+export function assertUsable<T extends { version: number; expiresAt: number }>(
+  connectionId: string,
+  token: T,
+  minVersion: number,
+  now: number,
+): T {
+  if (token.version < minVersion)
+    throw new TransientError(
+      `connection ${connectionId}: no token of version ${minVersion} or newer could be obtained (newest: ${token.version})`,
+    );
+  if (token.expiresAt <= now)
+    throw new TransientError(
+      `connection ${connectionId}: the newest token (version ${token.version}) expired before it could be used`,
+    );
+  return token;
 }
