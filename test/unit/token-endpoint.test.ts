@@ -15,7 +15,7 @@ import type { ConnectionSecret } from '../../lambdas/core/ports.ts';
 type Step = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 interface Peer {
   url: string;
-  requests: { body: URLSearchParams; authorization?: string }[];
+  requests: { body: URLSearchParams; authorization?: string; connection?: string; socket: unknown }[];
   close(): Promise<void>;
 }
 
@@ -28,7 +28,12 @@ async function peer(steps: Step[]): Promise<Peer> {
       body += c.toString();
     });
     req.on('end', () => {
-      requests.push({ body: new URLSearchParams(body), authorization: req.headers.authorization });
+      requests.push({
+        body: new URLSearchParams(body),
+        authorization: req.headers.authorization,
+        connection: req.headers.connection,
+        socket: req.socket,
+      });
       const step = steps[Math.min(requests.length - 1, steps.length - 1)]!;
       step(req, res, body);
     });
@@ -155,6 +160,14 @@ describe('obtainToken over HTTP', () => {
     );
     const decoded = Buffer.from(p.requests[0]!.authorization!.slice(6), 'base64').toString();
     expect(decoded).toBe('goal%20sync:s3cr3t%3Awith%26chars');
+  });
+
+  it('opens a connection per token request (Connection: close), so a kept-alive socket the server closed is never taken for an unclear send', async () => {
+    const p = await endpoint(ok);
+    for (const refreshToken of ['rt-1', 'rt-2', 'rt-3'])
+      await obtainToken({ grant: 'refresh_token', secret: secretFor(p), refreshToken }, fast);
+    expect(p.requests.map((r) => r.connection)).toEqual(['close', 'close', 'close']);
+    expect(new Set(p.requests.map((r) => r.socket)).size).toBe(3);
   });
 
   it('retries 503 twice with backoff, then succeeds (client_credentials)', async () => {

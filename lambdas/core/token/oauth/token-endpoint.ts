@@ -44,6 +44,9 @@ export async function postTokenRequest(req: TokenRequest): Promise<TokenResponse
   const headers: Record<string, string> = {
     'content-type': 'application/x-www-form-urlencoded',
     accept: 'application/json',
+    // A fresh connection per request: a pooled socket that the server closed while idle fails after
+    // the request was written, which for a rotating grant would be an outcome we cannot know.
+    connection: 'close',
   };
   if (req.basicAuth) headers.authorization = basicAuthorization(req.basicAuth);
   let response: Response;
