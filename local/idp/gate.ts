@@ -44,6 +44,9 @@ export function tokenEndpointGate(deps: GateDeps): SimMiddleware {
     if (delayMs > 0) await sleep(delayMs);
     if (faults.errorRate > 0 && random() < faults.errorRate) {
       stats.counters.injectedErrors++;
+      // The injected answer comes before any token is touched: a 503 says so with Retry-After (the only
+      // 5xx a client of a rotating grant may resend after); a 500 says nothing, as a gateway would.
+      if (faults.errorStatus === 503) ctx.set('Retry-After', '1');
       const code = faults.errorStatus === 503 ? 'temporarily_unavailable' : 'server_error';
       await answerHere(ctx, deps, faults.errorStatus, code, 'injected by the simulator');
       return;

@@ -150,8 +150,8 @@ describe('invariant 2: commit before use, retry the write never the refresh', ()
 });
 
 describe('invariant 5: fatal vs transient', () => {
-  it('IdP 503 twice then 200 -> success after backoff', async () => {
-    const broker = fx.broker({ random: () => 0.5 }); // full jitter pinned: 100 ms, then 200 ms
+  it('IdP 503 with Retry-After twice then 200 -> success after the waits it asked for', async () => {
+    const broker = fx.broker({ random: () => 0.5 }); // Retry-After: 1 outweighs the 100 and 200 ms backoff
     const { version } = await fx.connectRefreshToken('flaky-idp', broker);
     fx.idp.resetStats();
     fx.idp.setFaults({ errorRate: 1, errorStatus: 503 });
@@ -167,30 +167,51 @@ describe('invariant 5: fatal vs transient', () => {
     expect(token.version).toBe(version + 1);
     expect(stats.byStatus).toMatchObject({ '503': 2, '200': 1 });
     expect(stats.tokenRequests).toBe(3);
-    expect(elapsedMs).toBeGreaterThanOrEqual(290);
+    expect(elapsedMs).toBeGreaterThanOrEqual(1_990);
     const item = await fx.item('flaky-idp');
     expect(item.status).toBe('active');
     expect(item.lastError).toBeUndefined();
     record('503-503-200', { tokenEndpointCalls: stats.tokenRequests, elapsedMs });
   });
 
-  it('a persistent 5xx gives up after the bounded attempts, records it and keeps the refresh token valid', async () => {
+  it('a persistent 503 with Retry-After gives up after the bounded attempts, records it and keeps the refresh token valid', async () => {
     const broker = fx.broker({ backoffBaseMs: 5, backoffCapMs: 20 });
     const { version } = await fx.connectRefreshToken('down-idp', broker);
     fx.idp.resetStats();
-    fx.idp.setFaults({ errorRate: 1, errorStatus: 500 });
+    fx.idp.setFaults({ errorRate: 1, errorStatus: 503 });
     await expect(broker.getToken('down-idp', { minVersion: version + 1 })).rejects.toBeInstanceOf(
       TransientError,
     );
     expect(fx.idp.stats().tokenRequests).toBe(4);
     const item = await fx.item('down-idp');
     expect(item.status).toBe('active');
-    expect(String(item.lastError)).toContain('500');
+    expect(String(item.lastError)).toContain('503');
     expect(item.leaseOwner).toBeUndefined();
     expect(fx.events.ofType('connection.refresh_failed')).toHaveLength(1);
     fx.idp.setFaults({ errorRate: 0 });
     expect((await broker.getToken('down-idp', { minVersion: version + 1 })).version).toBe(version + 1);
     expect(fx.idp.stats().reuseDetections).toBe(0);
+  });
+
+  it('a 500 after the refresh token left is an unknown outcome: needs_reauth, one IdP call, never resent', async () => {
+    const broker = fx.broker({ backoffBaseMs: 5, backoffCapMs: 20 });
+    const { version } = await fx.connectRefreshToken('gateway-500', broker);
+    fx.idp.resetStats();
+    fx.idp.setFaults({ errorRate: 1, errorStatus: 500 });
+    await expect(broker.getToken('gateway-500', { minVersion: version + 1 })).rejects.toBeInstanceOf(
+      ReauthRequiredError,
+    );
+    expect(fx.idp.stats().tokenRequests).toBe(1);
+    const item = await fx.item('gateway-500');
+    expect(item.status).toBe('needs_reauth');
+    expect(String(item.lastError)).toContain('500');
+    expect(fx.events.ofType('connection.needs_reauth')).toHaveLength(1);
+    // Whoever comes next sees needs_reauth and sends nothing.
+    fx.idp.setFaults({ errorRate: 0 });
+    await expect(fx.broker().getToken('gateway-500', { minVersion: version + 1 })).rejects.toBeInstanceOf(
+      ReauthRequiredError,
+    );
+    expect(fx.idp.stats().tokenRequests).toBe(1);
   });
 
   it('invalid_grant (grant revoked) -> needs_reauth + event, exactly one IdP call, no retry', async () => {

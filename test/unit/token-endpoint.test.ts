@@ -230,6 +230,39 @@ describe('obtainToken over HTTP', () => {
     expect(p.requests).toHaveLength(1);
   });
 
+  it.each([500, 502, 504, 408])(
+    'never resends a refresh token after a %i (a gateway may answer so after the IdP rotated)',
+    async (status) => {
+      const p = await endpoint(json(status, {}), ok);
+      const err = await obtainToken(
+        { grant: 'refresh_token', secret: secretFor(p), refreshToken: 'rt-1' },
+        fast,
+      ).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RefreshTokenMayBeConsumedError);
+      expect((err as Error).message).toContain(String(status));
+      expect(p.requests).toHaveLength(1);
+    },
+  );
+
+  it('never resends a refresh token after a 503 without Retry-After; resends after one with it, and after a 429', async () => {
+    const bare = await endpoint(json(503, {}), ok);
+    await expect(
+      obtainToken({ grant: 'refresh_token', secret: secretFor(bare), refreshToken: 'rt-1' }, fast),
+    ).rejects.toBeInstanceOf(RefreshTokenMayBeConsumedError);
+    expect(bare.requests).toHaveLength(1);
+    const said = await endpoint(
+      json(503, {}, { 'retry-after': '0' }),
+      json(429, {}, { 'retry-after': '0' }),
+      ok,
+    );
+    const set = await obtainToken(
+      { grant: 'refresh_token', secret: secretFor(said), refreshToken: 'rt-1' },
+      fast,
+    );
+    expect(set.refreshToken).toBe('rt-2-rotated');
+    expect(said.requests).toHaveLength(3);
+  });
+
   it('never resends a refresh token after an unreadable 200', async () => {
     const p = await endpoint((_q, res) => res.writeHead(200).end('<html>'), ok);
     await expect(

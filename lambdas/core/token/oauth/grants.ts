@@ -93,7 +93,7 @@ export async function obtainToken(
           timeout: options.timeout,
         });
       } catch (err) {
-        if (input.grant === 'refresh_token' && err instanceof AmbiguousTokenResponseError) {
+        if (input.grant === 'refresh_token' && mayHaveBeenProcessed(err)) {
           throw new RefreshTokenMayBeConsumedError(err.message, undefined, { cause: err });
         }
         throw err;
@@ -119,6 +119,19 @@ export async function obtainToken(
     },
   );
   return toTokenSet(response, now(), options);
+}
+
+/**
+ * For a rotating grant, whether a failed attempt may have rotated the refresh token. Only an answer that
+ * proves the request was not processed allows a resend: a refused connection (never sent), a 429, or a
+ * 503 with Retry-After. A 500, 502, 504 or 408 can come from a gateway after the IdP rotated (issue 26).
+ */
+function mayHaveBeenProcessed(err: unknown): err is TransientError {
+  if (err instanceof AmbiguousTokenResponseError) return true;
+  if (!(err instanceof TransientError) || err.status === undefined) return false;
+  if (err.status === 429) return false;
+  if (err.status === 503 && err.retryAfterMs !== undefined) return false;
+  return err.status >= 500 || err.status === 408;
 }
 
 function toTokenSet(response: TokenResponse, receivedAt: number, opts: LifetimeOptions): TokenSet {
