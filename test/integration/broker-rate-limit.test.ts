@@ -131,4 +131,39 @@ describe('brokers share the rate (IdP simulator)', () => {
       spanMs: Math.max(...arrivals) - Math.min(...arrivals),
     });
   });
+
+  it('a refresh waiting for its rate slot has written no in-flight marker: a holder that dies there leaves nothing to settle', async () => {
+    const sent: number[] = [];
+    const timedFetch: typeof fetch = (input, init) => {
+      sent.push(Date.now());
+      return fetch(input, init);
+    };
+    const ids = Array.from({ length: 4 }, (_, i) => `slot-first-${i}`);
+    const versions = new Map<string, number>();
+    for (const id of ids) versions.set(id, (await fx.connectRefreshToken(id, fx.broker())).version);
+    // 1 request a second: the last of the four waits ~3 s for its slot.
+    const broker = fx.broker({ tokenEndpointRatePerSecond: 1, fetch: timedFetch });
+    let done = false;
+    const refreshes = Promise.all(
+      ids.map((id) => broker.getToken(id, { minVersion: (versions.get(id) as number) + 1 })),
+    ).finally(() => {
+      done = true;
+    });
+    let worst = 0;
+    let polls = 0;
+    while (!done) {
+      const markers = (await Promise.all(ids.map((id) => fx.item(id)))).filter(
+        (item) => item.refreshInFlight !== undefined,
+      ).length;
+      // A marker is written right before its request leaves; at most one can be between the two.
+      worst = Math.max(worst, markers - sent.length);
+      polls += 1;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    const tokens = await refreshes;
+    for (const [i, t] of tokens.entries()) expect(t.version).toBe((versions.get(ids[i]!) as number) + 1);
+    expect(polls).toBeGreaterThan(5);
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(sent).toHaveLength(4);
+  });
 });

@@ -78,6 +78,7 @@ export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
     },
     callTimeoutMs,
     leaseMarginMs,
+    slotSlackMs: Math.floor((o.tokenEndpointGuardMs ?? DEFAULT_TOKEN_ENDPOINT_GUARD_MS) / 2),
     storeRetry: { baseMs: 50, capMs: 1_000, random: o.random ?? Math.random, ...o.storeRetry },
     recoverBaseMs: o.recoverBaseMs ?? 60_000,
     recoverCapMs: o.recoverCapMs ?? 3_600_000,

@@ -47,6 +47,8 @@ export interface CoordinatorConfig {
   pollCapMs: number;
   /** Lease time kept free after the last token endpoint attempt for the commit. */
   commitReserveMs: number;
+  /** How late after its rate slot a request may still leave (half the limiter's guard). */
+  slotSlackMs: number;
   grant: Omit<GrantRetryOptions, 'deadline' | 'now' | 'random'>;
   /** Full timeout of one DynamoDB or KMS call under the lease (SDK retries included). */
   callTimeoutMs: number;

@@ -22,6 +22,7 @@ import {
   prepareGrant,
   tokenFingerprint,
 } from '../oauth/obtain.ts';
+import { DEFAULT_TOKEN_TIMEOUT_MS } from '../oauth/token-endpoint.ts';
 import { proactiveFireAt } from '../schedule.ts';
 import { describe } from '../telemetry.ts';
 import { CallBudget, retryWithin } from './budget.ts';
@@ -71,8 +72,14 @@ export class LeaseHolder {
     let obtained: Obtained;
     try {
       const prepared = await prepareGrant(item, grantMode(this.req), this.d, this.budget.call('KMS Decrypt'));
+      // Everything that can wait or fail before the send comes before the marker: a holder that dies
+      // waiting for a rate slot leaves no "outcome unknown" behind for a request it never sent.
+      const admit = await this.firstSlot();
       await this.writeMarker(item, prepared);
+      // A marker write slow enough to move the send out of its slot's window takes a new slot.
+      if (this.d.clock.now() - admit.at > admit.slackMs) await this.d.limiter.acquire(admit.latestStart);
       this.probe('sending');
+      let first = true;
       obtained = await callGrant(item, prepared, grantMode(this.req), {
         secrets: this.d.secrets,
         retry: {
@@ -84,7 +91,11 @@ export class LeaseHolder {
           timeout: (ms) => timeoutOn(clock, ms),
           fetch: this.d.fetch,
           random: this.d.config.random,
-          admit: (latestStart) => this.d.limiter.acquire(latestStart),
+          // The first attempt's slot was taken above; each retry takes its own.
+          admit: async (latestStart) => {
+            if (first) first = false;
+            else await this.d.limiter.acquire(latestStart);
+          },
         },
       });
     } catch (err) {
@@ -95,6 +106,15 @@ export class LeaseHolder {
       throw new SimulatedCrashError('simulated broker crash after the token endpoint answered');
     }
     return this.commit(item, obtained);
+  }
+
+  /** The rate slot of the first attempt, by the last moment the attempt could still start. */
+  private async firstSlot(): Promise<{ at: number; latestStart: number; slackMs: number }> {
+    const { config, clock, limiter } = this.d;
+    const timeoutMs = config.grant.timeoutMs ?? DEFAULT_TOKEN_TIMEOUT_MS;
+    const latestStart = this.leaseExpiresAt - config.commitReserveMs - timeoutMs;
+    await limiter.acquire(latestStart);
+    return { at: clock.now(), latestStart, slackMs: config.slotSlackMs };
   }
 
   private async writeMarker(item: ConnectionItem, prepared: PreparedGrant): Promise<void> {
