@@ -7,6 +7,7 @@ import {
   TokenCommitError,
   TransientError,
 } from '../../lambdas/core/errors.ts';
+import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 
 let fx: BrokerFixture;
@@ -303,6 +304,39 @@ describe('invariant 5: fatal vs transient', () => {
       version: reconnected + 1,
     });
     expect(fx.idp.stats().tokenRequests).toBe(calls);
+    expect(fx.idp.stats().reuseDetections).toBe(0);
+  });
+
+  it('a connect whose answer was lost keeps the bootstrap token as spent: connect again with the same secret sends nothing', async () => {
+    const broker = fx.broker();
+    const { refreshToken } = await fx.idp.issueRefreshToken({ clientId: fx.idp.clients[0]!.clientId });
+    await fx.secrets.putSecret('secret/lost-connect', {
+      tokenUrl: fx.idp.tokenUrl,
+      clientId: fx.idp.clients[0]!.clientId,
+      clientSecret: fx.idp.clients[0]!.clientSecret,
+      scope: HCM_AUDIENCE,
+      bootstrapRefreshToken: refreshToken,
+    });
+    fx.idp.resetStats();
+    // The IdP rotates the bootstrap token, then the answer is lost.
+    fx.idp.setFaults({ dropAfterIssueRate: 1 });
+    await expect(
+      broker.connect('lost-connect', { secretId: 'secret/lost-connect', grant: 'refresh_token' }),
+    ).rejects.toBeInstanceOf(ReauthRequiredError);
+    fx.idp.setFaults({ dropAfterIssueRate: 0 });
+    const item = await fx.item('lost-connect');
+    expect(item.status).toBe('needs_reauth');
+    expect(item.refreshInFlight).toBeUndefined();
+    expect(fx.idp.stats().tokenRequests).toBe(1);
+    // The operator retries the same command: refused without an IdP call, by any broker instance.
+    for (const b of [broker, fx.broker()]) {
+      const err = await b
+        .connect('lost-connect', { secretId: 'secret/lost-connect', grant: 'refresh_token' })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ReauthRequiredError);
+      expect((err as Error).message).toMatch(/already used/);
+    }
+    expect(fx.idp.stats().tokenRequests).toBe(1);
     expect(fx.idp.stats().reuseDetections).toBe(0);
   });
 });

@@ -49,6 +49,11 @@ export interface ConnectionItem {
   refreshInFlightAt?: number;
   /** Fingerprint of the refresh token that marker is about (the bootstrap one on `connect`). */
   refreshInFlightFingerprint?: string;
+  /**
+   * Fingerprints of refresh tokens that may have reached the IdP when the connection went to
+   * needs_reauth: they outlive the marker, so `connect` with the same secret never replays one.
+   */
+  spentFingerprints?: string[];
   /** needs_reauth that a later success can undo (no rotating secret consumed): the sweeper retries it. */
   autoRetry?: boolean;
   retryAt?: number;
@@ -110,6 +115,9 @@ export function toConnectionItem(raw: Record<string, unknown>): ConnectionItem {
     refreshInFlight: str(raw.refreshInFlight),
     refreshInFlightAt: num(raw.refreshInFlightAt),
     refreshInFlightFingerprint: str(raw.refreshInFlightFingerprint),
+    spentFingerprints: Array.isArray(raw.spentFingerprints)
+      ? raw.spentFingerprints.filter((f): f is string => typeof f === 'string')
+      : undefined,
     autoRetry: raw.autoRetry === true ? true : undefined,
     retryAt: num(raw.retryAt),
     retryCount: num(raw.retryCount),

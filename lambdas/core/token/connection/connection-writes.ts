@@ -46,6 +46,8 @@ export interface ReauthTransition {
   retry?: { at: number; count: number };
   /** Absent when the status does not change (needs_reauth stays needs_reauth): no second event. */
   event?: OutboxEvent;
+  /** Fingerprint of a refresh token that may have reached the IdP: kept, so `connect` never resends it. */
+  spentFingerprint?: string;
   transitionId: string;
   now: number;
 }
@@ -210,6 +212,12 @@ export function reauthExpr(t: ReauthTransition): Expr {
     remove.push('#autoRetry', '#retryAt', '#retryCount');
   }
   if (t.event !== undefined) set += withEvent(names, values, t.event);
+  if (t.spentFingerprint !== undefined) {
+    names['#spent'] = 'spentFingerprints';
+    values[':spent'] = [t.spentFingerprint];
+    values[':emptyList'] = [];
+    set += ', #spent = list_append(if_not_exists(#spent, :emptyList), :spent)';
+  }
   const dueAt = t.event !== undefined ? t.now : t.retry?.at;
   if (dueAt !== undefined) set += due(names, values, t.connectionId, dueAt);
   else {

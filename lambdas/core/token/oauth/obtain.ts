@@ -45,7 +45,8 @@ export async function prepareGrant(
     const bootstrapFingerprint = tokenFingerprint(refreshToken);
     if (
       bootstrapFingerprint === item.bootstrapFingerprint ||
-      bootstrapFingerprint === item.refreshInFlightFingerprint
+      bootstrapFingerprint === item.refreshInFlightFingerprint ||
+      item.spentFingerprints?.includes(bootstrapFingerprint)
     ) {
       // Replaying a spent (or possibly spent) refresh token would trip reuse detection and revoke the grant.
       throw new ReauthRequiredError(

@@ -40,6 +40,8 @@ const COMMIT_FAILED = 'rotated refresh token could not be persisted';
  */
 export class LeaseHolder {
   private readonly budget: CallBudget;
+  /** Fingerprint of the refresh token this holder marked as about to be sent. */
+  private markedFingerprint: string | undefined;
 
   constructor(
     private readonly d: CoordinatorDeps,
@@ -130,6 +132,7 @@ export class LeaseHolder {
       this.budget,
     );
     if (!ok) throw new TransientError(`lost the refresh lease of ${item.connectionId} before sending`);
+    this.markedFingerprint = tokenFingerprint(prepared.refreshToken);
   }
 
   private async commit(item: ConnectionItem, obtained: Obtained): Promise<IssuedToken> {
@@ -300,6 +303,8 @@ export class LeaseHolder {
   ): Promise<boolean> {
     const { store, clock, telemetry, outbox } = this.d;
     const now = clock.now();
+    // A token a marker named (another holder's, or this one's) may be spent: remembered past the marker.
+    const spentFingerprint = item.refreshInFlightFingerprint ?? this.markedFingerprint;
     const event =
       item.status === 'needs_reauth'
         ? undefined // no status change, no second event
@@ -317,6 +322,7 @@ export class LeaseHolder {
         reason,
         retry,
         event,
+        ...(spentFingerprint ? { spentFingerprint } : {}),
         transitionId: event?.eventId ?? randomUUID(),
         now,
       },
