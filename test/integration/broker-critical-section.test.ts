@@ -328,3 +328,44 @@ describe('case 6: a commit that landed on the SDK internal retry', () => {
     expect(fx.idp.stats().reuseDetections).toBe(0);
   });
 });
+
+describe('case 7: a lease acquire whose answer was lost', () => {
+  type Keyed = { Key?: { connectionId?: { S?: string } }; ConditionExpression?: string };
+  const isAcquire = (op: string, body: Record<string, unknown>, id: string) =>
+    op === 'UpdateItem' &&
+    (body as Keyed).Key?.connectionId?.S === id &&
+    String((body as Keyed).ConditionExpression).includes('attribute_not_exists(#owner)');
+
+  it.each([
+    ['the SDK retry fails its condition on our own write', 1],
+    ['every SDK attempt loses its answer', Number.POSITIVE_INFINITY],
+  ])(
+    'is settled by reading the owner (%s): no wait for the lease, no second acquire',
+    async (_label, drops) => {
+      const id = `c7-${drops}`;
+      const broker = fx.broker({ ...viaProxy, leaseMs: 6_000 });
+      const { version } = await fx.connectRefreshToken(id, broker);
+      let acquires = 0;
+      const owners = new Set<string | undefined>();
+      proxy.setRule(({ operation, body }) => {
+        if (!isAcquire(operation, body, id)) return undefined;
+        acquires++;
+        owners.add(values(body)[':owner']?.S);
+        return acquires <= drops ? 'drop' : undefined;
+      });
+      fx.idp.resetStats();
+      const token = await broker.getToken(id, { minVersion: version + 1 });
+      proxy.setRule(undefined);
+      expect(token.version).toBe(version + 1);
+      expect(acquires).toBeGreaterThanOrEqual(2); // the SDK resent the acquire at least once
+      // Without the settling read the caller fails (every answer lost), or waits out its own 6 s lease
+      // and acquires again under a new owner id.
+      expect(owners.size).toBe(1);
+      const item = await fx.item(id);
+      expect(item.status).toBe('active');
+      expect(item.leaseOwner).toBeUndefined();
+      expect(fx.idp.stats().tokenRequests).toBe(1);
+      expect(fx.idp.stats().reuseDetections).toBe(0);
+    },
+  );
+});

@@ -1,4 +1,4 @@
-import { type ConnectionLease, newLeaseOwner } from '#core/lease/index.ts';
+import { type ConnectionLease, type LeaseResult, newLeaseOwner } from '#core/lease/index.ts';
 import {
   ConnectionDisabledError,
   ConnectionNotFoundError,
@@ -82,6 +82,17 @@ export interface CoordinatorDeps {
   scheduleProactive(connectionId: string, at: number): Promise<void>;
 }
 
+/** The item's lease when one of `owners` holds it and it has not expired. */
+function ownLease(
+  item: ConnectionItem,
+  owners: Set<string>,
+  now: number,
+): { owner: string; expiresAt: number } | undefined {
+  const { leaseOwner, leaseExpiresAt } = item;
+  if (leaseOwner === undefined || leaseExpiresAt === undefined || leaseExpiresAt <= now) return undefined;
+  return owners.has(leaseOwner) ? { owner: leaseOwner, expiresAt: leaseExpiresAt } : undefined;
+}
+
 /** An item counts as holding a usable token only if it is active and has one. */
 export const stateOf = (item: ConnectionItem): TokenState => ({
   status: item.status === 'active' && item.accessToken === undefined ? 'needs_reauth' : item.status,
@@ -110,11 +121,16 @@ export class RefreshCoordinator {
     const started = clock.now();
     let delay = config.pollStartMs;
     let contended = false;
+    // Owner ids this caller tried the lease with: a write that applied but whose answer was lost (the SDK's
+    // retry then fails its condition on our own success, or every retry fails) is recognised on a read.
+    const mine = new Set<string>();
+    const hold = (owner: string, expiresAt: number) =>
+      new LeaseHolder(this.d, req, owner, expiresAt, (budget) => this.read(req, budget)).run();
     for (;;) {
       const owner = newLeaseOwner();
-      const lease = await this.d.lease.tryAcquire(req.connectionId, owner, clock.now());
-      if (lease.acquired)
-        return new LeaseHolder(this.d, req, owner, lease.expiresAt, (budget) => this.read(req, budget)).run();
+      mine.add(owner);
+      const lease = await this.tryAcquire(req, owner);
+      if (lease.acquired) return hold(lease.owner, lease.expiresAt);
       if (!contended) {
         contended = true;
         this.d.telemetry.contention(req.connectionId);
@@ -132,6 +148,8 @@ export class RefreshCoordinator {
         const item = await this.read(req);
         const now = clock.now();
         if (req.satisfied(stateOf(item), now)) return this.d.vault.open(item);
+        const ours = ownLease(item, mine, now);
+        if (ours) return hold(ours.owner, ours.expiresAt);
         const leaseFree = item.leaseOwner === undefined || (item.leaseExpiresAt ?? 0) < now;
         if (leaseFree && item.lastErrorAt !== undefined && item.lastErrorAt >= started) {
           // The holder failed while we waited: report its failure instead of repeating the attempt.
@@ -139,6 +157,22 @@ export class RefreshCoordinator {
         }
         if (leaseFree) break;
       }
+    }
+  }
+
+  /**
+   * The conditional acquire; when it fails with an error after it may have applied, one consistent read
+   * settles whether the lease is ours (never a whole lease of everyone waiting on a lost answer).
+   */
+  private async tryAcquire(req: RefreshRequest, owner: string): Promise<LeaseResult> {
+    const { clock, lease, store } = this.d;
+    try {
+      return await lease.tryAcquire(req.connectionId, owner, clock.now());
+    } catch (err) {
+      const item = await store.get(req.connectionId).catch(() => undefined);
+      const ours = item && ownLease(item, new Set([owner]), clock.now());
+      if (ours) return { acquired: true, ...ours };
+      throw err;
     }
   }
 
