@@ -339,4 +339,33 @@ describe('invariant 5: fatal vs transient', () => {
     expect(fx.idp.stats().tokenRequests).toBe(1);
     expect(fx.idp.stats().reuseDetections).toBe(0);
   });
+
+  it('a stored refresh token that cannot be decrypted (envelope of another connection): needs_reauth with its own reason and event, nothing sent', async () => {
+    const broker = fx.broker();
+    await fx.connectRefreshToken('undecryptable', broker);
+    await fx.connectRefreshToken('undecryptable-donor', broker);
+    const donor = await fx.item('undecryptable-donor');
+    await fx.dynamo.doc.send(
+      new UpdateCommand({
+        TableName: fx.dynamo.tables.connections,
+        Key: { connectionId: 'undecryptable' },
+        UpdateExpression: 'SET refreshToken = :rt',
+        ExpressionAttributeValues: { ':rt': donor.refreshToken },
+      }),
+    );
+    await fx.expireStoredToken('undecryptable');
+    fx.idp.resetStats();
+    fx.events.clear();
+    const err = await fx
+      .broker()
+      .getToken('undecryptable')
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReauthRequiredError);
+    const item = await fx.item('undecryptable');
+    expect(item.status).toBe('needs_reauth');
+    expect(String(item.lastError)).toMatch(/stored refresh token cannot be decrypted/);
+    expect(item.autoRetry).toBe(true);
+    expect(fx.events.ofType('connection.needs_reauth')).toHaveLength(1);
+    expect(fx.idp.stats().tokenRequests).toBe(0);
+  });
 });

@@ -178,6 +178,21 @@ describe('LocalKeyProvider', () => {
     await expect(new EnvelopeCipher(local).decrypt(envelope, ctx)).rejects.toBeInstanceOf(CryptoError);
   });
 
+  it('a decrypt that times out (slow KMS, the lease deadline) is a TransientError, not a wrong key', async () => {
+    const envelope = await new EnvelopeCipher(local).encrypt(TOKEN, ctx);
+    local.latencyMs = 1_000;
+    try {
+      const err = await new EnvelopeCipher(local)
+        .decrypt(envelope, ctx, { abortSignal: AbortSignal.timeout(20) })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TransientError);
+      expect(err).not.toBeInstanceOf(CryptoError);
+      expect((err as Error).message).toMatch(/KMS Decrypt failed transiently \(TimeoutError\)/);
+    } finally {
+      local.latencyMs = 0;
+    }
+  });
+
   it('refuses a key file readable by others', async () => {
     const file = join(dir, 'loose.key');
     await writeFile(file, randomBytes(32), { mode: 0o644 });

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { asTransient } from '../aws-errors.ts';
 import { AppError, CryptoError } from '../errors.ts';
 import type { CallOptions, KeyProvider } from '../ports.ts';
 
@@ -58,7 +59,9 @@ export class EnvelopeCipher {
     try {
       plainKey = await this.keys.decryptDataKey(parts.edk, context, options);
     } catch (err) {
-      if (err instanceof AppError && err.retryable) throw err;
+      // A timeout or throttle says nothing about the envelope: only a refusal is permanent.
+      const transient = asTransient(err, 'KMS Decrypt');
+      if (transient instanceof AppError && transient.retryable) throw transient;
       throw new CryptoError('envelope data key could not be unwrapped (wrong key, context or tampered)', {
         cause: err,
       });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isTransientAwsError } from '../../aws-errors.ts';
 import {
   ConfigError,
+  CryptoError,
   GrantRejectedError,
   ReauthRequiredError,
   RefreshTokenMayBeConsumedError,
@@ -393,6 +394,8 @@ function fatalReason(err: unknown): string | undefined {
   if (err instanceof RefreshTokenMayBeConsumedError) return `${err.reason} (${err.message})`;
   if (err instanceof ReauthRequiredError) return err.reason;
   if (err instanceof ConfigError) return `configuration: ${err.message}`;
+  // A renamed connection, a copied item, a key the broker may no longer use: no retry opens it.
+  if (err instanceof CryptoError) return `stored refresh token cannot be decrypted: ${err.message}`;
   return undefined;
 }
 
@@ -402,7 +405,8 @@ function fatalReason(err: unknown): string | undefined {
  * the client before it processes the refresh token).
  */
 function consumedNothing(err: unknown, rotating: boolean): boolean {
-  if (err instanceof ConfigError) return true;
+  // Nothing was sent: once the key or the item is put right, the sweeper's retry reactivates it.
+  if (err instanceof ConfigError || err instanceof CryptoError) return true;
   if (err instanceof GrantRejectedError)
     return !rotating || err.oauthError === 'invalid_client' || err.oauthError === 'unauthorized_client';
   return false;
