@@ -18,7 +18,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { PutCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { EnvelopeCipher } from '#core/crypto/index.ts';
-import { encryptionContext, TokenBroker } from '#core/token/index.ts';
+import { DEFAULT_TOKEN_ENDPOINT_RATE, encryptionContext, TokenBroker } from '#core/token/index.ts';
 import { CONNECTION_DUE_INDEX, DUE_SHARDS } from '../lambdas/core/tables.ts';
 import { documentClient, dynamoClient } from '../local/adapters/dynalite.ts';
 import { FileSecretSource } from '../local/adapters/file-secret-source.ts';
@@ -44,7 +44,7 @@ const { values } = parseArgs({
 const N = Number(values.connections ?? 10_000);
 const CYCLES = Number(values.cycles ?? 3);
 const LIFETIME_S = Number(values.lifetime ?? 120);
-const RATE = Number(values.rate ?? 20);
+const RATE = Number(values.rate ?? DEFAULT_TOKEN_ENDPOINT_RATE);
 const SWEEP_EVERY_MS = Number(values['sweep-every'] ?? 10) * 1000;
 const INSTANCES = Number(values.instances ?? 1);
 const LANES = Number(values.lanes ?? 16);

@@ -41,7 +41,8 @@ export interface TokenBrokerOptions {
   sweepConcurrency?: number;
   /**
    * Token-endpoint requests per second of the whole fleet (every instance, every trigger, retries
-   * included), held by a log in the connection table. Default 20 (IDCS allows 40 per domain); 0: none.
+   * included), held by a log in the connection table. Default 15: IDCS limits token requests per second
+   * and per minute (Oracle Apps domains: 40/s and 1,000/min), and 15/s sustained is 900/min; 0: none.
    */
   tokenEndpointRatePerSecond?: number;
   /** Added to the rate's 1 s window for the spread between our send and the IdP's count. Default 250 ms. */
@@ -51,7 +52,7 @@ export interface TokenBrokerOptions {
   outboxRelay?: OutboxRelay;
 }
 
-export const DEFAULT_TOKEN_ENDPOINT_RATE = 20;
+export const DEFAULT_TOKEN_ENDPOINT_RATE = 15;
 export const DEFAULT_TOKEN_ENDPOINT_GUARD_MS = 250;
 
 /** Every tunable of the refresh path with its default; the reasoning behind the numbers is in docs/token-broker.md. */
