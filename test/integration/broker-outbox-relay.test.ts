@@ -162,4 +162,26 @@ describe('outbox relay (DynamoDB stream -> broker)', () => {
     expect(published[0]).toMatchObject({ detail: { eventId } });
     expect((await fx.item('relay-ddb')).outbox).toEqual([]);
   });
+
+  it('two drainers overlapping on one transition (stream batch and a sweep, or two batches) publish its event once', async () => {
+    const eventId = await needsReauth('relay-overlap');
+    const published: string[] = [];
+    // A slow PutEvents: both drainers read the item with the event still at the head.
+    const slow: EventPublisher = {
+      publish: async (_type, detail) => {
+        await new Promise((r) => setTimeout(r, 300));
+        published.push(String(detail.eventId));
+      },
+    };
+    const results = await Promise.all([
+      relayHandler(slow)(batch(record('relay-overlap')), context),
+      relayHandler(slow)(batch(record('relay-overlap')), context),
+      fx.broker({ outboxRelay: 'stream' }).sweep(),
+    ]);
+    expect(results).toHaveLength(3);
+    expect(
+      published.concat(fx.events.ofType('connection.needs_reauth').map((e) => String(e.detail.eventId))),
+    ).toEqual([eventId]);
+    expect((await fx.item('relay-overlap')).outbox).toEqual([]);
+  });
 });

@@ -100,7 +100,7 @@ export class TokenBroker {
     this.lease = new ConnectionLease(deps.doc, tableName, o.leaseMs ?? DEFAULT_LEASE_MS);
     this.vault = new TokenVault(deps.keys);
     this.telemetry = new BrokerTelemetry(deps.logger, deps.metrics, deps.events);
-    this.outbox = new Outbox(this.store, deps.events, deps.logger, o.outboxRelay ?? 'inline');
+    this.outbox = new Outbox(this.store, deps.events, deps.logger, o.outboxRelay ?? 'inline', this.clock);
     const config = coordinatorConfig(o);
     // In the connection table the broker already uses: every instance of the fleet shares it.
     this.limiter = new DynamoTokenRateLimiter(

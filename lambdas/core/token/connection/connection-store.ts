@@ -26,6 +26,9 @@ import {
   upsertConfigExpr,
 } from './connection-writes.ts';
 
+/** Who is publishing the outbox's head event, and until when. */
+const OUTBOX_CLAIM = { '#claimId': 'outboxClaimEventId', '#claimUntil': 'outboxClaimUntil' };
+
 export type { CommitInput, FailureRecord, MarkerInput, ReauthTransition } from './connection-writes.ts';
 
 export type RetryPolicy = Omit<WithinOptions, 'retryOn'>;
@@ -144,13 +147,45 @@ export class ConnectionStore {
   /** Outbox drain: removes the head event once published, only if it is still that event. */
   async removeOutboxHead(connectionId: string, eventId: string): Promise<void> {
     await this.update(connectionId, {
-      UpdateExpression: 'REMOVE #outbox[0]',
+      UpdateExpression: 'REMOVE #outbox[0], #claimId, #claimUntil',
       ConditionExpression: '#outbox[0].#eventId = :id',
-      ExpressionAttributeNames: { '#outbox': 'outbox', '#eventId': 'eventId' },
+      ExpressionAttributeNames: { '#outbox': 'outbox', '#eventId': 'eventId', ...OUTBOX_CLAIM },
       ExpressionAttributeValues: { ':id': eventId },
     }).catch((err) => {
       if (!isConditionFailed(err)) throw err;
     });
+  }
+
+  /** Gives a claim back after a failed publish, so a retry need not wait for it to lapse. */
+  async releaseOutboxClaim(connectionId: string, eventId: string, until: number): Promise<void> {
+    await this.update(connectionId, {
+      UpdateExpression: 'REMOVE #claimId, #claimUntil',
+      ConditionExpression: '#claimId = :id AND #claimUntil = :until',
+      ExpressionAttributeNames: OUTBOX_CLAIM,
+      ExpressionAttributeValues: { ':id': eventId, ':until': until },
+    }).catch((err) => {
+      if (!isConditionFailed(err)) throw err;
+    });
+  }
+
+  /**
+   * Claims the head event for publishing until `until`: false while another drainer's unexpired claim
+   * on the same event stands (two drainers never both publish it; a claimer that died is taken over).
+   */
+  async claimOutboxHead(connectionId: string, eventId: string, now: number, until: number): Promise<boolean> {
+    try {
+      await this.update(connectionId, {
+        UpdateExpression: 'SET #claimId = :id, #claimUntil = :until',
+        ConditionExpression:
+          '#outbox[0].#eventId = :id AND (attribute_not_exists(#claimId) OR #claimId <> :id OR #claimUntil < :now)',
+        ExpressionAttributeNames: { '#outbox': 'outbox', '#eventId': 'eventId', ...OUTBOX_CLAIM },
+        ExpressionAttributeValues: { ':id': eventId, ':now': now, ':until': until },
+      });
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
   }
 
   /** After the outbox emptied: back to the item's own due time (expiry, retry) or out of the index. */

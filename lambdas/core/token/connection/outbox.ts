@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { redact } from '../../mask.ts';
-import type { EventPublisher, EventType } from '../../ports.ts';
+import { type Clock, type EventPublisher, type EventType, systemClock } from '../../ports.ts';
 import { describe } from '../telemetry.ts';
 import type { OutboxEvent } from './connection-item.ts';
 import type { ConnectionStore } from './connection-store.ts';
@@ -24,11 +24,15 @@ export function outboxEvent(
   return { eventId, type, detail: redact({ ...detail, connectionId, eventId }), at: now };
 }
 
+/** How long a drainer's claim on the head event holds: longer than a PutEvents call with its retries. */
+const PUBLISH_CLAIM_MS = 30_000;
+
 /**
  * Transactional outbox (invariant 5): a status transition writes its event into the connection item in
- * the same conditional write, so the event exists iff the transition happened. Draining publishes the
- * head event, then removes it (conditioned on its id): a crash between the two republishes it with the
- * same id, never loses it. Who drains (`OutboxRelay`): in AWS the connection table's stream invokes the
+ * the same conditional write, so the event exists iff the transition happened. Draining claims the head
+ * event (conditioned on its id and no other live claim), publishes it, then removes it: two overlapping
+ * drainers publish it once; a crash between the put and the removal republishes it with the same id after
+ * the claim lapses (PutEvents has no idempotency key: consumers deduplicate on eventId), never loses it. Who drains (`OutboxRelay`): in AWS the connection table's stream invokes the
  * broker for every written item (outbox-stream.ts), so the transition's own Lambda does not also race it;
  * on the laptop (dynalite has no streams) the broker drains right after the transition. Either way the
  * sweeper drains whatever is left.
@@ -39,6 +43,7 @@ export class Outbox {
     private readonly events: EventPublisher,
     private readonly logger: Logger,
     private readonly relayedBy: OutboxRelay = 'inline',
+    private readonly clock: Clock = systemClock,
   ) {}
 
   /** Right after a transition wrote its event: drained here only when no stream relay does it. */
@@ -69,10 +74,15 @@ export class Outbox {
         if (published > 0) await this.store.settleDue(item);
         return published;
       }
+      // Another drainer (the transition's own, a sweep, a stream batch) is publishing it right now.
+      const until = this.clock.now() + PUBLISH_CLAIM_MS;
+      if (!(await this.store.claimOutboxHead(connectionId, head.eventId, this.clock.now(), until)))
+        return published;
       try {
         await this.events.publish(head.type, { ...head.detail, at: new Date(head.at).toISOString() });
       } catch (err) {
-        // Stays in the outbox: a stream retry or the next sweep delivers it.
+        // Stays in the outbox: a stream retry or the next sweep delivers it (the claim given back, or lapsed).
+        await this.store.releaseOutboxClaim(connectionId, head.eventId, until).catch(() => undefined);
         this.logger.error('event publish failed; left in the outbox', {
           type: head.type,
           error: describe(err),
