@@ -61,7 +61,7 @@ export const RETRY_ERRORS = {
     'Sandbox.Timedout',
     'States.Timeout',
   ],
-  transient: ['TransientError', 'LeaseTimeoutError', 'CheckpointConflictError'],
+  transient: ['TransientError', 'LeaseTimeoutError', 'CheckpointConflictError', 'ConnectionRecoveringError'],
   /**
    * The function crashed (out of memory, process exit): the next invocation resumes from the
    * checkpoints, but a crash that repeats is a bug, so only twice.

@@ -6,6 +6,7 @@ import { maskSecrets } from './mask.ts';
  */
 export const ERROR_CODES = [
   'ReauthRequiredError',
+  'ConnectionRecoveringError',
   'TransientError',
   'LeaseTimeoutError',
   'ConnectionNotFoundError',
@@ -48,6 +49,28 @@ export class ReauthRequiredError extends AppError {
   ) {
     super('ReauthRequiredError', `connection ${connectionId} needs re-authentication: ${reason}`, options);
   }
+}
+
+/**
+ * needs_reauth that the broker clears by itself (nothing rotating was consumed: a briefly wrong client
+ * secret, an undecryptable envelope put right): callers come back after `retryAt` instead of failing the
+ * run. `notSent`: the HCM call that met it had sent nothing yet (its claim can be given back as is).
+ */
+export class ConnectionRecoveringError extends AppError {
+  constructor(
+    readonly connectionId: string,
+    readonly reason: string,
+    readonly retryAt: number,
+    options: { cause?: unknown; notSent?: boolean } = {},
+  ) {
+    super(
+      'ConnectionRecoveringError',
+      `connection ${connectionId} is recovering by itself (next try ${new Date(retryAt).toISOString()}): ${reason}`,
+      { retryable: true, cause: options.cause },
+    );
+    this.notSent = options.notSent === true;
+  }
+  readonly notSent: boolean;
 }
 
 /** Timeouts, 5xx, 429, socket errors: retry with backoff. `retryAfterMs` honours Retry-After. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TokenVault } from '#core/token/index.ts';
-import { CryptoError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
+import { ConnectionRecoveringError, CryptoError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import type { EventPublisher } from '../../lambdas/core/ports.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { type BrokerFixture, startBrokerFixture } from './broker-fixture.ts';
@@ -42,9 +42,16 @@ describe('auto-reactivation of grants with no rotating secret', () => {
       grant: 'client_credentials',
     });
     await clientCredentials('cc-rot', 'wrong-secret');
-    await expect(broker.replaceToken('cc-rot')).rejects.toBeInstanceOf(ReauthRequiredError);
+    // Nothing rotating was spent: callers are told to come back (the run waits), not to re-auth.
+    await expect(broker.replaceToken('cc-rot')).rejects.toBeInstanceOf(ConnectionRecoveringError);
     let item = await fx.item('cc-rot');
     expect(item).toMatchObject({ status: 'needs_reauth', autoRetry: true, retryCount: 1 });
+    const waiting = await fx
+      .broker()
+      .getToken('cc-rot')
+      .catch((e: unknown) => e);
+    expect(waiting).toBeInstanceOf(ConnectionRecoveringError);
+    expect((waiting as ConnectionRecoveringError).retryAt).toBe(item.retryAt);
     // Still wrong at the first retry: the backoff grows, no second needs_reauth event.
     await new Promise((r) => setTimeout(r, 120));
     expect((await broker.sweep()).failed).toBe(1);

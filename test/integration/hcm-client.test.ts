@@ -12,6 +12,7 @@ import {
 } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 import {
+  ConnectionRecoveringError,
   HcmRequestError,
   isAmbiguousWrite,
   ReauthRequiredError,
@@ -226,6 +227,16 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect((err as Error).message).toMatch(/expired on the way/);
     // The first attempt and MAX_LATE_TOKEN_RETRIES (4) retries, each on a newer token.
     expect(client.stats).toMatchObject({ requests: 5, unauthorized: 5, refreshesAfterUnauthorized: 4 });
+  });
+
+  it('a connection recovering by itself before anything was sent: ConnectionRecoveringError marked notSent', async () => {
+    const { tokens, client } = setup();
+    tokens.failWith = new ConnectionRecoveringError('conn-1', 'invalid_client', Date.now() + 60_000);
+    const err = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionRecoveringError);
+    expect((err as ConnectionRecoveringError).notSent).toBe(true);
+    expect(tokens.failWith).toMatchObject({ notSent: false }); // the shared error is not mutated
+    expect(client.stats.requests).toBe(0);
   });
 
   it('passes ReauthRequiredError from the token provider through unchanged', async () => {

@@ -10,6 +10,7 @@ import { AppError, ERROR_CODES } from '../../lambdas/core/errors.ts';
  */
 const sample: Record<string, () => Error> = {
   ReauthRequiredError: () => new errors.ReauthRequiredError('c1', 'invalid_grant'),
+  ConnectionRecoveringError: () => new errors.ConnectionRecoveringError('c1', 'invalid_client', 0),
   TransientError: () => new errors.TransientError('x'),
   LeaseTimeoutError: () => new errors.LeaseTimeoutError('c1', 1),
   ConnectionNotFoundError: () => new errors.ConnectionNotFoundError('c1'),

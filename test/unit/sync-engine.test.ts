@@ -3,7 +3,12 @@ import { ChunkStore, GoalLedger, RecordStore } from '#core/checkpoint/index.ts';
 import { toHcmPayload } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 import { type EngineOptions, processChunk } from '#core/sync/index.ts';
-import { AmbiguousWriteError, HcmRequestError, ReauthRequiredError } from '../../lambdas/core/errors.ts';
+import {
+  AmbiguousWriteError,
+  ConnectionRecoveringError,
+  HcmRequestError,
+  ReauthRequiredError,
+} from '../../lambdas/core/errors.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { ArraySource, FakeHcm, goal, TestClock } from './sync-fakes.ts';
 
@@ -279,6 +284,30 @@ describe('processChunk', () => {
     expect(await h.records.get('G-00000')).toMatchObject({ status: 'done' });
     const summary = (await h.chunks.listChunkSummaries(h.runId))[0];
     expect(summary).toMatchObject({ status: 'partial', settled: 2 });
+  });
+
+  it('a connection recovering by itself: the chunk returns partial and waits, no record failed or marked unclear', async () => {
+    const h = harness();
+    const retryAt = Date.now() + 45_000;
+    let recovering = true;
+    h.hcm.beforeCreate = (_payload, call) => {
+      if (recovering && call >= 3)
+        throw new ConnectionRecoveringError('conn', 'invalid_client', retryAt, { notSent: true });
+    };
+    const first = await h.pass(ArraySource.of(records(12)), { engine: { concurrency: 2 } });
+    expect(first.status).toBe('partial');
+    expect(first.counts.failed).toBe(0);
+    expect(first.counts.remaining).toBeGreaterThan(0);
+    expect(first.waitSeconds).toBeGreaterThanOrEqual(40);
+    expect(first.waitSeconds).toBeLessThanOrEqual(60);
+    // Intake stopped at the first one: far fewer than 12 creates were attempted.
+    expect(h.hcm.calls.create).toBeLessThan(6);
+    // Recovered: the next pass writes the rest, each goal once.
+    recovering = false;
+    const second = await h.pass(ArraySource.of(records(12)));
+    expect(second.status).toBe('complete');
+    expect(second.counts.failed).toBe(0);
+    expect(first.counts.created + second.counts.created).toBe(12);
   });
 
   it('stops taking records when the time budget runs low and returns partial; the next pass finishes', async () => {

@@ -225,6 +225,31 @@ export class GoalLedger {
     );
   }
 
+  /**
+   * Gives the claim back after a write that never left (the token could not be had): the marks our
+   * beginWrite set return to what the claim found, so the next claimant does not look for a write
+   * that was never sent.
+   */
+  async releaseUnsent(
+    externalKey: string,
+    owner: string,
+    found: { writeStartedAt?: number; visibleAfter?: number } | undefined,
+  ): Promise<void> {
+    const set: string[] = [];
+    const remove = [CLAIM_FIELDS];
+    const values: Record<string, unknown> = {};
+    for (const field of ['writeStartedAt', 'visibleAfter'] as const) {
+      const value = found?.[field];
+      if (value === undefined) remove.push(field);
+      else {
+        set.push(`${field} = :${field}`);
+        values[`:${field}`] = value;
+      }
+    }
+    const update = `${set.length > 0 ? `SET ${set.join(', ')} ` : ''}REMOVE ${remove.join(', ')}`;
+    await this.ownedUpdate(externalKey, owner, update, values);
+  }
+
   /** An update conditioned on `owner` holding the claim: the new item, or undefined when it does not. */
   private async ownedUpdate(
     externalKey: string,

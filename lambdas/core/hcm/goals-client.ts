@@ -1,4 +1,9 @@
-import { AmbiguousWriteError, HcmRequestError, TransientError } from '../errors.ts';
+import {
+  AmbiguousWriteError,
+  ConnectionRecoveringError,
+  HcmRequestError,
+  TransientError,
+} from '../errors.ts';
 import type {
   HcmGoals,
   IssuedToken,
@@ -274,6 +279,7 @@ export class HcmGoalsClient implements HcmGoals {
     let refusedFresh = false;
     let lateTokens = 0;
     let throttles = 0;
+    let sentAny = false;
     for (let attempt = 1, retry = false; ; retry = true) {
       let used: IssuedToken | undefined;
       let sentAt: number | undefined;
@@ -286,8 +292,11 @@ export class HcmGoalsClient implements HcmGoals {
           // check. A guard that throws means this attempt is never sent.
           if (req.guard) await req.guard();
           const asked = Date.now();
-          used = await this.o.tokens.getToken(this.o.connectionId, replace);
+          used = await this.o.tokens.getToken(this.o.connectionId, replace).catch((err: unknown) => {
+            throw sentAny ? err : notSentYet(err);
+          });
           if (req.guard && Date.now() - asked > GUARD_RECHECK_AFTER_MS) await req.guard();
+          sentAny = true;
           return this.exchange(req, what, used, repeatable);
         },
         { first: retry },
@@ -417,6 +426,15 @@ export class HcmGoalsClient implements HcmGoals {
       throw error;
     }
   }
+}
+
+/** A token failure before any attempt of the call left: said so, for the caller's claim bookkeeping. */
+function notSentYet(err: unknown): unknown {
+  if (!(err instanceof ConnectionRecoveringError)) return err;
+  return new ConnectionRecoveringError(err.connectionId, err.reason, err.retryAt, {
+    cause: err,
+    notSent: true,
+  });
 }
 
 /** A quoted row-match literal: single quotes doubled. */

@@ -11,7 +11,7 @@ import {
 } from '#core/checkpoint/index.ts';
 import { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
-import { ReauthRequiredError } from '../errors.ts';
+import { ConnectionRecoveringError, ReauthRequiredError } from '../errors.ts';
 import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../ports.ts';
 import { type ChunkCounts, emptyCounts, type Settled, settledOf, tally, tallyVerify } from './counts.ts';
 import type { GoalSnapshot } from './goal-index.ts';
@@ -192,6 +192,8 @@ export async function processChunk(
   const budget = new TimeBudget(deps.remainingTimeMs, opts.minTimeMarginMs);
   let abort: unknown;
   let waitUntil = 0;
+  // The connection is in a needs_reauth the broker clears by itself: start nothing more, come back then.
+  let recoveringUntil = 0;
   const replaced: NonNullable<ChunkResult['replaced']> = [];
   const ledger =
     deps.ledger ??
@@ -220,7 +222,7 @@ export async function processChunk(
   const { started } = await runPool(
     work,
     inFlight,
-    () => abort === undefined && budget.canStart(),
+    () => abort === undefined && recoveringUntil === 0 && budget.canStart(),
     async (item) => {
       const t0 = clock.now();
       try {
@@ -234,6 +236,10 @@ export async function processChunk(
         }
       } catch (err) {
         counts.remaining += 1;
+        if (err instanceof ConnectionRecoveringError) {
+          recoveringUntil = Math.max(recoveringUntil, err.retryAt);
+          return;
+        }
         // Re-auth outranks other errors: it is the one the state machine has a dedicated path for.
         if (
           abort === undefined ||
@@ -278,6 +284,7 @@ export async function processChunk(
   if (abort !== undefined) throw abort;
   // Out of time: loop back at once (a fresh invocation has a fresh budget). Another worker's claim or
   // an unclear write: wait until it expires or would be visible (1-60 s) rather than spinning on it.
+  waitUntil = Math.max(waitUntil, recoveringUntil);
   const waitSeconds =
     waitUntil > 0 ? Math.min(60, Math.max(1, Math.ceil((waitUntil - clock.now()) / 1000))) : 0;
   return {

@@ -14,6 +14,7 @@ import type { GoalRecord } from '#core/source/index.ts';
 import {
   CheckpointConflictError,
   ClaimLostError,
+  ConnectionRecoveringError,
   HcmRequestError,
   InvalidRecordError,
   isAmbiguousWrite,
@@ -149,6 +150,11 @@ export async function syncRecord(
       // HCM refused the write outright: nothing of it can commit later.
       await ctx.ledger.release(key, ctx.owner, true);
       return { kind: 'failed', reason: err.message, ...(finding ? { finding } : {}) };
+    }
+    if (err instanceof ConnectionRecoveringError && err.notSent) {
+      // No request of this call left: the claim goes back with the marks it found.
+      await ctx.ledger.releaseUnsent(key, ctx.owner, previous);
+      throw err;
     }
     if (wrote || isAmbiguousWrite(err)) {
       const { visibleAfter, unclearWrites } = await ctx.ledger.markUnclear(key, ctx.owner);

@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConnectionLease, DEFAULT_LEASE_MS } from '#core/lease/index.ts';
-import { ConnectionDisabledError, ConnectionNotFoundError, ReauthRequiredError } from '../errors.ts';
+import { ConnectionDisabledError, ConnectionNotFoundError } from '../errors.ts';
 import {
   type Clock,
   type EventPublisher,
@@ -28,6 +28,7 @@ import { assertUsable, DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
 import { tokenFingerprint } from './oauth/obtain.ts';
 import { DynamoTokenRateLimiter } from './refresh/rate-limiter.ts';
 import {
+  notConnectedError,
   RefreshCoordinator,
   type RefreshMode,
   stateOf,
@@ -143,8 +144,7 @@ export class TokenBroker {
     const item = await this.store.get(connectionId);
     if (!item) throw new ConnectionNotFoundError(connectionId);
     if (item.status === 'disabled') throw new ConnectionDisabledError(connectionId);
-    if (item.status === 'needs_reauth')
-      throw new ReauthRequiredError(connectionId, item.lastError ?? 'connection is not connected');
+    if (item.status === 'needs_reauth') throw notConnectedError(item);
     if (need(stateOf(item), this.clock.now())) return this.vault.open(item);
     const issued = await this.coordinate(
       connectionId,

@@ -3,6 +3,7 @@ import {
   ConfigError,
   ConnectionDisabledError,
   ConnectionNotFoundError,
+  ConnectionRecoveringError,
   CryptoError,
   LeaseTimeoutError,
   ReauthRequiredError,
@@ -76,6 +77,12 @@ export function errorFromPayload(
   switch (type) {
     case 'ReauthRequiredError':
       return new ReauthRequiredError(id, message.replace(REAUTH_PREFIX, ''));
+    case 'ConnectionRecoveringError': {
+      const at = Date.parse(/next try ([^)\s]+)\)/.exec(message)?.[1] ?? '');
+      return withMessage(
+        new ConnectionRecoveringError(id, message, Number.isNaN(at) ? Date.now() + 60_000 : at),
+      );
+    }
     case 'TransientError':
       return new TransientError(message);
     case 'LeaseTimeoutError':

@@ -2,6 +2,7 @@ import { type ConnectionLease, type LeaseResult, newLeaseOwner } from '#core/lea
 import {
   ConnectionDisabledError,
   ConnectionNotFoundError,
+  ConnectionRecoveringError,
   LeaseTimeoutError,
   ReauthRequiredError,
   TransientError,
@@ -91,6 +92,20 @@ function ownLease(
   const { leaseOwner, leaseExpiresAt } = item;
   if (leaseOwner === undefined || leaseExpiresAt === undefined || leaseExpiresAt <= now) return undefined;
   return owners.has(leaseOwner) ? { owner: leaseOwner, expiresAt: leaseExpiresAt } : undefined;
+}
+
+/**
+ * needs_reauth retries by the sweeper a caller waits through (1 min doubling: about half an hour) before
+ * it is told a human must act.
+ */
+export const MAX_SELF_RECOVERY_RETRIES = 5;
+
+/** What a caller of a needs_reauth connection gets: come back later (self-recovering), or re-auth. */
+export function notConnectedError(item: ConnectionItem): ConnectionRecoveringError | ReauthRequiredError {
+  const reason = item.lastError ?? 'connection is not connected';
+  if (item.autoRetry && item.retryAt !== undefined && (item.retryCount ?? 0) <= MAX_SELF_RECOVERY_RETRIES)
+    return new ConnectionRecoveringError(item.connectionId, reason, item.retryAt);
+  return new ReauthRequiredError(item.connectionId, reason);
 }
 
 /** An item counts as holding a usable token only if it is active and has one. */
@@ -185,7 +200,7 @@ export class RefreshCoordinator {
     if (req.mode !== 'connect') {
       if (item.status === 'disabled') throw new ConnectionDisabledError(req.connectionId);
       if (item.status === 'needs_reauth' && !(req.mode === 'recover' && item.autoRetry)) {
-        throw new ReauthRequiredError(req.connectionId, item.lastError ?? 'connection is not connected');
+        throw notConnectedError(item);
       }
     }
     return item;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { isTransientAwsError } from '../../aws-errors.ts';
 import {
   ConfigError,
+  ConnectionRecoveringError,
   CryptoError,
   GrantRejectedError,
   ReauthRequiredError,
@@ -28,7 +29,7 @@ import { proactiveFireAt } from '../schedule.ts';
 import { describe } from '../telemetry.ts';
 import { CallBudget, retryWithin } from './budget.ts';
 import type { CoordinatorDeps, RefreshRequest } from './refresh-coordinator.ts';
-import { stateOf } from './refresh-coordinator.ts';
+import { MAX_SELF_RECOVERY_RETRIES, stateOf } from './refresh-coordinator.ts';
 
 export const REFRESH_OUTCOME_UNKNOWN = 'refresh outcome unknown';
 const COMMIT_FAILED = 'rotated refresh token could not be persisted';
@@ -248,11 +249,8 @@ export class LeaseHolder {
     const reason = fatalReason(err);
     if (reason !== undefined) {
       const recoverable = consumedNothing(err, item.grant === 'refresh_token');
-      const marked = await this.toNeedsReauth(
-        item,
-        reason,
-        recoverable ? this.nextRetry(item) : undefined,
-      ).catch(async (e: unknown) => {
+      const retry = recoverable ? this.nextRetry(item) : undefined;
+      const marked = await this.toNeedsReauth(item, reason, retry).catch(async (e: unknown) => {
         // Mutation B3 only: the pre-fix holder forgot its "never resend" decision when this write failed.
         if (!protocolGuards.unknownOutcomeKeepsMarker) await this.recordFailure(item, err);
         throw e;
@@ -263,6 +261,8 @@ export class LeaseHolder {
           undefined,
           { cause: err },
         );
+      if (retry && retry.count <= MAX_SELF_RECOVERY_RETRIES && this.req.mode !== 'recover')
+        throw new ConnectionRecoveringError(item.connectionId, reason, retry.at, { cause: err });
       throw err instanceof ReauthRequiredError
         ? err
         : new ReauthRequiredError(item.connectionId, reason, { cause: err });
