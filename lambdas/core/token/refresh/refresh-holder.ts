@@ -405,8 +405,7 @@ function fatalReason(err: unknown): string | undefined {
  * the client before it processes the refresh token).
  */
 function consumedNothing(err: unknown, rotating: boolean): boolean {
-  // Nothing was sent: once the key or the item is put right, the sweeper's retry reactivates it.
-  if (err instanceof ConfigError || err instanceof CryptoError) return true;
+  if (err instanceof ConfigError) return true;
   if (err instanceof GrantRejectedError)
     return !rotating || err.oauthError === 'invalid_client' || err.oauthError === 'unauthorized_client';
   return false;
