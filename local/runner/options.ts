@@ -1,4 +1,12 @@
-import { didYouMean, escapeControl, type MaxInvalid, parseMaxInvalid } from '#core/source/index.ts';
+import {
+  type CsvDelimiter,
+  didYouMean,
+  encodingName,
+  escapeControl,
+  type MaxInvalid,
+  parseDelimiter,
+  parseMaxInvalid,
+} from '#core/source/index.ts';
 import { PLAN_DEFAULTS } from '#core/sync/index.ts';
 import { parseCli } from '../../cli/args.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
@@ -34,8 +42,12 @@ export interface LocalRunOptions {
   progress: boolean;
   /** `--grant`: how the local connection gets its tokens (issue 11). */
   grant: LocalGrant;
-  /** Reject the input (exit 4) above this many invalid records (`N`) or this share (`P%`). */
+  /** Reject the input (exit 4) above this many invalid records (`N`) or this share (`P%`); default 5%. */
   maxInvalid?: MaxInvalid;
+  /** `--encoding`: what a --source file's bytes are when they are not UTF-8 (canonical WHATWG name). */
+  encoding?: string;
+  /** `--delimiter`: the CSV separator of a --source file (else detected from its header). */
+  delimiter?: CsvDelimiter;
   /** `--map-threshold N`: runs of more than N chunks take the Distributed Map (default: the inline limit). */
   mapThreshold?: number;
   /** `--verify`: also compare the goals the ledger calls written with HCM and repair what drifted. */
@@ -86,9 +98,11 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --latency lognormal:M-P   long-tailed HCM latency: median M ms, 99th percentile P ms
   --invalid-rate R     share of invalid generated records (default 0.01)
   --seed S             generator and fault seed (default 42)
-  --source FILE        sync this JSONL/CSV file instead of generated goals
-  --max-invalid N|P%   reject the input (exit 4) above N invalid records or P% of them
-                       (default: only an empty or wholly invalid input is rejected)
+  --source FILE        sync this file instead of generated goals: JSON Lines, a JSON array or CSV
+                       (comma, semicolon or tab), UTF-8 or UTF-16 with a byte order mark
+  --encoding E         what --source is when not UTF-8, e.g. windows-1252 (Excel's "CSV"), latin1
+  --delimiter D        CSV separator: comma, semicolon or tab (default: read from the header)
+  --max-invalid N|P%   reject the input (exit 4) above N invalid records or P% of them (default 5%)
   --map-threshold N    runs of more than N chunks take the Distributed Map branch
                        (default ${PLAN_DEFAULTS.maxInlineChunks}, the most an inline Map can take; 0 = always)
   --verify             also check every goal the ledger calls written against HCM (one plan-wide
@@ -145,6 +159,16 @@ function maxInvalidFlag(raw: string): MaxInvalid {
   } catch (err) {
     if (err instanceof ConfigError)
       throw new UsageError(`--max-invalid: ${err.message.replace(/^maxInvalid:? ?/, '')}`);
+    throw err;
+  }
+}
+
+/** --encoding / --delimiter: the source module's own check, as a usage error (exit 2). */
+function sourceFlag<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`--${err.message}`);
     throw err;
   }
 }
@@ -315,6 +339,8 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     progress: !(v['no-progress'] ?? false) && !(v.json ?? false),
     grant: grantOf(v.grant),
     ...(v['max-invalid'] === undefined ? {} : { maxInvalid: maxInvalidFlag(v['max-invalid']) }),
+    ...(v.encoding === undefined ? {} : { encoding: sourceFlag(() => encodingName(v.encoding!)) }),
+    ...(v.delimiter === undefined ? {} : { delimiter: sourceFlag(() => parseDelimiter(v.delimiter!)) }),
     ...(v['map-threshold'] === undefined
       ? {}
       : {
@@ -385,6 +411,8 @@ const LOCAL_OPTIONS = {
   'no-progress': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   'max-invalid': { type: 'string' },
+  encoding: { type: 'string' },
+  delimiter: { type: 'string' },
   'map-threshold': { type: 'string' },
   verify: { type: 'boolean' },
   'index-page-size': { type: 'string' },

@@ -8,7 +8,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type DynamoDBDocumentClient, paginateQuery, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunItem } from '#core/checkpoint/index.ts';
 import { RunStore, runPk, SK_PREFIX, sourceChange } from '#core/checkpoint/index.ts';
-import { formatFromUri, formatMaxInvalid, openGoalSource } from '#core/source/index.ts';
+import { fileSourceCopies, formatFromUri, formatMaxInvalid, openGoalSource } from '#core/source/index.ts';
 import { RENDERED_MANIFEST_BUCKET } from '../../infra/state-machine.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import {
@@ -122,7 +122,12 @@ export async function runLocal(
     const input = {
       runId,
       connectionId: LOCAL_CONNECTION_ID,
-      source: { uri: sourcePath, format: formatFromUri(sourcePath) },
+      source: {
+        uri: sourcePath,
+        format: formatFromUri(sourcePath),
+        ...(o.encoding ? { encoding: o.encoding } : {}),
+        ...(o.delimiter ? { delimiter: o.delimiter } : {}),
+      },
       chunkSize: o.chunkSize,
       ...(o.maxInvalid ? { maxInvalid: formatMaxInvalid(o.maxInvalid) } : {}),
       ...(o.resume ? { resume: true } : {}),
@@ -166,6 +171,7 @@ export async function runLocal(
       duplicateInvocationRate: o.faults.sfn.duplicateInvocationRate,
       seed: o.seed,
       manifest: new LocalChunkManifest(objects, RENDERED_MANIFEST_BUCKET),
+      sourceCopies: fileSourceCopies(join(localObjectRoot(workDir), RENDERED_MANIFEST_BUCKET)),
       goalIndex: localGoalIndex(objects, RENDERED_MANIFEST_BUCKET),
       indexOptions: {
         ...(o.indexPageSize === undefined ? {} : { pageSize: o.indexPageSize }),

@@ -146,7 +146,14 @@ export async function runPipeline(peers: PipelinePeers, o: RunOptions): Promise<
 
   const planned = json(
     await plan(
-      { runId: o.runId, connectionId: CONNECTION_ID, source: { uri: o.sourcePath }, chunkSize: o.chunkSize },
+      {
+        runId: o.runId,
+        connectionId: CONNECTION_ID,
+        source: { uri: o.sourcePath },
+        chunkSize: o.chunkSize,
+        // Samples with 5% invalid records on purpose land either side of the 5% default.
+        maxInvalid: '10%',
+      },
       lambdaContext(),
     ),
   );
