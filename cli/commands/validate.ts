@@ -19,7 +19,9 @@ import {
   type StreamingGoalSource,
 } from '#core/source/index.ts';
 import { AppError } from '../../lambdas/core/errors.ts';
-import { parseCli, usageLine } from '../args.ts';
+import { enumValue, parseCli, usageLine } from '../args.ts';
+
+const FORMATS = ['jsonl', 'csv'] as const;
 
 export const usage = `goal-sync validate FILE [--max-invalid N|P%] [--json]   check a goal file, no HCM needed
 
@@ -70,9 +72,15 @@ export async function run(argv: string[]): Promise<number> {
     if (!positionals[0]) throw new Error('FILE is required');
     file = positionals[0];
     const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) throw new Error(`${escapeControl(file)}: no such file`);
-    const f = values.format;
-    if (f !== undefined && f !== 'jsonl' && f !== 'csv') throw new Error('--format must be jsonl or csv');
+    if (!info?.isFile()) {
+      // The command line was right: no --help hint for a file that is not there.
+      console.error(
+        usageLine('validate', `${escapeControl(file)}: ${info ? 'not a file' : 'no such file'}`, false),
+      );
+      return 2;
+    }
+    const f = values.format === undefined ? undefined : enumValue(values.format, FORMATS);
+    if (values.format !== undefined && !f) throw new Error('--format must be jsonl or csv');
     format = f ?? formatFromUri(file);
     if (values['max-invalid'] !== undefined) maxInvalid = parseMaxInvalid(values['max-invalid']);
     read = {

@@ -8,9 +8,10 @@ import {
   parseMaxInvalid,
 } from '#core/source/index.ts';
 import { PLAN_DEFAULTS } from '#core/sync/index.ts';
-import { parseCli } from '../../cli/args.ts';
+import { enumValue, parseCli } from '../../cli/args.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { AWS_FAULT_USAGE, type AwsFaults, applyAwsFault, noAwsFaults } from './aws-faults.ts';
+import { PROGRESS_MODES, type ProgressMode, progressMode } from './progress.ts';
 
 /** Everything `goal-sync local` can be told (DESIGN.md section 5 plus the embedded-default extras). */
 export interface LocalRunOptions {
@@ -39,7 +40,10 @@ export interface LocalRunOptions {
   latencyP99Ms?: number;
   tokenBufferSeconds?: number;
   verbose: boolean;
-  progress: boolean;
+  /** `--progress bar|plain|none`; default a bar on a terminal, lines elsewhere, none with --json. */
+  progress: ProgressMode;
+  /** `--progress-every S`: plain mode's interval (default 10 s). */
+  progressEverySeconds: number;
   /** `--grant`: how the local connection gets its tokens (issue 11). */
   grant: LocalGrant;
   /** Reject the input (exit 4) above this many invalid records (`N`) or this share (`P%`); default 5%. */
@@ -74,6 +78,13 @@ export interface FaultSpec {
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  /** `hint: false`: a file or directory problem (the flags were right): no --help hint. */
+  constructor(
+    message: string,
+    readonly hint = true,
+  ) {
+    super(message);
+  }
 }
 
 export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on the embedded default
@@ -92,7 +103,7 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
                        idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,forceInvalidGrant,rateLimitPerSecond}
                        sfn.duplicateInvocationRate, secondRunAfter=N, revokeAfter=N
                        ${AWS_FAULT_USAGE}
-  --grant G            refresh_token (default), client_credentials or jwt-bearer
+  --grant G            refresh-token (default), client-credentials or jwt-bearer (- or _ alike)
   --rate-limit R       HCM requests per second per client (default 50)
   --latency A-B        simulated HCM latency range in ms (default 20-50)
   --latency lognormal:M-P   long-tailed HCM latency: median M ms, 99th percentile P ms
@@ -117,7 +128,9 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --report FILE        write the JSON run report to FILE
   --json               print the JSON report instead of the summary
   --verbose            print events and handler logs
-  --no-progress        no progress bar
+  --progress P         bar (default on a terminal), plain (a line every --progress-every seconds,
+                       default 10; the default elsewhere: cron, CI logs) or none; never coloured
+  --no-progress        same as --progress none
   -h, --help           this help
 
 examples:
@@ -336,7 +349,11 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     tokenBufferSeconds:
       v['token-buffer'] === undefined ? undefined : int('token-buffer', v['token-buffer'], 0, 0),
     verbose: v.verbose ?? false,
-    progress: !(v['no-progress'] ?? false) && !(v.json ?? false),
+    progress: progressMode(progressFlag(v.progress), {
+      noProgress: v['no-progress'] ?? false,
+      json: v.json ?? false,
+    }),
+    progressEverySeconds: int('progress-every', v['progress-every'], 10, 1),
     grant: grantOf(v.grant),
     ...(v['max-invalid'] === undefined ? {} : { maxInvalid: maxInvalidFlag(v['max-invalid']) }),
     ...(v.encoding === undefined ? {} : { encoding: sourceFlag(() => encodingName(v.encoding!)) }),
@@ -374,11 +391,24 @@ function localEndpoint(raw: string): string {
   return url.origin;
 }
 
+function progressFlag(raw: string | undefined): ProgressMode | undefined {
+  if (raw === undefined) return undefined;
+  const mode = enumValue(raw, PROGRESS_MODES);
+  if (!mode)
+    throw new UsageError(`--progress must be bar, plain or none, got '${escapeControl(raw.slice(0, 20))}'`);
+  return mode;
+}
+
+const GRANTS: readonly LocalGrant[] = ['refresh_token', 'client_credentials', 'jwt_bearer'];
+
 function grantOf(raw: string | undefined): LocalGrant {
-  if (raw === undefined || raw === 'refresh_token') return 'refresh_token';
-  if (raw === 'client_credentials') return 'client_credentials';
-  if (raw === 'jwt-bearer' || raw === 'jwt_bearer') return 'jwt_bearer';
-  throw new UsageError('--grant must be refresh_token, client_credentials or jwt-bearer');
+  if (raw === undefined) return 'refresh_token';
+  const grant = enumValue(raw, GRANTS);
+  if (!grant)
+    throw new UsageError(
+      `--grant must be refresh-token, client-credentials or jwt-bearer (- or _), got '${escapeControl(raw.slice(0, 40))}'`,
+    );
+  return grant;
 }
 
 function parse(argv: string[]) {
@@ -409,6 +439,8 @@ const LOCAL_OPTIONS = {
   latency: { type: 'string' },
   verbose: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
+  progress: { type: 'string' },
+  'progress-every': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   'max-invalid': { type: 'string' },
   encoding: { type: 'string' },

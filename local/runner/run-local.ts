@@ -193,6 +193,8 @@ export async function runLocal(
           goalIndex?: RunReport['goalIndex'];
         };
         if (p?.runId === runId && p.map) planned = { runId: p.runId, map: p.map, goalIndex: p.goalIndex };
+        const totals = (out as { totals?: { totalRecords?: number } })?.totals;
+        if (p?.runId === runId && totals?.totalRecords !== undefined) progressTotal = totals.totalRecords;
         return out;
       },
     };
@@ -225,29 +227,37 @@ export async function runLocal(
     const alreadyDone = (await runs.listRecordStates(runId)).filter((r) => r.status === 'done').length;
     const watchers = startWatchers({ o, peers, baseline, io, startSecondRun });
     const settledInChunks = () =>
-      chunkResults.reduce((n, r) => n + r.counts.unchanged + r.counts.invalid + r.counts.failed, 0);
-    let progressTotal = o.goals;
-    const progress = new ProgressReporter(async () => {
-      const hcm = await peers.hcm.stats();
-      const tokens = await refreshCounts(broker);
-      const c = lambdas.hcmStats();
-      return {
-        done:
-          alreadyDone +
-          hcm.creates +
-          hcm.updates -
-          baseline.hcm.creates -
-          baseline.hcm.updates +
-          settledInChunks(),
-        total: progressTotal,
-        refreshes: tokens.counts.refreshes - baseline.refreshes.refreshes,
-        unauthorized: c.unauthorized,
-        retries: c.retries,
-      };
-    }, o.progress);
+      chunkResults.reduce(
+        (n, r) => n + r.counts.unchanged + r.counts.reconciled + r.counts.invalid + r.counts.failed,
+        0,
+      );
+    // The records in the source, once plan-sync has counted them (a generated file: --goals at once).
+    let progressTotal: number | undefined = o.source ? undefined : o.goals;
+    const progress = new ProgressReporter(
+      async () => {
+        const hcm = await peers.hcm.stats();
+        const tokens = await refreshCounts(broker);
+        const c = lambdas.hcmStats();
+        return {
+          done:
+            alreadyDone +
+            hcm.creates +
+            hcm.updates -
+            baseline.hcm.creates -
+            baseline.hcm.updates +
+            settledInChunks(),
+          total: progressTotal,
+          refreshes: tokens.counts.refreshes - baseline.refreshes.refreshes,
+          unauthorized: c.unauthorized,
+          retries: c.retries,
+        };
+      },
+      o.progress,
+      { everySeconds: o.progressEverySeconds },
+    );
 
     const started = Date.now();
-    progress.start(o.goals);
+    progress.start();
     let error: string | undefined;
     let executionArn = '';
     const execution = executeLocally(asl, functionArns, invokers, input, runId, { objects });
@@ -287,7 +297,7 @@ export async function runLocal(
         })
         .catch(() => undefined);
     }
-    progressTotal = (await runs.getRun(runId))?.totals?.totalRecords ?? o.goals;
+    progressTotal = (await runs.getRun(runId))?.totals?.totalRecords ?? progressTotal;
     const report = await managedReport({
       runId,
       runs,
