@@ -94,8 +94,17 @@ export async function runLocal(
       );
     }
     // A resume reads the source its run was planned from; --source may name it again, nothing else.
-    const pinned = resumed?.source.uri;
+    // A verify of a state dir checks what its latest run wrote, from that run's source.
+    const previous =
+      o.verify && !o.resume && !o.source && o.stateDir
+        ? await latestRun(runs, await listRunIds(dynamo.doc, tables.checkpoints))
+        : undefined;
+    if (previous)
+      io.note(`verify: checking the goals of run ${previous.runId}, from its source ${previous.source.uri}`);
+    const reused = resumed?.source ?? previous?.source;
+    const pinned = reused?.uri;
     const sourcePath = pinned && !o.source ? pinned : await prepareSource(o, workDir, runId, io);
+    const reading = pinned && !o.source ? reused : o;
     if (resumed) await refuseChangedSource(resumed, sourcePath);
     // The naive job gets its own grant and never asks the broker: connecting it would spend a token
     // call the naive column would then be charged for.
@@ -125,8 +134,8 @@ export async function runLocal(
       source: {
         uri: sourcePath,
         format: formatFromUri(sourcePath),
-        ...(o.encoding ? { encoding: o.encoding } : {}),
-        ...(o.delimiter ? { delimiter: o.delimiter } : {}),
+        ...(reading?.encoding ? { encoding: reading.encoding } : {}),
+        ...(reading?.delimiter ? { delimiter: reading.delimiter } : {}),
       },
       chunkSize: o.chunkSize,
       ...(o.maxInvalid ? { maxInvalid: formatMaxInvalid(o.maxInvalid) } : {}),
@@ -385,6 +394,16 @@ async function refuseChangedSource(run: RunItem, sourcePath: string): Promise<vo
       `run ${runId} cannot resume: its source ${sourcePath} changed since it was planned (${change})`,
     );
   }
+}
+
+/** The run of the state dir that started last (what `--verify` without --source checks). */
+async function latestRun(runs: RunStore, runIds: string[]): Promise<RunItem | undefined> {
+  let latest: RunItem | undefined;
+  for (const id of runIds) {
+    const run = await runs.getRun(id);
+    if (run && (!latest || run.startedAt > latest.startedAt)) latest = run;
+  }
+  return latest;
 }
 
 /** What a second start of the same connection got (secondRunAfter=N). */

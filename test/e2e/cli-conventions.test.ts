@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
-import { type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
+import { deleteHcmGoal, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
 import { type IdpSim, startIdp } from '../../local/idp/index.ts';
 import { LOCK_FILE } from '../../local/runner/state-lock.ts';
 import { goalSync } from '../support/interrupt-run.ts';
@@ -186,5 +186,50 @@ describe('checked before anything starts (exit 2, nothing written to HCM)', () =
     expect(r.stderr).toContain(`taking over the lock of process ${holder.pid}, which is gone`);
     // Released at the end: the dir is free for the resume or the next run.
     expect(existsSync(join(stateDir, LOCK_FILE))).toBe(false);
+  });
+});
+
+describe('verify of an existing state dir', () => {
+  it("checks the goals of the dir's latest run, from that run's source (not a new generated file)", async () => {
+    const stateDir = join(dir, 'run1');
+    // A seed of its own: goals no other case of this file wrote, so the last one stored is this run's.
+    const common = [
+      '--no-progress',
+      '--invalid-rate',
+      '0',
+      '--index-min-records',
+      '0',
+      '--seed',
+      '2828',
+      ...sims(),
+    ];
+    const first = await goalSync([
+      'local',
+      '--goals',
+      '30',
+      '--state-dir',
+      stateDir,
+      '--run-id',
+      'first',
+      ...common,
+    ]);
+    expect(first.code, first.stderr).toBe(0);
+    const gone = hcm
+      .goals()
+      .sort((a, b) => a.GoalId - b.GoalId)
+      .at(-1)!;
+    await deleteHcmGoal(hcm.url, gone.performanceGoalsUniqID);
+    const r = await goalSync(['local', '--state-dir', stateDir, '--verify', '--json', ...common]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(
+      /verify: checking the goals of run first, from its source .*sources\/first\.jsonl/,
+    );
+    expect(r.stderr).not.toContain('generated');
+    const report = JSON.parse(r.stdout) as {
+      goals: { total: number };
+      verify: { missing: number; repaired: number };
+    };
+    expect(report.goals.total).toBe(30);
+    expect(report.verify).toMatchObject({ missing: 1, repaired: 1 });
   });
 });
