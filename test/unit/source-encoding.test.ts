@@ -195,6 +195,17 @@ describe('JSON arrays', () => {
     expect(reasons(r.entries)).toEqual([expect.stringMatching(/^2: invalid JSON: /)]);
   });
 
+  it('a JSON array that is not UTF-8 is rejected naming its line, like any source', async () => {
+    const text = JSON.stringify([{ ...record(1), goalName: 'Plain' }, record(2)], null, 2);
+    const path = file('goals.json', Buffer.from(text, 'latin1'));
+    const badLine = text.split('\n').findIndex((l) => l.includes(NAME)) + 1;
+    await expect(readThrough({ uri: path, format: 'jsonl' })).rejects.toThrow(
+      new RegExp(`is not UTF-8: line ${badLine} has bytes that are not UTF-8, likely windows-1252`),
+    );
+    const r = await readThrough({ uri: path, format: 'jsonl', encoding: 'latin1' });
+    expect(names(r.entries)).toEqual(['Plain', `${NAME} 2`]);
+  });
+
   it('a UTF-16 JSON array is decoded and split in one pass', async () => {
     const text = JSON.stringify([record(1), record(2)], null, 1);
     const bytes = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
