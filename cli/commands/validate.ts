@@ -16,7 +16,6 @@ import {
   type SourcePlan,
   type SourceRef,
   type SourceShape,
-  type StreamingGoalSource,
 } from '#core/source/index.ts';
 import { AppError } from '../../lambdas/core/errors.ts';
 import { enumValue, parseCli, usageLine } from '../args.ts';
@@ -153,7 +152,7 @@ function flagMessage(err: unknown): string {
  * array) is copied to a temporary directory first, as plan-sync does, and the copy is removed after.
  */
 async function planFile(ref: SourceRef): Promise<{ plan: SourcePlan; shape: SourceShape }> {
-  const source = openGoalSource(ref) as StreamingGoalSource;
+  const source = openGoalSource(ref);
   const shape = await source.shape();
   const copy = await source.normalizedCopy();
   if (!copy) return { plan: await source.plan(1_000), shape };

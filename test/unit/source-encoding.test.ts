@@ -17,7 +17,6 @@ import {
   type SourceEntry,
   type SourcePlan,
   type SourceRef,
-  type StreamingGoalSource,
 } from '#core/source/index.ts';
 import { InputRejectedError } from '../../lambdas/core/errors.ts';
 
@@ -68,12 +67,9 @@ const utf16be = (text: string) => Buffer.from(text, 'utf16le').swap16();
 async function readThrough(
   ref: SourceRef,
 ): Promise<{ plan: SourcePlan; entries: SourceEntry[]; copied: boolean }> {
-  let source = openGoalSource(ref) as StreamingGoalSource;
+  let source = openGoalSource(ref);
   const copy = await source.normalizedCopy();
-  if (copy)
-    source = openGoalSource(
-      await fileSourceCopies(dir).write(`r${files++}`, 1, copy, ref),
-    ) as StreamingGoalSource;
+  if (copy) source = openGoalSource(await fileSourceCopies(dir).write(`r${files++}`, 1, copy, ref));
   const plan = await source.plan(2);
   const entries: SourceEntry[] = [];
   for (const chunk of plan.chunks) for await (const e of source.readChunk(chunk)) entries.push(e);
@@ -252,7 +248,7 @@ describe('the copy in S3 (plan-sync in AWS)', () => {
       uri: path,
       format: 'csv',
       encoding: 'windows-1252',
-    }) as StreamingGoalSource;
+    });
     const copy = await source.normalizedCopy();
     return new S3SourceCopies(new S3Client({}), 'src-bucket', 'runs/', partBytes).write(
       'nightly-1',
@@ -298,7 +294,7 @@ describe('the copy in S3 (plan-sync in AWS)', () => {
 
 it('the file copy is plain UTF-8 with the original line breaks', async () => {
   const path = file('excel.csv', Buffer.from(csv(','), 'latin1'));
-  const source = openGoalSource({ uri: path, format: 'csv', encoding: 'latin1' }) as StreamingGoalSource;
+  const source = openGoalSource({ uri: path, format: 'csv', encoding: 'latin1' });
   const ref = await fileSourceCopies(dir).write('copy-1', 1, (await source.normalizedCopy())!, {
     uri: path,
     format: 'csv',

@@ -8,7 +8,7 @@ import type { SourceRef } from './source-types.ts';
 import { escapeControl } from './text.ts';
 
 /** A GoalSource for a plain path, a file:// URL or an s3://bucket/key URI. */
-export function openGoalSource(ref: SourceRef, deps: { s3?: S3Client } = {}): GoalSource {
+export function openGoalSource(ref: SourceRef, deps: { s3?: S3Client } = {}): StreamingGoalSource {
   if (ref.uri.startsWith('s3://')) {
     const { bucket, key } = parseS3Uri(ref.uri);
     return new StreamingGoalSource(
