@@ -17,6 +17,7 @@ import {
   type SourceEntry,
   type SourcePlan,
   type SourceRef,
+  StreamingGoalSource,
 } from '#core/source/index.ts';
 import { InputRejectedError } from '../../lambdas/core/errors.ts';
 
@@ -200,6 +201,43 @@ describe('JSON arrays', () => {
     );
     const r = await readThrough({ uri: path, format: 'jsonl', encoding: 'latin1' });
     expect(names(r.entries)).toEqual(['Plain', `${NAME} 2`]);
+  });
+
+  it('pieces of any size: strings, escapes and brackets that span reads come out the same', async () => {
+    const tricky = [
+      record(1),
+      {
+        ...record(2),
+        goalName: 'quote \\" and backslash \\\\ and ] } [ {',
+        description: 'line\\nbreak, é ü 中',
+      },
+      [1, [2, { a: '[' }]],
+      'a string',
+      42,
+      null,
+    ];
+    const text = JSON.stringify(tricky, null, 2);
+    const whole = Buffer.from(text, 'utf8');
+    for (const size of [1, 2, 3, 7, 64]) {
+      const bytes = {
+        description: 'pieces.json',
+        identify: async () => ({ size: whole.length }),
+        async *read(start: number, end?: number) {
+          const part = whole.subarray(start, end);
+          for (let i = 0; i < part.length; i += size) yield part.subarray(i, i + size);
+        },
+      };
+      const copy = await new StreamingGoalSource(bytes, 'jsonl').normalizedCopy();
+      const chunks: Buffer[] = [];
+      for await (const p of copy!.body) chunks.push(Buffer.from(p));
+      const lines = Buffer.concat(chunks).toString('utf8').split('\n');
+      const values = lines.filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as unknown);
+      expect(values, `pieces of ${size}`).toEqual(tricky);
+      // Each value sits on the line it starts on in the file.
+      const starts = lines.flatMap((l, i) => (l.trim() === '' ? [] : [i + 1]));
+      const objectStarts = text.split('\n').flatMap((l, i) => (l === '  {' ? [i + 1] : []));
+      expect(starts.slice(0, 2)).toEqual(objectStarts);
+    }
   });
 
   it('a UTF-16 JSON array is decoded and split in one pass', async () => {

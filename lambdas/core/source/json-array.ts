@@ -16,6 +16,10 @@ export interface ArrayElement {
 /** What the scanner found that is not an array at all: reported once, as the file's first record. */
 const NOT_AN_ARRAY = 'the file is not a JSON array';
 
+/** What ends a run of ordinary characters, outside and inside a string. */
+const SPECIAL_OUTSIDE = /["{}[\],\r\n]/g;
+const SPECIAL_INSIDE = /["\\\r\n]/g;
+
 export async function* jsonArrayElements(text: AsyncIterable<string>): AsyncGenerator<ArrayElement> {
   let state: 'before' | 'between' | 'element' | 'after' = 'before';
   let line = 1;
@@ -32,21 +36,43 @@ export async function* jsonArrayElements(text: AsyncIterable<string>): AsyncGene
     overlong = false;
     return element;
   };
-  const append = (c: string): void => {
+  const append = (t: string): void => {
     if (overlong) return;
-    current += c;
+    current += t;
     if (current.length > MAX_LINE_BYTES) overlong = true;
   };
 
   for await (const piece of text) {
-    for (let i = 0; i < piece.length; i++) {
-      const c = piece[i]!;
+    let i = 0;
+    while (i < piece.length) {
       if (state === 'element') {
-        if (inString) {
-          if (escaped) escaped = false;
-          else if (c === '\\') escaped = true;
-          else if (c === '"') inString = false;
+        if (escaped) {
+          // The character after a backslash is taken as it is (a line break stays invalid JSON).
+          const c = piece[i]!;
           append(c === '\n' || c === '\r' ? '\t' : c);
+          if (c === '\n') line++;
+          escaped = false;
+          i++;
+          continue;
+        }
+        // A run of ordinary characters is copied in one slice: the scan is per run, not per character.
+        const special = inString ? SPECIAL_INSIDE : SPECIAL_OUTSIDE;
+        special.lastIndex = i;
+        const found = special.exec(piece);
+        const at = found ? found.index : piece.length;
+        if (at > i) append(piece.slice(i, at));
+        i = at;
+        if (!found) break;
+        const c = piece[i]!;
+        i++;
+        if (c === '\n' || c === '\r') {
+          if (c === '\n') line++;
+          // Whitespace between tokens; inside a string it is invalid JSON either way and stays so as a tab.
+          append(inString ? '\t' : ' ');
+        } else if (inString) {
+          if (c === '\\') escaped = true;
+          else inString = false;
+          append(c);
         } else if (c === '"') {
           inString = true;
           append(c);
@@ -60,31 +86,35 @@ export async function* jsonArrayElements(text: AsyncIterable<string>): AsyncGene
           yield finish();
           state = c === ']' ? 'after' : 'between';
         } else {
-          append(c === '\n' || c === '\r' ? ' ' : c);
+          // A stray closing bracket at depth 0: part of a broken element, which JSON.parse names.
+          append(c);
         }
-      } else if (!/\s/.test(c)) {
-        if (state === 'before') {
-          if (c !== '[') {
-            yield { line, text: `"${NOT_AN_ARRAY}"` };
-            return;
-          }
-          state = 'between';
-        } else if (state === 'between') {
-          if (c === ']') state = 'after';
-          else if (c !== ',') {
-            state = 'element';
-            currentLine = line;
-            depth = 0;
-            inString = false;
-            escaped = false;
-            i--;
-          }
-        } else if (state === 'after') {
-          yield { line, text: 'text after the end of the JSON array' };
+        continue;
+      }
+      const c = piece[i]!;
+      i++;
+      if (c === '\n') line++;
+      if (c === ' ' || c === '\t' || c === '\n' || c === '\r') continue;
+      if (state === 'before') {
+        if (c !== '[') {
+          yield { line, text: `"${NOT_AN_ARRAY}"` };
           return;
         }
+        state = 'between';
+      } else if (state === 'between') {
+        if (c === ']') state = 'after';
+        else if (c !== ',') {
+          state = 'element';
+          currentLine = line;
+          depth = 0;
+          inString = false;
+          escaped = false;
+          i--;
+        }
+      } else {
+        yield { line, text: 'text after the end of the JSON array' };
+        return;
       }
-      if (c === '\n') line++;
     }
   }
   // The file ended inside an element: it is cut off, and JSON.parse says so for its record.
