@@ -8,9 +8,12 @@ export class ArgsError extends Error {
   override readonly name: string = 'ArgsError';
 }
 
-/** The one-line form every command prints for a bad command line. */
-export const usageLine = (command: string, message: string): string =>
-  `goal-sync ${command}: ${message} (goal-sync ${command} --help shows every flag)`;
+/**
+ * The one-line form every command prints for a bad command line. The --help hint only where the flags
+ * are the problem: for a missing or unwritable file the flags were right, and the hint is noise.
+ */
+export const usageLine = (command: string, message: string, hint = true): string =>
+  `goal-sync ${command}: ${message}${hint ? ` (goal-sync ${command} --help shows every flag)` : ''}`;
 
 const NEGATIVE_NUMBER = /^-\d/;
 
@@ -66,4 +69,14 @@ function friendly(err: unknown, options: Options): string {
     if (flag) return `--${flag} takes no value`;
   }
   return message.split('\n')[0]!;
+}
+
+/**
+ * An enum flag's value, however it is spelled: `client-credentials`, `client_credentials` and
+ * `Client_Credentials` are one value (people copy spellings from OAuth specs, env vars and other CLIs).
+ * Returns the canonical spelling, or undefined when it is none of them.
+ */
+export function enumValue<T extends string>(raw: string, values: readonly T[]): T | undefined {
+  const key = (v: string) => v.toLowerCase().replaceAll('-', '_');
+  return values.find((v) => key(v) === key(raw.trim()));
 }

@@ -1,5 +1,5 @@
 import '../local/polyfills.ts';
-import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
 import { didYouMean, escapeControl } from '#core/source/index.ts';
 
 /**
@@ -18,15 +18,33 @@ const HELP = `goal-sync: sync performance goals into Oracle HCM Cloud
   goal-sync validate FILE [--max-invalid N|P%]   check a goal file against the schema (no HCM)
   goal-sync start|status|resume|connect --stack NAME ...   talk to a deployed stack
 
-Run 'goal-sync <command> --help' for a command's flags, examples and exit codes. Every command
-takes --json. Exit codes: 0 ok, 1 failure, 2 bad arguments, 3 needs re-auth, 4 input rejected,
-130 interrupted.`;
+Run 'goal-sync <command> --help' (or 'goal-sync help <command>') for a command's flags, examples
+and exit codes. Every command takes --json. 'goal-sync --version' prints the version.
+Exit codes: 0 ok, 1 failure, 2 bad arguments, 3 needs re-auth, 4 input rejected, 130 interrupted.`;
+
+const HELP_WORDS = new Set(['--help', '-h', 'help']);
+
+/** package.json's version: the one thing `--version` promises. */
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv.slice(0, 1), allowPositionals: true, strict: false });
-  const name = positionals[0];
-  if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(HELP);
+  const first = argv[0];
+  if (first === '--version' || first === '-V' || first === '-v' || first === 'version') {
+    console.log(`goal-sync ${version()}`);
+    return 0;
+  }
+  // `goal-sync help local` is `goal-sync local --help`; so is `goal-sync local help`.
+  if (first === 'help' && argv[1] !== undefined) return main([argv[1], '--help']);
+  if (first !== undefined && argv.length === 2 && argv[1] === 'help') return main([first, '--help']);
+  const name = first;
+  if (name === undefined || HELP_WORDS.has(name)) {
+    // Asked for: exit 0; a bare `goal-sync` is a command line without a command: exit 2.
+    (name ? console.log : console.error)(HELP);
     return name ? 0 : 2;
   }
   if (!(COMMANDS as readonly string[]).includes(name)) {
@@ -44,6 +62,14 @@ async function main(argv: string[]): Promise<number> {
     run: (args: string[]) => Promise<number>;
   };
   return mod.run(argv.slice(1));
+}
+
+// `goal-sync validate big.csv | head`: the reader went away; stop quietly, as cat and grep do.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
 }
 
 main(process.argv.slice(2)).then(

@@ -13,6 +13,13 @@ export const EXIT = { ok: 0, failure: 1, usage: 2, needsReauth: 3 } as const;
 /** Bad flags: the command prints its usage and exits 2. */
 export class CliUsageError extends Error {
   override readonly name = 'CliUsageError';
+  /** `hint: false`: a file problem (the flags were right): no --help hint. */
+  constructor(
+    message: string,
+    readonly hint = true,
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -109,7 +116,7 @@ export async function runCommand(
     return await body();
   } catch (err) {
     if (err instanceof CliUsageError) {
-      deps.err(usageLine(command, err.message));
+      deps.err(usageLine(command, err.message, err.hint));
       return EXIT.usage;
     }
     deps.err(describeError(err));

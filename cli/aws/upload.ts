@@ -26,10 +26,11 @@ export async function checkUploadFile(path: string): Promise<number> {
     throw new CliUsageError(`--upload takes a file on this machine; for ${shown} use --source`);
   }
   const info = await stat(path).catch((err: NodeJS.ErrnoException) => {
-    throw new CliUsageError(`--upload ${shown}: cannot read it (${err.code ?? 'error'})`);
+    throw new CliUsageError(`--upload ${shown}: cannot read it (${err.code ?? 'error'})`, false);
   });
-  if (!info.isFile()) throw new CliUsageError(`--upload ${shown}: not a file`);
-  if (info.size === 0) throw new CliUsageError(`--upload ${shown}: the file is empty, nothing to sync`);
+  if (!info.isFile()) throw new CliUsageError(`--upload ${shown}: not a file`, false);
+  if (info.size === 0)
+    throw new CliUsageError(`--upload ${shown}: the file is empty, nothing to sync`, false);
   if (info.size > MAX_UPLOAD_BYTES) {
     throw new CliUsageError(
       `--upload ${shown}: ${info.size} bytes is over ${MAX_UPLOAD_BYTES}; upload it with 'aws s3 cp' (multipart) and pass --source s3://...`,

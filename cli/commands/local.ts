@@ -1,8 +1,10 @@
 import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { InterruptWatch } from '../../local/runner/interrupt.ts';
-import { LOCAL_USAGE, parseLocalArgs, UsageError } from '../../local/runner/options.ts';
+import { LOCAL_USAGE, type LocalRunOptions, parseLocalArgs, UsageError } from '../../local/runner/options.ts';
 import { checkLocalPreconditions } from '../../local/runner/preflight.ts';
 import { exitCodeFor, type RunReport, renderSummary } from '../../local/runner/report.ts';
+import { lockStateDir, type StateLock } from '../../local/runner/state-lock.ts';
 import { usageLine } from '../args.ts';
 
 export const usage = LOCAL_USAGE;
@@ -50,22 +52,37 @@ function nextStep(argv: string[], report: RunReport, code: number): string | und
 
 export async function run(argv: string[]): Promise<number> {
   let options: ReturnType<typeof parseLocalArgs>;
+  let lock: StateLock | undefined;
+  const note = (line: string) => console.error(line);
   try {
     options = parseLocalArgs(argv);
     if (options !== 'help') await checkLocalPreconditions(options);
+    // One process per state dir, taken before anything starts (no simulator, no database yet).
+    if (options !== 'help' && options.stateDir) lock = await lockStateDir(resolve(options.stateDir), note);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
-    console.error(usageLine('local', err.message));
+    console.error(usageLine('local', err.message, err.hint));
     return 2;
   }
   if (options === 'help') {
     console.log(LOCAL_USAGE);
     return 0;
   }
+  try {
+    return await runWithOptions(argv, options, note);
+  } finally {
+    lock?.release();
+  }
+}
+
+async function runWithOptions(
+  argv: string[],
+  options: LocalRunOptions,
+  note: (line: string) => void,
+): Promise<number> {
   // Handler logs and EMF lines would drown the progress bar; --verbose turns logs back on.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= options.verbose ? 'INFO' : 'SILENT';
-  const note = (line: string) => console.error(line);
   // Watch for Ctrl-C before the (slow) import of the runner, so no signal meets the default handler.
   const interrupt = new InterruptWatch(note);
   const { runLocal } = await import('../../local/runner/run-local.ts');

@@ -1,7 +1,14 @@
 import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import { StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { escapeControl, formatFromUri } from '#core/source/index.ts';
+import {
+  encodingName,
+  escapeControl,
+  formatFromUri,
+  formatMaxInvalid,
+  parseDelimiter,
+  parseMaxInvalid,
+} from '#core/source/index.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import {
   type CliDeps,
@@ -38,6 +45,9 @@ export const usage = `goal-sync start --stack NAME (--source s3://BUCKET/KEY | -
   --upload FILE        a file on this machine: put it in the source bucket as ${UPLOAD_PREFIX}<run id>/<name>
                        (the key is printed) and start the run on exactly that version
   --format F           jsonl | csv (default: from the key's extension: .jsonl .ndjson .json .csv)
+  --encoding E         what the file is when not UTF-8 (windows-1252 for Excel's "CSV", latin1, ...)
+  --delimiter D        CSV separator: comma, semicolon or tab (default: read from the header)
+  --max-invalid N|P%   reject the input above N invalid records or P% of them (default 5%)
   --connection ID      HCM connection (default: the stack's DefaultConnectionId, else ${FALLBACK_CONNECTION_ID})
   --run-id ID          run id = execution name (default run-YYYYMMDD-HHMMSS-xxxx)
   --wait               poll until the execution ends, then print its status
@@ -50,6 +60,7 @@ examples:
   goal-sync start --stack HcmGoalSync-prod --source s3://BUCKET/goals.jsonl --wait
   goal-sync start --stack HcmGoalSync-prod --upload ./goals.jsonl --wait
   goal-sync start --stack HcmGoalSync-prod --source goals.csv --run-id nightly-fix-1 --json
+  goal-sync start --stack HcmGoalSync-prod --upload ./excel-export.csv --encoding windows-1252
 Exit codes: 0 started (with --wait: succeeded with no failed records), 1 failure, 2 bad arguments, 3 needs re-auth`;
 
 const OPTIONS = {
@@ -57,6 +68,9 @@ const OPTIONS = {
   source: { type: 'string' },
   upload: { type: 'string' },
   format: { type: 'string' },
+  encoding: { type: 'string' },
+  delimiter: { type: 'string' },
+  'max-invalid': { type: 'string' },
   connection: { type: 'string' },
   'run-id': { type: 'string' },
   wait: { type: 'boolean' },
@@ -106,6 +120,30 @@ export function resolveFormat(raw: string | undefined, uri: string): SourceForma
   return raw;
 }
 
+/**
+ * --encoding, --delimiter, --max-invalid as execution input fields, checked by the pipeline's own rules
+ * so a typo fails here (exit 2); absent ones are left to the stack's defaults (UTF-8, detected, 5%).
+ */
+function readingFlags(flags: {
+  encoding?: string;
+  delimiter?: string;
+  'max-invalid'?: string;
+}): Record<string, string> {
+  try {
+    return {
+      ...(flags.encoding === undefined ? {} : { encoding: encodingName(flags.encoding) }),
+      ...(flags.delimiter === undefined ? {} : { delimiter: parseDelimiter(flags.delimiter) }),
+      ...(flags['max-invalid'] === undefined
+        ? {}
+        : { maxInvalid: formatMaxInvalid(parseMaxInvalid(flags['max-invalid'])) }),
+    };
+  } catch (err) {
+    if (err instanceof ConfigError)
+      throw new CliUsageError(`--${err.message.replace(/^maxInvalid/, 'max-invalid')}`);
+    throw err;
+  }
+}
+
 // The pipeline's id rule (lambdas/core/sync/input.ts): checked here so a typo fails now, not mid-execution.
 const CONNECTION_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -127,6 +165,7 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
     if (flags.connection !== undefined && !CONNECTION_ID_RE.test(flags.connection)) {
       throw new CliUsageError('--connection: 1-128 characters of A-Z a-z 0-9 . _ : -');
     }
+    const reading = readingFlags(flags);
     // The file is checked (and its format told) before anything is uploaded or started.
     if (uploadPath !== undefined) await checkUploadFile(uploadPath);
     if (rawSource !== undefined && isLocalPath(rawSource)) {
@@ -159,7 +198,7 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
       source = { uri, format: resolveFormat(flags.format, uri) };
     }
     const connectionId = flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID;
-    const input: RunInput = { runId, source, connectionId };
+    const input: RunInput = { runId, source, connectionId, ...reading };
 
     let executionArn: string;
     try {

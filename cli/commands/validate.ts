@@ -1,36 +1,55 @@
-import { stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   acceptanceProblem,
+  DEFAULT_MAX_INVALID,
+  encodingName,
   escapeControl,
+  fileSourceCopies,
   formatFromUri,
   formatMaxInvalid,
   type MaxInvalid,
   openGoalSource,
+  parseDelimiter,
   parseMaxInvalid,
+  type SourcePlan,
+  type SourceRef,
+  type SourceShape,
 } from '#core/source/index.ts';
 import { AppError } from '../../lambdas/core/errors.ts';
-import { parseCli, usageLine } from '../args.ts';
+import { enumValue, parseCli, usageLine } from '../args.ts';
+
+const FORMATS = ['jsonl', 'csv'] as const;
 
 export const usage = `goal-sync validate FILE [--max-invalid N|P%] [--json]   check a goal file, no HCM needed
 
-  FILE                 a .jsonl / .ndjson / .json (JSON Lines) or .csv goal file
-  --max-invalid N|P%   reject above N invalid records or P% of them (as goal-sync local / the pipeline)
+  FILE                 a .jsonl / .ndjson / .json (JSON Lines or a JSON array) or .csv goal file,
+                       UTF-8 (with or without a byte order mark) or UTF-16 with one
+  --max-invalid N|P%   reject above N invalid records or P% of them (default 5%, as goal-sync local
+                       and the pipeline)
+  --encoding E         what FILE is when not UTF-8: windows-1252 (Excel's "CSV"), latin1, ...
+  --delimiter D        CSV separator: comma, semicolon or tab (default: read from the header)
   --format jsonl|csv   override the format the file name implies
   --json               print {records, valid, invalid: [{line, key?, reason}], verdict} as JSON
   -h, --help           this help
 
-Runs the pipeline's own reader: the CSV header check, the schema, duplicate keys. Lists every invalid
-record with its line and reason (never its content).
+Runs the pipeline's own reader: the encoding, the CSV header check, the schema, duplicate keys. Lists
+every invalid record with its line and reason (never its content). A file that is not UTF-8 and has no
+byte order mark is rejected naming its first such line, unless --encoding says what it is.
 
 examples:
   goal-sync validate goals.jsonl
   goal-sync validate export.csv --max-invalid 1% --json
+  goal-sync validate excel-export.csv --encoding windows-1252
 
 exit codes: 0 accepted (invalid records, if any, are listed), 2 bad arguments or unreadable file,
-            4 input rejected (empty, all invalid, a bad CSV header, or over --max-invalid)`;
+            4 input rejected (not UTF-8, empty, all invalid, a bad CSV header, or over --max-invalid)`;
 
 const OPTIONS = {
   'max-invalid': { type: 'string' },
+  encoding: { type: 'string' },
+  delimiter: { type: 'string' },
   format: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -39,7 +58,8 @@ const OPTIONS = {
 export async function run(argv: string[]): Promise<number> {
   let file: string;
   let format: 'jsonl' | 'csv';
-  let maxInvalid: MaxInvalid | undefined;
+  let maxInvalid: MaxInvalid = DEFAULT_MAX_INVALID;
+  let read: Pick<SourceRef, 'encoding' | 'delimiter'> = {};
   let json = false;
   try {
     const { values, positionals } = parseCli(argv, OPTIONS, { positionals: 1 });
@@ -51,25 +71,36 @@ export async function run(argv: string[]): Promise<number> {
     if (!positionals[0]) throw new Error('FILE is required');
     file = positionals[0];
     const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) throw new Error(`${escapeControl(file)}: no such file`);
-    const f = values.format;
-    if (f !== undefined && f !== 'jsonl' && f !== 'csv') throw new Error('--format must be jsonl or csv');
+    if (!info?.isFile()) {
+      // The command line was right: no --help hint for a file that is not there.
+      console.error(
+        usageLine('validate', `${escapeControl(file)}: ${info ? 'not a file' : 'no such file'}`, false),
+      );
+      return 2;
+    }
+    const f = values.format === undefined ? undefined : enumValue(values.format, FORMATS);
+    if (values.format !== undefined && !f) throw new Error('--format must be jsonl or csv');
     format = f ?? formatFromUri(file);
     if (values['max-invalid'] !== undefined) maxInvalid = parseMaxInvalid(values['max-invalid']);
+    read = {
+      ...(values.encoding === undefined ? {} : { encoding: encodingName(values.encoding) }),
+      ...(values.delimiter === undefined ? {} : { delimiter: parseDelimiter(values.delimiter) }),
+    };
   } catch (err) {
-    console.error(usageLine('validate', (err as Error).message));
+    console.error(usageLine('validate', flagMessage(err)));
     return 2;
   }
   let verdict: string;
-  let plan: Awaited<ReturnType<ReturnType<typeof openGoalSource>['plan']>> | undefined;
+  let plan: SourcePlan | undefined;
+  let shape: SourceShape | undefined;
   try {
-    plan = await openGoalSource({ uri: file, format }).plan(1_000);
+    ({ plan, shape } = await planFile({ uri: file, format, ...read }));
     const problem = acceptanceProblem(
       { totalRecords: plan.totalRecords, validRecords: plan.validRecords, invalid: plan.invalid.length },
       maxInvalid,
     );
     verdict = problem
-      ? `input rejected: ${problem === 'empty' ? 'no records' : problem === 'all-invalid' ? 'every record is invalid' : `more invalid records than --max-invalid ${formatMaxInvalid(maxInvalid!)}`}`
+      ? `input rejected: ${problem === 'empty' ? 'no records' : problem === 'all-invalid' ? 'every record is invalid' : `more invalid records than --max-invalid ${formatMaxInvalid(maxInvalid)}`}`
       : 'accepted';
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
@@ -82,6 +113,7 @@ export async function run(argv: string[]): Promise<number> {
         {
           file,
           format,
+          ...(shape ? { encoding: shape.encoding, jsonArray: shape.jsonArray } : {}),
           records: plan?.totalRecords ?? 0,
           valid: plan?.validRecords ?? 0,
           invalid: plan?.invalid ?? [],
@@ -93,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
     );
   } else {
     console.log(
-      `${escapeControl(file)} (${format}): ${plan?.totalRecords ?? 0} records, ${plan?.validRecords ?? 0} valid, ${plan?.invalid.length ?? 0} invalid`,
+      `${escapeControl(file)} (${describeShape(format, shape)}): ${plan?.totalRecords ?? 0} records, ${plan?.validRecords ?? 0} valid, ${plan?.invalid.length ?? 0} invalid`,
     );
     for (const bad of plan?.invalid ?? []) {
       console.log(`  line ${bad.line}${bad.key ? ` ${bad.key}` : ''}: ${escapeControl(bad.reason)}`);
@@ -101,4 +133,34 @@ export async function run(argv: string[]): Promise<number> {
     console.log(escapeControl(verdict));
   }
   return rejected ? 4 : 0;
+}
+
+/** "csv", "JSON array, utf-16le": what the reader took the file for. */
+function describeShape(format: string, shape: SourceShape | undefined): string {
+  const kind = shape?.jsonArray ? 'JSON array' : format;
+  return shape && shape.encoding !== 'utf-8' ? `${kind}, ${shape.encoding}` : kind;
+}
+
+/** A flag's own message (`--encoding 'x' is not ...`) or the parser's. */
+function flagMessage(err: unknown): string {
+  const message = (err as Error).message;
+  return /^(encoding|delimiter) /.test(message) ? `--${message}` : message;
+}
+
+/**
+ * The pipeline's plan over the file; a file that needs a UTF-8 copy (another encoding, UTF-16, a JSON
+ * array) is copied to a temporary directory first, as plan-sync does, and the copy is removed after.
+ */
+async function planFile(ref: SourceRef): Promise<{ plan: SourcePlan; shape: SourceShape }> {
+  const source = openGoalSource(ref);
+  const shape = await source.shape();
+  const copy = await source.normalizedCopy();
+  if (!copy) return { plan: await source.plan(1_000), shape };
+  const dir = await mkdtemp(join(tmpdir(), 'goal-sync-validate-'));
+  try {
+    const copied = await fileSourceCopies(dir).write('validate', 1, copy, ref);
+    return { plan: await openGoalSource(copied).plan(1_000), shape };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

@@ -7,9 +7,11 @@
 import type { HcmGoal, HcmGoalPayload, NaturalKey } from '#core/hcm/index.ts';
 import type {
   ChunkRef,
+  NormalizedCopy,
   ReadChunkOptions,
   SourceEntry,
   SourcePlan,
+  SourceRef,
   SourceVersion,
 } from '#core/source/index.ts';
 
@@ -186,4 +188,17 @@ export interface GoalSource {
   plan(chunkSize: number): Promise<SourcePlan>;
   /** Entries of one chunk in file order; invalid records come back as `{ invalid }` so they can be counted. */
   readChunk(chunk: ChunkRef, options?: ReadChunkOptions): AsyncIterable<SourceEntry>;
+  /**
+   * A UTF-8 JSON Lines / CSV copy to plan and read instead, for a source that is anything else
+   * (another encoding, UTF-16, a JSON array); undefined when the source can be read as it is.
+   */
+  normalizedCopy?(): Promise<NormalizedCopy | undefined>;
+}
+
+/**
+ * Where plan-sync puts a run's UTF-8 copy of its source (S3 `runs/<runId>/attempt-<n>/` in the source
+ * bucket; a directory on the laptop). Returns the copy's reference, pinned to the version written.
+ */
+export interface SourceCopyStore {
+  write(runId: string, attempt: number, copy: NormalizedCopy, original: SourceRef): Promise<SourceRef>;
 }

@@ -22,7 +22,13 @@ import {
   planRun,
 } from '#core/sync/index.ts';
 import { ConfigError } from '../core/errors.ts';
-import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../core/ports.ts';
+import {
+  type Clock,
+  type GoalSource,
+  type HcmGoals,
+  type SourceCopyStore,
+  systemClock,
+} from '../core/ports.ts';
 import { normalizePlanEvent } from './plan-event.ts';
 
 export interface PlanSyncDeps {
@@ -31,6 +37,8 @@ export interface PlanSyncDeps {
   openSource: (ref: SourceRef) => GoalSource;
   /** Where every run's chunk list goes for the Distributed Map (S3 in AWS, a local directory on the laptop). */
   manifest?: ChunkManifestWriter;
+  /** Where a source that is not UTF-8 JSON Lines or CSV gets its UTF-8 copy (the source bucket's runs/). */
+  sourceCopies?: SourceCopyStore;
   logger: Logger;
   metrics: Metrics;
   clock?: Clock;
@@ -82,7 +90,15 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
         : undefined;
     const out = await planRun(
       input,
-      { runs, chunks, lease, openSource: deps.openSource, manifest: deps.manifest, indexGoals },
+      {
+        runs,
+        chunks,
+        lease,
+        openSource: deps.openSource,
+        manifest: deps.manifest,
+        ...(deps.sourceCopies ? { sourceCopies: deps.sourceCopies } : {}),
+        indexGoals,
+      },
       deps.options,
     );
     deps.logger.info('run planned', {

@@ -3,7 +3,7 @@ import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { HcmGoalsClient } from '#core/hcm/index.ts';
-import { openAwsGoalSource } from '#core/source/index.ts';
+import { openAwsGoalSource, S3SourceCopies } from '#core/source/index.ts';
 import { BrokerTokenProvider } from '#core/token/index.ts';
 import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
 import { s3GoalIndex } from '../core/adapters/aws/s3-goal-index.ts';
@@ -49,6 +49,9 @@ export const handler = createPlanSyncHandler({
   // Only s3:// URIs in the stack's source bucket: never a path inside the function's own sandbox.
   openSource: (ref) => openAwsGoalSource(ref, { s3, sourceBucket }),
   manifest: manifestBucket ? new S3ChunkManifest(s3, manifestBucket) : undefined,
+  // A UTF-8 copy of a source in another encoding or shape: runs/<runId>/attempt-<n>/ of the source
+  // bucket (plan-sync may write runs/*; sync-chunk reads only the source bucket).
+  sourceCopies: new S3SourceCopies(s3, sourceBucket),
   defaultConnectionId: process.env[ENV.connectionId],
   ...(hcmFor && manifestBucket ? { hcmFor, goalIndex: s3GoalIndex(s3, manifestBucket) } : {}),
   indexOptions: {

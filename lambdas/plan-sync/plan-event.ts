@@ -1,4 +1,11 @@
-import { didYouMean, escapeControl, type MaxInvalid, parseMaxInvalid } from '#core/source/index.ts';
+import {
+  DEFAULT_MAX_INVALID,
+  didYouMean,
+  escapeControl,
+  type MaxInvalid,
+  parseDelimiter,
+  parseMaxInvalid,
+} from '#core/source/index.ts';
 import type { PlanInput } from '#core/sync/index.ts';
 import { parsePlanInput } from '#core/sync/index.ts';
 import { ConfigError } from '../core/errors.ts';
@@ -23,6 +30,9 @@ export const PLAN_INPUT_FIELDS = [
   'mapThreshold',
   // Verify pass (goal-sync local --verify, a weekly schedule): repair goals missing or drifted in HCM.
   'verify',
+  // What the source's bytes are when not UTF-8 ("windows-1252"), and the CSV separator (else detected).
+  'encoding',
+  'delimiter',
 ] as const;
 
 const EXAMPLE = '{"source": {"uri": "s3://BUCKET/goals.jsonl"}}';
@@ -69,7 +79,11 @@ export function normalizePlanEvent(event: unknown, defaults: { connectionId?: st
   const input = parsePlanInput({
     runId,
     connectionId,
-    source: raw.source,
+    source: {
+      ...raw.source,
+      ...(raw.encoding === undefined ? {} : { encoding: raw.encoding }),
+      ...(raw.delimiter === undefined ? {} : { delimiter: delimiterOf(raw.delimiter) }),
+    },
     ...(raw.chunkSize === undefined ? {} : { chunkSize: raw.chunkSize }),
     ...(raw.resume === undefined ? {} : { resume: raw.resume }),
     ...(raw.ifRunning === undefined ? {} : { ifRunning: raw.ifRunning }),
@@ -77,9 +91,15 @@ export function normalizePlanEvent(event: unknown, defaults: { connectionId?: st
     ...(raw.verify === undefined ? {} : { verify: raw.verify }),
   });
   if (executionArn !== undefined) input.executionArn = executionArn;
-  if (raw.maxInvalid === undefined) return { input };
+  // An export with more broken records than this is broken itself: the run fails loudly (exit 4).
+  if (raw.maxInvalid === undefined) return { input, maxInvalid: DEFAULT_MAX_INVALID };
   if (typeof raw.maxInvalid !== 'string' && typeof raw.maxInvalid !== 'number') {
     throw new ConfigError('execution input: maxInvalid must be a count (10) or a share ("5%")');
   }
   return { input, maxInvalid: parseMaxInvalid(raw.maxInvalid) };
+}
+
+function delimiterOf(raw: unknown): string {
+  if (typeof raw !== 'string') throw new ConfigError('execution input: delimiter must be ",", ";" or "tab"');
+  return parseDelimiter(raw);
 }

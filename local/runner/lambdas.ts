@@ -6,7 +6,7 @@ import { HcmGoalsClient } from '#core/hcm/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import type { ChunkCounts, ChunkManifestWriter, GoalIndexOptions, GoalIndexStore } from '#core/sync/index.ts';
 import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
-import type { EventPublisher } from '../../lambdas/core/ports.ts';
+import type { EventPublisher, SourceCopyStore } from '../../lambdas/core/ports.ts';
 import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler, type SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
@@ -39,6 +39,8 @@ export interface LocalLambdaDeps {
   seed?: number;
   /** Where plan-sync writes every run's chunk list (the local object store; S3 in AWS). */
   manifest?: ChunkManifestWriter;
+  /** Where plan-sync writes the UTF-8 copy of a source in another encoding or shape. */
+  sourceCopies?: SourceCopyStore;
   /** plan-sync's index of existing goals (the local object store; S3 in AWS) and its options. */
   goalIndex?: GoalIndexStore;
   indexOptions?: GoalIndexOptions;
@@ -91,6 +93,7 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
     ...observability('plan-sync', d.verbose),
     openSource,
     ...(d.manifest ? { manifest: d.manifest } : {}),
+    ...(d.sourceCopies ? { sourceCopies: d.sourceCopies } : {}),
     ...(d.goalIndex
       ? { goalIndex: d.goalIndex, hcmFor: () => planHcm, indexOptions: d.indexOptions ?? {} }
       : {}),

@@ -1,8 +1,17 @@
-import { didYouMean, escapeControl, type MaxInvalid, parseMaxInvalid } from '#core/source/index.ts';
+import {
+  type CsvDelimiter,
+  didYouMean,
+  encodingName,
+  escapeControl,
+  type MaxInvalid,
+  parseDelimiter,
+  parseMaxInvalid,
+} from '#core/source/index.ts';
 import { PLAN_DEFAULTS } from '#core/sync/index.ts';
-import { parseCli } from '../../cli/args.ts';
+import { enumValue, parseCli } from '../../cli/args.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { AWS_FAULT_USAGE, type AwsFaults, applyAwsFault, noAwsFaults } from './aws-faults.ts';
+import { PROGRESS_MODES, type ProgressMode, progressMode } from './progress.ts';
 
 /** Everything `goal-sync local` can be told (DESIGN.md section 5 plus the embedded-default extras). */
 export interface LocalRunOptions {
@@ -31,11 +40,18 @@ export interface LocalRunOptions {
   latencyP99Ms?: number;
   tokenBufferSeconds?: number;
   verbose: boolean;
-  progress: boolean;
+  /** `--progress bar|plain|none`; default a bar on a terminal, lines elsewhere, none with --json. */
+  progress: ProgressMode;
+  /** `--progress-every S`: plain mode's interval (default 10 s). */
+  progressEverySeconds: number;
   /** `--grant`: how the local connection gets its tokens (issue 11). */
   grant: LocalGrant;
-  /** Reject the input (exit 4) above this many invalid records (`N`) or this share (`P%`). */
+  /** Reject the input (exit 4) above this many invalid records (`N`) or this share (`P%`); default 5%. */
   maxInvalid?: MaxInvalid;
+  /** `--encoding`: what a --source file's bytes are when they are not UTF-8 (canonical WHATWG name). */
+  encoding?: string;
+  /** `--delimiter`: the CSV separator of a --source file (else detected from its header). */
+  delimiter?: CsvDelimiter;
   /** `--map-threshold N`: runs of more than N chunks take the Distributed Map (default: the inline limit). */
   mapThreshold?: number;
   /** `--verify`: also compare the goals the ledger calls written with HCM and repair what drifted. */
@@ -62,6 +78,13 @@ export interface FaultSpec {
 
 export class UsageError extends Error {
   override readonly name = 'UsageError';
+  /** `hint: false`: a file or directory problem (the flags were right): no --help hint. */
+  constructor(
+    message: string,
+    readonly hint = true,
+  ) {
+    super(message);
+  }
 }
 
 export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on the embedded default
@@ -80,15 +103,17 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
                        idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,forceInvalidGrant,rateLimitPerSecond}
                        sfn.duplicateInvocationRate, secondRunAfter=N, revokeAfter=N
                        ${AWS_FAULT_USAGE}
-  --grant G            refresh_token (default), client_credentials or jwt-bearer
+  --grant G            refresh-token (default), client-credentials or jwt-bearer (- or _ alike)
   --rate-limit R       HCM requests per second per client (default 50)
   --latency A-B        simulated HCM latency range in ms (default 20-50)
   --latency lognormal:M-P   long-tailed HCM latency: median M ms, 99th percentile P ms
   --invalid-rate R     share of invalid generated records (default 0.01)
   --seed S             generator and fault seed (default 42)
-  --source FILE        sync this JSONL/CSV file instead of generated goals
-  --max-invalid N|P%   reject the input (exit 4) above N invalid records or P% of them
-                       (default: only an empty or wholly invalid input is rejected)
+  --source FILE        sync this file instead of generated goals: JSON Lines, a JSON array or CSV
+                       (comma, semicolon or tab), UTF-8 or UTF-16 with a byte order mark
+  --encoding E         what --source is when not UTF-8, e.g. windows-1252 (Excel's "CSV"), latin1
+  --delimiter D        CSV separator: comma, semicolon or tab (default: read from the header)
+  --max-invalid N|P%   reject the input (exit 4) above N invalid records or P% of them (default 5%)
   --map-threshold N    runs of more than N chunks take the Distributed Map branch
                        (default ${PLAN_DEFAULTS.maxInlineChunks}, the most an inline Map can take; 0 = always)
   --verify             also check every goal the ledger calls written against HCM (one plan-wide
@@ -103,7 +128,9 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --report FILE        write the JSON run report to FILE
   --json               print the JSON report instead of the summary
   --verbose            print events and handler logs
-  --no-progress        no progress bar
+  --progress P         bar (default on a terminal), plain (a line every --progress-every seconds,
+                       default 10; the default elsewhere: cron, CI logs) or none; never coloured
+  --no-progress        same as --progress none
   -h, --help           this help
 
 examples:
@@ -145,6 +172,16 @@ function maxInvalidFlag(raw: string): MaxInvalid {
   } catch (err) {
     if (err instanceof ConfigError)
       throw new UsageError(`--max-invalid: ${err.message.replace(/^maxInvalid:? ?/, '')}`);
+    throw err;
+  }
+}
+
+/** --encoding / --delimiter: the source module's own check, as a usage error (exit 2). */
+function sourceFlag<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof ConfigError) throw new UsageError(`--${err.message}`);
     throw err;
   }
 }
@@ -312,9 +349,15 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     tokenBufferSeconds:
       v['token-buffer'] === undefined ? undefined : int('token-buffer', v['token-buffer'], 0, 0),
     verbose: v.verbose ?? false,
-    progress: !(v['no-progress'] ?? false) && !(v.json ?? false),
+    progress: progressMode(progressFlag(v.progress), {
+      noProgress: v['no-progress'] ?? false,
+      json: v.json ?? false,
+    }),
+    progressEverySeconds: int('progress-every', v['progress-every'], 10, 1),
     grant: grantOf(v.grant),
     ...(v['max-invalid'] === undefined ? {} : { maxInvalid: maxInvalidFlag(v['max-invalid']) }),
+    ...(v.encoding === undefined ? {} : { encoding: sourceFlag(() => encodingName(v.encoding!)) }),
+    ...(v.delimiter === undefined ? {} : { delimiter: sourceFlag(() => parseDelimiter(v.delimiter!)) }),
     ...(v['map-threshold'] === undefined
       ? {}
       : {
@@ -348,11 +391,24 @@ function localEndpoint(raw: string): string {
   return url.origin;
 }
 
+function progressFlag(raw: string | undefined): ProgressMode | undefined {
+  if (raw === undefined) return undefined;
+  const mode = enumValue(raw, PROGRESS_MODES);
+  if (!mode)
+    throw new UsageError(`--progress must be bar, plain or none, got '${escapeControl(raw.slice(0, 20))}'`);
+  return mode;
+}
+
+const GRANTS: readonly LocalGrant[] = ['refresh_token', 'client_credentials', 'jwt_bearer'];
+
 function grantOf(raw: string | undefined): LocalGrant {
-  if (raw === undefined || raw === 'refresh_token') return 'refresh_token';
-  if (raw === 'client_credentials') return 'client_credentials';
-  if (raw === 'jwt-bearer' || raw === 'jwt_bearer') return 'jwt_bearer';
-  throw new UsageError('--grant must be refresh_token, client_credentials or jwt-bearer');
+  if (raw === undefined) return 'refresh_token';
+  const grant = enumValue(raw, GRANTS);
+  if (!grant)
+    throw new UsageError(
+      `--grant must be refresh-token, client-credentials or jwt-bearer (- or _), got '${escapeControl(raw.slice(0, 40))}'`,
+    );
+  return grant;
 }
 
 function parse(argv: string[]) {
@@ -383,8 +439,12 @@ const LOCAL_OPTIONS = {
   latency: { type: 'string' },
   verbose: { type: 'boolean' },
   'no-progress': { type: 'boolean' },
+  progress: { type: 'string' },
+  'progress-every': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   'max-invalid': { type: 'string' },
+  encoding: { type: 'string' },
+  delimiter: { type: 'string' },
   'map-threshold': { type: 'string' },
   verify: { type: 'boolean' },
   'index-page-size': { type: 'string' },

@@ -8,7 +8,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type DynamoDBDocumentClient, paginateQuery, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunItem } from '#core/checkpoint/index.ts';
 import { RunStore, runPk, SK_PREFIX, sourceChange } from '#core/checkpoint/index.ts';
-import { formatFromUri, formatMaxInvalid, openGoalSource } from '#core/source/index.ts';
+import { fileSourceCopies, formatFromUri, formatMaxInvalid, openGoalSource } from '#core/source/index.ts';
 import { RENDERED_MANIFEST_BUCKET } from '../../infra/state-machine.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import {
@@ -94,8 +94,17 @@ export async function runLocal(
       );
     }
     // A resume reads the source its run was planned from; --source may name it again, nothing else.
-    const pinned = resumed?.source.uri;
+    // A verify of a state dir checks what its latest run wrote, from that run's source.
+    const previous =
+      o.verify && !o.resume && !o.source && o.stateDir
+        ? await latestRun(runs, await listRunIds(dynamo.doc, tables.checkpoints))
+        : undefined;
+    if (previous)
+      io.note(`verify: checking the goals of run ${previous.runId}, from its source ${previous.source.uri}`);
+    const reused = resumed?.source ?? previous?.source;
+    const pinned = reused?.uri;
     const sourcePath = pinned && !o.source ? pinned : await prepareSource(o, workDir, runId, io);
+    const reading = pinned && !o.source ? reused : o;
     if (resumed) await refuseChangedSource(resumed, sourcePath);
     // The naive job gets its own grant and never asks the broker: connecting it would spend a token
     // call the naive column would then be charged for.
@@ -122,7 +131,12 @@ export async function runLocal(
     const input = {
       runId,
       connectionId: LOCAL_CONNECTION_ID,
-      source: { uri: sourcePath, format: formatFromUri(sourcePath) },
+      source: {
+        uri: sourcePath,
+        format: formatFromUri(sourcePath),
+        ...(reading?.encoding ? { encoding: reading.encoding } : {}),
+        ...(reading?.delimiter ? { delimiter: reading.delimiter } : {}),
+      },
       chunkSize: o.chunkSize,
       ...(o.maxInvalid ? { maxInvalid: formatMaxInvalid(o.maxInvalid) } : {}),
       ...(o.resume ? { resume: true } : {}),
@@ -166,6 +180,7 @@ export async function runLocal(
       duplicateInvocationRate: o.faults.sfn.duplicateInvocationRate,
       seed: o.seed,
       manifest: new LocalChunkManifest(objects, RENDERED_MANIFEST_BUCKET),
+      sourceCopies: fileSourceCopies(join(localObjectRoot(workDir), RENDERED_MANIFEST_BUCKET)),
       goalIndex: localGoalIndex(objects, RENDERED_MANIFEST_BUCKET),
       indexOptions: {
         ...(o.indexPageSize === undefined ? {} : { pageSize: o.indexPageSize }),
@@ -187,6 +202,8 @@ export async function runLocal(
           goalIndex?: RunReport['goalIndex'];
         };
         if (p?.runId === runId && p.map) planned = { runId: p.runId, map: p.map, goalIndex: p.goalIndex };
+        const totals = (out as { totals?: { totalRecords?: number } })?.totals;
+        if (p?.runId === runId && totals?.totalRecords !== undefined) progressTotal = totals.totalRecords;
         return out;
       },
     };
@@ -219,29 +236,37 @@ export async function runLocal(
     const alreadyDone = (await runs.listRecordStates(runId)).filter((r) => r.status === 'done').length;
     const watchers = startWatchers({ o, peers, baseline, io, startSecondRun });
     const settledInChunks = () =>
-      chunkResults.reduce((n, r) => n + r.counts.unchanged + r.counts.invalid + r.counts.failed, 0);
-    let progressTotal = o.goals;
-    const progress = new ProgressReporter(async () => {
-      const hcm = await peers.hcm.stats();
-      const tokens = await refreshCounts(broker);
-      const c = lambdas.hcmStats();
-      return {
-        done:
-          alreadyDone +
-          hcm.creates +
-          hcm.updates -
-          baseline.hcm.creates -
-          baseline.hcm.updates +
-          settledInChunks(),
-        total: progressTotal,
-        refreshes: tokens.counts.refreshes - baseline.refreshes.refreshes,
-        unauthorized: c.unauthorized,
-        retries: c.retries,
-      };
-    }, o.progress);
+      chunkResults.reduce(
+        (n, r) => n + r.counts.unchanged + r.counts.reconciled + r.counts.invalid + r.counts.failed,
+        0,
+      );
+    // The records in the source, once plan-sync has counted them (a generated file: --goals at once).
+    let progressTotal: number | undefined = o.source ? undefined : o.goals;
+    const progress = new ProgressReporter(
+      async () => {
+        const hcm = await peers.hcm.stats();
+        const tokens = await refreshCounts(broker);
+        const c = lambdas.hcmStats();
+        return {
+          done:
+            alreadyDone +
+            hcm.creates +
+            hcm.updates -
+            baseline.hcm.creates -
+            baseline.hcm.updates +
+            settledInChunks(),
+          total: progressTotal,
+          refreshes: tokens.counts.refreshes - baseline.refreshes.refreshes,
+          unauthorized: c.unauthorized,
+          retries: c.retries,
+        };
+      },
+      o.progress,
+      { everySeconds: o.progressEverySeconds },
+    );
 
     const started = Date.now();
-    progress.start(o.goals);
+    progress.start();
     let error: string | undefined;
     let executionArn = '';
     const execution = executeLocally(asl, functionArns, invokers, input, runId, { objects });
@@ -281,7 +306,7 @@ export async function runLocal(
         })
         .catch(() => undefined);
     }
-    progressTotal = (await runs.getRun(runId))?.totals?.totalRecords ?? o.goals;
+    progressTotal = (await runs.getRun(runId))?.totals?.totalRecords ?? progressTotal;
     const report = await managedReport({
       runId,
       runs,
@@ -369,6 +394,16 @@ async function refuseChangedSource(run: RunItem, sourcePath: string): Promise<vo
       `run ${runId} cannot resume: its source ${sourcePath} changed since it was planned (${change})`,
     );
   }
+}
+
+/** The run of the state dir that started last (what `--verify` without --source checks). */
+async function latestRun(runs: RunStore, runIds: string[]): Promise<RunItem | undefined> {
+  let latest: RunItem | undefined;
+  for (const id of runIds) {
+    const run = await runs.getRun(id);
+    if (run && (!latest || run.startedAt > latest.startedAt)) latest = run;
+  }
+  return latest;
 }
 
 /** What a second start of the same connection got (secondRunAfter=N). */

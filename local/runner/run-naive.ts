@@ -22,10 +22,11 @@ export async function runNaive(a: {
   const progress = new ProgressReporter(
     () => ({ done, total: o.goals, refreshes, unauthorized: 0, retries: 0 }),
     o.progress,
+    { everySeconds: o.progressEverySeconds },
   );
   const watchers = startWatchers(a);
   const started = Date.now();
-  progress.start(o.goals);
+  progress.start();
   const result = await runNaiveJob({
     source: { uri: a.sourcePath, format: formatFromUri(a.sourcePath) },
     hcmBaseUrl: peers.hcm.url,

@@ -51,10 +51,10 @@ describe('input rejected: exit 4 with one clear message', () => {
       /input rejected: CSV header of .*wrong-header\.csv: missing required columns: personNumber, goalPlanId; unknown columns: person_number \(did you mean personNumber\?\), goalPlanID \(did you mean goalPlanId\?\)/,
     ],
     [
-      'binary garbage',
+      'binary garbage (not UTF-8)',
       'binary.jsonl',
       [],
-      /input rejected: all 2 records of .*binary\.jsonl are invalid \(first: line 1: invalid JSON/,
+      /input rejected: .*binary\.jsonl is not UTF-8: line 2 has bytes that are not UTF-8/,
     ],
     [
       'more invalid records than --max-invalid',
@@ -77,13 +77,30 @@ describe('input rejected: exit 4 with one clear message', () => {
   });
 
   it('goal-sync validate --json lists invalid records by line and reason', async () => {
-    const r = await goalSync(['validate', path('some-bad.jsonl'), '--json']);
+    const r = await goalSync(['validate', path('some-bad.jsonl'), '--json', '--max-invalid', '50%']);
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout) as { valid: number; invalid: Array<{ line: number; reason: string }> };
     expect(out.valid).toBe(3);
     expect(out.invalid).toEqual([
       { line: 3, key: 'K-3', reason: expect.stringMatching(/^personNumber: is required/) },
     ]);
+  });
+});
+
+describe('a largely broken export fails loudly: --max-invalid defaults to 5%', () => {
+  it('goal-sync validate: 1 invalid record of 4 is over the default', async () => {
+    const r = await goalSync(['validate', path('some-bad.jsonl')]);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toMatch(/input rejected: more invalid records than --max-invalid 5%/);
+  });
+
+  it('goal-sync local: the same file is rejected before anything is written', async () => {
+    const r = await goalSync(['local', '--source', path('some-bad.jsonl'), '--no-progress']);
+    expect(r.code, r.stderr).toBe(4);
+    expect(r.stdout).toMatch(
+      /1 of 4 records of .*some-bad\.jsonl are invalid \(25\.0%\), more than maxInvalid 5%/,
+    );
+    expect(r.stdout).toContain('nothing was written to HCM');
   });
 });
 
@@ -113,6 +130,8 @@ describe('bad arguments: exit 2, one line, before anything starts', () => {
       /^goal-sync local: unknown flag --concurency \(did you mean --concurrency\?\)/,
     ],
     [['local', '--max-invalid', 'lots'], /^goal-sync local: --max-invalid: .*record count/],
+    [['local', '--delimiter', '|'], /^goal-sync local: --delimiter must be comma, semicolon or tab/],
+    [['local', '--encoding', 'ebcdic-ish'], /^goal-sync local: --encoding 'ebcdic-ish' is not one/],
     [['sim', '--bogus'], /^goal-sync sim: unknown flag --bogus/],
     [['status', '--jsn'], /^goal-sync status: unknown flag --jsn \(did you mean --json\?\)/],
     [['valdate', 'x'], /^goal-sync: unknown command 'valdate' \(did you mean validate\?\)/],

@@ -31,6 +31,9 @@ describe('goal-sync local --map-threshold (end to end)', { timeout: 180_000 }, (
       '20',
       '--invalid-rate',
       '0.05',
+      // 5% invalid on purpose lands either side of the 5% default limit.
+      '--max-invalid',
+      '10%',
       '--map-threshold',
       '3',
       '--token-ttl',

@@ -32,6 +32,9 @@ async function oneSeed(seed: number): Promise<RunReport> {
     String(seed),
     '--faults',
     FAULTS,
+    // 30 goals at the default 1% invalid: a seed with two invalid records is over the 5% default.
+    '--max-invalid',
+    '100%',
     // Odd seeds plan with the plan-wide read of existing goals (issue 15), even seeds use finders.
     ...(seed % 2 === 1 ? ['--index-min-records', '0'] : []),
   ]);

@@ -37,6 +37,10 @@ const COMMAND_ACTIONS: Record<string, string> = {
   GetObjectCommand: 's3:GetObject',
   HeadObjectCommand: 's3:GetObject',
   PutObjectCommand: 's3:PutObject',
+  // A multipart upload (plan-sync's UTF-8 copy of a source) is authorised by s3:PutObject throughout.
+  CreateMultipartUploadCommand: 's3:PutObject',
+  UploadPartCommand: 's3:PutObject',
+  CompleteMultipartUploadCommand: 's3:PutObject',
   GetSecretValueCommand: 'secretsmanager:GetSecretValue',
   CreateScheduleCommand: 'scheduler:CreateSchedule',
   UpdateScheduleCommand: 'scheduler:UpdateSchedule',

@@ -121,6 +121,30 @@ describe('goal-sync start', () => {
     });
   });
 
+  it('--encoding, --delimiter and --max-invalid go into the execution input, canonical', async () => {
+    const h = harness();
+    const args = ['--stack', 'prod', '--source', 's3://b-1/export.csv', '--run-id', 'r-enc'];
+    const extra = ['--encoding', 'latin1', '--delimiter', 'semicolon', '--max-invalid', '2%'];
+    expect(await run([...args, ...extra], h.deps)).toBe(0);
+    expect(startedInput().input).toMatchObject({
+      encoding: 'windows-1252',
+      delimiter: ';',
+      maxInvalid: '2%',
+    });
+  });
+
+  it.each([
+    [['--encoding', 'nope'], /--encoding 'nope' is not one this reader knows/],
+    [['--delimiter', '|'], /--delimiter must be comma, semicolon or tab/],
+    [['--max-invalid', 'many'], /--max-invalid must be a record count/],
+  ])('%j is a bad argument (exit 2) before anything starts', async (extra, message) => {
+    const h = harness();
+    const code = await run(['--stack', 'prod', '--source', 's3://b-1/export.csv', ...extra], h.deps);
+    expect(code).toBe(2);
+    expect(h.err.join('\n')).toMatch(message);
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
   it("falls back to the 'oracle-hcm' connection when the stack names none", async () => {
     const h = harness();
     expect(await run(['--stack', 'prod', '--source', 's3://b-1/export', '--format', 'csv'], h.deps)).toBe(0);

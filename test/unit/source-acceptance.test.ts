@@ -37,7 +37,8 @@ describe('bad input is named, never echoed', () => {
 
   it('a binary line is "invalid JSON" with a position, without its bytes', async () => {
     const garbage = Buffer.from([
-      0x1b, 0x5b, 0x32, 0x4a, 0x07, 0x00, 0xff, 0x41, 0x0a, 0x7b, 0x22, 0x61, 0x0a,
+      // Control bytes that are valid UTF-8 (a byte that is not is a rejected source: source-encoding).
+      0x1b, 0x5b, 0x32, 0x4a, 0x07, 0x00, 0x7f, 0x41, 0x0a, 0x7b, 0x22, 0x61, 0x0a,
     ]);
     const plan = await openGoalSource({ uri: file('garbage.jsonl', garbage), format: 'jsonl' }).plan(10);
     expect(plan.invalid).toHaveLength(2);
@@ -177,7 +178,28 @@ describe('execution input from the console', () => {
       connectionId: 'hcm-default',
       source: { uri: 's3://b/goals.csv', format: 'csv' },
     });
-    expect(maxInvalid).toBeUndefined();
+    // No maxInvalid: the documented default, so a largely broken export fails loudly.
+    expect(maxInvalid).toEqual({ percent: 5 });
+  });
+
+  it('encoding and delimiter name what the export is (canonical names, checked at once)', () => {
+    const { input } = normalizePlanEvent(
+      { source: { uri: 's3://b/excel.csv' }, executionName: 'n-1', encoding: 'latin1', delimiter: 'tab' },
+      { connectionId: 'hcm-default' },
+    );
+    expect(input.source).toEqual({
+      uri: 's3://b/excel.csv',
+      format: 'csv',
+      encoding: 'windows-1252',
+      delimiter: '\t',
+    });
+    const bad = (extra: Record<string, unknown>) => () =>
+      normalizePlanEvent(
+        { source: { uri: 's3://b/x.csv' }, executionName: 'n', ...extra },
+        { connectionId: 'c' },
+      );
+    expect(bad({ encoding: 'klingon' })).toThrow(/encoding 'klingon' is not one this reader knows/);
+    expect(bad({ delimiter: '|' })).toThrow(/delimiter must be comma, semicolon or tab/);
   });
 
   it('explicit fields win; maxInvalid is parsed', () => {

@@ -69,7 +69,14 @@ describe('pipeline handlers', () => {
     const json = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
     const plan = json(
       await p.plan(
-        { runId: 'h-1', connectionId: 'conn-h', source: { uri: 'goals.jsonl' }, chunkSize: 3 },
+        // One invalid record in eight: over the 5% default, so the limit is named.
+        {
+          runId: 'h-1',
+          connectionId: 'conn-h',
+          source: { uri: 'goals.jsonl' },
+          chunkSize: 3,
+          maxInvalid: '20%',
+        },
         context(),
       ),
     );

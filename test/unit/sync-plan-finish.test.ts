@@ -11,8 +11,8 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkStore, RecordStore, RunStore } from '#core/checkpoint/index.ts';
-import type { ChunkRef, SourcePlan } from '#core/source/index.ts';
-import { openGoalSource } from '#core/source/index.ts';
+import type { ChunkRef, SourcePlan, SourceRef } from '#core/source/index.ts';
+import { fileSourceCopies, openGoalSource } from '#core/source/index.ts';
 import {
   finishRun,
   type MetricsSink,
@@ -89,6 +89,48 @@ const events = () => {
 };
 
 describe('planRun', () => {
+  it('a source in another encoding is planned and read through a UTF-8 copy per attempt; the run keeps the original', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plan-copy-'));
+    try {
+      const header = 'externalKey;personNumber;goalName;startDate;targetCompletionDate;status;goalPlanId';
+      const rows = [1, 2, 3].map((i) => `K-${i};E${i};Zoë Ångström ${i};2026-01-01;2026-12-31;NOT_STARTED;7`);
+      const path = join(dir, 'excel.csv');
+      writeFileSync(path, Buffer.from(`${header}\r\n${rows.join('\r\n')}\r\n`, 'latin1'));
+      const deps = {
+        runs,
+        chunks,
+        openSource: (ref: SourceRef) => openGoalSource(ref),
+        sourceCopies: fileSourceCopies(join(dir, 'objects')),
+      };
+      const input = {
+        runId: 'plan-copy',
+        connectionId: 'c',
+        source: { uri: path, format: 'csv' as const, encoding: 'windows-1252' },
+        chunkSize: 2,
+      };
+      const first = await planRun(input, deps);
+      expect(first.source.uri).toBe(join(dir, 'objects', 'runs', 'plan-copy', 'attempt-1', 'source.csv'));
+      expect(first.source.version?.sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(first.totals).toMatchObject({ totalRecords: 3, validRecords: 3, invalid: 0 });
+      const names: string[] = [];
+      const copy = openGoalSource(first.source);
+      for (const chunk of first.chunks as ChunkRef[])
+        for await (const e of copy.readChunk(chunk)) if ('record' in e) names.push(e.record.goalName);
+      expect(names).toEqual(['Zoë Ångström 1', 'Zoë Ångström 2', 'Zoë Ångström 3']);
+      // The run item pins the original and what it is; a resume copies it again for its own attempt.
+      expect((await runs.getRun('plan-copy'))?.source).toMatchObject({ uri: path, encoding: 'windows-1252' });
+      const second = await planRun({ ...input, resume: true }, deps);
+      expect(second.source.uri).toContain(join('plan-copy', 'attempt-2', 'source.csv'));
+      expect(second.chunks).toEqual(first.chunks);
+      // Without a place for the copy, plan-sync says so instead of reading the bytes as UTF-8.
+      await expect(
+        planRun({ ...input, runId: 'plan-copy-2' }, { runs, chunks, openSource: deps.openSource }),
+      ).rejects.toThrow(/is windows-1252, which is read through a UTF-8 copy/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('50,000 goals in chunks of 100: 500 inline chunk refs, well under the 256 KiB payload limit', async () => {
     const out = await planRun(
       { runId: 'plan-50k', connectionId: 'c', source: { uri: 'big.jsonl', format: 'jsonl' }, chunkSize: 100 },

@@ -6,6 +6,9 @@ export interface SourceLocation {
   format: 'jsonl' | 'csv';
   /** The version pinned at plan time (invariant 8). */
   version?: SourceVersion;
+  /** What the execution said the bytes are (SourceRef.encoding); a resume reads them the same way. */
+  encoding?: string;
+  delimiter?: ',' | ';' | '\t';
 }
 
 export type RunStatus =

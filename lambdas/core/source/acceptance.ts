@@ -9,6 +9,12 @@ import { escapeControl } from './text.ts';
  */
 export type MaxInvalid = { count: number } | { percent: number };
 
+/**
+ * What every run gets when it names no limit (goal-sync local, validate, start, an execution input
+ * without `maxInvalid`): an export where more than one record in twenty is broken is a broken export.
+ */
+export const DEFAULT_MAX_INVALID: MaxInvalid = { percent: 5 };
+
 /** `--max-invalid N` (records) or `N%` (share of records), also the execution input's `maxInvalid`. */
 export function parseMaxInvalid(raw: string | number): MaxInvalid {
   const text = String(raw).trim();

@@ -1,5 +1,5 @@
 import { CsvError, parse } from 'csv-parse/sync';
-import { InputRejectedError } from '../errors.ts';
+import { ConfigError, InputRejectedError } from '../errors.ts';
 import type { RawRecord } from './framing.ts';
 import { GOAL_FIELDS, keyOf, REQUIRED_GOAL_FIELDS, validateGoalRecord } from './schema.ts';
 import type { SourceEntry } from './source-types.ts';
@@ -24,9 +24,53 @@ export function jsonlDecoder(): RecordDecoder {
   };
 }
 
+/** The separators spreadsheet exports use: comma, semicolon (locales with a decimal comma), tab. */
+export const CSV_DELIMITERS = [',', ';', '\t'] as const;
+export type CsvDelimiter = (typeof CSV_DELIMITERS)[number];
+
+const DELIMITER_NAMES: Record<string, CsvDelimiter> = {
+  ',': ',',
+  comma: ',',
+  ';': ';',
+  semicolon: ';',
+  '\t': '\t',
+  '\\t': '\t',
+  tab: '\t',
+};
+
+/** `--delimiter` / execution input `delimiter`: the character, or its name (a tab is hard to type). */
+export function parseDelimiter(raw: string): CsvDelimiter {
+  const d = DELIMITER_NAMES[raw.toLowerCase()];
+  if (!d)
+    throw new ConfigError(
+      `delimiter must be comma, semicolon or tab (',' ';' '\\t'), got '${escapeControl(raw.slice(0, 10))}'`,
+    );
+  return d;
+}
+
+/**
+ * The separator a header row uses: the one that splits it into the required columns, else the one
+ * that splits it most (the header check then names what is missing), else a comma.
+ */
+export function detectDelimiter(header: string): CsvDelimiter {
+  let best: { d: CsvDelimiter; fields: number } = { d: ',', fields: 1 };
+  for (const d of CSV_DELIMITERS) {
+    const fields = parseCsvFields(header, d);
+    if (typeof fields === 'string') continue;
+    const names = new Set(fields.map((f) => f.trim()));
+    if (REQUIRED_GOAL_FIELDS.every((name) => names.has(name))) return d;
+    if (fields.length > best.fields) best = { d, fields: fields.length };
+  }
+  return best.d;
+}
+
 /** Parses the CSV header record into column names. */
-export function parseCsvHeader(raw: RawRecord, source = 'the source'): string[] {
-  const fields = parseCsvFields(raw.text);
+export function parseCsvHeader(
+  raw: RawRecord,
+  source = 'the source',
+  delimiter: CsvDelimiter = ',',
+): string[] {
+  const fields = parseCsvFields(raw.text, delimiter);
   if (typeof fields === 'string') {
     throw new InputRejectedError(
       `CSV header of ${escapeControl(source)} (line ${raw.line}): ${escapeControl(fields)}`,
@@ -63,10 +107,10 @@ export function checkCsvHeader(columns: readonly string[], source: string): void
   );
 }
 
-export function csvDecoder(columns: readonly string[]): RecordDecoder {
+export function csvDecoder(columns: readonly string[], delimiter: CsvDelimiter = ','): RecordDecoder {
   return (raw) => {
     if (raw.broken) return invalid(raw.line, raw.broken);
-    const fields = parseCsvFields(raw.text);
+    const fields = parseCsvFields(raw.text, delimiter);
     if (typeof fields === 'string') return invalid(raw.line, `invalid CSV: ${fields}`);
     if (fields.length !== columns.length) {
       // The key is still worth reporting when its column is there.
@@ -85,9 +129,9 @@ export function csvDecoder(columns: readonly string[]): RecordDecoder {
 }
 
 /** The fields of one CSV record, or the reason it cannot be parsed. */
-function parseCsvFields(text: string): string[] | string {
+function parseCsvFields(text: string, delimiter: CsvDelimiter = ','): string[] | string {
   try {
-    const rows = parse(text, { relax_column_count: true }) as string[][];
+    const rows = parse(text, { relax_column_count: true, delimiter }) as string[][];
     if (rows.length !== 1) return `expected one record, found ${rows.length}`;
     return rows[0]!;
   } catch (err) {

@@ -1,3 +1,6 @@
+import { isUtf8 } from 'node:buffer';
+import { likelyEncoding } from './encoding.ts';
+
 /**
  * Byte-exact framing of a source into physical lines and records. Chunk ranges are byte offsets, so
  * the framing works on bytes (0x0A never occurs inside a multi-byte UTF-8 sequence) and only decodes
@@ -24,6 +27,8 @@ export interface RawLine {
   /** Exclusive: just past the terminator. */
   byteEnd: number;
   overlong?: true;
+  /** The line's bytes are not UTF-8: the encoding they most likely are (the whole source is rejected). */
+  notUtf8?: string;
 }
 
 export interface RawRecord {
@@ -105,7 +110,7 @@ function decode(
   length: number,
   terminated: boolean,
   fileStart: boolean,
-): Pick<RawLine, 'text' | 'eol'> {
+): Pick<RawLine, 'text' | 'eol' | 'notUtf8'> {
   const buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, length);
   let end = buf.length;
   let eol: RawLine['eol'] = '';
@@ -118,6 +123,9 @@ function decode(
     }
   }
   const begin = fileStart && buf.subarray(0, 3).equals(BOM) ? 3 : 0;
+  // toString would turn every stray byte into U+FFFD and a name into "Zo\ufffd": refuse instead.
+  const body = buf.subarray(begin, end);
+  if (!isUtf8(body)) return { text: '', eol, notUtf8: likelyEncoding(body) };
   return { text: buf.toString('utf8', begin, end), eol };
 }
 

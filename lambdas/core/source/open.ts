@@ -3,23 +3,29 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '../errors.ts';
 import type { GoalSource } from '../ports.ts';
 import { fileBytes, s3Bytes } from './bytes.ts';
-import { StreamingGoalSource } from './source.ts';
+import { type SourceReadOptions, StreamingGoalSource } from './source.ts';
 import type { SourceRef } from './source-types.ts';
 import { escapeControl } from './text.ts';
 
 /** A GoalSource for a plain path, a file:// URL or an s3://bucket/key URI. */
-export function openGoalSource(ref: SourceRef, deps: { s3?: S3Client } = {}): GoalSource {
+export function openGoalSource(ref: SourceRef, deps: { s3?: S3Client } = {}): StreamingGoalSource {
   if (ref.uri.startsWith('s3://')) {
     const { bucket, key } = parseS3Uri(ref.uri);
     return new StreamingGoalSource(
       s3Bytes(deps.s3 ?? new S3Client({}), bucket, key, ref.version),
       ref.format,
+      readOptions(ref),
     );
   }
   const path = ref.uri.startsWith('file://') ? fileURLToPath(ref.uri) : ref.uri;
   if (!path) throw new ConfigError('goal source URI is empty');
-  return new StreamingGoalSource(fileBytes(path, ref.version), ref.format);
+  return new StreamingGoalSource(fileBytes(path, ref.version), ref.format, readOptions(ref));
 }
+
+const readOptions = (ref: SourceRef): SourceReadOptions => ({
+  ...(ref.encoding ? { encoding: ref.encoding } : {}),
+  ...(ref.delimiter ? { delimiter: ref.delimiter } : {}),
+});
 
 /**
  * The AWS handlers' source policy: an s3:// URI in the stack's source bucket, nothing else. A plain path

@@ -1,5 +1,6 @@
 import { GOAL_PRIORITY_CODES, GOAL_STATUS_CODES } from '#core/hcm/index.ts';
 import * as z from '../zod.ts';
+import { excelArtefact } from './excel.ts';
 
 /** YYYY-MM-DD that is a real calendar date (zod's ISO date rejects 2023-02-29 and 2024-04-31). */
 const isoDate = z.iso.date({ error: 'must be a real calendar date YYYY-MM-DD' });
@@ -76,7 +77,8 @@ export function validateGoalRecord(raw: unknown): GoalValidation {
     const path = issue.path.length > 0 ? issue.path.join('.') : 'record';
     const missing =
       (issue.code === 'invalid_type' || issue.code === 'invalid_value') && issue.input === undefined;
-    return `${path}: ${missing ? 'is required' : issue.message}`;
+    const excel = issue.path.length === 1 ? excelArtefact(String(issue.path[0]), issue.input) : undefined;
+    return `${path}: ${missing ? 'is required' : (excel ?? issue.message)}`;
   });
   if (issues.length > MAX_ISSUES) reasons.push(`(+${issues.length - MAX_ISSUES} more)`);
   const key = keyOf(raw);

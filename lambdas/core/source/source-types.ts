@@ -6,6 +6,13 @@ export interface SourceRef {
   format: 'jsonl' | 'csv';
   /** Pinned at plan time (invariant 8): every read of the run must see exactly this version. */
   version?: SourceVersion;
+  /**
+   * What the bytes are when they are not UTF-8 and carry no BOM (`windows-1252`, `latin1`, ...): such a
+   * source is read through a UTF-8 copy made at plan time. Absent: UTF-8, or what a BOM says.
+   */
+  encoding?: string;
+  /** CSV separator; absent: detected from the header row (comma, semicolon or tab). */
+  delimiter?: ',' | ';' | '\t';
 }
 
 /** What identifies one version of a source: S3 VersionId/ETag, or size + sha256 of a file. */

@@ -2,14 +2,18 @@ import { ConfigError, InputRejectedError } from '../errors.ts';
 import type { GoalSource } from '../ports.ts';
 import type { ByteSource } from './bytes.ts';
 import {
+  type CsvDelimiter,
   checkCsvHeader,
   csvDecoder,
+  detectDelimiter,
   invalid,
   jsonlDecoder,
   parseCsvHeader,
   type RecordDecoder,
 } from './decode.ts';
-import { frameCsv, frameJsonl, type RawRecord, splitLines } from './framing.ts';
+import { notUtf8Message } from './encoding.ts';
+import { frameCsv, frameJsonl, type RawLine, type RawRecord, splitLines } from './framing.ts';
+import { needsCopy, normalizedBytes, type SourceShape, sniff } from './normalize.ts';
 import type { GoalRecord } from './schema.ts';
 import type {
   ChunkRef,
@@ -26,6 +30,7 @@ const HEADER_PROBE_BYTES = 64 * 1024;
 
 interface Header {
   columns: string[];
+  delimiter: CsvDelimiter;
   /** Where the data starts: byte offset and line number after the header record. */
   byteEnd: number;
   nextLine: number;
@@ -54,22 +59,63 @@ class DuplicateIndex {
   }
 }
 
+export interface SourceReadOptions {
+  /** SourceRef.encoding: what the bytes are when not UTF-8 (then only a copy can be read). */
+  encoding?: string;
+  /** SourceRef.delimiter: the CSV separator, else detected from the header. */
+  delimiter?: CsvDelimiter;
+}
+
+/** A UTF-8 copy of a source the reader cannot take as it is (normalize.ts), and how to read it. */
+export interface NormalizedCopy {
+  format: 'jsonl' | 'csv';
+  shape: SourceShape;
+  body: AsyncIterable<Uint8Array>;
+}
+
 /** JSON Lines or CSV over a ByteSource, streamed: memory does not grow with the file, only with the key index. */
 export class StreamingGoalSource implements GoalSource {
   private header: Promise<Header> | undefined;
+  private sniffed: Promise<SourceShape> | undefined;
 
   constructor(
     private readonly bytes: ByteSource,
     private readonly format: 'jsonl' | 'csv',
+    private readonly options: SourceReadOptions = {},
   ) {}
 
   identify(): Promise<SourceVersion> {
     return this.bytes.identify();
   }
 
+  /** Encoding and layout, from the first bytes (and a UTF-16 file without a BOM rejected). */
+  shape(): Promise<SourceShape> {
+    // A failed read (a throttled S3 GET) is not remembered: the next call tries again.
+    this.sniffed ??= sniff(this.bytes, this.format, this.options.encoding).catch((err: unknown) => {
+      this.sniffed = undefined;
+      throw err;
+    });
+    return this.sniffed;
+  }
+
+  /**
+   * The UTF-8 JSON Lines or CSV copy to plan and read instead, when this source is anything else
+   * (another encoding, UTF-16, a JSON array); undefined when it can be read as it is.
+   */
+  async normalizedCopy(): Promise<NormalizedCopy | undefined> {
+    const shape = await this.shape();
+    if (!needsCopy(shape)) return undefined;
+    return { format: this.format, shape, body: normalizedBytes(this.bytes, shape) };
+  }
+
   async plan(chunkSize: number): Promise<SourcePlan> {
     if (!Number.isInteger(chunkSize) || chunkSize < 1) {
       throw new ConfigError(`chunk size must be a positive integer, got ${chunkSize}`);
+    }
+    if (needsCopy(await this.shape())) {
+      throw new ConfigError(
+        `${escapeControl(this.bytes.description)} is not UTF-8 JSON Lines or CSV: plan its normalizedCopy() instead`,
+      );
     }
     const start = await this.dataStart();
     const decode = await this.decoder();
@@ -148,13 +194,17 @@ export class StreamingGoalSource implements GoalSource {
     endExclusive?: number,
     onEnd?: (byteEnd: number) => void,
   ): AsyncGenerator<RawRecord> {
-    const lines = trackEnd(splitLines(this.bytes.read(start, endExclusive), start, firstLine), onEnd);
+    const lines = trackEnd(
+      utf8Only(splitLines(this.bytes.read(start, endExclusive), start, firstLine), this.bytes.description),
+      onEnd,
+    );
     return this.format === 'csv' ? frameCsv(lines) : frameJsonl(lines);
   }
 
   private async decoder(): Promise<RecordDecoder> {
     if (this.format === 'jsonl') return jsonlDecoder();
-    return csvDecoder((await this.readHeader()).columns);
+    const header = await this.readHeader();
+    return csvDecoder(header.columns, header.delimiter);
   }
 
   private async dataStart(): Promise<Pick<Header, 'byteEnd' | 'nextLine'>> {
@@ -167,12 +217,13 @@ export class StreamingGoalSource implements GoalSource {
     this.header ??= (async () => {
       for (let probe = HEADER_PROBE_BYTES; ; probe *= 4) {
         let header: RawRecord | undefined;
-        for await (const raw of frameCsv(splitLines(this.bytes.read(0, probe)))) {
+        const lines = utf8Only(splitLines(this.bytes.read(0, probe)), this.bytes.description);
+        for await (const raw of frameCsv(lines)) {
           header = raw;
           break;
         }
         // An empty file is an empty source, not an error.
-        if (!header) return { columns: [], byteEnd: 0, nextLine: 1 };
+        if (!header) return { columns: [], delimiter: ',', byteEnd: 0, nextLine: 1 };
         // A record that runs into the probe's end without a line end may be cut: read more.
         if (header.byteEnd >= probe && !header.text.endsWith('\n')) continue;
         if (header.broken) {
@@ -180,10 +231,12 @@ export class StreamingGoalSource implements GoalSource {
             `CSV header of ${escapeControl(this.bytes.description)}: ${header.broken}`,
           );
         }
-        const columns = parseCsvHeader(header, this.bytes.description);
+        const delimiter = this.options.delimiter ?? detectDelimiter(header.text);
+        const columns = parseCsvHeader(header, this.bytes.description, delimiter);
         checkCsvHeader(columns, this.bytes.description);
         return {
           columns,
+          delimiter,
           byteEnd: header.byteEnd,
           nextLine: header.line + header.lineCount,
         };
@@ -204,6 +257,14 @@ function checked(entry: SourceEntry, dupes: DuplicateIndex): { entry: SourceEntr
   const reason = dupes.check(entry.record, entry.line);
   if (reason === undefined) return { entry, duplicate: false };
   return { entry: invalid(entry.line, reason, entry.record.externalKey), duplicate: true };
+}
+
+/** The first line that is not UTF-8 rejects the whole source: its names would reach HCM garbled. */
+async function* utf8Only(lines: AsyncIterable<RawLine>, source: string): AsyncGenerator<RawLine> {
+  for await (const l of lines) {
+    if (l.notUtf8) throw new InputRejectedError(notUtf8Message(source, l.line, l.notUtf8));
+    yield l;
+  }
 }
 
 /** Reports each line's end offset (the last one is the source size) while passing lines through. */

@@ -1,5 +1,5 @@
 import type { SourceRef } from '#core/source/index.ts';
-import { formatFromUri } from '#core/source/index.ts';
+import { encodingName, formatFromUri } from '#core/source/index.ts';
 import { ConfigError } from '../errors.ts';
 import * as z from '../zod.ts';
 import type { FinishInput } from './finish.ts';
@@ -28,6 +28,8 @@ const sourceSchema = z.object({
   uri: z.string().check(z.minLength(1)),
   format: z.optional(z.enum(['jsonl', 'csv'])),
   version: z.optional(versionSchema),
+  encoding: z.optional(z.string().check(z.minLength(1), z.maxLength(40))),
+  delimiter: z.optional(z.enum([',', ';', '\t'])),
 });
 
 const planSchema = z.object({
@@ -97,6 +99,9 @@ function sourceRef(source: z.infer<typeof sourceSchema>): SourceRef {
     uri: source.uri,
     format: source.format ?? formatFromUri(source.uri),
     ...(source.version ? { version: source.version } : {}),
+    // The canonical name (latin1 -> windows-1252), so a resume compares and reads the same thing.
+    ...(source.encoding ? { encoding: encodingName(source.encoding) } : {}),
+    ...(source.delimiter ? { delimiter: source.delimiter } : {}),
   };
 }
 

@@ -2,7 +2,7 @@ import type { ChunkStore, RunLease, RunTotals } from '#core/checkpoint/index.ts'
 import { type RunStore, sourceChange } from '#core/checkpoint/index.ts';
 import type { ChunkRef, SourceRef } from '#core/source/index.ts';
 import { ConfigError, RunNotFoundError, SourceChangedError } from '../errors.ts';
-import type { GoalSource } from '../ports.ts';
+import type { GoalSource, SourceCopyStore } from '../ports.ts';
 import type { GoalIndexSummary } from './goal-index.ts';
 
 /** Step Functions' state payload limit, minus headroom for what the state machine adds around it. */
@@ -121,6 +121,8 @@ export interface PlanDeps {
   chunks: ChunkStore;
   openSource: (ref: SourceRef) => GoalSource;
   manifest?: ChunkManifestWriter;
+  /** Where a source that is not UTF-8 JSON Lines or CSV gets its UTF-8 copy (normalised once per plan). */
+  sourceCopies?: SourceCopyStore;
   /** The plan-wide read of existing goals (plan-sync builds it with buildGoalIndex); absent: finders. */
   indexGoals?: (args: IndexGoalsArgs) => Promise<GoalIndexSummary>;
 }
@@ -157,10 +159,12 @@ export async function planRun(
     // a later overwrite of the key cannot swap the file under the run): identify reads that version,
     // and a source that is not it is refused rather than silently replaced by what is there now.
     const pinned = input.source.version;
-    const ref = {
+    const ref: SourceRef = {
       uri: input.source.uri,
       format: input.source.format,
       ...(pinned ? { version: pinned } : {}),
+      ...(input.source.encoding ? { encoding: input.source.encoding } : {}),
+      ...(input.source.delimiter ? { delimiter: input.source.delimiter } : {}),
     };
     const version = await deps.openSource(ref).identify?.();
     const mismatch = sourceChange(pinned, version);
@@ -180,6 +184,19 @@ export async function planRun(
       await deps.lease?.release(input.connectionId, input.runId);
     }
     throw err;
+  }
+  // Anything but UTF-8 JSON Lines or CSV (another encoding, UTF-16, a JSON array) is read through a
+  // UTF-8 copy written now and pinned like any source: chunks are byte ranges of the copy.
+  let readRef: SourceRef = run.source;
+  const copy = await source.normalizedCopy?.();
+  if (copy) {
+    if (!deps.sourceCopies) {
+      throw new ConfigError(
+        `${run.source.uri} is ${copy.shape.jsonArray ? 'a JSON array' : copy.shape.encoding}, which is read through a UTF-8 copy, and plan-sync has no place for it (MANIFEST_BUCKET)`,
+      );
+    }
+    readRef = await deps.sourceCopies.write(input.runId, run.attempt, copy, run.source);
+    source = deps.openSource(readRef);
   }
   // A resume keeps the stored chunk size: record checkpoints do not depend on it, chunk summaries do.
   const chunkSize = run.chunkSize;
@@ -227,7 +244,7 @@ export async function planRun(
   const output: PlanOutput = {
     runId: input.runId,
     connectionId: run.connectionId,
-    source: run.source,
+    source: readRef,
     attempt: run.attempt,
     resumed,
     chunkSize,
