@@ -277,7 +277,7 @@ export class HcmGoalSyncStack extends Stack {
     // CloudWatch Logs resource policy size limit.
     const logGroup = projectLogGroup(this, 'SyncStateMachineLogs', config, data.logKey, {
       logGroupName: `/aws/vendedlogs/states/${config.namePrefix}-sync`,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     return new sfn.StateMachine(this, 'SyncStateMachine', {
       stateMachineName: `${config.namePrefix}-sync`,

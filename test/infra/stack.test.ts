@@ -24,7 +24,7 @@ describe('data layer', () => {
     s.template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     s.template.hasResource('AWS::KMS::Key', {
       Properties: { Description: Match.stringLikeRegexp('token envelopes') },
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
     });
   });
 
