@@ -1,3 +1,4 @@
+import { exchangeAuthorizationCode } from '#core/token/index.ts';
 import { mask } from '../../lambdas/core/mask.ts';
 import { DEFAULT_SCOPE } from '../../local/constants.ts';
 import { connectionStatusOf, invokeBroker } from '../aws/broker-invoke.ts';
@@ -14,7 +15,6 @@ import { authorizeUrlFromTokenUrl, buildAuthorizeUrl, withOfflineAccess } from '
 import { startCallbackServer } from '../aws/oauth/callback-server.ts';
 import { createPkce, createState } from '../aws/oauth/pkce.ts';
 import { readConnectionSecret, secretIdFor, storeBootstrapRefreshToken } from '../aws/oauth/stored-secret.ts';
-import { exchangeAuthorizationCode } from '../aws/oauth/token-exchange.ts';
 import { discoverStack, STACK_OUTPUTS } from '../aws/stack-outputs.ts';
 
 /** Fixed, so the redirect URI can be registered in the IdP app before the first connect. */

@@ -19,6 +19,11 @@ export {
   isFresh,
   readTokenLifetime,
 } from './expiry.ts';
+export {
+  type CodeExchange,
+  type ExchangedGrant,
+  exchangeAuthorizationCode,
+} from './oauth/code-exchange.ts';
 export { connectionSecretSchema, parseConnectionSecret } from './oauth/connection-secret.ts';
 export { GRANT_DEFAULTS, JWT_BEARER_GRANT, obtainToken } from './oauth/grants.ts';
 export { basicAuthorization, DEFAULT_TOKEN_TIMEOUT_MS, parseTokenResponse } from './oauth/token-endpoint.ts';
