@@ -87,6 +87,8 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.brokerFunctionArn]: brokerArn,
         [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
         [ENV.outboxRelay]: 'stream',
+        // The only token endpoint the broker sends credentials to (a secret naming another is refused).
+        [ENV.idpTokenUrl]: config.idpTokenUrl,
       },
     });
     // Scheduler invokes asynchronously. A proactive refresh older than 5 minutes is moot (the sweeper
@@ -372,7 +374,7 @@ export class HcmGoalSyncStack extends Stack {
       config.connectionIds.map((id) => connectionSecretName(config, id)).join(','),
       'Secrets Manager secrets holding each connection client credentials',
     );
-    out('IdpTokenUrl', config.idpTokenUrl, 'IDCS token endpoint (fallback when a secret lacks tokenUrl)');
+    out('IdpTokenUrl', config.idpTokenUrl, 'IDCS token endpoint: the only one the broker sends credentials to');
     out('DefaultConnectionId', config.defaultConnectionId, 'goal-sync start default');
     out(
       'OperatorPolicyArn',

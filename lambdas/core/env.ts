@@ -11,6 +11,8 @@ export const ENV = {
   tokenBrokerFunction: 'TOKEN_BROKER_FUNCTION',
   brokerFunctionArn: 'TOKEN_BROKER_FUNCTION_ARN',
   hcmBaseUrl: 'HCM_BASE_URL',
+  /** The stack's IdP token endpoint: the only place the broker sends a connection's credentials. */
+  idpTokenUrl: 'IDP_TOKEN_URL',
   connectionId: 'CONNECTION_ID',
   sourceBucket: 'SOURCE_BUCKET',
   tokenBufferSeconds: 'TOKEN_BUFFER_SECONDS',

@@ -40,7 +40,9 @@ const inner = createTokenBrokerHandler({
   doc,
   tableName: requireEnv(ENV.connectionTable),
   keys: new KmsKeyProvider(new KMSClient({}), requireEnv(ENV.kmsKeyId)),
-  secrets: new SecretsManagerSecretSource(new SecretsManagerClient({})),
+  secrets: new SecretsManagerSecretSource(new SecretsManagerClient({}), {
+    tokenUrl: { pinned: requireEnv(ENV.idpTokenUrl) },
+  }),
   scheduler: new EventBridgeScheduler(new SchedulerClient({}), {
     groupName: requireEnv(ENV.scheduleGroup),
     roleArn: requireEnv(ENV.schedulerRoleArn),

@@ -24,7 +24,12 @@ export {
   type ExchangedGrant,
   exchangeAuthorizationCode,
 } from './oauth/code-exchange.ts';
-export { connectionSecretSchema, parseConnectionSecret } from './oauth/connection-secret.ts';
+export {
+  checkTokenUrl,
+  connectionSecretSchema,
+  parseConnectionSecret,
+  type TokenUrlPolicy,
+} from './oauth/connection-secret.ts';
 export { GRANT_DEFAULTS, JWT_BEARER_GRANT, obtainToken } from './oauth/grants.ts';
 export { basicAuthorization, DEFAULT_TOKEN_TIMEOUT_MS, parseTokenResponse } from './oauth/token-endpoint.ts';
 export type { BrokerRequest, FunctionErrorPayload } from './protocol.ts';
