@@ -11,6 +11,8 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
  */
 export const ACTIONS = {
   connectionTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
+  /** The connection-admin function's connect and status of one connection: no scan. */
+  connectionItem: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   /** The sweeper's Query of what is due (no scan of the fleet). */
   dueIndex: ['dynamodb:Query'],
   /** What Lambda's event source mapping reads with the broker's role: the outbox relay's stream. */

@@ -24,7 +24,7 @@ import {
 import { limitGrantsToAwsServices, suppressGuardRule } from './guard.ts';
 import { acknowledgeUnavoidableFindings } from './nag.ts';
 import { Notifications } from './notifications.ts';
-import { createOperatorPolicy } from './operator.ts';
+import { createOperatorPolicies, type OperatorPolicies } from './operator.ts';
 import { ACTIONS, policyOf } from './permissions.ts';
 import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
 import { LAMBDA_UNRESERVED_MINIMUM, type StackConfig } from './stack-config.ts';
@@ -48,7 +48,8 @@ export class HcmGoalSyncStack extends Stack {
   readonly functions: Record<FunctionKey, ProjectFunction>;
   readonly stateMachine: sfn.StateMachine;
   readonly alarms: ProjectAlarm[];
-  readonly operatorPolicy: iam.ManagedPolicy;
+  /** The person-facing policies: run operator and connection admin (neither reaches a token). */
+  readonly operatorPolicies: OperatorPolicies;
 
   constructor(scope: Construct, id: string, props: HcmGoalSyncStackProps) {
     super(scope, id, props);
@@ -116,6 +117,25 @@ export class HcmGoalSyncStack extends Stack {
       onFailure: new SqsDlq(notifications.deadLetterQueue),
     });
 
+    // `goal-sync connect`'s entry point: the broker's connect in process, with the same store and key;
+    // people may invoke this one, never the token broker (whose get/refresh hand out tokens).
+    const connectionAdmin = createProjectFunction(this, 'ConnectionAdmin', {
+      key: 'connectionAdmin',
+      config,
+      logKey: data.logKey,
+      environment: {
+        [ENV.connectionTable]: data.connectionTable.tableName,
+        [ENV.kmsKeyId]: data.key.keyArn,
+        [ENV.eventBusName]: notifications.bus.eventBusName,
+        [ENV.scheduleGroup]: scheduling.group.scheduleGroupName,
+        [ENV.schedulerRoleArn]: scheduling.brokerTargetRole.roleArn,
+        [ENV.brokerFunctionArn]: brokerArn,
+        [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
+        [ENV.idpTokenUrl]: config.idpTokenUrl,
+        [ENV.connectionSecretPrefix]: connectionSecretPrefix(config),
+      },
+    });
+
     const pipelineEnv = {
       [ENV.checkpointTable]: data.checkpointTable.tableName,
       [ENV.sourceBucket]: data.sourceBucket.bucketName,
@@ -158,7 +178,7 @@ export class HcmGoalSyncStack extends Stack {
       logKey: data.logKey,
       environment: { ...pipelineEnv, [ENV.eventBusName]: notifications.bus.eventBusName },
     });
-    this.functions = { tokenBroker, planSync, syncChunk, finishSync };
+    this.functions = { tokenBroker, connectionAdmin, planSync, syncChunk, finishSync };
 
     // Least privilege, statement by statement (see permissions.ts for the action lists).
     const key = data.key;
@@ -176,13 +196,19 @@ export class HcmGoalSyncStack extends Stack {
       .add('ConnectionStream', ACTIONS.connectionStream, [data.connectionStreamArn])
       .add('ListStreams', ACTIONS.listStreams, ['*'])
       // Exactly the context the broker sends: an envelope opens only for its connection and purpose.
-      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], {
-        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...TOKEN_ENCRYPTION_CONTEXT.keys] },
-        Null: Object.fromEntries(
-          TOKEN_ENCRYPTION_CONTEXT.keys.map((k) => [`kms:EncryptionContext:${k}`, 'false']),
-        ),
-        StringEquals: { 'kms:EncryptionContext:purpose': [...TOKEN_ENCRYPTION_CONTEXT.purposes] },
+      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], envelopeConditions())
+      .add('ClientCredentials', ACTIONS.readSecret, secretArns)
+      .keyVia('ClientCredentialsKey', key, 'secretsmanager', ACTIONS.secretKey)
+      .add('RefreshSchedules', ACTIONS.refreshSchedules, [refreshScheduleArn])
+      .add('PassSchedulerRole', ['iam:PassRole'], [scheduling.brokerTargetRole.roleArn], {
+        StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
       })
+      .add('ConnectionEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
+    // The broker's connect, in the connection-admin function: one connection item at a time (no scan,
+    // no stream), the same envelope condition, the secrets read (never written) and the schedules.
+    policyOf(connectionAdmin.role)
+      .table('ConnectionTable', data.connectionTable, ACTIONS.connectionItem, key)
+      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], envelopeConditions())
       .add('ClientCredentials', ACTIONS.readSecret, secretArns)
       .keyVia('ClientCredentialsKey', key, 'secretsmanager', ACTIONS.secretKey)
       .add('RefreshSchedules', ACTIONS.refreshSchedules, [refreshScheduleArn])
@@ -226,10 +252,10 @@ export class HcmGoalSyncStack extends Stack {
     limitGrantsToAwsServices(notifications.topicKey);
     suppressGuardRule(notifications.deadLetterQueue, 'deadLetterQueueRedrive');
     for (const f of Object.values(this.functions)) suppressGuardRule(f.fn, 'lambdaOutsideVpc');
-    this.operatorPolicy = createOperatorPolicy(this, {
+    this.operatorPolicies = createOperatorPolicies(this, {
       data,
       stateMachine: this.stateMachine,
-      tokenBroker: tokenBroker.fn,
+      connectionAdmin: connectionAdmin.fn,
       namePrefix: config.namePrefix,
     });
     this.noteReservedConcurrency(config);
@@ -249,7 +275,7 @@ export class HcmGoalSyncStack extends Stack {
     });
     acknowledgeUnavoidableFindings({
       lambdaRoles: Object.values(this.functions).map((f) => f.role),
-      brokerRole: tokenBroker.role,
+      brokerRoles: [tokenBroker.role, connectionAdmin.role],
       refreshScheduleArn,
       sourceReaderRoles: [planSync.role, syncChunk.role],
       sourceObjectsArn: sourceObjects,
@@ -357,7 +383,12 @@ export class HcmGoalSyncStack extends Stack {
     const out = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
     out('StateMachineArn', this.stateMachine.stateMachineArn, 'goal-sync start|status|resume');
-    out('TokenBrokerFunctionName', this.functions.tokenBroker.fn.functionName, 'goal-sync connect');
+    out('TokenBrokerFunctionName', this.functions.tokenBroker.fn.functionName, 'the pipeline only (tokens)');
+    out(
+      'ConnectionAdminFunctionName',
+      this.functions.connectionAdmin.fn.functionName,
+      'goal-sync connect (takes a code, returns no token)',
+    );
     out('ConnectionTableName', data.connectionTable.tableName, 'tokens and leases');
     out('CheckpointTableName', data.checkpointTable.tableName, 'runs, records, ledger');
     out('SourceBucketName', data.sourceBucket.bucketName, 'upload sync input files here');
@@ -374,12 +405,32 @@ export class HcmGoalSyncStack extends Stack {
       config.connectionIds.map((id) => connectionSecretName(config, id)).join(','),
       'Secrets Manager secrets holding each connection client credentials',
     );
-    out('IdpTokenUrl', config.idpTokenUrl, 'IDCS token endpoint: the only one the broker sends credentials to');
+    out(
+      'IdpTokenUrl',
+      config.idpTokenUrl,
+      'IDCS token endpoint: the only one the broker sends credentials to',
+    );
     out('DefaultConnectionId', config.defaultConnectionId, 'goal-sync start default');
     out(
-      'OperatorPolicyArn',
-      this.operatorPolicy.managedPolicyArn,
-      'attach to the operators: goal-sync start|status|resume|connect',
+      'RunOperatorPolicyArn',
+      this.operatorPolicies.runOperator.managedPolicyArn,
+      'attach to the run operators: goal-sync start|status|resume',
+    );
+    out(
+      'ConnectionAdminPolicyArn',
+      this.operatorPolicies.connectionAdmin.managedPolicyArn,
+      'attach to the connection admins: goal-sync connect, put the client credentials',
     );
   }
+}
+
+/** Exactly the context the broker sends: an envelope opens only for its connection and purpose. */
+function envelopeConditions(): Record<string, unknown> {
+  return {
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...TOKEN_ENCRYPTION_CONTEXT.keys] },
+    Null: Object.fromEntries(
+      TOKEN_ENCRYPTION_CONTEXT.keys.map((k) => [`kms:EncryptionContext:${k}`, 'false']),
+    ),
+    StringEquals: { 'kms:EncryptionContext:purpose': [...TOKEN_ENCRYPTION_CONTEXT.purposes] },
+  };
 }

@@ -53,6 +53,18 @@ const COMMAND_ACTIONS: Record<string, string> = {
  */
 const MODE_ONLY: Partial<Record<FunctionKey, Record<string, string>>> = {};
 
+/**
+ * Commands a bundle contains but its handler never reaches, each with the reason; its role does not
+ * get them. The connection-admin function shares the broker's code and only calls connect and the
+ * status of one connection.
+ */
+const NEVER_SENT: Partial<Record<FunctionKey, Record<string, string>>> = {
+  connectionAdmin: {
+    QueryCommand: "the sweeper's due-index query: the connection-admin function never sweeps",
+    ScanCommand: 'the status of every connection: it asks for one connection only',
+  },
+};
+
 interface HandlerSource {
   /** Project files that went into the bundle. */
   files: string[];
@@ -99,6 +111,7 @@ describe.each([
     for (const command of commands) {
       const action = COMMAND_ACTIONS[command];
       expect(action, `unmapped SDK command ${command}: add it to COMMAND_ACTIONS`).toBeDefined();
+      if (NEVER_SENT[key]?.[command]) continue;
       const modeOnly = MODE_ONLY[key]?.[command];
       if (modeOnly && mode === 'inline Map') continue;
       expect(granted, `${key} sends ${command} but its role lacks ${action}`).toContain(action);

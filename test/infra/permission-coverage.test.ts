@@ -4,7 +4,7 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { proactiveScheduleName } from '#core/token/index.ts';
 import { executionArnFor } from '../../cli/aws/executions.ts';
-import { OPERATOR_CALLS } from '../../cli/aws/operator-calls.ts';
+import { CONNECTION_ADMIN_CALLS, RUN_OPERATOR_CALLS } from '../../cli/aws/operator-calls.ts';
 import {
   type AwsCall,
   CALLS,
@@ -56,6 +56,7 @@ beforeAll(() => {
     schedulerTargetRole: str(scheduling.brokerTargetRole.roleArn),
     eventBus: str(notifications.bus.eventBusArn),
     tokenBroker: str(functions.tokenBroker.fn.functionArn),
+    connectionAdmin: str(functions.connectionAdmin.fn.functionArn),
     planSync: str(functions.planSync.fn.functionArn),
     syncChunk: str(functions.syncChunk.fn.functionArn),
     finishSync: str(functions.finishSync.fn.functionArn),
@@ -106,10 +107,13 @@ function lambdaOrRoleCaller(p: Principal): Caller {
   };
 }
 
-function operatorCaller(): Caller {
-  const id = logicalId(s.stack.operatorPolicy);
+type Person = 'runOperator' | 'connectionAdmin';
+
+/** A person's role with one of the two person-facing managed policies. */
+function personCaller(who: Person): Caller {
+  const id = logicalId(s.stack.operatorPolicies[who]);
   return {
-    principal: `arn:aws:iam::${ENV.account}:role/goal-sync-operator`,
+    principal: `arn:aws:iam::${ENV.account}:role/goal-sync-${who}`,
     identity: [t.managedPolicy(id)],
   };
 }
@@ -192,11 +196,14 @@ describe.each(Object.keys(CALLS) as Principal[])('%s', (principal) => {
   });
 });
 
-describe('operator (OPERATOR policy output)', () => {
-  it('is allowed every call of start, status, resume and connect', async () => {
-    const caller = operatorCaller();
+describe.each([
+  ['runOperator', RUN_OPERATOR_CALLS, 'start, status and resume'],
+  ['connectionAdmin', CONNECTION_ADMIN_CALLS, 'connect and the client credentials'],
+] as const)('%s (person-facing policy)', (who, calls, what) => {
+  it(`is allowed every call of ${what}`, async () => {
+    const caller = personCaller(who);
     const denied: string[] = [];
-    for (const call of OPERATOR_CALLS) {
+    for (const call of calls) {
       if ((await decide(caller, call)) !== 'Allowed') denied.push(label(call));
     }
     expect(denied).toEqual([]);
@@ -206,7 +213,40 @@ describe('operator (OPERATOR policy output)', () => {
 type Sample = Pick<AwsCall, 'action' | 'context'> & { resource: ResourceRef; arn?: string; why: string };
 
 /** Calls that must be refused; `arn` overrides the resource's ARN (another connection, group...). */
-const MUST_DENY: Record<Principal | 'operator' | 'services', Sample[]> = {
+const ENVELOPE_READ: Sample = {
+  why: 'opening a token envelope',
+  action: 'kms:Decrypt',
+  resource: 'dataKey',
+  context: {
+    'kms:EncryptionContext:connectionId': 'acme',
+    'kms:EncryptionContext:purpose': 'refresh',
+    'kms:EncryptionContextKeys': ['connectionId', 'purpose'],
+  },
+};
+
+/** What no person may do: get a token, read a connection secret or a token envelope. */
+const NO_TOKENS_FOR_PEOPLE: Sample[] = [
+  { why: 'the token hand-out (get/refresh)', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
+  {
+    why: 'reading a connection secret',
+    action: 'secretsmanager:GetSecretValue',
+    resource: 'connectionSecret',
+  },
+  ENVELOPE_READ,
+  { why: 'a connection item without a projection', action: 'dynamodb:GetItem', resource: 'connectionTable' },
+  {
+    why: 'a connection item projecting the token envelopes',
+    action: 'dynamodb:GetItem',
+    resource: 'connectionTable',
+    context: {
+      'dynamodb:Attributes': ['connectionId', 'status', 'accessToken', 'refreshToken'],
+      'dynamodb:Select': 'SPECIFIC_ATTRIBUTES',
+    },
+  },
+  { why: 'scanning the connections', action: 'dynamodb:Scan', resource: 'connectionTable' },
+];
+
+const MUST_DENY: Record<Principal | `person:${Person}` | 'services', Sample[]> = {
   tokenBroker: [
     {
       why: 'another environment’s connection secret',
@@ -295,7 +335,34 @@ const MUST_DENY: Record<Principal | 'operator' | 'services', Sample[]> = {
     { why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
   ],
   stateMachine: [{ why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' }],
-  operator: [
+  connectionAdmin: [
+    { why: 'scanning every connection', action: 'dynamodb:Scan', resource: 'connectionTable' },
+    {
+      why: 'rewriting a connection secret',
+      action: 'secretsmanager:PutSecretValue',
+      resource: 'connectionSecret',
+    },
+    { why: 'the token hand-out', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
+    { why: 'starting a sync', action: 'states:StartExecution', resource: 'stateMachine' },
+  ],
+  'person:connectionAdmin': [
+    ...NO_TOKENS_FOR_PEOPLE,
+    { why: 'starting a sync', action: 'states:StartExecution', resource: 'stateMachine' },
+    { why: 'uploading a source', action: 's3:PutObject', resource: 'uploadObject' },
+    { why: 'reading runs', action: 'dynamodb:GetItem', resource: 'checkpointTable' },
+  ],
+  'person:runOperator': [
+    ...NO_TOKENS_FOR_PEOPLE,
+    {
+      why: 'connecting (the connection admin’s)',
+      action: 'lambda:InvokeFunction',
+      resource: 'connectionAdmin',
+    },
+    {
+      why: 'writing a connection secret',
+      action: 'secretsmanager:PutSecretValue',
+      resource: 'connectionSecret',
+    },
     { why: 'overwriting the nightly source file', action: 's3:PutObject', resource: 'sourceObject' },
     { why: 'writing a run manifest', action: 's3:PutObject', resource: 'manifestObject' },
     {
@@ -304,17 +371,6 @@ const MUST_DENY: Record<Principal | 'operator' | 'services', Sample[]> = {
       resource: 'dataKey',
       context: { 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
     },
-    {
-      why: 'opening a token envelope',
-      action: 'kms:Decrypt',
-      resource: 'dataKey',
-      context: {
-        'kms:EncryptionContext:connectionId': 'acme',
-        'kms:EncryptionContext:purpose': 'refresh',
-        'kms:EncryptionContextKeys': ['connectionId', 'purpose'],
-      },
-    },
-    { why: 'reading tokens', action: 'dynamodb:GetItem', resource: 'connectionTable' },
     {
       why: 'another environment’s connection secret',
       action: 'secretsmanager:GetSecretValue',
@@ -337,12 +393,11 @@ describe('calls that must be denied', () => {
   it.each(Object.keys(MUST_DENY) as (keyof typeof MUST_DENY)[])('%s', async (who) => {
     const allowed: string[] = [];
     for (const sample of MUST_DENY[who]) {
-      const caller: Caller =
-        who === 'operator'
-          ? operatorCaller()
-          : who === 'services'
-            ? { principal: sample.why, identity: [] }
-            : lambdaOrRoleCaller(who);
+      const caller: Caller = who.startsWith('person:')
+        ? personCaller(who.slice('person:'.length) as Person)
+        : who === 'services'
+          ? { principal: sample.why, identity: [] }
+          : lambdaOrRoleCaller(who as Principal);
       const call = { ...sample, resource: sample.resource };
       const arn = sample.arn;
       const decision = arn

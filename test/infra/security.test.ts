@@ -164,13 +164,18 @@ describe.each([
       ({ statement }) => !JSON.stringify(statement.Condition).includes('kms:ViaService'),
     );
     const envelope = direct.filter(({ statement }) => statement.Sid === 'TokenEnvelopes');
-    expect(envelope.map((d) => d.roles)).toEqual([[roleLogicalId(s, 'tokenBroker')]]);
-    expect(envelope[0]!.statement.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
-    expect(envelope[0]!.statement.Condition).toEqual({
-      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connectionId', 'purpose'] },
-      Null: { 'kms:EncryptionContext:connectionId': 'false', 'kms:EncryptionContext:purpose': 'false' },
-      StringEquals: { 'kms:EncryptionContext:purpose': ['access', 'refresh'] },
-    });
+    // The broker's code: in the token broker, and in the connection-admin function for `connect`.
+    expect(envelope.map((d) => d.roles).sort()).toEqual(
+      [[roleLogicalId(s, 'connectionAdmin')], [roleLogicalId(s, 'tokenBroker')]].sort(),
+    );
+    for (const { statement } of envelope) {
+      expect(statement.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
+      expect(statement.Condition).toEqual({
+        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connectionId', 'purpose'] },
+        Null: { 'kms:EncryptionContext:connectionId': 'false', 'kms:EncryptionContext:purpose': 'false' },
+        StringEquals: { 'kms:EncryptionContext:purpose': ['access', 'refresh'] },
+      });
+    }
     // The rest of the direct uses are Step Functions' own context (execution data, log delivery).
     for (const { statement } of direct.filter(({ statement }) => statement.Sid !== 'TokenEnvelopes')) {
       expect(Object.keys(statement.Condition?.StringEquals ?? {})).toEqual([
@@ -206,7 +211,10 @@ describe.each([
     const passers = identityStatements(s.json).filter(({ statement }) =>
       asArray(statement.Action).includes('iam:PassRole'),
     );
-    expect(passers.map((p) => p.roles)).toEqual([[broker]]);
+    // The connection-admin function runs the broker's connect, which schedules the proactive refresh.
+    expect(passers.map((p) => p.roles).sort()).toEqual(
+      [[broker], [roleLogicalId(s, 'connectionAdmin')]].sort(),
+    );
   });
 
   it('lets Scheduler assume its roles only for this account and this schedule group', () => {
@@ -310,7 +318,8 @@ describe('no secrets in the template', () => {
     for (const [, p] of resourcesOfType(s.json, 'AWS::Lambda::Function')) {
       const vars = (p.Environment as { Variables: Record<string, unknown> }).Variables;
       for (const [name, value] of Object.entries(vars)) {
-        expect(name).not.toMatch(/SECRET|PASSWORD|PRIVATE/);
+        // CONNECTION_SECRET_PREFIX holds a name prefix (connection-admin's secrets), checked by value below.
+        expect(name).not.toMatch(/SECRET(?!_PREFIX$)|PASSWORD|PRIVATE/);
         if (typeof value === 'string') expect(maskSecrets(value), name).toBe(value);
       }
     }

@@ -3,12 +3,19 @@
  * Everything else in the folder is internal.
  */
 
+export { type AdminRequest, adminRequestSchema, parseAdminRequest } from './admin-protocol.ts';
+export { withBootstrapRefreshToken } from './bootstrap-secret.ts';
 export type { BrokerDeps, TokenBrokerOptions } from './broker.ts';
 export { TokenBroker } from './broker.ts';
 export type { BrokerTransport } from './broker-client.ts';
 export { BrokerTokenProvider } from './broker-client.ts';
 export type { ConnectionItem } from './connection/connection-item.ts';
-export { toConnectionItem, toConnectionView } from './connection/connection-item.ts';
+export {
+  CONNECTION_PUBLIC_ATTRIBUTES,
+  toConnectionItem,
+  toConnectionView,
+  toPublicConnectionView,
+} from './connection/connection-item.ts';
 export { ConnectionStore } from './connection/connection-store.ts';
 export { Outbox, type OutboxRelay, outboxEvent } from './connection/outbox.ts';
 export { isConnectionStreamEvent, relayOutboxes } from './connection/outbox-stream.ts';

@@ -34,6 +34,7 @@ export type ResourceRef =
   | 'schedulerTargetRole'
   | 'eventBus'
   | 'tokenBroker'
+  | 'connectionAdmin'
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
@@ -150,13 +151,17 @@ function sourceReadCalls(): AwsCall[] {
   ];
 }
 
-export type LambdaPrincipal = 'tokenBroker' | 'planSync' | 'syncChunk' | 'finishSync';
+export type LambdaPrincipal = 'tokenBroker' | 'connectionAdmin' | 'planSync' | 'syncChunk' | 'finishSync';
 export type SchedulerPrincipal = 'brokerSchedules' | 'nightlySync';
 export type Principal = LambdaPrincipal | SchedulerPrincipal | 'stateMachine';
 
-export const CALLS: Record<Principal, AwsCall[]> = {
-  tokenBroker: [
-    ...(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'] as const).map((action) => ({
+/**
+ * What the broker's code calls wherever it runs (the token broker, and the connection-admin function
+ * for `connect`): connection items, envelopes, the connection secrets (read), schedules, events.
+ */
+function brokerCoreCalls(tableActions: readonly string[]): AwsCall[] {
+  return [
+    ...tableActions.map((action) => ({
       action,
       resource: 'connectionTable' as const,
       sdk: `${action.split(':')[1]} (lib-dynamodb)`,
@@ -200,6 +205,12 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       sdk: 'PutEventsCommand',
       file: 'lambdas/core/adapters/aws/event-publisher.ts',
     },
+  ];
+}
+
+export const CALLS: Record<Principal, AwsCall[]> = {
+  tokenBroker: [
+    ...brokerCoreCalls(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan']),
     {
       action: 'sqs:SendMessage',
       resource: 'deadLetterQueue',
@@ -222,6 +233,8 @@ export const CALLS: Record<Principal, AwsCall[]> = {
     },
     ...platformCalls(),
   ],
+  /** `goal-sync connect`: the broker's connect for one connection (lambdas/connection-admin). */
+  connectionAdmin: [...brokerCoreCalls(['dynamodb:GetItem', 'dynamodb:UpdateItem']), ...platformCalls()],
   planSync: [
     ...checkpointCalls(),
     ...sourceReadCalls(),
