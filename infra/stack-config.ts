@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { didYouMean } from '#core/source/index.ts';
 import { ConfigError } from '../lambdas/core/errors.ts';
 
 /**
@@ -48,6 +49,29 @@ export const CONTEXT_KEYS = [
   'logRetentionDays',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** Context keys that are not ours but plain names: the CDK CLI's own settings in cdk.json. */
+const CDK_OWN_KEYS = ['cli-telemetry'];
+
+/**
+ * Refuses a context key the stack does not know (`-c alarmEmial=...` would otherwise be ignored and the
+ * stack deployed without alarm mail), naming the nearest known key. Namespaced keys (`@aws-cdk/...`
+ * feature flags, `aws:cdk:...`, lookups such as `availability-zones:account=...`) are CDK's.
+ */
+export function checkContextKeys(keys: readonly string[]): void {
+  const unknown = keys.filter(
+    (k) =>
+      !k.startsWith('@') &&
+      !k.includes(':') &&
+      !CDK_OWN_KEYS.includes(k) &&
+      !(CONTEXT_KEYS as readonly string[]).includes(k),
+  );
+  if (unknown.length === 0) return;
+  const named = unknown.map((k) => `'${k}'${didYouMean(k, CONTEXT_KEYS)}`);
+  throw new ConfigError(
+    `invalid CDK context: unknown key${unknown.length > 1 ? 's' : ''} ${named.join(', ')}; the keys are ${CONTEXT_KEYS.join(', ')} (docs/operations.md)`,
+  );
+}
 
 const httpsUrl = z
   .string()
