@@ -27,7 +27,12 @@ import { Notifications } from './notifications.ts';
 import { createOperatorPolicies, type OperatorPolicies } from './operator.ts';
 import { ACTIONS, policyOf } from './permissions.ts';
 import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
-import { LAMBDA_UNRESERVED_MINIMUM, type StackConfig } from './stack-config.ts';
+import {
+  LAMBDA_UNRESERVED_MINIMUM,
+  NEW_ACCOUNT_CONCURRENCY,
+  peakConcurrency,
+  type StackConfig,
+} from './stack-config.ts';
 import { buildSyncDefinition } from './state-machine.ts';
 
 /** Where plan-sync puts Distributed Map chunk lists (lambdas/plan-sync/s3-manifest.ts default prefix). */
@@ -334,7 +339,6 @@ export class HcmGoalSyncStack extends Stack {
     });
   }
 
-  /** Reserved concurrency is opt-in; when set, say at synth what the account must allow. */
   /**
    * Runs always end (docs/invariants.md, invariant 8): an execution that failed, timed out or was
    * aborted outside the state machine's own Catch (history limit, execution timeout, a human abort)
@@ -361,7 +365,20 @@ export class HcmGoalSyncStack extends Stack {
     );
   }
 
+  /**
+   * Say at synth what the account must allow: a run's peak concurrency beyond a new account's quota,
+   * and a broker reservation (opt-in) the quota may not leave room for.
+   */
   private noteReservedConcurrency(config: StackConfig): void {
+    const peak = peakConcurrency(config.chunkConcurrency);
+    if (config.lambdaConcurrencyQuota === undefined && peak > NEW_ACCOUNT_CONCURRENCY) {
+      Annotations.of(this).addWarningV2(
+        'hcm-goal-sync:peak-concurrency',
+        `chunkConcurrency=${config.chunkConcurrency} needs up to ${peak} concurrent Lambda executions; a new account ` +
+          `may allow ${NEW_ACCOUNT_CONCURRENCY}, and its throttles page every *Throttles alarm. Check with ` +
+          "'aws lambda get-account-settings' and pass -c lambdaConcurrencyQuota=N to have synth check it.",
+      );
+    }
     const reserved = config.brokerReservedConcurrency;
     if (reserved === undefined || config.lambdaConcurrencyQuota !== undefined) return;
     Annotations.of(this.functions.tokenBroker.fn).addWarningV2(

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { buildApp } from '../../infra/build.ts';
 import { PROJECT_ROOT } from '../../infra/functions.ts';
@@ -8,8 +9,12 @@ import {
   CONTEXT_KEYS,
   type ContextKey,
   checkContextKeys,
+  defaultChunkConcurrency,
+  MAX_DEFAULT_CHUNK_CONCURRENCY,
+  NEW_ACCOUNT_CONCURRENCY,
   PLACEHOLDER_HCM_BASE_URL,
   parseStackConfig,
+  peakConcurrency,
 } from '../../infra/stack-config.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 
@@ -188,5 +193,35 @@ describe("docs/operations.md's context-key table is the code's", () => {
       logRetentionDays: String(base.logRetentionDays),
     };
     expect(Object.fromEntries(rows)).toEqual(expected);
+  });
+});
+
+describe('concurrency for a new account (10 concurrent executions)', () => {
+  it('the default fits a new account: peak 2 x chunkConcurrency + 3 <= 10', () => {
+    const config = parse({});
+    expect(config.chunkConcurrency).toBe(defaultChunkConcurrency(undefined));
+    expect(peakConcurrency(config.chunkConcurrency)).toBeLessThanOrEqual(NEW_ACCOUNT_CONCURRENCY);
+    // ... and is the largest that does: one more would not fit.
+    expect(peakConcurrency(config.chunkConcurrency + 1)).toBeGreaterThan(NEW_ACCOUNT_CONCURRENCY);
+  });
+
+  it('a stated quota raises the default (up to 5) and checks an explicit value against it', () => {
+    expect(parse({ lambdaConcurrencyQuota: '1000' }).chunkConcurrency).toBe(MAX_DEFAULT_CHUNK_CONCURRENCY);
+    expect(parse({ lambdaConcurrencyQuota: '12' }).chunkConcurrency).toBe(4);
+    expect(() => parse({ lambdaConcurrencyQuota: '10', chunkConcurrency: '4' })).toThrow(
+      /chunkConcurrency: 4 needs up to 11 concurrent Lambda executions \(2 x 4 \+ 3\) but lambdaConcurrencyQuota is 10: lower chunkConcurrency to 3/,
+    );
+    expect(parse({ lambdaConcurrencyQuota: '10', chunkConcurrency: '3' }).chunkConcurrency).toBe(3);
+  });
+
+  it('synth warns when chunkConcurrency may outgrow a new account and no quota is stated', () => {
+    const warnings = (context: Record<string, string>) =>
+      Annotations.fromStack(buildApp({ skipBundling: true, nag: false, env: {}, context }).stack).findWarning(
+        '*',
+        Match.stringLikeRegexp('peak-concurrency|needs up to'),
+      );
+    expect(warnings({ chunkConcurrency: '8' })).toHaveLength(1);
+    expect(warnings({})).toHaveLength(0);
+    expect(warnings({ chunkConcurrency: '8', lambdaConcurrencyQuota: '1000' })).toHaveLength(0);
   });
 });
