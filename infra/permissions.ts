@@ -19,6 +19,7 @@ export const ACTIONS = {
   connectionStream: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
   /** The mapping also lists streams, an action with no resource-level permission. */
   listStreams: ['dynamodb:ListStreams'],
+  /** sync-chunk's: the checkpoint reads and writes, and the batched reads of its records. */
   checkpointTable: [
     'dynamodb:GetItem',
     'dynamodb:BatchGetItem',
@@ -27,6 +28,15 @@ export const ACTIONS = {
     'dynamodb:UpdateItem',
     'dynamodb:BatchWriteItem',
     // The per-connection run lease is released by deleting its item (lambdas/core/checkpoint/run-lease.ts).
+    'dynamodb:DeleteItem',
+  ],
+  /** plan-sync's and finish-sync's: the same without BatchGetItem (neither batch-reads records). */
+  checkpointTableNoBatchGet: [
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:BatchWriteItem',
     'dynamodb:DeleteItem',
   ],
   /** Token envelopes: a data key per write, an unwrap per read (lambdas/core/adapters/aws/kms-key-provider.ts). */

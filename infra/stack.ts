@@ -224,7 +224,7 @@ export class HcmGoalSyncStack extends Stack {
 
     const sourceObjects = data.sourceBucket.arnForObjects('*');
     const planPolicy = policyOf(planSync.role)
-      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTable, key)
+      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTableNoBatchGet, key)
       .add('ReadSource', ACTIONS.readSource, [sourceObjects])
       .keyVia('ReadSourceKey', key, 's3', ACTIONS.bucketKey);
     const manifestObjects = data.sourceBucket.arnForObjects(`${MANIFEST_PREFIX}*`);
@@ -239,7 +239,7 @@ export class HcmGoalSyncStack extends Stack {
       .keyVia('ReadSourceKey', key, 's3', ACTIONS.bucketKey)
       .add('InvokeTokenBroker', ACTIONS.invoke, [tokenBroker.fn.functionArn]);
     policyOf(finishSync.role)
-      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTable, key)
+      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTableNoBatchGet, key)
       .add('SyncEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
 
     this.stateMachine = this.createStateMachine(config, data, { planSync, syncChunk, finishSync });

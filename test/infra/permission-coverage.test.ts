@@ -11,8 +11,9 @@ import {
   type Principal,
   type ResourceRef,
 } from '../../lambdas/core/adapters/aws/aws-calls.ts';
+import { CONNECTION_DUE_INDEX } from '../../lambdas/core/tables.ts';
 import { type Env, ResolvedTemplate, withoutStatement } from './iam-template.ts';
-import { FULL_CONTEXT, type Synthesized, synthesize } from './support.ts';
+import { actionsOf, FULL_CONTEXT, type Synthesized, synthesize } from './support.ts';
 
 /**
  * Every AWS call in the inventories (lambdas/core/adapters/aws/aws-calls.ts, cli/aws/operator-calls.ts)
@@ -45,6 +46,7 @@ beforeAll(() => {
   if (!secret) throw new Error(`no secret for ${CONNECTION}`);
   arns = {
     connectionTable: str(data.connectionTable.tableArn),
+    connectionDueIndex: `${str(data.connectionTable.tableArn)}/index/${CONNECTION_DUE_INDEX.name}`,
     connectionStream: str(data.connectionStreamArn),
     checkpointTable: str(data.checkpointTable.tableArn),
     dataKey: str(data.key.keyArn),
@@ -193,6 +195,93 @@ describe.each(Object.keys(CALLS) as Principal[])('%s', (principal) => {
       if ((await decide(caller, call)) !== 'Allowed') denied.push(label(call));
     }
     expect(denied).toEqual([]);
+  });
+});
+
+/**
+ * Actions a role is granted that no call in the inventory makes, each named with its reason. Anything
+ * else granted and unused fails the complement check below: a grant nobody uses is a grant to drop.
+ */
+const GRANTED_UNUSED: Partial<Record<Principal, Record<string, string>>> = {
+  ...Object.fromEntries(
+    (['tokenBroker', 'connectionAdmin', 'planSync', 'syncChunk', 'finishSync'] as const).map((p) => [
+      p,
+      {
+        'kms:Encrypt':
+          'ACTIONS.tableKey, through DynamoDB only (kms:ViaService): item reads and writes use Decrypt and ' +
+          'DescribeKey; kept until CloudTrail of a deployed stack shows DynamoDB never asks for it',
+        ...(p === 'syncChunk' || p === 'finishSync'
+          ? {
+              'kms:GenerateDataKey':
+                'ACTIONS.tableKey, through DynamoDB only: as kms:Encrypt (these two write no S3 object)',
+            }
+          : {}),
+      },
+    ]),
+  ),
+  tokenBroker: {
+    'kms:Encrypt': 'ACTIONS.tableKey, through DynamoDB only (as for every table user)',
+    'sqs:GetQueueAttributes': "CDK's SqsDlq for the outbox relay's event source mapping (on-failure queue)",
+    'sqs:GetQueueUrl': "CDK's SqsDlq for the outbox relay's event source mapping (on-failure queue)",
+  },
+  stateMachine: {
+    ...Object.fromEntries(
+      [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ].map((a) => [a, 'CDK: log delivery of the state machine (logs: ALL to its log group)']),
+    ),
+    ...Object.fromEntries(
+      [
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets',
+      ].map((a) => [a, 'CDK: tracingEnabled']),
+    ),
+    'states:RedriveExecution': "CDK's Distributed Map policy (a redriven run redrives its child executions)",
+  },
+};
+
+describe('every granted action is used by some call, or named with a reason', () => {
+  it.each(Object.keys(CALLS) as Principal[])('%s', (principal) => {
+    const { functions, scheduling, stateMachine } = s.stack;
+    const role =
+      principal === 'brokerSchedules'
+        ? scheduling.brokerTargetRole
+        : principal === 'nightlySync'
+          ? scheduling.nightlySyncRole
+          : principal === 'stateMachine'
+            ? stateMachine.role
+            : functions[principal].role;
+    if (!role) throw new Error(`no role for ${principal}`);
+    const used = new Set(CALLS[principal].map((c) => c.action));
+    const named = GRANTED_UNUSED[principal] ?? {};
+    const unused = [...actionsOf(s.json, logicalId(role))].filter((a) => !used.has(a) && !named[a]);
+    expect(unused).toEqual([]);
+    // A reason for something that is in use or not granted is stale: drop it.
+    const granted = actionsOf(s.json, logicalId(role));
+    expect(Object.keys(named).filter((a) => used.has(a) || !granted.has(a))).toEqual([]);
+  });
+
+  it('people: every action of the two policies is one of their calls', () => {
+    for (const [who, calls] of [
+      ['runOperator', RUN_OPERATOR_CALLS],
+      ['connectionAdmin', CONNECTION_ADMIN_CALLS],
+    ] as const) {
+      const doc = t.managedPolicy(logicalId(s.stack.operatorPolicies[who])).policy as {
+        Statement: { Action: string | string[] }[];
+      };
+      const granted = doc.Statement.flatMap((st) => ([] as string[]).concat(st.Action));
+      const used = new Set(calls.map((c) => c.action));
+      expect({ who, unused: granted.filter((a) => !used.has(a)) }).toEqual({ who, unused: [] });
+    }
   });
 });
 
