@@ -325,3 +325,45 @@ describe('no secrets in the template', () => {
     }
   });
 });
+
+describe('service principals of the notification key and topic are limited to this account', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({ context: FULL_CONTEXT });
+  });
+  const idOf = (c: { node: { defaultChild?: unknown } }) =>
+    s.stack.getLogicalId(c.node.defaultChild as never);
+  /** AWS sends no aws:SourceAccount/aws:SourceArn with the KMS request of an EventBridge delivery. */
+  const NO_SOURCE_KEYS = new Set(['events.amazonaws.com']);
+
+  it('every service statement of the topic key names the source account and source ARN (EventBridge excepted, with its reason)', () => {
+    const key = s.json.Resources[idOf(s.stack.notifications.topicKey)]!.Properties as {
+      KeyPolicy: { Statement: Statement[] };
+    };
+    const services = key.KeyPolicy.Statement.filter(
+      (st) => st.Effect === 'Allow' && (st.Principal as { Service?: string } | undefined)?.Service,
+    );
+    expect(services.length).toBeGreaterThanOrEqual(2);
+    for (const st of services) {
+      const service = (st.Principal as { Service: string }).Service;
+      if (NO_SOURCE_KEYS.has(service)) continue;
+      expect(st.Condition?.StringEquals?.['aws:SourceAccount'], service).toEqual({ Ref: 'AWS::AccountId' });
+      expect(flatten(st.Condition?.ArnLike?.['aws:SourceArn']), service).toBe(
+        'arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*',
+      );
+    }
+  });
+
+  it("the topic policy lets EventBridge publish for this account's notification rules only", () => {
+    const [, policy] = resourcesOfType(s.json, 'AWS::SNS::TopicPolicy')[0]!;
+    const statements = (policy.PolicyDocument as { Statement: Statement[] }).Statement.filter(
+      (st) => st.Effect === 'Allow',
+    );
+    expect(statements).toHaveLength(1);
+    const [st] = statements;
+    expect(st!.Principal).toEqual({ Service: 'events.amazonaws.com' });
+    expect(st!.Condition?.StringEquals?.['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    const rules = [...s.stack.notifications.rules.values()].map((r) => ({ 'Fn::GetAtt': [idOf(r), 'Arn'] }));
+    expect(st!.Condition?.ArnEquals?.['aws:SourceArn']).toEqual(rules);
+  });
+});
