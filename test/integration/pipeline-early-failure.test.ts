@@ -161,6 +161,22 @@ describe('a plan that fails before the run exists still ends in sync.failed with
     expect(m.events).toHaveLength(1);
   });
 
+  it('a malformed run id: MarkFailed cannot finish it, the status rule does under the execution name (one event)', async () => {
+    const m = machine();
+    const name = 'early-bad-runid';
+    const input = { runId: 'not a run id!', source: { uri: `s3://${BUCKET}/goals.jsonl` } };
+    const error = await failure(m.run(name, input));
+    const cause = error.cause as Error;
+    expect(cause.name).toBe('SyncFailed');
+    expect(cause.message).toMatch(/runId: must be 1-128 characters/);
+    expect(m.events).toHaveLength(0);
+    const out = await m.statusRule(name, input, cause);
+    expect(out).toMatchObject({ runId: name, status: 'failed', changed: true });
+    expect(m.events).toHaveLength(1);
+    expect(m.events[0]!.detail).toMatchObject({ runId: name, error: 'SyncFailed' });
+    expect(String(m.events[0]!.detail.cause)).toMatch(/runId: must be 1-128 characters/);
+  });
+
   it('the status rule alone finishes an execution whose MarkFailed never ran (one event)', async () => {
     const m = machine();
     const name = 'early-aborted';
