@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import { TOKEN_ENCRYPTION_CONTEXT } from '../lambdas/core/adapters/aws/aws-calls.ts';
 
 /**
  * Explicit, enumerated IAM actions. The CDK grant helpers would add prefix wildcards
@@ -95,6 +96,17 @@ export class RolePolicy {
   keyVia(sid: string, key: kms.IKey, service: string, actions: readonly string[]): this {
     return this.add(sid, actions, [key.keyArn], viaService(this.role, service));
   }
+}
+
+/** Exactly the context the broker sends: an envelope opens only for its connection and purpose. */
+export function tokenEnvelopeConditions(): Record<string, unknown> {
+  return {
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...TOKEN_ENCRYPTION_CONTEXT.keys] },
+    Null: Object.fromEntries(
+      TOKEN_ENCRYPTION_CONTEXT.keys.map((k) => [`kms:EncryptionContext:${k}`, 'false']),
+    ),
+    StringEquals: { 'kms:EncryptionContext:purpose': [...TOKEN_ENCRYPTION_CONTEXT.purposes] },
+  };
 }
 
 export function policyOf(role: iam.Role): RolePolicy {

@@ -8,10 +8,10 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { TOKEN_ENCRYPTION_CONTEXT } from '../lambdas/core/adapters/aws/aws-calls.ts';
 import { ENV } from '../lambdas/core/env.ts';
 import { CONNECTION_DUE_INDEX } from '../lambdas/core/tables.ts';
 import { createAlarms, type ProjectAlarm } from './alarms.ts';
+import { createConnectionAdmin, grantConnectionAdmin } from './connection-admin.ts';
 import { createDashboard } from './dashboard.ts';
 import { connectionSecretName, connectionSecretPrefix, DataLayer } from './data.ts';
 import {
@@ -25,7 +25,7 @@ import { limitGrantsToAwsServices, suppressGuardRule } from './guard.ts';
 import { acknowledgeUnavoidableFindings } from './nag.ts';
 import { Notifications } from './notifications.ts';
 import { createOperatorPolicies, type OperatorPolicies } from './operator.ts';
-import { ACTIONS, policyOf } from './permissions.ts';
+import { ACTIONS, policyOf, tokenEnvelopeConditions } from './permissions.ts';
 import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
 import {
   LAMBDA_UNRESERVED_MINIMUM,
@@ -122,23 +122,12 @@ export class HcmGoalSyncStack extends Stack {
       onFailure: new SqsDlq(notifications.deadLetterQueue),
     });
 
-    // `goal-sync connect`'s entry point: the broker's connect in process, with the same store and key;
-    // people may invoke this one, never the token broker (whose get/refresh hand out tokens).
-    const connectionAdmin = createProjectFunction(this, 'ConnectionAdmin', {
-      key: 'connectionAdmin',
+    const connectionAdmin = createConnectionAdmin(this, {
       config,
-      logKey: data.logKey,
-      environment: {
-        [ENV.connectionTable]: data.connectionTable.tableName,
-        [ENV.kmsKeyId]: data.key.keyArn,
-        [ENV.eventBusName]: notifications.bus.eventBusName,
-        [ENV.scheduleGroup]: scheduling.group.scheduleGroupName,
-        [ENV.schedulerRoleArn]: scheduling.brokerTargetRole.roleArn,
-        [ENV.brokerFunctionArn]: brokerArn,
-        [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
-        [ENV.idpTokenUrl]: config.idpTokenUrl,
-        [ENV.connectionSecretPrefix]: connectionSecretPrefix(config),
-      },
+      data,
+      notifications,
+      scheduling,
+      brokerArn,
     });
 
     const pipelineEnv = {
@@ -201,7 +190,7 @@ export class HcmGoalSyncStack extends Stack {
       .add('ConnectionStream', ACTIONS.connectionStream, [data.connectionStreamArn])
       .add('ListStreams', ACTIONS.listStreams, ['*'])
       // Exactly the context the broker sends: an envelope opens only for its connection and purpose.
-      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], envelopeConditions())
+      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], tokenEnvelopeConditions())
       .add('ClientCredentials', ACTIONS.readSecret, secretArns)
       .keyVia('ClientCredentialsKey', key, 'secretsmanager', ACTIONS.secretKey)
       .add('RefreshSchedules', ACTIONS.refreshSchedules, [refreshScheduleArn])
@@ -209,18 +198,12 @@ export class HcmGoalSyncStack extends Stack {
         StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
       })
       .add('ConnectionEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
-    // The broker's connect, in the connection-admin function: one connection item at a time (no scan,
-    // no stream), the same envelope condition, the secrets read (never written) and the schedules.
-    policyOf(connectionAdmin.role)
-      .table('ConnectionTable', data.connectionTable, ACTIONS.connectionItem, key)
-      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], envelopeConditions())
-      .add('ClientCredentials', ACTIONS.readSecret, secretArns)
-      .keyVia('ClientCredentialsKey', key, 'secretsmanager', ACTIONS.secretKey)
-      .add('RefreshSchedules', ACTIONS.refreshSchedules, [refreshScheduleArn])
-      .add('PassSchedulerRole', ['iam:PassRole'], [scheduling.brokerTargetRole.roleArn], {
-        StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
-      })
-      .add('ConnectionEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
+    grantConnectionAdmin(connectionAdmin.role, {
+      data,
+      notifications,
+      schedulerTargetRole: scheduling.brokerTargetRole,
+      refreshScheduleArn,
+    });
 
     const sourceObjects = data.sourceBucket.arnForObjects('*');
     const planPolicy = policyOf(planSync.role)
@@ -439,15 +422,4 @@ export class HcmGoalSyncStack extends Stack {
       'attach to the connection admins: goal-sync connect, put the client credentials',
     );
   }
-}
-
-/** Exactly the context the broker sends: an envelope opens only for its connection and purpose. */
-function envelopeConditions(): Record<string, unknown> {
-  return {
-    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...TOKEN_ENCRYPTION_CONTEXT.keys] },
-    Null: Object.fromEntries(
-      TOKEN_ENCRYPTION_CONTEXT.keys.map((k) => [`kms:EncryptionContext:${k}`, 'false']),
-    ),
-    StringEquals: { 'kms:EncryptionContext:purpose': [...TOKEN_ENCRYPTION_CONTEXT.purposes] },
-  };
 }
