@@ -44,6 +44,10 @@ const ERROR_THRESHOLDS: Record<FunctionKey, { threshold: number; why: string }> 
     threshold: 3,
     why: 'callers retry a transient broker failure; 3+ in 5 min means the IdP, KMS or DynamoDB path is broken',
   },
+  connectionAdmin: {
+    threshold: 1,
+    why: 'a person is connecting: any error (refused code, bad secret) means the connection is not connected',
+  },
   planSync: { threshold: 1, why: 'runs once per sync; any error means the run could not be planned' },
   syncChunk: {
     threshold: 5,

@@ -2,7 +2,7 @@ import { Annotations, App, type AppProps, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { ControlTowerGuard } from './guard.ts';
 import { HcmGoalSyncStack } from './stack.ts';
-import { parseStackConfig, type StackConfig } from './stack-config.ts';
+import { checkContextKeys, parseStackConfig, type StackConfig } from './stack-config.ts';
 
 export interface BuildOptions {
   /** Extra context (tests; the CLI passes `-c` values through the environment). */
@@ -44,6 +44,7 @@ export function buildApp(options: BuildOptions = {}): BuiltApp {
   // An empty list means "bundle no stack": assets keep a placeholder, nothing runs esbuild.
   if (options.skipBundling) context['aws:cdk:bundling-stacks'] = [];
   const app = new App({ context, outdir: options.outdir });
+  checkContextKeys(Object.keys(app.node.getAllContext() as Record<string, unknown>));
   const config = parseStackConfig((key) => app.node.tryGetContext(key));
   const stack = new HcmGoalSyncStack(app, stackName(config), {
     config,

@@ -55,7 +55,7 @@ export class DataLayer extends Construct {
       description: `hcm-goal-sync ${config.env}: token envelopes, tables, secrets, state machine`,
       enableKeyRotation: true,
       pendingWindow: Duration.days(30),
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     limitGrantsToAwsServices(this.key);
 
@@ -64,7 +64,7 @@ export class DataLayer extends Construct {
       description: `hcm-goal-sync ${config.env}: CloudWatch log groups`,
       enableKeyRotation: true,
       pendingWindow: Duration.days(30),
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     const stack = Stack.of(this);
     // CloudWatch Logs encrypts as the regional service principal; the context names the log group, so
@@ -106,6 +106,8 @@ export class DataLayer extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // The outbox relay (lambdas/core/token/connection/outbox-stream.ts): keys only, no envelope leaves the table.
       stream: dynamodb.StreamViewType.KEYS_ONLY,
+      // Retain even on a failed create: deletion protection would stop a rollback from deleting it. The
+      // name is generated, so a kept empty table never blocks the retry (docs/deploy.md: clean up).
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -129,6 +131,7 @@ export class DataLayer extends Construct {
       encryptionKey: this.key,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: CHECKPOINT_TABLE.ttlAttribute,
+      // Retained like the connection table (deletion protection, generated name).
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
@@ -145,7 +148,7 @@ export class DataLayer extends Construct {
           passwordLength: 32,
           excludePunctuation: true,
         },
-        removalPolicy: RemovalPolicy.RETAIN,
+        removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
       });
       Validations.of(secret).acknowledge({
         id: 'AwsSolutions-SMG4',
@@ -163,7 +166,7 @@ export class DataLayer extends Construct {
       versioned: true,
       objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
       lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(1) }],
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     Validations.of(this.accessLogsBucket).acknowledge({
       id: 'AwsSolutions-S1',
@@ -202,7 +205,7 @@ export class DataLayer extends Construct {
       ],
       serverAccessLogsBucket: this.accessLogsBucket,
       serverAccessLogsPrefix: 'source/',
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     suppressGuardRule(this.sourceBucket, 'sourceEventNotifications');
     suppressGuardRule(this.sourceBucket, 'objectLock');

@@ -17,7 +17,7 @@ import { DEFAULT_LOG_RETENTION_DAYS, type StackConfig } from './stack-config.ts'
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export type FunctionKey = 'tokenBroker' | 'planSync' | 'syncChunk' | 'finishSync';
+export type FunctionKey = 'tokenBroker' | 'connectionAdmin' | 'planSync' | 'syncChunk' | 'finishSync';
 
 export interface FunctionSpec {
   /** Folder under lambdas/ holding index.ts (exports `handler`). */
@@ -54,6 +54,8 @@ const BROKER_TIMEOUT = Duration.seconds(90);
 export const WORST_CASE_SECONDS: Record<FunctionKey, number> = {
   // Worst single call: wait out a crashed holder's lease, then refresh and commit itself (~58 s).
   tokenBroker: (brokerWaitMs + brokerRefreshMs + brokerCommitMs) / 1000,
+  // One code exchange (one attempt, its own timeout), then the broker's connect: its worst single call.
+  connectionAdmin: 15 + (brokerWaitMs + brokerRefreshMs + brokerCommitMs) / 1000,
   // 5,000-goal source: one streaming read, chunk refs and invalid records written in batches.
   planSync: 120,
   syncChunk:
@@ -73,6 +75,12 @@ export const FUNCTION_SPECS: Record<FunctionKey, FunctionSpec> = {
     memorySize: 256,
     timeout: BROKER_TIMEOUT,
     description: 'Token broker: serialized, rotation-safe OAuth refresh for HCM connections',
+  },
+  connectionAdmin: {
+    folder: 'connection-admin',
+    memorySize: 256,
+    timeout: Duration.seconds(120),
+    description: 'goal-sync connect: takes a one-time code or refresh token, never returns a token',
   },
   planSync: {
     folder: 'plan-sync',

@@ -15,6 +15,7 @@ import type { RefreshTrigger } from '../lambdas/core/ports.ts';
  */
 export const SERVICE_NAMES = {
   tokenBroker: 'token-broker',
+  connectionAdmin: 'connection-admin',
   planSync: 'plan-sync',
   syncChunk: 'sync-chunk',
   finishSync: 'finish-sync',

@@ -88,7 +88,8 @@ function flattenResolved(resolved: unknown): string {
 
 export interface NagTargets {
   lambdaRoles: iam.IRole[];
-  brokerRole: iam.IRole;
+  /** The broker and the connection-admin function: both write the connections' refresh schedules. */
+  brokerRoles: iam.IRole[];
   /** The resource ARN (with its prefix wildcard) of the broker's CreateSchedule statement. */
   refreshScheduleArn: string;
   sourceReaderRoles: iam.IRole[];
@@ -100,9 +101,10 @@ export interface NagTargets {
 }
 
 export function acknowledgeUnavoidableFindings(t: NagTargets): void {
-  const id = (value: string) => `Resource::${nagResourceId(t.brokerRole, value)}`;
+  const id = (value: string) => `Resource::${nagResourceId(t.stateMachine, value)}`;
   for (const role of t.lambdaRoles) acknowledge(role, 'Resource::*', WILDCARD_REASONS.xray);
-  acknowledge(t.brokerRole, id(t.refreshScheduleArn), WILDCARD_REASONS.refreshSchedules);
+  for (const role of t.brokerRoles)
+    acknowledge(role, id(t.refreshScheduleArn), WILDCARD_REASONS.refreshSchedules);
   for (const role of t.sourceReaderRoles)
     acknowledge(role, id(t.sourceObjectsArn), WILDCARD_REASONS.sourceObjects);
   acknowledge(t.manifest.writerRole, id(t.manifest.objectsArn), WILDCARD_REASONS.manifests);

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -45,13 +45,28 @@ export class Notifications extends Construct {
       removalPolicy: RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
-    // CloudWatch alarms publish as the service principal (EventBridge's statement is added by the SnsTopic target).
+    // CloudWatch alarms publish as the service principal (EventBridge's statement is added by the SnsTopic
+    // target): for this account's alarms only (confused deputy). EventBridge's key statement cannot carry
+    // these keys: AWS does not send them with the KMS request of an EventBridge delivery, and every
+    // notification would be dropped; its topic-policy statement carries them instead (below).
+    const stack = Stack.of(this);
     this.topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublish',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: ['*'],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
       }),
     );
 
@@ -91,5 +106,25 @@ export class Notifications extends Construct {
       );
       this.rules.set(type, rule);
     }
+    this.limitTopicPublishToTheRules();
+  }
+
+  /**
+   * The SnsTopic targets let events.amazonaws.com publish with no condition: any account's rule could
+   * ask. The statement is found in the resolved topic policy and limited to this account and the
+   * notification rules (aws:SourceAccount, aws:SourceArn), as EventBridge documents for SNS targets.
+   */
+  private limitTopicPublishToTheRules(): void {
+    const stack = Stack.of(this);
+    const policy = this.topic.node.tryFindChild('Policy') as sns.TopicPolicy | undefined;
+    if (!policy) throw new Error('the SnsTopic targets added no topic policy');
+    const cfn = policy.node.defaultChild as sns.CfnTopicPolicy;
+    const doc = stack.resolve(cfn.policyDocument) as { Statement: { Principal?: { Service?: unknown } }[] };
+    const index = doc.Statement.findIndex((st) => st.Principal?.Service === 'events.amazonaws.com');
+    if (index < 0) throw new Error('no events.amazonaws.com statement in the topic policy');
+    cfn.addPropertyOverride(`PolicyDocument.Statement.${index}.Condition`, {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnEquals: { 'aws:SourceArn': [...this.rules.values()].map((r) => r.ruleArn) },
+    });
   }
 }

@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { CONNECTION_PUBLIC_ATTRIBUTES } from '#core/token/index.ts';
 import { UPLOAD_PREFIX } from '../lambdas/core/adapters/aws/aws-calls.ts';
 import type { DataLayer } from './data.ts';
 import { nagResourceId, WILDCARD_REASONS } from './nag.ts';
@@ -29,17 +30,40 @@ export function stateMachineKeyStatement(
 export interface OperatorPolicyProps {
   data: DataLayer;
   stateMachine: sfn.StateMachine;
-  tokenBroker: lambda.IFunction;
+  /** `goal-sync connect`'s entry point (never the token broker, which hands out tokens). */
+  connectionAdmin: lambda.IFunction;
   namePrefix: string;
 }
 
+export interface OperatorPolicies {
+  runOperator: iam.ManagedPolicy;
+  connectionAdmin: iam.ManagedPolicy;
+}
+
 /**
- * The OPERATOR managed policy: exactly what a human needs for `goal-sync start|status|resume|connect`
- * (including `start --upload`, which may write under uploads/ of the source bucket only)
- * (cli/aws/operator-calls.ts lists the calls; the permission-coverage test checks each). Attach it to
- * the operators' role or group; the stack attaches it to nobody.
+ * The two person-facing managed policies, attached to nobody by the stack (cli/aws/operator-calls.ts
+ * lists their calls; the permission-coverage test checks each, and that neither reaches a token):
+ * - RUN OPERATOR: `goal-sync start|status|resume` (and `start --upload`, under uploads/ only). The
+ *   connection's state is read from the connection table's non-secret attributes, never from the broker.
+ * - CONNECTION ADMIN: `goal-sync connect` (invoke the connection-admin function, which takes a code or
+ *   a refresh token and answers no token) and writing the client credentials into the connection
+ *   secrets (write only: nobody reads a connection secret but the broker and the connection-admin function).
  */
-export function createOperatorPolicy(scope: Construct, props: OperatorPolicyProps): iam.ManagedPolicy {
+export function createOperatorPolicies(scope: Construct, props: OperatorPolicyProps): OperatorPolicies {
+  return {
+    runOperator: runOperatorPolicy(scope, props),
+    connectionAdmin: connectionAdminPolicy(scope, props),
+  };
+}
+
+const readStackOutputs = (stack: Stack) =>
+  new iam.PolicyStatement({
+    sid: 'ReadStackOutputs',
+    actions: ['cloudformation:DescribeStacks'],
+    resources: [stack.stackId],
+  });
+
+function runOperatorPolicy(scope: Construct, props: OperatorPolicyProps): iam.ManagedPolicy {
   const stack = Stack.of(scope);
   const { data, stateMachine } = props;
   const executions = stack.formatArn({
@@ -49,18 +73,11 @@ export function createOperatorPolicy(scope: Construct, props: OperatorPolicyProp
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
   const uploads = data.sourceBucket.arnForObjects(`${UPLOAD_PREFIX}*`);
-  const via = (service: string) => ({
-    StringEquals: { 'kms:ViaService': `${service}.${stack.region}.amazonaws.com` },
-  });
-  const policy = new iam.ManagedPolicy(scope, 'OperatorPolicy', {
-    managedPolicyName: `${props.namePrefix}-operator`,
-    description: 'hcm-goal-sync operator: goal-sync start, status, resume and connect for this stack',
+  const policy = new iam.ManagedPolicy(scope, 'RunOperatorPolicy', {
+    managedPolicyName: `${props.namePrefix}-run-operator`,
+    description: 'hcm-goal-sync run operator: goal-sync start, status and resume for this stack (no tokens)',
     statements: [
-      new iam.PolicyStatement({
-        sid: 'ReadStackOutputs',
-        actions: ['cloudformation:DescribeStacks'],
-        resources: [stack.stackId],
-      }),
+      readStackOutputs(stack),
       new iam.PolicyStatement({
         sid: 'StartAndListRuns',
         actions: ['states:StartExecution', 'states:ListExecutions'],
@@ -74,20 +91,35 @@ export function createOperatorPolicy(scope: Construct, props: OperatorPolicyProp
       }),
       stateMachineKeyStatement('RunDataKey', data.key, stateMachine, ['kms:GenerateDataKey', 'kms:Decrypt']),
       new iam.PolicyStatement({
-        sid: 'AskTokenBroker',
-        actions: ['lambda:InvokeFunction'],
-        resources: [props.tokenBroker.functionArn],
-      }),
-      new iam.PolicyStatement({
         sid: 'ReadRunCheckpoints',
         actions: ['dynamodb:GetItem', 'dynamodb:Query'],
         resources: [data.checkpointTable.tableArn],
       }),
       new iam.PolicyStatement({
-        sid: 'ReadRunCheckpointsKey',
+        // status/resume: the connection's state, its non-secret attributes only (never an envelope).
+        // Null: a GetItem without a projection has no dynamodb:Attributes and would read everything.
+        sid: 'ReadConnectionState',
+        actions: ['dynamodb:GetItem'],
+        resources: [data.connectionTable.tableArn],
+        conditions: {
+          'ForAllValues:StringEquals': { 'dynamodb:Attributes': [...CONNECTION_PUBLIC_ATTRIBUTES] },
+          Null: { 'dynamodb:Attributes': 'false' },
+          StringEqualsIfExists: { 'dynamodb:Select': 'SPECIFIC_ATTRIBUTES' },
+        },
+      }),
+      new iam.PolicyStatement({
+        sid: 'ReadTablesKey',
         actions: ['kms:Decrypt'],
         resources: [data.key.keyArn],
-        conditions: via('dynamodb'),
+        conditions: {
+          StringEquals: {
+            'kms:ViaService': `dynamodb.${stack.region}.amazonaws.com`,
+            'kms:EncryptionContext:aws:dynamodb:tableName': [
+              data.checkpointTable.tableName,
+              data.connectionTable.tableName,
+            ],
+          },
+        },
       }),
       // start --upload: a new object per run under uploads/; runs pin its VersionId.
       new iam.PolicyStatement({
@@ -106,28 +138,49 @@ export function createOperatorPolicy(scope: Construct, props: OperatorPolicyProp
           },
         },
       }),
-      new iam.PolicyStatement({
-        sid: 'ConnectCredentials',
-        actions: ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'],
-        resources: [...data.secrets.values()].map((s) => s.secretArn),
-      }),
-      new iam.PolicyStatement({
-        sid: 'ConnectCredentialsKey',
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [data.key.keyArn],
-        conditions: via('secretsmanager'),
-      }),
     ],
   });
   Validations.of(policy).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${nagResourceId(policy, executions)}]`,
     reason:
-      'Execution names are run ids chosen per run (and <runId>-r<n> for resumes): status/resume read and ' +
-      'redrive executions of this one state machine only.',
+      'Execution names are run ids chosen per run (and <runId>-r<n> for resumes): status/resume read ' +
+      'executions of this one state machine only.',
   });
   Validations.of(policy).acknowledge({
     id: `AwsSolutions-IAM5[Resource::${nagResourceId(policy, uploads)}]`,
     reason: WILDCARD_REASONS.operatorUploads,
   });
   return policy;
+}
+
+function connectionAdminPolicy(scope: Construct, props: OperatorPolicyProps): iam.ManagedPolicy {
+  const stack = Stack.of(scope);
+  const { data } = props;
+  const secretArns = [...data.secrets.values()].map((s) => s.secretArn);
+  return new iam.ManagedPolicy(scope, 'ConnectionAdminPolicy', {
+    managedPolicyName: `${props.namePrefix}-connection-admin`,
+    description: 'hcm-goal-sync connection admin: goal-sync connect and the client credentials (write only)',
+    statements: [
+      readStackOutputs(stack),
+      new iam.PolicyStatement({
+        sid: 'Connect',
+        actions: ['lambda:InvokeFunction'],
+        resources: [props.connectionAdmin.functionArn],
+      }),
+      new iam.PolicyStatement({
+        // The IDCS client id and secret go in; nothing comes out (no GetSecretValue).
+        sid: 'WriteClientCredentials',
+        actions: ['secretsmanager:PutSecretValue'],
+        resources: secretArns,
+      }),
+      new iam.PolicyStatement({
+        sid: 'WriteClientCredentialsKey',
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [data.key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${stack.region}.amazonaws.com` },
+        },
+      }),
+    ],
+  });
 }

@@ -2,6 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import { TOKEN_ENCRYPTION_CONTEXT } from '../lambdas/core/adapters/aws/aws-calls.ts';
 
 /**
  * Explicit, enumerated IAM actions. The CDK grant helpers would add prefix wildcards
@@ -11,12 +12,15 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
  */
 export const ACTIONS = {
   connectionTable: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'],
+  /** The connection-admin function's connect and status of one connection: no scan. */
+  connectionItem: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
   /** The sweeper's Query of what is due (no scan of the fleet). */
   dueIndex: ['dynamodb:Query'],
   /** What Lambda's event source mapping reads with the broker's role: the outbox relay's stream. */
   connectionStream: ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'],
   /** The mapping also lists streams, an action with no resource-level permission. */
   listStreams: ['dynamodb:ListStreams'],
+  /** sync-chunk's: the checkpoint reads and writes, and the batched reads of its records. */
   checkpointTable: [
     'dynamodb:GetItem',
     'dynamodb:BatchGetItem',
@@ -25,6 +29,15 @@ export const ACTIONS = {
     'dynamodb:UpdateItem',
     'dynamodb:BatchWriteItem',
     // The per-connection run lease is released by deleting its item (lambdas/core/checkpoint/run-lease.ts).
+    'dynamodb:DeleteItem',
+  ],
+  /** plan-sync's and finish-sync's: the same without BatchGetItem (neither batch-reads records). */
+  checkpointTableNoBatchGet: [
+    'dynamodb:GetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:BatchWriteItem',
     'dynamodb:DeleteItem',
   ],
   /** Token envelopes: a data key per write, an unwrap per read (lambdas/core/adapters/aws/kms-key-provider.ts). */
@@ -83,6 +96,17 @@ export class RolePolicy {
   keyVia(sid: string, key: kms.IKey, service: string, actions: readonly string[]): this {
     return this.add(sid, actions, [key.keyArn], viaService(this.role, service));
   }
+}
+
+/** Exactly the context the broker sends: an envelope opens only for its connection and purpose. */
+export function tokenEnvelopeConditions(): Record<string, unknown> {
+  return {
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...TOKEN_ENCRYPTION_CONTEXT.keys] },
+    Null: Object.fromEntries(
+      TOKEN_ENCRYPTION_CONTEXT.keys.map((k) => [`kms:EncryptionContext:${k}`, 'false']),
+    ),
+    StringEquals: { 'kms:EncryptionContext:purpose': [...TOKEN_ENCRYPTION_CONTEXT.purposes] },
+  };
 }
 
 export function policyOf(role: iam.Role): RolePolicy {

@@ -1,4 +1,4 @@
-import { Duration, Stack, TimeZone } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
@@ -57,7 +57,11 @@ export class Scheduling extends Construct {
     super(scope, id);
     const { config } = props;
 
-    this.group = new scheduler.ScheduleGroup(this, 'Group', { scheduleGroupName: config.namePrefix });
+    // A fixed name: kept on update or delete (its schedules are live), removed when a first create fails.
+    this.group = new scheduler.ScheduleGroup(this, 'Group', {
+      scheduleGroupName: config.namePrefix,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
+    });
 
     this.brokerTargetRole = this.schedulerRole('BrokerTargetRole', 'invokes the token broker');
     this.brokerTargetRole.addToPolicy(

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { didYouMean } from '#core/source/index.ts';
 import { ConfigError } from '../lambdas/core/errors.ts';
 
 /**
@@ -29,6 +30,29 @@ export const DEFAULT_LOG_RETENTION_DAYS = 365;
 /** Lambda keeps this much of the account's concurrency unreserved; a reservation may only use the rest. */
 export const LAMBDA_UNRESERVED_MINIMUM = 100;
 
+/** A new account's Lambda concurrency quota (AWS may start it this low): what the defaults must fit. */
+export const NEW_ACCOUNT_CONCURRENCY = 10;
+
+/** The chunk concurrency an account with a stated, ample quota gets by default. */
+export const MAX_DEFAULT_CHUNK_CONCURRENCY = 5;
+
+/**
+ * The most Lambda executions one run may have at once: each chunk worker, the broker call each may be
+ * waiting on (workers ask the broker synchronously, all at the run's start), plus the sweeper, one
+ * proactive refresh and the outbox relay of the connection table's stream.
+ */
+export const peakConcurrency = (chunkConcurrency: number): number => 2 * chunkConcurrency + 3;
+
+/**
+ * The default chunk concurrency: the largest that fits the account's quota (lambdaConcurrencyQuota, or
+ * a new account's 10 when it is not stated), at most MAX_DEFAULT_CHUNK_CONCURRENCY. A new account gets 3
+ * (peak 9 of 10): a first run neither throttles nor pages a *Throttles alarm.
+ */
+export function defaultChunkConcurrency(quota: number | undefined): number {
+  const fit = Math.floor(((quota ?? NEW_ACCOUNT_CONCURRENCY) - 3) / 2);
+  return Math.max(1, Math.min(MAX_DEFAULT_CHUNK_CONCURRENCY, fit));
+}
+
 export const CONTEXT_KEYS = [
   'env',
   'hcmBaseUrl',
@@ -48,6 +72,29 @@ export const CONTEXT_KEYS = [
   'logRetentionDays',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
+
+/** Context keys that are not ours but plain names: the CDK CLI's own settings in cdk.json. */
+const CDK_OWN_KEYS = ['cli-telemetry'];
+
+/**
+ * Refuses a context key the stack does not know (`-c alarmEmial=...` would otherwise be ignored and the
+ * stack deployed without alarm mail), naming the nearest known key. Namespaced keys (`@aws-cdk/...`
+ * feature flags, `aws:cdk:...`, lookups such as `availability-zones:account=...`) are CDK's.
+ */
+export function checkContextKeys(keys: readonly string[]): void {
+  const unknown = keys.filter(
+    (k) =>
+      !k.startsWith('@') &&
+      !k.includes(':') &&
+      !CDK_OWN_KEYS.includes(k) &&
+      !(CONTEXT_KEYS as readonly string[]).includes(k),
+  );
+  if (unknown.length === 0) return;
+  const named = unknown.map((k) => `'${k}'${didYouMean(k, CONTEXT_KEYS)}`);
+  throw new ConfigError(
+    `invalid CDK context: unknown key${unknown.length > 1 ? 's' : ''} ${named.join(', ')}; the keys are ${CONTEXT_KEYS.join(', ')} (docs/operations.md)`,
+  );
+}
 
 const httpsUrl = z
   .string()
@@ -114,7 +161,8 @@ const rawSchema = z.object({
     .regex(/^[A-Za-z0-9!_.*'()/-]{1,512}$/, 'must be an S3 object key without spaces')
     .refine((k) => !k.startsWith('/'), 'must not start with /')
     .default('nightly/goals.jsonl'),
-  chunkConcurrency: integer(1, DISTRIBUTED_MAP_MAX_CONCURRENCY).default(5),
+  // Default: defaultChunkConcurrency(lambdaConcurrencyQuota), applied below.
+  chunkConcurrency: integer(1, DISTRIBUTED_MAP_MAX_CONCURRENCY).optional(),
   distributedMap: flag.default(false),
   brokerReservedConcurrency: integer(1, 1000).optional(),
   lambdaConcurrencyQuota: integer(10, 1_000_000).optional(),
@@ -178,7 +226,11 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || 'context'}: ${i.message}`);
     throw new ConfigError(`invalid CDK context: ${problems.join('; ')}`);
   }
-  const c = parsed.data;
+  const c = {
+    ...parsed.data,
+    chunkConcurrency:
+      parsed.data.chunkConcurrency ?? defaultChunkConcurrency(parsed.data.lambdaConcurrencyQuota),
+  };
   const problems: string[] = [];
 
   const mapLimit = c.distributedMap ? DISTRIBUTED_MAP_MAX_CONCURRENCY : INLINE_MAP_MAX_CONCURRENCY;
@@ -204,6 +256,14 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
         `(lambdaConcurrencyQuota ${c.lambdaConcurrencyQuota}) minus the ${LAMBDA_UNRESERVED_MINIMUM} Lambda keeps ` +
         `unreserved leaves ${Math.max(0, c.lambdaConcurrencyQuota - LAMBDA_UNRESERVED_MINIMUM)}; request a quota ` +
         'increase (Service Quotas, "Concurrent executions") or leave brokerReservedConcurrency unset',
+    );
+  }
+  const peak = peakConcurrency(c.chunkConcurrency);
+  if (c.lambdaConcurrencyQuota !== undefined && peak > c.lambdaConcurrencyQuota) {
+    problems.push(
+      `chunkConcurrency: ${c.chunkConcurrency} needs up to ${peak} concurrent Lambda executions (2 x ${c.chunkConcurrency} + 3) ` +
+        `but lambdaConcurrencyQuota is ${c.lambdaConcurrencyQuota}: lower chunkConcurrency to ` +
+        `${defaultChunkConcurrency(c.lambdaConcurrencyQuota)} or raise the quota (Service Quotas, "Concurrent executions")`,
     );
   }
   const syncConnectionId = c.syncConnectionId ?? c.connectionIds[0]!;

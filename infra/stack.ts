@@ -8,10 +8,10 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { TOKEN_ENCRYPTION_CONTEXT } from '../lambdas/core/adapters/aws/aws-calls.ts';
 import { ENV } from '../lambdas/core/env.ts';
 import { CONNECTION_DUE_INDEX } from '../lambdas/core/tables.ts';
 import { createAlarms, type ProjectAlarm } from './alarms.ts';
+import { createConnectionAdmin, grantConnectionAdmin } from './connection-admin.ts';
 import { createDashboard } from './dashboard.ts';
 import { connectionSecretName, connectionSecretPrefix, DataLayer } from './data.ts';
 import {
@@ -24,10 +24,15 @@ import {
 import { limitGrantsToAwsServices, suppressGuardRule } from './guard.ts';
 import { acknowledgeUnavoidableFindings } from './nag.ts';
 import { Notifications } from './notifications.ts';
-import { createOperatorPolicy } from './operator.ts';
-import { ACTIONS, policyOf } from './permissions.ts';
+import { createOperatorPolicies, type OperatorPolicies } from './operator.ts';
+import { ACTIONS, policyOf, tokenEnvelopeConditions } from './permissions.ts';
 import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
-import { LAMBDA_UNRESERVED_MINIMUM, type StackConfig } from './stack-config.ts';
+import {
+  LAMBDA_UNRESERVED_MINIMUM,
+  NEW_ACCOUNT_CONCURRENCY,
+  peakConcurrency,
+  type StackConfig,
+} from './stack-config.ts';
 import { buildSyncDefinition } from './state-machine.ts';
 
 /** Where plan-sync puts Distributed Map chunk lists (lambdas/plan-sync/s3-manifest.ts default prefix). */
@@ -48,7 +53,8 @@ export class HcmGoalSyncStack extends Stack {
   readonly functions: Record<FunctionKey, ProjectFunction>;
   readonly stateMachine: sfn.StateMachine;
   readonly alarms: ProjectAlarm[];
-  readonly operatorPolicy: iam.ManagedPolicy;
+  /** The person-facing policies: run operator and connection admin (neither reaches a token). */
+  readonly operatorPolicies: OperatorPolicies;
 
   constructor(scope: Construct, id: string, props: HcmGoalSyncStackProps) {
     super(scope, id, props);
@@ -87,6 +93,8 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.brokerFunctionArn]: brokerArn,
         [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
         [ENV.outboxRelay]: 'stream',
+        // The only token endpoint the broker sends credentials to (a secret naming another is refused).
+        [ENV.idpTokenUrl]: config.idpTokenUrl,
       },
     });
     // Scheduler invokes asynchronously. A proactive refresh older than 5 minutes is moot (the sweeper
@@ -112,6 +120,14 @@ export class HcmGoalSyncStack extends Stack {
       reportBatchItemFailures: true,
       filters: [lambda.FilterCriteria.filter({ eventName: lambda.FilterRule.or('INSERT', 'MODIFY') })],
       onFailure: new SqsDlq(notifications.deadLetterQueue),
+    });
+
+    const connectionAdmin = createConnectionAdmin(this, {
+      config,
+      data,
+      notifications,
+      scheduling,
+      brokerArn,
     });
 
     const pipelineEnv = {
@@ -156,7 +172,7 @@ export class HcmGoalSyncStack extends Stack {
       logKey: data.logKey,
       environment: { ...pipelineEnv, [ENV.eventBusName]: notifications.bus.eventBusName },
     });
-    this.functions = { tokenBroker, planSync, syncChunk, finishSync };
+    this.functions = { tokenBroker, connectionAdmin, planSync, syncChunk, finishSync };
 
     // Least privilege, statement by statement (see permissions.ts for the action lists).
     const key = data.key;
@@ -174,13 +190,7 @@ export class HcmGoalSyncStack extends Stack {
       .add('ConnectionStream', ACTIONS.connectionStream, [data.connectionStreamArn])
       .add('ListStreams', ACTIONS.listStreams, ['*'])
       // Exactly the context the broker sends: an envelope opens only for its connection and purpose.
-      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], {
-        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': [...TOKEN_ENCRYPTION_CONTEXT.keys] },
-        Null: Object.fromEntries(
-          TOKEN_ENCRYPTION_CONTEXT.keys.map((k) => [`kms:EncryptionContext:${k}`, 'false']),
-        ),
-        StringEquals: { 'kms:EncryptionContext:purpose': [...TOKEN_ENCRYPTION_CONTEXT.purposes] },
-      })
+      .add('TokenEnvelopes', ACTIONS.envelope, [key.keyArn], tokenEnvelopeConditions())
       .add('ClientCredentials', ACTIONS.readSecret, secretArns)
       .keyVia('ClientCredentialsKey', key, 'secretsmanager', ACTIONS.secretKey)
       .add('RefreshSchedules', ACTIONS.refreshSchedules, [refreshScheduleArn])
@@ -188,10 +198,16 @@ export class HcmGoalSyncStack extends Stack {
         StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' },
       })
       .add('ConnectionEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
+    grantConnectionAdmin(connectionAdmin.role, {
+      data,
+      notifications,
+      schedulerTargetRole: scheduling.brokerTargetRole,
+      refreshScheduleArn,
+    });
 
     const sourceObjects = data.sourceBucket.arnForObjects('*');
     const planPolicy = policyOf(planSync.role)
-      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTable, key)
+      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTableNoBatchGet, key)
       .add('ReadSource', ACTIONS.readSource, [sourceObjects])
       .keyVia('ReadSourceKey', key, 's3', ACTIONS.bucketKey);
     const manifestObjects = data.sourceBucket.arnForObjects(`${MANIFEST_PREFIX}*`);
@@ -206,7 +222,7 @@ export class HcmGoalSyncStack extends Stack {
       .keyVia('ReadSourceKey', key, 's3', ACTIONS.bucketKey)
       .add('InvokeTokenBroker', ACTIONS.invoke, [tokenBroker.fn.functionArn]);
     policyOf(finishSync.role)
-      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTable, key)
+      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTableNoBatchGet, key)
       .add('SyncEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
 
     this.stateMachine = this.createStateMachine(config, data, { planSync, syncChunk, finishSync });
@@ -224,10 +240,10 @@ export class HcmGoalSyncStack extends Stack {
     limitGrantsToAwsServices(notifications.topicKey);
     suppressGuardRule(notifications.deadLetterQueue, 'deadLetterQueueRedrive');
     for (const f of Object.values(this.functions)) suppressGuardRule(f.fn, 'lambdaOutsideVpc');
-    this.operatorPolicy = createOperatorPolicy(this, {
+    this.operatorPolicies = createOperatorPolicies(this, {
       data,
       stateMachine: this.stateMachine,
-      tokenBroker: tokenBroker.fn,
+      connectionAdmin: connectionAdmin.fn,
       namePrefix: config.namePrefix,
     });
     this.noteReservedConcurrency(config);
@@ -247,7 +263,7 @@ export class HcmGoalSyncStack extends Stack {
     });
     acknowledgeUnavoidableFindings({
       lambdaRoles: Object.values(this.functions).map((f) => f.role),
-      brokerRole: tokenBroker.role,
+      brokerRoles: [tokenBroker.role, connectionAdmin.role],
       refreshScheduleArn,
       sourceReaderRoles: [planSync.role, syncChunk.role],
       sourceObjectsArn: sourceObjects,
@@ -277,7 +293,7 @@ export class HcmGoalSyncStack extends Stack {
     // CloudWatch Logs resource policy size limit.
     const logGroup = projectLogGroup(this, 'SyncStateMachineLogs', config, data.logKey, {
       logGroupName: `/aws/vendedlogs/states/${config.namePrefix}-sync`,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     return new sfn.StateMachine(this, 'SyncStateMachine', {
       stateMachineName: `${config.namePrefix}-sync`,
@@ -306,7 +322,6 @@ export class HcmGoalSyncStack extends Stack {
     });
   }
 
-  /** Reserved concurrency is opt-in; when set, say at synth what the account must allow. */
   /**
    * Runs always end (docs/invariants.md, invariant 8): an execution that failed, timed out or was
    * aborted outside the state machine's own Catch (history limit, execution timeout, a human abort)
@@ -333,7 +348,20 @@ export class HcmGoalSyncStack extends Stack {
     );
   }
 
+  /**
+   * Say at synth what the account must allow: a run's peak concurrency beyond a new account's quota,
+   * and a broker reservation (opt-in) the quota may not leave room for.
+   */
   private noteReservedConcurrency(config: StackConfig): void {
+    const peak = peakConcurrency(config.chunkConcurrency);
+    if (config.lambdaConcurrencyQuota === undefined && peak > NEW_ACCOUNT_CONCURRENCY) {
+      Annotations.of(this).addWarningV2(
+        'hcm-goal-sync:peak-concurrency',
+        `chunkConcurrency=${config.chunkConcurrency} needs up to ${peak} concurrent Lambda executions; a new account ` +
+          `may allow ${NEW_ACCOUNT_CONCURRENCY}, and its throttles page every *Throttles alarm. Check with ` +
+          "'aws lambda get-account-settings' and pass -c lambdaConcurrencyQuota=N to have synth check it.",
+      );
+    }
     const reserved = config.brokerReservedConcurrency;
     if (reserved === undefined || config.lambdaConcurrencyQuota !== undefined) return;
     Annotations.of(this.functions.tokenBroker.fn).addWarningV2(
@@ -355,7 +383,12 @@ export class HcmGoalSyncStack extends Stack {
     const out = (id: string, value: string, description: string) =>
       new CfnOutput(this, id, { value, description });
     out('StateMachineArn', this.stateMachine.stateMachineArn, 'goal-sync start|status|resume');
-    out('TokenBrokerFunctionName', this.functions.tokenBroker.fn.functionName, 'goal-sync connect');
+    out('TokenBrokerFunctionName', this.functions.tokenBroker.fn.functionName, 'the pipeline only (tokens)');
+    out(
+      'ConnectionAdminFunctionName',
+      this.functions.connectionAdmin.fn.functionName,
+      'goal-sync connect (takes a code, returns no token)',
+    );
     out('ConnectionTableName', data.connectionTable.tableName, 'tokens and leases');
     out('CheckpointTableName', data.checkpointTable.tableName, 'runs, records, ledger');
     out('SourceBucketName', data.sourceBucket.bucketName, 'upload sync input files here');
@@ -372,12 +405,21 @@ export class HcmGoalSyncStack extends Stack {
       config.connectionIds.map((id) => connectionSecretName(config, id)).join(','),
       'Secrets Manager secrets holding each connection client credentials',
     );
-    out('IdpTokenUrl', config.idpTokenUrl, 'IDCS token endpoint (fallback when a secret lacks tokenUrl)');
+    out(
+      'IdpTokenUrl',
+      config.idpTokenUrl,
+      'IDCS token endpoint: the only one the broker sends credentials to',
+    );
     out('DefaultConnectionId', config.defaultConnectionId, 'goal-sync start default');
     out(
-      'OperatorPolicyArn',
-      this.operatorPolicy.managedPolicyArn,
-      'attach to the operators: goal-sync start|status|resume|connect',
+      'RunOperatorPolicyArn',
+      this.operatorPolicies.runOperator.managedPolicyArn,
+      'attach to the run operators: goal-sync start|status|resume',
+    );
+    out(
+      'ConnectionAdminPolicyArn',
+      this.operatorPolicies.connectionAdmin.managedPolicyArn,
+      'attach to the connection admins: goal-sync connect, put the client credentials',
     );
   }
 }

@@ -198,13 +198,9 @@ function chunkLoop(scope: Construct, fns: SyncFunctions, child: boolean): sfn.IC
       fns,
       '$.Items[0].runId',
       'needs_reauth',
+      new sfn.Fail(scope, STATE_NAMES.childReauthFail, { error: REAUTH_ERROR, cause: REAUTH_CAUSE }),
     );
-    syncChunk.addCatch(
-      markReauth.next(
-        new sfn.Fail(scope, STATE_NAMES.childReauthFail, { error: REAUTH_ERROR, cause: REAUTH_CAUSE }),
-      ),
-      { errors: [REAUTH_ERROR], resultPath: '$.error' },
-    );
+    syncChunk.addCatch(markReauth, { errors: [REAUTH_ERROR], resultPath: '$.error' });
   }
   const wait = new sfn.Wait(scope, names.wait, {
     time: sfn.WaitTime.secondsPath('$.result.waitSeconds'),
@@ -275,14 +271,19 @@ function inputDefaults(scope: Construct): sfn.Pass {
   });
 }
 
-/** FinishSync called from a Catch: the run ends with `outcome` and the caught error, its answer discarded. */
+/**
+ * FinishSync called from a Catch: the run ends with `outcome` and the caught error, its answer
+ * discarded, then `fail`. When finish-sync itself fails after its retries, the execution still ends in
+ * `fail` with the caught error (kept at $.error) and the status rule finishes the run later.
+ */
 function finishWithError(
   scope: Construct,
   name: string,
   fns: SyncFunctions,
   runIdPath: string,
   outcome: 'failed' | 'needs_reauth',
-) {
+  fail: sfn.Fail,
+): sfn.IChainable {
   return invoke(scope, name, fns.finish, {
     payload: sfn.TaskInput.fromObject({
       runId: sfn.JsonPath.stringAt(runIdPath),
@@ -290,19 +291,36 @@ function finishWithError(
       error: sfn.JsonPath.objectAt('$.error'),
     }),
     resultPath: sfn.JsonPath.DISCARD,
-  });
+  })
+    .addCatch(fail, { errors: ['States.ALL'], resultPath: FINISH_ERROR_PATH })
+    .next(fail);
 }
+
+/** Where a failed MarkFailed / MarkNeedsReauth puts finish-sync's own error, beside the run's. */
+export const FINISH_ERROR_PATH = '$.finishError';
 
 export function buildSyncDefinition(
   scope: Construct,
   fns: SyncFunctions,
   opts: SyncDefinitionOptions,
 ): sfn.IChainable {
-  const markFailed = finishWithError(scope, STATE_NAMES.markFailed, fns, '$.runId', 'failed').next(
+  // A plan that failed before the run item existed ends here too: finish-sync reports it as an
+  // unplanned failed run (sync.failed with the plan's own error), and the Cause stays the plan's.
+  const markFailed = finishWithError(
+    scope,
+    STATE_NAMES.markFailed,
+    fns,
+    '$.runId',
+    'failed',
     new sfn.Fail(scope, STATE_NAMES.runFail, { error: 'SyncFailed', causePath: '$.error.Cause' }),
   );
 
-  const markReauth = finishWithError(scope, STATE_NAMES.markReauth, fns, '$.runId', 'needs_reauth').next(
+  const markReauth = finishWithError(
+    scope,
+    STATE_NAMES.markReauth,
+    fns,
+    '$.runId',
+    'needs_reauth',
     new sfn.Fail(scope, STATE_NAMES.reauthFail, { error: REAUTH_ERROR, cause: REAUTH_CAUSE }),
   );
 

@@ -1,7 +1,7 @@
 import type { DescribeExecutionCommandOutput } from '@aws-sdk/client-sfn';
-import { invokeBroker } from './broker-invoke.ts';
 import { EXIT } from './cli.ts';
 import type { AwsClients } from './clients.ts';
+import { readConnectionState } from './connection-state.ts';
 import { parseExecutionInput } from './executions.ts';
 import {
   connectionView,
@@ -16,14 +16,14 @@ import { FALLBACK_CONNECTION_ID, STACK_OUTPUTS, type StackOutputs } from './stac
 export const STATUS_OUTPUTS = [
   STACK_OUTPUTS.stateMachineArn,
   STACK_OUTPUTS.checkpointTableName,
-  STACK_OUTPUTS.tokenBrokerFunctionName,
+  STACK_OUTPUTS.connectionTableName,
 ] as const;
 type StatusOutputs = StackOutputs<(typeof STATUS_OUTPUTS)[number]>;
 
 /**
  * Everything known about one run: the execution, the checkpoint table's run item and record counts,
- * and the connection's status from the broker. A broker failure does not hide the rest: it is shown
- * in place of the connection status.
+ * and the connection's state from the connection table (its non-secret attributes). A failed read
+ * does not hide the rest: it is shown in place of the connection status.
  */
 export async function collectRunStatus(
   clients: AwsClients,
@@ -42,8 +42,8 @@ export async function collectRunStatus(
   const [run, records, connection] = await Promise.all([
     readRunItem(clients.dynamo, table, runId),
     countRecordsByStatus(clients.dynamo, table, runId),
-    invokeBroker(clients.lambda, outputs.TokenBrokerFunctionName, { action: 'status', connectionId }).catch(
-      (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
+    readConnectionState(clients.dynamo, outputs.ConnectionTableName, connectionId).catch((err: unknown) =>
+      err instanceof Error ? err : new Error(String(err)),
     ),
   ]);
   return {

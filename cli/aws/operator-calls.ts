@@ -1,9 +1,11 @@
+import { CONNECTION_PUBLIC_ATTRIBUTES } from '#core/token/index.ts';
 import type { AwsCall } from '../../lambdas/core/adapters/aws/aws-calls.ts';
 
 /**
- * Every AWS call the operator CLI makes for `start`, `status`, `resume` and `connect` (data only). The
- * stack's OPERATOR policy (infra/operator.ts) is built for exactly these; test/infra/permission-coverage
- * evaluates each against that policy and the key policy.
+ * Every AWS call the operator CLI makes (data only): `start`, `status`, `resume` under the RUN OPERATOR
+ * policy, `connect` (and putting the client credentials) under the CONNECTION ADMIN policy
+ * (infra/operator.ts); test/infra/permission-coverage evaluates each against its policy and the key
+ * policy, and that every action the policy grants is one of these.
  *
  * The state machine is encrypted with the stack's customer managed key: starting an execution encrypts
  * its input, and reading an execution's input/output/error decrypts it, with the caller's rights and the
@@ -16,27 +18,40 @@ const states = (action: 'kms:GenerateDataKey' | 'kms:Decrypt', sdk: string, file
   sdk: `${sdk} (Step Functions on the caller's behalf)`,
   file,
 });
-const secretsKey = (action: 'kms:GenerateDataKey' | 'kms:Decrypt', sdk: string): AwsCall => ({
+const secretsKey = (action: 'kms:GenerateDataKey' | 'kms:Decrypt'): AwsCall => ({
   action,
   resource: 'dataKey',
   context: {
     'kms:ViaService': 'secretsmanager.{region}.amazonaws.com',
     'kms:EncryptionContext:SecretARN': '{secretArn}',
   },
-  sdk: `${sdk} (Secrets Manager on the caller's behalf)`,
-  file: 'cli/aws/oauth/stored-secret.ts',
+  sdk: "aws secretsmanager put-secret-value (Secrets Manager on the caller's behalf)",
+  file: 'docs/deploy.md (step 10)',
 });
 
-export type OperatorCommand = 'start' | 'status' | 'resume' | 'connect';
+export type RunOperatorCommand = 'start' | 'status' | 'resume';
 
-export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
-  {
-    action: 'cloudformation:DescribeStacks',
-    resource: 'stack',
-    sdk: 'DescribeStacksCommand',
-    file: 'cli/aws/stack-outputs.ts',
-    commands: ['start', 'status', 'resume', 'connect'],
+const tableKey = (table: 'checkpointTable' | 'connectionTable', file: string): AwsCall => ({
+  action: 'kms:Decrypt',
+  resource: 'dataKey',
+  context: {
+    'kms:ViaService': 'dynamodb.{region}.amazonaws.com',
+    'kms:EncryptionContext:aws:dynamodb:tableName': `{${table}}`,
   },
+  sdk: "GetCommand / QueryCommand (DynamoDB on the caller's behalf)",
+  file,
+});
+
+const describeStacks: AwsCall = {
+  action: 'cloudformation:DescribeStacks',
+  resource: 'stack',
+  sdk: 'DescribeStacksCommand',
+  file: 'cli/aws/stack-outputs.ts',
+};
+
+/** The RUN OPERATOR policy: runs only; the connection's state from its non-secret attributes. */
+export const RUN_OPERATOR_CALLS: (AwsCall & { commands: RunOperatorCommand[] })[] = [
+  { ...describeStacks, commands: ['start', 'status', 'resume'] },
   {
     action: 'states:StartExecution',
     resource: 'stateMachine',
@@ -67,38 +82,27 @@ export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
     ...states('kms:Decrypt', 'DescribeExecutionCommand', 'cli/aws/executions.ts'),
     commands: ['start', 'status', 'resume'],
   },
-  {
-    action: 'lambda:InvokeFunction',
-    resource: 'tokenBroker',
-    sdk: 'InvokeCommand (connect / status actions)',
-    file: 'cli/aws/broker-invoke.ts',
-    commands: ['start', 'status', 'resume', 'connect'],
-  },
   ...(['dynamodb:GetItem', 'dynamodb:Query'] as const).map((action) => ({
     action,
     resource: 'checkpointTable' as const,
     sdk: `${action.split(':')[1]}Command (lib-dynamodb)`,
     file: 'cli/aws/run-status.ts',
-    commands: ['start', 'status'] as OperatorCommand[],
+    commands: ['start', 'status'] as RunOperatorCommand[],
   })),
+  { ...tableKey('checkpointTable', 'cli/aws/run-status.ts'), commands: ['start', 'status'] },
+  // The connection's state: a GetItem projecting exactly the non-secret attributes.
   {
-    action: 'kms:Decrypt',
-    resource: 'dataKey',
+    action: 'dynamodb:GetItem',
+    resource: 'connectionTable',
     context: {
-      'kms:ViaService': 'dynamodb.{region}.amazonaws.com',
-      'kms:EncryptionContext:aws:dynamodb:tableName': '{checkpointTable}',
+      'dynamodb:Attributes': [...CONNECTION_PUBLIC_ATTRIBUTES],
+      'dynamodb:Select': 'SPECIFIC_ATTRIBUTES',
     },
-    sdk: "GetCommand / QueryCommand (DynamoDB on the caller's behalf)",
-    file: 'cli/aws/run-status.ts',
-    commands: ['start', 'status'],
+    sdk: 'GetCommand with ProjectionExpression (lib-dynamodb)',
+    file: 'cli/aws/connection-state.ts',
+    commands: ['start', 'status', 'resume'],
   },
-  ...(['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'] as const).map((action) => ({
-    action,
-    resource: 'connectionSecret' as const,
-    sdk: `${action.split(':')[1]}Command`,
-    file: 'cli/aws/oauth/stored-secret.ts',
-    commands: ['connect'] as OperatorCommand[],
-  })),
+  { ...tableKey('connectionTable', 'cli/aws/connection-state.ts'), commands: ['start', 'status', 'resume'] },
   // start --upload: one PutObject under uploads/ (buffered, never multipart, so no kms:Decrypt).
   {
     action: 's3:PutObject',
@@ -118,6 +122,23 @@ export const OPERATOR_CALLS: (AwsCall & { commands: OperatorCommand[] })[] = [
     file: 'cli/aws/upload.ts',
     commands: ['start'],
   },
-  { ...secretsKey('kms:Decrypt', 'GetSecretValueCommand'), commands: ['connect'] },
-  { ...secretsKey('kms:GenerateDataKey', 'PutSecretValueCommand'), commands: ['connect'] },
+];
+
+/** The CONNECTION ADMIN policy: `connect` and writing the client credentials, nothing that reads a token. */
+export const CONNECTION_ADMIN_CALLS: AwsCall[] = [
+  describeStacks,
+  {
+    action: 'lambda:InvokeFunction',
+    resource: 'connectionAdmin',
+    sdk: 'InvokeCommand (describe / connect)',
+    file: 'cli/aws/admin-invoke.ts',
+  },
+  {
+    action: 'secretsmanager:PutSecretValue',
+    resource: 'connectionSecret',
+    sdk: 'aws secretsmanager put-secret-value (the client id and secret)',
+    file: 'docs/deploy.md (step 10)',
+  },
+  secretsKey('kms:GenerateDataKey'),
+  secretsKey('kms:Decrypt'),
 ];

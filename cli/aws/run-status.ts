@@ -3,7 +3,7 @@ import { type DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/
 import type { RunItem } from '#core/checkpoint/index.ts';
 import { RUN_SK, runPk, SK_PREFIX } from '#core/checkpoint/index.ts';
 import { CHECKPOINT_TABLE } from '../../lambdas/core/tables.ts';
-import { connectionFieldsOf, connectionStatusOf } from './broker-invoke.ts';
+import { connectionFieldsOf, connectionStatusOf } from './connection-state.ts';
 import { consoleUrlFor } from './executions.ts';
 
 /**
@@ -143,7 +143,7 @@ export function connectionView(
   return {
     connectionId,
     status: connectionStatusOf(answer, connectionId),
-    details: connectionFieldsOf(answer, connectionId),
+    details: connectionFieldsOf(answer),
   };
 }
 

@@ -14,11 +14,13 @@ export const STACK_OUTPUTS = {
   checkpointTableName: 'CheckpointTableName',
   connectionTableName: 'ConnectionTableName',
   tokenBrokerFunctionName: 'TokenBrokerFunctionName',
+  /** `goal-sync connect`'s entry point: takes a code or a refresh token, never returns a token. */
+  connectionAdminFunctionName: 'ConnectionAdminFunctionName',
   sourceBucketName: 'SourceBucketName',
   /** A connection's secret id is `${ConnectionSecretPrefix}${connectionId}`. */
   connectionSecretPrefix: 'ConnectionSecretPrefix',
   eventBusName: 'EventBusName',
-  /** Optional: the IdP token endpoint, used when a connection's secret lacks `tokenUrl`. */
+  /** Optional: the IdP token endpoint the broker is pinned to (connect derives the authorize URL). */
   idpTokenUrl: 'IdpTokenUrl',
   /** Optional: the connection `start` uses without --connection (else 'oracle-hcm'). */
   defaultConnectionId: 'DefaultConnectionId',

@@ -1,9 +1,9 @@
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { redact } from '../../lambdas/core/mask.ts';
-import { connectionStatusOf, invokeBroker } from '../aws/broker-invoke.ts';
 import { type CliDeps, COMMON_OPTIONS, defaultDeps, EXIT, requireFlag, runStackCommand } from '../aws/cli.ts';
 import type { AwsClients } from '../aws/clients.ts';
+import { connectionStatusOf, readConnectionState } from '../aws/connection-state.ts';
 import {
   consoleUrlFor,
   describeExecution,
@@ -63,9 +63,9 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
     if (!input)
       throw new ConfigError(`the input of ${latest.executionArn} is not a JSON object: cannot reuse it`);
 
-    if (/ReauthRequired/.test(latest.error ?? '') && outputs.TokenBrokerFunctionName) {
+    if (/ReauthRequired/.test(latest.error ?? '') && outputs.ConnectionTableName) {
       const connectionId = typeof input.connectionId === 'string' ? input.connectionId : undefined;
-      if (connectionId && (await stillNeedsReauth(clients, outputs.TokenBrokerFunctionName, connectionId))) {
+      if (connectionId && (await stillNeedsReauth(clients, outputs.ConnectionTableName, connectionId))) {
         deps.err(
           `connection ${connectionId} still needs re-authentication: run 'goal-sync connect --stack ${stackName} --connection ${connectionId}' first`,
         );
@@ -149,14 +149,14 @@ async function startAttempt(
 
 async function stillNeedsReauth(
   clients: AwsClients,
-  functionName: string,
+  connectionTable: string,
   connectionId: string,
 ): Promise<boolean> {
   try {
-    const answer = await invokeBroker(clients.lambda, functionName, { action: 'status', connectionId });
-    return connectionStatusOf(answer, connectionId) === 'needs_reauth';
+    const state = await readConnectionState(clients.dynamo, connectionTable, connectionId);
+    return connectionStatusOf(state) === 'needs_reauth';
   } catch {
-    // The status check is advisory; if the broker cannot answer, let the resume proceed.
+    // The status check is advisory; if the state cannot be read, let the resume proceed.
     return false;
   }
 }

@@ -11,6 +11,10 @@ export const ENV = {
   tokenBrokerFunction: 'TOKEN_BROKER_FUNCTION',
   brokerFunctionArn: 'TOKEN_BROKER_FUNCTION_ARN',
   hcmBaseUrl: 'HCM_BASE_URL',
+  /** The stack's IdP token endpoint: the only place the broker sends a connection's credentials. */
+  idpTokenUrl: 'IDP_TOKEN_URL',
+  /** A connection's secret is <prefix><connectionId> (the connection-admin function's only secrets). */
+  connectionSecretPrefix: 'CONNECTION_SECRET_PREFIX',
   connectionId: 'CONNECTION_ID',
   sourceBucket: 'SOURCE_BUCKET',
   tokenBufferSeconds: 'TOKEN_BUFFER_SECONDS',

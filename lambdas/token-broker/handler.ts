@@ -14,7 +14,7 @@ import {
   relayOutboxes,
   TokenBroker,
 } from '#core/token/index.ts';
-import { ReauthRequiredError } from '../core/errors.ts';
+import { ConfigError, ReauthRequiredError } from '../core/errors.ts';
 import { createLogger, createMetrics } from '../core/observability.ts';
 
 export const SERVICE_NAME = 'token-broker';
@@ -58,13 +58,22 @@ export function dispatch(broker: TokenBroker, req: BrokerRequest, context?: Cont
  * The TokenBroker Lambda: Powertools logger (masking replacer, Lambda context) and EMF metrics around
  * a dispatcher. Errors propagate with their typed name, which is what workers and Step Functions see.
  */
-export function createTokenBrokerHandler(deps: TokenBrokerDeps) {
+export function createTokenBrokerHandler(
+  deps: TokenBrokerDeps,
+  options: { refuse?: readonly BrokerRequest['action'][] } = {},
+) {
   const { broker, logger, metrics } = buildTokenBroker(deps);
+  const refused = new Set(options.refuse ?? []);
   const handler = async (event: unknown, context: Context): Promise<unknown> => {
     metrics.addMetric(BROKER_METRICS.invocations, MetricUnit.Count, 1);
     // The connection table's stream (the deployed stack's outbox relay), not a broker request.
     if (isConnectionStreamEvent(event)) return relayOutboxes(broker.outbox, event);
     const req = parseBrokerRequest(event);
+    if (refused.has(req.action)) {
+      throw new ConfigError(
+        `the token broker does not serve '${req.action}' here (the connection-admin function does)`,
+      );
+    }
     logger.appendKeys({
       action: req.action,
       connectionId: 'connectionId' in req ? req.connectionId : undefined,

@@ -36,22 +36,30 @@ const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
   marshallOptions: { removeUndefinedValues: true },
 });
 
-const inner = createTokenBrokerHandler({
-  doc,
-  tableName: requireEnv(ENV.connectionTable),
-  keys: new KmsKeyProvider(new KMSClient({}), requireEnv(ENV.kmsKeyId)),
-  secrets: new SecretsManagerSecretSource(new SecretsManagerClient({})),
-  scheduler: new EventBridgeScheduler(new SchedulerClient({}), {
-    groupName: requireEnv(ENV.scheduleGroup),
-    roleArn: requireEnv(ENV.schedulerRoleArn),
-    targetArn,
-  }),
-  events: new EventBridgePublisher(new EventBridgeClient({}), { eventBusName: requireEnv(ENV.eventBusName) }),
-  options: {
-    bufferSeconds: numberEnv(ENV.tokenBufferSeconds, DEFAULT_BUFFER_SECONDS),
-    outboxRelay: outboxRelayEnv(),
+// `connect` is the connection-admin function's (people may invoke that one, never this one).
+const inner = createTokenBrokerHandler(
+  {
+    doc,
+    tableName: requireEnv(ENV.connectionTable),
+    keys: new KmsKeyProvider(new KMSClient({}), requireEnv(ENV.kmsKeyId)),
+    secrets: new SecretsManagerSecretSource(new SecretsManagerClient({}), {
+      tokenUrl: { pinned: requireEnv(ENV.idpTokenUrl) },
+    }),
+    scheduler: new EventBridgeScheduler(new SchedulerClient({}), {
+      groupName: requireEnv(ENV.scheduleGroup),
+      roleArn: requireEnv(ENV.schedulerRoleArn),
+      targetArn,
+    }),
+    events: new EventBridgePublisher(new EventBridgeClient({}), {
+      eventBusName: requireEnv(ENV.eventBusName),
+    }),
+    options: {
+      bufferSeconds: numberEnv(ENV.tokenBufferSeconds, DEFAULT_BUFFER_SECONDS),
+      outboxRelay: outboxRelayEnv(),
+    },
   },
-});
+  { refuse: ['connect'] },
+);
 
 export const handler = (event: unknown, context: Context): Promise<unknown> => {
   // Unqualified: a schedule must target the function, not the version that happened to run.

@@ -7,6 +7,9 @@ import type { ConnectionSecret, SecretSource } from '../../lambdas/core/ports.ts
 
 export const LOCAL_SECRETS_FILE = 'secrets.json';
 
+/** The embedded default's IdP listens on 127.0.0.1 without TLS; nothing else may be plain http. */
+const LOCAL_TOKEN_URLS = { allowLoopbackHttp: true } as const;
+
 /**
  * The laptop's Secrets Manager: one JSON file (mode 0600) mapping secretId -> ConnectionSecret.
  * Read on every call (no cache): a human editing the file sees the change at once, and the file is tiny.
@@ -25,12 +28,12 @@ export class FileSecretSource implements SecretSource {
   async getSecret(secretId: string): Promise<ConnectionSecret> {
     const all = await this.readAll();
     if (!(secretId in all)) throw new ConfigError(`secret ${secretId} does not exist in ${this.file}`);
-    return parseConnectionSecret(secretId, all[secretId]);
+    return parseConnectionSecret(secretId, all[secretId], LOCAL_TOKEN_URLS);
   }
 
   /** Creates or replaces one secret; the write is atomic (temp file + rename) and stays 0600. */
   putSecret(secretId: string, secret: ConnectionSecret): Promise<void> {
-    parseConnectionSecret(secretId, secret);
+    parseConnectionSecret(secretId, secret, LOCAL_TOKEN_URLS);
     const write = this.writes.then(() => this.write(secretId, secret));
     this.writes = write.catch(() => undefined);
     return write;

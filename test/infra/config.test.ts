@@ -1,9 +1,20 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { buildApp } from '../../infra/build.ts';
+import { PROJECT_ROOT } from '../../infra/functions.ts';
 import {
   BROKER_HEADROOM,
+  CONTEXT_KEYS,
   type ContextKey,
+  checkContextKeys,
+  defaultChunkConcurrency,
+  MAX_DEFAULT_CHUNK_CONCURRENCY,
+  NEW_ACCOUNT_CONCURRENCY,
   PLACEHOLDER_HCM_BASE_URL,
   parseStackConfig,
+  peakConcurrency,
 } from '../../infra/stack-config.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 
@@ -112,5 +123,105 @@ describe('CDK context parsing', () => {
 
   it('treats an empty -c value as absent', () => {
     expect(parse({ alarmEmail: '', syncSchedule: '' }).sync).toBeUndefined();
+  });
+});
+
+describe('context keys are checked', () => {
+  it('an unknown key fails synth, naming the nearest known key', () => {
+    expect(() => checkContextKeys(['env', 'alarmEmial'])).toThrow(ConfigError);
+    expect(() => checkContextKeys(['alarmEmial'])).toThrow(
+      /unknown key 'alarmEmial' \(did you mean alarmEmail\?\)/,
+    );
+    expect(() => checkContextKeys(['chunkconcurency', 'nonsense'])).toThrow(
+      /unknown keys 'chunkconcurency' \(did you mean chunkConcurrency\?\), 'nonsense'; the keys are env, /,
+    );
+  });
+
+  it("CDK's own keys pass: feature flags, aws:cdk:*, lookups, cdk.json's cli-telemetry", () => {
+    expect(() =>
+      checkContextKeys([
+        ...CONTEXT_KEYS,
+        '@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy',
+        'aws:cdk:bundling-stacks',
+        'availability-zones:account=111122223333:region=eu-central-1',
+        'cli-telemetry',
+      ]),
+    ).not.toThrow();
+  });
+
+  it('the app refuses a misspelled -c key at synth', () => {
+    expect(() =>
+      buildApp({ skipBundling: true, nag: false, env: {}, context: { alarmEmial: 'oncall@example.com' } }),
+    ).toThrow(/unknown key 'alarmEmial' \(did you mean alarmEmail\?\)/);
+  });
+});
+
+describe("docs/operations.md's context-key table is the code's", () => {
+  const doc = readFileSync(join(PROJECT_ROOT, 'docs', 'operations.md'), 'utf8');
+  const section = doc.slice(doc.indexOf('### Context keys'), doc.indexOf('### Resources'));
+  const rows = new Map(
+    [...section.matchAll(/^\| `(\w+)` \| ([^|]+) \|/gm)].map((m) => [
+      m[1]!,
+      m[2]!.trim().replaceAll('`', ''),
+    ]),
+  );
+
+  it('lists exactly the keys the stack reads', () => {
+    expect([...rows.keys()].sort()).toEqual([...CONTEXT_KEYS].sort());
+  });
+
+  it("states each key's default as the code applies it", () => {
+    const base = parse({});
+    const nightly = parse({ syncSchedule: 'cron(0 3 * * ? *)' }).sync!;
+    const off = (v: unknown, word: 'off' | 'none') => (v === undefined ? word : String(v));
+    const expected: Record<ContextKey, string> = {
+      env: base.env,
+      hcmBaseUrl: base.placeholders.includes('hcmBaseUrl') ? 'placeholder (synth warns)' : base.hcmBaseUrl,
+      idpTokenUrl: base.placeholders.includes('idpTokenUrl') ? 'placeholder (synth warns)' : base.idpTokenUrl,
+      connectionIds: base.connectionIds.join(','),
+      syncSchedule: off(base.sync?.schedule, 'off'),
+      verifySchedule: off(base.sync?.verifySchedule, 'off'),
+      syncTimezone: nightly.timezone,
+      syncConnectionId: nightly.connectionId === base.connectionIds[0] ? 'first id' : nightly.connectionId,
+      syncSourceKey: nightly.sourceKey,
+      chunkConcurrency: String(base.chunkConcurrency),
+      distributedMap: String(base.distributedMap),
+      brokerReservedConcurrency: off(base.brokerReservedConcurrency, 'off'),
+      lambdaConcurrencyQuota: off(base.lambdaConcurrencyQuota, 'none'),
+      tokenBufferSeconds: String(base.tokenBufferSeconds),
+      alarmEmail: off(base.alarmEmail, 'none'),
+      logRetentionDays: String(base.logRetentionDays),
+    };
+    expect(Object.fromEntries(rows)).toEqual(expected);
+  });
+});
+
+describe('concurrency for a new account (10 concurrent executions)', () => {
+  it('the default fits a new account: peak 2 x chunkConcurrency + 3 <= 10', () => {
+    const config = parse({});
+    expect(config.chunkConcurrency).toBe(defaultChunkConcurrency(undefined));
+    expect(peakConcurrency(config.chunkConcurrency)).toBeLessThanOrEqual(NEW_ACCOUNT_CONCURRENCY);
+    // ... and is the largest that does: one more would not fit.
+    expect(peakConcurrency(config.chunkConcurrency + 1)).toBeGreaterThan(NEW_ACCOUNT_CONCURRENCY);
+  });
+
+  it('a stated quota raises the default (up to 5) and checks an explicit value against it', () => {
+    expect(parse({ lambdaConcurrencyQuota: '1000' }).chunkConcurrency).toBe(MAX_DEFAULT_CHUNK_CONCURRENCY);
+    expect(parse({ lambdaConcurrencyQuota: '12' }).chunkConcurrency).toBe(4);
+    expect(() => parse({ lambdaConcurrencyQuota: '10', chunkConcurrency: '4' })).toThrow(
+      /chunkConcurrency: 4 needs up to 11 concurrent Lambda executions \(2 x 4 \+ 3\) but lambdaConcurrencyQuota is 10: lower chunkConcurrency to 3/,
+    );
+    expect(parse({ lambdaConcurrencyQuota: '10', chunkConcurrency: '3' }).chunkConcurrency).toBe(3);
+  });
+
+  it('synth warns when chunkConcurrency may outgrow a new account and no quota is stated', () => {
+    const warnings = (context: Record<string, string>) =>
+      Annotations.fromStack(buildApp({ skipBundling: true, nag: false, env: {}, context }).stack).findWarning(
+        '*',
+        Match.stringLikeRegexp('peak-concurrency|needs up to'),
+      );
+    expect(warnings({ chunkConcurrency: '8' })).toHaveLength(1);
+    expect(warnings({})).toHaveLength(0);
+    expect(warnings({ chunkConcurrency: '8', lambdaConcurrencyQuota: '1000' })).toHaveLength(0);
   });
 });

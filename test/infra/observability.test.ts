@@ -77,7 +77,7 @@ describe('alarms and dashboard', () => {
         'TokenRefreshFailed',
         'SweepOverdue',
         'DeadLetters',
-        ...['TokenBroker', 'PlanSync', 'SyncChunk', 'FinishSync'].flatMap((f) => [
+        ...['TokenBroker', 'ConnectionAdmin', 'PlanSync', 'SyncChunk', 'FinishSync'].flatMap((f) => [
           `${f}Errors`,
           `${f}Throttles`,
         ]),

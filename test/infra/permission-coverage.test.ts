@@ -4,15 +4,16 @@ import type { IConstruct } from 'constructs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { proactiveScheduleName } from '#core/token/index.ts';
 import { executionArnFor } from '../../cli/aws/executions.ts';
-import { OPERATOR_CALLS } from '../../cli/aws/operator-calls.ts';
+import { CONNECTION_ADMIN_CALLS, RUN_OPERATOR_CALLS } from '../../cli/aws/operator-calls.ts';
 import {
   type AwsCall,
   CALLS,
   type Principal,
   type ResourceRef,
 } from '../../lambdas/core/adapters/aws/aws-calls.ts';
+import { CONNECTION_DUE_INDEX } from '../../lambdas/core/tables.ts';
 import { type Env, ResolvedTemplate, withoutStatement } from './iam-template.ts';
-import { FULL_CONTEXT, type Synthesized, synthesize } from './support.ts';
+import { actionsOf, FULL_CONTEXT, type Synthesized, synthesize } from './support.ts';
 
 /**
  * Every AWS call in the inventories (lambdas/core/adapters/aws/aws-calls.ts, cli/aws/operator-calls.ts)
@@ -45,6 +46,7 @@ beforeAll(() => {
   if (!secret) throw new Error(`no secret for ${CONNECTION}`);
   arns = {
     connectionTable: str(data.connectionTable.tableArn),
+    connectionDueIndex: `${str(data.connectionTable.tableArn)}/index/${CONNECTION_DUE_INDEX.name}`,
     connectionStream: str(data.connectionStreamArn),
     checkpointTable: str(data.checkpointTable.tableArn),
     dataKey: str(data.key.keyArn),
@@ -56,6 +58,7 @@ beforeAll(() => {
     schedulerTargetRole: str(scheduling.brokerTargetRole.roleArn),
     eventBus: str(notifications.bus.eventBusArn),
     tokenBroker: str(functions.tokenBroker.fn.functionArn),
+    connectionAdmin: str(functions.connectionAdmin.fn.functionArn),
     planSync: str(functions.planSync.fn.functionArn),
     syncChunk: str(functions.syncChunk.fn.functionArn),
     finishSync: str(functions.finishSync.fn.functionArn),
@@ -106,10 +109,13 @@ function lambdaOrRoleCaller(p: Principal): Caller {
   };
 }
 
-function operatorCaller(): Caller {
-  const id = logicalId(s.stack.operatorPolicy);
+type Person = 'runOperator' | 'connectionAdmin';
+
+/** A person's role with one of the two person-facing managed policies. */
+function personCaller(who: Person): Caller {
+  const id = logicalId(s.stack.operatorPolicies[who]);
   return {
-    principal: `arn:aws:iam::${ENV.account}:role/goal-sync-operator`,
+    principal: `arn:aws:iam::${ENV.account}:role/goal-sync-${who}`,
     identity: [t.managedPolicy(id)],
   };
 }
@@ -192,11 +198,101 @@ describe.each(Object.keys(CALLS) as Principal[])('%s', (principal) => {
   });
 });
 
-describe('operator (OPERATOR policy output)', () => {
-  it('is allowed every call of start, status, resume and connect', async () => {
-    const caller = operatorCaller();
+/**
+ * Actions a role is granted that no call in the inventory makes, each named with its reason. Anything
+ * else granted and unused fails the complement check below: a grant nobody uses is a grant to drop.
+ */
+const GRANTED_UNUSED: Partial<Record<Principal, Record<string, string>>> = {
+  ...Object.fromEntries(
+    (['tokenBroker', 'connectionAdmin', 'planSync', 'syncChunk', 'finishSync'] as const).map((p) => [
+      p,
+      {
+        'kms:Encrypt':
+          'ACTIONS.tableKey, through DynamoDB only (kms:ViaService): item reads and writes use Decrypt and ' +
+          'DescribeKey; kept until CloudTrail of a deployed stack shows DynamoDB never asks for it',
+        ...(p === 'syncChunk' || p === 'finishSync'
+          ? {
+              'kms:GenerateDataKey':
+                'ACTIONS.tableKey, through DynamoDB only: as kms:Encrypt (these two write no S3 object)',
+            }
+          : {}),
+      },
+    ]),
+  ),
+  tokenBroker: {
+    'kms:Encrypt': 'ACTIONS.tableKey, through DynamoDB only (as for every table user)',
+    'sqs:GetQueueAttributes': "CDK's SqsDlq for the outbox relay's event source mapping (on-failure queue)",
+    'sqs:GetQueueUrl': "CDK's SqsDlq for the outbox relay's event source mapping (on-failure queue)",
+  },
+  stateMachine: {
+    ...Object.fromEntries(
+      [
+        'logs:CreateLogDelivery',
+        'logs:GetLogDelivery',
+        'logs:UpdateLogDelivery',
+        'logs:DeleteLogDelivery',
+        'logs:ListLogDeliveries',
+        'logs:PutResourcePolicy',
+        'logs:DescribeResourcePolicies',
+        'logs:DescribeLogGroups',
+      ].map((a) => [a, 'CDK: log delivery of the state machine (logs: ALL to its log group)']),
+    ),
+    ...Object.fromEntries(
+      [
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets',
+      ].map((a) => [a, 'CDK: tracingEnabled']),
+    ),
+    'states:RedriveExecution': "CDK's Distributed Map policy (a redriven run redrives its child executions)",
+  },
+};
+
+describe('every granted action is used by some call, or named with a reason', () => {
+  it.each(Object.keys(CALLS) as Principal[])('%s', (principal) => {
+    const { functions, scheduling, stateMachine } = s.stack;
+    const role =
+      principal === 'brokerSchedules'
+        ? scheduling.brokerTargetRole
+        : principal === 'nightlySync'
+          ? scheduling.nightlySyncRole
+          : principal === 'stateMachine'
+            ? stateMachine.role
+            : functions[principal].role;
+    if (!role) throw new Error(`no role for ${principal}`);
+    const used = new Set(CALLS[principal].map((c) => c.action));
+    const named = GRANTED_UNUSED[principal] ?? {};
+    const unused = [...actionsOf(s.json, logicalId(role))].filter((a) => !used.has(a) && !named[a]);
+    expect(unused).toEqual([]);
+    // A reason for something that is in use or not granted is stale: drop it.
+    const granted = actionsOf(s.json, logicalId(role));
+    expect(Object.keys(named).filter((a) => used.has(a) || !granted.has(a))).toEqual([]);
+  });
+
+  it('people: every action of the two policies is one of their calls', () => {
+    for (const [who, calls] of [
+      ['runOperator', RUN_OPERATOR_CALLS],
+      ['connectionAdmin', CONNECTION_ADMIN_CALLS],
+    ] as const) {
+      const doc = t.managedPolicy(logicalId(s.stack.operatorPolicies[who])).policy as {
+        Statement: { Action: string | string[] }[];
+      };
+      const granted = doc.Statement.flatMap((st) => ([] as string[]).concat(st.Action));
+      const used = new Set(calls.map((c) => c.action));
+      expect({ who, unused: granted.filter((a) => !used.has(a)) }).toEqual({ who, unused: [] });
+    }
+  });
+});
+
+describe.each([
+  ['runOperator', RUN_OPERATOR_CALLS, 'start, status and resume'],
+  ['connectionAdmin', CONNECTION_ADMIN_CALLS, 'connect and the client credentials'],
+] as const)('%s (person-facing policy)', (who, calls, what) => {
+  it(`is allowed every call of ${what}`, async () => {
+    const caller = personCaller(who);
     const denied: string[] = [];
-    for (const call of OPERATOR_CALLS) {
+    for (const call of calls) {
       if ((await decide(caller, call)) !== 'Allowed') denied.push(label(call));
     }
     expect(denied).toEqual([]);
@@ -206,7 +302,40 @@ describe('operator (OPERATOR policy output)', () => {
 type Sample = Pick<AwsCall, 'action' | 'context'> & { resource: ResourceRef; arn?: string; why: string };
 
 /** Calls that must be refused; `arn` overrides the resource's ARN (another connection, group...). */
-const MUST_DENY: Record<Principal | 'operator' | 'services', Sample[]> = {
+const ENVELOPE_READ: Sample = {
+  why: 'opening a token envelope',
+  action: 'kms:Decrypt',
+  resource: 'dataKey',
+  context: {
+    'kms:EncryptionContext:connectionId': 'acme',
+    'kms:EncryptionContext:purpose': 'refresh',
+    'kms:EncryptionContextKeys': ['connectionId', 'purpose'],
+  },
+};
+
+/** What no person may do: get a token, read a connection secret or a token envelope. */
+const NO_TOKENS_FOR_PEOPLE: Sample[] = [
+  { why: 'the token hand-out (get/refresh)', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
+  {
+    why: 'reading a connection secret',
+    action: 'secretsmanager:GetSecretValue',
+    resource: 'connectionSecret',
+  },
+  ENVELOPE_READ,
+  { why: 'a connection item without a projection', action: 'dynamodb:GetItem', resource: 'connectionTable' },
+  {
+    why: 'a connection item projecting the token envelopes',
+    action: 'dynamodb:GetItem',
+    resource: 'connectionTable',
+    context: {
+      'dynamodb:Attributes': ['connectionId', 'status', 'accessToken', 'refreshToken'],
+      'dynamodb:Select': 'SPECIFIC_ATTRIBUTES',
+    },
+  },
+  { why: 'scanning the connections', action: 'dynamodb:Scan', resource: 'connectionTable' },
+];
+
+const MUST_DENY: Record<Principal | `person:${Person}` | 'services', Sample[]> = {
   tokenBroker: [
     {
       why: 'another environment’s connection secret',
@@ -295,7 +424,34 @@ const MUST_DENY: Record<Principal | 'operator' | 'services', Sample[]> = {
     { why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
   ],
   stateMachine: [{ why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' }],
-  operator: [
+  connectionAdmin: [
+    { why: 'scanning every connection', action: 'dynamodb:Scan', resource: 'connectionTable' },
+    {
+      why: 'rewriting a connection secret',
+      action: 'secretsmanager:PutSecretValue',
+      resource: 'connectionSecret',
+    },
+    { why: 'the token hand-out', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
+    { why: 'starting a sync', action: 'states:StartExecution', resource: 'stateMachine' },
+  ],
+  'person:connectionAdmin': [
+    ...NO_TOKENS_FOR_PEOPLE,
+    { why: 'starting a sync', action: 'states:StartExecution', resource: 'stateMachine' },
+    { why: 'uploading a source', action: 's3:PutObject', resource: 'uploadObject' },
+    { why: 'reading runs', action: 'dynamodb:GetItem', resource: 'checkpointTable' },
+  ],
+  'person:runOperator': [
+    ...NO_TOKENS_FOR_PEOPLE,
+    {
+      why: 'connecting (the connection admin’s)',
+      action: 'lambda:InvokeFunction',
+      resource: 'connectionAdmin',
+    },
+    {
+      why: 'writing a connection secret',
+      action: 'secretsmanager:PutSecretValue',
+      resource: 'connectionSecret',
+    },
     { why: 'overwriting the nightly source file', action: 's3:PutObject', resource: 'sourceObject' },
     { why: 'writing a run manifest', action: 's3:PutObject', resource: 'manifestObject' },
     {
@@ -304,17 +460,6 @@ const MUST_DENY: Record<Principal | 'operator' | 'services', Sample[]> = {
       resource: 'dataKey',
       context: { 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
     },
-    {
-      why: 'opening a token envelope',
-      action: 'kms:Decrypt',
-      resource: 'dataKey',
-      context: {
-        'kms:EncryptionContext:connectionId': 'acme',
-        'kms:EncryptionContext:purpose': 'refresh',
-        'kms:EncryptionContextKeys': ['connectionId', 'purpose'],
-      },
-    },
-    { why: 'reading tokens', action: 'dynamodb:GetItem', resource: 'connectionTable' },
     {
       why: 'another environment’s connection secret',
       action: 'secretsmanager:GetSecretValue',
@@ -337,12 +482,11 @@ describe('calls that must be denied', () => {
   it.each(Object.keys(MUST_DENY) as (keyof typeof MUST_DENY)[])('%s', async (who) => {
     const allowed: string[] = [];
     for (const sample of MUST_DENY[who]) {
-      const caller: Caller =
-        who === 'operator'
-          ? operatorCaller()
-          : who === 'services'
-            ? { principal: sample.why, identity: [] }
-            : lambdaOrRoleCaller(who);
+      const caller: Caller = who.startsWith('person:')
+        ? personCaller(who.slice('person:'.length) as Person)
+        : who === 'services'
+          ? { principal: sample.why, identity: [] }
+          : lambdaOrRoleCaller(who as Principal);
       const call = { ...sample, resource: sample.resource };
       const arn = sample.arn;
       const decision = arn

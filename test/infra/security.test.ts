@@ -164,13 +164,18 @@ describe.each([
       ({ statement }) => !JSON.stringify(statement.Condition).includes('kms:ViaService'),
     );
     const envelope = direct.filter(({ statement }) => statement.Sid === 'TokenEnvelopes');
-    expect(envelope.map((d) => d.roles)).toEqual([[roleLogicalId(s, 'tokenBroker')]]);
-    expect(envelope[0]!.statement.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
-    expect(envelope[0]!.statement.Condition).toEqual({
-      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connectionId', 'purpose'] },
-      Null: { 'kms:EncryptionContext:connectionId': 'false', 'kms:EncryptionContext:purpose': 'false' },
-      StringEquals: { 'kms:EncryptionContext:purpose': ['access', 'refresh'] },
-    });
+    // The broker's code: in the token broker, and in the connection-admin function for `connect`.
+    expect(envelope.map((d) => d.roles).sort()).toEqual(
+      [[roleLogicalId(s, 'connectionAdmin')], [roleLogicalId(s, 'tokenBroker')]].sort(),
+    );
+    for (const { statement } of envelope) {
+      expect(statement.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
+      expect(statement.Condition).toEqual({
+        'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['connectionId', 'purpose'] },
+        Null: { 'kms:EncryptionContext:connectionId': 'false', 'kms:EncryptionContext:purpose': 'false' },
+        StringEquals: { 'kms:EncryptionContext:purpose': ['access', 'refresh'] },
+      });
+    }
     // The rest of the direct uses are Step Functions' own context (execution data, log delivery).
     for (const { statement } of direct.filter(({ statement }) => statement.Sid !== 'TokenEnvelopes')) {
       expect(Object.keys(statement.Condition?.StringEquals ?? {})).toEqual([
@@ -206,7 +211,10 @@ describe.each([
     const passers = identityStatements(s.json).filter(({ statement }) =>
       asArray(statement.Action).includes('iam:PassRole'),
     );
-    expect(passers.map((p) => p.roles)).toEqual([[broker]]);
+    // The connection-admin function runs the broker's connect, which schedules the proactive refresh.
+    expect(passers.map((p) => p.roles).sort()).toEqual(
+      [[broker], [roleLogicalId(s, 'connectionAdmin')]].sort(),
+    );
   });
 
   it('lets Scheduler assume its roles only for this account and this schedule group', () => {
@@ -310,9 +318,52 @@ describe('no secrets in the template', () => {
     for (const [, p] of resourcesOfType(s.json, 'AWS::Lambda::Function')) {
       const vars = (p.Environment as { Variables: Record<string, unknown> }).Variables;
       for (const [name, value] of Object.entries(vars)) {
-        expect(name).not.toMatch(/SECRET|PASSWORD|PRIVATE/);
+        // CONNECTION_SECRET_PREFIX holds a name prefix (connection-admin's secrets), checked by value below.
+        expect(name).not.toMatch(/SECRET(?!_PREFIX$)|PASSWORD|PRIVATE/);
         if (typeof value === 'string') expect(maskSecrets(value), name).toBe(value);
       }
     }
+  });
+});
+
+describe('service principals of the notification key and topic are limited to this account', () => {
+  let s: Synthesized;
+  beforeAll(() => {
+    s = synthesize({ context: FULL_CONTEXT });
+  });
+  const idOf = (c: { node: { defaultChild?: unknown } }) =>
+    s.stack.getLogicalId(c.node.defaultChild as never);
+  /** AWS sends no aws:SourceAccount/aws:SourceArn with the KMS request of an EventBridge delivery. */
+  const NO_SOURCE_KEYS = new Set(['events.amazonaws.com']);
+
+  it('every service statement of the topic key names the source account and source ARN (EventBridge excepted, with its reason)', () => {
+    const key = s.json.Resources[idOf(s.stack.notifications.topicKey)]!.Properties as {
+      KeyPolicy: { Statement: Statement[] };
+    };
+    const services = key.KeyPolicy.Statement.filter(
+      (st) => st.Effect === 'Allow' && (st.Principal as { Service?: string } | undefined)?.Service,
+    );
+    expect(services.length).toBeGreaterThanOrEqual(2);
+    for (const st of services) {
+      const service = (st.Principal as { Service: string }).Service;
+      if (NO_SOURCE_KEYS.has(service)) continue;
+      expect(st.Condition?.StringEquals?.['aws:SourceAccount'], service).toEqual({ Ref: 'AWS::AccountId' });
+      expect(flatten(st.Condition?.ArnLike?.['aws:SourceArn']), service).toBe(
+        'arn:<AWS::Partition>:cloudwatch:<AWS::Region>:<AWS::AccountId>:alarm:*',
+      );
+    }
+  });
+
+  it("the topic policy lets EventBridge publish for this account's notification rules only", () => {
+    const [, policy] = resourcesOfType(s.json, 'AWS::SNS::TopicPolicy')[0]!;
+    const statements = (policy.PolicyDocument as { Statement: Statement[] }).Statement.filter(
+      (st) => st.Effect === 'Allow',
+    );
+    expect(statements).toHaveLength(1);
+    const [st] = statements;
+    expect(st!.Principal).toEqual({ Service: 'events.amazonaws.com' });
+    expect(st!.Condition?.StringEquals?.['aws:SourceAccount']).toEqual({ Ref: 'AWS::AccountId' });
+    const rules = [...s.stack.notifications.rules.values()].map((r) => ({ 'Fn::GetAtt': [idOf(r), 'Arn'] }));
+    expect(st!.Condition?.ArnEquals?.['aws:SourceArn']).toEqual(rules);
   });
 });

@@ -24,7 +24,7 @@ describe('data layer', () => {
     s.template.allResourcesProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     s.template.hasResource('AWS::KMS::Key', {
       Properties: { Description: Match.stringLikeRegexp('token envelopes') },
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
     });
   });
 
@@ -117,8 +117,8 @@ describe('data layer', () => {
 describe('functions', () => {
   const keys = Object.keys(FUNCTION_SPECS) as FunctionKey[];
 
-  it('deploys four arm64 ESM Lambdas on a current Node.js runtime with X-Ray and Powertools settings', () => {
-    s.template.resourceCountIs('AWS::Lambda::Function', 4);
+  it('deploys five arm64 ESM Lambdas on a current Node.js runtime with X-Ray and Powertools settings', () => {
+    s.template.resourceCountIs('AWS::Lambda::Function', 5);
     for (const key of keys) {
       const props = s.json.Resources[s.logicalIdOf(key)]!.Properties!;
       expect(props.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);

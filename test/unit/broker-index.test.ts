@@ -31,6 +31,7 @@ describe('lambdas/token-broker/index.ts', () => {
       AWS_ENDPOINT_URL_DYNAMODB: dynamo.endpoint,
       CONNECTION_TABLE: dynamo.tables.connections,
       TOKEN_KMS_KEY_ID: 'alias/goal-sync-tokens',
+      IDP_TOKEN_URL: 'https://idcs.example.com/oauth2/v1/token',
       EVENT_BUS_NAME: 'goal-sync',
       SCHEDULE_GROUP: 'goal-sync',
       SCHEDULER_ROLE_ARN: 'arn:aws:iam::000000000000:role/scheduler',

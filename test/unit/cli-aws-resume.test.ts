@@ -1,5 +1,4 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DescribeExecutionCommand,
   type DescribeExecutionCommandOutput,
@@ -8,6 +7,7 @@ import {
   SFNClient,
   StartExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultDeps } from '../../cli/aws/cli.ts';
@@ -15,7 +15,7 @@ import { run } from '../../cli/commands/resume.ts';
 
 const cfn = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);
-const lambda = mockClient(LambdaClient);
+const ddb = mockClient(DynamoDBDocumentClient);
 
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:GoalSync';
 const execArn = (name: string) => `arn:aws:states:eu-west-1:123456789012:execution:GoalSync:${name}`;
@@ -24,9 +24,6 @@ const INPUT = {
   source: { uri: 's3://b-1/goals.jsonl', format: 'jsonl' },
   connectionId: 'hcm-eu',
 };
-
-const payload = (value: unknown) =>
-  new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
 
 function harness() {
   const out: string[] = [];
@@ -68,7 +65,7 @@ beforeEach(() => {
         CreationTime: new Date(),
         Outputs: [
           { OutputKey: 'StateMachineArn', OutputValue: SM },
-          { OutputKey: 'TokenBrokerFunctionName', OutputValue: 'broker' },
+          { OutputKey: 'ConnectionTableName', OutputValue: 'connections' },
         ],
       },
     ],
@@ -79,7 +76,7 @@ beforeEach(() => {
     .callsFake(({ name }: { name: string }) => ({ executionArn: execArn(name), startDate: new Date() }));
 });
 afterEach(() => {
-  for (const m of [cfn, sfn, lambda]) m.reset();
+  for (const m of [cfn, sfn, ddb]) m.reset();
 });
 
 describe('goal-sync resume', () => {
@@ -131,9 +128,9 @@ describe('goal-sync resume', () => {
 
   it('exits 3 without resuming when the run failed for re-auth and the connection still needs it', async () => {
     givenRun(['r1'], { status: 'FAILED', error: 'ReauthRequiredError', redriveStatus: 'REDRIVABLE' });
-    lambda
-      .on(InvokeCommand)
-      .resolves({ Payload: payload({ connections: [{ connectionId: 'hcm-eu', status: 'needs_reauth' }] }) });
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { connectionId: 'hcm-eu', status: 'needs_reauth', outbox: [], updatedAt: 1 } });
     const h = harness();
     expect(await run(['--stack', 'prod', '--run-id', 'r1'], h.deps)).toBe(3);
     expect(h.err.join('\n')).toContain('goal-sync connect --stack prod --connection hcm-eu');
@@ -142,9 +139,9 @@ describe('goal-sync resume', () => {
 
   it('resumes a re-auth failure once the connection is active again', async () => {
     givenRun(['r1'], { status: 'FAILED', error: 'ReauthRequiredError', redriveStatus: 'REDRIVABLE' });
-    lambda
-      .on(InvokeCommand)
-      .resolves({ Payload: payload({ connections: [{ connectionId: 'hcm-eu', status: 'active' }] }) });
+    ddb
+      .on(GetCommand)
+      .resolves({ Item: { connectionId: 'hcm-eu', status: 'active', outbox: [], updatedAt: 1 } });
     expect(await run(['--stack', 'prod', '--run-id', 'r1'], harness().deps)).toBe(0);
     expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
     expect(started().map((s) => s.name)).toEqual(['r1-r1']);

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -14,7 +13,6 @@ import { run } from '../../cli/commands/start.ts';
 const cfn = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);
 const ddb = mockClient(DynamoDBDocumentClient);
-const lambda = mockClient(LambdaClient);
 const s3 = mockClient(S3Client);
 const dir = mkdtempSync(join(tmpdir(), 'cli-start-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,7 +21,7 @@ const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:GoalSync';
 const OUTPUTS: Record<string, string> = {
   StateMachineArn: SM,
   CheckpointTableName: 'goal-sync-checkpoints-prod',
-  TokenBrokerFunctionName: 'goal-sync-token-broker',
+  ConnectionTableName: 'goal-sync-connections-prod',
   SourceBucketName: 'goal-sync-source-prod',
 };
 
@@ -40,9 +38,12 @@ function givenStack(outputs: Record<string, string>) {
   });
 }
 
-// The SDK types Payload as its blob adapter; the CLI only reads the bytes, so plain bytes stand in.
-const payload = (value: unknown) =>
-  new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+/** The connection item as `status` reads it (its non-secret attributes) from the connection table. */
+function givenConnection(status: string) {
+  ddb
+    .on(GetCommand, { TableName: OUTPUTS.ConnectionTableName })
+    .resolves({ Item: { connectionId: 'oracle-hcm', status, version: 1, outbox: [], updatedAt: 1 } });
+}
 
 function harness() {
   const out: string[] = [];
@@ -72,7 +73,7 @@ beforeEach(() => {
   }));
 });
 afterEach(() => {
-  for (const m of [cfn, sfn, ddb, lambda, s3]) m.reset();
+  for (const m of [cfn, sfn, ddb, s3]) m.reset();
 });
 
 describe('goal-sync start', () => {
@@ -327,14 +328,11 @@ describe('goal-sync start', () => {
         startDate: new Date(Date.UTC(2026, 4, 1)),
         stopDate: new Date(Date.UTC(2026, 4, 1, 0, 4)),
       });
-    ddb.on(GetCommand).resolves({
+    ddb.on(GetCommand, { TableName: OUTPUTS.CheckpointTableName }).resolves({
       Item: { pk: 'RUN#w1', sk: 'RUN', status: 'completed', counts: { total: 7, created: 7, failed: 0 } },
     });
     ddb.on(QueryCommand).resolves({ Items: Array.from({ length: 7 }, () => ({ status: 'done' })) });
-    lambda.on(InvokeCommand).resolves({
-      StatusCode: 200,
-      Payload: payload({ connections: [{ connectionId: 'oracle-hcm', status: 'active' }] }),
-    });
+    givenConnection('active');
     const h = harness();
     const code = await run(
       ['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--run-id', 'w1', '--wait', '--poll-seconds', '2'],
@@ -357,12 +355,10 @@ describe('goal-sync start', () => {
       .on(DescribeExecutionCommand)
       .resolves({ status: 'SUCCEEDED', executionArn: 'x', stateMachineArn: SM, startDate: new Date() });
     ddb
-      .on(GetCommand)
+      .on(GetCommand, { TableName: OUTPUTS.CheckpointTableName })
       .resolves({ Item: { status: 'completed_with_failures', counts: { created: 5, failed: 2 } } });
     ddb.on(QueryCommand).resolves({ Items: [{ status: 'done' }, { status: 'failed' }] });
-    lambda
-      .on(InvokeCommand)
-      .resolves({ Payload: payload({ connections: [{ connectionId: 'oracle-hcm', status: 'active' }] }) });
+    givenConnection('active');
     const h = harness();
     expect(await run(['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--wait'], h.deps)).toBe(1);
     expect(h.text()).toMatch(/goals failed\s+2/);
@@ -377,11 +373,11 @@ describe('goal-sync start', () => {
       stateMachineArn: SM,
       startDate: new Date(),
     });
-    ddb.on(GetCommand).resolves({ Item: { status: 'needs_reauth' } });
+    ddb
+      .on(GetCommand, { TableName: OUTPUTS.CheckpointTableName })
+      .resolves({ Item: { status: 'needs_reauth' } });
     ddb.on(QueryCommand).resolves({ Items: [] });
-    lambda.on(InvokeCommand).resolves({
-      Payload: payload({ connections: [{ connectionId: 'oracle-hcm', status: 'needs_reauth' }] }),
-    });
+    givenConnection('needs_reauth');
     const h = harness();
     expect(await run(['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--wait'], h.deps)).toBe(3);
     expect(h.sleeps).toEqual([]);

@@ -1,5 +1,4 @@
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
 import { DescribeExecutionCommand, ListExecutionsCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -10,17 +9,13 @@ import { run } from '../../cli/commands/status.ts';
 const cfn = mockClient(CloudFormationClient);
 const sfn = mockClient(SFNClient);
 const ddb = mockClient(DynamoDBDocumentClient);
-const lambda = mockClient(LambdaClient);
 
 const SM = 'arn:aws:states:eu-west-1:123456789012:stateMachine:GoalSync';
 const execArn = (name: string) => `arn:aws:states:eu-west-1:123456789012:execution:GoalSync:${name}`;
 const TABLE = 'goal-sync-checkpoints-prod';
-const BROKER = 'goal-sync-token-broker';
-// A token-shaped value the broker must never let through and the CLI must never print.
+const CONN_TABLE = 'goal-sync-connections-prod';
+// A token-shaped value the connection read must never project and the CLI must never print.
 const ACCESS_TOKEN = `eyJhbGciOiJSUzI1NiJ9.${'eyJzdWIiOiJjbGllbnQifQ'.repeat(3)}.${'c2lnbmF0dXJl'.repeat(5)}`;
-
-const payload = (value: unknown) =>
-  new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
 
 function harness() {
   const out: string[] = [];
@@ -32,6 +27,8 @@ function harness() {
   });
   return { deps, out, err, text: () => [...out, ...err].join('\n') };
 }
+
+let connectionItem: Record<string, unknown> | undefined;
 
 const statusOf = (n: number, status?: string) => Array.from({ length: n }, () => (status ? { status } : {}));
 
@@ -45,7 +42,7 @@ beforeEach(() => {
         Outputs: [
           { OutputKey: 'StateMachineArn', OutputValue: SM },
           { OutputKey: 'CheckpointTableName', OutputValue: TABLE },
-          { OutputKey: 'TokenBrokerFunctionName', OutputValue: BROKER },
+          { OutputKey: 'ConnectionTableName', OutputValue: CONN_TABLE },
         ],
       },
     ],
@@ -91,7 +88,22 @@ beforeEach(() => {
     };
   });
   // The checkpoint module's run item (lambdas/core/checkpoint/run-types.ts RunItem) of a run mid-way.
-  ddb.on(GetCommand).resolves({
+  // The connection item as the table holds it; the CLI projects the non-secret attributes (and even a
+  // table answering with more must not print a token).
+  connectionItem = {
+    connectionId: 'hcm-eu',
+    status: 'active',
+    grant: 'refresh_token',
+    secretId: 'goal-sync/prod/connections/hcm-eu',
+    version: 4,
+    expiresAt: Date.parse('2026-05-01T23:00:00.000Z'),
+    refreshCount: 17,
+    outbox: [],
+    updatedAt: 1,
+    accessToken: ACCESS_TOKEN,
+  };
+  ddb.on(GetCommand, { TableName: CONN_TABLE }).callsFake(() => ({ Item: connectionItem }));
+  ddb.on(GetCommand, { TableName: TABLE }).resolves({
     Item: {
       pk: 'RUN#r1',
       sk: 'RUN',
@@ -122,26 +134,9 @@ beforeEach(() => {
       input.ExclusiveStartKey === undefined ? 0 : input.ExclusiveStartKey.sk === 'REC#g-100' ? 1 : 2;
     return pages[index];
   });
-  lambda.on(InvokeCommand).resolves({
-    StatusCode: 200,
-    // The broker's `status` answer: a masked listing. The token here is the broker misbehaving.
-    Payload: payload({
-      connections: [
-        {
-          connectionId: 'hcm-eu',
-          status: 'active',
-          grant: 'refresh_token',
-          version: 4,
-          expiresAt: '2026-05-01T23:00:00.000Z',
-          refreshCount: 17,
-          accessToken: ACCESS_TOKEN,
-        },
-      ],
-    }),
-  });
 });
 afterEach(() => {
-  for (const m of [cfn, sfn, ddb, lambda]) m.reset();
+  for (const m of [cfn, sfn, ddb]) m.reset();
 });
 
 describe('goal-sync status', () => {
@@ -150,7 +145,7 @@ describe('goal-sync status', () => {
     expect(await run(['--stack', 'prod', '--run-id', 'r1'], h.deps)).toBe(0);
 
     expect(sfn.commandCalls(DescribeExecutionCommand)[0]?.args[0].input.executionArn).toBe(execArn('r1-r1'));
-    expect(ddb.commandCalls(GetCommand)[0]?.args[0].input).toMatchObject({
+    expect(ddb.commandCalls(GetCommand, { TableName: TABLE })[0]?.args[0].input).toMatchObject({
       TableName: TABLE,
       Key: { pk: 'RUN#r1', sk: 'RUN' },
     });
@@ -164,12 +159,13 @@ describe('goal-sync status', () => {
       ExpressionAttributeNames: { '#pk': 'pk', '#sk': 'sk', '#st': 'status' },
       ExpressionAttributeValues: { ':pk': 'RUN#r1', ':rec': 'REC#' },
     });
-    const invoked = lambda.commandCalls(InvokeCommand)[0]?.args[0].input;
-    expect(invoked?.FunctionName).toBe(BROKER);
-    expect(JSON.parse(new TextDecoder().decode(invoked?.Payload as Uint8Array))).toEqual({
-      action: 'status',
-      connectionId: 'hcm-eu',
-    });
+    // The connection's state: its non-secret attributes only, never an envelope (no broker call).
+    const read = ddb.commandCalls(GetCommand, { TableName: CONN_TABLE })[0]?.args[0].input;
+    expect(read?.Key).toEqual({ connectionId: 'hcm-eu' });
+    const projected = Object.values(read?.ExpressionAttributeNames ?? {});
+    expect(projected).toContain('status');
+    expect(projected).not.toContain('accessToken');
+    expect(projected).not.toContain('refreshToken');
 
     const text = h.text();
     expect(text).toMatch(/execution\s+r1-r1\s+RUNNING/);
@@ -209,9 +205,9 @@ describe('goal-sync status', () => {
       byStatus: { done: 150, pending: 10, failed: 5, unknown: 1 },
     });
     expect(json.connection.status).toBe('active');
-    // Masked by the broker call and again on output: at most the mask's 4 + 3 characters survive.
+    // Only the view's own fields: what the table answered beyond them is not passed on.
     expect(json.connection.details.refreshCount).toBe(17);
-    expect(json.connection.details.accessToken).toMatch(/^(\*\*\*|eyJh…XJl)$/);
+    expect(json.connection.details.accessToken).toBeUndefined();
     expect(json.execution.consoleUrl).toContain(execArn('r1-r1'));
     expect(h.text()).not.toContain(ACCESS_TOKEN);
   });
@@ -220,7 +216,10 @@ describe('goal-sync status', () => {
     const h = harness();
     expect(await run(['--stack', 'prod', '--execution-arn', execArn('r1')], h.deps)).toBe(0);
     expect(sfn.commandCalls(ListExecutionsCommand)).toHaveLength(0);
-    expect(ddb.commandCalls(GetCommand)[0]?.args[0].input.Key).toEqual({ pk: 'RUN#r1', sk: 'RUN' });
+    expect(ddb.commandCalls(GetCommand, { TableName: TABLE })[0]?.args[0].input.Key).toEqual({
+      pk: 'RUN#r1',
+      sk: 'RUN',
+    });
     expect(h.text()).toMatch(/execution\s+r1\s+FAILED/);
   });
 
@@ -237,22 +236,14 @@ describe('goal-sync status', () => {
   });
 
   it('exits 3 when the connection needs re-authentication', async () => {
-    lambda
-      .on(InvokeCommand)
-      .resolves({ Payload: payload({ connections: [{ connectionId: 'hcm-eu', status: 'needs_reauth' }] }) });
+    connectionItem = { ...connectionItem, status: 'needs_reauth' };
     const h = harness();
     expect(await run(['--stack', 'prod', '--run-id', 'r1'], h.deps)).toBe(3);
     expect(h.text()).toMatch(/connection\s+hcm-eu\s+needs_reauth/);
   });
 
-  it('still reports the run when the broker fails, showing why the connection is unknown', async () => {
-    lambda.on(InvokeCommand).resolves({
-      FunctionError: 'Unhandled',
-      Payload: payload({
-        errorType: 'ConnectionNotFoundError',
-        errorMessage: 'connection hcm-eu does not exist',
-      }),
-    });
+  it('still reports the run when the connection cannot be read, showing why it is unknown', async () => {
+    connectionItem = undefined;
     const h = harness();
     expect(await run(['--stack', 'prod', '--run-id', 'r1'], h.deps)).toBe(0);
     expect(h.text()).toMatch(
@@ -266,7 +257,7 @@ describe('goal-sync status', () => {
     sfn
       .on(DescribeExecutionCommand)
       .rejects(Object.assign(new Error('nope'), { name: 'ExecutionDoesNotExist' }));
-    ddb.on(GetCommand).resolves({});
+    ddb.on(GetCommand, { TableName: TABLE }).resolves({});
     ddb.on(QueryCommand).resolves({ Items: [] });
     const h = harness();
     expect(await run(['--stack', 'prod', '--run-id', 'ghost'], h.deps)).toBe(1);

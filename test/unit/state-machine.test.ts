@@ -283,6 +283,41 @@ describe('state machine execution (aws-local-stepfunctions)', () => {
     expect(calls.finish[0]).toMatchObject({ error: { Error: 'ConfigError', Cause: 'bad chunk' } });
   });
 
+  it("a MarkFailed that fails itself still ends in RunFailed with the run's own cause (the status rule finishes later)", async () => {
+    const { asl } = renderDefinition({ maxConcurrency: 3 });
+    let finishes = 0;
+    const error = await new StateMachine(asl as unknown as AslDefinition)
+      .run(
+        { runId: 'r2', source: { uri: 's3://b/g.jsonl' } },
+        {
+          overrides: {
+            taskResourceLocalHandlers: {
+              [STATE_NAMES.plan]: () => {
+                const err = new Error("execution input: unknown field 'sourse'");
+                err.name = 'ConfigError';
+                throw err;
+              },
+              [STATE_NAMES.markFailed]: () => {
+                finishes += 1;
+                const err = new Error('checkpoint table unreachable');
+                err.name = 'ConfigError';
+                throw err;
+              },
+            },
+          },
+          context: {
+            Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:sync:r2', Name: 'r2' },
+          } as never,
+        },
+      )
+      .result.catch((e: unknown) => e);
+    expect(finishes).toBe(1);
+    expect(((error as ExecutionError).cause as Error).name).toBe('SyncFailed');
+    expect(((error as ExecutionError).cause as Error).message).toBe(
+      "execution input: unknown field 'sourse'",
+    );
+  });
+
   it('a console start with only a source: the run id is the execution name, also when planning fails', async () => {
     const { asl } = renderDefinition({ maxConcurrency: 3 });
     const planned: JSONValue[] = [];

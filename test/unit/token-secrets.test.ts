@@ -132,3 +132,65 @@ describe('FileSecretSource', () => {
     await expect(new FileSecretSource(broken).getSecret('x')).rejects.toBeInstanceOf(ConfigError);
   });
 });
+
+describe('the token endpoint is pinned by configuration, not by the secret (issue 27)', () => {
+  const PINNED = 'https://idcs-0123.identity.oraclecloud.com/oauth2/v1/token';
+  const pinnedSource = () =>
+    new SecretsManagerSecretSource(new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 }), {
+      tokenUrl: { pinned: PINNED },
+    });
+  const put = (secret: Record<string, unknown>) =>
+    sm
+      .reset()
+      .on(GetSecretValueCommand)
+      .resolves({ SecretString: JSON.stringify(secret) });
+
+  it('a secret without tokenUrl gets the pinned one; the same one is accepted', async () => {
+    put({ clientId: 'goal-sync', clientSecret: 's' });
+    expect((await pinnedSource().getSecret('c/a')).tokenUrl).toBe(PINNED);
+    put({ tokenUrl: PINNED, clientId: 'goal-sync', clientSecret: 's' });
+    expect((await pinnedSource().getSecret('c/a')).tokenUrl).toBe(PINNED);
+  });
+
+  it('a secret naming another token endpoint is refused, without echoing it', async () => {
+    put({ tokenUrl: 'https://attacker.example/collect?x=1', clientId: 'goal-sync', clientSecret: 's' });
+    const err = (await pinnedSource()
+      .getSecret('c/a')
+      .catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.message).toMatch(/tokenUrl differs from the configured token endpoint/);
+    expect(err.message).not.toContain('attacker');
+  });
+
+  it('http:// is refused, except to a loopback host where allowed (the embedded default)', async () => {
+    put({ tokenUrl: 'http://idcs.example.com/oauth2/v1/token', clientId: 'goal-sync', clientSecret: 's' });
+    const plain = new SecretsManagerSecretSource(
+      new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 }),
+    );
+    await expect(plain.getSecret('c/b')).rejects.toThrow(/tokenUrl must be https/);
+    const http = new SecretsManagerSecretSource(
+      new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 }),
+      { tokenUrl: { pinned: 'http://127.0.0.1:9000/token' } },
+    );
+    put({ clientId: 'goal-sync', clientSecret: 's' });
+    await expect(http.getSecret('c/c')).rejects.toThrow(/tokenUrl must be https/);
+    const local = new SecretsManagerSecretSource(
+      new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 }),
+      { tokenUrl: { pinned: 'http://127.0.0.1:9000/token', allowLoopbackHttp: true } },
+    );
+    expect((await local.getSecret('c/d')).tokenUrl).toBe('http://127.0.0.1:9000/token');
+    const notLoopback = new SecretsManagerSecretSource(
+      new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 }),
+      { tokenUrl: { pinned: 'http://10.0.0.1/token', allowLoopbackHttp: true } },
+    );
+    await expect(notLoopback.getSecret('c/e')).rejects.toThrow(/tokenUrl must be https/);
+  });
+
+  it('without a pin, a secret still needs its own tokenUrl', async () => {
+    put({ clientId: 'goal-sync', clientSecret: 's' });
+    const plain = new SecretsManagerSecretSource(
+      new SecretsManagerClient({ region: 'us-east-1', maxAttempts: 1 }),
+    );
+    await expect(plain.getSecret('c/f')).rejects.toThrow(/fields: tokenUrl/);
+  });
+});

@@ -276,6 +276,28 @@ export class RunStore extends RunScopedStore {
     );
   }
 
+  /**
+   * The report of a run that never got a run item (its plan failed first), written once: false when a
+   * report is there already (the status rule's second finish of the same execution, or a real run's).
+   */
+  async putReportOnce(runId: string, report: Record<string, unknown>): Promise<boolean> {
+    try {
+      await dynamoCall('PutItem', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...report, pk: runPk(runId), sk: REPORT_SK, expiresAt: this.expiresAt() },
+            ConditionExpression: 'attribute_not_exists(pk)',
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
   async getReport(runId: string): Promise<Record<string, unknown> | undefined> {
     const out = await dynamoCall('GetItem', () =>
       this.doc.send(

@@ -120,6 +120,69 @@ function statusFor(outcome: FinishOutcome, counts: GoalCounts): RunStatus {
   return counts.failed > 0 || counts.unsettled > 0 ? 'completed_with_failures' : 'completed';
 }
 
+const NO_GOALS: GoalCounts = {
+  total: 0,
+  created: 0,
+  updated: 0,
+  unchanged: 0,
+  reconciled: 0,
+  invalid: 0,
+  failed: 0,
+  unsettled: 0,
+};
+
+function maskedError(error: FinishInput['error']): { error: string; cause?: string } | undefined {
+  if (!error) return undefined;
+  return {
+    error: maskSecrets(error.Error ?? 'Error').slice(0, 200),
+    ...(error.Cause ? { cause: maskSecrets(error.Cause).slice(0, 2_000) } : {}),
+  };
+}
+
+/**
+ * A run that failed before plan-sync created its item (a malformed input, a source outside the
+ * bucket, an export not written yet): the failure still reaches `sync.failed` with its own error.
+ * The report item is written once, so MarkFailed and the status rule's later finish of the same
+ * execution publish one event between them. Only a failure can end an unplanned run.
+ */
+async function finishUnplanned(input: FinishInput, deps: FinishDeps, clock: Clock): Promise<FinishOutput> {
+  if ((input.outcome ?? 'completed') === 'completed') {
+    throw new ConfigError(`run ${input.runId} does not exist`);
+  }
+  const lastError = maskedError(input.error) ?? { error: 'Error' };
+  const finishedAt = new Date(clock.now()).toISOString();
+  const changed = await deps.runs.putReportOnce(input.runId, {
+    runId: input.runId,
+    status: 'failed',
+    planned: false,
+    goals: NO_GOALS,
+    invalidRecordCount: 0,
+    finishedAt,
+    durationMs: 0,
+    lastError,
+  });
+  if (changed) {
+    await deps.events.publish('sync.failed', {
+      runId: input.runId,
+      status: 'failed',
+      goals: NO_GOALS,
+      durationMs: 0,
+      error: lastError.error,
+      ...(lastError.cause ? { cause: lastError.cause } : {}),
+    });
+    deps.metrics?.addMetric('SyncRunsFailed', MetricUnit.Count, 1);
+  }
+  return {
+    runId: input.runId,
+    status: 'failed',
+    goals: NO_GOALS,
+    durationMs: 0,
+    invalidRecordCount: 0,
+    aggregation: 'records',
+    changed,
+  };
+}
+
 /**
  * Closes a run: counts from DynamoDB (never from the Map payload), terminal status, report item, one
  * event and the EMF metrics. Idempotent: a retried call rewrites the report but emits nothing twice.
@@ -128,7 +191,7 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
   const clock = deps.clock ?? systemClock;
   const outcome = input.outcome ?? 'completed';
   const run = await deps.runs.getRun(input.runId);
-  if (!run) throw new ConfigError(`run ${input.runId} does not exist`);
+  if (!run) return finishUnplanned(input, deps, clock);
   if (input.executionArn && run.executionArn && input.executionArn !== run.executionArn) {
     // A resume already started a newer execution: the old one's end says nothing about the run.
     const goals = run.counts ?? (await fromRecords(run, deps.runs));
@@ -146,12 +209,7 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
 
   const fast = fromSummaries(run, await deps.chunks.listChunkSummaries(run.runId));
   const goals = fast ?? (await fromRecords(run, deps.runs));
-  const lastError = input.error
-    ? {
-        error: maskSecrets(input.error.Error ?? 'Error').slice(0, 200),
-        ...(input.error.Cause ? { cause: maskSecrets(input.error.Cause).slice(0, 2_000) } : {}),
-      }
-    : undefined;
+  const lastError = maskedError(input.error);
   const wanted = statusFor(outcome, goals);
   const changed = await deps.runs.transition(run.runId, { status: wanted, counts: goals, lastError });
   // A refused transition means the run already holds a terminal status (same one, or needs_reauth).
@@ -185,6 +243,7 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
       goals,
       durationMs,
       ...(lastError ? { error: lastError.error } : {}),
+      ...(lastError?.cause ? { cause: lastError.cause } : {}),
     });
     const m = deps.metrics;
     if (m) {

@@ -151,7 +151,10 @@ function fromStatusChange(d: z.infer<typeof statusChangeSchema>['detail']): Fini
   // Without the input (not delivered for some encrypted executions), the execution name is the run id
   // (goal-sync start) or the run id plus -r<n> (goal-sync resume).
   const fallback = (d.name ?? d.executionArn.split(':').pop() ?? '').replace(/-r\d+$/, '');
-  const parsedId = parse(id, 'execution status change', typeof runId === 'string' ? runId : fallback);
+  // A run id the input got wrong (MarkFailed could not finish it either) falls back to the name too:
+  // the execution still ends in one sync.failed instead of a retried, dead-lettered finish.
+  const usable = typeof runId === 'string' && id.safeParse(runId).success ? runId : fallback;
+  const parsedId = parse(id, 'execution status change', usable);
   return {
     runId: canonicalRunId(parsedId),
     outcome: 'failed',

@@ -21,6 +21,8 @@ export const UPLOAD_PREFIX = 'uploads/';
 /** The stack resources a call can target (the test maps each to its ARN in the template). */
 export type ResourceRef =
   | 'connectionTable'
+  /** The connection table's due index (the sweeper's Query). */
+  | 'connectionDueIndex'
   /** The connection table's stream (the outbox relay's event source mapping). */
   | 'connectionStream'
   | 'checkpointTable'
@@ -34,6 +36,7 @@ export type ResourceRef =
   | 'schedulerTargetRole'
   | 'eventBus'
   | 'tokenBroker'
+  | 'connectionAdmin'
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
@@ -114,14 +117,17 @@ const CHECKPOINT_FILES: [string, string][] = [
   ['dynamodb:DeleteItem', 'lambdas/core/checkpoint/run-lease.ts'],
 ];
 
-function checkpointCalls(): AwsCall[] {
+/** `batchGet`: only sync-chunk batch-reads records (test/infra/handler-contract reads it off the bundles). */
+function checkpointCalls(batchGet: boolean): AwsCall[] {
   return [
-    ...CHECKPOINT_FILES.map(([action, file]) => ({
-      action,
-      resource: 'checkpointTable' as const,
-      sdk: `${action.split(':')[1]} (lib-dynamodb)`,
-      file,
-    })),
+    ...CHECKPOINT_FILES.filter(([action]) => batchGet || action !== 'dynamodb:BatchGetItem').map(
+      ([action, file]) => ({
+        action,
+        resource: 'checkpointTable' as const,
+        sdk: `${action.split(':')[1]} (lib-dynamodb)`,
+        file,
+      }),
+    ),
     ...tableKey('checkpointTable', 'checkpoint reads/writes', 'lambdas/core/checkpoint/batch-io.ts'),
   ];
 }
@@ -150,13 +156,17 @@ function sourceReadCalls(): AwsCall[] {
   ];
 }
 
-export type LambdaPrincipal = 'tokenBroker' | 'planSync' | 'syncChunk' | 'finishSync';
+export type LambdaPrincipal = 'tokenBroker' | 'connectionAdmin' | 'planSync' | 'syncChunk' | 'finishSync';
 export type SchedulerPrincipal = 'brokerSchedules' | 'nightlySync';
 export type Principal = LambdaPrincipal | SchedulerPrincipal | 'stateMachine';
 
-export const CALLS: Record<Principal, AwsCall[]> = {
-  tokenBroker: [
-    ...(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan'] as const).map((action) => ({
+/**
+ * What the broker's code calls wherever it runs (the token broker, and the connection-admin function
+ * for `connect`): connection items, envelopes, the connection secrets (read), schedules, events.
+ */
+function brokerCoreCalls(tableActions: readonly string[]): AwsCall[] {
+  return [
+    ...tableActions.map((action) => ({
       action,
       resource: 'connectionTable' as const,
       sdk: `${action.split(':')[1]} (lib-dynamodb)`,
@@ -200,6 +210,25 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       sdk: 'PutEventsCommand',
       file: 'lambdas/core/adapters/aws/event-publisher.ts',
     },
+  ];
+}
+
+export const CALLS: Record<Principal, AwsCall[]> = {
+  tokenBroker: [
+    ...brokerCoreCalls(['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:Scan']),
+    {
+      action: 'dynamodb:Query',
+      resource: 'connectionDueIndex',
+      sdk: "QueryCommand (the sweeper's connections due for a refresh)",
+      file: 'lambdas/core/token/connection/connection-store.ts',
+    },
+    {
+      action: 'kms:Decrypt',
+      resource: 'dataKey',
+      context: { ...via('dynamodb'), 'kms:EncryptionContext:aws:dynamodb:tableName': '{connectionTable}' },
+      sdk: 'Lambda event source mapping reading the CMK-encrypted stream (outbox relay)',
+      file: 'infra/stack.ts',
+    },
     {
       action: 'sqs:SendMessage',
       resource: 'deadLetterQueue',
@@ -222,14 +251,28 @@ export const CALLS: Record<Principal, AwsCall[]> = {
     },
     ...platformCalls(),
   ],
+  /** `goal-sync connect`: the broker's connect for one connection (lambdas/connection-admin). */
+  connectionAdmin: [...brokerCoreCalls(['dynamodb:GetItem', 'dynamodb:UpdateItem']), ...platformCalls()],
   planSync: [
-    ...checkpointCalls(),
+    ...checkpointCalls(false),
     ...sourceReadCalls(),
     {
       action: 's3:PutObject',
       resource: 'manifestObject',
-      sdk: 'PutObjectCommand (every run: the Distributed Map branch reads it)',
-      file: 'lambdas/plan-sync/s3-manifest.ts',
+      sdk: 'PutObjectCommand (every run: the Distributed Map branch reads it; the goal index beside it)',
+      file: 'lambdas/plan-sync/s3-manifest.ts, lambdas/core/adapters/aws/s3-goal-index.ts',
+    },
+    {
+      action: 's3:GetObject',
+      resource: 'manifestObject',
+      sdk: 'GetObjectCommand (the goal index of a resumed attempt)',
+      file: 'lambdas/core/adapters/aws/s3-goal-index-reader.ts',
+    },
+    {
+      action: 'lambda:InvokeFunction',
+      resource: 'tokenBroker',
+      sdk: 'InvokeCommand (the plan-wide read of existing goals needs an HCM token)',
+      file: 'lambdas/core/adapters/aws/lambda-broker-transport.ts',
     },
     {
       action: 'kms:GenerateDataKey',
@@ -241,8 +284,14 @@ export const CALLS: Record<Principal, AwsCall[]> = {
     ...platformCalls(),
   ],
   syncChunk: [
-    ...checkpointCalls(),
+    ...checkpointCalls(true),
     ...sourceReadCalls(),
+    {
+      action: 's3:GetObject',
+      resource: 'manifestObject',
+      sdk: "GetObjectCommand (plan-sync's index of existing goals under runs/)",
+      file: 'lambdas/core/adapters/aws/s3-goal-index-reader.ts',
+    },
     {
       action: 'lambda:InvokeFunction',
       resource: 'tokenBroker',
@@ -252,7 +301,7 @@ export const CALLS: Record<Principal, AwsCall[]> = {
     ...platformCalls(),
   ],
   finishSync: [
-    ...checkpointCalls(),
+    ...checkpointCalls(false),
     {
       action: 'events:PutEvents',
       resource: 'eventBus',

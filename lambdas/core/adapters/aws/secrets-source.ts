@@ -3,7 +3,7 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { parseConnectionSecret } from '#core/token/index.ts';
+import { parseConnectionSecret, type TokenUrlPolicy } from '#core/token/index.ts';
 import { asTransient } from '../../aws-errors.ts';
 import { ConfigError } from '../../errors.ts';
 import { type Clock, type ConnectionSecret, type SecretSource, systemClock } from '../../ports.ts';
@@ -20,13 +20,16 @@ export class SecretsManagerSecretSource implements SecretSource {
   private readonly inFlight = new Map<string, Promise<ConnectionSecret>>();
   private readonly ttlMs: number;
   private readonly clock: Clock;
+  private readonly tokenUrl: TokenUrlPolicy;
 
+  /** `tokenUrl`: the composition root pins the stack's idpTokenUrl (a secret naming another is refused). */
   constructor(
     private readonly client: SecretsManagerClient,
-    options: { ttlMs?: number; clock?: Clock } = {},
+    options: { ttlMs?: number; clock?: Clock; tokenUrl?: TokenUrlPolicy } = {},
   ) {
     this.ttlMs = options.ttlMs ?? DEFAULT_SECRET_TTL_MS;
     this.clock = options.clock ?? systemClock;
+    this.tokenUrl = options.tokenUrl ?? {};
   }
 
   async getSecret(secretId: string, options: { bypassCache?: boolean } = {}): Promise<ConnectionSecret> {
@@ -58,7 +61,7 @@ export class SecretsManagerSecretSource implements SecretSource {
       throw asTransient(err, 'Secrets Manager GetSecretValue');
     }
     if (raw === undefined) throw new ConfigError(`secret ${secretId} has no value`);
-    const value = parseConnectionSecret(secretId, raw);
+    const value = parseConnectionSecret(secretId, raw, this.tokenUrl);
     this.cache.set(secretId, { value, fetchedAt: this.clock.now() });
     return value;
   }

@@ -186,3 +186,46 @@ export function toConnectionView(item: ConnectionItem, now: number): ConnectionV
     updatedAt: iso(item.updatedAt) ?? new Date(0).toISOString(),
   };
 }
+
+/**
+ * The connection item's attributes that hold no token (everything toConnectionView reads except the
+ * two envelopes). People read the connection's state with exactly these: the run-operator policy
+ * allows GetItem on the connection table for these attributes only (dynamodb:Attributes).
+ */
+export const CONNECTION_PUBLIC_ATTRIBUTES = [
+  'connectionId',
+  'status',
+  'grant',
+  'secretId',
+  'version',
+  'expiresAt',
+  'lastRefreshAt',
+  'nextProactiveAt',
+  'refreshCount',
+  'refreshesProactive',
+  'refreshesJit',
+  'refreshesAfterUnauthorized',
+  'refreshesSweep',
+  'refreshesConnect',
+  'leaseContention',
+  'leaseOwner',
+  'leaseExpiresAt',
+  'refreshInFlight',
+  'autoRetry',
+  'outbox',
+  'lastError',
+  'updatedAt',
+] as const;
+
+/** toConnectionView of an item read with CONNECTION_PUBLIC_ATTRIBUTES only (no envelope to look at). */
+export function toPublicConnectionView(
+  item: Partial<ConnectionItem> & Pick<ConnectionItem, 'connectionId'>,
+  now: number,
+): Omit<ConnectionView, 'hasAccessToken' | 'hasRefreshToken'> {
+  const {
+    hasAccessToken: _a,
+    hasRefreshToken: _r,
+    ...view
+  } = toConnectionView({ outbox: [], refreshCount: 0, ...item } as ConnectionItem, now);
+  return view;
+}

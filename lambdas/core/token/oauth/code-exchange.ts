@@ -1,5 +1,5 @@
-import { ConfigError, ReauthRequiredError, TransientError } from '../../../lambdas/core/errors.ts';
-import { parseRetryAfter } from '../../../lambdas/core/retry.ts';
+import { ConfigError, ReauthRequiredError, TransientError } from '../../errors.ts';
+import { parseRetryAfter } from '../../retry.ts';
 
 export interface CodeExchange {
   connectionId: string;
