@@ -59,13 +59,14 @@ describe('lease holder crash', () => {
   });
 
   it('a holder fenced out while at the IdP cannot commit; its marker makes the next holder flag, never replay', async () => {
-    // lease 2 s, request timeout 1 s: the grant fits; the IdP answers after 0.5 s.
-    const broker = fx.broker({ leaseMs: 2_000, tokenTimeoutMs: 1_000 });
+    // lease 6 s, request timeout 2 s: the grant fits even on a loaded machine; the IdP answers after 1 s.
+    const broker = fx.broker({ leaseMs: 6_000, tokenTimeoutMs: 2_000 });
     const { version } = await fx.connectRefreshToken('fenced', broker);
-    fx.idp.setFaults({ latencyMs: 500 });
+    fx.idp.setFaults({ latencyMs: 1_000 });
     fx.idp.resetStats();
     const pending = broker.getToken('fenced', { minVersion: version + 1 }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 200));
+    // Taken over while the request is at the IdP (not after a fixed delay: a slow machine reaches it later).
+    while (fx.idp.stats().tokenRequests === 0) await new Promise((r) => setTimeout(r, 10));
     // Another process took the lease over (e.g. its clock ran ahead): the first holder can neither
     // extend nor commit, and its needs_reauth write is fenced out too.
     await fx.dynamo.doc.send(
