@@ -10,6 +10,7 @@ import type { RunItem } from '#core/checkpoint/index.ts';
 import { RunStore, runPk, SK_PREFIX, sourceChange } from '#core/checkpoint/index.ts';
 import { fileSourceCopies, formatFromUri, formatMaxInvalid, openGoalSource } from '#core/source/index.ts';
 import { RENDERED_MANIFEST_BUCKET } from '../../infra/state-machine.ts';
+import { TransientError } from '../../lambdas/core/errors.ts';
 import type { SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import {
   connectDynamo,
@@ -111,7 +112,15 @@ export async function runLocal(
     if (o.resume && !o.naive && (await releaseDeadRefresh(dynamo.doc, tables.connections))) {
       io.note(`the crashed process left a refresh of ${LOCAL_CONNECTION_ID} unfinished: reconnecting it`);
     }
-    const connection = o.naive ? 'existing' : await ensureConnection(broker, peers.idp, undefined, o.grant);
+    // A connect that failed transiently (the broker died after the IdP answered, an IdP outage) left the
+    // connection as it was: the run finds out, and ends needs_reauth with its report where it must.
+    const connection = o.naive
+      ? 'existing'
+      : await ensureConnection(broker, peers.idp, undefined, o.grant).catch((err: unknown) => {
+          if (!(err instanceof TransientError)) throw err;
+          io.note(`connecting ${LOCAL_CONNECTION_ID} failed: ${err.message}`);
+          return 'failed' as const;
+        });
     if (connection === 'reconnected')
       io.note(`connection ${LOCAL_CONNECTION_ID} needed re-auth: re-connected`);
     const [lo, hi] = o.latencyMs;

@@ -58,6 +58,26 @@ describe('goal-sync local (end to end)', { timeout: 180_000 }, () => {
     expect(r.stdout).not.toMatch(/eyJ[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{20,}\./);
   });
 
+  it('a broker that dies after every token answer (refresh_token): needs_reauth, exit 3, the report printed', async () => {
+    const r = await goalSync([
+      'local',
+      '--goals',
+      '60',
+      '--token-ttl',
+      '3',
+      '--faults',
+      'broker.crashAfterSendRate=1',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(3);
+    const rep = report(r);
+    expect(rep.status).toBe('needs_reauth');
+    expect(rep.tokens.reuseDetected).toBe(0);
+    expect(rep.hcm.duplicates).toBe(0);
+    expect(r.stderr).toMatch(/simulated broker crash/);
+    expect(r.stderr).not.toMatch(/^\s+at /m); // no stack trace
+  });
+
   it('resumes a crashed run with the same runId: the remainder only, zero duplicates', async () => {
     const stateDir = join(dir, 'crash');
     const common = ['local', '--goals', '600', '--token-ttl', '5', '--state-dir', stateDir];
