@@ -46,12 +46,45 @@ export function lambdaContext(functionName = FUNCTION_NAME, timeoutMs = 90_000):
  * so code that works here works against the real Lambda.
  */
 export class InProcessBrokerTransport implements BrokerTransport {
+  private readonly inFlight = new Set<Promise<unknown>>();
+
   constructor(
     private readonly handler: BrokerHandler,
     private readonly functionName = FUNCTION_NAME,
   ) {}
 
-  async call<T>(req: BrokerRequest): Promise<T> {
+  /** Broker calls still running (a refresh may be at the IdP): shutdown waits for them. */
+  get pending(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Resolves when every call running now has ended, or after `maxMs`: a refresh at the IdP must reach
+   * its commit before DynamoDB is closed under it, or the stored pair is lost with its marker.
+   */
+  async settled(maxMs: number): Promise<boolean> {
+    if (this.inFlight.size === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), maxMs);
+    });
+    const all = Promise.allSettled([...this.inFlight]).then(() => true);
+    try {
+      return await Promise.race([all, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  call<T>(req: BrokerRequest): Promise<T> {
+    const running = this.invoke<T>(req);
+    this.inFlight.add(running);
+    const done = () => this.inFlight.delete(running);
+    running.then(done, done);
+    return running;
+  }
+
+  private async invoke<T>(req: BrokerRequest): Promise<T> {
     const event: unknown = JSON.parse(JSON.stringify(req));
     let result: unknown;
     try {

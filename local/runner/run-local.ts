@@ -361,6 +361,12 @@ export async function runLocal(
   } finally {
     interrupt.dispose();
     broker.close();
+    // A refresh still at the IdP gets to store its pair before DynamoDB and the IdP go away (bounded:
+    // the broker's own lease ends a holder's work within 30 s).
+    if (broker.transport.pending > 0) {
+      io.note(`waiting for ${broker.transport.pending} token broker call(s) in flight to finish`);
+      await broker.transport.settled(SHUTDOWN_BROKER_WAIT_MS);
+    }
     await peers.hcm.close();
     await peers.idp.close();
     await proxy?.close();
@@ -368,6 +374,9 @@ export async function runLocal(
     if (!persistent) await rm(workDir, { recursive: true, force: true });
   }
 }
+
+/** How long shutdown waits for broker calls in flight: one lease, the longest a holder works. */
+const SHUTDOWN_BROKER_WAIT_MS = 30_000;
 
 /**
  * One generated source file per run id (invariant 8): a later run never overwrites the file an older

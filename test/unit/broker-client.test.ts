@@ -152,6 +152,23 @@ describe('InProcessBrokerTransport', () => {
     expect(functionName).toBe('goal-sync-token-broker');
   });
 
+  it('shutdown can wait for the calls in flight (a refresh at the IdP), bounded', async () => {
+    let release: () => void = () => undefined;
+    const transport = new InProcessBrokerTransport(
+      () =>
+        new Promise((resolve) => (release = () => resolve({ accessToken: 'a', expiresAt: 1, version: 1 }))),
+    );
+    expect(await transport.settled(10)).toBe(true);
+    const call = transport.call({ action: 'refresh', connectionId: 'c' });
+    expect(transport.pending).toBe(1);
+    expect(await transport.settled(20)).toBe(false);
+    const waiting = transport.settled(5_000);
+    release();
+    expect(await waiting).toBe(true);
+    await call;
+    expect(transport.pending).toBe(0);
+  });
+
   it('rebuilds typed errors like the Lambda transport does', async () => {
     const failing = (err: Error) => new InProcessBrokerTransport(async () => Promise.reject(err));
     const reauth = (await failing(new ReauthRequiredError('c9', 'invalid_grant'))
