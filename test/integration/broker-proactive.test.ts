@@ -1,5 +1,5 @@
 import { createPrivateKey, type JsonWebKey } from 'node:crypto';
-import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenBroker } from '#core/token/index.ts';
@@ -51,8 +51,10 @@ describe('proactive refresh', () => {
       expect(item.refreshesProactive).toBe(1);
       expect(item.refreshesJit ?? 0).toBe(0);
       const refreshedAt = item.lastRefreshAt as number;
-      // Before the old token stopped being fresh (exp - 25% of the lifetime), let alone expired.
-      expect(refreshedAt).toBeLessThan(firstExpiresAt - lifetime * 0.25);
+      // Planned before the old token stops being fresh (exp - 25% of the lifetime), and carried out by that
+      // fire. When the commit lands depends on the machine: at load 13 it came after the 1 s of slack.
+      expect(plannedAt).toBeLessThan(firstExpiresAt - lifetime * 0.25);
+      expect(refreshedAt).toBeGreaterThanOrEqual(plannedAt);
       expect(fx.idp.stats().refreshes).toBe(1);
       // ...and the next schedule is armed for the new token.
       expect(timers.pending()[0]!.at.getTime()).toBe(item.nextProactiveAt);
@@ -60,6 +62,10 @@ describe('proactive refresh', () => {
       record('proactive', { lifetimeMs: lifetime, firedMsBeforeExpiry: firstExpiresAt - refreshedAt });
     } finally {
       timers.closeAll();
+      // Its 4 s tokens would be due for the next test's sweep: out of the way.
+      await fx.dynamo.doc.send(
+        new DeleteCommand({ TableName: fx.dynamo.tables.connections, Key: { connectionId: 'pro' } }),
+      );
     }
   });
 });
