@@ -178,10 +178,10 @@ describe('fault campaign on the embedded default', () => {
     );
     expect(child.exitCode, child.stderrTail).toBe(3);
     expect(child.report?.status).toBe('needs_reauth');
-    // Start-up (tsx, dynalite, plan) plus teardown: seconds. Chunk invocations still running or
-    // waiting to retry when the execution failed used to keep the process alive for minutes, or to
-    // crash it on the closed dynalite before the report was printed.
-    expect(child.wallMs - child.report!.durationMs).toBeLessThan(8_000);
+    // Start-up (tsx, dynalite, plan) plus teardown: seconds (8 s quiet, 17 s at load 10 on 2 cores).
+    // Chunk invocations still running or waiting to retry when the execution failed used to keep the
+    // process alive for minutes, or to crash it on the closed dynalite before the report was printed.
+    expect(child.wallMs - child.report!.durationMs).toBeLessThan(45_000);
     measure('fault-campaign revoked cli', { wallMs: child.wallMs, durationMs: child.report!.durationMs });
   });
 });
