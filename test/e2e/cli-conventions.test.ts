@@ -4,11 +4,11 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HCM_AUDIENCE } from '../../local/constants.ts';
-import { deleteHcmGoal, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
-import { type IdpSim, startIdp } from '../../local/idp/index.ts';
+import { deleteHcmGoal, type HcmSim } from '../../local/hcm/index.ts';
+import type { IdpSim } from '../../local/idp/index.ts';
 import { LOCK_FILE } from '../../local/runner/state-lock.ts';
 import { goalSync } from '../support/interrupt-run.ts';
+import { startSimPair } from '../support/sim-pair.ts';
 
 /**
  * The conventions a person who has used the AWS CLI, gh and terraform expects (issue 28), and the
@@ -25,13 +25,7 @@ let hcm: HcmSim;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'goal-sync-conventions-'));
-  idp = await startIdp({ accessTokenTtlSeconds: 300 });
-  hcm = await startHcmSim({
-    jwksUrl: idp.jwksUrl,
-    issuer: idp.issuer,
-    audience: HCM_AUDIENCE,
-    faults: { rateLimitPerSecond: 0, latencyMs: 0, jitterMs: 0 },
-  });
+  ({ idp, hcm } = await startSimPair());
 });
 afterAll(async () => {
   await hcm?.close();

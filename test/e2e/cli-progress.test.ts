@@ -3,11 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HCM_AUDIENCE } from '../../local/constants.ts';
-import { type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
-import { type IdpSim, startIdp } from '../../local/idp/index.ts';
+import type { HcmSim } from '../../local/hcm/index.ts';
+import type { IdpSim } from '../../local/idp/index.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
 import { goalSync } from '../support/interrupt-run.ts';
+import { startSimPair } from '../support/sim-pair.ts';
 
 /**
  * The progress display as people see it (issue 28): in a terminal (a pseudo-terminal from util-linux
@@ -27,13 +27,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'goal-sync-progress-'));
   source = join(dir, 'goals.jsonl');
   await writeSampleFile(source, { goals: RECORDS, invalidRate: 0, seed: 28 });
-  idp = await startIdp({ accessTokenTtlSeconds: 300 });
-  hcm = await startHcmSim({
-    jwksUrl: idp.jwksUrl,
-    issuer: idp.issuer,
-    audience: HCM_AUDIENCE,
-    faults: { rateLimitPerSecond: 0, latencyMs: 0, jitterMs: 0 },
-  });
+  ({ idp, hcm } = await startSimPair());
 });
 afterAll(async () => {
   await hcm?.close();

@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HCM_AUDIENCE } from '../../local/constants.ts';
-import { type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
-import { type IdpSim, startIdp } from '../../local/idp/index.ts';
+import type { HcmSim } from '../../local/hcm/index.ts';
+import type { IdpSim } from '../../local/idp/index.ts';
 import { goalSync } from '../support/interrupt-run.ts';
+import { startSimPair } from '../support/sim-pair.ts';
 
 /**
  * Sources as people export them (issue 28), run as a person would: the CLI spawned on files the test
@@ -53,13 +53,7 @@ beforeAll(async () => {
     path('excel-artefacts.csv'),
     `${HEADER}\nK-1,E1,G1,31/12/2026,2027-12-31,NOT_STARTED,3.00000E+14\nK-2,E2,G2,2026-01-01,2026-12-31,NOT_STARTED,3\n`,
   );
-  idp = await startIdp({ accessTokenTtlSeconds: 300 });
-  hcm = await startHcmSim({
-    jwksUrl: idp.jwksUrl,
-    issuer: idp.issuer,
-    audience: HCM_AUDIENCE,
-    faults: { rateLimitPerSecond: 0, latencyMs: 0, jitterMs: 0 },
-  });
+  ({ idp, hcm } = await startSimPair());
 });
 afterAll(async () => {
   await hcm?.close();

@@ -2,10 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HCM_AUDIENCE } from '../../local/constants.ts';
-import { deleteHcmGoal, editHcmGoal, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
-import { type IdpSim, startIdp } from '../../local/idp/index.ts';
+import { deleteHcmGoal, editHcmGoal, type HcmSim } from '../../local/hcm/index.ts';
+import type { IdpSim } from '../../local/idp/index.ts';
 import { runLocalInProcess } from '../support/campaign.ts';
+import { startSimPair } from '../support/sim-pair.ts';
 
 /**
  * The drift check (issue 15): a goal deleted or edited by hand in HCM is one the ledger calls written,
@@ -21,13 +21,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'verify-'));
-  idp = await startIdp({ accessTokenTtlSeconds: 300 });
-  hcm = await startHcmSim({
-    jwksUrl: idp.jwksUrl,
-    issuer: idp.issuer,
-    audience: HCM_AUDIENCE,
-    faults: { rateLimitPerSecond: 0, latencyMs: 0, jitterMs: 0 },
-  });
+  ({ idp, hcm } = await startSimPair());
 });
 
 afterAll(async () => {
