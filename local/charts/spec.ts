@@ -42,7 +42,8 @@ function binned<T extends { t: number }>(rows: T[], width: number, value: (r: T)
 
 /** The three panels of one run on one time axis: token lifetimes, HCM answers per second, goals written. */
 export function runSpec(s: RunSeries, o: ChartOptions): TopLevelSpec {
-  const width = o.width ?? 520;
+  // Two runs side by side (legend included) fit a 1,200 px page.
+  const width = o.width ?? 400;
   const w = binSeconds(o.domainS);
   const x = (title?: string) => ({
     field: 't',
