@@ -181,7 +181,8 @@ describe('fault campaign on the embedded default', () => {
     // Start-up (tsx, dynalite, plan) plus teardown: seconds. Chunk invocations still running or
     // waiting to retry when the execution failed used to keep the process alive for minutes, or to
     // crash it on the closed dynalite before the report was printed.
-    expect(child.wallMs - child.report!.durationMs).toBeLessThan(8_000);
+    // 30 s: start-up on a busy 2-core machine takes several seconds; what this guards against took minutes.
+    expect(child.wallMs - child.report!.durationMs).toBeLessThan(30_000);
     measure('fault-campaign revoked cli', { wallMs: child.wallMs, durationMs: child.report!.durationMs });
   });
 });
