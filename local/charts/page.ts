@@ -33,7 +33,7 @@ p.sub { margin: 0 0 8px; color: #555; }
 .warn { background: #fff3cd; border: 1px solid #e0c36c; padding: 6px 10px; margin: 6px 0; }
 table { border-collapse: collapse; font-size: 12px; margin: 12px 0; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; white-space: nowrap; }
-th { background: #f3f3f3; } td:first-child, td:nth-child(2), td:last-child { text-align: left; }
+th { background: #f3f3f3; white-space: normal; vertical-align: bottom; } td:first-child, td:nth-child(2), td:last-child { text-align: left; }
 .runs { display: flex; flex-wrap: wrap; gap: 16px; }
 figure.chart { margin: 0; } figure.chart svg { display: block; }
 ul.notes { font-size: 12px; color: #444; }
