@@ -45,6 +45,17 @@ export interface BenchResults {
 
 export const rowKey = (r: { id: string; mode: string }): string => `${r.id}/${r.mode}`;
 
+/**
+ * latest.json as text: everything indented for reading and diffing, except the charts' data, one
+ * line per row (thousands of per-second points would otherwise be most of the file's lines).
+ */
+export function serializeResults(r: BenchResults): string {
+  const { series, ...rest } = r;
+  const head = JSON.stringify(rest, null, 2).replace(/\n}$/, '');
+  const rows = Object.entries(series).map(([k, v]) => `    ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
+  return `${head},\n  "series": {\n${rows.join(',\n')}\n  }\n}\n`;
+}
+
 export async function readResults(file: string): Promise<BenchResults | undefined> {
   try {
     const parsed = JSON.parse(await readFile(file, 'utf8')) as Partial<BenchResults>;

@@ -18,6 +18,7 @@ import {
   mergeResults,
   readResults,
   rowKey,
+  serializeResults,
 } from './results-file.ts';
 import { formulaCeilingGoalsPerSec, formulaRequestsPerGoal, toRow } from './row-metrics.ts';
 import { INVALID_RATE, type Lane, SCENARIOS, type Scenario, SEED, scenarioId } from './scenarios.ts';
@@ -217,7 +218,7 @@ async function main(): Promise<number> {
     const markdown = renderReport(results, paced, ALL_KEYS);
     const base = o.out.replace(/\.json$/, '');
     await mkdir(dirname(o.out), { recursive: true });
-    await writeFile(o.out, `${JSON.stringify(results, null, 1)}\n`);
+    await writeFile(o.out, serializeResults(results));
     await writeFile(`${base}.md`, markdown);
     await writeFile(`${base}.html`, await renderBenchHtml(results, paced, ALL_KEYS));
     log(`wrote ${o.out}, ${base}.md and ${base}.html`);

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { CodeIdentity } from '../../bench/code-identity.ts';
 import { busyJiffies, coresBetween, processJiffies, processTree } from '../../bench/cpu-load.ts';
-import { type BenchResults, type MeasuredRow, mergeResults, warningsFor } from '../../bench/results-file.ts';
+import {
+  type BenchResults,
+  type MeasuredRow,
+  mergeResults,
+  serializeResults,
+  warningsFor,
+} from '../../bench/results-file.ts';
 import type { RunSeries } from '../../local/charts/series.ts';
 
 describe('bench: CPU of other processes', () => {
@@ -130,5 +136,14 @@ describe('bench: one results file from runs in parts', () => {
     expect(w[1]).toBe('Not measured at this code: baseline/naive.');
     expect(w[2]).toMatch(/uncommitted changes/);
     expect(warningsFor(earlier(code()), ['baseline/managed'])).toEqual([]);
+  });
+});
+
+describe('bench: latest.json text', () => {
+  it('reads back as the same results, with one line per chart series', () => {
+    const r = earlier(code());
+    const text = serializeResults(r);
+    expect(JSON.parse(text)).toEqual(r);
+    expect(text.split('\n').filter((l) => l.startsWith('    "herd/'))).toHaveLength(2);
   });
 });
