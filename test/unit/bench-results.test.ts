@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { CodeIdentity } from '../../bench/code-identity.ts';
 import { busyJiffies, coresBetween, processJiffies, processTree } from '../../bench/cpu-load.ts';
@@ -36,8 +37,14 @@ describe('bench: CPU of other processes', () => {
     });
   });
 
-  it.runIf(process.platform === 'linux')('the process tree holds this process', () => {
-    expect(processTree()).toContain(process.pid);
+  it.runIf(process.platform === 'linux')('the process tree holds this process and its children', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => child.once('spawn', r));
+      expect(processTree()).toEqual(expect.arrayContaining([process.pid, child.pid]));
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 });
 
