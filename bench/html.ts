@@ -34,7 +34,7 @@ export function renderBenchHtml(
     sections,
     notes: [
       'Charts: bars are the access tokens the IdP issued (issue to expiry), points the broker refreshes by ' +
-        'trigger (the naive job has no broker); HCM answers per second with 401, 429 and 5xx in colour and ' +
+        'trigger (the naive job has no broker), crosses the 401s on the token they refused; HCM answers per second with 401, 429 and 5xx in colour and ' +
         'the rate limit dashed; goals the HCM simulator stored per second. Dashed vertical lines: a resumed ' +
         'or restarted process.',
       ...r.notes,

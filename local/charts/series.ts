@@ -19,6 +19,8 @@ export interface RunSeries {
   tokens: Array<{ from: number; to: number; grant: string }>;
   /** The broker's refreshes by trigger; `token` is the index of the bar it produced, -1 if none matched. */
   refreshes: Array<{ t: number; trigger: string; token: number }>;
+  /** 401s per second on the token they refused (`token`: its bar, matched by the JWT's iat; -1 unknown). */
+  rejected: Array<{ t: number; token: number; n: number }>;
   /** HCM answers per second by kind. */
   requests: Array<{
     t: number;
@@ -78,6 +80,9 @@ export function runSeries(i: SeriesInput): RunSeries {
       // A refresh just before the start (connect) is drawn at 0, on its token's bar.
       return { t: Math.max(0, round1(r.atMs / 1000 - startS)), trigger: r.trigger, token };
     });
+  // A token's iat names it; of several issued in one second, the newest is taken.
+  const tokenOfIat = new Map(issued.map((t, index) => [t.iat, index]));
+  const rejected = new Map<string, RunSeries['rejected'][number]>();
   const bySecond = new Map<number, RunSeries['requests'][number]>();
   const startSecond = Math.floor(startS);
   const endSecond = Math.floor(i.endMs / 1000);
@@ -87,6 +92,13 @@ export function runSeries(i: SeriesInput): RunSeries {
     const row = bySecond.get(t) ?? { t, ok: 0, unauthorized: 0, throttled: 0, serverError: 0, other: 0 };
     row[kindOf(b.status)] += b.n;
     bySecond.set(t, row);
+    if (b.status === 401) {
+      const token = b.tokenIat === null ? -1 : (tokenOfIat.get(b.tokenIat) ?? -1);
+      const key = `${t}/${token}`;
+      const r = rejected.get(key) ?? { t, token, n: 0 };
+      r.n += b.n;
+      rejected.set(key, r);
+    }
   }
   return {
     label: i.label,
@@ -96,6 +108,7 @@ export function runSeries(i: SeriesInput): RunSeries {
     steps: (i.steps ?? []).map((s) => ({ t: round1((s.atMs - i.startMs) / 1000), label: s.label })),
     tokens,
     refreshes,
+    rejected: [...rejected.values()].sort((a, b) => a.t - b.t || a.token - b.token),
     requests: [...bySecond.values()].sort((a, b) => a.t - b.t),
     writes: i.hcm.writes
       .filter((w) => w.second >= startSecond - 1 && w.second <= endSecond + 1)

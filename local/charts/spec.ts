@@ -42,8 +42,8 @@ function binned<T extends { t: number }>(rows: T[], width: number, value: (r: T)
 
 /** The three panels of one run on one time axis: token lifetimes, HCM answers per second, goals written. */
 export function runSpec(s: RunSeries, o: ChartOptions): TopLevelSpec {
-  // Two runs side by side (legend included) fit a 1,200 px page.
-  const width = o.width ?? 400;
+  // Two runs side by side (legends included) fit a 1,400 px page.
+  const width = o.width ?? 380;
   const w = binSeconds(o.domainS);
   const x = (title?: string) => ({
     field: 't',
@@ -70,12 +70,18 @@ export function runSpec(s: RunSeries, o: ChartOptions): TopLevelSpec {
     i: i + 1,
   }));
   const refreshes = s.refreshes.map((r) => ({ ...r, y: r.token >= 0 ? r.token + 1 : 0 }));
+  // Older results (before 401s were kept per token) have no `rejected`.
+  const rejected = (s.rejected ?? []).map((r) => ({
+    t: r.t + 0.5,
+    y: r.token >= 0 ? r.token + 1 : 0,
+    n: r.n,
+  }));
   const stepRules = {
     data: { values: s.steps },
     mark: { type: 'rule' as const, strokeDash: [4, 3], color: '#444' },
     encoding: { x: x() },
   };
-  const perSecond = w > 1 ? ` (mean per second over ${w} s bins)` : '';
+  const perSecond = w > 1 ? ` (${w} s bins)` : '';
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: s.label, anchor: 'start', fontSize: 14 },
@@ -91,7 +97,12 @@ export function runSpec(s: RunSeries, o: ChartOptions): TopLevelSpec {
       {
         width,
         height: 100,
-        title: { text: 'access tokens (bar: issued -> expiry) and refreshes', fontSize: 11, anchor: 'start' },
+        title: {
+          // Short: titles count in the chart's width, and two runs must fit side by side.
+          text: 'tokens (issue to expiry), refreshes, 401s (x)',
+          fontSize: 11,
+          anchor: 'start',
+        },
         layer: [
           {
             data: { values: tokens },
@@ -124,6 +135,12 @@ export function runSpec(s: RunSeries, o: ChartOptions): TopLevelSpec {
                 legend: { labelExpr: `${JSON.stringify(TRIGGERS.labels)}[datum.label] || datum.label` },
               },
             },
+          },
+          {
+            data: { values: rejected },
+            // How many: the HCM panel's red bars; here only which token and when.
+            mark: { type: 'point', shape: 'cross', color: '#d62728', filled: true, size: 40, clip: true },
+            encoding: { x: x(), y: { field: 'y', type: 'quantitative' } },
           },
           stepRules,
         ],

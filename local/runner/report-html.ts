@@ -71,7 +71,7 @@ export async function writeRunHtml(
     },
     sections: [{ id: 'run', title: 'Over time', runs: [series] }],
     notes: [
-      "Bars: each access token the IdP issued, from issue to expiry. Points: the broker's refreshes by trigger. A dashed line: the HCM rate limit.",
+      "Bars: each access token the IdP issued, from issue to expiry. Points: the broker's refreshes by trigger; crosses: 401s on the token they refused. A dashed line: the HCM rate limit.",
     ],
   });
   await writeFile(file, html);

@@ -54,7 +54,7 @@ export async function openInChromium(file: string, screenshot: string): Promise<
     page.on('request', (r) => {
       if (r.url() !== own) requests.push(r.url());
     });
-    await page.setViewport({ width: 1240, height: 900 });
+    await page.setViewport({ width: 1400, height: 900 });
     await page.goto(own, { waitUntil: 'load' });
     const charts = await page.$$eval('figure.chart', (figures) =>
       figures.map((f) => {

@@ -15,7 +15,8 @@ const input = {
     requests: [
       { second: S - 30, route: 'GET goals', status: 200, tokenIat: null, n: 9 }, // before the run
       { second: S + 1, route: 'POST goals', status: 201, tokenIat: S, n: 20 },
-      { second: S + 1, route: 'POST goals', status: 401, tokenIat: S, n: 3 },
+      { second: S + 1, route: 'POST goals', status: 401, tokenIat: S - 1, n: 3 },
+      { second: S + 2, route: 'GET goals', status: 401, tokenIat: null, n: 2 },
       { second: S + 2, route: 'POST goals', status: 429, tokenIat: S, n: 2 },
       { second: S + 2, route: 'POST goals', status: 0, tokenIat: S, n: 1 },
       { second: S + 2, route: 'POST goals', status: 503, tokenIat: S, n: 1 },
@@ -56,7 +57,12 @@ describe('report chart series', () => {
     ]);
     expect(s.requests).toEqual([
       { t: 1, ok: 20, unauthorized: 3, throttled: 0, serverError: 0, other: 0 },
-      { t: 2, ok: 0, unauthorized: 0, throttled: 2, serverError: 2, other: 4 },
+      { t: 2, ok: 0, unauthorized: 2, throttled: 2, serverError: 2, other: 4 },
+    ]);
+    // 401s sit on the token they refused (by its iat); one without a readable token on no bar.
+    expect(s.rejected).toEqual([
+      { t: 1, token: 0, n: 3 },
+      { t: 2, token: -1, n: 2 },
     ]);
     expect(s.writes).toEqual([{ t: 1, n: 20 }]);
     expect(s.steps).toEqual([{ t: 4, label: 'resume' }]);
@@ -72,7 +78,7 @@ describe('report chart series', () => {
   it('renders to an SVG with marks in every panel, without a browser', async () => {
     const svg = await renderSvg(runSpec(runSeries(input), { domainS: 11 }));
     expect(svg).toMatch(/^<svg /);
-    for (const panel of ['access tokens', 'HCM answers per second', 'goals written per second'])
+    for (const panel of ['tokens (issue to expiry)', 'HCM answers per second', 'goals written per second'])
       expect(svg).toContain(panel);
     expect(svg.match(/class="mark-rect role-mark/g)?.length).toBeGreaterThanOrEqual(2);
     expect(svg).toContain('class="mark-symbol role-mark');
