@@ -14,10 +14,19 @@ const burners: ChildProcess[] = Array.from({ length: BURNERS }, () =>
 const stopBurners = () => {
   for (const b of burners) if (b.exitCode === null && b.signalCode === null) b.kill('SIGKILL');
 };
+let suite: ChildProcess | undefined;
 process.on('exit', stopBurners);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
     stopBurners();
+    // The suite runs in a process group of its own (npm, vitest and its workers): stop all of it.
+    if (suite?.pid !== undefined && suite.exitCode === null) {
+      try {
+        process.kill(-suite.pid, signal);
+      } catch {
+        // already gone
+      }
+    }
     process.exit(130);
   });
 }
@@ -36,7 +45,7 @@ console.error(
 );
 const started = Date.now();
 const code = await new Promise<number>((done) => {
-  const suite = spawn(command, commandArgs as string[], { stdio: 'inherit' });
+  suite = spawn(command, commandArgs as string[], { stdio: 'inherit', detached: true });
   suite.once('error', () => done(1));
   suite.once('close', (c) => done(c ?? 1));
 });
