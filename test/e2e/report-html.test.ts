@@ -30,6 +30,36 @@ if (!chromiumAvailable() && !inCi) {
   );
 }
 
+describe('goal-sync local --naive --report-html', { timeout: 180_000 }, () => {
+  it('draws the naive job too: its tokens and HCM answers, no broker refreshes', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'goal-sync-html-naive-'));
+    try {
+      const file = join(dir, 'naive.html');
+      const r = await goalSync([
+        'local',
+        '--naive',
+        '--goals',
+        '200',
+        '--token-ttl',
+        '3',
+        '--json',
+        '--report-html',
+        file,
+      ]);
+      const report = JSON.parse(r.stdout) as RunReport;
+      expect(report.mode).toBe('naive');
+      expect(report.tokenRefreshes).toBeUndefined();
+      const html = await readFile(file, 'utf8');
+      expect(html).toContain('data-chart="run/naive"');
+      // Its token bars and its HCM answers are drawn (Vega's SVG groups of marks).
+      expect(html).toMatch(/class="mark-rule role-mark concat_0_layer_0_marks"[^>]*>\s*<line/);
+      expect(html).toMatch(/class="mark-rect role-mark concat_1_layer_0_marks"[^>]*>\s*<path/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('goal-sync local --report-html', { timeout: 180_000 }, () => {
   it.runIf(inCi && !chromiumAvailable())('CI has Chromium to open the report in', () => {
     expect.fail(`CI is set but there is no Chromium at ${CHROMIUM}: .ci/run installs Debian's chromium`);
