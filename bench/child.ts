@@ -18,6 +18,9 @@ export interface ChildRun {
   report?: RunReport;
   /** Spawn to exit, process start-up included. */
   wallMs: number;
+  /** Epoch ms of the spawn and of the exit: where the run sits on the simulators' timelines. */
+  startedAtMs: number;
+  endedAtMs: number;
   /** Peak resident set size of the child, from its own ru_maxrss at exit; undefined if it could not tell. */
   maxRssKb?: number;
   /** Last lines of stderr (runner notes, a stack), for the log when a run goes wrong. */
@@ -39,6 +42,7 @@ export async function runGoalSync(args: string[], timeoutMs = CHILD_TIMEOUT_MS):
   const rssFile = join(probeDir, 'maxrss');
   const fullArgs = ['local', ...args, '--json', '--no-progress'];
   const started = performance.now();
+  const startedAtMs = Date.now();
   const child = spawn(process.execPath, ['--import', PROBE, CLI, ...fullArgs], {
     cwd: ROOT,
     env: { ...process.env, BENCH_RSS_FILE: rssFile, POWERTOOLS_METRICS_DISABLED: 'true' },
@@ -74,6 +78,8 @@ export async function runGoalSync(args: string[], timeoutMs = CHILD_TIMEOUT_MS):
     signal,
     ...(report ? { report } : {}),
     wallMs: Math.round(wallMs),
+    startedAtMs,
+    endedAtMs: Date.now(),
     ...(maxRss && Number.isFinite(Number(maxRss)) ? { maxRssKb: Number(maxRss) } : {}),
     stderrTail: err
       .split('\n')

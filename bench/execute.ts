@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type RunSeries, runSeries } from '../local/charts/series.ts';
 import type { SourceFacts } from './bench-source.ts';
 import { type ChildRun, runGoalSync } from './child.ts';
 import { type GoalKey, type PeerSnapshot, startPeerProcess } from './peer-snapshots.ts';
@@ -25,10 +26,18 @@ export interface ModeRun {
   goals: GoalKey[];
   /** Peak RSS of the simulators' process (IdP, HCM, dynalite), for comparison with the pipeline's. */
   peersPeakRssMb: number;
+  /** The charts' data: tokens, HCM answers and writes over the run, from the simulators' timelines. */
+  series: RunSeries;
+  /** Epoch ms: the first step's spawn and the last step's exit. */
+  startedAtMs: number;
+  endedAtMs: number;
   /** Goal count the crash / revoke faults were set to. */
   crashAfter?: number;
   revokeAfter?: number;
 }
+
+/** The scale rows' 100,000 requests/s is no limit worth a line on the chart. */
+const NO_LIMIT_LINE_ABOVE = 10_000;
 
 /** A managed run that stopped for re-auth is resumed after re-connecting, at most this many times. */
 const MAX_RESUMES = 4;
@@ -124,12 +133,27 @@ export async function runScenario(
         ]);
       }
     }
+    const startedAtMs = steps[0]?.child.startedAtMs ?? Date.now();
+    const endedAtMs = steps.at(-1)?.child.endedAtMs ?? startedAtMs;
+    const timeline = await peers.timeline();
+    const series = runSeries({
+      label: mode,
+      startMs: startedAtMs,
+      endMs: endedAtMs,
+      ...(s.rateLimit <= NO_LIMIT_LINE_ABOVE ? { rateLimit: s.rateLimit } : {}),
+      ...timeline,
+      refreshes: steps.flatMap((st) => st.child.report?.tokenRefreshes ?? []),
+      steps: steps.slice(1).map((st) => ({ atMs: st.child.startedAtMs, label: st.kind })),
+    });
     return {
       scenario: s,
       mode,
       facts,
       start,
       steps,
+      series,
+      startedAtMs,
+      endedAtMs,
       goals: await peers.goals(),
       peersPeakRssMb: await peers.peakRssMb(),
       ...(crashAfter === undefined ? {} : { crashAfter }),

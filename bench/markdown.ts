@@ -1,19 +1,5 @@
 import type { Check } from './checks.ts';
-import type { BenchRow } from './row-metrics.ts';
-
-export interface MachineInfo {
-  cpus: number;
-  cpuModel: string;
-  memoryGb: number;
-  node: string;
-  platform: string;
-}
-
-export interface BenchResults {
-  generatedAt: string;
-  machine: MachineInfo;
-  scenarios: BenchRow[];
-}
+import { type BenchResults, type MeasuredRow, summaryLines, warningsFor } from './results-file.ts';
 
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -25,7 +11,10 @@ const fmt = (n: number, digits = 0) =>
  * formula's (rate limit / (1 + persons / goals)), which a pattern spending finders can reach and still
  * leave goals unwritten. `map`: the Map branch a managed run took.
  */
-export function renderTable(rows: BenchRow[], paced: ReadonlySet<string>): string {
+export function tableCells(
+  rows: MeasuredRow[],
+  paced: ReadonlySet<string>,
+): { head: string[]; rows: string[][] } {
   const head = [
     'scenario',
     'mode',
@@ -45,36 +34,46 @@ export function renderTable(rows: BenchRow[], paced: ReadonlySet<string>): strin
     'sims RSS MB',
     'wall s',
     'map',
+    'other CPU (cores)',
     'outcome',
   ];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
-  for (const r of rows) {
+  const cells = rows.map((r) => {
     const f = r.refreshes;
-    lines.push(
-      `| ${[
-        r.name,
-        r.mode,
-        fmt(r.goals),
-        fmt(r.goalsPerSec, 1),
-        paced.has(r.name) ? `${fmt(r.ceilingRatio * 100, 1)}%` : '-',
-        paced.has(r.name) ? `${fmt(r.formulaCeilingRatio * 100, 1)}%` : '-',
-        fmt(r.hcmRequestsPerGoal, 2),
-        fmt(r.tokenEndpointCalls),
-        `${f.proactive}/${f.jit}/${f.afterUnauthorized}`,
-        fmt(r.unauthorized),
-        fmt(r.reuseDetected),
-        fmt(r.grantRevocations),
-        fmt(r.duplicates),
-        fmt(r.lost),
-        fmt(r.peakRssMb),
-        fmt(r.simulatorsPeakRssMb),
-        fmt(r.wallMs / 1000, 1),
-        r.map ?? '-',
-        r.outcome,
-      ].join(' | ')} |`,
-    );
-  }
-  return lines.join('\n');
+    return [
+      r.name,
+      r.mode,
+      fmt(r.goals),
+      fmt(r.goalsPerSec, 1),
+      paced.has(r.name) ? `${fmt(r.ceilingRatio * 100, 1)}%` : '-',
+      paced.has(r.name) ? `${fmt(r.formulaCeilingRatio * 100, 1)}%` : '-',
+      fmt(r.hcmRequestsPerGoal, 2),
+      fmt(r.tokenEndpointCalls),
+      `${f.proactive}/${f.jit}/${f.afterUnauthorized}`,
+      fmt(r.unauthorized),
+      fmt(r.reuseDetected),
+      fmt(r.grantRevocations),
+      fmt(r.duplicates),
+      fmt(r.lost),
+      fmt(r.peakRssMb),
+      fmt(r.simulatorsPeakRssMb),
+      fmt(r.wallMs / 1000, 1),
+      r.map ?? '-',
+      r.otherCpu
+        ? `${fmt(r.otherCpu.meanCores, 2)}${r.loaded ? ' LOADED' : ''}${r.attempts > 1 ? ' (rerun)' : ''}`
+        : '?',
+      r.outcome,
+    ];
+  });
+  return { head, rows: cells };
+}
+
+export function renderTable(rows: MeasuredRow[], paced: ReadonlySet<string>): string {
+  const { head, rows: cells } = tableCells(rows, paced);
+  return [
+    `| ${head.join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...cells.map((c) => `| ${c.join(' | ')} |`),
+  ].join('\n');
 }
 
 const MARK: Record<Check['verdict'], string> = { pass: 'PASS', fail: 'FAIL', info: 'info' };
@@ -85,24 +84,20 @@ export function renderChecks(checks: Check[]): string {
     .join('\n');
 }
 
-export function renderReport(
-  results: BenchResults,
-  checks: Check[],
-  notes: string[],
-  paced: ReadonlySet<string>,
-): string {
-  const m = results.machine;
+/** latest.md: warnings first, then what was measured, the table, the checks and the notes. */
+export function renderReport(results: BenchResults, paced: ReadonlySet<string>, expected: string[]): string {
+  const warnings = warningsFor(results, expected);
   return [
     `# Bench results ${results.generatedAt}`,
     '',
-    `Machine: ${m.cpus} x ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node} (${m.platform}).`,
-    '',
+    ...warnings.flatMap((w) => [`> **${w}**`, '']),
+    ...summaryLines(results).flatMap((l) => [l, '']),
     renderTable(results.scenarios, paced),
     '',
     '## Checks',
     '',
-    renderChecks(checks),
-    ...(notes.length > 0 ? ['', '## Notes', '', ...notes.map((n) => `- ${n}`)] : []),
+    renderChecks(results.checks),
+    ...(results.notes.length > 0 ? ['', '## Notes', '', ...results.notes.map((n) => `- ${n}`)] : []),
     '',
   ].join('\n');
 }

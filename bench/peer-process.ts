@@ -27,6 +27,8 @@ process.on('message', async (m: PeerRequest) => {
       .goals()
       .map((g) => ({ PersonNumber: g.PersonNumber, GoalPlanId: g.GoalPlanId, GoalName: g.GoalName }));
     send({ type: 'goals', goals: keys });
+  } else if (m.type === 'timeline') {
+    send({ type: 'timeline', idp: idp.timeline(), hcm: hcm.timeline() });
   } else if (m.type === 'close') {
     await hcm.close();
     await idp.close();

@@ -2,8 +2,8 @@ import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { HcmGoal } from '#core/hcm/index.ts';
 import { HCM_AUDIENCE } from '../local/constants.ts';
-import { type HcmSim, type HcmStats, startHcmSim } from '../local/hcm/index.ts';
-import { type IdpSim, type IdpStats, startIdp } from '../local/idp/index.ts';
+import { type HcmSim, type HcmStats, type HcmTimeline, startHcmSim } from '../local/hcm/index.ts';
+import { type IdpSim, type IdpStats, type IdpTimeline, startIdp } from '../local/idp/index.ts';
 
 /**
  * The outside peers of one run hosted by the calling process (the fault-campaign tests use this; the
@@ -55,11 +55,12 @@ export async function startBenchPeers(o: { tokenTtlSeconds: number; seed: number
 /** The natural key of a stored goal: all the bench needs to judge lost goals. */
 export type GoalKey = Pick<HcmGoal, 'PersonNumber' | 'GoalPlanId' | 'GoalName'>;
 
-export type PeerRequest = { type: 'snapshot' } | { type: 'goals' } | { type: 'close' };
+export type PeerRequest = { type: 'snapshot' } | { type: 'goals' } | { type: 'timeline' } | { type: 'close' };
 export type PeerMessage =
   | { type: 'ready'; idpUrl: string; hcmUrl: string; dynamoUrl: string }
   | { type: 'snapshot'; snapshot: PeerSnapshot; peakRssMb: number }
-  | { type: 'goals'; goals: GoalKey[] };
+  | { type: 'goals'; goals: GoalKey[] }
+  | { type: 'timeline'; idp: IdpTimeline; hcm: HcmTimeline };
 
 /** The peers in their own process (bench/peer-process.ts): what `npm run bench` uses. */
 export interface PeerProcess {
@@ -67,6 +68,8 @@ export interface PeerProcess {
   args: string[];
   snapshot(): Promise<PeerSnapshot>;
   goals(): Promise<GoalKey[]>;
+  /** The simulators' timelines (the report's charts). */
+  timeline(): Promise<{ idp: IdpTimeline; hcm: HcmTimeline }>;
   /** Peak RSS of the peers' process so far (MB). */
   peakRssMb(): Promise<number>;
   close(): Promise<void>;
@@ -106,6 +109,10 @@ export async function startPeerProcess(o: { tokenTtlSeconds: number; seed: numbe
     args: ['--idp-url', ready.idpUrl, '--hcm-url', ready.hcmUrl, '--dynamo-url', ready.dynamoUrl],
     snapshot: async () => (await ask('snapshot', { type: 'snapshot' })).snapshot,
     goals: async () => (await ask('goals', { type: 'goals' })).goals,
+    timeline: async () => {
+      const { idp, hcm } = await ask('timeline', { type: 'timeline' });
+      return { idp, hcm };
+    },
     peakRssMb: async () => (await ask('snapshot', { type: 'snapshot' })).peakRssMb,
     close: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;

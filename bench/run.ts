@@ -1,24 +1,38 @@
 import '../local/polyfills.ts';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, platform, tmpdir, totalmem } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { prepareSource, type SourceFacts } from './bench-source.ts';
-import { type Check, checksFor, scaleChecks } from './checks.ts';
+import { checksFor, scaleChecks } from './checks.ts';
+import { codeIdentity } from './code-identity.ts';
+import { OtherCpuSampler } from './cpu-load.ts';
 import { type Mode, type ModeRun, runScenario } from './execute.ts';
-import { type BenchResults, renderReport } from './markdown.ts';
-import { type BenchRow, formulaCeilingGoalsPerSec, formulaRequestsPerGoal, toRow } from './row-metrics.ts';
+import { renderBenchHtml } from './html.ts';
+import { renderReport } from './markdown.ts';
+import {
+  type BenchResults,
+  LOADED_ABOVE_CORES,
+  type MeasuredRow,
+  mergeResults,
+  readResults,
+  rowKey,
+  serializeResults,
+} from './results-file.ts';
+import { formulaCeilingGoalsPerSec, formulaRequestsPerGoal, toRow } from './row-metrics.ts';
 import { INVALID_RATE, type Lane, SCENARIOS, type Scenario, SEED, scenarioId } from './scenarios.ts';
 
-const USAGE = `npm run bench [-- --only NAME[,NAME...]] [--serial] [--out FILE] [--include FILE]
-  Runs every scenario for the managed pipeline and for --naive, writes bench/results/latest.json and
-  latest.md, prints the Markdown table. --only (scenario names or ids such as scale-50k) writes to
-  --out only (default: no file). --serial runs every scenario one at a time. --include FILE adds the
-  rows of an earlier results file (e.g. a long scale-200k run measured once) to the table and to the
-  scale checks; its rows keep their own numbers, and the notes say which rows came from where.`;
+const USAGE = `npm run bench [-- --only NAME[,NAME...]] [--serial] [--out FILE]
+  Runs every scenario (or those --only names: scenario names or ids such as scale-50k) for the managed
+  pipeline and for --naive, and writes bench/results/latest.json, .md and .html (--out FILE.json: there
+  instead). Rows of the file already there that this run did not measure are kept when they measured
+  the same lambdas/ and local/ code (git trees, no uncommitted changes), and dropped otherwise. The CPU
+  other processes use is sampled through the run; a row measured while they took more than one core
+  runs once more. --serial runs every scenario one at a time.`;
 
-const DEFAULT_OUT = resolve(fileURLToPath(new URL('./results/latest.json', import.meta.url)));
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const DEFAULT_OUT = join(ROOT, 'bench', 'results', 'latest.json');
 const MODES: Mode[] = ['managed', 'naive'];
 
 const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
@@ -31,7 +45,6 @@ function options() {
       only: { type: 'string' },
       out: { type: 'string' },
       serial: { type: 'boolean' },
-      include: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -40,14 +53,10 @@ function options() {
     ? SCENARIOS.filter((s) => only.includes(s.name) || only.includes(scenarioId(s)))
     : SCENARIOS;
   if (only && selected.length === 0) throw new Error(`no scenario matches --only ${values.only}`);
-  const out = values.out ? resolve(values.out) : only ? undefined : DEFAULT_OUT;
-  return {
-    help: values.help ?? false,
-    selected,
-    out,
-    serial: values.serial ?? false,
-    include: values.include ? resolve(values.include) : undefined,
-  };
+  const out = values.out ? resolve(values.out) : DEFAULT_OUT;
+  if (!out.endsWith('.json'))
+    throw new Error('--out must name a .json file (the .md and .html go beside it)');
+  return { help: values.help ?? false, selected, out, serial: values.serial ?? false };
 }
 
 async function runOne(s: Scenario, mode: Mode, facts: SourceFacts, workDir: string): Promise<ModeRun> {
@@ -100,17 +109,21 @@ function notesFor(runs: ModeRun[]): string[] {
   return notes;
 }
 
-/** Rows of an earlier results file that this run did not measure again (same name, goals and mode). */
-async function includedRows(file: string, measured: BenchRow[]): Promise<{ rows: BenchRow[]; note: string }> {
-  const earlier = JSON.parse(await readFile(file, 'utf8')) as BenchResults;
-  const same = (a: BenchRow, b: BenchRow) => a.name === b.name && a.goals === b.goals && a.mode === b.mode;
-  const rows = earlier.scenarios.filter((r) => !measured.some((m) => same(m, r)));
-  const ids = rows.map((r) => `${r.name} ${r.goals} ${r.mode}`).join(', ');
+type Job = { s: Scenario; mode: Mode };
+const keyOf = (j: Job) => `${scenarioId(j.s)}/${j.mode}`;
+/** Every row key a full bench measures, in table order. */
+const ALL_KEYS = SCENARIOS.flatMap((s) => (s.modes ?? MODES).map((mode) => keyOf({ s, mode })));
+
+function measure(run: ModeRun, sampler: OtherCpuSampler, commit: string, attempts: number): MeasuredRow {
+  const otherCpu = sampler.summary(run.startedAtMs, run.endedAtMs);
   return {
-    rows,
-    note:
-      `Rows measured earlier (${earlier.generatedAt}, ${basename(file)}), not run again here: ${ids}. ` +
-      'Only the scale checks (which compare rows) include them; their own checks were in that run.',
+    id: scenarioId(run.scenario),
+    ...toRow(run),
+    measuredAt: new Date(run.startedAtMs).toISOString(),
+    commit,
+    ...(otherCpu ? { otherCpu } : {}),
+    loaded: (otherCpu?.meanCores ?? 0) > LOADED_ABOVE_CORES,
+    attempts,
   };
 }
 
@@ -121,6 +134,11 @@ async function main(): Promise<number> {
     return 0;
   }
   const t0 = performance.now();
+  const code = codeIdentity(ROOT);
+  if (code.dirty)
+    log('uncommitted changes under lambdas/ or local/: this result will not merge with any other');
+  const sampler = new OtherCpuSampler();
+  sampler.start();
   const workDir = await mkdtemp(join(tmpdir(), 'goal-sync-bench-'));
   try {
     const facts = new Map<Scenario, SourceFacts>();
@@ -128,12 +146,11 @@ async function main(): Promise<number> {
       const path = join(workDir, `${scenarioId(s)}.jsonl`);
       facts.set(s, await prepareSource(path, { goals: s.goals, seed: SEED, invalidRate: INVALID_RATE }));
     }
-    const jobs = o.selected.flatMap((s) => (s.modes ?? MODES).map((mode) => ({ s, mode })));
+    const jobs: Job[] = o.selected.flatMap((s) => (s.modes ?? MODES).map((mode) => ({ s, mode })));
     const runs = new Map<string, ModeRun>();
-    const exec = async (j: { s: Scenario; mode: Mode }) =>
-      runs.set(`${scenarioId(j.s)}/${j.mode}`, await runOne(j.s, j.mode, facts.get(j.s)!, workDir));
+    const exec = async (j: Job) => runs.set(keyOf(j), await runOne(j.s, j.mode, facts.get(j.s)!, workDir));
     const lane = (name: Lane) => jobs.filter((j) => j.s.lane === name);
-    const oneByOne = async (list: typeof jobs) => {
+    const oneByOne = async (list: Job[]) => {
       for (const j of list) await exec(j);
     };
     if (o.serial) await oneByOne(jobs);
@@ -143,14 +160,51 @@ async function main(): Promise<number> {
       await Promise.all([Promise.all(lane('paced').map(exec)), oneByOne(lane('invariant'))]);
       await oneByOne(lane('alone'));
     }
+    const rows = new Map(jobs.map((j) => [keyOf(j), measure(runs.get(keyOf(j))!, sampler, code.commit, 1)]));
+    // A row measured while other processes took more than a core runs once more, alone; the quieter
+    // of the two measurements stays.
+    for (const j of jobs.filter((job) => rows.get(keyOf(job))!.loaded)) {
+      const first = rows.get(keyOf(j))!;
+      log(
+        `${keyOf(j)}: other processes used ${first.otherCpu?.meanCores} cores on average: running it again`,
+      );
+      // A state dir of its own: the first run's secrets and manifests must not leak into the second.
+      const rerunDir = join(workDir, 'rerun');
+      await mkdir(rerunDir, { recursive: true });
+      const again = await runOne(j.s, j.mode, facts.get(j.s)!, rerunDir);
+      const second = measure(again, sampler, code.commit, 2);
+      if ((second.otherCpu?.meanCores ?? 0) <= (first.otherCpu?.meanCores ?? 0)) {
+        runs.set(keyOf(j), again);
+        rows.set(keyOf(j), second);
+      } else rows.set(keyOf(j), { ...first, attempts: 2 });
+    }
+    sampler.stop();
 
-    const ordered = jobs.map((j) => runs.get(`${scenarioId(j.s)}/${j.mode}`)!);
-    const measured: BenchRow[] = ordered.map(toRow);
-    const earlier = o.include ? await includedRows(o.include, measured) : undefined;
-    const rows = earlier ? [...measured, ...earlier.rows] : measured;
-    const checks: Check[] = [...ordered.flatMap((r, i) => checksFor(r, measured[i]!)), ...scaleChecks(rows)];
+    const ordered = jobs.map((j) => runs.get(keyOf(j))!);
+    const measured = jobs.map((j) => rows.get(keyOf(j))!);
+    const earlier = await readResults(o.out);
+    const merged = mergeResults(
+      earlier,
+      {
+        code,
+        rows: measured,
+        checks: ordered.flatMap((r, i) => checksFor(r, measured[i]!)),
+        series: Object.fromEntries(ordered.map((r, i) => [rowKey(measured[i]!), r.series])),
+      },
+      ALL_KEYS,
+    );
+    if (merged.kept.length > 0) log(`kept from ${o.out} (same code): ${merged.kept.join(', ')}`);
+    if (merged.dropped.length > 0) log(`dropped from ${o.out} (other code): ${merged.dropped.join(', ')}`);
+    const notes = [
+      ...notesFor(ordered),
+      `bench run ${new Date().toISOString()}: ${jobs.map(keyOf).join(', ')} in ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    ];
+    if (earlier && merged.kept.length > 0)
+      for (const n of earlier.notes)
+        if (!notes.includes(n) && !n.startsWith('baseline source:')) notes.push(n);
     const results: BenchResults = {
       generatedAt: new Date().toISOString(),
+      code,
       machine: {
         cpus: cpus().length,
         cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
@@ -158,24 +212,25 @@ async function main(): Promise<number> {
         node: process.version,
         platform: `${platform()} ${process.arch}`,
       },
-      scenarios: rows,
+      scenarios: merged.rows,
+      checks: [...merged.checks, ...scaleChecks(merged.rows)],
+      notes,
+      series: merged.series,
     };
-    const notes = notesFor(ordered);
-    if (earlier) notes.push(earlier.note);
-    notes.push(`whole bench: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     const paced = new Set(SCENARIOS.filter((s) => s.lane === 'paced').map((s) => s.name));
-    const markdown = renderReport(results, checks, notes, paced);
-    if (o.out) {
-      await mkdir(dirname(o.out), { recursive: true });
-      await writeFile(o.out, `${JSON.stringify(results, null, 2)}\n`);
-      await writeFile(o.out.replace(/\.json$/, '.md'), markdown);
-      log(`wrote ${o.out} and ${o.out.replace(/\.json$/, '.md')}`);
-    }
+    const markdown = renderReport(results, paced, ALL_KEYS);
+    const base = o.out.replace(/\.json$/, '');
+    await mkdir(dirname(o.out), { recursive: true });
+    await writeFile(o.out, serializeResults(results));
+    await writeFile(`${base}.md`, markdown);
+    await writeFile(`${base}.html`, await renderBenchHtml(results, paced, ALL_KEYS));
+    log(`wrote ${o.out}, ${base}.md and ${base}.html`);
     console.log(markdown);
-    const failed = checks.filter((c) => c.verdict === 'fail');
+    const failed = results.checks.filter((c) => c.verdict === 'fail');
     if (failed.length > 0) log(`${failed.length} check(s) failed`);
     return failed.length > 0 ? 1 : 0;
   } finally {
+    sampler.stop();
     await rm(workDir, { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HcmGoal } from '#core/hcm/index.ts';
 import { HcmRequestError } from '../../lambdas/core/errors.ts';
+import type { HcmTimeline } from '../timeline/types.ts';
 import type { HcmFaults } from './faults.ts';
 import { readJsonBody, SimHttpError, sendJson } from './http.ts';
 import type { HcmStats } from './stats.ts';
@@ -8,6 +9,7 @@ import type { HcmStats } from './stats.ts';
 /** The test surface under /__sim: no auth, not counted in the request stats. */
 export interface SimControl {
   stats(): HcmStats;
+  timeline(): HcmTimeline;
   resetStats(): void;
   faults(): HcmFaults;
   setFaults(f: Partial<HcmFaults>): HcmFaults;
@@ -31,6 +33,8 @@ export async function handleControl(
       return sendJson(res, 200, { ok: true });
     case 'GET /__sim/stats':
       return sendJson(res, 200, sim.stats());
+    case 'GET /__sim/timeline':
+      return sendJson(res, 200, sim.timeline());
     case 'POST /__sim/reset-stats':
       sim.resetStats();
       return sendJson(res, 200, sim.stats());
@@ -93,6 +97,11 @@ const base = (url: string) => url.replace(/\/+$/, '');
 /** Reads `GET {url}/__sim/stats`; `url` is the simulator's base URL (HcmSim.url). */
 export function fetchHcmStats(url: string): Promise<HcmStats> {
   return call<HcmStats>(`${base(url)}/__sim/stats`);
+}
+
+/** Reads `GET {url}/__sim/timeline`: requests and writes per second, for the run report's charts. */
+export function fetchHcmTimeline(url: string): Promise<HcmTimeline> {
+  return call<HcmTimeline>(`${base(url)}/__sim/timeline`);
 }
 
 /** Merges `f` into the running simulator's faults and returns the resulting set. */

@@ -3,7 +3,8 @@
  * Public entry point: what the CLI, the runner, benchmarks and tests import.
  */
 export type { HcmGoal } from '#core/hcm/index.ts';
-export { deleteHcmGoal, editHcmGoal, fetchHcmStats, postHcmFaults } from './control.ts';
+export type { HcmTimeline } from '../timeline/types.ts';
+export { deleteHcmGoal, editHcmGoal, fetchHcmStats, fetchHcmTimeline, postHcmFaults } from './control.ts';
 export { type DevTokenIssuer, type MintOptions, startDevTokenIssuer } from './dev-tokens.ts';
 export { DEFAULT_FAULTS, type HcmFaults } from './faults.ts';
 export {

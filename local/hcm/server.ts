@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HCM_EDITABLE_ATTRIBUTES, HCM_MEDIA, HCM_REST_ROOT, type HcmGoal } from '#core/hcm/index.ts';
 import { maskSecrets } from '../../lambdas/core/mask.ts';
 import { HCM_AUDIENCE } from '../constants.ts';
+import type { HcmTimeline } from '../timeline/types.ts';
 import { TokenVerifier, UnauthorizedError } from './auth.ts';
 import { runBatch } from './batch.ts';
 import { handleControl } from './control.ts';
@@ -17,6 +18,8 @@ import { parseRoute } from './routes.ts';
 import { DEFAULT_PERSON_COUNT, PersonDirectory } from './seed.ts';
 import { type HcmStats, SimCounters } from './stats.ts';
 import { GoalStore } from './store.ts';
+import { HcmTimelineRecorder, routeLabel } from './timeline.ts';
+import { bearerIat } from './token-iat.ts';
 
 export interface HcmSimOptions {
   host?: string;
@@ -44,6 +47,8 @@ export interface HcmSim {
   /** url + HCM_REST_ROOT */
   readonly restRoot: string;
   stats(): HcmStats;
+  /** Requests and writes per second since the start or the last resetStats (the report's charts). */
+  timeline(): HcmTimeline;
   resetStats(): void;
   setFaults(f: Partial<HcmFaults>): HcmFaults;
   faults(): HcmFaults;
@@ -59,7 +64,11 @@ const WRITE_METHODS = new Set(['POST', 'PATCH']);
 
 export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
   let persister: StatePersister | undefined;
-  const store = new GoalStore((change) => persister?.record(change));
+  const timeline = new HcmTimelineRecorder();
+  const store = new GoalStore((change) => {
+    persister?.record(change);
+    if (change.next) timeline.write(Date.now());
+  });
   if (options.stateDir) {
     persister = new StatePersister(options.stateDir, () => store.snapshot());
     const saved = persister.load();
@@ -95,7 +104,11 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
         duplicates: store.duplicates,
         duplicateKeys: store.duplicateKeys,
       }),
-    resetStats: () => counters.reset(),
+    timeline: () => timeline.snapshot(),
+    resetStats: () => {
+      counters.reset();
+      timeline.reset();
+    },
     setFaults: (f) => {
       faults = mergeFaults(faults, f);
       return { ...faults };
@@ -141,17 +154,30 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
   /** The /hcmRestApi pipeline: count, delay, authenticate, throttle, inject errors, run, maybe drop. */
   async function api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? 'GET';
+    const route = parseRoute(url.pathname);
+    let tokenIat: number | null = null;
     counters.request(method);
     res.once('finish', () => counters.response(res.statusCode));
+    // 'close' also comes when the simulator drops the socket without an answer: status 0 then.
+    res.once('close', () =>
+      timeline.request(
+        Date.now(),
+        routeLabel(method, route),
+        res.writableFinished ? res.statusCode : 0,
+        tokenIat,
+      ),
+    );
     const delay = dice.delayMs(faults);
     if (delay > 0) await sleep(delay);
     let caller: Awaited<ReturnType<TokenVerifier['verify']>>;
     try {
       caller = await verifier.verify(req.headers.authorization, faults.tokenMaxAgeSeconds);
     } catch (err) {
+      tokenIat = bearerIat(req.headers.authorization);
       if (err instanceof UnauthorizedError && err.reason === 'too_old') counters.tokenAgeRejections++;
       throw err;
     }
+    tokenIat = typeof caller.claims.iat === 'number' ? caller.claims.iat : null;
     const waitSeconds = limiter.take(caller.clientId, faults.rateLimitPerSecond);
     if (waitSeconds > 0) {
       throw new SimHttpError(429, 'Too many requests for this client; retry later.', {
@@ -161,7 +187,6 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     if (dice.injectError(faults)) {
       throw new SimHttpError(faults.errorStatus, 'The service is temporarily unable to process the request.');
     }
-    const route = parseRoute(url.pathname);
     const body = WRITE_METHODS.has(method) ? await readJsonBody(req) : undefined;
     if (WRITE_METHODS.has(method) && !isJsonMediaType(req.headers['content-type'])) {
       throw new SimHttpError(415, `Content-Type ${req.headers['content-type']} isn't supported; send JSON.`);

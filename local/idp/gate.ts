@@ -58,6 +58,7 @@ export function tokenEndpointGate(deps: GateDeps): SimMiddleware {
     if (ctx.status === 200 && faults.dropAfterIssueRate > 0 && random() < faults.dropAfterIssueRate) {
       // The tokens (and a rotated refresh token) are committed; the client just never hears about it.
       stats.counters.droppedResponses++;
+      stats.timeline.answered(Date.now(), 0);
       ctx.respond = false;
       ctx.req.socket.destroy();
       return;

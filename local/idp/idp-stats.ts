@@ -1,3 +1,4 @@
+import { IdpTimelineRecorder } from './idp-timeline.ts';
 import type { IdpStats } from './idp-types.ts';
 
 export function emptyStats(): IdpStats {
@@ -22,6 +23,8 @@ export function emptyStats(): IdpStats {
 export class StatsRecorder {
   private current = emptyStats();
   private arrivals: number[] = [];
+  /** Issued tokens and answers over time (the report's charts); reset with the counters. */
+  readonly timeline = new IdpTimelineRecorder();
 
   get counters(): IdpStats {
     return this.current;
@@ -34,6 +37,7 @@ export class StatsRecorder {
   reset(): void {
     this.current = emptyStats();
     this.arrivals = [];
+    this.timeline.reset();
   }
 
   /** When each token request arrived (epoch ms): rates are measured from these, not from sampled counts. */
@@ -51,6 +55,7 @@ export class StatsRecorder {
 
   countStatus(status: number): void {
     bump(this.current.byStatus, String(status));
+    this.timeline.answered(Date.now(), status);
   }
 
   countError(code: string): void {

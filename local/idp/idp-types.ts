@@ -1,4 +1,5 @@
 import type { JWK } from 'jose';
+import type { IdpTimeline } from '../timeline/types.ts';
 
 /** One registered OAuth client. The private JWK signs jwt-bearer assertions; the IdP only knows the public one. */
 export interface IdpClient {
@@ -96,6 +97,8 @@ export interface IdpSim {
   stats(): IdpStats;
   /** Arrival time (epoch ms) of every token request since the last reset. */
   tokenRequestTimes(): number[];
+  /** Issued access tokens and token endpoint answers over time (the run report's charts). */
+  timeline(): IdpTimeline;
   resetStats(): void;
   setFaults(f: Partial<IdpFaults>): IdpFaults;
   faults(): IdpFaults;

@@ -9,11 +9,13 @@ import { mintRefreshToken } from './grant-handlers.ts';
 import { GrantStore } from './grant-store.ts';
 import { DEFAULT_RATE_LIMIT_PER_SECOND, defaultFaults, mergeFaults, TokenBucket } from './idp-faults.ts';
 import { StatsRecorder } from './idp-stats.ts';
+import { type IssuedModel, issuedEvent } from './idp-timeline.ts';
 import type { IdpOptions, IdpSim } from './idp-types.ts';
 import { createProvider, IDP_ROUTES, type LiveSettings } from './provider.ts';
 import { loadKeyMaterial } from './signing-keys.ts';
 import { simRoutes } from './sim-routes.ts';
 
+export type { IdpTimeline } from '../timeline/types.ts';
 export { defaultFaults } from './idp-faults.ts';
 export type { IdpClient, IdpFaults, IdpOptions, IdpSim, IdpStats } from './idp-types.ts';
 export { JWT_BEARER_GRANT } from './jwt-bearer.ts';
@@ -21,6 +23,7 @@ export { DEFAULT_SUBJECT, IDP_ROUTES } from './provider.ts';
 export {
   fetchIdpClients,
   fetchIdpStats,
+  fetchIdpTimeline,
   issueIdpRefreshToken,
   postIdpFaults,
   resetIdpStats,
@@ -105,6 +108,7 @@ export async function startIdp(options: IdpOptions = {}): Promise<IdpSim> {
     },
     stats: () => stats.snapshot(),
     tokenRequestTimes: () => stats.tokenRequestTimes(),
+    timeline: () => stats.timeline.snapshot(),
     resetStats: () => stats.reset(),
     setFaults: (patch) => {
       faults = mergeFaults(faults, patch);
@@ -126,13 +130,15 @@ export async function startIdp(options: IdpOptions = {}): Promise<IdpSim> {
 
 /** Turns oidc-provider's events into the counters the benchmarks read. */
 function countProviderEvents(provider: Provider, stats: StatsRecorder): void {
-  const issued = () => {
+  const issued = (model: IssuedModel | undefined, grant: string) => {
     stats.counters.accessTokensIssued++;
+    const event = model && issuedEvent(model, Date.now(), grant);
+    if (event) stats.timeline.issued(event);
   };
-  provider.on('access_token.issued', issued);
-  provider.on('access_token.saved', issued);
-  provider.on('client_credentials.issued', issued);
-  provider.on('client_credentials.saved', issued);
+  provider.on('access_token.issued', (t?: IssuedModel) => issued(t, 'access_token'));
+  provider.on('access_token.saved', (t?: IssuedModel) => issued(t, 'access_token'));
+  provider.on('client_credentials.issued', (t?: IssuedModel) => issued(t, 'client_credentials'));
+  provider.on('client_credentials.saved', (t?: IssuedModel) => issued(t, 'client_credentials'));
   provider.on('grant.success', (ctx: KoaContextWithOIDC) => {
     if (ctx.oidc.params?.grant_type === 'refresh_token') stats.counters.refreshes++;
   });

@@ -1,3 +1,4 @@
+import type { IdpTimeline } from '../timeline/types.ts';
 import type { IdpClient, IdpFaults, IdpStats } from './idp-types.ts';
 
 /** Tiny HTTP helpers for processes that only know the simulator's base URL. */
@@ -15,6 +16,10 @@ async function call<T>(url: string, path: string, body?: unknown): Promise<T> {
 
 export function fetchIdpStats(url: string): Promise<IdpStats> {
   return call(url, '/__sim/stats');
+}
+
+export function fetchIdpTimeline(url: string): Promise<IdpTimeline> {
+  return call(url, '/__sim/timeline');
 }
 
 export function postIdpFaults(url: string, faults: Partial<IdpFaults>): Promise<IdpFaults> {

@@ -1,10 +1,12 @@
 import { z } from 'zod';
 import { AppError } from '../../lambdas/core/errors.ts';
+import type { IdpTimeline } from '../timeline/types.ts';
 import { readBody, type SimMiddleware } from './http-util.ts';
 import type { IdpClient, IdpFaults, IdpStats } from './idp-types.ts';
 
 export interface SimControl {
   stats(): IdpStats;
+  timeline(): IdpTimeline;
   resetStats(): void;
   faults(): IdpFaults;
   setFaults(patch: Partial<IdpFaults>): IdpFaults;
@@ -40,6 +42,7 @@ type Handler = (body: unknown) => Promise<unknown> | unknown;
 export function simRoutes(control: SimControl): SimMiddleware {
   const routes: Record<string, Handler> = {
     'GET /__sim/stats': () => control.stats(),
+    'GET /__sim/timeline': () => control.timeline(),
     'GET /__sim/faults': () => control.faults(),
     'POST /__sim/faults': (body) => control.setFaults((body ?? {}) as Partial<IdpFaults>),
     'POST /__sim/reset-stats': () => {

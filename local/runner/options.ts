@@ -24,6 +24,8 @@ export interface LocalRunOptions {
   crashAfter?: number;
   faults: FaultSpec;
   reportFile?: string;
+  /** --report-html FILE: the run's charts (tokens, HCM answers, goals written per second). */
+  reportHtml?: string;
   json: boolean;
   naive: boolean;
   stateDir?: string;
@@ -126,6 +128,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --dynamo-url URL     use this local DynamoDB endpoint (dynalite in another process) instead of
                        starting one in this process; tables are created if missing
   --report FILE        write the JSON run report to FILE
+  --report-html FILE   write an HTML report with charts (token lifetimes and refreshes, HCM answers
+                       and goals written per second) to FILE
   --json               print the JSON report instead of the summary
   --verbose            print events and handler logs
   --progress P         bar (default on a terminal), plain (a line every --progress-every seconds,
@@ -335,6 +339,7 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     crashAfter: v['crash-after'] === undefined ? undefined : int('crash-after', v['crash-after'], 0, 1),
     faults: parseFaultSpec(v.faults),
     reportFile: v.report,
+    ...(v['report-html'] === undefined ? {} : { reportHtml: v['report-html'] }),
     json: v.json ?? false,
     naive: v.naive ?? false,
     stateDir: v['state-dir'],
@@ -426,6 +431,7 @@ const LOCAL_OPTIONS = {
   'crash-after': { type: 'string' },
   faults: { type: 'string' },
   report: { type: 'string' },
+  'report-html': { type: 'string' },
   json: { type: 'boolean' },
   naive: { type: 'boolean' },
   'state-dir': { type: 'string' },

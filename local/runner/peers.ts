@@ -2,12 +2,22 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JWK } from 'jose';
 import { HCM_AUDIENCE } from '../constants.ts';
-import { fetchHcmStats, type HcmFaults, type HcmStats, postHcmFaults, startHcmSim } from '../hcm/index.ts';
+import {
+  fetchHcmStats,
+  fetchHcmTimeline,
+  type HcmFaults,
+  type HcmStats,
+  type HcmTimeline,
+  postHcmFaults,
+  startHcmSim,
+} from '../hcm/index.ts';
 import {
   fetchIdpClients,
   fetchIdpStats,
+  fetchIdpTimeline,
   type IdpFaults,
   type IdpStats,
+  type IdpTimeline,
   issueIdpRefreshToken,
   postIdpFaults,
   revokeIdpGrants,
@@ -24,6 +34,8 @@ export interface IdpPeer {
   /** privateJwk: signs jwt-bearer assertions (`--grant jwt-bearer`). */
   client: { clientId: string; clientSecret: string; privateJwk?: JWK };
   stats(): Promise<IdpStats>;
+  /** Issued tokens and answers over time (--report-html). */
+  timeline(): Promise<IdpTimeline>;
   setFaults(f: Partial<IdpFaults>): Promise<void>;
   issueRefreshToken(): Promise<string>;
   revokeAll(): Promise<void>;
@@ -33,6 +45,8 @@ export interface IdpPeer {
 export interface HcmPeer {
   url: string;
   stats(): Promise<HcmStats>;
+  /** Requests and writes per second (--report-html). */
+  timeline(): Promise<HcmTimeline>;
   setFaults(f: Partial<HcmFaults>): Promise<void>;
   /** Makes the simulator's committed goals durable (it is a remote system: our crash is not its crash). */
   flush(): Promise<void>;
@@ -70,6 +84,7 @@ export async function startPeers(o: {
       tokenUrl: idp.tokenUrl,
       client,
       stats: async () => idp.stats(),
+      timeline: async () => idp.timeline(),
       setFaults: async (f) => void idp.setFaults(f),
       issueRefreshToken: async () =>
         (await idp.issueRefreshToken({ clientId: client.clientId })).refreshToken,
@@ -79,6 +94,7 @@ export async function startPeers(o: {
     hcm: {
       url: hcm.url,
       stats: async () => hcm.stats(),
+      timeline: async () => hcm.timeline(),
       setFaults: async (f) => void hcm.setFaults(f),
       flush: () => hcm.flush(),
       close: () => hcm.close(),
@@ -95,6 +111,7 @@ async function remoteIdp(url: string): Promise<IdpPeer> {
     tokenUrl: new URL('/oauth2/v1/token', url).href,
     client,
     stats: () => fetchIdpStats(url),
+    timeline: () => fetchIdpTimeline(url),
     setFaults: async (f) => void (await postIdpFaults(url, f)),
     issueRefreshToken: async () =>
       (await issueIdpRefreshToken(url, { clientId: client.clientId })).refreshToken,
@@ -107,6 +124,7 @@ function remoteHcm(url: string): HcmPeer {
   return {
     url,
     stats: () => fetchHcmStats(url),
+    timeline: () => fetchHcmTimeline(url),
     setFaults: async (f) => void (await postHcmFaults(url, f)),
     flush: async () => undefined,
     close: async () => undefined,

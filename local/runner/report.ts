@@ -52,6 +52,11 @@ export interface RunReport {
    */
   verify?: { missing: number; drifted: number; repaired: number; hcmRequests: number };
   durationMs: number;
+  /**
+   * Managed runs: the broker's token refreshes in this process (epoch ms, trigger, version), from its
+   * "token refreshed" log lines: the bench and --report-html draw them on the token chart.
+   */
+  tokenRefreshes?: Array<{ atMs: number; trigger: string; version: number }>;
   goalsPerSec: number;
   invalidRecords: Array<{ key?: string; line: number; reason: string }>;
   failedRecords: Array<{ key: string; reason: string }>;

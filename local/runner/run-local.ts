@@ -3,7 +3,6 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type DynamoDBDocumentClient, paginateQuery, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunItem } from '#core/checkpoint/index.ts';
@@ -37,8 +36,10 @@ import { buildLocalLambdas, localWriteTiming } from './lambdas.ts';
 import { type LocalRunOptions, UsageError } from './options.ts';
 import { startPeers } from './peers.ts';
 import { ProgressReporter } from './progress.ts';
+import { RefreshRecordingLogger } from './refresh-log.ts';
 import type { RunReport } from './report.ts';
 import { failedRecords, managedReport, type StatsBaseline } from './report-builder.ts';
+import { writeRunHtml } from './report-html.ts';
 import type { RunIo } from './run-io.ts';
 import { startWatchers } from './watchers.ts';
 
@@ -70,7 +71,11 @@ export async function runLocal(
     ? await startDynamoFaultProxy(dynamo.endpoint, { faults: o.faults.aws.dynamo })
     : undefined;
   const doc = proxy ? documentClient(dynamoClient(proxy.endpoint)) : dynamo.doc;
-  const silent = new Logger({ serviceName: 'token-broker', logLevel: o.verbose ? 'INFO' : 'SILENT' });
+  // Silent unless --verbose, and it keeps the broker's refreshes (time, trigger) for the report's charts.
+  const silent = new RefreshRecordingLogger({
+    serviceName: 'token-broker',
+    logLevel: o.verbose ? 'INFO' : 'SILENT',
+  });
   const broker = await createLocalTokenBroker({
     doc,
     stateDir: join(workDir, 'secrets'),
@@ -165,7 +170,17 @@ export async function runLocal(
         process.exit(130);
       });
       const { runNaive } = await import('./run-naive.ts');
-      return await runNaive({ o, peers, sourcePath, baseline, io });
+      const naiveStart = Date.now();
+      const naive = await runNaive({ o, peers, sourcePath, baseline, io });
+      if (o.reportHtml)
+        await writeRunHtml(o.reportHtml, {
+          report: naive,
+          peers,
+          startMs: naiveStart,
+          endMs: Date.now(),
+          rateLimit: o.rateLimit,
+        });
+      return naive;
     }
 
     // An interrupted run is worth resuming, so its state outlives this process even without --state-dir.
@@ -357,6 +372,15 @@ export async function runLocal(
     }
     if (interrupt.signal) report.interrupted = interrupt.signal;
     report.stateDir = workDir;
+    report.tokenRefreshes = silent.refreshes;
+    if (o.reportHtml)
+      await writeRunHtml(o.reportHtml, {
+        report,
+        peers,
+        startMs: started,
+        endMs: started + report.durationMs,
+        rateLimit: o.rateLimit,
+      });
     return proxy ? { ...report, dynamoFaults: proxy.stats() } : report;
   } finally {
     interrupt.dispose();

@@ -1,0 +1,156 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import type { CodeIdentity } from '../../bench/code-identity.ts';
+import { busyJiffies, coresBetween, processJiffies, processTree } from '../../bench/cpu-load.ts';
+import {
+  type BenchResults,
+  type MeasuredRow,
+  mergeResults,
+  serializeResults,
+  warningsFor,
+} from '../../bench/results-file.ts';
+import type { RunSeries } from '../../local/charts/series.ts';
+
+describe('bench: CPU of other processes', () => {
+  it('busy jiffies are user + nice + system + irq + softirq of the aggregate line', () => {
+    const stat = 'cpu  1000 50 300 9000 40 0 25 7 0 0\ncpu0 500 25 150 4500 20 0 12 3 0 0\n';
+    expect(busyJiffies(stat)).toBe(1000 + 50 + 300 + 0 + 25);
+  });
+
+  it("a process's jiffies are utime + stime + cutime + cstime, also when its name holds spaces and parens", () => {
+    const line =
+      '4242 (node (worker) x) S 1 4242 4242 0 -1 4194560 100 0 0 0 120 30 7 3 20 0 11 0 1000 1 1 18446744073709551615';
+    expect(processJiffies(line)).toBe(120 + 30 + 7 + 3);
+  });
+
+  it('other cores = machine busy time minus our tree, per second of the interval', () => {
+    const a = { atMs: 0, busy: 10_000, own: 2_000 };
+    // 2 s: the machine did 300 jiffies (1.5 cores), our tree 100 (0.5 core).
+    expect(coresBetween(a, { atMs: 2_000, busy: 10_300, own: 2_100 })).toEqual({
+      otherCores: 1,
+      ownCores: 0.5,
+    });
+    // Our tree can lose a reaped child's time for an instant: never below zero.
+    expect(coresBetween(a, { atMs: 1_000, busy: 10_050, own: 1_900 })).toEqual({
+      otherCores: 0.5,
+      ownCores: 0,
+    });
+  });
+
+  it.runIf(process.platform === 'linux')('the process tree holds this process and its children', async () => {
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30_000)'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => child.once('spawn', r));
+      expect(processTree()).toEqual(expect.arrayContaining([process.pid, child.pid]));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
+
+const code = (over: Partial<CodeIdentity> = {}): CodeIdentity => ({
+  commit: 'c1',
+  lambdasTree: 'L1',
+  localTree: 'O1',
+  dirty: false,
+  ...over,
+});
+
+const row = (id: string, mode: 'managed' | 'naive', over: Partial<MeasuredRow> = {}): MeasuredRow =>
+  ({
+    id,
+    mode,
+    name: id,
+    goals: 100,
+    outcome: 'completed',
+    loaded: false,
+    attempts: 1,
+    commit: 'c1',
+    ...over,
+  }) as MeasuredRow;
+
+const series = (label: string) => ({ label }) as RunSeries;
+
+function earlier(c: CodeIdentity): BenchResults {
+  return {
+    generatedAt: 'then',
+    code: c,
+    machine: { cpus: 2, cpuModel: 'x', memoryGb: 1, node: 'v24', platform: 'linux' },
+    scenarios: [row('baseline', 'managed'), row('herd', 'managed'), row('herd', 'naive')],
+    checks: [
+      { scenario: 'baseline', mode: 'managed', claim: 'old baseline', verdict: 'pass', detail: '' },
+      { scenario: 'herd', mode: 'managed', claim: 'old herd', verdict: 'pass', detail: '' },
+      { scenario: 'scale', mode: 'managed', claim: 'old scale', verdict: 'pass', detail: '' },
+    ],
+    notes: [],
+    series: { 'baseline/managed': series('b'), 'herd/managed': series('h'), 'herd/naive': series('hn') },
+  };
+}
+
+const order = ['baseline/managed', 'baseline/naive', 'herd/managed', 'herd/naive'];
+const now = (c: CodeIdentity) => ({
+  code: c,
+  rows: [row('baseline', 'managed', { commit: 'c2' })],
+  checks: [
+    {
+      scenario: 'baseline',
+      mode: 'managed' as const,
+      claim: 'new baseline',
+      verdict: 'pass' as const,
+      detail: '',
+    },
+  ],
+  series: { 'baseline/managed': series('b2') },
+});
+
+describe('bench: one results file from runs in parts', () => {
+  it('keeps earlier rows of the same code that were not measured again, in scenario order', () => {
+    const m = mergeResults(earlier(code()), now(code({ commit: 'c2' })), order);
+    expect(m.rows.map((r) => `${r.id}/${r.mode}/${r.commit}`)).toEqual([
+      'baseline/managed/c2',
+      'herd/managed/c1',
+      'herd/naive/c1',
+    ]);
+    expect(m.kept).toEqual(['herd/managed', 'herd/naive']);
+    expect(m.dropped).toEqual([]);
+    // The re-measured row's checks and series are the new ones; scale checks are recomputed by the caller.
+    expect(m.checks.map((c) => c.claim)).toEqual(['new baseline', 'old herd']);
+    expect(m.series['baseline/managed']?.label).toBe('b2');
+    expect(m.series['herd/naive']?.label).toBe('hn');
+  });
+
+  it('drops every earlier row when lambdas/ or local/ differ, or either run had uncommitted changes', () => {
+    for (const [before, after] of [
+      [code(), code({ lambdasTree: 'L2' })],
+      [code(), code({ localTree: 'O2' })],
+      [code({ dirty: true }), code()],
+      [code(), code({ dirty: true })],
+    ] as const) {
+      const m = mergeResults(earlier(before), now(after), order);
+      expect(m.rows.map((r) => r.id)).toEqual(['baseline']);
+      expect(m.dropped).toEqual(['herd/managed', 'herd/naive']);
+      expect(m.checks.map((c) => c.claim)).toEqual(['new baseline']);
+    }
+  });
+
+  it('the top of the report says when rows stayed loaded, are missing, or measured uncommitted code', () => {
+    const r = earlier(code({ dirty: true }));
+    r.scenarios[1] = row('herd', 'managed', { loaded: true, attempts: 2 });
+    const w = warningsFor(r, order);
+    expect(w[0]).toMatch(
+      /^NOT A QUIET MACHINE: herd\/managed ran while other processes used more than 1 core/,
+    );
+    expect(w[1]).toBe('Not measured at this code: baseline/naive.');
+    expect(w[2]).toMatch(/uncommitted changes/);
+    expect(warningsFor(earlier(code()), ['baseline/managed'])).toEqual([]);
+  });
+});
+
+describe('bench: latest.json text', () => {
+  it('reads back as the same results, with one line per chart series', () => {
+    const r = earlier(code());
+    const text = serializeResults(r);
+    expect(JSON.parse(text)).toEqual(r);
+    expect(text.split('\n').filter((l) => l.startsWith('    "herd/'))).toHaveLength(2);
+  });
+});
