@@ -19,7 +19,7 @@ import {
   startDynalite,
 } from '../adapters/dynalite.ts';
 import { startDynamoFaultProxy } from '../adapters/dynamo-fault-proxy.ts';
-import { createLocalTokenBroker } from '../adapters/in-process-broker.ts';
+import { createLocalTokenBroker, type LocalTokenBroker } from '../adapters/in-process-broker.ts';
 import {
   LocalChunkManifest,
   LocalObjectStore,
@@ -319,6 +319,8 @@ export async function runLocal(
       await drained;
       await progress.stop();
     }
+    // The run is over: no proactive refresh starts, and one in flight ends, while the report counts them.
+    await quietBroker(broker, io);
     // What the stack's execution-status rule does in AWS: a run whose execution failed outside the
     // state machine's Catch still ends, with its event (no-op when MarkFailed already ran).
     if (error !== undefined && (await runs.getRun(runId))) {
@@ -384,13 +386,7 @@ export async function runLocal(
     return proxy ? { ...report, dynamoFaults: proxy.stats() } : report;
   } finally {
     interrupt.dispose();
-    broker.close();
-    // A refresh still at the IdP gets to store its pair before DynamoDB and the IdP go away (bounded:
-    // the broker's own lease ends a holder's work within 30 s).
-    if (broker.transport.pending > 0) {
-      io.note(`waiting for ${broker.transport.pending} token broker call(s) in flight to finish`);
-      await broker.transport.settled(SHUTDOWN_BROKER_WAIT_MS);
-    }
+    await quietBroker(broker, io);
     await peers.hcm.close();
     await peers.idp.close();
     await proxy?.close();
@@ -401,6 +397,17 @@ export async function runLocal(
 
 /** How long shutdown waits for broker calls in flight: one lease, the longest a holder works. */
 const SHUTDOWN_BROKER_WAIT_MS = 30_000;
+
+/**
+ * Stops the proactive timers and waits for broker calls in flight: a refresh at the IdP stores its pair
+ * before DynamoDB and the IdP go away (bounded: the broker's own lease ends a holder's work within 30 s).
+ */
+async function quietBroker(broker: LocalTokenBroker, io: RunIo): Promise<void> {
+  broker.close();
+  if (broker.transport.pending === 0) return;
+  io.note(`waiting for ${broker.transport.pending} token broker call(s) in flight to finish`);
+  await broker.transport.settled(SHUTDOWN_BROKER_WAIT_MS);
+}
 
 /**
  * One generated source file per run id (invariant 8): a later run never overwrites the file an older
