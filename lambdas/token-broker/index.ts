@@ -1,16 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SchedulerClient } from '@aws-sdk/client-scheduler';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { DEFAULT_BUFFER_SECONDS, type OutboxRelay } from '#core/token/index.ts';
-import { EventBridgePublisher } from '../core/adapters/aws/event-publisher.ts';
-import { KmsKeyProvider } from '../core/adapters/aws/kms-key-provider.ts';
-import { EventBridgeScheduler } from '../core/adapters/aws/scheduler.ts';
-import { SecretsManagerSecretSource } from '../core/adapters/aws/secrets-source.ts';
-import { ENV, numberEnv, requireEnv } from '../core/env.ts';
+import { awsBrokerDeps } from '../core/adapters/aws/broker-deps.ts';
+import { ENV, numberEnv } from '../core/env.ts';
 import { ConfigError } from '../core/errors.ts';
 import { createTokenBrokerHandler } from './handler.ts';
 
@@ -32,27 +23,10 @@ function outboxRelayEnv(): OutboxRelay {
   return value;
 }
 
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-  marshallOptions: { removeUndefinedValues: true },
-});
-
 // `connect` is the connection-admin function's (people may invoke that one, never this one).
 const inner = createTokenBrokerHandler(
   {
-    doc,
-    tableName: requireEnv(ENV.connectionTable),
-    keys: new KmsKeyProvider(new KMSClient({}), requireEnv(ENV.kmsKeyId)),
-    secrets: new SecretsManagerSecretSource(new SecretsManagerClient({}), {
-      tokenUrl: { pinned: requireEnv(ENV.idpTokenUrl) },
-    }),
-    scheduler: new EventBridgeScheduler(new SchedulerClient({}), {
-      groupName: requireEnv(ENV.scheduleGroup),
-      roleArn: requireEnv(ENV.schedulerRoleArn),
-      targetArn,
-    }),
-    events: new EventBridgePublisher(new EventBridgeClient({}), {
-      eventBusName: requireEnv(ENV.eventBusName),
-    }),
+    ...awsBrokerDeps(targetArn),
     options: {
       bufferSeconds: numberEnv(ENV.tokenBufferSeconds, DEFAULT_BUFFER_SECONDS),
       outboxRelay: outboxRelayEnv(),
