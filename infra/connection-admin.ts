@@ -22,21 +22,34 @@ export interface ConnectionAdminProps {
  * the same store and key. People may invoke this one, never the token broker, whose get/refresh hand
  * out tokens (docs/deploy.md, "The person-facing policies").
  */
+/**
+ * What the token broker and connection-admin functions both read (lambdas/core/adapters/aws/broker-deps.ts):
+ * the connection store, its key, events, the schedules that target the broker, and the one token
+ * endpoint credentials may be sent to.
+ */
+export function brokerEnvironment(
+  p: Pick<ConnectionAdminProps, 'config' | 'data' | 'notifications' | 'scheduling' | 'brokerArn'>,
+): Record<string, string> {
+  return {
+    [ENV.connectionTable]: p.data.connectionTable.tableName,
+    [ENV.kmsKeyId]: p.data.key.keyArn,
+    [ENV.eventBusName]: p.notifications.bus.eventBusName,
+    [ENV.scheduleGroup]: p.scheduling.group.scheduleGroupName,
+    [ENV.schedulerRoleArn]: p.scheduling.brokerTargetRole.roleArn,
+    [ENV.brokerFunctionArn]: p.brokerArn,
+    [ENV.tokenBufferSeconds]: String(p.config.tokenBufferSeconds),
+    [ENV.idpTokenUrl]: p.config.idpTokenUrl,
+  };
+}
+
 export function createConnectionAdmin(scope: Construct, p: ConnectionAdminProps): ProjectFunction {
-  const { config, data, notifications, scheduling } = p;
+  const { config, data } = p;
   return createProjectFunction(scope, 'ConnectionAdmin', {
     key: 'connectionAdmin',
     config,
     logKey: data.logKey,
     environment: {
-      [ENV.connectionTable]: data.connectionTable.tableName,
-      [ENV.kmsKeyId]: data.key.keyArn,
-      [ENV.eventBusName]: notifications.bus.eventBusName,
-      [ENV.scheduleGroup]: scheduling.group.scheduleGroupName,
-      [ENV.schedulerRoleArn]: scheduling.brokerTargetRole.roleArn,
-      [ENV.brokerFunctionArn]: p.brokerArn,
-      [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
-      [ENV.idpTokenUrl]: config.idpTokenUrl,
+      ...brokerEnvironment(p),
       [ENV.connectionSecretPrefix]: connectionSecretPrefix(config),
     },
   });

@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { ENV } from '../lambdas/core/env.ts';
 import { CONNECTION_DUE_INDEX } from '../lambdas/core/tables.ts';
 import { createAlarms, type ProjectAlarm } from './alarms.ts';
-import { createConnectionAdmin, grantConnectionAdmin } from './connection-admin.ts';
+import { brokerEnvironment, createConnectionAdmin, grantConnectionAdmin } from './connection-admin.ts';
 import { createDashboard } from './dashboard.ts';
 import { connectionSecretName, connectionSecretPrefix, DataLayer } from './data.ts';
 import {
@@ -85,16 +85,9 @@ export class HcmGoalSyncStack extends Stack {
       functionName: brokerName,
       reservedConcurrentExecutions: config.brokerReservedConcurrency,
       environment: {
-        [ENV.connectionTable]: data.connectionTable.tableName,
-        [ENV.kmsKeyId]: data.key.keyArn,
-        [ENV.eventBusName]: notifications.bus.eventBusName,
-        [ENV.scheduleGroup]: scheduling.group.scheduleGroupName,
-        [ENV.schedulerRoleArn]: scheduling.brokerTargetRole.roleArn,
-        [ENV.brokerFunctionArn]: brokerArn,
-        [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
+        // IDP_TOKEN_URL in it is the only token endpoint the broker sends credentials to.
+        ...brokerEnvironment({ config, data, notifications, scheduling, brokerArn }),
         [ENV.outboxRelay]: 'stream',
-        // The only token endpoint the broker sends credentials to (a secret naming another is refused).
-        [ENV.idpTokenUrl]: config.idpTokenUrl,
       },
     });
     // Scheduler invokes asynchronously. A proactive refresh older than 5 minutes is moot (the sweeper
