@@ -4,17 +4,6 @@
  * a real DynamoDB API, so the same DynamoDB adapters run in both places.
  */
 
-import type { HcmGoal, HcmGoalPayload, NaturalKey } from '#core/hcm/index.ts';
-import type {
-  ChunkRef,
-  NormalizedCopy,
-  ReadChunkOptions,
-  SourceEntry,
-  SourcePlan,
-  SourceRef,
-  SourceVersion,
-} from '#core/source/index.ts';
-
 export interface Clock {
   /** Epoch milliseconds. */
   now(): number;
@@ -120,85 +109,4 @@ export interface TokenProvider {
     connectionId: string,
     options?: { minVersion?: number; trigger?: RefreshTrigger },
   ): Promise<IssuedToken>;
-}
-
-/** Oracle HCM's goals as the pipeline uses them (REST client in goals-client.ts, models in tests). */
-/**
- * Called before each write request goes on the wire (every attempt, in the pacer slot, before the token
- * is taken and again after a slow token wait): it renews and verifies the caller's claim on the record and throws to stop the send
- * (invariant 7: every write to HCM is made under a live, owner-checked claim).
- */
-export type WriteGuard = () => Promise<void>;
-
-export interface HcmGoals {
-  /** Goals with exactly this person, plan and name (normally 0 or 1). */
-  findByNaturalKey(key: NaturalKey): Promise<HcmGoal[]>;
-  /**
-   * All goals of a person, every page (prefetch for a chunk): in one plan, or in every plan when
-   * `goalPlanId` is left out (one request instead of one per plan).
-   */
-  findByPerson(personNumber: string, goalPlanId?: number): Promise<HcmGoal[]>;
-  /**
-   * One page of a goal plan's goals (`goalPlans/{id}/child/performanceGoals`), for the plan-wide read
-   * (sync/goal-index.ts). Items carry their ETag when HCM gives one. Optional: a port without it gets
-   * no plan-wide read, and chunks use the per-person finders.
-   */
-  listPlanGoals?(goalPlanId: number, page: PlanGoalsQuery): Promise<PlanGoalsPage>;
-  create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal>;
-  update(
-    goalPlanId: number,
-    uniqId: string,
-    patch: Partial<HcmGoalPayload>,
-    etag?: string,
-    guard?: WriteGuard,
-  ): Promise<HcmGoal>;
-  /**
-   * The same port bound to one invocation's time budget (Lambda's getRemainingTimeInMillis): the
-   * client is long-lived (a warm container keeps its pacer), the budget is not.
-   */
-  withTimeBudget?(remainingTimeMs: () => number): HcmGoals;
-  /**
-   * Requests the client needs in flight to keep its pacer's rate at the latency it observes (Little's
-   * law, with headroom): a chunk keeps at least this many records going. 0 or absent: no opinion.
-   */
-  inFlightDemand?(): number;
-}
-
-export interface PlanGoalsQuery {
-  offset: number;
-  limit: number;
-  /** Ask for totalResults (Oracle counts the whole collection; costs the server more, not a request). */
-  totalResults?: boolean;
-}
-
-/** A goal as the plan-wide read saw it: `etag` is its change indicator, for an If-Match update. */
-export type ListedGoal = HcmGoal & { etag?: string };
-
-export interface PlanGoalsPage {
-  items: ListedGoal[];
-  hasMore: boolean;
-  totalResults?: number;
-}
-
-/** A goal export (local file or S3 object), read in chunks (source/). */
-export interface GoalSource {
-  /** The version being read now (size + sha256, or S3 ETag/VersionId), to pin at plan time. */
-  identify?(): Promise<SourceVersion>;
-  /** Streams the whole source once: counts, validates, finds duplicates and cuts chunks of `chunkSize` records. */
-  plan(chunkSize: number): Promise<SourcePlan>;
-  /** Entries of one chunk in file order; invalid records come back as `{ invalid }` so they can be counted. */
-  readChunk(chunk: ChunkRef, options?: ReadChunkOptions): AsyncIterable<SourceEntry>;
-  /**
-   * A UTF-8 JSON Lines / CSV copy to plan and read instead, for a source that is anything else
-   * (another encoding, UTF-16, a JSON array); undefined when the source can be read as it is.
-   */
-  normalizedCopy?(): Promise<NormalizedCopy | undefined>;
-}
-
-/**
- * Where plan-sync puts a run's UTF-8 copy of its source (S3 `runs/<runId>/attempt-<n>/` in the source
- * bucket; a directory on the laptop). Returns the copy's reference, pinned to the version written.
- */
-export interface SourceCopyStore {
-  write(runId: string, attempt: number, copy: NormalizedCopy, original: SourceRef): Promise<SourceRef>;
 }

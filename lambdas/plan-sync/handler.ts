@@ -6,7 +6,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ChunkStore, RunLease, RunStore } from '#core/checkpoint/index.ts';
-import type { SourceRef } from '#core/source/index.ts';
+import type { HcmGoals } from '#core/hcm/index.ts';
+import type { GoalSource, SourceCopyStore, SourceRef } from '#core/source/index.ts';
 import { acceptanceProblem, checkAcceptance } from '#core/source/index.ts';
 import {
   buildGoalIndex,
@@ -22,13 +23,7 @@ import {
   planRun,
 } from '#core/sync/index.ts';
 import { ConfigError } from '../core/errors.ts';
-import {
-  type Clock,
-  type GoalSource,
-  type HcmGoals,
-  type SourceCopyStore,
-  systemClock,
-} from '../core/ports.ts';
+import { type Clock, systemClock } from '../core/ports.ts';
 import { normalizePlanEvent } from './plan-event.ts';
 
 export interface PlanSyncDeps {

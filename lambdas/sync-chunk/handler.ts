@@ -6,8 +6,8 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ChunkStore, RecordStore, RunLease, ttlSeconds } from '#core/checkpoint/index.ts';
-import type { HcmClientStats } from '#core/hcm/index.ts';
-import type { SourceRef } from '#core/source/index.ts';
+import type { HcmClientStats, HcmGoals } from '#core/hcm/index.ts';
+import type { GoalSource, SourceRef } from '#core/source/index.ts';
 import {
   addCounts,
   type ChunkCounts,
@@ -21,7 +21,7 @@ import {
   processChunk,
   resolveChunk,
 } from '#core/sync/index.ts';
-import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../core/ports.ts';
+import { type Clock, systemClock } from '../core/ports.ts';
 
 /** The HCM port for a connection, with the client's request stats when it has them (for metrics). */
 export type HcmForConnection = (connectionId: string) => HcmGoals & { stats?: HcmClientStats };

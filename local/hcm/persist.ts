@@ -11,17 +11,10 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { StoredGoal, StoreSnapshot } from './store.ts';
+import type { StoreChange, StoredGoal, StoreSnapshot } from './store.ts';
 
 export const STATE_FILE_NAME = 'hcm-sim-state.json';
 export const JOURNAL_FILE_NAME = 'hcm-sim-journal.jsonl';
-
-/** One acknowledged change: the goal's new value (absent = deleted) and the GoalId sequence after it. */
-export interface StoreChange {
-  uniqId: string;
-  next: StoredGoal | undefined;
-  nextGoalId: number;
-}
 
 type JournalLine = { u: string; g?: StoredGoal; n: number };
 

@@ -11,11 +11,11 @@ import {
   type WriteTiming,
 } from '#core/checkpoint/index.ts';
 import { HcmGoalsClient, hcmPaths } from '#core/hcm/index.ts';
-import type { ChunkRef } from '#core/source/index.ts';
+import type { ChunkRef, GoalSource } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import { type ChunkResult, planRun, processChunk } from '#core/sync/index.ts';
 import { RunInProgressError } from '../../lambdas/core/errors.ts';
-import type { GoalSource, TokenProvider } from '../../lambdas/core/ports.ts';
+import type { TokenProvider } from '../../lambdas/core/ports.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
 import { CONNECTION_ID, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
 

@@ -2,8 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RunStore } from '#core/checkpoint/index.ts';
+import type { HcmGoals } from '#core/hcm/index.ts';
 import { validateGoalRecord } from '#core/source/index.ts';
-import type { HcmGoals } from '../../lambdas/core/ports.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
 import { measure, type PipelinePeers, runPipeline, startPipelinePeers } from './pipeline-harness.ts';
 

@@ -1,8 +1,7 @@
 import fc from 'fast-check';
 import { RecordStore, WRITE_TIMING_DEFAULTS } from '#core/checkpoint/index.ts';
-import type { ChunkRef, GoalRecord, SourceEntry } from '#core/source/index.ts';
+import type { ChunkRef, GoalRecord, GoalSource, SourceEntry } from '#core/source/index.ts';
 import { GoalSnapshot, processChunk } from '#core/sync/index.ts';
-import type { GoalSource } from '../../lambdas/core/ports.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
 import { DynamoModel } from './model/dynamo-model.ts';

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import type { HcmGoals } from '#core/hcm/index.ts';
 import { readSourceFacts, type SourceFacts } from '../../bench/bench-source.ts';
-import type { HcmGoals } from '../../lambdas/core/ports.ts';
 
 import { parseLocalArgs } from '../../local/runner/options.ts';
 import type { RunReport } from '../../local/runner/report.ts';

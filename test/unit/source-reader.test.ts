@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ChunkRef, SourceEntry } from '#core/source/index.ts';
+import type { ChunkRef, GoalSource, SourceEntry } from '#core/source/index.ts';
 import {
   type ByteSource,
   fileBytes,
@@ -13,7 +13,6 @@ import {
   StreamingGoalSource,
 } from '#core/source/index.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
-import type { GoalSource } from '../../lambdas/core/ports.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'source-reader-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -10,10 +10,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import type { SourcePlan } from '#core/source/index.ts';
+import type { GoalSource, SourcePlan } from '#core/source/index.ts';
 import { openGoalSource, parseS3Uri } from '#core/source/index.ts';
 import { ConfigError, TransientError } from '../../lambdas/core/errors.ts';
-import type { GoalSource } from '../../lambdas/core/ports.ts';
 import { generateGoals } from '../../local/sample/generate.ts';
 
 const s3Mock = mockClient(S3Client);

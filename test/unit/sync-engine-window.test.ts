@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkStore, RecordStore } from '#core/checkpoint/index.ts';
-import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
+import type { HcmGoal, HcmGoalPayload, WriteGuard } from '#core/hcm/index.ts';
 import { processChunk } from '#core/sync/index.ts';
-import type { WriteGuard } from '../../lambdas/core/ports.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { ArraySource, FakeHcm, goal } from './sync-fakes.ts';
 

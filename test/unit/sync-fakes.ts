@@ -1,7 +1,6 @@
-import type { HcmGoal, HcmGoalPayload, NaturalKey } from '#core/hcm/index.ts';
-import type { ChunkRef, GoalRecord, SourceEntry, SourcePlan } from '#core/source/index.ts';
+import type { HcmGoal, HcmGoalPayload, HcmGoals, NaturalKey, WriteGuard } from '#core/hcm/index.ts';
+import type { ChunkRef, GoalRecord, GoalSource, SourceEntry, SourcePlan } from '#core/source/index.ts';
 import { HcmRequestError } from '../../lambdas/core/errors.ts';
-import type { GoalSource, HcmGoals, WriteGuard } from '../../lambdas/core/ports.ts';
 
 /** A goal record as the source would deliver it; `n` picks the person (3 goals per person). */
 export function goal(n: number, overrides: Partial<GoalRecord> = {}): GoalRecord {

@@ -11,7 +11,7 @@ import {
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkStore, RecordStore, RunStore } from '#core/checkpoint/index.ts';
-import type { ChunkRef, SourcePlan, SourceRef } from '#core/source/index.ts';
+import type { ChunkRef, GoalSource, SourcePlan, SourceRef } from '#core/source/index.ts';
 import { fileSourceCopies, openGoalSource } from '#core/source/index.ts';
 import {
   finishRun,
@@ -22,7 +22,7 @@ import {
   planRun,
 } from '#core/sync/index.ts';
 import { ConfigError, SourceChangedError } from '../../lambdas/core/errors.ts';
-import type { EventPublisher, EventType, GoalSource } from '../../lambdas/core/ports.ts';
+import type { EventPublisher, EventType } from '../../lambdas/core/ports.ts';
 import { generateGoals } from '../../local/sample/generate.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { ArraySource, goal, TestClock } from './sync-fakes.ts';

@@ -4,18 +4,12 @@ import {
   HcmRequestError,
   TransientError,
 } from '../errors.ts';
-import type {
-  HcmGoals,
-  IssuedToken,
-  PlanGoalsPage,
-  PlanGoalsQuery,
-  TokenProvider,
-  WriteGuard,
-} from '../ports.ts';
+import type { IssuedToken, TokenProvider } from '../ports.ts';
 import { nextDelay, parseRetryAfter, sleep } from '../retry.ts';
 import { AdaptiveLimiter } from './limiter.ts';
 import type { NaturalKey } from './mapping.ts';
 import { type HcmCollection, type HcmGoal, type HcmGoalPayload, hcmPaths } from './oracle.ts';
+import type { HcmGoals, PlanGoalsPage, PlanGoalsQuery, WriteGuard } from './port.ts';
 import {
   type Answer,
   type Budget,

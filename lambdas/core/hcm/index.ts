@@ -24,5 +24,6 @@ export {
   HCM_REST_ROOT,
   hcmPaths,
 } from './oracle.ts';
+export type { HcmGoals, ListedGoal, PlanGoalsPage, PlanGoalsQuery, WriteGuard } from './port.ts';
 export type { UnauthorizedCause } from './unauthorized.ts';
 export { judgeUnauthorized, lateMarginMs, MAX_LATE_TOKEN_RETRIES } from './unauthorized.ts';

@@ -11,9 +11,8 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import { ConfigError } from '../errors.ts';
-import type { SourceCopyStore } from '../ports.ts';
 import { fileBytes } from './bytes.ts';
-import type { NormalizedCopy } from './source.ts';
+import type { NormalizedCopy, SourceCopyStore } from './port.ts';
 import type { SourceRef } from './source-types.ts';
 
 /**

@@ -19,9 +19,9 @@ export { encodingName } from './encoding.ts';
 export { MAX_LINE_BYTES } from './framing.ts';
 export type { SourceShape } from './normalize.ts';
 export { checkAwsSourceUri, formatFromUri, openAwsGoalSource, openGoalSource, parseS3Uri } from './open.ts';
+export type { GoalSource, NormalizedCopy, SourceCopyStore } from './port.ts';
 export type { GoalRecord } from './schema.ts';
 export { GoalRecordSchema, keyOf, validateGoalRecord } from './schema.ts';
-export type { NormalizedCopy } from './source.ts';
 export { StreamingGoalSource } from './source.ts';
 export type {
   ChunkRef,

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import { ConfigError } from '../errors.ts';
-import type { GoalSource } from '../ports.ts';
 import { fileBytes, s3Bytes } from './bytes.ts';
+import type { GoalSource } from './port.ts';
 import { type SourceReadOptions, StreamingGoalSource } from './source.ts';
 import type { SourceRef } from './source-types.ts';
 import { escapeControl } from './text.ts';

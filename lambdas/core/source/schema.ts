@@ -1,4 +1,3 @@
-import { GOAL_PRIORITY_CODES, GOAL_STATUS_CODES } from '#core/hcm/index.ts';
 import * as z from '../zod.ts';
 import { excelArtefact } from './excel.ts';
 
@@ -6,6 +5,13 @@ import { excelArtefact } from './excel.ts';
 const isoDate = z.iso.date({ error: 'must be a real calendar date YYYY-MM-DD' });
 const percent = z.number().check(z.gte(0), z.lte(100));
 const KEY_RE = /^[A-Za-z0-9._:-]+$/;
+
+/**
+ * The source's own vocabulary for status and priority. hcm/mapping.ts turns it into Oracle's codes; the
+ * source names no Oracle code itself, so that source/ does not depend on hcm/ (which depends on it).
+ */
+export const SOURCE_STATUSES = ['NOT_STARTED', 'IN_PROGRESS', 'COMPLETED', 'CANCELLED', 'ON_HOLD'] as const;
+export const SOURCE_PRIORITIES = ['HIGH', 'MEDIUM', 'LOW'] as const;
 
 /**
  * One goal as the source system exports it. Unknown fields are stripped, not rejected: source exports
@@ -25,12 +31,12 @@ export const GoalRecordSchema = z
     description: z.optional(z.string().check(z.maxLength(4000))),
     startDate: isoDate,
     targetCompletionDate: isoDate,
-    status: z.enum(GOAL_STATUS_CODES),
+    status: z.enum(SOURCE_STATUSES),
     goalPlanId: z.int().check(z.positive()),
     reviewPeriodId: z.optional(z.int().check(z.positive())),
     weight: z.optional(percent),
     category: z.optional(z.string().check(z.minLength(1), z.maxLength(30))),
-    priority: z.optional(z.enum(GOAL_PRIORITY_CODES)),
+    priority: z.optional(z.enum(SOURCE_PRIORITIES)),
     percentComplete: z.optional(percent),
     actualCompletionDate: z.optional(isoDate),
   })

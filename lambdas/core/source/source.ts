@@ -1,5 +1,4 @@
 import { ConfigError, InputRejectedError } from '../errors.ts';
-import type { GoalSource } from '../ports.ts';
 import type { ByteSource } from './bytes.ts';
 import {
   type CsvDelimiter,
@@ -14,6 +13,7 @@ import {
 import { notUtf8Message } from './encoding.ts';
 import { frameCsv, frameJsonl, type RawLine, type RawRecord, splitLines } from './framing.ts';
 import { needsCopy, normalizedBytes, type SourceShape, sniff } from './normalize.ts';
+import type { GoalSource, NormalizedCopy } from './port.ts';
 import type { GoalRecord } from './schema.ts';
 import type {
   ChunkRef,
@@ -64,13 +64,6 @@ export interface SourceReadOptions {
   encoding?: string;
   /** SourceRef.delimiter: the CSV separator, else detected from the header. */
   delimiter?: CsvDelimiter;
-}
-
-/** A UTF-8 copy of a source the reader cannot take as it is (normalize.ts), and how to read it. */
-export interface NormalizedCopy {
-  format: 'jsonl' | 'csv';
-  shape: SourceShape;
-  body: AsyncIterable<Uint8Array>;
 }
 
 /** JSON Lines or CSV over a ByteSource, streamed: memory does not grow with the file, only with the key index. */

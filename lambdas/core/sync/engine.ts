@@ -9,10 +9,11 @@ import {
   WRITE_TIMING_DEFAULTS,
   type WriteTiming,
 } from '#core/checkpoint/index.ts';
+import type { HcmGoals } from '#core/hcm/index.ts';
 import { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
-import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
+import type { ChunkRef, GoalRecord, GoalSource } from '#core/source/index.ts';
 import { ConnectionRecoveringError, ReauthRequiredError } from '../errors.ts';
-import { type Clock, type GoalSource, type HcmGoals, systemClock } from '../ports.ts';
+import { type Clock, systemClock } from '../ports.ts';
 import { type ChunkCounts, emptyCounts, type Settled, settledOf, tally, tallyVerify } from './counts.ts';
 import type { GoalSnapshot } from './goal-index.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';

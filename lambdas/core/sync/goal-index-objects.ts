@@ -1,5 +1,5 @@
+import type { ListedGoal } from '#core/hcm/index.ts';
 import { ConfigError } from '../errors.ts';
-import type { ListedGoal } from '../ports.ts';
 import { GOAL_INDEX_DEFAULTS, type GoalIndexManifest, type GoalIndexStore } from './goal-index.ts';
 import { runPool } from './pool.ts';
 

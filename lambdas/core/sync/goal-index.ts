@@ -1,8 +1,7 @@
-import type { NaturalKey } from '#core/hcm/index.ts';
+import type { HcmGoals, ListedGoal, NaturalKey, PlanGoalsPage } from '#core/hcm/index.ts';
 import { naturalKeyOf } from '#core/hcm/index.ts';
-import type { ChunkRef } from '#core/source/index.ts';
+import type { ChunkRef, GoalSource } from '#core/source/index.ts';
 import { ReauthRequiredError, TransientError } from '../errors.ts';
-import type { GoalSource, HcmGoals, ListedGoal, PlanGoalsPage } from '../ports.ts';
 import { runPool } from './pool.ts';
 
 /**

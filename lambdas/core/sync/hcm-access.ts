@@ -1,7 +1,6 @@
-import type { HcmGoal } from '#core/hcm/index.ts';
+import type { HcmGoal, HcmGoals } from '#core/hcm/index.ts';
 import { type NaturalKey, naturalKeyOf } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
-import type { HcmGoals } from '../ports.ts';
 import type { GoalSnapshot } from './goal-index.ts';
 
 /** Counts the calls one pass makes to the HCM port, for the chunk result and the run report. */

@@ -1,8 +1,7 @@
 import type { ChunkStore, RunLease, RunTotals } from '#core/checkpoint/index.ts';
 import { type RunStore, sourceChange } from '#core/checkpoint/index.ts';
-import type { ChunkRef, SourceRef } from '#core/source/index.ts';
+import type { ChunkRef, GoalSource, SourceCopyStore, SourceRef } from '#core/source/index.ts';
 import { ConfigError, RunNotFoundError, SourceChangedError } from '../errors.ts';
-import type { GoalSource, SourceCopyStore } from '../ports.ts';
 import type { GoalIndexSummary } from './goal-index.ts';
 
 /** Step Functions' state payload limit, minus headroom for what the state machine adds around it. */

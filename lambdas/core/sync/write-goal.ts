@@ -7,8 +7,7 @@ import {
   needsReconcile,
   type VerifyFinding,
 } from '#core/checkpoint/index.ts';
-import type { HcmGoal, HcmGoalPayload } from '#core/hcm/index.ts';
-
+import type { HcmGoal, HcmGoalPayload, HcmGoals, ListedGoal, WriteGuard } from '#core/hcm/index.ts';
 import { diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 import {
@@ -19,7 +18,7 @@ import {
   InvalidRecordError,
   isAmbiguousWrite,
 } from '../errors.ts';
-import type { Clock, HcmGoals, ListedGoal, WriteGuard } from '../ports.ts';
+import type { Clock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import { type ExistingGoals, pickExisting } from './hcm-access.ts';
 

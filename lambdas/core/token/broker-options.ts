@@ -4,7 +4,7 @@ import type { OutboxRelay } from './connection/outbox.ts';
 import { DEFAULT_BUFFER_SECONDS, DEFAULT_CLOCK_SKEW_SECONDS } from './expiry.ts';
 import { GRANT_DEFAULTS } from './oauth/grants.ts';
 import { DEFAULT_TOKEN_TIMEOUT_MS } from './oauth/token-endpoint.ts';
-import type { CoordinatorConfig } from './refresh/refresh-coordinator.ts';
+import type { CoordinatorConfig } from './refresh/refresh-request.ts';
 
 export interface TokenBrokerOptions {
   /** Freshness buffer (invariant 4), capped at 25% of the lifetime. Default 120 s. */

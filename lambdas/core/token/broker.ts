@@ -27,13 +27,8 @@ import { Outbox } from './connection/outbox.ts';
 import { assertUsable, DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
 import { tokenFingerprint } from './oauth/obtain.ts';
 import { DynamoTokenRateLimiter } from './refresh/rate-limiter.ts';
-import {
-  notConnectedError,
-  RefreshCoordinator,
-  type RefreshMode,
-  stateOf,
-  type TokenNeed,
-} from './refresh/refresh-coordinator.ts';
+import { RefreshCoordinator } from './refresh/refresh-coordinator.ts';
+import { notConnectedError, type RefreshMode, stateOf, type TokenNeed } from './refresh/refresh-request.ts';
 import { SingleFlight } from './refresh/single-flight.ts';
 import { inProactiveWindow, proactiveFireAt, proactiveScheduleName } from './schedule.ts';
 import { runSweep, type SweepResult } from './sweeper.ts';

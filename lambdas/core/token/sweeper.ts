@@ -2,7 +2,7 @@ import type { Clock } from '../ports.ts';
 import type { ConnectionItem } from './connection/connection-item.ts';
 import type { ConnectionStore } from './connection/connection-store.ts';
 import type { Outbox } from './connection/outbox.ts';
-import { stateOf } from './refresh/refresh-coordinator.ts';
+import { stateOf } from './refresh/refresh-request.ts';
 
 export interface SweepResult {
   /** active connections due within the horizon that were looked at */

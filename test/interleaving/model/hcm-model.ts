@@ -1,7 +1,14 @@
 import fc from 'fast-check';
-import type { HcmGoal, HcmGoalPayload, NaturalKey } from '#core/hcm/index.ts';
+import type {
+  HcmGoal,
+  HcmGoalPayload,
+  HcmGoals,
+  NaturalKey,
+  PlanGoalsPage,
+  PlanGoalsQuery,
+  WriteGuard,
+} from '#core/hcm/index.ts';
 import { AmbiguousWriteError, HcmRequestError } from '../../../lambdas/core/errors.ts';
-import type { HcmGoals, PlanGoalsPage, PlanGoalsQuery, WriteGuard } from '../../../lambdas/core/ports.ts';
 import { type Actor, cycle, type World } from './world.ts';
 
 /**

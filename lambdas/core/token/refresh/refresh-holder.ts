@@ -28,8 +28,8 @@ import { DEFAULT_TOKEN_TIMEOUT_MS } from '../oauth/token-endpoint.ts';
 import { proactiveFireAt } from '../schedule.ts';
 import { describe } from '../telemetry.ts';
 import { CallBudget, retryWithin } from './budget.ts';
-import type { CoordinatorDeps, RefreshRequest } from './refresh-coordinator.ts';
-import { MAX_SELF_RECOVERY_RETRIES, stateOf } from './refresh-coordinator.ts';
+import type { CoordinatorDeps, RefreshRequest } from './refresh-request.ts';
+import { MAX_SELF_RECOVERY_RETRIES, stateOf } from './refresh-request.ts';
 
 export const REFRESH_OUTCOME_UNKNOWN = 'refresh outcome unknown';
 const COMMIT_FAILED = 'rotated refresh token could not be persisted';
