@@ -62,4 +62,32 @@ describe('module boundaries', () => {
       );
     expect(deep).toEqual([]);
   });
+
+  it('product code has no import circle (type-only imports count: they tie the modules together)', () => {
+    const files = ['lambdas', 'cli', 'local', 'infra', 'bin'].flatMap(tsFiles);
+    const known = new Set(files);
+    const edges = new Map<string, string[]>();
+    for (const file of files) {
+      const targets = [...readFileSync(file, 'utf8').matchAll(IMPORT)]
+        .map((m) => targetOf(file, m[1] ?? m[2] ?? ''))
+        .filter((t): t is string => t !== undefined && known.has(t));
+      edges.set(file, targets);
+    }
+    const circles: string[] = [];
+    const state = new Map<string, 'open' | 'done'>();
+    const stack: string[] = [];
+    const visit = (file: string): void => {
+      state.set(file, 'open');
+      stack.push(file);
+      for (const next of edges.get(file) ?? []) {
+        if (state.get(next) === 'open')
+          circles.push([...stack.slice(stack.indexOf(next)), next].join(' -> '));
+        else if (!state.has(next)) visit(next);
+      }
+      stack.pop();
+      state.set(file, 'done');
+    };
+    for (const file of files) if (!state.has(file)) visit(file);
+    expect(circles).toEqual([]);
+  });
 });
