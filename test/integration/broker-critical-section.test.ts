@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { proactiveScheduleName } from '#core/token/index.ts';
 import { ReauthRequiredError, TokenCommitError, TransientError } from '../../lambdas/core/errors.ts';
-import type { CallOptions, KeyProvider } from '../../lambdas/core/ports.ts';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from '../../local/adapters/dynamo-fault-proxy.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
+import { BrownoutKms } from './brownout-kms.ts';
 
 /**
  * Issue 11, cases 1-6: the refresh lease covers the whole critical section, against dynalite (behind the
@@ -64,50 +64,6 @@ describe('case 1: slow KMS after the grant — the lease is extended, the pair c
     record('case1-slow-kms', { kmsMs: 1_100, leaseMs: 8_000, ms: Date.now() - started });
   });
 });
-
-/**
- * KMS in a brownout, in front of the fixture's keys: every call takes `latencyMs`, and GenerateDataKey
- * requests made before `lostUntil` are never answered (they hang until the caller aborts them).
- */
-class BrownoutKms implements KeyProvider {
-  latencyMs = 0;
-  lostUntil = 0;
-  readonly lost: number[] = [];
-  constructor(private readonly inner: KeyProvider) {}
-  get keyId(): string {
-    return this.inner.keyId;
-  }
-  async generateDataKey(context: Record<string, string>, options?: CallOptions) {
-    if (Date.now() < this.lostUntil) {
-      this.lost.push(Date.now());
-      await delay(Number.POSITIVE_INFINITY, options);
-    }
-    await delay(this.latencyMs, options);
-    return this.inner.generateDataKey(context, options);
-  }
-  async decryptDataKey(encrypted: Uint8Array, context: Record<string, string>, options?: CallOptions) {
-    await delay(this.latencyMs, options);
-    return this.inner.decryptDataKey(encrypted, context, options);
-  }
-}
-
-/** Waits `ms` (forever if infinite) unless the call is aborted first, as an SDK call would. */
-function delay(ms: number, options?: CallOptions): Promise<void> {
-  const signal = options?.abortSignal;
-  signal?.throwIfAborted();
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = Number.isFinite(ms) ? setTimeout(resolve, ms) : undefined;
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
 
 describe('case 1b: seal + commit fit only inside the extended lease', () => {
   it('the holder commits after its original lease ended; the waiter neither takes the lease nor resends', async () => {
