@@ -13,6 +13,10 @@ export const protocolGuards = {
   unknownOutcomeKeepsMarker: true,
   /** B4: a failed commit writes needs_reauth while still holding the lease (owner- and status-conditioned). */
   commitFailureUnderLease: true,
+  /** B5: both data keys of the commit are fetched before the send, so KMS cannot fail between answer and commit. */
+  keysBeforeSend: true,
+  /** B6: the commit is retried past the lease until it lands or another owner fences it out. */
+  commitPersistsPastLease: true,
   /** O1: a write whose outcome is unclear is not repeated in the same pass; the next claimant looks first. */
   noRepeatAfterUnclearWrite: true,
   /** O2: the claim is renewed and checked right before every write request. */

@@ -61,7 +61,7 @@ const instanceArb = (kills: boolean): fc.Arbitrary<InstancePlan> =>
       kms: fc.array(callFaultArb, { maxLength: 4 }),
       idp: fc.array(idpFaultArb, { maxLength: 3 }),
       idpLatency: fc.array(idpLatencyArb, { maxLength: 3 }),
-      ...(kills ? { kill: fc.record({ at: fc.integer({ min: 1, max: 14 }), lands: fc.boolean() }) } : {}),
+      ...(kills ? { kill: fc.record({ at: fc.integer({ min: 1, max: 16 }), lands: fc.boolean() }) } : {}),
     },
     { requiredKeys: ['calls', 'dynamo', 'kms', 'idp', 'idpLatency'] },
   );

@@ -26,31 +26,58 @@ export interface EnvelopeParts {
   ct: Uint8Array;
 }
 
+/** A data key fetched ahead of its one envelope (EnvelopeCipher.prepare). */
+export interface PreparedSeal {
+  seal(plaintext: string): string;
+  discard(): void;
+}
+
 export class EnvelopeCipher {
   constructor(private readonly keys: KeyProvider) {}
 
   async encrypt(plaintext: string, context: Record<string, string>, options?: CallOptions): Promise<string> {
+    return (await this.prepare(context, options)).seal(plaintext);
+  }
+
+  /**
+   * Fetches the data key now, to encrypt later without another KMS call: the token broker takes both keys
+   * before it sends a refresh token, so that nothing that can fail stands between the IdP's answer and the
+   * commit. The key is used once; `discard()` zeroes it when no seal follows.
+   */
+  async prepare(context: Record<string, string>, options?: CallOptions): Promise<PreparedSeal> {
     const dataKey = await this.keys.generateDataKey(context, options);
     const key = Buffer.from(dataKey.plaintext);
-    try {
-      if (key.length !== KEY_BYTES) throw new CryptoError(`data key must be ${KEY_BYTES} bytes`);
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', key, iv);
-      cipher.setAAD(additionalData(this.keys.keyId, context));
-      const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-      return serializeEnvelope({
-        v: ENVELOPE_VERSION,
-        kid: this.keys.keyId,
-        edk: dataKey.encrypted,
-        iv,
-        tag: cipher.getAuthTag(),
-        ct,
-      });
-    } finally {
-      // Plaintext key material lives no longer than the call.
+    dataKey.plaintext.fill(0);
+    const kid = this.keys.keyId;
+    let used = false;
+    const discard = (): void => {
+      used = true;
       key.fill(0);
-      dataKey.plaintext.fill(0);
-    }
+    };
+    return {
+      discard,
+      seal: (plaintext: string): string => {
+        if (used) throw new CryptoError('a prepared data key seals one envelope only');
+        try {
+          if (key.length !== KEY_BYTES) throw new CryptoError(`data key must be ${KEY_BYTES} bytes`);
+          const iv = randomBytes(IV_BYTES);
+          const cipher = createCipheriv('aes-256-gcm', key, iv);
+          cipher.setAAD(additionalData(kid, context));
+          const ct = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
+          return serializeEnvelope({
+            v: ENVELOPE_VERSION,
+            kid,
+            edk: dataKey.encrypted,
+            iv,
+            tag: cipher.getAuthTag(),
+            ct,
+          });
+        } finally {
+          // Plaintext key material lives no longer than its one envelope.
+          discard();
+        }
+      },
+    };
   }
 
   async decrypt(envelope: string, context: Record<string, string>, options?: CallOptions): Promise<string> {

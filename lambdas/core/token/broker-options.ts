@@ -24,6 +24,12 @@ export interface TokenBrokerOptions {
   callTimeoutMs?: number;
   /** End of the lease no call may reach. Default min(1 s, lease / 10). */
   leaseMarginMs?: number;
+  /**
+   * How long a holder keeps retrying its commit after the IdP answered, past the lease if need be (the
+   * write is fenced by owner and version). Default 45 s: with a 30 s lease it ends before the broker
+   * Lambda's 90 s timeout.
+   */
+  commitPersistMs?: number;
   /** Backoff of DynamoDB/KMS writes retried under the lease. */
   storeRetry?: { baseMs: number; capMs: number };
   /** Auto-recovery of a needs_reauth that consumed nothing: first retry after ~base, doubling to cap. */
@@ -54,6 +60,7 @@ export interface TokenBrokerOptions {
 
 export const DEFAULT_TOKEN_ENDPOINT_RATE = 15;
 export const DEFAULT_TOKEN_ENDPOINT_GUARD_MS = 250;
+export const DEFAULT_COMMIT_PERSIST_MS = 45_000;
 
 /** Every tunable of the refresh path with its default; the reasoning behind the numbers is in docs/token-broker.md. */
 export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
@@ -77,6 +84,7 @@ export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
       // A short (test) lease scales the request timeout down, or no attempt would ever fit under it.
       timeoutMs: o.tokenTimeoutMs ?? Math.min(DEFAULT_TOKEN_TIMEOUT_MS, Math.floor(leaseMs * 0.4)),
     },
+    commitPersistMs: o.commitPersistMs ?? DEFAULT_COMMIT_PERSIST_MS,
     callTimeoutMs,
     leaseMarginMs,
     slotSlackMs: Math.floor((o.tokenEndpointGuardMs ?? DEFAULT_TOKEN_ENDPOINT_GUARD_MS) / 2),

@@ -1,4 +1,4 @@
-import { EnvelopeCipher } from '#core/crypto/index.ts';
+import { EnvelopeCipher, type PreparedSeal } from '#core/crypto/index.ts';
 import { ReauthRequiredError } from '../errors.ts';
 import type { CallOptions, IssuedToken, KeyProvider } from '../ports.ts';
 import type { ConnectionItem } from './connection/connection-item.ts';
@@ -23,6 +23,11 @@ export class TokenVault {
     options?: CallOptions,
   ): Promise<string> {
     return this.cipher.encrypt(plaintext, encryptionContext(connectionId, purpose), options);
+  }
+
+  /** A data key for one later `seal` of this connection's `purpose`, fetched now (see EnvelopeCipher.prepare). */
+  prepareSeal(connectionId: string, purpose: TokenPurpose, options?: CallOptions): Promise<PreparedSeal> {
+    return this.cipher.prepare(encryptionContext(connectionId, purpose), options);
   }
 
   /** The item's access token as IssuedToken; the caller has checked it is there. */

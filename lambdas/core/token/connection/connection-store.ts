@@ -110,7 +110,7 @@ export class ConnectionStore {
     } catch (err) {
       throw new TokenCommitError(input.connectionId, { cause: err });
     }
-    if (!landed) throw new TokenCommitError(input.connectionId, { cause: new Error('fenced out') });
+    if (!landed) throw fencedOut(input.connectionId);
     return input.expectedVersion + 1;
   }
 
@@ -304,4 +304,15 @@ export class ConnectionStore {
       throw asTransient(err, 'connection write');
     }
   }
+}
+
+const FENCED_OUT = 'fenced out';
+
+/** A commit refused because another owner, version or status holds the item: retrying cannot land it. */
+export function fencedOut(connectionId: string, cause?: unknown): TokenCommitError {
+  return new TokenCommitError(connectionId, { cause: new Error(FENCED_OUT, { cause }) });
+}
+
+export function isFencedOut(err: unknown): boolean {
+  return err instanceof TokenCommitError && err.cause instanceof Error && err.cause.message === FENCED_OUT;
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { PreparedSeal } from '#core/crypto/index.ts';
 import { isTransientAwsError } from '../../aws-errors.ts';
 import {
   ConfigError,
@@ -15,6 +16,7 @@ import type { IssuedToken } from '../../ports.ts';
 import { protocolGuards } from '../../protocol-guards.ts';
 import { sleepOn, timeoutOn } from '../../retry.ts';
 import type { ConnectionItem } from '../connection/connection-item.ts';
+import { type CommitInput, fencedOut, isFencedOut } from '../connection/connection-store.ts';
 import { outboxEvent } from '../connection/outbox.ts';
 
 import {
@@ -74,10 +76,13 @@ export class LeaseHolder {
     this.probe('acquired');
 
     let obtained: Obtained;
+    let seals: Seals | undefined;
     try {
       const prepared = await prepareGrant(item, grantMode(this.req), this.d, this.budget.call('KMS Decrypt'));
       // Everything that can wait or fail before the send comes before the marker: a holder that dies
-      // waiting for a rate slot leaves no "outcome unknown" behind for a request it never sent.
+      // waiting for a rate slot leaves no "outcome unknown" behind for a request it never sent, and a
+      // KMS outage found here costs nothing, where after the answer it would cost the rotated token.
+      if (protocolGuards.keysBeforeSend) seals = await this.prepareSeals(item);
       const admit = await this.firstSlot();
       await this.writeMarker(item, prepared);
       // A marker write slow enough to move the send out of its slot's window takes a new slot.
@@ -103,13 +108,39 @@ export class LeaseHolder {
         },
       });
     } catch (err) {
+      discardSeals(seals);
       return this.grantFailed(item, err);
     }
     this.probe('answered');
     if (this.d.config.faults.crashAfterSendRate > this.d.config.random()) {
+      discardSeals(seals);
       throw new SimulatedCrashError('simulated broker crash after the token endpoint answered');
     }
-    return this.commit(item, obtained);
+    return this.commit(item, obtained, seals);
+  }
+
+  /** Both data keys of the commit, fetched before the send (the refresh one only for a rotating grant). */
+  private async prepareSeals(item: ConnectionItem): Promise<Seals> {
+    const { vault, config } = this.d;
+    const opts = { ...config.storeRetry, retryOn: isTransientAwsError };
+    const key = (purpose: 'access' | 'refresh') =>
+      retryWithin(
+        this.budget,
+        'KMS GenerateDataKey',
+        (o) => vault.prepareSeal(item.connectionId, purpose, o),
+        opts,
+      );
+    const [access, refresh] = await Promise.allSettled([
+      key('access'),
+      item.grant === 'refresh_token' ? key('refresh') : Promise.resolve(undefined),
+    ]);
+    if (access.status === 'fulfilled' && refresh.status === 'fulfilled')
+      return { access: access.value, refresh: refresh.value };
+    discardSeals({
+      access: access.status === 'fulfilled' ? access.value : undefined,
+      refresh: refresh.status === 'fulfilled' ? refresh.value : undefined,
+    });
+    throw access.status === 'rejected' ? access.reason : (refresh as PromiseRejectedResult).reason;
   }
 
   /** The rate slot of the first attempt, by the last moment the attempt could still start. */
@@ -137,62 +168,52 @@ export class LeaseHolder {
     this.markedFingerprint = tokenFingerprint(prepared.refreshToken);
   }
 
-  private async commit(item: ConnectionItem, obtained: Obtained): Promise<IssuedToken> {
-    const { store, vault, clock, config, telemetry } = this.d;
+  private async commit(
+    item: ConnectionItem,
+    obtained: Obtained,
+    prepared: Seals | undefined,
+  ): Promise<IssuedToken> {
+    const { vault, clock, config, telemetry } = this.d;
     const { tokens } = obtained;
     let version: number;
     let accessTokenEnvelope: string;
+    let seals: Seals | undefined = prepared;
     const nextProactiveAt = proactiveFireAt(tokens, config.bufferSeconds, config.random);
     const reactivation = item.status === 'needs_reauth' && item.version > 0;
     try {
       await this.extend();
       this.probe('extended');
-      const sealOpts = { ...config.storeRetry, retryOn: isTransientAwsError };
-      const [access, refresh] = await Promise.all([
-        retryWithin(
-          this.budget,
-          'KMS GenerateDataKey',
-          (o) => vault.seal(item.connectionId, 'access', tokens.accessToken, o),
-          sealOpts,
-        ),
-        obtained.refreshTokenToStore === undefined
-          ? undefined
-          : retryWithin(
-              this.budget,
-              'KMS GenerateDataKey',
-              (o) => vault.seal(item.connectionId, 'refresh', obtained.refreshTokenToStore as string, o),
-              sealOpts,
-            ),
-      ]);
+      // Mutation B5 only: without keys taken before the send, KMS is called here, after the token was spent.
+      seals = prepared ?? (await this.prepareSeals(item));
+      const access = seals.access.seal(tokens.accessToken);
+      const refresh = await this.sealRefresh(item, obtained.refreshTokenToStore, seals.refresh);
       accessTokenEnvelope = access;
       this.probe('sealed');
-      version = await store.commit(
-        {
-          connectionId: item.connectionId,
-          expectedVersion: item.version,
-          expectedStatus: item.status,
-          owner: this.owner,
-          commitId: randomUUID(),
-          accessTokenEnvelope: access,
-          refreshTokenEnvelope: refresh,
-          bootstrapFingerprint: obtained.bootstrapFingerprint,
-          expiresAt: tokens.expiresAt,
-          issuedAt: tokens.issuedAt,
-          trigger: this.req.trigger,
-          nextProactiveAt,
-          event: reactivation
-            ? outboxEvent(
-                'connection.reactivated',
-                item.connectionId,
-                { version: item.version + 1 },
-                clock.now(),
-              )
-            : undefined,
-          now: clock.now(),
-        },
-        this.budget,
-      );
+      version = await this.commitPersisting({
+        connectionId: item.connectionId,
+        expectedVersion: item.version,
+        expectedStatus: item.status,
+        owner: this.owner,
+        commitId: randomUUID(),
+        accessTokenEnvelope: access,
+        refreshTokenEnvelope: refresh,
+        bootstrapFingerprint: obtained.bootstrapFingerprint,
+        expiresAt: tokens.expiresAt,
+        issuedAt: tokens.issuedAt,
+        trigger: this.req.trigger,
+        nextProactiveAt,
+        event: reactivation
+          ? outboxEvent(
+              'connection.reactivated',
+              item.connectionId,
+              { version: item.version + 1 },
+              clock.now(),
+            )
+          : undefined,
+        now: clock.now(),
+      });
     } catch (err) {
+      discardSeals(seals);
       return this.commitFailed(item, obtained, err);
     }
     this.probe('committed');
@@ -210,6 +231,74 @@ export class LeaseHolder {
     }
     await this.d.scheduleProactive(item.connectionId, nextProactiveAt);
     return issued;
+  }
+
+  /** With the key taken before the send; a KMS call only if a refresh token came back unforeseen. */
+  private async sealRefresh(
+    item: ConnectionItem,
+    refreshToken: string | undefined,
+    prepared: PreparedSeal | undefined,
+  ): Promise<string | undefined> {
+    if (refreshToken === undefined) {
+      prepared?.discard();
+      return undefined;
+    }
+    if (prepared) return prepared.seal(refreshToken);
+    const { vault, config } = this.d;
+    return retryWithin(
+      this.budget,
+      'KMS GenerateDataKey',
+      (o) => vault.seal(item.connectionId, 'refresh', refreshToken, o),
+      { ...config.storeRetry, retryOn: isTransientAwsError },
+    );
+  }
+
+  /**
+   * The commit, retried past the lease until it lands or another owner fences it out. Its write is
+   * conditioned on this owner, version and status, so it can land only while no one else has taken the
+   * lease (whoever does finds the in-flight marker and flags it), and that marker, not the lease's clock,
+   * keeps the spent token from being sent again. Between rounds a read tells "fenced" from "still ours";
+   * commitPersistMs only bounds how long one invocation keeps trying.
+   */
+  private async commitPersisting(input: CommitInput): Promise<number> {
+    const { store, clock, config } = this.d;
+    if (!protocolGuards.commitPersistsPastLease) return store.commit(input, this.budget);
+    const giveUpAt = clock.now() + config.commitPersistMs;
+    const roundMs = Math.max(3 * config.callTimeoutMs, 1_000);
+    let round = this.budget; // first: what is left of the (extended) lease
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await store.commit(input, round);
+      } catch (err) {
+        if (isFencedOut(err)) throw err;
+        const { baseMs, capMs, random } = config.storeRetry;
+        const pause = Math.floor(random() * Math.min(capMs, baseMs * 2 ** attempt));
+        if (clock.now() + pause + config.callTimeoutMs > giveUpAt) throw err;
+        await sleepOn(clock, pause);
+        const seen = await this.commitState(input);
+        if (seen === 'landed') return input.expectedVersion + 1;
+        if (seen === 'fenced') throw fencedOut(input.connectionId, err);
+        round = new CallBudget(Math.min(giveUpAt, clock.now() + roundMs), clock, config.callTimeoutMs);
+      }
+    }
+  }
+
+  /** One consistent read between commit rounds; 'unknown' when even the read fails (keep trying). */
+  private async commitState(input: CommitInput): Promise<'landed' | 'fenced' | 'ours' | 'unknown'> {
+    const { store, clock, config } = this.d;
+    let item: ConnectionItem | undefined;
+    try {
+      item = await store.get(input.connectionId, { abortSignal: timeoutOn(clock, config.callTimeoutMs) });
+    } catch {
+      return 'unknown';
+    }
+    if (item?.lastCommitId === input.commitId) return 'landed';
+    const ours =
+      item !== undefined &&
+      item.leaseOwner === this.owner &&
+      item.version === input.expectedVersion &&
+      item.status === input.expectedStatus;
+    return ours ? 'ours' : 'fenced';
   }
 
   /** Right after the grant returned: the sealing and the commit get a whole lease of their own. */
@@ -409,4 +498,14 @@ function consumedNothing(err: unknown, rotating: boolean): boolean {
   if (err instanceof GrantRejectedError)
     return !rotating || err.oauthError === 'invalid_client' || err.oauthError === 'unauthorized_client';
   return false;
+}
+
+interface Seals {
+  access: PreparedSeal;
+  refresh: PreparedSeal | undefined;
+}
+
+function discardSeals(seals: Partial<Seals> | undefined): void {
+  seals?.access?.discard();
+  seals?.refresh?.discard();
 }

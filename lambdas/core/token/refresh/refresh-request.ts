@@ -46,6 +46,11 @@ export interface CoordinatorConfig {
   /** How late after its rate slot a request may still leave (half the limiter's guard). */
   slotSlackMs: number;
   grant: Omit<GrantRetryOptions, 'deadline' | 'now' | 'random'>;
+  /**
+   * How long after the answer one invocation keeps retrying its commit (fenced by owner and version, so
+   * it may run past the lease; the in-flight marker, not this time, keeps the spent token from reuse).
+   */
+  commitPersistMs: number;
   /** Full timeout of one DynamoDB or KMS call under the lease (SDK retries included). */
   callTimeoutMs: number;
   /** The end of the lease no call under it may reach (clock differences, the failure write). */
