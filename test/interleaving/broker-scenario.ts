@@ -22,6 +22,7 @@ const TABLE = 'connections';
 const CONNECTION = 'conn-1';
 const LEASE_MS = 3_000;
 const TOKEN_TTL_S = 600;
+const SECRET_REF = { secretId: 'secret/conn-1', grant: 'refresh_token' } as const;
 
 export const BROKER_OPTIONS: TokenBrokerOptions = {
   leaseMs: LEASE_MS,
@@ -35,9 +36,15 @@ export const BROKER_OPTIONS: TokenBrokerOptions = {
   backoffCapMs: 400,
 };
 
+/**
+ * get: getToken; afterUnauthorized: getToken past the version it got before; proactive: the scheduled
+ * refresh; sweep: the rate(5 minutes) sweep (refresh of due connections, recovery, outbox drain);
+ * connect: `goal-sync connect` again with the same secret (its bootstrap token was spent at setup).
+ */
+export type BrokerCall = 'get' | 'afterUnauthorized' | 'proactive' | 'sweep' | 'connect';
+
 export interface InstancePlan {
-  /** Each call: a getToken, or (afterUnauthorized) a getToken past the version it got before. */
-  calls: Array<'get' | 'afterUnauthorized'>;
+  calls: BrokerCall[];
   dynamo: CallFault[];
   kms: CallFault[];
   idp: IdpFault[];
@@ -50,13 +57,13 @@ export interface BrokerPlan {
   seed: number;
 }
 
-const instanceArb = (kills: boolean): fc.Arbitrary<InstancePlan> =>
+const GET_CALLS: BrokerCall[] = ['get', 'afterUnauthorized'];
+const ALL_CALLS: BrokerCall[] = [...GET_CALLS, 'proactive', 'sweep', 'connect'];
+
+const instanceArb = (kills: boolean, calls: BrokerCall[]): fc.Arbitrary<InstancePlan> =>
   fc.record(
     {
-      calls: fc.array(fc.constantFrom<'get' | 'afterUnauthorized'>('get', 'afterUnauthorized'), {
-        minLength: 1,
-        maxLength: 2,
-      }),
+      calls: fc.array(fc.constantFrom(...calls), { minLength: 1, maxLength: 2 }),
       dynamo: fc.array(callFaultArb, { maxLength: 12 }),
       kms: fc.array(callFaultArb, { maxLength: 4 }),
       idp: fc.array(idpFaultArb, { maxLength: 3 }),
@@ -66,14 +73,21 @@ const instanceArb = (kills: boolean): fc.Arbitrary<InstancePlan> =>
     { requiredKeys: ['calls', 'dynamo', 'kms', 'idp', 'idpLatency'] },
   );
 
-/** `kills: false`: every instance lives (the mutation check uses it to tell a live holder's window apart). */
-export const brokerPlans = (o: { kills?: boolean } = {}): fc.Arbitrary<BrokerPlan> =>
+/**
+ * `kills: false`: every instance lives (the mutation check uses it to tell a live holder's window apart).
+ * `paths: 'get'`: only getToken calls, the plans the mutation check's counts were measured with; 'all'
+ * (the main suite) mixes in the proactive, sweep and connect paths.
+ */
+export const brokerPlans = (o: { kills?: boolean; paths?: 'get' | 'all' } = {}): fc.Arbitrary<BrokerPlan> =>
   fc.record({
-    instances: fc.array(instanceArb(o.kills ?? true), { minLength: 2, maxLength: 3 }),
+    instances: fc.array(instanceArb(o.kills ?? true, o.paths === 'all' ? ALL_CALLS : GET_CALLS), {
+      minLength: 2,
+      maxLength: 3,
+    }),
     seed: fc.integer({ min: 1, max: 2 ** 30 }),
   });
 
-export const brokerPlanArb = brokerPlans();
+export const brokerPlanArb = brokerPlans({ paths: 'all' });
 
 class RecordingScheduler implements Scheduler {
   async scheduleOnce(): Promise<void> {}
@@ -135,10 +149,7 @@ export async function runBrokerScenario(s: fc.Scheduler, plan: BrokerPlan): Prom
   };
 
   // Connected, then idle until the token is stale: every instance's first call needs a refresh.
-  const connecting = makeBroker('setup').connect(CONNECTION, {
-    secretId: 'secret/conn-1',
-    grant: 'refresh_token',
-  });
+  const connecting = makeBroker('setup').connect(CONNECTION, SECRET_REF);
   await world.run(500);
   const connected = await connecting;
   world.advanceTo(connected.expiresAt - 60_000);
@@ -153,8 +164,13 @@ export async function runBrokerScenario(s: fc.Scheduler, plan: BrokerPlan): Prom
       for (const call of p.calls) {
         const minVersion = call === 'afterUnauthorized' && last ? last.version + 1 : 0;
         try {
-          last = await broker.getToken(CONNECTION, minVersion > 0 ? { minVersion } : {});
-          received.push({ who: `broker-${i}`, minVersion, token: last, at: world.now });
+          if (call === 'proactive') await broker.proactive(CONNECTION);
+          else if (call === 'sweep') await broker.sweep();
+          else if (call === 'connect') await broker.connect(CONNECTION, SECRET_REF);
+          else {
+            last = await broker.getToken(CONNECTION, minVersion > 0 ? { minVersion } : {});
+            received.push({ who: `broker-${i}`, minVersion, token: last, at: world.now });
+          }
         } catch (error) {
           failures.push({ who: `broker-${i}`, error });
           return;

@@ -62,7 +62,18 @@ function normalize(out: Record<string, unknown>): unknown {
       items.sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
   if (rest.UnprocessedKeys && Object.keys(rest.UnprocessedKeys).length === 0) delete rest.UnprocessedKeys;
   if (rest.UnprocessedItems && Object.keys(rest.UnprocessedItems).length === 0) delete rest.UnprocessedItems;
-  return JSON.parse(JSON.stringify(rest));
+  return sortKeys(JSON.parse(JSON.stringify(rest)));
+}
+
+/** Attribute order is not part of an answer (dynalite and the model build items in different orders). */
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+  );
 }
 
 type Answer = { output?: unknown; error?: string };

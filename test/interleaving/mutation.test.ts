@@ -98,7 +98,7 @@ async function hunt(w: Pick<Window, 'off' | 'protocol' | 'kills'>, numRuns = CI_
   const scenario = (s: fc.Scheduler, plan: unknown): Promise<Verdict> =>
     w.protocol === 'broker' ? runBrokerScenario(s, plan as never) : runChunkScenario(s, plan as never);
   const plans: fc.Arbitrary<unknown> =
-    w.protocol === 'broker' ? brokerPlans({ kills: w.kills }) : chunkPlans({ kills: w.kills });
+    w.protocol === 'broker' ? brokerPlans({ kills: w.kills, paths: 'get' }) : chunkPlans({ kills: w.kills });
   const out = await fc.check(
     fc.asyncProperty(fc.scheduler(), plans, async (s, plan) => {
       const verdict = await scenario(s, plan);

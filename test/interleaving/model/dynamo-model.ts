@@ -261,15 +261,30 @@ export class DynamoModel {
   }
 
   /** Base-table queries only (partition equality, optional sort condition and filter), no pagination. */
+  /**
+   * Key condition, then filter, as DynamoDB evaluates them (ScannedCount counts what the key condition
+   * read). An index holds only the items that carry both its keys, in its sort key's order; no Limit,
+   * no paging (the protocols under test read every due item in one page).
+   */
   private query(input: Plain): Plain {
-    if (input.IndexName !== undefined) throw new Error('DynamoModel: index queries are not modelled');
     const t = this.table(input.TableName);
+    const index =
+      input.IndexName === undefined ? undefined : t.spec.indexes?.find((i) => i.name === input.IndexName);
+    if (input.IndexName !== undefined && !index)
+      throw new ModelValidationError('The table does not have the specified index');
     const data = this.prepare(input);
-    const matches = (item: AvItem, expr: unknown) => expr === undefined || db.matchesExprFilter(item, expr);
-    const items = [...t.items.values()]
-      .filter((i) => matches(i, data._keyCondition) && matches(i, data._filter))
-      .map((i) => unmarshall(structuredClone(i)));
-    return { Items: items, Count: items.length };
+    // dynalite's parse keeps the tree under `.expression` (as its own query action reads it).
+    const matches = (item: AvItem, parsed: unknown) =>
+      parsed === undefined || db.matchesExprFilter(item, (parsed as { expression: unknown }).expression);
+    const inIndex = (item: AvItem) =>
+      !index || (item[index.partitionKey] !== undefined && item[index.sortKey] !== undefined);
+    const scanned = [...t.items.values()].filter((i) => inIndex(i) && matches(i, data._keyCondition));
+    if (index) {
+      const sortValue = (i: AvItem) => Number((i[index.sortKey] as { N?: string }).N);
+      scanned.sort((a, b) => sortValue(a) - sortValue(b));
+    }
+    const items = scanned.filter((i) => matches(i, data._filter)).map((i) => unmarshall(structuredClone(i)));
+    return { Count: items.length, Items: items, ScannedCount: scanned.length };
   }
 }
 
