@@ -1,36 +1,26 @@
-import type { HcmGoal } from '#core/hcm/index.ts';
+import { attribute, type ResourceName } from './contract/attributes.ts';
 import { SimHttpError } from './http.ts';
-import type { PersonDirectory } from './seed.ts';
 import { type GoalStore, naturalKey, type StoredGoal } from './store.ts';
 
 /**
  * The `q=` finder. Accepted, in both framework-1 (query by example) and framework-2+ spelling:
- *   PersonNumber='E000001';GoalPlanId=300000009990001     (`;` joins conditions)
- *   PersonNumber = 'E000001' and GoalName = 'It''s done'  (`and` joins, '' escapes a quote)
- *   GoalId=300000050000001                                (numbers and unquoted words)
+ *   PersonId=300000000000000;GoalName='Ship it'      (`;` joins conditions)
+ *   PersonId = 300000000000000 and GoalName = 'It''s done'  (`and` joins, '' escapes a quote)
  * Only equality is supported; unquoted values end at whitespace or `;`, so quote names with spaces.
+ * Only attributes the resource's contract marks queryable may be named (400 otherwise).
  */
 
-const STRING_ATTRS = ['PersonNumber', 'GoalName', 'StatusCode'] as const;
-const NUMBER_ATTRS = [
-  'PersonId',
-  'GoalPlanId',
-  'GoalId',
-  'GoalPlanGoalId',
-  'AssignmentId',
-  'ReviewPeriodId',
-] as const;
-type QueryAttr = (typeof STRING_ATTRS)[number] | (typeof NUMBER_ATTRS)[number];
-
 export interface Predicate {
-  attr: QueryAttr;
+  attr: string;
   value: string | number;
 }
 
 const invalidQ = (q: string, why: string) =>
-  new SimHttpError(400, `URL request parameter q with value ${q} isn't valid: ${why}.`);
+  new SimHttpError(400, [
+    { detail: `URL request parameter q with value ${q} isn't valid: ${why}.`, code: 'JBO-25200' },
+  ]);
 
-export function parseQ(q: string): Predicate[] {
+export function parseQ(q: string, resource: ResourceName): Predicate[] {
   const predicates: Predicate[] = [];
   let i = 0;
   const skipWs = () => {
@@ -68,7 +58,7 @@ export function parseQ(q: string): Predicate[] {
       raw = m;
       i += m.length;
     }
-    predicates.push(toPredicate(q, attr, raw, quoted));
+    predicates.push(toPredicate(q, resource, attr, raw, quoted));
     skipWs();
     if (i >= q.length) break;
     if (q[i] === ';') i++;
@@ -78,31 +68,30 @@ export function parseQ(q: string): Predicate[] {
   return predicates;
 }
 
-function toPredicate(q: string, attr: string, raw: string, quoted: boolean): Predicate {
-  if ((STRING_ATTRS as readonly string[]).includes(attr)) {
-    if (!quoted && raw === '') throw invalidQ(q, `missing value for ${attr}`);
-    return { attr: attr as QueryAttr, value: raw };
-  }
-  if ((NUMBER_ATTRS as readonly string[]).includes(attr)) {
+function toPredicate(
+  q: string,
+  resource: ResourceName,
+  name: string,
+  raw: string,
+  quoted: boolean,
+): Predicate {
+  const attr = attribute(resource, name);
+  if (!attr) throw invalidQ(q, `${name} isn't an attribute of the resource ${resource}`);
+  if (!attr.queryable) throw invalidQ(q, `the attribute ${name} of ${resource} isn't queryable`);
+  if (attr.type === 'integer' || attr.type === 'number') {
     const n = Number(raw);
-    if (raw.trim() === '' || !Number.isSafeInteger(n)) throw invalidQ(q, `${attr} needs a whole number`);
-    return { attr: attr as QueryAttr, value: n };
+    if (raw.trim() === '' || !Number.isFinite(n)) throw invalidQ(q, `${name} needs a number`);
+    return { attr: name, value: n };
   }
-  throw invalidQ(q, `the attribute ${attr} can't be used in a finder here`);
+  if (!quoted && raw === '') throw invalidQ(q, `missing value for ${name}`);
+  return { attr: name, value: raw };
 }
 
-export type IndexUsed = 'naturalKey' | 'goalId' | 'person' | 'plan' | 'scan';
-
-export interface QueryPlan {
-  index: IndexUsed;
-  candidates: Iterable<StoredGoal>;
+export function matches(row: object, predicates: readonly Predicate[]): boolean {
+  return predicates.every((p) => (row as Record<string, unknown>)[p.attr] === p.value);
 }
 
-function predicateValue(predicates: Predicate[], attr: QueryAttr): string | number | undefined {
-  return predicates.find((p) => p.attr === attr)?.value;
-}
-
-function* resolve(store: GoalStore, ids: ReadonlySet<string> | undefined): Iterable<StoredGoal> {
+function* resolve(store: GoalStore, ids: ReadonlySet<number> | undefined): Iterable<StoredGoal> {
   if (!ids) return;
   // Finders run synchronously to the end, so the live set cannot change underneath the walk.
   for (const id of ids) {
@@ -111,60 +100,29 @@ function* resolve(store: GoalStore, ids: ReadonlySet<string> | undefined): Itera
   }
 }
 
-/** Picks the narrowest index the predicates allow; every predicate is still applied as a filter. */
-export function planQuery(store: GoalStore, persons: PersonDirectory, predicates: Predicate[]): QueryPlan {
-  const goalId = predicateValue(predicates, 'GoalId');
+export type IndexUsed = 'naturalKey' | 'goalId' | 'person' | 'plan' | 'scan';
+
+/** The narrowest candidate set the predicates allow; every predicate is still applied as a filter. */
+export function goalCandidates(
+  store: GoalStore,
+  predicates: readonly Predicate[],
+  planId: number | undefined,
+): { index: IndexUsed; candidates: Iterable<StoredGoal> } {
+  const value = (attr: string) => predicates.find((p) => p.attr === attr)?.value;
+  const goalId = value('GoalId');
   if (typeof goalId === 'number') {
-    const id = store.uniqIdOfGoal(goalId);
-    return { index: 'goalId', candidates: resolve(store, id ? new Set([id]) : undefined) };
+    return { index: 'goalId', candidates: resolve(store, new Set([goalId])) };
   }
-  const personId = predicateValue(predicates, 'PersonId');
-  const personNumber =
-    predicateValue(predicates, 'PersonNumber') ??
-    (typeof personId === 'number' ? (persons.byId(personId)?.PersonNumber ?? '') : undefined);
-  const planId = predicateValue(predicates, 'GoalPlanId');
-  const goalName = predicateValue(predicates, 'GoalName');
-  if (typeof personNumber === 'string' && typeof planId === 'number' && typeof goalName === 'string') {
-    const ids = store.idsForNaturalKey(naturalKey(personNumber, planId, goalName));
-    return { index: 'naturalKey', candidates: resolve(store, ids) };
+  const personId = value('PersonId');
+  const goalName = value('GoalName');
+  if (typeof personId === 'number' && planId !== undefined && typeof goalName === 'string') {
+    return {
+      index: 'naturalKey',
+      candidates: resolve(store, store.idsForNaturalKey(naturalKey(personId, planId, goalName))),
+    };
   }
-  if (typeof personNumber === 'string') {
-    return { index: 'person', candidates: resolve(store, store.idsForPerson(personNumber)) };
-  }
-  if (typeof planId === 'number') {
-    return { index: 'plan', candidates: resolve(store, store.idsForPlan(planId)) };
-  }
+  if (typeof personId === 'number')
+    return { index: 'person', candidates: resolve(store, store.idsForPerson(personId)) };
+  if (planId !== undefined) return { index: 'plan', candidates: resolve(store, store.idsForPlan(planId)) };
   return { index: 'scan', candidates: store.all() };
-}
-
-export function matches(goal: HcmGoal, predicates: Predicate[]): boolean {
-  return predicates.every((p) => goal[p.attr] === p.value);
-}
-
-export interface Page {
-  items: StoredGoal[];
-  hasMore: boolean;
-  totalResults?: number;
-}
-
-/** Walks the candidates once: skips `offset` matches, keeps `limit`, and counts all only if asked. */
-export function findGoals(
-  plan: QueryPlan,
-  predicates: Predicate[],
-  page: { offset: number; limit: number; totalResults: boolean },
-): Page {
-  const items: StoredGoal[] = [];
-  let seen = 0;
-  let hasMore = false;
-  for (const record of plan.candidates) {
-    if (!matches(record.goal, predicates)) continue;
-    seen++;
-    if (seen <= page.offset) continue;
-    if (items.length < page.limit) items.push(record);
-    else {
-      hasMore = true;
-      if (!page.totalResults) break;
-    }
-  }
-  return { items, hasMore, ...(page.totalResults ? { totalResults: seen } : {}) };
 }
