@@ -36,13 +36,19 @@ export interface SimHarness {
 
 export async function startSimHarness(options: Partial<HcmSimOptions> = {}): Promise<SimHarness> {
   const idp: DevTokenIssuer = await startDevTokenIssuer();
-  const sim = await startHcmSim({
-    jwksUrl: idp.jwksUrl,
-    issuer: idp.issuer,
-    persons: 500,
-    ...options,
-    faults: { rateLimitPerSecond: 0, ...options.faults },
-  });
+  let sim: HcmSim;
+  try {
+    sim = await startHcmSim({
+      jwksUrl: idp.jwksUrl,
+      issuer: idp.issuer,
+      persons: 500,
+      ...options,
+      faults: { rateLimitPerSecond: 0, ...options.faults },
+    });
+  } catch (err) {
+    await idp.close();
+    throw err;
+  }
   const token = await idp.mint();
   return {
     sim,
