@@ -58,14 +58,22 @@ export interface Page<T> {
   totalResults?: number;
 }
 
-/** One page of `rows` (all matches, in creation order), each identified by `idOf` for the shuffle. */
+/**
+ * One page of `rows` (all matches, in creation order), each identified by `idOf` for the shuffle;
+ * `compare` (from `orderBy`) puts them in the order the client asked for instead.
+ */
 export function pageOf<T>(
   rows: T[],
   idOf: (row: T) => number,
   req: PageRequest,
   options: PageOptions,
+  compare?: (a: T, b: T) => number,
 ): Page<T> {
-  const ordered = options.order === 'shuffled' ? shuffled(rows, idOf, options.seed) : rows;
+  const ordered = compare
+    ? [...rows].sort(compare)
+    : options.order === 'shuffled'
+      ? shuffled(rows, idOf, options.seed)
+      : rows;
   const items = ordered.slice(req.offset, req.offset + req.limit);
   return {
     items,

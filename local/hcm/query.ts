@@ -6,14 +6,20 @@ import { type GoalStore, naturalKey, type StoredGoal } from './store.ts';
  * The `q=` finder. Accepted, in both framework-1 (query by example) and framework-2+ spelling:
  *   PersonId=300000000000000;GoalName='Ship it'      (`;` joins conditions)
  *   PersonId = 300000000000000 and GoalName = 'It''s done'  (`and` joins, '' escapes a quote)
- * Only equality is supported; unquoted values end at whitespace or `;`, so quote names with spaces.
+ *   GoalId > 300000050000100                          (=, !=, <, <=, >, >=: keyset paging)
+ * Unquoted values end at whitespace or `;`, so quote names with spaces. No LIKE, OR or brackets.
  * Only attributes the resource's contract marks queryable may be named (400 otherwise).
  */
 
+export type Op = '=' | '!=' | '<' | '<=' | '>' | '>=';
+
 export interface Predicate {
   attr: string;
+  op: Op;
   value: string | number;
 }
+
+const OPERATOR = /^(>=|<=|!=|<>|=|>|<)/;
 
 const invalidQ = (q: string, why: string) =>
   new SimHttpError(400, [
@@ -33,8 +39,10 @@ export function parseQ(q: string, resource: ResourceName): Predicate[] {
     if (!attr) throw invalidQ(q, `expected an attribute name at position ${i}`);
     i += attr.length;
     skipWs();
-    if (q[i] !== '=') throw invalidQ(q, `only equality (=) is supported after ${attr}`);
-    i++;
+    const opToken = OPERATOR.exec(q.slice(i))?.[0];
+    if (!opToken) throw invalidQ(q, `expected one of =, !=, <, <=, >, >= after ${attr}`);
+    const op: Op = opToken === '<>' ? '!=' : (opToken as Op);
+    i += opToken.length;
     skipWs();
     let raw: string;
     let quoted = false;
@@ -58,7 +66,7 @@ export function parseQ(q: string, resource: ResourceName): Predicate[] {
       raw = m;
       i += m.length;
     }
-    predicates.push(toPredicate(q, resource, attr, raw, quoted));
+    predicates.push({ ...toPredicate(q, resource, attr, raw, quoted), op });
     skipWs();
     if (i >= q.length) break;
     if (q[i] === ';') i++;
@@ -74,7 +82,7 @@ function toPredicate(
   name: string,
   raw: string,
   quoted: boolean,
-): Predicate {
+): Omit<Predicate, 'op'> {
   const attr = attribute(resource, name);
   if (!attr) throw invalidQ(q, `${name} isn't an attribute of the resource ${resource}`);
   if (!attr.queryable) throw invalidQ(q, `the attribute ${name} of ${resource} isn't queryable`);
@@ -87,8 +95,70 @@ function toPredicate(
   return { attr: name, value: raw };
 }
 
+function holds(actual: unknown, p: Predicate): boolean {
+  if (p.op === '=') return actual === p.value;
+  if (p.op === '!=') return actual !== p.value;
+  if (actual === null || actual === undefined || typeof actual !== typeof p.value) return false;
+  const a = actual as string | number;
+  if (p.op === '<') return a < p.value;
+  if (p.op === '<=') return a <= p.value;
+  if (p.op === '>') return a > p.value;
+  return a >= p.value;
+}
+
 export function matches(row: object, predicates: readonly Predicate[]): boolean {
-  return predicates.every((p) => (row as Record<string, unknown>)[p.attr] === p.value);
+  return predicates.every((p) => holds((row as Record<string, unknown>)[p.attr], p));
+}
+
+/** The value an equality predicate gives `attr` (what an index can be looked up by). */
+export function equalTo(predicates: readonly Predicate[], attr: string): string | number | undefined {
+  return predicates.find((p) => p.attr === attr && p.op === '=')?.value;
+}
+
+export interface SortKey {
+  attr: string;
+  desc: boolean;
+}
+
+/** `orderBy=GoalId:asc,GoalName:desc`: queryable attributes only (400 otherwise). */
+export function parseOrderBy(raw: string | null, resource: ResourceName): SortKey[] {
+  if (raw === null || raw.trim() === '') return [];
+  return raw.split(',').map((part) => {
+    const [name = '', dir = 'asc', ...rest] = part.trim().split(':');
+    const attr = attribute(resource, name);
+    const bad = (why: string) =>
+      new SimHttpError(400, [
+        { detail: `URL request parameter orderBy with value ${raw} isn't valid: ${why}.`, code: 'JBO-25201' },
+      ]);
+    if (!attr) throw bad(`${name} isn't an attribute of the resource ${resource}`);
+    if (!attr.queryable) throw bad(`the attribute ${name} of ${resource} can't be sorted on`);
+    if (rest.length > 0 || !['asc', 'desc'].includes(dir.toLowerCase())) {
+      throw bad(`use ${name}:asc or ${name}:desc`);
+    }
+    return { attr: name, desc: dir.toLowerCase() === 'desc' };
+  });
+}
+
+/** A comparator for `keys` over rows seen through `view` (nulls last). */
+export function comparator<T>(
+  keys: readonly SortKey[],
+  view: (row: T) => object,
+): ((a: T, b: T) => number) | undefined {
+  if (keys.length === 0) return undefined;
+  return (a, b) => {
+    const ra = view(a) as Record<string, unknown>;
+    const rb = view(b) as Record<string, unknown>;
+    for (const { attr, desc } of keys) {
+      const x = ra[attr] as string | number | null | undefined;
+      const y = rb[attr] as string | number | null | undefined;
+      if (x === y) continue;
+      if (x === null || x === undefined) return 1;
+      if (y === null || y === undefined) return -1;
+      const c = x < y ? -1 : 1;
+      return desc ? -c : c;
+    }
+    return 0;
+  };
 }
 
 function* resolve(store: GoalStore, ids: ReadonlySet<number> | undefined): Iterable<StoredGoal> {
@@ -108,7 +178,7 @@ export function goalCandidates(
   predicates: readonly Predicate[],
   planId: number | undefined,
 ): { index: IndexUsed; candidates: Iterable<StoredGoal> } {
-  const value = (attr: string) => predicates.find((p) => p.attr === attr)?.value;
+  const value = (attr: string) => equalTo(predicates, attr);
   const goalId = value('GoalId');
   if (typeof goalId === 'number') {
     return { index: 'goalId', candidates: resolve(store, new Set([goalId])) };

@@ -1,5 +1,5 @@
 import { pageOf, pageRequest } from './paging.ts';
-import { goalCandidates, matches, parseQ } from './query.ts';
+import { comparator, equalTo, goalCandidates, matches, parseOrderBy, parseQ } from './query.ts';
 import { notFound, type OpResult, type OpTally, type SimContext } from './resources.ts';
 import { GOAL_PLANS, goalPlanById, type PlanAssignee } from './seed.ts';
 import type { StoredGoal } from './store.ts';
@@ -19,7 +19,11 @@ export function listTopGoals(ctx: SimContext, params: URLSearchParams, tally: Op
   for (const record of goalCandidates(ctx.store, predicates, undefined).candidates) {
     if (matches(record.goal, predicates)) rows.push(record);
   }
-  const page = pageOf(rows, (r) => r.goal.GoalId, req, ctx.paging);
+  const order = comparator(
+    parseOrderBy(params.get('orderBy'), 'performanceGoals'),
+    (r: StoredGoal) => r.goal,
+  );
+  const page = pageOf(rows, (r) => r.goal.GoalId, req, ctx.paging, order);
   tally.reads++;
   const items = page.items.map((r) => topGoalView(ctx.baseUrl, r, req.onlyData));
   return {
@@ -81,7 +85,7 @@ export function getAssociatedPlan(
 export function listAssignees(ctx: SimContext, params: URLSearchParams, tally: OpTally): OpResult {
   const req = pageRequest(params, ctx.paging);
   const predicates = parseQ(params.get('q') ?? '', 'goalPlanAssignees');
-  const value = (attr: string) => predicates.find((p) => p.attr === attr)?.value;
+  const value = (attr: string) => equalTo(predicates, attr);
   const personId = value('PersonId');
   const personNumber = value('PersonNumber');
   const person =
@@ -98,7 +102,8 @@ export function listAssignees(ctx: SimContext, params: URLSearchParams, tally: O
   }
   const rows: PlanAssignee[] = [];
   for (const row of candidates) if (matches(row, predicates)) rows.push(row);
-  const page = pageOf(rows, (r) => r.GoalPlanAssignmentId, req, ctx.paging);
+  const order = comparator(parseOrderBy(params.get('orderBy'), 'goalPlanAssignees'), (r: PlanAssignee) => r);
+  const page = pageOf(rows, (r) => r.GoalPlanAssignmentId, req, ctx.paging, order);
   tally.reads++;
   const items = page.items.map((r) => assigneeView(ctx.baseUrl, r, req.onlyData));
   return {

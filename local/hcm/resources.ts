@@ -1,7 +1,7 @@
 import type { TenantLookups } from './contract/lookups.ts';
 import { etagMatches, SimHttpError } from './http.ts';
 import { type PageOptions, pageOf, pageRequest } from './paging.ts';
-import { goalCandidates, matches, parseQ } from './query.ts';
+import { comparator, goalCandidates, matches, parseOrderBy, parseQ } from './query.ts';
 import { type GoalPlan, goalPlanById, type PersonDirectory } from './seed.ts';
 import { etagOf, type GoalStore, naturalKey, type StoredGoal } from './store.ts';
 import { CREATE_ONLY, validateCreate, validateUpdate } from './validation.ts';
@@ -102,7 +102,8 @@ export function listGoals(
   for (const record of goalCandidates(ctx.store, predicates, planId).candidates) {
     if (record.goal.GoalPlanId === planId && matches(record.goal, predicates)) rows.push(record);
   }
-  const page = pageOf(rows, (r) => r.goal.GoalId, req, ctx.paging);
+  const order = comparator(parseOrderBy(params.get('orderBy'), 'planGoals'), (r: StoredGoal) => r.goal);
+  const page = pageOf(rows, (r) => r.goal.GoalId, req, ctx.paging, order);
   tally.reads++;
   return {
     status: 200,

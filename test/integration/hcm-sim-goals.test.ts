@@ -167,7 +167,8 @@ describe('HCM simulator: plan child finder', () => {
   it('answers 400 for finders it cannot run and 404 for an unknown plan collection', async () => {
     for (const q of [
       'Bogus=1',
-      "GoalName>'x'",
+      "GoalName LIKE 'x%'",
+      'GoalId=1 or GoalId=2',
       "GoalName='E1",
       'GoalId=abc',
       'PersonNumber=E000001',

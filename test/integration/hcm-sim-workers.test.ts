@@ -127,6 +127,32 @@ describe('HCM simulator: paging', () => {
     expect(again.body.items.map((g: { GoalId: number }) => g.GoalId)).toEqual(ids);
   });
 
+  it('keyset paging: GoalId > last with orderBy=GoalId:asc walks every goal once, in order', async () => {
+    const q = (last: number) => encodeURIComponent(`GoalId > ${last}`);
+    const seen: number[] = [];
+    let last = 0;
+    for (;;) {
+      const page = await h.call(
+        `${planGoals(FY26.GoalPlanId)}?onlyData=true&limit=7&orderBy=GoalId:asc&q=${q(last)}`,
+      );
+      expect(page.status).toBe(200);
+      const ids = page.body.items.map((g: { GoalId: number }) => g.GoalId);
+      seen.push(...ids);
+      if (ids.length < 7) break;
+      last = ids.at(-1);
+    }
+    const all = h.sim
+      .goals()
+      .filter((g) => g.GoalPlanId === FY26.GoalPlanId)
+      .map((g) => g.GoalId);
+    expect(seen).toEqual([...all].sort((a, b) => a - b));
+    const desc = await h.call(`${planGoals(FY26.GoalPlanId)}?limit=3&orderBy=GoalId:desc`);
+    expect(desc.body.items.map((g: { GoalId: number }) => g.GoalId)).toEqual(seen.slice(-3).reverse());
+    for (const bad of ['Weighting:asc', 'Bogus', 'GoalId:up']) {
+      expect((await h.call(`${planGoals(FY26.GoalPlanId)}?orderBy=${bad}`)).status, bad).toBe(400);
+    }
+  });
+
   it('a pod with a lower cap cuts limit to it', async () => {
     // 60 workers: one with two assignments, one with no plan -> 60 rows per plan, 120 in all.
     const small = await startSimHarness({ persons: 60, maxLimit: 100 });
