@@ -3,17 +3,16 @@ import { comparator, equalTo, goalCandidates, matches, parseOrderBy, parseQ } fr
 import { notFound, type OpResult, type OpTally, type SimContext } from './resources.ts';
 import { GOAL_PLANS, goalPlanById, type PlanAssignee } from './seed.ts';
 import type { StoredGoal } from './store.ts';
-import { assigneeView, associatedPlanView, collectionBody, paths, topGoalView } from './views.ts';
+import { assigneeView, associatedPlanView, collectionBody, paths, shapeOf, topGoalView } from './views.ts';
 
 /**
  * The read-only resources: top-level `performanceGoals` (one item per goal, its own keys) with its
  * child `associatedGoalPlans`, and `goalPlanAssignees` (which worker assignments each plan has).
  */
 
-const onlyDataOf = (params: URLSearchParams) => params.get('onlyData')?.toLowerCase() === 'true';
-
 export function listTopGoals(ctx: SimContext, params: URLSearchParams, tally: OpTally): OpResult {
   const req = pageRequest(params, ctx.paging);
+  const shape = shapeOf(params, 'performanceGoals');
   const predicates = parseQ(params.get('q') ?? '', 'performanceGoals');
   const rows: StoredGoal[] = [];
   for (const record of goalCandidates(ctx.store, predicates, undefined).candidates) {
@@ -25,7 +24,7 @@ export function listTopGoals(ctx: SimContext, params: URLSearchParams, tally: Op
   );
   const page = pageOf(rows, (r) => r.goal.GoalId, req, ctx.paging, order);
   tally.reads++;
-  const items = page.items.map((r) => topGoalView(ctx.baseUrl, r, req.onlyData));
+  const items = page.items.map((r) => topGoalView(ctx.baseUrl, r, shape));
   return {
     status: 200,
     body: collectionBody(ctx.baseUrl, paths.topGoals, 'performanceGoals', items, page, req),
@@ -41,7 +40,7 @@ function topRecord(ctx: SimContext, key: string): StoredGoal {
 export function getTopGoal(ctx: SimContext, key: string, params: URLSearchParams, tally: OpTally): OpResult {
   const record = topRecord(ctx, key);
   tally.reads++;
-  return { status: 200, body: topGoalView(ctx.baseUrl, record, onlyDataOf(params)) };
+  return { status: 200, body: topGoalView(ctx.baseUrl, record, shapeOf(params, 'performanceGoals')) };
 }
 
 export function listAssociatedPlans(
@@ -52,13 +51,14 @@ export function listAssociatedPlans(
 ): OpResult {
   const { goal } = topRecord(ctx, key);
   const req = pageRequest(params, ctx.paging);
+  const shape = shapeOf(params, 'associatedGoalPlans');
   const predicates = parseQ(params.get('q') ?? '', 'associatedGoalPlans');
   const rows = matches({ ...goal, GoalPlanName: goalPlanById(goal.GoalPlanId)?.GoalPlanName }, predicates)
     ? [goal]
     : [];
   const page = pageOf(rows, (g) => g.GoalPlanGoalId, req, ctx.paging);
   tally.reads++;
-  const items = page.items.map((g) => associatedPlanView(ctx.baseUrl, g, req.onlyData));
+  const items = page.items.map((g) => associatedPlanView(ctx.baseUrl, g, shape));
   return {
     status: 200,
     body: collectionBody(ctx.baseUrl, paths.associatedPlans(goal), 'associatedGoalPlans', items, page, req),
@@ -75,7 +75,7 @@ export function getAssociatedPlan(
   const { goal } = topRecord(ctx, key);
   if (goal.GoalPlanGoalId !== goalPlanGoalId) throw notFound();
   tally.reads++;
-  return { status: 200, body: associatedPlanView(ctx.baseUrl, goal, onlyDataOf(params)) };
+  return { status: 200, body: associatedPlanView(ctx.baseUrl, goal, shapeOf(params, 'associatedGoalPlans')) };
 }
 
 /**
@@ -84,6 +84,7 @@ export function getAssociatedPlan(
  */
 export function listAssignees(ctx: SimContext, params: URLSearchParams, tally: OpTally): OpResult {
   const req = pageRequest(params, ctx.paging);
+  const shape = shapeOf(params, 'goalPlanAssignees');
   const predicates = parseQ(params.get('q') ?? '', 'goalPlanAssignees');
   const value = (attr: string) => equalTo(predicates, attr);
   const personId = value('PersonId');
@@ -105,7 +106,7 @@ export function listAssignees(ctx: SimContext, params: URLSearchParams, tally: O
   const order = comparator(parseOrderBy(params.get('orderBy'), 'goalPlanAssignees'), (r: PlanAssignee) => r);
   const page = pageOf(rows, (r) => r.GoalPlanAssignmentId, req, ctx.paging, order);
   tally.reads++;
-  const items = page.items.map((r) => assigneeView(ctx.baseUrl, r, req.onlyData));
+  const items = page.items.map((r) => assigneeView(ctx.baseUrl, r, shape));
   return {
     status: 200,
     body: collectionBody(ctx.baseUrl, paths.assignees, 'goalPlanAssignees', items, page, req),
@@ -116,5 +117,5 @@ export function getAssignee(ctx: SimContext, id: number, params: URLSearchParams
   const row = ctx.persons.assigneeById(id);
   if (!row) throw notFound();
   tally.reads++;
-  return { status: 200, body: assigneeView(ctx.baseUrl, row, onlyDataOf(params)) };
+  return { status: 200, body: assigneeView(ctx.baseUrl, row, shapeOf(params, 'goalPlanAssignees')) };
 }

@@ -5,7 +5,7 @@ import { comparator, goalCandidates, matches, parseOrderBy, parseQ } from './que
 import { type GoalPlan, goalPlanById, type PersonDirectory } from './seed.ts';
 import { etagOf, type GoalStore, naturalKey, type StoredGoal } from './store.ts';
 import { CREATE_ONLY, validateCreate, validateUpdate } from './validation.ts';
-import { collectionBody, paths, planGoalView } from './views.ts';
+import { collectionBody, paths, planGoalView, shapeOf } from './views.ts';
 
 /**
  * The plan child `goalPlans/{GoalPlanId}/child/performanceGoals`, the only goal resource that
@@ -48,8 +48,11 @@ export function planOr(planId: number, status: 400 | 404): GoalPlan {
 }
 
 function itemResult(ctx: SimContext, record: StoredGoal, status: number, params: URLSearchParams): OpResult {
-  const onlyData = params.get('onlyData')?.toLowerCase() === 'true';
-  return { status, body: planGoalView(ctx.baseUrl, record, onlyData), etag: etagOf(record) };
+  return {
+    status,
+    body: planGoalView(ctx.baseUrl, record, shapeOf(params, 'planGoals')),
+    etag: etagOf(record),
+  };
 }
 
 /** A plan child key; a key of the top-level resource, or of another plan's goal, is 404. */
@@ -97,6 +100,7 @@ export function listGoals(
 ): OpResult {
   planOr(planId, 404);
   const req = pageRequest(params, ctx.paging);
+  const shape = shapeOf(params, 'planGoals');
   const predicates = parseQ(params.get('q') ?? '', 'planGoals');
   const rows: StoredGoal[] = [];
   for (const record of goalCandidates(ctx.store, predicates, planId).candidates) {
@@ -111,7 +115,7 @@ export function listGoals(
       ctx.baseUrl,
       paths.planGoals(planId),
       'performanceGoals',
-      page.items.map((r) => planGoalView(ctx.baseUrl, r, req.onlyData)),
+      page.items.map((r) => planGoalView(ctx.baseUrl, r, shape)),
       page,
       req,
     ),

@@ -164,6 +164,29 @@ describe('HCM simulator contract: describe', () => {
     expect(child.attributes.map((a: Attr) => a.name)).toContain('Weighting');
     expect((await h.call(`${topGoals}/describe`, { method: 'POST', body: {} })).status).toBe(405);
   });
+
+  it('describes goalPlanAssignees: read-only, PersonNumber queryable', async () => {
+    const res = await h.call('/hcmRestApi/resources/11.13.18.05/goalPlanAssignees/describe');
+    const attrs = attrsOf(res.body, 'goalPlanAssignees');
+    expect(attrs.get('PersonNumber')).toMatchObject({ queryable: true, updatable: false });
+    expect(attrs.get('AssignmentId')).toMatchObject({ type: 'integer', queryable: true });
+  });
+});
+
+describe('HCM simulator contract: fields and onlyData', () => {
+  it('fields keeps the named attributes and the links; onlyData drops the links with the key', async () => {
+    const g = (await create(goalBody(14))).body;
+    const item = selfPath(g);
+    const some = await h.call(`${item}?fields=GoalId,GoalName`);
+    expect(Object.keys(some.body).sort()).toEqual(['GoalId', 'GoalName', 'links']);
+    const list = await h.call(
+      `${planGoals(FY26.GoalPlanId)}?q=GoalId=${g.GoalId}&fields=GoalName&onlyData=true`,
+    );
+    expect(list.body.items).toEqual([{ GoalName: g.GoalName }]);
+    const bad = await h.call(`${item}?fields=GoalName,Weight`);
+    expect(bad.status).toBe(400);
+    expect(bad.body['o:errorDetails'][0].detail).toContain('Weight');
+  });
 });
 
 describe('HCM simulator contract: a business rule refuses a PATCH with 500', () => {
