@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +12,7 @@ import {
   type SimGoal,
   startHcmSim,
 } from '../../local/hcm/index.ts';
-import { JOURNAL_FILE_NAME } from '../../local/hcm/persist.ts';
+import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../../local/hcm/persist.ts';
 import { personId, planGoals, topGoals } from '../support/hcm-sim-http.ts';
 
 const FY26 = GOAL_PLANS[0]!;
@@ -172,5 +172,12 @@ describe('HCM simulator: stateDir persistence', () => {
           .map((g) => g.GoalId),
       ) + 1,
     );
+  });
+
+  it('refuses a state directory of the simulator before Oracle names (schema 1) and says what to do', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hcm-sim-'));
+    dirs.push(dir);
+    await writeFile(join(dir, STATE_FILE_NAME), JSON.stringify({ schema: 1, nextGoalId: 5, goals: [] }));
+    await expect(sim({ stateDir: dir })).rejects.toThrow(/schema 1 .*delete the state directory/s);
   });
 });
