@@ -2,6 +2,7 @@ import { RESOURCES } from './contract/resources.ts';
 import { REST_ROOT } from './contract/rest.ts';
 import { describeResource } from './describe.ts';
 import { SimHttpError } from './http.ts';
+import { checkPrivilege } from './privileges.ts';
 import {
   getAssignee,
   getAssociatedPlan,
@@ -51,6 +52,7 @@ function readOnly(method: OpMethod, allow: readonly string[]): void {
 /** Routes one operation (an HTTP request or a batch part) to the resources. */
 export function dispatch(ctx: SimContext, req: OpRequest, tally: OpTally): OpResult {
   const { route, method, params } = req;
+  checkPrivilege(ctx.forbidden(), method, route);
   switch (route.kind) {
     case 'planGoals':
       if (method === 'GET') return listGoals(ctx, route.planId, params, tally);

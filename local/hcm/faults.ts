@@ -1,5 +1,6 @@
 import { mulberry32 } from '../sample/random.ts';
 import { SimHttpError } from './http.ts';
+import { isPrivilegeEntry, PRIVILEGE_RESOURCES } from './privileges.ts';
 
 export type LatencyDistribution = 'uniform' | 'lognormal';
 
@@ -30,6 +31,11 @@ export interface HcmFaults {
    * `o:errorDetails` (reported from real pods: "PATCH gave 500 with StatusCode"); nothing commits.
    */
   patchRuleFailureRate: number;
+  /**
+   * Privileges the simulated integration user lacks: `resource` or `METHOD resource` (privileges.ts);
+   * such requests answer 403.
+   */
+  forbidden: readonly string[];
   /** Reject tokens whose `iat` is older than this, even if `exp` is later. null = off. */
   tokenMaxAgeSeconds: number | null;
   /** Per client_id token bucket (burst = rate). 0 = unlimited. */
@@ -47,6 +53,7 @@ export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
   lateCommitRate: 0,
   lateCommitDelayMs: 200,
   patchRuleFailureRate: 0,
+  forbidden: [],
   tokenMaxAgeSeconds: null,
   rateLimitPerSecond: 50,
 });
@@ -90,6 +97,12 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
       case 'errorStatus':
         if (v !== 500 && v !== 503) throw bad(key, '500 or 503');
         next.errorStatus = v;
+        break;
+      case 'forbidden':
+        if (!Array.isArray(v) || !v.every(isPrivilegeEntry)) {
+          throw bad(key, `a list of "resource" or "METHOD resource" (${PRIVILEGE_RESOURCES.join(', ')})`);
+        }
+        next.forbidden = [...v];
         break;
       case 'tokenMaxAgeSeconds':
         next.tokenMaxAgeSeconds = v === null ? null : nonNegative(v, key);

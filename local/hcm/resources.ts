@@ -17,6 +17,8 @@ export interface SimContext {
   persons: PersonDirectory;
   lookups: TenantLookups;
   paging: PageOptions;
+  /** The privileges the simulated user lacks now (fault `forbidden`). */
+  forbidden(): readonly string[];
   /** http://127.0.0.1:port, for links and Location. */
   baseUrl: string;
   now(): string;

@@ -115,6 +115,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       order: options.listOrder ?? 'shuffled',
       seed: options.seed ?? 1,
     },
+    forbidden: () => faults.forbidden,
     baseUrl: '',
     now: () => new Date().toISOString(),
   };

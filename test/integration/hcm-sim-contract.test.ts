@@ -210,3 +210,23 @@ describe('HCM simulator contract: a business rule refuses a PATCH with 500', () 
     );
   });
 });
+
+describe('HCM simulator contract: privileges', () => {
+  it('a privilege the user lacks answers 403 for that resource and method only', async () => {
+    const g = (await create(goalBody(15))).body;
+    h.sim.setFaults({ forbidden: ['performanceGoals', 'DELETE planGoals'] });
+    try {
+      const top = await h.call(topGoals);
+      expect(top.status).toBe(403);
+      expect(top.body['o:errorDetails'][0].detail).toContain('performanceGoals');
+      expect((await h.call(`${topGoals}/describe`)).status).toBe(403);
+      expect((await h.call(selfPath(g), { method: 'DELETE' })).status).toBe(403);
+      expect((await h.call(selfPath(g))).status).toBe(200);
+      expect((await h.call(selfPath(g), { method: 'PATCH', body: { Weighting: 5 } })).status).toBe(200);
+    } finally {
+      h.sim.setFaults({ forbidden: [] });
+    }
+    expect((await h.call(topGoals)).status).toBe(200);
+    expect(() => h.sim.setFaults({ forbidden: ['PUT planGoals'] })).toThrow(/forbidden/);
+  });
+});
