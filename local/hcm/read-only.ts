@@ -16,7 +16,7 @@ export function listTopGoals(ctx: SimContext, params: URLSearchParams, tally: Op
   const predicates = parseQ(params.get('q') ?? '', 'performanceGoals');
   const rows: StoredGoal[] = [];
   for (const record of goalCandidates(ctx.store, predicates, undefined).candidates) {
-    if (matches(record.goal, predicates)) rows.push(record);
+    if (ctx.listable(record) && matches(record.goal, predicates)) rows.push(record);
   }
   const order = comparator(
     parseOrderBy(params.get('orderBy'), 'performanceGoals'),

@@ -19,6 +19,8 @@ export interface SimContext {
   paging: PageOptions;
   /** The privileges the simulated user lacks now (fault `forbidden`). */
   forbidden(): readonly string[];
+  /** False while a new goal is still hidden from collections (fault `pendingVisibilityMs`). */
+  listable(record: StoredGoal): boolean;
   /** http://127.0.0.1:port, for links and Location. */
   baseUrl: string;
   now(): string;
@@ -106,7 +108,9 @@ export function listGoals(
   const predicates = parseQ(params.get('q') ?? '', 'planGoals');
   const rows: StoredGoal[] = [];
   for (const record of goalCandidates(ctx.store, predicates, planId).candidates) {
-    if (record.goal.GoalPlanId === planId && matches(record.goal, predicates)) rows.push(record);
+    if (record.goal.GoalPlanId === planId && ctx.listable(record) && matches(record.goal, predicates)) {
+      rows.push(record);
+    }
   }
   const order = comparator(parseOrderBy(params.get('orderBy'), 'planGoals'), (r: StoredGoal) => r.goal);
   const page = pageOf(rows, (r) => r.goal.GoalId, req, ctx.paging, order);

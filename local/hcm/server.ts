@@ -116,6 +116,9 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       seed: options.seed ?? 1,
     },
     forbidden: () => faults.forbidden,
+    listable: (record) =>
+      faults.pendingVisibilityMs <= 0 ||
+      Date.now() - Date.parse(record.goal.CreationDate) >= faults.pendingVisibilityMs,
     baseUrl: '',
     now: () => new Date().toISOString(),
   };
