@@ -1,7 +1,7 @@
 import { tenantLookups } from './contract/lookups.ts';
 import { PAGING } from './contract/rest.ts';
 import type { HcmFaults } from './faults.ts';
-import type { ListOrder } from './paging.ts';
+import { type ListOrder, OrderedRowsCache } from './paging.ts';
 import type { SimContext } from './resources.ts';
 import { DEFAULT_PERSON_COUNT, DEFAULT_WORKER_PROFILE, PersonDirectory, type WorkerProfile } from './seed.ts';
 import type { GoalStore } from './store.ts';
@@ -40,6 +40,8 @@ export function simContext(options: TenantOptions, store: GoalStore, faults: () 
       const hideMs = faults().pendingVisibilityMs;
       return hideMs <= 0 || Date.now() - Date.parse(record.goal.CreationDate) >= hideMs;
     },
+    listingsVary: () => faults().pendingVisibilityMs > 0,
+    listings: new OrderedRowsCache(),
     baseUrl: '',
     now: () => new Date().toISOString(),
   };

@@ -1,6 +1,6 @@
-import { pageOf, pageRequest } from './paging.ts';
+import { orderRows, pageOf, pageRequest, slicePage } from './paging.ts';
 import { comparator, equalTo, goalCandidates, matches, parseOrderBy, parseQ } from './query.ts';
-import { notFound, type OpResult, type OpTally, type SimContext } from './resources.ts';
+import { listingKey, notFound, type OpResult, type OpTally, type SimContext } from './resources.ts';
 import { GOAL_PLANS, goalPlanById, type PlanAssignee } from './seed.ts';
 import type { StoredGoal } from './store.ts';
 import { assigneeView, associatedPlanView, collectionBody, paths, shapeOf, topGoalView } from './views.ts';
@@ -14,15 +14,18 @@ export function listTopGoals(ctx: SimContext, params: URLSearchParams, tally: Op
   const req = pageRequest(params, ctx.paging);
   const shape = shapeOf(params, 'performanceGoals');
   const predicates = parseQ(params.get('q') ?? '', 'performanceGoals');
-  const rows: StoredGoal[] = [];
-  for (const record of goalCandidates(ctx.store, predicates, undefined).candidates) {
-    if (ctx.listable(record) && matches(record.goal, predicates)) rows.push(record);
-  }
   const order = comparator(
     parseOrderBy(params.get('orderBy'), 'performanceGoals'),
     (r: StoredGoal) => r.goal,
   );
-  const page = pageOf(rows, (r) => r.goal.GoalId, req, ctx.paging, order);
+  const ordered = ctx.listings.rows(listingKey(ctx, 'performanceGoals', params), () => {
+    const rows: StoredGoal[] = [];
+    for (const record of goalCandidates(ctx.store, predicates, undefined).candidates) {
+      if (ctx.listable(record) && matches(record.goal, predicates)) rows.push(record);
+    }
+    return orderRows(rows, (r) => r.goal.GoalId, ctx.paging, order);
+  });
+  const page = slicePage(ordered, req);
   tally.reads++;
   const items = page.items.map((r) => topGoalView(ctx.baseUrl, r, shape));
   return {

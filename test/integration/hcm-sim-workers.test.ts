@@ -125,6 +125,15 @@ describe('HCM simulator: paging', () => {
     expect(ids).not.toEqual([...ids].sort((a: number, b: number) => a - b));
     const again = await h.call(`${planGoals(FY26.GoalPlanId)}?limit=1000`);
     expect(again.body.items.map((g: { GoalId: number }) => g.GoalId)).toEqual(ids);
+    // A write between two pages is seen by the next page: listings are never served stale.
+    const added = (await create(goalBody(203))).body;
+    const after = await h.call(`${planGoals(FY26.GoalPlanId)}?limit=1000&totalResults=true`);
+    expect(after.body.totalResults).toBe(big.body.totalResults + 1);
+    expect(after.body.items.map((g: { GoalId: number }) => g.GoalId)).toContain(added.GoalId);
+    await h.call(selfPath(added), { method: 'DELETE' });
+    expect((await h.call(`${planGoals(FY26.GoalPlanId)}?totalResults=true`)).body.totalResults).toBe(
+      big.body.totalResults,
+    );
   });
 
   it('keyset paging: GoalId > last with orderBy=GoalId:asc walks every goal once, in order', async () => {
