@@ -140,7 +140,7 @@ describe('HCM simulator: paging', () => {
     const q = (last: number) => encodeURIComponent(`GoalId > ${last}`);
     const seen: number[] = [];
     let last = 0;
-    for (;;) {
+    for (let pages = 0; pages < 50; pages++) {
       const page = await h.call(
         `${planGoals(FY26.GoalPlanId)}?onlyData=true&limit=7&orderBy=GoalId:asc&q=${q(last)}`,
       );
