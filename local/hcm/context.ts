@@ -42,6 +42,7 @@ export function simContext(options: TenantOptions, store: GoalStore, faults: () 
     },
     listingsVary: () => faults().pendingVisibilityMs > 0,
     listings: new OrderedRowsCache(),
+    assigneeListings: new OrderedRowsCache(),
     baseUrl: '',
     now: () => new Date().toISOString(),
   };

@@ -24,6 +24,7 @@ export interface SimContext {
   /** True while `listable` depends on the clock: listings are then not cached. */
   listingsVary(): boolean;
   listings: OrderedRowsCache;
+  assigneeListings: OrderedRowsCache;
   /** http://127.0.0.1:port, for links and Location. */
   baseUrl: string;
   now(): string;
