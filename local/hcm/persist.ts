@@ -11,17 +11,10 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { STORE_SCHEMA, type StoredGoal, type StoreSnapshot } from './store.ts';
+import { STORE_SCHEMA, type StoreChange, type StoredGoal, type StoreSnapshot } from './store.ts';
 
 export const STATE_FILE_NAME = 'hcm-sim-state.json';
 export const JOURNAL_FILE_NAME = 'hcm-sim-journal.jsonl';
-
-/** One acknowledged change: the goal's new value (absent = deleted) and the GoalId sequence after it. */
-export interface StoreChange {
-  goalId: number;
-  next: StoredGoal | undefined;
-  nextGoalId: number;
-}
 
 type JournalLine = { u: number; g?: StoredGoal; n: number };
 

@@ -1,6 +1,12 @@
 import { createHash } from 'node:crypto';
 import { planGoalKey, type SimGoal, topGoalKey } from './goal.ts';
-import type { StoreChange } from './persist.ts';
+
+/** One acknowledged change: the goal's new value (absent = deleted) and the GoalId sequence after it. */
+export interface StoreChange {
+  goalId: number;
+  next: StoredGoal | undefined;
+  nextGoalId: number;
+}
 
 /** First GoalId handed out; GoalPlanGoalId = GoalId + PLAN_GOAL_OFFSET keeps both deterministic. */
 export const FIRST_GOAL_ID = 300_000_050_000_001;
