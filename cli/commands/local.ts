@@ -84,7 +84,7 @@ async function runWithOptions(
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= options.verbose ? 'INFO' : 'SILENT';
   // Watch for Ctrl-C before the (slow) import of the runner, so no signal meets the default handler.
-  const interrupt = new InterruptWatch(note);
+  const interrupt = new InterruptWatch(note, (run) => resumeCommand(argv, run));
   const { runLocal } = await import('../../local/runner/run-local.ts');
   let report: Awaited<ReturnType<typeof runLocal>>;
   try {

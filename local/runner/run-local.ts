@@ -92,6 +92,8 @@ export async function runLocal(
     const tables = await createProjectTables(dynamo.client);
     const runs = new RunStore(dynamo.doc, tables.checkpoints);
     const runId = o.runId ?? newRunId();
+    // Only a state dir given up front is on disk from the start (dynalite and the simulators journal there).
+    if (o.stateDir) interrupt.resumable({ runId, stateDir: workDir });
     const resumed = o.resume ? await runs.getRun(o.resume) : undefined;
     if (o.resume && !resumed) {
       const known = await listRunIds(dynamo.doc, tables.checkpoints);
