@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +10,8 @@ import { goalSync } from '../support/interrupt-run.ts';
 import { startSimPair } from '../support/sim-pair.ts';
 
 /**
- * A second Ctrl-C exits at once and prints the command that resumes the run (issue 28). No timing is
+ * The advice Ctrl-C prints works (issue 28). A second Ctrl-C exits at once and prints the command that
+ * resumes the run; without --state-dir there is nothing to resume, and it says so. No timing is
  * assumed: the HCM simulator holds every request for a long time, the test sends the first SIGINT
  * once a request is in flight (so the first one cannot finish stopping), the second once the runner
  * said it is stopping; then it runs the printed command and the run completes.
@@ -43,7 +45,7 @@ function until(check: () => boolean, poke: (wake: () => void) => void): Promise<
   });
 }
 
-describe('goal-sync local: a second Ctrl-C', { timeout: 180_000 }, () => {
+describe('goal-sync local: Ctrl-C advice', { timeout: 180_000 }, () => {
   it('exits 130 at once and prints the resume command, which then finishes the run', async () => {
     const stateDir = join(dir, 'run');
     hcm.setFaults({ latencyMs: HELD_MS });
@@ -99,5 +101,54 @@ describe('goal-sync local: a second Ctrl-C', { timeout: 180_000 }, () => {
     expect(resumed.code, resumed.stderr).toBe(0);
     const report = JSON.parse(resumed.stdout) as { status: string; goals: { failed: number } };
     expect(report).toMatchObject({ status: 'completed', goals: { failed: 0 } });
+  });
+
+  it('without --state-dir, Ctrl-C says there is nothing to resume instead of printing a resume that fails', async () => {
+    // Requests take a while, so the run is still going when the first one arrives and the signal is sent.
+    hcm.setFaults({ latencyMs: 500 });
+    const before = hcm.stats().requests.total;
+    const reportFile = join(dir, 'no-state.json');
+    const args = ['--goals', '200', '--progress', 'none', '--report', reportFile];
+    const child = spawn(
+      process.execPath,
+      [CLI, 'local', ...args, '--idp-url', idp.url, '--hcm-url', hcm.url],
+      {
+        env: { ...process.env, NO_COLOR: '1' },
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d;
+    });
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    const wakers: (() => void)[] = [];
+    const poll = setInterval(() => {
+      for (const w of wakers) w();
+    }, 20);
+    try {
+      await until(
+        () => hcm.stats().requests.total > before,
+        (w) => wakers.push(w),
+      );
+      child.kill('SIGINT');
+      expect(await closed, stderr).toBe(130);
+    } finally {
+      clearInterval(poll);
+      child.kill('SIGKILL');
+      hcm.setFaults({ latencyMs: 0 });
+    }
+    expect(stdout).toContain('next: this run kept no state (no --state-dir): run again with --state-dir DIR');
+    expect(stdout + stderr).not.toContain('--resume');
+    // The temporary directory held nothing a resume could use, and is gone.
+    const report = JSON.parse(await readFile(reportFile, 'utf8')) as {
+      stateDir: string;
+      interrupted: string;
+    };
+    expect(report.interrupted).toBe('SIGINT');
+    expect(existsSync(report.stateDir)).toBe(false);
   });
 });
