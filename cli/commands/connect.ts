@@ -1,8 +1,11 @@
 import { ConfigError } from '../../lambdas/core/errors.ts';
+import type { GrantType } from '../../lambdas/core/ports.ts';
 import { DEFAULT_SCOPE } from '../../local/constants.ts';
+import { enumValue } from '../args.ts';
 import { type ConnectionAdminRequest, invokeConnectionAdmin } from '../aws/admin-invoke.ts';
 import {
   type CliDeps,
+  CliUsageError,
   COMMON_OPTIONS,
   defaultDeps,
   EXIT,
@@ -30,12 +33,16 @@ export const usage = `goal-sync connect --stack NAME --connection ID [flags]   a
   --port P             callback port on 127.0.0.1 (default ${DEFAULT_CALLBACK_PORT}); register
                        http://127.0.0.1:${DEFAULT_CALLBACK_PORT}/callback as the IdP app's redirect URI
   --no-browser         only print the URL to open
+  --grant G            refresh-token (default: sign in in the browser), or client-credentials or
+                       jwt-bearer (- or _ alike): no browser, the connection secret holds what the grant
+                       needs (jwt-bearer: privateKeyPem, keyId = the certificate alias, subject)
   --json               the URL and progress go to stderr; stdout gets {connectionId, secretId, redirectUri, status}
   -h, --help           this help
 
 examples:
   goal-sync connect --stack HcmGoalSync-prod --connection oracle-hcm
   goal-sync connect --stack HcmGoalSync-prod --connection oracle-hcm --port 9000 --no-browser
+  goal-sync connect --stack HcmGoalSync-prod --connection oracle-hcm --grant jwt-bearer
 Authorization code + PKCE (S256). The code goes to the stack's connection-admin function, which
 exchanges it with the client secret and hands the refresh token to the token broker's encrypted store:
 neither the client secret nor any token reaches this machine.
@@ -48,8 +55,11 @@ const OPTIONS = {
   scope: { type: 'string' },
   port: { type: 'string' },
   'no-browser': { type: 'boolean' },
+  grant: { type: 'string' },
   json: { type: 'boolean' },
 } as const;
+
+const GRANTS: readonly GrantType[] = ['refresh_token', 'client_credentials', 'jwt_bearer'];
 
 const REQUIRED = [STACK_OUTPUTS.connectionAdminFunctionName] as const;
 
@@ -59,6 +69,8 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
     // With --json, human lines go to stderr so stdout is one JSON document.
     const say = flags.json ? deps.err : deps.out;
     const port = intFlag(flags.port, 'port', DEFAULT_CALLBACK_PORT, 0, 65535);
+    const grant = flags.grant === undefined ? 'refresh_token' : enumValue(flags.grant, GRANTS);
+    if (!grant) throw new CliUsageError('--grant must be refresh-token, client-credentials or jwt-bearer');
 
     const clients = awsClients();
     const outputs = await discoverStack(clients.cloudFormation, stackName, REQUIRED);
@@ -66,6 +78,18 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
       invokeConnectionAdmin(clients.lambda, outputs.ConnectionAdminFunctionName, request);
     // Client id, scope and token endpoint: the secret itself stays out of reach of people.
     const described = await admin({ action: 'describe', connectionId });
+    if (grant !== 'refresh_token') {
+      // No user, no browser: the function has the broker obtain a first token with the secret's credentials.
+      const answer = await admin({ action: 'connect', connectionId, grant });
+      const status = connectionStatusOf(answer, connectionId) ?? 'unknown';
+      say(`connection ${connectionId} connected with the ${grant} grant: status ${status}`);
+      if (flags.json) {
+        deps.out(
+          JSON.stringify({ connectionId, secretId: stringField(described, 'secretId'), grant, status }),
+        );
+      }
+      return status === 'needs_reauth' ? EXIT.needsReauth : EXIT.ok;
+    }
     const clientId = stringField(described, 'clientId');
     const tokenUrl = stringField(described, 'tokenUrl');
     const secretId = stringField(described, 'secretId');

@@ -38,15 +38,23 @@ export function resumeCommand(argv: string[], report: Pick<RunReport, 'runId' | 
   return `npm start -- ${flags.map(quote).join(' ')}`;
 }
 
+/** Without --state-dir the run's database and simulators lived in memory: there is nothing to resume. */
+const NO_STATE =
+  'this run kept no state (no --state-dir): run again with --state-dir DIR to be able to resume';
+
 /** What to type next, for the outcomes that have a next step. */
 function nextStep(argv: string[], report: RunReport, code: number): string | undefined {
-  const resume = resumeCommand(argv, report);
-  if (report.interrupted) return `resume with: ${resume}`;
+  const kept = argv.some((a) => a === '--state-dir' || a.startsWith('--state-dir='));
+  const resume = kept ? resumeCommand(argv, report) : undefined;
+  if (report.interrupted) return resume ? `resume with: ${resume}` : NO_STATE;
   if (code === 4) return 'fix the source (goal-sync validate FILE lists every problem), then run again';
   if (report.mode === 'naive') return undefined;
-  if (code === 3) return `the connection needs re-auth; then resume: ${resume}`;
-  if (report.execution && report.execution.notReached > 0) return `resume: ${resume}`;
-  if (report.goals.failed > 0) return `see the failed records above; after fixing them, resume: ${resume}`;
+  if (code === 3) return `the connection needs re-auth; then ${resume ? `resume: ${resume}` : NO_STATE}`;
+  if (report.execution && report.execution.notReached > 0) return resume ? `resume: ${resume}` : NO_STATE;
+  if (report.goals.failed > 0)
+    return resume
+      ? `see the failed records above; after fixing them, resume: ${resume}`
+      : 'see the failed records above; fix them and run again';
   return undefined;
 }
 
@@ -84,7 +92,7 @@ async function runWithOptions(
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_LOG_LEVEL ??= options.verbose ? 'INFO' : 'SILENT';
   // Watch for Ctrl-C before the (slow) import of the runner, so no signal meets the default handler.
-  const interrupt = new InterruptWatch(note);
+  const interrupt = new InterruptWatch(note, (run) => resumeCommand(argv, run));
   const { runLocal } = await import('../../local/runner/run-local.ts');
   let report: Awaited<ReturnType<typeof runLocal>>;
   try {

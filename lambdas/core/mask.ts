@@ -12,7 +12,7 @@ export function mask(secret: string | undefined | null): string {
 const JWT_RE = /eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}/g;
 const AUTH_RE = /\b(Bearer|Basic)\s+([A-Za-z0-9._~+/=-]{8,})/gi;
 const KV_RE =
-  /\b(access_token|refresh_token|client_secret|assertion|id_token|code_verifier|password)(["']?\s*[:=]\s*["']?)([^"'&\s,}]{8,})/gi;
+  /\b(access_token|refresh_token|client_secret|client_assertion|assertion|id_token|code_verifier|password)(["']?\s*[:=]\s*["']?)([^"'&\s,}]{8,})/gi;
 
 /** Masks anything token-like inside a string (error messages, upstream bodies). */
 export function maskSecrets(text: string): string {
@@ -34,6 +34,8 @@ const SECRET_KEYS = new Set(
     'client_secret',
     'authorization',
     'assertion',
+    'client_assertion',
+    'clientAssertion',
     'privateKey',
     'privateKeyPem',
     'password',

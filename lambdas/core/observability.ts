@@ -5,7 +5,7 @@ import { mask, maskSecrets } from './mask.ts';
 export const SERVICE_NAMESPACE = 'HcmGoalSync';
 
 const SECRET_FIELD =
-  /^(access_?token|refresh_?token|id_?token|client_?secret|authorization|assertion|private_?key(pem)?|password|token)$/i;
+  /^(access_?token|refresh_?token|id_?token|client_?secret|authorization|(client_?)?assertion|private_?key(pem)?|password|token)$/i;
 
 /** JSON replacer applied to every log line: secret fields and token-like strings come out masked (invariant 6). */
 export function maskingReplacer(key: string, value: unknown): unknown {

@@ -55,10 +55,16 @@ export interface ConnectionSecret {
   /** Required for client_secret_basic; absent for a pure JWT-bearer connection. */
   clientSecret?: string;
   scope?: string;
-  /** jwt_bearer: PEM private key (PKCS#8) that signs the assertion, its kid, and the assertion claims. */
+  /**
+   * PEM private key (PKCS#8) that signs assertions: the jwt_bearer grant's user assertion, and the client
+   * assertion that authenticates a client without `clientSecret`.
+   */
   privateKeyPem?: string;
+  /** Assertion header `kid`: the alias the key's certificate was imported under in the IDCS app. */
   keyId?: string;
+  /** jwt_bearer: the Fusion user name the token acts for (assertion `sub`). */
   subject?: string;
+  /** Assertion `aud`; default `https://identity.oraclecloud.com/` (IDCS also takes the domain URL). */
   audience?: string;
   /**
    * refresh_token grant: the refresh token a human obtained out of band; only `connect` reads it.

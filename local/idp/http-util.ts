@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import { IncomingMessage } from 'node:http';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 
 /** The Koa middleware shape the simulator adds in front of oidc-provider's router. */
@@ -26,4 +26,31 @@ export function oauthErrorCode(body: unknown): string | undefined {
   if (body && typeof body === 'object' && 'error' in body && typeof body.error === 'string')
     return body.error;
   return undefined;
+}
+
+/**
+ * Hands oidc-provider a request whose body was already read (to see how the client authenticates): a
+ * fresh IncomingMessage on the same socket, with the same head plus `headers`, streaming `body` again.
+ * oidc-provider then parses it as it would the original, with no "already parsed body" fallback.
+ */
+export function replayRequest(
+  ctx: KoaContextWithOIDC,
+  body: string,
+  headers: Record<string, string> = {},
+): void {
+  const original = ctx.req;
+  const bytes = Buffer.from(body, 'utf8');
+  const replay = new IncomingMessage(original.socket);
+  replay.method = original.method;
+  replay.url = original.url;
+  replay.httpVersion = original.httpVersion;
+  replay.httpVersionMajor = original.httpVersionMajor;
+  replay.httpVersionMinor = original.httpVersionMinor;
+  replay.headers = { ...original.headers, ...headers, 'content-length': String(bytes.length) };
+  // The body is all here; a message that ends incomplete destroys its socket (and our answer with it).
+  replay.complete = true;
+  replay.push(bytes);
+  replay.push(null);
+  ctx.req = replay;
+  ctx.request.req = replay;
 }

@@ -1,9 +1,14 @@
 import { z } from 'zod';
 import type { IdpFaults } from './idp-types.ts';
 
+/** IDCS "Token Mgmt" limits for an Oracle Apps identity domain (sku/api-rate-limiting.htm). */
 export const DEFAULT_RATE_LIMIT_PER_SECOND = 40;
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 1000;
 
-export function defaultFaults(rateLimitPerSecond = DEFAULT_RATE_LIMIT_PER_SECOND): IdpFaults {
+export function defaultFaults(
+  rateLimitPerSecond = DEFAULT_RATE_LIMIT_PER_SECOND,
+  rateLimitPerMinute = DEFAULT_RATE_LIMIT_PER_MINUTE,
+): IdpFaults {
   return {
     latencyMs: 0,
     jitterMs: 0,
@@ -12,6 +17,7 @@ export function defaultFaults(rateLimitPerSecond = DEFAULT_RATE_LIMIT_PER_SECOND
     dropAfterIssueRate: 0,
     forceInvalidGrant: false,
     rateLimitPerSecond,
+    rateLimitPerMinute,
   };
 }
 
@@ -28,6 +34,7 @@ export const faultsPatchSchema = z
     dropAfterIssueRate: probability,
     forceInvalidGrant: z.boolean(),
     rateLimitPerSecond: z.number().min(0),
+    rateLimitPerMinute: z.number().int().min(0),
   })
   .partial()
   .strict();
@@ -76,5 +83,42 @@ export class TokenBucket {
       return 0;
     }
     return Math.ceil(((1 - this.tokens) / this.ratePerSecond) * 1000);
+  }
+}
+
+const WINDOW_MS = 60_000;
+
+/**
+ * At most `limit` admitted requests in any 60-second window (a sliding log: IDCS does not say whether
+ * its minute is fixed or sliding, and sliding is the stricter reading). 0 means unlimited.
+ */
+export class SlidingMinute {
+  /** Admission times, oldest first; never longer than the limit. */
+  private admitted: number[] = [];
+
+  constructor(
+    private limit: number,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** A new limit starts an empty window, like TokenBucket.setRate. */
+  setLimit(limit: number): void {
+    if (limit === this.limit) return;
+    this.limit = limit;
+    this.admitted = [];
+  }
+
+  /** 0 if a request would be admitted now, otherwise the milliseconds until the oldest one leaves. */
+  waitMs(): number {
+    if (this.limit <= 0) return 0;
+    const now = this.now();
+    while (this.admitted.length && now - (this.admitted[0] as number) >= WINDOW_MS) this.admitted.shift();
+    if (this.admitted.length < this.limit) return 0;
+    return Math.max(1, Math.ceil((this.admitted[0] as number) + WINDOW_MS - now));
+  }
+
+  /** Counts an admitted request (after every other limit admitted it too, so a 429 costs nothing here). */
+  admit(): void {
+    if (this.limit > 0) this.admitted.push(this.now());
   }
 }

@@ -11,6 +11,7 @@ export function emptyStats(): IdpStats {
     reuseDetections: 0,
     revocations: 0,
     rateLimited: 0,
+    rateLimitedPerMinute: 0,
     injectedErrors: 0,
     droppedResponses: 0,
     errors: {},

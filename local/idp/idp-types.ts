@@ -1,16 +1,23 @@
 import type { JWK } from 'jose';
 import type { IdpTimeline } from '../timeline/types.ts';
 
-/** One registered OAuth client. The private JWK signs jwt-bearer assertions; the IdP only knows the public one. */
+/**
+ * One registered OAuth client (an IDCS confidential app). The private JWK signs its assertions; the IdP
+ * trusts the matching certificate, imported under `certificateAlias`, as IDCS does.
+ */
 export interface IdpClient {
   clientId: string;
-  /** '' for an assertion-only client (it authenticates with its jwt-bearer assertion alone). */
+  /** '' for a client without a secret: it authenticates with `client_assertion` only. */
   clientSecret: string;
-  /** client_secret_basic (default), or none for an assertion-only client (jwt-bearer grant only). */
-  tokenEndpointAuthMethod: 'client_secret_basic' | 'none';
+  /** HTTP Basic or `client_assertion` (client_secret_basic), or `client_assertion` only (private_key_jwt). */
+  tokenEndpointAuthMethod: 'client_secret_basic' | 'private_key_jwt';
   /** public+private JWK (RS256) for jwt-bearer */
   privateJwk: JWK;
   publicJwk: JWK;
+  /** The alias the certificate was imported under: an assertion's `kid` must equal it. */
+  certificateAlias: string;
+  /** Self-signed certificate of `publicJwk`; an assertion's `x5t` is its SHA-1 thumbprint. */
+  certificatePem: string;
 }
 
 export interface IdpOptions {
@@ -22,15 +29,22 @@ export interface IdpOptions {
   accessTokenTtlSeconds?: number;
   /** default 604800 */
   refreshTokenTtlSeconds?: number;
-  /** default 40 (IDCS "Token Mgmt" for Oracle Apps) */
+  /** default 40 (IDCS "Token Mgmt" for Oracle Apps); 0 = unlimited */
   rateLimitPerSecond?: number;
+  /** default 1000 (IDCS "Token Mgmt" for Oracle Apps), in any 60-second window; 0 = unlimited */
+  rateLimitPerMinute?: number;
+  /**
+   * The Fusion user names the identity domain knows: a user assertion's `sub` must be one of them.
+   * Default [DEFAULT_SUBJECT].
+   */
+  users?: string[];
   /** persist keys, clients, grants, tokens here */
   stateDir?: string;
   /** default ['goal-sync']; secrets generated (or loaded from stateDir) */
   clientIds?: string[];
   /**
-   * Public clients that may only use the jwt-bearer grant and authenticate with the assertion alone
-   * (RFC 7523 3.1: `client_id` in the body, no Authorization header). Default none.
+   * Clients without a secret: they authenticate with a signed `client_assertion` only (IDCS "client
+   * assertion", RFC 7523 2.2). Default none.
    */
   assertionOnlyClientIds?: string[];
   faults?: Partial<IdpFaults>;
@@ -50,6 +64,8 @@ export interface IdpFaults {
   forceInvalidGrant: boolean;
   /** Token bucket rate and burst; 0 disables the limit. */
   rateLimitPerSecond: number;
+  /** Admitted requests in any 60-second window; 0 disables the limit. */
+  rateLimitPerMinute: number;
 }
 
 export interface IdpStats {
@@ -66,7 +82,10 @@ export interface IdpStats {
   reuseDetections: number;
   /** grants revoked for any reason (reuse, admin revoke, /revoke) */
   revocations: number;
+  /** 429s, either limit */
   rateLimited: number;
+  /** of those, 429s from the per-minute limit */
+  rateLimitedPerMinute: number;
   injectedErrors: number;
   droppedResponses: number;
   /** by OAuth error code: invalid_grant, invalid_client, temporarily_unavailable, server_error, ... */

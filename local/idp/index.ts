@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -7,15 +8,25 @@ import { maskSecrets } from '../../lambdas/core/mask.ts';
 import { ERROR_DETAIL_STATE, tokenEndpointGate } from './gate.ts';
 import { mintRefreshToken } from './grant-handlers.ts';
 import { GrantStore } from './grant-store.ts';
-import { DEFAULT_RATE_LIMIT_PER_SECOND, defaultFaults, mergeFaults, TokenBucket } from './idp-faults.ts';
+import { IDCS_AUDIENCE, type TrustedCertificate, trustedCertificate } from './idcs-assertion.ts';
+import {
+  DEFAULT_RATE_LIMIT_PER_MINUTE,
+  DEFAULT_RATE_LIMIT_PER_SECOND,
+  defaultFaults,
+  mergeFaults,
+  SlidingMinute,
+  TokenBucket,
+} from './idp-faults.ts';
 import { StatsRecorder } from './idp-stats.ts';
 import { type IssuedModel, issuedEvent } from './idp-timeline.ts';
 import type { IdpOptions, IdpSim } from './idp-types.ts';
-import { createProvider, IDP_ROUTES, type LiveSettings } from './provider.ts';
+import { createProvider, DEFAULT_SUBJECT, IDP_ROUTES, type LiveSettings } from './provider.ts';
 import { loadKeyMaterial } from './signing-keys.ts';
 import { simRoutes } from './sim-routes.ts';
 
 export type { IdpTimeline } from '../timeline/types.ts';
+export { CLIENT_ASSERTION_TYPE } from './client-auth.ts';
+export { IDCS_AUDIENCE } from './idcs-assertion.ts';
 export { defaultFaults } from './idp-faults.ts';
 export type { IdpClient, IdpFaults, IdpOptions, IdpSim, IdpStats } from './idp-types.ts';
 export { JWT_BEARER_GRANT } from './jwt-bearer.ts';
@@ -44,9 +55,21 @@ export async function startIdp(options: IdpOptions = {}): Promise<IdpSim> {
   );
   const store = GrantStore.open(options.stateDir ? join(options.stateDir, GRANTS_FILE) : undefined);
   let faults = mergeFaults(
-    defaultFaults(options.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND),
+    defaultFaults(
+      options.rateLimitPerSecond ?? DEFAULT_RATE_LIMIT_PER_SECOND,
+      options.rateLimitPerMinute ?? DEFAULT_RATE_LIMIT_PER_MINUTE,
+    ),
     options.faults ?? {},
   );
+  const users = new Set(options.users?.length ? options.users : [DEFAULT_SUBJECT]);
+  const certificates = new Map<string, readonly TrustedCertificate[]>(
+    registered.map((c) => [c.clientId, [trustedCertificate(c)]]),
+  );
+  // A client without a secret of its own gets one only the simulator knows (provider.ts clientMetadata).
+  const basicSecrets = new Map(
+    registered.map((c) => [c.clientId, c.clientSecret || randomBytes(32).toString('base64url')]),
+  );
+  const basicSecretOf = (clientId: string) => basicSecrets.get(clientId) ?? '';
   const settings: LiveSettings = {
     accessTokenTtlSeconds: positiveSeconds(options.accessTokenTtlSeconds ?? 3600, 'accessTokenTtlSeconds'),
     refreshTokenTtlSeconds: positiveSeconds(
@@ -64,6 +87,8 @@ export async function startIdp(options: IdpOptions = {}): Promise<IdpSim> {
   const { port } = server.address() as AddressInfo;
   const issuer = `http://${urlHost(host)}:${port}`;
   const tokenUrl = `${issuer}${IDP_ROUTES.token}`;
+  // IDCS's own audience, or the domain URL (with or without its trailing slash); not the token URL.
+  const assertionAudiences = [IDCS_AUDIENCE, issuer, `${issuer}/`];
 
   const revokeGrant = async (grantId: string): Promise<boolean> => {
     const existed = store.revokeGrant(grantId);
@@ -74,6 +99,10 @@ export async function startIdp(options: IdpOptions = {}): Promise<IdpSim> {
     issuer,
     signingKey: material.signingKey,
     clients: registered,
+    basicSecretOf,
+    certificatesOf: (clientId) => certificates.get(clientId) ?? [],
+    assertionAudiences,
+    isKnownUser: (name) => users.has(name),
     store,
     settings,
     onConcurrentReuse: (grantId) => {
@@ -121,9 +150,16 @@ export async function startIdp(options: IdpOptions = {}): Promise<IdpSim> {
     close: () => closeServer(server),
   };
 
-  const bucket = new TokenBucket(faults.rateLimitPerSecond);
+  const gate = tokenEndpointGate({
+    stats,
+    bucket: new TokenBucket(faults.rateLimitPerSecond),
+    minute: new SlidingMinute(faults.rateLimitPerMinute),
+    faults: () => faults,
+    clientAuth: { certificatesOf: (clientId) => certificates.get(clientId), audiences: assertionAudiences },
+    basicSecretOf,
+  });
   provider.use(simRoutes({ ...sim, revokeGrant }) as Parameters<Provider['use']>[0]);
-  provider.use(tokenEndpointGate({ stats, bucket, faults: () => faults }) as Parameters<Provider['use']>[0]);
+  provider.use(gate as Parameters<Provider['use']>[0]);
   app = provider.callback();
   return sim;
 }

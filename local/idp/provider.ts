@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { importJWK, type JWK } from 'jose';
+import type { JWK } from 'jose';
 import type {
   ClientMetadata,
   Configuration,
@@ -9,8 +9,9 @@ import type {
 } from 'oidc-provider';
 import { HCM_AUDIENCE } from '../constants.ts';
 import { ConsumedTwiceError, type GrantStore } from './grant-store.ts';
+import type { TrustedCertificate } from './idcs-assertion.ts';
 import type { IdpClient } from './idp-types.ts';
-import { JWT_BEARER_GRANT, jwtBearerHandler, type VerifyKey } from './jwt-bearer.ts';
+import { JWT_BEARER_GRANT, jwtBearerHandler } from './jwt-bearer.ts';
 
 /** IDCS paths: the token broker only ever sees these. */
 export const IDP_ROUTES = {
@@ -67,23 +68,25 @@ export function hcmResourceServer(settings: LiveSettings): ResourceServer {
   };
 }
 
-function clientMetadata(client: IdpClient): ClientMetadata {
-  const common = {
+/**
+ * Every client is client_secret_basic to oidc-provider. A client without a secret of its own gets one
+ * that only the simulator knows: the gate puts it in an Authorization header once the client's
+ * `client_assertion` has been verified, the IDCS way, which oidc-provider's private_key_jwt cannot do
+ * (it wants `aud` = our URL, and one auth method per client where IDCS takes either).
+ */
+function clientMetadata(client: IdpClient, basicSecret: string): ClientMetadata {
+  const assertionOnly = client.tokenEndpointAuthMethod === 'private_key_jwt';
+  return {
     client_id: client.clientId,
     client_name: client.clientId,
     response_types: [],
     redirect_uris: [],
-    jwks: { keys: [client.publicJwk] } as ClientMetadata['jwks'],
-  };
-  if (client.tokenEndpointAuthMethod === 'none') {
-    // A public client: its signed assertion is its only credential, so that is the only grant it gets.
-    return { ...common, grant_types: [JWT_BEARER_GRANT], token_endpoint_auth_method: 'none' };
-  }
-  return {
-    ...common,
-    client_secret: client.clientSecret,
-    grant_types: ['refresh_token', 'client_credentials', JWT_BEARER_GRANT],
+    client_secret: basicSecret,
     token_endpoint_auth_method: 'client_secret_basic',
+    // Without a secret there is no user consent to refresh: the app's own token or a user assertion.
+    grant_types: assertionOnly
+      ? ['client_credentials', JWT_BEARER_GRANT]
+      : ['refresh_token', 'client_credentials', JWT_BEARER_GRANT],
   };
 }
 
@@ -91,6 +94,13 @@ export interface ProviderSetup {
   issuer: string;
   signingKey: JWK;
   clients: readonly IdpClient[];
+  /** The secret oidc-provider checks for a client (its own, or the simulator's stand-in, see clientMetadata). */
+  basicSecretOf(clientId: string): string;
+  /** Certificates imported for a client: what its assertions' kid/x5t must name. */
+  certificatesOf(clientId: string): readonly TrustedCertificate[];
+  /** The audiences an assertion's `aud` must contain one of. */
+  assertionAudiences: readonly string[];
+  isKnownUser(name: string): boolean;
   store: GrantStore;
   settings: LiveSettings;
   /** A refresh token consumed by two concurrent requests: revoke its grant (the loser gets invalid_grant). */
@@ -117,7 +127,9 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
         },
       };
     },
-    clients: setup.clients.map(clientMetadata),
+    clients: setup.clients.map((c) => clientMetadata(c, setup.basicSecretOf(c.clientId))),
+    // Client assertions are checked by the gate (client-auth.ts); oidc-provider only ever sees Basic.
+    clientAuthMethods: ['client_secret_basic'],
     jwks: { keys: [setup.signingKey] } as Configuration['jwks'],
     cookies: { keys: [randomBytes(32).toString('base64url')] },
     routes: IDP_ROUTES,
@@ -172,17 +184,14 @@ export async function createProvider(setup: ProviderSetup): Promise<Provider> {
   };
   const provider = new (ProviderCtor as ProviderClass)(setup.issuer, configuration);
 
-  const publicKeys = new Map<string, VerifyKey>();
-  for (const client of setup.clients) {
-    publicKeys.set(client.clientId, await importJWK(client.publicJwk, 'RS256'));
-  }
   provider.registerGrantType(
     JWT_BEARER_GRANT,
     jwtBearerHandler({
       provider,
       errors,
-      tokenUrl: `${setup.issuer}${IDP_ROUTES.token}`,
-      publicKeyFor: (clientId) => publicKeys.get(clientId),
+      audiences: setup.assertionAudiences,
+      certificatesOf: setup.certificatesOf,
+      isKnownUser: setup.isKnownUser,
       resource: HCM_AUDIENCE,
       resourceServerInfo: () => hcmResourceServer(settings),
       forceInvalidGrant: settings.forceInvalidGrant,

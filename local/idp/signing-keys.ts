@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, type JWK } from 'jose';
 import { ConfigError } from '../../lambdas/core/errors.ts';
+import { selfSignedCertificate } from './certificates.ts';
 import type { IdpClient } from './idp-types.ts';
 
 /** Everything secret the IdP needs across restarts: its token signing key and its clients. */
@@ -24,21 +25,36 @@ export async function generateRsaJwkPair(): Promise<{ privateJwk: JWK; publicJwk
   return { privateJwk: { ...(await exportJWK(privateKey)), ...meta }, publicJwk: { ...publicJwk, ...meta } };
 }
 
+/** The alias an administrator would give the client's certificate when importing it into the IDCS app. */
+export const certificateAliasOf = (clientId: string): string => `${clientId}-cert`;
+
 async function createClient(clientId: string, assertionOnly: boolean): Promise<IdpClient> {
   const { privateJwk, publicJwk } = await generateRsaJwkPair();
   return {
     clientId,
     clientSecret: assertionOnly ? '' : randomBytes(32).toString('base64url'),
-    tokenEndpointAuthMethod: assertionOnly ? 'none' : 'client_secret_basic',
+    tokenEndpointAuthMethod: assertionOnly ? 'private_key_jwt' : 'client_secret_basic',
     privateJwk,
     publicJwk,
+    certificateAlias: certificateAliasOf(clientId),
+    certificatePem: selfSignedCertificate(privateJwk, publicJwk, clientId),
+  };
+}
+
+/** A client stored before certificates existed gets one for its key; its identity stays the same. */
+function withCertificate(client: IdpClient): IdpClient {
+  if (client.certificatePem && client.certificateAlias) return client;
+  return {
+    ...client,
+    certificateAlias: certificateAliasOf(client.clientId),
+    certificatePem: selfSignedCertificate(client.privateJwk, client.publicJwk, client.clientId),
   };
 }
 
 /**
  * Loads the key material from `stateDir` (creating what is missing), or generates it in memory when there
  * is no state dir. Returns the material and the clients to register: `clientIds` (client_secret_basic)
- * then `assertionOnlyIds` (auth method none, jwt-bearer only), each in the order given.
+ * then `assertionOnlyIds` (no secret: client_assertion only), each in the order given.
  */
 export async function loadKeyMaterial(
   stateDir: string | undefined,
@@ -61,15 +77,16 @@ export async function loadKeyMaterial(
     ...[...new Set(assertionOnlyIds)].map((id): [string, boolean] => [id, true]),
   ];
   for (const [clientId, assertionOnly] of wanted) {
-    let client = material.clients.find((c) => c.clientId === clientId);
-    const method = assertionOnly ? 'none' : 'client_secret_basic';
+    const known = material.clients.find((c) => c.clientId === clientId);
+    let client = known && withCertificate(known);
+    if (client !== known) changed = true;
+    const method = assertionOnly ? 'private_key_jwt' : 'client_secret_basic';
     if (!client || client.tokenEndpointAuthMethod !== method) {
       // New, or its kind changed since the state dir was written: a fresh identity, not a half-reused one.
-      material.clients = material.clients.filter((c) => c.clientId !== clientId);
       client = await createClient(clientId, assertionOnly);
-      material.clients.push(client);
       changed = true;
     }
+    material.clients = [...material.clients.filter((c) => c.clientId !== clientId), client];
     registered.push(client);
   }
   if (file && stateDir && changed) {

@@ -38,12 +38,21 @@ export async function ensureConnection(
   } else if (grant === 'client_credentials') {
     await broker.secrets.putSecret(secretId, base);
   } else {
-    const jwk = idp.client.privateJwk;
-    if (!jwk) throw new ConfigError('the IdP did not share the client key that signs jwt-bearer assertions');
+    const { privateJwk: jwk, certificateAlias } = idp.client;
+    if (!jwk || !certificateAlias)
+      throw new ConfigError(
+        'the IdP did not share the client key and certificate alias that jwt-bearer needs',
+      );
     const privateKeyPem = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' })
       .export({ type: 'pkcs8', format: 'pem' })
       .toString();
-    await broker.secrets.putSecret(secretId, { ...base, privateKeyPem, keyId: jwk.kid });
+    // What an operator puts in the secret for IDCS: the key, its certificate's alias, the Fusion user.
+    await broker.secrets.putSecret(secretId, {
+      ...base,
+      privateKeyPem,
+      keyId: certificateAlias,
+      subject: idp.user,
+    });
   }
   await broker.transport.call({ action: 'connect', connectionId, secretId, grant });
   return current === undefined ? 'connected' : 'reconnected';

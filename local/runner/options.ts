@@ -102,7 +102,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --faults SPEC        e.g. hcm.commitThenDropRate=0.03,idp.errorRate=0.2,revokeAfter=2000
                        hcm.{latencyMs,jitterMs,errorRate,errorStatus,commitThenDropRate,lateCommitRate,
                             lateCommitDelayMs,tokenMaxAgeSeconds,rateLimitPerSecond}
-                       idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,forceInvalidGrant,rateLimitPerSecond}
+                       idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,forceInvalidGrant,
+                            rateLimitPerSecond,rateLimitPerMinute}
                        sfn.duplicateInvocationRate, secondRunAfter=N, revokeAfter=N
                        ${AWS_FAULT_USAGE}
   --grant G            refresh-token (default), client-credentials or jwt-bearer (- or _ alike)
@@ -219,6 +220,7 @@ export const FAULT_KEYS: Readonly<Record<string, FaultValue>> = {
   'idp.dropAfterIssueRate': 'ratio',
   'idp.forceInvalidGrant': 'boolean',
   'idp.rateLimitPerSecond': 'number',
+  'idp.rateLimitPerMinute': 'number',
   revokeAfter: 'count',
   'sfn.duplicateInvocationRate': 'ratio',
   secondRunAfter: 'count',

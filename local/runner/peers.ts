@@ -12,6 +12,7 @@ import {
   startHcmSim,
 } from '../hcm/index.ts';
 import {
+  DEFAULT_SUBJECT,
   fetchIdpClients,
   fetchIdpStats,
   fetchIdpTimeline,
@@ -31,8 +32,10 @@ import {
 export interface IdpPeer {
   url: string;
   tokenUrl: string;
-  /** privateJwk: signs jwt-bearer assertions (`--grant jwt-bearer`). */
-  client: { clientId: string; clientSecret: string; privateJwk?: JWK };
+  /** privateJwk signs jwt-bearer assertions (`--grant jwt-bearer`), sent with kid = certificateAlias. */
+  client: { clientId: string; clientSecret: string; privateJwk?: JWK; certificateAlias?: string };
+  /** The Fusion user the IdP knows: what a jwt-bearer assertion names as `sub`. */
+  user: string;
   stats(): Promise<IdpStats>;
   /** Issued tokens and answers over time (--report-html). */
   timeline(): Promise<IdpTimeline>;
@@ -83,6 +86,7 @@ export async function startPeers(o: {
       url: idp.url,
       tokenUrl: idp.tokenUrl,
       client,
+      user: DEFAULT_SUBJECT,
       stats: async () => idp.stats(),
       timeline: async () => idp.timeline(),
       setFaults: async (f) => void idp.setFaults(f),
@@ -110,6 +114,8 @@ async function remoteIdp(url: string): Promise<IdpPeer> {
     url,
     tokenUrl: new URL('/oauth2/v1/token', url).href,
     client,
+    // The simulator's default user: `goal-sync sim` starts it with no other.
+    user: DEFAULT_SUBJECT,
     stats: () => fetchIdpStats(url),
     timeline: () => fetchIdpTimeline(url),
     setFaults: async (f) => void (await postIdpFaults(url, f)),

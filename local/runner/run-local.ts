@@ -54,7 +54,8 @@ export async function runLocal(
 ): Promise<RunReport> {
   const workDir = o.stateDir ? resolve(o.stateDir) : await mkdtemp(join(tmpdir(), 'goal-sync-'));
   await mkdir(workDir, { recursive: true, mode: 0o700 });
-  let persistent = o.stateDir !== undefined;
+  // Only --state-dir keeps a run: without it dynalite and the simulators live in memory (nothing to resume).
+  const persistent = o.stateDir !== undefined;
   const peers = await startPeers({
     stateDir: persistent ? workDir : undefined,
     tokenTtlSeconds: o.tokenTtlSeconds,
@@ -92,6 +93,8 @@ export async function runLocal(
     const tables = await createProjectTables(dynamo.client);
     const runs = new RunStore(dynamo.doc, tables.checkpoints);
     const runId = o.runId ?? newRunId();
+    // Only a state dir given up front is on disk from the start (dynalite and the simulators journal there).
+    if (o.stateDir) interrupt.resumable({ runId, stateDir: workDir });
     const resumed = o.resume ? await runs.getRun(o.resume) : undefined;
     if (o.resume && !resumed) {
       const known = await listRunIds(dynamo.doc, tables.checkpoints);
@@ -183,10 +186,6 @@ export async function runLocal(
       return naive;
     }
 
-    // An interrupted run is worth resuming, so its state outlives this process even without --state-dir.
-    interrupt.onInterrupt(() => {
-      persistent = true;
-    });
     const chunkResults: SyncChunkResult[] = [];
     const lateCommitDelayMs = Number(o.faults.hcm.lateCommitDelayMs ?? 200);
     // The laptop's S3: plan-sync writes each run's chunk list, the Distributed Map's ItemReader reads it.
@@ -296,7 +295,6 @@ export async function runLocal(
     const execution = executeLocally(asl, functionArns, invokers, input, runId, { objects });
     executionArn = `arn:aws:states:local:000000000000:execution:goal-sync:${runId}`;
     interrupt.onInterrupt(() => {
-      persistent = true;
       lambdas.drain();
       void lambdas.stop();
       execution.abort();

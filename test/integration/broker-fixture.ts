@@ -69,6 +69,7 @@ export async function startBrokerFixture(
   const idp = await startIdp({
     accessTokenTtlSeconds: o.accessTokenTtlSeconds ?? 3600,
     rateLimitPerSecond: 0,
+    rateLimitPerMinute: 0,
     faults: o.faults,
   });
   const stateDir = await mkdtemp(join(tmpdir(), 'broker-it-'));

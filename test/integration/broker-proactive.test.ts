@@ -8,6 +8,7 @@ import { createTokenBrokerHandler } from '../../lambdas/token-broker/handler.ts'
 import { InProcessBrokerTransport } from '../../local/adapters/in-process-broker.ts';
 import { TimerScheduler } from '../../local/adapters/timer-scheduler.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
+import { DEFAULT_SUBJECT } from '../../local/idp/index.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 
 let fx: BrokerFixture;
@@ -153,7 +154,8 @@ describe('grants against the IdP', () => {
       clientId: client.clientId,
       clientSecret: client.clientSecret,
       privateKeyPem,
-      keyId: client.privateJwk.kid,
+      keyId: client.certificateAlias,
+      subject: DEFAULT_SUBJECT,
       scope: HCM_AUDIENCE,
     });
     fx.idp.resetStats();

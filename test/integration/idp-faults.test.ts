@@ -12,16 +12,18 @@ import {
   revokeIdpGrants,
   startIdp,
 } from '../../local/idp/index.ts';
-import { basicAuth, postForm, refreshGrant, signAssertion } from '../support/idp-client.ts';
+import { basicAuth, postForm, refreshGrant, userAssertion } from '../support/idp-client.ts';
 
 let idp: IdpSim;
 let client: IdpClient;
 let defaultRate: number;
+let defaultPerMinute: number;
 
 beforeAll(async () => {
   idp = await startIdp({ accessTokenTtlSeconds: 10 });
   client = idp.clients[0]!;
   defaultRate = idp.faults().rateLimitPerSecond;
+  defaultPerMinute = idp.faults().rateLimitPerMinute;
 });
 afterAll(() => idp.close());
 beforeEach(() => {
@@ -33,8 +35,30 @@ beforeEach(() => {
 const mint = () => idp.issueRefreshToken({ clientId: client.clientId });
 
 describe('IdP simulator faults: rate limit', () => {
-  it('defaults to the IDCS Oracle Apps limit of 40 requests per second', () => {
+  it('defaults to the IDCS Oracle Apps limits of 40 requests per second and 1000 per minute', () => {
     expect(defaultRate).toBe(40);
+    expect(defaultPerMinute).toBe(1000);
+  });
+
+  it('answers 429 once the per-minute limit is used up, with the per-second limit far away', async () => {
+    idp.setFaults({ rateLimitPerSecond: 1000, rateLimitPerMinute: 5 });
+    const cc = () => postForm(idp.tokenUrl, client, { grant_type: 'client_credentials' });
+    // One after the other: seven requests take far less than the minute the window spans.
+    const results = [];
+    for (let i = 0; i < 7; i++) results.push(await cc());
+    expect(results.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 429, 429]);
+    for (const r of results.slice(5)) {
+      expect(r.body.error).toBe('temporarily_unavailable');
+      const retryAfter = Number(r.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+    }
+    expect(idp.stats()).toMatchObject({
+      rateLimited: 2,
+      rateLimitedPerMinute: 2,
+      accessTokensIssued: 5,
+      byStatus: { '200': 5, '429': 2 },
+    });
   });
 
   it('answers 429 with Retry-After above the limit and counts it', async () => {
@@ -141,11 +165,7 @@ describe('IdP simulator faults: forceInvalidGrant', () => {
     const refresh = await refreshGrant(idp.tokenUrl, client, refreshToken);
     expect(refresh.status).toBe(400);
     expect(refresh.body.error).toBe('invalid_grant');
-    const assertion = await signAssertion(client.privateJwk, {
-      iss: client.clientId,
-      sub: client.clientId,
-      aud: idp.tokenUrl,
-    });
+    const assertion = await userAssertion(client);
     const bearer = await postForm(idp.tokenUrl, client, { grant_type: JWT_BEARER_GRANT, assertion });
     expect(bearer.body.error).toBe('invalid_grant');
     expect((await postForm(idp.tokenUrl, client, { grant_type: 'client_credentials' })).status).toBe(200);

@@ -1,8 +1,8 @@
-import { createRemoteJWKSet, decodeJwt, exportJWK, generateKeyPair, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { type IdpClient, type IdpSim, JWT_BEARER_GRANT, startIdp } from '../../local/idp/index.ts';
-import { postForm, refreshGrant, signAssertion } from '../support/idp-client.ts';
+import { postForm, refreshGrant } from '../support/idp-client.ts';
 
 const TTL = 30;
 let idp: IdpSim;
@@ -214,110 +214,5 @@ describe('IdP simulator: revocation', () => {
     expect(res.status).toBe(200);
     expect((await refreshGrant(idp.tokenUrl, client, refreshToken)).body.error).toBe('invalid_grant');
     expect(idp.stats()).toMatchObject({ revokeRequests: 1, revocations: 1, reuseDetections: 0 });
-  });
-});
-
-describe('IdP simulator: JWT bearer assertion', () => {
-  const assertionFor = (sub: string, aud = idp.tokenUrl) =>
-    signAssertion(client.privateJwk, { iss: client.clientId, sub, aud });
-
-  it('exchanges an assertion signed by the client key for an access token (app and user subjects)', async () => {
-    const asApp = await postForm(idp.tokenUrl, client, {
-      grant_type: JWT_BEARER_GRANT,
-      assertion: await assertionFor(client.clientId),
-    });
-    expect(asApp.status).toBe(200);
-    expect(asApp.body.refresh_token).toBeUndefined();
-    expect(await verifyAccessToken(asApp.body.access_token)).toMatchObject({
-      sub: client.clientId,
-      scope: HCM_AUDIENCE,
-    });
-
-    const asUser = await postForm(idp.tokenUrl, client, {
-      grant_type: JWT_BEARER_GRANT,
-      assertion: await assertionFor('bob', idp.issuer),
-    });
-    expect(asUser.status).toBe(200);
-    expect(await verifyAccessToken(asUser.body.access_token)).toMatchObject({ sub: 'bob', sub_type: 'user' });
-    expect(idp.stats()).toMatchObject({ accessTokensIssued: 2, byGrant: { [JWT_BEARER_GRANT]: 2 } });
-  });
-
-  it('rejects a bad signature, a foreign audience, an expired assertion and a missing one', async () => {
-    const { privateKey } = await generateKeyPair('RS256', { extractable: true });
-    const strangerJwk = { ...(await exportJWK(privateKey)), kid: client.privateJwk.kid };
-    const forged = await signAssertion(strangerJwk, {
-      iss: client.clientId,
-      sub: client.clientId,
-      aud: idp.tokenUrl,
-    });
-    const cases = [
-      forged,
-      await assertionFor(client.clientId, 'https://elsewhere.example/token'),
-      await signAssertion(client.privateJwk, {
-        iss: client.clientId,
-        sub: client.clientId,
-        aud: idp.tokenUrl,
-        iat: Math.floor(Date.now() / 1000) - 120,
-        expiresInSeconds: 60,
-      }),
-      await signAssertion(client.privateJwk, {
-        iss: 'someone-else',
-        sub: client.clientId,
-        aud: idp.tokenUrl,
-      }),
-    ];
-    for (const assertion of cases) {
-      const res = await postForm(idp.tokenUrl, client, { grant_type: JWT_BEARER_GRANT, assertion });
-      expect(res.status).toBe(400);
-      expect(res.body.error).toBe('invalid_grant');
-    }
-    const missing = await postForm(idp.tokenUrl, client, { grant_type: JWT_BEARER_GRANT });
-    expect(missing.body.error).toBe('invalid_request');
-    expect(idp.stats()).toMatchObject({
-      accessTokensIssued: 0,
-      errors: { invalid_grant: 4, invalid_request: 1 },
-    });
-  });
-
-  it('lets an assertion-only client authenticate with the assertion alone, and only for this grant', async () => {
-    const pub = idp.clients.find((c) => c.clientId === 'goal-sync-jwt')!;
-    expect(pub).toMatchObject({ tokenEndpointAuthMethod: 'none', clientSecret: '' });
-    const sign = (jwk = pub.privateJwk) =>
-      signAssertion(jwk, { iss: pub.clientId, sub: 'dave', aud: idp.tokenUrl });
-    const ok = await postForm(idp.tokenUrl, null, {
-      grant_type: JWT_BEARER_GRANT,
-      client_id: pub.clientId,
-      assertion: await sign(),
-    });
-    expect(ok.status).toBe(200);
-    expect(await verifyAccessToken(ok.body.access_token)).toMatchObject({
-      sub: 'dave',
-      client_id: pub.clientId,
-    });
-
-    // Its own assertion is its only credential: someone else's key gets nothing.
-    const forged = await postForm(idp.tokenUrl, null, {
-      grant_type: JWT_BEARER_GRANT,
-      client_id: pub.clientId,
-      assertion: await sign(client.privateJwk),
-    });
-    expect(forged.body.error).toBe('invalid_grant');
-    const cc = await postForm(idp.tokenUrl, null, {
-      grant_type: 'client_credentials',
-      client_id: pub.clientId,
-    });
-    expect(cc.status).toBe(400);
-    // Confidential clients still need their secret.
-    const anonymous = await postForm(idp.tokenUrl, null, {
-      grant_type: JWT_BEARER_GRANT,
-      client_id: client.clientId,
-      assertion: await signAssertion(client.privateJwk, {
-        iss: client.clientId,
-        sub: 'x',
-        aud: idp.tokenUrl,
-      }),
-    });
-    expect(anonymous.status).toBe(401);
-    expect(anonymous.body.error).toBe('invalid_client');
   });
 });

@@ -42,7 +42,11 @@ export async function startPipelinePeers(o: {
   hcmFaults?: Partial<HcmFaults>;
 }): Promise<PipelinePeers> {
   const dynamo = await startTestDynamo();
-  const idp = await startIdp({ accessTokenTtlSeconds: o.tokenTtlSeconds, rateLimitPerSecond: 0 });
+  const idp = await startIdp({
+    accessTokenTtlSeconds: o.tokenTtlSeconds,
+    rateLimitPerSecond: 0,
+    rateLimitPerMinute: 0,
+  });
   const hcm = await startHcmSim({ jwksUrl: idp.jwksUrl, issuer: idp.issuer, faults: o.hcmFaults });
   const dir = await mkdtemp(join(tmpdir(), 'pipeline-it-'));
   const silent = new Logger({ serviceName: 'token-broker', logLevel: 'SILENT' });

@@ -102,6 +102,7 @@ beforeAll(async () => {
         if (!idp.refreshTokens.delete(presented)) return reply(400, { error: 'invalid_grant' });
         return reply(200, tokens(true));
       }
+      if (grant === 'client_credentials') return reply(200, tokens(false));
       if (grant !== 'authorization_code') return reply(400, { error: 'unsupported_grant_type' });
       const issued = idp.codes.get(form.get('code') ?? '');
       idp.codes.delete(form.get('code') ?? ''); // single use
@@ -435,6 +436,33 @@ describe('goal-sync connect', () => {
     expect(idp.calls).toHaveLength(0);
     expect(h.all()).not.toContain('collector.example');
     expect(h.all()).not.toContain(CLIENT_SECRET);
+  });
+
+  it('--grant client-credentials connects without a browser: the function has the broker get a first token', async () => {
+    const opened: string[] = [];
+    const h = harness({ openBrowser: async (url) => Boolean(opened.push(url)) });
+    expect(await run([...argv, '--grant', 'client-credentials', '--json'], h.deps)).toBe(0);
+    expect(opened).toEqual([]);
+    expect(invocations().map((i) => [i.action, i.grant])).toEqual([
+      ['describe', undefined],
+      ['connect', 'client_credentials'],
+    ]);
+    expect(idp.calls.map((c) => [c.grant, c.status])).toEqual([['client_credentials', 200]]);
+    expect(JSON.parse(h.lines.at(-1)!)).toEqual({
+      connectionId: 'hcm-eu',
+      secretId: SECRET_ID,
+      grant: 'client_credentials',
+      status: 'active',
+    });
+    expect((await connection())?.grant).toBe('client_credentials');
+    expectNothingSecretIn(h.all());
+  });
+
+  it('--grant with an unknown value is a usage error (exit 2) before any AWS call', async () => {
+    const h = harness();
+    expect(await run([...argv, '--grant', 'password'], h.deps)).toBe(2);
+    expect(h.lines.join('\n')).toMatch(/--grant must be refresh-token, client-credentials or jwt-bearer/);
+    expect(invocations()).toEqual([]);
   });
 
   it('fails clearly on a stack without the connection-admin function', async () => {

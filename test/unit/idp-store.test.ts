@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConsumedTwiceError, GrantStore } from '../../local/idp/grant-store.ts';
-import { defaultFaults, faultDelayMs, mergeFaults, TokenBucket } from '../../local/idp/idp-faults.ts';
+import {
+  defaultFaults,
+  faultDelayMs,
+  mergeFaults,
+  SlidingMinute,
+  TokenBucket,
+} from '../../local/idp/idp-faults.ts';
 
 describe('TokenBucket', () => {
   it('admits a burst of one second, then refills at the rate, and says how long to wait', () => {
@@ -29,6 +35,42 @@ describe('TokenBucket', () => {
   });
 });
 
+describe('SlidingMinute', () => {
+  it('admits the limit in any 60 s window, says when the oldest leaves, and counts only what it admits', () => {
+    let now = 0;
+    const minute = new SlidingMinute(3, () => now);
+    const take = () => {
+      const wait = minute.waitMs();
+      if (wait === 0) minute.admit();
+      return wait;
+    };
+    expect([take(), take()]).toEqual([0, 0]);
+    now = 40_000;
+    expect(take()).toBe(0);
+    expect(take()).toBe(20_000);
+    now = 59_999;
+    // Refused requests took no place: still the same three admissions, the first leaving at 60,000.
+    expect(take()).toBe(1);
+    now = 60_000;
+    expect([take(), take(), take()]).toEqual([0, 0, 40_000]);
+  });
+
+  it('treats 0 as unlimited and starts a new limit with an empty window', () => {
+    let now = 0;
+    const minute = new SlidingMinute(0, () => now);
+    for (let i = 0; i < 2000; i++) {
+      expect(minute.waitMs()).toBe(0);
+      minute.admit();
+    }
+    minute.setLimit(1);
+    expect(minute.waitMs()).toBe(0);
+    minute.admit();
+    expect(minute.waitMs()).toBe(60_000);
+    now = 60_000;
+    expect(minute.waitMs()).toBe(0);
+  });
+});
+
 describe('faults', () => {
   it('merges partial patches and rejects out-of-range or unknown fields', () => {
     const f = mergeFaults(defaultFaults(), { errorRate: 0.5 });
@@ -36,6 +78,7 @@ describe('faults', () => {
       errorRate: 0.5,
       latencyMs: 10,
       rateLimitPerSecond: 40,
+      rateLimitPerMinute: 1000,
     });
     expect(() => mergeFaults(f, { errorRate: 1.5 })).toThrow();
     expect(() => mergeFaults(f, { errorStatus: 502 as 503 })).toThrow();

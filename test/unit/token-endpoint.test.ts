@@ -1,9 +1,7 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { basicAuthorization, JWT_BEARER_GRANT, obtainToken, parseTokenResponse } from '#core/token/index.ts';
+import { basicAuthorization, obtainToken, parseTokenResponse } from '#core/token/index.ts';
 import {
   AmbiguousTokenResponseError,
   GrantRejectedError,
@@ -296,40 +294,6 @@ describe('obtainToken over HTTP', () => {
     expect(err).not.toBeInstanceOf(AmbiguousTokenResponseError);
     expect((err as Error).message).toContain('ECONNREFUSED');
     expect(retries).toHaveLength(3);
-  });
-
-  it('signs an RS256 jwt-bearer assertion with kid that the IdP can verify', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const spki = publicKey.export({ type: 'spki', format: 'pem' }).toString();
-    const p = await endpoint(ok);
-    await obtainToken(
-      {
-        grant: 'jwt_bearer',
-        secret: {
-          tokenUrl: p.url,
-          clientId: 'goal-sync',
-          privateKeyPem: pem,
-          keyId: 'k1',
-          subject: 'hcm.user',
-          scope: 'urn:x',
-        },
-      },
-      fast,
-    );
-    const form = p.requests[0]!.body;
-    expect(form.get('grant_type')).toBe(JWT_BEARER_GRANT);
-    expect(form.get('client_id')).toBe('goal-sync');
-    expect(p.requests[0]!.authorization).toBeUndefined();
-    const assertion = form.get('assertion')!;
-    expect(decodeProtectedHeader(assertion)).toMatchObject({ alg: 'RS256', kid: 'k1' });
-    const { payload } = await jwtVerify(assertion, await importSPKI(spki, 'RS256'), {
-      issuer: 'goal-sync',
-      audience: p.url,
-    });
-    expect(payload.sub).toBe('hcm.user');
-    expect(payload.exp! - payload.iat!).toBe(300);
-    expect(typeof payload.jti).toBe('string');
   });
 });
 

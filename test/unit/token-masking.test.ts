@@ -58,6 +58,20 @@ describe('masking across the broker', () => {
     expect(line).toContain('"connectionId":"c1"');
   });
 
+  it('a client assertion or private key is masked as a field and inside a form body', () => {
+    const opaque = 'not-a-jwt-but-secret-0123456789';
+    const line = JSON.stringify(
+      {
+        client_assertion: opaque,
+        clientAssertion: opaque,
+        privateKeyPem: opaque,
+        body: `client_assertion=${opaque}&x=1`,
+      },
+      maskingReplacer,
+    );
+    expect(line).not.toContain(opaque);
+  });
+
   it('the status view of a connection never includes a token or an envelope', () => {
     const item = toConnectionItem({
       connectionId: 'c1',

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-import { importPKCS8, SignJWT } from 'jose';
 import {
   AmbiguousTokenResponseError,
   ConfigError,
@@ -9,12 +7,11 @@ import {
 } from '../../errors.ts';
 import type { ConnectionSecret, GrantType } from '../../ports.ts';
 import { withBackoff } from '../../retry.ts';
-
 import { type LifetimeOptions, readTokenLifetime } from '../expiry.ts';
+import { CLIENT_ASSERTION_TYPE, signClientAssertion, signUserAssertion } from './assertions.ts';
 import { DEFAULT_TOKEN_TIMEOUT_MS, postTokenRequest, type TokenResponse } from './token-endpoint.ts';
 
 export const JWT_BEARER_GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
-const ASSERTION_LIFETIME_SECONDS = 300;
 
 /** What a successful grant yields, plaintext: it exists only between the token endpoint and the commit. */
 export interface TokenSet {
@@ -148,7 +145,10 @@ function basicAuthOf(secret: ConnectionSecret): { clientId: string; clientSecret
   return secret.clientSecret ? { clientId: secret.clientId, clientSecret: secret.clientSecret } : undefined;
 }
 
-/** The form body of one grant. Exported for unit tests. */
+/**
+ * The form body of one grant. The client authenticates with HTTP Basic when the secret has a client
+ * secret, otherwise with a client assertion signed by its key (IDCS takes either). Exported for unit tests.
+ */
 export async function grantForm(input: GrantInput, now: number): Promise<URLSearchParams> {
   const { secret } = input;
   const form = new URLSearchParams();
@@ -159,39 +159,24 @@ export async function grantForm(input: GrantInput, now: number): Promise<URLSear
       form.set('refresh_token', input.refreshToken);
       break;
     case 'client_credentials':
-      if (!secret.clientSecret) throw new ConfigError('client_credentials grant needs clientSecret');
       form.set('grant_type', 'client_credentials');
       break;
     case 'jwt_bearer':
       form.set('grant_type', JWT_BEARER_GRANT);
-      form.set('assertion', await signAssertion(secret, now));
+      form.set('assertion', await signUserAssertion(secret, now));
       break;
   }
   // A refresh keeps the grant's original scope (RFC 6749 6: omitted = unchanged), so none is sent.
   if (secret.scope && input.grant !== 'refresh_token') form.set('scope', secret.scope);
-  // Without a client secret the client identifies itself in the body (public client + assertion).
-  if (!secret.clientSecret) form.set('client_id', secret.clientId);
-  return form;
-}
-
-/** RFC 7523 assertion: iss = client, sub = user (or client), aud = the token endpoint unless configured. */
-export async function signAssertion(secret: ConnectionSecret, now: number): Promise<string> {
-  if (!secret.privateKeyPem) throw new ConfigError('jwt_bearer grant needs privateKeyPem in the secret');
-  let key: Awaited<ReturnType<typeof importPKCS8>>;
-  try {
-    key = await importPKCS8(secret.privateKeyPem, 'RS256');
-  } catch (err) {
-    // The PEM itself must never reach a message.
-    throw new ConfigError(`jwt_bearer private key is not a PKCS#8 RSA key (${(err as Error).name})`);
+  if (!secret.clientSecret) {
+    if (!secret.privateKeyPem) {
+      throw new ConfigError(
+        `${input.grant} grant needs clientSecret (HTTP Basic) or privateKeyPem (client assertion) in the connection secret`,
+      );
+    }
+    form.set('client_id', secret.clientId);
+    form.set('client_assertion_type', CLIENT_ASSERTION_TYPE);
+    form.set('client_assertion', await signClientAssertion(secret, now));
   }
-  const iat = Math.floor(now / 1000);
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'RS256', typ: 'JWT', ...(secret.keyId ? { kid: secret.keyId } : {}) })
-    .setIssuer(secret.clientId)
-    .setSubject(secret.subject ?? secret.clientId)
-    .setAudience(secret.audience ?? secret.tokenUrl)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + ASSERTION_LIFETIME_SECONDS)
-    .setJti(randomUUID())
-    .sign(key);
+  return form;
 }
