@@ -26,6 +26,7 @@ import { acknowledgeUnavoidableFindings } from './nag.ts';
 import { Notifications } from './notifications.ts';
 import { createOperatorPolicies, type OperatorPolicies } from './operator.ts';
 import { ACTIONS, policyOf, tokenEnvelopeConditions } from './permissions.ts';
+import { createPreflight } from './preflight.ts';
 import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
 import {
   LAMBDA_UNRESERVED_MINIMUM,
@@ -165,7 +166,8 @@ export class HcmGoalSyncStack extends Stack {
       logKey: data.logKey,
       environment: { ...pipelineEnv, [ENV.eventBusName]: notifications.bus.eventBusName },
     });
-    this.functions = { tokenBroker, connectionAdmin, planSync, syncChunk, finishSync };
+    const preflight = createPreflight(this, { config, data, tokenBroker: tokenBroker.fn });
+    this.functions = { tokenBroker, connectionAdmin, planSync, syncChunk, finishSync, preflight };
 
     // Least privilege, statement by statement (see permissions.ts for the action lists).
     const key = data.key;
@@ -237,6 +239,7 @@ export class HcmGoalSyncStack extends Stack {
       data,
       stateMachine: this.stateMachine,
       connectionAdmin: connectionAdmin.fn,
+      preflight: preflight.fn,
       namePrefix: config.namePrefix,
     });
     this.noteReservedConcurrency(config);
@@ -258,7 +261,7 @@ export class HcmGoalSyncStack extends Stack {
       lambdaRoles: Object.values(this.functions).map((f) => f.role),
       brokerRoles: [tokenBroker.role, connectionAdmin.role],
       refreshScheduleArn,
-      sourceReaderRoles: [planSync.role, syncChunk.role],
+      sourceReaderRoles: [planSync.role, syncChunk.role, preflight.role],
       sourceObjectsArn: sourceObjects,
       manifest: { writerRole: planSync.role, objectsArn: manifestObjects },
       stateMachine: this.stateMachine,
@@ -381,6 +384,11 @@ export class HcmGoalSyncStack extends Stack {
       'ConnectionAdminFunctionName',
       this.functions.connectionAdmin.fn.functionName,
       'goal-sync connect (takes a code, returns no token)',
+    );
+    out(
+      'PreflightFunctionName',
+      this.functions.preflight.fn.functionName,
+      'goal-sync preflight (checks with the pipeline rights, returns no token)',
     );
     out('ConnectionTableName', data.connectionTable.tableName, 'tokens and leases');
     out('CheckpointTableName', data.checkpointTable.tableName, 'runs, records, ledger');

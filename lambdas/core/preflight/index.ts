@@ -1,0 +1,18 @@
+/**
+ * The public surface of `preflight/` (`goal-sync preflight`, the preflight Lambda): what code outside
+ * this folder may import (a test enforces it).
+ */
+
+export type { CheckResult, CheckStatus, PreflightReport } from './check.ts';
+export { renderReport, toReport } from './check.ts';
+export type { PreflightOptions, PreflightTokens } from './context.ts';
+export { createHcmProbe, type HcmProbe } from './hcm-probe.ts';
+export {
+  factsFromWire,
+  factsToWire,
+  type PreflightRequest,
+  parsePreflightRequest,
+  preflightRequestSchema,
+} from './protocol.ts';
+export { CHECK_NAMES, type PreflightInput, runPreflight } from './run-preflight.ts';
+export { addRecord, emptyFacts, readSourceFacts, type SourceFacts } from './source-facts.ts';
