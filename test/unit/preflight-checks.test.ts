@@ -149,14 +149,21 @@ describe('lookup-codes', () => {
 
 describe('page-size and keyset-paging', () => {
   const LIST = 'goalPlans/7/child/performanceGoals';
-  it('a limit the pod lowers is the cap, named with the setting to change', async () => {
+  it('a limit the pod lowers is the cap: a warning (the read adapts), named with the setting to change', async () => {
     const r = await checkPageSize(
       ctxWith(
         probeOf({ [LIST]: { status: 200, json: { items: [], limit: 200, hasMore: false }, message: '' } }),
       ),
     );
-    expect(r).toMatchObject({ status: 'fail', detail: 'asked limit=500, HCM applied 200' });
-    expect(r.fix).toContain('lower the page size to 200');
+    expect(r).toMatchObject({
+      status: 'warn',
+      detail: expect.stringContaining('asked limit=500, HCM applied 200'),
+    });
+    expect(r.fix).toContain('page size to 200');
+    const refused = await checkPageSize(
+      ctxWith(probeOf({ [LIST]: { status: 400, message: 'limit too large' } })),
+    );
+    expect(refused).toMatchObject({ status: 'fail', detail: 'limit=500: HTTP 400: limit too large' });
   });
   it('keyset: orderBy refused is a warning (offset paging stays), honoured order and filter pass', async () => {
     const refused = await checkKeysetPaging(
