@@ -1,10 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import type { PreflightContext } from '../../lambdas/core/preflight/context.ts';
-import { checkDescribePlanChild, checkLookupCodes } from '../../lambdas/core/preflight/describe-checks.ts';
-import { createHcmProbe, type HcmProbe, type ProbeAnswer } from '../../lambdas/core/preflight/hcm-probe.ts';
-import { patchableAttributes } from '../../lambdas/core/preflight/mapping-contract.ts';
-import { checkKeysetPaging, checkPageSize } from '../../lambdas/core/preflight/paging-checks.ts';
-import { emptyFacts } from '../../lambdas/core/preflight/source-facts.ts';
+import {
+  checkDescribePlanChild,
+  checkKeysetPaging,
+  checkLookupCodes,
+  checkPageSize,
+  createHcmProbe,
+  emptyFacts,
+  type HcmProbe,
+  type PreflightContext,
+  type ProbeAnswer,
+  patchableAttributes,
+} from '#core/preflight/index.ts';
 
 /**
  * The comparisons the preflight makes, on answers shaped like ADF's (describe, collections): what

@@ -5,8 +5,13 @@
 
 export type { CheckResult, CheckStatus, PreflightReport } from './check.ts';
 export { renderReport, toReport } from './check.ts';
-export type { PreflightOptions, PreflightTokens } from './context.ts';
+// The single checks and what they read, for tests that feed them answers shaped like ADF's.
+export type { PreflightContext, PreflightOptions, PreflightTokens } from './context.ts';
+export { checkDescribePlanChild, checkLookupCodes } from './describe-checks.ts';
+export type { ProbeAnswer } from './hcm-probe.ts';
 export { createHcmProbe, type HcmProbe } from './hcm-probe.ts';
+export { patchableAttributes } from './mapping-contract.ts';
+export { checkKeysetPaging, checkPageSize } from './paging-checks.ts';
 export {
   factsFromWire,
   factsToWire,
