@@ -5,6 +5,7 @@
 
 export type { HcmClientOptions, HcmClientStats } from './goals-client.ts';
 export { HcmGoalsClient } from './goals-client.ts';
+export { assigneeOf, NoSelfLink, planGoalOf, refOf } from './items.ts';
 export { AdaptiveLimiter } from './limiter.ts';
 export type { MappedGoal, NaturalKey } from './mapping.ts';
 export { contentHash, diffGoal, mapGoal, naturalKeyOf, patchBody, toGoalPayload } from './mapping.ts';
@@ -48,5 +49,6 @@ export type {
   PlanGoalsQuery,
   WriteGuard,
 } from './port.ts';
+export { hasErrorDetails } from './response.ts';
 export type { UnauthorizedCause } from './unauthorized.ts';
 export { judgeUnauthorized, lateMarginMs, MAX_LATE_TOKEN_RETRIES } from './unauthorized.ts';
