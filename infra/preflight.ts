@@ -1,5 +1,6 @@
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type { Construct } from 'constructs';
+import { mappingToEnv } from '#core/hcm/index.ts';
 import { ENV } from '../lambdas/core/env.ts';
 import type { DataLayer } from './data.ts';
 import { createProjectFunction, type ProjectFunction } from './functions.ts';
@@ -29,6 +30,8 @@ export function createPreflight(scope: Construct, p: PreflightProps): ProjectFun
       [ENV.hcmBaseUrl]: config.hcmBaseUrl,
       [ENV.sourceBucket]: data.sourceBucket.bucketName,
       [ENV.connectionId]: config.defaultConnectionId,
+      // The tenant's codes, as sync-chunk maps records with them: the lookup check compares these.
+      [ENV.goalMapping]: mappingToEnv(config.goalMapping),
     },
   });
   policyOf(fn.role)

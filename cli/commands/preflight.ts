@@ -1,12 +1,13 @@
 import {
   CHECK_NAMES,
-  factsToWire,
+  digestToWire,
+  factsOf,
   type PreflightReport,
   renderReport,
   runPreflight,
 } from '#core/preflight/index.ts';
 import type { GrantType } from '../../lambdas/core/ports.ts';
-import { enumValue } from '../args.ts';
+import { ArgsError, enumValue, MAPPING_OPTIONS, mappingFromFlags } from '../args.ts';
 import {
   type CliDeps,
   CliUsageError,
@@ -19,7 +20,7 @@ import {
 } from '../aws/cli.ts';
 import { discoverStack, FALLBACK_CONNECTION_ID, STACK_OUTPUTS } from '../aws/stack-outputs.ts';
 import { invokePreflight } from '../preflight/aws-form.ts';
-import { localSourceFacts } from '../preflight/local-source.ts';
+import { localSourceDigest } from '../preflight/local-source.ts';
 import { endpointTokens, localSecret } from '../preflight/local-tokens.ts';
 
 /** The plan-wide read's page size (lambdas/core/sync/goal-index.ts) and the stack's request ceiling. */
@@ -44,6 +45,8 @@ export const usage = `goal-sync preflight (--stack NAME | --idp-url URL --hcm-ur
                        tokens are single-use); default refresh-token with the simulator, else client-credentials
   --source FILE|URI    the export to check (a local file; with --stack also s3://BUCKET/KEY)
   --write-test PERSON  also create, read, patch and delete one goal of worker PERSON (person number)
+  --status-map M, --category-map M, --percent-codes C   the tenant's codes, as goal-sync local takes
+                       them (with --stack: the stack's goalStatusMap, goalCategoryMap, goalPercentCodes)
   --sample N           workers checked per goal plan (default 5)
   --page-size N        the page size the pipeline asks for (default ${DEFAULT_PAGE_SIZE})
   --hcm-max-rps R      the request ceiling to report and to stay under (default ${DEFAULT_CEILING}, the stack's)
@@ -71,6 +74,7 @@ const OPTIONS = {
   sample: { type: 'string' },
   'page-size': { type: 'string' },
   'hcm-max-rps': { type: 'string' },
+  ...MAPPING_OPTIONS,
   json: { type: 'boolean' },
 } as const;
 
@@ -108,7 +112,14 @@ async function localForm(flags: Flags): Promise<PreflightReport> {
   const grant = grantFlag(flags.grant, flags.secret ? 'client_credentials' : 'refresh_token');
   const ceiling = intFlag(flags['hcm-max-rps'], 'hcm-max-rps', DEFAULT_CEILING, 1, 10_000);
   const sampleSize = sampleOf(flags);
-  const facts = await localSourceFacts(flags.source!, sampleSize);
+  let mapping: ReturnType<typeof mappingFromFlags>;
+  try {
+    mapping = mappingFromFlags(flags);
+  } catch (err) {
+    if (err instanceof ArgsError) throw new CliUsageError(err.message);
+    throw err;
+  }
+  const facts = factsOf(await localSourceDigest(flags.source!, sampleSize), mapping);
   const secret = await localSecret({ idpUrl, grant, secretFile: flags.secret });
   return runPreflight({
     hcmBaseUrl: hcmUrl,
@@ -121,6 +132,7 @@ async function localForm(flags: Flags): Promise<PreflightReport> {
         from: flags['hcm-max-rps'] ? '--hcm-max-rps' : `default ${DEFAULT_CEILING}, as a stack's`,
       },
       sampleSize,
+      mapping,
       ...(flags['write-test'] ? { writeTestPerson: flags['write-test'] } : {}),
     },
   });
@@ -142,7 +154,7 @@ async function awsForm(flags: Flags, stackName: string, deps: CliDeps): Promise<
     connectionId: flags.connection ?? outputs.DefaultConnectionId ?? FALLBACK_CONNECTION_ID,
     ...(source.startsWith('s3://')
       ? { source: { uri: source } }
-      : { facts: factsToWire(await localSourceFacts(source, sampleSize)) }),
+      : { digest: digestToWire(await localSourceDigest(source, sampleSize)) }),
     sampleSize,
     ...(flags['write-test'] ? { writeTestPerson: flags['write-test'] } : {}),
   });

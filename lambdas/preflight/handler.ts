@@ -2,12 +2,14 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { GoalMapping } from '#core/hcm/index.ts';
 import {
-  factsFromWire,
+  digestFromWire,
+  factsOf,
   type PreflightReport,
   type PreflightTokens,
   parsePreflightRequest,
-  readSourceFacts,
+  readSourceDigest,
   runPreflight,
 } from '#core/preflight/index.ts';
 import type { GoalSource } from '#core/source/index.ts';
@@ -25,6 +27,8 @@ export interface PreflightDeps {
   /** The stack's request ceiling and the plan-wide read's page size. */
   ceiling: { requestsPerSecond: number; from: string };
   pageSize: number;
+  /** The stack's goal mapping settings (GOAL_MAPPING), as sync-chunk maps records with them. */
+  mapping?: GoalMapping;
   logger: Logger;
   fetch?: typeof fetch;
 }
@@ -39,9 +43,10 @@ export function createPreflightHandler(deps: PreflightDeps) {
     const req = parsePreflightRequest(event);
     const connectionId = req.connectionId ?? deps.defaultConnectionId;
     const sampleSize = req.sampleSize ?? 5;
-    const facts = req.facts
-      ? factsFromWire(req.facts)
-      : await readSourceFacts(deps.openSource(req.source!.uri), sampleSize);
+    const digest = req.digest
+      ? digestFromWire(req.digest)
+      : await readSourceDigest(deps.openSource(req.source!.uri), sampleSize);
+    const facts = factsOf(digest, deps.mapping);
     const report = await runPreflight({
       hcmBaseUrl: deps.hcmBaseUrl,
       tokens: await brokerTokens(deps.broker, connectionId),
@@ -50,6 +55,7 @@ export function createPreflightHandler(deps: PreflightDeps) {
         pageSize: deps.pageSize,
         ceiling: deps.ceiling,
         sampleSize,
+        ...(deps.mapping ? { mapping: deps.mapping } : {}),
         ...(req.writeTestPerson ? { writeTestPerson: req.writeTestPerson } : {}),
       },
       fetch: deps.fetch,

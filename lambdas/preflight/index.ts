@@ -1,5 +1,6 @@
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { mappingFromEnv } from '#core/hcm/index.ts';
 import { formatFromUri, openAwsGoalSource } from '#core/source/index.ts';
 import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
 import { ENV, numberEnv, requireEnv } from '../core/env.ts';
@@ -30,5 +31,6 @@ export const handler = createPreflightHandler({
   },
   // As plan-sync reads it: the page size the plan-wide read asks for (the stack leaves the default).
   pageSize: Number(process.env[ENV.goalIndexPageSize] || 500),
+  mapping: mappingFromEnv(process.env[ENV.goalMapping]),
   logger: createLogger(SERVICE_NAME),
 });

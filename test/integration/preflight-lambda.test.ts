@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addRecord, emptyFacts, factsToWire } from '#core/preflight/index.ts';
+import { addToDigest, digestToWire, emptyDigest } from '#core/preflight/index.ts';
 import { type BrokerTransport, obtainToken } from '#core/token/index.ts';
 import { createPreflightHandler } from '../../lambdas/preflight/handler.ts';
 import type { HcmSim } from '../../local/hcm/index.ts';
@@ -52,7 +52,7 @@ function handler() {
     hcmBaseUrl: hcm.url,
     broker: broker(),
     openSource: () => {
-      throw new Error('no S3 here: the request carries facts');
+      throw new Error('no S3 here: the request carries a digest');
     },
     defaultConnectionId: 'oracle-hcm',
     ceiling: { requestsPerSecond: 100, from: 'test' },
@@ -61,11 +61,11 @@ function handler() {
   });
 }
 
-function facts(plans: number[]) {
-  const f = emptyFacts();
-  plans.forEach((goalPlanId, i) =>
-    addRecord(
-      f,
+function digest(plans: number[]) {
+  const d = emptyDigest();
+  for (const [i, goalPlanId] of plans.entries()) {
+    addToDigest(
+      d,
       {
         externalKey: `K${i}`,
         personNumber: `E00000${i + 1}`,
@@ -76,9 +76,9 @@ function facts(plans: number[]) {
         goalPlanId,
       },
       5,
-    ),
-  );
-  return factsToWire(f);
+    );
+  }
+  return digestToWire(d);
 }
 
 beforeAll(async () => {
@@ -92,7 +92,7 @@ afterAll(async () => {
 describe('preflight function', () => {
   it("checks with the broker's token and answers results that never carry it", async () => {
     issued = [];
-    const report = await handler()({ connectionId: 'oracle-hcm', facts: facts([PLAN]) }, lambdaContext());
+    const report = await handler()({ connectionId: 'oracle-hcm', digest: digest([PLAN]) }, lambdaContext());
     expect(calls).toContain('status');
     expect(calls).toContain('get');
     expect(report.checks[0]).toMatchObject({
@@ -107,7 +107,7 @@ describe('preflight function', () => {
   });
 
   it('names a goal plan that does not exist', async () => {
-    const report = await handler()({ facts: facts([PLAN, 777]) }, lambdaContext());
+    const report = await handler()({ digest: digest([PLAN, 777]) }, lambdaContext());
     expect(report.ok).toBe(false);
     expect(report.checks.find((c) => c.name === 'goal-plans')).toMatchObject({
       status: 'fail',
@@ -117,7 +117,7 @@ describe('preflight function', () => {
 
   it('refuses a request with neither a source nor facts, naming no value', async () => {
     await expect(handler()({ connectionId: 'oracle-hcm' }, lambdaContext())).rejects.toThrow(
-      /names a source or carries its facts/,
+      /names a source or carries its digest/,
     );
     await expect(handler()({ writeTestPerson: 42 }, lambdaContext())).rejects.toThrow(
       /invalid preflight request \(writeTestPerson\)/,

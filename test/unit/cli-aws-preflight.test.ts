@@ -95,13 +95,14 @@ afterEach(() => {
 });
 
 describe('goal-sync preflight --stack', () => {
-  it("a local file: its facts go to the function, in the shape the function's parser takes", async () => {
+  it("a local file: its digest goes to the function, in the shape the function's parser takes", async () => {
     const c = cli();
     const code = await run(['--stack', 'HcmGoalSync-prod', '--source', source, '--write-test', 'E1'], c.deps);
     expect(code).toBe(0);
     const req = parsePreflightRequest(sent[0]);
     expect(req).toMatchObject({ connectionId: 'oracle-hcm', writeTestPerson: 'E1' });
-    expect(req.facts?.plans).toEqual([{ goalPlanId: 9, workers: [{ personNumber: 'E1' }] }]);
+    expect(req.digest?.plans).toEqual([{ goalPlanId: 9, workers: [{ personNumber: 'E1' }] }]);
+    expect(req.digest?.kinds).toHaveLength(1);
     expect(c.out.join('\n')).toMatch(/^PASS {2}token {2}grant jwt_bearer/m);
   });
 

@@ -5,7 +5,8 @@ import {
   checkLookupCodes,
   checkPageSize,
   createHcmProbe,
-  emptyFacts,
+  emptyDigest,
+  factsOf,
   type HcmProbe,
   type PreflightContext,
   type ProbeAnswer,
@@ -31,7 +32,7 @@ function probeOf(
 }
 
 function ctxWith(probe: HcmProbe, create: string[] = ['GoalName', 'StartDate']): PreflightContext {
-  const facts = emptyFacts();
+  const facts = factsOf(emptyDigest());
   for (const a of create) facts.createAttributes.add(a);
   return {
     probe,

@@ -1,3 +1,4 @@
+import type { GoalMapping } from '#core/hcm/index.ts';
 import type { HcmProbe } from './hcm-probe.ts';
 import type { SourceFacts } from './source-facts.ts';
 
@@ -17,6 +18,8 @@ export interface PreflightOptions {
   ceiling: { requestsPerSecond: number; from: string };
   /** Workers sampled per plan for the assignment check. */
   sampleSize: number;
+  /** The tenant's status / category / percent codes the client maps to (its default when absent). */
+  mapping?: GoalMapping;
   /** `--write-test PERSON`: create, read, patch and delete one goal of this worker. */
   writeTestPerson?: string;
   now?: () => number;

@@ -150,6 +150,18 @@ export function checkLookupCodes(ctx: PreflightContext): CheckResult {
         unconfirmed.push(key);
     }
   }
+  const unmapped = [...ctx.facts.unmapped];
+  if (unmapped.length > 0) {
+    const records = unmapped.reduce((n, [, count]) => n + count, 0);
+    const shown = unmapped
+      .slice(0, 3)
+      .map(([reason, count]) => `${reason} (${count} record${count > 1 ? 's' : ''})`);
+    return fail(
+      name,
+      `${records} record${records > 1 ? 's' : ''} with a value the mapping has no code for: ${shown.join('; ')}${unmapped.length > 3 ? `; and ${unmapped.length - 3} more` : ''}`,
+      'extend the mapping named in each reason (goal-sync validate FILE lists every record)',
+    );
+  }
   if (total === 0) return pass(name, 'the source maps to no code attribute');
   if (refused.length > 0) {
     return fail(

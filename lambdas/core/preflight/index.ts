@@ -13,11 +13,18 @@ export { createHcmProbe, type HcmProbe } from './hcm-probe.ts';
 export { patchableAttributes } from './mapping-contract.ts';
 export { checkKeysetPaging, checkPageSize } from './paging-checks.ts';
 export {
-  factsFromWire,
-  factsToWire,
+  digestFromWire,
+  digestToWire,
   type PreflightRequest,
   parsePreflightRequest,
   preflightRequestSchema,
 } from './protocol.ts';
 export { CHECK_NAMES, type PreflightInput, runPreflight } from './run-preflight.ts';
-export { addRecord, emptyFacts, readSourceFacts, type SourceFacts } from './source-facts.ts';
+export {
+  addToDigest,
+  emptyDigest,
+  factsOf,
+  readSourceDigest,
+  type SourceDigest,
+  type SourceFacts,
+} from './source-facts.ts';

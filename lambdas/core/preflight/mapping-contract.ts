@@ -1,24 +1,28 @@
-import { HCM_EDITABLE_ATTRIBUTES, toHcmPayload } from '#core/hcm/index.ts';
+import { GOAL_PATCHABLE_ATTRIBUTES, type GoalMapping, mapGoal } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 
 /**
  * What the client's mapping sends for one record: the attributes of a create, and which of them a
- * PATCH may change. This is the one place the preflight reads the client's mapping, so a change of
- * the mapping (attribute names, codes, configured status/category maps) changes what the describe and
- * lookup checks compare, with nothing else to edit.
+ * PATCH may change. This is the one place the preflight reads the client's mapping (hcm/mapping.ts with
+ * the tenant's status / category / percent settings), so a change of the mapping changes what the
+ * describe, lookup and write checks compare, with nothing else to edit.
  */
-export interface MappedGoal {
-  /** The create body the client would send (identity attributes included). */
-  create: Record<string, unknown>;
+export type MappedRecord = { ok: true; payload: Record<string, unknown> } | { ok: false; reason: string };
+
+export function mapRecord(record: GoalRecord, mapping?: GoalMapping): MappedRecord {
+  const mapped = mapGoal(record, mapping);
+  return mapped.ok ? { ok: true, payload: { ...mapped.payload } } : mapped;
 }
 
-export function mapRecord(record: GoalRecord): MappedGoal {
-  return { create: { ...toHcmPayload(record) } };
-}
+/**
+ * Attributes the client adds to every create from the plan's assignees (sync/write-goal.ts: the
+ * worker's PersonId and the AssignmentId on the plan), beside the mapped payload.
+ */
+export const WORKER_ATTRIBUTES = ['PersonId', 'AssignmentId'] as const;
 
 /** The attributes the client may send on a PATCH. */
 export function patchableAttributes(): readonly string[] {
-  return HCM_EDITABLE_ATTRIBUTES;
+  return GOAL_PATCHABLE_ATTRIBUTES;
 }
 
 /**

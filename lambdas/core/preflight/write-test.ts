@@ -2,7 +2,7 @@ import { assigneesOf } from './assignment-checks.ts';
 import { type CheckResult, fail, pass, skip } from './check.ts';
 import type { PreflightContext } from './context.ts';
 import { answered, linkOf, type ProbeAnswer } from './hcm-probe.ts';
-import { mapRecord } from './mapping-contract.ts';
+import { isCodeAttribute, mapRecord, WORKER_ATTRIBUTES } from './mapping-contract.ts';
 
 /** At most this many code PATCHes: one per distinct code the source maps to. */
 const MAX_CODE_PATCHES = 20;
@@ -24,12 +24,22 @@ export async function checkWriteTest(ctx: PreflightContext): Promise<CheckResult
   if (planId === undefined || !sample) return skip(name, 'no goal plan of the source exists');
   const now = new Date((ctx.options.now ?? Date.now)()).toISOString();
   const goalName = `goal-sync preflight ${now}`;
-  const body: Record<string, unknown> = Object.fromEntries(
-    Object.entries(
-      mapRecord({ ...sample, personNumber: person, goalPlanId: planId, goalName }).create,
-    ).filter(([, v]) => v !== null && v !== undefined),
+  const mapped = mapRecord(
+    { ...sample, personNumber: person, goalPlanId: planId, goalName },
+    ctx.options.mapping,
   );
-  // Ids the client resolves at write time (goalPlanAssignees), where describe says a create takes them.
+  if (!mapped.ok)
+    return fail(name, `the write test's goal cannot be mapped: ${mapped.reason}`, 'see lookup-codes');
+  // A create leaves out what is null, and carries the worker the client resolves from the plan's
+  // assignees. Codes go in one PATCH each afterwards (unless describe says a create needs them), so
+  // one code the tenant lacks does not hide what HCM says about the others.
+  const attrs = ctx.state.planChildAttributes;
+  const body: Record<string, unknown> = Object.fromEntries(
+    Object.entries(mapped.payload).filter(
+      ([attr, v]) =>
+        v !== null && v !== undefined && (!isCodeAttribute(attr) || attrs?.get(attr)?.mandatory === true),
+    ),
+  );
   const { answer, rows } = await assigneesOf(ctx, planId, person);
   if (answer.status !== 200 || rows.length !== 1) {
     return fail(
@@ -38,10 +48,7 @@ export async function checkWriteTest(ctx: PreflightContext): Promise<CheckResult
       'pick a worker with exactly one assignment on the plan',
     );
   }
-  const attrs = ctx.state.planChildAttributes;
-  for (const id of ['PersonId', 'AssignmentId'] as const) {
-    if (body[id] === undefined && rows[0]![id] !== undefined && attrs?.has(id)) body[id] = rows[0]![id];
-  }
+  for (const id of WORKER_ATTRIBUTES) if (rows[0]![id] !== undefined) body[id] = rows[0]![id];
   const collection = `goalPlans/${planId}/child/performanceGoals`;
   const created = await ctx.probe.send({ method: 'POST', path: collection, body });
   if (created.status !== 201 && created.status !== 200) {
