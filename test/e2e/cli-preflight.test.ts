@@ -18,16 +18,17 @@ let dir: string;
 let source: string;
 
 const PLAN = 300000009990001;
-const record = (i: number, plan = PLAN) =>
+const record = (i: number, plan = PLAN, more: Record<string, unknown> = {}) =>
   JSON.stringify({
     externalKey: `PF-${i}`,
-    personNumber: `E00000${i}`,
+    personNumber: `E${String(i).padStart(6, '0')}`,
     goalName: `Preflight goal ${i}`,
     startDate: '2026-01-01',
     targetCompletionDate: '2026-12-31',
     status: 'NOT_STARTED',
     goalPlanId: plan,
     priority: 'HIGH',
+    ...more,
   });
 
 async function preflight(args: string[]) {
@@ -78,7 +79,105 @@ describe('goal-sync preflight against the simulators', () => {
     expect(check(json, 'plan-child-read')).toMatchObject({ status: 'pass' });
     expect(check(json, 'request-ceiling').detail).toContain('200 HCM requests per second');
     expect(check(json, 'write-test')).toMatchObject({ status: 'skip' });
-    expect(r.code).toBe(json.ok ? 0 : 1);
+    // The strict simulator is built from Oracle's pages: the client's mapping fits it, so all pass.
+    expect(json.checks.filter((c) => c.status === 'fail')).toEqual([]);
+    expect(json.ok).toBe(true);
+    expect(r.code).toBe(0);
+  });
+
+  it('--write-test: one goal created, read, patched, its codes tried and deleted; nothing is left', async () => {
+    const before = hcm.goals().length;
+    const r = await preflight([...sims(), '--source', source, '--write-test', 'E000001', '--json']);
+    const json = JSON.parse(r.out) as Json;
+    expect(check(json, 'write-test')).toMatchObject({
+      status: 'pass',
+      detail: expect.stringMatching(/created, read, patched, \d+ codes tried, deleted/),
+    });
+    expect(check(json, 'lookup-codes').status).toBe('pass');
+    expect(r.code).toBe(0);
+    expect(hcm.goals().length).toBe(before);
+  });
+
+  it('--write-test without the delete privilege: fails and names the goal it left', async () => {
+    hcm.setFaults({ forbidden: ['DELETE planGoals'] });
+    try {
+      const r = await preflight([...sims(), '--source', source, '--write-test', 'E000002', '--json']);
+      const json = JSON.parse(r.out) as Json;
+      expect(r.code).toBe(1);
+      expect(check(json, 'write-test')).toMatchObject({
+        status: 'fail',
+        detail: expect.stringMatching(
+          /DELETE of the test goal: HTTP 403.*the goal "goal-sync preflight .*" of E000002 is left/,
+        ),
+        fix: expect.stringContaining('delete'),
+      });
+    } finally {
+      hcm.setFaults({ forbidden: [] });
+      for (const g of hcm.goals().filter((x) => x.GoalName.startsWith('goal-sync preflight')))
+        hcm.deleteGoal(g.planChildKey);
+    }
+  });
+
+  it('no top-level read privilege is a warning (the pipeline never reads it); exit 0', async () => {
+    hcm.setFaults({ forbidden: ['performanceGoals'] });
+    try {
+      const r = await preflight([...sims(), '--source', source, '--json']);
+      const json = JSON.parse(r.out) as Json;
+      expect(check(json, 'top-level-read')).toMatchObject({
+        status: 'warn',
+        detail: expect.stringContaining('HTTP 403'),
+      });
+      expect(check(json, 'describe-top-level').status).toBe('warn');
+      expect(r.code).toBe(0);
+    } finally {
+      hcm.setFaults({ forbidden: [] });
+    }
+  });
+
+  it('no plan child read privilege fails, naming the privilege', async () => {
+    hcm.setFaults({ forbidden: ['GET planGoals'] });
+    try {
+      const r = await preflight([...sims(), '--source', source, '--json']);
+      expect(r.code).toBe(1);
+      expect(check(JSON.parse(r.out) as Json, 'plan-child-read')).toMatchObject({
+        status: 'fail',
+        fix: expect.stringContaining('Manage Performance Goal by HR'),
+      });
+    } finally {
+      hcm.setFaults({ forbidden: [] });
+    }
+  });
+
+  it('workers with two assignments on the plan, or none, fail the assignment check, each named', async () => {
+    const awkward = join(dir, 'awkward.jsonl');
+    // The simulator seeds E000040 with two assignments on every plan and E000053 with no plan.
+    await writeFile(awkward, `${[1, 40, 53].map((i) => record(i)).join('\n')}\n`);
+    const r = await preflight([...sims(), '--source', awkward, '--json']);
+    const c = check(JSON.parse(r.out) as Json, 'plan-assignments');
+    expect(r.code).toBe(1);
+    expect(c.status).toBe('fail');
+    expect(c.detail).toContain(`not assigned to the plan: E000053 in plan ${PLAN}`);
+    expect(c.detail).toMatch(new RegExp(`several assignments on the plan: E000040 in plan ${PLAN} \\(`));
+  });
+
+  it('a status the mapping has no code for fails lookup-codes naming the setting; --status-map fixes it', async () => {
+    const held = join(dir, 'on-hold.jsonl');
+    await writeFile(held, `${record(1, PLAN, { status: 'ON_HOLD' })}\n`);
+    const r = await preflight([...sims(), '--source', held, '--json']);
+    expect(r.code).toBe(1);
+    expect(check(JSON.parse(r.out) as Json, 'lookup-codes')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining("status 'ON_HOLD' has no HCM code"),
+    });
+    const mapped = await preflight([
+      ...sims(),
+      '--source',
+      held,
+      '--status-map',
+      'ON_HOLD=IN_PROGRESS',
+      '--json',
+    ]);
+    expect(check(JSON.parse(mapped.out) as Json, 'lookup-codes').status).not.toBe('fail');
   });
 
   it('a goal plan the source names that does not exist: exit 1, the plan named', async () => {
