@@ -6,7 +6,17 @@ import { didYouMean, escapeControl } from '#core/source/index.ts';
  * `goal-sync <command> [flags]`. Each command lives in ./commands/<name>.ts and exports
  * `run(argv: string[]): Promise<number>` (the exit code) and `usage: string`.
  */
-const COMMANDS = ['local', 'sim', 'sample', 'validate', 'start', 'status', 'resume', 'connect'] as const;
+const COMMANDS = [
+  'local',
+  'sim',
+  'sample',
+  'validate',
+  'preflight',
+  'start',
+  'status',
+  'resume',
+  'connect',
+] as const;
 type Command = (typeof COMMANDS)[number];
 
 const HELP = `goal-sync: sync performance goals into Oracle HCM Cloud
@@ -16,6 +26,7 @@ const HELP = `goal-sync: sync performance goals into Oracle HCM Cloud
   goal-sync sim     [--idp-port P] [--hcm-port P] [--token-ttl S]   start the IdP + HCM simulators
   goal-sync sample  --goals N [--invalid-rate R] [--seed S] [--out FILE]   write sample goals (JSONL)
   goal-sync validate FILE [--max-invalid N|P%]   check a goal file against the schema (no HCM)
+  goal-sync preflight (--stack NAME | --idp-url U --hcm-url U) --source FILE   check a pod before the first run
   goal-sync start|status|resume|connect --stack NAME ...   talk to a deployed stack
 
 Run 'goal-sync <command> --help' (or 'goal-sync help <command>') for a command's flags, examples

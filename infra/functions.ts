@@ -17,7 +17,13 @@ import { DEFAULT_LOG_RETENTION_DAYS, type StackConfig } from './stack-config.ts'
 
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-export type FunctionKey = 'tokenBroker' | 'connectionAdmin' | 'planSync' | 'syncChunk' | 'finishSync';
+export type FunctionKey =
+  | 'tokenBroker'
+  | 'connectionAdmin'
+  | 'planSync'
+  | 'syncChunk'
+  | 'finishSync'
+  | 'preflight';
 
 export interface FunctionSpec {
   /** Folder under lambdas/ holding index.ts (exports `handler`). */
@@ -67,6 +73,9 @@ export const WORST_CASE_SECONDS: Record<FunctionKey, number> = {
     ENGINE_DEFAULTS.minTimeMarginMs / 1000,
   // one Query over the run partition and one event.
   finishSync: 30,
+  // One read of a large source, then ~25 HCM reads at the default ceiling (10/s) plus a write test of
+  // ~25 more, each within the HCM p99, and one broker call that takes the broker's whole timeout.
+  preflight: 120 + 50 * HCM_P99_REQUEST_SECONDS + BROKER_TIMEOUT.toSeconds(),
 };
 
 export const FUNCTION_SPECS: Record<FunctionKey, FunctionSpec> = {
@@ -102,6 +111,13 @@ export const FUNCTION_SPECS: Record<FunctionKey, FunctionSpec> = {
     memorySize: 256,
     timeout: Duration.minutes(2),
     description: 'Aggregates a run report and emits sync.completed / sync.failed',
+  },
+  preflight: {
+    folder: 'preflight',
+    memorySize: 512,
+    timeout: Duration.minutes(8),
+    description:
+      'goal-sync preflight: checks the pod with the pipeline rights, returns results, never a token',
   },
 };
 

@@ -32,6 +32,8 @@ export interface OperatorPolicyProps {
   stateMachine: sfn.StateMachine;
   /** `goal-sync connect`'s entry point (never the token broker, which hands out tokens). */
   connectionAdmin: lambda.IFunction;
+  /** `goal-sync preflight --stack`: answers check results, never a token. */
+  preflight: lambda.IFunction;
   namePrefix: string;
 }
 
@@ -75,9 +77,16 @@ function runOperatorPolicy(scope: Construct, props: OperatorPolicyProps): iam.Ma
   const uploads = data.sourceBucket.arnForObjects(`${UPLOAD_PREFIX}*`);
   const policy = new iam.ManagedPolicy(scope, 'RunOperatorPolicy', {
     managedPolicyName: `${props.namePrefix}-run-operator`,
-    description: 'hcm-goal-sync run operator: goal-sync start, status and resume for this stack (no tokens)',
+    description:
+      'hcm-goal-sync run operator: goal-sync preflight, start, status and resume for this stack (no tokens)',
     statements: [
       readStackOutputs(stack),
+      new iam.PolicyStatement({
+        // goal-sync preflight: the function checks with the pipeline's rights and answers results only.
+        sid: 'RunPreflight',
+        actions: ['lambda:InvokeFunction'],
+        resources: [props.preflight.functionArn],
+      }),
       new iam.PolicyStatement({
         sid: 'StartAndListRuns',
         actions: ['states:StartExecution', 'states:ListExecutions'],

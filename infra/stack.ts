@@ -8,6 +8,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { mappingToEnv } from '#core/hcm/index.ts';
 import { ENV } from '../lambdas/core/env.ts';
 import { CONNECTION_DUE_INDEX } from '../lambdas/core/tables.ts';
 import { createAlarms, type ProjectAlarm } from './alarms.ts';
@@ -26,6 +27,7 @@ import { acknowledgeUnavoidableFindings } from './nag.ts';
 import { Notifications } from './notifications.ts';
 import { createOperatorPolicies, type OperatorPolicies } from './operator.ts';
 import { ACTIONS, policyOf, tokenEnvelopeConditions } from './permissions.ts';
+import { createPreflight } from './preflight.ts';
 import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
 import {
   LAMBDA_UNRESERVED_MINIMUM,
@@ -157,6 +159,8 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
         // Where plan-sync left the run's index of existing goals (read only; runs/ prefix).
         [ENV.manifestBucket]: data.sourceBucket.bucketName,
+        // The tenant's status / category / percent codes the records are mapped to.
+        [ENV.goalMapping]: mappingToEnv(config.goalMapping),
       },
     });
     const finishSync = createProjectFunction(this, 'FinishSync', {
@@ -165,7 +169,8 @@ export class HcmGoalSyncStack extends Stack {
       logKey: data.logKey,
       environment: { ...pipelineEnv, [ENV.eventBusName]: notifications.bus.eventBusName },
     });
-    this.functions = { tokenBroker, connectionAdmin, planSync, syncChunk, finishSync };
+    const preflight = createPreflight(this, { config, data, tokenBroker: tokenBroker.fn });
+    this.functions = { tokenBroker, connectionAdmin, planSync, syncChunk, finishSync, preflight };
 
     // Least privilege, statement by statement (see permissions.ts for the action lists).
     const key = data.key;
@@ -237,6 +242,7 @@ export class HcmGoalSyncStack extends Stack {
       data,
       stateMachine: this.stateMachine,
       connectionAdmin: connectionAdmin.fn,
+      preflight: preflight.fn,
       namePrefix: config.namePrefix,
     });
     this.noteReservedConcurrency(config);
@@ -258,7 +264,7 @@ export class HcmGoalSyncStack extends Stack {
       lambdaRoles: Object.values(this.functions).map((f) => f.role),
       brokerRoles: [tokenBroker.role, connectionAdmin.role],
       refreshScheduleArn,
-      sourceReaderRoles: [planSync.role, syncChunk.role],
+      sourceReaderRoles: [planSync.role, syncChunk.role, preflight.role],
       sourceObjectsArn: sourceObjects,
       manifest: { writerRole: planSync.role, objectsArn: manifestObjects },
       stateMachine: this.stateMachine,
@@ -381,6 +387,11 @@ export class HcmGoalSyncStack extends Stack {
       'ConnectionAdminFunctionName',
       this.functions.connectionAdmin.fn.functionName,
       'goal-sync connect (takes a code, returns no token)',
+    );
+    out(
+      'PreflightFunctionName',
+      this.functions.preflight.fn.functionName,
+      'goal-sync preflight (checks with the pipeline rights, returns no token)',
     );
     out('ConnectionTableName', data.connectionTable.tableName, 'tokens and leases');
     out('CheckpointTableName', data.checkpointTable.tableName, 'runs, records, ledger');

@@ -2,7 +2,7 @@ import { CONNECTION_PUBLIC_ATTRIBUTES } from '#core/token/index.ts';
 import type { AwsCall } from '../../lambdas/core/adapters/aws/aws-calls.ts';
 
 /**
- * Every AWS call the operator CLI makes (data only): `start`, `status`, `resume` under the RUN OPERATOR
+ * Every AWS call the operator CLI makes (data only): `preflight`, `start`, `status`, `resume` under the RUN OPERATOR
  * policy, `connect` (and putting the client credentials) under the CONNECTION ADMIN policy
  * (infra/operator.ts); test/infra/permission-coverage evaluates each against its policy and the key
  * policy, and that every action the policy grants is one of these.
@@ -29,7 +29,7 @@ const secretsKey = (action: 'kms:GenerateDataKey' | 'kms:Decrypt'): AwsCall => (
   file: 'docs/deploy.md (step 10)',
 });
 
-export type RunOperatorCommand = 'start' | 'status' | 'resume';
+export type RunOperatorCommand = 'preflight' | 'start' | 'status' | 'resume';
 
 const tableKey = (table: 'checkpointTable' | 'connectionTable', file: string): AwsCall => ({
   action: 'kms:Decrypt',
@@ -51,7 +51,14 @@ const describeStacks: AwsCall = {
 
 /** The RUN OPERATOR policy: runs only; the connection's state from its non-secret attributes. */
 export const RUN_OPERATOR_CALLS: (AwsCall & { commands: RunOperatorCommand[] })[] = [
-  { ...describeStacks, commands: ['start', 'status', 'resume'] },
+  { ...describeStacks, commands: ['preflight', 'start', 'status', 'resume'] },
+  {
+    action: 'lambda:InvokeFunction',
+    resource: 'preflight',
+    sdk: 'InvokeCommand (check results only; the token stays in the function)',
+    file: 'cli/preflight/aws-form.ts',
+    commands: ['preflight'],
+  },
   {
     action: 'states:StartExecution',
     resource: 'stateMachine',

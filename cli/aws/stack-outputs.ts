@@ -17,6 +17,8 @@ export const STACK_OUTPUTS = {
   /** `goal-sync connect`'s entry point: takes a code or a refresh token, never returns a token. */
   connectionAdminFunctionName: 'ConnectionAdminFunctionName',
   sourceBucketName: 'SourceBucketName',
+  /** `goal-sync preflight --stack`: runs the checks with the pipeline's rights, returns no token. */
+  preflightFunctionName: 'PreflightFunctionName',
   /** A connection's secret id is `${ConnectionSecretPrefix}${connectionId}`. */
   connectionSecretPrefix: 'ConnectionSecretPrefix',
   eventBusName: 'EventBusName',

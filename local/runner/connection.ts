@@ -1,7 +1,7 @@
 import { createPrivateKey, type JsonWebKey } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ConfigError, ConnectionNotFoundError } from '../../lambdas/core/errors.ts';
-import type { GrantType } from '../../lambdas/core/ports.ts';
+import type { ConnectionSecret, GrantType } from '../../lambdas/core/ports.ts';
 import { CONNECTION_TABLE } from '../../lambdas/core/tables.ts';
 import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
 import { DEFAULT_SCOPE } from '../constants.ts';
@@ -24,38 +24,33 @@ export async function ensureConnection(
   const current = await connectionStatus(broker, connectionId);
   if (current === 'active') return 'existing';
   const secretId = secretIdFor(connectionId);
+  await broker.secrets.putSecret(secretId, await simulatorSecret(idp, grant));
+  await broker.transport.call({ action: 'connect', connectionId, secretId, grant });
+  return current === undefined ? 'connected' : 'reconnected';
+}
+
+/**
+ * The connection secret a grant needs, made from the IdP simulator's client: what an operator would put
+ * in the secret (README "Run it for real", step 3), with a refresh token the simulator mints in place
+ * of a browser login. `goal-sync local` stores it for the broker; `goal-sync preflight` uses it directly.
+ */
+export async function simulatorSecret(idp: IdpPeer, grant: GrantType): Promise<ConnectionSecret> {
   const base = {
     tokenUrl: idp.tokenUrl,
     clientId: idp.client.clientId,
     clientSecret: idp.client.clientSecret,
     scope: DEFAULT_SCOPE,
   };
-  if (grant === 'refresh_token') {
-    await broker.secrets.putSecret(secretId, {
-      ...base,
-      bootstrapRefreshToken: await idp.issueRefreshToken(),
-    });
-  } else if (grant === 'client_credentials') {
-    await broker.secrets.putSecret(secretId, base);
-  } else {
-    const { privateJwk: jwk, certificateAlias } = idp.client;
-    if (!jwk || !certificateAlias)
-      throw new ConfigError(
-        'the IdP did not share the client key and certificate alias that jwt-bearer needs',
-      );
-    const privateKeyPem = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' })
-      .export({ type: 'pkcs8', format: 'pem' })
-      .toString();
-    // What an operator puts in the secret for IDCS: the key, its certificate's alias, the Fusion user.
-    await broker.secrets.putSecret(secretId, {
-      ...base,
-      privateKeyPem,
-      keyId: certificateAlias,
-      subject: idp.user,
-    });
-  }
-  await broker.transport.call({ action: 'connect', connectionId, secretId, grant });
-  return current === undefined ? 'connected' : 'reconnected';
+  if (grant === 'refresh_token') return { ...base, bootstrapRefreshToken: await idp.issueRefreshToken() };
+  if (grant === 'client_credentials') return base;
+  const { privateJwk: jwk, certificateAlias } = idp.client;
+  if (!jwk || !certificateAlias)
+    throw new ConfigError('the IdP did not share the client key and certificate alias that jwt-bearer needs');
+  const privateKeyPem = createPrivateKey({ key: jwk as JsonWebKey, format: 'jwk' })
+    .export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+  // What an operator puts in the secret for IDCS: the key, its certificate's alias, the Fusion user.
+  return { ...base, privateKeyPem, keyId: certificateAlias, subject: idp.user };
 }
 
 /**

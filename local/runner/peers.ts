@@ -106,7 +106,8 @@ export async function startPeers(o: {
   };
 }
 
-async function remoteIdp(url: string): Promise<IdpPeer> {
+/** An IdP simulator another process runs (`goal-sync sim`), reached over HTTP. */
+export async function remoteIdp(url: string): Promise<IdpPeer> {
   const clients = await fetchIdpClients(url);
   const client = clients.find((c) => c.clientSecret) ?? clients[0];
   if (!client) throw new Error(`the IdP at ${url} has no clients`);

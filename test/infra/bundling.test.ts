@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_GOAL_MAPPING, mappingToEnv } from '#core/hcm/index.ts';
 import { ESM_REQUIRE_BANNER, FUNCTION_SPECS, type FunctionKey, PROJECT_ROOT } from '../../infra/functions.ts';
 import { ENV } from '../../lambdas/core/env.ts';
 import type { CfnTemplate } from './support.ts';
@@ -87,6 +88,8 @@ describe('npm run synth (CDK CLI, offline, local esbuild)', () => {
       env[name] = name.endsWith('_SECONDS') || name.endsWith('CONCURRENCY') ? '5' : `x-${name.toLowerCase()}`;
     env[ENV.hcmBaseUrl] = 'https://hcm.example.invalid';
     env[ENV.outboxRelay] = 'stream';
+    // JSON, as the stack writes it (mappingToEnv): a dummy string is refused at load, rightly.
+    env[ENV.goalMapping] = mappingToEnv(DEFAULT_GOAL_MAPPING);
     const url = pathToFileURL(join(assetDirs[key], 'index.mjs')).href;
     const { stdout } = await run(
       process.execPath,

@@ -77,10 +77,9 @@ describe('alarms and dashboard', () => {
         'TokenRefreshFailed',
         'SweepOverdue',
         'DeadLetters',
-        ...['TokenBroker', 'ConnectionAdmin', 'PlanSync', 'SyncChunk', 'FinishSync'].flatMap((f) => [
-          `${f}Errors`,
-          `${f}Throttles`,
-        ]),
+        ...['TokenBroker', 'ConnectionAdmin', 'PlanSync', 'SyncChunk', 'FinishSync', 'Preflight'].flatMap(
+          (f) => [`${f}Errors`, `${f}Throttles`],
+        ),
       ].sort(),
     );
     const topic = ref(idOf(s.stack.notifications.topic));

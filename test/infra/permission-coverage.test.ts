@@ -62,6 +62,7 @@ beforeAll(() => {
     planSync: str(functions.planSync.fn.functionArn),
     syncChunk: str(functions.syncChunk.fn.functionArn),
     finishSync: str(functions.finishSync.fn.functionArn),
+    preflight: str(functions.preflight.fn.functionArn),
     stateMachine: smArn,
     execution: executionArnFor(smArn, RUN_ID),
     deadLetterQueue: str(notifications.deadLetterQueue.queueArn),
@@ -286,7 +287,7 @@ describe('every granted action is used by some call, or named with a reason', ()
 });
 
 describe.each([
-  ['runOperator', RUN_OPERATOR_CALLS, 'start, status and resume'],
+  ['runOperator', RUN_OPERATOR_CALLS, 'preflight, start, status and resume'],
   ['connectionAdmin', CONNECTION_ADMIN_CALLS, 'connect and the client credentials'],
 ] as const)('%s (person-facing policy)', (who, calls, what) => {
   it(`is allowed every call of ${what}`, async () => {
@@ -411,6 +412,15 @@ const MUST_DENY: Record<Principal | `person:${Person}` | 'services', Sample[]> =
     { why: 'reading tokens', action: 'dynamodb:GetItem', resource: 'connectionTable' },
   ],
   finishSync: [{ why: 'asking for tokens', action: 'lambda:InvokeFunction', resource: 'tokenBroker' }],
+  // The preflight has the pipeline's HCM rights only: the broker's token, never what the broker holds.
+  preflight: [
+    { why: 'client credentials', action: 'secretsmanager:GetSecretValue', resource: 'connectionSecret' },
+    { ...ENVELOPE_READ, why: 'opening a token envelope itself' },
+    { why: 'reading tokens', action: 'dynamodb:GetItem', resource: 'connectionTable' },
+    { why: 'reading runs', action: 'dynamodb:GetItem', resource: 'checkpointTable' },
+    { why: 'overwriting a source file', action: 's3:PutObject', resource: 'sourceObject' },
+    { why: 'starting a sync', action: 'states:StartExecution', resource: 'stateMachine' },
+  ],
   brokerSchedules: [{ why: 'starting a sync', action: 'states:StartExecution', resource: 'stateMachine' }],
   nightlySync: [
     {

@@ -107,9 +107,15 @@ describe('person-facing policies reach no token', () => {
       )
       .flatMap(([, p]) => asArray(p.Roles as { Ref: string }[]).map((r) => r.Ref))
       .sort();
-    const roleId = (k: 'planSync' | 'syncChunk') => idOf(s.stack.functions[k].role);
+    const roleId = (k: 'planSync' | 'syncChunk' | 'preflight') => idOf(s.stack.functions[k].role);
+    // The preflight function asks for a token as plan-sync does; it answers people check results only.
     expect(invokers).toEqual(
-      [roleId('planSync'), roleId('syncChunk'), idOf(s.stack.scheduling.brokerTargetRole)].sort(),
+      [
+        roleId('planSync'),
+        roleId('syncChunk'),
+        roleId('preflight'),
+        idOf(s.stack.scheduling.brokerTargetRole),
+      ].sort(),
     );
   });
 });

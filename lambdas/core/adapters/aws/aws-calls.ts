@@ -40,6 +40,7 @@ export type ResourceRef =
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
+  | 'preflight'
   | 'stateMachine'
   | 'execution'
   | 'deadLetterQueue'
@@ -156,7 +157,13 @@ function sourceReadCalls(): AwsCall[] {
   ];
 }
 
-export type LambdaPrincipal = 'tokenBroker' | 'connectionAdmin' | 'planSync' | 'syncChunk' | 'finishSync';
+export type LambdaPrincipal =
+  | 'tokenBroker'
+  | 'connectionAdmin'
+  | 'planSync'
+  | 'syncChunk'
+  | 'finishSync'
+  | 'preflight';
 export type SchedulerPrincipal = 'brokerSchedules' | 'nightlySync';
 export type Principal = LambdaPrincipal | SchedulerPrincipal | 'stateMachine';
 
@@ -307,6 +314,20 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       resource: 'eventBus',
       sdk: 'PutEventsCommand',
       file: 'lambdas/core/adapters/aws/event-publisher.ts',
+    },
+    ...platformCalls(),
+  ],
+  /**
+   * `goal-sync preflight --stack` (lambdas/preflight): the broker's token (as plan-sync asks for it) and
+   * the source it checks; everything else it does is HTTP to the pod.
+   */
+  preflight: [
+    ...sourceReadCalls(),
+    {
+      action: 'lambda:InvokeFunction',
+      resource: 'tokenBroker',
+      sdk: "InvokeCommand (the connection's token and its status: grant, no token)",
+      file: 'lambdas/core/adapters/aws/lambda-broker-transport.ts',
     },
     ...platformCalls(),
   ],
