@@ -50,7 +50,7 @@ beforeEach(async () => {
   // A fresh connection per test: its own ledger, so every test starts with HCM holding none of its goals.
   connectionId = `${CONNECTION_ID}-${++runSeq}`;
   await peers.hcm.setFaults({ latencyMs: 0, jitterMs: 0, lateCommitRate: 0, commitThenDropRate: 0 });
-  for (const goal of peers.hcm.goals()) await deleteGoal(goal.GoalPlanId, goal.performanceGoalsUniqID);
+  for (const goal of peers.hcm.goals()) await deleteGoal(goal.GoalPlanId, goal.planChildKey);
 });
 
 async function deleteGoal(planId: number, uniq: string): Promise<void> {
