@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { HcmGoals, PlanGoalsPage } from '#core/hcm/index.ts';
-import { toHcmPayload } from '#core/hcm/index.ts';
+import { hcmResources, toGoalPayload } from '#core/hcm/index.ts';
 import { type GoalRecord, openGoalSource } from '#core/source/index.ts';
 import { buildGoalIndex } from '#core/sync/index.ts';
 import { writeSampleFile } from '../local/sample/generate.ts';
@@ -36,24 +36,20 @@ async function measure(goals: number) {
       }
     }
     let goalId = 1;
+    const personId = (personNumber: string) => 300_000_000_000_000 + Number(personNumber.replace(/\D/g, ''));
     const ids = new Map<GoalRecord, number>();
     const page = (planId: number, offset: number, limit: number): PlanGoalsPage => {
       const all = byPlan.get(planId) ?? [];
       const items = all.slice(offset, offset + limit).map((r) => {
         const id = ids.get(r) ?? goalId++;
         ids.set(r, id);
+        const uniqId = `00020000000EACED00057708${id.toString(16).padStart(16, '0')}`;
         return {
-          ...toHcmPayload(r),
-          performanceGoalsUniqID: `00020000000EACED00057708${id.toString(16).padStart(16, '0')}`,
+          ...toGoalPayload(r),
+          ref: { goalPlanId: planId, path: `${hcmResources.planGoals(planId)}/${uniqId}`, uniqId },
           GoalId: id,
-          GoalPlanGoalId: id + 1_000_000,
-          GoalPlanId: planId,
-          PersonId: 300_000_000_000_000 + id,
-          PersonNumber: r.personNumber,
-          AssignmentId: 300_000_100_000_000 + id,
-          StatusMeaning: 'In progress',
-          CreationDate: '2026-11-30T02:00:00.000+00:00',
-          LastUpdateDate: '2026-11-30T02:00:00.000+00:00',
+          PersonId: personId(r.personNumber),
+          AssignmentId: personId(r.personNumber) + 100_000_000,
           etag: `"ACED0005737200136A6176612E7574696C2E41727261794C6973${id}"`,
         };
       });
@@ -65,6 +61,16 @@ async function measure(goals: number) {
     const hcm = {
       listPlanGoals: async (planId: number, q: { offset: number; limit: number }) =>
         page(planId, q.offset, q.limit),
+      // Every worker of the plan at once (one page): the read's memory is the goals'.
+      listPlanAssignees: async (planId: number) => {
+        const persons = [...new Set((byPlan.get(planId) ?? []).map((r) => r.personNumber))];
+        const items = persons.map((p) => ({
+          PersonId: personId(p),
+          PersonNumber: p,
+          AssignmentId: personId(p) + 100_000_000,
+        }));
+        return { items, read: items.length, hasMore: false };
+      },
     } as unknown as HcmGoals;
 
     gc?.();

@@ -1,5 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { type GoalMapping, parseGoalMapping } from '#core/hcm/index.ts';
 import { didYouMean, escapeControl } from '#core/source/index.ts';
+import { ConfigError } from '../lambdas/core/errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -79,4 +81,29 @@ function friendly(err: unknown, options: Options): string {
 export function enumValue<T extends string>(raw: string, values: readonly T[]): T | undefined {
   const key = (v: string) => v.toLowerCase().replaceAll('-', '_');
   return values.find((v) => key(v) === key(raw.trim()));
+}
+
+/** `--status-map`, `--category-map`, `--percent-codes`: `goal-sync local` and `validate` take the same. */
+export const MAPPING_OPTIONS = {
+  'status-map': { type: 'string' },
+  'category-map': { type: 'string' },
+  'percent-codes': { type: 'string' },
+} as const;
+
+/** The tenant's codes from those flags (defaults for the rest); a bad value is an ArgsError (exit 2). */
+export function mappingFromFlags(v: {
+  'status-map'?: string | undefined;
+  'category-map'?: string | undefined;
+  'percent-codes'?: string | undefined;
+}): GoalMapping {
+  try {
+    return parseGoalMapping({
+      ...(v['status-map'] === undefined ? {} : { statusMap: v['status-map'] }),
+      ...(v['category-map'] === undefined ? {} : { categoryMap: v['category-map'] }),
+      ...(v['percent-codes'] === undefined ? {} : { percentCodes: v['percent-codes'] }),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) throw new ArgsError(err.message.replace(/^\w+ \/ /, ''));
+    throw err;
+  }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { type GoalMapping, parseGoalMapping } from '#core/hcm/index.ts';
 import { didYouMean } from '#core/source/index.ts';
 import { ConfigError } from '../lambdas/core/errors.ts';
 
@@ -70,6 +71,9 @@ export const CONTEXT_KEYS = [
   'tokenBufferSeconds',
   'alarmEmail',
   'logRetentionDays',
+  'goalStatusMap',
+  'goalCategoryMap',
+  'goalPercentCodes',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -168,6 +172,10 @@ const rawSchema = z.object({
   lambdaConcurrencyQuota: integer(10, 1_000_000).optional(),
   tokenBufferSeconds: integer(30, 900).default(120),
   alarmEmail: z.email().optional(),
+  // The tenant's codes (hcm/mapping-config.ts): SOURCE=CODE,... strings or cdk.json objects.
+  goalStatusMap: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
+  goalCategoryMap: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
+  goalPercentCodes: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
   logRetentionDays: integer(1, 3653)
     .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
       message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
@@ -206,6 +214,8 @@ export interface StackConfig {
   tokenBufferSeconds: number;
   alarmEmail?: string;
   logRetentionDays: number;
+  /** The tenant's status, category and percent codes (defaults: DEFAULT_GOAL_MAPPING). */
+  goalMapping: GoalMapping;
   /** Which values are still the shipped placeholders (deploying them gives a stack that cannot reach HCM). */
   placeholders: string[];
 }
@@ -273,7 +283,19 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
   if (c.verifySchedule && !c.syncSchedule) {
     problems.push('verifySchedule: needs syncSchedule (a verify run reads the nightly export)');
   }
-  if (problems.length > 0) throw new ConfigError(`invalid CDK context: ${problems.join('; ')}`);
+  let goalMapping: GoalMapping | undefined;
+  try {
+    goalMapping = parseGoalMapping({
+      statusMap: c.goalStatusMap,
+      categoryMap: c.goalCategoryMap,
+      percentCodes: c.goalPercentCodes,
+    });
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(err.message);
+  }
+  if (problems.length > 0 || !goalMapping)
+    throw new ConfigError(`invalid CDK context: ${problems.join('; ')}`);
 
   const placeholders: string[] = [];
   if (c.hcmBaseUrl === PLACEHOLDER_HCM_BASE_URL) placeholders.push('hcmBaseUrl');
@@ -302,6 +324,7 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
     tokenBufferSeconds: c.tokenBufferSeconds,
     alarmEmail: c.alarmEmail,
     logRetentionDays: c.logRetentionDays,
+    goalMapping,
     placeholders,
   };
 }

@@ -8,6 +8,7 @@ import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import { SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { mappingToEnv } from '#core/hcm/index.ts';
 import { ENV } from '../lambdas/core/env.ts';
 import { CONNECTION_DUE_INDEX } from '../lambdas/core/tables.ts';
 import { createAlarms, type ProjectAlarm } from './alarms.ts';
@@ -157,6 +158,8 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
         // Where plan-sync left the run's index of existing goals (read only; runs/ prefix).
         [ENV.manifestBucket]: data.sourceBucket.bucketName,
+        // The tenant's status / category / percent codes the records are mapped to.
+        [ENV.goalMapping]: mappingToEnv(config.goalMapping),
       },
     });
     const finishSync = createProjectFunction(this, 'FinishSync', {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_GOAL_MAPPING, type GoalMapping, mapGoal } from '#core/hcm/index.ts';
 import {
   acceptanceProblem,
   DEFAULT_MAX_INVALID,
@@ -18,7 +19,7 @@ import {
   type SourceShape,
 } from '#core/source/index.ts';
 import { AppError } from '../../lambdas/core/errors.ts';
-import { enumValue, parseCli, usageLine } from '../args.ts';
+import { enumValue, MAPPING_OPTIONS, mappingFromFlags, parseCli, usageLine } from '../args.ts';
 
 const FORMATS = ['jsonl', 'csv'] as const;
 
@@ -31,11 +32,16 @@ export const usage = `goal-sync validate FILE [--max-invalid N|P%] [--json]   ch
   --encoding E         what FILE is when not UTF-8: windows-1252 (Excel's "CSV"), latin1, ...
   --delimiter D        CSV separator: comma, semicolon or tab (default: read from the header)
   --format jsonl|csv   override the format the file name implies
-  --json               print {records, valid, invalid: [{line, key?, reason}], verdict} as JSON
+  --status-map M       the tenant's status codes, SOURCE=CODE,... (as goal-sync local and the stack's
+  --category-map M     goalStatusMap, goalCategoryMap, goalPercentCodes)
+  --percent-codes M
+  --json               print {records, valid, invalid: [{line, key?, reason}], unmapped, verdict} as JSON
   -h, --help           this help
 
 Runs the pipeline's own reader: the encoding, the CSV header check, the schema, duplicate keys. Lists
-every invalid record with its line and reason (never its content). A file that is not UTF-8 and has no
+every invalid record with its line and reason (never its content), and every valid record whose
+status, category or percentComplete the mapping has no HCM code for (the pipeline fails those records;
+they do not count against --max-invalid). A file that is not UTF-8 and has no
 byte order mark is rejected naming its first such line, unless --encoding says what it is.
 
 examples:
@@ -53,6 +59,7 @@ const OPTIONS = {
   format: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...MAPPING_OPTIONS,
 } as const;
 
 export async function run(argv: string[]): Promise<number> {
@@ -61,6 +68,7 @@ export async function run(argv: string[]): Promise<number> {
   let maxInvalid: MaxInvalid = DEFAULT_MAX_INVALID;
   let read: Pick<SourceRef, 'encoding' | 'delimiter'> = {};
   let json = false;
+  let mapping: GoalMapping = DEFAULT_GOAL_MAPPING;
   try {
     const { values, positionals } = parseCli(argv, OPTIONS, { positionals: 1 });
     if (values.help) {
@@ -82,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
     if (values.format !== undefined && !f) throw new Error('--format must be jsonl or csv');
     format = f ?? formatFromUri(file);
     if (values['max-invalid'] !== undefined) maxInvalid = parseMaxInvalid(values['max-invalid']);
+    mapping = mappingFromFlags(values);
     read = {
       ...(values.encoding === undefined ? {} : { encoding: encodingName(values.encoding) }),
       ...(values.delimiter === undefined ? {} : { delimiter: parseDelimiter(values.delimiter) }),
@@ -93,8 +102,9 @@ export async function run(argv: string[]): Promise<number> {
   let verdict: string;
   let plan: SourcePlan | undefined;
   let shape: SourceShape | undefined;
+  let unmapped: Unmapped[] = [];
   try {
-    ({ plan, shape } = await planFile({ uri: file, format, ...read }));
+    ({ plan, shape, unmapped } = await planFile({ uri: file, format, ...read }, mapping));
     const problem = acceptanceProblem(
       { totalRecords: plan.totalRecords, validRecords: plan.validRecords, invalid: plan.invalid.length },
       maxInvalid,
@@ -117,6 +127,7 @@ export async function run(argv: string[]): Promise<number> {
           records: plan?.totalRecords ?? 0,
           valid: plan?.validRecords ?? 0,
           invalid: plan?.invalid ?? [],
+          unmapped,
           verdict,
         },
         null,
@@ -130,6 +141,8 @@ export async function run(argv: string[]): Promise<number> {
     for (const bad of plan?.invalid ?? []) {
       console.log(`  line ${bad.line}${bad.key ? ` ${bad.key}` : ''}: ${escapeControl(bad.reason)}`);
     }
+    if (unmapped.length > 0) console.log(`${unmapped.length} valid records the mapping has no HCM code for:`);
+    for (const u of unmapped) console.log(`  line ${u.line} ${u.key}: ${escapeControl(u.reason)}`);
     console.log(escapeControl(verdict));
   }
   return rejected ? 4 : 0;
@@ -151,16 +164,43 @@ function flagMessage(err: unknown): string {
  * The pipeline's plan over the file; a file that needs a UTF-8 copy (another encoding, UTF-16, a JSON
  * array) is copied to a temporary directory first, as plan-sync does, and the copy is removed after.
  */
-async function planFile(ref: SourceRef): Promise<{ plan: SourcePlan; shape: SourceShape }> {
+async function planFile(
+  ref: SourceRef,
+  mapping: GoalMapping,
+): Promise<{ plan: SourcePlan; shape: SourceShape; unmapped: Unmapped[] }> {
   const source = openGoalSource(ref);
   const shape = await source.shape();
   const copy = await source.normalizedCopy();
-  if (!copy) return { plan: await source.plan(1_000), shape };
+  if (!copy) return { ...(await planAndMap(source, mapping)), shape };
   const dir = await mkdtemp(join(tmpdir(), 'goal-sync-validate-'));
   try {
     const copied = await fileSourceCopies(dir).write('validate', 1, copy, ref);
-    return { plan: await openGoalSource(copied).plan(1_000), shape };
+    return { ...(await planAndMap(openGoalSource(copied), mapping)), shape };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+interface Unmapped {
+  line: number;
+  key: string;
+  reason: string;
+}
+
+/** The plan, then every valid record through the mapping (what sync-chunk would fail). */
+async function planAndMap(
+  source: ReturnType<typeof openGoalSource>,
+  mapping: GoalMapping,
+): Promise<{ plan: SourcePlan; unmapped: Unmapped[] }> {
+  const plan = await source.plan(1_000);
+  const unmapped: Unmapped[] = [];
+  for (const chunk of plan.chunks) {
+    for await (const entry of source.readChunk(chunk)) {
+      if (!('record' in entry)) continue;
+      const mapped = mapGoal(entry.record, mapping);
+      if (!mapped.ok)
+        unmapped.push({ line: entry.line, key: entry.record.externalKey, reason: mapped.reason });
+    }
+  }
+  return { plan, unmapped };
 }

@@ -30,6 +30,8 @@ export const ENV = {
   /** The plan-wide read of existing goals (goal-index.ts): page size (default 500) and the smallest run that uses it. */
   goalIndexPageSize: 'GOAL_INDEX_PAGE_SIZE',
   goalIndexMinRecords: 'GOAL_INDEX_MIN_RECORDS',
+  /** The tenant's status / category / percent codes (JSON of hcm/mapping-config.ts GoalMapping). */
+  goalMapping: 'GOAL_MAPPING',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -132,13 +132,33 @@ export class InvalidRecordError extends AppError {
 }
 
 /** A non-retryable HCM answer (400, 404, 412 after reconciliation, ...). */
+/**
+ * A record HCM cannot take as it stands, found before any request: a source value the operator's
+ * mapping has no code for, a worker not assigned to the goal plan or with several assignments on it.
+ * The record fails (reported, never dropped); the run goes on. A refinement of InvalidRecordError.
+ */
+export class RecordRejectedError extends InvalidRecordError {
+  constructor(reason: string) {
+    super(0, reason);
+    this.message = maskSecrets(reason);
+  }
+}
+
 export class HcmRequestError extends AppError {
+  /**
+   * HCM refused the request on a business rule: a 500 whose body carries `o:errorDetails` (Oracle
+   * reports rule failures that way, e.g. on PATCH). Nothing was written; the record fails with HCM's
+   * message instead of being retried as an unclear write.
+   */
+  readonly businessRule: boolean;
+
   constructor(
     readonly status: number,
     message: string,
-    options: { cause?: unknown } = {},
+    options: { cause?: unknown; businessRule?: boolean } = {},
   ) {
     super('HcmRequestError', `HCM answered ${status}: ${message}`, options);
+    this.businessRule = options.businessRule === true;
   }
 }
 

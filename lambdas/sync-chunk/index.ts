@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { HcmGoalsClient } from '#core/hcm/index.ts';
+import { HcmGoalsClient, mappingFromEnv } from '#core/hcm/index.ts';
 import { openAwsGoalSource } from '#core/source/index.ts';
 import { ENGINE_DEFAULTS } from '#core/sync/index.ts';
 import { BrokerTokenProvider } from '#core/token/index.ts';
@@ -43,7 +43,10 @@ export const handler = createSyncChunkHandler({
   },
   logger: createLogger('sync-chunk'),
   metrics: createMetrics('sync-chunk'),
-  engine: { concurrency: numberEnv(ENV.recordConcurrency, ENGINE_DEFAULTS.concurrency) },
+  engine: {
+    concurrency: numberEnv(ENV.recordConcurrency, ENGINE_DEFAULTS.concurrency),
+    mapping: mappingFromEnv(process.env[ENV.goalMapping]),
+  },
   // plan-sync's index of existing goals for the run (module scope: its manifests are cached per container).
   ...(manifestBucket ? { goalIndex: s3GoalIndexReader(s3, manifestBucket) } : {}),
 });

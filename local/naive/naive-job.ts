@@ -1,4 +1,4 @@
-import { hcmPaths, toHcmPayload } from '#core/hcm/index.ts';
+import { hcmResources, mapGoal } from '#core/hcm/index.ts';
 import type { GoalRecord, SourceRef } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 
@@ -132,12 +132,13 @@ async function runOnce(o: NaiveJobOptions, records: GoalRecord[], result: NaiveJ
 }
 
 async function postGoal(o: NaiveJobOptions, session: Session, record: GoalRecord, result: NaiveJobResult) {
-  const url = `${o.hcmBaseUrl}${hcmPaths.planGoals(record.goalPlanId)}`;
+  const url = `${o.hcmBaseUrl}${hcmResources.planGoals(record.goalPlanId)}`;
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(url, {
       method: 'POST',
       headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify(toHcmPayload(record)),
+      // The old job's payload: the mapped attributes and the person number, no assignment lookup.
+      body: JSON.stringify(naivePayload(record)),
       signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
     });
     await res.arrayBuffer();
@@ -162,4 +163,9 @@ async function postGoal(o: NaiveJobOptions, session: Session, record: GoalRecord
     }
     throw new Error(`HTTP ${res.status}`);
   }
+}
+
+function naivePayload(record: GoalRecord): Record<string, unknown> {
+  const mapped = mapGoal(record);
+  return { ...(mapped.ok ? mapped.payload : {}), PersonNumber: record.personNumber };
 }

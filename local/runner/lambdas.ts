@@ -2,7 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WriteTiming } from '#core/checkpoint/index.ts';
-import { HcmGoalsClient } from '#core/hcm/index.ts';
+import { type GoalMapping, HcmGoalsClient } from '#core/hcm/index.ts';
 import type { SourceCopyStore } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import type { ChunkCounts, ChunkManifestWriter, GoalIndexOptions, GoalIndexStore } from '#core/sync/index.ts';
@@ -35,6 +35,8 @@ export interface LocalLambdaDeps {
   onChunk?: (result: SyncChunkResult) => void;
   /** Claim/visibility timing of the write protocol (local runs use shorter waits than AWS). */
   timing: WriteTiming;
+  /** The tenant's codes (`--status-map`, `--category-map`, `--percent-codes`). */
+  mapping?: GoalMapping;
   /** Share of SyncChunk invocations Step Functions starts a second time while the first is alive. */
   duplicateInvocationRate?: number;
   seed?: number;
@@ -119,7 +121,7 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
       ...observability('sync-chunk', d.verbose),
       openSource,
       hcmFor: () => hcm,
-      engine: { timing: d.timing },
+      engine: { timing: d.timing, ...(d.mapping ? { mapping: d.mapping } : {}) },
       ...(d.goalIndex ? { goalIndex: d.goalIndex } : {}),
     });
     const container = { handler, hcm, brokerRequests: () => tokens.requests };

@@ -1,3 +1,4 @@
+import type { GoalMapping } from '#core/hcm/index.ts';
 import {
   type CsvDelimiter,
   didYouMean,
@@ -8,7 +9,7 @@ import {
   parseMaxInvalid,
 } from '#core/source/index.ts';
 import { PLAN_DEFAULTS } from '#core/sync/index.ts';
-import { enumValue, parseCli } from '../../cli/args.ts';
+import { ArgsError, enumValue, MAPPING_OPTIONS, mappingFromFlags, parseCli } from '../../cli/args.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { AWS_FAULT_USAGE, type AwsFaults, applyAwsFault, noAwsFaults } from './aws-faults.ts';
 import { PROGRESS_MODES, type ProgressMode, progressMode } from './progress.ts';
@@ -58,6 +59,8 @@ export interface LocalRunOptions {
   mapThreshold?: number;
   /** `--verify`: also compare the goals the ledger calls written with HCM and repair what drifted. */
   verify: boolean;
+  /** `--status-map`, `--category-map`, `--percent-codes`: the tenant's codes (default DEFAULT_GOAL_MAPPING). */
+  mapping: GoalMapping;
   /** `--index-page-size`, `--index-min-records`: the plan-wide read (lambdas/core/sync/goal-index.ts). */
   indexPageSize?: number;
   indexMinRecords?: number;
@@ -123,6 +126,11 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --index-page-size N  page size of the plan-wide read of existing goals (default 500, the most
                        Oracle is assumed to accept)
   --index-min-records N  runs with fewer valid records use per-person finders instead (default 500)
+  --status-map M       source status -> the tenant's StatusCode, SOURCE=CODE,... (default: the three
+                       documented codes as they are, CANCELLED=CANCEL; ON_HOLD has none)
+  --category-map M     source category -> CategoryCode, SOURCE=CODE,... (default: sent as it is)
+  --percent-codes M    percentComplete ranges -> PercentCompletion codes (default 0-24=0,25-49=25,
+                       50-74=50,75-99=75,100=100)
   --naive              run the same workload the way the original job did (no broker, no checkpoints)
   --idp-url URL --hcm-url URL   use simulators started with 'goal-sync sim'
   --dynamo-url URL     use this local DynamoDB endpoint (dynalite in another process) instead of
@@ -176,6 +184,16 @@ function maxInvalidFlag(raw: string): MaxInvalid {
   } catch (err) {
     if (err instanceof ConfigError)
       throw new UsageError(`--max-invalid: ${err.message.replace(/^maxInvalid:? ?/, '')}`);
+    throw err;
+  }
+}
+
+/** A flag parser's own refusal (ArgsError) as a usage error (exit 2). */
+function usage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (err) {
+    if (err instanceof ArgsError) throw new UsageError(err.message);
     throw err;
   }
 }
@@ -369,6 +387,7 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
           mapThreshold: intInRange('map-threshold', v['map-threshold'], 0, 0, PLAN_DEFAULTS.maxInlineChunks),
         }),
     verify: v.verify ?? false,
+    mapping: usage(() => mappingFromFlags(v)),
     ...(v['index-page-size'] === undefined
       ? {}
       : { indexPageSize: intInRange('index-page-size', v['index-page-size'], 0, 1, 500) }),
@@ -456,4 +475,5 @@ const LOCAL_OPTIONS = {
   'index-page-size': { type: 'string' },
   'index-min-records': { type: 'string' },
   grant: { type: 'string' },
+  ...MAPPING_OPTIONS,
 } as const;

@@ -201,6 +201,7 @@ export async function runLocal(
       verbose: o.verbose,
       onChunk: (r) => chunkResults.push(r),
       timing: localWriteTiming(o.faults.hcm.lateCommitRate ? lateCommitDelayMs : 0),
+      mapping: o.mapping,
       duplicateInvocationRate: o.faults.sfn.duplicateInvocationRate,
       seed: o.seed,
       manifest: new LocalChunkManifest(objects, RENDERED_MANIFEST_BUCKET),

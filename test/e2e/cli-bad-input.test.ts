@@ -36,6 +36,8 @@ beforeAll(async () => {
       goalPlanId: 300000009990001,
     });
   await writeFile(path('some-bad.jsonl'), `${good(1)}\n${good(2)}\n{"externalKey":"K-3"}\n${good(4)}\n`);
+  const onHold = JSON.stringify({ ...JSON.parse(good(5)), status: 'ON_HOLD', category: 'SALES' });
+  await writeFile(path('unmapped.jsonl'), `${good(1)}\n${onHold}\n`);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -84,6 +86,44 @@ describe('input rejected: exit 4 with one clear message', () => {
     expect(out.invalid).toEqual([
       { line: 3, key: 'K-3', reason: expect.stringMatching(/^personNumber: is required/) },
     ]);
+  });
+});
+
+describe('goal-sync validate honours the goal mapping', () => {
+  it('lists a record whose status has no HCM code, naming the setting; the flags supply the code', async () => {
+    const plain = await goalSync(['validate', path('unmapped.jsonl'), '--json']);
+    expect(plain.code).toBe(0);
+    const out = JSON.parse(plain.stdout) as {
+      unmapped: Array<{ line: number; key: string; reason: string }>;
+    };
+    expect(out.unmapped).toEqual([
+      { line: 2, key: 'K-5', reason: expect.stringMatching(/status 'ON_HOLD'.*goalStatusMap.*--status-map/) },
+    ]);
+    const mapped = await goalSync([
+      'validate',
+      path('unmapped.jsonl'),
+      '--json',
+      '--status-map',
+      'ON_HOLD=HOLD',
+      '--category-map',
+      'SALES=SLS',
+    ]);
+    expect((JSON.parse(mapped.stdout) as { unmapped: unknown[] }).unmapped).toEqual([]);
+    const onlyStatus = await goalSync([
+      'validate',
+      path('unmapped.jsonl'),
+      '--status-map',
+      'ON_HOLD=HOLD',
+      '--category-map',
+      'DEV=DEV',
+    ]);
+    expect(onlyStatus.stdout).toMatch(/line 2 K-5: category 'SALES' has no HCM code.*goalCategoryMap/);
+  });
+
+  it('a bad mapping flag is a usage error (exit 2) naming the flag', async () => {
+    const r = await goalSync(['validate', path('unmapped.jsonl'), '--percent-codes', '0-50=0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--percent-codes: 51-100 has no code/);
   });
 });
 

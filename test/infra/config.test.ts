@@ -156,6 +156,23 @@ describe('context keys are checked', () => {
   });
 });
 
+describe('goal mapping context keys', () => {
+  it('goalStatusMap / goalCategoryMap / goalPercentCodes reach the config; a bad one fails synth naming it', () => {
+    const c = parse({
+      goalStatusMap: 'ON_HOLD=ORA_HOLD',
+      goalCategoryMap: 'SALES=SLS',
+      goalPercentCodes: '0-49=0,50-100=50',
+    });
+    expect(c.goalMapping.status).toMatchObject({ ON_HOLD: 'ORA_HOLD', NOT_STARTED: 'NOT_STARTED' });
+    expect(c.goalMapping.category).toEqual({ SALES: 'SLS' });
+    expect(c.goalMapping.percent).toHaveLength(2);
+    expect(() => parse({ goalPercentCodes: '0-49=0' })).toThrow(
+      /invalid CDK context: goalPercentCodes .*50-100 has no code/,
+    );
+    expect(() => parse({ goalStatusMap: 'ON_HOLD' })).toThrow(/goalStatusMap .*not SOURCE=CODE/);
+  });
+});
+
 describe("docs/operations.md's context-key table is the code's", () => {
   const doc = readFileSync(join(PROJECT_ROOT, 'docs', 'operations.md'), 'utf8');
   const section = doc.slice(doc.indexOf('### Context keys'), doc.indexOf('### Resources'));
@@ -191,6 +208,13 @@ describe("docs/operations.md's context-key table is the code's", () => {
       tokenBufferSeconds: String(base.tokenBufferSeconds),
       alarmEmail: off(base.alarmEmail, 'none'),
       logRetentionDays: String(base.logRetentionDays),
+      goalStatusMap: Object.entries(base.goalMapping.status)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+      goalCategoryMap: base.goalMapping.category ? 'set' : 'as in the source',
+      goalPercentCodes: base.goalMapping.percent
+        .map((r) => `${r.from === r.to ? r.from : `${r.from}-${r.to}`}=${r.code}`)
+        .join(','),
     };
     expect(Object.fromEntries(rows)).toEqual(expected);
   });

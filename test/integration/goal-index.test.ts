@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChunkStore, GoalLedger, RecordStore, type WriteTiming } from '#core/checkpoint/index.ts';
-import { HcmGoalsClient, toHcmPayload } from '#core/hcm/index.ts';
+import { HcmGoalsClient, toGoalPayload as toHcmPayload } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import {
@@ -209,8 +209,7 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
         page: { offset: number; limit: number; totalResults?: boolean },
       ) => {
         const out = await real.listPlanGoals(planId, page);
-        if (page.offset === 0 && out.items.length > 0)
-          peers.hcm.deleteGoal(out.items[0]!.performanceGoalsUniqID);
+        if (page.offset === 0 && out.items.length > 0) peers.hcm.deleteGoal(out.items[0]!.ref.uniqId);
         return out;
       },
     });

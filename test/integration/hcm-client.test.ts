@@ -5,10 +5,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import {
   AdaptiveLimiter,
   diffGoal,
+  type GoalPayload,
   type HcmClientOptions,
   HcmGoalsClient,
-  naturalKeyOf,
-  toHcmPayload,
+  hcmResources,
+  type PlanGoal,
+  toGoalPayload,
 } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 import {
@@ -120,6 +122,24 @@ function setup(over: Partial<HcmClientOptions> = {}) {
   return { tokens, client };
 }
 
+/** A small GET that needs no goal: the first page of the plan's assignees. */
+const PAGE = { offset: 0, limit: 5 };
+
+/** The record's mapped attributes and its worker (PersonId, AssignmentId) from the plan's assignees. */
+async function payloadFor(r: GoalRecord): Promise<GoalPayload> {
+  const { client } = setup();
+  const workers = await client.listPlanAssignees(r.goalPlanId, { offset: 0, limit: 500 });
+  const w = workers.items.find((a) => a.PersonNumber === r.personNumber);
+  if (!w) throw new Error(`${r.personNumber} is not on plan ${r.goalPlanId} in the simulator`);
+  return { ...toGoalPayload(r), PersonId: w.PersonId, AssignmentId: w.AssignmentId };
+}
+
+/** The natural-key finder as the sync uses it: the worker's PersonId, then the plan child's q. */
+async function findKey(client: HcmGoalsClient, r: GoalRecord, goalName = r.goalName): Promise<PlanGoal[]> {
+  const { PersonId } = await payloadFor(r);
+  return client.findGoals(r.goalPlanId, { personId: PersonId!, goalName });
+}
+
 let seq = 0;
 function record(over: Partial<GoalRecord> = {}): GoalRecord {
   seq += 1;
@@ -138,32 +158,43 @@ function record(over: Partial<GoalRecord> = {}): GoalRecord {
 }
 
 describe('HcmGoalsClient against the HCM simulator', () => {
-  it('create -> find by natural key -> diff -> update -> find by person (all pages)', async () => {
+  it("create -> find by natural key -> diff -> update -> a worker's goals in the plan (all pages): keys only from links", async () => {
     const { client } = setup({ pageSize: 2 });
     const goal = record({ goalName: "Lead the team's planning; Q1", description: 'first' });
-    const created = await client.create(goal.goalPlanId, toHcmPayload(goal));
-    expect(created).toMatchObject({ GoalName: goal.goalName, PersonNumber: goal.personNumber, Weight: 20 });
+    const created = await client.create(goal.goalPlanId, await payloadFor(goal));
+    expect(created).toMatchObject({ GoalName: goal.goalName, Weighting: 20 });
     expect(created.Description).toBe('first');
+    // The key is the self link's last segment, on the plan's child collection.
+    expect(created.ref.path).toMatch(
+      new RegExp(`/goalPlans/${goal.goalPlanId}/child/performanceGoals/[^/]+$`),
+    );
+    expect(created.ref.path.endsWith(`/${encodeURIComponent(created.ref.uniqId)}`)).toBe(true);
 
-    const [found, ...more] = await client.findByNaturalKey(naturalKeyOf(goal));
+    const [found, ...more] = await findKey(client, goal);
     expect(more).toEqual([]);
     expect(found!.GoalId).toBe(created.GoalId);
-    expect(diffGoal(found!, toHcmPayload(goal))).toBeNull();
+    expect(found!.ref).toEqual(created.ref);
+    expect(diffGoal(found!, toGoalPayload(goal))).toBeNull();
 
     const changed = { ...goal, status: 'IN_PROGRESS' as const, percentComplete: 30, description: undefined };
-    const patch = diffGoal(found!, toHcmPayload(changed));
-    expect(patch).toEqual({ StatusCode: 'IN_PROGRESS', PercentComplete: 30, Description: null });
-    const updated = await client.update(goal.goalPlanId, found!.performanceGoalsUniqID, patch!);
-    expect(updated).toMatchObject({ GoalId: created.GoalId, StatusCode: 'IN_PROGRESS', PercentComplete: 30 });
-    expect(updated.Description).toBeNull();
+    const patch = diffGoal(found!, toGoalPayload(changed));
+    expect(patch).toEqual({ StatusCode: 'IN_PROGRESS', PercentCompletion: '25', Description: null });
+    const updated = await client.update(found!.ref, patch!);
+    expect(updated).toMatchObject({
+      GoalId: created.GoalId,
+      StatusCode: 'IN_PROGRESS',
+      PercentCompletion: '25',
+    });
+    expect(updated.Description ?? null).toBeNull();
 
     for (let i = 0; i < 4; i++)
-      await client.create(goal.goalPlanId, toHcmPayload({ ...goal, goalName: `Sibling ${seq}-${i}` }));
-    const all = await client.findByPerson(goal.personNumber, goal.goalPlanId);
+      await client.create(goal.goalPlanId, await payloadFor({ ...goal, goalName: `Sibling ${seq}-${i}` }));
+    const all = await client.findGoals(goal.goalPlanId, {
+      personId: found!.PersonId ?? (await payloadFor(goal)).PersonId!,
+    });
     expect(all.filter((g) => g.GoalName.startsWith(`Sibling ${seq}-`))).toHaveLength(4);
     expect(new Set(all.map((g) => g.GoalId)).size).toBe(all.length);
-    expect(await client.findByGoalId(created.GoalId)).toMatchObject({ GoalId: created.GoalId });
-    expect(await client.findByNaturalKey({ ...naturalKeyOf(goal), goalName: 'nothing like it' })).toEqual([]);
+    expect(await findKey(client, goal, 'nothing like it')).toEqual([]);
     expect(client.stats).toMatchObject({ unauthorized: 0, throttled: 0, retries: 0 });
   });
 
@@ -173,7 +204,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     tokens.backdateSeconds = 120; // the first token is already past the session limit
     const first = await tokens.getToken('conn-1');
     tokens.backdateSeconds = 0;
-    const goals = await client.findByPerson('E000001', PLAN.GoalPlanId);
+    const goals = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE);
     expect(Array.isArray(goals)).toBe(true);
     expect(client.stats).toMatchObject({
       requests: 2,
@@ -188,7 +219,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     sim.setFaults({ tokenMaxAgeSeconds: 60 });
     const { tokens, client } = setup();
     tokens.backdateSeconds = 120; // every token it mints is too old
-    const err = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    const err = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HcmRequestError);
     expect((err as HcmRequestError).status).toBe(401);
     expect((err as Error).message).toMatch(/session has timed out/);
@@ -200,7 +231,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     const { tokens, client } = setup();
     // A slow machine: the first two tokens are already past `exp` when HCM checks them.
     tokens.expiresIn = [-2, -1];
-    const goals = await client.findByPerson('E000001', PLAN.GoalPlanId);
+    const goals = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE);
     expect(Array.isArray(goals)).toBe(true);
     expect(client.stats).toMatchObject({ requests: 3, unauthorized: 2, refreshesAfterUnauthorized: 2 });
     expect(tokens.calls.slice(1).map((c) => c.minVersion)).toEqual([2, 3]);
@@ -213,14 +244,14 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     await tokens.getToken('conn-1');
     tokens.backdateSeconds = 0;
     tokens.expiresIn = [-1]; // ... and its replacement expires on the way
-    await client.findByPerson('E000001', PLAN.GoalPlanId);
+    await client.listPlanAssignees(PLAN.GoalPlanId, PAGE);
     expect(client.stats).toMatchObject({ requests: 3, unauthorized: 2, refreshesAfterUnauthorized: 2 });
   });
 
   it('401 on every token because each expires on the way: a TransientError after bounded retries, not a 401 failure', async () => {
     const { tokens, client } = setup();
     tokens.expiresIn = Array.from({ length: 20 }, () => -1);
-    const err = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    const err = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
     expect(err).not.toBeInstanceOf(HcmRequestError);
     expect((err as TransientError).status).toBe(401);
@@ -232,7 +263,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
   it('a connection recovering by itself before anything was sent: ConnectionRecoveringError marked notSent', async () => {
     const { tokens, client } = setup();
     tokens.failWith = new ConnectionRecoveringError('conn-1', 'invalid_client', Date.now() + 60_000);
-    const err = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    const err = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectionRecoveringError);
     expect((err as ConnectionRecoveringError).notSent).toBe(true);
     expect(tokens.failWith).toMatchObject({ notSent: false }); // the shared error is not mutated
@@ -243,7 +274,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     const { tokens, client } = setup();
     const dead = new ReauthRequiredError('conn-1', 'invalid_grant');
     tokens.failWith = dead;
-    await expect(client.findByPerson('E000001', PLAN.GoalPlanId)).rejects.toBe(dead);
+    await expect(client.listPlanAssignees(PLAN.GoalPlanId, PAGE)).rejects.toBe(dead);
     expect(client.stats.requests).toBe(0);
   });
 
@@ -256,7 +287,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     const sentFrom = Date.now();
     const t0 = performance.now();
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => client.findByPerson(`E00000${i + 1}`, PLAN.GoalPlanId)),
+      Array.from({ length: 6 }, () => client.listPlanAssignees(PLAN.GoalPlanId, PAGE)),
     );
     expect(results).toHaveLength(6);
     // 3 of 6 fit the bucket; the rest were throttled at least once. The pause then lets the bucket
@@ -279,20 +310,20 @@ describe('HcmGoalsClient against the HCM simulator', () => {
   it('429 with no time left for the pause plus a request: TransientError(429) at once, through withTimeBudget too', async () => {
     sim.setFaults({ rateLimitPerSecond: 1 });
     const { client } = setup({ timeoutMs: 2_000 });
-    await client.findByPerson('E000001', PLAN.GoalPlanId); // takes the only token of this second
+    await client.listPlanAssignees(PLAN.GoalPlanId, PAGE); // takes the only token of this second
     const bounded = client.withTimeBudget(() => 2_500); // < 1 s Retry-After + 2 s request timeout
     const t0 = performance.now();
-    const err = await bounded.findByPerson('E000002', PLAN.GoalPlanId).catch((e: unknown) => e);
+    const err = await bounded.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientError);
     expect((err as TransientError).status).toBe(429);
     expect((err as TransientError).retryAfterMs).toBe(1000);
     expect(performance.now() - t0).toBeLessThan(900);
     expect(client.stats).toMatchObject({ requests: 2, throttled: 1, retries: 0 });
     // The same client without that budget waits and succeeds.
-    await expect(client.findByPerson('E000002', PLAN.GoalPlanId)).resolves.toBeInstanceOf(Array);
+    await expect(client.listPlanAssignees(PLAN.GoalPlanId, PAGE)).resolves.toBeInstanceOf(Array);
   });
 
-  it('findByPerson without a plan: every plan of the person in one request', async () => {
+  it("a worker's goals in two plans: one finder per plan, each on that plan's child collection", async () => {
     const { client } = setup();
     const other = GOAL_PLANS[1]!;
     const person = 'E000190';
@@ -304,15 +335,15 @@ describe('HcmGoalsClient against the HCM simulator', () => {
       startDate: other.StartDate,
       targetCompletionDate: other.EndDate,
     });
-    await client.create(inFirst.goalPlanId, toHcmPayload(inFirst));
-    await client.create(inSecond.goalPlanId, toHcmPayload(inSecond));
-    const before = client.stats.requests;
-    const all = await client.findByPerson(person);
-    expect(client.stats.requests - before).toBe(1);
-    expect(all.map((g) => g.GoalPlanId).sort()).toEqual([PLAN.GoalPlanId, other.GoalPlanId].sort());
-    expect(all.every((g) => g.PersonNumber === person)).toBe(true);
-    const onePlan = await client.findByPerson(person, other.GoalPlanId);
-    expect(onePlan.map((g) => g.GoalName)).toEqual([inSecond.goalName]);
+    await client.create(inFirst.goalPlanId, await payloadFor(inFirst));
+    await client.create(inSecond.goalPlanId, await payloadFor(inSecond));
+    const { PersonId } = await payloadFor(inFirst);
+    const first = await client.findGoals(PLAN.GoalPlanId, { personId: PersonId! });
+    const second = await client.findGoals(other.GoalPlanId, { personId: PersonId! });
+    expect(first.map((g) => g.GoalName)).toContain(inFirst.goalName);
+    expect(first.map((g) => g.GoalName)).not.toContain(inSecond.goalName);
+    expect(second.map((g) => g.GoalName)).toEqual([inSecond.goalName]);
+    expect(second[0]!.ref.goalPlanId).toBe(other.GoalPlanId);
   });
 
   it('a POST whose connection drops after the commit is ambiguous, is not retried, and the goal exists', async () => {
@@ -320,14 +351,14 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     const { client } = setup();
     const goal = record();
     const before = sim.stats();
-    const err = await client.create(goal.goalPlanId, toHcmPayload(goal)).catch((e: unknown) => e);
+    const err = await client.create(goal.goalPlanId, await payloadFor(goal)).catch((e: unknown) => e);
     expect(isAmbiguousWrite(err)).toBe(true);
     expect(err).toBeInstanceOf(TransientError);
     expect((err as Error).name).toBe('TransientError');
     expect((err as Error).message).toMatch(/outcome unknown/);
     expect(client.stats).toMatchObject({ requests: 1, retries: 0, networkErrors: 1 });
     sim.setFaults({ commitThenDropRate: 0 });
-    const found = await client.findByNaturalKey(naturalKeyOf(goal));
+    const found = await findKey(client, goal);
     expect(found).toHaveLength(1);
     expect(sim.stats().goalsStored).toBe(before.goalsStored + 1);
   });
@@ -335,18 +366,18 @@ describe('HcmGoalsClient against the HCM simulator', () => {
   it('a 500 on POST is ambiguous too; a 503 on POST is retried; a 500 on GET is retried then TransientError', async () => {
     const { client } = setup({ maxAttempts: 3 });
     sim.setFaults({ errorRate: 1, errorStatus: 500 });
-    const post = await client.create(PLAN.GoalPlanId, toHcmPayload(record())).catch((e: unknown) => e);
+    const post = await client.create(PLAN.GoalPlanId, await payloadFor(record())).catch((e: unknown) => e);
     expect(isAmbiguousWrite(post)).toBe(true);
     expect(client.stats.requests).toBe(1);
 
-    const get = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    const get = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
     expect(get).toBeInstanceOf(TransientError);
     expect(isAmbiguousWrite(get)).toBe(false);
     expect((get as TransientError).status).toBe(500);
     expect(client.stats.requests).toBe(4);
 
     sim.setFaults({ errorStatus: 503 });
-    const retried = await client.create(PLAN.GoalPlanId, toHcmPayload(record())).catch((e: unknown) => e);
+    const retried = await client.create(PLAN.GoalPlanId, await payloadFor(record())).catch((e: unknown) => e);
     expect(retried).toBeInstanceOf(TransientError);
     expect(isAmbiguousWrite(retried)).toBe(false);
     expect(client.stats).toMatchObject({ requests: 7, serverErrors: 7, retries: 4 });
@@ -355,7 +386,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
   it('does not start a retry that cannot finish in the remaining time', async () => {
     sim.setFaults({ errorRate: 1, errorStatus: 503 });
     const { client } = setup({ timeoutMs: 1_000, remainingTimeMs: () => 900 });
-    const err = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    const err = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
     expect((err as TransientError).status).toBe(503);
     expect(client.stats).toMatchObject({ requests: 1, retries: 0 });
   });
@@ -363,15 +394,17 @@ describe('HcmGoalsClient against the HCM simulator', () => {
   it('400 validation: HcmRequestError with the server message, no retry', async () => {
     const { client } = setup();
     const goal = record({ startDate: '2025-01-01' }); // outside the FY2026 review period
-    const err = await client.create(goal.goalPlanId, toHcmPayload(goal)).catch((e: unknown) => e);
+    const err = await client.create(goal.goalPlanId, await payloadFor(goal)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HcmRequestError);
     expect((err as HcmRequestError).status).toBe(400);
     expect((err as Error).message).toMatch(
       /StartDate: The start date 2025-01-01 must be within the review period/,
     );
     expect(client.stats.requests).toBe(1);
+    // A key no collection ever gave (only a test makes one up): 404.
+    const path = `${hcmResources.planGoals(PLAN.GoalPlanId)}/no-such-goal`;
     const missing = await client
-      .update(PLAN.GoalPlanId, 'no-such-goal', { Weight: 10 })
+      .update({ goalPlanId: PLAN.GoalPlanId, path, uniqId: 'no-such-goal' }, { Weighting: 10 })
       .catch((e: unknown) => e);
     expect((missing as HcmRequestError).status).toBe(404);
   });
@@ -379,13 +412,13 @@ describe('HcmGoalsClient against the HCM simulator', () => {
   it('timeout: GET retried then TransientError; a timed-out POST is ambiguous and not retried', async () => {
     sim.setFaults({ latencyMs: 300 });
     const { client } = setup({ timeoutMs: 100, maxAttempts: 2 });
-    const get = await client.findByPerson('E000001', PLAN.GoalPlanId).catch((e: unknown) => e);
+    const get = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
     expect(get).toBeInstanceOf(TransientError);
     expect(isAmbiguousWrite(get)).toBe(false);
     expect((get as Error).message).toMatch(/no answer within 100 ms/);
     expect(client.stats).toMatchObject({ requests: 2, networkErrors: 2, retries: 1 });
 
-    const post = await client.create(PLAN.GoalPlanId, toHcmPayload(record())).catch((e: unknown) => e);
+    const post = await client.create(PLAN.GoalPlanId, await payloadFor(record())).catch((e: unknown) => e);
     expect(isAmbiguousWrite(post)).toBe(true);
     expect(client.stats).toMatchObject({ requests: 3, networkErrors: 3, retries: 1 });
   });

@@ -33,9 +33,9 @@ function crashAfter(after: number) {
     return call();
   };
   return (hcm: HcmGoals): HcmGoals => ({
-    findByNaturalKey: (k) => alive(() => hcm.findByNaturalKey(k)),
-    findByPerson: (p, plan) => alive(() => hcm.findByPerson(p, plan)),
-    update: (plan, id, patch, etag, claim) => alive(() => hcm.update(plan, id, patch, etag, claim)),
+    findGoals: (plan, query) => alive(() => hcm.findGoals(plan, query)),
+    listPlanAssignees: (plan, page) => alive(() => hcm.listPlanAssignees(plan, page)),
+    update: (ref, patch, etag, claim) => alive(() => hcm.update(ref, patch, etag, claim)),
     create: async (plan, payload, claim) => {
       guard();
       const goal = await hcm.create(plan, payload, claim);

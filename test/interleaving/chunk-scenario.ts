@@ -5,7 +5,7 @@ import { GoalSnapshot, processChunk } from '#core/sync/index.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
 import { DynamoModel } from './model/dynamo-model.ts';
-import { type HcmCall, HcmModel, hcmCallArb } from './model/hcm-model.ts';
+import { type HcmCall, HcmModel, hcmCallArb, personNumberOf } from './model/hcm-model.ts';
 import { type CallFault, callFaultArb, modelDocClient } from './model/peers.ts';
 import { type Actor, World } from './model/world.ts';
 
@@ -124,7 +124,9 @@ async function iterate(
   if (p.index && port.listPlanGoals) {
     const readAt = world.now;
     const page = await port.listPlanGoals(300, { offset: 0, limit: 500, totalResults: true });
-    snapshot = new GoalSnapshot(page.items, readAt, false);
+    // plan-sync names each listed goal's worker from the plan's assignees.
+    const items = page.items.map((g) => ({ ...g, personNumber: personNumberOf(g.PersonId) }));
+    snapshot = new GoalSnapshot(items, readAt, false);
   }
   for (let pass = 0; pass < passes; pass++) {
     const result = await processChunk(

@@ -80,11 +80,11 @@ export function crashAt(point: CrashPoint) {
       return result;
     };
     return {
-      findByNaturalKey: (k) => call(false, () => hcm.findByNaturalKey(k)),
-      findByPerson: (p, plan) => call(false, () => hcm.findByPerson(p, plan)),
+      findGoals: (plan, query) => call(false, () => hcm.findGoals(plan, query)),
+      listPlanAssignees: (plan, page) => call(false, () => hcm.listPlanAssignees(plan, page)),
       // The claim guard goes through: a killed worker's writes obey the same protocol up to its death.
       create: (plan, payload, claim) => call(true, () => hcm.create(plan, payload, claim)),
-      update: (plan, id, patch, etag, claim) => call(false, () => hcm.update(plan, id, patch, etag, claim)),
+      update: (ref, patch, etag, claim) => call(false, () => hcm.update(ref, patch, etag, claim)),
     };
   };
   return { wrap, state };

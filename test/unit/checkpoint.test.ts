@@ -14,7 +14,7 @@ afterAll(async () => {
   await dynamo.close();
 });
 
-const ids = { hcmGoalId: 7, performanceGoalsUniqID: 'uniq-7', goalPlanId: 300 };
+const ids = { hcmGoalId: 7, performanceGoalsUniqID: 'uniq-7', goalPlanId: 300, goalPath: '/g/uniq-7' };
 const source = { uri: 'goals.jsonl', format: 'jsonl' as const };
 
 function records(runId: string, clock: TestClock, connectionId = 'conn') {

@@ -17,6 +17,7 @@ const sample: Record<string, () => Error> = {
   ConnectionDisabledError: () => new errors.ConnectionDisabledError('c1'),
   TokenCommitError: () => new errors.TokenCommitError('c1'),
   InvalidRecordError: () => new errors.InvalidRecordError(1, 'bad'),
+  RecordRejectedError: () => new errors.RecordRejectedError('status X has no code'),
   HcmRequestError: () => new errors.HcmRequestError(400, 'bad'),
   ConfigError: () => new errors.ConfigError('x'),
   CryptoError: () => new errors.CryptoError('x'),
@@ -44,6 +45,7 @@ const REFINEMENTS: Record<string, string> = {
   NoRateSlotError: 'TransientError',
   SimulatedCrashError: 'TransientError',
   ClaimLostError: 'CheckpointConflictError',
+  RecordRejectedError: 'InvalidRecordError',
 };
 
 function errorEquals(node: unknown, out = new Set<string>()): Set<string> {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkStore, RecordStore } from '#core/checkpoint/index.ts';
-import type { HcmGoal, HcmGoalPayload, WriteGuard } from '#core/hcm/index.ts';
+import type { GoalPayload, PlanGoal, WriteGuard } from '#core/hcm/index.ts';
 import { processChunk } from '#core/sync/index.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
 import { ArraySource, FakeHcm, goal } from './sync-fakes.ts';
@@ -22,7 +22,7 @@ class SlowHcm extends FakeHcm {
     super();
     if (demand !== undefined) this.inFlightDemand = () => demand;
   }
-  override async create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal> {
+  override async create(goalPlanId: number, payload: GoalPayload, guard?: WriteGuard): Promise<PlanGoal> {
     this.running += 1;
     this.peak = Math.max(this.peak, this.running);
     try {

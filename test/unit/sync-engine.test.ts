@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkStore, GoalLedger, RecordStore } from '#core/checkpoint/index.ts';
-import { toHcmPayload } from '#core/hcm/index.ts';
+import { DEFAULT_GOAL_MAPPING, type GoalPayload, toGoalPayload } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 import { type EngineOptions, processChunk } from '#core/sync/index.ts';
 import {
@@ -10,7 +10,13 @@ import {
   ReauthRequiredError,
 } from '../../lambdas/core/errors.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
-import { ArraySource, FakeHcm, goal, TestClock } from './sync-fakes.ts';
+import { ArraySource, FakeHcm, fakeAssignee, goal, TestClock } from './sync-fakes.ts';
+
+/** A record's goal as HCM would hold it after a create: the mapped attributes and its worker. */
+function heldGoal(r: GoalRecord): GoalPayload {
+  const worker = fakeAssignee(r.personNumber);
+  return { ...toGoalPayload(r), PersonId: worker.PersonId, AssignmentId: worker.AssignmentId };
+}
 
 let dynamo: TestDynamo;
 beforeAll(async () => {
@@ -88,7 +94,9 @@ describe('processChunk', () => {
     expect(h.hcm.goals).toHaveLength(9);
     // 3 persons x 3 goals: one findByPerson each instead of nine natural-key finders.
     expect(h.hcm.calls).toEqual({ findByNaturalKey: 0, findByPerson: 3, create: 9, update: 0 });
-    expect(first.counts.hcmRequests).toBe(12);
+    // ... plus the plan's assignees, read once for the pass (1,000 workers: two pages of 500).
+    expect(h.hcm.assigneeReads).toBe(2);
+    expect(first.counts.hcmRequests).toBe(14);
 
     const done = await h.records.get('G-00000');
     expect(done).toMatchObject({ status: 'done', action: 'created', hcmGoalId: h.hcm.goals[0]!.GoalId });
@@ -99,18 +107,19 @@ describe('processChunk', () => {
     expect(h.hcm.totalCalls()).toBe(0);
   });
 
-  it('one person-wide finder for a person whose goals span two plans; it still adopts only same-plan goals', async () => {
+  it("a person's goals in two plans: one finder per plan (the plan child collection), adopting only same-plan goals", async () => {
     const h = harness();
     // P0000: goals 0 and 1 in plan 300, goal 2 in plan 301. P0001: goals 3-5, all in plan 300.
     const input = records(6).map((r, i) => (i === 2 ? { ...r, goalPlanId: 301 } : r));
     // HCM already holds "Goal 0" of P0000, but in the other plan: not the same goal.
-    await h.hcm.create(301, { ...toHcmPayload(input[0]!), Description: 'other plan' });
+    await h.hcm.create(301, { ...heldGoal(input[0]!), Description: 'other plan' });
     h.hcm.resetCalls();
     const result = await h.pass(ArraySource.of(input));
     expect(result.counts).toMatchObject({ created: 6, updated: 0, reconciled: 0 });
-    expect(h.hcm.calls).toEqual({ findByNaturalKey: 0, findByPerson: 2, create: 6, update: 0 });
-    // P0000 is looked up across plans (undefined), P0001 in its one plan: the narrower query.
-    expect([...h.hcm.findByPersonPlans].sort()).toEqual([300, undefined]);
+    // P0000's two goals in plan 300 and P0001's three: a worker finder each; P0000's one goal in
+    // plan 301: the natural-key finder. Never the top-level resource, never across plans.
+    expect(h.hcm.calls).toEqual({ findByNaturalKey: 1, findByPerson: 2, create: 6, update: 0 });
+    expect([...h.hcm.findByPersonPlans].sort()).toEqual([300, 300]);
     expect(h.hcm.goals.filter((g) => g.GoalName === 'Goal 0')).toHaveLength(2);
   });
 
@@ -145,7 +154,7 @@ describe('processChunk', () => {
     expect(hcm.calls).toEqual({ findByNaturalKey: 0, findByPerson: 0, create: 0, update: 1 });
     expect(hcm.goals.find((g) => g.GoalName === 'Goal 2')).toMatchObject({
       StatusCode: 'IN_PROGRESS',
-      PercentComplete: 40,
+      PercentCompletion: '25',
     });
     expect(await second.records.get('G-00001')).toMatchObject({ status: 'done', action: 'unchanged' });
 
@@ -162,7 +171,7 @@ describe('processChunk', () => {
     await h.ledger.claim(g.externalKey, 'dead');
     await h.ledger.beginWrite(g.externalKey, 'dead');
     await h.hcm.create(g.goalPlanId, {
-      ...toHcmPayload(g),
+      ...heldGoal(g),
     });
     h.hcm.resetCalls();
 
@@ -343,7 +352,7 @@ describe('processChunk', () => {
   it('adopts a goal HCM already holds for the natural key (no ledger): updated if it differs', async () => {
     const h = harness();
     const g = goal(50);
-    await h.hcm.create(g.goalPlanId, { ...toHcmPayload(g), Description: 'typed in by hand' });
+    await h.hcm.create(g.goalPlanId, { ...heldGoal(g), Description: 'typed in by hand' });
     h.hcm.resetCalls();
     const result = await h.pass(ArraySource.of([g]));
     expect(result.counts).toMatchObject({ updated: 1, created: 0 });
@@ -351,6 +360,56 @@ describe('processChunk', () => {
     expect(h.hcm.calls).toEqual({ findByNaturalKey: 1, findByPerson: 0, create: 0, update: 1 });
     expect(h.hcm.goals).toHaveLength(1);
     expect(h.hcm.goals[0]?.Description).toBe(g.description);
+  });
+
+  it("worker assignments come from the plan's assignees: several without assignmentNumber, or none on the plan, fail the record naming them", async () => {
+    const h = harness();
+    const two = goal(60); // P0020
+    const named = goal(61, { assignmentNumber: 'P0020-B' });
+    const absent = goal(63); // P0021: not on the plan
+    h.hcm.assigneesOf = () => [
+      { ...fakeAssignee('P0020'), AssignmentNumber: 'P0020-A' },
+      { ...fakeAssignee('P0020'), AssignmentId: 9_000_020, AssignmentNumber: 'P0020-B' },
+    ];
+    const result = await h.pass(ArraySource.of([two, named, absent]));
+    expect(result.counts).toMatchObject({ created: 1, failed: 2, remaining: 0 });
+    expect(h.hcm.goals).toEqual([
+      expect.objectContaining({ GoalName: named.goalName, AssignmentId: 9_000_020 }),
+    ]);
+    expect((await h.records.get(two.externalKey))?.reason).toMatch(
+      /P0020 has 2 assignments on goal plan 300 \(P0020-A, P0020-B\): name one in assignmentNumber/,
+    );
+    expect((await h.records.get(absent.externalKey))?.reason).toMatch(
+      /P0021 is not assigned to goal plan 300/,
+    );
+    // One bulk read of the plan's assignees for the whole pass, not one per goal.
+    expect(h.hcm.assigneeReads).toBe(1);
+  });
+
+  it('a source value the mapping has no code for fails the record before any HCM request, naming the setting', async () => {
+    const h = harness();
+    const onHold = goal(70, { status: 'ON_HOLD' });
+    const result = await h.pass(ArraySource.of([onHold, goal(71)]));
+    expect(result.counts).toMatchObject({ created: 1, failed: 1 });
+    expect(h.hcm.calls.create).toBe(1);
+    expect((await h.records.get(onHold.externalKey))?.reason).toMatch(/status 'ON_HOLD'.*goalStatusMap/);
+    // With the tenant's code configured, the next attempt writes it.
+    const mapping = { ...DEFAULT_GOAL_MAPPING, status: { ...DEFAULT_GOAL_MAPPING.status, ON_HOLD: 'HOLD' } };
+    const retry = await h.pass(ArraySource.of([onHold, goal(71)]), { attempt: 2, engine: { mapping } });
+    expect(retry.counts).toMatchObject({ created: 1 });
+    expect(h.hcm.goals.find((g) => g.GoalName === onHold.goalName)?.StatusCode).toBe('HOLD');
+  });
+
+  it("a 500 with o:errorDetails (a business rule) fails the record with HCM's message; no unclear write", async () => {
+    const h = harness();
+    const g = goal(80);
+    h.hcm.beforeCreate = () => {
+      throw new HcmRequestError(500, 'POST x: StatusCode: the value is not valid', { businessRule: true });
+    };
+    const result = await h.pass(ArraySource.of([g]));
+    expect(result).toMatchObject({ status: 'complete', counts: { failed: 1, remaining: 0 } });
+    expect((await h.records.get(g.externalKey))?.reason).toMatch(/the value is not valid/);
+    expect((await h.ledger.get(g.externalKey))?.ambiguous).toBeUndefined();
   });
 
   it('writes the chunk summary finish-sync aggregates', async () => {

@@ -1,4 +1,15 @@
-import type { HcmGoal, HcmGoalPayload, HcmGoals, NaturalKey, WriteGuard } from '#core/hcm/index.ts';
+import type {
+  AssigneesPage,
+  GoalPayload,
+  GoalPlanAssignee,
+  GoalQuery,
+  GoalRef,
+  HcmGoals,
+  PlanGoal,
+  PlanGoalsQuery,
+  WriteGuard,
+} from '#core/hcm/index.ts';
+import { hcmResources } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord, GoalSource, SourceEntry, SourcePlan } from '#core/source/index.ts';
 import { HcmRequestError } from '../../lambdas/core/errors.ts';
 
@@ -62,24 +73,44 @@ export class ArraySource implements GoalSource {
 }
 
 export interface FakeCalls {
+  /** Finders with a goal name (one goal). */
   findByNaturalKey: number;
+  /** Finders for a worker's goals in one plan. */
   findByPerson: number;
   create: number;
   update: number;
 }
 
+/** The worker a person number stands for in the fakes: P0001 -> PersonId 1000001, one assignment. */
+export function fakeAssignee(personNumber: string): GoalPlanAssignee {
+  const n = Number(personNumber.replace(/\D/g, '')) || 0;
+  return {
+    PersonId: 1_000_000 + n,
+    PersonNumber: personNumber,
+    AssignmentId: 2_000_000 + n,
+    AssignmentNumber: `E${personNumber}`,
+  };
+}
+
+const EVERYONE = Array.from({ length: 1000 }, (_, n) => fakeAssignee(`P${String(n).padStart(4, '0')}`));
+
 /**
  * An in-memory HCM with hooks for faults. `beforeCreate` may throw (nothing committed); `afterCreate`
- * may throw after the goal is stored (commit-then-drop).
+ * may throw after the goal is stored (commit-then-drop). Every person is assigned to every plan with
+ * one assignment (fakeAssignee) unless `assigneesOf` says otherwise.
  */
 export class FakeHcm implements HcmGoals {
-  readonly goals: HcmGoal[] = [];
+  readonly goals: PlanGoal[] = [];
   readonly calls: FakeCalls = { findByNaturalKey: 0, findByPerson: 0, create: 0, update: 0 };
-  /** The plan each findByPerson asked for (undefined: every plan of the person). */
-  readonly findByPersonPlans: Array<number | undefined> = [];
+  /** The plan each worker finder asked for. */
+  readonly findByPersonPlans: number[] = [];
+  /** goalPlanAssignees pages read. */
+  assigneeReads = 0;
+  /** The plan's assignees; default: P0000-P0999 (the people goal() names), one assignment each. */
+  assigneesOf?: (goalPlanId: number) => GoalPlanAssignee[];
   private nextId = 1000;
-  beforeCreate?: (payload: HcmGoalPayload, call: number) => void;
-  afterCreate?: (goal: HcmGoal, call: number) => void;
+  beforeCreate?: (payload: GoalPayload, call: number) => void;
+  afterCreate?: (goal: PlanGoal, call: number) => void;
   beforeUpdate?: (uniqId: string) => void;
   delayMs = 0;
 
@@ -87,47 +118,41 @@ export class FakeHcm implements HcmGoals {
     if (this.delayMs > 0) await new Promise((r) => setTimeout(r, this.delayMs));
   }
 
-  async findByNaturalKey(k: NaturalKey): Promise<HcmGoal[]> {
-    this.calls.findByNaturalKey += 1;
+  async findGoals(goalPlanId: number, query: GoalQuery): Promise<PlanGoal[]> {
+    if (query.goalName === undefined) {
+      this.calls.findByPerson += 1;
+      this.findByPersonPlans.push(goalPlanId);
+    } else this.calls.findByNaturalKey += 1;
     await this.pause();
     return this.goals
       .filter(
         (g) =>
-          g.PersonNumber === k.personNumber && g.GoalPlanId === k.goalPlanId && g.GoalName === k.goalName,
+          g.ref.goalPlanId === goalPlanId &&
+          g.PersonId === query.personId &&
+          (query.goalName === undefined || g.GoalName === query.goalName),
       )
       .map((g) => ({ ...g }));
   }
 
-  async findByPerson(personNumber: string, goalPlanId?: number): Promise<HcmGoal[]> {
-    this.calls.findByPerson += 1;
-    this.findByPersonPlans.push(goalPlanId);
-    await this.pause();
-    return this.goals
-      .filter(
-        (g) => g.PersonNumber === personNumber && (goalPlanId === undefined || g.GoalPlanId === goalPlanId),
-      )
-      .map((g) => ({ ...g }));
+  async listPlanAssignees(goalPlanId: number, page: PlanGoalsQuery): Promise<AssigneesPage> {
+    this.assigneeReads += 1;
+    const all = this.assigneesOf?.(goalPlanId) ?? EVERYONE;
+    const items = all.slice(page.offset, page.offset + page.limit);
+    return { items, read: items.length, hasMore: page.offset + items.length < all.length };
   }
 
-  async create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal> {
+  async create(goalPlanId: number, payload: GoalPayload, guard?: WriteGuard): Promise<PlanGoal> {
     this.calls.create += 1;
     await this.pause();
     // Like the real client: the claim is checked right before the request, which is then not sent.
     await guard?.();
     this.beforeCreate?.(payload, this.calls.create);
     const id = this.nextId++;
-    const goal: HcmGoal = {
+    const uniqId = `uniq-${id}`;
+    const goal: PlanGoal = {
       ...payload,
-      performanceGoalsUniqID: `uniq-${id}`,
       GoalId: id,
-      GoalPlanGoalId: id + 1,
-      GoalPlanId: goalPlanId,
-      PersonId: 1,
-      PersonNumber: payload.PersonNumber ?? '',
-      AssignmentId: 1,
-      StatusMeaning: payload.StatusCode,
-      CreationDate: '2025-01-01',
-      LastUpdateDate: '2025-01-01',
+      ref: { goalPlanId, path: `${hcmResources.planGoals(goalPlanId)}/${uniqId}`, uniqId },
     };
     this.goals.push(goal);
     this.afterCreate?.(goal, this.calls.create);
@@ -135,18 +160,17 @@ export class FakeHcm implements HcmGoals {
   }
 
   async update(
-    goalPlanId: number,
-    uniqId: string,
-    patch: Partial<HcmGoalPayload>,
+    ref: GoalRef,
+    patch: Partial<GoalPayload>,
     _etag?: string,
     guard?: WriteGuard,
-  ): Promise<HcmGoal> {
+  ): Promise<PlanGoal> {
     this.calls.update += 1;
     await this.pause();
     await guard?.();
-    this.beforeUpdate?.(uniqId);
-    const goal = this.goals.find((g) => g.performanceGoalsUniqID === uniqId && g.GoalPlanId === goalPlanId);
-    if (!goal) throw new HcmRequestError(404, `no goal ${uniqId}`);
+    this.beforeUpdate?.(ref.uniqId);
+    const goal = this.goals.find((g) => g.ref.path === ref.path);
+    if (!goal) throw new HcmRequestError(404, `no goal ${ref.uniqId}`);
     Object.assign(goal, patch);
     return { ...goal };
   }

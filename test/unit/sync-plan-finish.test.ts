@@ -433,7 +433,7 @@ describe('finishRun', () => {
       connectionId: 'c',
       expiresAt: 1,
     });
-    const ids = { hcmGoalId: 1, performanceGoalsUniqID: 'u', goalPlanId: 1 };
+    const ids = { hcmGoalId: 1, performanceGoalsUniqID: 'u', goalPlanId: 1, goalPath: '/g/u' };
     for (const [key, action] of [
       ['A', 'created'],
       ['B', 'reconciled'],
@@ -493,7 +493,7 @@ describe('finishRun', () => {
       connectionId: 'c',
       expiresAt: 1,
     });
-    const ids = { hcmGoalId: 1, performanceGoalsUniqID: 'u', goalPlanId: 1 };
+    const ids = { hcmGoalId: 1, performanceGoalsUniqID: 'u', goalPlanId: 1, goalPath: '/g/u' };
     const progress = { contentHash: 'h', chunkIndex: 0, runAttempt: 1 };
     await store.complete('A', { ...progress, action: 'created', ids, verifyFinding: 'missing' });
     await store.complete('B', { ...progress, action: 'updated', ids, verifyFinding: 'drifted' });

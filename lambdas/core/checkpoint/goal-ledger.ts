@@ -171,7 +171,7 @@ export class GoalLedger {
     c: { contentHash: string; ids: HcmIds; personNumber: string; action: DoneAction },
   ): Promise<void> {
     const update =
-      'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, ' +
+      'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, goalPath = :path, ' +
       'personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at ' +
       `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}`;
     const done = await this.ownedUpdate(externalKey, owner, update, {
@@ -179,6 +179,7 @@ export class GoalLedger {
       ':gid': c.ids.hcmGoalId,
       ':uid': c.ids.performanceGoalsUniqID,
       ':plan': c.ids.goalPlanId,
+      ':path': c.ids.goalPath,
       ':person': c.personNumber,
       ':run': this.scope.runId,
       ':action': c.action,

@@ -83,11 +83,15 @@ export interface RunItem {
 export type RecordStatus = 'pending' | 'done' | 'failed';
 export type DoneAction = 'created' | 'updated' | 'unchanged' | 'reconciled';
 
-/** HCM identifiers of a goal: GoalId for people, performanceGoalsUniqID for PATCH. */
+/**
+ * HCM identifiers of a goal: GoalId for people; the path of the goal's self link (and its last
+ * segment, performanceGoalsUniqID) for PATCH, as HCM gave them, never built from ids.
+ */
 export interface HcmIds {
   hcmGoalId: number;
   performanceGoalsUniqID: string;
   goalPlanId: number;
+  goalPath: string;
 }
 
 export interface RecordItem {
@@ -108,6 +112,7 @@ export interface RecordItem {
   hcmGoalId?: number;
   performanceGoalsUniqID?: string;
   goalPlanId?: number;
+  goalPath?: string;
   reason?: string;
   retryable?: boolean;
   /** The goal the ledger pointed at before the record's person or plan changed (left in place in HCM). */
@@ -133,6 +138,8 @@ export interface LedgerItem {
   hcmGoalId?: number;
   performanceGoalsUniqID?: string;
   goalPlanId?: number;
+  /** The goal's self link path (issue 23); a commit of an older version has none. */
+  goalPath?: string;
   /** Identity of the goal the ids point at: a record whose person or plan changed needs a new goal. */
   personNumber?: string;
   lastRunId?: string;
@@ -152,15 +159,20 @@ export interface LedgerItem {
   unclearWrites?: number;
 }
 
-/** The HCM ids a committed ledger item holds, or undefined when none was committed yet. */
+/**
+ * The HCM ids a committed ledger item holds, or undefined when none was committed yet. A commit
+ * without the goal's self link path (made before issue 23, when keys were read from bodies) counts as
+ * none: the record is looked up by natural key and adopted, which stores the link.
+ */
 export function committedIds(ledger: LedgerItem | undefined): HcmIds | undefined {
   if (!ledger || ledger.hcmGoalId === undefined || ledger.performanceGoalsUniqID === undefined)
     return undefined;
-  if (ledger.goalPlanId === undefined) return undefined;
+  if (ledger.goalPlanId === undefined || ledger.goalPath === undefined) return undefined;
   return {
     hcmGoalId: ledger.hcmGoalId,
     performanceGoalsUniqID: ledger.performanceGoalsUniqID,
     goalPlanId: ledger.goalPlanId,
+    goalPath: ledger.goalPath,
   };
 }
 

@@ -6,10 +6,17 @@ import {
 } from '../errors.ts';
 import type { IssuedToken, TokenProvider } from '../ports.ts';
 import { nextDelay, parseRetryAfter, sleep } from '../retry.ts';
+import { assigneeOf, NoSelfLink, planGoalOf, type RawItem } from './items.ts';
 import { AdaptiveLimiter } from './limiter.ts';
-import type { NaturalKey } from './mapping.ts';
-import { type HcmCollection, type HcmGoal, type HcmGoalPayload, hcmPaths } from './oracle.ts';
-import type { HcmGoals, PlanGoalsPage, PlanGoalsQuery, WriteGuard } from './port.ts';
+import { type GoalPayload, type GoalRef, type HcmCollection, hcmResources, type PlanGoal } from './oracle.ts';
+import type {
+  AssigneesPage,
+  GoalQuery,
+  HcmGoals,
+  PlanGoalsPage,
+  PlanGoalsQuery,
+  WriteGuard,
+} from './port.ts';
 import {
   type Answer,
   type Budget,
@@ -17,6 +24,7 @@ import {
   classifyNetworkError,
   errorMessage,
   fitsBudget,
+  hasErrorDetails,
   parseJson,
   throttlePauseMs,
 } from './response.ts';
@@ -66,7 +74,7 @@ export interface HcmClientOptions {
 
 /**
  * REST-Framework-Version 4: errors come back as ADF error JSON, and `q` is a row-match expression
- * (`PersonNumber='E000001' and GoalPlanId=300000009990001 and GoalName='It''s done'`).
+ * (`PersonId=300100001 and GoalName='It''s done'`).
  */
 export const REST_FRAMEWORK_VERSION = '4';
 
@@ -74,12 +82,6 @@ export const REST_FRAMEWORK_VERSION = '4';
 const GUARD_RECHECK_AFTER_MS = 250;
 
 type Method = 'GET' | 'POST' | 'PATCH';
-
-/** An ADF item link; the self link's `changeIndicator` is what the item's ETag carries. */
-interface ItemLink {
-  rel: string;
-  properties?: { changeIndicator?: string };
-}
 
 interface Request {
   method: Method;
@@ -133,127 +135,125 @@ export class HcmGoalsClient implements HcmGoals {
   withTimeBudget(remainingTimeMs: () => number): HcmGoals {
     return {
       inFlightDemand: () => this.inFlightDemand(),
-      findByNaturalKey: (key) => this.findByNaturalKey(key, remainingTimeMs),
-      findByPerson: (personNumber, goalPlanId) =>
-        this.findByPerson(personNumber, goalPlanId, remainingTimeMs),
+      findGoals: (goalPlanId, query) => this.findGoals(goalPlanId, query, remainingTimeMs),
       listPlanGoals: (goalPlanId, page) => this.listPlanGoals(goalPlanId, page, remainingTimeMs),
+      listPlanAssignees: (goalPlanId, page) => this.listPlanAssignees(goalPlanId, page, remainingTimeMs),
       create: (goalPlanId, payload, guard) => this.createWithin(goalPlanId, payload, guard, remainingTimeMs),
-      update: (goalPlanId, uniqId, patch, etag, guard) =>
-        this.updateWithin(goalPlanId, uniqId, patch, etag, guard, remainingTimeMs),
+      update: (ref, patch, etag, guard) => this.updateWithin(ref, patch, etag, guard, remainingTimeMs),
       withTimeBudget: (other) => this.withTimeBudget(other),
     };
   }
 
-  async findByNaturalKey(key: NaturalKey, budget?: Budget): Promise<HcmGoal[]> {
-    const q = `PersonNumber=${quote(key.personNumber)} and GoalPlanId=${key.goalPlanId} and GoalName=${quote(key.goalName)}`;
-    const goals = await this.findAll(q, budget);
+  /**
+   * A worker's goals in one plan, on the plan's child collection (never the top-level, read-only
+   * `performanceGoals`: its items have keys of their own). Not onlyData: the keys are in the links.
+   */
+  async findGoals(goalPlanId: number, query: GoalQuery, budget?: Budget): Promise<PlanGoal[]> {
+    const q =
+      query.goalName === undefined
+        ? `PersonId=${query.personId}`
+        : `PersonId=${query.personId} and GoalName=${quote(query.goalName)}`;
+    const goals: PlanGoal[] = [];
+    for (let offset = 0; ; ) {
+      const params = { q, limit: String(this.pageSize), offset: String(offset) };
+      const page = parseJson<HcmCollection<RawItem>>(
+        await this.send({ method: 'GET', path: hcmResources.planGoals(goalPlanId), query: params }, budget),
+      );
+      goals.push(...page.items.map((item) => this.planGoal(item, goalPlanId, 'GET')));
+      // An empty page that claims more would loop forever.
+      if (!page.hasMore || page.items.length === 0) break;
+      offset += page.items.length;
+    }
     // The finder's matching rules are Oracle's (case, whitespace); the natural key is exact.
     return goals.filter(
       (g) =>
-        g.PersonNumber === key.personNumber && g.GoalPlanId === key.goalPlanId && g.GoalName === key.goalName,
-    );
-  }
-
-  async findByPerson(personNumber: string, goalPlanId?: number, budget?: Budget): Promise<HcmGoal[]> {
-    const q =
-      goalPlanId === undefined
-        ? `PersonNumber=${quote(personNumber)}`
-        : `PersonNumber=${quote(personNumber)} and GoalPlanId=${goalPlanId}`;
-    const goals = await this.findAll(q, budget);
-    return goals.filter(
-      (g) => g.PersonNumber === personNumber && (goalPlanId === undefined || g.GoalPlanId === goalPlanId),
+        (g.PersonId === undefined || g.PersonId === query.personId) &&
+        (query.goalName === undefined || g.GoalName === query.goalName),
     );
   }
 
   /**
    * One page of a plan's goals, on the plan's own child collection ("Get all performance goals").
-   * Not onlyData: the self link's `changeIndicator` is the item's ETag, kept for If-Match updates.
+   * Not onlyData: each item's self link holds its key and its `changeIndicator` (the ETag).
    */
   async listPlanGoals(goalPlanId: number, page: PlanGoalsQuery, budget?: Budget): Promise<PlanGoalsPage> {
     const query: Record<string, string> = { limit: String(page.limit), offset: String(page.offset) };
     if (page.totalResults) query.totalResults = 'true';
-    const body = parseJson<HcmCollection<HcmGoal & { links?: ItemLink[] }>>(
-      await this.send({ method: 'GET', path: hcmPaths.planGoals(goalPlanId), query }, budget),
+    const body = parseJson<HcmCollection<RawItem>>(
+      await this.send({ method: 'GET', path: hcmResources.planGoals(goalPlanId), query }, budget),
     );
-    const items = body.items.map(({ links, ...goal }) => {
-      const indicator = links?.find((l) => l.rel === 'self')?.properties?.changeIndicator;
-      return indicator ? { ...goal, etag: `"${indicator}"` } : goal;
-    });
     return {
-      items,
+      items: body.items.map((item) => this.planGoal(item, goalPlanId, 'GET')),
       hasMore: body.hasMore === true,
       ...(typeof body.totalResults === 'number' ? { totalResults: body.totalResults } : {}),
     };
   }
 
-  /** The goal with this GoalId (our ledger's key), if it still exists. */
-  async findByGoalId(goalId: number): Promise<HcmGoal | undefined> {
-    const goals = await this.findAll(`GoalId=${goalId}`);
-    return goals.find((g) => g.GoalId === goalId);
+  /** One page of the workers' assignments on a plan (`goalPlanAssignees`; onlyData: no key needed). */
+  async listPlanAssignees(goalPlanId: number, page: PlanGoalsQuery, budget?: Budget): Promise<AssigneesPage> {
+    const query = {
+      q: `GoalPlanId=${goalPlanId}`,
+      limit: String(page.limit),
+      offset: String(page.offset),
+      onlyData: 'true',
+    };
+    const body = parseJson<HcmCollection<RawItem>>(
+      await this.send({ method: 'GET', path: hcmResources.goalPlanAssignees, query }, budget),
+    );
+    const items = body.items
+      .filter((item) => item.GoalPlanId === undefined || item.GoalPlanId === goalPlanId)
+      .flatMap((item) => assigneeOf(item) ?? []);
+    return { items, read: body.items.length, hasMore: body.hasMore === true && body.items.length > 0 };
   }
 
-  create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal> {
+  create(goalPlanId: number, payload: GoalPayload, guard?: WriteGuard): Promise<PlanGoal> {
     return this.createWithin(goalPlanId, payload, guard);
   }
 
-  update(
-    goalPlanId: number,
-    uniqId: string,
-    patch: Partial<HcmGoalPayload>,
-    etag?: string,
-    guard?: WriteGuard,
-  ): Promise<HcmGoal> {
-    return this.updateWithin(goalPlanId, uniqId, patch, etag, guard);
+  update(ref: GoalRef, patch: Partial<GoalPayload>, etag?: string, guard?: WriteGuard): Promise<PlanGoal> {
+    return this.updateWithin(ref, patch, etag, guard);
   }
 
   private async createWithin(
     goalPlanId: number,
-    payload: HcmGoalPayload,
+    payload: GoalPayload,
     guard?: WriteGuard,
     budget?: Budget,
-  ): Promise<HcmGoal> {
+  ): Promise<PlanGoal> {
     // null means "not set", which a new goal is anyway.
     const body = Object.fromEntries(Object.entries(payload).filter(([, v]) => v !== null && v !== undefined));
-    const answer = await this.send(
-      { method: 'POST', path: hcmPaths.planGoals(goalPlanId), body, ...(guard ? { guard } : {}) },
-      budget,
-    );
-    return parseJson<HcmGoal>(answer);
+    const path = hcmResources.planGoals(goalPlanId);
+    const answer = await this.send({ method: 'POST', path, body, ...(guard ? { guard } : {}) }, budget);
+    return this.planGoal(parseJson<RawItem>(answer), goalPlanId, 'POST');
   }
 
   private async updateWithin(
-    goalPlanId: number,
-    uniqId: string,
-    patch: Partial<HcmGoalPayload>,
+    ref: GoalRef,
+    patch: Partial<GoalPayload>,
     etag?: string,
     guard?: WriteGuard,
     budget?: Budget,
-  ): Promise<HcmGoal> {
+  ): Promise<PlanGoal> {
     const headers: Record<string, string> = etag ? { 'If-Match': etag } : {};
     const answer = await this.send(
-      {
-        method: 'PATCH',
-        path: hcmPaths.planGoal(goalPlanId, uniqId),
-        body: patch,
-        headers,
-        ...(guard ? { guard } : {}),
-      },
+      { method: 'PATCH', path: ref.path, body: patch, headers, ...(guard ? { guard } : {}) },
       budget,
     );
-    return parseJson<HcmGoal>(answer);
+    return this.planGoal(parseJson<RawItem>(answer), ref.goalPlanId, 'PATCH');
   }
 
-  private async findAll(q: string, budget?: Budget): Promise<HcmGoal[]> {
-    const goals: HcmGoal[] = [];
-    for (let offset = 0; ; ) {
-      const query = { q, limit: String(this.pageSize), offset: String(offset), onlyData: 'true' };
-      const page = parseJson<HcmCollection<HcmGoal>>(
-        await this.send({ method: 'GET', path: hcmPaths.performanceGoals, query }, budget),
-      );
-      goals.push(...page.items);
-      // An empty page that claims more would loop forever.
-      if (!page.hasMore || page.items.length === 0) return goals;
-      offset += page.items.length;
+  /**
+   * An item of the plan child: without a self link the goal cannot be addressed. After a POST that
+   * means a goal may exist that we cannot name: an unclear write (the next pass finds it first).
+   */
+  private planGoal(item: RawItem, goalPlanId: number, method: Method): PlanGoal {
+    try {
+      return planGoalOf(item, goalPlanId, this.baseUrl);
+    } catch (err) {
+      if (!(err instanceof NoSelfLink)) throw err;
+      const what = `${method} ${hcmResources.planGoals(goalPlanId)}`;
+      if (method === 'POST') throw new AmbiguousWriteError(what, err.message, { cause: err });
+      throw new HcmRequestError(200, `${what}: ${err.message}`, { cause: err });
     }
   }
 
@@ -264,7 +264,7 @@ export class HcmGoalsClient implements HcmGoals {
    * way, one for a token refused while fresh); 429 pause the pacer for Retry-After and retry (until
    * the time budget runs short); 503 retry (the server did not take the request on); 500/502/504 and
    * network failures retry only where repeating is harmless (GET, PATCH without If-Match), a POST
-   * throws AmbiguousWriteError; other 4xx throw HcmRequestError. Retries go to the head of the queue.
+   * throws AmbiguousWriteError; other 4xx, and a 500 with o:errorDetails (a business rule), throw HcmRequestError. Retries go to the head of the queue.
    */
   private async send(req: Request, budget: Budget | undefined = this.o.remainingTimeMs): Promise<Answer> {
     const what = `${req.method} ${req.path}`;
@@ -377,6 +377,9 @@ export class HcmGoalsClient implements HcmGoals {
     const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
     if (status < 500) throw new HcmRequestError(status, `${what}: ${message}`);
     this.stats.serverErrors += 1;
+    // Oracle reports a business-rule failure as a 500 with o:errorDetails: refused, not unclear.
+    if (status === 500 && hasErrorDetails(answer.text))
+      throw new HcmRequestError(status, `${what}: ${message}`, { businessRule: true });
     const failure = new TransientError(`${what}: HTTP ${status}: ${message}`, retryAfterMs, { status });
     // 503 says the request was not taken on; any other 5xx may come after the write committed.
     if (status === 503 || repeatable) return failure;

@@ -5,25 +5,50 @@
 
 export type { HcmClientOptions, HcmClientStats } from './goals-client.ts';
 export { HcmGoalsClient } from './goals-client.ts';
+export { assigneeOf, NoSelfLink, planGoalOf, refOf } from './items.ts';
 export { AdaptiveLimiter } from './limiter.ts';
-export type { NaturalKey } from './mapping.ts';
-export { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from './mapping.ts';
+export type { MappedGoal, NaturalKey } from './mapping.ts';
+export { contentHash, diffGoal, mapGoal, naturalKeyOf, patchBody, toGoalPayload } from './mapping.ts';
+export type { GoalMapping, MappingSettings, PercentRange } from './mapping-config.ts';
+export {
+  DEFAULT_GOAL_MAPPING,
+  MAPPING_KEYS,
+  mappingFromEnv,
+  mappingToEnv,
+  parseGoalMapping,
+} from './mapping-config.ts';
 export type {
+  GoalPayload,
+  GoalPlanAssignee,
+  GoalRef,
   GoalStatusCode,
   HcmBatchPart,
   HcmBatchResponsePart,
   HcmErrorBody,
   HcmGoal,
   HcmGoalPayload,
+  PlanGoal,
 } from './oracle.ts';
 export {
+  DOCUMENTED_STATUS_CODES,
+  GOAL_PATCHABLE_ATTRIBUTES,
   GOAL_PRIORITY_CODES,
   GOAL_STATUS_CODES,
   HCM_EDITABLE_ATTRIBUTES,
   HCM_MEDIA,
   HCM_REST_ROOT,
   hcmPaths,
+  hcmResources,
 } from './oracle.ts';
-export type { HcmGoals, ListedGoal, PlanGoalsPage, PlanGoalsQuery, WriteGuard } from './port.ts';
+export type {
+  AssigneesPage,
+  GoalQuery,
+  HcmGoals,
+  ListedGoal,
+  PlanGoalsPage,
+  PlanGoalsQuery,
+  WriteGuard,
+} from './port.ts';
+export { hasErrorDetails } from './response.ts';
 export type { UnauthorizedCause } from './unauthorized.ts';
 export { judgeUnauthorized, lateMarginMs, MAX_LATE_TOKEN_RETRIES } from './unauthorized.ts';

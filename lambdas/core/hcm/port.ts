@@ -3,8 +3,7 @@
  * It lives with hcm/ so that the core's ports.ts imports nothing back from the concerns that use it.
  */
 
-import type { NaturalKey } from './mapping.ts';
-import type { HcmGoal, HcmGoalPayload } from './oracle.ts';
+import type { GoalPayload, GoalPlanAssignee, GoalRef, PlanGoal } from './oracle.ts';
 
 /**
  * Called before each write request goes on the wire (every attempt, in the pacer slot, before the token
@@ -13,28 +12,29 @@ import type { HcmGoal, HcmGoalPayload } from './oracle.ts';
  */
 export type WriteGuard = () => Promise<void>;
 
+/** A finder on a plan's child collection: one worker's goals, or the one with this name. */
+export interface GoalQuery {
+  personId: number;
+  goalName?: string;
+}
+
 export interface HcmGoals {
-  /** Goals with exactly this person, plan and name (normally 0 or 1). */
-  findByNaturalKey(key: NaturalKey): Promise<HcmGoal[]>;
   /**
-   * All goals of a person, every page (prefetch for a chunk): in one plan, or in every plan when
-   * `goalPlanId` is left out (one request instead of one per plan).
+   * Goals of one worker in one goal plan (every page), on the plan's child collection, with exactly
+   * this name when `goalName` is given. A worker's goals in several plans take one call per plan.
    */
-  findByPerson(personNumber: string, goalPlanId?: number): Promise<HcmGoal[]>;
+  findGoals(goalPlanId: number, query: GoalQuery): Promise<PlanGoal[]>;
   /**
    * One page of a goal plan's goals (`goalPlans/{id}/child/performanceGoals`), for the plan-wide read
    * (sync/goal-index.ts). Items carry their ETag when HCM gives one. Optional: a port without it gets
-   * no plan-wide read, and chunks use the per-person finders.
+   * no plan-wide read, and chunks use the finders.
    */
   listPlanGoals?(goalPlanId: number, page: PlanGoalsQuery): Promise<PlanGoalsPage>;
-  create(goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard): Promise<HcmGoal>;
-  update(
-    goalPlanId: number,
-    uniqId: string,
-    patch: Partial<HcmGoalPayload>,
-    etag?: string,
-    guard?: WriteGuard,
-  ): Promise<HcmGoal>;
+  /** One page of the workers' assignments on a goal plan (`goalPlanAssignees`). */
+  listPlanAssignees(goalPlanId: number, page: PlanGoalsQuery): Promise<AssigneesPage>;
+  create(goalPlanId: number, payload: GoalPayload, guard?: WriteGuard): Promise<PlanGoal>;
+  /** PATCH of the goal at `ref` (its self link, as read or as stored in the ledger). */
+  update(ref: GoalRef, patch: Partial<GoalPayload>, etag?: string, guard?: WriteGuard): Promise<PlanGoal>;
   /**
    * The same port bound to one invocation's time budget (Lambda's getRemainingTimeInMillis): the
    * client is long-lived (a warm container keeps its pacer), the budget is not.
@@ -55,10 +55,17 @@ export interface PlanGoalsQuery {
 }
 
 /** A goal as the plan-wide read saw it: `etag` is its change indicator, for an If-Match update. */
-export type ListedGoal = HcmGoal & { etag?: string };
+export type ListedGoal = PlanGoal;
 
 export interface PlanGoalsPage {
   items: ListedGoal[];
   hasMore: boolean;
   totalResults?: number;
+}
+
+export interface AssigneesPage {
+  items: GoalPlanAssignee[];
+  /** Items the page held, usable or not: the next page's offset moves by this. */
+  read: number;
+  hasMore: boolean;
 }

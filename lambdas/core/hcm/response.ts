@@ -24,6 +24,17 @@ export function errorMessage(text: string, fallback: string): string {
   return clip(trimmed);
 }
 
+/** An ADF error body (framework 4+) that itemises its causes: HCM looked at the request and refused it. */
+export function hasErrorDetails(text: string): boolean {
+  try {
+    const body = JSON.parse(text) as Partial<HcmErrorBody>;
+    const details = body['o:errorDetails'];
+    return Array.isArray(details) && details.some((d) => typeof d?.detail === 'string' && d.detail !== '');
+  } catch {
+    return false;
+  }
+}
+
 function clip(text: string): string {
   return text.length > MAX_MESSAGE ? `${text.slice(0, MAX_MESSAGE)}…` : text;
 }

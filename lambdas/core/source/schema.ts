@@ -27,6 +27,8 @@ export const GoalRecordSchema = z
         z.regex(KEY_RE, { error: 'may only contain letters, digits and . _ : -' }),
       ),
     personNumber: z.string().check(z.trim(), z.minLength(1), z.maxLength(30)),
+    /** The worker's assignment the goal belongs to; needed only for a worker with several on the plan. */
+    assignmentNumber: z.optional(z.string().check(z.trim(), z.minLength(1), z.maxLength(30))),
     goalName: z.string().check(z.trim(), z.minLength(1), z.maxLength(240)),
     description: z.optional(z.string().check(z.maxLength(4000))),
     startDate: isoDate,

@@ -9,14 +9,15 @@ import {
   WRITE_TIMING_DEFAULTS,
   type WriteTiming,
 } from '#core/checkpoint/index.ts';
-import type { HcmGoals } from '#core/hcm/index.ts';
-import { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
+import type { GoalMapping, HcmGoals } from '#core/hcm/index.ts';
+import { contentHash, DEFAULT_GOAL_MAPPING, diffGoal, mapGoal } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord, GoalSource } from '#core/source/index.ts';
 import { ConnectionRecoveringError, ReauthRequiredError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { type ChunkCounts, emptyCounts, type Settled, settledOf, tally, tallyVerify } from './counts.ts';
 import type { GoalSnapshot } from './goal-index.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';
+import { AssigneeCache } from './plan-directory.ts';
 import { runPool, TimeBudget } from './pool.ts';
 import { type RecordOutcome, syncRecord, type VerifyHint } from './write-goal.ts';
 
@@ -57,6 +58,8 @@ export interface EngineOptions {
   timing?: Partial<WriteTiming>;
   /** Writes in a row with an unknown outcome before a record is failed for this attempt (default 5). */
   maxUnclearWrites?: number;
+  /** The tenant's status / category / percent codes (default DEFAULT_GOAL_MAPPING). */
+  mapping?: GoalMapping;
 }
 
 export const ENGINE_DEFAULTS = {
@@ -90,11 +93,20 @@ function verifyFinding(
   ids: { hcmGoalId: number },
   syncedAt: string | undefined,
   snapshot: GoalSnapshot | undefined,
+  mapping: GoalMapping,
 ): VerifyHint | undefined {
   if (!snapshot?.verify) return undefined;
   if (syncedAt !== undefined && Date.parse(syncedAt) >= snapshot.readAt) return undefined;
-  const listed = snapshot.find(naturalKeyOf(record)).find((g) => g.GoalId === ids.hcmGoalId);
-  if (listed && diffGoal(listed, toHcmPayload(record)) === null) return undefined;
+  const mapped = mapGoal(record, mapping);
+  if (!mapped.ok) return undefined;
+  // The slice holds the goals whose natural key a record of the chunk has: one renamed by hand is
+  // not in it (missing), and is corrected through its ledger link.
+  const found = snapshot.goal(ids.hcmGoalId);
+  const listed =
+    found && found.personNumber === record.personNumber && found.ref.goalPlanId === record.goalPlanId
+      ? found
+      : undefined;
+  if (listed && diffGoal(listed, mapped.payload) === null) return undefined;
   return listed ? { listed, readAt: snapshot.readAt } : { readAt: snapshot.readAt };
 }
 
@@ -104,6 +116,7 @@ function classify(
   hash: string,
   state: RecordState,
   job: ChunkJob,
+  mapping: GoalMapping,
   snapshot?: GoalSnapshot,
 ): Planned {
   const rec = state.record;
@@ -114,7 +127,7 @@ function classify(
   const ids = committedIds(ledger);
   // The ledger holds what HCM got last time: same hash means same content, no HCM call needed.
   if (ids && ledger?.contentHash === hash && !needsReconcile(ledger)) {
-    const verify = verifyFinding(record, ids, ledger.syncedAt, snapshot);
+    const verify = verifyFinding(record, ids, ledger.syncedAt, snapshot, mapping);
     if (verify) return { kind: 'work', record, hash, state, verify };
     // This run wrote it and stopped before marking the record: settle it as what it was.
     if (ledger.lastRunId === job.runId && ledger.lastAction)
@@ -138,16 +151,17 @@ export async function processChunk(
   options: EngineOptions = {},
 ): Promise<ChunkResult> {
   const opts = { ...ENGINE_DEFAULTS, ...options };
+  const mapping = opts.mapping ?? DEFAULT_GOAL_MAPPING;
   const clock = deps.clock ?? systemClock;
   const counts = emptyCounts();
   const valid: Array<{ record: GoalRecord; hash: string }> = [];
   for await (const entry of deps.source.readChunk(job.chunk)) {
-    if ('record' in entry) valid.push({ record: entry.record, hash: contentHash(entry.record) });
+    if ('record' in entry) valid.push({ record: entry.record, hash: contentHash(entry.record, mapping) });
     else counts.invalid += 1;
   }
   const states = await deps.records.loadStates(valid.map((v) => v.record.externalKey));
   const planned = valid.map((v) =>
-    classify(v.record, v.hash, states.get(v.record.externalKey) ?? {}, job, deps.snapshot),
+    classify(v.record, v.hash, states.get(v.record.externalKey) ?? {}, job, mapping, deps.snapshot),
   );
 
   const finalActions: Settled[] = [];
@@ -188,7 +202,8 @@ export async function processChunk(
   const hcmCalls = { calls: 0 };
   // Bound to this invocation's clock: a throttled request is retried only while time is left.
   const hcm = countingHcm(deps.hcm.withTimeBudget?.(deps.remainingTimeMs) ?? deps.hcm, hcmCalls);
-  const existing = new ExistingGoals(hcm, deps.snapshot);
+  const assignees = new AssigneeCache((planId, page) => hcm.listPlanAssignees(planId, page));
+  const existing = new ExistingGoals(hcm, assignees, deps.snapshot);
   existing.expect(work.filter((w) => !committedIds(w.state.ledger)).map((w) => w.record));
   const budget = new TimeBudget(deps.remainingTimeMs, opts.minTimeMarginMs);
   let abort: unknown;
@@ -216,6 +231,7 @@ export async function processChunk(
     chunkIndex: job.chunk.index,
     maxUnclearWrites: opts.maxUnclearWrites,
     clock,
+    mapping,
   };
   // Records in flight: the configured number, or more when the HCM client needs more requests in
   // flight to use its rate at the latency it sees (a slow pod: ~600 ms answers need ~30 at 50 req/s).

@@ -1,6 +1,10 @@
-import type { ListedGoal } from '#core/hcm/index.ts';
 import { ConfigError } from '../errors.ts';
-import { GOAL_INDEX_DEFAULTS, type GoalIndexManifest, type GoalIndexStore } from './goal-index.ts';
+import {
+  GOAL_INDEX_DEFAULTS,
+  type GoalIndexManifest,
+  type GoalIndexStore,
+  type IndexedGoal,
+} from './goal-index.ts';
 import { runPool } from './pool.ts';
 
 /** The two object calls the index needs (S3 in AWS, the local object store on the laptop). */
@@ -32,7 +36,7 @@ export class ObjectGoalIndex implements GoalIndexStore {
     runId: string,
     attempt: number,
     manifest: GoalIndexManifest,
-    slices: Map<number, ListedGoal[]>,
+    slices: Map<number, IndexedGoal[]>,
   ): Promise<void> {
     const base = this.base(runId, attempt);
     await runPool(
@@ -55,11 +59,11 @@ export class ObjectGoalIndex implements GoalIndexStore {
     return manifest;
   }
 
-  async readSlice(runId: string, attempt: number, chunkIndex: number): Promise<ListedGoal[]> {
+  async readSlice(runId: string, attempt: number, chunkIndex: number): Promise<IndexedGoal[]> {
     const body = await this.objects.get(`${this.base(runId, attempt)}chunk-${chunkIndex}.json`);
     // The manifest lists this chunk, so its slice was written before it: missing means tampered.
     if (body === undefined)
       throw new ConfigError(`run ${runId}: the goal index has no slice for chunk ${chunkIndex}`);
-    return JSON.parse(body) as ListedGoal[];
+    return JSON.parse(body) as IndexedGoal[];
   }
 }

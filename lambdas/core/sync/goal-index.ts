@@ -2,6 +2,7 @@ import type { HcmGoals, ListedGoal, NaturalKey, PlanGoalsPage } from '#core/hcm/
 import { naturalKeyOf } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalSource } from '#core/source/index.ts';
 import { ReauthRequiredError, TransientError } from '../errors.ts';
+import { readPlanAssignees } from './plan-directory.ts';
 import { runPool } from './pool.ts';
 
 /**
@@ -38,6 +39,12 @@ export interface GoalIndexManifest {
   requests: number;
 }
 
+/**
+ * A listed goal with its worker's person number (from the plan's assignees: the plan child names the
+ * worker by PersonId), so a chunk can match it to its records' natural keys.
+ */
+export type IndexedGoal = ListedGoal & { personNumber: string };
+
 /** Where the index lives: next to the chunk manifest (S3 in AWS, the local object store on the laptop). */
 export interface GoalIndexStore {
   /** Slices first, the manifest last: a manifest that exists describes a complete index. */
@@ -45,10 +52,10 @@ export interface GoalIndexStore {
     runId: string,
     attempt: number,
     manifest: GoalIndexManifest,
-    slices: Map<number, ListedGoal[]>,
+    slices: Map<number, IndexedGoal[]>,
   ): Promise<void>;
   readManifest(runId: string, attempt: number): Promise<GoalIndexManifest | undefined>;
-  readSlice(runId: string, attempt: number, chunkIndex: number): Promise<ListedGoal[]>;
+  readSlice(runId: string, attempt: number, chunkIndex: number): Promise<IndexedGoal[]>;
 }
 
 /** The reason plan-sync gives for skipping the read of an input it is about to reject. */
@@ -67,9 +74,9 @@ export interface GoalIndexSummary {
 const keyString = (k: NaturalKey) => `${k.personNumber}\u0000${k.goalPlanId}\u0000${k.goalName}`;
 
 /** Adds listed goals to `into` under their natural key (several when HCM holds duplicates). */
-function groupByNaturalKey(goals: Iterable<ListedGoal>, into: Map<string, ListedGoal[]>): void {
+function groupByNaturalKey(goals: Iterable<IndexedGoal>, into: Map<string, IndexedGoal[]>): void {
   for (const g of goals) {
-    const k = keyString({ personNumber: g.PersonNumber, goalPlanId: g.GoalPlanId, goalName: g.GoalName });
+    const k = keyString({ personNumber: g.personNumber, goalPlanId: g.ref.goalPlanId, goalName: g.GoalName });
     const same = into.get(k);
     if (same) same.push(g);
     else into.set(k, [g]);
@@ -78,18 +85,25 @@ function groupByNaturalKey(goals: Iterable<ListedGoal>, into: Map<string, Listed
 
 /** A chunk's view of HCM at plan time. `find` answers for the chunk's natural keys only. */
 export class GoalSnapshot {
-  private readonly byKey = new Map<string, ListedGoal[]>();
+  private readonly byKey = new Map<string, IndexedGoal[]>();
+  private readonly byId = new Map<number, IndexedGoal>();
 
   constructor(
-    goals: ListedGoal[],
+    goals: IndexedGoal[],
     readonly readAt: number,
     readonly verify: boolean,
   ) {
     groupByNaturalKey(goals, this.byKey);
+    for (const g of goals) this.byId.set(g.GoalId, g);
   }
 
-  find(key: NaturalKey): ListedGoal[] {
+  find(key: NaturalKey): IndexedGoal[] {
     return this.byKey.get(keyString(key)) ?? [];
+  }
+
+  /** The listed goal with this GoalId, if the chunk's slice has it. */
+  goal(goalId: number): IndexedGoal | undefined {
+    return this.byId.get(goalId);
   }
 }
 
@@ -152,13 +166,17 @@ export async function buildGoalIndex(
 
   const readAt = deps.now();
   const counter = { requests: 0 };
-  const byKey = new Map<string, ListedGoal[]>();
+  const byKey = new Map<string, IndexedGoal[]>();
   let goals = 0;
+  const listAssignees = deps.hcm.listPlanAssignees.bind(deps.hcm);
   try {
     for (const planId of input.goalPlanIds) {
       const listed = await readPlan(list, planId, o, counter);
       goals += listed.length;
-      groupByNaturalKey(listed, byKey);
+      if (listed.length > 0) {
+        const workers = await readPlanAssignees(listAssignees, planId, counter);
+        groupByNaturalKey(withPersonNumbers(listed, workers.personNumbers(), planId), byKey);
+      }
     }
   } catch (err) {
     // For a sync the index only saves requests: a listing that failed (HCM or the broker busy, a
@@ -175,10 +193,10 @@ export async function buildGoalIndex(
   }
 
   // A first sync finds nothing: no slices, and no second pass over the source.
-  const slices = new Map<number, ListedGoal[]>();
+  const slices = new Map<number, IndexedGoal[]>();
   if (goals > 0) {
     for (const chunk of input.chunks) {
-      const found: ListedGoal[] = [];
+      const found: IndexedGoal[] = [];
       for await (const entry of deps.source.readChunk(chunk)) {
         if ('record' in entry) found.push(...(byKey.get(keyString(naturalKeyOf(entry.record))) ?? []));
       }
@@ -195,6 +213,26 @@ export async function buildGoalIndex(
   };
   await deps.store.write(input.runId, input.attempt, manifest, slices);
   return { built: true, goals, requests: counter.requests, chunksWithGoals: slices.size };
+}
+
+/**
+ * The listed goals with their worker's person number. A goal without PersonId cannot be matched to a
+ * record, so the listing is not used (finders then); one whose worker is no longer on the plan is left
+ * out (no record of this run can create or adopt it: that worker's records fail as not assigned).
+ */
+function withPersonNumbers(
+  listed: ListedGoal[],
+  personNumbers: Map<number, string>,
+  planId: number,
+): IndexedGoal[] {
+  const out: IndexedGoal[] = [];
+  for (const g of listed) {
+    if (typeof g.PersonId !== 'number')
+      throw new IncompleteListing(`plan ${planId}: goal ${g.GoalId} was listed without PersonId`);
+    const personNumber = personNumbers.get(g.PersonId);
+    if (personNumber !== undefined) out.push({ ...g, personNumber });
+  }
+  return out;
 }
 
 type Lister = (

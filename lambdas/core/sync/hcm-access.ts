@@ -1,7 +1,7 @@
-import type { HcmGoal, HcmGoals } from '#core/hcm/index.ts';
-import { type NaturalKey, naturalKeyOf } from '#core/hcm/index.ts';
+import type { HcmGoals, PlanGoal } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 import type { GoalSnapshot } from './goal-index.ts';
+import type { AssigneeCache, Worker } from './plan-directory.ts';
 
 /** Counts the calls one pass makes to the HCM port, for the chunk result and the run report. */
 export function countingHcm(hcm: HcmGoals, counter: { calls: number }): HcmGoals {
@@ -11,29 +11,35 @@ export function countingHcm(hcm: HcmGoals, counter: { calls: number }): HcmGoals
   };
   const list = hcm.listPlanGoals?.bind(hcm);
   return {
-    findByNaturalKey: (k) => count(() => hcm.findByNaturalKey(k)),
-    findByPerson: (personNumber, goalPlanId) => count(() => hcm.findByPerson(personNumber, goalPlanId)),
+    findGoals: (goalPlanId, query) => count(() => hcm.findGoals(goalPlanId, query)),
     ...(list ? { listPlanGoals: (goalPlanId, page) => count(() => list(goalPlanId, page)) } : {}),
+    listPlanAssignees: (goalPlanId, page) => count(() => hcm.listPlanAssignees(goalPlanId, page)),
     create: (goalPlanId, payload, guard) => count(() => hcm.create(goalPlanId, payload, guard)),
-    update: (goalPlanId, uniqId, patch, etag, guard) =>
-      count(() => hcm.update(goalPlanId, uniqId, patch, etag, guard)),
+    update: (ref, patch, etag, guard) => count(() => hcm.update(ref, patch, etag, guard)),
   };
 }
 
-export function matchesKey(goal: HcmGoal, key: NaturalKey): boolean {
+/** A goal's key in HCM: its plan (the collection it lives in), its worker and its name. */
+export interface GoalKey {
+  goalPlanId: number;
+  personId: number;
+  goalName: string;
+}
+
+export function matchesKey(goal: PlanGoal, key: GoalKey): boolean {
   return (
-    goal.PersonNumber === key.personNumber &&
-    goal.GoalPlanId === key.goalPlanId &&
+    goal.ref.goalPlanId === key.goalPlanId &&
+    (goal.PersonId === undefined || goal.PersonId === key.personId) &&
     goal.GoalName === key.goalName
   );
 }
 
 /**
- * The goal to adopt when HCM already holds one or more for the natural key. The oldest wins (lowest
- * GoalId): if a duplicate ever slipped in, every run keeps converging on the same one.
+ * The goal to adopt when HCM already holds one or more for the key. The oldest wins (lowest GoalId):
+ * if a duplicate ever slipped in, every run keeps converging on the same one.
  */
-export function pickExisting(goals: HcmGoal[], key: NaturalKey): HcmGoal | undefined {
-  let best: HcmGoal | undefined;
+export function pickExisting(goals: PlanGoal[], key: GoalKey): PlanGoal | undefined {
+  let best: PlanGoal | undefined;
   for (const goal of goals) {
     if (!matchesKey(goal, key)) continue;
     if (!best || goal.GoalId < best.GoalId) best = goal;
@@ -42,65 +48,91 @@ export function pickExisting(goals: HcmGoal[], key: NaturalKey): HcmGoal | undef
 }
 
 /**
- * Existing HCM goals for the records of one chunk, fetched lazily once per person: the source groups
- * goals by person, so one findByPerson replaces several natural-key finders, and a person whose goals
- * span several plans costs one finder for all of them (the q= finder needs no plan). A person with a
- * single record to write gets the narrower natural-key finder instead (same one request, smaller
- * answer); one with several records in one plan gets the person + plan finder.
+ * Existing HCM goals and workers for the records of one chunk. Workers come from each plan's
+ * assignees, read once per pass (bulk, not per goal). Goals come from the plan-wide read's snapshot
+ * when there is one; otherwise from finders on the plan's child collection, fetched lazily: a worker
+ * with several records in a plan gets one finder for all of them (the worker's goals in that plan),
+ * one with a single record the narrower natural-key finder (same one request, smaller answer).
  */
 export class ExistingGoals {
-  private readonly byPerson = new Map<string, Promise<HcmGoal[]>>();
-  private readonly demand = new Map<string, { records: number; plans: Set<number> }>();
+  private readonly byWorker = new Map<string, Promise<PlanGoal[]>>();
+  private readonly demand = new Map<string, number>();
 
   /** With a snapshot (the plan-wide read), records are looked up in it and no finder is sent. */
   constructor(
     private readonly hcm: HcmGoals,
+    private readonly assignees: AssigneeCache,
     private readonly snapshot?: GoalSnapshot,
   ) {}
 
-  /** Declares the records the pass will look up, so the cache knows which persons have several. */
+  /** Declares the records the pass will look up, so the cache knows which workers have several. */
   expect(records: Iterable<GoalRecord>): void {
     for (const r of records) {
-      const entry = this.demand.get(r.personNumber) ?? { records: 0, plans: new Set<number>() };
-      entry.records += 1;
-      entry.plans.add(r.goalPlanId);
-      this.demand.set(r.personNumber, entry);
+      const k = workerKey(r);
+      this.demand.set(k, (this.demand.get(k) ?? 0) + 1);
     }
+  }
+
+  /** The assignment the record's goal is created on (RecordRejectedError when there is no single one). */
+  async worker(record: GoalRecord): Promise<Worker> {
+    return (await this.assignees.get(record.goalPlanId)).worker(record);
   }
 
   /**
    * After the goal the ledger pointed at answered 404: another goal of the natural key, if any. The
    * snapshot still lists the deleted goal when it went after the read, so that one is left out.
    */
-  async findOtherThan(record: GoalRecord, goneGoalId: number): Promise<HcmGoal | undefined> {
+  async findOtherThan(record: GoalRecord, goneGoalId: number): Promise<PlanGoal | undefined> {
     if (!this.snapshot) return this.findLive(record);
-    const natural = naturalKeyOf(record);
-    return pickExisting(
-      this.snapshot.find(natural).filter((g) => g.GoalId !== goneGoalId),
-      natural,
+    return this.pick(
+      record,
+      this.snapshot.find(record).filter((g) => g.GoalId !== goneGoalId),
     );
   }
 
   /** Looks in HCM itself, never in the snapshot: for records the snapshot may not reflect. */
-  async findLive(record: GoalRecord): Promise<HcmGoal | undefined> {
-    const natural = naturalKeyOf(record);
-    return pickExisting(await this.hcm.findByNaturalKey(natural), natural);
+  async findLive(record: GoalRecord): Promise<PlanGoal | undefined> {
+    const key = await this.keyOf(record);
+    if (!key) return undefined;
+    return pickExisting(
+      await this.hcm.findGoals(record.goalPlanId, { personId: key.personId, goalName: key.goalName }),
+      key,
+    );
   }
 
-  async find(record: GoalRecord): Promise<HcmGoal | undefined> {
-    const natural = naturalKeyOf(record);
-    if (this.snapshot) return pickExisting(this.snapshot.find(natural), natural);
-    const demand = this.demand.get(record.personNumber);
-    if (!demand || demand.records <= 1) return this.findLive(record);
-    let goals = this.byPerson.get(record.personNumber);
+  async find(record: GoalRecord): Promise<PlanGoal | undefined> {
+    if (this.snapshot) return this.pick(record, this.snapshot.find(record));
+    if ((this.demand.get(workerKey(record)) ?? 0) <= 1) return this.findLive(record);
+    const key = await this.keyOf(record);
+    if (!key) return undefined;
+    const k = workerKey(record);
+    let goals = this.byWorker.get(k);
     if (!goals) {
-      const onlyPlan = demand.plans.size === 1 ? record.goalPlanId : undefined;
-      goals = this.hcm.findByPerson(record.personNumber, onlyPlan);
-      this.byPerson.set(record.personNumber, goals);
-      // A failed prefetch must not poison the cache for the person's other records.
-      goals.catch(() => this.byPerson.delete(record.personNumber));
+      goals = this.hcm.findGoals(record.goalPlanId, { personId: key.personId });
+      this.byWorker.set(k, goals);
+      // A failed prefetch must not poison the cache for the worker's other records.
+      goals.catch(() => this.byWorker.delete(k));
     }
-    // pickExisting matches the plan too: a person-wide answer holds the other plans' goals.
-    return pickExisting(await goals, natural);
+    return pickExisting(await goals, key);
+  }
+
+  /** Snapshot goals are keyed by person number already; the plan and name are matched again here. */
+  private pick(record: GoalRecord, goals: PlanGoal[]): PlanGoal | undefined {
+    let best: PlanGoal | undefined;
+    for (const g of goals) {
+      if (g.ref.goalPlanId !== record.goalPlanId || g.GoalName !== record.goalName) continue;
+      if (!best || g.GoalId < best.GoalId) best = g;
+    }
+    return best;
+  }
+
+  /** The record's key in HCM; undefined when the worker is not on the plan (no goal of theirs can be found). */
+  private async keyOf(record: GoalRecord): Promise<GoalKey | undefined> {
+    const personId = (await this.assignees.get(record.goalPlanId)).personId(record.personNumber);
+    return personId === undefined
+      ? undefined
+      : { goalPlanId: record.goalPlanId, personId, goalName: record.goalName };
   }
 }
+
+const workerKey = (r: GoalRecord) => `${r.personNumber}\u0000${r.goalPlanId}`;

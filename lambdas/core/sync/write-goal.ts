@@ -7,8 +7,16 @@ import {
   needsReconcile,
   type VerifyFinding,
 } from '#core/checkpoint/index.ts';
-import type { HcmGoal, HcmGoalPayload, HcmGoals, ListedGoal, WriteGuard } from '#core/hcm/index.ts';
-import { diffGoal, naturalKeyOf, toHcmPayload } from '#core/hcm/index.ts';
+import type {
+  GoalMapping,
+  GoalPayload,
+  GoalRef,
+  HcmGoals,
+  ListedGoal,
+  PlanGoal,
+  WriteGuard,
+} from '#core/hcm/index.ts';
+import { diffGoal, patchBody, toGoalPayload } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 import {
   CheckpointConflictError,
@@ -20,7 +28,7 @@ import {
 } from '../errors.ts';
 import type { Clock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
-import { type ExistingGoals, pickExisting } from './hcm-access.ts';
+import type { ExistingGoals } from './hcm-access.ts';
 
 export interface RecordSyncContext {
   hcm: HcmGoals;
@@ -34,6 +42,8 @@ export interface RecordSyncContext {
   /** Writes in a row whose outcome stayed unknown before the record is failed for this attempt. */
   maxUnclearWrites: number;
   clock: Clock;
+  /** The operator's status / category / percent codes (mapping-config.ts). */
+  mapping?: GoalMapping;
 }
 
 /** `finding`: a verify finding this outcome settled (written back when done, not when failed). */
@@ -54,24 +64,35 @@ export interface VerifyHint {
   readAt: number;
 }
 
-/** HCM answers that concern this one record: it is marked failed and the run goes on. */
+/**
+ * Answers that concern this one record: it is marked failed and the run goes on. A mapping or worker
+ * problem (RecordRejectedError), a 4xx, or a 500 with o:errorDetails (a business rule: HCM looked at
+ * the record and refused it).
+ */
 function isRecordLevel(err: unknown): err is HcmRequestError | InvalidRecordError {
   if (err instanceof InvalidRecordError) return true;
-  // 401 after the client's own re-auth retry, or a 5xx, is about the connection, not the record.
-  return err instanceof HcmRequestError && err.status >= 400 && err.status < 500 && err.status !== 401;
+  if (!(err instanceof HcmRequestError)) return false;
+  // 401 after the client's own re-auth retry, or another 5xx, is about the connection, not the record.
+  return err.businessRule || (err.status >= 400 && err.status < 500 && err.status !== 401);
 }
 
-function idsOf(goal: HcmGoal, fallbackPlanId: number): HcmIds {
+/** What the ledger keeps of a goal: its GoalId for people, and the self link update and repair use. */
+function idsOf(goal: PlanGoal): HcmIds {
   return {
     hcmGoalId: goal.GoalId,
-    performanceGoalsUniqID: goal.performanceGoalsUniqID,
-    goalPlanId: goal.GoalPlanId ?? fallbackPlanId,
+    performanceGoalsUniqID: goal.ref.uniqId,
+    goalPlanId: goal.ref.goalPlanId,
+    goalPath: goal.ref.path,
   };
+}
+
+function refOf(ids: HcmIds): GoalRef {
+  return { goalPlanId: ids.goalPlanId, path: ids.goalPath, uniqId: ids.performanceGoalsUniqID };
 }
 
 interface Written {
   action: DoneAction;
-  goal: HcmGoal;
+  goal: PlanGoal;
   /** The goal of an earlier identity (person or plan) that this record no longer maps to. */
   replaced?: HcmIds;
 }
@@ -119,7 +140,7 @@ export async function syncRecord(
     !recheck ? undefined : verify.listed || action === 'updated' ? 'drifted' : 'missing';
   try {
     const result = await write(ctx, record, previous, guard, recheck ? verify?.listed : undefined);
-    const ids = idsOf(result.goal, record.goalPlanId);
+    const ids = idsOf(result.goal);
     await ctx.ledger.commit(key, ctx.owner, {
       contentHash,
       ids,
@@ -177,7 +198,8 @@ async function write(
   guard: WriteGuard,
   drifted?: ListedGoal,
 ): Promise<Written> {
-  const desired = toHcmPayload(record);
+  // An unmappable value fails the record here, before any request.
+  const desired = toGoalPayload(record, ctx.mapping);
   const known = committedIds(previous);
   // A goal's person and plan cannot be patched: a record that moved needs a goal of its own.
   const moved =
@@ -196,7 +218,6 @@ async function write(
       deleted = true;
     }
   }
-  const natural = naturalKeyOf(record);
   // A write of ours may have committed after the plan-time index (or a chunk's prefetch) was read:
   // ask HCM itself (invariant 7, window O5). A goal that just answered 404 is left out of the index.
   const found =
@@ -208,12 +229,15 @@ async function write(
   const replaced = moved ? known : undefined;
   if (found)
     return {
-      ...(await adopt(ctx, record.goalPlanId, found, desired, guard)),
+      ...(await adopt(ctx, found, desired, guard)),
       ...(replaced ? { replaced } : {}),
     };
+  // A new goal names its worker's assignment on the plan (RecordRejectedError when there is no single one).
+  const worker = await ctx.existing.worker(record);
+  const payload: GoalPayload = { ...desired, PersonId: worker.personId, AssignmentId: worker.assignmentId };
   const goal = protocolGuards.noRepeatAfterUnclearWrite
-    ? await ctx.hcm.create(record.goalPlanId, desired, guard)
-    : await createOnceUnguarded(ctx, natural, record.goalPlanId, desired, guard);
+    ? await ctx.hcm.create(record.goalPlanId, payload, guard)
+    : await createOnceUnguarded(ctx, record, payload, guard);
   return { action: 'created', goal, ...(replaced ? { replaced } : {}) };
 }
 
@@ -225,35 +249,34 @@ async function write(
 async function updateKnown(
   ctx: RecordSyncContext,
   known: HcmIds,
-  desired: HcmGoalPayload,
+  desired: GoalPayload,
   guard: WriteGuard,
   drifted: ListedGoal | undefined,
-): Promise<HcmGoal> {
+): Promise<PlanGoal> {
   const patch = drifted ? diffGoal(drifted, desired) : null;
   if (drifted && patch && drifted.GoalId === known.hcmGoalId) {
     try {
-      return await ctx.hcm.update(known.goalPlanId, known.performanceGoalsUniqID, patch, drifted.etag, guard);
+      return await ctx.hcm.update(drifted.ref, patch, drifted.etag, guard);
     } catch (err) {
       if (!(err instanceof HcmRequestError && err.status === 412)) throw err;
     }
   }
-  return ctx.hcm.update(known.goalPlanId, known.performanceGoalsUniqID, desired, undefined, guard);
+  return ctx.hcm.update(refOf(known), patchBody(desired), undefined, guard);
 }
 
 /** Mutation O1 only: the pre-fix `createOnce`, which looked right after an unclear POST and posted again. */
 async function createOnceUnguarded(
   ctx: RecordSyncContext,
-  natural: ReturnType<typeof naturalKeyOf>,
-  goalPlanId: number,
-  desired: HcmGoalPayload,
+  record: GoalRecord,
+  payload: GoalPayload,
   guard: WriteGuard,
-): Promise<HcmGoal> {
+): Promise<PlanGoal> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await ctx.hcm.create(goalPlanId, desired, guard);
+      return await ctx.hcm.create(record.goalPlanId, payload, guard);
     } catch (err) {
       if (!isAmbiguousWrite(err) || attempt >= 3) throw err;
-      const found = pickExisting(await ctx.hcm.findByNaturalKey(natural), natural);
+      const found = await ctx.existing.findLive(record);
       if (found) return found;
     }
   }
@@ -262,19 +285,12 @@ async function createOnceUnguarded(
 /** HCM already has the goal (committed by us before a crash, or created elsewhere): update only if it differs. */
 async function adopt(
   ctx: RecordSyncContext,
-  goalPlanId: number,
-  found: HcmGoal,
-  desired: HcmGoalPayload,
+  found: PlanGoal,
+  desired: GoalPayload,
   guard: WriteGuard,
 ): Promise<Written> {
   const patch = diffGoal(found, desired);
   if (patch === null) return { action: 'reconciled', goal: found };
-  const goal = await ctx.hcm.update(
-    found.GoalPlanId ?? goalPlanId,
-    found.performanceGoalsUniqID,
-    patch,
-    undefined,
-    guard,
-  );
+  const goal = await ctx.hcm.update(found.ref, patch, undefined, guard);
   return { action: 'updated', goal };
 }

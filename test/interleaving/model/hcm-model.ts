@@ -1,13 +1,17 @@
 import fc from 'fast-check';
 import type {
-  HcmGoal,
-  HcmGoalPayload,
+  AssigneesPage,
+  GoalPayload,
+  GoalPlanAssignee,
+  GoalQuery,
+  GoalRef,
   HcmGoals,
-  NaturalKey,
+  PlanGoal,
   PlanGoalsPage,
   PlanGoalsQuery,
   WriteGuard,
 } from '#core/hcm/index.ts';
+import { hcmResources } from '#core/hcm/index.ts';
 import { AmbiguousWriteError, HcmRequestError } from '../../../lambdas/core/errors.ts';
 import { type Actor, cycle, type World } from './world.ts';
 
@@ -34,8 +38,20 @@ export const hcmCallArb: fc.Arbitrary<HcmCall> = fc.record({
  * changes one. The environment's one promise, on which the protocol's visibility wait rests: a write
  * commits within `visibilityMs` of being sent (Oracle's own request timeout is shorter), or never.
  */
+/** The model's workers: P1-P9, each with one assignment on every plan. */
+const ASSIGNEES: GoalPlanAssignee[] = Array.from({ length: 9 }, (_, i) => ({
+  PersonId: 101 + i,
+  PersonNumber: `P${i + 1}`,
+  AssignmentId: 201 + i,
+  AssignmentNumber: `E${i + 1}`,
+}));
+
+export function personNumberOf(personId: number | undefined): string {
+  return ASSIGNEES.find((a) => a.PersonId === personId)?.PersonNumber ?? '?';
+}
+
 export class HcmModel {
-  readonly goals = new Map<number, HcmGoal>();
+  readonly goals = new Map<number, PlanGoal>();
   private nextId = 1;
   posts = 0;
 
@@ -48,7 +64,7 @@ export class HcmModel {
   countsByKey(): Map<string, number> {
     const counts = new Map<string, number>();
     for (const g of this.goals.values()) {
-      const k = `${g.PersonNumber}|${g.GoalPlanId}|${g.GoalName}`;
+      const k = `${personNumberOf(g.PersonId)}|${g.ref.goalPlanId}|${g.GoalName}`;
       counts.set(k, (counts.get(k) ?? 0) + 1);
     }
     return counts;
@@ -64,12 +80,12 @@ export class HcmModel {
     const write = async (
       label: string,
       guard: WriteGuard | undefined,
-      apply: () => HcmGoal,
-    ): Promise<HcmGoal> => {
+      apply: () => PlanGoal,
+    ): Promise<PlanGoal> => {
       if (guard) await guard();
       const c = next();
       const sent = this.world.now;
-      let committed: HcmGoal | undefined;
+      let committed: PlanGoal | undefined;
       const commit = () => {
         committed ??= apply();
         return committed;
@@ -108,28 +124,29 @@ export class HcmModel {
       }
     };
     return {
-      findByNaturalKey: (key: NaturalKey) =>
-        read(`natural key ${key.goalName}`, () =>
-          [...this.goals.values()].filter(
-            (g) =>
-              g.PersonNumber === key.personNumber &&
-              g.GoalPlanId === key.goalPlanId &&
-              g.GoalName === key.goalName,
-          ),
+      // Finders on the plan's child collection: the worker's goals, or the one with the name.
+      findGoals: (goalPlanId: number, query: GoalQuery) =>
+        read(`plan ${goalPlanId} person ${query.personId} ${query.goalName ?? '*'}`, () =>
+          [...this.goals.values()]
+            .filter(
+              (g) =>
+                g.ref.goalPlanId === goalPlanId &&
+                g.PersonId === query.personId &&
+                (query.goalName === undefined || g.GoalName === query.goalName),
+            )
+            .map((g) => ({ ...g })),
         ),
-      findByPerson: (personNumber: string, goalPlanId?: number) =>
-        read(`person ${personNumber}`, () =>
-          [...this.goals.values()].filter(
-            (g) =>
-              g.PersonNumber === personNumber && (goalPlanId === undefined || g.GoalPlanId === goalPlanId),
-          ),
-        ),
+      listPlanAssignees: (goalPlanId: number, page: PlanGoalsQuery): Promise<AssigneesPage> =>
+        read(`assignees ${goalPlanId}`, () => {
+          const items = ASSIGNEES.slice(page.offset, page.offset + page.limit);
+          return { items, read: items.length, hasMore: page.offset + items.length < ASSIGNEES.length };
+        }),
       // The plan's child collection, ordered by GoalId; like every read it sees only committed goals, so
       // a late commit after the listing is missing from it (what the plan-time index must survive).
       listPlanGoals: (goalPlanId: number, page: PlanGoalsQuery): Promise<PlanGoalsPage> =>
         read(`plan ${goalPlanId} @${page.offset}`, () => {
           const all = [...this.goals.values()]
-            .filter((g) => g.GoalPlanId === goalPlanId)
+            .filter((g) => g.ref.goalPlanId === goalPlanId)
             .sort((a, b) => a.GoalId - b.GoalId);
           const items = all.slice(page.offset, page.offset + page.limit).map((g) => ({ ...g }));
           return {
@@ -138,41 +155,29 @@ export class HcmModel {
             ...(page.totalResults ? { totalResults: all.length } : {}),
           };
         }),
-      create: (goalPlanId: number, payload: HcmGoalPayload, guard?: WriteGuard) => {
+      create: (goalPlanId: number, payload: GoalPayload, guard?: WriteGuard) => {
         this.posts += 1;
         return write(`POST ${payload.GoalName}`, guard, () => this.insert(goalPlanId, payload));
       },
-      update: (
-        goalPlanId: number,
-        uniqId: string,
-        patch: Partial<HcmGoalPayload>,
-        _etag?: string,
-        guard?: WriteGuard,
-      ) =>
-        write(`PATCH ${uniqId}`, guard, () => {
-          const goal = [...this.goals.values()].find((g) => g.performanceGoalsUniqID === uniqId);
-          if (!goal || goal.GoalPlanId !== goalPlanId) throw new HcmRequestError(404, 'goal not found');
+      // By the self link's path, as the client sends it.
+      update: (ref: GoalRef, patch: Partial<GoalPayload>, _etag?: string, guard?: WriteGuard) =>
+        write(`PATCH ${ref.uniqId}`, guard, () => {
+          const goal = [...this.goals.values()].find((g) => g.ref.path === ref.path);
+          if (!goal) throw new HcmRequestError(404, 'goal not found');
           Object.assign(goal, patch);
           return { ...goal };
         }),
     };
   }
 
-  private insert(goalPlanId: number, payload: HcmGoalPayload): HcmGoal {
+  private insert(goalPlanId: number, payload: GoalPayload): PlanGoal {
     const id = this.nextId++;
-    const goal = {
+    const uniqId = `uniq-${id}`;
+    const goal: PlanGoal = {
       ...payload,
       GoalId: id,
-      GoalPlanGoalId: 1000 + id,
-      GoalPlanId: goalPlanId,
-      performanceGoalsUniqID: `uniq-${id}`,
-      PersonId: 1,
-      PersonNumber: payload.PersonNumber,
-      AssignmentId: 1,
-      StatusMeaning: 'Not started',
-      CreationDate: new Date(this.world.now).toISOString(),
-      LastUpdateDate: new Date(this.world.now).toISOString(),
-    } as HcmGoal;
+      ref: { goalPlanId, path: `${hcmResources.planGoals(goalPlanId)}/${uniqId}`, uniqId },
+    };
     this.goals.set(id, goal);
     return { ...goal };
   }
