@@ -12,6 +12,9 @@ import { handleControl, type SimGoalRow } from './control.ts';
 import { dispatch, type OpMethod } from './dispatch.ts';
 import { DEFAULT_FAULTS, FaultDice, type HcmFaults, mergeFaults } from './faults.ts';
 import { EDITABLE_IN_UI, planGoalKey, type SimGoal, topGoalKey } from './goal.ts';
+import { DEFAULT_SOURCE_SYSTEM_OWNERS } from './hdl/contract.ts';
+import { DataSets } from './hdl/data-sets.ts';
+import { handleDataSets, isDataSetsPath } from './hdl/routes.ts';
 import { isJsonMediaType, readJsonBody, SimHttpError, sendError, sendJson } from './http.ts';
 import type { ListOrder } from './paging.ts';
 import { StatePersister } from './persist.ts';
@@ -122,6 +125,18 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     baseUrl: '',
     now: () => new Date().toISOString(),
   };
+  // HDL loads into the same store with the same rules as the REST resources (hdl/goal-lines.ts).
+  const dataSets = new DataSets(
+    { ...ctx, sourceSystemOwners: DEFAULT_SOURCE_SYSTEM_OWNERS, keyMap: new Map() },
+    () => ({
+      uploadDropAfterStoreRate: faults['hdl.uploadDropAfterStoreRate'],
+      submitDropAfterAcceptRate: faults['hdl.submitDropAfterAcceptRate'],
+      lineErrorRate: faults['hdl.lineErrorRate'],
+      loadLinesPerSecond: faults['hdl.loadLinesPerSecond'],
+      stuckRate: faults['hdl.stuckRate'],
+    }),
+    options.seed ?? 1,
+  );
 
   const sim: HcmSim = {
     url: '',
@@ -167,6 +182,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       await persister?.flush();
     },
     close: async () => {
+      dataSets.close();
       // Writes Oracle already accepted commit even if nobody waits for them.
       for (const [timer, apply] of [...lateWrites]) {
         clearTimeout(timer);
@@ -223,6 +239,15 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     const body = WRITE_METHODS.has(method) ? await readJsonBody(req) : undefined;
     if (WRITE_METHODS.has(method) && !isJsonMediaType(req.headers['content-type'])) {
       throw new SimHttpError(415, `Content-Type ${req.headers['content-type']} isn't supported; send JSON.`);
+    }
+    if (isDataSetsPath(url.pathname)) {
+      const hdl = handleDataSets(dataSets, method, url.pathname, url.searchParams, body, ctx.baseUrl);
+      if (hdl.drop) {
+        // Kept (the file, the data set); the client only sees a dead socket.
+        req.socket.destroy();
+        return;
+      }
+      return sendJson(res, hdl.status, hdl.body, {}, MEDIA.json);
     }
     const op = {
       method: method as OpMethod,
