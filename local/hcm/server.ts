@@ -14,6 +14,7 @@ import { DEFAULT_FAULTS, FaultDice, type HcmFaults, mergeFaults } from './faults
 import { EDITABLE_IN_UI, planGoalKey, type SimGoal, topGoalKey } from './goal.ts';
 import { DEFAULT_SOURCE_SYSTEM_OWNERS } from './hdl/contract.ts';
 import { DataSets } from './hdl/data-sets.ts';
+import { IntegrationKeyMap } from './hdl/key-map.ts';
 import { handleDataSets, isDataSetsPath } from './hdl/routes.ts';
 import { isJsonMediaType, readJsonBody, SimHttpError, sendError, sendJson } from './http.ts';
 import type { ListOrder } from './paging.ts';
@@ -127,7 +128,11 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
   };
   // HDL loads into the same store with the same rules as the REST resources (hdl/goal-lines.ts).
   const dataSets = new DataSets(
-    { ...ctx, sourceSystemOwners: DEFAULT_SOURCE_SYSTEM_OWNERS, keyMap: new Map() },
+    {
+      ...ctx,
+      sourceSystemOwners: DEFAULT_SOURCE_SYSTEM_OWNERS,
+      keyMap: new IntegrationKeyMap(options.stateDir),
+    },
     () => ({
       uploadDropAfterStoreRate: faults['hdl.uploadDropAfterStoreRate'],
       submitDropAfterAcceptRate: faults['hdl.submitDropAfterAcceptRate'],

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildHdlFiles, type HdlGoalEntry } from '#core/hdl/index.ts';
@@ -188,6 +191,43 @@ describe('HCM simulator: HDL data sets', () => {
     expect(messages.some((m: string) => m.includes('"NOPE" of attribute CategoryCode isn\'t valid'))).toBe(
       true,
     );
+  });
+});
+
+describe('HCM simulator: HDL source keys', () => {
+  it('a source key keeps its worker and plan: a moved record under the same key is refused, not moved', async () => {
+    await load(zipOf([entry(40)], 'run-11'));
+    const moved = { ...entry(41), record: { ...entry(41).record, externalKey: 'hdl-40' } };
+    const set = await load(zipOf([moved], 'run-12'));
+    expect(set).toMatchObject({ ObjectsCreated: 0, ObjectsUpdated: 0, LoadErrorCount: 2 });
+    const messages = (await h.call(`${DATA_SETS}/${set.RequestId}/child/messages`)).body.items;
+    expect(messages[0].MessageText).toContain("WorkerPersonNumber can't be changed");
+  });
+
+  it('the key map outlives a restart of a simulator with a state directory: the same file creates nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hcm-hdl-'));
+    const keep = h;
+    try {
+      const file = zipOf([entry(50), entry(51)], 'run-13');
+      h = await startSimHarness({
+        persons: 500,
+        stateDir: dir,
+        faults: { 'hdl.loadLinesPerSecond': 10_000 },
+      });
+      expect(await load(file)).toMatchObject({ ObjectsCreated: 2 });
+      await h.close();
+      h = await startSimHarness({
+        persons: 500,
+        stateDir: dir,
+        faults: { 'hdl.loadLinesPerSecond': 10_000 },
+      });
+      expect(await load(file)).toMatchObject({ ObjectsCreated: 0, ObjectsUpdated: 2 });
+      expect(h.sim.goals()).toHaveLength(2);
+      await h.close();
+    } finally {
+      h = keep;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -5,6 +5,7 @@ import type { GoalStore } from '../store.ts';
 import { validateCreate, validateUpdate } from '../validation.ts';
 import { HDL_DATE, HDL_NULL_TOKEN } from './contract.ts';
 import type { DatRow } from './dat-parser.ts';
+import type { IntegrationKeyMap } from './key-map.ts';
 
 /**
  * One Goal object of a data set: its Goal line and its GoalPlanGoal line, loaded together (HDL loads
@@ -25,7 +26,7 @@ export interface LoadContext {
   lookups: TenantLookups;
   sourceSystemOwners: readonly string[];
   /** The integration key map: SourceSystemOwner + Goal's SourceSystemId -> GoalId. */
-  keyMap: Map<string, number>;
+  keyMap: IntegrationKeyMap;
   now(): string;
 }
 
@@ -139,6 +140,8 @@ export function loadGoalObject(object: GoalObject, ctx: LoadContext): LoadOutcom
   if (problems.length > 0) return { ok: false, messages: problems };
   try {
     if (existing) {
+      const moved = identityChange(object, existing.goal);
+      if (moved) return { ok: false, messages: [moved] };
       const goal = validateUpdate(
         payload,
         existing.goal,
@@ -159,6 +162,24 @@ export function loadGoalObject(object: GoalObject, ctx: LoadContext): LoadOutcom
   } catch (err) {
     return { ok: false, messages: restMessages(err) };
   }
+}
+
+/**
+ * A source key names one goal for good: its worker and plan are fixed once it exists (REST: PersonId,
+ * AssignmentId and the plan are create-only). A record that moved is a new goal under a new key.
+ */
+function identityChange(
+  object: GoalObject,
+  goal: { PersonNumber: string; GoalPlanId: number },
+): string | undefined {
+  const person = value(object.goal, 'WorkerPersonNumber');
+  if (person && person !== goal.PersonNumber)
+    return `The goal ${object.sourceSystemId} belongs to worker ${goal.PersonNumber}; WorkerPersonNumber can't be changed.`;
+  const planName = value(object.planGoal, 'GoalPlanName');
+  const plan = GOAL_PLANS.find((p) => p.GoalPlanId === goal.GoalPlanId);
+  if (planName && plan && planName !== plan.GoalPlanName)
+    return `The goal ${object.sourceSystemId} is on the goal plan ${plan.GoalPlanName}; GoalPlanName can't be changed.`;
+  return undefined;
 }
 
 function planOfStored(goalPlanId: number): GoalPlan {
