@@ -246,7 +246,15 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       throw new SimHttpError(415, `Content-Type ${req.headers['content-type']} isn't supported; send JSON.`);
     }
     if (isDataSetsPath(url.pathname)) {
-      const hdl = handleDataSets(dataSets, method, url.pathname, url.searchParams, body, ctx.baseUrl);
+      const hdl = handleDataSets(
+        dataSets,
+        method,
+        url.pathname,
+        url.searchParams,
+        body,
+        ctx.baseUrl,
+        faults.forbidden,
+      );
       if (hdl.drop) {
         // Kept (the file, the data set); the client only sees a dead socket.
         req.socket.destroy();

@@ -293,6 +293,21 @@ describe('HCM simulator: HDL faults', () => {
     expect([...seen].some((n) => n > 0 && n < 10)).toBe(true);
   });
 
+  it('forbidden dataLoadDataSets: 403 naming the privilege HDL needs', async () => {
+    h.sim.setFaults({ forbidden: ['POST dataLoadDataSets'] });
+    try {
+      const res = await h.call(`${DATA_SETS}/action/uploadFile`, {
+        method: 'POST',
+        body: { content: 'AA==' },
+      });
+      expect(res.status).toBe(403);
+      expect(JSON.stringify(res.body)).toContain('Load All Data Sets using Data Load Data Sets REST Service');
+      expect((await h.call(DATA_SETS)).status).toBe(200);
+    } finally {
+      h.sim.setFaults({ forbidden: [] });
+    }
+  });
+
   it('refuses bad fault values like the other faults', () => {
     expect(() => h.sim.setFaults({ 'hdl.lineErrorRate': 2 })).toThrow(/from 0 to 1/);
     expect(() => h.sim.setFaults({ 'hdl.loadLinesPerSecond': 0 })).toThrow(/> 0/);

@@ -49,6 +49,17 @@ function collection(items: unknown[], params: URLSearchParams): Record<string, u
   return { items: page, count: page.length, hasMore: offset + page.length < items.length, limit, offset };
 }
 
+/** 403 when the fault `forbidden` takes the data set privilege (or this method on it) away. */
+function checkDataSetPrivilege(forbidden: readonly string[], method: string): void {
+  if (forbidden.includes(DATA_SETS_RESOURCE) || forbidden.includes(`${method} ${DATA_SETS_RESOURCE}`))
+    throw new SimHttpError(403, [
+      {
+        detail: `The user doesn't have the privilege Load All Data Sets using Data Load Data Sets REST Service (${method} ${DATA_SETS_RESOURCE}).`,
+        code: 'FND-403',
+      },
+    ]);
+}
+
 export function handleDataSets(
   dataSets: DataSets,
   method: string,
@@ -56,7 +67,9 @@ export function handleDataSets(
   params: URLSearchParams,
   body: unknown,
   baseUrl: string,
+  forbidden: readonly string[] = [],
 ): HdlResult {
+  checkDataSetPrivilege(forbidden, method);
   const [first, second, third, fourth, ...more] = path
     .slice(`${REST_ROOT}/${DATA_SETS_RESOURCE}`.length)
     .split('/')
