@@ -12,10 +12,7 @@ import { handleControl, type SimGoalRow } from './control.ts';
 import { dispatch, type OpMethod } from './dispatch.ts';
 import { DEFAULT_FAULTS, FaultDice, type HcmFaults, mergeFaults } from './faults.ts';
 import { EDITABLE_IN_UI, planGoalKey, type SimGoal, topGoalKey } from './goal.ts';
-import { DEFAULT_SOURCE_SYSTEM_OWNERS } from './hdl/contract.ts';
-import { DataSets } from './hdl/data-sets.ts';
-import { IntegrationKeyMap } from './hdl/key-map.ts';
-import { handleDataSets, isDataSetsPath } from './hdl/routes.ts';
+import { createDataLoader, handleDataSets, isDataSetsPath } from './hdl/index.ts';
 import { isJsonMediaType, readJsonBody, SimHttpError, sendError, sendJson } from './http.ts';
 import type { ListOrder } from './paging.ts';
 import { StatePersister } from './persist.ts';
@@ -127,21 +124,10 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     now: () => new Date().toISOString(),
   };
   // HDL loads into the same store with the same rules as the REST resources (hdl/goal-lines.ts).
-  const dataSets = new DataSets(
-    {
-      ...ctx,
-      sourceSystemOwners: DEFAULT_SOURCE_SYSTEM_OWNERS,
-      keyMap: new IntegrationKeyMap(options.stateDir),
-    },
-    () => ({
-      uploadDropAfterStoreRate: faults['hdl.uploadDropAfterStoreRate'],
-      submitDropAfterAcceptRate: faults['hdl.submitDropAfterAcceptRate'],
-      lineErrorRate: faults['hdl.lineErrorRate'],
-      loadLinesPerSecond: faults['hdl.loadLinesPerSecond'],
-      stuckRate: faults['hdl.stuckRate'],
-    }),
-    options.seed ?? 1,
-  );
+  const dataSets = createDataLoader(ctx, () => faults, {
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+  });
 
   const sim: HcmSim = {
     url: '',

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { unzipSync } from 'fflate';
+import { unzipSync, zipSync } from 'fflate';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildHdlFiles, type HdlGoalEntry } from '#core/hdl/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
@@ -191,6 +191,31 @@ describe('HCM simulator: HDL data sets', () => {
     expect(messages.some((m: string) => m.includes('"NOPE" of attribute CategoryCode isn\'t valid'))).toBe(
       true,
     );
+  });
+});
+
+describe('HCM simulator: HDL import errors', () => {
+  it('a file that is not a zip fails the data set with a message', async () => {
+    const set = await load({ name: 'junk.zip', zip: new TextEncoder().encode('not a zip') }, 'junk');
+    expect(set.DataSetStatusCode).toBe('ORA_ERROR');
+    const messages = (await h.call(`${DATA_SETS}/${set.RequestId}/child/messages`)).body.items;
+    expect(messages[0].MessageText).toContain('not a .zip file');
+  });
+
+  it('a new goal without its GoalPlanGoal line is refused: the component is required', async () => {
+    const dat = zipOf([entry(60)], 'run-14');
+    const goalOnly = new TextDecoder()
+      .decode(unzipSync(dat.zip)['Goal.dat']!)
+      .split('\n')
+      .filter((l) => !l.includes('GoalPlanGoal'))
+      .join('\n');
+    const set = await load({
+      name: 'goal-only.zip',
+      zip: zipSync({ 'Goal.dat': new TextEncoder().encode(goalOnly) }),
+    });
+    expect(set).toMatchObject({ ObjectsCreated: 0, LoadErrorCount: 1 });
+    const messages = (await h.call(`${DATA_SETS}/${set.RequestId}/child/messages`)).body.items;
+    expect(messages[0].MessageText).toContain('GoalPlanGoal line: the component is required');
   });
 });
 

@@ -3,47 +3,8 @@ import { mulberry32 } from '../../sample/random.ts';
 import { SimHttpError } from '../http.ts';
 import { DATA_SET_STATUS, FILE_ACTIONS, GOAL_COMPONENTS } from './contract.ts';
 import { type DatRow, parseDat } from './dat-parser.ts';
-import { type GoalObject, type LoadContext, loadGoalObject } from './goal-lines.ts';
-
-/** The HDL faults (HcmFaults' `hdl.*` keys). */
-export interface HdlFaults {
-  uploadDropAfterStoreRate: number;
-  submitDropAfterAcceptRate: number;
-  lineErrorRate: number;
-  loadLinesPerSecond: number;
-  stuckRate: number;
-}
-
-export interface DataSetMessage {
-  MessageId: number;
-  FileLine: number;
-  BusinessObject: 'Goal';
-  Component: string;
-  SourceSystemOwner: string;
-  SourceSystemId: string;
-  MessageType: 'ERROR';
-  MessageText: string;
-}
-
-export interface DataSet {
-  RequestId: number;
-  DataSetName: string;
-  ContentId: string;
-  FileName: string;
-  FileAction: string;
-  DataSetStatusCode: string;
-  ImportStatusCode: string;
-  LoadStatusCode: string;
-  /** MERGE lines in the file. */
-  FileLineCount: number;
-  ImportErrorCount: number;
-  LoadedLineCount: number;
-  LoadErrorCount: number;
-  ObjectsCreated: number;
-  ObjectsUpdated: number;
-  CreationDate: string;
-  LastUpdateDate: string;
-}
+import type { DataSet, DataSetMessage, HdlFaults } from './data-set.ts';
+import { type GoalObject, groupObjects, type LoadContext, loadGoalObject } from './goal-lines.ts';
 
 interface Upload {
   contentId: string;
@@ -319,23 +280,3 @@ export class DataSets {
 }
 
 const linesOf = (o: GoalObject) => (o.goal ? 1 : 0) + (o.planGoal ? 1 : 0);
-
-/** Goal lines with the GoalPlanGoal lines that name them, in file order of the Goal lines. */
-function groupObjects(rows: DatRow[]): GoalObject[] {
-  const objects = new Map<string, GoalObject>();
-  const get = (owner: string, id: string) => {
-    const k = `${owner}\u0000${id}`;
-    let o = objects.get(k);
-    if (!o) {
-      o = { owner, sourceSystemId: id };
-      objects.set(k, o);
-    }
-    return o;
-  };
-  for (const row of rows) {
-    const owner = row.attributes.SourceSystemOwner ?? '';
-    if (row.component === 'Goal') get(owner, row.attributes.SourceSystemId ?? '').goal = row;
-    else get(owner, row.attributes['GoalId(SourceSystemId)'] ?? '').planGoal = row;
-  }
-  return [...objects.values()];
-}

@@ -187,3 +187,23 @@ function planOfStored(goalPlanId: number): GoalPlan {
   if (!plan) throw new SimHttpError(400, `The goal plan ${goalPlanId} doesn't exist.`);
   return plan;
 }
+
+/** Goal lines with the GoalPlanGoal lines that name them, in file order of the Goal lines. */
+export function groupObjects(rows: DatRow[]): GoalObject[] {
+  const objects = new Map<string, GoalObject>();
+  const get = (owner: string, id: string) => {
+    const k = `${owner}\u0000${id}`;
+    let o = objects.get(k);
+    if (!o) {
+      o = { owner, sourceSystemId: id };
+      objects.set(k, o);
+    }
+    return o;
+  };
+  for (const row of rows) {
+    const owner = row.attributes.SourceSystemOwner ?? '';
+    if (row.component === 'Goal') get(owner, row.attributes.SourceSystemId ?? '').goal = row;
+    else get(owner, row.attributes['GoalId(SourceSystemId)'] ?? '').planGoal = row;
+  }
+  return [...objects.values()];
+}

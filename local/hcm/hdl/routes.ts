@@ -1,7 +1,8 @@
 import { REST_ROOT } from '../contract/rest.ts';
 import { SimHttpError } from '../http.ts';
 import { DATA_SETS_RESOURCE } from './contract.ts';
-import type { DataSet, DataSets } from './data-sets.ts';
+import type { DataSet } from './data-set.ts';
+import type { DataSets } from './data-sets.ts';
 
 /**
  * `dataLoadDataSets` over HTTP (HDL_PAGES.dataSets): the uploadFile and createFileDataSet actions,
