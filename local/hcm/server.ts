@@ -246,7 +246,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
         req.socket.destroy();
         return;
       }
-      return sendJson(res, hdl.status, hdl.body, {}, MEDIA.json);
+      return sendJson(res, hdl.status, hdl.body, {}, hdl.contentType);
     }
     const op = {
       method: method as OpMethod,

@@ -59,6 +59,7 @@ async function upload(file: { name: string; zip: Uint8Array }, contentId?: strin
     },
   });
   expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toBe('application/vnd.oracle.adf.actionresult+json');
   return res.body.result.ContentId as string;
 }
 
@@ -77,6 +78,7 @@ async function settle(requestId: number, polls = 2_000) {
   for (let i = 0; i < polls; i++) {
     const res = await h.call(`${DATA_SETS}/${requestId}`);
     expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/vnd.oracle.adf.resourceitem+json');
     if (res.body.DataSetStatusCode !== 'ORA_IN_PROGRESS') return res.body;
     await new Promise((r) => setTimeout(r, 25));
   }

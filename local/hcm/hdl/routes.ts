@@ -1,6 +1,6 @@
-import { REST_ROOT } from '../contract/rest.ts';
+import { MEDIA, REST_ROOT } from '../contract/rest.ts';
 import { SimHttpError } from '../http.ts';
-import { DATA_SETS_RESOURCE } from './contract.ts';
+import { ACTION_RESULT_MEDIA, DATA_SETS_RESOURCE } from './contract.ts';
 import type { DataSet } from './data-set.ts';
 import type { DataSets } from './data-sets.ts';
 
@@ -12,6 +12,8 @@ import type { DataSets } from './data-sets.ts';
 export interface HdlResult {
   status: number;
   body: unknown;
+  /** Actions answer ADF action results; items and collections as the REST resources do. */
+  contentType: string;
   drop?: boolean;
 }
 
@@ -89,6 +91,7 @@ export function handleDataSets(
         sets.map((s) => item(baseUrl, s)),
         params,
       ),
+      contentType: MEDIA.collection,
     };
   }
   if (first === 'action') {
@@ -98,6 +101,7 @@ export function handleDataSets(
       return {
         status: 200,
         body: { result: { ContentId: upload.contentId, FileName: upload.fileName } },
+        contentType: ACTION_RESULT_MEDIA,
         drop: dataSets.dropAnswer('upload'),
       };
     }
@@ -106,6 +110,7 @@ export function handleDataSets(
       return {
         status: 200,
         body: { result: { RequestId: set.RequestId, DataSetName: set.DataSetName } },
+        contentType: ACTION_RESULT_MEDIA,
         drop: dataSets.dropAnswer('submit'),
       };
     }
@@ -116,10 +121,14 @@ export function handleDataSets(
   if (!set) throw notFound(String(requestId));
   if (second === undefined) {
     if (method !== 'GET') throw new SimHttpError(405, `The HTTP method ${method} is not supported.`);
-    return { status: 200, body: item(baseUrl, set) };
+    return { status: 200, body: item(baseUrl, set), contentType: MEDIA.item };
   }
   if (second === 'child' && third === 'messages' && fourth === undefined && method === 'GET') {
-    return { status: 200, body: collection(dataSets.messages(requestId) ?? [], params) };
+    return {
+      status: 200,
+      body: collection(dataSets.messages(requestId) ?? [], params),
+      contentType: MEDIA.collection,
+    };
   }
   if (
     second === 'action' &&
@@ -137,6 +146,7 @@ export function handleDataSets(
           content: Buffer.from(zip).toString('base64'),
         },
       },
+      contentType: ACTION_RESULT_MEDIA,
     };
   }
   throw new SimHttpError(404, 'The requested resource does not exist.');
