@@ -19,6 +19,8 @@ interface Running {
   objects: GoalObject[];
   next: number;
   stuck: boolean;
+  /** File lines the load may still take before the next tick (hdl.loadLinesPerSecond). */
+  credit: number;
   /** The file's METADATA line per component, to head the failed-lines file. */
   metadata: Map<string, string>;
 }
@@ -118,6 +120,7 @@ export class DataSets {
       next: 0,
       stuck: f.stuckRate > 0 && this.stuckDice() < f.stuckRate,
       metadata: new Map(),
+      credit: 0,
     };
     this.sets.set(set.RequestId, running);
     this.importFile(running, upload);
@@ -189,7 +192,8 @@ export class DataSets {
   }
 
   private tick(): void {
-    const perTick = Math.max(1, Math.round((this.faults().loadLinesPerSecond * TICK_MS) / 1000));
+    // Lines earned per tick; a fraction carries over, so 1 line/s is 1 line/s and not one per tick.
+    const perTick = (this.faults().loadLinesPerSecond * TICK_MS) / 1000;
     let active = false;
     for (const running of this.sets.values()) {
       if (running.set.LoadStatusCode !== DATA_SET_STATUS.inProgress || running.stuck) {
@@ -197,10 +201,13 @@ export class DataSets {
         continue;
       }
       active = true;
-      let budget = perTick;
-      while (budget > 0 && running.next < running.objects.length) {
+      running.credit += perTick;
+      while (
+        running.next < running.objects.length &&
+        running.credit >= linesOf(running.objects[running.next]!)
+      ) {
         const object = running.objects[running.next++]!;
-        budget -= linesOf(object);
+        running.credit -= linesOf(object);
         this.loadObject(running, object);
       }
       running.set.LastUpdateDate = this.ctx.now();
