@@ -45,6 +45,16 @@ export interface HcmFaults {
   tokenMaxAgeSeconds: number | null;
   /** Per client_id token bucket (burst = rate). 0 = unlimited. */
   rateLimitPerSecond: number;
+  /** HDL (hdl/): share of uploadFile calls whose answer is lost after the file was stored. */
+  'hdl.uploadDropAfterStoreRate': number;
+  /** HDL: share of createFileDataSet calls whose answer is lost after the data set was accepted. */
+  'hdl.submitDropAfterAcceptRate': number;
+  /** HDL: share of Goal objects that fail to load with a message. */
+  'hdl.lineErrorRate': number;
+  /** HDL: file lines loaded per second (default 100). */
+  'hdl.loadLinesPerSecond': number;
+  /** HDL: share of data sets that stay in progress for good. */
+  'hdl.stuckRate': number;
 }
 
 export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
@@ -62,6 +72,11 @@ export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
   pendingVisibilityMs: 0,
   tokenMaxAgeSeconds: null,
   rateLimitPerSecond: 50,
+  'hdl.uploadDropAfterStoreRate': 0,
+  'hdl.submitDropAfterAcceptRate': 0,
+  'hdl.lineErrorRate': 0,
+  'hdl.loadLinesPerSecond': 100,
+  'hdl.stuckRate': 0,
 });
 
 const bad = (field: string, rule: string) => new SimHttpError(400, `Fault ${field} must be ${rule}.`);
@@ -94,6 +109,16 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
       case 'lateCommitDelayMs':
       case 'pendingVisibilityMs':
         next[key] = nonNegative(v, key);
+        break;
+      case 'hdl.loadLinesPerSecond':
+        if (nonNegative(v, key) === 0) throw bad(key, 'a number > 0');
+        next[key] = v as number;
+        break;
+      case 'hdl.uploadDropAfterStoreRate':
+      case 'hdl.submitDropAfterAcceptRate':
+      case 'hdl.lineErrorRate':
+      case 'hdl.stuckRate':
+        next[key] = rate(v, key);
         break;
       case 'errorRate':
       case 'commitThenDropRate':

@@ -13,6 +13,8 @@ export const PRIVILEGE_RESOURCES = [
   'associatedGoalPlans',
   'goalPlanAssignees',
   'goalPlans',
+  // HDL (hdl/routes.ts): "Load All Data Sets using Data Load Data Sets REST Service".
+  'dataLoadDataSets',
 ] as const;
 
 const ENTRY = new RegExp(`^(?:(GET|POST|PATCH|DELETE) )?(${PRIVILEGE_RESOURCES.join('|')})$`);

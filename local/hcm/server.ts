@@ -12,6 +12,7 @@ import { handleControl, type SimGoalRow } from './control.ts';
 import { dispatch, type OpMethod } from './dispatch.ts';
 import { DEFAULT_FAULTS, FaultDice, type HcmFaults, mergeFaults } from './faults.ts';
 import { EDITABLE_IN_UI, planGoalKey, type SimGoal, topGoalKey } from './goal.ts';
+import { createDataLoader, handleDataSets, isDataSetsPath } from './hdl/index.ts';
 import { isJsonMediaType, readJsonBody, SimHttpError, sendError, sendJson } from './http.ts';
 import { StatePersister } from './persist.ts';
 import { RateLimiter } from './ratelimit.ts';
@@ -92,6 +93,11 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       : {}),
   });
   const ctx = simContext(options, store, () => faults);
+  // HDL loads into the same store with the same rules as the REST resources (hdl/goal-lines.ts).
+  const dataSets = createDataLoader(ctx, () => faults, {
+    ...(options.seed !== undefined ? { seed: options.seed } : {}),
+    ...(options.stateDir ? { stateDir: options.stateDir } : {}),
+  });
 
   const sim: HcmSim = {
     url: '',
@@ -137,6 +143,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       await persister?.flush();
     },
     close: async () => {
+      dataSets.close();
       // Writes Oracle already accepted commit even if nobody waits for them.
       for (const [timer, apply] of [...lateWrites]) {
         clearTimeout(timer);
@@ -193,6 +200,23 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     const body = WRITE_METHODS.has(method) ? await readJsonBody(req) : undefined;
     if (WRITE_METHODS.has(method) && !isJsonMediaType(req.headers['content-type'])) {
       throw new SimHttpError(415, `Content-Type ${req.headers['content-type']} isn't supported; send JSON.`);
+    }
+    if (isDataSetsPath(url.pathname)) {
+      const hdl = handleDataSets(
+        dataSets,
+        method,
+        url.pathname,
+        url.searchParams,
+        body,
+        ctx.baseUrl,
+        faults.forbidden,
+      );
+      if (hdl.drop) {
+        // Kept (the file, the data set); the client only sees a dead socket.
+        req.socket.destroy();
+        return;
+      }
+      return sendJson(res, hdl.status, hdl.body, {}, hdl.contentType);
     }
     const op = {
       method: method as OpMethod,

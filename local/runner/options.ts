@@ -107,6 +107,7 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
                             lateCommitDelayMs,tokenMaxAgeSeconds,rateLimitPerSecond}
                        idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,forceInvalidGrant,
                             rateLimitPerSecond,rateLimitPerMinute}
+                       hdl.{uploadDropAfterStoreRate,submitDropAfterAcceptRate,lineErrorRate,loadLinesPerSecond,stuckRate}
                        sfn.duplicateInvocationRate, secondRunAfter=N, revokeAfter=N
                        ${AWS_FAULT_USAGE}
   --grant G            refresh-token (default), client-credentials or jwt-bearer (- or _ alike)
@@ -247,6 +248,11 @@ export const FAULT_KEYS: Readonly<Record<string, FaultValue>> = {
   'dynamo.dropAfterApplyRate': 'ratio',
   'kms.latencyMs': 'number',
   'broker.crashAfterSendRate': 'ratio',
+  'hdl.uploadDropAfterStoreRate': 'ratio',
+  'hdl.submitDropAfterAcceptRate': 'ratio',
+  'hdl.lineErrorRate': 'ratio',
+  'hdl.loadLinesPerSecond': 'number',
+  'hdl.stuckRate': 'ratio',
 };
 
 const FAULT_RULES: Record<
@@ -303,6 +309,11 @@ export function parseFaultSpec(spec: string | undefined): FaultSpec {
     }
     // dynamo.*, kms.*, broker.*: the AWS fault proxy's own section (aws-faults.ts).
     if (applyAwsFault(faults.aws, key, raw)) continue;
+    // hdl.*: the HCM simulator's data loader, set under the same name (local/hcm/faults.ts).
+    if (key.startsWith('hdl.')) {
+      faults.hcm[key] = value as number;
+      continue;
+    }
     const dot = key.indexOf('.');
     const target = key.slice(0, dot);
     const field = key.slice(dot + 1);

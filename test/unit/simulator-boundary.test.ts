@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
  * The two sides meet only at HTTP.
  */
 const SIMULATORS = ['local/hcm', 'local/idp'];
-const FORBIDDEN = ['lambdas/core/hcm', 'lambdas/core/token'];
+const FORBIDDEN = ['lambdas/core/hcm', 'lambdas/core/hdl', 'lambdas/core/token'];
 const IMPORT =
   /(?:import|export)(?:\s+type)?[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 

@@ -24,6 +24,7 @@ export {
   noIndex,
 } from './goal-index.ts';
 export { type IndexObjects, ObjectGoalIndex } from './goal-index-objects.ts';
+export { type HdlPlan, hdlEntries } from './hdl-entries.ts';
 export { parseChunkTasks, parseFinishInput, parsePlanInput } from './input.ts';
 export type {
   ChunkManifestWriter,
@@ -34,4 +35,5 @@ export type {
   PlanOutput,
 } from './plan.ts';
 export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';
+export { PlanAssignees } from './plan-directory.ts';
 export { runPool } from './pool.ts';

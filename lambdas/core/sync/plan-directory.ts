@@ -47,6 +47,12 @@ export class PlanAssignees {
 
   /** The assignment the record's goal belongs to, or RecordRejectedError saying what is wrong. */
   worker(record: Pick<GoalRecord, 'personNumber' | 'assignmentNumber'>): Worker {
+    const a = this.assignee(record);
+    return { personId: a.PersonId, assignmentId: a.AssignmentId };
+  }
+
+  /** The plan assignee row the record's goal belongs to (HDL names its AssignmentNumber), or RecordRejectedError. */
+  assignee(record: Pick<GoalRecord, 'personNumber' | 'assignmentNumber'>): GoalPlanAssignee {
     const plan = this.goalPlanId;
     const mine = this.byPerson.get(record.personNumber) ?? [];
     const numbers = mine.map((a) => a.AssignmentNumber ?? `AssignmentId ${a.AssignmentId}`).join(', ');
@@ -60,14 +66,13 @@ export class PlanAssignees {
         throw new RecordRejectedError(
           `assignmentNumber ${record.assignmentNumber} is not an assignment of worker ${record.personNumber} on goal plan ${plan} (theirs: ${numbers})`,
         );
-      return { personId: named.PersonId, assignmentId: named.AssignmentId };
+      return named;
     }
     if (mine.length > 1)
       throw new RecordRejectedError(
         `worker ${record.personNumber} has ${mine.length} assignments on goal plan ${plan} (${numbers}): name one in assignmentNumber`,
       );
-    const only = mine[0]!;
-    return { personId: only.PersonId, assignmentId: only.AssignmentId };
+    return mine[0]!;
   }
 }
 
