@@ -29,6 +29,13 @@ export interface HcmFaults {
   tokenMaxAgeSeconds: number | null;
   /** Per client_id token bucket (burst = rate). 0 = unlimited. */
   rateLimitPerSecond: number;
+  /**
+   * A pod that serves this many requests per second (pod-capacity.ts); above it latency grows with
+   * the queue, then a slow 503 without Retry-After. 0 = off (every request served at once).
+   */
+  podCapacityPerSecond: number;
+  /** The longest a request waits in that pod's queue before its slow 503 (ms). */
+  podMaxQueueMs: number;
 }
 
 export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
@@ -43,6 +50,8 @@ export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
   lateCommitDelayMs: 200,
   tokenMaxAgeSeconds: null,
   rateLimitPerSecond: 50,
+  podCapacityPerSecond: 0,
+  podMaxQueueMs: 3_000,
 });
 
 const bad = (field: string, rule: string) => new SimHttpError(400, `Fault ${field} must be ${rule}.`);
@@ -73,6 +82,8 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
       case 'latencyP99Ms':
       case 'rateLimitPerSecond':
       case 'lateCommitDelayMs':
+      case 'podCapacityPerSecond':
+      case 'podMaxQueueMs':
         next[key] = nonNegative(v, key);
         break;
       case 'errorRate':

@@ -12,6 +12,7 @@ import { dispatch, type OpMethod } from './dispatch.ts';
 import { DEFAULT_FAULTS, FaultDice, type HcmFaults, mergeFaults } from './faults.ts';
 import { isJsonMediaType, readJsonBody, SimHttpError, sendError, sendJson } from './http.ts';
 import { StatePersister } from './persist.ts';
+import { POD_REFUSAL_MESSAGE, PodCapacity } from './pod-capacity.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { emptyTally, type OpResult, type SimContext } from './resources.ts';
 import { parseRoute } from './routes.ts';
@@ -78,6 +79,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
   let faults = mergeFaults(DEFAULT_FAULTS, options.faults ?? {});
   const dice = new FaultDice(options.seed ?? 1);
   const limiter = new RateLimiter();
+  const pod = new PodCapacity();
   const counters = new SimCounters();
   const lateWrites = new Map<NodeJS.Timeout, () => void>();
   const verifier = new TokenVerifier({
@@ -99,15 +101,19 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     url: '',
     restRoot: '',
     stats: () =>
-      counters.snapshot({
-        goalsStored: store.size,
-        duplicates: store.duplicates,
-        duplicateKeys: store.duplicateKeys,
-      }),
+      withPod(
+        counters.snapshot({
+          goalsStored: store.size,
+          duplicates: store.duplicates,
+          duplicateKeys: store.duplicateKeys,
+        }),
+        pod,
+      ),
     timeline: () => timeline.snapshot(),
     resetStats: () => {
       counters.reset();
       timeline.reset();
+      pod.resetStats();
     },
     setFaults: (f) => {
       faults = mergeFaults(faults, f);
@@ -184,6 +190,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
         'Retry-After': String(waitSeconds),
       });
     }
+    await podQueue(pod, faults);
     if (dice.injectError(faults)) {
       throw new SimHttpError(faults.errorStatus, 'The service is temporarily unable to process the request.');
     }
@@ -277,6 +284,18 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
   ctx.baseUrl = `http://${host}:${port}`;
   Object.assign(sim, { url: ctx.baseUrl, restRoot: ctx.baseUrl + HCM_REST_ROOT });
   return sim;
+}
+
+/** The pod-capacity option (pod-capacity.ts): wait in the pod's queue, or a slow 503 without Retry-After. */
+async function podQueue(pod: PodCapacity, faults: HcmFaults): Promise<void> {
+  const admission = pod.admit(faults.podCapacityPerSecond, faults.podMaxQueueMs);
+  if (admission.delayMs > 0) await sleep(admission.delayMs);
+  if (!admission.served) throw new SimHttpError(503, POD_REFUSAL_MESSAGE);
+}
+
+function withPod(stats: HcmStats, pod: PodCapacity): HcmStats {
+  const podStats = pod.stats();
+  return podStats ? { ...stats, pod: podStats } : stats;
 }
 
 function optionalHeader<K extends string>(

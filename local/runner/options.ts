@@ -101,7 +101,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --crash-after N      exit the process (simulated crash) after N goals are committed in HCM
   --faults SPEC        e.g. hcm.commitThenDropRate=0.03,idp.errorRate=0.2,revokeAfter=2000
                        hcm.{latencyMs,jitterMs,errorRate,errorStatus,commitThenDropRate,lateCommitRate,
-                            lateCommitDelayMs,tokenMaxAgeSeconds,rateLimitPerSecond}
+                            lateCommitDelayMs,tokenMaxAgeSeconds,rateLimitPerSecond,
+                            podCapacityPerSecond,podMaxQueueMs} (a pod serving N req/s: slower, then 503)
                        idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,forceInvalidGrant,rateLimitPerSecond}
                        sfn.duplicateInvocationRate, secondRunAfter=N, revokeAfter=N
                        ${AWS_FAULT_USAGE}
@@ -212,6 +213,8 @@ export const FAULT_KEYS: Readonly<Record<string, FaultValue>> = {
   'hcm.lateCommitDelayMs': 'number',
   'hcm.tokenMaxAgeSeconds': 'numberOrNull',
   'hcm.rateLimitPerSecond': 'number',
+  'hcm.podCapacityPerSecond': 'number',
+  'hcm.podMaxQueueMs': 'number',
   'idp.latencyMs': 'number',
   'idp.jitterMs': 'number',
   'idp.errorRate': 'ratio',
