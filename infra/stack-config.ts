@@ -37,6 +37,13 @@ export const NEW_ACCOUNT_CONCURRENCY = 10;
 export const MAX_DEFAULT_CHUNK_CONCURRENCY = 5;
 
 /**
+ * Oracle publishes no HCM REST rate limit: a pod's capacity is unknown, and the pacer finds it only by
+ * slowing down when it is reached. 10 requests per second for the whole stack is modest for a shared
+ * pod; the customer raises it (context hcmMaxRequestsPerSecond) once their pod has shown it takes more.
+ */
+export const DEFAULT_HCM_MAX_REQUESTS_PER_SECOND = 10;
+
+/**
  * The most Lambda executions one run may have at once: each chunk worker, the broker call each may be
  * waiting on (workers ask the broker synchronously, all at the run's start), plus the sweeper, one
  * proactive refresh and the outbox relay of the connection table's stream.
@@ -68,6 +75,7 @@ export const CONTEXT_KEYS = [
   'brokerReservedConcurrency',
   'lambdaConcurrencyQuota',
   'tokenBufferSeconds',
+  'hcmMaxRequestsPerSecond',
   'alarmEmail',
   'logRetentionDays',
 ] as const;
@@ -167,6 +175,7 @@ const rawSchema = z.object({
   brokerReservedConcurrency: integer(1, 1000).optional(),
   lambdaConcurrencyQuota: integer(10, 1_000_000).optional(),
   tokenBufferSeconds: integer(30, 900).default(120),
+  hcmMaxRequestsPerSecond: integer(1, 10_000).default(DEFAULT_HCM_MAX_REQUESTS_PER_SECOND),
   alarmEmail: z.email().optional(),
   logRetentionDays: integer(1, 3653)
     .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
@@ -204,6 +213,11 @@ export interface StackConfig {
   /** The account's Lambda concurrency quota, when the operator states it: checked at synth time. */
   lambdaConcurrencyQuota?: number;
   tokenBufferSeconds: number;
+  /**
+   * The customer's ceiling on HCM requests per second for the whole stack, shared by plan-sync and
+   * every sync-chunk container (a fleet-wide limiter over the checkpoint table, hcm-client.md).
+   */
+  hcmMaxRequestsPerSecond: number;
   alarmEmail?: string;
   logRetentionDays: number;
   /** Which values are still the shipped placeholders (deploying them gives a stack that cannot reach HCM). */
@@ -300,6 +314,7 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
     brokerReservedConcurrency,
     lambdaConcurrencyQuota: c.lambdaConcurrencyQuota,
     tokenBufferSeconds: c.tokenBufferSeconds,
+    hcmMaxRequestsPerSecond: c.hcmMaxRequestsPerSecond,
     alarmEmail: c.alarmEmail,
     logRetentionDays: c.logRetentionDays,
     placeholders,

@@ -30,6 +30,10 @@ export const ENV = {
   /** The plan-wide read of existing goals (goal-index.ts): page size (default 500) and the smallest run that uses it. */
   goalIndexPageSize: 'GOAL_INDEX_PAGE_SIZE',
   goalIndexMinRecords: 'GOAL_INDEX_MIN_RECORDS',
+  /** The stack's HCM request ceiling (requests per second, every container together). */
+  hcmMaxRequestsPerSecond: 'HCM_MAX_REQUESTS_PER_SECOND',
+  /** The most HCM-calling containers that run at once (plan-sync + chunkConcurrency): the fail-soft share. */
+  hcmMaxContainers: 'HCM_MAX_CONTAINERS',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
