@@ -69,8 +69,13 @@ async function againstPod(o: {
   const running = limiters.flatMap((l) => Array.from({ length: o.lanes }, () => lane(l)));
   await vi.advanceTimersByTimeAsync(o.seconds * 1_000);
   stop = true;
-  await vi.advanceTimersByTimeAsync(10_000);
-  await Promise.all(running);
+  // The requests still queued behind the pacers leave at its rate: let scripted time run until they have.
+  let done = false;
+  const all = Promise.all(running).then(() => {
+    done = true;
+  });
+  while (!done) await vi.advanceTimersByTimeAsync(1_000);
+  await all;
   const stats = pod.stats()!;
   return { served: stats.served, refused: stats.refused, peak: stats.peakPerSlidingSecond, limiters };
 }
@@ -79,13 +84,13 @@ describe('the pacer against a pod of a given capacity (latency, then a slow 503 
   it('four containers on a 40 req/s pod: at most 1.2x its capacity in any second, >= 85% of it served', async () => {
     const capacity = 40;
     const seconds = 120;
-    const run = await againstPod({ capacity, containers: 4, lanes: 16, seconds, baseMs: 30, ceiling: 50 });
+    const run = await againstPod({ capacity, containers: 4, lanes: 32, seconds, baseMs: 30, ceiling: 50 });
     expect(run.peak).toBeLessThanOrEqual(1.2 * capacity);
     expect(run.served / seconds).toBeGreaterThanOrEqual(0.85 * capacity);
     // Latency did the work, before the pod had to refuse anything much.
     const cuts = run.limiters.reduce((n, l) => n + l.cuts.latency, 0);
     expect(cuts).toBeGreaterThan(0);
-    // Measured: 37.7 req/s served (0.94 x capacity), peak 44 (1.1 x), no 503, 10 cuts for latency.
+    // Measured: 38.2 req/s served (0.96 x capacity), peak 47 (1.18 x), no 503, 14 cuts for latency.
   });
 
   it('without the latency signal (cuts on 503 only) the same pod is flooded: the test above can fail', async () => {

@@ -367,7 +367,9 @@ export class AdaptiveLimiter {
         this.timerAt = Number.POSITIVE_INFINITY;
         this.pump();
       },
-      Math.max(0, at - this.now()),
+      // Whole milliseconds, at least 1: a slot a fraction of a millisecond away must not re-arm a
+      // timer that fires at the same clock reading forever (a scripted clock does not move by itself).
+      Math.max(1, Math.ceil(at - this.now())),
     );
   }
 }
