@@ -37,6 +37,8 @@ export interface LocalRunOptions {
   invalidRate: number;
   seed: number;
   rateLimit: number;
+  /** `--hcm-max-rps`: the HCM request ceiling of every container together (default: the simulator's rate limit). */
+  hcmMaxRps?: number;
   latencyMs: [number, number];
   /** `--latency lognormal:MEDIAN-P99`: latencyMs is [median, median] and this the 99th percentile. */
   latencyP99Ms?: number;
@@ -108,6 +110,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
                        ${AWS_FAULT_USAGE}
   --grant G            refresh-token (default), client-credentials or jwt-bearer (- or _ alike)
   --rate-limit R       HCM requests per second per client (default 50)
+  --hcm-max-rps N      ceiling on HCM requests per second, all workers together (default: the
+                       simulator's rate limit; 0 = none); in AWS: context hcmMaxRequestsPerSecond
   --latency A-B        simulated HCM latency range in ms (default 20-50)
   --latency lognormal:M-P   long-tailed HCM latency: median M ms, 99th percentile P ms
   --invalid-rate R     share of invalid generated records (default 0.01)
@@ -353,6 +357,7 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     invalidRate: ratio('invalid-rate', v['invalid-rate'], 0.01),
     seed: int('seed', v.seed, 42),
     rateLimit: int('rate-limit', v['rate-limit'], 50, 1),
+    ...(v['hcm-max-rps'] === undefined ? {} : { hcmMaxRps: int('hcm-max-rps', v['hcm-max-rps'], 0, 0) }),
     ...latencyOption(v.latency),
     tokenBufferSeconds:
       v['token-buffer'] === undefined ? undefined : int('token-buffer', v['token-buffer'], 0, 0),
@@ -445,6 +450,7 @@ const LOCAL_OPTIONS = {
   'invalid-rate': { type: 'string' },
   seed: { type: 'string' },
   'rate-limit': { type: 'string' },
+  'hcm-max-rps': { type: 'string' },
   latency: { type: 'string' },
   verbose: { type: 'boolean' },
   'no-progress': { type: 'boolean' },

@@ -32,11 +32,13 @@ export function nextSlots(
   count: number,
 ): number[] {
   const out: number[] = [];
-  const slots = { ...log.slots };
+  // This batch's own reservations, over the log's (a batch larger than the log wraps onto itself).
+  const taken = new Map<number, number>();
   for (let j = 0; j < count; j++) {
     const residue = (log.n + j) % shape.size;
-    const at = Math.max(earliest, (slots[residue] ?? Number.NEGATIVE_INFINITY) + shape.windowMs);
-    slots[residue] = at;
+    const before = taken.get(residue) ?? log.slots[residue] ?? Number.NEGATIVE_INFINITY;
+    const at = Math.max(earliest, before + shape.windowMs);
+    taken.set(residue, at);
     out.push(at);
   }
   return out;
