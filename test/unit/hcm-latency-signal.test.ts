@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { LatencySignal } from '../../lambdas/core/hcm/latency-signal.ts';
+import { LatencySignal } from '#core/hcm/index.ts';
 import { lognormalMs } from '../../local/hcm/faults.ts';
 import { mulberry32 } from '../../local/sample/random.ts';
 

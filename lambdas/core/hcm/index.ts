@@ -5,7 +5,7 @@
 
 export type { HcmClientOptions, HcmClientStats } from './goals-client.ts';
 export { HcmGoalsClient } from './goals-client.ts';
-export type { LatencySignalOptions } from './latency-signal.ts';
+export { LatencySignal, type LatencySignalOptions } from './latency-signal.ts';
 export { AdaptiveLimiter, type RequestCeiling } from './limiter.ts';
 export type { NaturalKey } from './mapping.ts';
 export { contentHash, diffGoal, naturalKeyOf, toHcmPayload } from './mapping.ts';
