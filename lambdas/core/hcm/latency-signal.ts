@@ -15,7 +15,10 @@ export interface LatencySignalOptions {
   longWeight?: number;
   /** A queue's delay (short - long) above this multiple of the long-term latency is overload (default 1). */
   tolerance?: number;
-  /** ... and above this many ms (default 30): jitter of a fast server is no queue. */
+  /**
+   * ... and above this many ms (default 50): jitter of a fast server, or of a client on a busy CPU, is
+   * no queue (a queue that short costs a pod nothing).
+   */
   floorMs?: number;
 }
 
@@ -25,7 +28,7 @@ export const LATENCY_SIGNAL_DEFAULTS = {
   window: 6,
   longWeight: 0.01,
   tolerance: 1,
-  floorMs: 30,
+  floorMs: 50,
 } as const;
 
 export class LatencySignal {

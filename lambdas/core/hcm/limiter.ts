@@ -16,8 +16,8 @@ export interface AdaptiveLimiterOptions {
   /** The adaptive window's ceiling (default 64): a bound on sockets and memory, whatever the latency. */
   maxConcurrency?: number;
   /**
-   * Starting request rate, per second (default 2): ten containers starting at once send 20 req/s, not
-   * 100, so a run does not open by flooding a pod whose capacity nobody knows; the slow start finds
+   * Starting request rate, per second (default 5): ten containers starting at once send 50 req/s, not
+   * 100, and the fleet ceiling (10 req/s per stack by default) bounds even that; the slow start finds
    * more in seconds.
    */
   initialRate?: number;
@@ -64,7 +64,7 @@ export interface AdaptiveLimiterOptions {
 export const LIMITER_DEFAULTS = {
   minConcurrency: 16,
   maxConcurrency: 64,
-  initialRate: 2,
+  initialRate: 5,
   minRate: 0.5,
   maxRate: 500,
   increasePerSecond: 0.25,
