@@ -52,6 +52,9 @@ export function noSlot(what: string, latestStart: number, cause?: unknown): NoRa
   );
 }
 
+/** How late past its slot a caller may still send (the DynamoDB limiter's guard / 2). */
+const LATE_WAKE_MS = 50;
+
 /**
  * The log in this process's memory: every caller that shares the object shares the rate (the local
  * runner's containers; a container's fail-soft pace when the fleet's store is out of reach).
@@ -59,8 +62,9 @@ export function noSlot(what: string, latestStart: number, cause?: unknown): NoRa
 export class InProcessRateLimiter implements FleetRateLimiter {
   private readonly shape: { size: number; windowMs: number };
   private readonly log: { n: number; slots: Record<number, number> } = { n: 0, slots: {} };
-  /** Requests let through, for tests and reports. */
+  /** Requests let through, and slots given up by a late wake-up, for tests and reports. */
   admitted = 0;
+  spent = 0;
 
   constructor(
     readonly ratePerSecond: number,
@@ -73,12 +77,18 @@ export class InProcessRateLimiter implements FleetRateLimiter {
 
   async acquire(latestStart: number): Promise<void> {
     if (!(this.ratePerSecond > 0)) return;
-    const [at] = nextSlots(this.log, this.shape, this.clock.now(), 1) as [number];
-    if (at > latestStart) throw noSlot(`${this.what} ${this.ratePerSecond}/s`, latestStart);
-    this.log.slots[this.log.n % this.shape.size] = at;
-    this.log.n += 1;
-    const wait = at - this.clock.now();
-    if (wait > 0) await sleepOn(this.clock, wait);
+    for (;;) {
+      const [at] = nextSlots(this.log, this.shape, this.clock.now(), 1) as [number];
+      if (at > latestStart) throw noSlot(`${this.what} ${this.ratePerSecond}/s`, latestStart);
+      this.log.slots[this.log.n % this.shape.size] = at;
+      this.log.n += 1;
+      const wait = at - this.clock.now();
+      if (wait > 0) await sleepOn(this.clock, wait);
+      // A wake-up this late (a stalled event loop) would send together with the slots after it: the
+      // slot is spent and the caller queues again, so a stall never turns into a burst.
+      if (this.clock.now() - at <= LATE_WAKE_MS) break;
+      this.spent += 1;
+    }
     this.admitted += 1;
   }
 }
