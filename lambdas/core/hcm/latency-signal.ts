@@ -64,10 +64,15 @@ export class LatencySignal {
     if (this.recent.length > this.o.window) this.recent.shift();
     const recent = this.recentMs;
     if (recent === undefined) return;
-    this.baselineMs =
-      this.baselineMs === undefined
-        ? recent
-        : this.baselineMs + this.o.longWeight * (recent - this.baselineMs);
+    if (this.baselineMs === undefined) {
+      this.baselineMs = recent;
+      return;
+    }
+    // Up only a tenth as fast while a queue is suspected: a standing queue must not become the
+    // "normal" latency (Gradient2's drift), yet a pod that really got slower is still relearnt.
+    const weight =
+      recent > this.baselineMs && this.verdict() !== 'grow' ? this.o.longWeight / 10 : this.o.longWeight;
+    this.baselineMs += weight * (recent - this.baselineMs);
   }
 
   /**
