@@ -21,6 +21,10 @@ export interface Check {
 export const BASELINE_MIN_CEILING_RATIO = 0.9;
 export const BASELINE_MAX_REQUESTS_PER_GOAL = 1.02;
 export const REALISTIC_LATENCY_MIN_CEILING_RATIO = 0.85;
+/** Issue 23: a pod of a given capacity is never sent more than this multiple of it in a sliding second ... */
+export const POD_OVERLOAD_MAX_PEAK_RATIO = 1.2;
+/** ... and still gets this share of what its capacity allows (one request per goal). */
+export const POD_OVERLOAD_MIN_CEILING_RATIO = 0.85;
 /** Peak RSS of the pipeline process at the biggest scale row over the smallest. */
 export const SCALE_MAX_RSS_GROWTH = 1.5;
 
@@ -86,6 +90,22 @@ function specific(run: ModeRun, row: BenchRow): Check[] {
     }
     case 'realistic-latency':
       return [ceilingCheck(run, row, REALISTIC_LATENCY_MIN_CEILING_RATIO, total.throttled)];
+    case 'pod-overload': {
+      const pod = run.steps.at(-1)!.after.hcm.pod;
+      const capacity = run.scenario.podCapacity ?? 0;
+      const bound = POD_OVERLOAD_MAX_PEAK_RATIO * capacity;
+      return [
+        mk(
+          `HCM requests in any sliding second <= ${POD_OVERLOAD_MAX_PEAK_RATIO}x the pod's capacity`,
+          verdict(pod !== undefined && pod.peakPerSlidingSecond <= bound),
+          pod
+            ? `peak ${pod.peakPerSlidingSecond} of ${capacity} req/s (bound ${bound}); ${pod.refused} slow 503s, ` +
+                `longest queue wait ${Math.round(pod.maxQueueWaitMs)} ms`
+            : 'the simulator reported no pod counts',
+        ),
+        ceilingCheck(run, row, POD_OVERLOAD_MIN_CEILING_RATIO, total.throttled),
+      ];
+    }
     case 'herd': {
       const ttl = run.scenario.tokenTtlSeconds;
       const windows = expiryWindows(ttl, row.wallMs);
@@ -166,7 +186,7 @@ function ceilingCheck(run: ModeRun, row: BenchRow, min: number, throttled: numbe
   return {
     scenario: scenarioId(run.scenario),
     mode: 'managed',
-    claim: `goals/s >= ${Math.round(min * 100)}% of the physical ceiling (rate limit / 1 request per goal)`,
+    claim: `goals/s >= ${Math.round(min * 100)}% of the physical ceiling (${run.scenario.podCapacity === undefined ? 'rate limit' : "the pod's capacity"} / 1 request per goal)`,
     verdict: verdict(row.ceilingRatio >= min),
     detail:
       `${row.goalsPerSec} goals/s of ${physical.toFixed(1)} = ${(row.ceilingRatio * 100).toFixed(1)}%; ` +

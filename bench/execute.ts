@@ -91,7 +91,10 @@ export async function runScenario(
     const stateDir = join(workDir, `${id}-state`);
     await mkdir(stateDir, { recursive: true });
     const base = baseArgs(s, facts, peers.args, seed);
-    const faults = s.faults ? s.faults.split(',') : [];
+    const faults = [
+      ...(s.faults ? s.faults.split(',') : []),
+      ...(s.podCapacity === undefined ? [] : [`hcm.podCapacityPerSecond=${s.podCapacity}`]),
+    ];
     const valid = facts.validKeys.size;
     const crashAfter = s.crashAtShare === undefined ? undefined : Math.round(valid * s.crashAtShare);
     const revokeAfter = s.revokeAtShare === undefined ? undefined : Math.round(valid * s.revokeAtShare);

@@ -15,6 +15,11 @@ export interface Scenario {
   tokenTtlSeconds: number;
   /** HCM requests per second per client (the simulator's token bucket). */
   rateLimit: number;
+  /**
+   * A pod that serves this many requests per second (`hcm.podCapacityPerSecond`): above it latency
+   * grows with its queue, then a slow 503. The client is not told (its ceiling stays the rate limit).
+   */
+  podCapacity?: number;
   /** Uniform [min, max]; with latencyP99Ms, [median, median] of a lognormal. */
   latencyMs: [number, number];
   /** Long-tailed HCM latency: lognormal with median latencyMs[0] and this 99th percentile. */
@@ -89,6 +94,22 @@ export const SCENARIOS: Scenario[] = [
     // need ~17 minutes for 5,000 goals (measured: still running after 7), so the row is managed only.
     modes: ['managed'],
     proves: 'HCM latency median 600 ms, p99 3 s, default concurrency: still bound by the rate limit',
+  },
+  {
+    name: 'pod-overload',
+    goals: 5000,
+    tokenTtlSeconds: 30,
+    // The local ceiling stays the simulator's 50 req/s: the pod's 40 is for the pacer to find.
+    rateLimit: 50,
+    podCapacity: 40,
+    latencyMs: LATENCY,
+    concurrency: 5,
+    chunkSize: 100,
+    lane: 'paced',
+    // The naive job has no pacer to judge; its row would only show a flooded pod.
+    modes: ['managed'],
+    proves:
+      'a pod serving 40 req/s that shows overload only as latency and slow 503s (no 429): peak <= 1.2x its capacity, goals/s >= 85% of it',
   },
   {
     name: 'herd',

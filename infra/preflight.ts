@@ -32,6 +32,8 @@ export function createPreflight(scope: Construct, p: PreflightProps): ProjectFun
       [ENV.connectionId]: config.defaultConnectionId,
       // The tenant's codes, as sync-chunk maps records with them: the lookup check compares these.
       [ENV.goalMapping]: mappingToEnv(config.goalMapping),
+      // The ceiling it reports and keeps to (it never probes overload).
+      [ENV.hcmMaxRequestsPerSecond]: String(config.hcmMaxRequestsPerSecond),
     },
   });
   policyOf(fn.role)

@@ -38,6 +38,13 @@ export const NEW_ACCOUNT_CONCURRENCY = 10;
 export const MAX_DEFAULT_CHUNK_CONCURRENCY = 5;
 
 /**
+ * Oracle publishes no HCM REST rate limit: a pod's capacity is unknown, and the pacer finds it only by
+ * slowing down when it is reached. 10 requests per second for the whole stack is modest for a shared
+ * pod; the customer raises it (context hcmMaxRequestsPerSecond) once their pod has shown it takes more.
+ */
+export const DEFAULT_HCM_MAX_REQUESTS_PER_SECOND = 10;
+
+/**
  * The most Lambda executions one run may have at once: each chunk worker, the broker call each may be
  * waiting on (workers ask the broker synchronously, all at the run's start), plus the sweeper, one
  * proactive refresh and the outbox relay of the connection table's stream.
@@ -69,6 +76,7 @@ export const CONTEXT_KEYS = [
   'brokerReservedConcurrency',
   'lambdaConcurrencyQuota',
   'tokenBufferSeconds',
+  'hcmMaxRequestsPerSecond',
   'alarmEmail',
   'logRetentionDays',
   'goalStatusMap',
@@ -171,6 +179,7 @@ const rawSchema = z.object({
   brokerReservedConcurrency: integer(1, 1000).optional(),
   lambdaConcurrencyQuota: integer(10, 1_000_000).optional(),
   tokenBufferSeconds: integer(30, 900).default(120),
+  hcmMaxRequestsPerSecond: integer(1, 10_000).default(DEFAULT_HCM_MAX_REQUESTS_PER_SECOND),
   alarmEmail: z.email().optional(),
   // The tenant's codes (hcm/mapping-config.ts): SOURCE=CODE,... strings or cdk.json objects.
   goalStatusMap: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
@@ -212,6 +221,11 @@ export interface StackConfig {
   /** The account's Lambda concurrency quota, when the operator states it: checked at synth time. */
   lambdaConcurrencyQuota?: number;
   tokenBufferSeconds: number;
+  /**
+   * The customer's ceiling on HCM requests per second for the whole stack, shared by plan-sync and
+   * every sync-chunk container (a fleet-wide limiter over the checkpoint table, hcm-client.md).
+   */
+  hcmMaxRequestsPerSecond: number;
   alarmEmail?: string;
   logRetentionDays: number;
   /** The tenant's status, category and percent codes (defaults: DEFAULT_GOAL_MAPPING). */
@@ -322,6 +336,7 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
     brokerReservedConcurrency,
     lambdaConcurrencyQuota: c.lambdaConcurrencyQuota,
     tokenBufferSeconds: c.tokenBufferSeconds,
+    hcmMaxRequestsPerSecond: c.hcmMaxRequestsPerSecond,
     alarmEmail: c.alarmEmail,
     logRetentionDays: c.logRetentionDays,
     goalMapping,

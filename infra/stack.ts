@@ -130,6 +130,11 @@ export class HcmGoalSyncStack extends Stack {
       [ENV.sourceBucket]: data.sourceBucket.bucketName,
       [ENV.connectionId]: config.defaultConnectionId,
     };
+    // The HCM request ceiling, shared through the checkpoint table by every function that calls HCM.
+    const hcmCeilingEnv = {
+      [ENV.hcmMaxRequestsPerSecond]: String(config.hcmMaxRequestsPerSecond),
+      [ENV.hcmMaxContainers]: String(config.chunkConcurrency + 1),
+    };
     const planSync = createProjectFunction(this, 'PlanSync', {
       key: 'planSync',
       config,
@@ -146,6 +151,7 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.tokenBrokerFunction]: tokenBroker.fn.functionName,
         [ENV.hcmBaseUrl]: config.hcmBaseUrl,
         [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
+        ...hcmCeilingEnv,
       },
     });
     const syncChunk = createProjectFunction(this, 'SyncChunk', {
@@ -157,6 +163,7 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.tokenBrokerFunction]: tokenBroker.fn.functionName,
         [ENV.hcmBaseUrl]: config.hcmBaseUrl,
         [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
+        ...hcmCeilingEnv,
         // Where plan-sync left the run's index of existing goals (read only; runs/ prefix).
         [ENV.manifestBucket]: data.sourceBucket.bucketName,
         // The tenant's status / category / percent codes the records are mapped to.

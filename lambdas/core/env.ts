@@ -32,6 +32,10 @@ export const ENV = {
   goalIndexMinRecords: 'GOAL_INDEX_MIN_RECORDS',
   /** The tenant's status / category / percent codes (JSON of hcm/mapping-config.ts GoalMapping). */
   goalMapping: 'GOAL_MAPPING',
+  /** The stack's HCM request ceiling (requests per second, every container together). */
+  hcmMaxRequestsPerSecond: 'HCM_MAX_REQUESTS_PER_SECOND',
+  /** The most HCM-calling containers that run at once (plan-sync + chunkConcurrency): the fail-soft share. */
+  hcmMaxContainers: 'HCM_MAX_CONTAINERS',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -2,9 +2,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { HcmGoalsClient } from '#core/hcm/index.ts';
+import { AdaptiveLimiter, HcmGoalsClient } from '#core/hcm/index.ts';
 import { openAwsGoalSource, S3SourceCopies } from '#core/source/index.ts';
 import { BrokerTokenProvider } from '#core/token/index.ts';
+import { awsHcmCeiling } from '../core/adapters/aws/hcm-ceiling.ts';
 import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
 import { s3GoalIndex } from '../core/adapters/aws/s3-goal-index.ts';
 import { ENV, numberEnv, requireEnv } from '../core/env.ts';
@@ -29,12 +30,19 @@ const tokens = brokerFunction
     })
   : undefined;
 const clients = new Map<string, HcmGoalsClient>();
+// The stack's HCM request ceiling, one per container, shared by its clients (every connection hits one pod).
+const hcmCeiling = awsHcmCeiling(doc, requireEnv(ENV.checkpointTable));
 const hcmFor =
   hcmBaseUrl && tokens
     ? (connectionId: string) => {
         let client = clients.get(connectionId);
         if (!client) {
-          client = new HcmGoalsClient({ baseUrl: hcmBaseUrl, connectionId, tokens });
+          client = new HcmGoalsClient({
+            baseUrl: hcmBaseUrl,
+            connectionId,
+            tokens,
+            limiter: new AdaptiveLimiter({ ceiling: hcmCeiling }),
+          });
           clients.set(connectionId, client);
         }
         return client;

@@ -7,12 +7,9 @@ import { ENV, numberEnv, requireEnv } from '../core/env.ts';
 import { createLogger } from '../core/observability.ts';
 import { createPreflightHandler, SERVICE_NAME } from './handler.ts';
 
-/**
- * The stack's HCM request ceiling (issue 23 item 3's HCM_MAX_REQUESTS_PER_SECOND); until the stack sets
- * it for this function, the default a stack ships with.
- */
-const CEILING_ENV = 'HCM_MAX_REQUESTS_PER_SECOND';
-const DEFAULT_CEILING = 10;
+/** The stack's HCM request ceiling (context hcmMaxRequestsPerSecond); unset only outside the stack. */
+const CEILING_ENV = ENV.hcmMaxRequestsPerSecond;
+const DEFAULT_CEILING = 10; // the stack's default (infra/stack-config.ts)
 
 // AWS composition root: clients live for the container's lifetime.
 const s3 = new S3Client({});

@@ -2,10 +2,11 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { HcmGoalsClient, mappingFromEnv } from '#core/hcm/index.ts';
+import { AdaptiveLimiter, HcmGoalsClient, mappingFromEnv } from '#core/hcm/index.ts';
 import { openAwsGoalSource } from '#core/source/index.ts';
 import { ENGINE_DEFAULTS } from '#core/sync/index.ts';
 import { BrokerTokenProvider } from '#core/token/index.ts';
+import { awsHcmCeiling } from '../core/adapters/aws/hcm-ceiling.ts';
 import { LambdaBrokerTransport } from '../core/adapters/aws/lambda-broker-transport.ts';
 import { s3GoalIndexReader } from '../core/adapters/aws/s3-goal-index-reader.ts';
 import { ENV, numberEnv, requireEnv } from '../core/env.ts';
@@ -26,6 +27,8 @@ const tokens = new BrokerTokenProvider(
 );
 const hcmBaseUrl = requireEnv(ENV.hcmBaseUrl);
 const clients = new Map<string, HcmGoalsClient>();
+// The stack's HCM request ceiling, one per container, shared by its clients (every connection hits one pod).
+const hcmCeiling = awsHcmCeiling(doc, requireEnv(ENV.checkpointTable));
 const manifestBucket = process.env[ENV.manifestBucket];
 
 export const handler = createSyncChunkHandler({
@@ -36,7 +39,12 @@ export const handler = createSyncChunkHandler({
   hcmFor: (connectionId) => {
     let client = clients.get(connectionId);
     if (!client) {
-      client = new HcmGoalsClient({ baseUrl: hcmBaseUrl, connectionId, tokens });
+      client = new HcmGoalsClient({
+        baseUrl: hcmBaseUrl,
+        connectionId,
+        tokens,
+        limiter: new AdaptiveLimiter({ ceiling: hcmCeiling }),
+      });
       clients.set(connectionId, client);
     }
     return client;

@@ -55,6 +55,13 @@ export interface HcmFaults {
   'hdl.loadLinesPerSecond': number;
   /** HDL: share of data sets that stay in progress for good. */
   'hdl.stuckRate': number;
+  /**
+   * A pod that serves this many requests per second (pod-capacity.ts); above it latency grows with
+   * the queue, then a slow 503 without Retry-After. 0 = off (every request served at once).
+   */
+  podCapacityPerSecond: number;
+  /** The longest a request waits in that pod's queue before its slow 503 (ms). */
+  podMaxQueueMs: number;
 }
 
 export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
@@ -77,6 +84,8 @@ export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
   'hdl.lineErrorRate': 0,
   'hdl.loadLinesPerSecond': 100,
   'hdl.stuckRate': 0,
+  podCapacityPerSecond: 0,
+  podMaxQueueMs: 3_000,
 });
 
 const bad = (field: string, rule: string) => new SimHttpError(400, `Fault ${field} must be ${rule}.`);
@@ -108,6 +117,8 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
       case 'rateLimitPerSecond':
       case 'lateCommitDelayMs':
       case 'pendingVisibilityMs':
+      case 'podCapacityPerSecond':
+      case 'podMaxQueueMs':
         next[key] = nonNegative(v, key);
         break;
       case 'hdl.loadLinesPerSecond':

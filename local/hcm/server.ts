@@ -15,6 +15,7 @@ import { EDITABLE_IN_UI, planGoalKey, type SimGoal, topGoalKey } from './goal.ts
 import { createDataLoader, handleDataSets, isDataSetsPath } from './hdl/index.ts';
 import { isJsonMediaType, readJsonBody, SimHttpError, sendError, sendJson } from './http.ts';
 import { StatePersister } from './persist.ts';
+import { POD_REFUSAL_MESSAGE, PodCapacity } from './pod-capacity.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { emptyTally, type OpResult } from './resources.ts';
 import { parseRoute } from './routes.ts';
@@ -82,6 +83,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
   let faults = mergeFaults(DEFAULT_FAULTS, options.faults ?? {});
   const dice = new FaultDice(options.seed ?? 1);
   const limiter = new RateLimiter();
+  const pod = new PodCapacity();
   const counters = new SimCounters();
   const lateWrites = new Map<NodeJS.Timeout, () => void>();
   const verifier = new TokenVerifier({
@@ -103,15 +105,19 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     url: '',
     restRoot: '',
     stats: () =>
-      counters.snapshot({
-        goalsStored: store.size,
-        duplicates: store.duplicates,
-        duplicateKeys: store.duplicateKeys,
-      }),
+      withPod(
+        counters.snapshot({
+          goalsStored: store.size,
+          duplicates: store.duplicates,
+          duplicateKeys: store.duplicateKeys,
+        }),
+        pod,
+      ),
     timeline: () => timeline.snapshot(),
     resetStats: () => {
       counters.reset();
       timeline.reset();
+      pod.resetStats();
     },
     setFaults: (f) => {
       faults = mergeFaults(faults, f);
@@ -194,6 +200,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
         'Retry-After': String(waitSeconds),
       });
     }
+    await podQueue(pod, faults);
     if (dice.injectError(faults)) {
       throw new SimHttpError(faults.errorStatus, 'The service is temporarily unable to process the request.');
     }
@@ -323,6 +330,18 @@ function contentTypeOf(kind: string, method: string): string {
 
 function goalRow(record: StoredGoal): SimGoalRow {
   return { ...record.goal, planChildKey: planGoalKey(record.goal), topLevelKey: topGoalKey(record.goal) };
+}
+
+/** The pod-capacity option (pod-capacity.ts): wait in the pod's queue, or a slow 503 without Retry-After. */
+async function podQueue(pod: PodCapacity, faults: HcmFaults): Promise<void> {
+  const admission = pod.admit(faults.podCapacityPerSecond, faults.podMaxQueueMs);
+  if (admission.delayMs > 0) await sleep(admission.delayMs);
+  if (!admission.served) throw new SimHttpError(503, POD_REFUSAL_MESSAGE);
+}
+
+function withPod(stats: HcmStats, pod: PodCapacity): HcmStats {
+  const podStats = pod.stats();
+  return podStats ? { ...stats, pod: podStats } : stats;
 }
 
 function optionalHeader<K extends string>(

@@ -1,3 +1,4 @@
+import type { PodStats } from './pod-capacity.ts';
 import type { OpTally } from './resources.ts';
 
 export interface HcmStats {
@@ -22,6 +23,8 @@ export interface HcmStats {
   /** Of those, still waiting to be applied. */
   lateCommitsPending: number;
   tokenAgeRejections: number;
+  /** The pod-capacity model's counts (hcm.podCapacityPerSecond), when it is on. */
+  pod?: PodStats;
 }
 
 /** Request and operation counters; goal-derived numbers are read from the store at snapshot time. */

@@ -2,12 +2,13 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WriteTiming } from '#core/checkpoint/index.ts';
-import { type GoalMapping, HcmGoalsClient } from '#core/hcm/index.ts';
+import { AdaptiveLimiter, type GoalMapping, HcmGoalsClient } from '#core/hcm/index.ts';
+import { ceilingOf, InProcessRateLimiter } from '#core/rate/index.ts';
 import type { SourceCopyStore } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import type { ChunkCounts, ChunkManifestWriter, GoalIndexOptions, GoalIndexStore } from '#core/sync/index.ts';
 import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
-import type { EventPublisher } from '../../lambdas/core/ports.ts';
+import { type EventPublisher, systemClock } from '../../lambdas/core/ports.ts';
 import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler, type SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
@@ -28,6 +29,8 @@ export interface LocalLambdaDeps {
   checkpointTable: string;
   broker: LocalTokenBroker;
   hcmUrl: string;
+  /** The HCM request ceiling every container shares (as the stack's fleet-wide one does); 0: none. */
+  hcmMaxRequestsPerSecond?: number;
   connectionId: string;
   events: EventPublisher;
   verbose: boolean;
@@ -84,12 +87,22 @@ function observability(service: string, verbose: boolean) {
 export function buildLocalLambdas(d: LocalLambdaDeps) {
   const common = { doc: d.doc, checkpointTable: d.checkpointTable };
   const openSource = (ref: Parameters<typeof openGoalSource>[0]) => openGoalSource(ref);
+  // One process: the stack's sharded DynamoDB limiter becomes one in-memory log every container shares.
+  const ceiling =
+    (d.hcmMaxRequestsPerSecond ?? 0) > 0
+      ? ceilingOf(
+          new InProcessRateLimiter(d.hcmMaxRequestsPerSecond!, systemClock, 'HCM request ceiling'),
+          systemClock,
+        )
+      : undefined;
+  const pacer = () => new AdaptiveLimiter(ceiling ? { ceiling } : {});
   // plan-sync's own HCM client for the plan-wide read, as in AWS (its own container, its own pacer).
   const planHcm = new HcmGoalsClient({
     baseUrl: d.hcmUrl,
     connectionId: d.connectionId,
     tokens: d.broker.tokenProvider(),
     timeoutMs: d.timing.requestTimeoutMs,
+    limiter: pacer(),
   });
   const plan = createPlanSyncHandler({
     ...common,
@@ -115,6 +128,7 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
       connectionId: d.connectionId,
       tokens,
       timeoutMs: d.timing.requestTimeoutMs,
+      limiter: pacer(),
     });
     const handler = createSyncChunkHandler({
       ...common,

@@ -38,6 +38,8 @@ export interface LocalRunOptions {
   invalidRate: number;
   seed: number;
   rateLimit: number;
+  /** `--hcm-max-rps`: the HCM request ceiling of every container together (default: the simulator's rate limit). */
+  hcmMaxRps?: number;
   latencyMs: [number, number];
   /** `--latency lognormal:MEDIAN-P99`: latencyMs is [median, median] and this the 99th percentile. */
   latencyP99Ms?: number;
@@ -104,7 +106,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --crash-after N      exit the process (simulated crash) after N goals are committed in HCM
   --faults SPEC        e.g. hcm.commitThenDropRate=0.03,idp.errorRate=0.2,revokeAfter=2000
                        hcm.{latencyMs,jitterMs,errorRate,errorStatus,commitThenDropRate,lateCommitRate,
-                            lateCommitDelayMs,tokenMaxAgeSeconds,rateLimitPerSecond}
+                            lateCommitDelayMs,tokenMaxAgeSeconds,rateLimitPerSecond,
+                            podCapacityPerSecond,podMaxQueueMs} (a pod serving N req/s: slower, then 503)
                        idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,forceInvalidGrant,
                             rateLimitPerSecond,rateLimitPerMinute}
                        hdl.{uploadDropAfterStoreRate,submitDropAfterAcceptRate,lineErrorRate,loadLinesPerSecond,stuckRate}
@@ -112,6 +115,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
                        ${AWS_FAULT_USAGE}
   --grant G            refresh-token (default), client-credentials or jwt-bearer (- or _ alike)
   --rate-limit R       HCM requests per second per client (default 50)
+  --hcm-max-rps N      ceiling on HCM requests per second, all workers together (default: the
+                       simulator's rate limit; 0 = none); in AWS: context hcmMaxRequestsPerSecond
   --latency A-B        simulated HCM latency range in ms (default 20-50)
   --latency lognormal:M-P   long-tailed HCM latency: median M ms, 99th percentile P ms
   --invalid-rate R     share of invalid generated records (default 0.01)
@@ -232,6 +237,8 @@ export const FAULT_KEYS: Readonly<Record<string, FaultValue>> = {
   'hcm.lateCommitDelayMs': 'number',
   'hcm.tokenMaxAgeSeconds': 'numberOrNull',
   'hcm.rateLimitPerSecond': 'number',
+  'hcm.podCapacityPerSecond': 'number',
+  'hcm.podMaxQueueMs': 'number',
   'idp.latencyMs': 'number',
   'idp.jitterMs': 'number',
   'idp.errorRate': 'ratio',
@@ -381,6 +388,7 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     invalidRate: ratio('invalid-rate', v['invalid-rate'], 0.01),
     seed: int('seed', v.seed, 42),
     rateLimit: int('rate-limit', v['rate-limit'], 50, 1),
+    ...(v['hcm-max-rps'] === undefined ? {} : { hcmMaxRps: int('hcm-max-rps', v['hcm-max-rps'], 0, 0) }),
     ...latencyOption(v.latency),
     tokenBufferSeconds:
       v['token-buffer'] === undefined ? undefined : int('token-buffer', v['token-buffer'], 0, 0),
@@ -474,6 +482,7 @@ const LOCAL_OPTIONS = {
   'invalid-rate': { type: 'string' },
   seed: { type: 'string' },
   'rate-limit': { type: 'string' },
+  'hcm-max-rps': { type: 'string' },
   latency: { type: 'string' },
   verbose: { type: 'boolean' },
   'no-progress': { type: 'boolean' },

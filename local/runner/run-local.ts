@@ -195,6 +195,7 @@ export async function runLocal(
       checkpointTable: tables.checkpoints,
       broker,
       hcmUrl: peers.hcm.url,
+      hcmMaxRequestsPerSecond: localHcmCeiling(o),
       connectionId: LOCAL_CONNECTION_ID,
       events: broker.events,
       verbose: o.verbose,
@@ -508,4 +509,15 @@ async function identityChanges(
     }
   }
   return out;
+}
+
+/**
+ * `--hcm-max-rps`, else the simulator's capacity: its per-client rate limit (`--rate-limit`, or
+ * `hcm.rateLimitPerSecond`), so a local run keeps the speed the simulator allows. A pod-capacity
+ * fault is not the client's to know: the pacer finds it. 0 = no ceiling.
+ */
+export function localHcmCeiling(o: LocalRunOptions): number {
+  if (o.hcmMaxRps !== undefined) return o.hcmMaxRps;
+  const faultLimit = o.faults.hcm.rateLimitPerSecond;
+  return typeof faultLimit === 'number' ? faultLimit : o.rateLimit;
 }

@@ -206,6 +206,7 @@ describe("docs/operations.md's context-key table is the code's", () => {
       brokerReservedConcurrency: off(base.brokerReservedConcurrency, 'off'),
       lambdaConcurrencyQuota: off(base.lambdaConcurrencyQuota, 'none'),
       tokenBufferSeconds: String(base.tokenBufferSeconds),
+      hcmMaxRequestsPerSecond: String(base.hcmMaxRequestsPerSecond),
       alarmEmail: off(base.alarmEmail, 'none'),
       logRetentionDays: String(base.logRetentionDays),
       goalStatusMap: Object.entries(base.goalMapping.status)

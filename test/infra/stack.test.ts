@@ -217,6 +217,9 @@ describe('functions', () => {
       [ENV.tokenBrokerFunction]: ref(s.logicalIdOf('tokenBroker')),
       [ENV.hcmBaseUrl]: FULL_CONTEXT.hcmBaseUrl,
     });
+    // The HCM request ceiling: the stack's default, and the fail-soft share's divisor (8 workers + plan-sync).
+    for (const key of ['planSync', 'syncChunk'] as const)
+      expect(env(key)).toMatchObject({ [ENV.hcmMaxRequestsPerSecond]: '10', [ENV.hcmMaxContainers]: '9' });
     expect(env('finishSync')).toMatchObject({
       [ENV.checkpointTable]: checkpoint,
       [ENV.eventBusName]: ref(idOf(s.stack.notifications.bus)),

@@ -283,7 +283,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     const limiter = new AdaptiveLimiter({ initialRate: 50 });
     // maxAttempts bounds 5xx/network retries only: a 429 was not taken on, so it is always safe to repeat.
     const { client } = setup({ limiter, maxAttempts: 1 });
-    const onThrottle = vi.spyOn(limiter, 'onThrottle');
+    const onOverload = vi.spyOn(limiter, 'onOverload');
     const sentFrom = Date.now();
     const t0 = performance.now();
     const results = await Promise.all(
@@ -300,8 +300,8 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(performance.now() - t0).toBeGreaterThanOrEqual(1000);
     expect(limiter.rate).toBeLessThan(50);
     // Each 429 tells the pacer when its request left, so the 429s of one overload cut the rate once.
-    expect(onThrottle).toHaveBeenCalledTimes(client.stats.throttled);
-    for (const [, sentAt] of onThrottle.mock.calls) {
+    expect(onOverload).toHaveBeenCalledTimes(client.stats.throttled);
+    for (const [, sentAt] of onOverload.mock.calls) {
       expect(sentAt).toBeGreaterThanOrEqual(sentFrom);
       expect(sentAt).toBeLessThanOrEqual(Date.now());
     }
@@ -363,7 +363,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(sim.stats().goalsStored).toBe(before.goalsStored + 1);
   });
 
-  it('a 500 on POST is ambiguous too; a 503 on POST is retried; a 500 on GET is retried then TransientError', async () => {
+  it('a 500 on POST is ambiguous too; a 500 on GET is retried then TransientError', async () => {
     const { client } = setup({ maxAttempts: 3 });
     sim.setFaults({ errorRate: 1, errorStatus: 500 });
     const post = await client.create(PLAN.GoalPlanId, await payloadFor(record())).catch((e: unknown) => e);
@@ -375,12 +375,23 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(isAmbiguousWrite(get)).toBe(false);
     expect((get as TransientError).status).toBe(500);
     expect(client.stats.requests).toBe(4);
+  });
 
-    sim.setFaults({ errorStatus: 503 });
-    const retried = await client.create(PLAN.GoalPlanId, await payloadFor(record())).catch((e: unknown) => e);
-    expect(retried).toBeInstanceOf(TransientError);
-    expect(isAmbiguousWrite(retried)).toBe(false);
-    expect(client.stats).toMatchObject({ requests: 7, serverErrors: 7, retries: 4 });
+  it('a 503 on POST is an unclear write, not retried (the pod may have taken it on); a 503 on GET is retried', async () => {
+    const { client } = setup({ maxAttempts: 3 });
+    sim.setFaults({ errorRate: 1, errorStatus: 503 });
+    const post = await client.create(PLAN.GoalPlanId, await payloadFor(record())).catch((e: unknown) => e);
+    expect(isAmbiguousWrite(post)).toBe(true);
+    expect((post as Error).message).toMatch(/HTTP 503/);
+    expect(client.stats).toMatchObject({ requests: 1, retries: 0, serverErrors: 1 });
+
+    const get = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
+    expect(get).toBeInstanceOf(TransientError);
+    expect(isAmbiguousWrite(get)).toBe(false);
+    expect(client.stats).toMatchObject({ requests: 4, retries: 2, serverErrors: 4 });
+    // Each 503 is an overload: the pacer slowed (once per overload), from its starting 5 req/s.
+    expect(client.limiter.cuts.overload).toBeGreaterThanOrEqual(1);
+    expect(client.limiter.rate).toBeLessThan(5);
   });
 
   it('does not start a retry that cannot finish in the remaining time', async () => {

@@ -46,7 +46,7 @@ describe('AdaptiveLimiter: the in-flight window follows rate x latency', () => {
     const limiter = new AdaptiveLimiter({ initialRate: 40, maxRate: 40, maxConcurrency: 50 });
     await drive(limiter, 100, 1_000);
     expect(limiter.limit).toBe(50);
-    limiter.onThrottle();
+    limiter.onOverload();
     // 24 req/s x 1 s x 1.5 = 36.
     expect(limiter.rate).toBeCloseTo(24, 5);
     expect(limiter.limit).toBe(36);

@@ -64,12 +64,12 @@ describe('AdaptiveLimiter', () => {
 
   it('decreases x0.6 once per cooldown; increases only on successes of requests that waited for the pacer', async () => {
     const limiter = new AdaptiveLimiter({ initialRate: 10, cooldownMs: 1_000, increasePerSecond: 1 });
-    limiter.onThrottle();
+    limiter.onOverload();
     expect(limiter.rate).toBeCloseTo(6);
-    limiter.onThrottle(); // the same overload
+    limiter.onOverload(); // the same overload
     expect(limiter.rate).toBeCloseTo(6);
     await vi.advanceTimersByTimeAsync(1_000);
-    limiter.onThrottle();
+    limiter.onOverload();
     expect(limiter.rate).toBeCloseTo(3.6);
 
     // Demand below the rate: one request every 500 ms never waits, so it proves nothing about more rate.
@@ -98,21 +98,21 @@ describe('AdaptiveLimiter', () => {
     const limiter = new AdaptiveLimiter({ initialRate: 10, cooldownMs: 1_000 });
     const sentAt = limiter.clock();
     await vi.advanceTimersByTimeAsync(800);
-    limiter.onThrottle(1_000, sentAt);
+    limiter.onOverload(1_000, sentAt);
     expect(limiter.rate).toBeCloseTo(6);
     for (const late of [1_500, 2_200, 3_000]) {
       await vi.advanceTimersByTimeAsync(late - (limiter.clock() - sentAt));
-      limiter.onThrottle(1_000, sentAt);
+      limiter.onOverload(1_000, sentAt);
       expect(limiter.rate).toBeCloseTo(6);
     }
     // A request sent after the decrease, refused past the cooldown: the lower rate overloads too.
     const after = limiter.clock();
     await vi.advanceTimersByTimeAsync(800);
-    limiter.onThrottle(1_000, after);
+    limiter.onOverload(1_000, after);
     expect(limiter.rate).toBeCloseTo(3.6);
     // Without `sentAt` (a caller that does not know), the cooldown alone decides, as before.
     await vi.advanceTimersByTimeAsync(1_000);
-    limiter.onThrottle(1_000);
+    limiter.onOverload(1_000);
     expect(limiter.rate).toBeCloseTo(2.16);
   });
 
@@ -125,7 +125,7 @@ describe('AdaptiveLimiter', () => {
       order.push(name);
       at[name] = Date.now() - start;
     };
-    limiter.onThrottle(300);
+    limiter.onOverload(300);
     expect(limiter.pausedForMs).toBe(300);
     const queued = [limiter.run(task('a')), limiter.run(task('b'))];
     await vi.advanceTimersByTimeAsync(100);
@@ -148,7 +148,7 @@ describe('AdaptiveLimiter', () => {
     await expect(limiter.run(() => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     expect(limiter.inFlight).toBe(0);
     const ok = limiter.run(async () => 'ok');
-    await vi.advanceTimersByTimeAsync(200);
+    await vi.advanceTimersByTimeAsync(1_000); // one slot at the starting rate
     await expect(ok).resolves.toBe('ok');
   });
 
@@ -177,7 +177,7 @@ describe('AdaptiveLimiter', () => {
               break;
             }
             throttled += 1;
-            limiter.onThrottle(1_000);
+            limiter.onOverload(1_000);
             first = true;
           }
         }
@@ -217,7 +217,7 @@ describe('AdaptiveLimiter', () => {
     await successes(50);
     expect(limiter.rate).toBeCloseTo(14.9);
 
-    limiter.onThrottle(); // the limit found at 14.9: x0.6 to 8.94, and the slow start is over
+    limiter.onOverload(); // the limit found at 14.9: x0.6 to 8.94, and the slow start is over
     const cut = limiter.rate;
     expect(cut).toBeCloseTo(8.94);
     await successes(45); // ~4.5 s of sending at +0.25 req/s per second: ~+1.1, not x1.5
@@ -257,7 +257,7 @@ describe('AdaptiveLimiter', () => {
               break;
             }
             throttled += 1;
-            limiter.onThrottle(1_000); // the simulator's Retry-After: 1
+            limiter.onOverload(1_000); // the simulator's Retry-After: 1
           }
         }
       };

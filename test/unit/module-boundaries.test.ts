@@ -7,7 +7,18 @@ import { describe, expect, it } from 'vitest';
  * `#core/<concern>/index.ts` alias (package.json "imports"). Internals can move without touching callers.
  */
 const CORE = 'lambdas/core';
-const CONCERNS = ['token', 'checkpoint', 'hcm', 'source', 'sync', 'lease', 'crypto', 'preflight', 'hdl'];
+const CONCERNS = [
+  'token',
+  'checkpoint',
+  'hcm',
+  'source',
+  'sync',
+  'lease',
+  'crypto',
+  'preflight',
+  'hdl',
+  'rate',
+];
 const ROOTS = ['lambdas', 'cli', 'local', 'infra', 'bench', 'bin', 'test'];
 const IMPORT =
   /(?:import|export)(?:\s+type)?[^'"]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
@@ -56,7 +67,7 @@ describe('module boundaries', () => {
         [...readFileSync(file, 'utf8').matchAll(IMPORT)]
           .map((m) => m[1] ?? m[2] ?? '')
           .filter((spec) =>
-            /^(\.\.\/)+lambdas\/core\/(token|checkpoint|hcm|source|sync|lease|crypto|preflight|hdl)\//.test(
+            /^(\.\.\/)+lambdas\/core\/(token|checkpoint|hcm|source|sync|lease|crypto|preflight|hdl|rate)\//.test(
               spec,
             ),
           )

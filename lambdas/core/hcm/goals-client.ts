@@ -262,9 +262,10 @@ export class HcmGoalsClient implements HcmGoals {
    * the pacer longer than a short-lived token stays fresh), timeout, then by answer: 2xx done; 401
    * replace that token version and retry (unauthorized.ts: bounded retries while tokens expire on the
    * way, one for a token refused while fresh); 429 pause the pacer for Retry-After and retry (until
-   * the time budget runs short); 503 retry (the server did not take the request on); 500/502/504 and
+   * the time budget runs short); 503 and 504 slow the pacer too (a pod's overload); 5xx answers and
    * network failures retry only where repeating is harmless (GET, PATCH without If-Match), a POST
-   * throws AmbiguousWriteError; other 4xx, and a 500 with o:errorDetails (a business rule), throw HcmRequestError. Retries go to the head of the queue.
+   * throws AmbiguousWriteError (a 503 too: the write may have been taken on); other 4xx, and a 500 with
+   * o:errorDetails (a business rule), throw HcmRequestError. Retries go to the head of the queue.
    */
   private async send(req: Request, budget: Budget | undefined = this.o.remainingTimeMs): Promise<Answer> {
     const what = `${req.method} ${req.path}`;
@@ -334,6 +335,7 @@ export class HcmGoalsClient implements HcmGoals {
         this.stats.retries += 1;
         continue;
       } else {
+        if (answer.status === 503 || answer.status === 504) this.overloaded(answer, sentAt);
         failure = this.classifyStatus(what, answer, repeatable);
       }
       if (attempt >= this.maxAttempts) throw failure;
@@ -363,11 +365,22 @@ export class HcmGoalsClient implements HcmGoals {
     this.stats.throttled += 1;
     const message = errorMessage(answer.text, 'HTTP 429');
     const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
-    this.limiter.onThrottle(throttlePauseMs(retryAfterMs, throttles, this.backoff), sentAt);
+    this.limiter.onOverload(throttlePauseMs(retryAfterMs, throttles, this.backoff), sentAt);
     const failure = new TransientError(`${what}: throttled: ${message}`, retryAfterMs, { status: 429 });
     if (throttles >= this.maxThrottledAttempts) return failure;
     if (!fitsBudget(this.limiter.pausedForMs + this.timeoutMs, budget)) return failure;
     return undefined;
+  }
+
+  /**
+   * A 503 or 504: the pod is overloaded (Oracle shows overload as these, not as 429). Slows the pacer
+   * once per overload like a 429, pausing it for a Retry-After when the answer has one.
+   */
+  private overloaded(answer: Answer, sentAt: number | undefined): void {
+    const retryAfterMs = parseRetryAfter(answer.headers.get('retry-after'));
+    const pauseMs =
+      retryAfterMs === undefined ? undefined : Math.min(retryAfterMs, this.backoff.maxRetryAfterMs);
+    this.limiter.onOverload(pauseMs, sentAt);
   }
 
   /** A non-2xx, non-401, non-429 answer: returns the error to retry on, or throws the one to give up with. */
@@ -381,8 +394,9 @@ export class HcmGoalsClient implements HcmGoals {
     if (status === 500 && hasErrorDetails(answer.text))
       throw new HcmRequestError(status, `${what}: ${message}`, { businessRule: true });
     const failure = new TransientError(`${what}: HTTP ${status}: ${message}`, retryAfterMs, { status });
-    // 503 says the request was not taken on; any other 5xx may come after the write committed.
-    if (status === 503 || repeatable) return failure;
+    // Any 5xx may come after the write committed: Oracle documents no 503 that promises otherwise, and
+    // a gateway's 503 or 504 says nothing about the pod behind it. Only a repeatable request is retried.
+    if (repeatable) return failure;
     if (what.startsWith('POST'))
       throw new AmbiguousWriteError(what, `HTTP ${status}: ${message}`, { status });
     throw failure;
