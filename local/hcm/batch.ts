@@ -1,4 +1,3 @@
-import type { HcmBatchPart, HcmBatchResponsePart } from '#core/hcm/index.ts';
 import { dispatch, type OpMethod } from './dispatch.ts';
 import { SimHttpError } from './http.ts';
 import { emptyTally, type OpResult, type OpTally, type SimContext } from './resources.ts';
@@ -11,7 +10,20 @@ import { splitPath } from './routes.ts';
  * and the ADF error body as its payload. The batch answers with that part's status.
  */
 
-const OPERATIONS: Record<HcmBatchPart['operation'], OpMethod> = {
+/** One part of a batch request (faaps/Perform_Batch_Actions.html). */
+interface BatchPart {
+  id: string;
+  path: string;
+  operation: 'get' | 'create' | 'update' | 'replace' | 'delete';
+  payload?: Record<string, unknown>;
+}
+
+/** A part of the answer; on failure only the failing part, with the status it would have had alone. */
+interface BatchResponsePart extends BatchPart {
+  status?: number;
+}
+
+const OPERATIONS: Record<BatchPart['operation'], OpMethod> = {
   get: 'GET',
   create: 'POST',
   update: 'PATCH',
@@ -19,7 +31,7 @@ const OPERATIONS: Record<HcmBatchPart['operation'], OpMethod> = {
   delete: 'DELETE',
 };
 
-interface ParsedPart extends HcmBatchPart {
+interface ParsedPart extends BatchPart {
   ifMatch?: string;
 }
 
@@ -42,7 +54,7 @@ function parseParts(body: unknown): ParsedPart[] {
     return {
       id: p.id,
       path: p.path,
-      operation: p.operation as HcmBatchPart['operation'],
+      operation: p.operation as BatchPart['operation'],
       ...(p.payload !== undefined ? { payload: p.payload as Record<string, unknown> } : {}),
       ...(typeof p.ifMatch === 'string' ? { ifMatch: p.ifMatch } : {}),
     };
@@ -67,7 +79,7 @@ export function runBatch(ctx: SimContext, body: unknown, tally: OpTally): OpResu
     return { status: 200, body: { parts: answered } };
   } catch (err) {
     if (!(err instanceof PartFailed)) throw err;
-    const failed: HcmBatchResponsePart = {
+    const failed: BatchResponsePart = {
       id: err.part.id,
       path: err.part.path,
       operation: err.part.operation,
@@ -78,7 +90,7 @@ export function runBatch(ctx: SimContext, body: unknown, tally: OpTally): OpResu
   }
 }
 
-function runPart(ctx: SimContext, part: ParsedPart, tally: OpTally): HcmBatchResponsePart {
+function runPart(ctx: SimContext, part: ParsedPart, tally: OpTally): BatchResponsePart {
   try {
     const { route, params } = splitPath(part.path);
     const result = dispatch(

@@ -1,10 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { HcmGoal } from '#core/hcm/index.ts';
-import { HcmRequestError } from '../../lambdas/core/errors.ts';
 import type { HcmTimeline } from '../timeline/types.ts';
 import type { HcmFaults } from './faults.ts';
+import type { SimGoal } from './goal.ts';
 import { readJsonBody, SimHttpError, sendJson } from './http.ts';
 import type { HcmStats } from './stats.ts';
+
+/** A goal as the control surface shows it: its attributes and both REST item keys (tests only). */
+export type SimGoalRow = SimGoal & { planChildKey: string; topLevelKey: string };
+
+/** The control API answered other than 2xx. */
+export class SimControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SimControlError';
+  }
+}
 
 /** The test surface under /__sim: no auth, not counted in the request stats. */
 export interface SimControl {
@@ -13,10 +26,10 @@ export interface SimControl {
   resetStats(): void;
   faults(): HcmFaults;
   setFaults(f: Partial<HcmFaults>): HcmFaults;
-  goals(): HcmGoal[];
+  goals(): SimGoalRow[];
   /** Someone deletes or edits a goal in HCM by hand (what a verify pass must find and repair). */
-  deleteGoal(uniqId: string): boolean;
-  editGoal(uniqId: string, fields: Partial<HcmGoal>): HcmGoal | undefined;
+  deleteGoal(key: string): boolean;
+  editGoal(key: string, fields: Partial<SimGoal>): SimGoalRow | undefined;
 }
 
 const GOAL_ROUTE = /^\/__sim\/goals\/([^/]+)$/;
@@ -64,7 +77,7 @@ async function handleGoalEdit(
     return sendJson(res, 200, { deleted: uniqId });
   }
   if (uniqId !== undefined && req.method === 'PATCH') {
-    const edited = sim.editGoal(uniqId, ((await readJsonBody(req)) ?? {}) as Partial<HcmGoal>);
+    const edited = sim.editGoal(uniqId, ((await readJsonBody(req)) ?? {}) as Partial<SimGoal>);
     if (!edited) throw new SimHttpError(404, `No goal ${uniqId}.`);
     return sendJson(res, 200, edited);
   }
@@ -77,8 +90,8 @@ export async function deleteHcmGoal(url: string, uniqId: string): Promise<void> 
 }
 
 /** Edits a goal's attributes through the control API, as a person in HCM would. */
-export function editHcmGoal(url: string, uniqId: string, fields: Partial<HcmGoal>): Promise<HcmGoal> {
-  return call<HcmGoal>(`${base(url)}/__sim/goals/${encodeURIComponent(uniqId)}`, {
+export function editHcmGoal(url: string, uniqId: string, fields: Partial<SimGoal>): Promise<SimGoalRow> {
+  return call<SimGoalRow>(`${base(url)}/__sim/goals/${encodeURIComponent(uniqId)}`, {
     method: 'PATCH',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify(fields),
@@ -88,7 +101,7 @@ export function editHcmGoal(url: string, uniqId: string, fields: Partial<HcmGoal
 async function call<T>(url: string, init?: RequestInit): Promise<T> {
   const res = await fetch(url, init);
   const text = await res.text();
-  if (!res.ok) throw new HcmRequestError(res.status, `simulator control ${url}: ${text.slice(0, 300)}`);
+  if (!res.ok) throw new SimControlError(res.status, `simulator control ${url}: ${text.slice(0, 300)}`);
   return JSON.parse(text) as T;
 }
 

@@ -1,5 +1,6 @@
 import { mulberry32 } from '../sample/random.ts';
 import { SimHttpError } from './http.ts';
+import { isPrivilegeEntry, PRIVILEGE_RESOURCES } from './privileges.ts';
 
 export type LatencyDistribution = 'uniform' | 'lognormal';
 
@@ -25,6 +26,16 @@ export interface HcmFaults {
    */
   lateCommitRate: number;
   lateCommitDelayMs: number;
+  /**
+   * Share (0..1) of plan-goal PATCH requests refused by a business rule: 500 whose body carries
+   * `o:errorDetails` (reported from real pods: "PATCH gave 500 with StatusCode"); nothing commits.
+   */
+  patchRuleFailureRate: number;
+  /**
+   * Privileges the simulated integration user lacks: `resource` or `METHOD resource` (privileges.ts);
+   * such requests answer 403.
+   */
+  forbidden: readonly string[];
   /** Reject tokens whose `iat` is older than this, even if `exp` is later. null = off. */
   tokenMaxAgeSeconds: number | null;
   /** Per client_id token bucket (burst = rate). 0 = unlimited. */
@@ -41,6 +52,8 @@ export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
   commitThenDropRate: 0,
   lateCommitRate: 0,
   lateCommitDelayMs: 200,
+  patchRuleFailureRate: 0,
+  forbidden: [],
   tokenMaxAgeSeconds: null,
   rateLimitPerSecond: 50,
 });
@@ -78,11 +91,18 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
       case 'errorRate':
       case 'commitThenDropRate':
       case 'lateCommitRate':
+      case 'patchRuleFailureRate':
         next[key] = rate(v, key);
         break;
       case 'errorStatus':
         if (v !== 500 && v !== 503) throw bad(key, '500 or 503');
         next.errorStatus = v;
+        break;
+      case 'forbidden':
+        if (!Array.isArray(v) || !v.every(isPrivilegeEntry)) {
+          throw bad(key, `a list of "resource" or "METHOD resource" (${PRIVILEGE_RESOURCES.join(', ')})`);
+        }
+        next.forbidden = [...v];
         break;
       case 'tokenMaxAgeSeconds':
         next.tokenMaxAgeSeconds = v === null ? null : nonNegative(v, key);
@@ -128,12 +148,18 @@ export class FaultDice {
   private readonly error: () => number;
   private readonly drop: () => number;
   private readonly late: () => number;
+  private readonly rule: () => number;
 
   constructor(seed: number) {
     this.latency = mulberry32(seed ^ 0x1b873593);
     this.error = mulberry32(seed ^ 0x85ebca6b);
     this.drop = mulberry32(seed ^ 0xc2b2ae35);
     this.late = mulberry32(seed ^ 0x27d4eb2f);
+    this.rule = mulberry32(seed ^ 0x165667b1);
+  }
+
+  failPatchRule(f: HcmFaults): boolean {
+    return f.patchRuleFailureRate > 0 && this.rule() < f.patchRuleFailureRate;
   }
 
   commitLate(f: HcmFaults): boolean {

@@ -1,5 +1,5 @@
 import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
-import { HCM_MEDIA, type HcmErrorBody } from '#core/hcm/index.ts';
+import { type FrameworkError, MEDIA } from './contract/rest.ts';
 
 export interface ErrorDetail {
   detail: string;
@@ -26,13 +26,13 @@ export class SimHttpError extends Error {
     this.details = list;
   }
 
-  body(): HcmErrorBody {
+  body(): FrameworkError {
     return errorBody(this.status, this.details);
   }
 }
 
 /** ADF framework-4 error payload, as Fusion REST returns it for `application/vnd.oracle.adf.error+json`. */
-export function errorBody(status: number, details: ErrorDetail[]): HcmErrorBody {
+export function errorBody(status: number, details: ErrorDetail[]): FrameworkError {
   const first = details[0];
   return {
     type: 'http://www.w3.org/Protocols/rfc2616/rfc2616-sec10.html',
@@ -53,7 +53,7 @@ export function sendJson(
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
-  contentType: string = HCM_MEDIA.json,
+  contentType: string = MEDIA.json,
 ): void {
   if (body === undefined) {
     res.writeHead(status, headers);
@@ -70,7 +70,7 @@ export function sendJson(
 }
 
 export function sendError(res: ServerResponse, err: SimHttpError): void {
-  sendJson(res, err.status, err.body(), err.headers, HCM_MEDIA.error);
+  sendJson(res, err.status, err.body(), err.headers, MEDIA.error);
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;

@@ -11,12 +11,12 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import type { StoreChange, StoredGoal, StoreSnapshot } from './store.ts';
+import { STORE_SCHEMA, type StoreChange, type StoredGoal, type StoreSnapshot } from './store.ts';
 
 export const STATE_FILE_NAME = 'hcm-sim-state.json';
 export const JOURNAL_FILE_NAME = 'hcm-sim-journal.jsonl';
 
-type JournalLine = { u: string; g?: StoredGoal; n: number };
+type JournalLine = { u: number; g?: StoredGoal; n: number };
 
 /**
  * Durable goal store for the HCM simulator, as a remote system keeps it: every change is appended to a
@@ -46,9 +46,8 @@ export class StatePersister {
     const base = readJson(this.file);
     const lines = existsSync(this.journalFile) ? readFileSync(this.journalFile, 'utf8').split('\n') : [];
     if (!base && lines.every((l) => l.trim() === '')) return undefined;
-    const goals = new Map<string, StoredGoal>(
-      (base?.goals ?? []).map((g) => [g.goal.performanceGoalsUniqID, g] as const),
-    );
+    if (base && base.schema !== STORE_SCHEMA) return base; // GoalStore.load says what to do about it
+    const goals = new Map<number, StoredGoal>((base?.goals ?? []).map((g) => [g.goal.GoalId, g] as const));
     let nextGoalId = base?.nextGoalId ?? 0;
     for (const [i, line] of lines.entries()) {
       if (line.trim() === '') continue;
@@ -63,7 +62,7 @@ export class StatePersister {
       else goals.delete(entry.u);
       nextGoalId = Math.max(nextGoalId, entry.n);
     }
-    return { schema: 1, nextGoalId, goals: [...goals.values()] };
+    return { schema: STORE_SCHEMA, nextGoalId, goals: [...goals.values()] };
   }
 
   /** Starts journaling; call after the store holds load()'s state. Compacts what was loaded. */
@@ -76,8 +75,8 @@ export class StatePersister {
   record(change: StoreChange): void {
     if (this.fd === undefined) return;
     const line: JournalLine = change.next
-      ? { u: change.uniqId, g: change.next, n: change.nextGoalId }
-      : { u: change.uniqId, n: change.nextGoalId };
+      ? { u: change.goalId, g: change.next, n: change.nextGoalId }
+      : { u: change.goalId, n: change.nextGoalId };
     writeSync(this.fd, `${JSON.stringify(line)}\n`);
   }
 

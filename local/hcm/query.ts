@@ -1,36 +1,32 @@
-import type { HcmGoal } from '#core/hcm/index.ts';
+import { attribute, type ResourceName } from './contract/attributes.ts';
 import { SimHttpError } from './http.ts';
-import type { PersonDirectory } from './seed.ts';
 import { type GoalStore, naturalKey, type StoredGoal } from './store.ts';
 
 /**
  * The `q=` finder. Accepted, in both framework-1 (query by example) and framework-2+ spelling:
- *   PersonNumber='E000001';GoalPlanId=300000009990001     (`;` joins conditions)
- *   PersonNumber = 'E000001' and GoalName = 'It''s done'  (`and` joins, '' escapes a quote)
- *   GoalId=300000050000001                                (numbers and unquoted words)
- * Only equality is supported; unquoted values end at whitespace or `;`, so quote names with spaces.
+ *   PersonId=300000000000000;GoalName='Ship it'      (`;` joins conditions)
+ *   PersonId = 300000000000000 and GoalName = 'It''s done'  (`and` joins, '' escapes a quote)
+ *   GoalId > 300000050000100                          (=, !=, <, <=, >, >=: keyset paging)
+ * Unquoted values end at whitespace or `;`, so quote names with spaces. No LIKE, OR or brackets.
+ * Only attributes the resource's contract marks queryable may be named (400 otherwise).
  */
 
-const STRING_ATTRS = ['PersonNumber', 'GoalName', 'StatusCode'] as const;
-const NUMBER_ATTRS = [
-  'PersonId',
-  'GoalPlanId',
-  'GoalId',
-  'GoalPlanGoalId',
-  'AssignmentId',
-  'ReviewPeriodId',
-] as const;
-type QueryAttr = (typeof STRING_ATTRS)[number] | (typeof NUMBER_ATTRS)[number];
+export type Op = '=' | '!=' | '<' | '<=' | '>' | '>=';
 
 export interface Predicate {
-  attr: QueryAttr;
+  attr: string;
+  op: Op;
   value: string | number;
 }
 
-const invalidQ = (q: string, why: string) =>
-  new SimHttpError(400, `URL request parameter q with value ${q} isn't valid: ${why}.`);
+const OPERATOR = /^(>=|<=|!=|<>|=|>|<)/;
 
-export function parseQ(q: string): Predicate[] {
+const invalidQ = (q: string, why: string) =>
+  new SimHttpError(400, [
+    { detail: `URL request parameter q with value ${q} isn't valid: ${why}.`, code: 'JBO-25200' },
+  ]);
+
+export function parseQ(q: string, resource: ResourceName): Predicate[] {
   const predicates: Predicate[] = [];
   let i = 0;
   const skipWs = () => {
@@ -43,8 +39,10 @@ export function parseQ(q: string): Predicate[] {
     if (!attr) throw invalidQ(q, `expected an attribute name at position ${i}`);
     i += attr.length;
     skipWs();
-    if (q[i] !== '=') throw invalidQ(q, `only equality (=) is supported after ${attr}`);
-    i++;
+    const opToken = OPERATOR.exec(q.slice(i))?.[0];
+    if (!opToken) throw invalidQ(q, `expected one of =, !=, <, <=, >, >= after ${attr}`);
+    const op: Op = opToken === '<>' ? '!=' : (opToken as Op);
+    i += opToken.length;
     skipWs();
     let raw: string;
     let quoted = false;
@@ -68,7 +66,7 @@ export function parseQ(q: string): Predicate[] {
       raw = m;
       i += m.length;
     }
-    predicates.push(toPredicate(q, attr, raw, quoted));
+    predicates.push({ ...toPredicate(q, resource, attr, raw, quoted), op });
     skipWs();
     if (i >= q.length) break;
     if (q[i] === ';') i++;
@@ -78,31 +76,92 @@ export function parseQ(q: string): Predicate[] {
   return predicates;
 }
 
-function toPredicate(q: string, attr: string, raw: string, quoted: boolean): Predicate {
-  if ((STRING_ATTRS as readonly string[]).includes(attr)) {
-    if (!quoted && raw === '') throw invalidQ(q, `missing value for ${attr}`);
-    return { attr: attr as QueryAttr, value: raw };
-  }
-  if ((NUMBER_ATTRS as readonly string[]).includes(attr)) {
+function toPredicate(
+  q: string,
+  resource: ResourceName,
+  name: string,
+  raw: string,
+  quoted: boolean,
+): Omit<Predicate, 'op'> {
+  const attr = attribute(resource, name);
+  if (!attr) throw invalidQ(q, `${name} isn't an attribute of the resource ${resource}`);
+  if (!attr.queryable) throw invalidQ(q, `the attribute ${name} of ${resource} isn't queryable`);
+  if (attr.type === 'integer' || attr.type === 'number') {
     const n = Number(raw);
-    if (raw.trim() === '' || !Number.isSafeInteger(n)) throw invalidQ(q, `${attr} needs a whole number`);
-    return { attr: attr as QueryAttr, value: n };
+    if (raw.trim() === '' || !Number.isFinite(n)) throw invalidQ(q, `${name} needs a number`);
+    return { attr: name, value: n };
   }
-  throw invalidQ(q, `the attribute ${attr} can't be used in a finder here`);
+  if (!quoted && raw === '') throw invalidQ(q, `missing value for ${name}`);
+  return { attr: name, value: raw };
 }
 
-export type IndexUsed = 'naturalKey' | 'goalId' | 'person' | 'plan' | 'scan';
-
-export interface QueryPlan {
-  index: IndexUsed;
-  candidates: Iterable<StoredGoal>;
+function holds(actual: unknown, p: Predicate): boolean {
+  if (p.op === '=') return actual === p.value;
+  if (p.op === '!=') return actual !== p.value;
+  if (actual === null || actual === undefined || typeof actual !== typeof p.value) return false;
+  const a = actual as string | number;
+  if (p.op === '<') return a < p.value;
+  if (p.op === '<=') return a <= p.value;
+  if (p.op === '>') return a > p.value;
+  return a >= p.value;
 }
 
-function predicateValue(predicates: Predicate[], attr: QueryAttr): string | number | undefined {
-  return predicates.find((p) => p.attr === attr)?.value;
+export function matches(row: object, predicates: readonly Predicate[]): boolean {
+  return predicates.every((p) => holds((row as Record<string, unknown>)[p.attr], p));
 }
 
-function* resolve(store: GoalStore, ids: ReadonlySet<string> | undefined): Iterable<StoredGoal> {
+/** The value an equality predicate gives `attr` (what an index can be looked up by). */
+export function equalTo(predicates: readonly Predicate[], attr: string): string | number | undefined {
+  return predicates.find((p) => p.attr === attr && p.op === '=')?.value;
+}
+
+export interface SortKey {
+  attr: string;
+  desc: boolean;
+}
+
+/** `orderBy=GoalId:asc,GoalName:desc`: queryable attributes only (400 otherwise). */
+export function parseOrderBy(raw: string | null, resource: ResourceName): SortKey[] {
+  if (raw === null || raw.trim() === '') return [];
+  return raw.split(',').map((part) => {
+    const [name = '', dir = 'asc', ...rest] = part.trim().split(':');
+    const attr = attribute(resource, name);
+    const bad = (why: string) =>
+      new SimHttpError(400, [
+        { detail: `URL request parameter orderBy with value ${raw} isn't valid: ${why}.`, code: 'JBO-25201' },
+      ]);
+    if (!attr) throw bad(`${name} isn't an attribute of the resource ${resource}`);
+    if (!attr.queryable) throw bad(`the attribute ${name} of ${resource} can't be sorted on`);
+    if (rest.length > 0 || !['asc', 'desc'].includes(dir.toLowerCase())) {
+      throw bad(`use ${name}:asc or ${name}:desc`);
+    }
+    return { attr: name, desc: dir.toLowerCase() === 'desc' };
+  });
+}
+
+/** A comparator for `keys` over rows seen through `view` (nulls last). */
+export function comparator<T>(
+  keys: readonly SortKey[],
+  view: (row: T) => object,
+): ((a: T, b: T) => number) | undefined {
+  if (keys.length === 0) return undefined;
+  return (a, b) => {
+    const ra = view(a) as Record<string, unknown>;
+    const rb = view(b) as Record<string, unknown>;
+    for (const { attr, desc } of keys) {
+      const x = ra[attr] as string | number | null | undefined;
+      const y = rb[attr] as string | number | null | undefined;
+      if (x === y) continue;
+      if (x === null || x === undefined) return 1;
+      if (y === null || y === undefined) return -1;
+      const c = x < y ? -1 : 1;
+      return desc ? -c : c;
+    }
+    return 0;
+  };
+}
+
+function* resolve(store: GoalStore, ids: ReadonlySet<number> | undefined): Iterable<StoredGoal> {
   if (!ids) return;
   // Finders run synchronously to the end, so the live set cannot change underneath the walk.
   for (const id of ids) {
@@ -111,60 +170,29 @@ function* resolve(store: GoalStore, ids: ReadonlySet<string> | undefined): Itera
   }
 }
 
-/** Picks the narrowest index the predicates allow; every predicate is still applied as a filter. */
-export function planQuery(store: GoalStore, persons: PersonDirectory, predicates: Predicate[]): QueryPlan {
-  const goalId = predicateValue(predicates, 'GoalId');
+export type IndexUsed = 'naturalKey' | 'goalId' | 'person' | 'plan' | 'scan';
+
+/** The narrowest candidate set the predicates allow; every predicate is still applied as a filter. */
+export function goalCandidates(
+  store: GoalStore,
+  predicates: readonly Predicate[],
+  planId: number | undefined,
+): { index: IndexUsed; candidates: Iterable<StoredGoal> } {
+  const value = (attr: string) => equalTo(predicates, attr);
+  const goalId = value('GoalId');
   if (typeof goalId === 'number') {
-    const id = store.uniqIdOfGoal(goalId);
-    return { index: 'goalId', candidates: resolve(store, id ? new Set([id]) : undefined) };
+    return { index: 'goalId', candidates: resolve(store, new Set([goalId])) };
   }
-  const personId = predicateValue(predicates, 'PersonId');
-  const personNumber =
-    predicateValue(predicates, 'PersonNumber') ??
-    (typeof personId === 'number' ? (persons.byId(personId)?.PersonNumber ?? '') : undefined);
-  const planId = predicateValue(predicates, 'GoalPlanId');
-  const goalName = predicateValue(predicates, 'GoalName');
-  if (typeof personNumber === 'string' && typeof planId === 'number' && typeof goalName === 'string') {
-    const ids = store.idsForNaturalKey(naturalKey(personNumber, planId, goalName));
-    return { index: 'naturalKey', candidates: resolve(store, ids) };
+  const personId = value('PersonId');
+  const goalName = value('GoalName');
+  if (typeof personId === 'number' && planId !== undefined && typeof goalName === 'string') {
+    return {
+      index: 'naturalKey',
+      candidates: resolve(store, store.idsForNaturalKey(naturalKey(personId, planId, goalName))),
+    };
   }
-  if (typeof personNumber === 'string') {
-    return { index: 'person', candidates: resolve(store, store.idsForPerson(personNumber)) };
-  }
-  if (typeof planId === 'number') {
-    return { index: 'plan', candidates: resolve(store, store.idsForPlan(planId)) };
-  }
+  if (typeof personId === 'number')
+    return { index: 'person', candidates: resolve(store, store.idsForPerson(personId)) };
+  if (planId !== undefined) return { index: 'plan', candidates: resolve(store, store.idsForPlan(planId)) };
   return { index: 'scan', candidates: store.all() };
-}
-
-export function matches(goal: HcmGoal, predicates: Predicate[]): boolean {
-  return predicates.every((p) => goal[p.attr] === p.value);
-}
-
-export interface Page {
-  items: StoredGoal[];
-  hasMore: boolean;
-  totalResults?: number;
-}
-
-/** Walks the candidates once: skips `offset` matches, keeps `limit`, and counts all only if asked. */
-export function findGoals(
-  plan: QueryPlan,
-  predicates: Predicate[],
-  page: { offset: number; limit: number; totalResults: boolean },
-): Page {
-  const items: StoredGoal[] = [];
-  let seen = 0;
-  let hasMore = false;
-  for (const record of plan.candidates) {
-    if (!matches(record.goal, predicates)) continue;
-    seen++;
-    if (seen <= page.offset) continue;
-    if (items.length < page.limit) items.push(record);
-    else {
-      hasMore = true;
-      if (!page.totalResults) break;
-    }
-  }
-  return { items, hasMore, ...(page.totalResults ? { totalResults: seen } : {}) };
 }

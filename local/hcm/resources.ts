@@ -1,15 +1,24 @@
-import { HCM_REST_ROOT, hcmPaths } from '#core/hcm/index.ts';
+import type { TenantLookups } from './contract/lookups.ts';
 import { etagMatches, SimHttpError } from './http.ts';
-import { findGoals, parseQ, planQuery } from './query.ts';
+import { type PageOptions, pageOf, pageRequest } from './paging.ts';
+import { comparator, goalCandidates, matches, parseOrderBy, parseQ } from './query.ts';
 import { type GoalPlan, goalPlanById, type PersonDirectory } from './seed.ts';
 import { etagOf, type GoalStore, naturalKey, type StoredGoal } from './store.ts';
-import { validateCreate, validateUpdate } from './validation.ts';
+import { CREATE_ONLY, validateCreate, validateUpdate } from './validation.ts';
+import { collectionBody, paths, planGoalView, shapeOf } from './views.ts';
 
-/** The goal operations, shared by plain requests and batch parts. They run synchronously. */
+/**
+ * The plan child `goalPlans/{GoalPlanId}/child/performanceGoals`, the only goal resource that
+ * writes. Shared by plain requests and batch parts; they run synchronously.
+ */
 
 export interface SimContext {
   store: GoalStore;
   persons: PersonDirectory;
+  lookups: TenantLookups;
+  paging: PageOptions;
+  /** The privileges the simulated user lacks now (fault `forbidden`). */
+  forbidden(): readonly string[];
   /** http://127.0.0.1:port, for links and Location. */
   baseUrl: string;
   now(): string;
@@ -32,24 +41,7 @@ export interface OpResult {
   location?: string;
 }
 
-export const DEFAULT_LIMIT = 25;
-export const MAX_LIMIT = 500;
-
-const notFound = () => new SimHttpError(404, 'The requested resource does not exist.');
-
-function flag(params: URLSearchParams, name: string): boolean {
-  return params.get(name)?.toLowerCase() === 'true';
-}
-
-function intParam(params: URLSearchParams, name: string, fallback: number, min: number): number {
-  const raw = params.get(name);
-  if (raw === null || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new SimHttpError(400, `URL request parameter ${name} with value ${raw} isn't valid.`);
-  }
-  return n;
-}
+export const notFound = () => new SimHttpError(404, 'The requested resource does not exist.');
 
 export function planOr(planId: number, status: 400 | 404): GoalPlan {
   const plan = goalPlanById(planId);
@@ -57,45 +49,18 @@ export function planOr(planId: number, status: 400 | 404): GoalPlan {
   return plan;
 }
 
-function itemView(ctx: SimContext, record: StoredGoal, onlyData: boolean, viaPlan: boolean) {
-  if (onlyData) return { ...record.goal };
-  const { goal } = record;
-  const canonical = ctx.baseUrl + hcmPaths.planGoal(goal.GoalPlanId, goal.performanceGoalsUniqID);
-  const self = viaPlan ? canonical : ctx.baseUrl + hcmPaths.performanceGoal(goal.performanceGoalsUniqID);
+function itemResult(ctx: SimContext, record: StoredGoal, status: number, params: URLSearchParams): OpResult {
   return {
-    ...goal,
-    links: [
-      {
-        rel: 'self',
-        href: self,
-        name: 'performanceGoals',
-        kind: 'item',
-        properties: { changeIndicator: etagOf(record).replaceAll('"', '') },
-      },
-      { rel: 'canonical', href: canonical, name: 'performanceGoals', kind: 'item' },
-      {
-        rel: 'parent',
-        href: `${ctx.baseUrl}${HCM_REST_ROOT}/goalPlans/${goal.GoalPlanId}`,
-        name: 'goalPlans',
-        kind: 'item',
-      },
-    ],
+    status,
+    body: planGoalView(ctx.baseUrl, record, shapeOf(params, 'planGoals')),
+    etag: etagOf(record),
   };
 }
 
-function itemResult(
-  ctx: SimContext,
-  record: StoredGoal,
-  status: number,
-  params: URLSearchParams,
-  viaPlan = true,
-) {
-  return { status, body: itemView(ctx, record, flag(params, 'onlyData'), viaPlan), etag: etagOf(record) };
-}
-
-function lookup(ctx: SimContext, uniqId: string, planId: number | undefined): StoredGoal {
-  const record = ctx.store.get(uniqId);
-  if (!record || (planId !== undefined && record.goal.GoalPlanId !== planId)) throw notFound();
+/** A plan child key; a key of the top-level resource, or of another plan's goal, is 404. */
+function lookup(ctx: SimContext, planId: number, key: string): StoredGoal {
+  const record = ctx.store.byPlanChildKey(key);
+  if (!record || record.goal.GoalPlanId !== planId) throw notFound();
   return record;
 }
 
@@ -114,63 +79,56 @@ function checkIfMatch(record: StoredGoal, ifMatch: string | undefined): void {
 
 export function getGoal(
   ctx: SimContext,
-  planId: number | undefined,
-  uniqId: string,
+  planId: number,
+  key: string,
   params: URLSearchParams,
   ifNoneMatch: string | undefined,
   tally: OpTally,
 ): OpResult {
-  const record = lookup(ctx, uniqId, planId);
+  planOr(planId, 404);
+  const record = lookup(ctx, planId, key);
   tally.reads++;
   if (ifNoneMatch !== undefined && etagMatches(ifNoneMatch, etagOf(record))) {
     return { status: 304, etag: etagOf(record) };
   }
-  return itemResult(ctx, record, 200, params, planId !== undefined);
+  return itemResult(ctx, record, 200, params);
 }
 
 export function listGoals(
   ctx: SimContext,
-  planId: number | undefined,
+  planId: number,
   params: URLSearchParams,
   tally: OpTally,
 ): OpResult {
-  if (planId !== undefined) planOr(planId, 404);
-  const limit = Math.min(intParam(params, 'limit', DEFAULT_LIMIT, 1), MAX_LIMIT);
-  const offset = intParam(params, 'offset', 0, 0);
-  const totalResults = flag(params, 'totalResults');
-  const onlyData = flag(params, 'onlyData');
-  const predicates = parseQ(params.get('q') ?? '');
-  if (planId !== undefined) predicates.push({ attr: 'GoalPlanId', value: planId });
-  const page = findGoals(planQuery(ctx.store, ctx.persons, predicates), predicates, {
-    offset,
-    limit,
-    totalResults,
-  });
+  planOr(planId, 404);
+  const req = pageRequest(params, ctx.paging);
+  const shape = shapeOf(params, 'planGoals');
+  const predicates = parseQ(params.get('q') ?? '', 'planGoals');
+  const rows: StoredGoal[] = [];
+  for (const record of goalCandidates(ctx.store, predicates, planId).candidates) {
+    if (record.goal.GoalPlanId === planId && matches(record.goal, predicates)) rows.push(record);
+  }
+  const order = comparator(parseOrderBy(params.get('orderBy'), 'planGoals'), (r: StoredGoal) => r.goal);
+  const page = pageOf(rows, (r) => r.goal.GoalId, req, ctx.paging, order);
   tally.reads++;
-  const path = planId === undefined ? hcmPaths.performanceGoals : hcmPaths.planGoals(planId);
   return {
     status: 200,
-    body: {
-      items: page.items.map((r) => itemView(ctx, r, onlyData, planId !== undefined)),
-      ...(page.totalResults !== undefined ? { totalResults: page.totalResults } : {}),
-      count: page.items.length,
-      hasMore: page.hasMore,
-      limit,
-      offset,
-      ...(onlyData
-        ? {}
-        : {
-            links: [{ rel: 'self', href: ctx.baseUrl + path, name: 'performanceGoals', kind: 'collection' }],
-          }),
-    },
+    body: collectionBody(
+      ctx.baseUrl,
+      paths.planGoals(planId),
+      'performanceGoals',
+      page.items.map((r) => planGoalView(ctx.baseUrl, r, shape)),
+      page,
+      req,
+    ),
   };
 }
 
 /**
  * POST on a plan's goals. Oracle has no duplicate protection: posting the same goal twice creates two.
- * With `Upsert-Mode: true` the simulator looks for a goal with the same PersonNumber (PersonId is
- * resolved to it) + GoalPlanId + GoalName and updates the oldest such goal (200) instead of creating.
- * Oracle does not document its upsert match; this natural key is the simulator's choice.
+ * With `Upsert-Mode: true` the simulator looks for a goal of the same PersonId + GoalPlanId + GoalName
+ * and updates the oldest such goal (200) instead of creating. Oracle does not document its upsert
+ * match; this natural key is the simulator's choice.
  */
 export function createGoal(
   ctx: SimContext,
@@ -181,27 +139,29 @@ export function createGoal(
   tally: OpTally,
 ): OpResult {
   const plan = planOr(planId, 400);
-  const fields = validateCreate(body, plan, ctx.persons);
+  const fields = validateCreate(body, plan, ctx);
   if (upsert) {
-    const ids = ctx.store.idsForNaturalKey(naturalKey(fields.PersonNumber, plan.GoalPlanId, fields.GoalName));
-    const existing = ids ? ctx.store.get(ids.values().next().value as string) : undefined;
+    const ids = ctx.store.idsForNaturalKey(naturalKey(fields.PersonId, plan.GoalPlanId, fields.GoalName));
+    const existing = ids ? ctx.store.get(ids.values().next().value as number) : undefined;
     if (existing) {
-      const goal = validateUpdate(body, existing.goal, plan, 'merge');
-      const record = ctx.store.update(existing.goal.performanceGoalsUniqID, goal, ctx.now());
+      const updatable = Object.fromEntries(
+        Object.entries(body as Record<string, unknown>).filter(([k]) => !CREATE_ONLY.includes(k)),
+      );
+      const goal = validateUpdate(updatable, existing.goal, plan, 'merge', ctx);
+      const record = ctx.store.update(existing.goal.GoalId, goal, ctx.now());
       tally.updates++;
       return itemResult(ctx, record, 200, params);
     }
   }
   const record = ctx.store.create(fields, ctx.now());
   tally.creates++;
-  const location = ctx.baseUrl + hcmPaths.planGoal(planId, record.goal.performanceGoalsUniqID);
-  return { ...itemResult(ctx, record, 201, params), location };
+  return { ...itemResult(ctx, record, 201, params), location: ctx.baseUrl + paths.planGoal(record.goal) };
 }
 
 export function updateGoal(
   ctx: SimContext,
   planId: number,
-  uniqId: string,
+  key: string,
   body: unknown,
   mode: 'merge' | 'replace',
   ifMatch: string | undefined,
@@ -209,10 +169,10 @@ export function updateGoal(
   tally: OpTally,
 ): OpResult {
   const plan = planOr(planId, 404);
-  const record = lookup(ctx, uniqId, planId);
+  const record = lookup(ctx, planId, key);
   checkIfMatch(record, ifMatch);
-  const goal = validateUpdate(body, record.goal, plan, mode);
-  const updated = ctx.store.update(uniqId, goal, ctx.now());
+  const goal = validateUpdate(body, record.goal, plan, mode, ctx);
+  const updated = ctx.store.update(record.goal.GoalId, goal, ctx.now());
   tally.updates++;
   return itemResult(ctx, updated, 200, params);
 }
@@ -220,13 +180,14 @@ export function updateGoal(
 export function deleteGoal(
   ctx: SimContext,
   planId: number,
-  uniqId: string,
+  key: string,
   ifMatch: string | undefined,
   tally: OpTally,
 ): OpResult {
-  const record = lookup(ctx, uniqId, planId);
+  planOr(planId, 404);
+  const record = lookup(ctx, planId, key);
   checkIfMatch(record, ifMatch);
-  ctx.store.delete(uniqId);
+  ctx.store.delete(record.goal.GoalId);
   tally.deletes++;
   return { status: 204 };
 }

@@ -1,15 +1,56 @@
-import { HCM_REST_ROOT } from '#core/hcm/index.ts';
+import type { ResourceName } from './contract/attributes.ts';
+import { REST_ROOT } from './contract/rest.ts';
 
-/** The resources the simulator serves under HCM_REST_ROOT. */
+/** The resources the simulator serves under REST_ROOT (see contract/resources.ts). */
 export type Route =
   | { kind: 'root' }
-  | { kind: 'goals'; planId?: number }
-  | { kind: 'goal'; planId?: number; uniqId: string }
+  | { kind: 'planGoals'; planId: number }
+  | { kind: 'planGoal'; planId: number; key: string }
+  | { kind: 'topGoals' }
+  | { kind: 'topGoal'; key: string }
+  | { kind: 'associatedPlans'; key: string }
+  | { kind: 'associatedPlan'; key: string; goalPlanGoalId: number }
+  | { kind: 'assignees' }
+  | { kind: 'assignee'; id: number }
   | { kind: 'plans' }
   | { kind: 'plan'; planId: number }
+  | { kind: 'describe'; resource: ResourceName | 'goalPlans' }
   | { kind: 'unknown' };
 
 const ID = /^\d{1,18}$/;
+const UNKNOWN: Route = { kind: 'unknown' };
+
+function goalPlansRoute(rest: string[]): Route {
+  const [planId, child, childName, key, ...more] = rest;
+  if (planId === undefined) return { kind: 'plans' };
+  if (planId === 'describe' && rest.length === 1) return { kind: 'describe', resource: 'goalPlans' };
+  if (!ID.test(planId)) return UNKNOWN;
+  const id = Number(planId);
+  if (child === undefined) return { kind: 'plan', planId: id };
+  if (child !== 'child' || childName !== 'performanceGoals' || more.length > 0) return UNKNOWN;
+  if (key === undefined) return { kind: 'planGoals', planId: id };
+  if (key === 'describe') return { kind: 'describe', resource: 'planGoals' };
+  return { kind: 'planGoal', planId: id, key };
+}
+
+function topGoalsRoute(rest: string[]): Route {
+  const [key, child, childName, planGoalId, ...more] = rest;
+  if (key === undefined) return { kind: 'topGoals' };
+  if (key === 'describe' && rest.length === 1) return { kind: 'describe', resource: 'performanceGoals' };
+  if (child === undefined) return { kind: 'topGoal', key };
+  if (child !== 'child' || childName !== 'associatedGoalPlans' || more.length > 0) return UNKNOWN;
+  if (planGoalId === undefined) return { kind: 'associatedPlans', key };
+  if (planGoalId === 'describe') return { kind: 'describe', resource: 'associatedGoalPlans' };
+  return ID.test(planGoalId) ? { kind: 'associatedPlan', key, goalPlanGoalId: Number(planGoalId) } : UNKNOWN;
+}
+
+function assigneesRoute(rest: string[]): Route {
+  const [id, ...more] = rest;
+  if (id === undefined) return { kind: 'assignees' };
+  if (more.length > 0) return UNKNOWN;
+  if (id === 'describe') return { kind: 'describe', resource: 'goalPlanAssignees' };
+  return ID.test(id) ? { kind: 'assignee', id: Number(id) } : UNKNOWN;
+}
 
 /**
  * Accepts an absolute path (`/hcmRestApi/resources/11.13.18.05/...`), a full URL, or (batch parts) a
@@ -18,7 +59,7 @@ const ID = /^\d{1,18}$/;
 export function parseRoute(pathOrUrl: string): Route {
   let path = pathOrUrl;
   if (/^https?:\/\//i.test(path)) path = new URL(path).pathname;
-  if (path.startsWith(HCM_REST_ROOT)) path = path.slice(HCM_REST_ROOT.length);
+  if (path.startsWith(REST_ROOT)) path = path.slice(REST_ROOT.length);
   let segments: string[];
   try {
     segments = path
@@ -26,20 +67,21 @@ export function parseRoute(pathOrUrl: string): Route {
       .filter((s) => s !== '')
       .map(decodeURIComponent);
   } catch {
-    return { kind: 'unknown' };
+    return UNKNOWN;
   }
-  const [first, planId, child, childName, uniqId, ...rest] = segments;
-  if (first === undefined) return { kind: 'root' };
-  if (first === 'performanceGoals' && segments.length <= 2) {
-    return planId === undefined ? { kind: 'goals' } : { kind: 'goal', uniqId: planId };
+  const [first, ...rest] = segments;
+  switch (first) {
+    case undefined:
+      return { kind: 'root' };
+    case 'goalPlans':
+      return goalPlansRoute(rest);
+    case 'performanceGoals':
+      return topGoalsRoute(rest);
+    case 'goalPlanAssignees':
+      return assigneesRoute(rest);
+    default:
+      return UNKNOWN;
   }
-  if (first !== 'goalPlans') return { kind: 'unknown' };
-  if (planId === undefined) return { kind: 'plans' };
-  if (!ID.test(planId)) return { kind: 'unknown' };
-  const id = Number(planId);
-  if (child === undefined) return { kind: 'plan', planId: id };
-  if (child !== 'child' || childName !== 'performanceGoals' || rest.length > 0) return { kind: 'unknown' };
-  return uniqId === undefined ? { kind: 'goals', planId: id } : { kind: 'goal', planId: id, uniqId };
 }
 
 /** Splits a batch part path into route + query string (a part "get" may carry `?q=...`). */

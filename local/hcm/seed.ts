@@ -1,18 +1,45 @@
 /**
- * Deterministic seed data for the HCM simulator: persons (workers) and goal plans. The sample-goal
- * generator uses the same functions, so every generated goal names a person and plan the simulator knows.
- * Persons are pure arithmetic on an index, so lookups need no table even for 20,000+ persons.
+ * Deterministic seed data for the HCM simulator: workers with their assignments, goal plans, and which
+ * assignments each plan is assigned to (HRG_GOAL_PLN_ASSIGNMENTS: plans are not assigned
+ * automatically). Workers are pure arithmetic on an index, so lookups need no table even for 20,000+.
+ *
+ * Two kinds of awkward worker are seeded on purpose (every Nth index, both options of the simulator):
+ * - two assignments (`twoAssignmentsEvery`, default 40: E000040, E000080, ...), both on every plan,
+ *   so a create must name the AssignmentId;
+ * - no goal plan at all (`unassignedEvery`, default 53: E000053, E000106, ...), so a create is refused.
  */
 
 export const DEFAULT_PERSON_COUNT = 20_000;
 const PERSON_ID_BASE = 300_000_000_000_000;
 const ASSIGNMENT_ID_BASE = 300_000_100_000_000;
+/** A second assignment's id is the first's plus this. */
+const SECOND_ASSIGNMENT_OFFSET = 50_000_000;
+const PLAN_ASSIGNMENT_ID_BASE = 300_000_200_000_000;
+
+export interface WorkerProfile {
+  /** Every Nth worker (index % N === N - 1) has two assignments. 0 = none. */
+  twoAssignmentsEvery: number;
+  /** Every Nth worker has no goal plan assigned. 0 = none. */
+  unassignedEvery: number;
+}
+
+export const DEFAULT_WORKER_PROFILE: Readonly<WorkerProfile> = Object.freeze({
+  twoAssignmentsEvery: 40,
+  unassignedEvery: 53,
+});
+
+export interface SeedAssignment {
+  AssignmentId: number;
+  AssignmentNumber: string;
+}
 
 export interface SeedPerson {
   PersonNumber: string;
   PersonId: number;
-  AssignmentId: number;
   DisplayName: string;
+  assignments: SeedAssignment[];
+  /** False: no goal plan is assigned to any of the worker's assignments. */
+  onPlans: boolean;
 }
 
 export interface GoalPlan {
@@ -59,25 +86,54 @@ const LAST_NAMES =
     ' ',
   );
 
-/** The person at zero-based `index`: E000001 is index 0. */
-export function seedPerson(index: number): SeedPerson {
+const every = (n: number, index: number) => n > 0 && index % n === n - 1;
+
+/** The worker at zero-based `index`: E000001 is index 0. */
+export function seedPerson(index: number, profile: WorkerProfile = DEFAULT_WORKER_PROFILE): SeedPerson {
   const first = FIRST_NAMES[index % FIRST_NAMES.length]!;
   const last = LAST_NAMES[Math.floor(index / FIRST_NAMES.length) % LAST_NAMES.length]!;
+  const PersonNumber = `E${String(index + 1).padStart(6, '0')}`;
+  const assignments: SeedAssignment[] = [
+    { AssignmentId: ASSIGNMENT_ID_BASE + index, AssignmentNumber: `${PersonNumber}-1` },
+  ];
+  if (every(profile.twoAssignmentsEvery, index)) {
+    assignments.push({
+      AssignmentId: ASSIGNMENT_ID_BASE + SECOND_ASSIGNMENT_OFFSET + index,
+      AssignmentNumber: `${PersonNumber}-2`,
+    });
+  }
   return {
-    PersonNumber: `E${String(index + 1).padStart(6, '0')}`,
+    PersonNumber,
     PersonId: PERSON_ID_BASE + index,
-    AssignmentId: ASSIGNMENT_ID_BASE + index,
     DisplayName: `${first} ${last}`,
+    assignments,
+    onPlans: !every(profile.unassignedEvery, index),
   };
 }
 
-export function seedPersons(count: number = DEFAULT_PERSON_COUNT): SeedPerson[] {
-  return Array.from({ length: count }, (_, i) => seedPerson(i));
+export function seedPersons(
+  count: number = DEFAULT_PERSON_COUNT,
+  profile: WorkerProfile = DEFAULT_WORKER_PROFILE,
+): SeedPerson[] {
+  return Array.from({ length: count }, (_, i) => seedPerson(i, profile));
 }
 
-/** O(1) lookups over the first `count` seed persons. */
+/** One row of goalPlanAssignees: a plan assigned to one assignment of one worker. */
+export interface PlanAssignee {
+  GoalPlanAssignmentId: number;
+  GoalPlanId: number;
+  PersonId: number;
+  PersonNumber: string;
+  AssignmentId: number;
+  AssignmentNumber: string;
+}
+
+/** O(1) lookups over the first `count` seed workers. */
 export class PersonDirectory {
-  constructor(readonly count: number = DEFAULT_PERSON_COUNT) {}
+  constructor(
+    readonly count: number = DEFAULT_PERSON_COUNT,
+    readonly profile: WorkerProfile = DEFAULT_WORKER_PROFILE,
+  ) {}
 
   byNumber(personNumber: string): SeedPerson | undefined {
     const m = /^E(\d{6,})$/.exec(personNumber);
@@ -91,7 +147,38 @@ export class PersonDirectory {
     return Number.isSafeInteger(personId) ? this.at(personId - PERSON_ID_BASE) : undefined;
   }
 
+  /** The plan's rows for this worker: one per assignment, none when the worker has no plan. */
+  planAssignees(person: SeedPerson, plan: GoalPlan): PlanAssignee[] {
+    if (!person.onPlans) return [];
+    const planIndex = GOAL_PLANS.indexOf(plan);
+    return person.assignments.map((a, i) => ({
+      GoalPlanAssignmentId:
+        PLAN_ASSIGNMENT_ID_BASE + planIndex * 10_000_000 + (person.PersonId - PERSON_ID_BASE) * 2 + i,
+      GoalPlanId: plan.GoalPlanId,
+      PersonId: person.PersonId,
+      PersonNumber: person.PersonNumber,
+      AssignmentId: a.AssignmentId,
+      AssignmentNumber: a.AssignmentNumber,
+    }));
+  }
+
+  /** Every plan assignee row, plan by plan, worker by worker. */
+  *allPlanAssignees(): Generator<PlanAssignee> {
+    for (const plan of GOAL_PLANS) {
+      for (let i = 0; i < this.count; i++) yield* this.planAssignees(seedPerson(i, this.profile), plan);
+    }
+  }
+
+  assigneeById(id: number): PlanAssignee | undefined {
+    const rel = id - PLAN_ASSIGNMENT_ID_BASE;
+    if (!Number.isSafeInteger(rel) || rel < 0) return undefined;
+    const plan = GOAL_PLANS[Math.floor(rel / 10_000_000)];
+    const person = this.at(Math.floor((rel % 10_000_000) / 2));
+    if (!plan || !person) return undefined;
+    return this.planAssignees(person, plan).find((a) => a.GoalPlanAssignmentId === id);
+  }
+
   private at(index: number): SeedPerson | undefined {
-    return index >= 0 && index < this.count ? seedPerson(index) : undefined;
+    return index >= 0 && index < this.count ? seedPerson(index, this.profile) : undefined;
   }
 }

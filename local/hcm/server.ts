@@ -1,23 +1,26 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { HCM_EDITABLE_ATTRIBUTES, HCM_MEDIA, HCM_REST_ROOT, type HcmGoal } from '#core/hcm/index.ts';
 import { maskSecrets } from '../../lambdas/core/mask.ts';
 import { HCM_AUDIENCE } from '../constants.ts';
 import type { HcmTimeline } from '../timeline/types.ts';
 import { TokenVerifier, UnauthorizedError } from './auth.ts';
 import { runBatch } from './batch.ts';
-import { handleControl } from './control.ts';
+import { tenantLookups } from './contract/lookups.ts';
+import { MEDIA, PAGING, REST_ROOT } from './contract/rest.ts';
+import { handleControl, type SimGoalRow } from './control.ts';
 import { dispatch, type OpMethod } from './dispatch.ts';
 import { DEFAULT_FAULTS, FaultDice, type HcmFaults, mergeFaults } from './faults.ts';
+import { EDITABLE_IN_UI, planGoalKey, type SimGoal, topGoalKey } from './goal.ts';
 import { isJsonMediaType, readJsonBody, SimHttpError, sendError, sendJson } from './http.ts';
+import type { ListOrder } from './paging.ts';
 import { StatePersister } from './persist.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { emptyTally, type OpResult, type SimContext } from './resources.ts';
 import { parseRoute } from './routes.ts';
-import { DEFAULT_PERSON_COUNT, PersonDirectory } from './seed.ts';
+import { DEFAULT_PERSON_COUNT, DEFAULT_WORKER_PROFILE, PersonDirectory, type WorkerProfile } from './seed.ts';
 import { type HcmStats, SimCounters } from './stats.ts';
-import { GoalStore } from './store.ts';
+import { GoalStore, type StoredGoal } from './store.ts';
 import { HcmTimelineRecorder, routeLabel } from './timeline.ts';
 import { bearerIat } from './token-iat.ts';
 
@@ -39,12 +42,20 @@ export interface HcmSimOptions {
   persistDebounceMs?: number;
   /** Leeway for token exp/iat checks (s). Default 0. */
   clockToleranceSeconds?: number;
+  /** The tenant's code lists (contract/lookups.ts); each given list replaces its default. */
+  lookups?: Partial<Record<string, readonly string[]>>;
+  /** The largest `limit` the pod accepts (larger ones are cut to it). Default 500. */
+  maxLimit?: number;
+  /** Collection order: a seeded shuffle stable between requests (default) or creation order. */
+  listOrder?: ListOrder;
+  /** Which seeded workers have two assignments or no goal plan (seed.ts). */
+  workers?: Partial<WorkerProfile>;
 }
 
 export interface HcmSim {
   /** Base URL, e.g. http://127.0.0.1:41234 */
   readonly url: string;
-  /** url + HCM_REST_ROOT */
+  /** url + REST_ROOT */
   readonly restRoot: string;
   stats(): HcmStats;
   /** Requests and writes per second since the start or the last resetStats (the report's charts). */
@@ -52,10 +63,14 @@ export interface HcmSim {
   resetStats(): void;
   setFaults(f: Partial<HcmFaults>): HcmFaults;
   faults(): HcmFaults;
-  goals(): HcmGoal[];
-  /** A human's change in HCM, behind the pipeline's back (also `DELETE`/`PATCH /__sim/goals/{id}`). */
-  deleteGoal(uniqId: string): boolean;
-  editGoal(uniqId: string, fields: Partial<HcmGoal>): HcmGoal | undefined;
+  /** Every goal with both of its REST keys (a test's view; REST bodies never carry the keys). */
+  goals(): SimGoalRow[];
+  /**
+   * A human's change in HCM, behind the pipeline's back (also `DELETE`/`PATCH /__sim/goals/{key}`);
+   * `key` is either resource's item key.
+   */
+  deleteGoal(key: string): boolean;
+  editGoal(key: string, fields: Partial<SimGoal>): SimGoalRow | undefined;
   flush(): Promise<void>;
   close(): Promise<void>;
 }
@@ -90,7 +105,17 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
   });
   const ctx: SimContext = {
     store,
-    persons: new PersonDirectory(options.persons ?? DEFAULT_PERSON_COUNT),
+    persons: new PersonDirectory(options.persons ?? DEFAULT_PERSON_COUNT, {
+      ...DEFAULT_WORKER_PROFILE,
+      ...options.workers,
+    }),
+    lookups: tenantLookups(options.lookups),
+    paging: {
+      maxLimit: options.maxLimit ?? PAGING.defaultMaxLimit,
+      order: options.listOrder ?? 'shuffled',
+      seed: options.seed ?? 1,
+    },
+    forbidden: () => faults.forbidden,
     baseUrl: '',
     now: () => new Date().toISOString(),
   };
@@ -114,20 +139,21 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       return { ...faults };
     },
     faults: () => ({ ...faults }),
-    goals: () => [...store.all()].map((r) => ({ ...r.goal })),
-    deleteGoal: (uniqId) => {
-      if (!store.get(uniqId)) return false;
-      store.delete(uniqId);
+    goals: () => [...store.all()].map(goalRow),
+    deleteGoal: (key) => {
+      const current = byEitherKey(key);
+      if (!current) return false;
+      store.delete(current.goal.GoalId);
       return true;
     },
-    editGoal: (uniqId, fields) => {
-      const current = store.get(uniqId);
+    editGoal: (key, fields) => {
+      const current = byEitherKey(key);
       if (!current) return undefined;
       // Editable attributes only: identity (ids, person, plan) is what a human cannot change either.
       const edits = Object.fromEntries(
-        Object.entries(fields).filter(([k]) => (HCM_EDITABLE_ATTRIBUTES as readonly string[]).includes(k)),
+        Object.entries(fields).filter(([k]) => (EDITABLE_IN_UI as readonly string[]).includes(k)),
       );
-      return { ...store.update(uniqId, { ...current.goal, ...edits }, ctx.now()).goal };
+      return goalRow(store.update(current.goal.GoalId, { ...current.goal, ...edits }, ctx.now()));
     },
     flush: async () => {
       // A flush stands for "the remote system keeps what it accepted": late writes land first.
@@ -150,6 +176,10 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       await persister?.close();
     },
   };
+
+  function byEitherKey(key: string): StoredGoal | undefined {
+    return store.byPlanChildKey(key) ?? store.byTopLevelKey(key);
+  }
 
   /** The /hcmRestApi pipeline: count, delay, authenticate, throttle, inject errors, run, maybe drop. */
   async function api(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -219,22 +249,30 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       lateWrites.set(timer, apply);
       throw new SimHttpError(504, 'The gateway timed out waiting for the service.');
     }
+    if (method === 'PATCH' && route.kind === 'planGoal' && dice.failPatchRule(faults)) {
+      throw new SimHttpError(500, [
+        {
+          detail: 'The goal could not be updated: a goal management business rule rejected the change.',
+          code: 'HRG-500-RULE',
+        },
+      ]);
+    }
     const tally = emptyTally();
     let result: OpResult;
     let contentType: string;
     if (route.kind === 'root' && method === 'POST') {
-      if (!req.headers['content-type']?.toLowerCase().startsWith(HCM_MEDIA.batch)) {
-        throw new SimHttpError(415, `A batch request needs Content-Type ${HCM_MEDIA.batch}.`);
+      if (!req.headers['content-type']?.toLowerCase().startsWith(MEDIA.batch)) {
+        throw new SimHttpError(415, `A batch request needs Content-Type ${MEDIA.batch}.`);
       }
       counters.batch();
       result = runBatch(ctx, body, tally);
-      contentType = HCM_MEDIA.batch;
+      contentType = MEDIA.batch;
     } else {
       if (!['GET', 'POST', 'PATCH', 'DELETE'].includes(method)) {
         throw new SimHttpError(405, `The HTTP method ${method} is not supported.`);
       }
       result = dispatch(ctx, op, tally);
-      contentType = route.kind === 'goals' && method === 'GET' ? HCM_MEDIA.collection : HCM_MEDIA.item;
+      contentType = contentTypeOf(route.kind, method);
     }
     counters.apply(tally);
     if (WRITE_METHODS.has(method) && result.status < 300 && dice.dropAfterCommit(faults)) {
@@ -255,8 +293,8 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     try {
       const url = new URL(req.url ?? '/', ctx.baseUrl);
       if (url.pathname.startsWith('/__sim/')) return await handleControl(sim, req, res, url.pathname);
-      if (!url.pathname.startsWith(`${HCM_REST_ROOT}`)) {
-        throw new SimHttpError(404, `Only ${HCM_REST_ROOT} is served here.`);
+      if (!url.pathname.startsWith(`${REST_ROOT}`)) {
+        throw new SimHttpError(404, `Only ${REST_ROOT} is served here.`);
       }
       await api(req, res, url);
     } catch (err) {
@@ -275,8 +313,19 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
   ctx.baseUrl = `http://${host}:${port}`;
-  Object.assign(sim, { url: ctx.baseUrl, restRoot: ctx.baseUrl + HCM_REST_ROOT });
+  Object.assign(sim, { url: ctx.baseUrl, restRoot: ctx.baseUrl + REST_ROOT });
   return sim;
+}
+
+const COLLECTIONS = new Set(['planGoals', 'topGoals', 'associatedPlans', 'assignees', 'plans']);
+
+function contentTypeOf(kind: string, method: string): string {
+  if (kind === 'describe') return MEDIA.describe;
+  return COLLECTIONS.has(kind) && method === 'GET' ? MEDIA.collection : MEDIA.item;
+}
+
+function goalRow(record: StoredGoal): SimGoalRow {
+  return { ...record.goal, planChildKey: planGoalKey(record.goal), topLevelKey: topGoalKey(record.goal) };
 }
 
 function optionalHeader<K extends string>(

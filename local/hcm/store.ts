@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import type { HcmGoal } from '#core/hcm/index.ts';
+import { planGoalKey, type SimGoal, topGoalKey } from './goal.ts';
 
 /** One acknowledged change: the goal's new value (absent = deleted) and the GoalId sequence after it. */
 export interface StoreChange {
-  uniqId: string;
+  goalId: number;
   next: StoredGoal | undefined;
   nextGoalId: number;
 }
@@ -13,74 +13,70 @@ export const FIRST_GOAL_ID = 300_000_050_000_001;
 const PLAN_GOAL_OFFSET = 10_000_000;
 
 export interface StoredGoal {
-  readonly goal: HcmGoal;
+  readonly goal: SimGoal;
   /** Bumped on every update; the ETag is derived from it. */
   readonly version: number;
 }
 
-/** What a create supplies: everything but the server-assigned keys and timestamps. */
-export type NewGoal = Omit<
-  HcmGoal,
-  'performanceGoalsUniqID' | 'GoalId' | 'GoalPlanGoalId' | 'CreationDate' | 'LastUpdateDate'
->;
+/** What a create supplies: everything but the server-assigned ids and timestamps. */
+export type NewGoal = Omit<SimGoal, 'GoalId' | 'GoalPlanGoalId' | 'CreationDate' | 'LastUpdateDate'>;
+
+export const STORE_SCHEMA = 2;
 
 export interface StoreSnapshot {
-  schema: 1;
+  schema: typeof STORE_SCHEMA;
   nextGoalId: number;
   goals: StoredGoal[];
 }
 
-/** Oracle's item key is an opaque hash of GoalId + GoalPlanGoalId; clients must find it by query. */
-export function uniqIdFor(goalId: number, goalPlanGoalId: number): string {
-  return createHash('sha256').update(`${goalId}:${goalPlanGoalId}`).digest('hex').slice(0, 40).toUpperCase();
-}
-
 export function etagOf(record: StoredGoal): string {
-  const hash = createHash('sha1').update(`${record.goal.performanceGoalsUniqID}:${record.version}`);
+  const hash = createHash('sha1').update(`${record.goal.GoalId}:${record.version}`);
   return `"${hash.digest('hex').slice(0, 20)}"`;
 }
 
-/** The reconciliation key the pipeline can query; the duplicate counters are kept per this key. */
-export function naturalKey(personNumber: string, goalPlanId: number, goalName: string): string {
-  return `${personNumber}\u0000${goalPlanId}\u0000${goalName}`;
+/** The reconciliation key the duplicate counters are kept by: one goal name per worker per plan. */
+export function naturalKey(personId: number, goalPlanId: number, goalName: string): string {
+  return `${personId}\u0000${goalPlanId}\u0000${goalName}`;
 }
 
-const keyOf = (g: HcmGoal) => naturalKey(g.PersonNumber, g.GoalPlanId, g.GoalName);
+const keyOf = (g: SimGoal) => naturalKey(g.PersonId, g.GoalPlanId, g.GoalName);
 
-function addTo<K>(index: Map<K, Set<string>>, key: K, uniqId: string): number {
+function addTo<K, V>(index: Map<K, Set<V>>, key: K, id: V): number {
   let set = index.get(key);
   if (!set) {
     set = new Set();
     index.set(key, set);
   }
-  set.add(uniqId);
+  set.add(id);
   return set.size;
 }
 
-function removeFrom<K>(index: Map<K, Set<string>>, key: K, uniqId: string): number {
+function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, id: V): number {
   const set = index.get(key);
   if (!set) return 0;
-  set.delete(uniqId);
+  set.delete(id);
   if (set.size === 0) index.delete(key);
   return set.size;
 }
 
 interface Undo {
-  uniqId: string;
+  goalId: number;
   previous: StoredGoal | undefined;
 }
 
 /**
- * In-memory goals with the indexes the finders need (uniqId, GoalId, natural key, person, plan), so
- * lookups stay O(1) at 50,000 goals. All mutations go through `put`, which keeps indexes and duplicate
- * counters right and journals the previous value while a transaction (a batch request) is open.
+ * In-memory goals keyed by GoalId, with the indexes the resources need (each resource's opaque key,
+ * natural key, person, plan), so lookups stay O(1) at 50,000 goals. All mutations go through `put`,
+ * which keeps indexes and duplicate counters right and journals the previous value while a
+ * transaction (a batch request) is open.
  */
 export class GoalStore {
-  private readonly byUniq = new Map<string, StoredGoal>();
-  private readonly byGoalId = new Map<number, string>();
-  private readonly byNaturalKey = new Map<string, Set<string>>();
-  private readonly byPerson = new Map<string, Set<string>>();
-  private readonly byPlan = new Map<number, Set<string>>();
+  private readonly byGoalId = new Map<number, StoredGoal>();
+  private readonly byPlanKey = new Map<string, number>();
+  private readonly byTopKey = new Map<string, number>();
+  private readonly byNaturalKey = new Map<string, Set<number>>();
+  private readonly byPerson = new Map<number, Set<number>>();
+  private readonly byPlan = new Map<number, Set<number>>();
   private nextGoalId = FIRST_GOAL_ID;
   private dupKeys = 0;
   private journal: Undo[] | null = null;
@@ -89,73 +85,77 @@ export class GoalStore {
   constructor(private readonly onChange: (change: StoreChange) => void = () => {}) {}
 
   get size(): number {
-    return this.byUniq.size;
+    return this.byGoalId.size;
   }
   /** Goals beyond the first for each natural key. */
   get duplicates(): number {
-    return this.byUniq.size - this.byNaturalKey.size;
+    return this.byGoalId.size - this.byNaturalKey.size;
   }
   /** Natural keys that have more than one goal. */
   get duplicateKeys(): number {
     return this.dupKeys;
   }
 
-  get(uniqId: string): StoredGoal | undefined {
-    return this.byUniq.get(uniqId);
-  }
-  uniqIdOfGoal(goalId: number): string | undefined {
+  get(goalId: number): StoredGoal | undefined {
     return this.byGoalId.get(goalId);
   }
-  idsForNaturalKey(key: string): ReadonlySet<string> | undefined {
+  /** By the plan child's key (performanceGoalsUniqID of goalPlans/{id}/child/performanceGoals). */
+  byPlanChildKey(key: string): StoredGoal | undefined {
+    const id = this.byPlanKey.get(key);
+    return id === undefined ? undefined : this.byGoalId.get(id);
+  }
+  /** By the top-level performanceGoals resource's key. */
+  byTopLevelKey(key: string): StoredGoal | undefined {
+    const id = this.byTopKey.get(key);
+    return id === undefined ? undefined : this.byGoalId.get(id);
+  }
+  idsForNaturalKey(key: string): ReadonlySet<number> | undefined {
     return this.byNaturalKey.get(key);
   }
-  idsForPerson(personNumber: string): ReadonlySet<string> | undefined {
-    return this.byPerson.get(personNumber);
+  idsForPerson(personId: number): ReadonlySet<number> | undefined {
+    return this.byPerson.get(personId);
   }
-  idsForPlan(goalPlanId: number): ReadonlySet<string> | undefined {
+  idsForPlan(goalPlanId: number): ReadonlySet<number> | undefined {
     return this.byPlan.get(goalPlanId);
   }
   all(): IterableIterator<StoredGoal> {
-    return this.byUniq.values();
+    return this.byGoalId.values();
   }
 
   create(fields: NewGoal, now: string): StoredGoal {
     const GoalId = this.nextGoalId++;
-    const GoalPlanGoalId = GoalId + PLAN_GOAL_OFFSET;
-    const goal: HcmGoal = {
+    const goal: SimGoal = {
       GoalId,
+      GoalPlanGoalId: GoalId + PLAN_GOAL_OFFSET,
       ...fields,
-      GoalPlanGoalId,
       CreationDate: now,
       LastUpdateDate: now,
-      performanceGoalsUniqID: uniqIdFor(GoalId, GoalPlanGoalId),
     };
     const record = { goal, version: 1 };
-    this.put(goal.performanceGoalsUniqID, record);
+    this.put(GoalId, record);
     return record;
   }
 
-  /** Replaces the goal's attributes (keys and CreationDate are kept) and bumps its version. */
-  update(uniqId: string, goal: HcmGoal, now: string): StoredGoal {
-    const current = this.byUniq.get(uniqId);
-    if (!current) throw new Error(`no goal ${uniqId}`);
+  /** Replaces the goal's attributes (ids and CreationDate are kept) and bumps its version. */
+  update(goalId: number, goal: SimGoal, now: string): StoredGoal {
+    const current = this.byGoalId.get(goalId);
+    if (!current) throw new Error(`no goal ${goalId}`);
     const record: StoredGoal = {
       goal: {
         ...goal,
         GoalId: current.goal.GoalId,
         GoalPlanGoalId: current.goal.GoalPlanGoalId,
-        performanceGoalsUniqID: uniqId,
         CreationDate: current.goal.CreationDate,
         LastUpdateDate: now,
       },
       version: current.version + 1,
     };
-    this.put(uniqId, record);
+    this.put(goalId, record);
     return record;
   }
 
-  delete(uniqId: string): void {
-    this.put(uniqId, undefined);
+  delete(goalId: number): void {
+    this.put(goalId, undefined);
   }
 
   /**
@@ -172,7 +172,7 @@ export class GoalStore {
       return fn();
     } catch (err) {
       this.journal = null;
-      for (const undo of journal.reverse()) this.put(undo.uniqId, undo.previous);
+      for (const undo of journal.reverse()) this.put(undo.goalId, undo.previous);
       this.nextGoalId = sequence;
       throw err;
     } finally {
@@ -181,40 +181,46 @@ export class GoalStore {
   }
 
   snapshot(): StoreSnapshot {
-    return { schema: 1, nextGoalId: this.nextGoalId, goals: [...this.byUniq.values()] };
+    return { schema: STORE_SCHEMA, nextGoalId: this.nextGoalId, goals: [...this.byGoalId.values()] };
   }
 
   load(snapshot: StoreSnapshot): void {
-    if (snapshot.schema !== 1)
-      throw new Error(`unknown HCM simulator state schema ${String(snapshot.schema)}`);
-    for (const record of snapshot.goals) this.put(record.goal.performanceGoalsUniqID, record, false);
+    if (snapshot.schema !== STORE_SCHEMA) {
+      throw new Error(
+        `HCM simulator state schema ${String(snapshot.schema)} is from an older simulator (this one ` +
+          `reads ${STORE_SCHEMA}: goals now carry Oracle's attribute names); delete the state directory`,
+      );
+    }
+    for (const record of snapshot.goals) this.put(record.goal.GoalId, record, false);
     this.nextGoalId = Math.max(this.nextGoalId, snapshot.nextGoalId);
   }
 
-  private put(uniqId: string, next: StoredGoal | undefined, notify = true): void {
-    const previous = this.byUniq.get(uniqId);
-    this.journal?.push({ uniqId, previous });
-    if (previous) this.unindex(uniqId, previous.goal);
+  private put(goalId: number, next: StoredGoal | undefined, notify = true): void {
+    const previous = this.byGoalId.get(goalId);
+    this.journal?.push({ goalId, previous });
+    if (previous) this.unindex(previous.goal);
     if (next) {
-      this.byUniq.set(uniqId, next);
-      this.index(uniqId, next.goal);
+      this.byGoalId.set(goalId, next);
+      this.index(next.goal);
     } else {
-      this.byUniq.delete(uniqId);
+      this.byGoalId.delete(goalId);
     }
-    if (notify) this.onChange({ uniqId, next, nextGoalId: this.nextGoalId });
+    if (notify) this.onChange({ goalId, next, nextGoalId: this.nextGoalId });
   }
 
-  private index(uniqId: string, goal: HcmGoal): void {
-    this.byGoalId.set(goal.GoalId, uniqId);
-    if (addTo(this.byNaturalKey, keyOf(goal), uniqId) === 2) this.dupKeys++;
-    addTo(this.byPerson, goal.PersonNumber, uniqId);
-    addTo(this.byPlan, goal.GoalPlanId, uniqId);
+  private index(goal: SimGoal): void {
+    this.byPlanKey.set(planGoalKey(goal), goal.GoalId);
+    this.byTopKey.set(topGoalKey(goal), goal.GoalId);
+    if (addTo(this.byNaturalKey, keyOf(goal), goal.GoalId) === 2) this.dupKeys++;
+    addTo(this.byPerson, goal.PersonId, goal.GoalId);
+    addTo(this.byPlan, goal.GoalPlanId, goal.GoalId);
   }
 
-  private unindex(uniqId: string, goal: HcmGoal): void {
-    this.byGoalId.delete(goal.GoalId);
-    if (removeFrom(this.byNaturalKey, keyOf(goal), uniqId) === 1) this.dupKeys--;
-    removeFrom(this.byPerson, goal.PersonNumber, uniqId);
-    removeFrom(this.byPlan, goal.GoalPlanId, uniqId);
+  private unindex(goal: SimGoal): void {
+    this.byPlanKey.delete(planGoalKey(goal));
+    this.byTopKey.delete(topGoalKey(goal));
+    if (removeFrom(this.byNaturalKey, keyOf(goal), goal.GoalId) === 1) this.dupKeys--;
+    removeFrom(this.byPerson, goal.PersonId, goal.GoalId);
+    removeFrom(this.byPlan, goal.GoalPlanId, goal.GoalId);
   }
 }

@@ -38,5 +38,13 @@ export class HcmTimelineRecorder {
 }
 
 /** `POST goals`, `GET goal`, ...: the method and the resource kind, never ids or query strings. */
+/** Labels the run report's charts group by: goal collections are `goals`, goal items `goal`. */
+const LABELS: Partial<Record<Route['kind'], string>> = {
+  planGoals: 'goals',
+  topGoals: 'goals',
+  planGoal: 'goal',
+  topGoal: 'goal',
+};
+
 export const routeLabel = (method: string, route: Route | undefined): string =>
-  `${method} ${route?.kind ?? 'unknown'}`;
+  `${method} ${route ? (LABELS[route.kind] ?? route.kind) : 'unknown'}`;

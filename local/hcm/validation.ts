@@ -1,44 +1,33 @@
-import {
-  GOAL_PRIORITY_CODES,
-  GOAL_STATUS_CODES,
-  type GoalStatusCode,
-  HCM_EDITABLE_ATTRIBUTES,
-  type HcmGoal,
-} from '#core/hcm/index.ts';
+import { type AttributeContract, PLAN_GOAL_ATTRIBUTES } from './contract/attributes.ts';
+import type { TenantLookups } from './contract/lookups.ts';
+import type { SimGoal } from './goal.ts';
 import { type ErrorDetail, SimHttpError } from './http.ts';
-import type { GoalPlan, PersonDirectory, SeedPerson } from './seed.ts';
+import type { GoalPlan, PersonDirectory, PlanAssignee, SeedPerson } from './seed.ts';
 import type { NewGoal } from './store.ts';
 
 /**
- * Payload validation for goal create / update / replace, with messages worded like Fusion's
- * (attribute-level, all problems reported at once in `o:errorDetails`).
+ * Body checks for the plan child `goalPlans/{id}/child/performanceGoals`, driven by the contract's
+ * attribute table: an attribute the resource does not have, or one the operation may not set, is a
+ * 400; so is a code outside the tenant's lookups and a worker whose assignment is not on the plan.
+ * All problems are reported at once in `o:errorDetails`, worded like Fusion's.
  */
 
 const RESOURCE = 'performanceGoals';
-const EDITABLE = HCM_EDITABLE_ATTRIBUTES;
-/** Settable on create only; an update may repeat the current value but not change it. */
-const IDENTITY = ['PersonNumber', 'PersonId', 'AssignmentId', 'GoalPlanId', 'ReviewPeriodId'] as const;
-const READ_ONLY = [
-  'GoalId',
-  'GoalPlanGoalId',
-  'performanceGoalsUniqID',
-  'StatusMeaning',
-  'CreationDate',
-  'LastUpdateDate',
-] as const;
-const KNOWN = new Set<string>([...EDITABLE, ...IDENTITY, ...READ_ONLY, 'links']);
-const STATUS_MEANING: Record<GoalStatusCode, string> = {
-  NOT_STARTED: 'Not started',
-  IN_PROGRESS: 'In progress',
-  COMPLETED: 'Completed',
-  CANCELLED: 'Cancelled',
-  ON_HOLD: 'On hold',
-};
-const MAX_NAME = 400;
-const MAX_DESCRIPTION = 4000;
+const BY_NAME = new Map(PLAN_GOAL_ATTRIBUTES.map((a) => [a.name, a]));
+/** Settable on create, fixed afterwards. */
+export const CREATE_ONLY = PLAN_GOAL_ATTRIBUTES.filter((a) => a.create && !a.update).map((a) => a.name);
+const MAX_WEIGHTING = 100;
 
 type Payload = Record<string, unknown>;
-type EditableFields = Pick<NewGoal, (typeof EDITABLE)[number] | 'StatusMeaning'>;
+type GoalFields = Omit<
+  NewGoal,
+  'GoalPlanId' | 'ReviewPeriodId' | 'PersonId' | 'PersonNumber' | 'AssignmentId' | 'AssignmentNumber'
+>;
+
+export interface ValidationContext {
+  persons: PersonDirectory;
+  lookups: TenantLookups;
+}
 
 export function asPayload(body: unknown): Payload {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
@@ -49,8 +38,8 @@ export function asPayload(body: unknown): Payload {
 
 class Problems {
   readonly list: ErrorDetail[] = [];
-  add(path: string, detail: string, code?: string): void {
-    this.list.push({ path, detail, ...(code ? { code } : {}) });
+  add(path: string, detail: string, code: string): void {
+    this.list.push({ path, detail, code });
   }
   required(attr: string): void {
     this.add(attr, `Attribute ${attr} in ${RESOURCE} is required.`, 'JBO-27014');
@@ -60,13 +49,16 @@ class Problems {
   }
 }
 
-function checkNames(payload: Payload, problems: Problems, current?: HcmGoal): void {
-  for (const [attr, value] of Object.entries(payload)) {
-    if (!KNOWN.has(attr)) {
-      problems.add(attr, `The attribute ${attr} isn't valid for the resource ${RESOURCE}.`);
-    } else if ((READ_ONLY as readonly string[]).includes(attr)) {
-      const unchanged = current && current[attr as keyof HcmGoal] === value;
-      if (!unchanged) problems.add(attr, `Attribute ${attr} in ${RESOURCE} is read only.`);
+/** Unknown attributes and attributes the operation may not set. `links` is ignored, like ADF. */
+function checkNames(payload: Payload, op: 'create' | 'update', problems: Problems): void {
+  for (const name of Object.keys(payload)) {
+    if (name === 'links') continue;
+    const attr = BY_NAME.get(name);
+    if (!attr) {
+      problems.add(name, `The attribute ${name} isn't valid for the resource ${RESOURCE}.`, 'JBO-27023');
+    } else if (!attr[op]) {
+      const why = attr.create ? "can't be changed after the goal is created" : 'is read only';
+      problems.add(name, `Attribute ${name} in ${RESOURCE} ${why}.`, 'JBO-27008');
     }
   }
 }
@@ -77,28 +69,65 @@ function isDate(value: unknown): value is string {
   return !Number.isNaN(d.getTime()) && d.toISOString().startsWith(value);
 }
 
-function checkFields(goal: Payload, plan: GoalPlan, problems: Problems): EditableFields | undefined {
-  const { GoalName, Description, StartDate, TargetCompletionDate, ActualCompletionDate } = goal;
-  if (typeof GoalName !== 'string' || GoalName.trim() === '') problems.required('GoalName');
-  else if (GoalName.length > MAX_NAME)
-    problems.add('GoalName', `GoalName is longer than ${MAX_NAME} characters.`);
-  if (Description != null && (typeof Description !== 'string' || Description.length > MAX_DESCRIPTION)) {
-    problems.add('Description', `Description must be text of at most ${MAX_DESCRIPTION} characters.`);
+function checkType(
+  attr: AttributeContract,
+  value: unknown,
+  ctx: ValidationContext,
+  problems: Problems,
+): void {
+  if (value === null || value === undefined) return;
+  const bad = (why: string) =>
+    problems.add(
+      attr.name,
+      `The value ${JSON.stringify(value)} of attribute ${attr.name} ${why}.`,
+      'JBO-27018',
+    );
+  switch (attr.type) {
+    case 'date':
+      if (!isDate(value)) bad("isn't a valid date; use the format YYYY-MM-DD");
+      return;
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isSafeInteger(value)) bad('must be a whole number');
+      return;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) bad('must be a number');
+      return;
+    default:
+      if (typeof value !== 'string') bad('must be text');
+      else if (attr.maxLength !== undefined && value.length > attr.maxLength) {
+        bad(`is longer than ${attr.maxLength} characters`);
+      } else if (attr.lookup && !ctx.lookups[attr.lookup].includes(value)) {
+        problems.add(
+          attr.name,
+          `The value ${JSON.stringify(value)} of attribute ${attr.name} isn't valid. ` +
+            `Valid values are ${ctx.lookups[attr.lookup].join(', ')}.`,
+          'JBO-27019',
+        );
+      }
   }
-  for (const [attr, value] of [
-    ['StartDate', StartDate],
-    ['TargetCompletionDate', TargetCompletionDate],
-  ] as const) {
-    if (value == null || value === '') problems.required(attr);
-    else if (!isDate(value)) problems.add(attr, invalidDate(attr, value));
+}
+
+function checkFields(
+  goal: Payload,
+  plan: GoalPlan,
+  ctx: ValidationContext,
+  problems: Problems,
+): GoalFields | undefined {
+  const before = problems.list.length;
+  for (const attr of PLAN_GOAL_ATTRIBUTES) {
+    if (!attr.update) continue;
+    const value = goal[attr.name];
+    if (attr.mandatory && (value === null || value === undefined || value === ''))
+      problems.required(attr.name);
+    else checkType(attr, value, ctx, problems);
   }
-  if (ActualCompletionDate != null && !isDate(ActualCompletionDate)) {
-    problems.add('ActualCompletionDate', invalidDate('ActualCompletionDate', ActualCompletionDate));
-  }
+  const { StartDate, TargetCompletionDate, Weighting, GoalName } = goal;
+  if (typeof GoalName === 'string' && GoalName.trim() === '') problems.required('GoalName');
   if (isDate(StartDate) && isDate(TargetCompletionDate) && TargetCompletionDate < StartDate) {
     problems.add(
       'TargetCompletionDate',
       `The target completion date ${TargetCompletionDate} must be on or after the start date ${StartDate}.`,
+      'HRG-1001',
     );
   }
   if (isDate(StartDate) && (StartDate < plan.StartDate || StartDate > plan.EndDate)) {
@@ -106,134 +135,151 @@ function checkFields(goal: Payload, plan: GoalPlan, problems: Problems): Editabl
       'StartDate',
       `The start date ${StartDate} must be within the review period ${plan.ReviewPeriodName} ` +
         `(${plan.StartDate} to ${plan.EndDate}).`,
+      'HRG-1002',
     );
   }
-  const status = goal.StatusCode ?? 'NOT_STARTED';
-  if (!(GOAL_STATUS_CODES as readonly unknown[]).includes(status)) {
-    problems.add('StatusCode', invalidCode('StatusCode', status, GOAL_STATUS_CODES));
+  if (typeof Weighting === 'number' && (Weighting < 0 || Weighting > MAX_WEIGHTING)) {
+    problems.add('Weighting', `The weighting ${Weighting} must be from 0 to ${MAX_WEIGHTING}.`, 'HRG-1003');
   }
-  if (goal.PriorityCode != null && !(GOAL_PRIORITY_CODES as readonly unknown[]).includes(goal.PriorityCode)) {
-    problems.add('PriorityCode', invalidCode('PriorityCode', goal.PriorityCode, GOAL_PRIORITY_CODES));
-  }
-  for (const attr of ['Weight', 'PercentComplete'] as const) {
-    const v = goal[attr];
-    if (v != null && (typeof v !== 'number' || !Number.isFinite(v) || v < 0 || v > 100)) {
-      problems.add(
-        attr,
-        `The value ${JSON.stringify(v)} of attribute ${attr} must be a number from 0 to 100.`,
-      );
-    }
-  }
-  if (goal.CategoryCode != null && typeof goal.CategoryCode !== 'string') {
-    problems.add('CategoryCode', 'CategoryCode must be text.');
-  }
-  if (problems.list.length > 0) return undefined;
-  const code = status as GoalStatusCode;
+  if (problems.list.length > before) return undefined;
+  const text = (v: unknown) => (v as string | null | undefined) ?? null;
   return {
-    GoalName: GoalName as string,
-    Description: (Description as string | null | undefined) ?? null,
+    GoalName: goal.GoalName as string,
+    Description: text(goal.Description),
     StartDate: StartDate as string,
     TargetCompletionDate: TargetCompletionDate as string,
-    ActualCompletionDate: (ActualCompletionDate as string | null | undefined) ?? null,
-    StatusCode: code,
-    StatusMeaning: STATUS_MEANING[code],
-    PercentComplete: (goal.PercentComplete as number | null | undefined) ?? null,
-    PriorityCode: (goal.PriorityCode as EditableFields['PriorityCode']) ?? null,
-    Weight: (goal.Weight as number | null | undefined) ?? null,
-    CategoryCode: (goal.CategoryCode as string | null | undefined) ?? null,
+    ActualCompletionDate: text(goal.ActualCompletionDate),
+    StatusCode: (goal.StatusCode as string | null | undefined) ?? 'NOT_STARTED',
+    PriorityCode: text(goal.PriorityCode),
+    Weighting: (Weighting as number | null | undefined) ?? null,
+    PercentCompletion: text(goal.PercentCompletion),
+    CategoryCode: text(goal.CategoryCode),
   };
 }
 
-const invalidDate = (attr: string, v: unknown) =>
-  `The value ${JSON.stringify(v)} of attribute ${attr} isn't a valid date. Use the format YYYY-MM-DD.`;
-const invalidCode = (attr: string, v: unknown, valid: readonly string[]) =>
-  `The value ${JSON.stringify(v)} of attribute ${attr} isn't valid. Valid values are ${valid.join(', ')}.`;
+function describeAssignments(rows: readonly PlanAssignee[]): string {
+  return rows.map((a) => `${a.AssignmentId} (${a.AssignmentNumber})`).join(', ');
+}
 
-function resolvePerson(
+/**
+ * The worker and the assignment the goal belongs to. The worker's assignment must be assigned to the
+ * plan; without an AssignmentId the server takes the only one, and refuses to guess among several.
+ */
+function resolveOwner(
   payload: Payload,
-  persons: PersonDirectory,
+  plan: GoalPlan,
+  ctx: ValidationContext,
   problems: Problems,
-): SeedPerson | undefined {
-  const { PersonNumber, PersonId, AssignmentId } = payload;
-  if (PersonNumber == null && PersonId == null) {
-    problems.required('PersonNumber');
+): { person: SeedPerson; assignee: PlanAssignee } | undefined {
+  const { PersonId, AssignmentId } = payload;
+  if (PersonId === null || PersonId === undefined) {
+    problems.required('PersonId');
     return undefined;
   }
-  const byNumber = typeof PersonNumber === 'string' ? persons.byNumber(PersonNumber) : undefined;
-  const byId = typeof PersonId === 'number' ? persons.byId(PersonId) : undefined;
-  if (PersonNumber != null && !byNumber) {
-    problems.add('PersonNumber', `The person number ${JSON.stringify(PersonNumber)} doesn't exist.`);
+  const person = typeof PersonId === 'number' ? ctx.persons.byId(PersonId) : undefined;
+  if (!person) {
+    problems.add('PersonId', `The person ID ${JSON.stringify(PersonId)} doesn't exist.`, 'HRG-1010');
+    return undefined;
   }
-  if (PersonId != null && !byId)
-    problems.add('PersonId', `The person ID ${JSON.stringify(PersonId)} doesn't exist.`);
-  if (byNumber && byId && byNumber.PersonId !== byId.PersonId) {
+  const onPlan = ctx.persons.planAssignees(person, plan);
+  const who = `${person.PersonNumber} (person ID ${person.PersonId})`;
+  if (AssignmentId !== null && AssignmentId !== undefined) {
+    if (!person.assignments.some((a) => a.AssignmentId === AssignmentId)) {
+      problems.add(
+        'AssignmentId',
+        `The assignment ${JSON.stringify(AssignmentId)} isn't an assignment of ${who}.`,
+        'HRG-1011',
+      );
+      return undefined;
+    }
+    const assignee = onPlan.find((a) => a.AssignmentId === AssignmentId);
+    if (!assignee) {
+      problems.add(
+        'AssignmentId',
+        `The assignment ${AssignmentId} of ${who} isn't assigned to the goal plan ${plan.GoalPlanName} ` +
+          `(${plan.GoalPlanId}). Assign the goal plan to the worker first.`,
+        'HRG-1012',
+      );
+      return undefined;
+    }
+    return { person, assignee };
+  }
+  if (onPlan.length === 0) {
     problems.add(
       'PersonId',
-      `The person ID ${byId.PersonId} doesn't belong to person number ${PersonNumber}.`,
+      `The worker ${who} isn't assigned to the goal plan ${plan.GoalPlanName} (${plan.GoalPlanId}). ` +
+        'Assign the goal plan to the worker first.',
+      'HRG-1012',
     );
+    return undefined;
   }
-  const person = byNumber ?? byId;
-  if (person && AssignmentId != null && AssignmentId !== person.AssignmentId) {
+  if (onPlan.length > 1) {
     problems.add(
       'AssignmentId',
-      `The assignment ${JSON.stringify(AssignmentId)} isn't an assignment of the person.`,
+      `The worker ${who} has ${onPlan.length} assignments on the goal plan ${plan.GoalPlanId}: ` +
+        `${describeAssignments(onPlan)}. Send the AssignmentId of the one the goal belongs to.`,
+      'HRG-1013',
     );
+    return undefined;
   }
-  return person;
+  return { person, assignee: onPlan[0]! };
 }
 
 function checkPlanFields(payload: Payload, plan: GoalPlan, problems: Problems): void {
   if (payload.GoalPlanId != null && payload.GoalPlanId !== plan.GoalPlanId) {
-    problems.add('GoalPlanId', `The goal plan ${JSON.stringify(payload.GoalPlanId)} doesn't match the URL.`);
+    problems.add(
+      'GoalPlanId',
+      `The goal plan ${JSON.stringify(payload.GoalPlanId)} doesn't match the URL.`,
+      'HRG-1020',
+    );
   }
   if (payload.ReviewPeriodId != null && payload.ReviewPeriodId !== plan.ReviewPeriodId) {
     problems.add(
       'ReviewPeriodId',
       `The review period ${JSON.stringify(payload.ReviewPeriodId)} isn't the review period of goal plan ${plan.GoalPlanId}.`,
+      'HRG-1021',
     );
   }
 }
 
-/** A create (POST) payload for goal plan `plan` -> the new goal's attributes, or 400. */
-export function validateCreate(body: unknown, plan: GoalPlan, persons: PersonDirectory): NewGoal {
+/** A create (POST) body for goal plan `plan` -> the new goal's attributes, or 400. */
+export function validateCreate(body: unknown, plan: GoalPlan, ctx: ValidationContext): NewGoal {
   const payload = asPayload(body);
   const problems = new Problems();
-  checkNames(payload, problems);
+  checkNames(payload, 'create', problems);
   checkPlanFields(payload, plan, problems);
-  const person = resolvePerson(payload, persons, problems);
-  const fields = checkFields(payload, plan, problems);
+  const owner = resolveOwner(payload, plan, ctx, problems);
+  const fields = checkFields(payload, plan, ctx, problems);
   problems.throwIfAny();
   return {
     ...fields!,
-    PersonId: person!.PersonId,
-    PersonNumber: person!.PersonNumber,
-    AssignmentId: person!.AssignmentId,
+    PersonId: owner!.person.PersonId,
+    PersonNumber: owner!.person.PersonNumber,
+    AssignmentId: owner!.assignee.AssignmentId,
+    AssignmentNumber: owner!.assignee.AssignmentNumber,
     GoalPlanId: plan.GoalPlanId,
     ReviewPeriodId: plan.ReviewPeriodId,
   };
 }
 
 /**
- * An update of `current`: `merge` (PATCH) keeps attributes the payload omits; `replace` (batch
- * operation "replace") resets omitted editable attributes to null, so required ones must be sent.
+ * An update of `current`: `merge` (PATCH) keeps attributes the body omits; `replace` (batch
+ * operation "replace") resets omitted updatable attributes to null, so mandatory ones must be sent.
  */
 export function validateUpdate(
   body: unknown,
-  current: HcmGoal,
+  current: SimGoal,
   plan: GoalPlan,
   mode: 'merge' | 'replace',
-): HcmGoal {
+  ctx: ValidationContext,
+): SimGoal {
   const payload = asPayload(body);
   const problems = new Problems();
-  checkNames(payload, problems, current);
-  for (const attr of IDENTITY) {
-    if (payload[attr] != null && payload[attr] !== current[attr]) {
-      problems.add(attr, `Attribute ${attr} in ${RESOURCE} can't be changed after the goal is created.`);
-    }
-  }
+  checkNames(payload, 'update', problems);
   const base: Payload = mode === 'merge' ? { ...current } : {};
-  for (const attr of EDITABLE) if (attr in payload) base[attr] = payload[attr];
-  const fields = checkFields(base, plan, problems);
+  for (const attr of PLAN_GOAL_ATTRIBUTES)
+    if (attr.update && attr.name in payload) base[attr.name] = payload[attr.name];
+  const fields = checkFields(base, plan, ctx, problems);
   problems.throwIfAny();
   return { ...current, ...fields! };
 }

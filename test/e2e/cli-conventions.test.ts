@@ -212,7 +212,7 @@ describe('verify of an existing state dir', () => {
       .goals()
       .sort((a, b) => a.GoalId - b.GoalId)
       .at(-1)!;
-    await deleteHcmGoal(hcm.url, gone.performanceGoalsUniqID);
+    await deleteHcmGoal(hcm.url, gone.planChildKey);
     const r = await goalSync(['local', '--state-dir', stateDir, '--verify', '--json', ...common]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(

@@ -62,11 +62,11 @@ describe('verify pass', () => {
     const goals = hcm.goals().sort((a, b) => a.GoalId - b.GoalId);
     const deleted = [goals[3]!, goals[150]!];
     const edited = [goals[10]!, goals[200]!, goals[299]!];
-    for (const g of deleted) await deleteHcmGoal(hcm.url, g.performanceGoalsUniqID);
-    await editHcmGoal(hcm.url, edited[0]!.performanceGoalsUniqID, { StatusCode: 'CANCELLED' });
-    await editHcmGoal(hcm.url, edited[1]!.performanceGoalsUniqID, { Description: 'changed by hand' });
+    for (const g of deleted) await deleteHcmGoal(hcm.url, g.planChildKey);
+    await editHcmGoal(hcm.url, edited[0]!.planChildKey, { StatusCode: 'CANCELLED' });
+    await editHcmGoal(hcm.url, edited[1]!.planChildKey, { Description: 'changed by hand' });
     // Renamed: the natural key no longer matches; the goal the ledger points at is corrected, not doubled.
-    await editHcmGoal(hcm.url, edited[2]!.performanceGoalsUniqID, { GoalName: 'renamed by hand' });
+    await editHcmGoal(hcm.url, edited[2]!.planChildKey, { GoalName: 'renamed by hand' });
     const original = new Map(goals.map((g) => [g.GoalId, g]));
 
     // Without --verify the ledger says nothing changed: nothing is written, the damage stays.

@@ -57,7 +57,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   connectionId = `${CONNECTION_ID}-idx-${++seq}`;
-  for (const g of peers.hcm.goals()) peers.hcm.deleteGoal(g.performanceGoalsUniqID);
+  for (const g of peers.hcm.goals()) peers.hcm.deleteGoal(g.planChildKey);
 });
 afterEach(() => {
   protocolGuards.liveLookupAfterWriteTrace = true;
@@ -258,7 +258,7 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     await passes(`seed3-${connectionId}`, await planIndex(`seed3-${connectionId}`));
     const target = records[5]!;
     const [goal] = goalsOf(target);
-    peers.hcm.editGoal(goal!.performanceGoalsUniqID, { StatusCode: 'CANCELLED' });
+    peers.hcm.editGoal(goal!.planChildKey, { StatusCode: 'CANCELLED' });
     const store = memoryStore();
     await buildGoalIndex(
       { runId: 'verify', attempt: 2, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify: true },
@@ -267,7 +267,7 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     const snapshot = (await loadSnapshot(store, 'verify', 2, chunk.index))!;
     expect(snapshot.verify).toBe(true);
     // Edited again after the listing: the listing's ETag is stale, and its diff would miss this field.
-    peers.hcm.editGoal(goal!.performanceGoalsUniqID, { Description: 'second edit' });
+    peers.hcm.editGoal(goal!.planChildKey, { Description: 'second edit' });
     const before = (await peers.hcm.stats()).requests.byStatus['412'] ?? 0;
     const result = { counts: total(await passes(`verify-${connectionId}`, snapshot)) };
     expect(result.counts).toMatchObject({
@@ -290,8 +290,8 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     await passes(`seed4-${connectionId}`, await planIndex(`seed4-${connectionId}`));
     const [gone] = goalsOf(records[2]!);
     const [edited] = goalsOf(records[7]!);
-    peers.hcm.deleteGoal(gone!.performanceGoalsUniqID);
-    peers.hcm.editGoal(edited!.performanceGoalsUniqID, { StatusCode: 'CANCELLED' });
+    peers.hcm.deleteGoal(gone!.planChildKey);
+    peers.hcm.editGoal(edited!.planChildKey, { StatusCode: 'CANCELLED' });
     const store = memoryStore();
     const runId = `verify-snap-${connectionId}`;
     await buildGoalIndex(

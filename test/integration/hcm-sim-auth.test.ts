@@ -1,13 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { hcmPaths } from '#core/hcm/index.ts';
 import { type DevTokenIssuer, startDevTokenIssuer } from '../../local/hcm/dev-tokens.ts';
 import { type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
+import { topGoals } from '../support/hcm-sim-http.ts';
 
 let idp: DevTokenIssuer;
 let sim: HcmSim;
 
 async function get(token: string | undefined) {
-  const res = await fetch(`${sim.url}${hcmPaths.performanceGoals}?limit=1`, {
+  const res = await fetch(`${sim.url}${topGoals}?limit=1`, {
     headers: token === undefined ? {} : { Authorization: `Bearer ${token}` },
   });
   // biome-ignore lint/suspicious/noExplicitAny: JSON answers are inspected field by field in assertions

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HCM_MEDIA, HCM_REST_ROOT, type HcmGoal, hcmPaths } from '#core/hcm/index.ts';
 import { type DevTokenIssuer, startDevTokenIssuer } from '../../local/hcm/dev-tokens.ts';
 import { GOAL_PLANS, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
+import { personId, planGoals, ROOT, selfPath } from '../support/hcm-sim-http.ts';
 
 const FY26 = GOAL_PLANS[0]!;
 let idp: DevTokenIssuer;
@@ -13,9 +13,9 @@ type Json = any;
 
 async function batch(
   parts: unknown[],
-  contentType: string = HCM_MEDIA.batch,
+  contentType = 'application/vnd.oracle.adf.batch+json',
 ): Promise<{ status: number; body: Json }> {
-  const res = await fetch(sim.restRoot, {
+  const res = await fetch(sim.url + ROOT, {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
     body: JSON.stringify({ parts }),
@@ -25,7 +25,7 @@ async function batch(
 
 const goal = (name: string, over: Record<string, unknown> = {}) => ({
   GoalName: name,
-  PersonNumber: 'E000010',
+  PersonId: personId(9),
   StartDate: '2026-03-01',
   TargetCompletionDate: '2026-09-30',
   StatusCode: 'NOT_STARTED',
@@ -33,7 +33,7 @@ const goal = (name: string, over: Record<string, unknown> = {}) => ({
 });
 const createPart = (id: string, payload: unknown) => ({
   id,
-  path: hcmPaths.planGoals(FY26.GoalPlanId),
+  path: planGoals(FY26.GoalPlanId),
   operation: 'create',
   payload,
 });
@@ -54,15 +54,19 @@ describe('HCM simulator: batch', () => {
     const res = await batch([
       createPart('a', goal('Batch A')),
       createPart('b', goal('Batch B')),
-      { id: 'find', path: `performanceGoals?q=PersonNumber='E000010';GoalName='Batch B'`, operation: 'get' },
+      {
+        id: 'find',
+        path: `goalPlans/${FY26.GoalPlanId}/child/performanceGoals?q=PersonId=${personId(9)};GoalName='Batch B'`,
+        operation: 'get',
+      },
     ]);
     expect(res.status).toBe(200);
     expect(res.body.parts.map((p: { id: string }) => p.id)).toEqual(['a', 'b', 'find']);
     const [a, b, found] = res.body.parts;
     expect(b.payload.GoalId).toBe(a.payload.GoalId + 1);
-    expect(found.payload.items.map((g: HcmGoal) => g.GoalId)).toEqual([b.payload.GoalId]);
+    expect(found.payload.items.map((g: { GoalId: number }) => g.GoalId)).toEqual([b.payload.GoalId]);
 
-    const item = hcmPaths.planGoal(FY26.GoalPlanId, a.payload.performanceGoalsUniqID);
+    const item = selfPath(a.payload);
     const upd = await batch([
       { id: 'u', path: item, operation: 'update', payload: { StatusCode: 'COMPLETED' } },
       { id: 'g', path: `${sim.url}${item}`, operation: 'get' },
@@ -95,24 +99,29 @@ describe('HCM simulator: batch', () => {
   });
 
   it('rolls back updates and deletes when a later part fails (404, 412)', async () => {
-    const created = (await batch([createPart('c', goal('Rollback target', { Weight: 10 }))])).body.parts[0]
+    const created = (await batch([createPart('c', goal('Rollback target', { Weighting: 10 }))])).body.parts[0]
       .payload;
-    const item = hcmPaths.planGoal(FY26.GoalPlanId, created.performanceGoalsUniqID);
+    const item = selfPath(created);
     const missing = await batch([
-      { id: 'u', path: item, operation: 'update', payload: { Weight: 90 } },
+      { id: 'u', path: item, operation: 'update', payload: { Weighting: 90 } },
       { id: 'd', path: item, operation: 'delete' },
-      { id: 'gone', path: hcmPaths.planGoal(FY26.GoalPlanId, 'NOPE'), operation: 'delete' },
+      { id: 'gone', path: `${planGoals(FY26.GoalPlanId)}/NOPE`, operation: 'delete' },
     ]);
     expect(missing.status).toBe(404);
     expect(missing.body.parts[0]).toMatchObject({ id: 'gone', status: 404 });
     const stale = await batch([
-      { id: 'r', path: item, operation: 'replace', payload: goal('Replaced', { Weight: 5 }) },
-      { id: 'p', path: item, operation: 'update', payload: { Weight: 1 }, ifMatch: '"stale"' },
+      {
+        id: 'r',
+        path: item,
+        operation: 'replace',
+        payload: { ...goal('Replaced', { Weighting: 5 }), PersonId: undefined },
+      },
+      { id: 'p', path: item, operation: 'update', payload: { Weighting: 1 }, ifMatch: '"stale"' },
     ]);
     expect(stale.status).toBe(412);
     expect(stale.body.parts[0].id).toBe('p');
     const now = sim.goals().find((g) => g.GoalId === created.GoalId);
-    expect(now).toMatchObject({ Weight: 10, GoalName: 'Rollback target' });
+    expect(now).toMatchObject({ Weighting: 10, GoalName: 'Rollback target' });
   });
 
   it('refuses malformed batches as a whole', async () => {
@@ -122,7 +131,7 @@ describe('HCM simulator: batch', () => {
       (await batch([{ id: 'x', path: 'performanceGoals', operation: 'get' }], 'application/json')).status,
     ).toBe(415);
     const wrongOp = await batch([
-      { id: 'w', path: `${HCM_REST_ROOT}/performanceGoals`, operation: 'create', payload: goal('x') },
+      { id: 'w', path: `${ROOT}/performanceGoals`, operation: 'create', payload: goal('x') },
     ]);
     expect(wrongOp.status).toBe(405);
     expect(wrongOp.body.parts[0].id).toBe('w');

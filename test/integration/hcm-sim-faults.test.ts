@@ -1,8 +1,7 @@
-import { appendFile, mkdtemp, rm } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type HcmGoal, hcmPaths } from '#core/hcm/index.ts';
 import { type DevTokenIssuer, startDevTokenIssuer } from '../../local/hcm/dev-tokens.ts';
 import {
   fetchHcmStats,
@@ -10,9 +9,11 @@ import {
   type HcmSim,
   type HcmSimOptions,
   postHcmFaults,
+  type SimGoal,
   startHcmSim,
 } from '../../local/hcm/index.ts';
-import { JOURNAL_FILE_NAME } from '../../local/hcm/persist.ts';
+import { JOURNAL_FILE_NAME, STATE_FILE_NAME } from '../../local/hcm/persist.ts';
+import { personId, planGoals, topGoals } from '../support/hcm-sim-http.ts';
 
 const FY26 = GOAL_PLANS[0]!;
 let idp: DevTokenIssuer;
@@ -28,14 +29,14 @@ async function sim(options: Partial<HcmSimOptions> = {}): Promise<HcmSim> {
 
 const goal = (n: number) => ({
   GoalName: `Fault goal ${n}`,
-  PersonNumber: 'E000001',
+  PersonId: personId(0),
   StartDate: '2026-01-10',
   TargetCompletionDate: '2026-12-01',
   StatusCode: 'IN_PROGRESS',
 });
 
 function post(s: HcmSim, body: unknown): Promise<Response> {
-  return fetch(s.url + hcmPaths.planGoals(FY26.GoalPlanId), {
+  return fetch(s.url + planGoals(FY26.GoalPlanId), {
     method: 'POST',
     headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
     body: JSON.stringify(body),
@@ -43,7 +44,7 @@ function post(s: HcmSim, body: unknown): Promise<Response> {
 }
 
 async function list(s: HcmSim): Promise<number> {
-  const res = await fetch(`${s.url}${hcmPaths.performanceGoals}?limit=1`, {
+  const res = await fetch(`${s.url}${topGoals}?limit=1`, {
     headers: { Authorization: `Bearer ${token}` },
   });
   await res.arrayBuffer();
@@ -138,13 +139,13 @@ describe('HCM simulator: stateDir persistence', () => {
     const dir = await mkdtemp(join(tmpdir(), 'hcm-sim-'));
     dirs.push(dir);
     const first = await sim({ stateDir: dir, persistDebounceMs: 20 });
-    const made: HcmGoal[] = [];
-    for (let i = 0; i < 3; i++) made.push((await (await post(first, goal(i))).json()) as HcmGoal);
+    const made: SimGoal[] = [];
+    for (let i = 0; i < 3; i++) made.push((await (await post(first, goal(i))).json()) as SimGoal);
     await first.close();
 
     const second = await sim({ stateDir: dir });
     expect(second.goals().map((g) => g.GoalId)).toEqual(made.map((g) => g.GoalId));
-    const next = (await (await post(second, goal(9))).json()) as HcmGoal;
+    const next = (await (await post(second, goal(9))).json()) as SimGoal;
     expect(next.GoalId).toBe(made[2]!.GoalId + 1);
     // flush() without close, as a process would before it is killed: the file has the fourth goal.
     await second.flush();
@@ -163,7 +164,7 @@ describe('HCM simulator: stateDir persistence', () => {
     // `first` is neither flushed nor closed, as after SIGKILL: a new instance reads the journal.
     const second = await sim({ stateDir: dir });
     expect(second.goals().map((g) => g.GoalName)).toEqual([0, 1, 2, 3, 4].map((i) => `Fault goal ${i}`));
-    expect(((await (await post(second, goal(9))).json()) as HcmGoal).GoalId).toBe(
+    expect(((await (await post(second, goal(9))).json()) as SimGoal).GoalId).toBe(
       Math.max(
         ...second
           .goals()
@@ -171,5 +172,12 @@ describe('HCM simulator: stateDir persistence', () => {
           .map((g) => g.GoalId),
       ) + 1,
     );
+  });
+
+  it('refuses a state directory of the simulator before Oracle names (schema 1) and says what to do', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'hcm-sim-'));
+    dirs.push(dir);
+    await writeFile(join(dir, STATE_FILE_NAME), JSON.stringify({ schema: 1, nextGoalId: 5, goals: [] }));
+    await expect(sim({ stateDir: dir })).rejects.toThrow(/schema 1 .*delete the state directory/s);
   });
 });

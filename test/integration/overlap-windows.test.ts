@@ -10,7 +10,7 @@ import {
   RunStore,
   type WriteTiming,
 } from '#core/checkpoint/index.ts';
-import { HcmGoalsClient, hcmPaths } from '#core/hcm/index.ts';
+import { HcmGoalsClient, hcmResources } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalSource } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import { type ChunkResult, planRun, processChunk } from '#core/sync/index.ts';
@@ -50,12 +50,13 @@ beforeEach(async () => {
   // A fresh connection per test: its own ledger, so every test starts with HCM holding none of its goals.
   connectionId = `${CONNECTION_ID}-${++runSeq}`;
   await peers.hcm.setFaults({ latencyMs: 0, jitterMs: 0, lateCommitRate: 0, commitThenDropRate: 0 });
-  for (const goal of peers.hcm.goals()) await deleteGoal(goal.GoalPlanId, goal.performanceGoalsUniqID);
+  for (const goal of peers.hcm.goals()) await deleteGoal(goal.GoalPlanId, goal.planChildKey);
 });
 
 async function deleteGoal(planId: number, uniq: string): Promise<void> {
   const token = await peers.broker.tokenProvider().getToken(CONNECTION_ID);
-  await fetch(peers.hcm.url + hcmPaths.planGoal(planId, uniq), {
+  // A test's own cleanup: the simulator's control listing names each goal's plan child key.
+  await fetch(`${peers.hcm.url}${hcmResources.planGoals(planId)}/${encodeURIComponent(uniq)}`, {
     method: 'DELETE',
     headers: { Authorization: `Bearer ${token.accessToken}` },
   });

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hcmPaths } from '#core/hcm/index.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { fetchHcmTimeline, GOAL_PLANS, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
 import { fetchIdpTimeline, type IdpSim, startIdp } from '../../local/idp/index.ts';
 import { PerSecondCounts, Ring } from '../../local/timeline/per-second.ts';
+import { personId, planGoals, topGoals } from '../support/hcm-sim-http.ts';
 import { refreshGrant } from '../support/idp-client.ts';
 
 const TTL = 30;
@@ -34,7 +34,7 @@ async function accessToken(): Promise<string> {
 }
 
 const goals = (token?: string) =>
-  fetch(`${hcm.url}${hcmPaths.performanceGoals}?limit=1`, {
+  fetch(`${hcm.url}${topGoals}?limit=1`, {
     headers: token ? { Authorization: `Bearer ${token}` } : {},
   });
 
@@ -76,12 +76,12 @@ describe('simulator timelines (the run report charts)', () => {
   it('HCM counts goals written per second from its store, and resetStats clears the timeline', async () => {
     hcm.resetStats();
     const token = await accessToken();
-    const res = await fetch(`${hcm.url}${hcmPaths.planGoals(GOAL_PLANS[0]!.GoalPlanId)}`, {
+    const res = await fetch(`${hcm.url}${planGoals(GOAL_PLANS[0]!.GoalPlanId)}`, {
       method: 'POST',
       headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
       body: JSON.stringify({
         GoalName: 'Timeline goal',
-        PersonNumber: 'E000001',
+        PersonId: personId(0),
         StartDate: '2026-02-01',
         TargetCompletionDate: '2026-11-30',
         StatusCode: 'NOT_STARTED',

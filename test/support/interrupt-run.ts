@@ -3,9 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GoalRecordSchema } from '#core/source/index.ts';
 import { JOURNAL_FILE_NAME } from '../../local/hcm/persist.ts';
-import { naturalKey, type StoreSnapshot } from '../../local/hcm/store.ts';
+import type { StoreSnapshot } from '../../local/hcm/store.ts';
 import type { RunReport } from '../../local/runner/report.ts';
 import { mulberry32 } from '../../local/sample/random.ts';
+
+/** Person number + plan + goal name: the source's natural key, matched against the simulator's goals. */
+const naturalKey = (personNumber: string, goalPlanId: number, goalName: string) =>
+  `${personNumber}\u0000${goalPlanId}\u0000${goalName}`;
 
 const CLI = join(import.meta.dirname, '..', '..', 'bin', 'goal-sync.js');
 
