@@ -74,6 +74,8 @@ export interface GoalRef {
 export interface PlanGoal extends Partial<GoalPayload> {
   GoalId: number;
   GoalName: string;
+  /** Read-only, when the pod returns it (Oracle's pages do not promise it): saves a worker lookup. */
+  PersonNumber?: string;
   ref: GoalRef;
   /** The self link's change indicator, as an ETag for If-Match. */
   etag?: string;
