@@ -32,6 +32,11 @@ export interface HcmFaults {
    */
   patchRuleFailureRate: number;
   /**
+   * A created goal stays out of every collection (finders, listings) for this long, as a goal pending
+   * approval might (unconfirmed); its item, read by the key from the create answer, is there. 0 = off.
+   */
+  pendingVisibilityMs: number;
+  /**
    * Privileges the simulated integration user lacks: `resource` or `METHOD resource` (privileges.ts);
    * such requests answer 403.
    */
@@ -54,6 +59,7 @@ export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
   lateCommitDelayMs: 200,
   patchRuleFailureRate: 0,
   forbidden: [],
+  pendingVisibilityMs: 0,
   tokenMaxAgeSeconds: null,
   rateLimitPerSecond: 50,
 });
@@ -86,6 +92,7 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
       case 'latencyP99Ms':
       case 'rateLimitPerSecond':
       case 'lateCommitDelayMs':
+      case 'pendingVisibilityMs':
         next[key] = nonNegative(v, key);
         break;
       case 'errorRate':

@@ -59,9 +59,28 @@ export interface Page<T> {
 }
 
 /**
- * One page of `rows` (all matches, in creation order), each identified by `idOf` for the shuffle;
- * `compare` (from `orderBy`) puts them in the order the client asked for instead.
+ * `rows` (all matches, in creation order) in the order a page is cut from: `compare` (from `orderBy`)
+ * when the client asked for one, else the seeded shuffle (each row identified by `idOf`) or creation.
  */
+export function orderRows<T>(
+  rows: T[],
+  idOf: (row: T) => number,
+  options: PageOptions,
+  compare?: (a: T, b: T) => number,
+): T[] {
+  if (compare) return [...rows].sort(compare);
+  return options.order === 'shuffled' ? shuffled(rows, idOf, options.seed) : rows;
+}
+
+export function slicePage<T>(ordered: readonly T[], req: PageRequest): Page<T> {
+  const items = ordered.slice(req.offset, req.offset + req.limit);
+  return {
+    items,
+    hasMore: req.offset + items.length < ordered.length,
+    ...(req.totalResults ? { totalResults: ordered.length } : {}),
+  };
+}
+
 export function pageOf<T>(
   rows: T[],
   idOf: (row: T) => number,
@@ -69,17 +88,23 @@ export function pageOf<T>(
   options: PageOptions,
   compare?: (a: T, b: T) => number,
 ): Page<T> {
-  const ordered = compare
-    ? [...rows].sort(compare)
-    : options.order === 'shuffled'
-      ? shuffled(rows, idOf, options.seed)
-      : rows;
-  const items = ordered.slice(req.offset, req.offset + req.limit);
-  return {
-    items,
-    hasMore: req.offset + items.length < ordered.length,
-    ...(req.totalResults ? { totalResults: ordered.length } : {}),
-  };
+  return slicePage(orderRows(rows, idOf, options, compare), req);
+}
+
+/**
+ * The last ordered result set of a goal collection, keyed by the query and the store's revision:
+ * paging 50,000 goals 500 at a time then filters and sorts once instead of once per page. Any write
+ * changes the revision, so a page never comes from a stale set.
+ */
+export class OrderedRowsCache {
+  private last: { key: string; rows: readonly unknown[] } | undefined;
+
+  rows<T>(key: string | undefined, compute: () => T[]): readonly T[] {
+    if (key !== undefined && this.last?.key === key) return this.last.rows as readonly T[];
+    const rows = compute();
+    this.last = key === undefined ? undefined : { key, rows };
+    return rows;
+  }
 }
 
 /** rank * 2^21 + position packs into a double exactly (53 bits), so a native numeric sort does it. */

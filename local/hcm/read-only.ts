@@ -1,6 +1,14 @@
-import { pageOf, pageRequest } from './paging.ts';
-import { comparator, equalTo, goalCandidates, matches, parseOrderBy, parseQ } from './query.ts';
-import { notFound, type OpResult, type OpTally, type SimContext } from './resources.ts';
+import { orderRows, pageOf, pageRequest, slicePage } from './paging.ts';
+import {
+  comparator,
+  equalTo,
+  goalCandidates,
+  matches,
+  type Predicate,
+  parseOrderBy,
+  parseQ,
+} from './query.ts';
+import { listingKey, notFound, type OpResult, type OpTally, type SimContext } from './resources.ts';
 import { GOAL_PLANS, goalPlanById, type PlanAssignee } from './seed.ts';
 import type { StoredGoal } from './store.ts';
 import { assigneeView, associatedPlanView, collectionBody, paths, shapeOf, topGoalView } from './views.ts';
@@ -14,15 +22,18 @@ export function listTopGoals(ctx: SimContext, params: URLSearchParams, tally: Op
   const req = pageRequest(params, ctx.paging);
   const shape = shapeOf(params, 'performanceGoals');
   const predicates = parseQ(params.get('q') ?? '', 'performanceGoals');
-  const rows: StoredGoal[] = [];
-  for (const record of goalCandidates(ctx.store, predicates, undefined).candidates) {
-    if (matches(record.goal, predicates)) rows.push(record);
-  }
   const order = comparator(
     parseOrderBy(params.get('orderBy'), 'performanceGoals'),
     (r: StoredGoal) => r.goal,
   );
-  const page = pageOf(rows, (r) => r.goal.GoalId, req, ctx.paging, order);
+  const ordered = ctx.listings.rows(listingKey(ctx, 'performanceGoals', params), () => {
+    const rows: StoredGoal[] = [];
+    for (const record of goalCandidates(ctx.store, predicates, undefined).candidates) {
+      if (ctx.listable(record) && matches(record.goal, predicates)) rows.push(record);
+    }
+    return orderRows(rows, (r) => r.goal.GoalId, ctx.paging, order);
+  });
+  const page = slicePage(ordered, req);
   tally.reads++;
   const items = page.items.map((r) => topGoalView(ctx.baseUrl, r, shape));
   return {
@@ -82,29 +93,33 @@ export function getAssociatedPlan(
  * goalPlanAssignees, paged like any collection. A finder naming PersonId or PersonNumber is an O(1)
  * lookup; otherwise the rows are generated (two plans x 20,000 workers is ~41,000 rows, cheap).
  */
-export function listAssignees(ctx: SimContext, params: URLSearchParams, tally: OpTally): OpResult {
-  const req = pageRequest(params, ctx.paging);
-  const shape = shapeOf(params, 'goalPlanAssignees');
-  const predicates = parseQ(params.get('q') ?? '', 'goalPlanAssignees');
-  const value = (attr: string) => equalTo(predicates, attr);
-  const personId = value('PersonId');
-  const personNumber = value('PersonNumber');
+/** One worker's rows when the finder names the person (O(1)), else every row of every plan. */
+function assigneeCandidates(ctx: SimContext, predicates: readonly Predicate[]): Iterable<PlanAssignee> {
+  const personId = equalTo(predicates, 'PersonId');
+  const personNumber = equalTo(predicates, 'PersonNumber');
+  if (personId === undefined && personNumber === undefined) return ctx.persons.allPlanAssignees();
   const person =
     typeof personId === 'number'
       ? ctx.persons.byId(personId)
       : typeof personNumber === 'string'
         ? ctx.persons.byNumber(personNumber)
         : undefined;
-  let candidates: Iterable<PlanAssignee>;
-  if (personId !== undefined || personNumber !== undefined) {
-    candidates = person ? GOAL_PLANS.flatMap((plan) => ctx.persons.planAssignees(person, plan)) : [];
-  } else {
-    candidates = ctx.persons.allPlanAssignees();
-  }
-  const rows: PlanAssignee[] = [];
-  for (const row of candidates) if (matches(row, predicates)) rows.push(row);
+  return person ? GOAL_PLANS.flatMap((plan) => ctx.persons.planAssignees(person, plan)) : [];
+}
+
+export function listAssignees(ctx: SimContext, params: URLSearchParams, tally: OpTally): OpResult {
+  const req = pageRequest(params, ctx.paging);
+  const shape = shapeOf(params, 'goalPlanAssignees');
+  const predicates = parseQ(params.get('q') ?? '', 'goalPlanAssignees');
   const order = comparator(parseOrderBy(params.get('orderBy'), 'goalPlanAssignees'), (r: PlanAssignee) => r);
-  const page = pageOf(rows, (r) => r.GoalPlanAssignmentId, req, ctx.paging, order);
+  // Plan assignments never change in the simulator: a query's ordered rows stay valid.
+  const key = JSON.stringify([params.get('q'), params.get('orderBy')]);
+  const ordered = ctx.assigneeListings.rows(key, () => {
+    const rows: PlanAssignee[] = [];
+    for (const row of assigneeCandidates(ctx, predicates)) if (matches(row, predicates)) rows.push(row);
+    return orderRows(rows, (r) => r.GoalPlanAssignmentId, ctx.paging, order);
+  });
+  const page = slicePage(ordered, req);
   tally.reads++;
   const items = page.items.map((r) => assigneeView(ctx.baseUrl, r, shape));
   return {

@@ -1,6 +1,6 @@
 import type { TenantLookups } from './contract/lookups.ts';
 import { etagMatches, SimHttpError } from './http.ts';
-import { type PageOptions, pageOf, pageRequest } from './paging.ts';
+import { type OrderedRowsCache, orderRows, type PageOptions, pageRequest, slicePage } from './paging.ts';
 import { comparator, goalCandidates, matches, parseOrderBy, parseQ } from './query.ts';
 import { type GoalPlan, goalPlanById, type PersonDirectory } from './seed.ts';
 import { etagOf, type GoalStore, naturalKey, type StoredGoal } from './store.ts';
@@ -19,6 +19,12 @@ export interface SimContext {
   paging: PageOptions;
   /** The privileges the simulated user lacks now (fault `forbidden`). */
   forbidden(): readonly string[];
+  /** False while a new goal is still hidden from collections (fault `pendingVisibilityMs`). */
+  listable(record: StoredGoal): boolean;
+  /** True while `listable` depends on the clock: listings are then not cached. */
+  listingsVary(): boolean;
+  listings: OrderedRowsCache;
+  assigneeListings: OrderedRowsCache;
   /** http://127.0.0.1:port, for links and Location. */
   baseUrl: string;
   now(): string;
@@ -94,6 +100,12 @@ export function getGoal(
   return itemResult(ctx, record, 200, params);
 }
 
+/** What a cached goal listing is valid for: the collection, the query and the store's revision. */
+export function listingKey(ctx: SimContext, collection: string, params: URLSearchParams): string | undefined {
+  if (ctx.listingsVary()) return undefined;
+  return JSON.stringify([collection, params.get('q'), params.get('orderBy'), ctx.store.revision]);
+}
+
 export function listGoals(
   ctx: SimContext,
   planId: number,
@@ -104,12 +116,17 @@ export function listGoals(
   const req = pageRequest(params, ctx.paging);
   const shape = shapeOf(params, 'planGoals');
   const predicates = parseQ(params.get('q') ?? '', 'planGoals');
-  const rows: StoredGoal[] = [];
-  for (const record of goalCandidates(ctx.store, predicates, planId).candidates) {
-    if (record.goal.GoalPlanId === planId && matches(record.goal, predicates)) rows.push(record);
-  }
   const order = comparator(parseOrderBy(params.get('orderBy'), 'planGoals'), (r: StoredGoal) => r.goal);
-  const page = pageOf(rows, (r) => r.goal.GoalId, req, ctx.paging, order);
+  const ordered = ctx.listings.rows(listingKey(ctx, `planGoals:${planId}`, params), () => {
+    const rows: StoredGoal[] = [];
+    for (const record of goalCandidates(ctx.store, predicates, planId).candidates) {
+      if (record.goal.GoalPlanId === planId && ctx.listable(record) && matches(record.goal, predicates)) {
+        rows.push(record);
+      }
+    }
+    return orderRows(rows, (r) => r.goal.GoalId, ctx.paging, order);
+  });
+  const page = slicePage(ordered, req);
   tally.reads++;
   return {
     status: 200,

@@ -6,25 +6,24 @@ import { HCM_AUDIENCE } from '../constants.ts';
 import type { HcmTimeline } from '../timeline/types.ts';
 import { TokenVerifier, UnauthorizedError } from './auth.ts';
 import { runBatch } from './batch.ts';
-import { tenantLookups } from './contract/lookups.ts';
-import { MEDIA, PAGING, REST_ROOT } from './contract/rest.ts';
+import { simContext, type TenantOptions } from './context.ts';
+import { MEDIA, REST_ROOT } from './contract/rest.ts';
 import { handleControl, type SimGoalRow } from './control.ts';
 import { dispatch, type OpMethod } from './dispatch.ts';
 import { DEFAULT_FAULTS, FaultDice, type HcmFaults, mergeFaults } from './faults.ts';
 import { EDITABLE_IN_UI, planGoalKey, type SimGoal, topGoalKey } from './goal.ts';
 import { isJsonMediaType, readJsonBody, SimHttpError, sendError, sendJson } from './http.ts';
-import type { ListOrder } from './paging.ts';
 import { StatePersister } from './persist.ts';
 import { RateLimiter } from './ratelimit.ts';
-import { emptyTally, type OpResult, type SimContext } from './resources.ts';
+import { emptyTally, type OpResult } from './resources.ts';
 import { parseRoute } from './routes.ts';
-import { DEFAULT_PERSON_COUNT, DEFAULT_WORKER_PROFILE, PersonDirectory, type WorkerProfile } from './seed.ts';
 import { type HcmStats, SimCounters } from './stats.ts';
 import { GoalStore, type StoredGoal } from './store.ts';
 import { HcmTimelineRecorder, routeLabel } from './timeline.ts';
 import { bearerIat } from './token-iat.ts';
 
-export interface HcmSimOptions {
+/** `seed` also seeds the fault dice: same seed + same faults = same injected failures. */
+export interface HcmSimOptions extends TenantOptions {
   host?: string;
   port?: number;
   /** The IdP's JWKS; every API request's bearer token is verified against it. */
@@ -33,23 +32,12 @@ export interface HcmSimOptions {
   issuer?: string;
   /** Default HCM_AUDIENCE (local/constants.ts), what the local IdP puts in access tokens. */
   audience?: string;
-  persons?: number;
   stateDir?: string;
-  /** Seeds the fault dice: same seed + same faults = same injected failures. Default 1. */
-  seed?: number;
   faults?: Partial<HcmFaults>;
   /** Ignored: every change is journaled before the response (kept so older callers still compile). */
   persistDebounceMs?: number;
   /** Leeway for token exp/iat checks (s). Default 0. */
   clockToleranceSeconds?: number;
-  /** The tenant's code lists (contract/lookups.ts); each given list replaces its default. */
-  lookups?: Partial<Record<string, readonly string[]>>;
-  /** The largest `limit` the pod accepts (larger ones are cut to it). Default 500. */
-  maxLimit?: number;
-  /** Collection order: a seeded shuffle stable between requests (default) or creation order. */
-  listOrder?: ListOrder;
-  /** Which seeded workers have two assignments or no goal plan (seed.ts). */
-  workers?: Partial<WorkerProfile>;
 }
 
 export interface HcmSim {
@@ -103,22 +91,7 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
       ? { clockToleranceSeconds: options.clockToleranceSeconds }
       : {}),
   });
-  const ctx: SimContext = {
-    store,
-    persons: new PersonDirectory(options.persons ?? DEFAULT_PERSON_COUNT, {
-      ...DEFAULT_WORKER_PROFILE,
-      ...options.workers,
-    }),
-    lookups: tenantLookups(options.lookups),
-    paging: {
-      maxLimit: options.maxLimit ?? PAGING.defaultMaxLimit,
-      order: options.listOrder ?? 'shuffled',
-      seed: options.seed ?? 1,
-    },
-    forbidden: () => faults.forbidden,
-    baseUrl: '',
-    now: () => new Date().toISOString(),
-  };
+  const ctx = simContext(options, store, () => faults);
 
   const sim: HcmSim = {
     url: '',

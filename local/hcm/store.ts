@@ -79,6 +79,7 @@ export class GoalStore {
   private readonly byPlan = new Map<number, Set<number>>();
   private nextGoalId = FIRST_GOAL_ID;
   private dupKeys = 0;
+  private rev = 0;
   private journal: Undo[] | null = null;
 
   /** `onChange` runs synchronously inside every mutation: the simulator journals it before answering. */
@@ -86,6 +87,10 @@ export class GoalStore {
 
   get size(): number {
     return this.byGoalId.size;
+  }
+  /** Changes with every mutation (and every undo): what a cached listing is checked against. */
+  get revision(): number {
+    return this.rev;
   }
   /** Goals beyond the first for each natural key. */
   get duplicates(): number {
@@ -197,6 +202,7 @@ export class GoalStore {
 
   private put(goalId: number, next: StoredGoal | undefined, notify = true): void {
     const previous = this.byGoalId.get(goalId);
+    this.rev++;
     this.journal?.push({ goalId, previous });
     if (previous) this.unindex(previous.goal);
     if (next) {

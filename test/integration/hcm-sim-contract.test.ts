@@ -230,3 +230,20 @@ describe('HCM simulator contract: privileges', () => {
     expect(() => h.sim.setFaults({ forbidden: ['PUT planGoals'] })).toThrow(/forbidden/);
   });
 });
+
+describe('HCM simulator contract: a goal pending approval', () => {
+  it('pendingVisibilityMs hides a new goal from finders and listings, not from its own item', async () => {
+    h.sim.setFaults({ pendingVisibilityMs: 600_000 });
+    try {
+      const g = (await create(goalBody(16, { GoalName: 'Pending' }))).body;
+      const q = encodeURIComponent(`PersonId=${g.PersonId};GoalName='Pending'`);
+      expect((await h.call(`${planGoals(FY26.GoalPlanId)}?q=${q}`)).body.count).toBe(0);
+      expect((await h.call(`${topGoals}?q=GoalId=${g.GoalId}`)).body.count).toBe(0);
+      expect((await h.call(selfPath(g))).status).toBe(200);
+    } finally {
+      h.sim.setFaults({ pendingVisibilityMs: 0 });
+    }
+    const q = encodeURIComponent(`PersonId=${goalBody(16).PersonId};GoalName='Pending'`);
+    expect((await h.call(`${planGoals(FY26.GoalPlanId)}?q=${q}`)).body.count).toBe(1);
+  });
+});

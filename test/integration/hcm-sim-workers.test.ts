@@ -82,7 +82,7 @@ describe('HCM simulator: goalPlanAssignees', () => {
     expect(first.status).toBe(200);
     expect(first.body).toMatchObject({ count: 200, hasMore: true, totalResults: assignedRowsPerPlan });
     const rows = [...first.body.items];
-    for (let offset = 200; ; offset += 200) {
+    for (let offset = 200; offset < 10_000; offset += 200) {
       const page = await h.call(`${assignees}?q=${q}&limit=200&offset=${offset}`);
       rows.push(...page.body.items);
       if (!page.body.hasMore) break;
@@ -125,13 +125,22 @@ describe('HCM simulator: paging', () => {
     expect(ids).not.toEqual([...ids].sort((a: number, b: number) => a - b));
     const again = await h.call(`${planGoals(FY26.GoalPlanId)}?limit=1000`);
     expect(again.body.items.map((g: { GoalId: number }) => g.GoalId)).toEqual(ids);
+    // A write between two pages is seen by the next page: listings are never served stale.
+    const added = (await create(goalBody(203))).body;
+    const after = await h.call(`${planGoals(FY26.GoalPlanId)}?limit=1000&totalResults=true`);
+    expect(after.body.totalResults).toBe(big.body.totalResults + 1);
+    expect(after.body.items.map((g: { GoalId: number }) => g.GoalId)).toContain(added.GoalId);
+    await h.call(selfPath(added), { method: 'DELETE' });
+    expect((await h.call(`${planGoals(FY26.GoalPlanId)}?totalResults=true`)).body.totalResults).toBe(
+      big.body.totalResults,
+    );
   });
 
   it('keyset paging: GoalId > last with orderBy=GoalId:asc walks every goal once, in order', async () => {
     const q = (last: number) => encodeURIComponent(`GoalId > ${last}`);
     const seen: number[] = [];
     let last = 0;
-    for (;;) {
+    for (let pages = 0; pages < 50; pages++) {
       const page = await h.call(
         `${planGoals(FY26.GoalPlanId)}?onlyData=true&limit=7&orderBy=GoalId:asc&q=${q(last)}`,
       );
