@@ -1,4 +1,3 @@
-import type { HcmGoal } from '#core/hcm/index.ts';
 import { formatFromUri, openGoalSource } from '#core/source/index.ts';
 import { writeSampleFile } from '../local/sample/generate.ts';
 
@@ -58,7 +57,7 @@ export async function readSourceFacts(path: string): Promise<SourceFacts> {
 /** Valid source goals HCM does not hold at all (by natural key), and how many distinct ones it holds. */
 export function compareWithHcm(
   facts: SourceFacts,
-  goals: Array<Pick<HcmGoal, 'PersonNumber' | 'GoalPlanId' | 'GoalName'>>,
+  goals: Array<{ PersonNumber: string; GoalPlanId: number; GoalName: string }>,
 ): { lost: number; present: number } {
   const stored = new Set(goals.map((g) => naturalKey(g.PersonNumber, g.GoalPlanId, g.GoalName)));
   let present = 0;

@@ -1,6 +1,5 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { HcmGoal } from '#core/hcm/index.ts';
 import { HCM_AUDIENCE } from '../local/constants.ts';
 import { type HcmSim, type HcmStats, type HcmTimeline, startHcmSim } from '../local/hcm/index.ts';
 import { type IdpSim, type IdpStats, type IdpTimeline, startIdp } from '../local/idp/index.ts';
@@ -53,7 +52,7 @@ export async function startBenchPeers(o: { tokenTtlSeconds: number; seed: number
 }
 
 /** The natural key of a stored goal: all the bench needs to judge lost goals. */
-export type GoalKey = Pick<HcmGoal, 'PersonNumber' | 'GoalPlanId' | 'GoalName'>;
+export type GoalKey = { PersonNumber: string; GoalPlanId: number; GoalName: string };
 
 export type PeerRequest = { type: 'snapshot' } | { type: 'goals' } | { type: 'timeline' } | { type: 'close' };
 export type PeerMessage =

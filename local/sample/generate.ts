@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import { ConfigError } from '../../lambdas/core/errors.ts';
-import { DEFAULT_PERSON_COUNT } from '../hcm/seed.ts';
+import { DEFAULT_PERSON_COUNT, seedPerson } from '../hcm/seed.ts';
 import { corrupt, goalsForPerson, INVALID_KINDS, reviseGoal, type SampleGoal } from './goals.ts';
 import { rng, subSeed } from './random.ts';
 
@@ -45,6 +45,7 @@ export const SAMPLE_COLUMNS = [
   'priority',
   'percentComplete',
   'actualCompletionDate',
+  'assignmentNumber',
 ] as const;
 
 interface SampleLine {
@@ -72,6 +73,9 @@ function* sampleLines(o: SampleOptions): Generator<SampleLine> {
   let written = 0;
   for (let visit = 0; written < goals; visit++) {
     const personIndex = visit % persons;
+    // A worker the goal plans are not assigned to cannot have goals (a record error): the sample's
+    // export, like a real one, has none for them.
+    if (!seedPerson(personIndex).onPlans) continue;
     const firstSeq = (seqByPerson.get(personIndex) ?? 0) + 1;
     // The whole batch is drawn even when only part is written, so N goals are a prefix of N+M goals.
     const count = content.int(3, 7);

@@ -1,4 +1,4 @@
-import type { GoalStatusCode } from '#core/hcm/index.ts';
+import type { GoalRecord } from '#core/source/index.ts';
 import { GOAL_PLANS, seedPerson } from '../hcm/seed.ts';
 import { addDays, daysBetween, type Rng } from './random.ts';
 
@@ -33,15 +33,17 @@ export const GOAL_NAMES = [
   'Translate the help centre into Spanish',
 ] as const;
 
-const CATEGORIES = ['PERFORMANCE', 'DEVELOPMENT', 'CUSTOMER', 'FINANCIAL', 'OPERATIONAL'] as const;
+/** The simulator's tenant's category codes (local/hcm/contract/lookups.ts): the sample sends them as they are. */
+const CATEGORIES = ['PERFORMANCE', 'DEVELOPMENT', 'BEHAVIORAL'] as const;
 const PRIORITIES = ['HIGH', 'MEDIUM', 'LOW'] as const;
 const WEIGHTS = [10, 15, 20, 25, 30] as const;
-const STATUSES: readonly GoalStatusCode[] = [
+/** ON_HOLD has no default HCM code (hcm/mapping-config.ts): a sample run would fail those records. */
+const STATUSES: ReadonlyArray<GoalRecord['status']> = [
   'NOT_STARTED',
   'IN_PROGRESS',
   'IN_PROGRESS',
   'COMPLETED',
-  'ON_HOLD',
+  'CANCELLED',
 ];
 const DESCRIPTIONS = [
   'Agreed with my manager in the goal-setting conversation.',
@@ -91,6 +93,8 @@ export function goalsForPerson(
       priority: r.pick(PRIORITIES),
     };
     if (r.chance(0.8)) goal.description = r.pick(DESCRIPTIONS);
+    // A worker with several assignments on the plan: the export names the one the goal is for.
+    if (person.assignments.length > 1) goal.assignmentNumber = person.assignments[0]!.AssignmentNumber;
     if (status === 'COMPLETED') {
       goal.percentComplete = 100;
       goal.actualCompletionDate = addDays(startDate, r.int(0, daysBetween(startDate, targetCompletionDate)));

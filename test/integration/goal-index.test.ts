@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChunkStore, GoalLedger, RecordStore, type WriteTiming } from '#core/checkpoint/index.ts';
-import { HcmGoalsClient, toGoalPayload as toHcmPayload } from '#core/hcm/index.ts';
+import { HcmGoalsClient, toGoalPayload } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import {
@@ -149,7 +149,16 @@ async function crashedWriteAfterIndex(
     TIMING,
   );
   expect((await ledger.claim(victim.externalKey, 'dead-worker')).claimed).toBe(true);
-  await client().create(victim.goalPlanId, toHcmPayload(victim), () =>
+  // The dead worker had resolved the goal's worker as the sync does (goalPlanAssignees).
+  const [worker] = (
+    await client().listPlanAssignees(victim.goalPlanId, { offset: 0, limit: 5 }, victim.personNumber)
+  ).items;
+  const payload = {
+    ...toGoalPayload(victim),
+    PersonId: worker!.PersonId,
+    AssignmentId: worker!.AssignmentId,
+  };
+  await client().create(victim.goalPlanId, payload, () =>
     ledger.beginWrite(victim.externalKey, 'dead-worker'),
   );
   expect(snapshot.find({ ...victim })).toEqual([]);
@@ -159,10 +168,11 @@ async function crashedWriteAfterIndex(
 }
 
 describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)', () => {
-  it('a first sync with the index sends no finder: one request per goal', async () => {
+  it('a first sync with the index sends no finder: one request per goal, and one per worker for their assignment', async () => {
     const snapshot = await planIndex(`first-${connectionId}`);
     const counts = total(await passes(`first-${connectionId}`, snapshot));
-    expect(counts).toMatchObject({ created: GOALS, hcmRequests: GOALS });
+    const workers = new Set(records.map((r) => `${r.personNumber}|${r.goalPlanId}`)).size;
+    expect(counts).toMatchObject({ created: GOALS, hcmRequests: GOALS + workers });
   });
 
   it('without the index the same chunk sends finders', async () => {
@@ -180,7 +190,9 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     expect(counts.reconciled).toBe(1);
     expect(counts.created).toBe(GOALS - 1);
     // The one live finder is for the record with the write trace; every other lookup used the index.
-    expect(counts.hcmRequests).toBe(GOALS);
+    // Besides: one goalPlanAssignees query per worker (its PersonId for the finder, its assignment).
+    const workers = new Set(records.map((r) => `${r.personNumber}|${r.goalPlanId}`)).size;
+    expect(counts.hcmRequests).toBe(GOALS + workers);
   });
 
   it('pages through a plan with the page size it is given, every goal once', async () => {
@@ -282,8 +294,8 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     expect(((await peers.hcm.stats()).requests.byStatus['412'] ?? 0) - before).toBe(1);
     const [now] = goalsOf(target);
     expect(now!.GoalId).toBe(goal!.GoalId);
-    expect(now!.StatusCode).toBe(toHcmPayload(target).StatusCode);
-    expect(now!.Description ?? null).toBe(toHcmPayload(target).Description ?? null);
+    expect(now!.StatusCode).toBe(toGoalPayload(target).StatusCode);
+    expect(now!.Description ?? null).toBe(toGoalPayload(target).Description ?? null);
   });
 
   it('verify findings stay in the chunk snapshot finish-sync sums, also after a repeated pass of the chunk', async () => {

@@ -104,6 +104,7 @@ beforeEach(() => {
     latencyMs: 0,
     errorRate: 0,
     commitThenDropRate: 0,
+    lateCommitRate: 0,
     tokenMaxAgeSeconds: null,
     rateLimitPerSecond: 0,
   });
@@ -205,7 +206,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     const first = await tokens.getToken('conn-1');
     tokens.backdateSeconds = 0;
     const goals = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE);
-    expect(Array.isArray(goals)).toBe(true);
+    expect(Array.isArray(goals.items)).toBe(true);
     expect(client.stats).toMatchObject({
       requests: 2,
       unauthorized: 1,
@@ -232,7 +233,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     // A slow machine: the first two tokens are already past `exp` when HCM checks them.
     tokens.expiresIn = [-2, -1];
     const goals = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE);
-    expect(Array.isArray(goals)).toBe(true);
+    expect(Array.isArray(goals.items)).toBe(true);
     expect(client.stats).toMatchObject({ requests: 3, unauthorized: 2, refreshesAfterUnauthorized: 2 });
     expect(tokens.calls.slice(1).map((c) => c.minVersion)).toEqual([2, 3]);
   });
@@ -320,7 +321,7 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(performance.now() - t0).toBeLessThan(900);
     expect(client.stats).toMatchObject({ requests: 2, throttled: 1, retries: 0 });
     // The same client without that budget waits and succeeds.
-    await expect(client.listPlanAssignees(PLAN.GoalPlanId, PAGE)).resolves.toBeInstanceOf(Array);
+    await expect(client.listPlanAssignees(PLAN.GoalPlanId, PAGE)).resolves.toHaveProperty('items');
   });
 
   it("a worker's goals in two plans: one finder per plan, each on that plan's child collection", async () => {
@@ -363,32 +364,55 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(sim.stats().goalsStored).toBe(before.goalsStored + 1);
   });
 
-  it('a 500 on POST is ambiguous too; a 500 on GET is retried then TransientError', async () => {
+  it('a 500 carrying o:errorDetails is HCM refusing the request: HcmRequestError with its message, never retried, never unclear', async () => {
     const { client } = setup({ maxAttempts: 3 });
-    sim.setFaults({ errorRate: 1, errorStatus: 500 });
-    const post = await client.create(PLAN.GoalPlanId, await payloadFor(record())).catch((e: unknown) => e);
-    expect(isAmbiguousWrite(post)).toBe(true);
-    expect(client.stats.requests).toBe(1);
+    const payloads = [await payloadFor(record()), await payloadFor(record())];
+    const goal = await client.create(PLAN.GoalPlanId, payloads[0]!);
+    const before = client.stats.requests;
+    // The business rule a real pod reports on PATCH (500 + o:errorDetails): the record's error.
+    sim.setFaults({ patchRuleFailureRate: 1 });
+    const patch = await client.update(goal.ref, { Weighting: 30 }).catch((e: unknown) => e);
+    expect(patch).toBeInstanceOf(HcmRequestError);
+    expect(patch).toMatchObject({ status: 500, businessRule: true });
+    expect((patch as Error).message).toMatch(/business rule rejected the change/);
+    expect(isAmbiguousWrite(patch)).toBe(false);
+    expect(client.stats.requests - before).toBe(1);
+    sim.setFaults({ patchRuleFailureRate: 0 });
 
+    // The simulator's injected 500s carry o:errorDetails too: refused as well, on POST and GET alike.
+    sim.setFaults({ errorRate: 1, errorStatus: 500 });
+    const post = await client.create(PLAN.GoalPlanId, payloads[1]!).catch((e: unknown) => e);
+    expect(post).toMatchObject({ status: 500, businessRule: true });
+    expect(isAmbiguousWrite(post)).toBe(false);
     const get = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
-    expect(get).toBeInstanceOf(TransientError);
-    expect(isAmbiguousWrite(get)).toBe(false);
-    expect((get as TransientError).status).toBe(500);
-    expect(client.stats.requests).toBe(4);
+    expect(get).toMatchObject({ status: 500, businessRule: true });
+    expect(client.stats.requests - before).toBe(3);
+    expect(client.stats.retries).toBe(0);
+  });
+
+  it('a 504 on POST (the pod may still commit) is ambiguous and not retried', async () => {
+    const { client } = setup({ maxAttempts: 3 });
+    const payloads = [await payloadFor(record()), await payloadFor(record())];
+    sim.setFaults({ lateCommitRate: 1, lateCommitDelayMs: 50 });
+    const late = await client.create(PLAN.GoalPlanId, payloads[0]!).catch((e: unknown) => e);
+    expect(isAmbiguousWrite(late)).toBe(true);
+    expect(client.stats.requests).toBe(1);
   });
 
   it('a 503 on POST is an unclear write, not retried (the pod may have taken it on); a 503 on GET is retried', async () => {
     const { client } = setup({ maxAttempts: 3 });
+    const payload = await payloadFor(record()); // its assignee lookup is a GET of its own
+    const base = client.stats.requests;
     sim.setFaults({ errorRate: 1, errorStatus: 503 });
-    const post = await client.create(PLAN.GoalPlanId, await payloadFor(record())).catch((e: unknown) => e);
+    const post = await client.create(PLAN.GoalPlanId, payload).catch((e: unknown) => e);
     expect(isAmbiguousWrite(post)).toBe(true);
     expect((post as Error).message).toMatch(/HTTP 503/);
-    expect(client.stats).toMatchObject({ requests: 1, retries: 0, serverErrors: 1 });
+    expect(client.stats).toMatchObject({ requests: base + 1, retries: 0, serverErrors: 1 });
 
     const get = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
     expect(get).toBeInstanceOf(TransientError);
     expect(isAmbiguousWrite(get)).toBe(false);
-    expect(client.stats).toMatchObject({ requests: 4, retries: 2, serverErrors: 4 });
+    expect(client.stats).toMatchObject({ requests: base + 4, retries: 2, serverErrors: 4 });
     // Each 503 is an overload: the pacer slowed (once per overload), from its starting 5 req/s.
     expect(client.limiter.cuts.overload).toBeGreaterThanOrEqual(1);
     expect(client.limiter.rate).toBeLessThan(5);

@@ -10,7 +10,7 @@ import {
   RunStore,
   type WriteTiming,
 } from '#core/checkpoint/index.ts';
-import { HcmGoalsClient, hcmPaths } from '#core/hcm/index.ts';
+import { HcmGoalsClient, hcmResources } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalSource } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import { type ChunkResult, planRun, processChunk } from '#core/sync/index.ts';
@@ -55,7 +55,8 @@ beforeEach(async () => {
 
 async function deleteGoal(planId: number, uniq: string): Promise<void> {
   const token = await peers.broker.tokenProvider().getToken(CONNECTION_ID);
-  await fetch(peers.hcm.url + hcmPaths.planGoal(planId, uniq), {
+  // A test's own cleanup: the simulator's control listing names each goal's plan child key.
+  await fetch(`${peers.hcm.url}${hcmResources.planGoals(planId)}/${encodeURIComponent(uniq)}`, {
     method: 'DELETE',
     headers: { Authorization: `Bearer ${token.accessToken}` },
   });

@@ -34,7 +34,7 @@ function crashAfter(after: number) {
   };
   return (hcm: HcmGoals): HcmGoals => ({
     findGoals: (plan, query) => alive(() => hcm.findGoals(plan, query)),
-    listPlanAssignees: (plan, page) => alive(() => hcm.listPlanAssignees(plan, page)),
+    listPlanAssignees: (plan, page, person) => alive(() => hcm.listPlanAssignees(plan, page, person)),
     update: (ref, patch, etag, claim) => alive(() => hcm.update(ref, patch, etag, claim)),
     create: async (plan, payload, claim) => {
       guard();

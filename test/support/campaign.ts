@@ -81,7 +81,7 @@ export function crashAt(point: CrashPoint) {
     };
     return {
       findGoals: (plan, query) => call(false, () => hcm.findGoals(plan, query)),
-      listPlanAssignees: (plan, page) => call(false, () => hcm.listPlanAssignees(plan, page)),
+      listPlanAssignees: (plan, page, person) => call(false, () => hcm.listPlanAssignees(plan, page, person)),
       // The claim guard goes through: a killed worker's writes obey the same protocol up to its death.
       create: (plan, payload, claim) => call(true, () => hcm.create(plan, payload, claim)),
       update: (ref, patch, etag, claim) => call(false, () => hcm.update(ref, patch, etag, claim)),

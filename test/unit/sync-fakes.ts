@@ -134,9 +134,15 @@ export class FakeHcm implements HcmGoals {
       .map((g) => ({ ...g }));
   }
 
-  async listPlanAssignees(goalPlanId: number, page: PlanGoalsQuery): Promise<AssigneesPage> {
+  async listPlanAssignees(
+    goalPlanId: number,
+    page: PlanGoalsQuery,
+    personNumber?: string,
+  ): Promise<AssigneesPage> {
     this.assigneeReads += 1;
-    const all = this.assigneesOf?.(goalPlanId) ?? EVERYONE;
+    const all = (this.assigneesOf?.(goalPlanId) ?? EVERYONE).filter(
+      (a) => personNumber === undefined || a.PersonNumber === personNumber,
+    );
     const items = all.slice(page.offset, page.offset + page.limit);
     return { items, read: items.length, hasMore: page.offset + items.length < all.length };
   }

@@ -137,7 +137,8 @@ export class HcmGoalsClient implements HcmGoals {
       inFlightDemand: () => this.inFlightDemand(),
       findGoals: (goalPlanId, query) => this.findGoals(goalPlanId, query, remainingTimeMs),
       listPlanGoals: (goalPlanId, page) => this.listPlanGoals(goalPlanId, page, remainingTimeMs),
-      listPlanAssignees: (goalPlanId, page) => this.listPlanAssignees(goalPlanId, page, remainingTimeMs),
+      listPlanAssignees: (goalPlanId, page, personNumber) =>
+        this.listPlanAssignees(goalPlanId, page, personNumber, remainingTimeMs),
       create: (goalPlanId, payload, guard) => this.createWithin(goalPlanId, payload, guard, remainingTimeMs),
       update: (ref, patch, etag, guard) => this.updateWithin(ref, patch, etag, guard, remainingTimeMs),
       withTimeBudget: (other) => this.withTimeBudget(other),
@@ -190,9 +191,17 @@ export class HcmGoalsClient implements HcmGoals {
   }
 
   /** One page of the workers' assignments on a plan (`goalPlanAssignees`; onlyData: no key needed). */
-  async listPlanAssignees(goalPlanId: number, page: PlanGoalsQuery, budget?: Budget): Promise<AssigneesPage> {
+  async listPlanAssignees(
+    goalPlanId: number,
+    page: PlanGoalsQuery,
+    personNumber?: string,
+    budget?: Budget,
+  ): Promise<AssigneesPage> {
     const query = {
-      q: `GoalPlanId=${goalPlanId}`,
+      q:
+        personNumber === undefined
+          ? `GoalPlanId=${goalPlanId}`
+          : `GoalPlanId=${goalPlanId} and PersonNumber=${quote(personNumber)}`,
       limit: String(page.limit),
       offset: String(page.offset),
       onlyData: 'true',
@@ -202,6 +211,7 @@ export class HcmGoalsClient implements HcmGoals {
     );
     const items = body.items
       .filter((item) => item.GoalPlanId === undefined || item.GoalPlanId === goalPlanId)
+      .filter((item) => personNumber === undefined || item.PersonNumber === personNumber)
       .flatMap((item) => assigneeOf(item) ?? []);
     return { items, read: body.items.length, hasMore: body.hasMore === true && body.items.length > 0 };
   }

@@ -22,23 +22,14 @@ export type {
   GoalPayload,
   GoalPlanAssignee,
   GoalRef,
-  GoalStatusCode,
-  HcmBatchPart,
-  HcmBatchResponsePart,
   HcmErrorBody,
-  HcmGoal,
-  HcmGoalPayload,
   PlanGoal,
 } from './oracle.ts';
 export {
   DOCUMENTED_STATUS_CODES,
   GOAL_PATCHABLE_ATTRIBUTES,
-  GOAL_PRIORITY_CODES,
-  GOAL_STATUS_CODES,
-  HCM_EDITABLE_ATTRIBUTES,
   HCM_MEDIA,
   HCM_REST_ROOT,
-  hcmPaths,
   hcmResources,
 } from './oracle.ts';
 export type {

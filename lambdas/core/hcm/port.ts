@@ -30,8 +30,11 @@ export interface HcmGoals {
    * no plan-wide read, and chunks use the finders.
    */
   listPlanGoals?(goalPlanId: number, page: PlanGoalsQuery): Promise<PlanGoalsPage>;
-  /** One page of the workers' assignments on a goal plan (`goalPlanAssignees`). */
-  listPlanAssignees(goalPlanId: number, page: PlanGoalsQuery): Promise<AssigneesPage>;
+  /**
+   * One page of the workers' assignments on a goal plan (`goalPlanAssignees`): every worker's, or
+   * one worker's (`personNumber`).
+   */
+  listPlanAssignees(goalPlanId: number, page: PlanGoalsQuery, personNumber?: string): Promise<AssigneesPage>;
   create(goalPlanId: number, payload: GoalPayload, guard?: WriteGuard): Promise<PlanGoal>;
   /** PATCH of the goal at `ref` (its self link, as read or as stored in the ledger). */
   update(ref: GoalRef, patch: Partial<GoalPayload>, etag?: string, guard?: WriteGuard): Promise<PlanGoal>;

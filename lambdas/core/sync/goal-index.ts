@@ -173,10 +173,14 @@ export async function buildGoalIndex(
     for (const planId of input.goalPlanIds) {
       const listed = await readPlan(list, planId, o, counter);
       goals += listed.length;
-      if (listed.length > 0) {
-        const workers = await readPlanAssignees(listAssignees, planId, counter);
-        groupByNaturalKey(withPersonNumbers(listed, workers.personNumbers(), planId), byKey);
-      }
+      // Goals that name their worker's PersonNumber need no lookup; otherwise the plan's assignees
+      // (every page, once per run) say whose PersonId it is.
+      const named = listed.every((g) => typeof g.PersonNumber === 'string');
+      const workers =
+        listed.length > 0 && !named
+          ? (await readPlanAssignees(listAssignees, planId, counter)).personNumbers()
+          : new Map<number, string>();
+      groupByNaturalKey(withPersonNumbers(listed, workers, planId), byKey);
     }
   } catch (err) {
     // For a sync the index only saves requests: a listing that failed (HCM or the broker busy, a
@@ -227,6 +231,10 @@ function withPersonNumbers(
 ): IndexedGoal[] {
   const out: IndexedGoal[] = [];
   for (const g of listed) {
+    if (typeof g.PersonNumber === 'string') {
+      out.push({ ...g, personNumber: g.PersonNumber });
+      continue;
+    }
     if (typeof g.PersonId !== 'number')
       throw new IncompleteListing(`plan ${planId}: goal ${g.GoalId} was listed without PersonId`);
     const personNumber = personNumbers.get(g.PersonId);

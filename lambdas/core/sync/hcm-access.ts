@@ -13,7 +13,8 @@ export function countingHcm(hcm: HcmGoals, counter: { calls: number }): HcmGoals
   return {
     findGoals: (goalPlanId, query) => count(() => hcm.findGoals(goalPlanId, query)),
     ...(list ? { listPlanGoals: (goalPlanId, page) => count(() => list(goalPlanId, page)) } : {}),
-    listPlanAssignees: (goalPlanId, page) => count(() => hcm.listPlanAssignees(goalPlanId, page)),
+    listPlanAssignees: (goalPlanId, page, personNumber) =>
+      count(() => hcm.listPlanAssignees(goalPlanId, page, personNumber)),
     create: (goalPlanId, payload, guard) => count(() => hcm.create(goalPlanId, payload, guard)),
     update: (ref, patch, etag, guard) => count(() => hcm.update(ref, patch, etag, guard)),
   };
@@ -48,8 +49,8 @@ export function pickExisting(goals: PlanGoal[], key: GoalKey): PlanGoal | undefi
 }
 
 /**
- * Existing HCM goals and workers for the records of one chunk. Workers come from each plan's
- * assignees, read once per pass (bulk, not per goal). Goals come from the plan-wide read's snapshot
+ * Existing HCM goals and workers for the records of one chunk. Workers come from the plan's
+ * assignees, one query per worker and plan, shared by all of that worker's records in the pass. Goals come from the plan-wide read's snapshot
  * when there is one; otherwise from finders on the plan's child collection, fetched lazily: a worker
  * with several records in a plan gets one finder for all of them (the worker's goals in that plan),
  * one with a single record the narrower natural-key finder (same one request, smaller answer).
@@ -75,7 +76,7 @@ export class ExistingGoals {
 
   /** The assignment the record's goal is created on (RecordRejectedError when there is no single one). */
   async worker(record: GoalRecord): Promise<Worker> {
-    return (await this.assignees.get(record.goalPlanId)).worker(record);
+    return (await this.assignees.get(record.goalPlanId, record.personNumber)).worker(record);
   }
 
   /**
@@ -128,7 +129,9 @@ export class ExistingGoals {
 
   /** The record's key in HCM; undefined when the worker is not on the plan (no goal of theirs can be found). */
   private async keyOf(record: GoalRecord): Promise<GoalKey | undefined> {
-    const personId = (await this.assignees.get(record.goalPlanId)).personId(record.personNumber);
+    const personId = (await this.assignees.get(record.goalPlanId, record.personNumber)).personId(
+      record.personNumber,
+    );
     return personId === undefined
       ? undefined
       : { goalPlanId: record.goalPlanId, personId, goalName: record.goalName };

@@ -5,7 +5,11 @@ import { RecordRejectedError } from '../errors.ts';
 /** Assignees per page: Oracle publishes no cap for the resource; 500 is the common ADF one. */
 export const ASSIGNEES_PAGE_SIZE = 500;
 
-type ListAssignees = (goalPlanId: number, page: PlanGoalsQuery) => Promise<AssigneesPage>;
+type ListAssignees = (
+  goalPlanId: number,
+  page: PlanGoalsQuery,
+  personNumber?: string,
+) => Promise<AssigneesPage>;
 
 /** The worker assignment a goal is created on. */
 export interface Worker {
@@ -86,11 +90,12 @@ export async function readPlanAssignees(
   goalPlanId: number,
   counter: { requests: number } = { requests: 0 },
   pageSize = ASSIGNEES_PAGE_SIZE,
+  personNumber?: string,
 ): Promise<PlanAssignees> {
   const all: GoalPlanAssignee[] = [];
   for (let offset = 0; ; ) {
     counter.requests += 1;
-    const page = await list(goalPlanId, { offset, limit: pageSize });
+    const page = await list(goalPlanId, { offset, limit: pageSize }, personNumber);
     all.push(...page.items);
     // The server may cap `limit` below what was asked: the offset moves by what came back.
     if (!page.hasMore || page.read === 0) break;
@@ -99,23 +104,28 @@ export async function readPlanAssignees(
   return new PlanAssignees(goalPlanId, all);
 }
 
-/** Assignees per plan, read once per holder (a chunk pass, or plan-sync) and shared by its records. */
+/**
+ * A chunk's workers: one `goalPlanAssignees` query per worker and plan (q=GoalPlanId and
+ * PersonNumber), shared by all of the worker's records in the pass. A whole plan's assignees can be
+ * tens of thousands of rows, more than a chunk of 100 records should read.
+ */
 export class AssigneeCache {
-  private readonly plans = new Map<number, Promise<PlanAssignees>>();
+  private readonly workers = new Map<string, Promise<PlanAssignees>>();
 
   constructor(
     private readonly list: ListAssignees,
     private readonly counter: { requests: number } = { requests: 0 },
   ) {}
 
-  get(goalPlanId: number): Promise<PlanAssignees> {
-    let plan = this.plans.get(goalPlanId);
-    if (!plan) {
-      plan = readPlanAssignees(this.list, goalPlanId, this.counter);
-      this.plans.set(goalPlanId, plan);
-      // A failed read must not poison the cache for the plan's other records.
-      plan.catch(() => this.plans.delete(goalPlanId));
+  get(goalPlanId: number, personNumber: string): Promise<PlanAssignees> {
+    const key = `${goalPlanId}\u0000${personNumber}`;
+    let found = this.workers.get(key);
+    if (!found) {
+      found = readPlanAssignees(this.list, goalPlanId, this.counter, ASSIGNEES_PAGE_SIZE, personNumber);
+      this.workers.set(key, found);
+      // A failed read must not poison the cache for the worker's other records.
+      found.catch(() => this.workers.delete(key));
     }
-    return plan;
+    return found;
   }
 }

@@ -136,10 +136,15 @@ export class HcmModel {
             )
             .map((g) => ({ ...g })),
         ),
-      listPlanAssignees: (goalPlanId: number, page: PlanGoalsQuery): Promise<AssigneesPage> =>
-        read(`assignees ${goalPlanId}`, () => {
-          const items = ASSIGNEES.slice(page.offset, page.offset + page.limit);
-          return { items, read: items.length, hasMore: page.offset + items.length < ASSIGNEES.length };
+      listPlanAssignees: (
+        goalPlanId: number,
+        page: PlanGoalsQuery,
+        personNumber?: string,
+      ): Promise<AssigneesPage> =>
+        read(`assignees ${goalPlanId} ${personNumber ?? '*'}`, () => {
+          const all = ASSIGNEES.filter((a) => personNumber === undefined || a.PersonNumber === personNumber);
+          const items = all.slice(page.offset, page.offset + page.limit);
+          return { items, read: items.length, hasMore: page.offset + items.length < all.length };
         }),
       // The plan's child collection, ordered by GoalId; like every read it sees only committed goals, so
       // a late commit after the listing is missing from it (what the plan-time index must survive).
