@@ -90,6 +90,8 @@ describe('npm run synth (CDK CLI, offline, local esbuild)', () => {
     env[ENV.outboxRelay] = 'stream';
     // JSON, as the stack writes it (mappingToEnv): a dummy string is refused at load, rightly.
     env[ENV.goalMapping] = mappingToEnv(DEFAULT_GOAL_MAPPING);
+    env[ENV.hcmMaxRequestsPerSecond] = '10';
+    env[ENV.hcmMaxContainers] = '4';
     const url = pathToFileURL(join(assetDirs[key], 'index.mjs')).href;
     const { stdout } = await run(
       process.execPath,

@@ -105,7 +105,11 @@ describe('ShardedDynamoRateLimiter (dynalite)', () => {
     expect(limiter.counts.fallback).toBe(6);
     expect(limiter.inFallback).toBe(true);
     // Not flooding: the fallback pace (2/s), not the fleet's 12/s, and the table asked twice, not per request.
-    expect(peakInWindow(admitted, 1_000)).toBeLessThanOrEqual(2);
+    // Six admissions at 2 in any second span at least two seconds (at 12/s: under half a second). A bound
+    // from below: a busy machine only stretches it (timestamps taken after each await can bunch up there,
+    // so a peak counted from them would measure the machine, not the limiter).
+    admitted.sort((a, b) => a - b);
+    expect(admitted.at(-1)! - admitted[0]!).toBeGreaterThanOrEqual(1_900);
     expect(calls.n).toBe(2);
   }, 30_000);
 

@@ -152,13 +152,18 @@ describe('no goal is written twice when work overlaps (dynalite + HCM simulator 
     await peers.hcm.setFaults({ lateCommitRate: 1, lateCommitDelayMs: 300 });
     const before = (await peers.hcm.stats()).requests.byMethod.POST ?? 0;
     const first = await pass({ owner: 'w1' });
-    expect(first).toMatchObject({ status: 'partial', counts: { unclearWrites: GOALS, created: 0 } });
-    // One POST per record, none repeated after the 504.
-    expect(((await peers.hcm.stats()).requests.byMethod.POST ?? 0) - before).toBe(GOALS);
+    expect(first).toMatchObject({ status: 'partial', counts: { created: 0 } });
+    // Every 504 slows the pacer (an overload sign), so a record may be left for the next pass unsent;
+    // `remaining` counts both kinds.
+    expect(first.counts.unclearWrites).toBeGreaterThanOrEqual(1);
+    expect(first.counts.remaining).toBe(GOALS);
+    // One POST per record sent, none repeated after its 504.
+    expect(((await peers.hcm.stats()).requests.byMethod.POST ?? 0) - before).toBe(first.counts.unclearWrites);
     await peers.hcm.setFaults({ lateCommitRate: 0 });
     const done = await untilComplete({ owner: 'w2' });
     expect(done.counts.created + done.counts.reconciled + done.counts.alreadyDone).toBe(GOALS);
-    expect((await peers.hcm.stats()).lateCommits).toBeGreaterThanOrEqual(GOALS);
+    // Every POST the first pass sent committed late (after its 504); the rest were sent by later passes.
+    expect((await peers.hcm.stats()).lateCommits).toBeGreaterThanOrEqual(first.counts.unclearWrites);
     await expectOneGoalEach();
   });
 
