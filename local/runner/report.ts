@@ -43,9 +43,10 @@ export interface RunReport {
   mapRun?: { items: number; children: number; succeeded: number; failed: number; aborted: number };
   /**
    * plan-sync's plan-wide read of existing goals (lambdas/core/sync/goal-index.ts): built, or why not
-   * (chunks then send per-person finders); goals listed and the HCM requests the read took.
+   * (chunks then send per-person finders); goals listed, the HCM requests the read took, and the
+   * plans whose assignees it read whole (their workers cost the chunks no request).
    */
-  goalIndex?: { built: boolean; reason?: string; goals: number; requests: number };
+  goalIndex?: { built: boolean; reason?: string; goals: number; requests: number; assigneePlans?: number };
   /**
    * `--verify` runs: goals the ledger calls written that HCM no longer had (missing) or had with other
    * content (drifted), how many of them were written back, and the run's HCM requests in all.
@@ -161,7 +162,7 @@ export function renderSummary(r: RunReport): string {
           [
             'HCM plan-wide read',
             r.goalIndex.built
-              ? `${fmt(r.goalIndex.requests)} requests, ${fmt(r.goalIndex.goals)} goals listed`
+              ? `${fmt(r.goalIndex.requests)} requests, ${fmt(r.goalIndex.goals)} goals listed, assignees of ${fmt(r.goalIndex.assigneePlans ?? 0)} plans`
               : `not used (${r.goalIndex.reason ?? 'no index'}): per-person finders`,
           ] as [string, string],
         ]

@@ -357,8 +357,14 @@ export async function runLocal(
       report.map = planned.map;
     }
     if (planned?.goalIndex) {
-      const { built, reason, goals, requests } = planned.goalIndex;
-      report.goalIndex = { built, ...(reason ? { reason } : {}), goals, requests };
+      const { built, reason, goals, requests, assigneePlans } = planned.goalIndex;
+      report.goalIndex = {
+        built,
+        ...(reason ? { reason } : {}),
+        goals,
+        requests,
+        ...(assigneePlans !== undefined ? { assigneePlans } : {}),
+      };
     }
     if (o.verify) {
       // finish-sync's counts, as in AWS (from the chunks' snapshots or every record). A run that never

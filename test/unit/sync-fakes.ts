@@ -144,7 +144,12 @@ export class FakeHcm implements HcmGoals {
       (a) => personNumber === undefined || a.PersonNumber === personNumber,
     );
     const items = all.slice(page.offset, page.offset + page.limit);
-    return { items, read: items.length, hasMore: page.offset + items.length < all.length };
+    return {
+      items,
+      read: items.length,
+      hasMore: page.offset + items.length < all.length,
+      ...(page.totalResults ? { totalResults: all.length } : {}),
+    };
   }
 
   async create(goalPlanId: number, payload: GoalPayload, guard?: WriteGuard): Promise<PlanGoal> {

@@ -205,6 +205,7 @@ export class HcmGoalsClient implements HcmGoals {
       limit: String(page.limit),
       offset: String(page.offset),
       onlyData: 'true',
+      ...(page.totalResults ? { totalResults: 'true' } : {}),
     };
     const body = parseJson<HcmCollection<RawItem>>(
       await this.send({ method: 'GET', path: hcmResources.goalPlanAssignees, query }, budget),
@@ -213,7 +214,12 @@ export class HcmGoalsClient implements HcmGoals {
       .filter((item) => item.GoalPlanId === undefined || item.GoalPlanId === goalPlanId)
       .filter((item) => personNumber === undefined || item.PersonNumber === personNumber)
       .flatMap((item) => assigneeOf(item) ?? []);
-    return { items, read: body.items.length, hasMore: body.hasMore === true && body.items.length > 0 };
+    return {
+      items,
+      read: body.items.length,
+      hasMore: body.hasMore === true && body.items.length > 0,
+      ...(typeof body.totalResults === 'number' ? { totalResults: body.totalResults } : {}),
+    };
   }
 
   create(goalPlanId: number, payload: GoalPayload, guard?: WriteGuard): Promise<PlanGoal> {

@@ -71,4 +71,6 @@ export interface AssigneesPage {
   /** Items the page held, usable or not: the next page's offset moves by this. */
   read: number;
   hasMore: boolean;
+  /** Only when asked for (`totalResults`): how many rows the whole query has. */
+  totalResults?: number;
 }

@@ -202,7 +202,11 @@ export async function processChunk(
   const hcmCalls = { calls: 0 };
   // Bound to this invocation's clock: a throttled request is retried only while time is left.
   const hcm = countingHcm(deps.hcm.withTimeBudget?.(deps.remainingTimeMs) ?? deps.hcm, hcmCalls);
-  const assignees = new AssigneeCache((planId, page, person) => hcm.listPlanAssignees(planId, page, person));
+  const assignees = new AssigneeCache(
+    (planId, page, person) => hcm.listPlanAssignees(planId, page, person),
+    undefined,
+    deps.snapshot,
+  );
   const existing = new ExistingGoals(hcm, assignees, deps.snapshot);
   existing.expect(work.filter((w) => !committedIds(w.state.ledger)).map((w) => w.record));
   const budget = new TimeBudget(deps.remainingTimeMs, opts.minTimeMarginMs);

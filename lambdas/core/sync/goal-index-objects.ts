@@ -3,7 +3,7 @@ import {
   GOAL_INDEX_DEFAULTS,
   type GoalIndexManifest,
   type GoalIndexStore,
-  type IndexedGoal,
+  type IndexSlice,
 } from './goal-index.ts';
 import { runPool } from './pool.ts';
 
@@ -36,14 +36,14 @@ export class ObjectGoalIndex implements GoalIndexStore {
     runId: string,
     attempt: number,
     manifest: GoalIndexManifest,
-    slices: Map<number, IndexedGoal[]>,
+    slices: Map<number, IndexSlice>,
   ): Promise<void> {
     const base = this.base(runId, attempt);
     await runPool(
       [...slices],
       GOAL_INDEX_DEFAULTS.writeConcurrency,
       () => true,
-      ([index, goals]) => this.objects.put(`${base}chunk-${index}.json`, JSON.stringify(goals)),
+      ([index, slice]) => this.objects.put(`${base}chunk-${index}.json`, JSON.stringify(slice)),
     );
     await this.objects.put(`${base}index.json`, JSON.stringify(manifest));
   }
@@ -59,11 +59,13 @@ export class ObjectGoalIndex implements GoalIndexStore {
     return manifest;
   }
 
-  async readSlice(runId: string, attempt: number, chunkIndex: number): Promise<IndexedGoal[]> {
+  async readSlice(runId: string, attempt: number, chunkIndex: number): Promise<IndexSlice> {
     const body = await this.objects.get(`${this.base(runId, attempt)}chunk-${chunkIndex}.json`);
     // The manifest lists this chunk, so its slice was written before it: missing means tampered.
     if (body === undefined)
       throw new ConfigError(`run ${runId}: the goal index has no slice for chunk ${chunkIndex}`);
-    return JSON.parse(body) as IndexedGoal[];
+    const slice = JSON.parse(body) as IndexSlice | IndexSlice['goals'];
+    // A slice written before the index carried assignees (an attempt planned by the previous code).
+    return Array.isArray(slice) ? { goals: slice, assignees: [] } : slice;
   }
 }

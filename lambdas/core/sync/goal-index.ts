@@ -1,8 +1,8 @@
-import type { HcmGoals, ListedGoal, NaturalKey, PlanGoalsPage } from '#core/hcm/index.ts';
+import type { GoalPlanAssignee, HcmGoals, ListedGoal, NaturalKey, PlanGoalsPage } from '#core/hcm/index.ts';
 import { naturalKeyOf } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalSource } from '#core/source/index.ts';
 import { ReauthRequiredError, TransientError } from '../errors.ts';
-import { readPlanAssignees } from './plan-directory.ts';
+import { type KnownAssignees, type PlanAssignees, readPlanAssignees } from './plan-directory.ts';
 import { runPool } from './pool.ts';
 
 /**
@@ -10,7 +10,9 @@ import { runPool } from './pool.ts';
  * through each goal plan's goals once and leaves, per chunk, the goals whose natural key a record of
  * that chunk has. A chunk then looks existing goals up in its slice instead of sending finders. The
  * index is a snapshot: it is trusted only for records whose ledger shows no write that may still be
- * in flight (write-goal.ts asks HCM live for those, invariant 7).
+ * in flight (write-goal.ts asks HCM live for those, invariant 7). The same read takes each plan's
+ * assignees in bulk when that costs fewer requests than one query per worker, and leaves each chunk
+ * its workers' rows (plan-directory.ts AssigneeCache asks live only for workers it does not have).
  */
 
 export const GOAL_INDEX_DEFAULTS = {
@@ -35,6 +37,8 @@ export interface GoalIndexManifest {
   pageSize: number;
   /** Chunk indexes that have a slice; every other chunk's records had no goal in HCM at `readAt`. */
   chunks: number[];
+  /** Plans whose assignees were read whole: a chunk's slice has its workers' rows on them. */
+  assigneePlans?: number[];
   goals: number;
   requests: number;
 }
@@ -45,6 +49,15 @@ export interface GoalIndexManifest {
  */
 export type IndexedGoal = ListedGoal & { personNumber: string };
 
+/** A worker's assignment row with the plan it was read from (the resource's rows need not name it). */
+export type IndexedAssignee = GoalPlanAssignee & { goalPlanId: number };
+
+/** What one chunk gets: the goals of its natural keys and its workers' rows on the plans read whole. */
+export interface IndexSlice {
+  goals: IndexedGoal[];
+  assignees: IndexedAssignee[];
+}
+
 /** Where the index lives: next to the chunk manifest (S3 in AWS, the local object store on the laptop). */
 export interface GoalIndexStore {
   /** Slices first, the manifest last: a manifest that exists describes a complete index. */
@@ -52,10 +65,10 @@ export interface GoalIndexStore {
     runId: string,
     attempt: number,
     manifest: GoalIndexManifest,
-    slices: Map<number, IndexedGoal[]>,
+    slices: Map<number, IndexSlice>,
   ): Promise<void>;
   readManifest(runId: string, attempt: number): Promise<GoalIndexManifest | undefined>;
-  readSlice(runId: string, attempt: number, chunkIndex: number): Promise<IndexedGoal[]>;
+  readSlice(runId: string, attempt: number, chunkIndex: number): Promise<IndexSlice>;
 }
 
 /** The reason plan-sync gives for skipping the read of an input it is about to reject. */
@@ -69,6 +82,8 @@ export interface GoalIndexSummary {
   goals: number;
   requests: number;
   chunksWithGoals: number;
+  /** Plans whose assignees were read whole (their workers cost the chunks no request). */
+  assigneePlans?: number;
 }
 
 const keyString = (k: NaturalKey) => `${k.personNumber}\u0000${k.goalPlanId}\u0000${k.goalName}`;
@@ -83,18 +98,36 @@ function groupByNaturalKey(goals: Iterable<IndexedGoal>, into: Map<string, Index
   }
 }
 
+const workerKey = (goalPlanId: number, personNumber: string) => `${goalPlanId}\u0000${personNumber}`;
+
 /** A chunk's view of HCM at plan time. `find` answers for the chunk's natural keys only. */
-export class GoalSnapshot {
+export class GoalSnapshot implements KnownAssignees {
   private readonly byKey = new Map<string, IndexedGoal[]>();
   private readonly byId = new Map<number, IndexedGoal>();
+  private readonly workers = new Map<string, GoalPlanAssignee[]>();
+  private readonly assigneePlans: Set<number>;
 
   constructor(
     goals: IndexedGoal[],
     readonly readAt: number,
     readonly verify: boolean,
+    assignees: IndexedAssignee[] = [],
+    assigneePlans: number[] = [],
   ) {
     groupByNaturalKey(goals, this.byKey);
     for (const g of goals) this.byId.set(g.GoalId, g);
+    this.assigneePlans = new Set(assigneePlans);
+    for (const a of assignees) {
+      const { goalPlanId, ...row } = a;
+      const k = workerKey(goalPlanId, a.PersonNumber);
+      this.workers.set(k, [...(this.workers.get(k) ?? []), row]);
+    }
+  }
+
+  /** The worker's rows as plan-sync read them; undefined for a plan it did not read whole. */
+  rows(goalPlanId: number, personNumber: string): GoalPlanAssignee[] | undefined {
+    if (!this.assigneePlans.has(goalPlanId)) return undefined;
+    return this.workers.get(workerKey(goalPlanId, personNumber)) ?? [];
   }
 
   find(key: NaturalKey): IndexedGoal[] {
@@ -117,8 +150,16 @@ export async function loadSnapshot(
   if (!store) return undefined;
   const manifest = await store.readManifest(runId, attempt);
   if (!manifest) return undefined;
-  const goals = manifest.chunks.includes(chunkIndex) ? await store.readSlice(runId, attempt, chunkIndex) : [];
-  return new GoalSnapshot(goals, manifest.readAt, manifest.verify);
+  const slice = manifest.chunks.includes(chunkIndex)
+    ? await store.readSlice(runId, attempt, chunkIndex)
+    : { goals: [], assignees: [] };
+  return new GoalSnapshot(
+    slice.goals,
+    manifest.readAt,
+    manifest.verify,
+    slice.assignees,
+    manifest.assigneePlans,
+  );
 }
 
 export interface BuildIndexInput {
@@ -167,20 +208,34 @@ export async function buildGoalIndex(
   const readAt = deps.now();
   const counter = { requests: 0 };
   const byKey = new Map<string, IndexedGoal[]>();
+  const directories = new Map<number, PlanAssignees>();
   let goals = 0;
   const listAssignees = deps.hcm.listPlanAssignees.bind(deps.hcm);
+  // The source first: which natural keys each chunk has, and how many workers each plan's records name.
+  const demand = await readChunkKeys(input.chunks, deps.source);
   try {
     for (const planId of input.goalPlanIds) {
       const listed = await readPlan(list, planId, o, counter);
       goals += listed.length;
-      // Goals that name their worker's PersonNumber need no lookup; otherwise the plan's assignees
-      // (every page, once per run) say whose PersonId it is.
-      const named = listed.every((g) => typeof g.PersonNumber === 'string');
-      const workers =
-        listed.length > 0 && !named
-          ? (await readPlanAssignees(listAssignees, planId, counter)).personNumbers()
-          : new Map<number, string>();
-      groupByNaturalKey(withPersonNumbers(listed, workers, planId), byKey);
+      // Goals that do not name their worker's PersonNumber need the plan's assignees (every page) to
+      // say whose PersonId it is.
+      const needed = listed.length > 0 && !listed.every((g) => typeof g.PersonNumber === 'string');
+      const directory = needed ? await readPlanAssignees(listAssignees, planId, counter) : undefined;
+      if (directory) directories.set(planId, directory);
+      groupByNaturalKey(withPersonNumbers(listed, directory?.personNumbers() ?? new Map(), planId), byKey);
+    }
+    // Only a create needs its worker's assignment: a plan's assignees are read whole when that costs
+    // fewer requests than the chunks' one query per worker with a goal to create would.
+    const creating = workersToCreate(demand, byKey);
+    for (const planId of input.goalPlanIds) {
+      const workers = creating.get(planId)?.size ?? 0;
+      // One worker costs one query either way: not worth the first page that tells the plan's size.
+      if (directories.has(planId) || workers <= 1) continue;
+      const directory = await readPlanAssignees(listAssignees, planId, counter, {
+        concurrency: o.concurrency,
+        maxPages: workers,
+      });
+      if (directory) directories.set(planId, directory);
     }
   } catch (err) {
     // For a sync the index only saves requests: a listing that failed (HCM or the broker busy, a
@@ -196,27 +251,67 @@ export async function buildGoalIndex(
     throw new TransientError(`verify: ${err.message}`);
   }
 
-  // A first sync finds nothing: no slices, and no second pass over the source.
-  const slices = new Map<number, IndexedGoal[]>();
-  if (goals > 0) {
-    for (const chunk of input.chunks) {
-      const found: IndexedGoal[] = [];
-      for await (const entry of deps.source.readChunk(chunk)) {
-        if ('record' in entry) found.push(...(byKey.get(keyString(naturalKeyOf(entry.record))) ?? []));
-      }
-      if (found.length > 0) slices.set(chunk.index, found);
+  const slices = new Map<number, IndexSlice>();
+  let chunksWithGoals = 0;
+  for (const [chunkIndex, keys] of demand.byChunk) {
+    const slice: IndexSlice = { goals: [], assignees: [] };
+    const seen = new Set<string>();
+    for (const key of keys) {
+      slice.goals.push(...(byKey.get(keyString(key)) ?? []));
+      const worker = `${key.goalPlanId}\u0000${key.personNumber}`;
+      const directory = directories.get(key.goalPlanId);
+      if (!directory || seen.has(worker)) continue;
+      seen.add(worker);
+      for (const row of directory.rowsOf(key.personNumber))
+        slice.assignees.push({ ...row, goalPlanId: key.goalPlanId });
     }
+    if (slice.goals.length > 0) chunksWithGoals += 1;
+    if (slice.goals.length > 0 || slice.assignees.length > 0) slices.set(chunkIndex, slice);
   }
   const manifest: GoalIndexManifest = {
     readAt,
     verify: input.verify,
     pageSize: o.pageSize,
     chunks: [...slices.keys()],
+    assigneePlans: [...directories.keys()],
     goals,
     requests: counter.requests,
   };
   await deps.store.write(input.runId, input.attempt, manifest, slices);
-  return { built: true, goals, requests: counter.requests, chunksWithGoals: slices.size };
+  return { built: true, goals, requests: counter.requests, chunksWithGoals, assigneePlans: directories.size };
+}
+
+/** What the chunks ask of the index: each chunk's natural keys. */
+interface ChunkDemand {
+  byChunk: Map<number, NaturalKey[]>;
+}
+
+/** Per plan, the workers with a record whose goal the listing did not find. */
+function workersToCreate(demand: ChunkDemand, listed: Map<string, IndexedGoal[]>): Map<number, Set<string>> {
+  const out = new Map<number, Set<string>>();
+  for (const keys of demand.byChunk.values()) {
+    for (const key of keys) {
+      if (listed.has(keyString(key))) continue;
+      const workers = out.get(key.goalPlanId) ?? new Set<string>();
+      workers.add(key.personNumber);
+      out.set(key.goalPlanId, workers);
+    }
+  }
+  return out;
+}
+
+/** One pass over the source (valid records only) before HCM is read. */
+async function readChunkKeys(chunks: ChunkRef[], source: GoalSource): Promise<ChunkDemand> {
+  const demand: ChunkDemand = { byChunk: new Map() };
+  for (const chunk of chunks) {
+    const keys: NaturalKey[] = [];
+    for await (const entry of source.readChunk(chunk)) {
+      if (!('record' in entry)) continue;
+      keys.push(naturalKeyOf(entry.record));
+    }
+    demand.byChunk.set(chunk.index, keys);
+  }
+  return demand;
 }
 
 /**

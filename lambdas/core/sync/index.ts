@@ -35,5 +35,5 @@ export type {
   PlanOutput,
 } from './plan.ts';
 export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';
-export { PlanAssignees } from './plan-directory.ts';
+export { AssigneeCache, PlanAssignees, readPlanAssignees } from './plan-directory.ts';
 export { runPool } from './pool.ts';
