@@ -15,7 +15,7 @@ import type { ChunkRef, GoalRecord, GoalSource } from '#core/source/index.ts';
 import { ConnectionRecoveringError, ReauthRequiredError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { type ChunkCounts, emptyCounts, type Settled, settledOf, tally, tallyVerify } from './counts.ts';
-import type { GoalSnapshot } from './goal-index.ts';
+import type { GoalSnapshot } from './goal-snapshot.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';
 import { AssigneeCache } from './plan-directory.ts';
 import { runPool, TimeBudget } from './pool.ts';

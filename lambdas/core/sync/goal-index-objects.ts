@@ -1,10 +1,6 @@
 import { ConfigError } from '../errors.ts';
-import {
-  GOAL_INDEX_DEFAULTS,
-  type GoalIndexManifest,
-  type GoalIndexStore,
-  type IndexSlice,
-} from './goal-index.ts';
+import { GOAL_INDEX_DEFAULTS } from './goal-index.ts';
+import type { GoalIndexManifest, GoalIndexStore, IndexSlice } from './goal-snapshot.ts';
 import { runPool } from './pool.ts';
 
 /** The two object calls the index needs (S3 in AWS, the local object store on the laptop). */

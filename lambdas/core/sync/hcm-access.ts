@@ -1,6 +1,6 @@
 import type { HcmGoals, PlanGoal } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
-import type { GoalSnapshot } from './goal-index.ts';
+import type { GoalSnapshot } from './goal-snapshot.ts';
 import type { AssigneeCache, Worker } from './plan-directory.ts';
 
 /** Counts the calls one pass makes to the HCM port, for the chunk result and the run report. */

@@ -9,21 +9,11 @@ export type { ChunkResult, EngineOptions } from './engine.ts';
 export { ENGINE_DEFAULTS, processChunk } from './engine.ts';
 export type { FinishOutput, MetricsSink } from './finish.ts';
 export { finishRun } from './finish.ts';
-export type {
-  GoalIndexManifest,
-  GoalIndexOptions,
-  GoalIndexStore,
-  GoalIndexSummary,
-} from './goal-index.ts';
-export {
-  buildGoalIndex,
-  GOAL_INDEX_DEFAULTS,
-  GoalSnapshot,
-  INPUT_REJECTED,
-  loadSnapshot,
-  noIndex,
-} from './goal-index.ts';
+export type { GoalIndexOptions, GoalIndexSummary } from './goal-index.ts';
+export { buildGoalIndex, GOAL_INDEX_DEFAULTS, INPUT_REJECTED, noIndex } from './goal-index.ts';
 export { type IndexObjects, ObjectGoalIndex } from './goal-index-objects.ts';
+export type { GoalIndexManifest, GoalIndexStore } from './goal-snapshot.ts';
+export { GoalSnapshot, loadSnapshot } from './goal-snapshot.ts';
 export { type HdlPlan, hdlEntries } from './hdl-entries.ts';
 export { parseChunkTasks, parseFinishInput, parsePlanInput } from './input.ts';
 export type {
