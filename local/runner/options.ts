@@ -226,12 +226,13 @@ function ratio(name: string, raw: string | undefined, fallback: number): number 
  * Every --faults key and what its value may be. One line per key: a new fault target (another
  * simulator or proxy) adds its keys here and its field to FaultSpec.
  */
-type FaultValue = 'number' | 'numberOrNull' | 'ratio' | 'status' | 'boolean' | 'count';
+type FaultValue = 'number' | 'numberOrNull' | 'ratio' | 'status' | 'boolean' | 'count' | 'errorBody';
 export const FAULT_KEYS: Readonly<Record<string, FaultValue>> = {
   'hcm.latencyMs': 'number',
   'hcm.jitterMs': 'number',
   'hcm.errorRate': 'ratio',
   'hcm.errorStatus': 'status',
+  'hcm.errorBody': 'errorBody',
   'hcm.commitThenDropRate': 'ratio',
   'hcm.lateCommitRate': 'ratio',
   'hcm.lateCommitDelayMs': 'number',
@@ -264,7 +265,7 @@ export const FAULT_KEYS: Readonly<Record<string, FaultValue>> = {
 
 const FAULT_RULES: Record<
   FaultValue,
-  { rule: string; parse(raw: string): number | boolean | null | undefined }
+  { rule: string; parse(raw: string): number | boolean | string | null | undefined }
 > = {
   number: { rule: 'a number >= 0', parse: (raw) => nonNegative(raw) },
   numberOrNull: { rule: 'a number >= 0 or null', parse: (raw) => (raw === 'null' ? null : nonNegative(raw)) },
@@ -276,6 +277,10 @@ const FAULT_RULES: Record<
     },
   },
   status: { rule: '500 or 503', parse: (raw) => (raw === '500' || raw === '503' ? Number(raw) : undefined) },
+  errorBody: {
+    rule: 'bare or oracle',
+    parse: (raw) => (raw === 'bare' || raw === 'oracle' ? raw : undefined),
+  },
   boolean: {
     rule: 'true or false',
     parse: (raw) => (raw === 'true' ? true : raw === 'false' ? false : undefined),

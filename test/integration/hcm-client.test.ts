@@ -379,8 +379,8 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(client.stats.requests - before).toBe(1);
     sim.setFaults({ patchRuleFailureRate: 0 });
 
-    // The simulator's injected 500s carry o:errorDetails too: refused as well, on POST and GET alike.
-    sim.setFaults({ errorRate: 1, errorStatus: 500 });
+    // Any 500 that carries o:errorDetails is Oracle refusing the request: on POST and GET alike.
+    sim.setFaults({ errorRate: 1, errorStatus: 500, errorBody: 'oracle' });
     const post = await client.create(PLAN.GoalPlanId, payloads[1]!).catch((e: unknown) => e);
     expect(post).toMatchObject({ status: 500, businessRule: true });
     expect(isAmbiguousWrite(post)).toBe(false);
@@ -388,6 +388,22 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(get).toMatchObject({ status: 500, businessRule: true });
     expect(client.stats.requests - before).toBe(3);
     expect(client.stats.retries).toBe(0);
+    sim.setFaults({ errorRate: 0, errorBody: 'bare' });
+  });
+
+  it('a bare 500 (an HTML page: a crashed server or the gateway) leaves a POST unclear and retries a GET', async () => {
+    const { client } = setup({ maxAttempts: 2 });
+    const payload = await payloadFor(record());
+    sim.setFaults({ errorRate: 1, errorStatus: 500, errorBody: 'bare' });
+    const post = await client.create(PLAN.GoalPlanId, payload).catch((e: unknown) => e);
+    expect(post).toMatchObject({ status: 500 });
+    expect(post).not.toMatchObject({ businessRule: true });
+    expect(isAmbiguousWrite(post)).toBe(true);
+    expect(client.stats.requests).toBe(1);
+    const get = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
+    expect(get).toMatchObject({ status: 500 });
+    expect(client.stats.requests).toBe(3);
+    sim.setFaults({ errorRate: 0 });
   });
 
   it('a 504 on POST (the pod may still commit) is ambiguous and not retried', async () => {
