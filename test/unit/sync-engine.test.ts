@@ -232,7 +232,7 @@ describe('processChunk', () => {
     expect(h.hcm.goals.filter((g) => g.GoalName === b.goalName)).toHaveLength(1);
   });
 
-  it('writes that stay unclear fail the record for this attempt; the next attempt looks first', async () => {
+  it('writes that stay unclear leave the record unsettled (not failed) for this attempt; the next attempt looks first', async () => {
     const h = harness();
     const g = goal(30);
     h.hcm.beforeCreate = () => {
@@ -242,8 +242,11 @@ describe('processChunk', () => {
     expect((await h.pass(ArraySource.of([g]), { engine })).counts).toMatchObject({ remaining: 1 });
     h.clock.advance(60_000);
     const second = await h.pass(ArraySource.of([g]), { engine, worker: 'worker-2' });
-    expect(second.counts).toMatchObject({ failed: 1 });
-    expect(await h.records.get(g.externalKey)).toMatchObject({ status: 'failed', retryable: true });
+    expect(second.counts).toMatchObject({ failed: 0, unsettled: 1, remaining: 0 });
+    expect(await h.records.get(g.externalKey)).toMatchObject({ status: 'unsettled' });
+    // The same attempt does not look again: the record is settled as unsettled.
+    const again = await h.pass(ArraySource.of([g]), { engine, worker: 'worker-2b' });
+    expect(again).toMatchObject({ status: 'complete', counts: { unsettled: 1, remaining: 0 } });
     expect(await h.ledger.get(g.externalKey)).toMatchObject({ ambiguous: true, unclearWrites: 2 });
 
     h.hcm.beforeCreate = undefined;

@@ -51,6 +51,8 @@ export type RecordOutcome =
   | { kind: 'done'; action: DoneAction; replaced?: HcmIds; finding?: VerifyFinding }
   | { kind: 'alreadyDone'; action?: DoneAction; finding?: VerifyFinding }
   | { kind: 'failed'; reason: string; finding?: VerifyFinding }
+  /** A write may have reached HCM and no read has shown it: not failed, not written again this run. */
+  | { kind: 'unsettled'; reason: string; finding?: VerifyFinding }
   /** Not writable now (another claim, or a write not visible yet): try again after `until` (epoch ms). */
   | { kind: 'waiting'; until: number; unclear?: boolean };
 
@@ -179,9 +181,10 @@ export async function syncRecord(
     if (wrote || isAmbiguousWrite(err)) {
       const { visibleAfter, unclearWrites } = await ctx.ledger.markUnclear(key, ctx.owner);
       if (unclearWrites >= ctx.maxUnclearWrites) {
-        const reason = `the outcome of ${unclearWrites} writes in a row stayed unknown; the next attempt looks for the goal first`;
-        await ctx.records.fail(key, failedProgress, reason, true);
-        return { kind: 'failed', reason, ...(finding ? { finding } : {}) };
+        // Not failed: one of these writes may have landed. The ledger keeps the marks; the next run looks.
+        const reason = `the outcome of ${unclearWrites} writes in a row stayed unknown; the next run looks for the goal first`;
+        await ctx.records.unsettle(key, failedProgress, reason);
+        return { kind: 'unsettled', reason, ...(finding ? { finding } : {}) };
       }
       if (isAmbiguousWrite(err)) return { kind: 'waiting', until: visibleAfter, unclear: true };
       throw err;
