@@ -164,6 +164,15 @@ export interface LedgerItem {
   ambiguous?: boolean;
   /** How many writes in a row ended unclear. */
   unclearWrites?: number;
+  /**
+   * A POST left at this time (epoch ms) and no commit or refusal settled it: until a read sees the goal,
+   * the record is not created again before the settle horizon has passed (it ends `unsettled`).
+   */
+  postStartedAt?: number;
+  /** A PATCH left at this time (epoch ms) and no commit settled it: it may land late with its If-Match. */
+  patchStartedAt?: number;
+  /** The goal's ETag as HCM answered the last committed write: the If-Match of the next PATCH. */
+  etag?: string;
 }
 
 /**
@@ -185,7 +194,9 @@ export function committedIds(ledger: LedgerItem | undefined): HcmIds | undefined
 
 /** A write may have happened that no one confirmed: the next writer looks (finder) before creating. */
 export function needsReconcile(ledger: LedgerItem | undefined): boolean {
-  return ledger?.writeStartedAt !== undefined || ledger?.ambiguous === true;
+  return (
+    ledger?.writeStartedAt !== undefined || ledger?.ambiguous === true || ledger?.postStartedAt !== undefined
+  );
 }
 
 export interface InvalidRecordItem {
