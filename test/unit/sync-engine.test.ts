@@ -31,6 +31,7 @@ const ample = () => 600_000;
 
 interface Harness {
   runId: string;
+  connectionId: string;
   clock: TestClock;
   hcm: FakeHcm;
   records: RecordStore;
@@ -60,6 +61,7 @@ function harness(
   });
   return {
     runId,
+    connectionId,
     clock,
     hcm,
     records,
@@ -319,6 +321,52 @@ describe('processChunk', () => {
     expect(h.hcm.goals).toHaveLength(1);
     expect(h.hcm.goals[0]).toMatchObject({ Description: 'Changed' });
     expect(await h.ledger.get(g.externalKey)).toMatchObject({ etag: h.hcm.goals[0]?.etag });
+  });
+
+  it('a claim renewal that comes back too late to send after puts its marks back: nothing left, nothing to look for', async () => {
+    const h = harness();
+    const g = goal(50);
+    const slowDoc = {
+      send: async (cmd: { input?: { UpdateExpression?: string } }) => {
+        const out = await h.records.doc.send(cmd as never);
+        // The renewal before the POST is applied, then answers 110 s later: too late to send.
+        if (cmd.input?.UpdateExpression?.includes('writeStartedAt = :now')) h.clock.advance(110_000);
+        return out;
+      },
+    } as unknown as typeof h.records.doc;
+    const ledger = new GoalLedger(
+      slowDoc,
+      h.records.table,
+      { runId: h.runId, connectionId: h.connectionId },
+      undefined,
+      {
+        clock: h.clock,
+      },
+    );
+    const source = ArraySource.of([g]);
+    const run = (l?: GoalLedger) =>
+      processChunk(
+        { runId: h.runId, connectionId: h.connectionId, attempt: 1, chunk: source.chunk() },
+        {
+          source,
+          hcm: h.hcm,
+          records: h.records,
+          ...(l ? { ledger: l } : {}),
+          workerId: 'w-slow',
+          remainingTimeMs: ample,
+          clock: h.clock,
+        },
+      );
+    const first = await run(ledger);
+    expect(first.counts).toMatchObject({ remaining: 1, created: 0 });
+    expect(h.hcm.goals).toHaveLength(0);
+    const item = await h.ledger.get(g.externalKey);
+    expect(item).not.toHaveProperty('writeStartedAt');
+    expect(item).not.toHaveProperty('postStartedAt');
+    expect(item).not.toHaveProperty('claimOwner');
+    // The next pass creates it at once: no write trace, so no unsettled wait for a POST that never left.
+    h.clock.advance(1_000);
+    expect((await run()).counts).toMatchObject({ created: 1, unsettled: 0 });
   });
 
   it('a 400 fails that record with its reason, the others go on; the same attempt does not retry it', async () => {
