@@ -36,6 +36,8 @@ export const ENV = {
   hcmMaxRequestsPerSecond: 'HCM_MAX_REQUESTS_PER_SECOND',
   /** The most HCM-calling containers that run at once (plan-sync + chunkConcurrency): the fail-soft share. */
   hcmMaxContainers: 'HCM_MAX_CONTAINERS',
+  /** How long an unclear POST keeps its unseen record `unsettled` before it is created again (ms; default 24 h). */
+  settleHorizonMs: 'SETTLE_HORIZON_MS',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
