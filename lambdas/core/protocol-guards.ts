@@ -30,6 +30,12 @@ export const protocolGuards = {
    * looked up live in HCM, never in the plan-time goal index, which may predate that write.
    */
   liveLookupAfterWriteTrace: true,
+  /**
+   * O6: every take of the run lease increments the connection's run generation; claims, write-guard
+   * checks and commits require the pass's generation, so a pass of a released or superseded run (an
+   * orphan of an aborted execution) is refused at its next claim or write.
+   */
+  runGenerationFence: true,
 };
 
 export type ProtocolGuard = keyof typeof protocolGuards;

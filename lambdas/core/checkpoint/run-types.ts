@@ -157,6 +157,8 @@ export interface LedgerItem {
   ambiguous?: boolean;
   /** How many writes in a row ended unclear. */
   unclearWrites?: number;
+  /** The highest run generation that claimed the item (invariant 10): older passes may not claim it. */
+  runGeneration?: number;
 }
 
 /**

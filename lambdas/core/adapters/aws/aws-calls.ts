@@ -115,7 +115,6 @@ const CHECKPOINT_FILES: [string, string][] = [
   ['dynamodb:Query', 'lambdas/core/checkpoint/batch-io.ts'],
   ['dynamodb:BatchGetItem', 'lambdas/core/checkpoint/batch-io.ts'],
   ['dynamodb:BatchWriteItem', 'lambdas/core/checkpoint/batch-io.ts'],
-  ['dynamodb:DeleteItem', 'lambdas/core/checkpoint/run-lease.ts'],
 ];
 
 /** `batchGet`: only sync-chunk batch-reads records (test/infra/handler-contract reads it off the bundles). */
