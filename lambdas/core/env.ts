@@ -36,6 +36,8 @@ export const ENV = {
   hcmMaxRequestsPerSecond: 'HCM_MAX_REQUESTS_PER_SECOND',
   /** The most HCM-calling containers that run at once (plan-sync + chunkConcurrency): the fail-soft share. */
   hcmMaxContainers: 'HCM_MAX_CONTAINERS',
+  /** The sync state machine the schedule starter starts executions of. */
+  stateMachineArn: 'STATE_MACHINE_ARN',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {
