@@ -58,6 +58,10 @@ const ERROR_THRESHOLDS: Record<FunctionKey, { threshold: number; why: string }> 
     threshold: 1,
     why: 'a person runs preflight before a first run: an error (not a failed check) means it could not check',
   },
+  scheduleStarter: {
+    threshold: 1,
+    why: "a schedule fires once: an error means tonight's run may not start (Scheduler retries, then the DLQ)",
+  },
 };
 
 export function createAlarms(scope: Construct, inputs: AlarmInputs): ProjectAlarm[] {

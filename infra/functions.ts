@@ -23,7 +23,8 @@ export type FunctionKey =
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
-  | 'preflight';
+  | 'preflight'
+  | 'scheduleStarter';
 
 export interface FunctionSpec {
   /** Folder under lambdas/ holding index.ts (exports `handler`). */
@@ -76,6 +77,8 @@ export const WORST_CASE_SECONDS: Record<FunctionKey, number> = {
   // One read of a large source, then ~25 HCM reads at the default ceiling (10/s) plus a write test of
   // ~25 more, each within the HCM p99, and one broker call that takes the broker's whole timeout.
   preflight: 120 + 50 * HCM_P99_REQUEST_SECONDS + BROKER_TIMEOUT.toSeconds(),
+  // One StartExecution with the SDK's own retries.
+  scheduleStarter: 10,
 };
 
 export const FUNCTION_SPECS: Record<FunctionKey, FunctionSpec> = {
@@ -118,6 +121,12 @@ export const FUNCTION_SPECS: Record<FunctionKey, FunctionSpec> = {
     timeout: Duration.minutes(8),
     description:
       'goal-sync preflight: checks the pod with the pipeline rights, returns results, never a token',
+  },
+  scheduleStarter: {
+    folder: 'schedule-starter',
+    memorySize: 128,
+    timeout: Duration.seconds(30),
+    description: 'Starts a scheduled sync as the one execution named nightly-/verify-YYYYMMDDTHHMMZ',
   },
 };
 

@@ -20,6 +20,7 @@ export const SERVICE_NAMES = {
   syncChunk: 'sync-chunk',
   finishSync: 'finish-sync',
   preflight: 'preflight',
+  scheduleStarter: 'schedule-starter',
 } as const;
 
 export type MetricName =

@@ -28,8 +28,6 @@ export const ACTIONS = {
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
     'dynamodb:BatchWriteItem',
-    // The per-connection run lease is released by deleting its item (lambdas/core/checkpoint/run-lease.ts).
-    'dynamodb:DeleteItem',
   ],
   /** plan-sync's and finish-sync's: the same without BatchGetItem (neither batch-reads records). */
   checkpointTableNoBatchGet: [
@@ -38,7 +36,6 @@ export const ACTIONS = {
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
     'dynamodb:BatchWriteItem',
-    'dynamodb:DeleteItem',
   ],
   /** Token envelopes: a data key per write, an unwrap per read (lambdas/core/adapters/aws/kms-key-provider.ts). */
   envelope: ['kms:GenerateDataKey', 'kms:Decrypt'],

@@ -28,6 +28,7 @@ import { Notifications } from './notifications.ts';
 import { createOperatorPolicies, type OperatorPolicies } from './operator.ts';
 import { ACTIONS, policyOf, tokenEnvelopeConditions } from './permissions.ts';
 import { createPreflight } from './preflight.ts';
+import { createScheduleStarter } from './schedule-starter.ts';
 import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
 import {
   LAMBDA_UNRESERVED_MINIMUM,
@@ -177,7 +178,6 @@ export class HcmGoalSyncStack extends Stack {
       environment: { ...pipelineEnv, [ENV.eventBusName]: notifications.bus.eventBusName },
     });
     const preflight = createPreflight(this, { config, data, tokenBroker: tokenBroker.fn });
-    this.functions = { tokenBroker, connectionAdmin, planSync, syncChunk, finishSync, preflight };
 
     // Least privilege, statement by statement (see permissions.ts for the action lists).
     const key = data.key;
@@ -241,7 +241,22 @@ export class HcmGoalSyncStack extends Stack {
       }),
     );
     this.finishEndedExecutions(finishSync.fn, notifications);
-    scheduling.addNightlySync(this.stateMachine, key);
+    const scheduleStarter = createScheduleStarter(this, {
+      config,
+      data,
+      stateMachine: this.stateMachine,
+      key,
+    });
+    scheduling.addNightlySync(scheduleStarter.fn);
+    this.functions = {
+      tokenBroker,
+      connectionAdmin,
+      planSync,
+      syncChunk,
+      finishSync,
+      preflight,
+      scheduleStarter,
+    };
     limitGrantsToAwsServices(notifications.topicKey);
     suppressGuardRule(notifications.deadLetterQueue, 'deadLetterQueueRedrive');
     for (const f of Object.values(this.functions)) suppressGuardRule(f.fn, 'lambdaOutsideVpc');

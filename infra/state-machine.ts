@@ -160,6 +160,7 @@ const CHUNK_ITEM = {
   connectionId: sfn.JsonPath.stringAt('$.connectionId'),
   source: sfn.JsonPath.objectAt('$.source'),
   attempt: sfn.JsonPath.numberAt('$.attempt'),
+  generation: sfn.JsonPath.numberAt('$.generation'),
   chunk: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
 };
 

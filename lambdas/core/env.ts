@@ -38,6 +38,8 @@ export const ENV = {
   hcmMaxContainers: 'HCM_MAX_CONTAINERS',
   /** How long an unclear POST keeps its unseen record `unsettled` before it is created again (ms; default 24 h). */
   settleHorizonMs: 'SETTLE_HORIZON_MS',
+  /** The sync state machine the schedule starter starts executions of. */
+  stateMachineArn: 'STATE_MACHINE_ARN',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -197,10 +197,21 @@ export class RunInProgressError extends AppError {
 
 /** This run's lease on its connection was taken by another run: stop writing (not retried). */
 export class RunLeaseLostError extends AppError {
-  constructor(connectionId: string, runId: string, holder?: string) {
+  constructor(
+    connectionId: string,
+    runId: string,
+    holder?: string,
+    /** The run generation this pass carries and the connection's current one (invariant 10). */
+    readonly generation?: number,
+    readonly currentGeneration?: number,
+  ) {
+    const superseded =
+      generation !== undefined && currentGeneration !== undefined && generation !== currentGeneration;
+    const held = holder ? ` (now held by run ${holder})` : superseded ? '' : ' (released)';
+    const gen = superseded ? `, generation ${generation} superseded by ${currentGeneration}` : '';
     super(
       'RunLeaseLostError',
-      `run ${runId} no longer holds connection ${connectionId}${holder ? ` (now held by run ${holder})` : ''}`,
+      `run ${runId} no longer holds connection ${connectionId}${held}${gen}; not writing`,
     );
   }
 }

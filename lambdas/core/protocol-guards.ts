@@ -45,6 +45,12 @@ export const protocolGuards = {
    * puts the marks back: a record is marked "write in progress" only when a request leaves.
    */
   markOnlyWhenSent: true,
+  /**
+   * O9: every take of the run lease increments the connection's run generation; claims, write-guard
+   * checks and commits require the pass's generation, so a pass of a released or superseded run (an
+   * orphan of an aborted execution) is refused at its next claim or write.
+   */
+  runGenerationFence: true,
 };
 
 export type ProtocolGuard = keyof typeof protocolGuards;

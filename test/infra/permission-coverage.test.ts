@@ -63,6 +63,7 @@ beforeAll(() => {
     syncChunk: str(functions.syncChunk.fn.functionArn),
     finishSync: str(functions.finishSync.fn.functionArn),
     preflight: str(functions.preflight.fn.functionArn),
+    scheduleStarter: str(functions.scheduleStarter.fn.functionArn),
     stateMachine: smArn,
     execution: executionArnFor(smArn, RUN_ID),
     deadLetterQueue: str(notifications.deadLetterQueue.queueArn),
@@ -422,7 +423,22 @@ const MUST_DENY: Record<Principal | `person:${Person}` | 'services', Sample[]> =
     { why: 'starting a sync', action: 'states:StartExecution', resource: 'stateMachine' },
   ],
   brokerSchedules: [{ why: 'starting a sync', action: 'states:StartExecution', resource: 'stateMachine' }],
+  // The schedules only invoke the starter: an unnamed StartExecution of their own is what issue 25 removed.
   nightlySync: [
+    {
+      why: 'starting an (unnamed) execution itself',
+      action: 'states:StartExecution',
+      resource: 'stateMachine',
+    },
+    {
+      why: 'the state machine key',
+      action: 'kms:GenerateDataKey',
+      resource: 'dataKey',
+      context: { 'kms:EncryptionContext:aws:states:stateMachineArn': '{stateMachineArn}' },
+    },
+    { why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
+  ],
+  scheduleStarter: [
     {
       why: 'the key for another state machine',
       action: 'kms:Decrypt',
@@ -432,6 +448,8 @@ const MUST_DENY: Record<Principal | `person:${Person}` | 'services', Sample[]> =
       },
     },
     { why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
+    { why: 'reading runs', action: 'dynamodb:GetItem', resource: 'checkpointTable' },
+    { why: 'stopping a run', action: 'states:StopExecution', resource: 'execution' },
   ],
   stateMachine: [{ why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' }],
   connectionAdmin: [
@@ -521,13 +539,13 @@ async function decideAt(caller: Caller, call: Sample, arn: string) {
 
 describe('the check itself', () => {
   it('fails when one statement is removed from the template', async () => {
-    // The nightly schedule's key statement (added for issue 16): without it StartExecution cannot encrypt.
+    // The schedule starter's key statement (issue 16, moved for issue 25): without it StartExecution cannot encrypt.
     const stripped = new ResolvedTemplate(withoutStatement(s.json, 'ExecutionInputKey'), t.env);
     const keep = t;
     t = stripped;
     try {
-      const caller = lambdaOrRoleCaller('nightlySync');
-      const results = await Promise.all(CALLS.nightlySync.map((c) => decide(caller, c)));
+      const caller = lambdaOrRoleCaller('scheduleStarter');
+      const results = await Promise.all(CALLS.scheduleStarter.map((c) => decide(caller, c)));
       expect(results.filter((r) => r !== 'Allowed')).toHaveLength(2);
     } finally {
       t = keep;

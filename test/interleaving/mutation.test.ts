@@ -4,9 +4,15 @@ import { type ProtocolGuard, protocolGuards } from '../../lambdas/core/protocol-
 import { brokerPlans, runBrokerScenario, type Verdict } from './broker-scenario.ts';
 import { CI_SCHEDULES, storyOf } from './budget.ts';
 import { chunkPlans, runChunkScenario } from './chunk-scenario.ts';
+import { orphanPlanArb, runOrphanScenario } from './orphan-scenario.ts';
 
 /**
  * The mutation check (docs/invariants.md, "Known windows"): each of the 12 windows the reviews found is
+    kills: false,
+  },
+  {
+    id: 'O9',
+ * The mutation check (docs/invariants.md, "Known windows"): each of the 10 windows the reviews found is
  * reopened by turning its guard(s) off, and the interleaving properties must find a counterexample within
  * the CI budget. Seeds are fixed, so "schedules until the first counterexample" is reproducible; the shrunk
  * schedule is printed as a one-line story.
@@ -15,7 +21,7 @@ interface Window {
   id: string;
   what: string;
   off: ProtocolGuard[];
-  protocol: 'broker' | 'chunk';
+  protocol: 'broker' | 'chunk' | 'orphan';
   /** false: only live actors, so the counterexample cannot be another window's (a holder that died). */
   kills: boolean;
 }
@@ -112,6 +118,13 @@ const WINDOWS: Window[] = [
     protocol: 'chunk',
     kills: false,
   },
+  {
+    id: 'O9',
+    what: 'an orphaned pass after release writes over the run that took the connection',
+    off: ['runGenerationFence'],
+    protocol: 'orphan',
+    kills: false,
+  },
 ];
 
 const SEED = 42;
@@ -120,9 +133,17 @@ async function hunt(w: Pick<Window, 'off' | 'protocol' | 'kills'>, numRuns = CI_
   for (const g of w.off) protocolGuards[g] = false;
   let story = '';
   const scenario = (s: fc.Scheduler, plan: unknown): Promise<Verdict> =>
-    w.protocol === 'broker' ? runBrokerScenario(s, plan as never) : runChunkScenario(s, plan as never);
+    w.protocol === 'broker'
+      ? runBrokerScenario(s, plan as never)
+      : w.protocol === 'orphan'
+        ? runOrphanScenario(s, plan as never)
+        : runChunkScenario(s, plan as never);
   const plans: fc.Arbitrary<unknown> =
-    w.protocol === 'broker' ? brokerPlans({ kills: w.kills, paths: 'get' }) : chunkPlans({ kills: w.kills });
+    w.protocol === 'broker'
+      ? brokerPlans({ kills: w.kills, paths: 'get' })
+      : w.protocol === 'orphan'
+        ? orphanPlanArb
+        : chunkPlans({ kills: w.kills });
   const out = await fc.check(
     fc.asyncProperty(fc.scheduler(), plans, async (s, plan) => {
       const verdict = await scenario(s, plan);

@@ -71,6 +71,7 @@ describe('state machine definition', () => {
       'connectionId.$': '$.connectionId',
       'source.$': '$.source',
       'attempt.$': '$.attempt',
+      'generation.$': '$.generation',
       'chunk.$': '$$.Map.Item.Value',
     });
     const catches = map.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
@@ -165,6 +166,7 @@ function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValu
       connectionId: i.connectionId,
       source: i.source,
       attempt: 1,
+      generation: 1,
       chunkCount: 3,
       mapThreshold: 765,
       chunks: [0, 1, 2],
@@ -228,6 +230,7 @@ describe('state machine execution (aws-local-stepfunctions)', () => {
       runId: 'r1',
       connectionId: 'c1',
       attempt: 1,
+      generation: 1,
       source: { uri: 'goals.jsonl' },
     });
     expect(calls.finish).toEqual([{ runId: 'r1', outcome: 'completed' }]);

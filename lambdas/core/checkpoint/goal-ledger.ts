@@ -1,10 +1,11 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unlessConditionFails } from '../aws-errors.ts';
-import { CheckpointConflictError, ClaimLostError } from '../errors.ts';
+import { CheckpointConflictError, ClaimLostError, RunLeaseLostError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import { dynamoCall } from './batch-io.ts';
 import { LEDGER_SK, ledgerPk } from './item-keys.ts';
+import type { RunFence } from './run-lease.ts';
 import type { DoneAction, HcmIds, LedgerItem } from './run-types.ts';
 
 /** Timing of the write protocol (docs/invariants.md, invariant 7). */
@@ -58,15 +59,23 @@ const WRITE_FIELDS = 'writeStartedAt, visibleAfter, ambiguous, unclearWrites, po
  */
 export class GoalLedger {
   private readonly clock: Clock;
+  private readonly fence: RunFence | undefined;
 
+  /**
+   * `scope.generation`: the run generation the pass's plan got (invariant 10). With it, a claim takes
+   * only items no later generation has claimed (and stamps `runGeneration`), and the write guard and
+   * the commit require the item still at it; `fence` checks the connection's run lease before every
+   * claim and write request. Without them (tests of the ledger alone) no generation is checked.
+   */
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
-    private readonly scope: { runId: string; connectionId: string },
+    private readonly scope: { runId: string; connectionId: string; generation?: number },
     private readonly timing: WriteTiming = WRITE_TIMING_DEFAULTS,
-    options: { clock?: Clock } = {},
+    options: { clock?: Clock; fence?: RunFence } = {},
   ) {
     this.clock = options.clock ?? systemClock;
+    this.fence = options.fence;
     const room = timing.claimTtlMs - timing.requestTimeoutMs - 2 * timing.marginMs;
     if (room <= 0) {
       throw new CheckpointConflictError(
@@ -108,6 +117,9 @@ export class GoalLedger {
    * other: they are never taken over early.
    */
   async claim(externalKey: string, owner: string): Promise<LedgerClaim> {
+    // A claim is no write to HCM: a check of the last second stands (one read per second per pass).
+    await this.fence?.check({ maxAgeMs: 1_000 });
+    const gen = this.generation();
     const now = this.clock.now();
     const out = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
@@ -116,9 +128,11 @@ export class GoalLedger {
           Key: this.key(externalKey, owner),
           ConditionExpression:
             '(attribute_not_exists(claimOwner) OR claimOwner = :owner OR claimExpiresAt < :now) AND ' +
-            '(attribute_not_exists(visibleAfter) OR visibleAfter <= :now)',
+            '(attribute_not_exists(visibleAfter) OR visibleAfter <= :now)' +
+            (gen !== undefined ? ' AND (attribute_not_exists(runGeneration) OR runGeneration <= :gen)' : ''),
           UpdateExpression:
-            'SET claimOwner = :owner, claimRunId = :run, claimExpiresAt = :exp, externalKey = :key, connectionId = :conn',
+            'SET claimOwner = :owner, claimRunId = :run, claimExpiresAt = :exp, externalKey = :key, connectionId = :conn' +
+            (gen !== undefined ? ', runGeneration = :gen' : ''),
           ExpressionAttributeValues: {
             ':owner': owner,
             ':now': now,
@@ -126,6 +140,7 @@ export class GoalLedger {
             ':exp': now + this.timing.claimTtlMs,
             ':key': externalKey,
             ':conn': this.scope.connectionId,
+            ...(gen !== undefined ? { ':gen': gen } : {}),
           },
           ReturnValues: 'ALL_OLD',
         }),
@@ -136,6 +151,7 @@ export class GoalLedger {
       return previous ? { claimed: true, previous } : { claimed: true };
     }
     const current = await this.get(externalKey);
+    if (gen !== undefined && (current?.runGeneration ?? 0) > gen) this.superseded(current?.runGeneration);
     // Look again soon rather than at the claim's expiry; a write not visible yet is waited out in full.
     const recheck = this.timing.claimRecheckMs ?? WRITE_TIMING_DEFAULTS.claimRecheckMs ?? 5_000;
     const claimUntil = Math.min(current?.claimExpiresAt ?? 0, now + recheck);
@@ -151,6 +167,9 @@ export class GoalLedger {
    */
   async beginWrite(externalKey: string, owner: string, method: 'POST' | 'PATCH'): Promise<void> {
     const t = this.timing;
+    // Fresh, right before the request: a run that lost the connection sends nothing more.
+    await this.fence?.check();
+    const gen = this.generation();
     const started = this.clock.now();
     // Which write left, and when (gone only with a commit or a refusal): an unclear POST means no
     // second POST before a read sees the goal or the settle horizon passes; an unclear PATCH means the
@@ -161,7 +180,7 @@ export class GoalLedger {
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(externalKey, owner),
-          ConditionExpression: 'claimOwner = :owner AND claimExpiresAt > :live',
+          ConditionExpression: `claimOwner = :owner AND claimExpiresAt > :live${gen !== undefined ? ' AND runGeneration = :gen' : ''}`,
           UpdateExpression: `SET claimExpiresAt = :exp, writeStartedAt = :now, visibleAfter = :visible${post}`,
           ExpressionAttributeValues: {
             ':owner': owner,
@@ -169,6 +188,7 @@ export class GoalLedger {
             ':exp': started + t.claimTtlMs,
             ':now': started,
             ':visible': started + t.requestTimeoutMs + t.visibilityMs,
+            ...(gen !== undefined ? { ':gen': gen } : {}),
           },
         }),
       ),
@@ -197,18 +217,27 @@ export class GoalLedger {
       'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, goalPath = :path, ' +
       `personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at${c.etag ? ', etag = :etag' : ''} ` +
       `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}${c.etag ? '' : ', etag'}`;
-    const done = await this.ownedUpdate(externalKey, owner, update, {
-      ':hash': c.contentHash,
-      ':gid': c.ids.hcmGoalId,
-      ':uid': c.ids.performanceGoalsUniqID,
-      ':plan': c.ids.goalPlanId,
-      ':path': c.ids.goalPath,
-      ':person': c.personNumber,
-      ':run': this.scope.runId,
-      ':action': c.action,
-      ':at': new Date(this.clock.now()).toISOString(),
-      ...(c.etag ? { ':etag': c.etag } : {}),
-    });
+    // The claim implies the generation (a claim stamps it); the commit says so in its own condition.
+    const gen = this.generation();
+    const done = await this.ownedUpdate(
+      externalKey,
+      owner,
+      update,
+      {
+        ':hash': c.contentHash,
+        ':gid': c.ids.hcmGoalId,
+        ':uid': c.ids.performanceGoalsUniqID,
+        ':plan': c.ids.goalPlanId,
+        ':path': c.ids.goalPath,
+        ':person': c.personNumber,
+        ':run': this.scope.runId,
+        ':action': c.action,
+        ':at': new Date(this.clock.now()).toISOString(),
+        ...(c.etag ? { ':etag': c.etag } : {}),
+        ...(gen !== undefined ? { ':gen': gen } : {}),
+      },
+      gen !== undefined ? 'runGeneration = :gen' : undefined,
+    );
     if (!done)
       throw new ClaimLostError(`record ${externalKey} was claimed by another worker before the commit`);
   }
@@ -283,13 +312,14 @@ export class GoalLedger {
     owner: string,
     update: string,
     values: Record<string, unknown>,
+    alsoRequire?: string,
   ): Promise<Record<string, unknown> | undefined> {
     const out = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(externalKey, owner),
-          ConditionExpression: 'claimOwner = :owner',
+          ConditionExpression: alsoRequire ? `claimOwner = :owner AND ${alsoRequire}` : 'claimOwner = :owner',
           UpdateExpression: update,
           ExpressionAttributeValues: { ':owner': owner, ...values },
           ReturnValues: 'ALL_NEW',
@@ -297,5 +327,15 @@ export class GoalLedger {
       ),
     );
     return out ? (out.Attributes ?? {}) : undefined;
+  }
+
+  /** The pass's run generation when it is fenced by one (the mutation check turns the fence off). */
+  private generation(): number | undefined {
+    return protocolGuards.runGenerationFence ? this.scope.generation : undefined;
+  }
+
+  private superseded(current: number | undefined): never {
+    const { connectionId, runId, generation } = this.scope;
+    throw new RunLeaseLostError(connectionId, runId, undefined, generation, current);
   }
 }

@@ -173,6 +173,8 @@ export interface LedgerItem {
   patchStartedAt?: number;
   /** The goal's ETag as HCM answered the last committed write: the If-Match of the next PATCH. */
   etag?: string;
+  /** The highest run generation that claimed the item (invariant 10): older passes may not claim it. */
+  runGeneration?: number;
 }
 
 /**

@@ -178,6 +178,10 @@ export class HcmGoalsClient implements HcmGoals {
   async listPlanGoals(goalPlanId: number, page: PlanGoalsQuery, budget?: Budget): Promise<PlanGoalsPage> {
     const query: Record<string, string> = { limit: String(page.limit), offset: String(page.offset) };
     if (page.totalResults) query.totalResults = 'true';
+    if (page.keyset) {
+      query.orderBy = 'GoalId:asc';
+      if (page.keyset.after !== undefined) query.q = `GoalId > ${page.keyset.after}`;
+    }
     const body = parseJson<HcmCollection<RawItem>>(
       await this.send({ method: 'GET', path: hcmResources.planGoals(goalPlanId), query }, budget),
     );

@@ -1,4 +1,4 @@
-import type { ChunkStore, RecordState, RecordStore } from '#core/checkpoint/index.ts';
+import type { ChunkStore, RecordState, RecordStore, RunFence } from '#core/checkpoint/index.ts';
 import {
   committedIds,
   type DoneAction,
@@ -27,6 +27,8 @@ export interface ChunkJob {
   /** Run attempt (from plan-sync): records that failed in an earlier attempt are retried. */
   attempt: number;
   chunk: ChunkRef;
+  /** The run generation plan-sync's take of the run lease got (invariant 10); absent: not fenced. */
+  generation?: number;
 }
 
 export interface EngineDeps {
@@ -35,6 +37,8 @@ export interface EngineDeps {
   records: RecordStore;
   /** Claims and commits (invariant 7); built from `records`' table when left out. */
   ledger?: GoalLedger;
+  /** The run lease's fence for this job's run and generation: checked before every claim and write. */
+  fence?: RunFence;
   /** Receives the chunk's snapshot for finish-sync's aggregation; optional for callers that only count. */
   chunks?: ChunkStore;
   /** Unique per invocation: the claim owner. */
@@ -224,9 +228,13 @@ export async function processChunk(
     new GoalLedger(
       deps.records.doc,
       deps.records.table,
-      { runId: job.runId, connectionId: job.connectionId },
+      {
+        runId: job.runId,
+        connectionId: job.connectionId,
+        ...(job.generation !== undefined ? { generation: job.generation } : {}),
+      },
       { ...WRITE_TIMING_DEFAULTS, ...opts.timing },
-      { clock },
+      { clock, ...(deps.fence ? { fence: deps.fence } : {}) },
     );
   const ctx = {
     hcm,

@@ -9,6 +9,7 @@ import {
   type IndexedGoal,
   type IndexSlice,
   keyString,
+  type ListingMode,
 } from './goal-snapshot.ts';
 import { type PlanAssignees, readPlanAssignees } from './plan-directory.ts';
 import { runPool } from './pool.ts';
@@ -99,12 +100,15 @@ export async function buildGoalIndex(
   const byKey = new Map<string, IndexedGoal[]>();
   const directories = new Map<number, PlanAssignees>();
   let goals = 0;
+  // Offset as soon as one plan was read by offset: the chunks then do not trust a goal's absence.
+  let listing: ListingMode = 'keyset';
   const listAssignees = deps.hcm.listPlanAssignees.bind(deps.hcm);
   // The source first: which natural keys each chunk has, and how many workers each plan's records name.
   const demand = await readChunkKeys(input.chunks, deps.source);
   try {
     for (const planId of input.goalPlanIds) {
-      const listed = await readPlan(list, planId, o, counter);
+      const { goals: listed, mode } = await readPlan(list, planId, o, counter);
+      if (mode === 'offset') listing = 'offset';
       goals += listed.length;
       // Goals that do not name their worker's PersonNumber need the plan's assignees (every page) to
       // say whose PersonId it is.
@@ -161,6 +165,7 @@ export async function buildGoalIndex(
     readAt,
     verify: input.verify,
     pageSize: o.pageSize,
+    listing,
     chunks: [...slices.keys()],
     assigneePlans: [...directories.keys()],
     goals,
@@ -229,17 +234,73 @@ function withPersonNumbers(
 
 type Lister = (
   goalPlanId: number,
-  page: { offset: number; limit: number; totalResults?: boolean },
+  page: { offset: number; limit: number; totalResults?: boolean; keyset?: { after?: number } },
 ) => Promise<PlanGoalsPage>;
+
+/** A page that is not in ascending GoalId order above `after`: the pod did not honour the keyset. */
+function keysetHonoured(items: ListedGoal[], after: number): boolean {
+  let last = after;
+  for (const g of items) {
+    if (!(g.GoalId > last)) return false;
+    last = g.GoalId;
+  }
+  return true;
+}
+
+/**
+ * Every goal of one plan by key (issue 25): `orderBy=GoalId:asc`, then `q=GoalId > last` until a short
+ * page. A delete or an add between two pages cannot shift a goal out of the listing, so the listing need
+ * not add up to totalResults. Undefined when the pod does not honour it (order or filter ignored): the
+ * caller reads by offset instead. Pages go out one at a time (each names the last one's end).
+ */
+async function readPlanByKey(
+  list: Lister,
+  goalPlanId: number,
+  o: Record<keyof typeof GOAL_INDEX_DEFAULTS, number>,
+  counter: { requests: number },
+): Promise<ListedGoal[] | undefined> {
+  const goals: ListedGoal[] = [];
+  let after: number | undefined;
+  let size = o.pageSize;
+  for (;;) {
+    counter.requests += 1;
+    const page = await list(goalPlanId, {
+      offset: 0,
+      limit: size,
+      keyset: after === undefined ? {} : { after },
+    });
+    if (!keysetHonoured(page.items, after ?? Number.NEGATIVE_INFINITY)) return undefined;
+    goals.push(...page.items);
+    // The first page shows the page size the server really uses (it may cap `limit`).
+    if (after === undefined && page.items.length > 0 && page.items.length < size && page.hasMore)
+      size = page.items.length;
+    if (page.items.length === 0 || (page.items.length < size && !page.hasMore)) return goals;
+    after = page.items.at(-1)!.GoalId;
+  }
+}
+
+/** Every goal of one plan: by key where the pod supports it, else by offset (which must add up). */
+async function readPlan(
+  list: Lister,
+  goalPlanId: number,
+  o: Record<keyof typeof GOAL_INDEX_DEFAULTS, number>,
+  counter: { requests: number },
+): Promise<{ goals: ListedGoal[]; mode: ListingMode }> {
+  const byKey = await readPlanByKey(list, goalPlanId, o, counter);
+  if (byKey) return { goals: byKey, mode: 'keyset' };
+  return { goals: await readPlanByOffset(list, goalPlanId, o, counter), mode: 'offset' };
+}
 
 /**
  * Every goal of one plan. The first page shows the page size the server really uses (it may cap
  * `limit` below what was asked) and, with totalResults, how many pages to ask for at once. The end is
  * a short page, not hasMore or totalResults (both reported unreliable with offsets). Offsets over a
  * collection that changes meanwhile can skip or repeat items, so the listing must add up: no goal
- * twice, and as many as totalResults said; otherwise it is discarded (docs/hcm-client.md).
+ * twice, and as many as totalResults said; otherwise it is discarded (docs/hcm-client.md). Even then a
+ * delete and an add between two pages can shift a goal out of both with the count intact, so a goal's
+ * absence from an offset listing is not evidence (GoalSnapshot.absenceIsEvidence).
  */
-async function readPlan(
+async function readPlanByOffset(
   list: Lister,
   goalPlanId: number,
   o: Record<keyof typeof GOAL_INDEX_DEFAULTS, number>,

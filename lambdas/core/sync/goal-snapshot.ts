@@ -6,6 +6,9 @@ import type { KnownAssignees } from './plan-directory.ts';
  * index's shapes, where it is stored, and the chunk's snapshot of HCM at plan time.
  */
 
+/** How a plan was read: by key (a goal cannot be skipped) or by offset (it can, see ExistingGoals). */
+export type ListingMode = 'keyset' | 'offset';
+
 /** What plan-sync leaves for the chunks of one run attempt (small: the slices hold the goals). */
 export interface GoalIndexManifest {
   /** Epoch ms before the first page was asked for: a ledger commit after it is newer than the index. */
@@ -13,6 +16,12 @@ export interface GoalIndexManifest {
   /** Verify pass: chunks compare the goals the ledger says are written with this snapshot. */
   verify: boolean;
   pageSize: number;
+  /**
+   * How the plans were read (issue 25). `keyset`: a goal not listed was not in HCM at `readAt`. `offset`
+   * (or absent: a manifest written before): a goal may have shifted out of the listing, so a record
+   * not found in it gets a live finder before a POST.
+   */
+  listing?: ListingMode;
   /** Chunk indexes that have a slice; every other chunk's records had no goal in HCM at `readAt`. */
   chunks: number[];
   /** Plans whose assignees were read whole: a chunk's slice has its workers' rows on them. */
@@ -70,10 +79,15 @@ export class GoalSnapshot implements KnownAssignees {
   private readonly workers = new Map<string, GoalPlanAssignee[]>();
   private readonly assigneePlans: Set<number>;
 
+  /**
+   * `absenceIsEvidence`: the listing could not skip a goal (read by key, or in one page), so a natural
+   * key it does not hold had no goal at `readAt`; otherwise a record not found gets a live finder.
+   */
   constructor(
     goals: IndexedGoal[],
     readonly readAt: number,
     readonly verify: boolean,
+    readonly absenceIsEvidence = true,
     assignees: IndexedAssignee[] = [],
     assigneePlans: number[] = [],
   ) {
@@ -120,6 +134,7 @@ export async function loadSnapshot(
     slice.goals,
     manifest.readAt,
     manifest.verify,
+    manifest.listing === 'keyset',
     slice.assignees,
     manifest.assigneePlans,
   );

@@ -113,7 +113,11 @@ export class ExistingGoals {
   }
 
   async find(record: GoalRecord): Promise<PlanGoal | undefined> {
-    if (this.snapshot) return this.pick(record, this.snapshot.find(record));
+    if (this.snapshot) {
+      const listed = this.pick(record, this.snapshot.find(record));
+      // An offset listing may have skipped the goal (a delete and an add between two pages): ask HCM.
+      return listed || this.snapshot.absenceIsEvidence ? listed : this.findLive(record);
+    }
     if ((this.demand.get(workerKey(record)) ?? 0) <= 1) return this.findLive(record);
     const key = await this.keyOf(record);
     if (!key) return undefined;

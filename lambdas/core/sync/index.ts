@@ -27,3 +27,10 @@ export type {
 export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';
 export { AssigneeCache, PlanAssignees, readPlanAssignees } from './plan-directory.ts';
 export { runPool } from './pool.ts';
+export type {
+  ExecutionStarter,
+  ScheduledRunKind,
+  ScheduledStartEvent,
+  ScheduledStartResult,
+} from './scheduled-start.ts';
+export { parseScheduledStart, scheduledRunId, startScheduledRun } from './scheduled-start.ts';

@@ -41,6 +41,7 @@ export type ResourceRef =
   | 'syncChunk'
   | 'finishSync'
   | 'preflight'
+  | 'scheduleStarter'
   | 'stateMachine'
   | 'execution'
   | 'deadLetterQueue'
@@ -115,7 +116,6 @@ const CHECKPOINT_FILES: [string, string][] = [
   ['dynamodb:Query', 'lambdas/core/checkpoint/batch-io.ts'],
   ['dynamodb:BatchGetItem', 'lambdas/core/checkpoint/batch-io.ts'],
   ['dynamodb:BatchWriteItem', 'lambdas/core/checkpoint/batch-io.ts'],
-  ['dynamodb:DeleteItem', 'lambdas/core/checkpoint/run-lease.ts'],
 ];
 
 /** `batchGet`: only sync-chunk batch-reads records (test/infra/handler-contract reads it off the bundles). */
@@ -163,7 +163,8 @@ export type LambdaPrincipal =
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
-  | 'preflight';
+  | 'preflight'
+  | 'scheduleStarter';
 export type SchedulerPrincipal = 'brokerSchedules' | 'nightlySync';
 export type Principal = LambdaPrincipal | SchedulerPrincipal | 'stateMachine';
 
@@ -346,21 +347,35 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       file: 'infra/scheduling.ts',
     },
   ],
-  /** The nightly schedule's role: StartExecution encrypts the input with the state machine's key. */
-  nightlySync: [
+  /**
+   * The schedule starter (lambdas/schedule-starter): one execution per scheduled run, named after it;
+   * StartExecution encrypts the input with the state machine's key.
+   */
+  scheduleStarter: [
     {
       action: 'states:StartExecution',
       resource: 'stateMachine',
-      sdk: 'Scheduler target',
-      file: 'infra/scheduling.ts',
+      sdk: 'StartExecutionCommand',
+      file: 'lambdas/core/adapters/aws/execution-starter.ts',
     },
     ...(['kms:GenerateDataKey', 'kms:Decrypt'] as const).map((action) => ({
       action,
       resource: 'dataKey' as const,
       context: { 'kms:EncryptionContext:aws:states:stateMachineArn': '{stateMachineArn}' },
       sdk: 'StartExecution (execution input encrypted with the state machine key)',
-      file: 'infra/scheduling.ts',
+      // Step Functions' call with the caller's rights, granted beside the function.
+      file: 'infra/schedule-starter.ts',
     })),
+    ...platformCalls(),
+  ],
+  /** The nightly and verify schedules' role: they invoke the schedule starter, nothing else. */
+  nightlySync: [
+    {
+      action: 'lambda:InvokeFunction',
+      resource: 'scheduleStarter',
+      sdk: 'Scheduler target',
+      file: 'infra/scheduling.ts',
+    },
     {
       action: 'sqs:SendMessage',
       resource: 'deadLetterQueue',
