@@ -72,7 +72,10 @@ export function sendJson(
 }
 
 export function sendError(res: ServerResponse, err: SimHttpError): void {
-  if (!err.bare) return sendJson(res, err.status, err.body(), err.headers, MEDIA.error);
+  if (!err.bare) {
+    sendJson(res, err.status, err.body(), err.headers, MEDIA.error);
+    return;
+  }
   const page = `<html><head><title>${err.status} ${STATUS_CODES[err.status] ?? 'Error'}</title></head><body>${err.status}</body></html>`;
   res.writeHead(err.status, { ...err.headers, 'Content-Type': 'text/html' });
   res.end(page);
