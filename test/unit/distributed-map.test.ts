@@ -65,6 +65,7 @@ async function run(runId: string, s: Setup) {
         connectionId: i.connectionId,
         source: i.source,
         attempt: 1,
+        generation: 1,
         chunkCount: s.chunkCount,
         mapThreshold: s.mapThreshold,
         chunks: inline ? Array.from({ length: s.chunkCount }, (_, n) => n) : [],
