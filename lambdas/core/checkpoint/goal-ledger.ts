@@ -118,7 +118,7 @@ export class GoalLedger {
    */
   async claim(externalKey: string, owner: string): Promise<LedgerClaim> {
     // A claim is no write to HCM: a check of the last second stands (one read per second per pass).
-    await this.fence?.check({ maxAgeMs: 1_000 });
+    if (this.fence) await this.fence.check({ maxAgeMs: 1_000 });
     const gen = this.generation();
     const now = this.clock.now();
     const out = await unlessConditionFails('DynamoDB UpdateItem', () =>
@@ -168,7 +168,7 @@ export class GoalLedger {
   async beginWrite(externalKey: string, owner: string, method: 'POST' | 'PATCH'): Promise<void> {
     const t = this.timing;
     // Fresh, right before the request: a run that lost the connection sends nothing more.
-    await this.fence?.check();
+    if (this.fence) await this.fence.check();
     const gen = this.generation();
     const started = this.clock.now();
     // Which write left, and when (gone only with a commit or a refusal): an unclear POST means no
