@@ -30,6 +30,11 @@ export const protocolGuards = {
    * looked up live in HCM, never in the plan-time goal index, which may predate that write.
    */
   liveLookupAfterWriteTrace: true,
+  /**
+   * H1: before an HDL part is (re)submitted, its data set is looked up by its deterministic name, so a
+   * lost createFileDataSet answer or a crash before the RequestId was stored never loads the part twice.
+   */
+  hdlLookupBeforeResubmit: true,
 };
 
 export type ProtocolGuard = keyof typeof protocolGuards;

@@ -168,11 +168,18 @@ export class GoalLedger {
   async commit(
     externalKey: string,
     owner: string,
-    c: { contentHash: string; ids: HcmIds; personNumber: string; action: DoneAction },
+    c: {
+      contentHash: string;
+      ids: HcmIds;
+      personNumber: string;
+      action: DoneAction;
+      /** The goal was loaded through HDL under this SourceSystemOwner: HCM holds our source key for it. */
+      sourceSystemOwner?: string;
+    },
   ): Promise<void> {
     const update =
       'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, goalPath = :path, ' +
-      'personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at ' +
+      `personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at${c.sourceSystemOwner ? ', hdlSourceOwner = :owner_key' : ''} ` +
       `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}`;
     const done = await this.ownedUpdate(externalKey, owner, update, {
       ':hash': c.contentHash,
@@ -184,6 +191,7 @@ export class GoalLedger {
       ':run': this.scope.runId,
       ':action': c.action,
       ':at': new Date(this.clock.now()).toISOString(),
+      ...(c.sourceSystemOwner ? { ':owner_key': c.sourceSystemOwner } : {}),
     });
     if (!done)
       throw new ClaimLostError(`record ${externalKey} was claimed by another worker before the commit`);

@@ -157,6 +157,11 @@ export interface LedgerItem {
   ambiguous?: boolean;
   /** How many writes in a row ended unclear. */
   unclearWrites?: number;
+  /**
+   * The goal was loaded through HCM Data Loader under this SourceSystemOwner (the record's external key
+   * is its SourceSystemId): a later HDL load may MERGE it. Absent: HCM holds no source key of ours.
+   */
+  hdlSourceOwner?: string;
 }
 
 /**

@@ -24,7 +24,17 @@ export {
   noIndex,
 } from './goal-index.ts';
 export { type IndexObjects, ObjectGoalIndex } from './goal-index-objects.ts';
+export type { HdlBuildOptions, HdlBuildSummary, HdlPartRecord, HdlRoute, HdlRun } from './hdl-build.ts';
+export { buildHdlParts, routeOf } from './hdl-build.ts';
 export { type HdlPlan, hdlEntries } from './hdl-entries.ts';
+export { type HdlOutcomeTotals, recordHdlOutcomes, UNSETTLED } from './hdl-outcomes.ts';
+export {
+  HDL_POLL_DEFAULTS,
+  type HdlPollOptions,
+  type HdlPollResult,
+  pollHdlParts,
+  submitHdlParts,
+} from './hdl-submit.ts';
 export { parseChunkTasks, parseFinishInput, parsePlanInput } from './input.ts';
 export type {
   ChunkManifestWriter,
