@@ -77,9 +77,15 @@ describe('alarms and dashboard', () => {
         'TokenRefreshFailed',
         'SweepOverdue',
         'DeadLetters',
-        ...['TokenBroker', 'ConnectionAdmin', 'PlanSync', 'SyncChunk', 'FinishSync', 'Preflight'].flatMap(
-          (f) => [`${f}Errors`, `${f}Throttles`],
-        ),
+        ...[
+          'TokenBroker',
+          'ConnectionAdmin',
+          'PlanSync',
+          'SyncChunk',
+          'FinishSync',
+          'HdlLoad',
+          'Preflight',
+        ].flatMap((f) => [`${f}Errors`, `${f}Throttles`]),
       ].sort(),
     );
     const topic = ref(idOf(s.stack.notifications.topic));

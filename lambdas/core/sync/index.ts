@@ -47,3 +47,13 @@ export type {
 export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';
 export { PlanAssignees } from './plan-directory.ts';
 export { runPool } from './pool.ts';
+export {
+  chooseWritePath,
+  DEFAULT_HDL_THRESHOLD,
+  parseHdlThreshold,
+  parseWriteMode,
+  WRITE_MODES,
+  type WriteChoice,
+  type WriteMode,
+  type WritePath,
+} from './write-mode.ts';
