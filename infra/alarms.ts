@@ -92,6 +92,12 @@ export function createAlarms(scope: Construct, inputs: AlarmInputs): ProjectAlar
       why: 'the IdP refused the grant (invalid_grant/invalid_client): only a human can reconnect',
     },
     {
+      id: 'GoalsUnsettled',
+      metric: appMetric('GoalsUnsettled'),
+      threshold: 1,
+      why: 'a run ended with records whose write may have reached HCM unseen; the next run settles them, check it did',
+    },
+    {
       id: 'TokenRefreshFailed',
       metric: appMetric('TokenRefreshFailed', { period: Duration.minutes(15) }),
       threshold: 1,

@@ -42,6 +42,8 @@ export const ENV = {
   hdlRecordsPerFile: 'HDL_RECORDS_PER_FILE',
   /** writeMode auto takes HDL above this many records to write (default 2,000). */
   hdlThreshold: 'HDL_THRESHOLD',
+  /** How long an unclear POST keeps its unseen record `unsettled` before it is created again (ms; default 24 h). */
+  settleHorizonMs: 'SETTLE_HORIZON_MS',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -319,6 +319,12 @@ export class NotStartedError extends TransientError {
 /** No slot of the shared token-endpoint rate by the deadline (or the limiter's table kept failing): nothing was sent. */
 export class NoRateSlotError extends NotStartedError {}
 
+/**
+ * An unclear POST of this record may still land and no read has shown its goal: no second POST before
+ * the settle horizon. It never leaves syncRecord: the record ends `unsettled`, the next run looks again.
+ */
+export class UnsettledWriteError extends TransientError {}
+
 /** The claim was lost or could not be renewed in time: the write was not sent (or not committed). */
 export class ClaimLostError extends CheckpointConflictError {}
 

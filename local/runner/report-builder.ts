@@ -92,7 +92,7 @@ export async function managedReport(a: {
   const sections = await peerSections(a.peers, a.baseline, refreshes);
   // Settled = done or failed, whatever execution did it; the rest is what a resume would still do.
   const states = await a.runs.listRecordStates(a.runId);
-  const settled = states.filter((r) => r.status === 'done' || r.status === 'failed').length;
+  const settled = states.filter((r) => r.status !== 'pending').length;
   // finish-sync writes the run's counts; an interrupted execution never got there: count the records.
   const tally = (action: string) => states.filter((r) => r.status === 'done' && r.action === action).length;
   const valid = run?.totals?.validRecords ?? 0;
@@ -107,6 +107,7 @@ export async function managedReport(a: {
       unchanged: counts?.unchanged ?? tally('unchanged'),
       invalid: counts?.invalid ?? run?.totals?.invalid ?? 0,
       failed: counts?.failed ?? states.filter((r) => r.status === 'failed').length,
+      unsettled: counts?.unsettled ?? states.filter((r) => r.status === 'unsettled').length,
       alreadyDone: a.alreadyDone,
       reconciled: counts?.reconciled ?? tally('reconciled'),
     },

@@ -12,6 +12,11 @@ export interface RunReport {
     unchanged: number;
     invalid: number;
     failed: number;
+    /**
+     * Records whose write may have reached HCM with no read showing it yet (and records never
+     * settled): not failed, not written again; the next run adopts what it finds (exit code 1).
+     */
+    unsettled: number;
     /** Found `done` by a resumed run and not touched again. */
     alreadyDone: number;
     /** `pending` intents reconciled against HCM by natural key instead of creating again. */
@@ -131,7 +136,8 @@ export function exitCodeFor(report: RunReport): number {
     return report.interrupted === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted;
   if (report.errorType === 'InputRejectedError') return EXIT_CODES.inputRejected;
   if (report.status === 'needs_reauth') return EXIT_CODES.needsReauth;
-  if (report.status !== 'completed' || report.goals.failed > 0) return EXIT_CODES.failed;
+  if (report.status !== 'completed' || report.goals.failed > 0 || report.goals.unsettled > 0)
+    return EXIT_CODES.failed;
   return EXIT_CODES.ok;
 }
 
@@ -161,6 +167,7 @@ export function renderSummary(r: RunReport): string {
     ['  unchanged', fmt(r.goals.unchanged)],
     ['  reconciled after crash', fmt(r.goals.reconciled)],
     ['  failed', fmt(r.goals.failed)],
+    ['  unsettled (next run looks first)', fmt(r.goals.unsettled)],
     ['token endpoint calls', fmt(r.tokens.endpointCalls)],
     [
       '  refreshes',

@@ -74,6 +74,7 @@ describe('alarms and dashboard', () => {
         'ExecutionsTimedOut',
         'ExecutionsAborted',
         'ReauthRequired',
+        'GoalsUnsettled',
         'TokenRefreshFailed',
         'SweepOverdue',
         'DeadLetters',
@@ -103,6 +104,7 @@ describe('alarms and dashboard', () => {
       alarmProps().find((p) => p.MetricName === name && p.Namespace === SERVICE_NAMESPACE);
     for (const [name, period] of [
       ['ReauthRequired', 300],
+      ['GoalsUnsettled', 300],
       ['TokenRefreshFailed', 900],
       ['SweepOverdue', 300],
     ] as const) {

@@ -22,7 +22,16 @@ export interface WriteTiming {
    * live holder usually finishes in well under a second, so this is not the claim's expiry.
    */
   claimRecheckMs?: number;
+  /**
+   * How long after an unclear POST a record whose goal no read has shown stays `unsettled` instead of
+   * being created again (default 24 h): far beyond any gateway or commit delay, so a second POST
+   * never races a first one that may still land (invariant 7).
+   */
+  settleHorizonMs?: number;
 }
+
+/** The settle horizon's default: a day, far beyond Oracle's request and gateway timeouts. */
+export const SETTLE_HORIZON_DEFAULT_MS = 24 * 60 * 60_000;
 
 export const WRITE_TIMING_DEFAULTS: WriteTiming = {
   claimTtlMs: 120_000,
@@ -32,6 +41,7 @@ export const WRITE_TIMING_DEFAULTS: WriteTiming = {
   visibilityMs: 60_000,
   marginMs: 2_000,
   claimRecheckMs: 5_000,
+  settleHorizonMs: SETTLE_HORIZON_DEFAULT_MS,
 };
 
 export type LedgerClaim =
@@ -39,7 +49,7 @@ export type LedgerClaim =
   | { claimed: false; current?: LedgerItem; until: number };
 
 const CLAIM_FIELDS = 'claimOwner, claimRunId, claimExpiresAt';
-const WRITE_FIELDS = 'writeStartedAt, visibleAfter, ambiguous, unclearWrites';
+const WRITE_FIELDS = 'writeStartedAt, visibleAfter, ambiguous, unclearWrites, postStartedAt, patchStartedAt';
 
 /**
  * Claims and commits on the ledger item of (connection, external key). One item holds both, so a
@@ -76,6 +86,11 @@ export class GoalLedger {
       return `${connectionId}~${runId}~${owner}`;
     if (!protocolGuards.noTakeoverAcrossRuns) return `${connectionId}~${runId}`;
     return connectionId;
+  }
+
+  /** How long after an unclear POST its record is not created again (WriteTiming.settleHorizonMs). */
+  get settleHorizonMs(): number {
+    return this.timing.settleHorizonMs ?? SETTLE_HORIZON_DEFAULT_MS;
   }
 
   async get(externalKey: string): Promise<LedgerItem | undefined> {
@@ -134,16 +149,20 @@ export class GoalLedger {
    * Throws ClaimLostError when the claim is gone or the renewal took so long that the request could
    * outlive it.
    */
-  async beginWrite(externalKey: string, owner: string): Promise<void> {
+  async beginWrite(externalKey: string, owner: string, method: 'POST' | 'PATCH'): Promise<void> {
     const t = this.timing;
     const started = this.clock.now();
+    // Which write left, and when (gone only with a commit or a refusal): an unclear POST means no
+    // second POST before a read sees the goal or the settle horizon passes; an unclear PATCH means the
+    // next writer moves the goal's ETag on even when the content is already ours.
+    const post = method === 'POST' ? ', postStartedAt = :now' : ', patchStartedAt = :now';
     const renewed = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(externalKey, owner),
           ConditionExpression: 'claimOwner = :owner AND claimExpiresAt > :live',
-          UpdateExpression: 'SET claimExpiresAt = :exp, writeStartedAt = :now, visibleAfter = :visible',
+          UpdateExpression: `SET claimExpiresAt = :exp, writeStartedAt = :now, visibleAfter = :visible${post}`,
           ExpressionAttributeValues: {
             ':owner': owner,
             ':live': started + t.marginMs,
@@ -164,7 +183,11 @@ export class GoalLedger {
     }
   }
 
-  /** The confirmed write: ids + content hash, and the claim released, in one owner-checked write. */
+  /**
+   * The confirmed write: ids + content hash + the goal's ETag as HCM answered it (every later PATCH
+   * carries it as If-Match; none given: the next update reads the goal first), and the claim
+   * released, in one owner-checked write.
+   */
   async commit(
     externalKey: string,
     owner: string,
@@ -173,14 +196,16 @@ export class GoalLedger {
       ids: HcmIds;
       personNumber: string;
       action: DoneAction;
+      etag?: string;
       /** The goal was loaded through HDL under this SourceSystemOwner: HCM holds our source key for it. */
       sourceSystemOwner?: string;
     },
   ): Promise<void> {
     const update =
       'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, goalPath = :path, ' +
-      `personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at${c.sourceSystemOwner ? ', hdlSourceOwner = :owner_key' : ''} ` +
-      `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}`;
+      `personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at${c.etag ? ', etag = :etag' : ''}` +
+      `${c.sourceSystemOwner ? ', hdlSourceOwner = :owner_key' : ''} ` +
+      `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}${c.etag ? '' : ', etag'}`;
     const done = await this.ownedUpdate(externalKey, owner, update, {
       ':hash': c.contentHash,
       ':gid': c.ids.hcmGoalId,
@@ -191,6 +216,7 @@ export class GoalLedger {
       ':run': this.scope.runId,
       ':action': c.action,
       ':at': new Date(this.clock.now()).toISOString(),
+      ...(c.etag ? { ':etag': c.etag } : {}),
       ...(c.sourceSystemOwner ? { ':owner_key': c.sourceSystemOwner } : {}),
     });
     if (!done)
@@ -235,19 +261,21 @@ export class GoalLedger {
   }
 
   /**
-   * Gives the claim back after a write that never left (the token could not be had): the marks our
-   * beginWrite set return to what the claim found, so the next claimant does not look for a write
-   * that was never sent.
+   * Gives the claim back after a write that never left (the token could not be had, or the claim's
+   * renewal took too long to send after it): the marks our beginWrite set return to what the claim
+   * found, so the next claimant does not look for a write that was never sent.
    */
   async releaseUnsent(
     externalKey: string,
     owner: string,
-    found: { writeStartedAt?: number; visibleAfter?: number } | undefined,
+    found:
+      | { writeStartedAt?: number; visibleAfter?: number; postStartedAt?: number; patchStartedAt?: number }
+      | undefined,
   ): Promise<void> {
     const set: string[] = [];
     const remove = [CLAIM_FIELDS];
     const values: Record<string, unknown> = {};
-    for (const field of ['writeStartedAt', 'visibleAfter'] as const) {
+    for (const field of ['writeStartedAt', 'visibleAfter', 'postStartedAt', 'patchStartedAt'] as const) {
       const value = found?.[field];
       if (value === undefined) remove.push(field);
       else {

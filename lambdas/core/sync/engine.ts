@@ -137,6 +137,10 @@ function classify(
   if (rec?.status === 'failed' && rec.runAttempt >= job.attempt) {
     return { kind: 'settled', outcome: { kind: 'failed', reason: rec.reason ?? 'failed', ...finding } };
   }
+  // A later attempt (a resume) or the next run looks again; this attempt has said what it can.
+  if (rec?.status === 'unsettled' && rec.runAttempt >= job.attempt) {
+    return { kind: 'settled', outcome: { kind: 'unsettled', reason: rec.reason ?? 'unsettled', ...finding } };
+  }
   return { kind: 'work', record, hash, state };
 }
 
@@ -274,7 +278,8 @@ export async function processChunk(
   const status = counts.remaining === 0 ? 'complete' : 'partial';
 
   if (deps.chunks) {
-    const tallyOf = (a: DoneAction | 'failed') => finalActions.filter((x) => x.action === a).length;
+    const tallyOf = (a: DoneAction | 'failed' | 'unsettled') =>
+      finalActions.filter((x) => x.action === a).length;
     const settled = finalActions.length;
     const found = (f: VerifyFinding) => finalActions.filter((x) => x.finding === f).length;
     await deps.chunks.saveChunkSummary(job.runId, {
@@ -288,12 +293,15 @@ export async function processChunk(
       unchanged: tallyOf('unchanged'),
       reconciled: tallyOf('reconciled'),
       failed: tallyOf('failed'),
+      unsettled: tallyOf('unsettled'),
       settled,
       ...(deps.snapshot?.verify
         ? {
             verifyMissing: found('missing'),
             verifyDrifted: found('drifted'),
-            verifyRepaired: finalActions.filter((x) => x.finding && x.action !== 'failed').length,
+            verifyRepaired: finalActions.filter(
+              (x) => x.finding && x.action !== 'failed' && x.action !== 'unsettled',
+            ).length,
           }
         : {}),
     });

@@ -75,7 +75,7 @@ function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCounts | un
     reconciled: sum('reconciled'),
     invalid: totals.invalid,
     failed: sum('failed'),
-    unsettled: 0,
+    unsettled: summaries.reduce((n, s) => n + (s.unsettled ?? 0), 0),
     ...(run.verify
       ? {
           verify: {
@@ -86,7 +86,8 @@ function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCounts | un
         }
       : {}),
   };
-  const settled = counts.created + counts.updated + counts.unchanged + counts.reconciled + counts.failed;
+  const settled =
+    counts.created + counts.updated + counts.unchanged + counts.reconciled + counts.failed + counts.unsettled;
   return settled === totals.validRecords ? counts : undefined;
 }
 
@@ -109,11 +110,13 @@ async function fromRecords(run: RunItem, runs: RunStore): Promise<GoalCounts> {
       if (r.status === 'done') verify.repaired += 1;
     }
     if (r.status === 'failed') counts.failed += 1;
+    else if (r.status === 'unsettled') counts.unsettled += 1;
     else if (r.status === 'done' && r.action && r.action in counts) counts[r.action as 'created'] += 1;
     else continue;
     settled += 1;
   }
-  counts.unsettled = Math.max(0, (run.totals?.validRecords ?? 0) - settled);
+  // Records with no terminal state at all (a run that stopped early) are unsettled too.
+  counts.unsettled += Math.max(0, (run.totals?.validRecords ?? 0) - settled);
   return run.verify ? { ...counts, verify } : counts;
 }
 

@@ -101,6 +101,17 @@ export class ExistingGoals {
     );
   }
 
+  /**
+   * The goal with this GoalId among the record's worker's goals in the plan, read from HCM itself
+   * (content and ETag as they are now): what a PATCH decides from after an unclear write or a 412.
+   */
+  async readLive(record: GoalRecord, goalId: number): Promise<PlanGoal | undefined> {
+    const key = await this.keyOf(record);
+    if (!key) return undefined;
+    const goals = await this.hcm.findGoals(record.goalPlanId, { personId: key.personId });
+    return goals.find((g) => g.GoalId === goalId);
+  }
+
   async find(record: GoalRecord): Promise<PlanGoal | undefined> {
     if (this.snapshot) return this.pick(record, this.snapshot.find(record));
     if ((this.demand.get(workerKey(record)) ?? 0) <= 1) return this.findLive(record);

@@ -32,7 +32,8 @@ export const UNSETTLED = 'unsettled';
  * `failed` with Oracle's message (a later run of the same records resends it); a loaded goal is found
  * by the plan-wide read (worker + name) and committed to the ledger with its GoalId, self link and our
  * source key, as `created` or `updated`, so the REST Map settles it without an HCM call and verify
- * and later REST updates work; a line neither failed nor found is `unsettled` (never guessed).
+ * and later REST updates work; a line neither failed nor found is `unsettled` (REC# status of issue 25:
+ * counted in goals.unsettled, never written again by this run, looked at again by the next).
  */
 export async function recordHdlOutcomes(
   run: HdlRun,
@@ -94,12 +95,7 @@ export async function recordHdlOutcomes(
           const why = goal
             ? 'another writer holds the record'
             : 'the data set reports no error for it, yet the plan-wide read does not list the goal';
-          await deps.records.fail(
-            r.externalKey,
-            progress,
-            `${UNSETTLED}: HDL data set ${part.requestId}: ${why}`,
-            true,
-          );
+          await deps.records.unsettle(r.externalKey, progress, `HDL data set ${part.requestId}: ${why}`);
           return;
         }
         await deps.ledger.commit(r.externalKey, deps.owner, {
@@ -112,6 +108,8 @@ export async function recordHdlOutcomes(
           },
           personNumber: r.personNumber,
           action: r.update ? 'updated' : 'created',
+          // The listing's ETag: a later REST update of this goal sends it as If-Match.
+          ...(goal.etag ? { etag: goal.etag } : {}),
           sourceSystemOwner: options.sourceSystemOwner,
         });
         counts.loaded += 1;
