@@ -59,6 +59,7 @@ beforeEach(async () => {
     'hdl.uploadDropAfterStoreRate': 0,
     'hdl.submitDropAfterAcceptRate': 0,
     'hdl.lineErrorRate': 0,
+    'hdl.stuckRate': 0,
   });
 });
 afterEach(() => {
@@ -115,9 +116,11 @@ async function settleEveryDataSet(): Promise<void> {
   const h = harness(CONNECTION_ID, 'settle', sourcePath);
   for (let i = 0; i < 200; i++) {
     const all = (await h.client.request('GET', DATA_SETS_PATH, { query: { limit: '500' } })) as {
-      items: Array<{ DataSetStatusCode: string }>;
+      items: Array<{ DataSetStatusCode: string; DataSetName: string }>;
     };
-    if (all.items.every((s) => s.DataSetStatusCode !== 'ORA_IN_PROGRESS')) return;
+    // A stuck data set (the stuck test's, named stuck-*) never ends and loads nothing.
+    const loading = all.items.filter((s) => !s.DataSetName.startsWith('stuck-'));
+    if (loading.every((s) => s.DataSetStatusCode !== 'ORA_IN_PROGRESS')) return;
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -201,6 +204,26 @@ describe('HDL submission protocol', () => {
     expect(await submitHdlParts(runId, resumed.deps)).toEqual({ submitted: 0 });
     expect(resumed.deps.dataSets.stats).toMatchObject({ uploads: 0, submissions: 0, lookups: 0 });
     expect(await dataSetsNamed(resumed, runId)).toBe(built.parts);
+  });
+
+  it('a data set in progress past the poll budget fails the run naming its RequestIds; a resume polls it again', async () => {
+    peers.hcm.setFaults({ 'hdl.stuckRate': 1 });
+    const runId = `stuck-run-${++seq}`;
+    const h = harness(`${CONNECTION_ID}-hdl-${seq}`, runId, await keyedSource(runId));
+    await buildHdlParts(h.run, h.deps, { sourceSystemOwner: OWNER, recordsPerFile: 12 });
+    await submitHdlParts(runId, h.deps);
+    const ids = (await h.deps.parts.list(runId)).map((p) => p.requestId!);
+    // Within the budget: still loading, the Wait grows (5 s, 10 s, ... up to 300 s).
+    const polled = await pollHdlParts(runId, 3, h.deps);
+    expect(polled).toEqual({ pending: ids.length, waitSeconds: 40, round: 4 });
+    const stuck = pollHdlParts(runId, 4, h.deps, { budgetSeconds: 0 });
+    await expect(stuck).rejects.toMatchObject({ name: 'HdlLoadStuckError', requestIds: ids });
+    await expect(pollHdlParts(runId, 4, h.deps, { budgetSeconds: 0 })).rejects.toThrow(
+      new RegExp(`RequestId ${ids.join(', ')}; resume the run to poll them again`),
+    );
+    // Nothing was resubmitted: the parts keep their data sets.
+    expect(await submitHdlParts(runId, h.deps)).toEqual({ submitted: 0 });
+    expect(await dataSetsNamed(h, runId)).toBe(ids.length);
   });
 
   it("records failed lines with Oracle's message and loads the rest", async () => {
