@@ -70,8 +70,12 @@ export interface LocalRunOptions {
   writeMode?: WriteMode;
   /** `--hdl-threshold N` (default 2,000). */
   hdlThreshold?: number;
-  /** `--hdl-source-owner`: HDL's SourceSystemOwner (default GOALSYNC, one the simulator's lookup has). */
-  hdlSourceOwner: string;
+  /**
+   * `--hdl-source-owner`: HDL's SourceSystemOwner. Unset, HDL is configured only when `--write-mode hdl`
+   * or `auto` asks for it (then GOALSYNC, a value the simulator's lookup has): like a stack without
+   * the context key, a plain `goal-sync local` writes through REST.
+   */
+  hdlSourceOwner?: string;
 }
 
 export type LocalGrant = 'refresh_token' | 'client_credentials' | 'jwt_bearer';
@@ -139,11 +143,11 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --index-page-size N  page size of the plan-wide read of existing goals (default 500, the most
                        Oracle is assumed to accept)
   --index-min-records N  runs with fewer valid records use per-person finders instead (default 500)
-  --write-mode M       rest, hdl or auto (default auto: HCM Data Loader when a run has more than
-                       --hdl-threshold records to write, else REST)
+  --write-mode M       rest, hdl or auto (auto: HCM Data Loader when a run has more than
+                       --hdl-threshold records to write, else REST; the default when HDL is on)
   --hdl-threshold N    auto's threshold in records to write (default ${DEFAULT_HDL_THRESHOLD})
-  --hdl-source-owner S HDL's SourceSystemOwner, a value of lookup HRC_SOURCE_SYSTEM_OWNER
-                       (default GOALSYNC)
+  --hdl-source-owner S HDL's SourceSystemOwner, a value of lookup HRC_SOURCE_SYSTEM_OWNER (default
+                       GOALSYNC with --write-mode hdl|auto; without either flag HDL is off: REST)
   --status-map M       source status -> the tenant's StatusCode, SOURCE=CODE,... (default: the three
                        documented codes as they are, CANCELLED=CANCEL; ON_HOLD has none)
   --category-map M     source category -> CategoryCode, SOURCE=CODE,... (default: sent as it is)
@@ -430,7 +434,7 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     ...(v['hdl-threshold'] === undefined
       ? {}
       : { hdlThreshold: int('hdl-threshold', v['hdl-threshold'], DEFAULT_HDL_THRESHOLD, 0) }),
-    hdlSourceOwner: hdlOwnerOf(v['hdl-source-owner']),
+    ...(v['hdl-source-owner'] === undefined ? {} : { hdlSourceOwner: hdlOwnerOf(v['hdl-source-owner']) }),
   };
 }
 
@@ -467,8 +471,7 @@ function writeModeOf(raw: string): WriteMode {
   return mode;
 }
 
-function hdlOwnerOf(raw: string | undefined): string {
-  if (raw === undefined) return 'GOALSYNC';
+function hdlOwnerOf(raw: string): string {
   if (!/^[A-Z0-9_]{1,30}$/.test(raw))
     throw new UsageError(
       `--hdl-source-owner must be a lookup code of HRC_SOURCE_SYSTEM_OWNER (A-Z 0-9 _), got '${escapeControl(raw.slice(0, 40))}'`,

@@ -210,7 +210,10 @@ export async function runLocal(
       manifest: new LocalChunkManifest(objects, RENDERED_MANIFEST_BUCKET),
       sourceCopies: fileSourceCopies(join(localObjectRoot(workDir), RENDERED_MANIFEST_BUCKET)),
       goalIndex: localGoalIndex(objects, RENDERED_MANIFEST_BUCKET),
-      hdl: { sourceSystemOwner: o.hdlSourceOwner, objects: localObjects(objects, RENDERED_MANIFEST_BUCKET) },
+      hdl: {
+        ...(localHdlOwner(o) ? { sourceSystemOwner: localHdlOwner(o) } : {}),
+        objects: localObjects(objects, RENDERED_MANIFEST_BUCKET),
+      },
       indexOptions: {
         ...(o.indexPageSize === undefined ? {} : { pageSize: o.indexPageSize }),
         ...(o.indexMinRecords === undefined ? {} : { minRecords: o.indexMinRecords }),
@@ -531,4 +534,13 @@ export function localHcmCeiling(o: LocalRunOptions): number {
   if (o.hcmMaxRps !== undefined) return o.hcmMaxRps;
   const faultLimit = o.faults.hcm.rateLimitPerSecond;
   return typeof faultLimit === 'number' ? faultLimit : o.rateLimit;
+}
+
+/**
+ * HDL's source system owner locally: the flag's, or GOALSYNC when --write-mode asks for HDL or auto.
+ * Neither: HDL is off (auto means REST), as in a stack without hdlSourceSystemOwner.
+ */
+function localHdlOwner(o: LocalRunOptions): string | undefined {
+  if (o.hdlSourceOwner) return o.hdlSourceOwner;
+  return o.writeMode === 'hdl' || o.writeMode === 'auto' ? 'GOALSYNC' : undefined;
 }

@@ -108,7 +108,18 @@ describe('goal-sync local --write-mode hdl', () => {
   it('auto takes HDL above --hdl-threshold records to write and REST at or below it', async () => {
     const stateDir = join(dir, 'auto');
     // Another seed: goals of their own, not the first test's (the simulators are shared).
-    const rest = await run(stateDir, 'auto-rest', '--goals', '40', '--seed', '24', '--hdl-threshold', '40');
+    const rest = await run(
+      stateDir,
+      'auto-rest',
+      '--goals',
+      '40',
+      '--seed',
+      '24',
+      '--write-mode',
+      'auto',
+      '--hdl-threshold',
+      '40',
+    );
     expect(rest.writeMode).toBe('rest');
     expect(rest.hdl).toBeUndefined();
     expect(rest.status).toBe('completed');
@@ -116,7 +127,16 @@ describe('goal-sync local --write-mode hdl', () => {
     const source = await changedSource(stateDir, 'auto-rest');
     // 14 records to write (every third of 40 changed): above 10, the run takes the HDL branch; but REST
     // created these goals, so HCM holds no source key of ours for them and the REST Map updates them.
-    const mixed = await run(stateDir, 'auto-hdl', '--source', source, '--hdl-threshold', '10');
+    const mixed = await run(
+      stateDir,
+      'auto-hdl',
+      '--source',
+      source,
+      '--write-mode',
+      'auto',
+      '--hdl-threshold',
+      '10',
+    );
     expect(mixed.writeMode).toBe('hdl');
     expect(mixed.hdl).toMatchObject({ dataSets: 0, linesLoaded: 0 });
     expect(mixed.goals).toMatchObject({ updated: 14, unchanged: 26, created: 0 });

@@ -51,7 +51,7 @@ describe('write mode settings', () => {
     expect(() => parseHdlThreshold(-1, 'execution input')).toThrow(/hdlThreshold must be a whole number/);
   });
 
-  it('goal-sync local: --write-mode, --hdl-threshold, --hdl-source-owner (default GOALSYNC)', () => {
+  it('goal-sync local: --write-mode, --hdl-threshold, --hdl-source-owner (none unless given)', () => {
     const o = parseLocalArgs([
       '--write-mode',
       'hdl',
@@ -62,8 +62,8 @@ describe('write mode settings', () => {
     ]);
     expect(o).toMatchObject({ writeMode: 'hdl', hdlThreshold: 10, hdlSourceOwner: 'HRC_SQLLOADER' });
     const d = parseLocalArgs([]);
-    expect(d).toMatchObject({ hdlSourceOwner: 'GOALSYNC' });
-    expect((d as { writeMode?: string }).writeMode).toBeUndefined();
+    expect((d as { writeMode?: string; hdlSourceOwner?: string }).writeMode).toBeUndefined();
+    expect((d as { writeMode?: string; hdlSourceOwner?: string }).hdlSourceOwner).toBeUndefined();
     expect(() => parseLocalArgs(['--write-mode', 'bulk'])).toThrow(/--write-mode must be rest, hdl or auto/);
     expect(() => parseLocalArgs(['--hdl-source-owner', 'my owner'])).toThrow(/HRC_SOURCE_SYSTEM_OWNER/);
   });
