@@ -54,6 +54,10 @@ const ERROR_THRESHOLDS: Record<FunctionKey, { threshold: number; why: string }> 
     why: 'the state machine retries a failed chunk with backoff; 5+ in 5 min outruns those retries',
   },
   finishSync: { threshold: 1, why: 'runs once per sync; any error means no report and no sync.* event' },
+  hdlLoad: {
+    threshold: 3,
+    why: 'the state machine retries an HDL step with backoff; 3+ in 5 min means the load is not progressing',
+  },
   preflight: {
     threshold: 1,
     why: 'a person runs preflight before a first run: an error (not a failed check) means it could not check',

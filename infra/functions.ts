@@ -23,6 +23,7 @@ export type FunctionKey =
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
+  | 'hdlLoad'
   | 'preflight'
   | 'scheduleStarter';
 
@@ -74,6 +75,10 @@ export const WORST_CASE_SECONDS: Record<FunctionKey, number> = {
     ENGINE_DEFAULTS.minTimeMarginMs / 1000,
   // one Query over the run partition and one event.
   finishSync: 30,
+  // The heaviest step, building a run's parts: one streaming read of the source, the ledger in batches,
+  // each plan's assignees and goals read once (100 pages at the HCM p99: ~25,000 workers and goals),
+  // the zips written. A larger plan at the p99 would outlast it: docs/hdl.md says so.
+  hdlLoad: 120 + 100 * HCM_P99_REQUEST_SECONDS + BROKER_TIMEOUT.toSeconds(),
   // One read of a large source, then ~25 HCM reads at the default ceiling (10/s) plus a write test of
   // ~25 more, each within the HCM p99, and one broker call that takes the broker's whole timeout.
   preflight: 120 + 50 * HCM_P99_REQUEST_SECONDS + BROKER_TIMEOUT.toSeconds(),
@@ -114,6 +119,14 @@ export const FUNCTION_SPECS: Record<FunctionKey, FunctionSpec> = {
     memorySize: 256,
     timeout: Duration.minutes(2),
     description: 'Aggregates a run report and emits sync.completed / sync.failed',
+  },
+  hdlLoad: {
+    folder: 'hdl-load',
+    // A 200,000-record build holds the run's records, their ledger items and the plans' listings.
+    memorySize: 1024,
+    timeout: Duration.minutes(15),
+    description:
+      'HCM Data Loader branch: builds Goal.dat parts, submits and polls data sets, records outcomes',
   },
   preflight: {
     folder: 'preflight',

@@ -19,6 +19,7 @@ export const SERVICE_NAMES = {
   planSync: 'plan-sync',
   syncChunk: 'sync-chunk',
   finishSync: 'finish-sync',
+  hdlLoad: 'hdl-load',
   preflight: 'preflight',
   scheduleStarter: 'schedule-starter',
 } as const;

@@ -30,6 +30,15 @@ export const ACTIONS = {
     'dynamodb:BatchWriteItem',
   ],
   /** plan-sync's and finish-sync's: the same without BatchGetItem (neither batch-reads records). */
+  /** The HDL steps: reads and writes of run items and the ledger, never the run lease's delete. */
+  checkpointTableNoDelete: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:BatchWriteItem',
+  ],
   checkpointTableNoBatchGet: [
     'dynamodb:GetItem',
     'dynamodb:Query',

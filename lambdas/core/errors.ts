@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'RunNotFoundError',
   'InputRejectedError',
   'GrantRejectedError',
+  'HdlLoadStuckError',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -340,3 +341,16 @@ export class ClaimLostError extends CheckpointConflictError {}
 
 /** `--faults broker.crashAfterSendRate`: the holder "dies" after the IdP answered, lease and marker left. */
 export class SimulatedCrashError extends TransientError {}
+
+/**
+ * An HCM Data Loader data set stayed in progress past the poll budget (issue 24): the run fails naming
+ * the RequestIds; a resume polls them again instead of submitting the parts anew.
+ */
+export class HdlLoadStuckError extends AppError {
+  constructor(
+    message: string,
+    readonly requestIds: number[],
+  ) {
+    super('HdlLoadStuckError', message);
+  }
+}

@@ -31,6 +31,11 @@ export const protocolGuards = {
    */
   liveLookupAfterWriteTrace: true,
   /**
+   * H1: before an HDL part is (re)submitted, its data set is looked up by its deterministic name, so a
+   * lost createFileDataSet answer or a crash before the RequestId was stored never loads the part twice.
+   */
+  hdlLookupBeforeResubmit: true,
+  /**
    * O6: a POST whose outcome stayed unclear is not sent again while its goal may still land: a read that
    * does not see it leaves the record `unsettled` until the settle horizon, whatever the visibility wait.
    */

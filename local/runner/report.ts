@@ -42,6 +42,22 @@ export interface RunReport {
     /** Writes the simulator answered 504 and applied later (hcm.lateCommitRate). */
     lateCommits?: number;
   };
+  /** The write path plan-sync chose for the run (issue 24; absent when it never got past planning). */
+  writeMode?: 'rest' | 'hdl';
+  /**
+   * HDL runs: data sets submitted, dataLoadDataSets uploads / submissions / status polls, and the
+   * records the data sets loaded, failed (with Oracle's message) or left unsettled. Records HDL must
+   * not take (goals HCM holds without our source key) went through the REST Map: goals.* counts both.
+   */
+  hdl?: {
+    dataSets: number;
+    uploads: number;
+    submissions: number;
+    polls: number;
+    linesLoaded: number;
+    linesFailed: number;
+    linesUnsettled: number;
+  };
   /** Which Map branch the state machine took (absent when the run never got past planning). */
   map?: 'inline' | 'distributed';
   /** The Distributed Map's run: child executions (one per ItemBatcher batch) and how they ended. */
@@ -164,6 +180,26 @@ export function renderSummary(r: RunReport): string {
     ['  401 / 429 / 5xx', `${r.hcm.unauthorized} / ${r.hcm.throttled} / ${r.hcm.serverErrors}`],
     ['HCM goals stored', fmt(r.hcm.goalsStored)],
     ['HCM duplicate goals', fmt(r.hcm.duplicates)],
+    ...(r.writeMode
+      ? [
+          ['write path', r.writeMode === 'hdl' ? 'HCM Data Loader (HDL), then REST' : 'REST'] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
+    ...(r.hdl
+      ? [
+          [
+            '  HDL data sets',
+            `${fmt(r.hdl.dataSets)} (${fmt(r.hdl.uploads)} uploads, ${fmt(r.hdl.submissions)} submissions, ${fmt(r.hdl.polls)} polls)`,
+          ] as [string, string],
+          [
+            '  HDL lines',
+            `${fmt(r.hdl.linesLoaded)} loaded, ${fmt(r.hdl.linesFailed)} failed, ${fmt(r.hdl.linesUnsettled)} unsettled`,
+          ] as [string, string],
+        ]
+      : []),
     ...(r.goalIndex
       ? [
           [

@@ -84,6 +84,7 @@ describe('alarms and dashboard', () => {
           'PlanSync',
           'SyncChunk',
           'FinishSync',
+          'HdlLoad',
           'Preflight',
           'ScheduleStarter',
         ].flatMap((f) => [`${f}Errors`, `${f}Throttles`]),

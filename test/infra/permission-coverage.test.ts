@@ -62,6 +62,7 @@ beforeAll(() => {
     planSync: str(functions.planSync.fn.functionArn),
     syncChunk: str(functions.syncChunk.fn.functionArn),
     finishSync: str(functions.finishSync.fn.functionArn),
+    hdlLoad: str(functions.hdlLoad.fn.functionArn),
     preflight: str(functions.preflight.fn.functionArn),
     scheduleStarter: str(functions.scheduleStarter.fn.functionArn),
     stateMachine: smArn,
@@ -206,20 +207,22 @@ describe.each(Object.keys(CALLS) as Principal[])('%s', (principal) => {
  */
 const GRANTED_UNUSED: Partial<Record<Principal, Record<string, string>>> = {
   ...Object.fromEntries(
-    (['tokenBroker', 'connectionAdmin', 'planSync', 'syncChunk', 'finishSync'] as const).map((p) => [
-      p,
-      {
-        'kms:Encrypt':
-          'ACTIONS.tableKey, through DynamoDB only (kms:ViaService): item reads and writes use Decrypt and ' +
-          'DescribeKey; kept until CloudTrail of a deployed stack shows DynamoDB never asks for it',
-        ...(p === 'syncChunk' || p === 'finishSync'
-          ? {
-              'kms:GenerateDataKey':
-                'ACTIONS.tableKey, through DynamoDB only: as kms:Encrypt (these two write no S3 object)',
-            }
-          : {}),
-      },
-    ]),
+    (['tokenBroker', 'connectionAdmin', 'planSync', 'syncChunk', 'finishSync', 'hdlLoad'] as const).map(
+      (p) => [
+        p,
+        {
+          'kms:Encrypt':
+            'ACTIONS.tableKey, through DynamoDB only (kms:ViaService): item reads and writes use Decrypt and ' +
+            'DescribeKey; kept until CloudTrail of a deployed stack shows DynamoDB never asks for it',
+          ...(p === 'syncChunk' || p === 'finishSync'
+            ? {
+                'kms:GenerateDataKey':
+                  'ACTIONS.tableKey, through DynamoDB only: as kms:Encrypt (these two write no S3 object)',
+              }
+            : {}),
+        },
+      ],
+    ),
   ),
   tokenBroker: {
     'kms:Encrypt': 'ACTIONS.tableKey, through DynamoDB only (as for every table user)',
@@ -413,6 +416,11 @@ const MUST_DENY: Record<Principal | `person:${Person}` | 'services', Sample[]> =
     { why: 'reading tokens', action: 'dynamodb:GetItem', resource: 'connectionTable' },
   ],
   finishSync: [{ why: 'asking for tokens', action: 'lambda:InvokeFunction', resource: 'tokenBroker' }],
+  hdlLoad: [
+    { why: 'client credentials', action: 'secretsmanager:GetSecretValue', resource: 'connectionSecret' },
+    { why: 'reading tokens', action: 'dynamodb:GetItem', resource: 'connectionTable' },
+    { why: 'overwriting a source file', action: 's3:PutObject', resource: 'sourceObject' },
+  ],
   // The preflight has the pipeline's HCM rights only: the broker's token, never what the broker holds.
   preflight: [
     { why: 'client credentials', action: 'secretsmanager:GetSecretValue', resource: 'connectionSecret' },

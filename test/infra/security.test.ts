@@ -40,7 +40,9 @@ const RESOURCE_STAR_ACTIONS = new Set([
 function allowedWildcards(s: Synthesized) {
   const id = (c: unknown) => s.stack.getLogicalId((c as { node: { defaultChild: never } }).node.defaultChild);
   const bucket = id(s.stack.data.sourceBucket);
-  const fnArns = (['planSync', 'syncChunk', 'finishSync'] as const).map((f) => `<${s.logicalIdOf(f)}.Arn>:*`);
+  const fnArns = (['planSync', 'syncChunk', 'finishSync', 'hdlLoad'] as const).map(
+    (f) => `<${s.logicalIdOf(f)}.Arn>:*`,
+  );
   return [
     {
       why: 'lambdaQualifiers',

@@ -89,6 +89,10 @@ async function run(runId: string, s: Setup) {
       const e = event as { runId: string; outcome: string };
       return { runId: e.runId, status: e.outcome };
     },
+    // The plan answers no writeMode: the HDL branch is never taken.
+    hdl: async () => {
+      throw new Error('the HDL branch is not part of this test');
+    },
   };
   const execution = executeLocally(
     asl,

@@ -28,6 +28,7 @@ const sample: Record<string, () => Error> = {
   RunNotFoundError: () => new errors.RunNotFoundError('r1'),
   InputRejectedError: () => new errors.InputRejectedError('empty'),
   GrantRejectedError: () => new errors.GrantRejectedError('invalid_grant', 400),
+  HdlLoadStuckError: () => new errors.HdlLoadStuckError('stuck', [1]),
   AmbiguousWriteError: () => new errors.AmbiguousWriteError('POST', '504'),
   AmbiguousTokenResponseError: () => new errors.AmbiguousTokenResponseError('reset'),
   RefreshTokenMayBeConsumedError: () => new errors.RefreshTokenMayBeConsumedError('reset'),

@@ -211,11 +211,20 @@ export class GoalLedger {
   async commit(
     externalKey: string,
     owner: string,
-    c: { contentHash: string; ids: HcmIds; personNumber: string; action: DoneAction; etag?: string },
+    c: {
+      contentHash: string;
+      ids: HcmIds;
+      personNumber: string;
+      action: DoneAction;
+      etag?: string;
+      /** The goal was loaded through HDL under this SourceSystemOwner: HCM holds our source key for it. */
+      sourceSystemOwner?: string;
+    },
   ): Promise<void> {
     const update =
       'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, goalPath = :path, ' +
-      `personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at${c.etag ? ', etag = :etag' : ''} ` +
+      `personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at${c.etag ? ', etag = :etag' : ''}` +
+      `${c.sourceSystemOwner ? ', hdlSourceOwner = :owner_key' : ''} ` +
       `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}${c.etag ? '' : ', etag'}`;
     // The claim implies the generation (a claim stamps it); the commit says so in its own condition.
     const gen = this.generation();
@@ -234,6 +243,7 @@ export class GoalLedger {
         ':action': c.action,
         ':at': new Date(this.clock.now()).toISOString(),
         ...(c.etag ? { ':etag': c.etag } : {}),
+        ...(c.sourceSystemOwner ? { ':owner_key': c.sourceSystemOwner } : {}),
         ...(gen !== undefined ? { ':gen': gen } : {}),
       },
       gen !== undefined ? 'runGeneration = :gen' : undefined,

@@ -165,6 +165,11 @@ export interface LedgerItem {
   /** How many writes in a row ended unclear. */
   unclearWrites?: number;
   /**
+   * The goal was loaded through HCM Data Loader under this SourceSystemOwner (the record's external key
+   * is its SourceSystemId): a later HDL load may MERGE it. Absent: HCM holds no source key of ours.
+   */
+  hdlSourceOwner?: string;
+  /**
    * A POST left at this time (epoch ms) and no commit or refusal settled it: until a read sees the goal,
    * the record is not created again before the settle horizon has passed (it ends `unsettled`).
    */

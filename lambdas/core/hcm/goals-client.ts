@@ -144,6 +144,20 @@ export class HcmGoalsClient implements HcmGoals {
   }
 
   /**
+   * A JSON call on another resource of the same pod (HCM Data Loader's `dataLoadDataSets`, a goal
+   * plan): the same pacer, token handling and retry rules as the goal calls, so a POST whose answer
+   * is lost throws AmbiguousWriteError and the caller settles it (core/hdl). Answers the parsed body.
+   */
+  async request(
+    method: 'GET' | 'POST',
+    path: string,
+    options: { query?: Record<string, string>; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<unknown> {
+    const answer = await this.send({ method, path, ...options });
+    return parseJson<unknown>(answer);
+  }
+
+  /**
    * A worker's goals in one plan, on the plan's child collection (never the top-level, read-only
    * `performanceGoals`: its items have keys of their own). Not onlyData: the keys are in the links.
    */
@@ -433,9 +447,9 @@ export class HcmGoalsClient implements HcmGoals {
       Authorization: `Bearer ${token.accessToken}`,
       'REST-Framework-Version': REST_FRAMEWORK_VERSION,
       Accept: 'application/json',
+      ...(req.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
       ...req.headers,
     };
-    if (req.body !== undefined) headers['Content-Type'] = 'application/json';
     this.stats.requests += 1;
     try {
       const res = await fetch(url, {

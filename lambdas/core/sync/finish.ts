@@ -3,6 +3,7 @@ import type {
   ChunkStore,
   ChunkSummary,
   GoalCounts,
+  HdlPartStore,
   RunItem,
   RunLease,
   RunStatus,
@@ -54,6 +55,8 @@ export interface FinishDeps {
   lease?: RunLease;
   metrics?: MetricsSink;
   clock?: Clock;
+  /** The run's HDL parts (issue 24): sync.completed says how many records each write path took. */
+  hdlParts?: HdlPartStore;
 }
 
 function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCounts | undefined {
@@ -239,11 +242,20 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
 
   if (changed) {
     const ok = status === 'completed' || status === 'completed_with_failures';
+    const parts = (await deps.hdlParts?.list(run.runId)) ?? [];
+    // Records in HDL parts were loaded (or failed) by HCM Data Loader; every other valid record was
+    // settled by the REST Map (written, unchanged or failed there).
+    const viaHdl = parts.reduce((n, p) => n + p.records, 0);
+    const paths =
+      parts.length > 0
+        ? { paths: { hdl: viaHdl, rest: Math.max(0, (run.totals?.validRecords ?? 0) - viaHdl) } }
+        : {};
     await deps.events.publish(ok ? 'sync.completed' : 'sync.failed', {
       runId: run.runId,
       connectionId: run.connectionId,
       status,
       goals,
+      ...paths,
       durationMs,
       ...(lastError ? { error: lastError.error } : {}),
       ...(lastError?.cause ? { cause: lastError.cause } : {}),

@@ -14,7 +14,17 @@ export { buildGoalIndex, GOAL_INDEX_DEFAULTS, INPUT_REJECTED, noIndex } from './
 export { type IndexObjects, ObjectGoalIndex } from './goal-index-objects.ts';
 export type { GoalIndexManifest, GoalIndexStore } from './goal-snapshot.ts';
 export { GoalSnapshot, loadSnapshot } from './goal-snapshot.ts';
+export type { HdlBuildOptions, HdlBuildSummary, HdlPartRecord, HdlRoute, HdlRun } from './hdl-build.ts';
+export { buildHdlParts, routeOf } from './hdl-build.ts';
 export { type HdlPlan, hdlEntries } from './hdl-entries.ts';
+export { type HdlOutcomeTotals, recordHdlOutcomes, UNSETTLED } from './hdl-outcomes.ts';
+export {
+  HDL_POLL_DEFAULTS,
+  type HdlPollOptions,
+  type HdlPollResult,
+  pollHdlParts,
+  submitHdlParts,
+} from './hdl-submit.ts';
 export { parseChunkTasks, parseFinishInput, parsePlanInput } from './input.ts';
 export type {
   ChunkManifestWriter,
@@ -34,3 +44,13 @@ export type {
   ScheduledStartResult,
 } from './scheduled-start.ts';
 export { parseScheduledStart, scheduledRunId, startScheduledRun } from './scheduled-start.ts';
+export {
+  chooseWritePath,
+  DEFAULT_HDL_THRESHOLD,
+  parseHdlThreshold,
+  parseWriteMode,
+  WRITE_MODES,
+  type WriteChoice,
+  type WriteMode,
+  type WritePath,
+} from './write-mode.ts';

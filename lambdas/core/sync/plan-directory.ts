@@ -107,6 +107,18 @@ export interface ReadAssigneesOptions {
 export async function readPlanAssignees(
   list: ListAssignees,
   goalPlanId: number,
+  counter?: { requests: number },
+  options?: Omit<ReadAssigneesOptions, 'maxPages'>,
+): Promise<PlanAssignees>;
+export async function readPlanAssignees(
+  list: ListAssignees,
+  goalPlanId: number,
+  counter: { requests: number },
+  options: ReadAssigneesOptions,
+): Promise<PlanAssignees | undefined>;
+export async function readPlanAssignees(
+  list: ListAssignees,
+  goalPlanId: number,
   counter: { requests: number } = { requests: 0 },
   options: ReadAssigneesOptions = {},
 ): Promise<PlanAssignees | undefined> {

@@ -40,6 +40,7 @@ export type ResourceRef =
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
+  | 'hdlLoad'
   | 'preflight'
   | 'scheduleStarter'
   | 'stateMachine'
@@ -163,6 +164,7 @@ export type LambdaPrincipal =
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
+  | 'hdlLoad'
   | 'preflight'
   | 'scheduleStarter';
 export type SchedulerPrincipal = 'brokerSchedules' | 'nightlySync';
@@ -262,7 +264,8 @@ export const CALLS: Record<Principal, AwsCall[]> = {
   /** `goal-sync connect`: the broker's connect for one connection (lambdas/connection-admin). */
   connectionAdmin: [...brokerCoreCalls(['dynamodb:GetItem', 'dynamodb:UpdateItem']), ...platformCalls()],
   planSync: [
-    ...checkpointCalls(false),
+    // BatchGetItem: writeMode auto counts the records to write against the ledger (sync/write-mode.ts).
+    ...checkpointCalls(true),
     ...sourceReadCalls(),
     {
       action: 's3:PutObject',
@@ -315,6 +318,38 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       resource: 'eventBus',
       sdk: 'PutEventsCommand',
       file: 'lambdas/core/adapters/aws/event-publisher.ts',
+    },
+    ...platformCalls(),
+  ],
+  /** The HDL branch's steps (lambdas/hdl-load): source, ledger, parts in runs/, the broker's token. */
+  hdlLoad: [
+    // No DeleteItem: the HDL steps never release the run lease.
+    ...checkpointCalls(true).filter((c) => c.action !== 'dynamodb:DeleteItem'),
+    ...sourceReadCalls(),
+    {
+      action: 's3:PutObject',
+      resource: 'manifestObject',
+      sdk: 'PutObjectCommand (Goal.dat parts and their record lists under runs/<runId>/hdl/)',
+      file: 'lambdas/hdl-load/index.ts',
+    },
+    {
+      action: 's3:GetObject',
+      resource: 'manifestObject',
+      sdk: 'GetObjectCommand (a part to upload, its record list to settle)',
+      file: 'lambdas/core/adapters/aws/s3-goal-index-reader.ts',
+    },
+    {
+      action: 'kms:GenerateDataKey',
+      resource: 'dataKey',
+      context: { ...via('s3'), 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
+      sdk: 'PutObjectCommand (SSE-KMS bucket key)',
+      file: 'lambdas/hdl-load/index.ts',
+    },
+    {
+      action: 'lambda:InvokeFunction',
+      resource: 'tokenBroker',
+      sdk: 'InvokeCommand',
+      file: 'lambdas/core/adapters/aws/lambda-broker-transport.ts',
     },
     ...platformCalls(),
   ],
@@ -385,7 +420,7 @@ export const CALLS: Record<Principal, AwsCall[]> = {
   ],
   /** The state machine's execution role (infra/state-machine.ts). */
   stateMachine: [
-    ...(['planSync', 'syncChunk', 'finishSync'] as const).map((fn) => ({
+    ...(['planSync', 'syncChunk', 'finishSync', 'hdlLoad'] as const).map((fn) => ({
       action: 'lambda:InvokeFunction',
       resource: fn,
       sdk: 'LambdaInvoke task',
