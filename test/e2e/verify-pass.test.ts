@@ -91,9 +91,11 @@ describe('verify pass', () => {
     });
     // Written: exactly the damaged goals. Requests: the listing (one page per plan and 500 goals), one
     // PATCH per drifted goal, and per missing one a PATCH (404: it is gone, not renamed), its worker's
-    // assignment (goalPlanAssignees) and a POST.
+    // assignment (goalPlanAssignees) and a POST. The renamed goal costs three more (issue 25): its
+    // PATCH carries the ETag the ledger stored, which the hand edit moved on, so HCM answers 412 and
+    // the goal is read again (its worker's assignment, a finder) before the PATCH that lands.
     expect(verify.hcm.writes).toBe(deleted.length + edited.length);
-    expect(verify.hcm.requests).toBe(verify.goalIndex!.requests + 3 * deleted.length + edited.length);
+    expect(verify.hcm.requests).toBe(verify.goalIndex!.requests + 3 * deleted.length + edited.length + 3);
     // Listing pages (one per plan), and at most one page of a plan's assignees to learn its size: two
     // workers with a goal to create do not make a 20,000-worker plan worth reading whole.
     expect(verify.goalIndex!.requests).toBeLessThanOrEqual(2 + 2);

@@ -117,8 +117,9 @@ describe('data layer', () => {
 describe('functions', () => {
   const keys = Object.keys(FUNCTION_SPECS) as FunctionKey[];
 
-  it('deploys seven arm64 ESM Lambdas on a current Node.js runtime with X-Ray and Powertools settings', () => {
-    s.template.resourceCountIs('AWS::Lambda::Function', 7);
+  it('deploys eight arm64 ESM Lambdas on a current Node.js runtime with X-Ray and Powertools settings', () => {
+    s.template.resourceCountIs('AWS::Lambda::Function', keys.length);
+    expect(keys).toHaveLength(8);
     for (const key of keys) {
       const props = s.json.Resources[s.logicalIdOf(key)]!.Properties!;
       expect(props.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);

@@ -35,6 +35,7 @@ const sample: Record<string, () => Error> = {
   NotStartedError: () => new errors.NotStartedError('no time'),
   NoRateSlotError: () => new errors.NoRateSlotError('no slot'),
   ClaimLostError: () => new errors.ClaimLostError('lost'),
+  UnsettledWriteError: () => new errors.UnsettledWriteError('POST may still land'),
   SimulatedCrashError: () => new errors.SimulatedCrashError('crash'),
 };
 
@@ -45,6 +46,7 @@ const REFINEMENTS: Record<string, string> = {
   NotStartedError: 'TransientError',
   NoRateSlotError: 'TransientError',
   SimulatedCrashError: 'TransientError',
+  UnsettledWriteError: 'TransientError',
   ClaimLostError: 'CheckpointConflictError',
   RecordRejectedError: 'InvalidRecordError',
 };

@@ -11,9 +11,8 @@ import type {
   PlanGoalsQuery,
   WriteGuard,
 } from '#core/hcm/index.ts';
-import { hcmResources } from '#core/hcm/index.ts';
+import { hcmResources, tokenThenGuard } from '#core/hcm/index.ts';
 import { AmbiguousWriteError, HcmRequestError, TransientError } from '../../../lambdas/core/errors.ts';
-import { tokenThenGuard } from '../../../lambdas/core/hcm/write-order.ts';
 import { type Actor, cycle, type World } from './world.ts';
 
 /**
