@@ -7,12 +7,7 @@ import { chunkPlans, runChunkScenario } from './chunk-scenario.ts';
 import { orphanPlanArb, runOrphanScenario } from './orphan-scenario.ts';
 
 /**
- * The mutation check (docs/invariants.md, "Known windows"): each of the 12 windows the reviews found is
-    kills: false,
-  },
-  {
-    id: 'O9',
- * The mutation check (docs/invariants.md, "Known windows"): each of the 10 windows the reviews found is
+ * The mutation check (docs/invariants.md, "Known windows"): each window the reviews found (WINDOWS) is
  * reopened by turning its guard(s) off, and the interleaving properties must find a counterexample within
  * the CI budget. Seeds are fixed, so "schedules until the first counterexample" is reproducible; the shrunk
  * schedule is printed as a one-line story.
