@@ -149,8 +149,11 @@ describe('B6: the commit is retried past the lease until it lands or is fenced o
     expect(b.status).toBe('rejected');
     expect(reauthAt).toBeGreaterThan(0);
     // After the other owner's write the holder tried at most once more (the attempt that found it fenced),
-    // long before its 60 s of persistence were up.
-    expect(commits.filter((t) => t > reauthAt).length).toBeLessThanOrEqual(1);
+    // long before its 60 s of persistence were up. The proxy counts requests: the SDK sends one
+    // throttled attempt up to 3 times (dynamoClient's maxAttempts), and where the flag lands among
+    // those depends on timing, so one attempt is up to 3 requests. Persisting on would be dozens.
+    const SDK_ATTEMPTS = 3;
+    expect(commits.filter((t) => t > reauthAt).length).toBeLessThanOrEqual(SDK_ATTEMPTS);
     const item = await fx.item('b6-fenced');
     expect(item).toMatchObject({
       status: 'needs_reauth',
