@@ -70,15 +70,20 @@ export const LOCAL_HDL_POLL = { firstWaitSeconds: 1, maxWaitSeconds: 2, budgetSe
 
 /**
  * Claim and visibility timing for the embedded default. Shorter than AWS's so a resumed crash waits
- * seconds, not minutes; the visibility wait must outlast the simulator's late commits.
+ * seconds, not minutes; the visibility wait must outlast the simulator's late commits. The settle
+ * horizon is that wait too: the embedded simulator commits a write it took at once or, under its
+ * late-commit fault, `lateCommitDelayMs` later and never after, so past the wait a goal no read sees
+ * will not appear. A real pod promises no such bound, hence 24 h in AWS (invariant 7).
  */
 export function localWriteTiming(lateCommitDelayMs = 0): WriteTiming {
+  const visibilityMs = Math.max(1_000, lateCommitDelayMs + 1_000);
   return {
     claimTtlMs: 20_000,
     requestTimeoutMs: 10_000,
-    visibilityMs: Math.max(1_000, lateCommitDelayMs + 1_000),
+    visibilityMs,
     marginMs: 2_000,
     claimRecheckMs: 1_000,
+    settleHorizonMs: visibilityMs,
   };
 }
 
