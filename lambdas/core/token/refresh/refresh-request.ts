@@ -7,7 +7,7 @@ import type { Outbox } from '../connection/outbox.ts';
 import type { GrantRetryOptions } from '../oauth/grants.ts';
 import type { BrokerTelemetry } from '../telemetry.ts';
 import type { TokenVault } from '../token-vault.ts';
-import type { TokenRateLimiter } from './rate-limiter.ts';
+import type { TokenRateLimiter } from './token-rate.ts';
 
 /*
  * What a refresh is asked for, what the coordinator and its lease holder are built from, and how an
