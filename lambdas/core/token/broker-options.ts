@@ -97,7 +97,6 @@ export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
     commitPersistMs: o.commitPersistMs ?? DEFAULT_COMMIT_PERSIST_MS,
     callTimeoutMs,
     leaseMarginMs,
-    slotSlackMs: Math.floor((o.tokenEndpointGuardMs ?? DEFAULT_TOKEN_ENDPOINT_GUARD_MS) / 2),
     storeRetry: { baseMs: 50, capMs: 1_000, random: o.random ?? Math.random, ...o.storeRetry },
     recoverBaseMs: o.recoverBaseMs ?? 60_000,
     recoverCapMs: o.recoverCapMs ?? 3_600_000,

@@ -43,8 +43,6 @@ export interface CoordinatorConfig {
   pollCapMs: number;
   /** Lease time kept free after the last token endpoint attempt for the commit. */
   commitReserveMs: number;
-  /** How late after its rate slot a request may still leave (half the limiter's guard). */
-  slotSlackMs: number;
   grant: Omit<GrantRetryOptions, 'deadline' | 'now' | 'random'>;
   /**
    * How long after the answer one invocation keeps retrying its commit (fenced by owner and version, so
