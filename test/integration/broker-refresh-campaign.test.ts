@@ -57,143 +57,149 @@ function burstyKms(keys: KeyProvider): KeyProvider {
 }
 
 describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reauth only for unknown outcomes', () => {
-  it(`${TOTAL} refreshes`, async () => {
-    const proxy = await startDynamoFaultProxy(fx.dynamo.endpoint, {
-      faults: { throttleRate: 0.03, dropAfterApplyRate: 0.01, latencyMs: 1 },
-      random,
-    });
-    // Token requests of a rotating grant whose outcome the broker could not know: no answer at all
-    // (lost after the rotation), or a 500.
-    let unknownRotating = 0;
-    let crashesRotating = 0;
-    const counting: typeof fetch = async (input, init) => {
-      const rotating = new URLSearchParams(String(init?.body ?? '')).get('grant_type') === 'refresh_token';
-      try {
-        const res = await fetch(input, init);
-        if (rotating && res.status === 500) unknownRotating += 1;
-        return res;
-      } catch (err) {
-        if (rotating) unknownRotating += 1;
-        throw err;
-      }
-    };
-    const options = {
-      dynamoEndpoint: proxy.endpoint,
-      keyProvider: burstyKms(fx.keys),
-      fetch: counting,
-      leaseMs: 6_000,
-      tokenEndpointRatePerSecond: 0,
-      faults: { crashAfterSendRate: 0.004 },
-    };
-    const brokers: TokenBroker[] = Array.from({ length: 3 }, () => fx.broker(options));
-    const clean = fx.broker({ fetch: counting, leaseMs: 6_000, tokenEndpointRatePerSecond: 0 });
-    const client = fx.idp.clients[0]!;
-    const rotating = Array.from({ length: ROTATING }, (_, i) => `camp-rt-${i}`);
-    const cc = Array.from({ length: CLIENT_CREDENTIALS }, (_, i) => `camp-cc-${i}`);
-    for (const id of rotating) await fx.connectRefreshToken(id, clean);
-    for (const id of cc) {
-      await fx.secrets.putSecret(`secret/${id}`, {
-        tokenUrl: fx.idp.tokenUrl,
-        clientId: client.clientId,
-        clientSecret: client.clientSecret,
-        scope: HCM_AUDIENCE,
+  it(
+    `${TOTAL} refreshes`,
+    async () => {
+      const proxy = await startDynamoFaultProxy(fx.dynamo.endpoint, {
+        faults: { throttleRate: 0.03, dropAfterApplyRate: 0.01, latencyMs: 1 },
+        random,
       });
-      await clean.connect(id, { secretId: `secret/${id}`, grant: 'client_credentials' });
-    }
-    fx.idp.resetStats();
-    fx.events.events.length = 0;
-    fx.idp.setFaults({ dropAfterIssueRate: 0.004, errorRate: 0.01, errorStatus: 503 });
-    const flip = setInterval(() => fx.idp.setFaults({ errorStatus: random() < 0.5 ? 500 : 503 }), 1_000);
-
-    const counts = { calls: 0, reauthSeen: 0, recovering: 0, transient: 0, reconnects: 0 };
-    const transientByName: Record<string, number> = {};
-    const issued = () => fx.idp.stats().accessTokensIssued;
-    const reconnecting = new Set<string>();
-    const ids = [...rotating, ...cc];
-    const reconnect = async (id: string) => {
-      if (reconnecting.has(id)) return;
-      reconnecting.add(id);
-      // A new grant, as a human's reconnect would give; retried until it lands (it sees faults too).
-      for (;;) {
+      // Token requests of a rotating grant whose outcome the broker could not know: no answer at all
+      // (lost after the rotation), or a 500.
+      let unknownRotating = 0;
+      let crashesRotating = 0;
+      const counting: typeof fetch = async (input, init) => {
+        const rotating = new URLSearchParams(String(init?.body ?? '')).get('grant_type') === 'refresh_token';
         try {
-          await fx.connectRefreshToken(id, clean);
-          counts.reconnects += 1;
-          break;
-        } catch {
-          await new Promise((r) => setTimeout(r, 100));
+          const res = await fetch(input, init);
+          if (rotating && res.status === 500) unknownRotating += 1;
+          return res;
+        } catch (err) {
+          if (rotating) unknownRotating += 1;
+          throw err;
         }
+      };
+      const options = {
+        dynamoEndpoint: proxy.endpoint,
+        keyProvider: burstyKms(fx.keys),
+        fetch: counting,
+        leaseMs: 6_000,
+        tokenEndpointRatePerSecond: 0,
+        faults: { crashAfterSendRate: 0.004 },
+      };
+      const brokers: TokenBroker[] = Array.from({ length: 3 }, () => fx.broker(options));
+      const clean = fx.broker({ fetch: counting, leaseMs: 6_000, tokenEndpointRatePerSecond: 0 });
+      const client = fx.idp.clients[0]!;
+      const rotating = Array.from({ length: ROTATING }, (_, i) => `camp-rt-${i}`);
+      const cc = Array.from({ length: CLIENT_CREDENTIALS }, (_, i) => `camp-cc-${i}`);
+      for (const id of rotating) await fx.connectRefreshToken(id, clean);
+      for (const id of cc) {
+        await fx.secrets.putSecret(`secret/${id}`, {
+          tokenUrl: fx.idp.tokenUrl,
+          clientId: client.clientId,
+          clientSecret: client.clientSecret,
+          scope: HCM_AUDIENCE,
+        });
+        await clean.connect(id, { secretId: `secret/${id}`, grant: 'client_credentials' });
       }
-      reconnecting.delete(id);
-    };
-    try {
-      await Promise.all(
-        Array.from({ length: WORKERS }, async (_, w) => {
-          // Each worker refreshes its own connections (one caller per connection at a time, as a fleet
-          // refreshes them), each time through any of the broker instances.
-          const mine = ids.filter((_, i) => i % WORKERS === w);
-          while (issued() < TOTAL) {
-            const id = mine[Math.floor(random() * mine.length)]!;
-            const broker = brokers[Math.floor(random() * brokers.length)]!;
-            try {
-              counts.calls += 1;
-              await broker.replaceToken(id);
-            } catch (err) {
-              if (err instanceof ReauthRequiredError) {
-                counts.reauthSeen += 1;
-                if (id.startsWith('camp-rt-')) await reconnect(id);
-              } else if (err instanceof ConnectionRecoveringError) {
-                counts.recovering += 1;
-                await brokers[0]!.sweep().catch(() => undefined);
-              } else if (err instanceof SimulatedCrashError) {
-                if (id.startsWith('camp-rt-')) crashesRotating += 1;
-              } else {
-                counts.transient += 1;
-                const name = (err as Error).name;
-                transientByName[name] = (transientByName[name] ?? 0) + 1;
+      fx.idp.resetStats();
+      fx.events.events.length = 0;
+      fx.idp.setFaults({ dropAfterIssueRate: 0.004, errorRate: 0.01, errorStatus: 503 });
+      const flip = setInterval(() => fx.idp.setFaults({ errorStatus: random() < 0.5 ? 500 : 503 }), 1_000);
+
+      const counts = { calls: 0, reauthSeen: 0, recovering: 0, transient: 0, reconnects: 0 };
+      const transientByName: Record<string, number> = {};
+      const issued = () => fx.idp.stats().accessTokensIssued;
+      const reconnecting = new Set<string>();
+      const ids = [...rotating, ...cc];
+      const reconnect = async (id: string) => {
+        if (reconnecting.has(id)) return;
+        reconnecting.add(id);
+        // A new grant, as a human's reconnect would give; retried until it lands (it sees faults too).
+        for (;;) {
+          try {
+            await fx.connectRefreshToken(id, clean);
+            counts.reconnects += 1;
+            break;
+          } catch {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        reconnecting.delete(id);
+      };
+      try {
+        await Promise.all(
+          Array.from({ length: WORKERS }, async (_, w) => {
+            // Each worker refreshes its own connections (one caller per connection at a time, as a fleet
+            // refreshes them), each time through any of the broker instances.
+            const mine = ids.filter((_, i) => i % WORKERS === w);
+            while (issued() < TOTAL) {
+              if (w === 0 && counts.calls % 500 === 0 && process.env.REFRESH_CAMPAIGN)
+                process.stderr.write(`[refresh-campaign] ${issued()} issued, ${counts.calls} calls\n`);
+              const id = mine[Math.floor(random() * mine.length)]!;
+              const broker = brokers[Math.floor(random() * brokers.length)]!;
+              try {
+                counts.calls += 1;
+                await broker.replaceToken(id);
+              } catch (err) {
+                if (err instanceof ReauthRequiredError) {
+                  counts.reauthSeen += 1;
+                  if (id.startsWith('camp-rt-')) await reconnect(id);
+                } else if (err instanceof ConnectionRecoveringError) {
+                  counts.recovering += 1;
+                  await brokers[0]!.sweep().catch(() => undefined);
+                } else if (err instanceof SimulatedCrashError) {
+                  if (id.startsWith('camp-rt-')) crashesRotating += 1;
+                } else {
+                  counts.transient += 1;
+                  const name = (err as Error).name;
+                  transientByName[name] = (transientByName[name] ?? 0) + 1;
+                }
               }
             }
-          }
-        }),
-      );
-    } finally {
-      clearInterval(flip);
-      fx.idp.setFaults({ dropAfterIssueRate: 0, errorRate: 0 });
-    }
-    // Settle: once every lease has lapsed, a quiet broker finds each crashed holder's marker.
-    await new Promise((r) => setTimeout(r, 6_500));
-    for (const id of ids) {
-      await clean.replaceToken(id).catch((err: unknown) => {
-        if (!(err instanceof ReauthRequiredError)) throw err;
-      });
-    }
-    await proxy.close();
+          }),
+        );
+      } finally {
+        clearInterval(flip);
+        fx.idp.setFaults({ dropAfterIssueRate: 0, errorRate: 0 });
+      }
+      // Settle: once every lease has lapsed, a quiet broker finds each crashed holder's marker.
+      await new Promise((r) => setTimeout(r, 6_500));
+      for (const id of ids) {
+        await clean.replaceToken(id).catch((err: unknown) => {
+          if (!(err instanceof ReauthRequiredError)) throw err;
+        });
+      }
+      await proxy.close();
 
-    const reauthEvents = fx.events.events.filter((e) => e.type === 'connection.needs_reauth');
-    // Transitions, by their stable event ids (a republished event is the same transition).
-    const byGrant = (prefix: string) =>
-      new Set(
-        reauthEvents
-          .filter((e) => String(e.detail.connectionId).startsWith(prefix))
-          .map((e) => e.detail.eventId),
-      ).size;
-    const stats = fx.idp.stats();
-    record('refresh-campaign', {
-      refreshes: stats.accessTokensIssued,
-      tokenRequests: stats.tokenRequests,
-      transientByName,
-      reuse: stats.reuseDetections,
-      unknownRotating,
-      crashesRotating,
-      needsReauthRotating: byGrant('camp-rt-'),
-      needsReauthClientCredentials: byGrant('camp-cc-'),
-      droppedByIdp: stats.droppedResponses,
-      injectedErrors: stats.injectedErrors,
-      dynamo: proxy.stats(),
-      ...counts,
-    });
-    expect(stats.accessTokensIssued).toBeGreaterThanOrEqual(TOTAL);
-    expect(stats.reuseDetections).toBe(0);
-    expect(byGrant('camp-cc-')).toBe(0);
-    expect(byGrant('camp-rt-')).toBe(unknownRotating + crashesRotating);
-  }, 600_000);
+      const reauthEvents = fx.events.events.filter((e) => e.type === 'connection.needs_reauth');
+      // Transitions, by their stable event ids (a republished event is the same transition).
+      const byGrant = (prefix: string) =>
+        new Set(
+          reauthEvents
+            .filter((e) => String(e.detail.connectionId).startsWith(prefix))
+            .map((e) => e.detail.eventId),
+        ).size;
+      const stats = fx.idp.stats();
+      record('refresh-campaign', {
+        refreshes: stats.accessTokensIssued,
+        tokenRequests: stats.tokenRequests,
+        transientByName,
+        reuse: stats.reuseDetections,
+        unknownRotating,
+        crashesRotating,
+        needsReauthRotating: byGrant('camp-rt-'),
+        needsReauthClientCredentials: byGrant('camp-cc-'),
+        droppedByIdp: stats.droppedResponses,
+        injectedErrors: stats.injectedErrors,
+        dynamo: proxy.stats(),
+        ...counts,
+      });
+      expect(stats.accessTokensIssued).toBeGreaterThanOrEqual(TOTAL);
+      expect(stats.reuseDetections).toBe(0);
+      expect(byGrant('camp-cc-')).toBe(0);
+      expect(byGrant('camp-rt-')).toBe(unknownRotating + crashesRotating);
+    },
+    Math.max(120_000, TOTAL * 300),
+  );
 });
