@@ -127,6 +127,11 @@ describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reaut
         }
         reconnecting.delete(id);
       };
+      // The full campaign runs for many minutes: say how far it got now and then.
+      const progress = setInterval(
+        () => process.stderr.write(`[refresh-campaign] ${issued()} issued, ${counts.calls} calls\n`),
+        30_000,
+      );
       try {
         await Promise.all(
           Array.from({ length: WORKERS }, async (_, w) => {
@@ -134,8 +139,6 @@ describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reaut
             // refreshes them), each time through any of the broker instances.
             const mine = ids.filter((_, i) => i % WORKERS === w);
             while (issued() < TOTAL) {
-              if (w === 0 && counts.calls % 500 === 0 && process.env.REFRESH_CAMPAIGN)
-                process.stderr.write(`[refresh-campaign] ${issued()} issued, ${counts.calls} calls\n`);
               const id = mine[Math.floor(random() * mine.length)]!;
               const broker = brokers[Math.floor(random() * brokers.length)]!;
               try {
@@ -160,6 +163,7 @@ describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reaut
           }),
         );
       } finally {
+        clearInterval(progress);
         clearInterval(flip);
         fx.idp.setFaults({ dropAfterIssueRate: 0, errorRate: 0 });
       }
