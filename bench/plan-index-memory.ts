@@ -108,7 +108,7 @@ async function measure(goals: number) {
             for (const goalsOfChunk of slices.values()) sliceBytes += JSON.stringify(goalsOfChunk).length;
           },
           readManifest: async () => undefined,
-          readSlice: async () => [],
+          readSlice: async () => ({ goals: [], assignees: [] }),
         },
         now: Date.now,
       },

@@ -33,6 +33,8 @@ export interface MachineInfo {
 /** bench/results/latest.json */
 export interface BenchResults {
   generatedAt: string;
+  /** `code.commit`, at the top level for tools that look only there (a review hook does). */
+  commit?: string;
   /** The code every row measured (rows of other code are never merged in). */
   code: CodeIdentity;
   machine: MachineInfo;

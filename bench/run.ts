@@ -23,13 +23,15 @@ import {
 import { formulaCeilingGoalsPerSec, formulaRequestsPerGoal, toRow } from './row-metrics.ts';
 import { INVALID_RATE, type Lane, SCENARIOS, type Scenario, SEED, scenarioId } from './scenarios.ts';
 
-const USAGE = `npm run bench [-- --only NAME[,NAME...]] [--serial] [--out FILE]
+const USAGE = `npm run bench [-- --only NAME[,NAME...]] [--parallel] [--out FILE]
   Runs every scenario (or those --only names: scenario names or ids such as scale-50k) for the managed
   pipeline and for --naive, and writes bench/results/latest.json, .md and .html (--out FILE.json: there
   instead). Rows of the file already there that this run did not measure are kept when they measured
   the same lambdas/ and local/ code (git trees, no uncommitted changes), and dropped otherwise. The CPU
   other processes use is sampled through the run; a row measured while they took more than one core
-  runs once more. --serial runs every scenario one at a time.`;
+  runs once more. Scenarios run one at a time (on 2 cores, a row run beside another measures that
+  other row's load); --parallel runs the rate-limited ones side by side (faster, noisier figures);
+  --serial is accepted and is the default.`;
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const DEFAULT_OUT = join(ROOT, 'bench', 'results', 'latest.json');
@@ -45,6 +47,7 @@ function options() {
       only: { type: 'string' },
       out: { type: 'string' },
       serial: { type: 'boolean' },
+      parallel: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -56,7 +59,8 @@ function options() {
   const out = values.out ? resolve(values.out) : DEFAULT_OUT;
   if (!out.endsWith('.json'))
     throw new Error('--out must name a .json file (the .md and .html go beside it)');
-  return { help: values.help ?? false, selected, out, serial: values.serial ?? false };
+  if (values.serial && values.parallel) throw new Error('--serial and --parallel exclude each other');
+  return { help: values.help ?? false, selected, out, serial: !values.parallel };
 }
 
 async function runOne(s: Scenario, mode: Mode, facts: SourceFacts, workDir: string): Promise<ModeRun> {
@@ -204,6 +208,7 @@ async function main(): Promise<number> {
         if (!notes.includes(n) && !n.startsWith('baseline source:')) notes.push(n);
     const results: BenchResults = {
       generatedAt: new Date().toISOString(),
+      commit: code.commit,
       code,
       machine: {
         cpus: cpus().length,

@@ -54,9 +54,17 @@ const ERROR_THRESHOLDS: Record<FunctionKey, { threshold: number; why: string }> 
     why: 'the state machine retries a failed chunk with backoff; 5+ in 5 min outruns those retries',
   },
   finishSync: { threshold: 1, why: 'runs once per sync; any error means no report and no sync.* event' },
+  hdlLoad: {
+    threshold: 3,
+    why: 'the state machine retries an HDL step with backoff; 3+ in 5 min means the load is not progressing',
+  },
   preflight: {
     threshold: 1,
     why: 'a person runs preflight before a first run: an error (not a failed check) means it could not check',
+  },
+  scheduleStarter: {
+    threshold: 1,
+    why: "a schedule fires once: an error means tonight's run may not start (Scheduler retries, then the DLQ)",
   },
 };
 
@@ -86,6 +94,12 @@ export function createAlarms(scope: Construct, inputs: AlarmInputs): ProjectAlar
       metric: appMetric('ReauthRequired'),
       threshold: 1,
       why: 'the IdP refused the grant (invalid_grant/invalid_client): only a human can reconnect',
+    },
+    {
+      id: 'GoalsUnsettled',
+      metric: appMetric('GoalsUnsettled'),
+      threshold: 1,
+      why: 'a run ended with records whose write may have reached HCM unseen; the next run settles them, check it did',
     },
     {
       id: 'TokenRefreshFailed',

@@ -41,10 +41,11 @@ export function createDashboard(scope: Construct, inputs: DashboardInputs): clou
   );
   dashboard.addWidgets(
     new cloudwatch.GraphWidget({
-      title: 'Goals synced / failed (per hour)',
+      title: 'Goals synced / failed / unsettled (per hour)',
       left: [
         appMetric('GoalsSynced', { period: HOUR, label: 'synced' }),
         appMetric('GoalsFailed', { period: HOUR, label: 'failed' }),
+        appMetric('GoalsUnsettled', { period: HOUR, label: 'unsettled' }),
       ],
       width: WIDE,
       height: HEIGHT,

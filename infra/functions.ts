@@ -23,7 +23,9 @@ export type FunctionKey =
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
-  | 'preflight';
+  | 'hdlLoad'
+  | 'preflight'
+  | 'scheduleStarter';
 
 export interface FunctionSpec {
   /** Folder under lambdas/ holding index.ts (exports `handler`). */
@@ -73,9 +75,15 @@ export const WORST_CASE_SECONDS: Record<FunctionKey, number> = {
     ENGINE_DEFAULTS.minTimeMarginMs / 1000,
   // one Query over the run partition and one event.
   finishSync: 30,
+  // The heaviest step, building a run's parts: one streaming read of the source, the ledger in batches,
+  // each plan's assignees and goals read once (100 pages at the HCM p99: ~25,000 workers and goals),
+  // the zips written. A larger plan at the p99 would outlast it: docs/hdl.md says so.
+  hdlLoad: 120 + 100 * HCM_P99_REQUEST_SECONDS + BROKER_TIMEOUT.toSeconds(),
   // One read of a large source, then ~25 HCM reads at the default ceiling (10/s) plus a write test of
   // ~25 more, each within the HCM p99, and one broker call that takes the broker's whole timeout.
   preflight: 120 + 50 * HCM_P99_REQUEST_SECONDS + BROKER_TIMEOUT.toSeconds(),
+  // One StartExecution with the SDK's own retries.
+  scheduleStarter: 10,
 };
 
 export const FUNCTION_SPECS: Record<FunctionKey, FunctionSpec> = {
@@ -112,12 +120,26 @@ export const FUNCTION_SPECS: Record<FunctionKey, FunctionSpec> = {
     timeout: Duration.minutes(2),
     description: 'Aggregates a run report and emits sync.completed / sync.failed',
   },
+  hdlLoad: {
+    folder: 'hdl-load',
+    // A 200,000-record build holds the run's records, their ledger items and the plans' listings.
+    memorySize: 1024,
+    timeout: Duration.minutes(15),
+    description:
+      'HCM Data Loader branch: builds Goal.dat parts, submits and polls data sets, records outcomes',
+  },
   preflight: {
     folder: 'preflight',
     memorySize: 512,
     timeout: Duration.minutes(8),
     description:
       'goal-sync preflight: checks the pod with the pipeline rights, returns results, never a token',
+  },
+  scheduleStarter: {
+    folder: 'schedule-starter',
+    memorySize: 128,
+    timeout: Duration.seconds(30),
+    description: 'Starts a scheduled sync as the one execution named nightly-/verify-YYYYMMDDTHHMMZ',
   },
 };
 

@@ -19,7 +19,9 @@ export const SERVICE_NAMES = {
   planSync: 'plan-sync',
   syncChunk: 'sync-chunk',
   finishSync: 'finish-sync',
+  hdlLoad: 'hdl-load',
   preflight: 'preflight',
+  scheduleStarter: 'schedule-starter',
 } as const;
 
 export type MetricName =
@@ -31,6 +33,7 @@ export type MetricName =
   | 'GoalsSynced'
   | 'GoalsFailed'
   | 'SyncDurationMs'
+  | 'GoalsUnsettled'
   | 'GoalsFoundMissing'
   | 'GoalsFoundDrifted'
   | 'GoalsRepaired'
@@ -51,6 +54,8 @@ export const METRIC_CONTRACT: Record<MetricName, { service: string; dimensions: 
   HcmThrottled: { service: SERVICE_NAMES.syncChunk, dimensions: [] },
   HcmServerErrors: { service: SERVICE_NAMES.syncChunk, dimensions: [] },
   SyncDurationMs: { service: SERVICE_NAMES.finishSync, dimensions: [] },
+  // Per run: records whose write may have reached HCM with no read showing it (the next run settles them).
+  GoalsUnsettled: { service: SERVICE_NAMES.finishSync, dimensions: [] },
   // Verify runs only (finish-sync): goals deleted or edited by hand in HCM, and how many were written back.
   GoalsFoundMissing: { service: SERVICE_NAMES.finishSync, dimensions: [] },
   GoalsFoundDrifted: { service: SERVICE_NAMES.finishSync, dimensions: [] },

@@ -22,8 +22,8 @@ export const WILDCARD_REASONS = {
     'Sync inputs are objects whose keys are chosen per run (s3://bucket/key in the execution input): ' +
     "read-only, limited to this stack's dedicated source bucket.",
   manifests:
-    'plan-sync writes one chunk list per run attempt (runs/<runId>/attempt-<n>/chunks.json): write access ' +
-    "is limited to the runs/ prefix of the stack's own bucket.",
+    'plan-sync writes one chunk list per run attempt (runs/<runId>/attempt-<n>/chunks.json), hdl-load ' +
+    "one Goal.dat part per file (runs/<runId>/hdl/): write access is limited to the runs/ prefix of the stack's own bucket.",
   lambdaQualifiers:
     'Step Functions LambdaInvoke grants the function and its qualified ARNs (versions/aliases) so a ' +
     'Task may target a version; the wildcard never leaves that one function.',
@@ -95,8 +95,8 @@ export interface NagTargets {
   sourceReaderRoles: iam.IRole[];
   /** `bucket.arnForObjects('*')` as granted. */
   sourceObjectsArn: string;
-  /** plan-sync's role and the runs/* prefix it writes chunk lists to (the Distributed Map's input). */
-  manifest: { writerRole: iam.IRole; objectsArn: string };
+  /** plan-sync's and hdl-load's roles and the runs/* prefix they write chunk lists and HDL parts to. */
+  manifest: { writerRoles: iam.IRole[]; objectsArn: string };
   stateMachine: sfn.StateMachine;
 }
 
@@ -107,7 +107,8 @@ export function acknowledgeUnavoidableFindings(t: NagTargets): void {
     acknowledge(role, id(t.refreshScheduleArn), WILDCARD_REASONS.refreshSchedules);
   for (const role of t.sourceReaderRoles)
     acknowledge(role, id(t.sourceObjectsArn), WILDCARD_REASONS.sourceObjects);
-  acknowledge(t.manifest.writerRole, id(t.manifest.objectsArn), WILDCARD_REASONS.manifests);
+  for (const role of t.manifest.writerRoles)
+    acknowledge(role, id(t.manifest.objectsArn), WILDCARD_REASONS.manifests);
   acknowledgeStateMachinePolicies(t.stateMachine);
 }
 

@@ -28,17 +28,23 @@ export const ACTIONS = {
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
     'dynamodb:BatchWriteItem',
-    // The per-connection run lease is released by deleting its item (lambdas/core/checkpoint/run-lease.ts).
-    'dynamodb:DeleteItem',
   ],
   /** plan-sync's and finish-sync's: the same without BatchGetItem (neither batch-reads records). */
+  /** The HDL steps: reads and writes of run items and the ledger, never the run lease's delete. */
+  checkpointTableNoDelete: [
+    'dynamodb:GetItem',
+    'dynamodb:BatchGetItem',
+    'dynamodb:Query',
+    'dynamodb:PutItem',
+    'dynamodb:UpdateItem',
+    'dynamodb:BatchWriteItem',
+  ],
   checkpointTableNoBatchGet: [
     'dynamodb:GetItem',
     'dynamodb:Query',
     'dynamodb:PutItem',
     'dynamodb:UpdateItem',
     'dynamodb:BatchWriteItem',
-    'dynamodb:DeleteItem',
   ],
   /** Token envelopes: a data key per write, an unwrap per read (lambdas/core/adapters/aws/kms-key-provider.ts). */
   envelope: ['kms:GenerateDataKey', 'kms:Decrypt'],

@@ -1,11 +1,9 @@
 import { Duration, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
-import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { stateMachineKeyStatement } from './operator.ts';
 import type { StackConfig } from './stack-config.ts';
 
 /**
@@ -85,39 +83,32 @@ export class Scheduling extends Construct {
   }
 
   /**
-   * Starts the state machine on the configured cron with a run id fixed by the scheduled time. The state
-   * machine is encrypted with `key`: StartExecution encrypts the input with the caller's rights, so the
-   * role may use the key for this state machine's context only.
+   * Starts the state machine on the configured cron through the schedule starter (lambdas/schedule-starter),
+   * which names the execution after the run, `nightly-YYYYMMDDTHHMMZ` from the scheduled time (invariant 11):
+   * Scheduler cannot build a legal execution name itself, and an unnamed execution makes a redelivered
+   * trigger a second, parallel execution of the same run. The role may invoke the starter only.
    */
-  addNightlySync(stateMachine: sfn.IStateMachine, key: kms.IKey): void {
+  addNightlySync(starter: lambda.IFunction): void {
     const sync = this.props.config.sync;
     if (!sync) return;
     this.nightlySyncRole = this.schedulerRole('NightlySyncRole', 'starts the nightly goal sync');
     this.nightlySyncRole.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['states:StartExecution'],
-        resources: [stateMachine.stateMachineArn],
-      }),
-    );
-    this.nightlySyncRole.addToPolicy(
-      stateMachineKeyStatement('ExecutionInputKey', key, stateMachine, [
-        'kms:GenerateDataKey',
-        'kms:Decrypt',
-      ]),
+      new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [starter.functionArn] }),
     );
     this.allowDeadLetter(this.nightlySyncRole);
     const role = this.nightlySyncRole;
-    // Both schedules start the same state machine, as the same role, on the sync's time zone.
+    // Both schedules invoke the same starter, as the same role, on the sync's time zone.
     const startsSync = (id: string, description: string, cron: string, input: object) =>
       new scheduler.Schedule(this, id, {
         scheduleGroup: this.group,
         description,
         schedule: scheduler.ScheduleExpression.expression(cron, TimeZone.of(sync.timezone)),
         target: new ExplicitTarget({
-          arn: stateMachine.stateMachineArn,
+          arn: starter.functionArn,
           role,
           input: scheduler.ScheduleTargetInput.fromObject(input),
-          // A retried delivery carries the same scheduled time, hence the same runId: it resumes, never duplicates.
+          // A retried delivery carries the same scheduled time, hence the same execution name: the
+          // starter finds it taken and ends normally, so a redelivery never starts a second execution.
           retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
           deadLetterConfig: { arn: this.props.deadLetterQueue.queueArn },
         }),
@@ -162,32 +153,33 @@ export class Scheduling extends Construct {
   }
 }
 
-/** The nightly execution input: references only, the run id derived from the schedule's fire time. */
+/**
+ * What the nightly schedule sends the starter: the kind, the fire time, and the execution input without
+ * a run id (the starter derives `nightly-YYYYMMDDTHHMMZ` from the fire time and names the execution so).
+ */
 export function nightlySyncInput(
   props: Pick<SchedulingProps, 'sourceBucketName'>,
   sync: NonNullable<StackConfig['sync']>,
 ): Record<string, unknown> {
   return {
-    // plan-sync drops the ':' of the fire time, so the run id works as an execution name and CLI argument.
-    runId: `nightly-${scheduler.ContextAttribute.scheduledTime}`,
-    connectionId: sync.connectionId,
-    // A nightly trigger while a run of the connection is still going is a no-op, never a parallel run.
-    ifRunning: 'skip',
-    source: {
-      uri: `s3://${props.sourceBucketName}/${sync.sourceKey}`,
-      format: sync.sourceKey.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl',
+    kind: 'nightly',
+    scheduledTime: scheduler.ContextAttribute.scheduledTime,
+    input: {
+      connectionId: sync.connectionId,
+      // A nightly trigger while another run of the connection is still going is a no-op, never a parallel run.
+      ifRunning: 'skip',
+      source: {
+        uri: `s3://${props.sourceBucketName}/${sync.sourceKey}`,
+        format: sync.sourceKey.toLowerCase().endsWith('.csv') ? 'csv' : 'jsonl',
+      },
     },
   };
 }
 
-/** The verify run's input: the nightly export, its own run id, and `verify` (issue 15). */
+/** The verify run's: the nightly export, run id `verify-YYYYMMDDTHHMMZ`, and `verify` (issue 15). */
 export function verifySyncInput(
   props: Pick<SchedulingProps, 'sourceBucketName'>,
   sync: NonNullable<StackConfig['sync']>,
 ): Record<string, unknown> {
-  return {
-    ...nightlySyncInput(props, sync),
-    runId: `verify-${scheduler.ContextAttribute.scheduledTime}`,
-    verify: true,
-  };
+  return { ...nightlySyncInput(props, sync), kind: 'verify' };
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { type GoalMapping, parseGoalMapping } from '#core/hcm/index.ts';
 import { didYouMean } from '#core/source/index.ts';
+import { DEFAULT_HDL_THRESHOLD } from '#core/sync/index.ts';
 import { ConfigError } from '../lambdas/core/errors.ts';
 
 /**
@@ -82,6 +83,8 @@ export const CONTEXT_KEYS = [
   'goalStatusMap',
   'goalCategoryMap',
   'goalPercentCodes',
+  'hdlSourceSystemOwner',
+  'hdlThreshold',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -185,6 +188,12 @@ const rawSchema = z.object({
   goalStatusMap: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
   goalCategoryMap: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
   goalPercentCodes: z.union([z.string(), z.record(z.string(), z.string())]).optional(),
+  // HCM Data Loader (issue 24): a value of lookup HRC_SOURCE_SYSTEM_OWNER; unset, every run writes through REST.
+  hdlSourceSystemOwner: z
+    .string()
+    .regex(/^[A-Z0-9_]{1,30}$/, 'must be a lookup code of HRC_SOURCE_SYSTEM_OWNER (A-Z 0-9 _)')
+    .optional(),
+  hdlThreshold: integer(0, 100_000_000).default(DEFAULT_HDL_THRESHOLD),
   logRetentionDays: integer(1, 3653)
     .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
       message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
@@ -230,6 +239,10 @@ export interface StackConfig {
   logRetentionDays: number;
   /** The tenant's status, category and percent codes (defaults: DEFAULT_GOAL_MAPPING). */
   goalMapping: GoalMapping;
+  /** HDL's SourceSystemOwner; undefined: no HDL (writeMode hdl refused, auto means REST). */
+  hdlSourceSystemOwner?: string;
+  /** writeMode auto takes HDL above this many records to write (default 2,000). */
+  hdlThreshold: number;
   /** Which values are still the shipped placeholders (deploying them gives a stack that cannot reach HCM). */
   placeholders: string[];
 }
@@ -340,6 +353,8 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
     alarmEmail: c.alarmEmail,
     logRetentionDays: c.logRetentionDays,
     goalMapping,
+    ...(c.hdlSourceSystemOwner ? { hdlSourceSystemOwner: c.hdlSourceSystemOwner } : {}),
+    hdlThreshold: c.hdlThreshold,
     placeholders,
   };
 }

@@ -28,6 +28,7 @@ import { Notifications } from './notifications.ts';
 import { createOperatorPolicies, type OperatorPolicies } from './operator.ts';
 import { ACTIONS, policyOf, tokenEnvelopeConditions } from './permissions.ts';
 import { createPreflight } from './preflight.ts';
+import { createScheduleStarter } from './schedule-starter.ts';
 import { REFRESH_SCHEDULE_PREFIX, Scheduling } from './scheduling.ts';
 import {
   LAMBDA_UNRESERVED_MINIMUM,
@@ -152,6 +153,10 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.hcmBaseUrl]: config.hcmBaseUrl,
         [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
         ...hcmCeilingEnv,
+        // The write path (issue 24): HDL only with a source system owner; auto's threshold.
+        [ENV.goalMapping]: mappingToEnv(config.goalMapping),
+        [ENV.hdlThreshold]: String(config.hdlThreshold),
+        ...(config.hdlSourceSystemOwner ? { [ENV.hdlSourceSystemOwner]: config.hdlSourceSystemOwner } : {}),
       },
     });
     const syncChunk = createProjectFunction(this, 'SyncChunk', {
@@ -176,8 +181,23 @@ export class HcmGoalSyncStack extends Stack {
       logKey: data.logKey,
       environment: { ...pipelineEnv, [ENV.eventBusName]: notifications.bus.eventBusName },
     });
+    const hdlLoad = createProjectFunction(this, 'HdlLoad', {
+      key: 'hdlLoad',
+      config,
+      logKey: data.logKey,
+      environment: {
+        ...pipelineEnv,
+        [ENV.tokenBrokerFunction]: tokenBroker.fn.functionName,
+        [ENV.hcmBaseUrl]: config.hcmBaseUrl,
+        [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
+        ...hcmCeilingEnv,
+        // Parts (zips, record lists) go beside the run's chunk list (runs/ prefix).
+        [ENV.manifestBucket]: data.sourceBucket.bucketName,
+        [ENV.goalMapping]: mappingToEnv(config.goalMapping),
+        ...(config.hdlSourceSystemOwner ? { [ENV.hdlSourceSystemOwner]: config.hdlSourceSystemOwner } : {}),
+      },
+    });
     const preflight = createPreflight(this, { config, data, tokenBroker: tokenBroker.fn });
-    this.functions = { tokenBroker, connectionAdmin, planSync, syncChunk, finishSync, preflight };
 
     // Least privilege, statement by statement (see permissions.ts for the action lists).
     const key = data.key;
@@ -211,8 +231,9 @@ export class HcmGoalSyncStack extends Stack {
     });
 
     const sourceObjects = data.sourceBucket.arnForObjects('*');
+    // BatchGetItem: writeMode auto counts the records the ledger has not seen with this content.
     const planPolicy = policyOf(planSync.role)
-      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTableNoBatchGet, key)
+      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTable, key)
       .add('ReadSource', ACTIONS.readSource, [sourceObjects])
       .keyVia('ReadSourceKey', key, 's3', ACTIONS.bucketKey);
     const manifestObjects = data.sourceBucket.arnForObjects(`${MANIFEST_PREFIX}*`);
@@ -229,8 +250,16 @@ export class HcmGoalSyncStack extends Stack {
     policyOf(finishSync.role)
       .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTableNoBatchGet, key)
       .add('SyncEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
+    policyOf(hdlLoad.role)
+      .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTableNoDelete, key)
+      .add('ReadSource', ACTIONS.readSource, [sourceObjects])
+      .keyVia('ReadSourceKey', key, 's3', ACTIONS.bucketKey)
+      // Parts are read back through ReadSource (the whole bucket, read-only), written under runs/ only.
+      .add('HdlParts', ACTIONS.writeManifest, [manifestObjects])
+      .keyVia('HdlPartsKey', key, 's3', ACTIONS.bucketKeyWrite)
+      .add('InvokeTokenBroker', ACTIONS.invoke, [tokenBroker.fn.functionArn]);
 
-    this.stateMachine = this.createStateMachine(config, data, { planSync, syncChunk, finishSync });
+    this.stateMachine = this.createStateMachine(config, data, { planSync, syncChunk, finishSync, hdlLoad });
     // The ItemReader reads the chunk list from the SSE-KMS bucket: S3 decrypts with the caller's rights.
     this.stateMachine.addToRolePolicy(
       new iam.PolicyStatement({
@@ -241,7 +270,23 @@ export class HcmGoalSyncStack extends Stack {
       }),
     );
     this.finishEndedExecutions(finishSync.fn, notifications);
-    scheduling.addNightlySync(this.stateMachine, key);
+    const scheduleStarter = createScheduleStarter(this, {
+      config,
+      data,
+      stateMachine: this.stateMachine,
+      key,
+    });
+    scheduling.addNightlySync(scheduleStarter.fn);
+    this.functions = {
+      tokenBroker,
+      connectionAdmin,
+      planSync,
+      syncChunk,
+      finishSync,
+      hdlLoad,
+      preflight,
+      scheduleStarter,
+    };
     limitGrantsToAwsServices(notifications.topicKey);
     suppressGuardRule(notifications.deadLetterQueue, 'deadLetterQueueRedrive');
     for (const f of Object.values(this.functions)) suppressGuardRule(f.fn, 'lambdaOutsideVpc');
@@ -271,9 +316,9 @@ export class HcmGoalSyncStack extends Stack {
       lambdaRoles: Object.values(this.functions).map((f) => f.role),
       brokerRoles: [tokenBroker.role, connectionAdmin.role],
       refreshScheduleArn,
-      sourceReaderRoles: [planSync.role, syncChunk.role, preflight.role],
+      sourceReaderRoles: [planSync.role, syncChunk.role, hdlLoad.role, preflight.role],
       sourceObjectsArn: sourceObjects,
-      manifest: { writerRole: planSync.role, objectsArn: manifestObjects },
+      manifest: { writerRoles: [planSync.role, hdlLoad.role], objectsArn: manifestObjects },
       stateMachine: this.stateMachine,
     });
     this.addOutputs(config, data, notifications, scheduling);
@@ -284,12 +329,12 @@ export class HcmGoalSyncStack extends Stack {
   private createStateMachine(
     config: StackConfig,
     data: DataLayer,
-    fns: Pick<Record<FunctionKey, ProjectFunction>, 'planSync' | 'syncChunk' | 'finishSync'>,
+    fns: Pick<Record<FunctionKey, ProjectFunction>, 'planSync' | 'syncChunk' | 'finishSync' | 'hdlLoad'>,
   ): sfn.StateMachine {
     // A scope of its own: the builder names states PlanSync etc., which must not collide with the functions.
     const definition = buildSyncDefinition(
       new Construct(this, 'SyncDefinition'),
-      { plan: fns.planSync.fn, chunk: fns.syncChunk.fn, finish: fns.finishSync.fn },
+      { plan: fns.planSync.fn, chunk: fns.syncChunk.fn, finish: fns.finishSync.fn, hdl: fns.hdlLoad.fn },
       {
         maxConcurrency: config.chunkConcurrency,
         distributed: { bucket: data.sourceBucket },

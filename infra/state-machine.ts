@@ -45,6 +45,14 @@ export const STATE_NAMES = {
   batchDone: 'BatchDone',
   childMarkReauth: 'MarkChunkNeedsReauth',
   childReauthFail: 'ChunkNeedsReauth',
+  /** The run's write path (plan-sync's `writeMode`): HCM Data Loader first, or straight to the REST Map. */
+  writeChoice: 'ChooseWritePath',
+  hdlBuild: 'HdlBuildParts',
+  hdlSubmit: 'HdlSubmitParts',
+  hdlPoll: 'HdlPollParts',
+  hdlStatus: 'HdlLoadStatus',
+  hdlWait: 'HdlWaitForLoad',
+  hdlRecord: 'HdlRecordOutcomes',
 } as const;
 
 /** Error names Step Functions matches (lambdas/core/errors.ts `name`s plus the Lambda service's own). */
@@ -83,6 +91,8 @@ export interface SyncFunctions {
   plan: lambda.IFunction;
   chunk: lambda.IFunction;
   finish: lambda.IFunction;
+  /** The HDL branch's steps (lambdas/hdl-load). */
+  hdl: lambda.IFunction;
 }
 
 export interface DistributedMapOptions {
@@ -160,6 +170,7 @@ const CHUNK_ITEM = {
   connectionId: sfn.JsonPath.stringAt('$.connectionId'),
   source: sfn.JsonPath.objectAt('$.source'),
   attempt: sfn.JsonPath.numberAt('$.attempt'),
+  generation: sfn.JsonPath.numberAt('$.generation'),
   chunk: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
 };
 
@@ -367,7 +378,73 @@ export function buildSyncDefinition(
   const choose = new sfn.Choice(scope, STATE_NAMES.mapChoice)
     .when(sfn.Condition.numberGreaterThanJsonPath('$.chunkCount', '$.mapThreshold'), distributed.next(finish))
     .otherwise(inline.next(finish));
-  return sfn.Chain.start(inputDefaults(scope)).next(plan).next(choose);
+  const hdl = hdlBranch(scope, fns, choose, (task) =>
+    task
+      .addCatch(markReauth, { ...onError, errors: [REAUTH_ERROR] })
+      .addCatch(markFailed, { ...onError, errors: ['States.ALL'] }),
+  );
+  // plan-sync chose the run's write path (issue 24): HDL loads first, then the REST Map settles every
+  // chunk (HDL's records from the ledger without an HCM call, the rest through REST).
+  const writePath = new sfn.Choice(scope, STATE_NAMES.writeChoice)
+    .when(
+      sfn.Condition.and(
+        sfn.Condition.isPresent('$.writeMode'),
+        sfn.Condition.stringEquals('$.writeMode', 'hdl'),
+      ),
+      hdl,
+    )
+    .otherwise(choose);
+  return sfn.Chain.start(inputDefaults(scope)).next(plan).next(writePath);
+}
+
+/** What every HDL step gets: references only; its state is in the checkpoint table and object store. */
+function hdlPayload(step: string, extra: Record<string, unknown> = {}): sfn.TaskInput {
+  return sfn.TaskInput.fromObject({
+    step,
+    runId: sfn.JsonPath.stringAt('$.runId'),
+    connectionId: sfn.JsonPath.stringAt('$.connectionId'),
+    attempt: sfn.JsonPath.numberAt('$.attempt'),
+    chunkSize: sfn.JsonPath.numberAt('$.chunkSize'),
+    source: sfn.JsonPath.objectAt('$.source'),
+    ...extra,
+  });
+}
+
+/**
+ * HdlBuildParts -> HdlSubmitParts -> HdlPollParts, looping through a Wait while data sets load (no
+ * Lambda sleeps: the wait grows per round up to minutes, hdl-submit.ts) -> HdlRecordOutcomes -> `then`.
+ */
+function hdlBranch(
+  scope: Construct,
+  fns: SyncFunctions,
+  then: sfn.IChainable,
+  caught: (task: sfn.TaskStateBase) => sfn.TaskStateBase,
+): sfn.IChainable {
+  const build = caught(
+    invoke(scope, STATE_NAMES.hdlBuild, fns.hdl, { payload: hdlPayload('build'), resultPath: '$.hdlBuild' }),
+  );
+  const submit = caught(
+    invoke(scope, STATE_NAMES.hdlSubmit, fns.hdl, { payload: hdlPayload('submit'), resultPath: '$.hdlPoll' }),
+  );
+  const poll = caught(
+    invoke(scope, STATE_NAMES.hdlPoll, fns.hdl, {
+      payload: hdlPayload('poll', { round: sfn.JsonPath.numberAt('$.hdlPoll.round') }),
+      resultPath: '$.hdlPoll',
+    }),
+  );
+  const record = caught(
+    invoke(scope, STATE_NAMES.hdlRecord, fns.hdl, {
+      payload: hdlPayload('record'),
+      resultPath: '$.hdlOutcome',
+    }),
+  );
+  const wait = new sfn.Wait(scope, STATE_NAMES.hdlWait, {
+    time: sfn.WaitTime.secondsPath('$.hdlPoll.waitSeconds'),
+  });
+  const status = new sfn.Choice(scope, STATE_NAMES.hdlStatus)
+    .when(sfn.Condition.numberGreaterThan('$.hdlPoll.pending', 0), wait.next(poll))
+    .otherwise(record.next(then));
+  return build.next(submit).next(poll).next(status);
 }
 
 export type FunctionKind = keyof SyncFunctions;
@@ -380,6 +457,7 @@ export const PLACEHOLDER_FUNCTION_ARNS: Record<FunctionKind, string> = {
   plan: 'arn:aws:lambda:us-east-1:000000000000:function:plan-sync',
   chunk: 'arn:aws:lambda:us-east-1:000000000000:function:sync-chunk',
   finish: 'arn:aws:lambda:us-east-1:000000000000:function:finish-sync',
+  hdl: 'arn:aws:lambda:us-east-1:000000000000:function:hdl-load',
 };
 
 // Pseudo parameters CDK leaves as tokens in ARNs it formats (the ItemReader's states:::s3 resource).
@@ -427,6 +505,7 @@ export function renderDefinition(opts: RenderOptions): {
     plan: lambda.Function.fromFunctionArn(stack, 'Plan', PLACEHOLDER_FUNCTION_ARNS.plan),
     chunk: lambda.Function.fromFunctionArn(stack, 'Chunk', PLACEHOLDER_FUNCTION_ARNS.chunk),
     finish: lambda.Function.fromFunctionArn(stack, 'Finish', PLACEHOLDER_FUNCTION_ARNS.finish),
+    hdl: lambda.Function.fromFunctionArn(stack, 'Hdl', PLACEHOLDER_FUNCTION_ARNS.hdl),
   };
   // A caller's bucket belongs to another construct tree: stand in a placeholder of the same kind.
   const dist = opts.distributed;

@@ -7,6 +7,7 @@ import {
   type SFNClient,
 } from '@aws-sdk/client-sfn';
 import type { SourceVersion } from '#core/source/index.ts';
+import { type ScheduledRunKind, scheduledRunId } from '#core/sync/index.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { CliUsageError } from './cli.ts';
 
@@ -37,6 +38,24 @@ export function generateRunId(
   const iso = new Date(now).toISOString(); // 2026-05-01T12:34:56.789Z
   const stamp = `${iso.slice(0, 10).replaceAll('-', '')}-${iso.slice(11, 19).replaceAll(':', '')}`;
   return `run-${stamp}-${random()}`;
+}
+
+const FIRE_TIME_RUN_ID_RE = /^(nightly|verify)-(\d{4}-\d{2}-\d{2}T\d{2}[:-]?\d{2}.*)$/;
+
+/**
+ * A scheduled run's id as the code spells it (`nightly-YYYYMMDDTHHMMZ`, the execution's name), also
+ * when given as the fire time Scheduler shows (`nightly-2026-12-01T02:30:00Z`): one spelling everywhere.
+ */
+export function canonicalRunIdArg(runId: string): string {
+  const m = FIRE_TIME_RUN_ID_RE.exec(runId);
+  if (!m) return runId;
+  // 02-30-00 (hyphens for colons) is the spelling older help texts showed.
+  const time = m[2]!.replace(/T(\d{2})-(\d{2})-(\d{2})/, 'T$1:$2:$3');
+  try {
+    return scheduledRunId(m[1] as ScheduledRunKind, time);
+  } catch {
+    return runId;
+  }
 }
 
 /** The name of resume attempt n of a run. */

@@ -51,6 +51,8 @@ function nextStep(argv: string[], report: RunReport, code: number): string | und
   if (report.mode === 'naive') return undefined;
   if (code === 3) return `the connection needs re-auth; then ${resume ? `resume: ${resume}` : NO_STATE}`;
   if (report.execution && report.execution.notReached > 0) return resume ? `resume: ${resume}` : NO_STATE;
+  if (report.goals.unsettled > 0 && report.goals.failed === 0)
+    return 'unsettled records: a write may have reached HCM unseen; the next run looks for each goal first and adopts it (or, after the settle horizon, writes it again)';
   if (report.goals.failed > 0)
     return resume
       ? `see the failed records above; after fixing them, resume: ${resume}`

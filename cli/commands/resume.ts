@@ -5,6 +5,7 @@ import { type CliDeps, COMMON_OPTIONS, defaultDeps, EXIT, requireFlag, runStackC
 import type { AwsClients } from '../aws/clients.ts';
 import { connectionStatusOf, readConnectionState } from '../aws/connection-state.ts';
 import {
+  canonicalRunIdArg,
   consoleUrlFor,
   describeExecution,
   executionArnFor,
@@ -25,10 +26,12 @@ export const usage = `goal-sync resume --stack NAME --run-id ID [--json]   conti
 Starts a new execution <ID>-r<n> with the run's input and run id (never a redrive: a redrive of a run
 that ended in its Fail state only replays that state). plan-sync refuses it if the run does not exist or
 its source changed; the pipeline skips every record already done, and records that iterations of the
-previous execution may still hold are waited for, never written twice.
+previous execution may still hold are waited for, never written twice. A run whose execution is still
+running is not resumed (its console URL is printed). Scheduled runs are named nightly-YYYYMMDDTHHMMZ /
+verify-YYYYMMDDTHHMMZ (UTC fire time; the fire time as 2026-12-01T02:30:00Z is accepted too).
 
 examples:
-  goal-sync resume --stack HcmGoalSync-prod --run-id nightly-2026-12-01T02-30-00Z
+  goal-sync resume --stack HcmGoalSync-prod --run-id nightly-20261201T0230Z
   goal-sync resume --stack HcmGoalSync-prod --run-id run-20261201-093000-1a2b --json
 
 Exit codes: 0 resumed, 1 failure (or still running), 2 bad arguments, 3 the connection needs re-auth`;
@@ -39,7 +42,7 @@ const MAX_NAME_ATTEMPTS = 5;
 
 export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promise<number> {
   return runStackCommand(argv, usage, OPTIONS, deps, async ({ flags, stackName, clients: awsClients }) => {
-    const runId = requireFlag(flags['run-id'], 'run-id');
+    const runId = canonicalRunIdArg(requireFlag(flags['run-id'], 'run-id'));
     const clients = awsClients();
     const outputs = await discoverStack(clients.cloudFormation, stackName, [STACK_OUTPUTS.stateMachineArn]);
     const stateMachineArn = outputs.StateMachineArn;
@@ -56,7 +59,12 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
     }
     const status = latest.status ?? 'UNKNOWN';
     if (status === 'RUNNING' || status === 'PENDING_REDRIVE') {
-      deps.err(`run ${runId} is ${status} (${latest.executionArn}): nothing to resume`);
+      // One live execution per run (invariant 11): a resume beside it would be a second.
+      deps.err(
+        `run ${runId} is ${status}: its execution is live, nothing to resume (a run continues in a new execution only after this one ended)`,
+      );
+      deps.err(`execution  ${latest.executionArn}`);
+      deps.err(`console    ${consoleUrlFor(latest.executionArn)}`);
       return EXIT.failure;
     }
     const input = parseExecutionInput(latest.input);

@@ -10,7 +10,12 @@ import {
   runStackCommand,
 } from '../aws/cli.ts';
 import { collectRunStatus, STATUS_OUTPUTS } from '../aws/collect-status.ts';
-import { describeExecution, latestExecutionOfRun, parseExecutionInput } from '../aws/executions.ts';
+import {
+  canonicalRunIdArg,
+  describeExecution,
+  latestExecutionOfRun,
+  parseExecutionInput,
+} from '../aws/executions.ts';
 import { renderRunStatus } from '../aws/run-status.ts';
 import { discoverStack } from '../aws/stack-outputs.ts';
 
@@ -28,7 +33,7 @@ Without --run-id / --execution-arn: the 10 latest executions.
 
 examples:
   goal-sync status --stack HcmGoalSync-prod
-  goal-sync status --stack HcmGoalSync-prod --run-id nightly-2026-12-01T02-30-00Z --json
+  goal-sync status --stack HcmGoalSync-prod --run-id nightly-20261201T0230Z --json
 
 Exit codes: 0 ok, 1 failure (or run not found), 2 bad arguments, 3 the connection needs re-auth`;
 
@@ -59,7 +64,7 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
       return EXIT.ok;
     }
 
-    let runId = flags['run-id'];
+    let runId = flags['run-id'] === undefined ? undefined : canonicalRunIdArg(flags['run-id']);
     const execution = flags['execution-arn']
       ? await describeExecution(clients.sfn, flags['execution-arn'])
       : await latestExecutionOfRun(clients.sfn, outputs.StateMachineArn, runId ?? '');

@@ -36,6 +36,16 @@ export const ENV = {
   hcmMaxRequestsPerSecond: 'HCM_MAX_REQUESTS_PER_SECOND',
   /** The most HCM-calling containers that run at once (plan-sync + chunkConcurrency): the fail-soft share. */
   hcmMaxContainers: 'HCM_MAX_CONTAINERS',
+  /** HCM Data Loader (issue 24): the SourceSystemOwner (lookup HRC_SOURCE_SYSTEM_OWNER); unset: no HDL. */
+  hdlSourceSystemOwner: 'HDL_SOURCE_SYSTEM_OWNER',
+  /** Records per Goal.dat part (default 10,000). */
+  hdlRecordsPerFile: 'HDL_RECORDS_PER_FILE',
+  /** writeMode auto takes HDL above this many records to write (default 2,000). */
+  hdlThreshold: 'HDL_THRESHOLD',
+  /** How long an unclear POST keeps its unseen record `unsettled` before it is created again (ms; default 24 h). */
+  settleHorizonMs: 'SETTLE_HORIZON_MS',
+  /** The sync state machine the schedule starter starts executions of. */
+  stateMachineArn: 'STATE_MACHINE_ARN',
 } as const;
 
 export function requireEnv(name: string, env: NodeJS.ProcessEnv = process.env): string {

@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'RunNotFoundError',
   'InputRejectedError',
   'GrantRejectedError',
+  'HdlLoadStuckError',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -197,10 +198,21 @@ export class RunInProgressError extends AppError {
 
 /** This run's lease on its connection was taken by another run: stop writing (not retried). */
 export class RunLeaseLostError extends AppError {
-  constructor(connectionId: string, runId: string, holder?: string) {
+  constructor(
+    connectionId: string,
+    runId: string,
+    holder?: string,
+    /** The run generation this pass carries and the connection's current one (invariant 10). */
+    readonly generation?: number,
+    readonly currentGeneration?: number,
+  ) {
+    const superseded =
+      generation !== undefined && currentGeneration !== undefined && generation !== currentGeneration;
+    const held = holder ? ` (now held by run ${holder})` : superseded ? '' : ' (released)';
+    const gen = superseded ? `, generation ${generation} superseded by ${currentGeneration}` : '';
     super(
       'RunLeaseLostError',
-      `run ${runId} no longer holds connection ${connectionId}${holder ? ` (now held by run ${holder})` : ''}`,
+      `run ${runId} no longer holds connection ${connectionId}${held}${gen}; not writing`,
     );
   }
 }
@@ -318,8 +330,27 @@ export class NotStartedError extends TransientError {
 /** No slot of the shared token-endpoint rate by the deadline (or the limiter's table kept failing): nothing was sent. */
 export class NoRateSlotError extends NotStartedError {}
 
+/**
+ * An unclear POST of this record may still land and no read has shown its goal: no second POST before
+ * the settle horizon. It never leaves syncRecord: the record ends `unsettled`, the next run looks again.
+ */
+export class UnsettledWriteError extends TransientError {}
+
 /** The claim was lost or could not be renewed in time: the write was not sent (or not committed). */
 export class ClaimLostError extends CheckpointConflictError {}
 
 /** `--faults broker.crashAfterSendRate`: the holder "dies" after the IdP answered, lease and marker left. */
 export class SimulatedCrashError extends TransientError {}
+
+/**
+ * An HCM Data Loader data set stayed in progress past the poll budget (issue 24): the run fails naming
+ * the RequestIds; a resume polls them again instead of submitting the parts anew.
+ */
+export class HdlLoadStuckError extends AppError {
+  constructor(
+    message: string,
+    readonly requestIds: number[],
+  ) {
+    super('HdlLoadStuckError', message);
+  }
+}

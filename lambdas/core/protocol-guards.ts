@@ -37,6 +37,32 @@ export const protocolGuards = {
    * looked up live in HCM, never in the plan-time goal index, which may predate that write.
    */
   liveLookupAfterWriteTrace: true,
+  /**
+   * H1: before an HDL part is (re)submitted, its data set is looked up by its deterministic name, so a
+   * lost createFileDataSet answer or a crash before the RequestId was stored never loads the part twice.
+   */
+  hdlLookupBeforeResubmit: true,
+  /**
+   * O6: a POST whose outcome stayed unclear is not sent again while its goal may still land: a read that
+   * does not see it leaves the record `unsettled` until the settle horizon, whatever the visibility wait.
+   */
+  noPostWhileUnclear: true,
+  /**
+   * O7: every PATCH carries the goal's ETag as If-Match (the ledger's, or a read's after an unclear
+   * write or a 412), so a late PATCH can never overwrite content written after it.
+   */
+  ifMatchOnEveryPatch: true,
+  /**
+   * O8: the token is taken before the claim is renewed for a write, and a renewal that came too late
+   * puts the marks back: a record is marked "write in progress" only when a request leaves.
+   */
+  markOnlyWhenSent: true,
+  /**
+   * O9: every take of the run lease increments the connection's run generation; claims, write-guard
+   * checks and commits require the pass's generation, so a pass of a released or superseded run (an
+   * orphan of an aborted execution) is refused at its next claim or write.
+   */
+  runGenerationFence: true,
 };
 
 export type ProtocolGuard = keyof typeof protocolGuards;

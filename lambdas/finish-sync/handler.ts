@@ -5,7 +5,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { ChunkStore, RunLease, RunStore } from '#core/checkpoint/index.ts';
+import { ChunkStore, HdlPartStore, RunLease, RunStore } from '#core/checkpoint/index.ts';
 import { type FinishOutput, finishRun, parseFinishInput } from '#core/sync/index.ts';
 import type { Clock, EventPublisher } from '../core/ports.ts';
 
@@ -26,6 +26,7 @@ export function createFinishSyncHandler(deps: FinishSyncDeps) {
   const runs = new RunStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
   const chunks = new ChunkStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
   const lease = new RunLease(deps.doc, deps.checkpointTable, { clock: deps.clock });
+  const hdlParts = new HdlPartStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
   return middy(async (event: unknown, _context: Context): Promise<FinishOutput> => {
     const input = parseFinishInput(event);
     const out = await finishRun(input, {
@@ -35,6 +36,7 @@ export function createFinishSyncHandler(deps: FinishSyncDeps) {
       lease,
       metrics: deps.metrics,
       clock: deps.clock,
+      hdlParts,
     });
     const log = out.status === 'completed' ? deps.logger.info : deps.logger.warn;
     log.call(deps.logger, 'run finished', {

@@ -5,13 +5,14 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { ChunkStore, RunLease, RunStore } from '#core/checkpoint/index.ts';
-import type { HcmGoals } from '#core/hcm/index.ts';
+import { ChunkStore, HdlPartStore, RecordStore, RunLease, RunStore } from '#core/checkpoint/index.ts';
+import type { GoalMapping, HcmGoals } from '#core/hcm/index.ts';
 import type { GoalSource, SourceCopyStore, SourceRef } from '#core/source/index.ts';
 import { acceptanceProblem, checkAcceptance } from '#core/source/index.ts';
 import {
   buildGoalIndex,
   type ChunkManifestWriter,
+  chooseWritePath,
   type GoalIndexOptions,
   type GoalIndexStore,
   type GoalIndexSummary,
@@ -21,6 +22,7 @@ import {
   type PlanOptions,
   type PlanOutput,
   planRun,
+  type WriteChoice,
 } from '#core/sync/index.ts';
 import { ConfigError } from '../core/errors.ts';
 import { type Clock, systemClock } from '../core/ports.ts';
@@ -49,6 +51,15 @@ export interface PlanSyncDeps {
   hcmFor?: (connectionId: string) => HcmGoals;
   goalIndex?: GoalIndexStore;
   indexOptions?: GoalIndexOptions;
+  /**
+   * HCM Data Loader (issue 24): the SourceSystemOwner the hdl-load function writes with. Without it
+   * every run writes through REST and `writeMode: "hdl"` is refused.
+   */
+  hdlSourceSystemOwner?: string;
+  /** The tenant's codes: auto's count of records to write compares content hashes as sync-chunk does. */
+  mapping?: GoalMapping;
+  /** The stack's hdlThreshold (context key): an execution input's own wins. */
+  hdlThreshold?: number;
 }
 
 /** plan-sync: {runId, source, connectionId, chunkSize?} -> chunk references for the Map. */
@@ -66,8 +77,11 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
     ttlMs: deps.runLeaseTtlMs,
   });
   const clock = deps.clock ?? systemClock;
-  return middy(async (event: unknown, context: Context): Promise<PlanOutput> => {
-    const { input, maxInvalid } = normalizePlanEvent(event, { connectionId: deps.defaultConnectionId });
+  const parts = new HdlPartStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
+  return middy(async (event: unknown, context: Context): Promise<PlanOutput & WriteChoice> => {
+    const { input, maxInvalid, write } = normalizePlanEvent(event, {
+      connectionId: deps.defaultConnectionId,
+    });
     const { hcmFor, goalIndex: store } = deps;
     const indexGoals =
       hcmFor && store
@@ -129,7 +143,28 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
         `verify needs the plan-wide read of HCM's goals, which did not happen: ${out.goalIndex?.reason ?? 'no HCM access configured for plan-sync'}`,
       );
     }
-    return out;
+    // A verify pass checks goals through the REST index: it never loads through HDL.
+    const choice = await chooseWritePath(
+      { runId: out.runId, chunkSize: out.chunkSize, validRecords: out.totals.validRecords },
+      {
+        ...(deps.hdlThreshold === undefined ? {} : { hdlThreshold: deps.hdlThreshold }),
+        ...write,
+        ...(out.verify ? { writeMode: 'rest' as const } : {}),
+      },
+      {
+        hdlConfigured: Boolean(deps.hdlSourceSystemOwner),
+        parts,
+        records: new RecordStore(deps.doc, deps.checkpointTable, {
+          runId: out.runId,
+          connectionId: out.connectionId,
+          expiresAt: 0,
+        }),
+        source: deps.openSource(out.source),
+        ...(deps.mapping ? { mapping: deps.mapping } : {}),
+      },
+    );
+    deps.logger.info('write path chosen', { runId: out.runId, ...choice });
+    return { ...out, ...choice };
   })
     .use(injectLambdaContext(deps.logger))
     .use(logMetrics(deps.metrics));

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AdaptiveLimiter, HcmGoalsClient } from '#core/hcm/index.ts';
+import { AdaptiveLimiter, HcmGoalsClient, mappingFromEnv } from '#core/hcm/index.ts';
 import { openAwsGoalSource, S3SourceCopies } from '#core/source/index.ts';
 import { BrokerTokenProvider } from '#core/token/index.ts';
 import { awsHcmCeiling } from '../core/adapters/aws/hcm-ceiling.ts';
@@ -68,6 +68,12 @@ export const handler = createPlanSyncHandler({
   },
   // Unset: the inline Map's own limit (plan.ts); planRun refuses a value it cannot honour.
   ...(mapThreshold ? { options: { mapThreshold: Number(mapThreshold) } } : {}),
+  // The write path (issue 24): HDL only with a source system owner; auto's threshold; the tenant's codes.
+  ...(process.env[ENV.hdlSourceSystemOwner]
+    ? { hdlSourceSystemOwner: process.env[ENV.hdlSourceSystemOwner] }
+    : {}),
+  ...(process.env[ENV.hdlThreshold] ? { hdlThreshold: Number(process.env[ENV.hdlThreshold]) } : {}),
+  ...(process.env[ENV.goalMapping] ? { mapping: mappingFromEnv(process.env[ENV.goalMapping]) } : {}),
   logger: createLogger('plan-sync'),
   metrics: createMetrics('plan-sync'),
 });

@@ -6,8 +6,8 @@ import {
   parseDelimiter,
   parseMaxInvalid,
 } from '#core/source/index.ts';
-import type { PlanInput } from '#core/sync/index.ts';
-import { parsePlanInput } from '#core/sync/index.ts';
+import type { PlanInput, WriteMode } from '#core/sync/index.ts';
+import { parseHdlThreshold, parsePlanInput, parseWriteMode } from '#core/sync/index.ts';
 import { ConfigError } from '../core/errors.ts';
 
 /**
@@ -33,6 +33,9 @@ export const PLAN_INPUT_FIELDS = [
   // What the source's bytes are when not UTF-8 ("windows-1252"), and the CSV separator (else detected).
   'encoding',
   'delimiter',
+  // Issue 24: rest, hdl or auto (HDL above hdlThreshold records to write); goal-sync local --write-mode.
+  'writeMode',
+  'hdlThreshold',
 ] as const;
 
 const EXAMPLE = '{"source": {"uri": "s3://BUCKET/goals.jsonl"}}';
@@ -40,6 +43,7 @@ const EXAMPLE = '{"source": {"uri": "s3://BUCKET/goals.jsonl"}}';
 export interface PlanEvent {
   input: PlanInput;
   maxInvalid?: MaxInvalid;
+  write: { writeMode?: WriteMode; hdlThreshold?: number };
 }
 
 export function normalizePlanEvent(event: unknown, defaults: { connectionId?: string }): PlanEvent {
@@ -91,12 +95,18 @@ export function normalizePlanEvent(event: unknown, defaults: { connectionId?: st
     ...(raw.verify === undefined ? {} : { verify: raw.verify }),
   });
   if (executionArn !== undefined) input.executionArn = executionArn;
+  const write = {
+    ...(raw.writeMode === undefined ? {} : { writeMode: parseWriteMode(raw.writeMode, 'execution input') }),
+    ...(raw.hdlThreshold === undefined
+      ? {}
+      : { hdlThreshold: parseHdlThreshold(raw.hdlThreshold, 'execution input') }),
+  };
   // An export with more broken records than this is broken itself: the run fails loudly (exit 4).
-  if (raw.maxInvalid === undefined) return { input, maxInvalid: DEFAULT_MAX_INVALID };
+  if (raw.maxInvalid === undefined) return { input, maxInvalid: DEFAULT_MAX_INVALID, write };
   if (typeof raw.maxInvalid !== 'string' && typeof raw.maxInvalid !== 'number') {
     throw new ConfigError('execution input: maxInvalid must be a count (10) or a share ("5%")');
   }
-  return { input, maxInvalid: parseMaxInvalid(raw.maxInvalid) };
+  return { input, maxInvalid: parseMaxInvalid(raw.maxInvalid), write };
 }
 
 function delimiterOf(raw: unknown): string {

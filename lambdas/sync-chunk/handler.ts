@@ -62,8 +62,12 @@ export function createSyncChunkHandler(deps: SyncChunkDeps) {
   const lease = new RunLease(deps.doc, deps.checkpointTable, { clock, ttlMs: deps.runLeaseTtlMs });
 
   const runTask = async (task: ChunkTask, context: Context): Promise<ChunkResult> => {
-    // A run that lost its connection to another run stops here (RunLeaseLostError, not retried).
-    await lease.renew(task.connectionId, task.runId);
+    // A run that lost its connection to another run, or a pass of an earlier take of the lease (an
+    // orphan of an aborted execution), stops here (RunLeaseLostError, not retried); a pass that is
+    // superseded later is refused at its next claim or write by the fence (invariant 10).
+    await lease.renew(task.connectionId, task.runId, task.generation);
+    const fence =
+      task.generation !== undefined ? lease.fence(task.connectionId, task.runId, task.generation) : undefined;
     const chunk = await resolveChunk(task, chunks);
     const snapshot = await loadSnapshot(deps.goalIndex, task.runId, task.attempt, chunk.index);
     const scope = {
@@ -72,12 +76,19 @@ export function createSyncChunkHandler(deps: SyncChunkDeps) {
       expiresAt: ttlSeconds(clock.now(), deps.retentionDays),
     };
     const result = await processChunk(
-      { runId: task.runId, connectionId: task.connectionId, attempt: task.attempt, chunk },
+      {
+        runId: task.runId,
+        connectionId: task.connectionId,
+        attempt: task.attempt,
+        chunk,
+        ...(task.generation !== undefined ? { generation: task.generation } : {}),
+      },
       {
         source: deps.openSource(task.source),
         hcm: deps.hcmFor(task.connectionId),
         records: new RecordStore(deps.doc, deps.checkpointTable, scope, { clock }),
         chunks,
+        ...(fence ? { fence } : {}),
         // Unique per invocation and chunk: the claim owner.
         workerId: `${context.awsRequestId}:${chunk.index}`,
         remainingTimeMs: () => context.getRemainingTimeInMillis(),

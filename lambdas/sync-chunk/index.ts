@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SETTLE_HORIZON_DEFAULT_MS } from '#core/checkpoint/index.ts';
 import { AdaptiveLimiter, HcmGoalsClient, mappingFromEnv } from '#core/hcm/index.ts';
 import { openAwsGoalSource } from '#core/source/index.ts';
 import { ENGINE_DEFAULTS } from '#core/sync/index.ts';
@@ -54,6 +55,7 @@ export const handler = createSyncChunkHandler({
   engine: {
     concurrency: numberEnv(ENV.recordConcurrency, ENGINE_DEFAULTS.concurrency),
     mapping: mappingFromEnv(process.env[ENV.goalMapping]),
+    timing: { settleHorizonMs: numberEnv(ENV.settleHorizonMs, SETTLE_HORIZON_DEFAULT_MS) },
   },
   // plan-sync's index of existing goals for the run (module scope: its manifests are cached per container).
   ...(manifestBucket ? { goalIndex: s3GoalIndexReader(s3, manifestBucket) } : {}),

@@ -1,7 +1,12 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import type { ChunkRef } from '#core/source/index.ts';
-import { type ChunkManifestWriter, type GoalIndexStore, ObjectGoalIndex } from '#core/sync/index.ts';
+import {
+  type ChunkManifestWriter,
+  type GoalIndexStore,
+  type IndexObjects,
+  ObjectGoalIndex,
+} from '#core/sync/index.ts';
 
 /** Where a Distributed Map's ItemReader gets its object: S3 in AWS, this store on the laptop. */
 export interface ObjectReader {
@@ -56,15 +61,17 @@ export const localObjectRoot = (workDir: string) => join(workDir, 'objects');
 
 /** lambdas/core/adapters/aws/s3-goal-index.ts on the local store: same keys, same JSON. */
 export function localGoalIndex(store: LocalObjectStore, bucket: string, prefix = 'runs/'): GoalIndexStore {
-  return new ObjectGoalIndex(
-    {
-      put: (key, body) => store.putObject(bucket, key, body),
-      get: (key) =>
-        store.getObject(bucket, key).catch((err: NodeJS.ErrnoException) => {
-          if (err.code === 'ENOENT') return undefined;
-          throw err;
-        }),
-    },
-    prefix,
-  );
+  return new ObjectGoalIndex(localObjects(store, bucket), prefix);
+}
+
+/** Objects of one local bucket as the core's put/get pair (undefined for a missing key), as S3 gives them. */
+export function localObjects(store: LocalObjectStore, bucket: string): IndexObjects {
+  return {
+    put: (key, body) => store.putObject(bucket, key, body),
+    get: (key) =>
+      store.getObject(bucket, key).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      }),
+  };
 }

@@ -18,6 +18,12 @@ export interface HcmFaults {
   /** Share (0..1) of API requests answered with errorStatus before they touch any goal. */
   errorRate: number;
   errorStatus: 500 | 503;
+  /**
+   * The injected error's body. `bare` (default): an HTML page, as a crashed server or the gateway in
+   * front of the pod answers; nothing says whether a write was applied. `oracle`: the REST framework's
+   * error body with `o:errorDetails`, which the client takes as Oracle refusing the record.
+   */
+  errorBody: 'bare' | 'oracle';
   /** Share (0..1) of successful POST/PATCH requests whose socket is destroyed after the commit. */
   commitThenDropRate: number;
   /**
@@ -71,6 +77,7 @@ export const DEFAULT_FAULTS: Readonly<HcmFaults> = Object.freeze({
   latencyP99Ms: 0,
   errorRate: 0,
   errorStatus: 503,
+  errorBody: 'bare',
   commitThenDropRate: 0,
   lateCommitRate: 0,
   lateCommitDelayMs: 200,
@@ -140,6 +147,10 @@ export function mergeFaults(current: HcmFaults, patch: unknown): HcmFaults {
       case 'errorStatus':
         if (v !== 500 && v !== 503) throw bad(key, '500 or 503');
         next.errorStatus = v;
+        break;
+      case 'errorBody':
+        if (v !== 'bare' && v !== 'oracle') throw bad(key, '"bare" or "oracle"');
+        next.errorBody = v;
         break;
       case 'forbidden':
         if (!Array.isArray(v) || !v.every(isPrivilegeEntry)) {

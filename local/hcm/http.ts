@@ -19,6 +19,8 @@ export class SimHttpError extends Error {
     readonly status: number,
     details: string | ErrorDetail[],
     readonly headers: Record<string, string> = {},
+    /** Answered as a gateway or a crashed server does: an HTML page, no framework error body. */
+    readonly bare = false,
   ) {
     const list = typeof details === 'string' ? [{ detail: details }] : details;
     super(list.map((d) => d.detail).join(' '));
@@ -70,7 +72,13 @@ export function sendJson(
 }
 
 export function sendError(res: ServerResponse, err: SimHttpError): void {
-  sendJson(res, err.status, err.body(), err.headers, MEDIA.error);
+  if (!err.bare) {
+    sendJson(res, err.status, err.body(), err.headers, MEDIA.error);
+    return;
+  }
+  const page = `<html><head><title>${err.status} ${STATUS_CODES[err.status] ?? 'Error'}</title></head><body>${err.status}</body></html>`;
+  res.writeHead(err.status, { ...err.headers, 'Content-Type': 'text/html' });
+  res.end(page);
 }
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;

@@ -202,7 +202,12 @@ export async function startHcmSim(options: HcmSimOptions): Promise<HcmSim> {
     }
     await podQueue(pod, faults);
     if (dice.injectError(faults)) {
-      throw new SimHttpError(faults.errorStatus, 'The service is temporarily unable to process the request.');
+      throw new SimHttpError(
+        faults.errorStatus,
+        'The service is temporarily unable to process the request.',
+        {},
+        faults.errorBody === 'bare',
+      );
     }
     const body = WRITE_METHODS.has(method) ? await readJsonBody(req) : undefined;
     if (WRITE_METHODS.has(method) && !isJsonMediaType(req.headers['content-type'])) {

@@ -6,7 +6,9 @@ import { openGoalSource } from '#core/source/index.ts';
  * The original nightly job, reproduced honestly for side-by-side runs (`goal-sync local --naive`):
  * one token fetched at start, refreshed only after a 401 by whichever worker saw it (no lock, no
  * single-flight), plain POSTs with no lookup by natural key, no checkpoints. When authentication dies
- * the run is lost and, like the operators did, restarted from zero after a re-connect.
+ * the run is lost and, like the operators did, restarted from zero after a re-connect. Its payload is
+ * one Oracle accepts (the worker's PersonId and AssignmentId from goalPlanAssignees, one query per
+ * worker and plan), so a side-by-side run differs in tokens, retries and checkpoints, not in payload.
  */
 export interface NaiveJobOptions {
   source: SourceRef;
@@ -107,7 +109,10 @@ export async function runNaiveJob(o: NaiveJobOptions): Promise<NaiveJobResult> {
 }
 
 async function runOnce(o: NaiveJobOptions, records: GoalRecord[], result: NaiveJobResult): Promise<void> {
-  const session = await tokenRequest(o, await o.reconnect());
+  const session: Session & { workers: Workers } = {
+    ...(await tokenRequest(o, await o.reconnect())),
+    workers: new Map(),
+  };
   let next = 0;
   let lost: AuthLost | undefined;
   const worker = async (): Promise<void> => {
@@ -131,18 +136,25 @@ async function runOnce(o: NaiveJobOptions, records: GoalRecord[], result: NaiveJ
   if (lost) throw lost;
 }
 
-async function postGoal(o: NaiveJobOptions, session: Session, record: GoalRecord, result: NaiveJobResult) {
-  const url = `${o.hcmBaseUrl}${hcmResources.planGoals(record.goalPlanId)}`;
+/** (plan, person number) -> the worker's PersonId and AssignmentId, as the old job would cache it. */
+type Workers = Map<string, Promise<Record<string, number>>>;
+
+/** A request with the session's token; a first 401 refreshes (whoever saw it: the race) and retries. */
+async function send(
+  o: NaiveJobOptions,
+  session: Session,
+  result: NaiveJobResult,
+  url: string,
+  init: RequestInit,
+): Promise<Response> {
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(url, {
-      method: 'POST',
+      ...init,
       headers: { authorization: `Bearer ${session.accessToken}`, 'content-type': 'application/json' },
-      // The old job's payload: the mapped attributes and the person number, no assignment lookup.
-      body: JSON.stringify(naivePayload(record)),
       signal: AbortSignal.timeout(o.timeoutMs ?? 10_000),
     });
+    if (res.ok) return res;
     await res.arrayBuffer();
-    if (res.ok) return;
     if (res.status === 429) {
       // The one courtesy the old job had: wait as told and try again.
       await new Promise((r) => setTimeout(r, Number(res.headers.get('retry-after') ?? 1) * 1000));
@@ -165,7 +177,45 @@ async function postGoal(o: NaiveJobOptions, session: Session, record: GoalRecord
   }
 }
 
-function naivePayload(record: GoalRecord): Record<string, unknown> {
+/** The worker's assignment on the plan (the one the record names, or their only one). */
+function workerOf(
+  o: NaiveJobOptions,
+  session: Session & { workers: Workers },
+  result: NaiveJobResult,
+  record: GoalRecord,
+): Promise<Record<string, number>> {
+  const key = `${record.goalPlanId}|${record.personNumber}`;
+  let found = session.workers.get(key);
+  if (!found) {
+    const q = `GoalPlanId=${record.goalPlanId} and PersonNumber='${record.personNumber}'`;
+    const url = `${o.hcmBaseUrl}${hcmResources.goalPlanAssignees}?onlyData=true&q=${encodeURIComponent(q)}`;
+    found = send(o, session, result, url, { method: 'GET' }).then(async (res) => {
+      const rows = ((await res.json()) as { items: Array<Record<string, unknown>> }).items;
+      const row = rows.find(
+        (r) => record.assignmentNumber === undefined || r.AssignmentNumber === record.assignmentNumber,
+      );
+      if (!row || (record.assignmentNumber === undefined && rows.length > 1))
+        throw new Error(`worker ${record.personNumber}: no single assignment on plan ${record.goalPlanId}`);
+      return { PersonId: Number(row.PersonId), AssignmentId: Number(row.AssignmentId) };
+    });
+    session.workers.set(key, found);
+    found.catch(() => session.workers.delete(key));
+  }
+  return found;
+}
+
+async function postGoal(
+  o: NaiveJobOptions,
+  session: Session & { workers: Workers },
+  record: GoalRecord,
+  result: NaiveJobResult,
+): Promise<void> {
   const mapped = mapGoal(record);
-  return { ...(mapped.ok ? mapped.payload : {}), PersonNumber: record.personNumber };
+  if (!mapped.ok) throw new Error(mapped.reason);
+  const worker = await workerOf(o, session, result, record);
+  const url = `${o.hcmBaseUrl}${hcmResources.planGoals(record.goalPlanId)}`;
+  await send(o, session, result, url, {
+    method: 'POST',
+    body: JSON.stringify({ ...mapped.payload, ...worker }),
+  });
 }

@@ -12,7 +12,7 @@ import {
 type JSONValue = null | boolean | number | string | JSONValue[] | { [key: string]: JSONValue };
 type AslDefinition = ConstructorParameters<typeof StateMachine>[0];
 
-export type FunctionKind = 'plan' | 'chunk' | 'finish';
+export type FunctionKind = 'plan' | 'chunk' | 'finish' | 'hdl';
 
 /** The slice of the Lambda context our handlers use (middy and Powertools read these). */
 export interface LocalLambdaContext {

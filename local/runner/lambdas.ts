@@ -3,13 +3,21 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WriteTiming } from '#core/checkpoint/index.ts';
 import { AdaptiveLimiter, type GoalMapping, HcmGoalsClient } from '#core/hcm/index.ts';
+import { emptyHdlCallStats, type HdlCallStats } from '#core/hdl/index.ts';
 import { ceilingOf, InProcessRateLimiter } from '#core/rate/index.ts';
 import type { SourceCopyStore } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
-import type { ChunkCounts, ChunkManifestWriter, GoalIndexOptions, GoalIndexStore } from '#core/sync/index.ts';
+import type {
+  ChunkCounts,
+  ChunkManifestWriter,
+  GoalIndexOptions,
+  GoalIndexStore,
+  IndexObjects,
+} from '#core/sync/index.ts';
 import { SERVICE_NAMESPACE } from '../../lambdas/core/observability.ts';
 import { type EventPublisher, systemClock } from '../../lambdas/core/ports.ts';
 import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
+import { createHdlLoadHandler } from '../../lambdas/hdl-load/handler.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler, type SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
@@ -17,7 +25,7 @@ import { mulberry32 } from '../sample/random.ts';
 import { asLambda, type FunctionKind, type LocalHandler, lambdaContext } from './executor.ts';
 
 /** Lambda timeouts the stack gives these functions; locally they bound getRemainingTimeInMillis. */
-const TIMEOUT_MS = { plan: 300_000, chunk: 900_000, finish: 120_000 } as const;
+const TIMEOUT_MS = { plan: 300_000, chunk: 900_000, finish: 120_000, hdl: 900_000 } as const;
 /**
  * What a draining invocation is told it has left: below the engine's start margin (20 s), so no new
  * record starts, yet long enough for a request in flight to finish and be recorded.
@@ -50,7 +58,15 @@ export interface LocalLambdaDeps {
   /** plan-sync's index of existing goals (the local object store; S3 in AWS) and its options. */
   goalIndex?: GoalIndexStore;
   indexOptions?: GoalIndexOptions;
+  /** HCM Data Loader (issue 24): the source system owner, auto's threshold, where parts are kept. */
+  hdl?: { sourceSystemOwner?: string; threshold?: number; objects: IndexObjects; recordsPerFile?: number };
 }
+
+/**
+ * Poll waits of the embedded default: a local load takes seconds, so the Wait state's rounds start at 1 s
+ * and stay short (AWS: 5 s doubling to 5 min).
+ */
+export const LOCAL_HDL_POLL = { firstWaitSeconds: 1, maxWaitSeconds: 2, budgetSeconds: 600 } as const;
 
 /**
  * Claim and visibility timing for the embedded default. Shorter than AWS's so a resumed crash waits
@@ -113,6 +129,30 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
     ...(d.goalIndex
       ? { goalIndex: d.goalIndex, hcmFor: () => planHcm, indexOptions: d.indexOptions ?? {} }
       : {}),
+    ...(d.hdl?.sourceSystemOwner ? { hdlSourceSystemOwner: d.hdl.sourceSystemOwner } : {}),
+    ...(d.hdl?.threshold === undefined ? {} : { hdlThreshold: d.hdl.threshold }),
+    ...(d.mapping ? { mapping: d.mapping } : {}),
+  });
+  // The HDL branch's function: its own container (HCM client, pacer) as in AWS.
+  const hdlStats: HdlCallStats = emptyHdlCallStats();
+  const hdlHcm = new HcmGoalsClient({
+    baseUrl: d.hcmUrl,
+    connectionId: d.connectionId,
+    tokens: d.broker.tokenProvider(),
+    timeoutMs: d.timing.requestTimeoutMs,
+    limiter: pacer(),
+  });
+  const hdl = createHdlLoadHandler({
+    ...common,
+    ...observability('hdl-load', d.verbose),
+    openSource,
+    objects: d.hdl?.objects ?? { put: async () => undefined, get: async () => undefined },
+    hcmFor: () => hdlHcm,
+    sourceSystemOwner: d.hdl?.sourceSystemOwner ?? '',
+    ...(d.mapping ? { mapping: d.mapping } : {}),
+    ...(d.hdl?.recordsPerFile ? { recordsPerFile: d.hdl.recordsPerFile } : {}),
+    poll: LOCAL_HDL_POLL,
+    stats: hdlStats,
   });
   const finish = createFinishSyncHandler({
     ...common,
@@ -196,6 +236,7 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
     plan: tracked(plan),
     chunk: tracked(duplicating),
     finish: tracked(finish),
+    hdl: tracked(hdl),
   };
   // Draining (Ctrl-C): running invocations see little time left, so they start no new record but
   // let the requests in flight finish and record their outcome, as a Lambda near its timeout does.
@@ -205,6 +246,7 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
     plan: asLambda('goal-sync-plan-sync', handlers.plan, TIMEOUT_MS.plan, cap),
     chunk: asLambda('goal-sync-sync-chunk', handlers.chunk, TIMEOUT_MS.chunk, cap),
     finish: asLambda('goal-sync-finish-sync', handlers.finish, TIMEOUT_MS.finish, cap),
+    hdl: asLambda('goal-sync-hdl-load', handlers.hdl, TIMEOUT_MS.hdl, cap),
   };
   return {
     invokers,
@@ -218,6 +260,8 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
       while (running.size > 0) await Promise.allSettled([...running]);
     },
     containers: (): readonly ChunkContainer[] => all,
+    /** The HDL branch's dataLoadDataSets calls (the report's `hdl` counters). */
+    hdlStats: (): HdlCallStats => ({ ...hdlStats }),
     duplicateInvocations: () => ({ ...duplicates }),
     /** The finish handler as the stack's execution-status rule calls it, after stop() too. */
     finishUnstopped: asLambda('goal-sync-finish-sync', finish, TIMEOUT_MS.finish),

@@ -8,7 +8,7 @@ import {
   parseDelimiter,
   parseMaxInvalid,
 } from '#core/source/index.ts';
-import { PLAN_DEFAULTS } from '#core/sync/index.ts';
+import { DEFAULT_HDL_THRESHOLD, PLAN_DEFAULTS, WRITE_MODES, type WriteMode } from '#core/sync/index.ts';
 import { ArgsError, enumValue, MAPPING_OPTIONS, mappingFromFlags, parseCli } from '../../cli/args.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 import { AWS_FAULT_USAGE, type AwsFaults, applyAwsFault, noAwsFaults } from './aws-faults.ts';
@@ -66,6 +66,16 @@ export interface LocalRunOptions {
   /** `--index-page-size`, `--index-min-records`: the plan-wide read (lambdas/core/sync/goal-index.ts). */
   indexPageSize?: number;
   indexMinRecords?: number;
+  /** `--write-mode`: rest, hdl or auto (default: auto, HDL above `hdlThreshold` records to write). */
+  writeMode?: WriteMode;
+  /** `--hdl-threshold N` (default 2,000). */
+  hdlThreshold?: number;
+  /**
+   * `--hdl-source-owner`: HDL's SourceSystemOwner. Unset, HDL is configured only when `--write-mode hdl`
+   * or `auto` asks for it (then GOALSYNC, a value the simulator's lookup has): like a stack without
+   * the context key, a plain `goal-sync local` writes through REST.
+   */
+  hdlSourceOwner?: string;
 }
 
 export type LocalGrant = 'refresh_token' | 'client_credentials' | 'jwt_bearer';
@@ -133,6 +143,11 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --index-page-size N  page size of the plan-wide read of existing goals (default 500, the most
                        Oracle is assumed to accept)
   --index-min-records N  runs with fewer valid records use per-person finders instead (default 500)
+  --write-mode M       rest, hdl or auto (auto: HCM Data Loader when a run has more than
+                       --hdl-threshold records to write, else REST; the default when HDL is on)
+  --hdl-threshold N    auto's threshold in records to write (default ${DEFAULT_HDL_THRESHOLD})
+  --hdl-source-owner S HDL's SourceSystemOwner, a value of lookup HRC_SOURCE_SYSTEM_OWNER (default
+                       GOALSYNC with --write-mode hdl|auto; without either flag HDL is off: REST)
   --status-map M       source status -> the tenant's StatusCode, SOURCE=CODE,... (default: the three
                        documented codes as they are, CANCELLED=CANCEL; ON_HOLD has none)
   --category-map M     source category -> CategoryCode, SOURCE=CODE,... (default: sent as it is)
@@ -226,12 +241,13 @@ function ratio(name: string, raw: string | undefined, fallback: number): number 
  * Every --faults key and what its value may be. One line per key: a new fault target (another
  * simulator or proxy) adds its keys here and its field to FaultSpec.
  */
-type FaultValue = 'number' | 'numberOrNull' | 'ratio' | 'status' | 'boolean' | 'count';
+type FaultValue = 'number' | 'numberOrNull' | 'ratio' | 'status' | 'boolean' | 'count' | 'errorBody';
 export const FAULT_KEYS: Readonly<Record<string, FaultValue>> = {
   'hcm.latencyMs': 'number',
   'hcm.jitterMs': 'number',
   'hcm.errorRate': 'ratio',
   'hcm.errorStatus': 'status',
+  'hcm.errorBody': 'errorBody',
   'hcm.commitThenDropRate': 'ratio',
   'hcm.lateCommitRate': 'ratio',
   'hcm.lateCommitDelayMs': 'number',
@@ -264,7 +280,7 @@ export const FAULT_KEYS: Readonly<Record<string, FaultValue>> = {
 
 const FAULT_RULES: Record<
   FaultValue,
-  { rule: string; parse(raw: string): number | boolean | null | undefined }
+  { rule: string; parse(raw: string): number | boolean | string | null | undefined }
 > = {
   number: { rule: 'a number >= 0', parse: (raw) => nonNegative(raw) },
   numberOrNull: { rule: 'a number >= 0 or null', parse: (raw) => (raw === 'null' ? null : nonNegative(raw)) },
@@ -276,6 +292,10 @@ const FAULT_RULES: Record<
     },
   },
   status: { rule: '500 or 503', parse: (raw) => (raw === '500' || raw === '503' ? Number(raw) : undefined) },
+  errorBody: {
+    rule: 'bare or oracle',
+    parse: (raw) => (raw === 'bare' || raw === 'oracle' ? raw : undefined),
+  },
   boolean: {
     rule: 'true or false',
     parse: (raw) => (raw === 'true' ? true : raw === 'false' ? false : undefined),
@@ -415,6 +435,11 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     ...(v['index-min-records'] === undefined
       ? {}
       : { indexMinRecords: int('index-min-records', v['index-min-records'], 0, 0) }),
+    ...(v['write-mode'] === undefined ? {} : { writeMode: writeModeOf(v['write-mode']) }),
+    ...(v['hdl-threshold'] === undefined
+      ? {}
+      : { hdlThreshold: int('hdl-threshold', v['hdl-threshold'], DEFAULT_HDL_THRESHOLD, 0) }),
+    ...(v['hdl-source-owner'] === undefined ? {} : { hdlSourceOwner: hdlOwnerOf(v['hdl-source-owner']) }),
   };
 }
 
@@ -442,6 +467,21 @@ function progressFlag(raw: string | undefined): ProgressMode | undefined {
   if (!mode)
     throw new UsageError(`--progress must be bar, plain or none, got '${escapeControl(raw.slice(0, 20))}'`);
   return mode;
+}
+
+function writeModeOf(raw: string): WriteMode {
+  const mode = enumValue(raw, WRITE_MODES);
+  if (!mode)
+    throw new UsageError(`--write-mode must be rest, hdl or auto, got '${escapeControl(raw.slice(0, 20))}'`);
+  return mode;
+}
+
+function hdlOwnerOf(raw: string): string {
+  if (!/^[A-Z0-9_]{1,30}$/.test(raw))
+    throw new UsageError(
+      `--hdl-source-owner must be a lookup code of HRC_SOURCE_SYSTEM_OWNER (A-Z 0-9 _), got '${escapeControl(raw.slice(0, 40))}'`,
+    );
+  return raw;
 }
 
 const GRANTS: readonly LocalGrant[] = ['refresh_token', 'client_credentials', 'jwt_bearer'];
@@ -493,6 +533,9 @@ const LOCAL_OPTIONS = {
   encoding: { type: 'string' },
   delimiter: { type: 'string' },
   'map-threshold': { type: 'string' },
+  'write-mode': { type: 'string' },
+  'hdl-threshold': { type: 'string' },
+  'hdl-source-owner': { type: 'string' },
   verify: { type: 'boolean' },
   'index-page-size': { type: 'string' },
   'index-min-records': { type: 'string' },

@@ -1,6 +1,7 @@
 import { type DynamoDBDocumentClient, paginateQuery } from '@aws-sdk/lib-dynamodb';
-import type { RunStore } from '#core/checkpoint/index.ts';
+import type { HdlPartItem, RunStore } from '#core/checkpoint/index.ts';
 import { runPk, SK_PREFIX } from '#core/checkpoint/index.ts';
+import type { HdlCallStats } from '#core/hdl/index.ts';
 import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
 import type { HcmStats } from '../hcm/index.ts';
 import type { IdpStats } from '../idp/index.ts';
@@ -91,7 +92,7 @@ export async function managedReport(a: {
   const sections = await peerSections(a.peers, a.baseline, refreshes);
   // Settled = done or failed, whatever execution did it; the rest is what a resume would still do.
   const states = await a.runs.listRecordStates(a.runId);
-  const settled = states.filter((r) => r.status === 'done' || r.status === 'failed').length;
+  const settled = states.filter((r) => r.status !== 'pending').length;
   // finish-sync writes the run's counts; an interrupted execution never got there: count the records.
   const tally = (action: string) => states.filter((r) => r.status === 'done' && r.action === action).length;
   const valid = run?.totals?.validRecords ?? 0;
@@ -106,6 +107,7 @@ export async function managedReport(a: {
       unchanged: counts?.unchanged ?? tally('unchanged'),
       invalid: counts?.invalid ?? run?.totals?.invalid ?? 0,
       failed: counts?.failed ?? states.filter((r) => r.status === 'failed').length,
+      unsettled: counts?.unsettled ?? states.filter((r) => r.status === 'unsettled').length,
       alreadyDone: a.alreadyDone,
       reconciled: counts?.reconciled ?? tally('reconciled'),
     },
@@ -133,5 +135,22 @@ export async function managedReport(a: {
     ...(a.identityChanges && a.identityChanges.length > 0 ? { identityChanges: a.identityChanges } : {}),
     ...(a.error ? { error: a.error } : {}),
     ...(run?.lastError ? { errorType: run.lastError.error } : {}),
+  };
+}
+
+/**
+ * The HDL branch's counters (issue 24): data sets submitted (parts with a RequestId), the
+ * dataLoadDataSets calls, and the lines each part's outcome step settled.
+ */
+export function hdlReport(parts: readonly HdlPartItem[], calls: HdlCallStats): NonNullable<RunReport['hdl']> {
+  const sum = (f: 'loaded' | 'failed' | 'unsettled') => parts.reduce((n, p) => n + (p[f] ?? 0), 0);
+  return {
+    dataSets: parts.filter((p) => p.requestId !== undefined).length,
+    uploads: calls.uploads,
+    submissions: calls.submissions,
+    polls: calls.polls,
+    linesLoaded: sum('loaded'),
+    linesFailed: sum('failed'),
+    linesUnsettled: sum('unsettled'),
   };
 }

@@ -12,6 +12,11 @@ export interface RunReport {
     unchanged: number;
     invalid: number;
     failed: number;
+    /**
+     * Records whose write may have reached HCM with no read showing it yet (and records never
+     * settled): not failed, not written again; the next run adopts what it finds (exit code 1).
+     */
+    unsettled: number;
     /** Found `done` by a resumed run and not touched again. */
     alreadyDone: number;
     /** `pending` intents reconciled against HCM by natural key instead of creating again. */
@@ -37,15 +42,32 @@ export interface RunReport {
     /** Writes the simulator answered 504 and applied later (hcm.lateCommitRate). */
     lateCommits?: number;
   };
+  /** The write path plan-sync chose for the run (issue 24; absent when it never got past planning). */
+  writeMode?: 'rest' | 'hdl';
+  /**
+   * HDL runs: data sets submitted, dataLoadDataSets uploads / submissions / status polls, and the
+   * records the data sets loaded, failed (with Oracle's message) or left unsettled. Records HDL must
+   * not take (goals HCM holds without our source key) went through the REST Map: goals.* counts both.
+   */
+  hdl?: {
+    dataSets: number;
+    uploads: number;
+    submissions: number;
+    polls: number;
+    linesLoaded: number;
+    linesFailed: number;
+    linesUnsettled: number;
+  };
   /** Which Map branch the state machine took (absent when the run never got past planning). */
   map?: 'inline' | 'distributed';
   /** The Distributed Map's run: child executions (one per ItemBatcher batch) and how they ended. */
   mapRun?: { items: number; children: number; succeeded: number; failed: number; aborted: number };
   /**
    * plan-sync's plan-wide read of existing goals (lambdas/core/sync/goal-index.ts): built, or why not
-   * (chunks then send per-person finders); goals listed and the HCM requests the read took.
+   * (chunks then send per-person finders); goals listed, the HCM requests the read took, and the
+   * plans whose assignees it read whole (their workers cost the chunks no request).
    */
-  goalIndex?: { built: boolean; reason?: string; goals: number; requests: number };
+  goalIndex?: { built: boolean; reason?: string; goals: number; requests: number; assigneePlans?: number };
   /**
    * `--verify` runs: goals the ledger calls written that HCM no longer had (missing) or had with other
    * content (drifted), how many of them were written back, and the run's HCM requests in all.
@@ -115,7 +137,8 @@ export function exitCodeFor(report: RunReport): number {
     return report.interrupted === 'SIGTERM' ? EXIT_CODES.terminated : EXIT_CODES.interrupted;
   if (report.errorType === 'InputRejectedError') return EXIT_CODES.inputRejected;
   if (report.status === 'needs_reauth') return EXIT_CODES.needsReauth;
-  if (report.status !== 'completed' || report.goals.failed > 0) return EXIT_CODES.failed;
+  if (report.status !== 'completed' || report.goals.failed > 0 || report.goals.unsettled > 0)
+    return EXIT_CODES.failed;
   return EXIT_CODES.ok;
 }
 
@@ -145,6 +168,7 @@ export function renderSummary(r: RunReport): string {
     ['  unchanged', fmt(r.goals.unchanged)],
     ['  reconciled after crash', fmt(r.goals.reconciled)],
     ['  failed', fmt(r.goals.failed)],
+    ['  unsettled (next run looks first)', fmt(r.goals.unsettled)],
     ['token endpoint calls', fmt(r.tokens.endpointCalls)],
     [
       '  refreshes',
@@ -156,12 +180,32 @@ export function renderSummary(r: RunReport): string {
     ['  401 / 429 / 5xx', `${r.hcm.unauthorized} / ${r.hcm.throttled} / ${r.hcm.serverErrors}`],
     ['HCM goals stored', fmt(r.hcm.goalsStored)],
     ['HCM duplicate goals', fmt(r.hcm.duplicates)],
+    ...(r.writeMode
+      ? [
+          ['write path', r.writeMode === 'hdl' ? 'HCM Data Loader (HDL), then REST' : 'REST'] as [
+            string,
+            string,
+          ],
+        ]
+      : []),
+    ...(r.hdl
+      ? [
+          [
+            '  HDL data sets',
+            `${fmt(r.hdl.dataSets)} (${fmt(r.hdl.uploads)} uploads, ${fmt(r.hdl.submissions)} submissions, ${fmt(r.hdl.polls)} polls)`,
+          ] as [string, string],
+          [
+            '  HDL lines',
+            `${fmt(r.hdl.linesLoaded)} loaded, ${fmt(r.hdl.linesFailed)} failed, ${fmt(r.hdl.linesUnsettled)} unsettled`,
+          ] as [string, string],
+        ]
+      : []),
     ...(r.goalIndex
       ? [
           [
             'HCM plan-wide read',
             r.goalIndex.built
-              ? `${fmt(r.goalIndex.requests)} requests, ${fmt(r.goalIndex.goals)} goals listed`
+              ? `${fmt(r.goalIndex.requests)} requests, ${fmt(r.goalIndex.goals)} goals listed, assignees of ${fmt(r.goalIndex.assigneePlans ?? 0)} plans`
               : `not used (${r.goalIndex.reason ?? 'no index'}): per-person finders`,
           ] as [string, string],
         ]

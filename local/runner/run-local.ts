@@ -6,7 +6,7 @@ import { join, resolve } from 'node:path';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { type DynamoDBDocumentClient, paginateQuery, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { RunItem } from '#core/checkpoint/index.ts';
-import { RunStore, runPk, SK_PREFIX, sourceChange } from '#core/checkpoint/index.ts';
+import { HdlPartStore, RunStore, runPk, SK_PREFIX, sourceChange } from '#core/checkpoint/index.ts';
 import { fileSourceCopies, formatFromUri, formatMaxInvalid, openGoalSource } from '#core/source/index.ts';
 import { RENDERED_MANIFEST_BUCKET } from '../../infra/state-machine.ts';
 import { TransientError } from '../../lambdas/core/errors.ts';
@@ -25,6 +25,7 @@ import {
   LocalObjectStore,
   localGoalIndex,
   localObjectRoot,
+  localObjects,
 } from '../adapters/local-objects.ts';
 import { writeSampleFile } from '../sample/generate.ts';
 import { hasDynamoFaults } from './aws-faults.ts';
@@ -38,7 +39,7 @@ import { startPeers } from './peers.ts';
 import { ProgressReporter } from './progress.ts';
 import { RefreshRecordingLogger } from './refresh-log.ts';
 import type { RunReport } from './report.ts';
-import { failedRecords, managedReport, type StatsBaseline } from './report-builder.ts';
+import { failedRecords, hdlReport, managedReport, type StatsBaseline } from './report-builder.ts';
 import { writeRunHtml } from './report-html.ts';
 import type { RunIo } from './run-io.ts';
 import { startWatchers } from './watchers.ts';
@@ -159,6 +160,8 @@ export async function runLocal(
       ...(o.resume ? { resume: true } : {}),
       ...(o.mapThreshold === undefined ? {} : { mapThreshold: o.mapThreshold }),
       ...(o.verify ? { verify: true } : {}),
+      ...(o.writeMode ? { writeMode: o.writeMode } : {}),
+      ...(o.hdlThreshold === undefined ? {} : { hdlThreshold: o.hdlThreshold }),
     };
     const baseline: StatsBaseline = {
       idp: await peers.idp.stats(),
@@ -207,12 +210,18 @@ export async function runLocal(
       manifest: new LocalChunkManifest(objects, RENDERED_MANIFEST_BUCKET),
       sourceCopies: fileSourceCopies(join(localObjectRoot(workDir), RENDERED_MANIFEST_BUCKET)),
       goalIndex: localGoalIndex(objects, RENDERED_MANIFEST_BUCKET),
+      hdl: {
+        ...(localHdlOwner(o) ? { sourceSystemOwner: localHdlOwner(o) } : {}),
+        objects: localObjects(objects, RENDERED_MANIFEST_BUCKET),
+      },
       indexOptions: {
         ...(o.indexPageSize === undefined ? {} : { pageSize: o.indexPageSize }),
         ...(o.indexMinRecords === undefined ? {} : { minRecords: o.indexMinRecords }),
       },
     });
     const { asl, functionArns } = localDefinition(o.concurrency);
+    // The write path plan-sync chose (issue 24), for the report.
+    let writeMode: 'rest' | 'hdl' | undefined;
     // The branch the Choice takes follows plan-sync's answer: noted from its output for the report.
     let planned:
       | { runId: string; map: 'inline' | 'distributed'; goalIndex?: RunReport['goalIndex'] }
@@ -229,6 +238,8 @@ export async function runLocal(
         if (p?.runId === runId && p.map) planned = { runId: p.runId, map: p.map, goalIndex: p.goalIndex };
         const totals = (out as { totals?: { totalRecords?: number } })?.totals;
         if (p?.runId === runId && totals?.totalRecords !== undefined) progressTotal = totals.totalRecords;
+        const chosen = (out as { writeMode?: 'rest' | 'hdl' })?.writeMode;
+        if (p?.runId === runId && chosen) writeMode = chosen;
         return out;
       },
     };
@@ -356,9 +367,18 @@ export async function runLocal(
     } else if (planned) {
       report.map = planned.map;
     }
+    if (writeMode) report.writeMode = writeMode;
+    if (writeMode === 'hdl')
+      report.hdl = hdlReport(await new HdlPartStore(doc, tables.checkpoints).list(runId), lambdas.hdlStats());
     if (planned?.goalIndex) {
-      const { built, reason, goals, requests } = planned.goalIndex;
-      report.goalIndex = { built, ...(reason ? { reason } : {}), goals, requests };
+      const { built, reason, goals, requests, assigneePlans } = planned.goalIndex;
+      report.goalIndex = {
+        built,
+        ...(reason ? { reason } : {}),
+        goals,
+        requests,
+        ...(assigneePlans !== undefined ? { assigneePlans } : {}),
+      };
     }
     if (o.verify) {
       // finish-sync's counts, as in AWS (from the chunks' snapshots or every record). A run that never
@@ -520,4 +540,13 @@ export function localHcmCeiling(o: LocalRunOptions): number {
   if (o.hcmMaxRps !== undefined) return o.hcmMaxRps;
   const faultLimit = o.faults.hcm.rateLimitPerSecond;
   return typeof faultLimit === 'number' ? faultLimit : o.rateLimit;
+}
+
+/**
+ * HDL's source system owner locally: the flag's, or GOALSYNC when --write-mode asks for HDL or auto.
+ * Neither: HDL is off (auto means REST), as in a stack without hdlSourceSystemOwner.
+ */
+function localHdlOwner(o: LocalRunOptions): string | undefined {
+  if (o.hdlSourceOwner) return o.hdlSourceOwner;
+  return o.writeMode === 'hdl' || o.writeMode === 'auto' ? 'GOALSYNC' : undefined;
 }

@@ -60,6 +60,7 @@ export async function runNaive(a: {
       unchanged: 0,
       invalid: result.invalid,
       failed: result.failed,
+      unsettled: 0,
       alreadyDone: 0,
       reconciled: 0,
     },

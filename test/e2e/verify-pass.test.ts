@@ -57,12 +57,11 @@ describe('verify pass', () => {
     expect(first.goals.created).toBe(GOALS);
     // A first sync: the plan-wide read found nothing and chunks sent no finder (one request per plan).
     expect(first.goalIndex).toMatchObject({ built: true, goals: 0 });
-    // ... plus one goalPlanAssignees query per worker and plan (the worker's PersonId and assignment),
-    // and one more for a worker a chunk boundary splits (at most one per chunk of 100).
-    const workers = new Set(hcm.goals().map((g) => `${g.PersonNumber}|${g.GoalPlanId}`)).size;
-    const base = GOALS + first.goalIndex!.requests + workers;
-    expect(first.hcm.requests).toBeGreaterThanOrEqual(base);
-    expect(first.hcm.requests).toBeLessThanOrEqual(base + Math.ceil(GOALS / 100));
+    // The read also took both plans' assignees whole (cheaper than one query per worker and plan
+    // for this run's ~60 workers a plan), so chunks sent nothing but the creates.
+    const plans = new Set(hcm.goals().map((g) => g.GoalPlanId)).size;
+    expect(first.goalIndex).toMatchObject({ assigneePlans: plans });
+    expect(first.hcm.requests).toBe(GOALS + first.goalIndex!.requests);
 
     const goals = hcm.goals().sort((a, b) => a.GoalId - b.GoalId);
     const deleted = [goals[3]!, goals[150]!];
@@ -92,10 +91,15 @@ describe('verify pass', () => {
     });
     // Written: exactly the damaged goals. Requests: the listing (one page per plan and 500 goals), one
     // PATCH per drifted goal, and per missing one a PATCH (404: it is gone, not renamed), its worker's
-    // assignment (goalPlanAssignees) and a POST.
+    // assignment (goalPlanAssignees) and a POST. The renamed goal costs three more (issue 25): its
+    // PATCH carries the ETag the ledger stored, which the hand edit moved on, so HCM answers 412 and
+    // the goal is read again (its worker's assignment, a finder) before the PATCH that lands.
     expect(verify.hcm.writes).toBe(deleted.length + edited.length);
-    expect(verify.hcm.requests).toBe(verify.goalIndex!.requests + 3 * deleted.length + edited.length);
-    expect(verify.goalIndex!.requests).toBeLessThanOrEqual(2);
+    expect(verify.hcm.requests).toBe(verify.goalIndex!.requests + 3 * deleted.length + edited.length + 3);
+    // Listing pages (one per plan), and at most one page of a plan's assignees to learn its size: two
+    // workers with a goal to create do not make a 20,000-worker plan worth reading whole.
+    expect(verify.goalIndex!.requests).toBeLessThanOrEqual(2 + 2);
+    expect(verify.goalIndex!.assigneePlans).toBe(0);
     expect(verify.hcm.duplicates).toBe(0);
 
     const after = hcm.goals();

@@ -85,7 +85,10 @@ describe('npm run synth (CDK CLI, offline, local esbuild)', () => {
       AWS_SECRET_ACCESS_KEY: 'test',
     };
     for (const name of Object.values(ENV))
-      env[name] = name.endsWith('_SECONDS') || name.endsWith('CONCURRENCY') ? '5' : `x-${name.toLowerCase()}`;
+      env[name] =
+        name.endsWith('_SECONDS') || name.endsWith('_MS') || name.endsWith('CONCURRENCY')
+          ? '5'
+          : `x-${name.toLowerCase()}`;
     env[ENV.hcmBaseUrl] = 'https://hcm.example.invalid';
     env[ENV.outboxRelay] = 'stream';
     // JSON, as the stack writes it (mappingToEnv): a dummy string is refused at load, rightly.

@@ -216,6 +216,8 @@ describe("docs/operations.md's context-key table is the code's", () => {
       goalPercentCodes: base.goalMapping.percent
         .map((r) => `${r.from === r.to ? r.from : `${r.from}-${r.to}`}=${r.code}`)
         .join(','),
+      hdlSourceSystemOwner: off(base.hdlSourceSystemOwner, 'none'),
+      hdlThreshold: String(base.hdlThreshold),
     };
     expect(Object.fromEntries(rows)).toEqual(expected);
   });

@@ -74,12 +74,20 @@ describe('alarms and dashboard', () => {
         'ExecutionsTimedOut',
         'ExecutionsAborted',
         'ReauthRequired',
+        'GoalsUnsettled',
         'TokenRefreshFailed',
         'SweepOverdue',
         'DeadLetters',
-        ...['TokenBroker', 'ConnectionAdmin', 'PlanSync', 'SyncChunk', 'FinishSync', 'Preflight'].flatMap(
-          (f) => [`${f}Errors`, `${f}Throttles`],
-        ),
+        ...[
+          'TokenBroker',
+          'ConnectionAdmin',
+          'PlanSync',
+          'SyncChunk',
+          'FinishSync',
+          'HdlLoad',
+          'Preflight',
+          'ScheduleStarter',
+        ].flatMap((f) => [`${f}Errors`, `${f}Throttles`]),
       ].sort(),
     );
     const topic = ref(idOf(s.stack.notifications.topic));
@@ -97,6 +105,7 @@ describe('alarms and dashboard', () => {
       alarmProps().find((p) => p.MetricName === name && p.Namespace === SERVICE_NAMESPACE);
     for (const [name, period] of [
       ['ReauthRequired', 300],
+      ['GoalsUnsettled', 300],
       ['TokenRefreshFailed', 900],
       ['SweepOverdue', 300],
     ] as const) {

@@ -62,7 +62,9 @@ beforeAll(() => {
     planSync: str(functions.planSync.fn.functionArn),
     syncChunk: str(functions.syncChunk.fn.functionArn),
     finishSync: str(functions.finishSync.fn.functionArn),
+    hdlLoad: str(functions.hdlLoad.fn.functionArn),
     preflight: str(functions.preflight.fn.functionArn),
+    scheduleStarter: str(functions.scheduleStarter.fn.functionArn),
     stateMachine: smArn,
     execution: executionArnFor(smArn, RUN_ID),
     deadLetterQueue: str(notifications.deadLetterQueue.queueArn),
@@ -205,20 +207,22 @@ describe.each(Object.keys(CALLS) as Principal[])('%s', (principal) => {
  */
 const GRANTED_UNUSED: Partial<Record<Principal, Record<string, string>>> = {
   ...Object.fromEntries(
-    (['tokenBroker', 'connectionAdmin', 'planSync', 'syncChunk', 'finishSync'] as const).map((p) => [
-      p,
-      {
-        'kms:Encrypt':
-          'ACTIONS.tableKey, through DynamoDB only (kms:ViaService): item reads and writes use Decrypt and ' +
-          'DescribeKey; kept until CloudTrail of a deployed stack shows DynamoDB never asks for it',
-        ...(p === 'syncChunk' || p === 'finishSync'
-          ? {
-              'kms:GenerateDataKey':
-                'ACTIONS.tableKey, through DynamoDB only: as kms:Encrypt (these two write no S3 object)',
-            }
-          : {}),
-      },
-    ]),
+    (['tokenBroker', 'connectionAdmin', 'planSync', 'syncChunk', 'finishSync', 'hdlLoad'] as const).map(
+      (p) => [
+        p,
+        {
+          'kms:Encrypt':
+            'ACTIONS.tableKey, through DynamoDB only (kms:ViaService): item reads and writes use Decrypt and ' +
+            'DescribeKey; kept until CloudTrail of a deployed stack shows DynamoDB never asks for it',
+          ...(p === 'syncChunk' || p === 'finishSync'
+            ? {
+                'kms:GenerateDataKey':
+                  'ACTIONS.tableKey, through DynamoDB only: as kms:Encrypt (these two write no S3 object)',
+              }
+            : {}),
+        },
+      ],
+    ),
   ),
   tokenBroker: {
     'kms:Encrypt': 'ACTIONS.tableKey, through DynamoDB only (as for every table user)',
@@ -412,6 +416,11 @@ const MUST_DENY: Record<Principal | `person:${Person}` | 'services', Sample[]> =
     { why: 'reading tokens', action: 'dynamodb:GetItem', resource: 'connectionTable' },
   ],
   finishSync: [{ why: 'asking for tokens', action: 'lambda:InvokeFunction', resource: 'tokenBroker' }],
+  hdlLoad: [
+    { why: 'client credentials', action: 'secretsmanager:GetSecretValue', resource: 'connectionSecret' },
+    { why: 'reading tokens', action: 'dynamodb:GetItem', resource: 'connectionTable' },
+    { why: 'overwriting a source file', action: 's3:PutObject', resource: 'sourceObject' },
+  ],
   // The preflight has the pipeline's HCM rights only: the broker's token, never what the broker holds.
   preflight: [
     { why: 'client credentials', action: 'secretsmanager:GetSecretValue', resource: 'connectionSecret' },
@@ -422,7 +431,22 @@ const MUST_DENY: Record<Principal | `person:${Person}` | 'services', Sample[]> =
     { why: 'starting a sync', action: 'states:StartExecution', resource: 'stateMachine' },
   ],
   brokerSchedules: [{ why: 'starting a sync', action: 'states:StartExecution', resource: 'stateMachine' }],
+  // The schedules only invoke the starter: an unnamed StartExecution of their own is what issue 25 removed.
   nightlySync: [
+    {
+      why: 'starting an (unnamed) execution itself',
+      action: 'states:StartExecution',
+      resource: 'stateMachine',
+    },
+    {
+      why: 'the state machine key',
+      action: 'kms:GenerateDataKey',
+      resource: 'dataKey',
+      context: { 'kms:EncryptionContext:aws:states:stateMachineArn': '{stateMachineArn}' },
+    },
+    { why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
+  ],
+  scheduleStarter: [
     {
       why: 'the key for another state machine',
       action: 'kms:Decrypt',
@@ -432,6 +456,8 @@ const MUST_DENY: Record<Principal | `person:${Person}` | 'services', Sample[]> =
       },
     },
     { why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
+    { why: 'reading runs', action: 'dynamodb:GetItem', resource: 'checkpointTable' },
+    { why: 'stopping a run', action: 'states:StopExecution', resource: 'execution' },
   ],
   stateMachine: [{ why: 'invoking the broker', action: 'lambda:InvokeFunction', resource: 'tokenBroker' }],
   connectionAdmin: [
@@ -521,13 +547,13 @@ async function decideAt(caller: Caller, call: Sample, arn: string) {
 
 describe('the check itself', () => {
   it('fails when one statement is removed from the template', async () => {
-    // The nightly schedule's key statement (added for issue 16): without it StartExecution cannot encrypt.
+    // The schedule starter's key statement (issue 16, moved for issue 25): without it StartExecution cannot encrypt.
     const stripped = new ResolvedTemplate(withoutStatement(s.json, 'ExecutionInputKey'), t.env);
     const keep = t;
     t = stripped;
     try {
-      const caller = lambdaOrRoleCaller('nightlySync');
-      const results = await Promise.all(CALLS.nightlySync.map((c) => decide(caller, c)));
+      const caller = lambdaOrRoleCaller('scheduleStarter');
+      const results = await Promise.all(CALLS.scheduleStarter.map((c) => decide(caller, c)));
       expect(results.filter((r) => r !== 'Allowed')).toHaveLength(2);
     } finally {
       t = keep;

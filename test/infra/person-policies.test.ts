@@ -107,12 +107,13 @@ describe('person-facing policies reach no token', () => {
       )
       .flatMap(([, p]) => asArray(p.Roles as { Ref: string }[]).map((r) => r.Ref))
       .sort();
-    const roleId = (k: 'planSync' | 'syncChunk' | 'preflight') => idOf(s.stack.functions[k].role);
+    const roleId = (k: 'planSync' | 'syncChunk' | 'hdlLoad' | 'preflight') => idOf(s.stack.functions[k].role);
     // The preflight function asks for a token as plan-sync does; it answers people check results only.
     expect(invokers).toEqual(
       [
         roleId('planSync'),
         roleId('syncChunk'),
+        roleId('hdlLoad'),
         roleId('preflight'),
         idOf(s.stack.scheduling.brokerTargetRole),
       ].sort(),

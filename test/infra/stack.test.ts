@@ -117,8 +117,9 @@ describe('data layer', () => {
 describe('functions', () => {
   const keys = Object.keys(FUNCTION_SPECS) as FunctionKey[];
 
-  it('deploys six arm64 ESM Lambdas on a current Node.js runtime with X-Ray and Powertools settings', () => {
-    s.template.resourceCountIs('AWS::Lambda::Function', 6);
+  it('deploys eight arm64 ESM Lambdas on a current Node.js runtime with X-Ray and Powertools settings', () => {
+    s.template.resourceCountIs('AWS::Lambda::Function', keys.length);
+    expect(keys).toHaveLength(8);
     for (const key of keys) {
       const props = s.json.Resources[s.logicalIdOf(key)]!.Properties!;
       expect(props.Runtime).toMatch(/^nodejs(2[2-9]|[3-9]\d)\.x$/);
@@ -298,7 +299,7 @@ describe('scheduling', () => {
     });
   });
 
-  it('starts the nightly sync on the configured cron and zone with a run id fixed by the fire time', () => {
+  it('starts the nightly sync on the configured cron and zone through the starter, which names the run by the fire time', () => {
     const nightly = resourcesOfType(s.json, 'AWS::Scheduler::Schedule').filter(([, p]) =>
       String(p.ScheduleExpression).startsWith('cron('),
     );
@@ -307,17 +308,21 @@ describe('scheduling', () => {
     expect(props.ScheduleExpression).toBe(FULL_CONTEXT.syncSchedule);
     expect(props.ScheduleExpressionTimezone).toBe('Europe/Berlin');
     const target = props.Target as Record<string, unknown>;
-    expect(target.Arn).toEqual(ref(idOf(s.stack.stateMachine)));
+    // The schedule starter (issue 25): it names the execution nightly-YYYYMMDDTHHMMZ from the fire time.
+    expect(target.Arn).toEqual({ 'Fn::GetAtt': [idOf(s.stack.functions.scheduleStarter.fn), 'Arn'] });
     const input = JSON.parse(
       flatten(target.Input).replace(`<${idOf(s.stack.data.sourceBucket)}>`, 'BUCKET'),
     ) as Record<string, unknown>;
     expect(input).toEqual({
-      runId: 'nightly-<aws.scheduler.scheduled-time>',
-      connectionId: 'globex',
-      ifRunning: 'skip',
-      source: { uri: 's3://BUCKET/nightly/goals.jsonl', format: 'jsonl' },
+      kind: 'nightly',
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+      input: {
+        connectionId: 'globex',
+        ifRunning: 'skip',
+        source: { uri: 's3://BUCKET/nightly/goals.jsonl', format: 'jsonl' },
+      },
     });
-    // Its role may start this state machine and nothing else.
+    // Its role may invoke the starter and nothing else.
     const roleId = idOf(s.stack.scheduling.nightlySyncRole);
     expect(target.RoleArn).toEqual(arnOf(roleId));
   });
@@ -338,11 +343,13 @@ describe('scheduling', () => {
       flatten(target.Input).replace(`<${idOf(v.stack.data.sourceBucket)}>`, 'BUCKET'),
     ) as Record<string, unknown>;
     expect(input).toEqual({
-      runId: 'verify-<aws.scheduler.scheduled-time>',
-      connectionId: 'globex',
-      ifRunning: 'skip',
-      source: { uri: 's3://BUCKET/nightly/goals.jsonl', format: 'jsonl' },
-      verify: true,
+      kind: 'verify',
+      scheduledTime: '<aws.scheduler.scheduled-time>',
+      input: {
+        connectionId: 'globex',
+        ifRunning: 'skip',
+        source: { uri: 's3://BUCKET/nightly/goals.jsonl', format: 'jsonl' },
+      },
     });
     expect(target.RoleArn).toEqual(arnOf(idOf(v.stack.scheduling.nightlySyncRole)));
   });

@@ -35,6 +35,7 @@ function deployedAsl(s: Synthesized): Record<string, unknown> {
     [s.logicalIdOf('planSync'), PLACEHOLDER_FUNCTION_ARNS.plan],
     [s.logicalIdOf('syncChunk'), PLACEHOLDER_FUNCTION_ARNS.chunk],
     [s.logicalIdOf('finishSync'), PLACEHOLDER_FUNCTION_ARNS.finish],
+    [s.logicalIdOf('hdlLoad'), PLACEHOLDER_FUNCTION_ARNS.hdl],
   ]);
   const bucketId = s.stack.getLogicalId(s.stack.data.sourceBucket.node.defaultChild as never);
   const part = (p: unknown): string => {
@@ -72,9 +73,12 @@ describe.each([
     expect(result.isValid, result.errorsText('\n')).toBe(true);
   });
 
-  it('has one Choice and both branches: inline Map up to mapThreshold, Distributed Map above', () => {
+  it('has the write-path Choice, then one Map Choice and both branches: inline Map up to mapThreshold, Distributed Map above', () => {
     const states = deployed.States as Record<string, State>;
-    expect(states[STATE_NAMES.plan]?.Next).toBe(STATE_NAMES.mapChoice);
+    // The write path first (REST straight to the Map choice; HDL rejoins it after its steps).
+    expect(states[STATE_NAMES.plan]?.Next).toBe(STATE_NAMES.writeChoice);
+    expect(states[STATE_NAMES.writeChoice]).toMatchObject({ Type: 'Choice', Default: STATE_NAMES.mapChoice });
+    expect(states[STATE_NAMES.hdlRecord]?.Next).toBe(STATE_NAMES.mapChoice);
     expect(states[STATE_NAMES.mapChoice]).toMatchObject({
       Type: 'Choice',
       Choices: [

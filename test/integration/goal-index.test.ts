@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ChunkStore, GoalLedger, RecordStore, type WriteTiming } from '#core/checkpoint/index.ts';
-import { HcmGoalsClient, toGoalPayload } from '#core/hcm/index.ts';
+import { HcmGoalsClient, type PlanGoalsQuery, toGoalPayload } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import {
@@ -61,6 +61,7 @@ beforeEach(async () => {
 });
 afterEach(() => {
   protocolGuards.liveLookupAfterWriteTrace = true;
+  protocolGuards.noPostWhileUnclear = true;
 });
 
 const client = () =>
@@ -88,9 +89,17 @@ async function planIndex(runId: string): Promise<GoalSnapshot> {
     { hcm: client(), source: openGoalSource({ uri: sourcePath, format: 'jsonl' }), store, now: Date.now },
     { minRecords: 0 },
   );
-  expect(summary).toMatchObject({ built: true, requests: goalPlanIds.length });
+  // A first sync: one listing page per plan, and the first page of the plan's assignees where the
+  // plan has several of the run's workers (the simulator's 20,000 make per-worker queries cheaper).
+  expect(summary).toMatchObject({ built: true, requests: goalPlanIds.length + assigneeProbes() });
   return (await loadSnapshot(store, runId, 2, chunk.index))!;
 }
+
+/** Plans with more than one of the run's workers: plan-sync asks how many assignees they have. */
+const assigneeProbes = () =>
+  goalPlanIds.filter(
+    (id) => new Set(records.filter((r) => r.goalPlanId === id).map((r) => r.personNumber)).size > 1,
+  ).length;
 
 async function passes(
   runId: string,
@@ -159,12 +168,79 @@ async function crashedWriteAfterIndex(
     AssignmentId: worker!.AssignmentId,
   };
   await client().create(victim.goalPlanId, payload, () =>
-    ledger.beginWrite(victim.externalKey, 'dead-worker'),
+    ledger.beginWrite(victim.externalKey, 'dead-worker', 'POST'),
   );
   expect(snapshot.find({ ...victim })).toEqual([]);
   // The dead worker's claim lapses; nothing of it is committed to the ledger.
   await new Promise((r) => setTimeout(r, TIMING.claimTtlMs + 100));
   return { snapshot, victim };
+}
+
+/**
+ * An HCM port whose plan changes after the first page of a listing: the first listed goal is deleted
+ * and (with `add`) a goal of a new natural key is created. `keyset: false` plays a pod that ignores
+ * orderBy and q (the query goes out as an offset page).
+ */
+function changingPlan(
+  o: { keyset: boolean; add: boolean; addRecord?: GoalRecord },
+  deleted: { goal?: number } = {},
+): HcmGoalsClient {
+  const real = client();
+  let changed = false;
+  return Object.assign(Object.create(real) as HcmGoalsClient, {
+    listPlanGoals: async (planId: number, page: PlanGoalsQuery) => {
+      const out = await real.listPlanGoals(planId, o.keyset ? page : { ...page, keyset: undefined });
+      // Offset-read pages only when the pod ignores the keyset (its probe pages are not the read).
+      const counts = o.keyset || page.keyset === undefined;
+      // The plan with the most records: a page of 2 leaves at least one goal to shift.
+      if (counts && planId === busiestPlan() && !changed && out.items.length > 0) {
+        changed = true;
+        const victim = out.items[0]!;
+        deleted.goal = victim.GoalId;
+        peers.hcm.deleteGoal(victim.ref.uniqId);
+        if (o.add) await addGoal(planId, o.addRecord);
+      }
+      return out;
+    },
+  });
+}
+
+function busiestPlan(): number {
+  const n = new Map<number, number>();
+  for (const r of records) n.set(r.goalPlanId, (n.get(r.goalPlanId) ?? 0) + 1);
+  return [...n.entries()].sort((a, b) => b[1] - a[1])[0]![0];
+}
+
+/** A goal of a natural key no record has, on the plan, for the first record's worker. */
+async function addGoal(planId: number, record?: GoalRecord): Promise<void> {
+  const r = record ?? records.find((x) => x.goalPlanId === planId) ?? records[0]!;
+  const [worker] = (await client().listPlanAssignees(planId, { offset: 0, limit: 5 }, r.personNumber)).items;
+  await client().create(planId, {
+    ...toGoalPayload(record ?? { ...r, goalPlanId: planId, goalName: `Added meanwhile ${Date.now()}` }),
+    PersonId: worker!.PersonId,
+    AssignmentId: worker!.AssignmentId,
+  });
+}
+
+async function indexWhileChanging(
+  keyset: boolean,
+  addRecord?: GoalRecord,
+): Promise<{ snapshot: GoalSnapshot; deleted?: number }> {
+  const store = memoryStore();
+  const deleted: { goal?: number } = {};
+  const summary = await buildGoalIndex(
+    { runId: 'shifting', attempt: 1, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify: false },
+    {
+      hcm: changingPlan({ keyset, add: true, ...(addRecord ? { addRecord } : {}) }, deleted),
+      source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
+      store,
+      now: Date.now,
+    },
+    { minRecords: 0, pageSize: 2 },
+  );
+  expect(summary.built).toBe(true);
+  const snapshot = (await loadSnapshot(store, 'shifting', 1, chunk.index))!;
+  return { snapshot, ...(deleted.goal !== undefined ? { deleted: deleted.goal } : {}) };
 }
 
 describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)', () => {
@@ -206,30 +282,21 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     // Per plan: ceil(goals / 5) pages; the first tells the total, so the rest go out together.
     const perPlan = goalPlanIds.map((id) => peers.hcm.goals().filter((g) => g.GoalPlanId === id).length);
     expect(summary).toMatchObject({ built: true, goals: GOALS, chunksWithGoals: 1 });
+    // Every record's goal is listed: no create needs a worker, so no assignee is read.
     expect(summary.requests).toBe(perPlan.reduce((n, c) => n + Math.max(1, Math.ceil(c / 5)), 0));
     const snapshot = (await loadSnapshot(store, 'paged', 1, chunk.index))!;
     for (const r of records) expect(snapshot.find({ ...r })).toHaveLength(1);
   });
 
-  it('a plan that changes while it is read is not trusted: finders for a sync, an error for verify', async () => {
+  it('a plan read by offset that changes while it is read is not trusted: finders for a sync, an error for verify', async () => {
     await passes(`seed2-${connectionId}`, await planIndex(`seed2-${connectionId}`));
-    // Someone deletes a goal between the first page and the next: the listing no longer adds up.
-    const real = client();
-    const changing = Object.assign(Object.create(real) as HcmGoalsClient, {
-      listPlanGoals: async (
-        planId: number,
-        page: { offset: number; limit: number; totalResults?: boolean },
-      ) => {
-        const out = await real.listPlanGoals(planId, page);
-        if (page.offset === 0 && out.items.length > 0) peers.hcm.deleteGoal(out.items[0]!.ref.uniqId);
-        return out;
-      },
-    });
+    // A pod that does not honour the keyset; someone deletes a goal after the first page: the listing
+    // no longer adds up.
     const build = (verify: boolean) =>
       buildGoalIndex(
         { runId: 'changing', attempt: 1, chunks: [chunk], goalPlanIds, validRecords: GOALS, verify },
         {
-          hcm: changing,
+          hcm: changingPlan({ keyset: false, add: false }),
           source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
           store: memoryStore(),
           now: Date.now,
@@ -243,6 +310,36 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
       name: 'TransientError',
       message: expect.stringMatching(/changed while it was read/),
     });
+  });
+
+  it('a delete and an add between two pages: read by key, no goal shifts out of the listing (issue 25)', async () => {
+    await passes(`seed3-${connectionId}`, await planIndex(`seed3-${connectionId}`));
+    const { snapshot, deleted } = await indexWhileChanging(true);
+    expect(snapshot.absenceIsEvidence).toBe(true);
+    // Every goal HCM still holds is listed (the deleted one was read before it went, which is fine).
+    for (const r of records) {
+      if (goalsOf(r).length === 1) expect(snapshot.find({ ...r }), r.externalKey).toHaveLength(1);
+    }
+    expect(deleted).toBeDefined();
+  });
+
+  it('by offset (a pod without keyset) the same change skips a goal with the count intact: it is looked up live, not created again', async () => {
+    const runId = `seed4-${connectionId}`;
+    await passes(runId, await planIndex(runId));
+    // Someone else writes one record's goal while the plan is read (its goal was not there before).
+    const added = records.filter((r) => r.goalPlanId === busiestPlan()).at(-1)!;
+    peers.hcm.deleteGoal(goalsOf(added)[0]!.planChildKey);
+    const { snapshot } = await indexWhileChanging(false, added);
+    expect(snapshot.absenceIsEvidence).toBe(false);
+    const skipped = records.filter((r) => goalsOf(r).length === 1 && snapshot.find({ ...r }).length === 0);
+    // The reproduction: a goal HCM holds that the listing missed although it added up.
+    expect(skipped.length).toBeGreaterThan(0);
+    // A new run (fresh ledger) over that listing: the skipped records are found live, not created.
+    connectionId = `${connectionId}-next`;
+    const counts = total(await passes(`after-${connectionId}`, snapshot));
+    for (const r of skipped) expect(goalsOf(r)).toHaveLength(1);
+    for (const r of records) expect(goalsOf(r).length).toBeLessThanOrEqual(1);
+    expect(counts.hcmRequests).toBeGreaterThan(0);
   });
 
   it('a listing HCM fails leaves a sync to its finders, and fails a verify run', async () => {
@@ -266,7 +363,7 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     }
   });
 
-  it('verify: a drifted goal edited again after the listing (412 on If-Match) gets its whole content', async () => {
+  it('verify: a drifted goal edited again after the listing (412 on If-Match) is read again and PATCHed with the fresh ETag', async () => {
     await passes(`seed3-${connectionId}`, await planIndex(`seed3-${connectionId}`));
     const target = records[5]!;
     const [goal] = goalsOf(target);
@@ -289,8 +386,9 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
       updated: 1,
     });
     expect(result.counts.unchanged).toBe(GOALS - 1);
-    // The PATCH with the stale ETag (412), then the whole content without one.
-    expect(result.counts.hcmRequests).toBe(2);
+    // The PATCH with the stale ETag (412), the worker's assignment and goals read, then the PATCH of
+    // the difference from what the read showed, with the ETag it showed (never one without If-Match).
+    expect(result.counts.hcmRequests).toBe(4);
     expect(((await peers.hcm.stats()).requests.byStatus['412'] ?? 0) - before).toBe(1);
     const [now] = goalsOf(target);
     expect(now!.GoalId).toBe(goal!.GoalId);
@@ -325,8 +423,18 @@ describe('plan-wide read of existing goals (dynalite + HCM simulator over HTTP)'
     expect(summary).toMatchObject({ status: 'complete', passes: 2, ...findings });
   });
 
-  it('control: trusting the index for that record (guard off) writes the goal twice', async () => {
+  it('control: trusting the index for that record (guard off), the crashed POST still keeps a second one out', async () => {
     protocolGuards.liveLookupAfterWriteTrace = false;
+    // The crashed POST's mark alone keeps a second POST out (issue 25): the record ends unsettled.
+    const runId = `unguarded-${connectionId}`;
+    const { snapshot, victim } = await crashedWriteAfterIndex(runId);
+    expect(total(await passes(runId, snapshot))).toMatchObject({ unsettled: 1 });
+    expect(goalsOf(victim)).toHaveLength(1);
+  });
+
+  it('control: trusting the index, without the POST fence too (guards off), writes the goal twice', async () => {
+    protocolGuards.liveLookupAfterWriteTrace = false;
+    protocolGuards.noPostWhileUnclear = false;
     const runId = `unguarded-${connectionId}`;
     const { snapshot, victim } = await crashedWriteAfterIndex(runId);
     await passes(runId, snapshot);

@@ -21,6 +21,7 @@ import {
   TransientError,
 } from '../../lambdas/core/errors.ts';
 import type { IssuedToken, RefreshTrigger, TokenProvider } from '../../lambdas/core/ports.ts';
+import { protocolGuards } from '../../lambdas/core/protocol-guards.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
 import { GOAL_PLANS, type HcmSim, startHcmSim } from '../../local/hcm/index.ts';
 
@@ -379,8 +380,8 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(client.stats.requests - before).toBe(1);
     sim.setFaults({ patchRuleFailureRate: 0 });
 
-    // The simulator's injected 500s carry o:errorDetails too: refused as well, on POST and GET alike.
-    sim.setFaults({ errorRate: 1, errorStatus: 500 });
+    // Any 500 that carries o:errorDetails is Oracle refusing the request: on POST and GET alike.
+    sim.setFaults({ errorRate: 1, errorStatus: 500, errorBody: 'oracle' });
     const post = await client.create(PLAN.GoalPlanId, payloads[1]!).catch((e: unknown) => e);
     expect(post).toMatchObject({ status: 500, businessRule: true });
     expect(isAmbiguousWrite(post)).toBe(false);
@@ -388,6 +389,64 @@ describe('HcmGoalsClient against the HCM simulator', () => {
     expect(get).toMatchObject({ status: 500, businessRule: true });
     expect(client.stats.requests - before).toBe(3);
     expect(client.stats.retries).toBe(0);
+    sim.setFaults({ errorRate: 0, errorBody: 'bare' });
+  });
+
+  it('a bare 500 (an HTML page: a crashed server or the gateway) leaves a POST unclear and retries a GET', async () => {
+    const { client } = setup({ maxAttempts: 2 });
+    const payload = await payloadFor(record());
+    sim.setFaults({ errorRate: 1, errorStatus: 500, errorBody: 'bare' });
+    const post = await client.create(PLAN.GoalPlanId, payload).catch((e: unknown) => e);
+    expect(post).toMatchObject({ status: 500 });
+    expect(post).not.toMatchObject({ businessRule: true });
+    expect(isAmbiguousWrite(post)).toBe(true);
+    expect(client.stats.requests).toBe(1);
+    const get = await client.listPlanAssignees(PLAN.GoalPlanId, PAGE).catch((e: unknown) => e);
+    expect(get).toMatchObject({ status: 500 });
+    expect(client.stats.requests).toBe(3);
+    sim.setFaults({ errorRate: 0 });
+  });
+
+  it('a write takes the token before the claim check: a token failure marks nothing and sends nothing', async () => {
+    const { tokens, client } = setup({ maxAttempts: 1 });
+    const payload = await payloadFor(record());
+    const refuse = vi.spyOn(tokens, 'getToken').mockRejectedValue(new TransientError('broker unavailable'));
+    const guard = vi.fn(async () => {});
+    const before = client.stats.requests;
+    await expect(client.create(PLAN.GoalPlanId, payload, guard)).rejects.toBeInstanceOf(TransientError);
+    expect(guard).not.toHaveBeenCalled();
+    expect(client.stats.requests).toBe(before);
+    // Control: the pre-issue-25 order checked (and marked) the claim first, then met the token failure.
+    protocolGuards.markOnlyWhenSent = false;
+    try {
+      await expect(client.create(PLAN.GoalPlanId, payload, guard)).rejects.toBeInstanceOf(TransientError);
+      expect(guard).toHaveBeenCalledTimes(1);
+    } finally {
+      protocolGuards.markOnlyWhenSent = true;
+      refuse.mockRestore();
+    }
+    // With the token in hand, the guard runs once, right before the one request.
+    const created = await client.create(PLAN.GoalPlanId, payload, guard);
+    expect(guard).toHaveBeenCalledTimes(2);
+    expect(created.etag).toMatch(/^".+"$/);
+  });
+
+  it('a PATCH carries If-Match: 412 when the goal changed since; a 504 on PATCH is ambiguous and not retried', async () => {
+    const { client } = setup({ maxAttempts: 3 });
+    const created = await client.create(PLAN.GoalPlanId, await payloadFor(record()));
+    const updated = await client.update(created.ref, { Description: 'second' }, created.etag);
+    expect(updated.etag).not.toBe(created.etag);
+    const stale = await client
+      .update(created.ref, { Description: 'third' }, created.etag)
+      .catch((e: unknown) => e);
+    expect(stale).toMatchObject({ status: 412 });
+    sim.setFaults({ lateCommitRate: 1, lateCommitDelayMs: 50 });
+    const before = client.stats.requests;
+    const late = await client
+      .update(created.ref, { Description: 'late' }, updated.etag)
+      .catch((e: unknown) => e);
+    expect(isAmbiguousWrite(late)).toBe(true);
+    expect(client.stats.requests - before).toBe(1);
   });
 
   it('a 504 on POST (the pod may still commit) is ambiguous and not retried', async () => {

@@ -40,6 +40,8 @@ export interface PipelinePeers {
 export async function startPipelinePeers(o: {
   tokenTtlSeconds: number;
   hcmFaults?: Partial<HcmFaults>;
+  /** The simulator's seeded workers (default 20,000). */
+  hcmPersons?: number;
 }): Promise<PipelinePeers> {
   const dynamo = await startTestDynamo();
   const idp = await startIdp({
@@ -47,7 +49,12 @@ export async function startPipelinePeers(o: {
     rateLimitPerSecond: 0,
     rateLimitPerMinute: 0,
   });
-  const hcm = await startHcmSim({ jwksUrl: idp.jwksUrl, issuer: idp.issuer, faults: o.hcmFaults });
+  const hcm = await startHcmSim({
+    jwksUrl: idp.jwksUrl,
+    issuer: idp.issuer,
+    faults: o.hcmFaults,
+    ...(o.hcmPersons !== undefined ? { persons: o.hcmPersons } : {}),
+  });
   const dir = await mkdtemp(join(tmpdir(), 'pipeline-it-'));
   const silent = new Logger({ serviceName: 'token-broker', logLevel: 'SILENT' });
   const broker = await createLocalTokenBroker({

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
-import { RecordStore, WRITE_TIMING_DEFAULTS } from '#core/checkpoint/index.ts';
+import { needsReconcile, RecordStore, WRITE_TIMING_DEFAULTS } from '#core/checkpoint/index.ts';
+import { contentHash, DEFAULT_GOAL_MAPPING, diffGoal, toGoalPayload } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord, GoalSource, SourceEntry } from '#core/source/index.ts';
 import { GoalSnapshot, processChunk } from '#core/sync/index.ts';
+import { TransientError } from '../../lambdas/core/errors.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
 import { DynamoModel } from './model/dynamo-model.ts';
-import { type HcmCall, HcmModel, hcmCallArb, personNumberOf } from './model/hcm-model.ts';
+import { type HcmCall, HcmModel, hcmCallArb, LATEST_COMMIT_MS, personNumberOf } from './model/hcm-model.ts';
 import { type CallFault, callFaultArb, modelDocClient } from './model/peers.ts';
 import { type Actor, World } from './model/world.ts';
 
@@ -48,6 +50,13 @@ const RECORDS: GoalRecord[] = [
     goalPlanId: 300,
   },
 ] as GoalRecord[];
+
+/** A second run carries changed content for g-1: its PATCH may race run-a's late writes (window O7). */
+const RECORDS_B: GoalRecord[] = RECORDS.map((r) =>
+  r.externalKey === 'g-1' ? { ...r, description: 'Ship it, changed' } : r,
+);
+
+const recordsOf = (run: string) => (run === 'run-b' ? RECORDS_B : RECORDS);
 
 const CHUNK: ChunkRef = { index: 0, byteStart: 0, byteEnd: 1, firstLine: 1, lineCount: RECORDS.length };
 
@@ -94,12 +103,12 @@ export const chunkPlans = (o: { kills?: boolean } = {}): fc.Arbitrary<ChunkPlan>
 
 export const chunkPlanArb = chunkPlans();
 
-const source: GoalSource = {
+const sourceOf = (run: string): GoalSource => ({
   plan: () => Promise.reject(new Error('not used')),
   async *readChunk(): AsyncIterable<SourceEntry> {
-    for (const [i, record] of RECORDS.entries()) yield { line: i + 1, record };
+    for (const [i, record] of recordsOf(run).entries()) yield { line: i + 1, record };
   },
-};
+});
 
 /** One Map iteration as the state machine runs it: passes until complete, waiting as each partial says. */
 async function iterate(
@@ -129,10 +138,24 @@ async function iterate(
     snapshot = new GoalSnapshot(items, readAt, false);
   }
   for (let pass = 0; pass < passes; pass++) {
-    const result = await processChunk(
+    let result: Awaited<ReturnType<typeof processChunk>>;
+    try {
+      result = await passOnce(pass);
+    } catch (err) {
+      // The state machine retries a chunk that failed with a TransientError (a token that could not be had).
+      if (!(err instanceof TransientError)) throw err;
+      await clock.sleep(2_000);
+      continue;
+    }
+    if (result.status === 'complete') return;
+    await clock.sleep(Math.max(1, result.waitSeconds) * 1_000);
+  }
+
+  function passOnce(pass: number) {
+    return processChunk(
       { runId: p.run, connectionId: CONNECTION, attempt: p.attempt, chunk: CHUNK },
       {
-        source,
+        source: sourceOf(p.run),
         hcm: port,
         records,
         workerId: `${actor.name}#pass-${pass}`,
@@ -142,8 +165,6 @@ async function iterate(
       },
       { concurrency: 2 },
     );
-    if (result.status === 'complete') return;
-    await clock.sleep(Math.max(1, result.waitSeconds) * 1_000);
   }
 }
 
@@ -161,37 +182,61 @@ export async function runChunkScenario(s: fc.Scheduler, plan: ChunkPlan): Promis
   });
   const first = await world.run(20_000);
 
-  // Then each run is resumed on a quiet HCM after every claim and visibility wait has passed, as the
-  // state machine's later passes or an operator's resume would: every valid record must end done.
-  world.advanceTo(world.now + TIMING.claimTtlMs + TIMING.requestTimeoutMs + TIMING.visibilityMs + 1);
+  // Then each run is resumed on a quiet HCM after every claim, visibility wait and late commit has
+  // passed, as the state machine's later passes or an operator's resume would: every record ends done,
+  // or `unsettled` while a POST of it that no read has shown may still land (never failed).
+  world.advanceTo(
+    world.now + TIMING.claimTtlMs + TIMING.requestTimeoutMs + TIMING.visibilityMs + LATEST_COMMIT_MS,
+  );
   const runs = [...new Set(plan.invocations.map((p) => p.run))];
-  let second = { steps: 0, exhausted: false };
+  const violations: string[] = [];
+  // Every late write has landed: what the ledger calls committed (no write trace left) is what HCM holds.
+  violations.push(...(await contentAgrees(world, db, hcm, runs[0]!)));
+  const resume = async (attempt: number) => {
+    let out = { steps: 0, exhausted: false };
+    for (const run of runs) {
+      const actor = world.actor(`resume ${run}/${attempt}`);
+      void iterate(
+        world,
+        actor,
+        db,
+        hcm,
+        { run, attempt, delayMs: 0, hcm: [], dynamo: [], index: true },
+        8,
+      ).catch((err: unknown) => errors.push(`resume ${run}: ${(err as Error).message}`));
+      const r = await world.run(5_000);
+      out = { steps: out.steps + r.steps, exhausted: out.exhausted || r.exhausted };
+    }
+    return out;
+  };
+  const second = await resume(3);
   for (const run of runs) {
-    const actor = world.actor(`resume ${run}`);
-    void iterate(
-      world,
-      actor,
-      db,
-      hcm,
-      { run, attempt: 3, delayMs: 0, hcm: [], dynamo: [], index: true },
-      8,
-    ).catch((err: unknown) => errors.push(`resume ${run}: ${(err as Error).message}`));
-    const r = await world.run(5_000);
-    second = { steps: second.steps + r.steps, exhausted: second.exhausted || r.exhausted };
+    for (const [key, st] of await statesOf(world, db, run)) {
+      const status = st?.record?.status;
+      if (status === 'done') continue;
+      const record = recordsOf(run).find((r) => r.externalKey === key)!;
+      if (status !== 'unsettled')
+        violations.push(`${run} ${key} ends ${status ?? 'untouched'} after the resume`);
+      else if ([...hcm.goals.values()].some((g) => g.GoalName === record.goalName))
+        violations.push(`${run} ${key} ends unsettled although HCM holds its goal`);
+      // A token refused after the claim check must not leave a record unsettled that no POST left for
+      // (window O8); a holder stalled or dead between its mark and its send is unsettled by design.
+      else if (!hcm.postsSent.get(record.goalName) && hcm.markedUnsent.has(record.goalName))
+        violations.push(
+          `${run} ${key} ends unsettled: its claim was marked, then the token refused, and no POST ever left`,
+        );
+    }
   }
 
-  const violations: string[] = [];
-  if (first.exhausted || second.exhausted) violations.push('livelock: the step budget ran out');
+  // Past the settle horizon, the next resume writes what no read has shown: every record ends done.
+  world.advanceTo(world.now + (TIMING.settleHorizonMs ?? 0) + 1);
+  const third = await resume(4);
+
+  if (first.exhausted || second.exhausted || third.exhausted)
+    violations.push('livelock: the step budget ran out');
   for (const [key, n] of hcm.countsByKey()) if (n > 1) violations.push(`${n} HCM goals for ${key}`);
   for (const run of runs) {
-    const store = new RecordStore(modelDocClient(world, world.actor(`check ${run}`), db), TABLE, {
-      runId: run,
-      connectionId: CONNECTION,
-      expiresAt: 0,
-    });
-    const loading = store.loadStates(RECORDS.map((r) => r.externalKey));
-    await world.run(100);
-    const states = await loading;
+    const states = await statesOf(world, db, run);
     for (const r of RECORDS) {
       const st = states.get(r.externalKey);
       const goalId = st?.record?.hcmGoalId;
@@ -207,5 +252,33 @@ export async function runChunkScenario(s: fc.Scheduler, plan: ChunkPlan): Promis
         );
     }
   }
+  violations.push(...(await contentAgrees(world, db, hcm, runs[0]!)));
   return { violations: [...violations, ...errors.map((e) => `unexpected error: ${e}`)], story: world.story };
+}
+
+/** No goal holds other content than its ledger entry says, where the ledger shows no write in doubt. */
+async function contentAgrees(world: World, db: DynamoModel, hcm: HcmModel, run: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const [key, st] of await statesOf(world, db, run)) {
+    const ledger = st?.ledger;
+    if (!ledger?.contentHash || ledger.hcmGoalId === undefined || needsReconcile(ledger)) continue;
+    const goal = hcm.goals.get(ledger.hcmGoalId);
+    const says = [RECORDS, RECORDS_B]
+      .map((rs) => rs.find((r) => r.externalKey === key)!)
+      .find((r) => contentHash(r, DEFAULT_GOAL_MAPPING) === ledger.contentHash);
+    if (goal && says && diffGoal(goal, toGoalPayload(says)) !== null)
+      out.push(`${key}: HCM holds other content than the ledger says (${goal.Description ?? '-'})`);
+  }
+  return out;
+}
+
+async function statesOf(world: World, db: DynamoModel, run: string) {
+  const store = new RecordStore(modelDocClient(world, world.actor(`check ${run}`), db), TABLE, {
+    runId: run,
+    connectionId: CONNECTION,
+    expiresAt: 0,
+  });
+  const loading = store.loadStates(RECORDS.map((r) => r.externalKey));
+  await world.run(100);
+  return loading;
 }

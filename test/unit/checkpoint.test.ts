@@ -134,10 +134,10 @@ describe('goal ledger: claims and commits (invariant 7)', () => {
       claimed: true,
       previous: { claimOwner: 'worker-a' },
     });
-    await expect(l.beginWrite('K1', 'worker-a')).rejects.toBeInstanceOf(ClaimLostError);
+    await expect(l.beginWrite('K1', 'worker-a', 'POST')).rejects.toBeInstanceOf(ClaimLostError);
     await expect(l.commit('K1', 'worker-a', commit)).rejects.toBeInstanceOf(ClaimLostError);
 
-    await l.beginWrite('K1', 'worker-b');
+    await l.beginWrite('K1', 'worker-b', 'POST');
     await l.commit('K1', 'worker-b', commit);
     const done = await l.get('K1');
     expect(done).toMatchObject({
@@ -169,7 +169,7 @@ describe('goal ledger: claims and commits (invariant 7)', () => {
       { clock },
     );
     await l.claim('K-dead', 'dead');
-    await l.beginWrite('K-dead', 'dead');
+    await l.beginWrite('K-dead', 'dead', 'POST');
     clock.advance(60_001); // claim expired ...
     const early = await l.claim('K-dead', 'next');
     // ... but request timeout + visibility (100 s after the write began) has not passed
@@ -185,7 +185,7 @@ describe('goal ledger: claims and commits (invariant 7)', () => {
     const clock = new TestClock();
     const l = ledger(clock);
     await l.claim('K3', 'w1');
-    await l.beginWrite('K3', 'w1');
+    await l.beginWrite('K3', 'w1', 'POST');
     const first = await l.markUnclear('K3', 'w1');
     expect(first).toEqual({ visibleAfter: clock.now() + 30_000, unclearWrites: 1 });
     expect(await l.claim('K3', 'w1')).toMatchObject({ claimed: false, until: first.visibleAfter });
@@ -211,7 +211,7 @@ describe('goal ledger: claims and commits (invariant 7)', () => {
     } as unknown as typeof dynamo.doc;
     const l = new GoalLedger(slowDoc, table, { runId: 'r', connectionId: 'conn' }, timing, { clock });
     await ledger(clock).claim('K-slow', 'w1');
-    await expect(l.beginWrite('K-slow', 'w1')).rejects.toThrow(/took too long/);
+    await expect(l.beginWrite('K-slow', 'w1', 'POST')).rejects.toThrow(/took too long/);
   });
 
   it('two workers racing for one record: exactly one wins', async () => {

@@ -122,8 +122,25 @@ describe('goal-sync resume', () => {
     const h = harness();
     expect(await run(['--stack', 'prod', '--run-id', 'r1'], h.deps)).toBe(1);
     expect(h.err.join('\n')).toContain('run r1 is RUNNING');
+    // One live execution per run: the refusal names the live one with its console URL.
+    expect(h.err.join('\n')).toContain(
+      `https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${execArn('r1')}`,
+    );
     expect(started()).toHaveLength(0);
     expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
+  });
+
+  it('finds a nightly run by the runbook spelling or by the fire time, as the starter named it', async () => {
+    givenRun(['nightly-20261201T0230Z'], { status: 'FAILED' });
+    for (const spelling of ['nightly-20261201T0230Z', 'nightly-2026-12-01T02:30:00Z']) {
+      const h = harness();
+      expect(await run(['--stack', 'prod', '--run-id', spelling], h.deps)).toBe(0);
+      expect(started().at(-1)).toMatchObject({ name: 'nightly-20261201T0230Z-r1' });
+      expect(JSON.parse(started().at(-1)!.input!)).toMatchObject({
+        runId: 'nightly-20261201T0230Z',
+        resume: true,
+      });
+    }
   });
 
   it('exits 3 without resuming when the run failed for re-auth and the connection still needs it', async () => {

@@ -65,6 +65,7 @@ async function run(runId: string, s: Setup) {
         connectionId: i.connectionId,
         source: i.source,
         attempt: 1,
+        generation: 1,
         chunkCount: s.chunkCount,
         mapThreshold: s.mapThreshold,
         chunks: inline ? Array.from({ length: s.chunkCount }, (_, n) => n) : [],
@@ -87,6 +88,10 @@ async function run(runId: string, s: Setup) {
       calls.finish.push(event);
       const e = event as { runId: string; outcome: string };
       return { runId: e.runId, status: e.outcome };
+    },
+    // The plan answers no writeMode: the HDL branch is never taken.
+    hdl: async () => {
+      throw new Error('the HDL branch is not part of this test');
     },
   };
   const execution = executeLocally(

@@ -28,12 +28,14 @@ const sample: Record<string, () => Error> = {
   RunNotFoundError: () => new errors.RunNotFoundError('r1'),
   InputRejectedError: () => new errors.InputRejectedError('empty'),
   GrantRejectedError: () => new errors.GrantRejectedError('invalid_grant', 400),
+  HdlLoadStuckError: () => new errors.HdlLoadStuckError('stuck', [1]),
   AmbiguousWriteError: () => new errors.AmbiguousWriteError('POST', '504'),
   AmbiguousTokenResponseError: () => new errors.AmbiguousTokenResponseError('reset'),
   RefreshTokenMayBeConsumedError: () => new errors.RefreshTokenMayBeConsumedError('reset'),
   NotStartedError: () => new errors.NotStartedError('no time'),
   NoRateSlotError: () => new errors.NoRateSlotError('no slot'),
   ClaimLostError: () => new errors.ClaimLostError('lost'),
+  UnsettledWriteError: () => new errors.UnsettledWriteError('POST may still land'),
   SimulatedCrashError: () => new errors.SimulatedCrashError('crash'),
 };
 
@@ -44,6 +46,7 @@ const REFINEMENTS: Record<string, string> = {
   NotStartedError: 'TransientError',
   NoRateSlotError: 'TransientError',
   SimulatedCrashError: 'TransientError',
+  UnsettledWriteError: 'TransientError',
   ClaimLostError: 'CheckpointConflictError',
   RecordRejectedError: 'InvalidRecordError',
 };

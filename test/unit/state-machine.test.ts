@@ -34,7 +34,8 @@ describe('state machine definition', () => {
   it('one definition: a Choice after PlanSync sends runs above mapThreshold to the Distributed Map', () => {
     const { asl } = renderDefinition({ maxConcurrency: 7 });
     const top = states(asl);
-    expect(top[STATE_NAMES.plan]?.Next).toBe(STATE_NAMES.mapChoice);
+    expect(top[STATE_NAMES.plan]?.Next).toBe(STATE_NAMES.writeChoice);
+    expect(top[STATE_NAMES.writeChoice]?.Default).toBe(STATE_NAMES.mapChoice);
     expect(top[STATE_NAMES.mapChoice]).toEqual({
       Type: 'Choice',
       Choices: [
@@ -50,6 +51,40 @@ describe('state machine definition', () => {
     expect(top[STATE_NAMES.distributedChunks]?.Next).toBe(STATE_NAMES.finish);
     // Both branches end a run the same way: a dead grant or any other error.
     expect(top[STATE_NAMES.distributedChunks]?.Catch).toEqual(top[STATE_NAMES.chunks]?.Catch);
+  });
+
+  it('the HDL branch: build, submit, poll in a Wait loop (no Lambda sleeps), record, then the REST Map', () => {
+    const { asl, functionArns } = renderDefinition({ maxConcurrency: 7 });
+    const top = states(asl);
+    const choice = top[STATE_NAMES.writeChoice] as unknown as { Choices: Array<{ Next: string }> };
+    expect(choice.Choices.map((c) => c.Next)).toEqual([STATE_NAMES.hdlBuild]);
+    expect(JSON.stringify(choice.Choices[0])).toContain('"StringEquals":"hdl"');
+    for (const name of [
+      STATE_NAMES.hdlBuild,
+      STATE_NAMES.hdlSubmit,
+      STATE_NAMES.hdlPoll,
+      STATE_NAMES.hdlRecord,
+    ]) {
+      expect(top[name]?.Resource).toBe(functionArns.hdl);
+      // Every step ends a run like the Maps do: a dead grant, or any other error (a stuck data set).
+      expect(top[name]?.Catch).toEqual(top[STATE_NAMES.chunks]?.Catch);
+    }
+    expect(top[STATE_NAMES.hdlBuild]?.Next).toBe(STATE_NAMES.hdlSubmit);
+    expect(top[STATE_NAMES.hdlSubmit]?.Next).toBe(STATE_NAMES.hdlPoll);
+    expect(top[STATE_NAMES.hdlPoll]?.Next).toBe(STATE_NAMES.hdlStatus);
+    expect(top[STATE_NAMES.hdlStatus]).toMatchObject({
+      Type: 'Choice',
+      Choices: [{ Variable: '$.hdlPoll.pending', NumericGreaterThan: 0, Next: STATE_NAMES.hdlWait }],
+      Default: STATE_NAMES.hdlRecord,
+    });
+    expect(top[STATE_NAMES.hdlWait]).toMatchObject({
+      Type: 'Wait',
+      SecondsPath: '$.hdlPoll.waitSeconds',
+      Next: STATE_NAMES.hdlPoll,
+    });
+    expect(top[STATE_NAMES.hdlRecord]?.Next).toBe(STATE_NAMES.mapChoice);
+    const result = validate(asl);
+    expect(result.isValid, result.errorsText('\n')).toBe(true);
   });
 
   it('inline branch is valid ASL with references-only Map items and the error paths', () => {
@@ -71,6 +106,7 @@ describe('state machine definition', () => {
       'connectionId.$': '$.connectionId',
       'source.$': '$.source',
       'attempt.$': '$.attempt',
+      'generation.$': '$.generation',
       'chunk.$': '$$.Map.Item.Value',
     });
     const catches = map.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
@@ -165,6 +201,7 @@ function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValu
       connectionId: i.connectionId,
       source: i.source,
       attempt: 1,
+      generation: 1,
       chunkCount: 3,
       mapThreshold: 765,
       chunks: [0, 1, 2],
@@ -228,6 +265,7 @@ describe('state machine execution (aws-local-stepfunctions)', () => {
       runId: 'r1',
       connectionId: 'c1',
       attempt: 1,
+      generation: 1,
       source: { uri: 'goals.jsonl' },
     });
     expect(calls.finish).toEqual([{ runId: 'r1', outcome: 'completed' }]);

@@ -31,6 +31,7 @@ const ample = () => 600_000;
 
 interface Harness {
   runId: string;
+  connectionId: string;
   clock: TestClock;
   hcm: FakeHcm;
   records: RecordStore;
@@ -60,6 +61,7 @@ function harness(
   });
   return {
     runId,
+    connectionId,
     clock,
     hcm,
     records,
@@ -169,7 +171,7 @@ describe('processChunk', () => {
     const g = goal(1);
     // Worker A claimed the record and its POST committed, then it died before committing the ledger.
     await h.ledger.claim(g.externalKey, 'dead');
-    await h.ledger.beginWrite(g.externalKey, 'dead');
+    await h.ledger.beginWrite(g.externalKey, 'dead', 'POST');
     await h.hcm.create(g.goalPlanId, {
       ...heldGoal(g),
     });
@@ -198,7 +200,7 @@ describe('processChunk', () => {
     expect(await h.records.get(g.externalKey)).toMatchObject({ status: 'done', action: 'reconciled' });
   });
 
-  it('an unclear create is never followed by a second POST in the same pass; the next pass reconciles', async () => {
+  it('an unclear create is never POSTed again while it may land: a read that sees it adopts, one that does not leaves it unsettled until the settle horizon', async () => {
     const h = harness();
     const [a, b] = [goal(10), goal(20)];
     h.hcm.afterCreate = (created, call) => {
@@ -226,33 +228,145 @@ describe('processChunk', () => {
 
     h.clock.advance(60_000);
     const second = await h.pass(ArraySource.of([a, b]), { engine: { concurrency: 1 }, worker: 'worker-3' });
-    expect(second.counts).toMatchObject({ reconciled: 1, created: 1, failed: 0 });
-    expect(h.hcm.calls).toMatchObject({ create: 3, findByNaturalKey: 4 });
+    // a is seen and adopted; b is not seen, and its POST may still land: unsettled, not POSTed again.
+    expect(second).toMatchObject({
+      status: 'complete',
+      counts: { reconciled: 1, created: 0, failed: 0, unsettled: 1 },
+    });
+    expect(h.hcm.calls).toMatchObject({ create: 2, findByNaturalKey: 4 });
+    expect(await h.records.get(b.externalKey)).toMatchObject({
+      status: 'unsettled',
+      reason: expect.stringContaining('may still land'),
+    });
+    expect(await h.ledger.get(b.externalKey)).toMatchObject({
+      ambiguous: true,
+      postStartedAt: expect.any(Number),
+    });
+
+    // A resume an hour later: still unseen, still within the horizon: unsettled again, no POST.
+    h.clock.advance(60 * 60_000);
+    const resumed = await h.pass(ArraySource.of([a, b]), { worker: 'worker-4', attempt: 2 });
+    expect(resumed.counts).toMatchObject({ unsettled: 1, created: 0 });
+    expect(h.hcm.calls.create).toBe(2);
+
+    // Past the settle horizon (24 h after the POST left), the goal is not coming: written again, once.
+    h.clock.advance(24 * 60 * 60_000);
+    const later = await h.pass(ArraySource.of([a, b]), { worker: 'worker-5', attempt: 3 });
+    expect(later.counts).toMatchObject({ created: 1, unsettled: 0 });
+    expect(h.hcm.calls.create).toBe(3);
     expect(h.hcm.goals.filter((g) => g.GoalName === a.goalName)).toHaveLength(1);
     expect(h.hcm.goals.filter((g) => g.GoalName === b.goalName)).toHaveLength(1);
+    expect(await h.ledger.get(b.externalKey)).not.toHaveProperty('postStartedAt');
   });
 
-  it('writes that stay unclear fail the record for this attempt; the next attempt looks first', async () => {
+  it('an unclear POST that lands after the visibility wait is adopted by the next run, never POSTed twice', async () => {
     const h = harness();
-    const g = goal(30);
+    const g = goal(40);
     h.hcm.beforeCreate = () => {
-      throw new AmbiguousWriteError('POST goals', 'timeout');
+      throw new AmbiguousWriteError('POST goals', 'HTTP 504');
     };
-    const engine = { maxUnclearWrites: 2 };
-    expect((await h.pass(ArraySource.of([g]), { engine })).counts).toMatchObject({ remaining: 1 });
+    await h.pass(ArraySource.of([g]));
     h.clock.advance(60_000);
-    const second = await h.pass(ArraySource.of([g]), { engine, worker: 'worker-2' });
-    expect(second.counts).toMatchObject({ failed: 1 });
-    expect(await h.records.get(g.externalKey)).toMatchObject({ status: 'failed', retryable: true });
+    expect((await h.pass(ArraySource.of([g]), { worker: 'worker-2' })).counts).toMatchObject({
+      unsettled: 1,
+    });
+    // HCM commits the first POST three minutes late, far past the visibility wait.
+    h.hcm.beforeCreate = undefined;
+    const late = await h.hcm.create(g.goalPlanId, {
+      ...toGoalPayload(g, DEFAULT_GOAL_MAPPING),
+      PersonId: fakeAssignee(g.personNumber).PersonId,
+    });
+    h.hcm.resetCalls();
+    const next = await h.pass(ArraySource.of([g]), { worker: 'worker-3', attempt: 2 });
+    expect(next.counts).toMatchObject({ reconciled: 1, created: 0, unsettled: 0 });
+    expect(h.hcm.calls.create).toBe(0);
+    expect(h.hcm.goals).toHaveLength(1);
+    expect(await h.ledger.get(g.externalKey)).toMatchObject({ hcmGoalId: late.GoalId, etag: late.etag });
+  });
+
+  it('PATCHes that stay unclear leave the record unsettled (not failed); each one after the first is sent only after a read', async () => {
+    const connection = `conn-patch-${++runCounter}`;
+    const earlier = harness(connection);
+    const g = goal(30);
+    await earlier.pass(ArraySource.of([g]));
+    // The next run of the connection, with changed content.
+    const h = harness(connection, earlier.hcm);
+    const changed = goal(30, { description: 'Changed' });
+    h.hcm.beforeUpdate = () => {
+      throw new AmbiguousWriteError('PATCH goal', 'HTTP 504');
+    };
+    h.hcm.resetCalls();
+    const engine = { maxUnclearWrites: 2 };
+    expect(
+      (await h.pass(ArraySource.of([changed]), { engine, attempt: 2, worker: 'w-2' })).counts,
+    ).toMatchObject({
+      remaining: 1,
+      unclearWrites: 1,
+    });
+    // The first PATCH carried the ledger's ETag; nothing was read.
+    expect(h.hcm.calls).toMatchObject({ update: 1, findByPerson: 0 });
+    h.clock.advance(60_000);
+    const second = await h.pass(ArraySource.of([changed]), { engine, worker: 'w-3' });
+    expect(second.counts).toMatchObject({ failed: 0, unsettled: 1, remaining: 0 });
+    // After the unclear PATCH: a read first, then the PATCH with the ETag it showed.
+    expect(h.hcm.calls).toMatchObject({ update: 2, findByPerson: 1 });
+    expect(h.hcm.ifMatch).toEqual([h.hcm.goals[0]?.etag, h.hcm.goals[0]?.etag]);
+    expect(await h.records.get(g.externalKey)).toMatchObject({ status: 'unsettled' });
     expect(await h.ledger.get(g.externalKey)).toMatchObject({ ambiguous: true, unclearWrites: 2 });
 
-    h.hcm.beforeCreate = undefined;
-    h.hcm.resetCalls();
+    h.hcm.beforeUpdate = undefined;
     h.clock.advance(60_000);
-    const retry = await h.pass(ArraySource.of([g]), { worker: 'worker-3', attempt: 2 });
-    expect(retry.counts).toMatchObject({ created: 1 });
-    expect(h.hcm.calls).toMatchObject({ findByNaturalKey: 1, create: 1 });
+    const retry = await h.pass(ArraySource.of([changed]), { worker: 'w-4', attempt: 2 });
+    expect(retry.counts).toMatchObject({ updated: 1 });
     expect(h.hcm.goals).toHaveLength(1);
+    expect(h.hcm.goals[0]).toMatchObject({ Description: 'Changed' });
+    expect(await h.ledger.get(g.externalKey)).toMatchObject({ etag: h.hcm.goals[0]?.etag });
+  });
+
+  it('a claim renewal that comes back too late to send after puts its marks back: nothing left, nothing to look for', async () => {
+    const h = harness();
+    const g = goal(50);
+    const slowDoc = {
+      send: async (cmd: { input?: { UpdateExpression?: string } }) => {
+        const out = await h.records.doc.send(cmd as never);
+        // The renewal before the POST is applied, then answers 110 s later: too late to send.
+        if (cmd.input?.UpdateExpression?.includes('writeStartedAt = :now')) h.clock.advance(110_000);
+        return out;
+      },
+    } as unknown as typeof h.records.doc;
+    const ledger = new GoalLedger(
+      slowDoc,
+      h.records.table,
+      { runId: h.runId, connectionId: h.connectionId },
+      undefined,
+      {
+        clock: h.clock,
+      },
+    );
+    const source = ArraySource.of([g]);
+    const run = (l?: GoalLedger) =>
+      processChunk(
+        { runId: h.runId, connectionId: h.connectionId, attempt: 1, chunk: source.chunk() },
+        {
+          source,
+          hcm: h.hcm,
+          records: h.records,
+          ...(l ? { ledger: l } : {}),
+          workerId: 'w-slow',
+          remainingTimeMs: ample,
+          clock: h.clock,
+        },
+      );
+    const first = await run(ledger);
+    expect(first.counts).toMatchObject({ remaining: 1, created: 0 });
+    expect(h.hcm.goals).toHaveLength(0);
+    const item = await h.ledger.get(g.externalKey);
+    expect(item).not.toHaveProperty('writeStartedAt');
+    expect(item).not.toHaveProperty('postStartedAt');
+    expect(item).not.toHaveProperty('claimOwner');
+    // The next pass creates it at once: no write trace, so no unsettled wait for a POST that never left.
+    h.clock.advance(1_000);
+    expect((await run()).counts).toMatchObject({ created: 1, unsettled: 0 });
   });
 
   it('a 400 fails that record with its reason, the others go on; the same attempt does not retry it', async () => {

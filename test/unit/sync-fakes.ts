@@ -112,6 +112,8 @@ export class FakeHcm implements HcmGoals {
   beforeCreate?: (payload: GoalPayload, call: number) => void;
   afterCreate?: (goal: PlanGoal, call: number) => void;
   beforeUpdate?: (uniqId: string) => void;
+  /** The If-Match of every PATCH, in order (undefined: none sent). */
+  readonly ifMatch: Array<string | undefined> = [];
   delayMs = 0;
 
   private async pause(): Promise<void> {
@@ -144,7 +146,12 @@ export class FakeHcm implements HcmGoals {
       (a) => personNumber === undefined || a.PersonNumber === personNumber,
     );
     const items = all.slice(page.offset, page.offset + page.limit);
-    return { items, read: items.length, hasMore: page.offset + items.length < all.length };
+    return {
+      items,
+      read: items.length,
+      hasMore: page.offset + items.length < all.length,
+      ...(page.totalResults ? { totalResults: all.length } : {}),
+    };
   }
 
   async create(goalPlanId: number, payload: GoalPayload, guard?: WriteGuard): Promise<PlanGoal> {
@@ -159,6 +166,7 @@ export class FakeHcm implements HcmGoals {
       ...payload,
       GoalId: id,
       ref: { goalPlanId, path: `${hcmResources.planGoals(goalPlanId)}/${uniqId}`, uniqId },
+      etag: `"${id}-1"`,
     };
     this.goals.push(goal);
     this.afterCreate?.(goal, this.calls.create);
@@ -168,16 +176,21 @@ export class FakeHcm implements HcmGoals {
   async update(
     ref: GoalRef,
     patch: Partial<GoalPayload>,
-    _etag?: string,
+    etag?: string,
     guard?: WriteGuard,
   ): Promise<PlanGoal> {
     this.calls.update += 1;
+    this.ifMatch.push(etag);
     await this.pause();
     await guard?.();
     this.beforeUpdate?.(ref.uniqId);
     const goal = this.goals.find((g) => g.ref.path === ref.path);
     if (!goal) throw new HcmRequestError(404, `no goal ${ref.uniqId}`);
+    // Like HCM: If-Match is checked against the goal's ETag when the change is applied.
+    if (etag !== undefined && goal.etag !== undefined && etag !== goal.etag)
+      throw new HcmRequestError(412, `goal ${ref.uniqId} changed: ETag ${goal.etag}`);
     Object.assign(goal, patch);
+    goal.etag = nextEtag(goal);
     return { ...goal };
   }
 
@@ -191,6 +204,12 @@ export class FakeHcm implements HcmGoals {
     this.calls.create = 0;
     this.calls.update = 0;
   }
+}
+
+/** The goal's next ETag: its id and a version that grows with every change. */
+export function nextEtag(goal: PlanGoal): string {
+  const version = Number(/-(\d+)"$/.exec(goal.etag ?? '')?.[1] ?? 0);
+  return `"${goal.GoalId}-${version + 1}"`;
 }
 
 /** A clock tests can move. */

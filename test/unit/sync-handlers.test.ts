@@ -126,6 +126,34 @@ describe('pipeline handlers', () => {
     expect(result).toMatchObject({ index: 0, indexes: [0, 1], status: 'complete', counts: { created: 4 } });
   });
 
+  it('a chunk task of a superseded take of the run lease stops with RunLeaseLostError and writes nothing', async () => {
+    const source = ArraySource.of(Array.from({ length: 2 }, (_, i) => goal(300 + i)));
+    const hcm = new FakeHcm();
+    const p = pipeline(source, hcm);
+    const input = { runId: 'h-4', connectionId: 'conn-h4', source: { uri: 'g.jsonl' } };
+    const first = await p.plan(input, context());
+    // The same run planned again (a second execution of it): a new generation, the first one's tasks are stale.
+    const second = await p.plan(input, context());
+    expect([first.generation, second.generation]).toEqual([1, 2]);
+    const task = (plan: typeof first) => ({
+      runId: plan.runId,
+      connectionId: plan.connectionId,
+      source: plan.source,
+      attempt: plan.attempt,
+      generation: plan.generation,
+      chunk: (plan.chunks as unknown[])[0],
+    });
+    await expect(p.chunk(task(first), context())).rejects.toMatchObject({
+      name: 'RunLeaseLostError',
+      message: expect.stringMatching(/generation 1 superseded by 2/),
+    });
+    expect(hcm.goals).toHaveLength(0);
+    expect(await p.chunk(task(second), context())).toMatchObject({
+      status: 'complete',
+      counts: { created: 2 },
+    });
+  });
+
   it('ReauthRequiredError leaves the chunk handler with its name; bad input is a ConfigError', async () => {
     const source = ArraySource.of([goal(200)]);
     const hcm = new FakeHcm();

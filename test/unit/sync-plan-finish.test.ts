@@ -425,6 +425,27 @@ describe('finishRun', () => {
     expect(metrics.filter(([n]) => n === 'SyncDurationMs')).toHaveLength(1);
   });
 
+  it('counts unsettled records from complete chunk snapshots: status, event and metric', async () => {
+    await plannedRun('fin-u', 20, 0, 2);
+    await chunks.saveChunkSummary('fin-u', summary(0, 10));
+    await chunks.saveChunkSummary('fin-u', { ...summary(1, 7), unsettled: 3, settled: 10 });
+    const { published, publisher } = events();
+    const metrics: Array<[string, number]> = [];
+    const sink = {
+      addMetric: (name: string, _unit: unknown, value: number) => {
+        metrics.push([name, value]);
+      },
+    } as unknown as MetricsSink;
+    const out = await finishRun({ runId: 'fin-u' }, { runs, chunks, events: publisher, metrics: sink });
+    expect(out).toMatchObject({
+      status: 'completed_with_failures',
+      aggregation: 'chunks',
+      goals: { created: 17, failed: 0, unsettled: 3 },
+    });
+    expect(published[0]?.detail).toMatchObject({ goals: { unsettled: 3 } });
+    expect(metrics).toContainEqual(['GoalsUnsettled', 3]);
+  });
+
   it('falls back to counting record checkpoints when snapshots are missing, and reports unsettled goals', async () => {
     await plannedRun('fin-b', 4, 0, 2);
     await chunks.saveChunkSummary('fin-b', summary(0, 2));
@@ -440,14 +461,22 @@ describe('finishRun', () => {
     ] as const) {
       await store.complete(key, { contentHash: 'h', chunkIndex: 0, runAttempt: 1, action, ids });
     }
-    // C was claimed (on the ledger) but never finished: no record checkpoint says done or failed.
-    const { publisher } = events();
+    // C's write may have reached HCM unseen: unsettled. D was claimed but never finished: no record
+    // checkpoint at all. Both count as unsettled, under the one name.
+    await store.unsettle('C', { contentHash: 'h', chunkIndex: 0, runAttempt: 1 }, 'POST answered 504');
+    const { publisher, published } = events();
     const out = await finishRun({ runId: 'fin-b' }, { runs, chunks, events: publisher });
     expect(out).toMatchObject({
       aggregation: 'records',
       status: 'completed_with_failures',
-      goals: { created: 1, reconciled: 1, unsettled: 2 },
+      goals: { created: 1, reconciled: 1, failed: 0, unsettled: 2 },
     });
+    expect(published).toEqual([
+      expect.objectContaining({
+        type: 'sync.completed',
+        detail: expect.objectContaining({ goals: expect.objectContaining({ unsettled: 2 }) }),
+      }),
+    ]);
   });
 
   it('a verify run reports what its chunks found and repaired: from the snapshots, and from the records', async () => {

@@ -1,10 +1,11 @@
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unlessConditionFails } from '../aws-errors.ts';
-import { CheckpointConflictError, ClaimLostError } from '../errors.ts';
+import { CheckpointConflictError, ClaimLostError, RunLeaseLostError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import { dynamoCall } from './batch-io.ts';
 import { LEDGER_SK, ledgerPk } from './item-keys.ts';
+import type { RunFence } from './run-lease.ts';
 import type { DoneAction, HcmIds, LedgerItem } from './run-types.ts';
 
 /** Timing of the write protocol (docs/invariants.md, invariant 7). */
@@ -22,7 +23,16 @@ export interface WriteTiming {
    * live holder usually finishes in well under a second, so this is not the claim's expiry.
    */
   claimRecheckMs?: number;
+  /**
+   * How long after an unclear POST a record whose goal no read has shown stays `unsettled` instead of
+   * being created again (default 24 h): far beyond any gateway or commit delay, so a second POST
+   * never races a first one that may still land (invariant 7).
+   */
+  settleHorizonMs?: number;
 }
+
+/** The settle horizon's default: a day, far beyond Oracle's request and gateway timeouts. */
+export const SETTLE_HORIZON_DEFAULT_MS = 24 * 60 * 60_000;
 
 export const WRITE_TIMING_DEFAULTS: WriteTiming = {
   claimTtlMs: 120_000,
@@ -32,6 +42,7 @@ export const WRITE_TIMING_DEFAULTS: WriteTiming = {
   visibilityMs: 60_000,
   marginMs: 2_000,
   claimRecheckMs: 5_000,
+  settleHorizonMs: SETTLE_HORIZON_DEFAULT_MS,
 };
 
 export type LedgerClaim =
@@ -39,7 +50,7 @@ export type LedgerClaim =
   | { claimed: false; current?: LedgerItem; until: number };
 
 const CLAIM_FIELDS = 'claimOwner, claimRunId, claimExpiresAt';
-const WRITE_FIELDS = 'writeStartedAt, visibleAfter, ambiguous, unclearWrites';
+const WRITE_FIELDS = 'writeStartedAt, visibleAfter, ambiguous, unclearWrites, postStartedAt, patchStartedAt';
 
 /**
  * Claims and commits on the ledger item of (connection, external key). One item holds both, so a
@@ -48,15 +59,23 @@ const WRITE_FIELDS = 'writeStartedAt, visibleAfter, ambiguous, unclearWrites';
  */
 export class GoalLedger {
   private readonly clock: Clock;
+  private readonly fence: RunFence | undefined;
 
+  /**
+   * `scope.generation`: the run generation the pass's plan got (invariant 10). With it, a claim takes
+   * only items no later generation has claimed (and stamps `runGeneration`), and the write guard and
+   * the commit require the item still at it; `fence` checks the connection's run lease before every
+   * claim and write request. Without them (tests of the ledger alone) no generation is checked.
+   */
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
-    private readonly scope: { runId: string; connectionId: string },
+    private readonly scope: { runId: string; connectionId: string; generation?: number },
     private readonly timing: WriteTiming = WRITE_TIMING_DEFAULTS,
-    options: { clock?: Clock } = {},
+    options: { clock?: Clock; fence?: RunFence } = {},
   ) {
     this.clock = options.clock ?? systemClock;
+    this.fence = options.fence;
     const room = timing.claimTtlMs - timing.requestTimeoutMs - 2 * timing.marginMs;
     if (room <= 0) {
       throw new CheckpointConflictError(
@@ -78,6 +97,11 @@ export class GoalLedger {
     return connectionId;
   }
 
+  /** How long after an unclear POST its record is not created again (WriteTiming.settleHorizonMs). */
+  get settleHorizonMs(): number {
+    return this.timing.settleHorizonMs ?? SETTLE_HORIZON_DEFAULT_MS;
+  }
+
   async get(externalKey: string): Promise<LedgerItem | undefined> {
     const out = await dynamoCall('GetItem', () =>
       this.doc.send(
@@ -93,6 +117,9 @@ export class GoalLedger {
    * other: they are never taken over early.
    */
   async claim(externalKey: string, owner: string): Promise<LedgerClaim> {
+    // A claim is no write to HCM: a check of the last second stands (one read per second per pass).
+    if (this.fence) await this.fence.check({ maxAgeMs: 1_000 });
+    const gen = this.generation();
     const now = this.clock.now();
     const out = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
@@ -101,9 +128,11 @@ export class GoalLedger {
           Key: this.key(externalKey, owner),
           ConditionExpression:
             '(attribute_not_exists(claimOwner) OR claimOwner = :owner OR claimExpiresAt < :now) AND ' +
-            '(attribute_not_exists(visibleAfter) OR visibleAfter <= :now)',
+            '(attribute_not_exists(visibleAfter) OR visibleAfter <= :now)' +
+            (gen !== undefined ? ' AND (attribute_not_exists(runGeneration) OR runGeneration <= :gen)' : ''),
           UpdateExpression:
-            'SET claimOwner = :owner, claimRunId = :run, claimExpiresAt = :exp, externalKey = :key, connectionId = :conn',
+            'SET claimOwner = :owner, claimRunId = :run, claimExpiresAt = :exp, externalKey = :key, connectionId = :conn' +
+            (gen !== undefined ? ', runGeneration = :gen' : ''),
           ExpressionAttributeValues: {
             ':owner': owner,
             ':now': now,
@@ -111,6 +140,7 @@ export class GoalLedger {
             ':exp': now + this.timing.claimTtlMs,
             ':key': externalKey,
             ':conn': this.scope.connectionId,
+            ...(gen !== undefined ? { ':gen': gen } : {}),
           },
           ReturnValues: 'ALL_OLD',
         }),
@@ -121,6 +151,7 @@ export class GoalLedger {
       return previous ? { claimed: true, previous } : { claimed: true };
     }
     const current = await this.get(externalKey);
+    if (gen !== undefined && (current?.runGeneration ?? 0) > gen) this.superseded(current?.runGeneration);
     // Look again soon rather than at the claim's expiry; a write not visible yet is waited out in full.
     const recheck = this.timing.claimRecheckMs ?? WRITE_TIMING_DEFAULTS.claimRecheckMs ?? 5_000;
     const claimUntil = Math.min(current?.claimExpiresAt ?? 0, now + recheck);
@@ -134,22 +165,30 @@ export class GoalLedger {
    * Throws ClaimLostError when the claim is gone or the renewal took so long that the request could
    * outlive it.
    */
-  async beginWrite(externalKey: string, owner: string): Promise<void> {
+  async beginWrite(externalKey: string, owner: string, method: 'POST' | 'PATCH'): Promise<void> {
     const t = this.timing;
+    // Fresh, right before the request: a run that lost the connection sends nothing more.
+    if (this.fence) await this.fence.check();
+    const gen = this.generation();
     const started = this.clock.now();
+    // Which write left, and when (gone only with a commit or a refusal): an unclear POST means no
+    // second POST before a read sees the goal or the settle horizon passes; an unclear PATCH means the
+    // next writer moves the goal's ETag on even when the content is already ours.
+    const post = method === 'POST' ? ', postStartedAt = :now' : ', patchStartedAt = :now';
     const renewed = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(externalKey, owner),
-          ConditionExpression: 'claimOwner = :owner AND claimExpiresAt > :live',
-          UpdateExpression: 'SET claimExpiresAt = :exp, writeStartedAt = :now, visibleAfter = :visible',
+          ConditionExpression: `claimOwner = :owner AND claimExpiresAt > :live${gen !== undefined ? ' AND runGeneration = :gen' : ''}`,
+          UpdateExpression: `SET claimExpiresAt = :exp, writeStartedAt = :now, visibleAfter = :visible${post}`,
           ExpressionAttributeValues: {
             ':owner': owner,
             ':live': started + t.marginMs,
             ':exp': started + t.claimTtlMs,
             ':now': started,
             ':visible': started + t.requestTimeoutMs + t.visibilityMs,
+            ...(gen !== undefined ? { ':gen': gen } : {}),
           },
         }),
       ),
@@ -164,27 +203,51 @@ export class GoalLedger {
     }
   }
 
-  /** The confirmed write: ids + content hash, and the claim released, in one owner-checked write. */
+  /**
+   * The confirmed write: ids + content hash + the goal's ETag as HCM answered it (every later PATCH
+   * carries it as If-Match; none given: the next update reads the goal first), and the claim
+   * released, in one owner-checked write.
+   */
   async commit(
     externalKey: string,
     owner: string,
-    c: { contentHash: string; ids: HcmIds; personNumber: string; action: DoneAction },
+    c: {
+      contentHash: string;
+      ids: HcmIds;
+      personNumber: string;
+      action: DoneAction;
+      etag?: string;
+      /** The goal was loaded through HDL under this SourceSystemOwner: HCM holds our source key for it. */
+      sourceSystemOwner?: string;
+    },
   ): Promise<void> {
     const update =
       'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, goalPath = :path, ' +
-      'personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at ' +
-      `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}`;
-    const done = await this.ownedUpdate(externalKey, owner, update, {
-      ':hash': c.contentHash,
-      ':gid': c.ids.hcmGoalId,
-      ':uid': c.ids.performanceGoalsUniqID,
-      ':plan': c.ids.goalPlanId,
-      ':path': c.ids.goalPath,
-      ':person': c.personNumber,
-      ':run': this.scope.runId,
-      ':action': c.action,
-      ':at': new Date(this.clock.now()).toISOString(),
-    });
+      `personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at${c.etag ? ', etag = :etag' : ''}` +
+      `${c.sourceSystemOwner ? ', hdlSourceOwner = :owner_key' : ''} ` +
+      `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}${c.etag ? '' : ', etag'}`;
+    // The claim implies the generation (a claim stamps it); the commit says so in its own condition.
+    const gen = this.generation();
+    const done = await this.ownedUpdate(
+      externalKey,
+      owner,
+      update,
+      {
+        ':hash': c.contentHash,
+        ':gid': c.ids.hcmGoalId,
+        ':uid': c.ids.performanceGoalsUniqID,
+        ':plan': c.ids.goalPlanId,
+        ':path': c.ids.goalPath,
+        ':person': c.personNumber,
+        ':run': this.scope.runId,
+        ':action': c.action,
+        ':at': new Date(this.clock.now()).toISOString(),
+        ...(c.etag ? { ':etag': c.etag } : {}),
+        ...(c.sourceSystemOwner ? { ':owner_key': c.sourceSystemOwner } : {}),
+        ...(gen !== undefined ? { ':gen': gen } : {}),
+      },
+      gen !== undefined ? 'runGeneration = :gen' : undefined,
+    );
     if (!done)
       throw new ClaimLostError(`record ${externalKey} was claimed by another worker before the commit`);
   }
@@ -227,19 +290,21 @@ export class GoalLedger {
   }
 
   /**
-   * Gives the claim back after a write that never left (the token could not be had): the marks our
-   * beginWrite set return to what the claim found, so the next claimant does not look for a write
-   * that was never sent.
+   * Gives the claim back after a write that never left (the token could not be had, or the claim's
+   * renewal took too long to send after it): the marks our beginWrite set return to what the claim
+   * found, so the next claimant does not look for a write that was never sent.
    */
   async releaseUnsent(
     externalKey: string,
     owner: string,
-    found: { writeStartedAt?: number; visibleAfter?: number } | undefined,
+    found:
+      | { writeStartedAt?: number; visibleAfter?: number; postStartedAt?: number; patchStartedAt?: number }
+      | undefined,
   ): Promise<void> {
     const set: string[] = [];
     const remove = [CLAIM_FIELDS];
     const values: Record<string, unknown> = {};
-    for (const field of ['writeStartedAt', 'visibleAfter'] as const) {
+    for (const field of ['writeStartedAt', 'visibleAfter', 'postStartedAt', 'patchStartedAt'] as const) {
       const value = found?.[field];
       if (value === undefined) remove.push(field);
       else {
@@ -257,13 +322,14 @@ export class GoalLedger {
     owner: string,
     update: string,
     values: Record<string, unknown>,
+    alsoRequire?: string,
   ): Promise<Record<string, unknown> | undefined> {
     const out = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.table,
           Key: this.key(externalKey, owner),
-          ConditionExpression: 'claimOwner = :owner',
+          ConditionExpression: alsoRequire ? `claimOwner = :owner AND ${alsoRequire}` : 'claimOwner = :owner',
           UpdateExpression: update,
           ExpressionAttributeValues: { ':owner': owner, ...values },
           ReturnValues: 'ALL_NEW',
@@ -271,5 +337,15 @@ export class GoalLedger {
       ),
     );
     return out ? (out.Attributes ?? {}) : undefined;
+  }
+
+  /** The pass's run generation when it is fenced by one (the mutation check turns the fence off). */
+  private generation(): number | undefined {
+    return protocolGuards.runGenerationFence ? this.scope.generation : undefined;
+  }
+
+  private superseded(current: number | undefined): never {
+    const { connectionId, runId, generation } = this.scope;
+    throw new RunLeaseLostError(connectionId, runId, undefined, generation, current);
   }
 }

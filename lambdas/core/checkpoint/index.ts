@@ -6,11 +6,13 @@
 export { dynamoCall, queryByPrefix } from './batch-io.ts';
 export { ChunkStore } from './chunk-store.ts';
 export type { WriteTiming } from './goal-ledger.ts';
-export { GoalLedger, WRITE_TIMING_DEFAULTS } from './goal-ledger.ts';
+export { GoalLedger, SETTLE_HORIZON_DEFAULT_MS, WRITE_TIMING_DEFAULTS } from './goal-ledger.ts';
+export { type HdlPartItem, type HdlPartStatus, HdlPartStore } from './hdl-part-store.ts';
 export { RUN_SK, runPk, SK_PREFIX } from './item-keys.ts';
 export type { RecordState } from './record-store.ts';
 export { RecordStore } from './record-store.ts';
 export { ttlSeconds } from './retention.ts';
+export type { AcquiredLease, RunFence } from './run-lease.ts';
 export { RunLease } from './run-lease.ts';
 export { RunStore, sourceChange } from './run-store.ts';
 export type {

@@ -12,6 +12,7 @@ export const SK_PREFIX = {
   record: 'REC#',
   chunk: 'CHUNK#',
   chunkRef: 'CHUNKREF#',
+  hdlPart: 'HDLPART#',
 } as const;
 
 export const runPk = (runId: string): string => `RUN#${runId}`;
@@ -20,6 +21,7 @@ export const runPk = (runId: string): string => `RUN#${runId}`;
 export const invalidSk = (line: number): string => `${SK_PREFIX.invalid}${String(line).padStart(10, '0')}`;
 export const recordSk = (externalKey: string): string => `${SK_PREFIX.record}${externalKey}`;
 export const chunkSk = (index: number): string => `${SK_PREFIX.chunk}${String(index).padStart(7, '0')}`;
+export const hdlPartSk = (part: number): string => `${SK_PREFIX.hdlPart}${String(part).padStart(5, '0')}`;
 export const chunkRefSk = (index: number): string => `${SK_PREFIX.chunkRef}${String(index).padStart(7, '0')}`;
 
 /**

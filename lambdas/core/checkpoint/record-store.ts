@@ -127,16 +127,32 @@ export class RecordStore {
 
   /** Marks the record failed for this attempt, unless another invocation already finished it. */
   async fail(externalKey: string, c: RecordProgress, reason: string, retryable: boolean): Promise<void> {
+    await this.putUnlessDone(
+      this.recordItem(externalKey, c, { status: 'failed', reason: reason.slice(0, 1000), retryable }),
+    );
+  }
+
+  /**
+   * Marks the record `unsettled` for this attempt (a write no read has shown yet), unless another
+   * invocation already finished it. The ledger keeps the write's marks: the next run looks first.
+   */
+  async unsettle(externalKey: string, c: RecordProgress, reason: string): Promise<void> {
+    await this.putUnlessDone(
+      this.recordItem(externalKey, c, {
+        status: 'unsettled',
+        reason: reason.slice(0, 1000),
+        retryable: true,
+      }),
+    );
+  }
+
+  private async putUnlessDone(item: Record<string, unknown>): Promise<void> {
     try {
       await dynamoCall('PutItem', () =>
         this.doc.send(
           new PutCommand({
             TableName: this.table,
-            Item: this.recordItem(externalKey, c, {
-              status: 'failed',
-              reason: reason.slice(0, 1000),
-              retryable,
-            }),
+            Item: item,
             ConditionExpression: 'attribute_not_exists(#status) OR #status <> :done',
             ExpressionAttributeNames: { '#status': 'status' },
             ExpressionAttributeValues: { ':done': 'done' },

@@ -180,6 +180,7 @@ export class RunStore extends RunScopedStore {
    * Moves the run to a terminal status. Returns false when the run already had that status (a retried
    * finish), so events are emitted once. `failed` never overwrites `needs_reauth`: the more specific
    * cause wins when both paths fire (e.g. a distributed map's child marked it first).
+   * `completed` and `completed_with_failures` are never overwritten by `failed` or `needs_reauth`.
    */
   async transition(runId: string, to: RunTransition): Promise<boolean> {
     const now = this.clock.now();
@@ -204,6 +205,13 @@ export class RunStore extends RunScopedStore {
     if (to.status === 'failed') {
       condition += ' AND #status <> :reauth';
       values[':reauth'] = 'needs_reauth';
+    }
+    if (to.status === 'failed' || to.status === 'needs_reauth') {
+      // A run that completed stays completed: the late finish of a second execution of the same run
+      // (a redelivered trigger, an orphan's status event) must not turn it into a failure.
+      condition += ' AND NOT #status IN (:completed, :withFailures)';
+      values[':completed'] = 'completed';
+      values[':withFailures'] = 'completed_with_failures';
     }
     try {
       await dynamoCall('UpdateItem', () =>

@@ -42,7 +42,10 @@ export interface GoalCounts {
   reconciled: number;
   invalid: number;
   failed: number;
-  /** Valid records without a terminal state (a run that stopped early). */
+  /**
+   * Valid records this run could not settle: a write whose outcome no read has shown yet (status
+   * `unsettled`, settled by the next run), or no terminal state at all (a run that stopped early).
+   */
   unsettled: number;
   /**
    * A verify run only: goals the ledger called written that HCM no longer held (missing) or held with
@@ -80,7 +83,11 @@ export interface RunItem {
   expiresAt: number;
 }
 
-export type RecordStatus = 'pending' | 'done' | 'failed';
+/**
+ * `unsettled`: a write of this record may have reached HCM and no read has shown it yet; the run cannot
+ * say which, so it neither writes again nor calls the record failed. The next run looks first.
+ */
+export type RecordStatus = 'pending' | 'done' | 'failed' | 'unsettled';
 export type DoneAction = 'created' | 'updated' | 'unchanged' | 'reconciled';
 
 /**
@@ -157,6 +164,22 @@ export interface LedgerItem {
   ambiguous?: boolean;
   /** How many writes in a row ended unclear. */
   unclearWrites?: number;
+  /**
+   * The goal was loaded through HCM Data Loader under this SourceSystemOwner (the record's external key
+   * is its SourceSystemId): a later HDL load may MERGE it. Absent: HCM holds no source key of ours.
+   */
+  hdlSourceOwner?: string;
+  /**
+   * A POST left at this time (epoch ms) and no commit or refusal settled it: until a read sees the goal,
+   * the record is not created again before the settle horizon has passed (it ends `unsettled`).
+   */
+  postStartedAt?: number;
+  /** A PATCH left at this time (epoch ms) and no commit settled it: it may land late with its If-Match. */
+  patchStartedAt?: number;
+  /** The goal's ETag as HCM answered the last committed write: the If-Match of the next PATCH. */
+  etag?: string;
+  /** The highest run generation that claimed the item (invariant 10): older passes may not claim it. */
+  runGeneration?: number;
 }
 
 /**
@@ -178,7 +201,9 @@ export function committedIds(ledger: LedgerItem | undefined): HcmIds | undefined
 
 /** A write may have happened that no one confirmed: the next writer looks (finder) before creating. */
 export function needsReconcile(ledger: LedgerItem | undefined): boolean {
-  return ledger?.writeStartedAt !== undefined || ledger?.ambiguous === true;
+  return (
+    ledger?.writeStartedAt !== undefined || ledger?.ambiguous === true || ledger?.postStartedAt !== undefined
+  );
 }
 
 export interface InvalidRecordItem {
@@ -200,7 +225,9 @@ export interface ChunkSummary {
   unchanged: number;
   reconciled: number;
   failed: number;
-  /** done + failed: only grows, so an older snapshot never overwrites a newer one. */
+  /** Records this run could not settle (absent on snapshots written before the status existed). */
+  unsettled?: number;
+  /** done + failed + unsettled: only grows, so an older snapshot never overwrites a newer one. */
   settled: number;
   /** Of the settled records, those a verify finding settled (absent on snapshots of other runs). */
   verifyMissing?: number;

@@ -29,6 +29,7 @@ import {
   throttlePauseMs,
 } from './response.ts';
 import { judgeUnauthorized, MAX_LATE_TOKEN_RETRIES } from './unauthorized.ts';
+import { tokenThenGuard } from './write-order.ts';
 
 export interface HcmClientStats {
   requests: number;
@@ -77,9 +78,6 @@ export interface HcmClientOptions {
  * (`PersonId=300100001 and GoalName='It''s done'`).
  */
 export const REST_FRAMEWORK_VERSION = '4';
-
-/** A token wait longer than this (a refresh, a lease wait) is followed by a second claim check. */
-const GUARD_RECHECK_AFTER_MS = 250;
 
 type Method = 'GET' | 'POST' | 'PATCH';
 
@@ -146,6 +144,20 @@ export class HcmGoalsClient implements HcmGoals {
   }
 
   /**
+   * A JSON call on another resource of the same pod (HCM Data Loader's `dataLoadDataSets`, a goal
+   * plan): the same pacer, token handling and retry rules as the goal calls, so a POST whose answer
+   * is lost throws AmbiguousWriteError and the caller settles it (core/hdl). Answers the parsed body.
+   */
+  async request(
+    method: 'GET' | 'POST',
+    path: string,
+    options: { query?: Record<string, string>; body?: unknown; headers?: Record<string, string> } = {},
+  ): Promise<unknown> {
+    const answer = await this.send({ method, path, ...options });
+    return parseJson<unknown>(answer);
+  }
+
+  /**
    * A worker's goals in one plan, on the plan's child collection (never the top-level, read-only
    * `performanceGoals`: its items have keys of their own). Not onlyData: the keys are in the links.
    */
@@ -180,6 +192,10 @@ export class HcmGoalsClient implements HcmGoals {
   async listPlanGoals(goalPlanId: number, page: PlanGoalsQuery, budget?: Budget): Promise<PlanGoalsPage> {
     const query: Record<string, string> = { limit: String(page.limit), offset: String(page.offset) };
     if (page.totalResults) query.totalResults = 'true';
+    if (page.keyset) {
+      query.orderBy = 'GoalId:asc';
+      if (page.keyset.after !== undefined) query.q = `GoalId > ${page.keyset.after}`;
+    }
     const body = parseJson<HcmCollection<RawItem>>(
       await this.send({ method: 'GET', path: hcmResources.planGoals(goalPlanId), query }, budget),
     );
@@ -205,6 +221,7 @@ export class HcmGoalsClient implements HcmGoals {
       limit: String(page.limit),
       offset: String(page.offset),
       onlyData: 'true',
+      ...(page.totalResults ? { totalResults: 'true' } : {}),
     };
     const body = parseJson<HcmCollection<RawItem>>(
       await this.send({ method: 'GET', path: hcmResources.goalPlanAssignees, query }, budget),
@@ -213,7 +230,12 @@ export class HcmGoalsClient implements HcmGoals {
       .filter((item) => item.GoalPlanId === undefined || item.GoalPlanId === goalPlanId)
       .filter((item) => personNumber === undefined || item.PersonNumber === personNumber)
       .flatMap((item) => assigneeOf(item) ?? []);
-    return { items, read: body.items.length, hasMore: body.hasMore === true && body.items.length > 0 };
+    return {
+      items,
+      read: body.items.length,
+      hasMore: body.hasMore === true && body.items.length > 0,
+      ...(typeof body.totalResults === 'number' ? { totalResults: body.totalResults } : {}),
+    };
   }
 
   create(goalPlanId: number, payload: GoalPayload, guard?: WriteGuard): Promise<PlanGoal> {
@@ -273,13 +295,15 @@ export class HcmGoalsClient implements HcmGoals {
    * replace that token version and retry (unauthorized.ts: bounded retries while tokens expire on the
    * way, one for a token refused while fresh); 429 pause the pacer for Retry-After and retry (until
    * the time budget runs short); 503 and 504 slow the pacer too (a pod's overload); 5xx answers and
-   * network failures retry only where repeating is harmless (GET, PATCH without If-Match), a POST
-   * throws AmbiguousWriteError (a 503 too: the write may have been taken on); other 4xx, and a 500 with
+   * network failures retry only where repeating is harmless (GET), a POST or PATCH throws
+   * AmbiguousWriteError (a 503 too: the write may have been taken on); other 4xx, and a 500 with
    * o:errorDetails (a business rule), throw HcmRequestError. Retries go to the head of the queue.
    */
   private async send(req: Request, budget: Budget | undefined = this.o.remainingTimeMs): Promise<Answer> {
     const what = `${req.method} ${req.path}`;
-    const repeatable = req.method === 'GET' || (req.method === 'PATCH' && !req.headers?.['If-Match']);
+    // Only a read is repeated blind. A write is repeated only where it provably was not taken (a
+    // refused connection, a 401, a 429); any other failure of a POST or PATCH may still land.
+    const repeatable = req.method === 'GET';
     let replace: { minVersion: number; trigger: 'afterUnauthorized' } | undefined;
     let refusedFresh = false;
     let lateTokens = 0;
@@ -292,15 +316,15 @@ export class HcmGoalsClient implements HcmGoals {
         async () => {
           // When the pacer released this attempt: a 429 for it belongs to the rate of that moment.
           sentAt = this.limiter.clock();
-          // The claim is checked first and the token taken last, so a short-lived token is not aged by the
-          // check's round trip; a token wait long enough to matter (a refresh) is followed by a second
-          // check. A guard that throws means this attempt is never sent.
-          if (req.guard) await req.guard();
-          const asked = Date.now();
-          used = await this.o.tokens.getToken(this.o.connectionId, replace).catch((err: unknown) => {
-            throw sentAny ? err : notSentYet(err);
-          });
-          if (req.guard && Date.now() - asked > GUARD_RECHECK_AFTER_MS) await req.guard();
+          // The token first, then the claim check (write-order.ts): a token failure marks nothing. A
+          // guard that throws means this attempt is never sent.
+          used = await tokenThenGuard(
+            () =>
+              this.o.tokens.getToken(this.o.connectionId, replace).catch((err: unknown) => {
+                throw sentAny ? err : notSentYet(err);
+              }),
+            req.guard,
+          );
           sentAny = true;
           return this.exchange(req, what, used, repeatable);
         },
@@ -407,9 +431,7 @@ export class HcmGoalsClient implements HcmGoals {
     // Any 5xx may come after the write committed: Oracle documents no 503 that promises otherwise, and
     // a gateway's 503 or 504 says nothing about the pod behind it. Only a repeatable request is retried.
     if (repeatable) return failure;
-    if (what.startsWith('POST'))
-      throw new AmbiguousWriteError(what, `HTTP ${status}: ${message}`, { status });
-    throw failure;
+    throw new AmbiguousWriteError(what, `HTTP ${status}: ${message}`, { status });
   }
 
   /** One HTTP exchange. A network failure comes back as a TransientError to retry, or is thrown. */
@@ -425,9 +447,9 @@ export class HcmGoalsClient implements HcmGoals {
       Authorization: `Bearer ${token.accessToken}`,
       'REST-Framework-Version': REST_FRAMEWORK_VERSION,
       Accept: 'application/json',
+      ...(req.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
       ...req.headers,
     };
-    if (req.body !== undefined) headers['Content-Type'] = 'application/json';
     this.stats.requests += 1;
     try {
       const res = await fetch(url, {
@@ -443,8 +465,7 @@ export class HcmGoalsClient implements HcmGoals {
       const failure = classifyNetworkError(err, this.timeoutMs);
       const error = new TransientError(`${what}: ${failure.detail}`, undefined, { cause: err });
       if (repeatable || failure.kind === 'not_sent') return error;
-      if (req.method === 'POST') throw new AmbiguousWriteError(what, failure.detail, { cause: err });
-      throw error;
+      throw new AmbiguousWriteError(what, failure.detail, { cause: err });
     }
   }
 }

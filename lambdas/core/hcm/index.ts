@@ -44,3 +44,4 @@ export type {
 export { hasErrorDetails } from './response.ts';
 export type { UnauthorizedCause } from './unauthorized.ts';
 export { judgeUnauthorized, lateMarginMs, MAX_LATE_TOKEN_RETRIES } from './unauthorized.ts';
+export { tokenThenGuard } from './write-order.ts';

@@ -55,6 +55,11 @@ export interface PlanGoalsQuery {
   limit: number;
   /** Ask for totalResults (Oracle counts the whole collection; costs the server more, not a request). */
   totalResults?: boolean;
+  /**
+   * Keyset paging (issue 25): `orderBy=GoalId:asc`, and with `after` `q=GoalId > after` (offset 0), so
+   * a delete or an add between two pages cannot shift a goal out of both. Plan listing only.
+   */
+  keyset?: { after?: number };
 }
 
 /** A goal as the plan-wide read saw it: `etag` is its change indicator, for an If-Match update. */
@@ -71,4 +76,6 @@ export interface AssigneesPage {
   /** Items the page held, usable or not: the next page's offset moves by this. */
   read: number;
   hasMore: boolean;
+  /** Only when asked for (`totalResults`): how many rows the whole query has. */
+  totalResults?: number;
 }

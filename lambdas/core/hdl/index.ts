@@ -1,7 +1,17 @@
 /**
  * The public surface of `hdl/`: HCM Data Loader's Goal.dat files built from mapped records
- * (docs/hdl.md). Pure: no I/O; submitting the files is the state machine's part.
+ * (docs/hdl.md), and the `dataLoadDataSets` calls that submit and watch them (over a transport: the
+ * HCM client's `request`). The protocol around them (ledger, parts, outcomes) is in sync/hdl-*.ts.
  */
+
+export type {
+  DataSetPhase,
+  DataSetState,
+  HdlCallStats,
+  HdlTransport,
+  LineMessage,
+} from './data-sets-client.ts';
+export { DATA_SETS_PATH, emptyHdlCallStats, HdlDataSets } from './data-sets-client.ts';
 export { escapeHdlValue, HDL_DELIMITER, HDL_ESCAPE } from './escape.ts';
 export type { HdlFile, HdlFileOptions, HdlFileSet, HdlRejected } from './files.ts';
 export { buildHdlFiles, DEFAULT_RECORDS_PER_FILE, GOAL_DAT } from './files.ts';

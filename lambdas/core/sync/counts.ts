@@ -1,7 +1,7 @@
 import type { DoneAction, VerifyFinding } from '#core/checkpoint/index.ts';
 import type { RecordOutcome } from './write-goal.ts';
 
-/** What one pass over a chunk did. Every record of the chunk lands in exactly one of the first nine. */
+/** What one pass over a chunk did. Every record of the chunk lands in exactly one of the first ten. */
 export interface ChunkCounts {
   created: number;
   updated: number;
@@ -14,6 +14,11 @@ export interface ChunkCounts {
   failed: number;
   /** Failed earlier in this run attempt: skipped, retried only by a later attempt (a resume). */
   alreadyFailed: number;
+  /**
+   * Ended `unsettled` (in this pass or an earlier one of this attempt): a write no read has shown yet.
+   * Not failed and not written again; the next run looks for the goal first.
+   */
+  unsettled: number;
   /** Not settled by this pass: time budget ran out, another worker holds the claim, or the pass aborted. */
   remaining: number;
   /** Of `remaining`: writes whose outcome was unclear; they wait to be visible, then are reconciled. */
@@ -40,6 +45,7 @@ export function emptyCounts(): ChunkCounts {
     invalid: 0,
     failed: 0,
     alreadyFailed: 0,
+    unsettled: 0,
     remaining: 0,
     unclearWrites: 0,
     hcmRequests: 0,
@@ -61,6 +67,7 @@ export function tally(counts: ChunkCounts, outcome: RecordOutcome): void {
   if (outcome.kind === 'done') counts[outcome.action] += 1;
   else if (outcome.kind === 'alreadyDone') counts.alreadyDone += 1;
   else if (outcome.kind === 'failed') counts.failed += 1;
+  else if (outcome.kind === 'unsettled') counts.unsettled += 1;
   else {
     counts.remaining += 1;
     if (outcome.unclear) counts.unclearWrites += 1;
@@ -77,11 +84,11 @@ export function tallyVerify(counts: ChunkCounts, outcome: RecordOutcome): void {
 
 /** A settled record as the chunk's snapshot counts it: its action, and the verify finding it settled. */
 export interface Settled {
-  action: DoneAction | 'failed' | undefined;
+  action: DoneAction | 'failed' | 'unsettled' | undefined;
   finding?: VerifyFinding;
 }
 
 export function settledOf(outcome: Exclude<RecordOutcome, { kind: 'waiting' }>): Settled {
-  const action = outcome.kind === 'failed' ? 'failed' : outcome.action;
+  const action = outcome.kind === 'failed' || outcome.kind === 'unsettled' ? outcome.kind : outcome.action;
   return outcome.finding ? { action, finding: outcome.finding } : { action };
 }

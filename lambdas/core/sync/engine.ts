@@ -1,4 +1,4 @@
-import type { ChunkStore, RecordState, RecordStore } from '#core/checkpoint/index.ts';
+import type { ChunkStore, RecordState, RecordStore, RunFence } from '#core/checkpoint/index.ts';
 import {
   committedIds,
   type DoneAction,
@@ -15,7 +15,7 @@ import type { ChunkRef, GoalRecord, GoalSource } from '#core/source/index.ts';
 import { ConnectionRecoveringError, ReauthRequiredError } from '../errors.ts';
 import { type Clock, systemClock } from '../ports.ts';
 import { type ChunkCounts, emptyCounts, type Settled, settledOf, tally, tallyVerify } from './counts.ts';
-import type { GoalSnapshot } from './goal-index.ts';
+import type { GoalSnapshot } from './goal-snapshot.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';
 import { AssigneeCache } from './plan-directory.ts';
 import { runPool, TimeBudget } from './pool.ts';
@@ -27,6 +27,8 @@ export interface ChunkJob {
   /** Run attempt (from plan-sync): records that failed in an earlier attempt are retried. */
   attempt: number;
   chunk: ChunkRef;
+  /** The run generation plan-sync's take of the run lease got (invariant 10); absent: not fenced. */
+  generation?: number;
 }
 
 export interface EngineDeps {
@@ -35,6 +37,8 @@ export interface EngineDeps {
   records: RecordStore;
   /** Claims and commits (invariant 7); built from `records`' table when left out. */
   ledger?: GoalLedger;
+  /** The run lease's fence for this job's run and generation: checked before every claim and write. */
+  fence?: RunFence;
   /** Receives the chunk's snapshot for finish-sync's aggregation; optional for callers that only count. */
   chunks?: ChunkStore;
   /** Unique per invocation: the claim owner. */
@@ -137,6 +141,10 @@ function classify(
   if (rec?.status === 'failed' && rec.runAttempt >= job.attempt) {
     return { kind: 'settled', outcome: { kind: 'failed', reason: rec.reason ?? 'failed', ...finding } };
   }
+  // A later attempt (a resume) or the next run looks again; this attempt has said what it can.
+  if (rec?.status === 'unsettled' && rec.runAttempt >= job.attempt) {
+    return { kind: 'settled', outcome: { kind: 'unsettled', reason: rec.reason ?? 'unsettled', ...finding } };
+  }
   return { kind: 'work', record, hash, state };
 }
 
@@ -202,7 +210,11 @@ export async function processChunk(
   const hcmCalls = { calls: 0 };
   // Bound to this invocation's clock: a throttled request is retried only while time is left.
   const hcm = countingHcm(deps.hcm.withTimeBudget?.(deps.remainingTimeMs) ?? deps.hcm, hcmCalls);
-  const assignees = new AssigneeCache((planId, page, person) => hcm.listPlanAssignees(planId, page, person));
+  const assignees = new AssigneeCache(
+    (planId, page, person) => hcm.listPlanAssignees(planId, page, person),
+    undefined,
+    deps.snapshot,
+  );
   const existing = new ExistingGoals(hcm, assignees, deps.snapshot);
   existing.expect(work.filter((w) => !committedIds(w.state.ledger)).map((w) => w.record));
   const budget = new TimeBudget(deps.remainingTimeMs, opts.minTimeMarginMs);
@@ -216,9 +228,13 @@ export async function processChunk(
     new GoalLedger(
       deps.records.doc,
       deps.records.table,
-      { runId: job.runId, connectionId: job.connectionId },
+      {
+        runId: job.runId,
+        connectionId: job.connectionId,
+        ...(job.generation !== undefined ? { generation: job.generation } : {}),
+      },
       { ...WRITE_TIMING_DEFAULTS, ...opts.timing },
-      { clock },
+      { clock, ...(deps.fence ? { fence: deps.fence } : {}) },
     );
   const ctx = {
     hcm,
@@ -274,7 +290,8 @@ export async function processChunk(
   const status = counts.remaining === 0 ? 'complete' : 'partial';
 
   if (deps.chunks) {
-    const tallyOf = (a: DoneAction | 'failed') => finalActions.filter((x) => x.action === a).length;
+    const tallyOf = (a: DoneAction | 'failed' | 'unsettled') =>
+      finalActions.filter((x) => x.action === a).length;
     const settled = finalActions.length;
     const found = (f: VerifyFinding) => finalActions.filter((x) => x.finding === f).length;
     await deps.chunks.saveChunkSummary(job.runId, {
@@ -288,12 +305,15 @@ export async function processChunk(
       unchanged: tallyOf('unchanged'),
       reconciled: tallyOf('reconciled'),
       failed: tallyOf('failed'),
+      unsettled: tallyOf('unsettled'),
       settled,
       ...(deps.snapshot?.verify
         ? {
             verifyMissing: found('missing'),
             verifyDrifted: found('drifted'),
-            verifyRepaired: finalActions.filter((x) => x.finding && x.action !== 'failed').length,
+            verifyRepaired: finalActions.filter(
+              (x) => x.finding && x.action !== 'failed' && x.action !== 'unsettled',
+            ).length,
           }
         : {}),
     });

@@ -3,6 +3,7 @@ import type {
   ChunkStore,
   ChunkSummary,
   GoalCounts,
+  HdlPartStore,
   RunItem,
   RunLease,
   RunStatus,
@@ -54,6 +55,8 @@ export interface FinishDeps {
   lease?: RunLease;
   metrics?: MetricsSink;
   clock?: Clock;
+  /** The run's HDL parts (issue 24): sync.completed says how many records each write path took. */
+  hdlParts?: HdlPartStore;
 }
 
 function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCounts | undefined {
@@ -72,7 +75,7 @@ function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCounts | un
     reconciled: sum('reconciled'),
     invalid: totals.invalid,
     failed: sum('failed'),
-    unsettled: 0,
+    unsettled: summaries.reduce((n, s) => n + (s.unsettled ?? 0), 0),
     ...(run.verify
       ? {
           verify: {
@@ -83,7 +86,8 @@ function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCounts | un
         }
       : {}),
   };
-  const settled = counts.created + counts.updated + counts.unchanged + counts.reconciled + counts.failed;
+  const settled =
+    counts.created + counts.updated + counts.unchanged + counts.reconciled + counts.failed + counts.unsettled;
   return settled === totals.validRecords ? counts : undefined;
 }
 
@@ -106,11 +110,13 @@ async function fromRecords(run: RunItem, runs: RunStore): Promise<GoalCounts> {
       if (r.status === 'done') verify.repaired += 1;
     }
     if (r.status === 'failed') counts.failed += 1;
+    else if (r.status === 'unsettled') counts.unsettled += 1;
     else if (r.status === 'done' && r.action && r.action in counts) counts[r.action as 'created'] += 1;
     else continue;
     settled += 1;
   }
-  counts.unsettled = Math.max(0, (run.totals?.validRecords ?? 0) - settled);
+  // Records with no terminal state at all (a run that stopped early) are unsettled too.
+  counts.unsettled += Math.max(0, (run.totals?.validRecords ?? 0) - settled);
   return run.verify ? { ...counts, verify } : counts;
 }
 
@@ -236,11 +242,20 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
 
   if (changed) {
     const ok = status === 'completed' || status === 'completed_with_failures';
+    const parts = (await deps.hdlParts?.list(run.runId)) ?? [];
+    // Records in HDL parts were loaded (or failed) by HCM Data Loader; every other valid record was
+    // settled by the REST Map (written, unchanged or failed there).
+    const viaHdl = parts.reduce((n, p) => n + p.records, 0);
+    const paths =
+      parts.length > 0
+        ? { paths: { hdl: viaHdl, rest: Math.max(0, (run.totals?.validRecords ?? 0) - viaHdl) } }
+        : {};
     await deps.events.publish(ok ? 'sync.completed' : 'sync.failed', {
       runId: run.runId,
       connectionId: run.connectionId,
       status,
       goals,
+      ...paths,
       durationMs,
       ...(lastError ? { error: lastError.error } : {}),
       ...(lastError?.cause ? { cause: lastError.cause } : {}),

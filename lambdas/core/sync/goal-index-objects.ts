@@ -1,10 +1,6 @@
 import { ConfigError } from '../errors.ts';
-import {
-  GOAL_INDEX_DEFAULTS,
-  type GoalIndexManifest,
-  type GoalIndexStore,
-  type IndexedGoal,
-} from './goal-index.ts';
+import { GOAL_INDEX_DEFAULTS } from './goal-index.ts';
+import type { GoalIndexManifest, GoalIndexStore, IndexSlice } from './goal-snapshot.ts';
 import { runPool } from './pool.ts';
 
 /** The two object calls the index needs (S3 in AWS, the local object store on the laptop). */
@@ -36,14 +32,14 @@ export class ObjectGoalIndex implements GoalIndexStore {
     runId: string,
     attempt: number,
     manifest: GoalIndexManifest,
-    slices: Map<number, IndexedGoal[]>,
+    slices: Map<number, IndexSlice>,
   ): Promise<void> {
     const base = this.base(runId, attempt);
     await runPool(
       [...slices],
       GOAL_INDEX_DEFAULTS.writeConcurrency,
       () => true,
-      ([index, goals]) => this.objects.put(`${base}chunk-${index}.json`, JSON.stringify(goals)),
+      ([index, slice]) => this.objects.put(`${base}chunk-${index}.json`, JSON.stringify(slice)),
     );
     await this.objects.put(`${base}index.json`, JSON.stringify(manifest));
   }
@@ -59,11 +55,13 @@ export class ObjectGoalIndex implements GoalIndexStore {
     return manifest;
   }
 
-  async readSlice(runId: string, attempt: number, chunkIndex: number): Promise<IndexedGoal[]> {
+  async readSlice(runId: string, attempt: number, chunkIndex: number): Promise<IndexSlice> {
     const body = await this.objects.get(`${this.base(runId, attempt)}chunk-${chunkIndex}.json`);
     // The manifest lists this chunk, so its slice was written before it: missing means tampered.
     if (body === undefined)
       throw new ConfigError(`run ${runId}: the goal index has no slice for chunk ${chunkIndex}`);
-    return JSON.parse(body) as IndexedGoal[];
+    const slice = JSON.parse(body) as IndexSlice | IndexSlice['goals'];
+    // A slice written before the index carried assignees (an attempt planned by the previous code).
+    return Array.isArray(slice) ? { goals: slice, assignees: [] } : slice;
   }
 }

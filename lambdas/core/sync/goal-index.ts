@@ -2,7 +2,16 @@ import type { HcmGoals, ListedGoal, NaturalKey, PlanGoalsPage } from '#core/hcm/
 import { naturalKeyOf } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalSource } from '#core/source/index.ts';
 import { ReauthRequiredError, TransientError } from '../errors.ts';
-import { readPlanAssignees } from './plan-directory.ts';
+import {
+  type GoalIndexManifest,
+  type GoalIndexStore,
+  groupByNaturalKey,
+  type IndexedGoal,
+  type IndexSlice,
+  keyString,
+  type ListingMode,
+} from './goal-snapshot.ts';
+import { type PlanAssignees, readPlanAssignees } from './plan-directory.ts';
 import { runPool } from './pool.ts';
 
 /**
@@ -10,7 +19,9 @@ import { runPool } from './pool.ts';
  * through each goal plan's goals once and leaves, per chunk, the goals whose natural key a record of
  * that chunk has. A chunk then looks existing goals up in its slice instead of sending finders. The
  * index is a snapshot: it is trusted only for records whose ledger shows no write that may still be
- * in flight (write-goal.ts asks HCM live for those, invariant 7).
+ * in flight (write-goal.ts asks HCM live for those, invariant 7). The same read takes each plan's
+ * assignees in bulk when that costs fewer requests than one query per worker, and leaves each chunk
+ * its workers' rows (plan-directory.ts AssigneeCache asks live only for workers it does not have).
  */
 
 export const GOAL_INDEX_DEFAULTS = {
@@ -26,38 +37,6 @@ export const GOAL_INDEX_DEFAULTS = {
 
 export type GoalIndexOptions = Partial<Record<keyof typeof GOAL_INDEX_DEFAULTS, number>>;
 
-/** What plan-sync leaves for the chunks of one run attempt (small: the slices hold the goals). */
-export interface GoalIndexManifest {
-  /** Epoch ms before the first page was asked for: a ledger commit after it is newer than the index. */
-  readAt: number;
-  /** Verify pass: chunks compare the goals the ledger says are written with this snapshot. */
-  verify: boolean;
-  pageSize: number;
-  /** Chunk indexes that have a slice; every other chunk's records had no goal in HCM at `readAt`. */
-  chunks: number[];
-  goals: number;
-  requests: number;
-}
-
-/**
- * A listed goal with its worker's person number (from the plan's assignees: the plan child names the
- * worker by PersonId), so a chunk can match it to its records' natural keys.
- */
-export type IndexedGoal = ListedGoal & { personNumber: string };
-
-/** Where the index lives: next to the chunk manifest (S3 in AWS, the local object store on the laptop). */
-export interface GoalIndexStore {
-  /** Slices first, the manifest last: a manifest that exists describes a complete index. */
-  write(
-    runId: string,
-    attempt: number,
-    manifest: GoalIndexManifest,
-    slices: Map<number, IndexedGoal[]>,
-  ): Promise<void>;
-  readManifest(runId: string, attempt: number): Promise<GoalIndexManifest | undefined>;
-  readSlice(runId: string, attempt: number, chunkIndex: number): Promise<IndexedGoal[]>;
-}
-
 /** The reason plan-sync gives for skipping the read of an input it is about to reject. */
 export const INPUT_REJECTED = 'input rejected';
 
@@ -69,56 +48,8 @@ export interface GoalIndexSummary {
   goals: number;
   requests: number;
   chunksWithGoals: number;
-}
-
-const keyString = (k: NaturalKey) => `${k.personNumber}\u0000${k.goalPlanId}\u0000${k.goalName}`;
-
-/** Adds listed goals to `into` under their natural key (several when HCM holds duplicates). */
-function groupByNaturalKey(goals: Iterable<IndexedGoal>, into: Map<string, IndexedGoal[]>): void {
-  for (const g of goals) {
-    const k = keyString({ personNumber: g.personNumber, goalPlanId: g.ref.goalPlanId, goalName: g.GoalName });
-    const same = into.get(k);
-    if (same) same.push(g);
-    else into.set(k, [g]);
-  }
-}
-
-/** A chunk's view of HCM at plan time. `find` answers for the chunk's natural keys only. */
-export class GoalSnapshot {
-  private readonly byKey = new Map<string, IndexedGoal[]>();
-  private readonly byId = new Map<number, IndexedGoal>();
-
-  constructor(
-    goals: IndexedGoal[],
-    readonly readAt: number,
-    readonly verify: boolean,
-  ) {
-    groupByNaturalKey(goals, this.byKey);
-    for (const g of goals) this.byId.set(g.GoalId, g);
-  }
-
-  find(key: NaturalKey): IndexedGoal[] {
-    return this.byKey.get(keyString(key)) ?? [];
-  }
-
-  /** The listed goal with this GoalId, if the chunk's slice has it. */
-  goal(goalId: number): IndexedGoal | undefined {
-    return this.byId.get(goalId);
-  }
-}
-
-/** The snapshot for one chunk, or undefined when the run has no complete index (finders then). */
-export async function loadSnapshot(
-  store: GoalIndexStore | undefined,
-  runId: string,
-  attempt: number,
-  chunkIndex: number,
-): Promise<GoalSnapshot | undefined> {
-  if (!store) return undefined;
-  const manifest = await store.readManifest(runId, attempt);
-  if (!manifest) return undefined;
-  const goals = manifest.chunks.includes(chunkIndex) ? await store.readSlice(runId, attempt, chunkIndex) : [];
-  return new GoalSnapshot(goals, manifest.readAt, manifest.verify);
+  /** Plans whose assignees were read whole (their workers cost the chunks no request). */
+  assigneePlans?: number;
 }
 
 export interface BuildIndexInput {
@@ -167,20 +98,37 @@ export async function buildGoalIndex(
   const readAt = deps.now();
   const counter = { requests: 0 };
   const byKey = new Map<string, IndexedGoal[]>();
+  const directories = new Map<number, PlanAssignees>();
   let goals = 0;
+  // Offset as soon as one plan was read by offset: the chunks then do not trust a goal's absence.
+  let listing: ListingMode = 'keyset';
   const listAssignees = deps.hcm.listPlanAssignees.bind(deps.hcm);
+  // The source first: which natural keys each chunk has, and how many workers each plan's records name.
+  const demand = await readChunkKeys(input.chunks, deps.source);
   try {
     for (const planId of input.goalPlanIds) {
-      const listed = await readPlan(list, planId, o, counter);
+      const { goals: listed, mode } = await readPlan(list, planId, o, counter);
+      if (mode === 'offset') listing = 'offset';
       goals += listed.length;
-      // Goals that name their worker's PersonNumber need no lookup; otherwise the plan's assignees
-      // (every page, once per run) say whose PersonId it is.
-      const named = listed.every((g) => typeof g.PersonNumber === 'string');
-      const workers =
-        listed.length > 0 && !named
-          ? (await readPlanAssignees(listAssignees, planId, counter)).personNumbers()
-          : new Map<number, string>();
-      groupByNaturalKey(withPersonNumbers(listed, workers, planId), byKey);
+      // Goals that do not name their worker's PersonNumber need the plan's assignees (every page) to
+      // say whose PersonId it is.
+      const needed = listed.length > 0 && !listed.every((g) => typeof g.PersonNumber === 'string');
+      const directory = needed ? await readPlanAssignees(listAssignees, planId, counter) : undefined;
+      if (directory) directories.set(planId, directory);
+      groupByNaturalKey(withPersonNumbers(listed, directory?.personNumbers() ?? new Map(), planId), byKey);
+    }
+    // Only a create needs its worker's assignment: a plan's assignees are read whole when that costs
+    // fewer requests than the chunks' one query per worker with a goal to create would.
+    const creating = workersToCreate(demand, byKey);
+    for (const planId of input.goalPlanIds) {
+      const workers = creating.get(planId)?.size ?? 0;
+      // One worker costs one query either way: not worth the first page that tells the plan's size.
+      if (directories.has(planId) || workers <= 1) continue;
+      const directory = await readPlanAssignees(listAssignees, planId, counter, {
+        concurrency: o.concurrency,
+        maxPages: workers,
+      });
+      if (directory) directories.set(planId, directory);
     }
   } catch (err) {
     // For a sync the index only saves requests: a listing that failed (HCM or the broker busy, a
@@ -196,27 +144,68 @@ export async function buildGoalIndex(
     throw new TransientError(`verify: ${err.message}`);
   }
 
-  // A first sync finds nothing: no slices, and no second pass over the source.
-  const slices = new Map<number, IndexedGoal[]>();
-  if (goals > 0) {
-    for (const chunk of input.chunks) {
-      const found: IndexedGoal[] = [];
-      for await (const entry of deps.source.readChunk(chunk)) {
-        if ('record' in entry) found.push(...(byKey.get(keyString(naturalKeyOf(entry.record))) ?? []));
-      }
-      if (found.length > 0) slices.set(chunk.index, found);
+  const slices = new Map<number, IndexSlice>();
+  let chunksWithGoals = 0;
+  for (const [chunkIndex, keys] of demand.byChunk) {
+    const slice: IndexSlice = { goals: [], assignees: [] };
+    const seen = new Set<string>();
+    for (const key of keys) {
+      slice.goals.push(...(byKey.get(keyString(key)) ?? []));
+      const worker = `${key.goalPlanId}\u0000${key.personNumber}`;
+      const directory = directories.get(key.goalPlanId);
+      if (!directory || seen.has(worker)) continue;
+      seen.add(worker);
+      for (const row of directory.rowsOf(key.personNumber))
+        slice.assignees.push({ ...row, goalPlanId: key.goalPlanId });
     }
+    if (slice.goals.length > 0) chunksWithGoals += 1;
+    if (slice.goals.length > 0 || slice.assignees.length > 0) slices.set(chunkIndex, slice);
   }
   const manifest: GoalIndexManifest = {
     readAt,
     verify: input.verify,
     pageSize: o.pageSize,
+    listing,
     chunks: [...slices.keys()],
+    assigneePlans: [...directories.keys()],
     goals,
     requests: counter.requests,
   };
   await deps.store.write(input.runId, input.attempt, manifest, slices);
-  return { built: true, goals, requests: counter.requests, chunksWithGoals: slices.size };
+  return { built: true, goals, requests: counter.requests, chunksWithGoals, assigneePlans: directories.size };
+}
+
+/** What the chunks ask of the index: each chunk's natural keys. */
+interface ChunkDemand {
+  byChunk: Map<number, NaturalKey[]>;
+}
+
+/** Per plan, the workers with a record whose goal the listing did not find. */
+function workersToCreate(demand: ChunkDemand, listed: Map<string, IndexedGoal[]>): Map<number, Set<string>> {
+  const out = new Map<number, Set<string>>();
+  for (const keys of demand.byChunk.values()) {
+    for (const key of keys) {
+      if (listed.has(keyString(key))) continue;
+      const workers = out.get(key.goalPlanId) ?? new Set<string>();
+      workers.add(key.personNumber);
+      out.set(key.goalPlanId, workers);
+    }
+  }
+  return out;
+}
+
+/** One pass over the source (valid records only) before HCM is read. */
+async function readChunkKeys(chunks: ChunkRef[], source: GoalSource): Promise<ChunkDemand> {
+  const demand: ChunkDemand = { byChunk: new Map() };
+  for (const chunk of chunks) {
+    const keys: NaturalKey[] = [];
+    for await (const entry of source.readChunk(chunk)) {
+      if (!('record' in entry)) continue;
+      keys.push(naturalKeyOf(entry.record));
+    }
+    demand.byChunk.set(chunk.index, keys);
+  }
+  return demand;
 }
 
 /**
@@ -245,17 +234,73 @@ function withPersonNumbers(
 
 type Lister = (
   goalPlanId: number,
-  page: { offset: number; limit: number; totalResults?: boolean },
+  page: { offset: number; limit: number; totalResults?: boolean; keyset?: { after?: number } },
 ) => Promise<PlanGoalsPage>;
+
+/** A page that is not in ascending GoalId order above `after`: the pod did not honour the keyset. */
+function keysetHonoured(items: ListedGoal[], after: number): boolean {
+  let last = after;
+  for (const g of items) {
+    if (!(g.GoalId > last)) return false;
+    last = g.GoalId;
+  }
+  return true;
+}
+
+/**
+ * Every goal of one plan by key (issue 25): `orderBy=GoalId:asc`, then `q=GoalId > last` until a short
+ * page. A delete or an add between two pages cannot shift a goal out of the listing, so the listing need
+ * not add up to totalResults. Undefined when the pod does not honour it (order or filter ignored): the
+ * caller reads by offset instead. Pages go out one at a time (each names the last one's end).
+ */
+async function readPlanByKey(
+  list: Lister,
+  goalPlanId: number,
+  o: Record<keyof typeof GOAL_INDEX_DEFAULTS, number>,
+  counter: { requests: number },
+): Promise<ListedGoal[] | undefined> {
+  const goals: ListedGoal[] = [];
+  let after: number | undefined;
+  let size = o.pageSize;
+  for (;;) {
+    counter.requests += 1;
+    const page = await list(goalPlanId, {
+      offset: 0,
+      limit: size,
+      keyset: after === undefined ? {} : { after },
+    });
+    if (!keysetHonoured(page.items, after ?? Number.NEGATIVE_INFINITY)) return undefined;
+    goals.push(...page.items);
+    // The first page shows the page size the server really uses (it may cap `limit`).
+    if (after === undefined && page.items.length > 0 && page.items.length < size && page.hasMore)
+      size = page.items.length;
+    if (page.items.length === 0 || (page.items.length < size && !page.hasMore)) return goals;
+    after = page.items.at(-1)!.GoalId;
+  }
+}
+
+/** Every goal of one plan: by key where the pod supports it, else by offset (which must add up). */
+async function readPlan(
+  list: Lister,
+  goalPlanId: number,
+  o: Record<keyof typeof GOAL_INDEX_DEFAULTS, number>,
+  counter: { requests: number },
+): Promise<{ goals: ListedGoal[]; mode: ListingMode }> {
+  const byKey = await readPlanByKey(list, goalPlanId, o, counter);
+  if (byKey) return { goals: byKey, mode: 'keyset' };
+  return { goals: await readPlanByOffset(list, goalPlanId, o, counter), mode: 'offset' };
+}
 
 /**
  * Every goal of one plan. The first page shows the page size the server really uses (it may cap
  * `limit` below what was asked) and, with totalResults, how many pages to ask for at once. The end is
  * a short page, not hasMore or totalResults (both reported unreliable with offsets). Offsets over a
  * collection that changes meanwhile can skip or repeat items, so the listing must add up: no goal
- * twice, and as many as totalResults said; otherwise it is discarded (docs/hcm-client.md).
+ * twice, and as many as totalResults said; otherwise it is discarded (docs/hcm-client.md). Even then a
+ * delete and an add between two pages can shift a goal out of both with the count intact, so a goal's
+ * absence from an offset listing is not evidence (GoalSnapshot.absenceIsEvidence).
  */
-async function readPlan(
+async function readPlanByOffset(
   list: Lister,
   goalPlanId: number,
   o: Record<keyof typeof GOAL_INDEX_DEFAULTS, number>,

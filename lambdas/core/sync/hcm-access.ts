@@ -1,6 +1,6 @@
 import type { HcmGoals, PlanGoal } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
-import type { GoalSnapshot } from './goal-index.ts';
+import type { GoalSnapshot } from './goal-snapshot.ts';
 import type { AssigneeCache, Worker } from './plan-directory.ts';
 
 /** Counts the calls one pass makes to the HCM port, for the chunk result and the run report. */
@@ -101,8 +101,23 @@ export class ExistingGoals {
     );
   }
 
+  /**
+   * The goal with this GoalId among the record's worker's goals in the plan, read from HCM itself
+   * (content and ETag as they are now): what a PATCH decides from after an unclear write or a 412.
+   */
+  async readLive(record: GoalRecord, goalId: number): Promise<PlanGoal | undefined> {
+    const key = await this.keyOf(record);
+    if (!key) return undefined;
+    const goals = await this.hcm.findGoals(record.goalPlanId, { personId: key.personId });
+    return goals.find((g) => g.GoalId === goalId);
+  }
+
   async find(record: GoalRecord): Promise<PlanGoal | undefined> {
-    if (this.snapshot) return this.pick(record, this.snapshot.find(record));
+    if (this.snapshot) {
+      const listed = this.pick(record, this.snapshot.find(record));
+      // An offset listing may have skipped the goal (a delete and an add between two pages): ask HCM.
+      return listed || this.snapshot.absenceIsEvidence ? listed : this.findLive(record);
+    }
     if ((this.demand.get(workerKey(record)) ?? 0) <= 1) return this.findLive(record);
     const key = await this.keyOf(record);
     if (!key) return undefined;

@@ -9,22 +9,22 @@ export type { ChunkResult, EngineOptions } from './engine.ts';
 export { ENGINE_DEFAULTS, processChunk } from './engine.ts';
 export type { FinishOutput, MetricsSink } from './finish.ts';
 export { finishRun } from './finish.ts';
-export type {
-  GoalIndexManifest,
-  GoalIndexOptions,
-  GoalIndexStore,
-  GoalIndexSummary,
-} from './goal-index.ts';
-export {
-  buildGoalIndex,
-  GOAL_INDEX_DEFAULTS,
-  GoalSnapshot,
-  INPUT_REJECTED,
-  loadSnapshot,
-  noIndex,
-} from './goal-index.ts';
+export type { GoalIndexOptions, GoalIndexSummary } from './goal-index.ts';
+export { buildGoalIndex, GOAL_INDEX_DEFAULTS, INPUT_REJECTED, noIndex } from './goal-index.ts';
 export { type IndexObjects, ObjectGoalIndex } from './goal-index-objects.ts';
+export type { GoalIndexManifest, GoalIndexStore } from './goal-snapshot.ts';
+export { GoalSnapshot, loadSnapshot } from './goal-snapshot.ts';
+export type { HdlBuildOptions, HdlBuildSummary, HdlPartRecord, HdlRoute, HdlRun } from './hdl-build.ts';
+export { buildHdlParts, routeOf } from './hdl-build.ts';
 export { type HdlPlan, hdlEntries } from './hdl-entries.ts';
+export { type HdlOutcomeTotals, recordHdlOutcomes, UNSETTLED } from './hdl-outcomes.ts';
+export {
+  HDL_POLL_DEFAULTS,
+  type HdlPollOptions,
+  type HdlPollResult,
+  pollHdlParts,
+  submitHdlParts,
+} from './hdl-submit.ts';
 export { parseChunkTasks, parseFinishInput, parsePlanInput } from './input.ts';
 export type {
   ChunkManifestWriter,
@@ -35,5 +35,22 @@ export type {
   PlanOutput,
 } from './plan.ts';
 export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';
-export { PlanAssignees } from './plan-directory.ts';
+export { AssigneeCache, PlanAssignees, readPlanAssignees } from './plan-directory.ts';
 export { runPool } from './pool.ts';
+export type {
+  ExecutionStarter,
+  ScheduledRunKind,
+  ScheduledStartEvent,
+  ScheduledStartResult,
+} from './scheduled-start.ts';
+export { parseScheduledStart, scheduledRunId, startScheduledRun } from './scheduled-start.ts';
+export {
+  chooseWritePath,
+  DEFAULT_HDL_THRESHOLD,
+  parseHdlThreshold,
+  parseWriteMode,
+  WRITE_MODES,
+  type WriteChoice,
+  type WriteMode,
+  type WritePath,
+} from './write-mode.ts';

@@ -75,6 +75,7 @@ const chunkTaskSchema = z.looseObject({
   connectionId: id,
   source: sourceSchema,
   attempt: int(1),
+  generation: z.optional(int(1)),
   chunk: z.union([int(0), chunkRefSchema]),
 });
 

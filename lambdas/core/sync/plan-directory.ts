@@ -44,6 +44,11 @@ export class PlanAssignees {
     return out;
   }
 
+  /** The worker's rows on the plan (none when not on it). */
+  rowsOf(personNumber: string): GoalPlanAssignee[] {
+    return this.byPerson.get(personNumber) ?? [];
+  }
+
   /** The worker's PersonId when they are on the plan (for finders and matching), else undefined. */
   personId(personNumber: string): number | undefined {
     return this.byPerson.get(personNumber)?.[0]?.PersonId;
@@ -80,34 +85,100 @@ export class PlanAssignees {
   }
 }
 
+/** How a plan's assignees are read: pages in flight after the first, and a cap on pages. */
+export interface ReadAssigneesOptions {
+  pageSize?: number;
+  /** Pages in flight at once once the first page told the total (the goal listing uses 4). */
+  concurrency?: number;
+  /**
+   * Read only when the first page's totalResults says the plan needs at most this many pages
+   * (undefined: always read all). plan-sync asks for a plan's assignees only when that costs fewer
+   * requests than one query per worker would.
+   */
+  maxPages?: number;
+}
+
 /**
- * Every assignee of a plan: pages until a short one (hasMore is not relied on, as for the goal
- * listing). A listing that changes while read can skip a worker: that worker's records then fail as
- * "not assigned" for this pass and are retried by the next run, never written on a guess.
+ * Every assignee of a plan: the first page asks for totalResults, the pages it announces go out
+ * together, and the end is a short page (hasMore is not relied on, as for the goal listing). A
+ * listing that changes while read can skip a worker: that worker is then looked up on its own by the
+ * chunk (AssigneeCache), never written on a guess. Undefined when `maxPages` says the plan is too big.
  */
 export async function readPlanAssignees(
   list: ListAssignees,
   goalPlanId: number,
+  counter?: { requests: number },
+  options?: Omit<ReadAssigneesOptions, 'maxPages'>,
+): Promise<PlanAssignees>;
+export async function readPlanAssignees(
+  list: ListAssignees,
+  goalPlanId: number,
+  counter: { requests: number },
+  options: ReadAssigneesOptions,
+): Promise<PlanAssignees | undefined>;
+export async function readPlanAssignees(
+  list: ListAssignees,
+  goalPlanId: number,
   counter: { requests: number } = { requests: 0 },
-  pageSize = ASSIGNEES_PAGE_SIZE,
-  personNumber?: string,
+  options: ReadAssigneesOptions = {},
+): Promise<PlanAssignees | undefined> {
+  const pageSize = options.pageSize ?? ASSIGNEES_PAGE_SIZE;
+  counter.requests += 1;
+  const first = await list(goalPlanId, { offset: 0, limit: pageSize, totalResults: true });
+  const size = first.read;
+  const total = first.totalResults;
+  if (options.maxPages !== undefined) {
+    // Without a count the cost is unknown: the chunks' per-worker queries are the bounded choice.
+    if (total === undefined || (size > 0 && Math.ceil(total / size) > options.maxPages)) return undefined;
+  }
+  const all: GoalPlanAssignee[] = [...first.items];
+  // The server may cap `limit` below what was asked: offsets move by what a page held.
+  let done = size === 0 || !first.hasMore;
+  let offset = size;
+  while (!done) {
+    const ahead = Math.max(1, Math.min(options.concurrency ?? 4, Math.ceil(((total ?? 0) - offset) / size)));
+    const offsets = Array.from({ length: ahead }, (_, i) => offset + i * size);
+    counter.requests += ahead;
+    const pages = await Promise.all(offsets.map((off) => list(goalPlanId, { offset: off, limit: size })));
+    for (const page of pages) {
+      all.push(...page.items);
+      if (page.read < size || !page.hasMore) done = true;
+    }
+    offset += ahead * size;
+  }
+  return new PlanAssignees(goalPlanId, all);
+}
+
+/** One worker's rows on one plan (q=GoalPlanId and PersonNumber), every page of them. */
+async function readWorker(
+  list: ListAssignees,
+  goalPlanId: number,
+  personNumber: string,
+  counter: { requests: number },
 ): Promise<PlanAssignees> {
   const all: GoalPlanAssignee[] = [];
   for (let offset = 0; ; ) {
     counter.requests += 1;
-    const page = await list(goalPlanId, { offset, limit: pageSize }, personNumber);
+    const page = await list(goalPlanId, { offset, limit: ASSIGNEES_PAGE_SIZE }, personNumber);
     all.push(...page.items);
-    // The server may cap `limit` below what was asked: the offset moves by what came back.
     if (!page.hasMore || page.read === 0) break;
     offset += page.read;
   }
   return new PlanAssignees(goalPlanId, all);
 }
 
+/** The assignee rows plan-sync read for a chunk's workers (the goal index's slice). */
+export interface KnownAssignees {
+  /** The worker's rows, or undefined when plan-sync did not read that plan (or did not see the worker). */
+  rows(goalPlanId: number, personNumber: string): GoalPlanAssignee[] | undefined;
+}
+
 /**
- * A chunk's workers: one `goalPlanAssignees` query per worker and plan (q=GoalPlanId and
- * PersonNumber), shared by all of the worker's records in the pass. A whole plan's assignees can be
- * tens of thousands of rows, more than a chunk of 100 records should read.
+ * A chunk's workers. Those plan-sync read with their plan (the goal index's slice, one request per
+ * 500 assignees per run) cost nothing here; the others get one `goalPlanAssignees` query per worker
+ * and plan (q=GoalPlanId and PersonNumber), shared by all of the worker's records in the pass: a
+ * small run, a plan too big to read whole, or a worker the plan-time read did not see (assigned
+ * since, or skipped by a listing that changed) is asked about live.
  */
 export class AssigneeCache {
   private readonly workers = new Map<string, Promise<PlanAssignees>>();
@@ -115,13 +186,18 @@ export class AssigneeCache {
   constructor(
     private readonly list: ListAssignees,
     private readonly counter: { requests: number } = { requests: 0 },
+    private readonly known?: KnownAssignees,
   ) {}
 
   get(goalPlanId: number, personNumber: string): Promise<PlanAssignees> {
     const key = `${goalPlanId}\u0000${personNumber}`;
     let found = this.workers.get(key);
     if (!found) {
-      found = readPlanAssignees(this.list, goalPlanId, this.counter, ASSIGNEES_PAGE_SIZE, personNumber);
+      const rows = this.known?.rows(goalPlanId, personNumber);
+      found =
+        rows && rows.length > 0
+          ? Promise.resolve(new PlanAssignees(goalPlanId, rows))
+          : readWorker(this.list, goalPlanId, personNumber, this.counter);
       this.workers.set(key, found);
       // A failed read must not poison the cache for the worker's other records.
       found.catch(() => this.workers.delete(key));

@@ -77,6 +77,8 @@ export interface ChunkTask {
   connectionId: string;
   source: SourceRef;
   attempt: number;
+  /** The run generation of this plan's take of the run lease: every claim and write is fenced by it. */
+  generation?: number;
   /** The range itself, or its index when the plan was too big to inline (read from `CHUNKREF#<index>`). */
   chunk: ChunkRef | number;
 }
@@ -89,6 +91,11 @@ export interface PlanOutput {
   connectionId: string;
   source: SourceRef;
   attempt: number;
+  /**
+   * The run generation this plan's take of the run lease made current (invariant 10); the chunk tasks
+   * carry it. Absent only when planning without a lease (tests of planning alone).
+   */
+  generation?: number;
   resumed: boolean;
   chunkSize: number;
   chunkCount: number;
@@ -245,6 +252,7 @@ export async function planRun(
     connectionId: run.connectionId,
     source: readRef,
     attempt: run.attempt,
+    ...(held ? { generation: held.generation } : {}),
     resumed,
     chunkSize,
     chunkCount: plan.chunks.length,

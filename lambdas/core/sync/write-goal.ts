@@ -10,13 +10,12 @@ import {
 import type {
   GoalMapping,
   GoalPayload,
-  GoalRef,
   HcmGoals,
   ListedGoal,
   PlanGoal,
   WriteGuard,
 } from '#core/hcm/index.ts';
-import { diffGoal, patchBody, toGoalPayload } from '#core/hcm/index.ts';
+import { toGoalPayload } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
 import {
   CheckpointConflictError,
@@ -25,10 +24,12 @@ import {
   HcmRequestError,
   InvalidRecordError,
   isAmbiguousWrite,
+  UnsettledWriteError,
 } from '../errors.ts';
 import type { Clock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import type { ExistingGoals } from './hcm-access.ts';
+import { mayLandLate, settleFromRead, updateKnown, type Written } from './patch-goal.ts';
 
 export interface RecordSyncContext {
   hcm: HcmGoals;
@@ -51,6 +52,8 @@ export type RecordOutcome =
   | { kind: 'done'; action: DoneAction; replaced?: HcmIds; finding?: VerifyFinding }
   | { kind: 'alreadyDone'; action?: DoneAction; finding?: VerifyFinding }
   | { kind: 'failed'; reason: string; finding?: VerifyFinding }
+  /** A write may have reached HCM and no read has shown it: not failed, not written again this run. */
+  | { kind: 'unsettled'; reason: string; finding?: VerifyFinding }
   /** Not writable now (another claim, or a write not visible yet): try again after `until` (epoch ms). */
   | { kind: 'waiting'; until: number; unclear?: boolean };
 
@@ -86,17 +89,6 @@ function idsOf(goal: PlanGoal): HcmIds {
   };
 }
 
-function refOf(ids: HcmIds): GoalRef {
-  return { goalPlanId: ids.goalPlanId, path: ids.goalPath, uniqId: ids.performanceGoalsUniqID };
-}
-
-interface Written {
-  action: DoneAction;
-  goal: PlanGoal;
-  /** The goal of an earlier identity (person or plan) that this record no longer maps to. */
-  replaced?: HcmIds;
-}
-
 /**
  * Syncs one record that needs an HCM write (docs/invariants.md, invariant 7). Claim on the ledger
  * item first; every request that writes renews and checks that claim right before it is sent; the
@@ -129,23 +121,36 @@ export async function syncRecord(
     return ours ? { kind: 'alreadyDone', action } : { kind: 'done', action };
   }
 
+  // Set once a request of this call has left (the guard runs with the token in hand, right before the send).
   let wrote = false;
-  const guard: WriteGuard = async () => {
-    if (protocolGuards.claimCheckedBeforeWrite) await ctx.ledger.beginWrite(key, ctx.owner);
-    wrote = true;
-  };
+  const guardFor =
+    (method: 'POST' | 'PATCH'): WriteGuard =>
+    async () => {
+      if (protocolGuards.claimCheckedBeforeWrite) {
+        try {
+          await ctx.ledger.beginWrite(key, ctx.owner, method);
+        } catch (err) {
+          // The renewal came too late to send after it: nothing left, so the marks it set go back.
+          if (err instanceof ClaimLostError && !wrote && protocolGuards.markOnlyWhenSent)
+            await ctx.ledger.releaseUnsent(key, ctx.owner, previous);
+          throw err;
+        }
+      }
+      wrote = true;
+    };
   // Not listed, but a PATCH of the goal the ledger points at succeeded: it was renamed or moved in
   // HCM, which is drift after all.
   const findingOf = (action?: DoneAction): VerifyFinding | undefined =>
     !recheck ? undefined : verify.listed || action === 'updated' ? 'drifted' : 'missing';
   try {
-    const result = await write(ctx, record, previous, guard, recheck ? verify?.listed : undefined);
+    const result = await write(ctx, record, previous, guardFor, recheck ? verify?.listed : undefined);
     const ids = idsOf(result.goal);
     await ctx.ledger.commit(key, ctx.owner, {
       contentHash,
       ids,
       personNumber: record.personNumber,
       action: result.action,
+      ...(result.goal.etag ? { etag: result.goal.etag } : {}),
     });
     const finding = findingOf(result.action);
     await ctx.records.complete(
@@ -165,6 +170,12 @@ export async function syncRecord(
     }
     const finding = findingOf();
     const failedProgress = finding ? { ...progress, verifyFinding: finding } : progress;
+    if (err instanceof UnsettledWriteError) {
+      // The ledger keeps the POST's marks: the next run reads again before anything else.
+      await ctx.records.unsettle(key, failedProgress, err.message);
+      await ctx.ledger.release(key, ctx.owner, false);
+      return { kind: 'unsettled', reason: err.message, ...(finding ? { finding } : {}) };
+    }
     if (isRecordLevel(err)) {
       await ctx.records.fail(key, failedProgress, err.message, false);
       // HCM refused the write outright: nothing of it can commit later.
@@ -179,9 +190,10 @@ export async function syncRecord(
     if (wrote || isAmbiguousWrite(err)) {
       const { visibleAfter, unclearWrites } = await ctx.ledger.markUnclear(key, ctx.owner);
       if (unclearWrites >= ctx.maxUnclearWrites) {
-        const reason = `the outcome of ${unclearWrites} writes in a row stayed unknown; the next attempt looks for the goal first`;
-        await ctx.records.fail(key, failedProgress, reason, true);
-        return { kind: 'failed', reason, ...(finding ? { finding } : {}) };
+        // Not failed: one of these writes may have landed. The ledger keeps the marks; the next run looks.
+        const reason = `the outcome of ${unclearWrites} writes in a row stayed unknown; the next run looks for the goal first`;
+        await ctx.records.unsettle(key, failedProgress, reason);
+        return { kind: 'unsettled', reason, ...(finding ? { finding } : {}) };
       }
       if (isAmbiguousWrite(err)) return { kind: 'waiting', until: visibleAfter, unclear: true };
       throw err;
@@ -195,9 +207,10 @@ async function write(
   ctx: RecordSyncContext,
   record: GoalRecord,
   previous: LedgerItem | undefined,
-  guard: WriteGuard,
+  guardFor: (method: 'POST' | 'PATCH') => WriteGuard,
   drifted?: ListedGoal,
 ): Promise<Written> {
+  const guard = guardFor('PATCH');
   // An unmappable value fails the record here, before any request.
   const desired = toGoalPayload(record, ctx.mapping);
   const known = committedIds(previous);
@@ -210,8 +223,7 @@ async function write(
   if (known && !moved) {
     try {
       // Known goal and changed content: a PATCH cannot create a goal, so it needs no finder.
-      const goal = await updateKnown(ctx, known, desired, guard, drifted);
-      return { action: 'updated', goal };
+      return await updateKnown(ctx, record, known, previous, desired, guard, drifted);
     } catch (err) {
       // Deleted in HCM since the last sync: fall through to find-or-create by natural key.
       if (!(err instanceof HcmRequestError && err.status === 404)) throw err;
@@ -229,39 +241,40 @@ async function write(
   const replaced = moved ? known : undefined;
   if (found)
     return {
-      ...(await adopt(ctx, found, desired, guard)),
+      ...(await settleFromRead(ctx, record, found.GoalId, desired, guard, {
+        alreadyRead: found,
+        fence: mayLandLate(previous),
+      })),
       ...(replaced ? { replaced } : {}),
     };
+  refuseSecondPost(ctx, record, previous);
   // A new goal names its worker's assignment on the plan (RecordRejectedError when there is no single one).
   const worker = await ctx.existing.worker(record);
   const payload: GoalPayload = { ...desired, PersonId: worker.personId, AssignmentId: worker.assignmentId };
+  const post = guardFor('POST');
   const goal = protocolGuards.noRepeatAfterUnclearWrite
-    ? await ctx.hcm.create(record.goalPlanId, payload, guard)
-    : await createOnceUnguarded(ctx, record, payload, guard);
+    ? await ctx.hcm.create(record.goalPlanId, payload, post)
+    : await createOnceUnguarded(ctx, record, payload, post);
   return { action: 'created', goal, ...(replaced ? { replaced } : {}) };
 }
 
 /**
- * PATCH of the goal the ledger points at. A verify pass that saw the goal drifted sends only the
- * difference, with the listing's ETag: if the goal changed again since (412), the diff may miss a
- * field, so the whole desired content goes instead.
+ * No goal seen, and a POST of ours that no commit or refusal settled may still land: not a second one
+ * before the settle horizon has passed since it left (the record ends `unsettled`). The visibility
+ * wait only decides when to look, never that the goal is not coming.
  */
-async function updateKnown(
+function refuseSecondPost(
   ctx: RecordSyncContext,
-  known: HcmIds,
-  desired: GoalPayload,
-  guard: WriteGuard,
-  drifted: ListedGoal | undefined,
-): Promise<PlanGoal> {
-  const patch = drifted ? diffGoal(drifted, desired) : null;
-  if (drifted && patch && drifted.GoalId === known.hcmGoalId) {
-    try {
-      return await ctx.hcm.update(drifted.ref, patch, drifted.etag, guard);
-    } catch (err) {
-      if (!(err instanceof HcmRequestError && err.status === 412)) throw err;
-    }
-  }
-  return ctx.hcm.update(refOf(known), patchBody(desired), undefined, guard);
+  record: GoalRecord,
+  previous: LedgerItem | undefined,
+): void {
+  const sentAt = previous?.postStartedAt;
+  if (!protocolGuards.noPostWhileUnclear || sentAt === undefined) return;
+  const horizon = ctx.ledger.settleHorizonMs;
+  if (ctx.clock.now() >= sentAt + horizon) return;
+  throw new UnsettledWriteError(
+    `a POST of ${record.externalKey} sent at ${new Date(sentAt).toISOString()} may still land and no read has shown its goal; not POSTing again before ${new Date(sentAt + horizon).toISOString()}`,
+  );
 }
 
 /** Mutation O1 only: the pre-fix `createOnce`, which looked right after an unclear POST and posted again. */
@@ -280,17 +293,4 @@ async function createOnceUnguarded(
       if (found) return found;
     }
   }
-}
-
-/** HCM already has the goal (committed by us before a crash, or created elsewhere): update only if it differs. */
-async function adopt(
-  ctx: RecordSyncContext,
-  found: PlanGoal,
-  desired: GoalPayload,
-  guard: WriteGuard,
-): Promise<Written> {
-  const patch = diffGoal(found, desired);
-  if (patch === null) return { action: 'reconciled', goal: found };
-  const goal = await ctx.hcm.update(found.ref, patch, undefined, guard);
-  return { action: 'updated', goal };
 }

@@ -11,32 +11,36 @@ import type {
   PlanGoalsQuery,
   WriteGuard,
 } from '#core/hcm/index.ts';
-import { hcmResources } from '#core/hcm/index.ts';
-import { AmbiguousWriteError, HcmRequestError } from '../../../lambdas/core/errors.ts';
+import { hcmResources, tokenThenGuard } from '#core/hcm/index.ts';
+import { AmbiguousWriteError, HcmRequestError, TransientError } from '../../../lambdas/core/errors.ts';
 import { type Actor, cycle, type World } from './world.ts';
 
 /**
  * What one HCM request meets. ok: answered. late: the gateway answers 504, Oracle commits the write
- * `lateMs` after it was sent. dropped: committed, the answer lost. slow: longer than the client's timeout
- * (it gives up; the write still commits on Oracle's side).
+ * `lateMs` after it was sent, which may be long past the visibility wait (issue 25: nothing bounds it).
+ * dropped: committed, the answer lost. slow: longer than the client's timeout (it gives up; the write
+ * still commits on Oracle's side). noToken: the token cannot be had for a write, so nothing is sent.
  */
 export interface HcmCall {
-  kind: 'ok' | 'late' | 'dropped' | 'slow';
+  kind: 'ok' | 'late' | 'dropped' | 'slow' | 'noToken';
   latencyMs: number;
   lateMs: number;
 }
 
 export const hcmCallArb: fc.Arbitrary<HcmCall> = fc.record({
-  kind: fc.constantFrom<HcmCall['kind']>('ok', 'ok', 'ok', 'late', 'dropped', 'slow'),
+  kind: fc.constantFrom<HcmCall['kind']>('ok', 'ok', 'ok', 'late', 'dropped', 'slow', 'noToken'),
   latencyMs: fc.constantFrom(20, 300, 3_000),
-  lateMs: fc.constantFrom(50, 20_000, 65_000),
+  lateMs: fc.constantFrom(50, 20_000, 65_000, 180_000),
 });
+
+/** The latest a late write of the model commits after it was sent. */
+export const LATEST_COMMIT_MS = 180_000;
 
 /**
  * Oracle HCM's goals, as the write protocol sees them: finders read what has committed, a POST creates a
  * goal (no uniqueness check: two POSTs make two goals, which is the bug the protocol prevents), a PATCH
- * changes one. The environment's one promise, on which the protocol's visibility wait rests: a write
- * commits within `visibilityMs` of being sent (Oracle's own request timeout is shorter), or never.
+ * changes one when its If-Match still names the goal's ETag at the moment it commits (412 otherwise).
+ * No bound on when a write Oracle took on commits: the protocol may not rest on its visibility wait.
  */
 /** The model's workers: P1-P9, each with one assignment on every plan. */
 const ASSIGNEES: GoalPlanAssignee[] = Array.from({ length: 9 }, (_, i) => ({
@@ -53,7 +57,12 @@ export function personNumberOf(personId: number | undefined): string {
 export class HcmModel {
   readonly goals = new Map<number, PlanGoal>();
   private nextId = 1;
+  private versions = 0;
   posts = 0;
+  /** POSTs that left, per goal name (the token was had and the claim renewed). */
+  readonly postsSent = new Map<string, number>();
+  /** Goal names whose POST's claim check ran and then the token was refused: nothing left. */
+  readonly markedUnsent = new Set<string>();
 
   constructor(
     private readonly world: World,
@@ -81,9 +90,27 @@ export class HcmModel {
       label: string,
       guard: WriteGuard | undefined,
       apply: () => PlanGoal,
+      onSent: () => void = () => {},
+      onMarkedUnsent: () => void = () => {},
     ): Promise<PlanGoal> => {
-      if (guard) await guard();
       const c = next();
+      // The client's order (write-order.ts): the token, then the claim check, then the send.
+      let checked = false;
+      await tokenThenGuard(
+        () =>
+          c.kind === 'noToken'
+            ? this.world.step(actor, `token for ${label} [refused]`, 20, () => {
+                if (checked) onMarkedUnsent();
+                throw new TransientError('token broker unavailable');
+              })
+            : Promise.resolve(),
+        guard &&
+          (async () => {
+            checked = true;
+            await guard();
+          }),
+      );
+      onSent();
       const sent = this.world.now;
       let committed: PlanGoal | undefined;
       const commit = () => {
@@ -92,10 +119,7 @@ export class HcmModel {
       };
       // Oracle's side: a write it took on commits by its deadline, whatever the client does meanwhile.
       const latency = c.kind === 'slow' ? this.timing.requestTimeoutMs * 2 : c.latencyMs;
-      // Oracle's own request timeout is shorter than the visibility wait (goal-ledger.ts): whatever the
-      // client saw, a write Oracle took on has committed or died `visibilityMs` after it was sent.
-      const lastChance = sent + this.timing.visibilityMs - 1;
-      this.world.deadline(Math.min(lastChance, sent + (c.kind === 'late' ? c.lateMs : latency)), () => {
+      this.world.deadline(sent + (c.kind === 'late' ? c.lateMs : latency), () => {
         try {
           commit();
         } catch {
@@ -162,14 +186,21 @@ export class HcmModel {
         }),
       create: (goalPlanId: number, payload: GoalPayload, guard?: WriteGuard) => {
         this.posts += 1;
-        return write(`POST ${payload.GoalName}`, guard, () => this.insert(goalPlanId, payload));
+        return write(
+          `POST ${payload.GoalName}`,
+          guard,
+          () => this.insert(goalPlanId, payload),
+          () => this.postsSent.set(payload.GoalName, (this.postsSent.get(payload.GoalName) ?? 0) + 1),
+          () => this.markedUnsent.add(payload.GoalName),
+        );
       },
-      // By the self link's path, as the client sends it.
-      update: (ref: GoalRef, patch: Partial<GoalPayload>, _etag?: string, guard?: WriteGuard) =>
-        write(`PATCH ${ref.uniqId}`, guard, () => {
+      // By the self link's path, as the client sends it; If-Match is judged when the change commits.
+      update: (ref: GoalRef, patch: Partial<GoalPayload>, etag?: string, guard?: WriteGuard) =>
+        write(`PATCH ${ref.uniqId}${etag ? ` if ${etag}` : ''}`, guard, () => {
           const goal = [...this.goals.values()].find((g) => g.ref.path === ref.path);
           if (!goal) throw new HcmRequestError(404, 'goal not found');
-          Object.assign(goal, patch);
+          if (etag !== undefined && etag !== goal.etag) throw new HcmRequestError(412, 'goal changed');
+          Object.assign(goal, patch, { etag: `"${goal.GoalId}-${++this.versions}"` });
           return { ...goal };
         }),
     };
@@ -182,6 +213,7 @@ export class HcmModel {
       ...payload,
       GoalId: id,
       ref: { goalPlanId, path: `${hcmResources.planGoals(goalPlanId)}/${uniqId}`, uniqId },
+      etag: `"${id}-${++this.versions}"`,
     };
     this.goals.set(id, goal);
     return { ...goal };

@@ -40,7 +40,9 @@ export type ResourceRef =
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
+  | 'hdlLoad'
   | 'preflight'
+  | 'scheduleStarter'
   | 'stateMachine'
   | 'execution'
   | 'deadLetterQueue'
@@ -115,7 +117,6 @@ const CHECKPOINT_FILES: [string, string][] = [
   ['dynamodb:Query', 'lambdas/core/checkpoint/batch-io.ts'],
   ['dynamodb:BatchGetItem', 'lambdas/core/checkpoint/batch-io.ts'],
   ['dynamodb:BatchWriteItem', 'lambdas/core/checkpoint/batch-io.ts'],
-  ['dynamodb:DeleteItem', 'lambdas/core/checkpoint/run-lease.ts'],
 ];
 
 /** `batchGet`: only sync-chunk batch-reads records (test/infra/handler-contract reads it off the bundles). */
@@ -163,7 +164,9 @@ export type LambdaPrincipal =
   | 'planSync'
   | 'syncChunk'
   | 'finishSync'
-  | 'preflight';
+  | 'hdlLoad'
+  | 'preflight'
+  | 'scheduleStarter';
 export type SchedulerPrincipal = 'brokerSchedules' | 'nightlySync';
 export type Principal = LambdaPrincipal | SchedulerPrincipal | 'stateMachine';
 
@@ -261,7 +264,8 @@ export const CALLS: Record<Principal, AwsCall[]> = {
   /** `goal-sync connect`: the broker's connect for one connection (lambdas/connection-admin). */
   connectionAdmin: [...brokerCoreCalls(['dynamodb:GetItem', 'dynamodb:UpdateItem']), ...platformCalls()],
   planSync: [
-    ...checkpointCalls(false),
+    // BatchGetItem: writeMode auto counts the records to write against the ledger (sync/write-mode.ts).
+    ...checkpointCalls(true),
     ...sourceReadCalls(),
     {
       action: 's3:PutObject',
@@ -317,6 +321,38 @@ export const CALLS: Record<Principal, AwsCall[]> = {
     },
     ...platformCalls(),
   ],
+  /** The HDL branch's steps (lambdas/hdl-load): source, ledger, parts in runs/, the broker's token. */
+  hdlLoad: [
+    // No DeleteItem: the HDL steps never release the run lease.
+    ...checkpointCalls(true).filter((c) => c.action !== 'dynamodb:DeleteItem'),
+    ...sourceReadCalls(),
+    {
+      action: 's3:PutObject',
+      resource: 'manifestObject',
+      sdk: 'PutObjectCommand (Goal.dat parts and their record lists under runs/<runId>/hdl/)',
+      file: 'lambdas/hdl-load/index.ts',
+    },
+    {
+      action: 's3:GetObject',
+      resource: 'manifestObject',
+      sdk: 'GetObjectCommand (a part to upload, its record list to settle)',
+      file: 'lambdas/core/adapters/aws/s3-goal-index-reader.ts',
+    },
+    {
+      action: 'kms:GenerateDataKey',
+      resource: 'dataKey',
+      context: { ...via('s3'), 'kms:EncryptionContext:aws:s3:arn': '{bucketArn}' },
+      sdk: 'PutObjectCommand (SSE-KMS bucket key)',
+      file: 'lambdas/hdl-load/index.ts',
+    },
+    {
+      action: 'lambda:InvokeFunction',
+      resource: 'tokenBroker',
+      sdk: 'InvokeCommand',
+      file: 'lambdas/core/adapters/aws/lambda-broker-transport.ts',
+    },
+    ...platformCalls(),
+  ],
   /**
    * `goal-sync preflight --stack` (lambdas/preflight): the broker's token (as plan-sync asks for it) and
    * the source it checks; everything else it does is HTTP to the pod.
@@ -346,21 +382,35 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       file: 'infra/scheduling.ts',
     },
   ],
-  /** The nightly schedule's role: StartExecution encrypts the input with the state machine's key. */
-  nightlySync: [
+  /**
+   * The schedule starter (lambdas/schedule-starter): one execution per scheduled run, named after it;
+   * StartExecution encrypts the input with the state machine's key.
+   */
+  scheduleStarter: [
     {
       action: 'states:StartExecution',
       resource: 'stateMachine',
-      sdk: 'Scheduler target',
-      file: 'infra/scheduling.ts',
+      sdk: 'StartExecutionCommand',
+      file: 'lambdas/core/adapters/aws/execution-starter.ts',
     },
     ...(['kms:GenerateDataKey', 'kms:Decrypt'] as const).map((action) => ({
       action,
       resource: 'dataKey' as const,
       context: { 'kms:EncryptionContext:aws:states:stateMachineArn': '{stateMachineArn}' },
       sdk: 'StartExecution (execution input encrypted with the state machine key)',
-      file: 'infra/scheduling.ts',
+      // Step Functions' call with the caller's rights, granted beside the function.
+      file: 'infra/schedule-starter.ts',
     })),
+    ...platformCalls(),
+  ],
+  /** The nightly and verify schedules' role: they invoke the schedule starter, nothing else. */
+  nightlySync: [
+    {
+      action: 'lambda:InvokeFunction',
+      resource: 'scheduleStarter',
+      sdk: 'Scheduler target',
+      file: 'infra/scheduling.ts',
+    },
     {
       action: 'sqs:SendMessage',
       resource: 'deadLetterQueue',
@@ -370,7 +420,7 @@ export const CALLS: Record<Principal, AwsCall[]> = {
   ],
   /** The state machine's execution role (infra/state-machine.ts). */
   stateMachine: [
-    ...(['planSync', 'syncChunk', 'finishSync'] as const).map((fn) => ({
+    ...(['planSync', 'syncChunk', 'finishSync', 'hdlLoad'] as const).map((fn) => ({
       action: 'lambda:InvokeFunction',
       resource: fn,
       sdk: 'LambdaInvoke task',

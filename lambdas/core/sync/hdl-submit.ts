@@ -1,0 +1,124 @@
+import type { HdlPartItem, HdlPartStore } from '#core/checkpoint/index.ts';
+import type { HdlDataSets } from '#core/hdl/index.ts';
+import { AmbiguousWriteError, HdlLoadStuckError } from '../errors.ts';
+import type { Clock } from '../ports.ts';
+import { protocolGuards } from '../protocol-guards.ts';
+import type { IndexObjects } from './goal-index-objects.ts';
+import { hdlObjectKey } from './hdl-build.ts';
+
+export interface HdlSubmitDeps {
+  parts: HdlPartStore;
+  objects: IndexObjects;
+  dataSets: HdlDataSets;
+}
+
+/**
+ * Submits every part of the run that has no RequestId yet (issue 24 item 3). Each part: look its data
+ * set up by name first (a crash after createFileDataSet, or a lost answer, left one running: its
+ * RequestId is taken, nothing is sent again), else upload the zip under the part's name as content id
+ * (a repeated upload replaces the same content) and create the data set under the same name. A lost
+ * createFileDataSet answer is settled by the same lookup before the one resubmission.
+ */
+export async function submitHdlParts(runId: string, deps: HdlSubmitDeps): Promise<{ submitted: number }> {
+  let submitted = 0;
+  for (const part of await deps.parts.list(runId)) {
+    if (part.requestId !== undefined) continue;
+    await submitPart(runId, part, deps);
+    submitted += 1;
+  }
+  return { submitted };
+}
+
+async function submitPart(runId: string, part: HdlPartItem, deps: HdlSubmitDeps): Promise<number> {
+  const lookup = async () =>
+    protocolGuards.hdlLookupBeforeResubmit ? await deps.dataSets.findByName(part.name) : undefined;
+  const found = await lookup();
+  if (found) return deps.parts.setSubmitted(runId, part.part, found.requestId);
+  const body = await deps.objects.get(hdlObjectKey(runId, part.name, 'zip'));
+  if (body === undefined) throw new HdlLoadStuckError(`HDL part ${part.name} has no stored file`, []);
+  const zip = Buffer.from(body, 'base64');
+  const contentId = await once(
+    () => deps.dataSets.upload(part.name, part.name, zip),
+    async () => part.name,
+  );
+  const requestId = await once(
+    () => deps.dataSets.create(contentId, part.name),
+    async () => (await lookup())?.requestId,
+  );
+  return deps.parts.setSubmitted(runId, part.part, requestId);
+}
+
+/**
+ * Runs a POST whose answer may be lost; on AmbiguousWriteError asks `settle` whether it took effect
+ * (undefined: it did not) and repeats it once when it did not. A second lost answer is a TransientError
+ * for the state machine's retry, which starts again from the lookup.
+ */
+async function once<T>(send: () => Promise<T>, settle: () => Promise<T | undefined>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if (!(err instanceof AmbiguousWriteError)) throw err;
+    const settled = await settle();
+    if (settled !== undefined) return settled;
+    return send();
+  }
+}
+
+export interface HdlPollOptions {
+  /** Longest wait between polls (default 300 s): a long load is polled every few minutes. */
+  maxWaitSeconds?: number;
+  /** First wait (default 5 s), doubled per poll round. */
+  firstWaitSeconds?: number;
+  /** How long a part may stay in progress after its submission before the run fails (default 5 h). */
+  budgetSeconds?: number;
+}
+
+export const HDL_POLL_DEFAULTS = {
+  maxWaitSeconds: 300,
+  firstWaitSeconds: 5,
+  budgetSeconds: 5 * 3600,
+} as const;
+
+export interface HdlPollResult {
+  /** Parts still loading. */
+  pending: number;
+  /** The Wait state's next wait: grows with each round, up to maxWaitSeconds. */
+  waitSeconds: number;
+  round: number;
+}
+
+/**
+ * One poll round (the state machine waits between rounds, no Lambda sleeps): reads each submitted
+ * part's data set once and marks those that ended `loaded`. A part in progress past the budget fails
+ * the run with HdlLoadStuckError naming its RequestIds; a resume polls the same data sets.
+ */
+export async function pollHdlParts(
+  runId: string,
+  round: number,
+  deps: Pick<HdlSubmitDeps, 'parts' | 'dataSets'> & { clock: Clock },
+  options: HdlPollOptions = {},
+): Promise<HdlPollResult> {
+  const o = { ...HDL_POLL_DEFAULTS, ...options };
+  const stuck: HdlPartItem[] = [];
+  let pending = 0;
+  for (const part of await deps.parts.list(runId)) {
+    if (part.status !== 'submitted' || part.requestId === undefined) continue;
+    const state = await deps.dataSets.status(part.requestId);
+    if (state.phase === 'running') {
+      pending += 1;
+      const since = part.submittedAt ? Date.parse(part.submittedAt) : deps.clock.now();
+      if (deps.clock.now() - since > o.budgetSeconds * 1000) stuck.push(part);
+      continue;
+    }
+    await deps.parts.update(runId, part.part, { status: 'loaded', statusCode: state.statusCode });
+  }
+  if (stuck.length > 0) {
+    const ids = stuck.map((p) => p.requestId!);
+    throw new HdlLoadStuckError(
+      `HDL data sets still in progress ${o.budgetSeconds} s after submission: RequestId ${ids.join(', ')}; resume the run to poll them again`,
+      ids,
+    );
+  }
+  const waitSeconds = Math.min(o.maxWaitSeconds, o.firstWaitSeconds * 2 ** Math.min(round, 16));
+  return { pending, waitSeconds, round: round + 1 };
+}

@@ -1,0 +1,171 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GoalLedger, RecordStore } from '#core/checkpoint/index.ts';
+import { HcmGoalsClient } from '#core/hcm/index.ts';
+import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
+import { openGoalSource } from '#core/source/index.ts';
+import {
+  addCounts,
+  buildGoalIndex,
+  type ChunkResult,
+  emptyCounts,
+  type GoalSnapshot,
+  loadSnapshot,
+  ObjectGoalIndex,
+  processChunk,
+} from '#core/sync/index.ts';
+import { writeSampleFile } from '../../local/sample/generate.ts';
+import { CONNECTION_ID, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
+
+/**
+ * Goal-plan assignees resolved in bulk (issue 23): plan-sync reads a plan's goalPlanAssignees whole
+ * when that costs fewer requests than one query per worker, and leaves each chunk its workers' rows
+ * in the goal index. Against dynalite and the HCM simulator over HTTP, with a tenant small enough
+ * (300 workers: one page per plan) that the bulk read is the cheaper one.
+ */
+const PERSONS = 300;
+const GOALS = 40;
+const TIMING = { claimTtlMs: 3_000, requestTimeoutMs: 2_000, visibilityMs: 300, marginMs: 200 };
+
+let peers: PipelinePeers;
+let dir: string;
+let sourcePath: string;
+let chunk: ChunkRef;
+let goalPlanIds: number[];
+let records: GoalRecord[];
+let run = 0;
+
+beforeAll(async () => {
+  peers = await startPipelinePeers({
+    tokenTtlSeconds: 300,
+    hcmFaults: { rateLimitPerSecond: 0 },
+    hcmPersons: PERSONS,
+  });
+  dir = await mkdtemp(join(tmpdir(), 'plan-assignees-'));
+  sourcePath = join(dir, 'goals.jsonl');
+  await writeSampleFile(sourcePath, { goals: GOALS, invalidRate: 0, seed: 7, persons: PERSONS });
+  const plan = await openGoalSource({ uri: sourcePath, format: 'jsonl' }).plan(GOALS);
+  chunk = plan.chunks[0]!;
+  goalPlanIds = plan.goalPlanIds ?? [];
+  records = [];
+  for await (const e of openGoalSource({ uri: sourcePath, format: 'jsonl' }).readChunk(chunk)) {
+    if ('record' in e) records.push(e.record);
+  }
+});
+afterAll(async () => {
+  await peers.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+const client = () =>
+  new HcmGoalsClient({
+    baseUrl: peers.hcm.url,
+    connectionId: CONNECTION_ID,
+    tokens: peers.broker.tokenProvider(),
+    timeoutMs: TIMING.requestTimeoutMs,
+    maxAttempts: 1,
+  });
+
+function memoryStore(): ObjectGoalIndex {
+  const objects = new Map<string, string>();
+  return new ObjectGoalIndex({
+    put: async (k, body) => void objects.set(k, body),
+    get: async (k) => objects.get(k),
+  });
+}
+
+async function planIndex(runId: string) {
+  const store = memoryStore();
+  const summary = await buildGoalIndex(
+    { runId, attempt: 1, chunks: [chunk], goalPlanIds, validRecords: records.length, verify: false },
+    { hcm: client(), source: openGoalSource({ uri: sourcePath, format: 'jsonl' }), store, now: Date.now },
+    { minRecords: 0 },
+  );
+  return { summary, snapshot: (await loadSnapshot(store, runId, 1, chunk.index))! };
+}
+
+async function passes(runId: string, snapshot: GoalSnapshot): Promise<ChunkResult[]> {
+  const { doc } = peers.dynamo;
+  const table = peers.dynamo.tables.checkpoints;
+  const connectionId = `${CONNECTION_ID}-${runId}`;
+  const out: ChunkResult[] = [];
+  for (let i = 0; i < 20; i++) {
+    const r = await processChunk(
+      { runId, connectionId, attempt: 1, chunk },
+      {
+        source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
+        hcm: client(),
+        records: new RecordStore(doc, table, { runId, connectionId, expiresAt: 1 }),
+        ledger: new GoalLedger(doc, table, { runId, connectionId }, TIMING),
+        workerId: `w${i}`,
+        remainingTimeMs: () => 600_000,
+        snapshot,
+      },
+      { minTimeMarginMs: 0, timing: TIMING },
+    );
+    out.push(r);
+    if (r.status === 'complete') return out;
+    await new Promise((res) => setTimeout(res, Math.max(100, r.waitSeconds * 1000)));
+  }
+  throw new Error('chunk did not complete in 20 passes');
+}
+
+const total = (results: ChunkResult[]) => results.map((r) => r.counts).reduce(addCounts, emptyCounts());
+const gets = async () => (await peers.hcm.stats()).requests.byMethod.GET ?? 0;
+
+describe('goal-plan assignees read in bulk by plan-sync (dynalite + HCM simulator over HTTP)', () => {
+  it('one page per plan at plan time, then no assignee query in the chunk: one request per goal', async () => {
+    const workers = new Set(records.map((r) => `${r.goalPlanId}|${r.personNumber}`)).size;
+    expect(workers).toBeGreaterThan(2 * goalPlanIds.length); // per-worker queries would cost more
+
+    const before = await gets();
+    const { summary, snapshot } = await planIndex(`bulk-${++run}`);
+    // Per plan: one (empty) goal listing page and one assignee page of its ~300 rows.
+    expect(summary).toMatchObject({ built: true, assigneePlans: goalPlanIds.length });
+    expect(summary.requests).toBe(2 * goalPlanIds.length);
+    expect((await gets()) - before).toBe(summary.requests);
+
+    const afterPlan = await gets();
+    const counts = total(await passes(`bulk-${run}`, snapshot));
+    // The sample has workers on no plan (every 53rd): those records fail in the chunk, and each such
+    // worker is asked about live once, in case the plan was assigned after plan-sync's read.
+    const unassigned = new Set(
+      records
+        .filter((r) => snapshot.rows(r.goalPlanId, r.personNumber)?.length === 0)
+        .map((r) => r.personNumber),
+    );
+    const unassignedWorkers = new Set(
+      records.filter((r) => unassigned.has(r.personNumber)).map((r) => `${r.goalPlanId}|${r.personNumber}`),
+    ).size;
+    expect(counts.created + counts.failed).toBe(records.length);
+    expect(counts.hcmRequests).toBe(counts.created + unassignedWorkers);
+    expect((await gets()) - afterPlan).toBe(unassignedWorkers);
+    expect((await peers.hcm.stats()).duplicates).toBe(0);
+  });
+
+  it('a worker the plan-time read did not see is looked up live in the chunk, not failed on the snapshot', async () => {
+    for (const g of peers.hcm.goals()) peers.hcm.deleteGoal(g.planChildKey);
+    const { snapshot } = await planIndex(`late-${++run}`);
+    const victim = records.find((r) => (snapshot.rows(r.goalPlanId, r.personNumber)?.length ?? 0) > 0)!;
+    // As if the worker had been assigned to the plan after plan-sync's read: the slice lacks them.
+    const blind = Object.create(snapshot, {
+      rows: {
+        value: (plan: number, person: string) =>
+          person === victim.personNumber ? [] : snapshot.rows(plan, person),
+      },
+    }) as GoalSnapshot;
+    const before = await gets();
+    const counts = total(await passes(`late-${run}`, blind));
+    // Only the records of workers on no plan fail; the victim's were resolved by the live query.
+    const onNoPlan = records.filter((r) => snapshot.rows(r.goalPlanId, r.personNumber)?.length === 0);
+    expect(counts.failed).toBe(onNoPlan.length);
+    // The victim's worker (once per plan they have records on) was asked about live.
+    const victimPlans = new Set(
+      records.filter((r) => r.personNumber === victim.personNumber).map((r) => r.goalPlanId),
+    );
+    expect((await gets()) - before).toBeGreaterThanOrEqual(victimPlans.size);
+    expect(counts.created).toBe(records.length - onNoPlan.length);
+  });
+});
