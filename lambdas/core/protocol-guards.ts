@@ -17,6 +17,13 @@ export const protocolGuards = {
   keysBeforeSend: true,
   /** B6: the commit is retried past the lease until it lands or another owner fences it out. */
   commitPersistsPastLease: true,
+  /**
+   * B7: the rate slot is taken before the in-flight marker is written, and nothing waits between the
+   * marker and the send: a holder that dies waiting for its slot leaves no "outcome unknown" behind.
+   */
+  slotBeforeMarker: true,
+  /** E1: a drainer claims the outbox head (conditioned on no live claim) before it publishes it. */
+  outboxClaimBeforePublish: true,
   /** O1: a write whose outcome is unclear is not repeated in the same pass; the next claimant looks first. */
   noRepeatAfterUnclearWrite: true,
   /** O2: the claim is renewed and checked right before every write request. */

@@ -84,7 +84,7 @@ describe('outbox relay (DynamoDB stream -> broker)', () => {
     const handler = relayHandler(fx.events);
     const event = batch(
       record('relay-a'),
-      record('~rate-limit:token-endpoint'),
+      record('~rate-limit:token-endpoint#2'),
       record('relay-a'),
       record('relay-gone', 'REMOVE'),
     );

@@ -39,9 +39,12 @@ export const BROKER_OPTIONS: TokenBrokerOptions = {
 /**
  * get: getToken; afterUnauthorized: getToken past the version it got before; proactive: the scheduled
  * refresh; sweep: the rate(5 minutes) sweep (refresh of due connections, recovery, outbox drain);
- * connect: `goal-sync connect` again with the same secret (its bootstrap token was spent at setup).
+ * connect: `goal-sync connect` again with the same secret (its bootstrap token was spent at setup);
+ * relay: the table stream delivering the item to the outbox relay once a transition has written an
+ * event into it (within 100 ms of the write; it runs even after an earlier call of its instance failed,
+ * as a stream batch comes whatever the Lambda that wrote the item did).
  */
-export type BrokerCall = 'get' | 'afterUnauthorized' | 'proactive' | 'sweep' | 'connect';
+export type BrokerCall = 'get' | 'afterUnauthorized' | 'proactive' | 'sweep' | 'connect' | 'relay';
 
 export interface InstancePlan {
   calls: BrokerCall[];
@@ -54,11 +57,13 @@ export interface InstancePlan {
 
 export interface BrokerPlan {
   instances: InstancePlan[];
+  /** Every call to the token-endpoint limiter's items is throttled: the instances keep to their fallback pace. */
+  limiterThrottled?: boolean;
   seed: number;
 }
 
 const GET_CALLS: BrokerCall[] = ['get', 'afterUnauthorized'];
-const ALL_CALLS: BrokerCall[] = [...GET_CALLS, 'proactive', 'sweep', 'connect'];
+const ALL_CALLS: BrokerCall[] = [...GET_CALLS, 'proactive', 'sweep', 'connect', 'relay'];
 
 const instanceArb = (kills: boolean, calls: BrokerCall[]): fc.Arbitrary<InstancePlan> =>
   fc.record(
@@ -84,6 +89,7 @@ export const brokerPlans = (o: { kills?: boolean; paths?: 'get' | 'all' } = {}):
       minLength: 2,
       maxLength: 3,
     }),
+    limiterThrottled: fc.boolean(),
     seed: fc.integer({ min: 1, max: 2 ** 30 }),
   });
 
@@ -113,6 +119,18 @@ export interface Verdict {
   story: string[];
 }
 
+/** The stream's delivery: the relay runs within 100 ms of an event being written into the item (or never). */
+async function relayOnceWritten(broker: TokenBroker, clock: { sleep(ms: number): Promise<void> }) {
+  for (let poll = 0; poll < 50; poll++) {
+    const item = await broker.store.get(CONNECTION);
+    if ((item?.outbox.length ?? 0) > 0) {
+      await broker.outbox.relay(CONNECTION);
+      return;
+    }
+    await clock.sleep(100);
+  }
+}
+
 export async function runBrokerScenario(s: fc.Scheduler, plan: BrokerPlan): Promise<Verdict> {
   const world = new World(s);
   const db = new DynamoModel([connectionTableSpec(TABLE)]);
@@ -127,10 +145,13 @@ export async function runBrokerScenario(s: fc.Scheduler, plan: BrokerPlan): Prom
       bootstrapRefreshToken: 'rt-0',
     }),
   };
+  const hot = (key: string) => plan.limiterThrottled === true && key.startsWith('~rate-limit:');
+  const actors = new Map<string, ReturnType<World['actor']>>();
   const makeBroker = (name: string, p?: InstancePlan) => {
     const actor = world.actor(name, p?.kill);
+    actors.set(name, actor);
     return new TokenBroker({
-      doc: modelDocClient(world, actor, db, p?.dynamo),
+      doc: modelDocClient(world, actor, db, p?.dynamo, hot),
       tableName: TABLE,
       keys: modelKeyProvider(world, actor, p?.kms),
       secrets,
@@ -161,19 +182,22 @@ export async function runBrokerScenario(s: fc.Scheduler, plan: BrokerPlan): Prom
     const broker = makeBroker(`broker-${i}`, p);
     void (async () => {
       let last: IssuedToken | undefined;
+      let failed = false;
       for (const call of p.calls) {
+        if (failed && call !== 'relay') return;
         const minVersion = call === 'afterUnauthorized' && last ? last.version + 1 : 0;
         try {
           if (call === 'proactive') await broker.proactive(CONNECTION);
           else if (call === 'sweep') await broker.sweep();
           else if (call === 'connect') await broker.connect(CONNECTION, SECRET_REF);
+          else if (call === 'relay') await relayOnceWritten(broker, world.clock(actors.get(`broker-${i}`)!));
           else {
             last = await broker.getToken(CONNECTION, minVersion > 0 ? { minVersion } : {});
             received.push({ who: `broker-${i}`, minVersion, token: last, at: world.now });
           }
         } catch (error) {
           failures.push({ who: `broker-${i}`, error });
-          return;
+          failed = true;
         }
       }
     })();
@@ -223,6 +247,26 @@ export async function runBrokerScenario(s: fc.Scheduler, plan: BrokerPlan): Prom
   } else {
     violations.push(`final refresh failed: ${(outcome.e as Error).name}: ${(outcome.e as Error).message}`);
   }
+  // Nothing waits for a rate slot between a holder's marker write and its request: a holder that died
+  // in that wait would leave "refresh outcome unknown" (a human reconnect) for a request never sent.
+  const marked = new Set<string>();
+  for (const t of s.report()) {
+    if (t.status === 'pending') continue;
+    const label = String(t.label);
+    const who = label.split(': ')[0]!;
+    if (label.includes('Update conn-1 SET #inflight = :me')) marked.add(who);
+    // Its request, or a new refresh (which starts by reading the item): the marker's wait is over.
+    else if (label.includes('IdP POST') || label.includes('Get conn-1')) marked.delete(who);
+    else if (label.includes('~rate-limit:') && marked.delete(who))
+      violations.push(`${who} waited for a rate slot with its in-flight marker written and nothing sent`);
+  }
+  // One event per transition: a repeat only where a drainer stopped between its put and the removal.
+  const published = events.filter((e) => e.type === 'connection.needs_reauth').map((e) => e.eventId);
+  const stopped = world.story.some((l) => l.includes(' stops forever at step '));
+  if (!stopped && new Set(published).size < published.length)
+    violations.push(
+      `a needs_reauth event published ${published.length - new Set(published).size} extra time(s)`,
+    );
   // Checked last: the final refresh may be the one that resends (a marker that should have stopped it).
   if (idp.reuseDetections > 0)
     violations.unshift(`the IdP saw a used refresh token (${idp.reuseDetections} reuse detections)`);

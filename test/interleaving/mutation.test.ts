@@ -19,6 +19,8 @@ interface Window {
   protocol: 'broker' | 'chunk' | 'orphan';
   /** false: only live actors, so the counterexample cannot be another window's (a holder that died). */
   kills: boolean;
+  /** Broker calls drawn: getToken only (default), or also proactive, sweep and connect. */
+  paths?: 'get' | 'all';
 }
 
 const WINDOWS: Window[] = [
@@ -53,6 +55,21 @@ const WINDOWS: Window[] = [
     off: ['commitFailureUnderLease', 'commitPersistsPastLease', 'keysBeforeSend'],
     protocol: 'broker',
     kills: true,
+  },
+  {
+    id: 'B7',
+    what: 'a holder waits for its rate slot with the in-flight marker already written',
+    off: ['slotBeforeMarker'],
+    protocol: 'broker',
+    kills: false,
+  },
+  {
+    id: 'E1',
+    what: "an outbox drain overlapping another (a sweep's, the transition's own) publishes one event twice",
+    off: ['outboxClaimBeforePublish'],
+    protocol: 'broker',
+    kills: false,
+    paths: 'all',
   },
   {
     id: 'O1',
@@ -124,7 +141,7 @@ const WINDOWS: Window[] = [
 
 const SEED = 42;
 
-async function hunt(w: Pick<Window, 'off' | 'protocol' | 'kills'>, numRuns = CI_SCHEDULES) {
+async function hunt(w: Pick<Window, 'off' | 'protocol' | 'kills' | 'paths'>, numRuns = CI_SCHEDULES) {
   for (const g of w.off) protocolGuards[g] = false;
   let story = '';
   const scenario = (s: fc.Scheduler, plan: unknown): Promise<Verdict> =>
@@ -135,7 +152,7 @@ async function hunt(w: Pick<Window, 'off' | 'protocol' | 'kills'>, numRuns = CI_
         : runChunkScenario(s, plan as never);
   const plans: fc.Arbitrary<unknown> =
     w.protocol === 'broker'
-      ? brokerPlans({ kills: w.kills, paths: 'get' })
+      ? brokerPlans({ kills: w.kills, paths: w.paths ?? 'get' })
       : w.protocol === 'orphan'
         ? orphanPlanArb
         : chunkPlans({ kills: w.kills });
@@ -159,7 +176,7 @@ afterEach(() => {
 describe('mutation check: the interleaving suites find every known window once its guard is removed', () => {
   for (const w of WINDOWS) {
     it(`${w.id} ${w.what} (${w.off.join(' + ')} off)`, async () => {
-      const r = await hunt(w);
+      const r = await hunt(w, Number(process.env.HUNT_RUNS ?? CI_SCHEDULES));
       console.log(
         `${w.id} (${w.off.join(' + ')} off): ${r.found ? `counterexample after ${r.schedules} schedules, shrunk ${r.shrinks} times` : `none in ${r.schedules}`}\n  ${r.story}`,
       );

@@ -1,6 +1,6 @@
 /**
- * The public surface of `rate/`: fleet-wide request rates (the HCM request ceiling; the token
- * broker's token-endpoint rate can move onto it, issue 26). Everything else in the folder is internal.
+ * The public surface of `rate/`: fleet-wide request rates (the HCM request ceiling and the token
+ * broker's token-endpoint rate). Everything else in the folder is internal.
  */
 
 export { ShardedDynamoRateLimiter, type ShardedRateConfig } from './sharded-dynamo.ts';

@@ -2,13 +2,24 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk
 import { asTransient, isConditionFailed, isTransientAwsError } from '../aws-errors.ts';
 import type { Clock } from '../ports.ts';
 import { sleepOn, timeoutOn } from '../retry.ts';
-import { type FleetRateLimiter, InProcessRateLimiter, nextSlots, noSlot, slotShape } from './slot-log.ts';
+import {
+  type FleetRateLimiter,
+  InProcessRateLimiter,
+  nextSlotsAcross,
+  noSlot,
+  slotShape,
+} from './slot-log.ts';
 
 export interface ShardedRateConfig {
   /** What the limiter guards, for messages ("HCM request ceiling"). */
   what: string;
   /** Requests per second the whole fleet may send (a whole number >= 1). */
   ratePerSecond: number;
+  /**
+   * Requests per minute the whole fleet may send, held by a second log in the same items (IDCS counts
+   * token requests per second and per minute); none: the per-second rate alone.
+   */
+  ratePerMinute?: number;
   /** Items the rate is spread over (default 4, at most ratePerSecond: each item keeps >= 1/s). */
   shards?: number;
   /** The item of shard i (its full primary key). */
@@ -30,6 +41,20 @@ export interface ShardedRateConfig {
   random?: () => number;
 }
 
+/** One of a shard's logs: its attributes are `<prefix><residue>`. */
+interface Limit {
+  prefix: 's' | 'm';
+  shape: { size: number; windowMs: number };
+}
+
+interface ShardLog {
+  n: number;
+  slots: Record<string, Record<number, number>>;
+}
+
+/** Most a lost race backs off before its next read (doubling from 10 ms). */
+const CONFLICT_BACKOFF_CAP_MS = 320;
+
 interface Waiter {
   latestStart: number;
   resolve(slotAt: number): void;
@@ -42,13 +67,18 @@ interface Waiter {
  * (`n` counts reservations, `s<j>` holds the send time reserved by number j mod its rate, written
  * conditioned on `n` unchanged). A batch of this instance's waiters reserves on one shard picked at
  * random, so contention is spread N ways; the shards' rates add up to R, so the fleet never sends more
- * than R in any window whichever shards its instances pick. Fail-soft: when the store is throttled or
+ * than R in any window whichever shards its instances pick. With a per-minute rate M each shard keeps a
+ * second log of its share of M over a 60 s window, written with the first. A lost race backs off
+ * (jittered, doubling) and tries another shard, so the read-and-write races of C callers do not grow
+ * with C squared as they would on one item. Fail-soft: when the store is throttled or
  * out of reach, the instance paces itself at `fallbackRatePerSecond` for `fallbackForMs`, then tries
- * the store again. It neither stops (one hot item would stop the whole fleet) nor floods (with every
+ * the store again (after a first failure it tries another shard, since one hot item is the likely
+ * cause). It neither stops (one hot item would stop the whole fleet) nor floods (with every
  * instance in fallback the fleet sends at most R; a fleet split between the two at most twice R).
  */
 export class ShardedDynamoRateLimiter implements FleetRateLimiter {
   private readonly rates: number[];
+  private readonly limits: Limit[][];
   private readonly guardMs: number;
   private readonly callTimeoutMs: number;
   private readonly fallbackForMs: number;
@@ -74,6 +104,15 @@ export class ShardedDynamoRateLimiter implements FleetRateLimiter {
       (_, i) => Math.floor(rate / shards) + (i < rate % shards ? 1 : 0),
     );
     this.guardMs = config.guardMs ?? 100;
+    const perMinute = config.ratePerMinute === undefined ? undefined : Math.floor(config.ratePerMinute);
+    this.limits = this.rates.map((r, i) => {
+      const limits: Limit[] = [{ prefix: 's', shape: slotShape(r, this.guardMs) }];
+      if (perMinute !== undefined) {
+        const share = Math.floor(perMinute / shards) + (i < perMinute % shards ? 1 : 0);
+        limits.push({ prefix: 'm', shape: { size: Math.max(1, share), windowMs: 60_000 + this.guardMs } });
+      }
+      return limits;
+    });
     this.callTimeoutMs = config.callTimeoutMs ?? 1_000;
     this.fallbackForMs = config.fallbackForMs ?? 10_000;
     this.random = config.random ?? Math.random;
@@ -130,8 +169,9 @@ export class ShardedDynamoRateLimiter implements FleetRateLimiter {
     }
   }
 
-  private async reserve(shard: number, batch: Waiter[]): Promise<void> {
-    const shape = slotShape(this.rates[shard]!, this.guardMs);
+  private async reserve(firstShard: number, batch: Waiter[]): Promise<void> {
+    let shard = firstShard;
+    let lost = 0;
     for (let attempt = 0; ; attempt++) {
       const now = this.clock.now();
       for (const w of batch) if (w.latestStart < now) w.reject(noSlot(this.config.what, w.latestStart));
@@ -139,18 +179,26 @@ export class ShardedDynamoRateLimiter implements FleetRateLimiter {
       if (batch.length === 0) return;
       try {
         const log = await this.read(shard);
-        const times = nextSlots(log, shape, this.clock.now() + this.lastWriteMs, batch.length);
+        const logs = this.limits[shard]!.map((l) => ({ shape: l.shape, slots: log.slots[l.prefix]! }));
+        const times = nextSlotsAcross(log.n, logs, this.clock.now() + this.lastWriteMs, batch.length);
         const granted = batch.filter((w, j) => times[j]! <= w.latestStart);
         for (const w of batch) if (!granted.includes(w)) w.reject(noSlot(this.config.what, w.latestStart));
         if (granted.length === 0) return;
-        if (await this.claim(shard, shape.size, log.n, times.slice(0, granted.length))) {
+        if (await this.claim(shard, log.n, times.slice(0, granted.length))) {
           // Times are in order, and so are the waiters granted: the earliest waiters get the earliest slots.
           for (const [j, w] of granted.entries()) w.resolve(times[j]!);
           return;
         }
         this.counts.conflicts++;
         batch = granted;
-        await sleepOn(this.clock, Math.floor(this.random() * 10));
+        // Another instance wrote first: wait a jittered, doubling while and try another shard, so
+        // the callers that raced spread out instead of racing again in step on the same item.
+        lost += 1;
+        await sleepOn(
+          this.clock,
+          Math.floor(this.random() * Math.min(CONFLICT_BACKOFF_CAP_MS, 10 * 2 ** lost)),
+        );
+        shard = this.otherShard(shard);
       } catch (err) {
         if (!isTransientAwsError(err) && !isTimeout(err)) {
           for (const w of batch) w.reject(asTransient(err, this.config.what));
@@ -163,33 +211,47 @@ export class ShardedDynamoRateLimiter implements FleetRateLimiter {
           for (const w of [...batch, ...this.pending.splice(0)]) w.resolve(Number.NaN);
           return;
         }
+        // One item may be hot (throttled) while the others are not: the retry goes to another shard.
         await sleepOn(this.clock, Math.floor(this.random() * 50));
+        shard = this.otherShard(shard);
       }
     }
   }
 
-  private async read(shard: number): Promise<{ n: number; slots: Record<number, number> }> {
+  /** A shard other than `shard` picked at random (the same one if there is only one). */
+  private otherShard(shard: number): number {
+    const n = this.rates.length;
+    return n === 1 ? shard : (shard + 1 + Math.floor(this.random() * (n - 1))) % n;
+  }
+
+  private async read(shard: number): Promise<ShardLog> {
     const out = await this.doc.send(
       new GetCommand({ TableName: this.tableName, Key: this.config.key(shard), ConsistentRead: true }),
       { abortSignal: timeoutOn(this.clock, this.callTimeoutMs) },
     );
     const item = out.Item ?? {};
-    const slots: Record<number, number> = {};
-    for (const [name, value] of Object.entries(item))
-      if (/^s\d+$/.test(name) && typeof value === 'number') slots[Number(name.slice(1))] = value;
+    const slots: ShardLog['slots'] = { s: {}, m: {} };
+    for (const [name, value] of Object.entries(item)) {
+      const m = /^([sm])(\d+)$/.exec(name);
+      if (m && typeof value === 'number') slots[m[1]!]![Number(m[2])] = value;
+    }
     return { n: typeof item.n === 'number' ? item.n : 0, slots };
   }
 
   /** Writes reservations n.. of the shard; false if another instance wrote first. */
-  private async claim(shard: number, size: number, n: number, times: number[]): Promise<boolean> {
+  private async claim(shard: number, n: number, times: number[]): Promise<boolean> {
     const names: Record<string, string> = { '#n': 'n', '#rate': 'ratePerSecond' };
     const values: Record<string, unknown> = { ':next': n + times.length, ':rate': this.rates[shard] };
     const sets = ['#n = :next', '#rate = :rate'];
-    times.forEach((at, j) => {
-      names[`#s${j}`] = `s${(n + j) % size}`;
-      values[`:s${j}`] = at;
-      sets.push(`#s${j} = :s${j}`);
-    });
+    for (const { prefix, shape } of this.limits[shard]!)
+      times.forEach((at, j) => {
+        const name = `${prefix}${(n + j) % shape.size}`;
+        // A batch larger than a log writes a residue twice: the later (larger) time is the one kept.
+        names[`#${name}`] = name;
+        values[`:${name}`] = at;
+      });
+    for (const name of Object.values(names).filter((v) => /^[sm]\d+$/.test(v)))
+      sets.push(`#${name} = :${name}`);
     if (n !== 0) values[':n'] = n;
     const started = this.clock.now();
     try {

@@ -31,14 +31,33 @@ export function nextSlots(
   earliest: number,
   count: number,
 ): number[] {
+  return nextSlotsAcross(log.n, [{ shape, slots: log.slots }], earliest, count);
+}
+
+/**
+ * The next `count` send times under several logs that share one reservation counter `n` (a per-second
+ * and a per-minute limit): every reservation is written into each log, so each keeps its own spacing
+ * and the time taken is the latest any of them allows.
+ */
+export function nextSlotsAcross(
+  n: number,
+  logs: ReadonlyArray<{ shape: { size: number; windowMs: number }; slots: Record<number, number> }>,
+  earliest: number,
+  count: number,
+): number[] {
   const out: number[] = [];
-  // This batch's own reservations, over the log's (a batch larger than the log wraps onto itself).
-  const taken = new Map<number, number>();
+  // This batch's own reservations, over the logs' (a batch larger than a log wraps onto itself).
+  const taken = logs.map(() => new Map<number, number>());
   for (let j = 0; j < count; j++) {
-    const residue = (log.n + j) % shape.size;
-    const before = taken.get(residue) ?? log.slots[residue] ?? Number.NEGATIVE_INFINITY;
-    const at = Math.max(earliest, before + shape.windowMs);
-    taken.set(residue, at);
+    let at = earliest;
+    logs.forEach(({ shape, slots }, k) => {
+      const residue = (n + j) % shape.size;
+      const before = taken[k]!.get(residue) ?? slots[residue] ?? Number.NEGATIVE_INFINITY;
+      at = Math.max(at, before + shape.windowMs);
+    });
+    logs.forEach(({ shape }, k) => {
+      taken[k]!.set((n + j) % shape.size, at);
+    });
     out.push(at);
   }
   return out;

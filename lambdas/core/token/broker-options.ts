@@ -47,19 +47,29 @@ export interface TokenBrokerOptions {
   sweepConcurrency?: number;
   /**
    * Token-endpoint requests per second of the whole fleet (every instance, every trigger, retries
-   * included), held by a log in the connection table. Default 15: IDCS limits token requests per second
-   * and per minute (Oracle Apps domains: 40/s and 1,000/min), and 15/s sustained is 900/min; 0: none.
+   * included), held by the sharded limiter of core/rate in the connection table. Default 15: IDCS
+   * limits token requests per second and per minute (Oracle Apps domains: 40/s and 1,000/min), and
+   * 15/s sustained is 900/min; 0: none.
    */
   tokenEndpointRatePerSecond?: number;
-  /** Added to the rate's 1 s window for the spread between our send and the IdP's count. Default 250 ms. */
+  /** Token-endpoint requests per minute of the whole fleet. Default 900 (1,000/min less a tenth). */
+  tokenEndpointRatePerMinute?: number;
+  /** Added to the rate's windows for the spread between our send and the IdP's count. Default 250 ms. */
   tokenEndpointGuardMs?: number;
+  /**
+   * The most broker instances that run at once (the stack's reserved concurrency): with the limiter's
+   * items throttled each one keeps to the sustained fleet rate divided by this. Default 10.
+   */
+  tokenEndpointInstances?: number;
   random?: () => number;
   /** Who drains the outbox after a transition (outbox.ts): `stream` where the table's stream drives it. */
   outboxRelay?: OutboxRelay;
 }
 
 export const DEFAULT_TOKEN_ENDPOINT_RATE = 15;
+export const DEFAULT_TOKEN_ENDPOINT_RATE_PER_MINUTE = 900;
 export const DEFAULT_TOKEN_ENDPOINT_GUARD_MS = 250;
+export const DEFAULT_TOKEN_ENDPOINT_INSTANCES = 10;
 export const DEFAULT_COMMIT_PERSIST_MS = 45_000;
 
 /** Every tunable of the refresh path with its default; the reasoning behind the numbers is in docs/token-broker.md. */
@@ -87,7 +97,6 @@ export function coordinatorConfig(o: TokenBrokerOptions): CoordinatorConfig {
     commitPersistMs: o.commitPersistMs ?? DEFAULT_COMMIT_PERSIST_MS,
     callTimeoutMs,
     leaseMarginMs,
-    slotSlackMs: Math.floor((o.tokenEndpointGuardMs ?? DEFAULT_TOKEN_ENDPOINT_GUARD_MS) / 2),
     storeRetry: { baseMs: 50, capMs: 1_000, random: o.random ?? Math.random, ...o.storeRetry },
     recoverBaseMs: o.recoverBaseMs ?? 60_000,
     recoverCapMs: o.recoverCapMs ?? 3_600_000,

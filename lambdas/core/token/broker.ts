@@ -18,7 +18,9 @@ import { CONNECTION_TABLE } from '../tables.ts';
 import {
   coordinatorConfig,
   DEFAULT_TOKEN_ENDPOINT_GUARD_MS,
+  DEFAULT_TOKEN_ENDPOINT_INSTANCES,
   DEFAULT_TOKEN_ENDPOINT_RATE,
+  DEFAULT_TOKEN_ENDPOINT_RATE_PER_MINUTE,
   type TokenBrokerOptions,
 } from './broker-options.ts';
 import { type ConnectionView, toConnectionView } from './connection/connection-item.ts';
@@ -26,10 +28,10 @@ import { ConnectionStore } from './connection/connection-store.ts';
 import { Outbox } from './connection/outbox.ts';
 import { assertUsable, DEFAULT_BUFFER_SECONDS, isFresh } from './expiry.ts';
 import { tokenFingerprint } from './oauth/obtain.ts';
-import { DynamoTokenRateLimiter } from './refresh/rate-limiter.ts';
 import { RefreshCoordinator } from './refresh/refresh-coordinator.ts';
 import { notConnectedError, type RefreshMode, stateOf, type TokenNeed } from './refresh/refresh-request.ts';
 import { SingleFlight } from './refresh/single-flight.ts';
+import { type TokenRate, type TokenRateCounts, tokenEndpointRate } from './refresh/token-rate.ts';
 import { inProactiveWindow, proactiveFireAt, proactiveScheduleName } from './schedule.ts';
 import { runSweep, type SweepResult } from './sweeper.ts';
 import { BrokerTelemetry } from './telemetry.ts';
@@ -82,7 +84,7 @@ export class TokenBroker {
   private readonly sweepGraceMs: number;
   private readonly telemetry: BrokerTelemetry;
   readonly outbox: Outbox;
-  private readonly limiter: DynamoTokenRateLimiter;
+  private readonly tokenRate: TokenRate;
 
   constructor(private readonly deps: BrokerDeps) {
     const o = deps.options ?? {};
@@ -99,13 +101,15 @@ export class TokenBroker {
     this.outbox = new Outbox(this.store, deps.events, deps.logger, o.outboxRelay ?? 'inline', this.clock);
     const config = coordinatorConfig(o);
     // In the connection table the broker already uses: every instance of the fleet shares it.
-    this.limiter = new DynamoTokenRateLimiter(
+    this.tokenRate = tokenEndpointRate(
       deps.doc,
       tableName,
       {
-        ratePerSecond: o.tokenEndpointRatePerSecond ?? DEFAULT_TOKEN_ENDPOINT_RATE,
+        perSecond: o.tokenEndpointRatePerSecond ?? DEFAULT_TOKEN_ENDPOINT_RATE,
+        perMinute: o.tokenEndpointRatePerMinute ?? DEFAULT_TOKEN_ENDPOINT_RATE_PER_MINUTE,
         guardMs: o.tokenEndpointGuardMs ?? DEFAULT_TOKEN_ENDPOINT_GUARD_MS,
         callTimeoutMs: config.callTimeoutMs,
+        instances: o.tokenEndpointInstances ?? DEFAULT_TOKEN_ENDPOINT_INSTANCES,
         random: this.random,
       },
       this.clock,
@@ -118,7 +122,7 @@ export class TokenBroker {
       secrets: deps.secrets,
       scheduler: deps.scheduler,
       telemetry: this.telemetry,
-      limiter: this.limiter,
+      limiter: this.tokenRate.limiter,
       clock: this.clock,
       fetch: deps.fetch,
       config,
@@ -258,9 +262,9 @@ export class TokenBroker {
     return { connectionId, status: 'active', version: issued.version, expiresAt: issued.expiresAt };
   }
 
-  /** The shared rate's admissions, lost races and late slots seen by this instance (bench, metrics). */
-  rateLimiterCounts(): { admitted: number; conflicts: number; spent: number } {
-    return { ...this.limiter.counts };
+  /** The shared rate's admissions, fallback admissions, lost races and late slots of this instance (bench, metrics). */
+  rateLimiterCounts(): TokenRateCounts {
+    return this.tokenRate.counts();
   }
 
   /** Masked listing for operators: counters, expiry, lease and last error; never a token. */

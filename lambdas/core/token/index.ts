@@ -42,8 +42,12 @@ export { GRANT_DEFAULTS, JWT_BEARER_GRANT, obtainToken } from './oauth/grants.ts
 export { basicAuthorization, DEFAULT_TOKEN_TIMEOUT_MS, parseTokenResponse } from './oauth/token-endpoint.ts';
 export type { BrokerRequest, FunctionErrorPayload } from './protocol.ts';
 export { errorFromPayload, parseBrokerRequest } from './protocol.ts';
-export type { RateLimitConfig } from './refresh/rate-limiter.ts';
-export { DynamoTokenRateLimiter } from './refresh/rate-limiter.ts';
+export {
+  TOKEN_RATE_LIMIT_KEY,
+  type TokenRateCounts,
+  type TokenRateSettings,
+  tokenEndpointRate,
+} from './refresh/token-rate.ts';
 export {
   inProactiveWindow,
   proactiveFireAt,

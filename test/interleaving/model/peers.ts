@@ -30,6 +30,8 @@ export function modelDocClient(
   actor: Actor,
   db: DynamoModel,
   plan: readonly CallFault[] = [],
+  /** Items whose every call is throttled (a hot partition), whatever the plan says. */
+  hot: (key: string) => boolean = () => false,
 ): DynamoDBDocumentClient {
   let calls = 0;
   const send = (
@@ -37,7 +39,8 @@ export function modelDocClient(
     options?: CallOptions,
   ) => {
     const name = command.constructor.name;
-    const f = cycle(plan, calls++, quietCall);
+    const planned = cycle(plan, calls++, quietCall);
+    const f: CallFault = hot(describeKey(command.input)) ? { ...planned, fault: 'throttle' } : planned;
     const label = `${name.replace('Command', '')} ${describeKey(command.input)}${f.fault === 'none' ? '' : ` [${f.fault}]`}`;
     return world.step(
       actor,

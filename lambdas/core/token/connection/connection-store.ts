@@ -10,7 +10,7 @@ import { TokenCommitError } from '../../errors.ts';
 import type { CallOptions, GrantType } from '../../ports.ts';
 import { CONNECTION_DUE_INDEX, CONNECTION_TABLE, DUE_SHARDS } from '../../tables.ts';
 import { type CallBudget, retryWithin, type WithinOptions } from '../refresh/budget.ts';
-import { RATE_LIMIT_KEY_PREFIX } from '../refresh/rate-limiter.ts';
+import { RATE_LIMIT_KEY_PREFIX } from '../refresh/token-rate.ts';
 import { type ConnectionItem, toConnectionItem } from './connection-item.ts';
 import {
   type CommitInput,
@@ -254,7 +254,7 @@ export class ConnectionStore {
         const out = await this.doc.send(
           new ScanCommand({ TableName: this.tableName, ExclusiveStartKey: startKey }),
         );
-        // The shared token-endpoint rate's log lives in this table too (rate-limiter.ts).
+        // The shared token-endpoint rate's log lives in this table too (token-rate.ts).
         for (const raw of out.Items ?? [])
           if (!String(raw[CONNECTION_TABLE.partitionKey]).startsWith(RATE_LIMIT_KEY_PREFIX))
             items.push(toConnectionItem(raw));

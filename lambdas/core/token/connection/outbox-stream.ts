@@ -1,6 +1,6 @@
 import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from 'aws-lambda';
 import { CONNECTION_TABLE } from '../../tables.ts';
-import { RATE_LIMIT_KEY_PREFIX } from '../refresh/rate-limiter.ts';
+import { RATE_LIMIT_KEY_PREFIX } from '../refresh/token-rate.ts';
 import type { Outbox } from './outbox.ts';
 
 /** A batch from the connection table's stream (KEYS_ONLY: no token envelope ever travels in it). */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { redact } from '../../mask.ts';
 import { type Clock, type EventPublisher, type EventType, systemClock } from '../../ports.ts';
+import { protocolGuards } from '../../protocol-guards.ts';
 import { describe } from '../telemetry.ts';
 import type { OutboxEvent } from './connection-item.ts';
 import type { ConnectionStore } from './connection-store.ts';
@@ -76,7 +77,10 @@ export class Outbox {
       }
       // Another drainer (the transition's own, a sweep, a stream batch) is publishing it right now.
       const until = this.clock.now() + PUBLISH_CLAIM_MS;
-      if (!(await this.store.claimOutboxHead(connectionId, head.eventId, this.clock.now(), until)))
+      if (
+        protocolGuards.outboxClaimBeforePublish &&
+        !(await this.store.claimOutboxHead(connectionId, head.eventId, this.clock.now(), until))
+      )
         return published;
       try {
         await this.events.publish(head.type, { ...head.detail, at: new Date(head.at).toISOString() });

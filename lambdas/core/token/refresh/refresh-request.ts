@@ -7,7 +7,7 @@ import type { Outbox } from '../connection/outbox.ts';
 import type { GrantRetryOptions } from '../oauth/grants.ts';
 import type { BrokerTelemetry } from '../telemetry.ts';
 import type { TokenVault } from '../token-vault.ts';
-import type { TokenRateLimiter } from './rate-limiter.ts';
+import type { TokenRateLimiter } from './token-rate.ts';
 
 /*
  * What a refresh is asked for, what the coordinator and its lease holder are built from, and how an
@@ -43,8 +43,6 @@ export interface CoordinatorConfig {
   pollCapMs: number;
   /** Lease time kept free after the last token endpoint attempt for the commit. */
   commitReserveMs: number;
-  /** How late after its rate slot a request may still leave (half the limiter's guard). */
-  slotSlackMs: number;
   grant: Omit<GrantRetryOptions, 'deadline' | 'now' | 'random'>;
   /**
    * How long after the answer one invocation keeps retrying its commit (fenced by owner and version, so
