@@ -2,22 +2,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ChunkStore, GoalLedger, RecordStore, type WriteTiming } from '#core/checkpoint/index.ts';
-import { HcmGoalsClient, type PlanGoalsQuery, toGoalPayload } from '#core/hcm/index.ts';
+import { ChunkStore, GoalLedger, type WriteTiming } from '#core/checkpoint/index.ts';
+import { type HcmGoalsClient, type PlanGoalsQuery, toGoalPayload } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
-import {
-  addCounts,
-  buildGoalIndex,
-  type ChunkResult,
-  emptyCounts,
-  type GoalSnapshot,
-  loadSnapshot,
-  ObjectGoalIndex,
-  processChunk,
-} from '#core/sync/index.ts';
+import { buildGoalIndex, type GoalSnapshot, loadSnapshot } from '#core/sync/index.ts';
 import { protocolGuards } from '../../lambdas/core/protocol-guards.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
+import { memoryIndexStore, passUntilComplete, simClient, totalCounts } from './index-harness.ts';
 import { CONNECTION_ID, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
 
 /**
@@ -64,22 +56,8 @@ afterEach(() => {
   protocolGuards.noPostWhileUnclear = true;
 });
 
-const client = () =>
-  new HcmGoalsClient({
-    baseUrl: peers.hcm.url,
-    connectionId: CONNECTION_ID,
-    tokens: peers.broker.tokenProvider(),
-    timeoutMs: TIMING.requestTimeoutMs,
-    maxAttempts: 1,
-  });
-
-function memoryStore(): ObjectGoalIndex {
-  const objects = new Map<string, string>();
-  return new ObjectGoalIndex({
-    put: async (k, body) => void objects.set(k, body),
-    get: async (k) => objects.get(k),
-  });
-}
+const client = () => simClient(peers, TIMING);
+const memoryStore = memoryIndexStore;
 
 /** plan-sync's part: the index of what HCM holds now, in an in-memory object store. */
 async function planIndex(runId: string): Promise<GoalSnapshot> {
@@ -101,38 +79,21 @@ const assigneeProbes = () =>
     (id) => new Set(records.filter((r) => r.goalPlanId === id).map((r) => r.personNumber)).size > 1,
   ).length;
 
-async function passes(
-  runId: string,
-  snapshot: GoalSnapshot | undefined,
-  chunks?: ChunkStore,
-): Promise<ChunkResult[]> {
-  const doc = peers.dynamo.doc;
-  const table = peers.dynamo.tables.checkpoints;
-  const out: ChunkResult[] = [];
-  for (let i = 0; i < 20; i++) {
-    const r = await processChunk(
-      { runId, connectionId, attempt: 2, chunk },
-      {
-        source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
-        hcm: client(),
-        records: new RecordStore(doc, table, { runId, connectionId, expiresAt: 1 }),
-        ledger: new GoalLedger(doc, table, { runId, connectionId }, TIMING),
-        workerId: `resume-p${i}`,
-        remainingTimeMs: () => 600_000,
-        ...(snapshot ? { snapshot } : {}),
-        ...(chunks ? { chunks } : {}),
-      },
-      { minTimeMarginMs: 0, timing: TIMING },
-    );
-    out.push(r);
-    if (r.status === 'complete') return out;
-    await new Promise((res) => setTimeout(res, Math.max(100, r.waitSeconds * 1000)));
-  }
-  throw new Error('chunk did not complete in 20 passes');
-}
+const passes = (runId: string, snapshot: GoalSnapshot | undefined, chunks?: ChunkStore) =>
+  passUntilComplete({
+    peers,
+    runId,
+    connectionId,
+    attempt: 2,
+    chunk,
+    sourcePath,
+    timing: TIMING,
+    workerPrefix: 'resume-p',
+    ...(snapshot ? { snapshot } : {}),
+    ...(chunks ? { chunks } : {}),
+  });
 
-/** What every pass of the chunk did (a pass cut short under load leaves the rest to the next). */
-const total = (results: ChunkResult[]) => results.map((r) => r.counts).reduce(addCounts, emptyCounts());
+const total = totalCounts;
 
 const goalsOf = (r: GoalRecord) =>
   peers.hcm

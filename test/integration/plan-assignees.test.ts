@@ -2,21 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { GoalLedger, RecordStore } from '#core/checkpoint/index.ts';
-import { HcmGoalsClient } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
-import {
-  addCounts,
-  buildGoalIndex,
-  type ChunkResult,
-  emptyCounts,
-  type GoalSnapshot,
-  loadSnapshot,
-  ObjectGoalIndex,
-  processChunk,
-} from '#core/sync/index.ts';
+import { buildGoalIndex, type GoalSnapshot, loadSnapshot } from '#core/sync/index.ts';
 import { writeSampleFile } from '../../local/sample/generate.ts';
+import { memoryIndexStore, passUntilComplete, simClient, totalCounts } from './index-harness.ts';
 import { CONNECTION_ID, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
 
 /**
@@ -59,25 +49,10 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const client = () =>
-  new HcmGoalsClient({
-    baseUrl: peers.hcm.url,
-    connectionId: CONNECTION_ID,
-    tokens: peers.broker.tokenProvider(),
-    timeoutMs: TIMING.requestTimeoutMs,
-    maxAttempts: 1,
-  });
-
-function memoryStore(): ObjectGoalIndex {
-  const objects = new Map<string, string>();
-  return new ObjectGoalIndex({
-    put: async (k, body) => void objects.set(k, body),
-    get: async (k) => objects.get(k),
-  });
-}
+const client = () => simClient(peers, TIMING);
 
 async function planIndex(runId: string) {
-  const store = memoryStore();
+  const store = memoryIndexStore();
   const summary = await buildGoalIndex(
     { runId, attempt: 1, chunks: [chunk], goalPlanIds, validRecords: records.length, verify: false },
     { hcm: client(), source: openGoalSource({ uri: sourcePath, format: 'jsonl' }), store, now: Date.now },
@@ -86,33 +61,20 @@ async function planIndex(runId: string) {
   return { summary, snapshot: (await loadSnapshot(store, runId, 1, chunk.index))! };
 }
 
-async function passes(runId: string, snapshot: GoalSnapshot): Promise<ChunkResult[]> {
-  const { doc } = peers.dynamo;
-  const table = peers.dynamo.tables.checkpoints;
-  const connectionId = `${CONNECTION_ID}-${runId}`;
-  const out: ChunkResult[] = [];
-  for (let i = 0; i < 20; i++) {
-    const r = await processChunk(
-      { runId, connectionId, attempt: 1, chunk },
-      {
-        source: openGoalSource({ uri: sourcePath, format: 'jsonl' }),
-        hcm: client(),
-        records: new RecordStore(doc, table, { runId, connectionId, expiresAt: 1 }),
-        ledger: new GoalLedger(doc, table, { runId, connectionId }, TIMING),
-        workerId: `w${i}`,
-        remainingTimeMs: () => 600_000,
-        snapshot,
-      },
-      { minTimeMarginMs: 0, timing: TIMING },
-    );
-    out.push(r);
-    if (r.status === 'complete') return out;
-    await new Promise((res) => setTimeout(res, Math.max(100, r.waitSeconds * 1000)));
-  }
-  throw new Error('chunk did not complete in 20 passes');
-}
+const passes = (runId: string, snapshot: GoalSnapshot) =>
+  passUntilComplete({
+    peers,
+    runId,
+    connectionId: `${CONNECTION_ID}-${runId}`,
+    attempt: 1,
+    chunk,
+    sourcePath,
+    timing: TIMING,
+    snapshot,
+    workerPrefix: 'w',
+  });
 
-const total = (results: ChunkResult[]) => results.map((r) => r.counts).reduce(addCounts, emptyCounts());
+const total = totalCounts;
 const gets = async () => (await peers.hcm.stats()).requests.byMethod.GET ?? 0;
 
 describe('goal-plan assignees read in bulk by plan-sync (dynalite + HCM simulator over HTTP)', () => {
