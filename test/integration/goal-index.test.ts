@@ -8,8 +8,7 @@ import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import { buildGoalIndex, type GoalSnapshot, loadSnapshot } from '#core/sync/index.ts';
 import { protocolGuards } from '../../lambdas/core/protocol-guards.ts';
-import { writeSampleFile } from '../../local/sample/generate.ts';
-import { memoryIndexStore, passUntilComplete, simClient, totalCounts } from './index-harness.ts';
+import { memoryIndexStore, passUntilComplete, sampleChunk, simClient, totalCounts } from './index-harness.ts';
 import { CONNECTION_ID, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
 
 /**
@@ -34,14 +33,7 @@ beforeAll(async () => {
   peers = await startPipelinePeers({ tokenTtlSeconds: 300, hcmFaults: { rateLimitPerSecond: 0 } });
   dir = await mkdtemp(join(tmpdir(), 'goal-index-'));
   sourcePath = join(dir, 'goals.jsonl');
-  await writeSampleFile(sourcePath, { goals: GOALS, invalidRate: 0, seed: 21 });
-  const plan = await openGoalSource({ uri: sourcePath, format: 'jsonl' }).plan(GOALS);
-  chunk = plan.chunks[0]!;
-  goalPlanIds = plan.goalPlanIds ?? [];
-  records = [];
-  for await (const e of openGoalSource({ uri: sourcePath, format: 'jsonl' }).readChunk(chunk)) {
-    if ('record' in e) records.push(e.record);
-  }
+  ({ chunk, goalPlanIds, records } = await sampleChunk(sourcePath, GOALS, { invalidRate: 0, seed: 21 }));
 });
 afterAll(async () => {
   await peers.close();

@@ -1,6 +1,6 @@
 import { type ChunkStore, GoalLedger, RecordStore, type WriteTiming } from '#core/checkpoint/index.ts';
 import { HcmGoalsClient } from '#core/hcm/index.ts';
-import type { ChunkRef } from '#core/source/index.ts';
+import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import {
   addCounts,
@@ -10,6 +10,7 @@ import {
   ObjectGoalIndex,
   processChunk,
 } from '#core/sync/index.ts';
+import { type SampleOptions, writeSampleFile } from '../../local/sample/generate.ts';
 import { CONNECTION_ID, type PipelinePeers } from './pipeline-harness.ts';
 
 /**
@@ -81,3 +82,19 @@ export async function passUntilComplete(o: ChunkPasses): Promise<ChunkResult[]> 
 /** What every pass of the chunk did (a pass cut short under load leaves the rest to the next). */
 export const totalCounts = (results: ChunkResult[]) =>
   results.map((r) => r.counts).reduce(addCounts, emptyCounts());
+
+/** A sample source of `goals` records in one chunk: the chunk, its plans and its valid records. */
+export async function sampleChunk(
+  path: string,
+  goals: number,
+  options: Omit<SampleOptions, 'goals'>,
+): Promise<{ chunk: ChunkRef; goalPlanIds: number[]; records: GoalRecord[] }> {
+  await writeSampleFile(path, { ...options, goals });
+  const plan = await openGoalSource({ uri: path, format: 'jsonl' }).plan(goals);
+  const chunk = plan.chunks[0]!;
+  const records: GoalRecord[] = [];
+  for await (const e of openGoalSource({ uri: path, format: 'jsonl' }).readChunk(chunk)) {
+    if ('record' in e) records.push(e.record);
+  }
+  return { chunk, goalPlanIds: plan.goalPlanIds ?? [], records };
+}

@@ -5,8 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChunkRef, GoalRecord } from '#core/source/index.ts';
 import { openGoalSource } from '#core/source/index.ts';
 import { buildGoalIndex, type GoalSnapshot, loadSnapshot } from '#core/sync/index.ts';
-import { writeSampleFile } from '../../local/sample/generate.ts';
-import { memoryIndexStore, passUntilComplete, simClient, totalCounts } from './index-harness.ts';
+import { memoryIndexStore, passUntilComplete, sampleChunk, simClient, totalCounts } from './index-harness.ts';
 import { CONNECTION_ID, type PipelinePeers, startPipelinePeers } from './pipeline-harness.ts';
 
 /**
@@ -35,14 +34,11 @@ beforeAll(async () => {
   });
   dir = await mkdtemp(join(tmpdir(), 'plan-assignees-'));
   sourcePath = join(dir, 'goals.jsonl');
-  await writeSampleFile(sourcePath, { goals: GOALS, invalidRate: 0, seed: 7, persons: PERSONS });
-  const plan = await openGoalSource({ uri: sourcePath, format: 'jsonl' }).plan(GOALS);
-  chunk = plan.chunks[0]!;
-  goalPlanIds = plan.goalPlanIds ?? [];
-  records = [];
-  for await (const e of openGoalSource({ uri: sourcePath, format: 'jsonl' }).readChunk(chunk)) {
-    if ('record' in e) records.push(e.record);
-  }
+  ({ chunk, goalPlanIds, records } = await sampleChunk(sourcePath, GOALS, {
+    invalidRate: 0,
+    seed: 7,
+    persons: PERSONS,
+  }));
 });
 afterAll(async () => {
   await peers.close();
