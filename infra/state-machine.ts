@@ -406,6 +406,8 @@ function hdlPayload(step: string, extra: Record<string, unknown> = {}): sfn.Task
     attempt: sfn.JsonPath.numberAt('$.attempt'),
     chunkSize: sfn.JsonPath.numberAt('$.chunkSize'),
     source: sfn.JsonPath.objectAt('$.source'),
+    // The run generation: each step renews the lease under it and fences every data set it creates.
+    generation: sfn.JsonPath.numberAt('$.generation'),
     ...extra,
   });
 }

@@ -43,6 +43,13 @@ export const protocolGuards = {
    */
   hdlLookupBeforeResubmit: true,
   /**
+   * H2: every createFileDataSet is preceded by a mark on the RUNLEASE item conditioned on this run's
+   * generation (a superseded take is refused before its part leaves), and a take of the lease that
+   * finds an earlier take's mark submits nothing until that invocation has ended and its data set, if
+   * any, has loaded: a part of an older run is never sent, nor loaded, after a newer run's.
+   */
+  hdlSendUnderRunGeneration: true,
+  /**
    * O6: a POST whose outcome stayed unclear is not sent again while its goal may still land: a read that
    * does not see it leaves the record `unsettled` until the settle horizon, whatever the visibility wait.
    */

@@ -5,7 +5,14 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { GoalLedger, HdlPartStore, RecordStore, WRITE_TIMING_DEFAULTS } from '#core/checkpoint/index.ts';
+import {
+  GoalLedger,
+  HdlPartStore,
+  HdlSendFence,
+  RecordStore,
+  RunLease,
+  WRITE_TIMING_DEFAULTS,
+} from '#core/checkpoint/index.ts';
 import type { GoalMapping, HcmGoalsClient } from '#core/hcm/index.ts';
 import { type HdlCallStats, HdlDataSets } from '#core/hdl/index.ts';
 import type { GoalSource, SourceRef } from '#core/source/index.ts';
@@ -33,6 +40,11 @@ export interface HdlLoadEvent {
   source: SourceRef;
   /** Poll rounds so far (the Wait grows with them). */
   round?: number;
+  /**
+   * The run generation plan-sync's take of the run lease got (invariant 10): every step renews the
+   * lease under it, and every createFileDataSet is fenced by it (guard H2). Absent: not fenced.
+   */
+  generation?: number;
 }
 
 export interface HdlLoadDeps {
@@ -61,6 +73,8 @@ function parseEvent(event: unknown): HdlLoadEvent {
     if (typeof e[f] !== 'string' || e[f] === '') throw new ConfigError(`hdl-load: ${f} is required`);
   if (!Number.isInteger(e.attempt) || !Number.isInteger(e.chunkSize) || !e.source)
     throw new ConfigError('hdl-load: attempt, chunkSize and source are required');
+  if (e.generation !== undefined && !Number.isInteger(e.generation))
+    throw new ConfigError('hdl-load: generation must be an integer');
   return e as HdlLoadEvent;
 }
 
@@ -72,15 +86,29 @@ function parseEvent(event: unknown): HdlLoadEvent {
 export function createHdlLoadHandler(deps: HdlLoadDeps) {
   const clock = deps.clock ?? systemClock;
   const parts = new HdlPartStore(deps.doc, deps.checkpointTable, { clock });
+  const lease = new RunLease(deps.doc, deps.checkpointTable, { clock });
   return middy(async (event: unknown, context: Context): Promise<Record<string, unknown>> => {
     const e = parseEvent(event);
     if (deps.sourceSystemOwner === '')
       throw new ConfigError(
         'hdl-load: no HDL source system owner is configured (context hdlSourceSystemOwner)',
       );
+    // As sync-chunk: a step of a run that lost the connection, or of a superseded take of the lease,
+    // stops here (RunLeaseLostError); the renewal also keeps the lease alive through a long load.
+    await lease.renew(e.connectionId, e.runId, e.generation);
+    const sendFence =
+      e.generation === undefined
+        ? undefined
+        : new HdlSendFence(
+            deps.doc,
+            deps.checkpointTable,
+            { connectionId: e.connectionId, runId: e.runId, generation: e.generation },
+            { clock, invocationEndsAt: () => clock.now() + context.getRemainingTimeInMillis() },
+          );
     const base = deps.hcmFor(e.connectionId);
     const hcm = base.withTimeBudget(() => context.getRemainingTimeInMillis());
     const dataSets = new HdlDataSets(base, deps.stats);
+    const submitDeps = { parts, objects: deps.objects, dataSets, clock, ...(sendFence ? { sendFence } : {}) };
     const records = new RecordStore(deps.doc, deps.checkpointTable, {
       runId: e.runId,
       connectionId: e.connectionId,
@@ -105,11 +133,15 @@ export function createHdlLoadHandler(deps: HdlLoadDeps) {
         break;
       }
       case 'submit':
-        out = { ...(await submitHdlParts(e.runId, { parts, objects: deps.objects, dataSets })), round: 0 };
+        out = { ...(await submitHdlParts(e.runId, submitDeps)), round: 0 };
         break;
-      case 'poll':
-        out = { ...(await pollHdlParts(e.runId, e.round ?? 0, { parts, dataSets, clock }, deps.poll)) };
+      case 'poll': {
+        // Parts the submit step held back for an earlier take's send (H2) are submitted once it settled.
+        const held = await submitHdlParts(e.runId, submitDeps);
+        const polled = await pollHdlParts(e.runId, e.round ?? 0, { parts, dataSets, clock }, deps.poll);
+        out = { ...polled, waitSeconds: Math.max(polled.waitSeconds, held.holdSeconds) };
         break;
+      }
       case 'record': {
         const ledger = new GoalLedger(
           deps.doc,

@@ -40,7 +40,8 @@ export interface RunFence {
   check(options?: { maxAgeMs?: number }): Promise<void>;
 }
 
-const leaseKey = (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'RUNLEASE' });
+export const runLeaseKey = (connectionId: string) => ({ pk: `CONN#${connectionId}`, sk: 'RUNLEASE' });
+const leaseKey = runLeaseKey;
 
 export class RunLease {
   private readonly clock: Clock;

@@ -1,7 +1,7 @@
-import type { HdlPartItem, HdlPartStore } from '#core/checkpoint/index.ts';
+import type { HdlPartItem, HdlPartStore, HdlSendFence, HdlSendMark } from '#core/checkpoint/index.ts';
 import type { HdlDataSets } from '#core/hdl/index.ts';
 import { AmbiguousWriteError, HdlLoadStuckError } from '../errors.ts';
-import type { Clock } from '../ports.ts';
+import { type Clock, systemClock } from '../ports.ts';
 import { protocolGuards } from '../protocol-guards.ts';
 import type { IndexObjects } from './goal-index-objects.ts';
 import { hdlObjectKey } from './hdl-build.ts';
@@ -10,7 +10,24 @@ export interface HdlSubmitDeps {
   parts: HdlPartStore;
   objects: IndexObjects;
   dataSets: HdlDataSets;
+  /**
+   * The run generation's fence for sends (guard H2): absent only where no run lease exists (tests of
+   * the protocol alone). The state machine's steps always have one.
+   */
+  sendFence?: HdlSendFence;
+  clock?: Clock;
 }
+
+export interface HdlSubmitResult {
+  submitted: number;
+  /** Parts left unsubmitted because an earlier take of the lease may still load one of its own. */
+  held: number;
+  /** When `held`: how long to wait before trying again (the poll loop's Wait does it). */
+  holdSeconds: number;
+}
+
+/** How long to wait before looking again at an earlier take's data set that is still loading. */
+const EARLIER_LOAD_RECHECK_SECONDS = 30;
 
 /**
  * Submits every part of the run that has no RequestId yet (issue 24 item 3). Each part: look its data
@@ -19,14 +36,30 @@ export interface HdlSubmitDeps {
  * (a repeated upload replaces the same content) and create the data set under the same name. A lost
  * createFileDataSet answer is settled by the same lookup before the one resubmission.
  */
-export async function submitHdlParts(runId: string, deps: HdlSubmitDeps): Promise<{ submitted: number }> {
-  let submitted = 0;
-  for (const part of await deps.parts.list(runId)) {
-    if (part.requestId !== undefined) continue;
-    await submitPart(runId, part, deps);
-    submitted += 1;
+export async function submitHdlParts(runId: string, deps: HdlSubmitDeps): Promise<HdlSubmitResult> {
+  const todo = (await deps.parts.list(runId)).filter((p) => p.requestId === undefined);
+  if (todo.length === 0) return { submitted: 0, held: 0, holdSeconds: 0 };
+  const fence = protocolGuards.hdlSendUnderRunGeneration ? deps.sendFence : undefined;
+  if (fence) {
+    const holdSeconds = await earlierSendHold(await fence.earlierMark(), deps);
+    if (holdSeconds > 0) return { submitted: 0, held: todo.length, holdSeconds };
   }
-  return { submitted };
+  for (const part of todo) await submitPart(runId, part, { ...deps, sendFence: fence });
+  return { submitted: todo.length, held: 0, holdSeconds: 0 };
+}
+
+/**
+ * Seconds to hold this take's parts back for an earlier take's last send (0: none): until the
+ * invocation that marked it has ended (its request may still be on its way), then while its data set
+ * is loading (older content, it must land first). A part of an older run sent, or loaded, after a
+ * newer run's would put older content back (window H2).
+ */
+async function earlierSendHold(mark: HdlSendMark | undefined, deps: HdlSubmitDeps): Promise<number> {
+  if (mark === undefined) return 0;
+  const now = (deps.clock ?? systemClock).now();
+  if (now < mark.until) return Math.ceil((mark.until - now) / 1000);
+  const found = await deps.dataSets.findByName(mark.part);
+  return found?.phase === 'running' ? EARLIER_LOAD_RECHECK_SECONDS : 0;
 }
 
 async function submitPart(runId: string, part: HdlPartItem, deps: HdlSubmitDeps): Promise<number> {
@@ -42,7 +75,11 @@ async function submitPart(runId: string, part: HdlPartItem, deps: HdlSubmitDeps)
     async () => part.name,
   );
   const requestId = await once(
-    () => deps.dataSets.create(contentId, part.name),
+    async () => {
+      // Refused (RunLeaseLostError) once a later take of the lease exists: nothing older leaves.
+      await deps.sendFence?.beforeSend(part.name);
+      return deps.dataSets.create(contentId, part.name);
+    },
     async () => (await lookup())?.requestId,
   );
   return deps.parts.setSubmitted(runId, part.part, requestId);
@@ -80,7 +117,7 @@ export const HDL_POLL_DEFAULTS = {
 } as const;
 
 export interface HdlPollResult {
-  /** Parts still loading. */
+  /** Parts still loading, or not yet submitted. */
   pending: number;
   /** The Wait state's next wait: grows with each round, up to maxWaitSeconds. */
   waitSeconds: number;
@@ -102,7 +139,12 @@ export async function pollHdlParts(
   const stuck: HdlPartItem[] = [];
   let pending = 0;
   for (const part of await deps.parts.list(runId)) {
-    if (part.status !== 'submitted' || part.requestId === undefined) continue;
+    if (part.requestId === undefined) {
+      // Held back by an earlier take's send (H2): the poll step submits it once that has settled.
+      pending += 1;
+      continue;
+    }
+    if (part.status !== 'submitted') continue;
     const state = await deps.dataSets.status(part.requestId);
     if (state.phase === 'running') {
       pending += 1;
