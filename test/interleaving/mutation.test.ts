@@ -4,6 +4,7 @@ import { type ProtocolGuard, protocolGuards } from '../../lambdas/core/protocol-
 import { brokerPlans, runBrokerScenario, type Verdict } from './broker-scenario.ts';
 import { CI_SCHEDULES, storyOf } from './budget.ts';
 import { chunkPlans, runChunkScenario } from './chunk-scenario.ts';
+import { hdlPlanArb, runHdlScenario } from './hdl-scenario.ts';
 import { orphanPlanArb, runOrphanScenario } from './orphan-scenario.ts';
 
 /**
@@ -16,7 +17,7 @@ interface Window {
   id: string;
   what: string;
   off: ProtocolGuard[];
-  protocol: 'broker' | 'chunk' | 'orphan';
+  protocol: 'broker' | 'chunk' | 'orphan' | 'hdl';
   /** false: only live actors, so the counterexample cannot be another window's (a holder that died). */
   kills: boolean;
   /** Broker calls drawn: getToken only (default), or also proactive, sweep and connect. */
@@ -137,6 +138,20 @@ const WINDOWS: Window[] = [
     protocol: 'orphan',
     kills: false,
   },
+  {
+    id: 'H1',
+    what: 'a lost createFileDataSet answer (or a crash before the RequestId was stored) submits the part twice',
+    off: ['hdlLookupBeforeResubmit'],
+    protocol: 'hdl',
+    kills: true,
+  },
+  {
+    id: 'H2',
+    what: "a part of an older take of the lease is sent, or loads, after the newer run's",
+    off: ['hdlSendUnderRunGeneration'],
+    protocol: 'hdl',
+    kills: true,
+  },
 ];
 
 const SEED = 42;
@@ -149,13 +164,17 @@ async function hunt(w: Pick<Window, 'off' | 'protocol' | 'kills' | 'paths'>, num
       ? runBrokerScenario(s, plan as never)
       : w.protocol === 'orphan'
         ? runOrphanScenario(s, plan as never)
-        : runChunkScenario(s, plan as never);
+        : w.protocol === 'hdl'
+          ? runHdlScenario(s, plan as never)
+          : runChunkScenario(s, plan as never);
   const plans: fc.Arbitrary<unknown> =
     w.protocol === 'broker'
       ? brokerPlans({ kills: w.kills, paths: w.paths ?? 'get' })
       : w.protocol === 'orphan'
         ? orphanPlanArb
-        : chunkPlans({ kills: w.kills });
+        : w.protocol === 'hdl'
+          ? hdlPlanArb
+          : chunkPlans({ kills: w.kills });
   const out = await fc.check(
     fc.asyncProperty(fc.scheduler(), plans, async (s, plan) => {
       const verdict = await scenario(s, plan);

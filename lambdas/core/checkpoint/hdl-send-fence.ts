@@ -15,8 +15,8 @@ export interface HdlSendMark {
   generation: number;
   part: string;
   /**
-   * Epoch ms when the marking invocation ends (Lambda's timeout): no request of this mark can leave,
-   * and none is still waiting for its answer, after it.
+   * Epoch ms after which no request of this mark can still reach Oracle: the marking invocation's end
+   * (Lambda's timeout: nothing leaves after it) plus `lateAcceptMs` for a request already on the wire.
    */
   until: number;
 }
@@ -25,7 +25,15 @@ export interface HdlSendFenceOptions {
   clock?: Clock;
   /** Epoch ms when this invocation is cut off (now + context.getRemainingTimeInMillis()). */
   invocationEndsAt: () => number;
+  /**
+   * How long after it left a createFileDataSet request may still be taken by Oracle (default 5 min).
+   * Assumed, not documented by Oracle (docs/hdl.md): the REST path assumes no bound and fences late
+   * writes by ETag, which HDL has no equivalent of.
+   */
+  lateAcceptMs?: number;
 }
+
+export const HDL_LATE_ACCEPT_DEFAULT_MS = 5 * 60_000;
 
 export class HdlSendFence {
   private readonly lease: RunLease;
@@ -54,7 +62,8 @@ export class HdlSendFence {
    * holds the connection at it): called right before every createFileDataSet request.
    */
   async beforeSend(part: string): Promise<void> {
-    await this.mark({ ...this.scope, part, until: this.options.invocationEndsAt() });
+    const late = this.options.lateAcceptMs ?? HDL_LATE_ACCEPT_DEFAULT_MS;
+    await this.mark({ ...this.scope, part, until: this.options.invocationEndsAt() + late });
   }
 
   private async mark(mark: HdlSendMark): Promise<void> {

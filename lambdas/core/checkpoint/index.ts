@@ -9,7 +9,7 @@ export type { WriteTiming } from './goal-ledger.ts';
 export { GoalLedger, SETTLE_HORIZON_DEFAULT_MS, WRITE_TIMING_DEFAULTS } from './goal-ledger.ts';
 export { type HdlPartItem, type HdlPartStatus, HdlPartStore } from './hdl-part-store.ts';
 export type { HdlSendFenceOptions, HdlSendMark } from './hdl-send-fence.ts';
-export { HdlSendFence } from './hdl-send-fence.ts';
+export { HDL_LATE_ACCEPT_DEFAULT_MS, HdlSendFence } from './hdl-send-fence.ts';
 export { RUN_SK, runPk, SK_PREFIX } from './item-keys.ts';
 export type { RecordState } from './record-store.ts';
 export { RecordStore } from './record-store.ts';

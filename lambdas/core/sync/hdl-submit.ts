@@ -49,17 +49,26 @@ export async function submitHdlParts(runId: string, deps: HdlSubmitDeps): Promis
 }
 
 /**
- * Seconds to hold this take's parts back for an earlier take's last send (0: none): until the
- * invocation that marked it has ended (its request may still be on its way), then while its data set
- * is loading (older content, it must land first). A part of an older run sent, or loaded, after a
- * newer run's would put older content back (window H2).
+ * Seconds to hold this take's parts back for an earlier take's sends (0: none). The mark names the
+ * earlier take's run and its last part sent: while any data set of that run is loading, hold (older
+ * content must land first); while the marked part has no data set yet and its request may still reach
+ * Oracle (`until`), hold. A part of an older run sent, or loaded, after a newer run's would put older
+ * content back (window H2). A run that ended normally left only loaded data sets: nothing is held.
  */
 async function earlierSendHold(mark: HdlSendMark | undefined, deps: HdlSubmitDeps): Promise<number> {
   if (mark === undefined) return 0;
-  const now = (deps.clock ?? systemClock).now();
-  if (now < mark.until) return Math.ceil((mark.until - now) / 1000);
-  const found = await deps.dataSets.findByName(mark.part);
-  return found?.phase === 'running' ? EARLIER_LOAD_RECHECK_SECONDS : 0;
+  for (const p of await deps.parts.list(mark.runId)) {
+    const marked = p.name === mark.part;
+    if (p.requestId === undefined && !marked) continue;
+    const state =
+      p.requestId !== undefined
+        ? await deps.dataSets.status(p.requestId)
+        : await deps.dataSets.findByName(p.name);
+    if (state?.phase === 'running') return EARLIER_LOAD_RECHECK_SECONDS;
+    const now = (deps.clock ?? systemClock).now();
+    if (state === undefined && marked && now < mark.until) return Math.ceil((mark.until - now) / 1000);
+  }
+  return 0;
 }
 
 async function submitPart(runId: string, part: HdlPartItem, deps: HdlSubmitDeps): Promise<number> {
