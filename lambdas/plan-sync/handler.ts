@@ -16,6 +16,7 @@ import {
   type GoalIndexOptions,
   type GoalIndexStore,
   type GoalIndexSummary,
+  HDL_READS_PLANS,
   INPUT_REJECTED,
   type IndexGoalsArgs,
   noIndex,
@@ -83,11 +84,43 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
       connectionId: deps.defaultConnectionId,
     });
     const { hcmFor, goalIndex: store } = deps;
+    // A verify pass checks goals through the REST index: it never loads through HDL.
+    const choose = (
+      { runId, connectionId }: { runId: string; connectionId: string },
+      chunkSize: number,
+      validRecords: number,
+      verify: boolean,
+      source: GoalSource,
+    ) =>
+      chooseWritePath(
+        { runId, chunkSize, validRecords },
+        {
+          ...(deps.hdlThreshold === undefined ? {} : { hdlThreshold: deps.hdlThreshold }),
+          ...write,
+          ...(verify ? { writeMode: 'rest' as const } : {}),
+        },
+        {
+          hdlConfigured: Boolean(deps.hdlSourceSystemOwner),
+          parts,
+          records: new RecordStore(deps.doc, deps.checkpointTable, {
+            runId,
+            connectionId,
+            expiresAt: 0,
+          }),
+          source,
+          ...(deps.mapping ? { mapping: deps.mapping } : {}),
+        },
+      );
+    let chosen: WriteChoice | undefined;
     const indexGoals =
       hcmFor && store
         ? async (a: IndexGoalsArgs): Promise<GoalIndexSummary> => {
             // An input about to be rejected costs HCM nothing (the check below throws for real).
             if (acceptanceProblem(a.totals, maxInvalid)) return noIndex(INPUT_REJECTED);
+            // An HDL run reads each plan in its build and record steps: the REST index would be a third
+            // read (the REST Map settles HDL's records from the ledger, the few others by finders).
+            chosen = await choose(a, a.chunkSize, a.validRecords, a.verify, a.source);
+            if (chosen.writeMode === 'hdl') return noIndex(HDL_READS_PLANS);
             const base = hcmFor(a.connectionId);
             const hcm = base.withTimeBudget?.(() => context.getRemainingTimeInMillis()) ?? base;
             return buildGoalIndex(
@@ -143,26 +176,15 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
         `verify needs the plan-wide read of HCM's goals, which did not happen: ${out.goalIndex?.reason ?? 'no HCM access configured for plan-sync'}`,
       );
     }
-    // A verify pass checks goals through the REST index: it never loads through HDL.
-    const choice = await chooseWritePath(
-      { runId: out.runId, chunkSize: out.chunkSize, validRecords: out.totals.validRecords },
-      {
-        ...(deps.hdlThreshold === undefined ? {} : { hdlThreshold: deps.hdlThreshold }),
-        ...write,
-        ...(out.verify ? { writeMode: 'rest' as const } : {}),
-      },
-      {
-        hdlConfigured: Boolean(deps.hdlSourceSystemOwner),
-        parts,
-        records: new RecordStore(deps.doc, deps.checkpointTable, {
-          runId: out.runId,
-          connectionId: out.connectionId,
-          expiresAt: 0,
-        }),
-        source: deps.openSource(out.source),
-        ...(deps.mapping ? { mapping: deps.mapping } : {}),
-      },
-    );
+    const choice =
+      chosen ??
+      (await choose(
+        out,
+        out.chunkSize,
+        out.totals.validRecords,
+        out.verify === true,
+        deps.openSource(out.source),
+      ));
     deps.logger.info('write path chosen', { runId: out.runId, ...choice });
     return { ...out, ...choice };
   })

@@ -39,6 +39,8 @@ export type GoalIndexOptions = Partial<Record<keyof typeof GOAL_INDEX_DEFAULTS, 
 
 /** The reason plan-sync gives for skipping the read of an input it is about to reject. */
 export const INPUT_REJECTED = 'input rejected';
+/** Not built for an HDL run: its build and record steps read each plan themselves. */
+export const HDL_READS_PLANS = 'HDL write path: the HDL steps read the plans';
 
 /** What the plan step reports about the read (part of plan-sync's output and the run report). */
 export interface GoalIndexSummary {

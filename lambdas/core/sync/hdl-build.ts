@@ -11,7 +11,7 @@ import { buildHdlFiles, type HdlDataSets } from '#core/hdl/index.ts';
 import type { GoalRecord, GoalSource } from '#core/source/index.ts';
 import type { IndexObjects } from './goal-index-objects.ts';
 import { type HdlPlan, hdlEntries } from './hdl-entries.ts';
-import { planGoalKey, readPlanGoalKeys } from './hdl-plan-read.ts';
+import { peopleOf, planGoalKey, planPeopleName, readPlanGoalKeys } from './hdl-plan-read.ts';
 import { readPlanAssignees } from './plan-directory.ts';
 
 /** What the HDL branch knows of its run (the plan's output, minus the chunk list). */
@@ -125,6 +125,8 @@ export async function buildHdlParts(
       counter,
     );
     plans.set(planId, { goalPlanName: await deps.dataSets.goalPlanName(planId), assignees });
+    // The record step names loaded goals' workers from this instead of reading the assignees again.
+    await deps.objects.put(hdlObjectKey(run.runId, planPeopleName(planId), 'json'), peopleOf(assignees));
     for (const key of await readPlanGoalKeys(deps.hcm, planId, assignees)) existingKeys.add(key);
   }
   let unchanged = 0;

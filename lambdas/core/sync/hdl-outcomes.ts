@@ -3,7 +3,7 @@ import type { HcmGoals, PlanGoal } from '#core/hcm/index.ts';
 import { GOAL_PLAN_GOAL_SUFFIX, type HdlDataSets } from '#core/hdl/index.ts';
 import type { IndexObjects } from './goal-index-objects.ts';
 import { type HdlPartRecord, type HdlRun, hdlObjectKey } from './hdl-build.ts';
-import { planGoalKey, readPlanGoals } from './hdl-plan-read.ts';
+import { parsePeople, planGoalKey, planPeopleName, readPlanGoals } from './hdl-plan-read.ts';
 import { readPlanAssignees } from './plan-directory.ts';
 import { runPool } from './pool.ts';
 
@@ -62,10 +62,14 @@ export async function recordHdlOutcomes(
     }
     let listing = listings.get(part.goalPlanId);
     if (!listing) {
-      const assignees = await readPlanAssignees(
-        (id, page, person) => deps.hcm.listPlanAssignees(id, page, person),
-        part.goalPlanId,
-      );
+      // The build step's read of the plan's workers; read again only if it is missing.
+      const people = await deps.objects.get(hdlObjectKey(run.runId, planPeopleName(part.goalPlanId), 'json'));
+      const assignees = people
+        ? parsePeople(people)
+        : await readPlanAssignees(
+            (id, page, person) => deps.hcm.listPlanAssignees(id, page, person),
+            part.goalPlanId,
+          );
       listing = await readPlanGoals(deps.hcm, part.goalPlanId, assignees);
       listings.set(part.goalPlanId, listing);
     }

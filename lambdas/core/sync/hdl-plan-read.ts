@@ -12,7 +12,7 @@ const PAGE = 500;
 export async function readPlanGoals(
   hcm: HcmGoals,
   goalPlanId: number,
-  assignees: PlanAssignees,
+  assignees: Pick<PlanAssignees, 'personNumbers'>,
 ): Promise<Map<string, PlanGoal>> {
   const list = hcm.listPlanGoals?.bind(hcm);
   if (!list)
@@ -37,6 +37,19 @@ export async function readPlanGoalKeys(
   assignees: PlanAssignees,
 ): Promise<string[]> {
   return [...(await readPlanGoals(hcm, goalPlanId, assignees)).keys()];
+}
+
+/** Where the build step keeps a plan's workers (PersonId -> PersonNumber) for the record step. */
+export const planPeopleName = (goalPlanId: number) => `plan-${goalPlanId}-people`;
+
+/** What the record step needs of the build step's assignee read: the listing names workers by PersonId. */
+export function peopleOf(assignees: Pick<PlanAssignees, 'personNumbers'>): string {
+  return JSON.stringify([...assignees.personNumbers()]);
+}
+
+export function parsePeople(body: string): Pick<PlanAssignees, 'personNumbers'> {
+  const people = new Map(JSON.parse(body) as Array<[number, string]>);
+  return { personNumbers: () => people };
 }
 
 /** A goal's natural key inside one plan: the worker and the goal's name. */

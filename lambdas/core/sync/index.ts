@@ -10,7 +10,13 @@ export { ENGINE_DEFAULTS, processChunk } from './engine.ts';
 export type { FinishOutput, MetricsSink } from './finish.ts';
 export { finishRun } from './finish.ts';
 export type { GoalIndexOptions, GoalIndexSummary } from './goal-index.ts';
-export { buildGoalIndex, GOAL_INDEX_DEFAULTS, INPUT_REJECTED, noIndex } from './goal-index.ts';
+export {
+  buildGoalIndex,
+  GOAL_INDEX_DEFAULTS,
+  HDL_READS_PLANS,
+  INPUT_REJECTED,
+  noIndex,
+} from './goal-index.ts';
 export { type IndexObjects, ObjectGoalIndex } from './goal-index-objects.ts';
 export type { GoalIndexManifest, GoalIndexStore } from './goal-snapshot.ts';
 export { GoalSnapshot, loadSnapshot } from './goal-snapshot.ts';

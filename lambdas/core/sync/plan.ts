@@ -64,6 +64,7 @@ export interface IndexGoalsArgs {
   connectionId: string;
   attempt: number;
   chunks: ChunkRef[];
+  chunkSize: number;
   goalPlanIds: number[];
   validRecords: number;
   verify: boolean;
@@ -240,6 +241,7 @@ export async function planRun(
     connectionId: run.connectionId,
     attempt: run.attempt,
     chunks: plan.chunks,
+    chunkSize,
     goalPlanIds: plan.goalPlanIds ?? [],
     validRecords: plan.validRecords,
     verify: input.verify === true,
