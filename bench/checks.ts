@@ -25,6 +25,10 @@ export const REALISTIC_LATENCY_MIN_CEILING_RATIO = 0.85;
 export const POD_OVERLOAD_MAX_PEAK_RATIO = 1.2;
 /** ... and still gets this share of what its capacity allows (one request per goal). */
 export const POD_OVERLOAD_MIN_CEILING_RATIO = 0.85;
+/** Issue 24's target for the HDL rows: the plans' reads and the data sets' calls, not one request per goal. */
+export const HDL_MAX_REQUESTS_PER_GOAL = 0.01;
+/** A failed HDL line's reason: the data set, the component and line, Oracle's message (hdl-outcomes.ts). */
+const HDL_FAILED_LINE = /^HDL data set \d+: \S+ \(line \d+\): .+/;
 /** Peak RSS of the pipeline process at the biggest scale row over the smallest. */
 export const SCALE_MAX_RSS_GROWTH = 1.5;
 
@@ -57,9 +61,17 @@ function invariants(run: ModeRun, row: BenchRow): Check[] {
     detail,
   });
   const last = run.steps.at(-1)?.child.report;
+  // Under hdl.lineErrorRate a failed line is a reported record error, not a lost goal (HDL's contract).
+  const failed = run.scenario.name === 'hdl-faults' ? (last?.failedRecords.length ?? 0) : 0;
   return [
     mk('zero duplicates in HCM', row.duplicates === 0, `${row.duplicates} duplicate goals`),
-    mk('zero records lost', row.lost === 0, `${row.lost} valid source goals missing from HCM`),
+    failed > 0
+      ? mk(
+          'zero records lost (every goal missing from HCM is a reported failed line)',
+          row.lost === failed,
+          `${row.lost} valid source goals missing from HCM, ${failed} failed lines reported`,
+        )
+      : mk('zero records lost', row.lost === 0, `${row.lost} valid source goals missing from HCM`),
     mk('zero refresh-token reuse detections', row.reuseDetected === 0, `${row.reuseDetected} at the IdP`),
     mk('run ends completed', last?.status === 'completed', row.outcome),
   ];
@@ -171,6 +183,39 @@ function specific(run: ModeRun, row: BenchRow): Check[] {
           'connection.needs_reauth event emitted',
           verdict(events.includes('connection.needs_reauth')),
           events.join(', ') || 'no events',
+        ),
+      ];
+    }
+    case 'hdl': {
+      const hdl = run.steps.at(-1)?.child.report?.hdl;
+      return [
+        mk(
+          `HCM requests per goal < ${HDL_MAX_REQUESTS_PER_GOAL} through HDL`,
+          verdict(row.hcmRequestsPerGoal < HDL_MAX_REQUESTS_PER_GOAL),
+          `${total.hcmRequests} requests for ${run.facts.validKeys.size} valid goals = ${row.hcmRequestsPerGoal}; ` +
+            `${hdl?.dataSets ?? 0} data sets, ${hdl?.polls ?? 0} polls, ${hdl?.linesLoaded ?? 0} lines loaded`,
+        ),
+      ];
+    }
+    case 'hdl-faults': {
+      const report = run.steps.at(-1)?.child.report;
+      const failed = report?.failedRecords ?? [];
+      const unexplained = failed.filter((f) => !HDL_FAILED_LINE.test(f.reason));
+      return [
+        mk(
+          "every failed line reported with Oracle's message",
+          verdict(failed.length > 0 && unexplained.length === 0),
+          `${failed.length} failed lines, ${unexplained.length} without a data set message` +
+            (failed[0] ? `; e.g. ${failed[0].key}: ${failed[0].reason}` : ''),
+        ),
+        mk(
+          'every valid goal loaded or reported failed (lost answers settled by the data set name)',
+          verdict(
+            report?.hdl !== undefined &&
+              report.hdl.linesLoaded + report.hdl.linesFailed === run.facts.validKeys.size,
+          ),
+          `${report?.hdl?.linesLoaded ?? 0} loaded + ${report?.hdl?.linesFailed ?? 0} failed of ${run.facts.validKeys.size}; ` +
+            `${report?.hdl?.uploads ?? 0} uploads, ${report?.hdl?.submissions ?? 0} submissions, ${report?.hdl?.dataSets ?? 0} data sets`,
         ),
       ];
     }

@@ -66,6 +66,7 @@ function baseArgs(s: Scenario, facts: SourceFacts, peerArgs: string[], seed: num
     s.latencyP99Ms === undefined
       ? `${s.latencyMs[0]}-${s.latencyMs[1]}`
       : `lognormal:${s.latencyMs[0]}-${s.latencyP99Ms}`,
+    ...(s.writeMode ? ['--write-mode', s.writeMode] : []),
   ];
 }
 

@@ -36,6 +36,8 @@ export interface Scenario {
   lane: Lane;
   /** Which pipelines run it (default both). */
   modes?: Array<'managed' | 'naive'>;
+  /** `--write-mode` (default: the CLI's, REST unless HDL is asked for). */
+  writeMode?: 'hdl';
   /** One line: what the scenario proves (README and the Markdown report). */
   proves: string;
 }
@@ -53,6 +55,19 @@ const SCALE_ROW = {
   concurrency: 10,
   chunkSize: 100,
   lane: 'alone' as const,
+};
+
+/**
+ * The HDL rows (issue 24): the scale rows' pipeline through HCM Data Loader. The simulator loads
+ * 20,000 lines/s (a goal is two lines), so 200k goals load in about 20 s of the row's wall time.
+ */
+const HDL_LOAD_RATE = 'hdl.loadLinesPerSecond=20000';
+const HDL_ROW = {
+  ...SCALE_ROW,
+  name: 'hdl',
+  writeMode: 'hdl' as const,
+  faults: HDL_LOAD_RATE,
+  modes: ['managed' as const],
 };
 
 /** The invariant lane's common shape: a mid-size run fast enough that only the injected fault matters. */
@@ -207,6 +222,32 @@ export const SCENARIOS: Scenario[] = [
     proves: 'pipeline cost without the limiter (latency 0): goals/s and peak RSS at 5k',
   },
   {
+    ...HDL_ROW,
+    goals: 5000,
+    proves: 'the 5k scale row through HDL: HCM requests per goal (target < 0.01), wall time, load time',
+  },
+  {
+    ...HDL_ROW,
+    goals: 50_000,
+    proves: 'the same at 50k: the plans are read twice per run whatever the goal count',
+  },
+  {
+    ...HDL_ROW,
+    goals: 200_000,
+    proves: 'the same at 200k: 20 data sets of 10,000 records',
+  },
+  {
+    ...INVARIANT_LANE,
+    name: 'hdl-faults',
+    writeMode: 'hdl',
+    modes: ['managed'],
+    faults: `${HDL_LOAD_RATE},hdl.uploadDropAfterStoreRate=0.5,hdl.submitDropAfterAcceptRate=0.5,hdl.lineErrorRate=0.02`,
+    chunkSize: 100,
+    lane: 'invariant',
+    proves:
+      'HDL with half the uploadFile and createFileDataSet answers lost and 2% of lines failing: 0 duplicates, every failed line reported with its message',
+  },
+  {
     ...SCALE_ROW,
     goals: 50_000,
     proves: 'the same at 50k (inline Map): time grows with the goal count, memory stays flat',
@@ -218,4 +259,5 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
-export const scenarioId = (s: Scenario): string => (s.name === 'scale' ? `scale-${s.goals / 1000}k` : s.name);
+export const scenarioId = (s: Scenario): string =>
+  s.name === 'scale' || s.name === 'hdl' ? `${s.name}-${s.goals / 1000}k` : s.name;
