@@ -73,7 +73,13 @@ function invariants(run: ModeRun, row: BenchRow): Check[] {
         )
       : mk('zero records lost', row.lost === 0, `${row.lost} valid source goals missing from HCM`),
     mk('zero refresh-token reuse detections', row.reuseDetected === 0, `${row.reuseDetected} at the IdP`),
-    mk('run ends completed', last?.status === 'completed', row.outcome),
+    failed > 0
+      ? mk(
+          'run ends completed, with the failed lines as record errors',
+          last?.status === 'completed_with_failures',
+          row.outcome,
+        )
+      : mk('run ends completed', last?.status === 'completed', row.outcome),
   ];
 }
 
