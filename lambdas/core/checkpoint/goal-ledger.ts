@@ -174,7 +174,12 @@ export class GoalLedger {
     // Which write left, and when (gone only with a commit or a refusal): an unclear POST means no
     // second POST before a read sees the goal or the settle horizon passes; an unclear PATCH means the
     // next writer moves the goal's ETag on even when the content is already ours.
-    const post = method === 'POST' ? ', postStartedAt = :now' : ', patchStartedAt = :now';
+    // postsSent outlives the commit: two POSTs of one record are what tells a twin of ours (a first POST
+    // Oracle committed after the settle horizon) from a duplicate a person made (invariant 7).
+    const post =
+      method === 'POST'
+        ? ', postStartedAt = :now, postsSent = if_not_exists(postsSent, :zero) + :one'
+        : ', patchStartedAt = :now';
     const renewed = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
@@ -188,6 +193,7 @@ export class GoalLedger {
             ':exp': started + t.claimTtlMs,
             ':now': started,
             ':visible': started + t.requestTimeoutMs + t.visibilityMs,
+            ...(method === 'POST' ? { ':zero': 0, ':one': 1 } : {}),
             ...(gen !== undefined ? { ':gen': gen } : {}),
           },
         }),
@@ -298,13 +304,26 @@ export class GoalLedger {
     externalKey: string,
     owner: string,
     found:
-      | { writeStartedAt?: number; visibleAfter?: number; postStartedAt?: number; patchStartedAt?: number }
+      | {
+          writeStartedAt?: number;
+          visibleAfter?: number;
+          postStartedAt?: number;
+          patchStartedAt?: number;
+          postsSent?: number;
+        }
       | undefined,
   ): Promise<void> {
     const set: string[] = [];
     const remove = [CLAIM_FIELDS];
     const values: Record<string, unknown> = {};
-    for (const field of ['writeStartedAt', 'visibleAfter', 'postStartedAt', 'patchStartedAt'] as const) {
+    const restored = [
+      'writeStartedAt',
+      'visibleAfter',
+      'postStartedAt',
+      'patchStartedAt',
+      'postsSent',
+    ] as const;
+    for (const field of restored) {
       const value = found?.[field];
       if (value === undefined) remove.push(field);
       else {

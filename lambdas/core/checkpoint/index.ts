@@ -24,6 +24,7 @@ export type {
   RunItem,
   RunStatus,
   RunTotals,
+  TwinEntry,
   VerifyCounts,
   VerifyFinding,
 } from './run-types.ts';
