@@ -4,7 +4,9 @@ import { type ProtocolGuard, protocolGuards } from '../../lambdas/core/protocol-
 import { brokerPlans, runBrokerScenario, type Verdict } from './broker-scenario.ts';
 import { CI_SCHEDULES, storyOf } from './budget.ts';
 import { chunkPlans, runChunkScenario } from './chunk-scenario.ts';
+import { listingPlanArb, runListingScenario } from './listing-scenario.ts';
 import { orphanPlanArb, runOrphanScenario } from './orphan-scenario.ts';
+import { redeliveryPlanArb, runRedeliveryScenario } from './redelivery-scenario.ts';
 
 /**
  * The mutation check (docs/invariants.md, "Known windows"): each window the reviews found (WINDOWS) is
@@ -16,7 +18,7 @@ interface Window {
   id: string;
   what: string;
   off: ProtocolGuard[];
-  protocol: 'broker' | 'chunk' | 'orphan';
+  protocol: 'broker' | 'chunk' | 'orphan' | 'listing' | 'redelivery';
   /** false: only live actors, so the counterexample cannot be another window's (a holder that died). */
   kills: boolean;
   /** Broker calls drawn: getToken only (default), or also proactive, sweep and connect. */
@@ -137,6 +139,20 @@ const WINDOWS: Window[] = [
     protocol: 'orphan',
     kills: false,
   },
+  {
+    id: 'O10',
+    what: 'a delete and an add between two pages of an offset listing skip a goal, and its record is POSTed',
+    off: ['liveFinderAfterOffsetListing'],
+    protocol: 'listing',
+    kills: false,
+  },
+  {
+    id: 'O11',
+    what: 'a redelivered nightly trigger starts a second execution of the run',
+    off: ['executionNamedAfterRun'],
+    protocol: 'redelivery',
+    kills: false,
+  },
 ];
 
 const SEED = 42;
@@ -149,13 +165,21 @@ async function hunt(w: Pick<Window, 'off' | 'protocol' | 'kills' | 'paths'>, num
       ? runBrokerScenario(s, plan as never)
       : w.protocol === 'orphan'
         ? runOrphanScenario(s, plan as never)
-        : runChunkScenario(s, plan as never);
+        : w.protocol === 'listing'
+          ? runListingScenario(s, plan as never)
+          : w.protocol === 'redelivery'
+            ? runRedeliveryScenario(s, plan as never)
+            : runChunkScenario(s, plan as never);
   const plans: fc.Arbitrary<unknown> =
     w.protocol === 'broker'
       ? brokerPlans({ kills: w.kills, paths: w.paths ?? 'get' })
       : w.protocol === 'orphan'
         ? orphanPlanArb
-        : chunkPlans({ kills: w.kills });
+        : w.protocol === 'listing'
+          ? listingPlanArb
+          : w.protocol === 'redelivery'
+            ? redeliveryPlanArb
+            : chunkPlans({ kills: w.kills });
   const out = await fc.check(
     fc.asyncProperty(fc.scheduler(), plans, async (s, plan) => {
       const verdict = await scenario(s, plan);
