@@ -199,6 +199,29 @@ describe('goal ledger: claims and commits (invariant 7)', () => {
     expect(after?.claimOwner).toBeUndefined();
   });
 
+  it('postsSent counts the POSTs that left, outlives the commit, and a POST that never left is given back', async () => {
+    const clock = new TestClock();
+    const l = ledger(clock);
+    const ids = { hcmGoalId: 1, performanceGoalsUniqID: 'u', goalPlanId: 7, goalPath: '/g/u' };
+    const commit = { contentHash: 'h', ids, personNumber: 'P1', action: 'created' as const };
+    const first = await l.claim('K-posts', 'w1');
+    await l.beginWrite('K-posts', 'w1', 'POST');
+    await l.markUnclear('K-posts', 'w1');
+    clock.advance(30_001);
+    const second = await l.claim('K-posts', 'w2');
+    await l.beginWrite('K-posts', 'w2', 'POST');
+    await l.commit('K-posts', 'w2', commit);
+    expect((await l.get('K-posts'))?.postsSent).toBe(2);
+    // A PATCH is no POST; a POST whose token never came puts the count back with the other marks.
+    const third = await l.claim('K-posts', 'w3');
+    await l.beginWrite('K-posts', 'w3', 'PATCH');
+    await l.beginWrite('K-posts', 'w3', 'POST');
+    expect((await l.get('K-posts'))?.postsSent).toBe(3);
+    await l.releaseUnsent('K-posts', 'w3', third.claimed ? third.previous : undefined);
+    expect((await l.get('K-posts'))?.postsSent).toBe(2);
+    expect(first.claimed && second.claimed).toBe(true);
+  });
+
   it('a renewal that returns too late for the request to fit in the claim is not a go-ahead', async () => {
     const clock = new TestClock();
     const slowDoc = {
