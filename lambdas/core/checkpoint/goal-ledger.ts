@@ -174,12 +174,7 @@ export class GoalLedger {
     // Which write left, and when (gone only with a commit or a refusal): an unclear POST means no
     // second POST before a read sees the goal or the settle horizon passes; an unclear PATCH means the
     // next writer moves the goal's ETag on even when the content is already ours.
-    // postsSent outlives the commit: two POSTs of one record are what tells a twin of ours (a first POST
-    // Oracle committed after the settle horizon) from a duplicate a person made (invariant 7).
-    const post =
-      method === 'POST'
-        ? ', postStartedAt = :now, postsSent = if_not_exists(postsSent, :zero) + :one'
-        : ', patchStartedAt = :now';
+    const post = method === 'POST' ? ', postStartedAt = :now' : ', patchStartedAt = :now';
     const renewed = await unlessConditionFails('DynamoDB UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
@@ -193,7 +188,6 @@ export class GoalLedger {
             ':exp': started + t.claimTtlMs,
             ':now': started,
             ':visible': started + t.requestTimeoutMs + t.visibilityMs,
-            ...(method === 'POST' ? { ':zero': 0, ':one': 1 } : {}),
             ...(gen !== undefined ? { ':gen': gen } : {}),
           },
         }),
@@ -230,7 +224,8 @@ export class GoalLedger {
     const update =
       'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, goalPath = :path, ' +
       `personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at${c.etag ? ', etag = :etag' : ''}` +
-      `${c.sourceSystemOwner ? ', hdlSourceOwner = :owner_key' : ''} ` +
+      `${c.sourceSystemOwner ? ', hdlSourceOwner = :owner_key' : ''}` +
+      `${c.action === 'created' ? ', postsSent = if_not_exists(postsSent, :zero) + :one' : ''} ` +
       `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}${c.etag ? '' : ', etag'}`;
     // The claim implies the generation (a claim stamps it); the commit says so in its own condition.
     const gen = this.generation();
@@ -250,6 +245,7 @@ export class GoalLedger {
         ':at': new Date(this.clock.now()).toISOString(),
         ...(c.etag ? { ':etag': c.etag } : {}),
         ...(c.sourceSystemOwner ? { ':owner_key': c.sourceSystemOwner } : {}),
+        ...(c.action === 'created' ? { ':zero': 0, ':one': 1 } : {}),
         ...(gen !== undefined ? { ':gen': gen } : {}),
       },
       gen !== undefined ? 'runGeneration = :gen' : undefined,
@@ -266,11 +262,16 @@ export class GoalLedger {
   async markUnclear(
     externalKey: string,
     owner: string,
+    post = false,
   ): Promise<{ visibleAfter: number; unclearWrites: number }> {
     const visibleAfter = this.clock.now() + this.timing.visibilityMs;
+    // postsSent (kept by every commit) counts the creates that reached HCM or may have: a committed one
+    // (commit, action created) or an unclear POST (here). Two of them and two goals of the key in HCM
+    // tell a twin of ours from a duplicate a person made (sync/twins.ts); a POST refused or provably
+    // not taken (a 429, a refused connection) counts nothing.
     const update =
-      'SET ambiguous = :true, visibleAfter = :visible, unclearWrites = if_not_exists(unclearWrites, :zero) + :one ' +
-      `REMOVE ${CLAIM_FIELDS}`;
+      'SET ambiguous = :true, visibleAfter = :visible, unclearWrites = if_not_exists(unclearWrites, :zero) + :one' +
+      `${post ? ', postsSent = if_not_exists(postsSent, :zero) + :one' : ''} REMOVE ${CLAIM_FIELDS}`;
     const after = await this.ownedUpdate(externalKey, owner, update, {
       ':true': true,
       ':visible': visibleAfter,
@@ -304,26 +305,13 @@ export class GoalLedger {
     externalKey: string,
     owner: string,
     found:
-      | {
-          writeStartedAt?: number;
-          visibleAfter?: number;
-          postStartedAt?: number;
-          patchStartedAt?: number;
-          postsSent?: number;
-        }
+      | { writeStartedAt?: number; visibleAfter?: number; postStartedAt?: number; patchStartedAt?: number }
       | undefined,
   ): Promise<void> {
     const set: string[] = [];
     const remove = [CLAIM_FIELDS];
     const values: Record<string, unknown> = {};
-    const restored = [
-      'writeStartedAt',
-      'visibleAfter',
-      'postStartedAt',
-      'patchStartedAt',
-      'postsSent',
-    ] as const;
-    for (const field of restored) {
+    for (const field of ['writeStartedAt', 'visibleAfter', 'postStartedAt', 'patchStartedAt'] as const) {
       const value = found?.[field];
       if (value === undefined) remove.push(field);
       else {

@@ -195,8 +195,9 @@ export interface LedgerItem {
    */
   postStartedAt?: number;
   /**
-   * How many POSTs of this record have left, ever (a commit keeps it; a POST that never left is given
-   * back): two or more, and HCM holding two goals of the key, makes them twins of ours (twins.ts).
+   * Creates of this record that reached HCM or may have, ever (a POST or load committed as `created`,
+   * or a POST whose outcome stayed unclear; every commit keeps it): two or more, and HCM holding two
+   * goals of the key, makes them twins of ours (sync/twins.ts).
    */
   postsSent?: number;
   /** A PATCH left at this time (epoch ms) and no commit settled it: it may land late with its If-Match. */
