@@ -16,6 +16,7 @@ const COMMANDS = [
   'status',
   'resume',
   'connect',
+  'twins',
 ] as const;
 type Command = (typeof COMMANDS)[number];
 
@@ -28,6 +29,7 @@ const HELP = `goal-sync: sync performance goals into Oracle HCM Cloud
   goal-sync validate FILE [--max-invalid N|P%]   check a goal file against the schema (no HCM)
   goal-sync preflight (--stack NAME | --idp-url U --hcm-url U) --source FILE   check a pod before the first run
   goal-sync start|status|resume|connect --stack NAME ...   talk to a deployed stack
+  goal-sync twins --stack NAME --run-id ID [--remove ...]   list (or remove) twins a run reported
 
 Run 'goal-sync <command> --help' (or 'goal-sync help <command>') for a command's flags, examples
 and exit codes. Every command takes --json. 'goal-sync --version' prints the version.

@@ -16,6 +16,7 @@ export const NOTIFIED_EVENTS: readonly EventType[] = [
   'connection.reactivated',
   'sync.completed',
   'sync.failed',
+  'sync.twins_found',
 ];
 
 export function eventRuleId(type: EventType): string {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SETTLE_HORIZON_DEFAULT_MS } from '#core/checkpoint/index.ts';
 import { type GoalMapping, parseGoalMapping } from '#core/hcm/index.ts';
 import { didYouMean } from '#core/source/index.ts';
 import { DEFAULT_HDL_THRESHOLD } from '#core/sync/index.ts';
@@ -85,6 +86,7 @@ export const CONTEXT_KEYS = [
   'goalPercentCodes',
   'hdlSourceSystemOwner',
   'hdlThreshold',
+  'settleHorizonHours',
 ] as const;
 export type ContextKey = (typeof CONTEXT_KEYS)[number];
 
@@ -194,6 +196,9 @@ const rawSchema = z.object({
     .regex(/^[A-Z0-9_]{1,30}$/, 'must be a lookup code of HRC_SOURCE_SYSTEM_OWNER (A-Z 0-9 _)')
     .optional(),
   hdlThreshold: integer(0, 100_000_000).default(DEFAULT_HDL_THRESHOLD),
+  // How long an unclear write stays unsettled before a run writes it again (issue 25): far beyond any
+  // gateway or commit delay; an hour is the floor, so no setting brings back the 60 s assumption.
+  settleHorizonHours: integer(1, 720).default(SETTLE_HORIZON_DEFAULT_MS / 3_600_000),
   logRetentionDays: integer(1, 3653)
     .refine((d) => (LOG_RETENTION_DAYS as readonly number[]).includes(d), {
       message: `must be one of ${LOG_RETENTION_DAYS.join(', ')}`,
@@ -243,6 +248,8 @@ export interface StackConfig {
   hdlSourceSystemOwner?: string;
   /** writeMode auto takes HDL above this many records to write (default 2,000). */
   hdlThreshold: number;
+  /** sync-chunk's SETTLE_HORIZON_MS: how long an unclear write waits for a read to show it (default 24 h). */
+  settleHorizonMs: number;
   /** Which values are still the shipped placeholders (deploying them gives a stack that cannot reach HCM). */
   placeholders: string[];
 }
@@ -355,6 +362,7 @@ export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackCon
     goalMapping,
     ...(c.hdlSourceSystemOwner ? { hdlSourceSystemOwner: c.hdlSourceSystemOwner } : {}),
     hdlThreshold: c.hdlThreshold,
+    settleHorizonMs: c.settleHorizonHours * 3_600_000,
     placeholders,
   };
 }

@@ -173,6 +173,8 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.manifestBucket]: data.sourceBucket.bucketName,
         // The tenant's status / category / percent codes the records are mapped to.
         [ENV.goalMapping]: mappingToEnv(config.goalMapping),
+        // How long an unclear write stays unsettled before it is written again (context settleHorizonHours).
+        [ENV.settleHorizonMs]: String(config.settleHorizonMs),
       },
     });
     const finishSync = createProjectFunction(this, 'FinishSync', {

@@ -85,7 +85,9 @@ export type EventType =
   | 'connection.reactivated'
   | 'connection.refresh_failed'
   | 'sync.completed'
-  | 'sync.failed';
+  | 'sync.failed'
+  /** Two goals of one key that two POSTs of ours made (sync/twins.ts): a person decides which goes. */
+  | 'sync.twins_found';
 
 /** EventBridge in AWS, an in-process bus locally. Details must already be redacted (no secrets). */
 export interface EventPublisher {

@@ -70,6 +70,18 @@ export const protocolGuards = {
    * orphan of an aborted execution) is refused at its next claim or write.
    */
   runGenerationFence: true,
+  /**
+   * O10: a goal's absence from a plan listing read by offset is no evidence (a delete and an add
+   * between two pages shift a goal out of both with the count intact): a record not found there gets a
+   * live finder before a POST. A listing read by key cannot skip, and its absence stands.
+   */
+  liveFinderAfterOffsetListing: true,
+  /**
+   * O11: a scheduled run's execution is named after its run id, so a redelivered trigger is an
+   * idempotent StartExecution (or ExecutionAlreadyExists once it closed), never a second execution that
+   * resumes the run in parallel or after it completed.
+   */
+  executionNamedAfterRun: true,
 };
 
 export type ProtocolGuard = keyof typeof protocolGuards;

@@ -63,6 +63,13 @@ export interface LocalRunOptions {
   verify: boolean;
   /** `--status-map`, `--category-map`, `--percent-codes`: the tenant's codes (default DEFAULT_GOAL_MAPPING). */
   mapping: GoalMapping;
+  /**
+   * `--visibility-ms`, `--settle-horizon-ms`: the write protocol's visibility wait and settle horizon
+   * (default: both just past the simulator's late-commit delay). Setting the wait below that delay
+   * reproduces commits that come later than the protocol waits (issue 25's campaign).
+   */
+  visibilityMs?: number;
+  settleHorizonMs?: number;
   /** `--index-page-size`, `--index-min-records`: the plan-wide read (lambdas/core/sync/goal-index.ts). */
   indexPageSize?: number;
   indexMinRecords?: number;
@@ -143,6 +150,11 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
   --index-page-size N  page size of the plan-wide read of existing goals (default 500, the most
                        Oracle is assumed to accept)
   --index-min-records N  runs with fewer valid records use per-person finders instead (default 500)
+  --visibility-ms MS   how long after an unclear write a record waits before it is looked up again
+                       (default: just past hcm.lateCommitDelayMs); below that delay, HCM commits later
+                       than the protocol waits
+  --settle-horizon-ms MS  how long an unclear POST no read has shown stays unsettled before it is
+                       written again (default: just past hcm.lateCommitDelayMs; AWS: 24 h)
   --write-mode M       rest, hdl or auto (auto: HCM Data Loader when a run has more than
                        --hdl-threshold records to write, else REST; the default when HDL is on)
   --hdl-threshold N    auto's threshold in records to write (default ${DEFAULT_HDL_THRESHOLD})
@@ -435,6 +447,12 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     ...(v['index-min-records'] === undefined
       ? {}
       : { indexMinRecords: int('index-min-records', v['index-min-records'], 0, 0) }),
+    ...(v['visibility-ms'] === undefined
+      ? {}
+      : { visibilityMs: int('visibility-ms', v['visibility-ms'], 0, 1) }),
+    ...(v['settle-horizon-ms'] === undefined
+      ? {}
+      : { settleHorizonMs: int('settle-horizon-ms', v['settle-horizon-ms'], 0, 1) }),
     ...(v['write-mode'] === undefined ? {} : { writeMode: writeModeOf(v['write-mode']) }),
     ...(v['hdl-threshold'] === undefined
       ? {}
@@ -539,6 +557,8 @@ const LOCAL_OPTIONS = {
   verify: { type: 'boolean' },
   'index-page-size': { type: 'string' },
   'index-min-records': { type: 'string' },
+  'visibility-ms': { type: 'string' },
+  'settle-horizon-ms': { type: 'string' },
   grant: { type: 'string' },
   ...MAPPING_OPTIONS,
 } as const;

@@ -110,6 +110,7 @@ export async function managedReport(a: {
       unsettled: counts?.unsettled ?? states.filter((r) => r.status === 'unsettled').length,
       alreadyDone: a.alreadyDone,
       reconciled: counts?.reconciled ?? tally('reconciled'),
+      ...(counts?.twins ? { twins: counts.twins } : {}),
     },
     ...sections,
     durationMs: a.durationMs,

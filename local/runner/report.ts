@@ -21,6 +21,8 @@ export interface RunReport {
     alreadyDone: number;
     /** `pending` intents reconciled against HCM by natural key instead of creating again. */
     reconciled: number;
+    /** Keys with two goals in HCM that this system POSTed both (absent: none; `goal-sync twins`). */
+    twins?: number;
   };
   tokens: {
     endpointCalls: number;
@@ -169,6 +171,9 @@ export function renderSummary(r: RunReport): string {
     ['  reconciled after crash', fmt(r.goals.reconciled)],
     ['  failed', fmt(r.goals.failed)],
     ['  unsettled (next run looks first)', fmt(r.goals.unsettled)],
+    ...(r.goals.twins
+      ? [['  twins of ours in HCM (goal-sync twins)', fmt(r.goals.twins)] as [string, string]]
+      : []),
     ['token endpoint calls', fmt(r.tokens.endpointCalls)],
     [
       '  refreshes',

@@ -203,7 +203,11 @@ export async function runLocal(
       events: broker.events,
       verbose: o.verbose,
       onChunk: (r) => chunkResults.push(r),
-      timing: localWriteTiming(o.faults.hcm.lateCommitRate ? lateCommitDelayMs : 0),
+      timing: {
+        ...localWriteTiming(o.faults.hcm.lateCommitRate ? lateCommitDelayMs : 0),
+        ...(o.visibilityMs === undefined ? {} : { visibilityMs: o.visibilityMs }),
+        ...(o.settleHorizonMs === undefined ? {} : { settleHorizonMs: o.settleHorizonMs }),
+      },
       mapping: o.mapping,
       duplicateInvocationRate: o.faults.sfn.duplicateInvocationRate,
       seed: o.seed,

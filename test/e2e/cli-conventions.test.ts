@@ -42,9 +42,18 @@ describe('help and version exit 0 at every level', () => {
     [['help']],
     [['help', 'local']],
     [['local', 'help']],
-    ...['local', 'sim', 'sample', 'validate', 'preflight', 'start', 'status', 'resume', 'connect'].flatMap(
-      (c) => [[[c, '--help']], [[c, '-h']]],
-    ),
+    ...[
+      'local',
+      'sim',
+      'sample',
+      'validate',
+      'preflight',
+      'start',
+      'status',
+      'resume',
+      'connect',
+      'twins',
+    ].flatMap((c) => [[[c, '--help']], [[c, '-h']]]),
   ])('goal-sync %j', async (args) => {
     const r = await goalSync(args);
     expect(r.code, r.stderr).toBe(0);

@@ -173,6 +173,20 @@ describe('goal mapping context keys', () => {
   });
 });
 
+describe('settleHorizonHours', () => {
+  it('defaults to 24 h and reaches the config in ms', () => {
+    expect(parse({}).settleHorizonMs).toBe(24 * 3_600_000);
+    expect(parse({ settleHorizonHours: '72' }).settleHorizonMs).toBe(72 * 3_600_000);
+    expect(parse({ settleHorizonHours: 6 }).settleHorizonMs).toBe(6 * 3_600_000);
+  });
+
+  it('refuses less than an hour (the 60 s assumption back) and more than 30 days', () => {
+    expect(() => parse({ settleHorizonHours: '0' })).toThrow(/invalid CDK context: settleHorizonHours/);
+    expect(() => parse({ settleHorizonHours: '721' })).toThrow(/settleHorizonHours/);
+    expect(() => parse({ settleHorizonHours: '1.5' })).toThrow(/settleHorizonHours/);
+  });
+});
+
 describe("docs/operations.md's context-key table is the code's", () => {
   const doc = readFileSync(join(PROJECT_ROOT, 'docs', 'operations.md'), 'utf8');
   const section = doc.slice(doc.indexOf('### Context keys'), doc.indexOf('### Resources'));
@@ -218,6 +232,7 @@ describe("docs/operations.md's context-key table is the code's", () => {
         .join(','),
       hdlSourceSystemOwner: off(base.hdlSourceSystemOwner, 'none'),
       hdlThreshold: String(base.hdlThreshold),
+      settleHorizonHours: String(base.settleHorizonMs / 3_600_000),
     };
     expect(Object.fromEntries(rows)).toEqual(expected);
   });

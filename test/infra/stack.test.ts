@@ -221,6 +221,8 @@ describe('functions', () => {
     // The HCM request ceiling: the stack's default, and the fail-soft share's divisor (8 workers + plan-sync).
     for (const key of ['planSync', 'syncChunk'] as const)
       expect(env(key)).toMatchObject({ [ENV.hcmMaxRequestsPerSecond]: '10', [ENV.hcmMaxContainers]: '9' });
+    // The settle horizon (context settleHorizonHours, default 24 h) reaches the REST writer.
+    expect(env('syncChunk')[ENV.settleHorizonMs]).toBe(String(24 * 3_600_000));
     expect(env('finishSync')).toMatchObject({
       [ENV.checkpointTable]: checkpoint,
       [ENV.eventBusName]: ref(idOf(s.stack.notifications.bus)),

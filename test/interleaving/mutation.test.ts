@@ -5,7 +5,9 @@ import { brokerPlans, runBrokerScenario, type Verdict } from './broker-scenario.
 import { CI_SCHEDULES, storyOf } from './budget.ts';
 import { chunkPlans, runChunkScenario } from './chunk-scenario.ts';
 import { hdlPlanArb, runHdlScenario } from './hdl-scenario.ts';
+import { listingPlanArb, runListingScenario } from './listing-scenario.ts';
 import { orphanPlanArb, runOrphanScenario } from './orphan-scenario.ts';
+import { redeliveryPlanArb, runRedeliveryScenario } from './redelivery-scenario.ts';
 
 /**
  * The mutation check (docs/invariants.md, "Known windows"): each window the reviews found (WINDOWS) is
@@ -17,7 +19,7 @@ interface Window {
   id: string;
   what: string;
   off: ProtocolGuard[];
-  protocol: 'broker' | 'chunk' | 'orphan' | 'hdl';
+  protocol: 'broker' | 'chunk' | 'orphan' | 'hdl' | 'listing' | 'redelivery';
   /** false: only live actors, so the counterexample cannot be another window's (a holder that died). */
   kills: boolean;
   /** Broker calls drawn: getToken only (default), or also proactive, sweep and connect. */
@@ -152,6 +154,20 @@ const WINDOWS: Window[] = [
     protocol: 'hdl',
     kills: true,
   },
+  {
+    id: 'O10',
+    what: 'a delete and an add between two pages of an offset listing skip a goal, and its record is POSTed',
+    off: ['liveFinderAfterOffsetListing'],
+    protocol: 'listing',
+    kills: false,
+  },
+  {
+    id: 'O11',
+    what: 'a redelivered nightly trigger starts a second execution of the run',
+    off: ['executionNamedAfterRun'],
+    protocol: 'redelivery',
+    kills: false,
+  },
 ];
 
 const SEED = 42;
@@ -166,7 +182,11 @@ async function hunt(w: Pick<Window, 'off' | 'protocol' | 'kills' | 'paths'>, num
         ? runOrphanScenario(s, plan as never)
         : w.protocol === 'hdl'
           ? runHdlScenario(s, plan as never)
-          : runChunkScenario(s, plan as never);
+          : w.protocol === 'listing'
+            ? runListingScenario(s, plan as never)
+            : w.protocol === 'redelivery'
+              ? runRedeliveryScenario(s, plan as never)
+              : runChunkScenario(s, plan as never);
   const plans: fc.Arbitrary<unknown> =
     w.protocol === 'broker'
       ? brokerPlans({ kills: w.kills, paths: w.paths ?? 'get' })
@@ -174,7 +194,11 @@ async function hunt(w: Pick<Window, 'off' | 'protocol' | 'kills' | 'paths'>, num
         ? orphanPlanArb
         : w.protocol === 'hdl'
           ? hdlPlanArb
-          : chunkPlans({ kills: w.kills });
+          : w.protocol === 'listing'
+            ? listingPlanArb
+            : w.protocol === 'redelivery'
+              ? redeliveryPlanArb
+              : chunkPlans({ kills: w.kills });
   const out = await fc.check(
     fc.asyncProperty(fc.scheduler(), plans, async (s, plan) => {
       const verdict = await scenario(s, plan);

@@ -199,6 +199,35 @@ describe('goal ledger: claims and commits (invariant 7)', () => {
     expect(after?.claimOwner).toBeUndefined();
   });
 
+  it('postsSent counts the creates that reached HCM or may have, and outlives every commit', async () => {
+    const clock = new TestClock();
+    const l = ledger(clock);
+    const ids = { hcmGoalId: 1, performanceGoalsUniqID: 'u', goalPlanId: 7, goalPath: '/g/u' };
+    const commit = { contentHash: 'h', ids, personNumber: 'P1' };
+    // An unclear POST may have created a goal: one.
+    await l.claim('K-posts', 'w1');
+    await l.beginWrite('K-posts', 'w1', 'POST');
+    await l.markUnclear('K-posts', 'w1', true);
+    clock.advance(30_001);
+    // A POST that left and was refused (or never left) counts nothing; a committed create does: two.
+    await l.claim('K-posts', 'w2');
+    await l.beginWrite('K-posts', 'w2', 'POST');
+    await l.release('K-posts', 'w2', true);
+    expect((await l.get('K-posts'))?.postsSent).toBe(1);
+    await l.claim('K-posts', 'w3');
+    await l.beginWrite('K-posts', 'w3', 'POST');
+    await l.commit('K-posts', 'w3', { ...commit, action: 'created' });
+    expect((await l.get('K-posts'))?.postsSent).toBe(2);
+    // An unclear PATCH and an update commit are no creates; the count stays through them.
+    await l.claim('K-posts', 'w4');
+    await l.beginWrite('K-posts', 'w4', 'PATCH');
+    await l.markUnclear('K-posts', 'w4');
+    clock.advance(30_001);
+    await l.claim('K-posts', 'w5');
+    await l.commit('K-posts', 'w5', { ...commit, action: 'updated' });
+    expect((await l.get('K-posts'))?.postsSent).toBe(2);
+  });
+
   it('a renewal that returns too late for the request to fit in the claim is not a go-ahead', async () => {
     const clock = new TestClock();
     const slowDoc = {

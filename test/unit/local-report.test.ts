@@ -53,4 +53,11 @@ describe('goal-sync local summary', () => {
     expect(exitCodeFor(report({}))).toBe(EXIT_CODES.ok);
     expect(renderSummary(report({}))).toMatch(/unsettled \(next run looks first\)\s+0/);
   });
+
+  it('twins have a line only when there are some, and do not fail the run (a person decides)', () => {
+    const twins = report({ twins: 2 });
+    expect(renderSummary(twins)).toMatch(/twins of ours in HCM \(goal-sync twins\)\s+2/);
+    expect(exitCodeFor(twins)).toBe(EXIT_CODES.ok);
+    expect(renderSummary(report({}))).not.toMatch(/twins/);
+  });
 });

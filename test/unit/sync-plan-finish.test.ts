@@ -15,6 +15,7 @@ import type { ChunkRef, GoalSource, SourcePlan, SourceRef } from '#core/source/i
 import { fileSourceCopies, openGoalSource } from '#core/source/index.ts';
 import {
   finishRun,
+  listTwins,
   type MetricsSink,
   PAYLOAD_CHUNK_LIMIT,
   PAYLOAD_LIMIT_BYTES,
@@ -444,6 +445,37 @@ describe('finishRun', () => {
     });
     expect(published[0]?.detail).toMatchObject({ goals: { unsettled: 3 } });
     expect(metrics).toContainEqual(['GoalsUnsettled', 3]);
+  });
+
+  it('reports twins of ours (goals.twins) and says so in an event of their own; a run without has neither', async () => {
+    await plannedRun('fin-t', 20, 0, 2);
+    const twin = {
+      externalKey: 'k1',
+      keep: { goalId: 1, ref: { goalPlanId: 7, path: '/g/1', uniqId: 'u1' } },
+      younger: [{ goalId: 2, ref: { goalPlanId: 7, path: '/g/2', uniqId: 'u2' }, etag: 'e2' }],
+      postsSent: 2,
+    };
+    await chunks.saveChunkSummary('fin-t', { ...summary(0, 10), twins: 1, twinList: [twin] });
+    await chunks.saveChunkSummary('fin-t', summary(1, 10));
+    const { published, publisher } = events();
+    const out = await finishRun({ runId: 'fin-t' }, { runs, chunks, events: publisher });
+    // Twins are no failure of this run: every record was written; a person decides about the younger.
+    expect(out).toMatchObject({ status: 'completed', goals: { created: 20, twins: 1 } });
+    expect(published.map((p) => p.type)).toEqual(['sync.completed', 'sync.twins_found']);
+    expect(published[1]?.detail).toEqual({
+      runId: 'fin-t',
+      connectionId: 'c',
+      twins: 1,
+      next: 'goal-sync twins --run-id fin-t',
+    });
+    expect(await listTwins(chunks, 'fin-t')).toEqual([twin]);
+
+    await plannedRun('fin-t0', 10, 0, 1);
+    await chunks.saveChunkSummary('fin-t0', summary(0, 10));
+    const none = events();
+    const plain = await finishRun({ runId: 'fin-t0' }, { runs, chunks, events: none.publisher });
+    expect(plain.goals.twins).toBeUndefined();
+    expect(none.published.map((p) => p.type)).toEqual(['sync.completed']);
   });
 
   it('falls back to counting record checkpoints when snapshots are missing, and reports unsettled goals', async () => {

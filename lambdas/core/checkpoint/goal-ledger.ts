@@ -224,7 +224,8 @@ export class GoalLedger {
     const update =
       'SET contentHash = :hash, hcmGoalId = :gid, performanceGoalsUniqID = :uid, goalPlanId = :plan, goalPath = :path, ' +
       `personNumber = :person, lastRunId = :run, lastAction = :action, syncedAt = :at${c.etag ? ', etag = :etag' : ''}` +
-      `${c.sourceSystemOwner ? ', hdlSourceOwner = :owner_key' : ''} ` +
+      `${c.sourceSystemOwner ? ', hdlSourceOwner = :owner_key' : ''}` +
+      `${c.action === 'created' ? ', postsSent = if_not_exists(postsSent, :zero) + :one' : ''} ` +
       `REMOVE ${CLAIM_FIELDS}, ${WRITE_FIELDS}${c.etag ? '' : ', etag'}`;
     // The claim implies the generation (a claim stamps it); the commit says so in its own condition.
     const gen = this.generation();
@@ -244,6 +245,7 @@ export class GoalLedger {
         ':at': new Date(this.clock.now()).toISOString(),
         ...(c.etag ? { ':etag': c.etag } : {}),
         ...(c.sourceSystemOwner ? { ':owner_key': c.sourceSystemOwner } : {}),
+        ...(c.action === 'created' ? { ':zero': 0, ':one': 1 } : {}),
         ...(gen !== undefined ? { ':gen': gen } : {}),
       },
       gen !== undefined ? 'runGeneration = :gen' : undefined,
@@ -260,11 +262,16 @@ export class GoalLedger {
   async markUnclear(
     externalKey: string,
     owner: string,
+    post = false,
   ): Promise<{ visibleAfter: number; unclearWrites: number }> {
     const visibleAfter = this.clock.now() + this.timing.visibilityMs;
+    // postsSent (kept by every commit) counts the creates that reached HCM or may have: a committed one
+    // (commit, action created) or an unclear POST (here). Two of them and two goals of the key in HCM
+    // tell a twin of ours from a duplicate a person made (sync/twins.ts); a POST refused or provably
+    // not taken (a 429, a refused connection) counts nothing.
     const update =
-      'SET ambiguous = :true, visibleAfter = :visible, unclearWrites = if_not_exists(unclearWrites, :zero) + :one ' +
-      `REMOVE ${CLAIM_FIELDS}`;
+      'SET ambiguous = :true, visibleAfter = :visible, unclearWrites = if_not_exists(unclearWrites, :zero) + :one' +
+      `${post ? ', postsSent = if_not_exists(postsSent, :zero) + :one' : ''} REMOVE ${CLAIM_FIELDS}`;
     const after = await this.ownedUpdate(externalKey, owner, update, {
       ':true': true,
       ':visible': visibleAfter,

@@ -26,6 +26,7 @@ export type {
   RunItem,
   RunStatus,
   RunTotals,
+  TwinEntry,
   VerifyCounts,
   VerifyFinding,
 } from './run-types.ts';

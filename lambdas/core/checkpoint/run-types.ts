@@ -33,6 +33,21 @@ export interface RunTotals {
   bytes: number;
 }
 
+/** A goal of a twin pair as the listing showed it: its self link, and its ETag for an If-Match DELETE. */
+export interface TwinGoal {
+  goalId: number;
+  ref: { goalPlanId: number; path: string; uniqId: string };
+  etag?: string;
+}
+
+/** A twin as a chunk summary keeps it (sync/twins.ts Twin): the goal every run adopts and the younger. */
+export interface TwinEntry {
+  externalKey: string;
+  keep: TwinGoal;
+  younger: TwinGoal[];
+  postsSent: number;
+}
+
 /** Final per-run goal counts (the run report's `goals` block plus what was left undone). */
 export interface GoalCounts {
   total: number;
@@ -52,6 +67,11 @@ export interface GoalCounts {
    * other content (drifted), and how many of them were written back.
    */
   verify?: VerifyCounts;
+  /**
+   * Natural keys for which HCM holds two goals that this system both POSTed (absent: none). Reported,
+   * never removed by a run: `goal-sync twins --run-id ID --remove` deletes the younger on a person's word.
+   */
+  twins?: number;
 }
 
 export interface VerifyCounts {
@@ -174,6 +194,12 @@ export interface LedgerItem {
    * the record is not created again before the settle horizon has passed (it ends `unsettled`).
    */
   postStartedAt?: number;
+  /**
+   * Creates of this record that reached HCM or may have, ever (a POST or load committed as `created`,
+   * or a POST whose outcome stayed unclear; every commit keeps it): two or more, and HCM holding two
+   * goals of the key, makes them twins of ours (sync/twins.ts).
+   */
+  postsSent?: number;
   /** A PATCH left at this time (epoch ms) and no commit settled it: it may land late with its If-Match. */
   patchStartedAt?: number;
   /** The goal's ETag as HCM answered the last committed write: the If-Match of the next PATCH. */
@@ -229,6 +255,9 @@ export interface ChunkSummary {
   unsettled?: number;
   /** done + failed + unsettled: only grows, so an older snapshot never overwrites a newer one. */
   settled: number;
+  /** Keys with twins of ours in HCM (sync/twins.ts), and the first of them by name (absent: none). */
+  twins?: number;
+  twinList?: TwinEntry[];
   /** Of the settled records, those a verify finding settled (absent on snapshots of other runs). */
   verifyMissing?: number;
   verifyDrifted?: number;

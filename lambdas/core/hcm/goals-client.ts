@@ -79,7 +79,7 @@ export interface HcmClientOptions {
  */
 export const REST_FRAMEWORK_VERSION = '4';
 
-type Method = 'GET' | 'POST' | 'PATCH';
+type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 
 interface Request {
   method: Method;
@@ -246,6 +246,22 @@ export class HcmGoalsClient implements HcmGoals {
     return this.updateWithin(ref, patch, etag, guard);
   }
 
+  /**
+   * DELETE of the goal at `ref`: the twins command's, on a person's word (no run deletes a goal). With
+   * the ETag the goal was listed with, a goal edited since is refused (412), not deleted. Repeatable: a
+   * DELETE taken twice removes one goal, and one already gone answers 404 (`gone`).
+   */
+  async remove(ref: GoalRef, etag?: string): Promise<'deleted' | 'gone'> {
+    const headers: Record<string, string> = etag ? { 'If-Match': etag } : {};
+    try {
+      await this.send({ method: 'DELETE', path: ref.path, headers });
+      return 'deleted';
+    } catch (err) {
+      if (err instanceof HcmRequestError && err.status === 404) return 'gone';
+      throw err;
+    }
+  }
+
   private async createWithin(
     goalPlanId: number,
     payload: GoalPayload,
@@ -303,7 +319,7 @@ export class HcmGoalsClient implements HcmGoals {
     const what = `${req.method} ${req.path}`;
     // Only a read is repeated blind. A write is repeated only where it provably was not taken (a
     // refused connection, a 401, a 429); any other failure of a POST or PATCH may still land.
-    const repeatable = req.method === 'GET';
+    const repeatable = req.method === 'GET' || req.method === 'DELETE';
     let replace: { minVersion: number; trigger: 'afterUnauthorized' } | undefined;
     let refusedFresh = false;
     let lateTokens = 0;

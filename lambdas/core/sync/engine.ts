@@ -19,6 +19,7 @@ import type { GoalSnapshot } from './goal-snapshot.ts';
 import { countingHcm, ExistingGoals } from './hcm-access.ts';
 import { AssigneeCache } from './plan-directory.ts';
 import { runPool, TimeBudget } from './pool.ts';
+import { findTwins, TWINS_KEPT_PER_CHUNK } from './twins.ts';
 import { type RecordOutcome, syncRecord, type VerifyHint } from './write-goal.ts';
 
 export interface ChunkJob {
@@ -168,6 +169,12 @@ export async function processChunk(
     else counts.invalid += 1;
   }
   const states = await deps.records.loadStates(valid.map((v) => v.record.externalKey));
+  // Goals of one key that two POSTs of ours made (a first one committed past the settle horizon).
+  const twins = findTwins(
+    valid.map((v) => v.record),
+    (k) => states.get(k)?.ledger,
+    deps.snapshot,
+  );
   const planned = valid.map((v) =>
     classify(v.record, v.hash, states.get(v.record.externalKey) ?? {}, job, mapping, deps.snapshot),
   );
@@ -307,6 +314,7 @@ export async function processChunk(
       failed: tallyOf('failed'),
       unsettled: tallyOf('unsettled'),
       settled,
+      ...(twins.length > 0 ? { twins: twins.length, twinList: twins.slice(0, TWINS_KEPT_PER_CHUNK) } : {}),
       ...(deps.snapshot?.verify
         ? {
             verifyMissing: found('missing'),

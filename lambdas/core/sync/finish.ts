@@ -120,6 +120,11 @@ async function fromRecords(run: RunItem, runs: RunStore): Promise<GoalCounts> {
   return run.verify ? { ...counts, verify } : counts;
 }
 
+/** Keys with twins of ours, from this attempt's chunk summaries (the records hold no twin). */
+function twinCount(run: RunItem, summaries: ChunkSummary[]): number {
+  return summaries.filter((s) => s.attempt === run.attempt).reduce((n, s) => n + (s.twins ?? 0), 0);
+}
+
 function statusFor(outcome: FinishOutcome, counts: GoalCounts): RunStatus {
   if (outcome === 'needs_reauth') return 'needs_reauth';
   if (outcome === 'failed') return 'failed';
@@ -213,8 +218,11 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
     };
   }
 
-  const fast = fromSummaries(run, await deps.chunks.listChunkSummaries(run.runId));
-  const goals = fast ?? (await fromRecords(run, deps.runs));
+  const summaries = await deps.chunks.listChunkSummaries(run.runId);
+  const fast = fromSummaries(run, summaries);
+  const twins = twinCount(run, summaries);
+  const counted = fast ?? (await fromRecords(run, deps.runs));
+  const goals = twins > 0 ? { ...counted, twins } : counted;
   const lastError = maskedError(input.error);
   const wanted = statusFor(outcome, goals);
   const changed = await deps.runs.transition(run.runId, { status: wanted, counts: goals, lastError });
@@ -260,6 +268,15 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
       ...(lastError ? { error: lastError.error } : {}),
       ...(lastError?.cause ? { cause: lastError.cause } : {}),
     });
+    if (twins > 0) {
+      // A person decides: the run only says where (goal-sync twins lists them and can remove the younger).
+      await deps.events.publish('sync.twins_found', {
+        runId: run.runId,
+        connectionId: run.connectionId,
+        twins,
+        next: `goal-sync twins --run-id ${run.runId}`,
+      });
+    }
     const m = deps.metrics;
     if (m) {
       // GoalsSynced / GoalsFailed are sync-chunk's (per pass, infra/metrics.ts); these are per run.

@@ -1,5 +1,6 @@
 import type { HcmGoals, PlanGoal } from '#core/hcm/index.ts';
 import type { GoalRecord } from '#core/source/index.ts';
+import { protocolGuards } from '../protocol-guards.ts';
 import type { GoalSnapshot } from './goal-snapshot.ts';
 import type { AssigneeCache, Worker } from './plan-directory.ts';
 
@@ -116,7 +117,8 @@ export class ExistingGoals {
     if (this.snapshot) {
       const listed = this.pick(record, this.snapshot.find(record));
       // An offset listing may have skipped the goal (a delete and an add between two pages): ask HCM.
-      return listed || this.snapshot.absenceIsEvidence ? listed : this.findLive(record);
+      const absenceStands = this.snapshot.absenceIsEvidence || !protocolGuards.liveFinderAfterOffsetListing;
+      return listed || absenceStands ? listed : this.findLive(record);
     }
     if ((this.demand.get(workerKey(record)) ?? 0) <= 1) return this.findLive(record);
     const key = await this.keyOf(record);

@@ -50,6 +50,7 @@ export type {
   ScheduledStartResult,
 } from './scheduled-start.ts';
 export { parseScheduledStart, scheduledRunId, startScheduledRun } from './scheduled-start.ts';
+export { findTwins, listTwins, removeYounger, type Twin, type TwinRemoval } from './twins.ts';
 export {
   chooseWritePath,
   DEFAULT_HDL_THRESHOLD,

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.ts';
+import { protocolGuards } from '../protocol-guards.ts';
 
 /**
  * Scheduled runs (nightly sync, verify) get one execution per scheduled time (invariant 11): the
@@ -77,10 +78,22 @@ export async function startScheduledRun(
     runId,
     ...(event.kind === 'verify' ? { verify: true } : {}),
   });
-  const out = await starter.start(runId, input);
+  const out = await starter.start(executionName(runId), input);
   return {
     runId,
     started: !out.alreadyExists,
     ...(out.executionArn ? { executionArn: out.executionArn } : {}),
   };
+}
+
+let unnamedStarts = 0;
+
+/**
+ * The run id: one name, one execution (window O11). Mutation O11 only: a name of its own per start, as
+ * Step Functions gives an unnamed execution, so a redelivery starts a second execution of the run.
+ */
+function executionName(runId: string): string {
+  if (protocolGuards.executionNamedAfterRun) return runId;
+  unnamedStarts += 1;
+  return `${runId}-unnamed-${unnamedStarts}`;
 }

@@ -123,6 +123,8 @@ export async function syncRecord(
 
   // Set once a request of this call has left (the guard runs with the token in hand, right before the send).
   let wrote = false;
+  // The method of the last request that left: an unclear POST counts as a create that may have landed.
+  let sent: 'POST' | 'PATCH' | undefined;
   const guardFor =
     (method: 'POST' | 'PATCH'): WriteGuard =>
     async () => {
@@ -137,6 +139,7 @@ export async function syncRecord(
         }
       }
       wrote = true;
+      sent = method;
     };
   // Not listed, but a PATCH of the goal the ledger points at succeeded: it was renamed or moved in
   // HCM, which is drift after all.
@@ -188,7 +191,7 @@ export async function syncRecord(
       throw err;
     }
     if (wrote || isAmbiguousWrite(err)) {
-      const { visibleAfter, unclearWrites } = await ctx.ledger.markUnclear(key, ctx.owner);
+      const { visibleAfter, unclearWrites } = await ctx.ledger.markUnclear(key, ctx.owner, sent === 'POST');
       if (unclearWrites >= ctx.maxUnclearWrites) {
         // Not failed: one of these writes may have landed. The ledger keeps the marks; the next run looks.
         const reason = `the outcome of ${unclearWrites} writes in a row stayed unknown; the next run looks for the goal first`;

@@ -59,6 +59,8 @@ export class HcmModel {
   private nextId = 1;
   private versions = 0;
   posts = 0;
+  /** Whether the plan listing honours keyset paging (`q=GoalId>after`); a pod without it answers by offset. */
+  keyset = false;
   /** POSTs that left, per goal name (the token was had and the claim renewed). */
   readonly postsSent = new Map<string, number>();
   /** Goal names whose POST's claim check ran and then the token was refused: nothing left. */
@@ -177,10 +179,14 @@ export class HcmModel {
           const all = [...this.goals.values()]
             .filter((g) => g.ref.goalPlanId === goalPlanId)
             .sort((a, b) => a.GoalId - b.GoalId);
-          const items = all.slice(page.offset, page.offset + page.limit).map((g) => ({ ...g }));
+          const after = page.keyset?.after;
+          const from =
+            this.keyset && page.keyset ? all.filter((g) => after === undefined || g.GoalId > after) : all;
+          const start = this.keyset && page.keyset ? 0 : page.offset;
+          const items = from.slice(start, start + page.limit).map((g) => ({ ...g }));
           return {
             items,
-            hasMore: page.offset + items.length < all.length,
+            hasMore: start + items.length < from.length,
             ...(page.totalResults ? { totalResults: all.length } : {}),
           };
         }),
@@ -204,6 +210,11 @@ export class HcmModel {
           return { ...goal };
         }),
     };
+  }
+
+  /** A goal a person made in HCM (no ledger entry of ours), committed at once. */
+  seed(goalPlanId: number, payload: GoalPayload): PlanGoal {
+    return this.insert(goalPlanId, payload);
   }
 
   private insert(goalPlanId: number, payload: GoalPayload): PlanGoal {
