@@ -1,8 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChunkStore, RunStore } from '#core/checkpoint/index.ts';
+import { contentHash, DEFAULT_GOAL_MAPPING } from '#core/hcm/index.ts';
 import { estimateRun, finishRun, type RunEstimate } from '#core/sync/index.ts';
 import type { EventType } from '../../lambdas/core/ports.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
@@ -176,6 +178,40 @@ describe('plan-sync: the estimate routes or refuses', () => {
     // The lease was released: another run of the connection plans now instead of RunInProgressError.
     const next = await planner(records(200))(planEvent('fit-after-1', 'est-c3'), context);
     expect(next.writeMode).toBe('rest');
+  });
+
+  it('a nightly run of mostly unchanged goals is not refused: the bound does not fit, the ledger count (50 of 300) does', async () => {
+    const source = records(300);
+    // 250 goals the ledger says HCM holds with this content: nothing to write for them.
+    for (const e of source.entries.slice(0, 250)) {
+      if (!('record' in e)) continue;
+      const r = e.record;
+      await dynamo.doc.send(
+        new PutCommand({
+          TableName: dynamo.tables.checkpoints,
+          Item: {
+            pk: `LEDGER#est-c5#${r.externalKey}`,
+            sk: 'LEDGER',
+            externalKey: r.externalKey,
+            connectionId: 'est-c5',
+            contentHash: contentHash(r, DEFAULT_GOAL_MAPPING),
+            hcmGoalId: e.line,
+            performanceGoalsUniqID: `u${e.line}`,
+            goalPlanId: r.goalPlanId,
+            goalPath: `/goalPlans/${r.goalPlanId}/child/performanceGoals/u${e.line}`,
+          },
+        }),
+      );
+    }
+    const out = await planner(source)(planEvent('nightly-1', 'est-c5'), context);
+    expect(out.writeMode).toBe('rest');
+    expect(out.recordsToWrite).toBe(50);
+    expect(out.estimate).toMatchObject({
+      recordsToWrite: 50,
+      counted: 'ledger',
+      restSeconds: 60,
+      fits: true,
+    });
   });
 
   it('rest asked with HDL configured: refused as well, naming writeMode auto or hdl as the way out', async () => {
