@@ -153,6 +153,8 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.hcmBaseUrl]: config.hcmBaseUrl,
         [ENV.tokenBufferSeconds]: String(config.tokenBufferSeconds),
         ...hcmCeilingEnv,
+        // With the ceiling, whether a REST run fits in an execution (issue 24 item 4, run-estimate.ts).
+        [ENV.executionTimeoutSeconds]: String(STATE_MACHINE_TIMEOUT.toSeconds()),
         // The write path (issue 24): HDL only with a source system owner; auto's threshold.
         [ENV.goalMapping]: mappingToEnv(config.goalMapping),
         [ENV.hdlThreshold]: String(config.hdlThreshold),

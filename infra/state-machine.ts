@@ -356,7 +356,11 @@ export function buildSyncDefinition(
   const plan = invoke(scope, STATE_NAMES.plan, fns.plan, {
     payload: sfn.TaskInput.fromObject({
       input: sfn.JsonPath.entirePayload,
-      execution: { id: sfn.JsonPath.stringAt('$$.Execution.Id') },
+      // The start time: plan-sync estimates whether the run's REST writes fit in what is left (issue 24).
+      execution: {
+        id: sfn.JsonPath.stringAt('$$.Execution.Id'),
+        startTime: sfn.JsonPath.stringAt('$$.Execution.StartTime'),
+      },
     }),
   })
     .addCatch(busy, { ...onError, errors: [RUN_IN_PROGRESS_ERROR] })

@@ -42,6 +42,8 @@ export const ENV = {
   hdlRecordsPerFile: 'HDL_RECORDS_PER_FILE',
   /** writeMode auto takes HDL above this many records to write (default 2,000). */
   hdlThreshold: 'HDL_THRESHOLD',
+  /** The state machine's timeout (seconds): plan-sync estimates whether a REST run fits in it (run-estimate.ts). */
+  executionTimeoutSeconds: 'EXECUTION_TIMEOUT_SECONDS',
   /** How long an unclear POST keeps its unseen record `unsettled` before it is created again (ms; default 24 h). */
   settleHorizonMs: 'SETTLE_HORIZON_MS',
   /** The sync state machine the schedule starter starts executions of. */

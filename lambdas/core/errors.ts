@@ -24,6 +24,7 @@ export const ERROR_CODES = [
   'InputRejectedError',
   'GrantRejectedError',
   'HdlLoadStuckError',
+  'RunWouldNotFitError',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -252,6 +253,20 @@ export class RunNotFoundError extends AppError {
 export class InputRejectedError extends AppError {
   constructor(message: string) {
     super('InputRejectedError', `input rejected: ${message}`);
+  }
+}
+
+/**
+ * A REST run whose estimated duration at the request ceiling exceeds what its execution has left
+ * (run-estimate.ts): refused at plan time rather than timed out hours later. Not retryable: the same
+ * run with the same settings would not fit either.
+ */
+export class RunWouldNotFitError extends AppError {
+  constructor(
+    readonly runId: string,
+    detail: string,
+  ) {
+    super('RunWouldNotFitError', `run ${runId} would not fit in its execution: ${detail}`);
   }
 }
 

@@ -13,6 +13,7 @@ import {
   buildGoalIndex,
   type ChunkManifestWriter,
   chooseWritePath,
+  estimateRun,
   type GoalIndexOptions,
   type GoalIndexStore,
   type GoalIndexSummary,
@@ -23,11 +24,15 @@ import {
   type PlanOptions,
   type PlanOutput,
   planRun,
+  type RunEstimate,
   type WriteChoice,
+  wouldNotFit,
 } from '#core/sync/index.ts';
 import { ConfigError } from '../core/errors.ts';
 import { type Clock, systemClock } from '../core/ports.ts';
 import { normalizePlanEvent } from './plan-event.ts';
+
+const WOULD_NOT_FIT = 'the run would not fit in its execution: refused';
 
 export interface PlanSyncDeps {
   doc: DynamoDBDocumentClient;
@@ -61,6 +66,11 @@ export interface PlanSyncDeps {
   mapping?: GoalMapping;
   /** The stack's hdlThreshold (context key): an execution input's own wins. */
   hdlThreshold?: number;
+  /**
+   * The run's REST duration estimate (issue 24 item 4): the stack's HCM request ceiling and the state
+   * machine's timeout. Without the ceiling no estimate; without the timeout an estimate that decides nothing.
+   */
+  runBudget?: { requestsPerSecond: number; executionTimeoutMs?: number };
 }
 
 /** plan-sync: {runId, source, connectionId, chunkSize?} -> chunk references for the Map. */
@@ -80,10 +90,18 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
   const clock = deps.clock ?? systemClock;
   const parts = new HdlPartStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
   return middy(async (event: unknown, context: Context): Promise<PlanOutput & WriteChoice> => {
-    const { input, maxInvalid, write } = normalizePlanEvent(event, {
+    const { input, maxInvalid, write, executionStartedAt } = normalizePlanEvent(event, {
       connectionId: deps.defaultConnectionId,
     });
-    const { hcmFor, goalIndex: store } = deps;
+    const { hcmFor, goalIndex: store, runBudget } = deps;
+    const estimate = runBudget
+      ? (records: number, counted: RunEstimate['counted']) =>
+          estimateRun(records, counted, {
+            ...runBudget,
+            ...(executionStartedAt === undefined ? {} : { executionStartedAt }),
+            now: clock.now(),
+          })
+      : undefined;
     // A verify pass checks goals through the REST index: it never loads through HDL.
     const choose = (
       { runId, connectionId }: { runId: string; connectionId: string },
@@ -109,6 +127,8 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
           }),
           source,
           ...(deps.mapping ? { mapping: deps.mapping } : {}),
+          // A verify pass writes only what it finds missing or drifted: its duration is not the records'.
+          ...(estimate && !verify ? { estimate } : {}),
         },
       );
     let chosen: WriteChoice | undefined;
@@ -121,6 +141,8 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
             // read (the REST Map settles HDL's records from the ledger, the few others by finders).
             chosen = await choose(a, a.chunkSize, a.validRecords, a.verify, a.source);
             if (chosen.writeMode === 'hdl') return noIndex(HDL_READS_PLANS);
+            // A run refused below (it would not fit) costs HCM nothing either.
+            if (chosen.estimate?.fits === false) return noIndex(WOULD_NOT_FIT);
             const base = hcmFor(a.connectionId);
             const hcm = base.withTimeBudget?.(() => context.getRemainingTimeInMillis()) ?? base;
             return buildGoalIndex(
@@ -186,6 +208,13 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
         deps.openSource(out.source),
       ));
     deps.logger.info('write path chosen', { runId: out.runId, ...choice });
+    if (choice.estimate) await runs.setEstimate(out.runId, { ...choice.estimate });
+    if (choice.writeMode === 'rest' && choice.estimate?.fits === false) {
+      // Refused now rather than timed out hours later (continuing in a new execution is not built:
+      // docs/hdl.md); the connection is free at once, the run fails through MarkFailed with the estimate.
+      await lease.release(out.connectionId, out.runId);
+      throw wouldNotFit(out.runId, choice.estimate, Boolean(deps.hdlSourceSystemOwner));
+    }
     return { ...out, ...choice };
   })
     .use(injectLambdaContext(deps.logger))

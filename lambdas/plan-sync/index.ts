@@ -74,6 +74,14 @@ export const handler = createPlanSyncHandler({
     : {}),
   ...(process.env[ENV.hdlThreshold] ? { hdlThreshold: Number(process.env[ENV.hdlThreshold]) } : {}),
   ...(process.env[ENV.goalMapping] ? { mapping: mappingFromEnv(process.env[ENV.goalMapping]) } : {}),
+  // The run's REST duration against the execution's time left (issue 24 item 4): the same ceiling the
+  // HCM clients keep, the state machine's timeout (the stack sets both).
+  runBudget: {
+    requestsPerSecond: numberEnv(ENV.hcmMaxRequestsPerSecond, 10),
+    ...(process.env[ENV.executionTimeoutSeconds]
+      ? { executionTimeoutMs: numberEnv(ENV.executionTimeoutSeconds, 0) * 1000 }
+      : {}),
+  },
   logger: createLogger('plan-sync'),
   metrics: createMetrics('plan-sync'),
 });

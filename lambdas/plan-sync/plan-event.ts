@@ -44,6 +44,8 @@ export interface PlanEvent {
   input: PlanInput;
   maxInvalid?: MaxInvalid;
   write: { writeMode?: WriteMode; hdlThreshold?: number };
+  /** `$$.Execution.StartTime` (epoch ms): what the run's duration estimate counts the time left from. */
+  executionStartedAt?: number;
 }
 
 export function normalizePlanEvent(event: unknown, defaults: { connectionId?: string }): PlanEvent {
@@ -52,9 +54,14 @@ export function normalizePlanEvent(event: unknown, defaults: { connectionId?: st
   }
   // The state machine hands over {input, execution: {id}}: the id tells finish-sync which execution
   // planned the run's current attempt. Direct calls (tests, tools) may pass the input alone.
-  const wrapped = event as { input?: unknown; execution?: { id?: unknown } };
+  const wrapped = event as { input?: unknown; execution?: { id?: unknown; startTime?: unknown } };
   const executionArn =
     'input' in wrapped && typeof wrapped.execution?.id === 'string' ? wrapped.execution.id : undefined;
+  const started =
+    executionArn !== undefined && typeof wrapped.execution?.startTime === 'string'
+      ? Date.parse(wrapped.execution.startTime)
+      : Number.NaN;
+  const startedAt = Number.isFinite(started) ? { executionStartedAt: started } : {};
   const inner = executionArn === undefined ? event : wrapped.input;
   if (!inner || typeof inner !== 'object' || Array.isArray(inner)) {
     throw new ConfigError(`execution input must be a JSON object such as ${EXAMPLE}`);
@@ -102,11 +109,11 @@ export function normalizePlanEvent(event: unknown, defaults: { connectionId?: st
       : { hdlThreshold: parseHdlThreshold(raw.hdlThreshold, 'execution input') }),
   };
   // An export with more broken records than this is broken itself: the run fails loudly (exit 4).
-  if (raw.maxInvalid === undefined) return { input, maxInvalid: DEFAULT_MAX_INVALID, write };
+  if (raw.maxInvalid === undefined) return { input, maxInvalid: DEFAULT_MAX_INVALID, write, ...startedAt };
   if (typeof raw.maxInvalid !== 'string' && typeof raw.maxInvalid !== 'number') {
     throw new ConfigError('execution input: maxInvalid must be a count (10) or a share ("5%")');
   }
-  return { input, maxInvalid: parseMaxInvalid(raw.maxInvalid), write };
+  return { input, maxInvalid: parseMaxInvalid(raw.maxInvalid), write, ...startedAt };
 }
 
 function delimiterOf(raw: unknown): string {

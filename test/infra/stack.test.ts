@@ -212,6 +212,8 @@ describe('functions', () => {
     const bucket = ref(idOf(s.stack.data.sourceBucket));
     expect(env('planSync')).toMatchObject({ [ENV.checkpointTable]: checkpoint, [ENV.sourceBucket]: bucket });
     expect(env('planSync')[ENV.chunkConcurrency]).toBe('8');
+    // The run's REST duration estimate compares with the state machine's 6 h timeout (issue 24 item 4).
+    expect(env('planSync')[ENV.executionTimeoutSeconds]).toBe('21600');
     expect(env('syncChunk')).toMatchObject({
       [ENV.checkpointTable]: checkpoint,
       [ENV.sourceBucket]: bucket,

@@ -29,6 +29,7 @@ const sample: Record<string, () => Error> = {
   InputRejectedError: () => new errors.InputRejectedError('empty'),
   GrantRejectedError: () => new errors.GrantRejectedError('invalid_grant', 400),
   HdlLoadStuckError: () => new errors.HdlLoadStuckError('stuck', [1]),
+  RunWouldNotFitError: () => new errors.RunWouldNotFitError('r1', 'too long'),
   AmbiguousWriteError: () => new errors.AmbiguousWriteError('POST', '504'),
   AmbiguousTokenResponseError: () => new errors.AmbiguousTokenResponseError('reset'),
   RefreshTokenMayBeConsumedError: () => new errors.RefreshTokenMayBeConsumedError('reset'),

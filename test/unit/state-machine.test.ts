@@ -388,7 +388,11 @@ describe('state machine execution (aws-local-stepfunctions)', () => {
     expect(((error as ExecutionError).cause as Error).name).toBe('SyncFailed');
     expect(planned[0]).toEqual({
       input: { runId: 'console-start-1', source: { uri: 's3://b/g.jsonl' } },
-      execution: { id: 'arn:aws:states:us-east-1:000000000000:execution:sync:console-start-1' },
+      // The start time: plan-sync's duration estimate counts the time left from it (issue 24).
+      execution: {
+        id: 'arn:aws:states:us-east-1:000000000000:execution:sync:console-start-1',
+        startTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/),
+      },
     });
     expect(finished[0]).toMatchObject({
       runId: 'console-start-1',

@@ -176,6 +176,21 @@ export class RunStore extends RunScopedStore {
     );
   }
 
+  /** The current attempt's duration estimate (plan-sync, after the write path is chosen). */
+  async setEstimate(runId: string, estimate: Readonly<Record<string, unknown>>): Promise<void> {
+    await dynamoCall('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: { pk: runPk(runId), sk: RUN_SK },
+          ConditionExpression: 'attribute_exists(pk)',
+          UpdateExpression: 'SET estimate = :estimate',
+          ExpressionAttributeValues: { ':estimate': estimate },
+        }),
+      ),
+    );
+  }
+
   /**
    * Moves the run to a terminal status. Returns false when the run already had that status (a retried
    * finish), so events are emitted once. `failed` never overwrites `needs_reauth`: the more specific

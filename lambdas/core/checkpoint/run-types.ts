@@ -93,6 +93,11 @@ export interface RunItem {
   attempt: number;
   /** The current attempt is a verify pass (set when it is planned). */
   verify?: boolean;
+  /**
+   * The current attempt's REST duration estimate (sync/run-estimate.ts RunEstimate; kept opaque here,
+   * since checkpoint imports nothing of sync): finish-sync copies it into the report and the event.
+   */
+  estimate?: Readonly<Record<string, unknown>>;
   /** The execution that planned the current attempt. */
   executionArn?: string;
   startedAt: string;

@@ -243,6 +243,7 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
     startedAt: run.startedAt,
     finishedAt: new Date(now).toISOString(),
     durationMs,
+    ...(run.estimate ? { estimate: run.estimate } : {}),
     ...(lastError ? { lastError } : {}),
   };
   await deps.runs.putReport(run.runId, report);
@@ -264,6 +265,7 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
       status,
       goals,
       ...paths,
+      ...(run.estimate ? { estimate: run.estimate } : {}),
       durationMs,
       ...(lastError ? { error: lastError.error } : {}),
       ...(lastError?.cause ? { cause: lastError.cause } : {}),

@@ -43,6 +43,15 @@ export type {
 export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';
 export { AssigneeCache, PlanAssignees, readPlanAssignees } from './plan-directory.ts';
 export { runPool } from './pool.ts';
+export {
+  DEFAULT_CEILING_SHARE,
+  DEFAULT_END_RESERVE_MS,
+  DEFAULT_REST_REQUESTS_PER_GOAL,
+  type EstimateSettings,
+  estimateRun,
+  type RunEstimate,
+  wouldNotFit,
+} from './run-estimate.ts';
 export type {
   ExecutionStarter,
   ScheduledRunKind,

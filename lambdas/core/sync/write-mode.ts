@@ -2,6 +2,7 @@ import { committedIds, type HdlPartStore, needsReconcile, type RecordStore } fro
 import { contentHash, DEFAULT_GOAL_MAPPING, type GoalMapping } from '#core/hcm/index.ts';
 import type { GoalSource } from '#core/source/index.ts';
 import { ConfigError } from '../errors.ts';
+import type { RunEstimate } from './run-estimate.ts';
 
 /** How a run writes (issue 24 item 4): asked per run (execution input, `--write-mode`). */
 export type WriteMode = 'rest' | 'hdl' | 'auto';
@@ -19,6 +20,11 @@ export interface WriteChoice {
   hdlThreshold: number;
   /** Records new or changed by the ledger, when auto had to count them. */
   recordsToWrite?: number;
+  /**
+   * The REST duration against the execution's time left (run-estimate.ts); absent without a way to
+   * estimate (no ceiling configured) and for a run that keeps HDL parts it already has.
+   */
+  estimate?: RunEstimate;
 }
 
 export interface WriteChoiceDeps {
@@ -28,12 +34,15 @@ export interface WriteChoiceDeps {
   records: RecordStore;
   source: GoalSource;
   mapping?: GoalMapping;
+  /** The run's REST duration for a count of records to write; absent: no estimate. */
+  estimate?: (recordsToWrite: number, counted: RunEstimate['counted']) => RunEstimate;
 }
 
 /**
  * The run's write path. A run that already has HDL parts keeps HDL (a resume polls its data sets,
  * never rewrites them through REST); `auto` counts the records to write only when the valid records
- * alone could exceed the threshold.
+ * alone could exceed the threshold or would not fit in the execution's time left (then HDL, when
+ * configured). A REST choice whose estimate does not fit is the caller's to refuse (plan-sync).
  */
 export async function chooseWritePath(
   run: { runId: string; chunkSize: number; validRecords: number },
@@ -49,10 +58,27 @@ export async function chooseWritePath(
     );
   if (deps.hdlConfigured && (await deps.parts.list(run.runId)).length > 0)
     return { ...base, writeMode: 'hdl' };
-  if (writeModeAsked !== 'auto') return { ...base, writeMode: writeModeAsked };
-  if (!deps.hdlConfigured || run.validRecords <= hdlThreshold) return { ...base, writeMode: 'rest' };
-  const recordsToWrite = await countRecordsToWrite(run.chunkSize, deps);
-  return { ...base, recordsToWrite, writeMode: recordsToWrite > hdlThreshold ? 'hdl' : 'rest' };
+  let recordsToWrite: number | undefined;
+  const count = async () => {
+    recordsToWrite ??= await countRecordsToWrite(run.chunkSize, deps);
+    return recordsToWrite;
+  };
+  // The valid records bound the records to write: the ledger is read only when the bound would not fit.
+  let estimate = deps.estimate?.(run.validRecords, 'bound');
+  if (estimate?.fits === false && writeModeAsked !== 'hdl')
+    estimate = deps.estimate?.(await count(), 'ledger');
+  const choice = (writeMode: WritePath): WriteChoice => ({
+    ...base,
+    writeMode,
+    ...(recordsToWrite === undefined ? {} : { recordsToWrite }),
+    ...(estimate ? { estimate } : {}),
+  });
+  if (writeModeAsked !== 'auto' || !deps.hdlConfigured)
+    return choice(writeModeAsked === 'hdl' ? 'hdl' : 'rest');
+  // A run REST could not finish before the execution's timeout goes through HDL, whatever the threshold.
+  if (estimate?.fits === false) return choice('hdl');
+  if (run.validRecords <= hdlThreshold) return choice('rest');
+  return choice((await count()) > hdlThreshold ? 'hdl' : 'rest');
 }
 
 /** Valid records whose ledger entry is missing, pending or holds other content. */
