@@ -1,9 +1,8 @@
 import fc from 'fast-check';
 import { HdlPartStore, HdlSendFence, RunLease } from '#core/checkpoint/index.ts';
 import { HdlDataSets } from '#core/hdl/index.ts';
-import { pollHdlParts, submitHdlParts } from '#core/sync/index.ts';
+import { hdlObjectKey, pollHdlParts, submitHdlParts } from '#core/sync/index.ts';
 import { TransientError } from '../../lambdas/core/errors.ts';
-import { hdlObjectKey } from '../../lambdas/core/sync/hdl-build.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
 import { DynamoModel } from './model/dynamo-model.ts';

@@ -21,7 +21,7 @@ export { type IndexObjects, ObjectGoalIndex } from './goal-index-objects.ts';
 export type { GoalIndexManifest, GoalIndexStore } from './goal-snapshot.ts';
 export { GoalSnapshot, loadSnapshot } from './goal-snapshot.ts';
 export type { HdlBuildOptions, HdlBuildSummary, HdlPartRecord, HdlRoute, HdlRun } from './hdl-build.ts';
-export { buildHdlParts, routeOf } from './hdl-build.ts';
+export { buildHdlParts, hdlObjectKey, routeOf } from './hdl-build.ts';
 export { type HdlPlan, hdlEntries } from './hdl-entries.ts';
 export { type HdlOutcomeTotals, recordHdlOutcomes, UNSETTLED } from './hdl-outcomes.ts';
 export {
