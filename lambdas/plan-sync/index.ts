@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { AdaptiveLimiter, HcmGoalsClient, mappingFromEnv } from '#core/hcm/index.ts';
+import { AdaptiveLimiter, HcmGoalsClient, mappingFromEnv, PLAN_READ_INITIAL_RATE } from '#core/hcm/index.ts';
 import { openAwsGoalSource, S3SourceCopies } from '#core/source/index.ts';
 import { BrokerTokenProvider } from '#core/token/index.ts';
 import { awsHcmCeiling } from '../core/adapters/aws/hcm-ceiling.ts';
@@ -41,7 +41,7 @@ const hcmFor =
             baseUrl: hcmBaseUrl,
             connectionId,
             tokens,
-            limiter: new AdaptiveLimiter({ ceiling: hcmCeiling }),
+            limiter: new AdaptiveLimiter({ ceiling: hcmCeiling, initialRate: PLAN_READ_INITIAL_RATE }),
           });
           clients.set(connectionId, client);
         }

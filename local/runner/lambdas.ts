@@ -2,7 +2,12 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { WriteTiming } from '#core/checkpoint/index.ts';
-import { AdaptiveLimiter, type GoalMapping, HcmGoalsClient } from '#core/hcm/index.ts';
+import {
+  AdaptiveLimiter,
+  type GoalMapping,
+  HcmGoalsClient,
+  PLAN_READ_INITIAL_RATE,
+} from '#core/hcm/index.ts';
 import { emptyHdlCallStats, type HdlCallStats } from '#core/hdl/index.ts';
 import { ceilingOf, InProcessRateLimiter } from '#core/rate/index.ts';
 import type { SourceCopyStore } from '#core/source/index.ts';
@@ -123,7 +128,7 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
     connectionId: d.connectionId,
     tokens: d.broker.tokenProvider(),
     timeoutMs: d.timing.requestTimeoutMs,
-    limiter: pacer(),
+    limiter: new AdaptiveLimiter({ ...(ceiling ? { ceiling } : {}), initialRate: PLAN_READ_INITIAL_RATE }),
   });
   const plan = createPlanSyncHandler({
     ...common,

@@ -34,6 +34,30 @@ describe('readPlanAssignees (a whole plan, once per run)', () => {
     expect(c.asked.map((q) => q.offset)).toEqual([0, 200, 400, 600, 800, 1000, 1200]);
   });
 
+  it('keeps `concurrency` pages in flight: a slow page (a long tail) does not hold the next ones back', async () => {
+    const c = collection(rows(5_000), { cap: 500 });
+    let inFlight = 0;
+    let peak = 0;
+    let slowDone = false;
+    let startedWhileSlow = 0;
+    const list = async (plan: number, page: PlanGoalsQuery): Promise<AssigneesPage> => {
+      inFlight += 1;
+      peak = Math.max(peak, inFlight);
+      if (!slowDone && page.offset > 500) startedWhileSlow += 1;
+      // The second page answers last, every other one at once.
+      if (page.offset === 500) await new Promise((r) => setTimeout(r, 50));
+      const answer = await c.list(plan, page);
+      if (page.offset === 500) slowDone = true;
+      inFlight -= 1;
+      return answer;
+    };
+    const plan = await readPlanAssignees(list, 7, { requests: 0 }, { concurrency: 4 });
+    expect(plan.personNumbers().size).toBe(5_000);
+    expect(peak).toBe(4);
+    // Rounds of 4 start only the slow page's 3 round-mates before it answers; a pool starts all 8 others.
+    expect(startedWhileSlow).toBe(8);
+  });
+
   it('gives up after the first page when the plan needs more pages than the run has workers', async () => {
     const c = collection(rows(2_600));
     const counter = { requests: 0 };

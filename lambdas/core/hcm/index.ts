@@ -7,7 +7,7 @@ export type { HcmClientOptions, HcmClientStats } from './goals-client.ts';
 export { HcmGoalsClient } from './goals-client.ts';
 export { assigneeOf, NoSelfLink, planGoalOf, refOf } from './items.ts';
 export { LatencySignal, type LatencySignalOptions } from './latency-signal.ts';
-export { AdaptiveLimiter, type RequestCeiling } from './limiter.ts';
+export { AdaptiveLimiter, PLAN_READ_INITIAL_RATE, type RequestCeiling } from './limiter.ts';
 export type { MappedGoal, NaturalKey } from './mapping.ts';
 export { contentHash, diffGoal, mapGoal, naturalKeyOf, patchBody, toGoalPayload } from './mapping.ts';
 export type { GoalMapping, MappingSettings, PercentRange } from './mapping-config.ts';

@@ -75,6 +75,13 @@ export const LIMITER_DEFAULTS = {
 } as const;
 
 /**
+ * Where plan-sync's pacer starts: it reads alone, before any chunk container sends, so it may start at
+ * what the default five chunk containers start at together (5 x initialRate). At 5 req/s its ~80 plan-wide
+ * reads of a 5,000-goal first sync (a page per 500 assignees) took ~10 s of slow start.
+ */
+export const PLAN_READ_INITIAL_RATE = 25;
+
+/**
  * In flight = rate x mean latency (Little's law) only on average: the window allows this much more, so
  * a run of slow answers does not stall the pacer, and the pacer (not the window) keeps deciding the rate.
  */
