@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ProtocolGuard, protocolGuards } from '../../lambdas/core/protocol-guards.ts';
-import { type BrokerPaths, brokerPlans, runBrokerScenario, type Verdict } from './broker-scenario.ts';
+import { type BrokerPaths, brokerPlans } from './broker-plans.ts';
+import { runBrokerScenario, type Verdict } from './broker-scenario.ts';
 import { CI_SCHEDULES, storyOf } from './budget.ts';
 import { chunkPlans, runChunkScenario } from './chunk-scenario.ts';
 import { orphanPlanArb, runOrphanScenario } from './orphan-scenario.ts';
