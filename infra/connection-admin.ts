@@ -6,7 +6,7 @@ import { createProjectFunction, type ProjectFunction } from './functions.ts';
 import type { Notifications } from './notifications.ts';
 import { ACTIONS, policyOf, tokenEnvelopeConditions } from './permissions.ts';
 import type { Scheduling } from './scheduling.ts';
-import type { StackConfig } from './stack-config.ts';
+import { type StackConfig, tokenEndpointInstances } from './stack-config.ts';
 
 export interface ConnectionAdminProps {
   config: StackConfig;
@@ -38,6 +38,7 @@ export function brokerEnvironment(
     [ENV.schedulerRoleArn]: p.scheduling.brokerTargetRole.roleArn,
     [ENV.brokerFunctionArn]: p.brokerArn,
     [ENV.tokenBufferSeconds]: String(p.config.tokenBufferSeconds),
+    [ENV.tokenEndpointInstances]: String(tokenEndpointInstances(p.config)),
     [ENV.idpTokenUrl]: p.config.idpTokenUrl,
   };
 }

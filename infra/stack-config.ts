@@ -257,6 +257,28 @@ export interface StackConfig {
 /** Head-room the broker keeps above the chunk workers: the sweeper plus one proactive refresh in flight. */
 export const BROKER_HEADROOM = 2;
 
+/** AWS's default Lambda concurrency quota of a region (an established account's; new ones may get 10). */
+export const DEFAULT_ACCOUNT_CONCURRENCY = 1000;
+
+/** The connection-admin function runs the broker's connect in process: one more sender of token requests. */
+export const CONNECTION_ADMIN_SENDERS = 1;
+
+/**
+ * The most instances that can send token requests at once, which the stack passes to the broker and the
+ * connection-admin function as TOKEN_ENDPOINT_INSTANCES: while the token-endpoint limiter's items are
+ * throttled, each keeps to its share of the fail-soft pace, so the fleet stays within it only if this
+ * really bounds them. The broker's reserved concurrency caps it (plus the admin's connect); without a
+ * reservation only the account's quota bounds the broker (AWS's default when not stated), so the share
+ * is that much smaller: a throttled limiter then nearly stops refreshes instead of risking the IdP's limits.
+ */
+export function tokenEndpointInstances(
+  c: Pick<StackConfig, 'brokerReservedConcurrency' | 'lambdaConcurrencyQuota'>,
+): number {
+  if (c.brokerReservedConcurrency !== undefined)
+    return c.brokerReservedConcurrency + CONNECTION_ADMIN_SENDERS;
+  return c.lambdaConcurrencyQuota ?? DEFAULT_ACCOUNT_CONCURRENCY;
+}
+
 /** Reads and validates the configuration; `lookup` is usually `(key) => app.node.tryGetContext(key)`. */
 export function parseStackConfig(lookup: (key: ContextKey) => unknown): StackConfig {
   const raw: Record<string, unknown> = {};

@@ -1,4 +1,4 @@
-import { DEFAULT_BUFFER_SECONDS } from '#core/token/index.ts';
+import { DEFAULT_BUFFER_SECONDS, DEFAULT_TOKEN_ENDPOINT_INSTANCES } from '#core/token/index.ts';
 import { awsBrokerDeps } from '../core/adapters/aws/broker-deps.ts';
 import { ENV, numberEnv, requireEnv } from '../core/env.ts';
 import { createConnectionAdminHandler } from './handler.ts';
@@ -16,6 +16,7 @@ export const handler = createConnectionAdminHandler({
   options: {
     bufferSeconds: numberEnv(ENV.tokenBufferSeconds, DEFAULT_BUFFER_SECONDS),
     outboxRelay: 'stream',
+    tokenEndpointInstances: numberEnv(ENV.tokenEndpointInstances, DEFAULT_TOKEN_ENDPOINT_INSTANCES),
   },
   secretIdFor: (connectionId) => `${secretPrefix}${connectionId}`,
 });

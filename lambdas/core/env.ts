@@ -25,6 +25,12 @@ export const ENV = {
   manifestBucket: 'MANIFEST_BUCKET',
   /** Runs of more chunks take the Distributed Map; `0` (the distributedMap context flag) forces it. */
   mapThreshold: 'MAP_THRESHOLD',
+  /**
+   * The most token-broker instances that can send token requests at once (the broker's reserved
+   * concurrency, plus the connection-admin function's connect): each one's share of the fail-soft pace
+   * while the token-endpoint limiter's items are throttled, so the fleet stays within it.
+   */
+  tokenEndpointInstances: 'TOKEN_ENDPOINT_INSTANCES',
   /** `stream`: the connection table's stream drains the broker's outbox (default `inline`). */
   outboxRelay: 'OUTBOX_RELAY',
   /** The plan-wide read of existing goals (goal-index.ts): page size (default 500) and the smallest run that uses it. */

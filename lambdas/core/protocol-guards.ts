@@ -22,6 +22,11 @@ export const protocolGuards = {
    * marker and the send: a holder that dies waiting for its slot leaves no "outcome unknown" behind.
    */
   slotBeforeMarker: true,
+  /**
+   * B8: for a rotating grant, a 5xx other than a 503 with Retry-After (and a 408) may come from a gateway
+   * after the IdP rotated: outcome unknown, never resent (the pre-fix client took it as nothing consumed).
+   */
+  unknownStatusNotResent: true,
   /** E1: a drainer claims the outbox head (conditioned on no live claim) before it publishes it. */
   outboxClaimBeforePublish: true,
   /** O1: a write whose outcome is unclear is not repeated in the same pass; the next claimant looks first. */

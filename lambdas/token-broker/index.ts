@@ -1,5 +1,9 @@
 import type { Context } from 'aws-lambda';
-import { DEFAULT_BUFFER_SECONDS, type OutboxRelay } from '#core/token/index.ts';
+import {
+  DEFAULT_BUFFER_SECONDS,
+  DEFAULT_TOKEN_ENDPOINT_INSTANCES,
+  type OutboxRelay,
+} from '#core/token/index.ts';
 import { awsBrokerDeps } from '../core/adapters/aws/broker-deps.ts';
 import { ENV, numberEnv } from '../core/env.ts';
 import { ConfigError } from '../core/errors.ts';
@@ -30,6 +34,7 @@ const inner = createTokenBrokerHandler(
     options: {
       bufferSeconds: numberEnv(ENV.tokenBufferSeconds, DEFAULT_BUFFER_SECONDS),
       outboxRelay: outboxRelayEnv(),
+      tokenEndpointInstances: numberEnv(ENV.tokenEndpointInstances, DEFAULT_TOKEN_ENDPOINT_INSTANCES),
     },
   },
   { refuse: ['connect'] },

@@ -101,6 +101,20 @@ export function tokenEndpointGate(deps: GateDeps): SimMiddleware {
       ctx.req.socket.destroy();
       return;
     }
+    if (
+      ctx.status === 200 &&
+      faults.gatewayErrorAfterIssueRate > 0 &&
+      random() < faults.gatewayErrorAfterIssueRate
+    ) {
+      // The tokens (and a rotated refresh token) are committed; a gateway answers for the lost upstream.
+      stats.counters.gatewayErrorsAfterIssue++;
+      ctx.status = 502;
+      ctx.set('Cache-Control', 'no-store');
+      ctx.type = 'text/html';
+      ctx.body = '<html><body><h1>502 Bad Gateway</h1></body></html>';
+      record(deps.stats, 502, undefined);
+      return;
+    }
     const detail: unknown = ctx.state[ERROR_DETAIL_STATE];
     const code = oauthErrorCode(ctx.body);
     if (code && typeof detail === 'string') ctx.body = { ...(ctx.body as object), error_description: detail };

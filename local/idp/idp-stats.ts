@@ -14,6 +14,7 @@ export function emptyStats(): IdpStats {
     rateLimitedPerMinute: 0,
     injectedErrors: 0,
     droppedResponses: 0,
+    gatewayErrorsAfterIssue: 0,
     errors: {},
     grantsIssued: 0,
     revokeRequests: 0,

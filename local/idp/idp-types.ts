@@ -60,6 +60,12 @@ export interface IdpFaults {
   errorStatus: 500 | 503;
   /** Probability [0, 1] that a successful token response is committed server-side, then the socket is destroyed. */
   dropAfterIssueRate: number;
+  /**
+   * Probability [0, 1] that a successful token response is committed server-side (a rotation included),
+   * then replaced by a gateway's 502: what a load balancer in front of the IdP answers when its upstream
+   * went away after doing the work. No client can tell it from a 5xx that touched nothing.
+   */
+  gatewayErrorAfterIssueRate: number;
   /** Every refresh_token / jwt-bearer request answers 400 invalid_grant (no token is consumed). */
   forceInvalidGrant: boolean;
   /** Token bucket rate and burst; 0 disables the limit. */
@@ -88,6 +94,8 @@ export interface IdpStats {
   rateLimitedPerMinute: number;
   injectedErrors: number;
   droppedResponses: number;
+  /** successful answers replaced by a gateway's 502 (gatewayErrorAfterIssueRate) */
+  gatewayErrorsAfterIssue: number;
   /** by OAuth error code: invalid_grant, invalid_client, temporarily_unavailable, server_error, ... */
   errors: Record<string, number>;
   /** grants minted through issueRefreshToken (the browserless "consent") */

@@ -125,8 +125,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
                        hcm.{latencyMs,jitterMs,errorRate,errorStatus,commitThenDropRate,lateCommitRate,
                             lateCommitDelayMs,tokenMaxAgeSeconds,rateLimitPerSecond,
                             podCapacityPerSecond,podMaxQueueMs} (a pod serving N req/s: slower, then 503)
-                       idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,forceInvalidGrant,
-                            rateLimitPerSecond,rateLimitPerMinute}
+                       idp.{latencyMs,jitterMs,errorRate,errorStatus,dropAfterIssueRate,
+                            gatewayErrorAfterIssueRate,forceInvalidGrant,rateLimitPerSecond,rateLimitPerMinute}
                        hdl.{uploadDropAfterStoreRate,submitDropAfterAcceptRate,lineErrorRate,loadLinesPerSecond,stuckRate}
                        sfn.duplicateInvocationRate, secondRunAfter=N, revokeAfter=N
                        ${AWS_FAULT_USAGE}
@@ -272,6 +272,7 @@ export const FAULT_KEYS: Readonly<Record<string, FaultValue>> = {
   'idp.errorRate': 'ratio',
   'idp.errorStatus': 'status',
   'idp.dropAfterIssueRate': 'ratio',
+  'idp.gatewayErrorAfterIssueRate': 'ratio',
   'idp.forceInvalidGrant': 'boolean',
   'idp.rateLimitPerSecond': 'number',
   'idp.rateLimitPerMinute': 'number',

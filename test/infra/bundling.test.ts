@@ -95,6 +95,7 @@ describe('npm run synth (CDK CLI, offline, local esbuild)', () => {
     env[ENV.goalMapping] = mappingToEnv(DEFAULT_GOAL_MAPPING);
     env[ENV.hcmMaxRequestsPerSecond] = '10';
     env[ENV.hcmMaxContainers] = '4';
+    env[ENV.tokenEndpointInstances] = '13';
     const url = pathToFileURL(join(assetDirs[key], 'index.mjs')).href;
     const { stdout } = await run(
       process.execPath,

@@ -6,15 +6,18 @@ import { buildApp } from '../../infra/build.ts';
 import { PROJECT_ROOT } from '../../infra/functions.ts';
 import {
   BROKER_HEADROOM,
+  CONNECTION_ADMIN_SENDERS,
   CONTEXT_KEYS,
   type ContextKey,
   checkContextKeys,
+  DEFAULT_ACCOUNT_CONCURRENCY,
   defaultChunkConcurrency,
   MAX_DEFAULT_CHUNK_CONCURRENCY,
   NEW_ACCOUNT_CONCURRENCY,
   PLACEHOLDER_HCM_BASE_URL,
   parseStackConfig,
   peakConcurrency,
+  tokenEndpointInstances,
 } from '../../infra/stack-config.ts';
 import { ConfigError } from '../../lambdas/core/errors.ts';
 
@@ -119,6 +122,15 @@ describe('CDK context parsing', () => {
     expect(
       parse({ brokerReservedConcurrency: '12', lambdaConcurrencyQuota: '1000' }).lambdaConcurrencyQuota,
     ).toBe(1000);
+  });
+
+  it('bounds the senders of token requests by the reservation, else by the account quota', () => {
+    // TOKEN_ENDPOINT_INSTANCES: each instance's share of the fail-soft pace of a throttled limiter.
+    expect(tokenEndpointInstances(parse({ brokerReservedConcurrency: '12', chunkConcurrency: '10' }))).toBe(
+      12 + CONNECTION_ADMIN_SENDERS,
+    );
+    expect(tokenEndpointInstances(parse({ lambdaConcurrencyQuota: '3000' }))).toBe(3000);
+    expect(tokenEndpointInstances(parse({}))).toBe(DEFAULT_ACCOUNT_CONCURRENCY);
   });
 
   it('treats an empty -c value as absent', () => {

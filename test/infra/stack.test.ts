@@ -165,6 +165,24 @@ describe('functions', () => {
     );
   });
 
+  it('tells the broker and the connection-admin function how many instances can send token requests: the reservation caps them', () => {
+    // The fail-soft pace of a throttled token-endpoint limiter is the fleet's share divided by this, so
+    // it must bound the senders: the broker's reserved concurrency plus the admin function's connect.
+    const instancesOf = (synth: Synthesized, key: FunctionKey) => {
+      const props = synth.json.Resources[synth.logicalIdOf(key)]!.Properties!;
+      const env = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+      return { env: env[ENV.tokenEndpointInstances], reserved: props.ReservedConcurrentExecutions };
+    };
+    const reservedSynth = synthesize({
+      context: { ...FULL_CONTEXT, brokerReservedConcurrency: '12', lambdaConcurrencyQuota: '1000' },
+    });
+    expect(instancesOf(reservedSynth, 'tokenBroker')).toEqual({ env: '13', reserved: 12 });
+    expect(instancesOf(reservedSynth, 'connectionAdmin')).toEqual({ env: '13', reserved: undefined });
+    // No reservation: only the account's quota bounds the broker (AWS's default 1,000 when not stated).
+    expect(instancesOf(s, 'tokenBroker')).toEqual({ env: '1000', reserved: undefined });
+    expect(instancesOf(s, 'connectionAdmin').env).toBe('1000');
+  });
+
   it('sizes every timeout above the worst case of its work, with margin', () => {
     for (const key of keys) {
       const timeout = FUNCTION_SPECS[key].timeout.toSeconds();

@@ -12,18 +12,42 @@ import { prng } from '../support/campaign.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 
 /**
- * Issue 11 crash campaign: broker processes share dynalite, the key and secrets files and the IdP; per
- * seed one victim process is SIGKILLed frozen at a random step of a refresh (after taking the lease,
- * after writing the marker, after the IdP answered, after extending, after sealing, after committing)
- * while a survivor process keeps forcing refreshes of the same connections. Afterwards every connection
- * is either active with a working token or needs_reauth with exactly one event, and the IdP saw 0 reuse.
- * CRASH_SEEDS=50 runs the full campaign (default 6 here, one batch, to keep npm test fast).
+ * Crash campaign (issues 11 and 26): broker processes share dynalite, the key and secrets files and the
+ * IdP; per seed one victim process is SIGKILLed frozen at one step of a refresh while a survivor process
+ * keeps forcing refreshes of the same connections. The steps, in order: lease taken (`acquired`), data
+ * keys ready, before the rate slot (`prepared`), slot taken, before the marker (`slotted`), marker
+ * written, before the send (`sending`), IdP processed it, answer not yet read (`sent`), answer read
+ * (`answered`), lease extended, sealed, committed. The first seeds take one step each, in that order, so
+ * the default run kills at every step. Afterwards every connection is active with a working token or
+ * needs_reauth with exactly one event, the IdP saw 0 reuse, and needs_reauth is exactly where the outcome
+ * was unknown: a kill between the marker and the commit, or a token request no process heard a clear
+ * answer to (the children report those). CRASH_SEEDS=50 runs the full campaign (default 9, two batches).
  */
-const SEEDS = Number(process.env.CRASH_SEEDS ?? 6);
-const BATCH = Number(process.env.CRASH_BATCH ?? 6);
+const SEEDS = Number(process.env.CRASH_SEEDS ?? 9);
+const BATCH = Number(process.env.CRASH_BATCH ?? 5);
 // Short enough that a dead holder's lease lapses within the run; calls get 0.8 s (two cores, ~10 processes).
 const LEASE_MS = 5_000;
-const PHASES = ['acquired', 'sending', 'answered', 'extended', 'sealed', 'committed'] as const;
+const PHASES = [
+  'acquired',
+  'prepared',
+  'slotted',
+  'sending',
+  'sent',
+  'answered',
+  'extended',
+  'sealed',
+  'committed',
+] as const;
+type Phase = (typeof PHASES)[number];
+/** Steps at which the refresh token may have been spent with the marker written and nothing committed. */
+const OUTCOME_UNKNOWN: ReadonlySet<string> = new Set<Phase>([
+  'sending',
+  'sent',
+  'answered',
+  'extended',
+  'sealed',
+]);
+const FIRST_SEED = 7000;
 const ROOT = join(import.meta.dirname, '..', '..');
 
 let fx: BrokerFixture;
@@ -56,18 +80,40 @@ function child(config: Record<string, unknown>): { proc: ChildProcess; exited: P
 interface SeedPlan {
   seed: number;
   connectionId: string;
-  phase: (typeof PHASES)[number];
+  phase: Phase;
   occurrence: number;
 }
 
-async function runBatch(seeds: number[]): Promise<Array<SeedPlan & { killed: boolean; outcome: string }>> {
+interface Watched {
+  /** The step it was frozen at when killed, undefined if it left by itself. */
+  killedAt?: string;
+  /** Killed without a freeze line (it never reached a step after being told to stop). */
+  unknownStep?: boolean;
+}
+
+/** Reads a child's lines: `F` (frozen at a step: kill it there), `U` (a request with an unknown outcome). */
+function watch(proc: ChildProcess, unknown: Set<string>): Watched {
+  const w: Watched = {};
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    const [kind, ...rest] = line.split(' ');
+    if (kind === 'U') unknown.add(rest[0]!);
+    if (kind === 'F' && w.killedAt === undefined) {
+      proc.kill('SIGKILL'); // frozen right at this step: the kill lands exactly there
+      w.killedAt = rest[0];
+    }
+  });
+  return w;
+}
+
+async function runBatch(seeds: number[]) {
   const plans: SeedPlan[] = seeds.map((seed) => {
     const r = prng(seed);
+    const index = seed - FIRST_SEED;
     return {
       seed,
       connectionId: `crash-${seed}`,
-      phase: PHASES[r.int(0, PHASES.length - 1)]!,
-      occurrence: r.int(1, 3),
+      phase: index < PHASES.length ? PHASES[index]! : PHASES[r.int(0, PHASES.length - 1)]!,
+      occurrence: index < PHASES.length ? 1 : r.int(1, 3),
     };
   });
   for (const p of plans) await fx.connectRefreshToken(p.connectionId);
@@ -77,14 +123,14 @@ async function runBatch(seeds: number[]): Promise<Array<SeedPlan & { killed: boo
     stateDir: fx.stateDir,
     leaseMs: LEASE_MS,
   };
+  const unknown = new Set<string>();
   const survivor = child({
     ...base,
     connections: plans.map((p) => p.connectionId),
     durationMs: 12_000,
     pauseMs: 100,
   });
-  const killed = new Set<string>();
-  const victimProcs: ChildProcess[] = [];
+  watch(survivor.proc, unknown);
   const victims = plans.map((p) => {
     const c = child({
       ...base,
@@ -92,21 +138,20 @@ async function runBatch(seeds: number[]): Promise<Array<SeedPlan & { killed: boo
       durationMs: 30_000,
       freeze: { phase: p.phase, occurrence: p.occurrence },
     });
-    const lines = createInterface({ input: c.proc.stdout! });
-    lines.on('line', (line) => {
-      if (line === `P ${p.phase} ${p.connectionId} ${p.occurrence}`) {
-        c.proc.kill('SIGKILL'); // frozen right at this step: the kill lands exactly there
-        killed.add(p.connectionId);
-      }
-    });
-    victimProcs.push(c.proc);
-    return c.exited;
+    return { ...c, watched: watch(c.proc, unknown) };
   });
-  createInterface({ input: survivor.proc.stdout! }).on('line', () => undefined);
   await survivor.exited;
-  // A victim that never reached its point (the survivor flagged the connection first) dies now.
-  for (const v of victimProcs) v.kill('SIGKILL');
-  await Promise.all(victims);
+  // A victim that has not reached its step yet is frozen at its next one (or leaves between rounds).
+  for (const v of victims) v.proc.kill('SIGUSR1');
+  const late = setTimeout(() => {
+    for (const v of victims)
+      if (v.proc.exitCode === null && v.proc.signalCode === null) {
+        v.watched.unknownStep = true;
+        v.proc.kill('SIGKILL');
+      }
+  }, 20_000);
+  await Promise.all(victims.map((v) => v.exited));
+  clearTimeout(late);
 
   // Final state, seen by a fresh broker process-equivalent: drain outboxes, then one forced refresh.
   const checker = new TokenBroker({
@@ -147,39 +192,50 @@ async function runBatch(seeds: number[]): Promise<Array<SeedPlan & { killed: boo
         .map((e) => e.detail.eventId),
     );
     const outcome = outcomes[i]!;
+    const { killedAt, unknownStep } = victims[i]!.watched;
     expect(ids.size, `seed ${p.seed} (${p.phase} #${p.occurrence}): ${outcome}`).toBe(
       outcome === 'active' ? 0 : 1,
     );
-    return { ...p, killed: killed.has(p.connectionId), outcome };
+    const unknownOutcome =
+      (killedAt !== undefined && OUTCOME_UNKNOWN.has(killedAt)) || unknown.has(p.connectionId);
+    // needs_reauth exactly where the outcome was unknown (a kill at no known step proves nothing either way).
+    if (!unknownStep)
+      expect(outcome.startsWith('needs_reauth'), `seed ${p.seed}: killed at ${killedAt}, ${outcome}`).toBe(
+        unknownOutcome,
+      );
+    return { ...p, killedAt, unknownStep: unknownStep === true, unknownOutcome, outcome };
   });
 }
 
-describe('crash campaign: broker processes SIGKILLed at a random step of a refresh', () => {
+describe('crash campaign: broker processes SIGKILLed at every step of a refresh', () => {
   it(
-    `${SEEDS} seeds: 0 reuse detections; active with a working token or needs_reauth with one event`,
+    `${SEEDS} seeds: 0 reuse; active with a working token, or needs_reauth with one event exactly where the outcome was unknown`,
     async () => {
       const results: Awaited<ReturnType<typeof runBatch>> = [];
-      const seeds = Array.from({ length: SEEDS }, (_, i) => 7000 + i);
+      const seeds = Array.from({ length: SEEDS }, (_, i) => FIRST_SEED + i);
       for (let i = 0; i < seeds.length; i += BATCH)
         results.push(...(await runBatch(seeds.slice(i, i + BATCH))));
       const stats = fx.idp.stats();
       expect(stats.reuseDetections).toBe(0);
       expect(stats.revocations).toBe(0);
-      const killedCount = results.filter((r) => r.killed).length;
-      expect(killedCount).toBeGreaterThanOrEqual(Math.ceil(SEEDS / 2));
+      const killedAt = new Set(results.map((r) => r.killedAt).filter((k) => k !== undefined));
+      // Every step of a refresh got its kill (the first seeds aim at each one in turn).
+      if (SEEDS >= PHASES.length) expect([...killedAt].sort()).toEqual([...PHASES].sort());
       const byOutcome: Record<string, number> = {};
       for (const r of results) {
-        const key = `${r.killed ? `killed at ${r.phase}` : 'not killed'} -> ${r.outcome}`;
+        const key = `${r.killedAt ? `killed at ${r.killedAt}` : r.unknownStep ? 'killed at no known step' : 'not killed'} -> ${r.outcome}`;
         byOutcome[key] = (byOutcome[key] ?? 0) + 1;
       }
       record('crash-campaign', {
         seeds: SEEDS,
-        killed: killedCount,
+        killed: results.filter((r) => r.killedAt !== undefined || r.unknownStep).length,
+        unknownOutcomes: results.filter((r) => r.unknownOutcome).length,
+        needsReauth: results.filter((r) => r.outcome.startsWith('needs_reauth')).length,
         reuseDetections: stats.reuseDetections,
         tokenRequests: stats.tokenRequests,
         byOutcome,
       });
     },
-    60_000 + SEEDS * 10_000,
+    60_000 + SEEDS * 12_000,
   );
 });

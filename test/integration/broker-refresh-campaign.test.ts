@@ -1,3 +1,4 @@
+import { createPrivateKey, type JsonWebKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TokenBroker } from '#core/token/index.ts';
 import {
@@ -8,22 +9,25 @@ import {
 import type { KeyProvider } from '../../lambdas/core/ports.ts';
 import { startDynamoFaultProxy } from '../../local/adapters/dynamo-fault-proxy.ts';
 import { HCM_AUDIENCE } from '../../local/constants.ts';
+import { DEFAULT_SUBJECT } from '../../local/idp/index.ts';
 import { prng } from '../support/campaign.ts';
 import { type BrokerFixture, record, startBrokerFixture } from './broker-fixture.ts';
 
 /**
- * Issue 26's refresh campaign: broker instances force refreshes of refresh_token and client_credentials
- * connections through every fault at once: DynamoDB throttling and writes whose answer is lost (a fault
- * proxy), KMS latency bursts, IdP answers lost after the rotation, 500s (which a client cannot tell from
- * a gateway's after a rotation), 503s with Retry-After, and holders that crash right after the IdP
- * answered (the lease and the marker stay, as after a SIGKILL; the crash campaign SIGKILLs real processes
- * at every step). Promise: 0 reuse; a needs_reauth transition (one event each) for exactly the token
- * requests of a rotating grant whose outcome was unknown; none for client_credentials.
- * REFRESH_CAMPAIGN=10000 runs the full campaign (default 150 here, to keep npm test fast).
+ * Issue 26's refresh campaign: broker instances force refreshes of refresh_token, client_credentials and
+ * jwt-bearer connections through every fault at once: DynamoDB throttling and writes whose answer is
+ * lost (a fault proxy), KMS latency bursts, IdP answers lost after the rotation, a gateway's 502 after the
+ * rotation, 500s that touched nothing (no client can tell them from the 502s), 503s with Retry-After, and
+ * holders that crash right after the IdP answered (the lease and the marker stay, as after a SIGKILL; the
+ * crash campaign SIGKILLs real processes at every step of a refresh). Promise: 0 reuse; a needs_reauth
+ * transition (one event each) for exactly the token requests of a rotating grant whose outcome was
+ * unknown; none for client_credentials and jwt-bearer.
+ * REFRESH_CAMPAIGN=10000 runs the full campaign (default 300 here, to keep npm test fast).
  */
-const TOTAL = Number(process.env.REFRESH_CAMPAIGN ?? 150);
+const TOTAL = Number(process.env.REFRESH_CAMPAIGN ?? 300);
 const ROTATING = 36;
 const CLIENT_CREDENTIALS = 12;
+const JWT_BEARER = 12;
 const WORKERS = 12;
 const rng = prng(26);
 const random = () => rng.next();
@@ -65,7 +69,8 @@ describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reaut
         random,
       });
       // Token requests of a rotating grant whose outcome the broker could not know: no answer at all
-      // (lost after the rotation), or a 500. Counted apart for the reconnects: a connect that fails so
+      // (lost after the rotation), or a 5xx other than a 503 with Retry-After (a 500 that touched
+      // nothing, a gateway's 502 after the rotation). Counted apart for the reconnects: a connect that fails so
       // leaves a needs_reauth connection needs_reauth, which is no new transition.
       const unknown = { refresh: 0, reconnect: 0 };
       let crashesRotating = 0;
@@ -76,7 +81,8 @@ describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reaut
             new URLSearchParams(String(init?.body ?? '')).get('grant_type') === 'refresh_token';
           try {
             const res = await fetch(input, init);
-            if (rotating && res.status === 500) unknown[bucket] += 1;
+            const refused = res.status === 503 && res.headers.has('retry-after');
+            if (rotating && res.status >= 500 && !refused) unknown[bucket] += 1;
             return res;
           } catch (err) {
             if (rotating) unknown[bucket] += 1;
@@ -100,6 +106,7 @@ describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reaut
       const client = fx.idp.clients[0]!;
       const rotating = Array.from({ length: ROTATING }, (_, i) => `camp-rt-${i}`);
       const cc = Array.from({ length: CLIENT_CREDENTIALS }, (_, i) => `camp-cc-${i}`);
+      const jwt = Array.from({ length: JWT_BEARER }, (_, i) => `camp-jwt-${i}`);
       for (const id of rotating) await fx.connectRefreshToken(id, clean);
       for (const id of cc) {
         await fx.secrets.putSecret(`secret/${id}`, {
@@ -110,16 +117,38 @@ describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reaut
         });
         await clean.connect(id, { secretId: `secret/${id}`, grant: 'client_credentials' });
       }
+      // jwt-bearer as idp-assertion.test.ts has the IdP check it: a user assertion signed with the key of
+      // the certificate imported under its alias, for a user of the domain.
+      const privateKeyPem = createPrivateKey({ key: client.privateJwk as JsonWebKey, format: 'jwk' })
+        .export({ type: 'pkcs8', format: 'pem' })
+        .toString();
+      for (const id of jwt) {
+        await fx.secrets.putSecret(`secret/${id}`, {
+          tokenUrl: fx.idp.tokenUrl,
+          clientId: client.clientId,
+          clientSecret: client.clientSecret,
+          privateKeyPem,
+          keyId: client.certificateAlias,
+          subject: DEFAULT_SUBJECT,
+          scope: HCM_AUDIENCE,
+        });
+        await clean.connect(id, { secretId: `secret/${id}`, grant: 'jwt_bearer' });
+      }
       fx.idp.resetStats();
       fx.events.events.length = 0;
-      fx.idp.setFaults({ dropAfterIssueRate: 0.004, errorRate: 0.01, errorStatus: 503 });
+      fx.idp.setFaults({
+        dropAfterIssueRate: 0.004,
+        gatewayErrorAfterIssueRate: 0.004,
+        errorRate: 0.01,
+        errorStatus: 503,
+      });
       const flip = setInterval(() => fx.idp.setFaults({ errorStatus: random() < 0.5 ? 500 : 503 }), 1_000);
 
       const counts = { calls: 0, reauthSeen: 0, recovering: 0, transient: 0, reconnects: 0 };
       const transientByName: Record<string, number> = {};
       const issued = () => fx.idp.stats().accessTokensIssued;
       const reconnecting = new Set<string>();
-      const ids = [...rotating, ...cc];
+      const ids = [...rotating, ...cc, ...jwt];
       const reconnect = async (id: string) => {
         if (reconnecting.has(id)) return;
         reconnecting.add(id);
@@ -173,7 +202,7 @@ describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reaut
       } finally {
         clearInterval(progress);
         clearInterval(flip);
-        fx.idp.setFaults({ dropAfterIssueRate: 0, errorRate: 0 });
+        fx.idp.setFaults({ dropAfterIssueRate: 0, gatewayErrorAfterIssueRate: 0, errorRate: 0 });
       }
       // Settle: once every lease has lapsed, a quiet broker finds each crashed holder's marker.
       await new Promise((r) => setTimeout(r, 6_500));
@@ -211,8 +240,11 @@ describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reaut
         crashesRotating,
         needsReauthRotating: byGrant('camp-rt-'),
         needsReauthClientCredentials: byGrant('camp-cc-'),
+        needsReauthJwtBearer: byGrant('camp-jwt-'),
         eventsLeftInOutbox: pending.length,
         droppedByIdp: stats.droppedResponses,
+        gatewayErrorsAfterIssue: stats.gatewayErrorsAfterIssue,
+        byGrant: stats.byGrant,
         injectedErrors: stats.injectedErrors,
         dynamo: proxy.stats(),
         ...counts,
@@ -220,6 +252,8 @@ describe('refresh campaign (issue 26): every fault at once, 0 reuse, needs_reaut
       expect(stats.accessTokensIssued).toBeGreaterThanOrEqual(TOTAL);
       expect(stats.reuseDetections).toBe(0);
       expect(byGrant('camp-cc-')).toBe(0);
+      expect(byGrant('camp-jwt-')).toBe(0);
+      expect(stats.byGrant['urn:ietf:params:oauth:grant-type:jwt-bearer']).toBeGreaterThan(0);
       expect(byGrant('camp-rt-')).toBe(unknown.refresh + crashesRotating);
     },
     Math.max(120_000, TOTAL * 300),

@@ -158,6 +158,31 @@ describe('IdP simulator faults: drop after issue', () => {
   });
 });
 
+describe('IdP simulator faults: gateway 5xx after issue', () => {
+  it('commits the rotation, then answers 502 as a gateway would: the old token is consumed all the same', async () => {
+    const { refreshToken } = await mint();
+    idp.setFaults({ gatewayErrorAfterIssueRate: 1 });
+    const gateway = await fetch(idp.tokenUrl, {
+      method: 'POST',
+      headers: { authorization: basicAuth(client), 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken }),
+    });
+    expect(gateway.status).toBe(502);
+    expect(await gateway.text()).toContain('Bad Gateway');
+    idp.setFaults({ gatewayErrorAfterIssueRate: 0 });
+
+    const retry = await refreshGrant(idp.tokenUrl, client, refreshToken);
+    expect(retry.body.error).toBe('invalid_grant');
+    expect(idp.stats()).toMatchObject({
+      tokenRequests: 2,
+      gatewayErrorsAfterIssue: 1,
+      refreshes: 1,
+      reuseDetections: 1,
+      byStatus: { '400': 1, '502': 1 },
+    });
+  });
+});
+
 describe('IdP simulator faults: forceInvalidGrant', () => {
   it('answers invalid_grant to refresh_token and jwt-bearer, consumes nothing, leaves client_credentials alone', async () => {
     const { refreshToken } = await mint();

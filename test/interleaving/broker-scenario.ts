@@ -1,13 +1,14 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import fc from 'fast-check';
+import type fc from 'fast-check';
 import { TokenBroker, type TokenBrokerOptions } from '#core/token/index.ts';
 import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
 import { createMetrics } from '../../lambdas/core/observability.ts';
 import type { EventType, IssuedToken, Scheduler } from '../../lambdas/core/ports.ts';
 import { connectionTableSpec } from '../../lambdas/core/tables.ts';
+import type { BrokerPlan, InstancePlan } from './broker-plans.ts';
 import { DynamoModel } from './model/dynamo-model.ts';
-import { type IdpFault, IdpModel, idpFaultArb, idpLatencyArb } from './model/idp-model.ts';
-import { type CallFault, callFaultArb, modelDocClient, modelKeyProvider } from './model/peers.ts';
+import { IdpModel } from './model/idp-model.ts';
+import { modelDocClient, modelKeyProvider } from './model/peers.ts';
 import { World } from './model/world.ts';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -36,65 +37,6 @@ export const BROKER_OPTIONS: TokenBrokerOptions = {
   backoffCapMs: 400,
 };
 
-/**
- * get: getToken; afterUnauthorized: getToken past the version it got before; proactive: the scheduled
- * refresh; sweep: the rate(5 minutes) sweep (refresh of due connections, recovery, outbox drain);
- * connect: `goal-sync connect` again with the same secret (its bootstrap token was spent at setup);
- * relay: the table stream delivering the item to the outbox relay once a transition has written an
- * event into it (within 100 ms of the write; it runs even after an earlier call of its instance failed,
- * as a stream batch comes whatever the Lambda that wrote the item did).
- */
-export type BrokerCall = 'get' | 'afterUnauthorized' | 'proactive' | 'sweep' | 'connect' | 'relay';
-
-export interface InstancePlan {
-  calls: BrokerCall[];
-  dynamo: CallFault[];
-  kms: CallFault[];
-  idp: IdpFault[];
-  idpLatency: number[];
-  kill?: { at: number; lands: boolean };
-}
-
-export interface BrokerPlan {
-  instances: InstancePlan[];
-  /** Every call to the token-endpoint limiter's items is throttled: the instances keep to their fallback pace. */
-  limiterThrottled?: boolean;
-  seed: number;
-}
-
-const GET_CALLS: BrokerCall[] = ['get', 'afterUnauthorized'];
-const ALL_CALLS: BrokerCall[] = [...GET_CALLS, 'proactive', 'sweep', 'connect', 'relay'];
-
-const instanceArb = (kills: boolean, calls: BrokerCall[]): fc.Arbitrary<InstancePlan> =>
-  fc.record(
-    {
-      calls: fc.array(fc.constantFrom(...calls), { minLength: 1, maxLength: 2 }),
-      dynamo: fc.array(callFaultArb, { maxLength: 12 }),
-      kms: fc.array(callFaultArb, { maxLength: 4 }),
-      idp: fc.array(idpFaultArb, { maxLength: 3 }),
-      idpLatency: fc.array(idpLatencyArb, { maxLength: 3 }),
-      ...(kills ? { kill: fc.record({ at: fc.integer({ min: 1, max: 16 }), lands: fc.boolean() }) } : {}),
-    },
-    { requiredKeys: ['calls', 'dynamo', 'kms', 'idp', 'idpLatency'] },
-  );
-
-/**
- * `kills: false`: every instance lives (the mutation check uses it to tell a live holder's window apart).
- * `paths: 'get'`: only getToken calls, the plans the mutation check's counts were measured with; 'all'
- * (the main suite) mixes in the proactive, sweep and connect paths.
- */
-export const brokerPlans = (o: { kills?: boolean; paths?: 'get' | 'all' } = {}): fc.Arbitrary<BrokerPlan> =>
-  fc.record({
-    instances: fc.array(instanceArb(o.kills ?? true, o.paths === 'all' ? ALL_CALLS : GET_CALLS), {
-      minLength: 2,
-      maxLength: 3,
-    }),
-    limiterThrottled: fc.boolean(),
-    seed: fc.integer({ min: 1, max: 2 ** 30 }),
-  });
-
-export const brokerPlanArb = brokerPlans({ paths: 'all' });
-
 class RecordingScheduler implements Scheduler {
   async scheduleOnce(): Promise<void> {}
   async cancel(): Promise<void> {}
@@ -117,6 +59,25 @@ const metrics = createMetrics('interleaving');
 export interface Verdict {
   violations: string[];
   story: string[];
+}
+
+/**
+ * The sweeper's recovery of a self-recoverable needs_reauth: waits (up to 5 s of model time) for one to
+ * appear, then sweeps once its retryAt has come, as the rate(5 minutes) sweep would.
+ */
+async function recoverOnceDue(
+  broker: TokenBroker,
+  clock: { now(): number; sleep(ms: number): Promise<void> },
+) {
+  for (let poll = 0; poll < 50; poll++) {
+    const item = await broker.store.get(CONNECTION);
+    if (item?.status === 'needs_reauth' && item.autoRetry && item.retryAt !== undefined) {
+      await clock.sleep(Math.max(0, item.retryAt - clock.now()) + 1);
+      await broker.sweep();
+      return;
+    }
+    await clock.sleep(100);
+  }
 }
 
 /** The stream's delivery: the relay runs within 100 ms of an event being written into the item (or never). */
@@ -184,13 +145,15 @@ export async function runBrokerScenario(s: fc.Scheduler, plan: BrokerPlan): Prom
       let last: IssuedToken | undefined;
       let failed = false;
       for (const call of p.calls) {
-        if (failed && call !== 'relay') return;
+        // The stream and the sweeper run whatever this instance's earlier call did.
+        if (failed && call !== 'relay' && call !== 'recover') return;
         const minVersion = call === 'afterUnauthorized' && last ? last.version + 1 : 0;
         try {
           if (call === 'proactive') await broker.proactive(CONNECTION);
           else if (call === 'sweep') await broker.sweep();
           else if (call === 'connect') await broker.connect(CONNECTION, SECRET_REF);
           else if (call === 'relay') await relayOnceWritten(broker, world.clock(actors.get(`broker-${i}`)!));
+          else if (call === 'recover') await recoverOnceDue(broker, world.clock(actors.get(`broker-${i}`)!));
           else {
             last = await broker.getToken(CONNECTION, minVersion > 0 ? { minVersion } : {});
             received.push({ who: `broker-${i}`, minVersion, token: last, at: world.now });
@@ -217,33 +180,48 @@ export async function runBrokerScenario(s: fc.Scheduler, plan: BrokerPlan): Prom
   // End state, after every lease could have lapsed: a fresh instance with quiet peers either gets a
   // working token by a forced refresh (the stored refresh token is the IdP's current one) or is told
   // needs_reauth, which then carries exactly one event. Never a lease that is held forever.
-  world.advanceTo(world.now + 3 * LEASE_MS);
+  // A self-recoverable needs_reauth is the sweeper's to settle first, once its retryAt has come.
+  const settled = db.peek(TABLE, { connectionId: CONNECTION }) ?? {};
+  const recoverable = settled.status === 'needs_reauth' && settled.autoRetry === true;
+  world.advanceTo(Math.max(world.now + 3 * LEASE_MS, recoverable ? Number(settled.retryAt) + 1 : 0));
   const checker = makeBroker('checker');
-  const final = checker.replaceToken(CONNECTION).then(
+  // Recovered by the sweep: that was a refresh with the stored token, so the token it stored is the proof.
+  const final = (async () => {
+    if (!recoverable) return checker.replaceToken(CONNECTION);
+    await checker.sweep();
+    return checker.getToken(CONNECTION);
+  })().then(
     (t) => ({ ok: true as const, t }),
     (e: unknown) => ({ ok: false as const, e }),
   );
   await world.run(500);
   const outcome = await Promise.race([final, Promise.resolve(undefined)]);
   const item = db.peek(TABLE, { connectionId: CONNECTION }) ?? {};
-  const pending = ((item.outbox as Array<{ type: string; eventId: string }> | undefined) ?? []).filter(
-    (e) => e.type === 'connection.needs_reauth',
-  );
-  const reauthEvents = new Set([
-    ...events.filter((e) => e.type === 'connection.needs_reauth').map((e) => e.eventId),
-    ...pending.map((e) => e.eventId),
-  ]);
+  const outboxed = (item.outbox as Array<{ type: string; eventId: string }> | undefined) ?? [];
+  // Transitions by their events' ids, published or still in the outbox: into needs_reauth, and back
+  // out of it (the sweeper's recovery of a self-recoverable one reactivates the connection).
+  const transitions = (type: EventType) =>
+    new Set([
+      ...events.filter((e) => e.type === type).map((e) => e.eventId),
+      ...outboxed.filter((e) => e.type === type).map((e) => e.eventId),
+    ]).size;
+  const reauths = transitions('connection.needs_reauth');
+  const reactivations = transitions('connection.reactivated');
   if (outcome === undefined) violations.push('the final refresh never settled');
   else if (outcome.ok) {
     if (item.status !== 'active')
       violations.push(`final refresh succeeded but status is ${String(item.status)}`);
-    if (reauthEvents.size > 0)
-      violations.push(`active connection with ${reauthEvents.size} needs_reauth event(s)`);
+    if (reauths !== reactivations)
+      violations.push(
+        `active connection with ${reauths} needs_reauth and ${reactivations} reactivated event(s)`,
+      );
   } else if (outcome.e instanceof ReauthRequiredError) {
     if (item.status !== 'needs_reauth')
       violations.push(`re-auth required but status is ${String(item.status)}`);
-    if (reauthEvents.size !== 1)
-      violations.push(`needs_reauth with ${reauthEvents.size} events (want exactly 1)`);
+    if (reauths !== reactivations + 1)
+      violations.push(
+        `needs_reauth with ${reauths} needs_reauth and ${reactivations} reactivated events (want one more of the first)`,
+      );
   } else {
     violations.push(`final refresh failed: ${(outcome.e as Error).name}: ${(outcome.e as Error).message}`);
   }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { brokerPlanArb, runBrokerScenario } from './broker-scenario.ts';
+import { brokerPlanArb } from './broker-plans.ts';
+import { runBrokerScenario } from './broker-scenario.ts';
 import { interleavingParameters, SUITE_TIMEOUT_MS, storyOf } from './budget.ts';
 
 describe('token broker refresh protocol under every schedule (fast-check scheduler)', () => {

@@ -4,7 +4,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkpointTableSpec, connectionTableSpec } from '../../lambdas/core/tables.ts';
 import { createTable, type LocalDynamo, startDynalite } from '../../local/adapters/dynalite.ts';
-import { brokerPlanArb, runBrokerScenario } from './broker-scenario.ts';
+import { brokerPlanArb } from './broker-plans.ts';
+import { runBrokerScenario } from './broker-scenario.ts';
 import { chunkPlanArb, runChunkScenario } from './chunk-scenario.ts';
 import { DynamoModel, type JournalEntry } from './model/dynamo-model.ts';
 

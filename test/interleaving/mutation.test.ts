@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ProtocolGuard, protocolGuards } from '../../lambdas/core/protocol-guards.ts';
-import { brokerPlans, runBrokerScenario, type Verdict } from './broker-scenario.ts';
+import { type BrokerPaths, brokerPlans } from './broker-plans.ts';
+import { runBrokerScenario, type Verdict } from './broker-scenario.ts';
 import { CI_SCHEDULES, storyOf } from './budget.ts';
 import { chunkPlans, runChunkScenario } from './chunk-scenario.ts';
 import { hdlPlanArb, runHdlScenario } from './hdl-scenario.ts';
@@ -22,8 +23,8 @@ interface Window {
   protocol: 'broker' | 'chunk' | 'orphan' | 'hdl' | 'listing' | 'redelivery';
   /** false: only live actors, so the counterexample cannot be another window's (a holder that died). */
   kills: boolean;
-  /** Broker calls drawn: getToken only (default), or also proactive, sweep and connect. */
-  paths?: 'get' | 'all';
+  /** Broker calls drawn: getToken only (default), also proactive, sweep and connect, or the recover plans. */
+  paths?: BrokerPaths;
 }
 
 const WINDOWS: Window[] = [
@@ -65,6 +66,14 @@ const WINDOWS: Window[] = [
     off: ['slotBeforeMarker'],
     protocol: 'broker',
     kills: false,
+  },
+  {
+    id: 'B8',
+    what: "a gateway's 5xx after the IdP rotated is taken as nothing consumed, and the spent token is resent",
+    off: ['unknownStatusNotResent'],
+    protocol: 'broker',
+    kills: false,
+    paths: 'recover',
   },
   {
     id: 'E1',

@@ -57,8 +57,9 @@ export interface TokenBrokerOptions {
   /** Added to the rate's windows for the spread between our send and the IdP's count. Default 250 ms. */
   tokenEndpointGuardMs?: number;
   /**
-   * The most broker instances that run at once (the stack's reserved concurrency): with the limiter's
-   * items throttled each one keeps to the sustained fleet rate divided by this. Default 10.
+   * The most broker instances that run at once (the stack passes TOKEN_ENDPOINT_INSTANCES: the broker's
+   * reserved concurrency plus the connection-admin function): with the limiter's items throttled each
+   * one keeps to the fallback share of the sustained fleet rate divided by this. Default 10.
    */
   tokenEndpointInstances?: number;
   random?: () => number;

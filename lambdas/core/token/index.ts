@@ -9,7 +9,7 @@ export type { BrokerDeps, TokenBrokerOptions } from './broker.ts';
 export { TokenBroker } from './broker.ts';
 export type { BrokerTransport } from './broker-client.ts';
 export { BrokerTokenProvider } from './broker-client.ts';
-export { DEFAULT_TOKEN_ENDPOINT_RATE } from './broker-options.ts';
+export { DEFAULT_TOKEN_ENDPOINT_INSTANCES, DEFAULT_TOKEN_ENDPOINT_RATE } from './broker-options.ts';
 export type { ConnectionItem } from './connection/connection-item.ts';
 export {
   CONNECTION_PUBLIC_ATTRIBUTES,

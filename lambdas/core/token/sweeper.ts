@@ -1,3 +1,4 @@
+import { NoRateSlotError } from '../errors.ts';
 import type { Clock } from '../ports.ts';
 import type { ConnectionItem } from './connection/connection-item.ts';
 import type { ConnectionStore } from './connection/connection-store.ts';
@@ -14,6 +15,8 @@ export interface SweepResult {
   recovered: number;
   /** due connections left for the next run because the invocation's time was running out */
   deferred: number;
+  /** lanes that stopped because the token-endpoint rate gave them no slot in time (NoRateSlotError) */
+  lanesShed: number;
   durationMs: number;
 }
 
@@ -57,6 +60,7 @@ export async function runSweep(
     failed: 0,
     recovered: 0,
     deferred: 0,
+    lanesShed: 0,
     durationMs: 0,
   };
   const work: Array<() => Promise<void>> = [];
@@ -83,6 +87,7 @@ export async function runSweep(
     });
   }
   let index = 0;
+  let lanes = Math.max(1, config.concurrency);
   const lane = async () => {
     while (index < work.length) {
       if (remainingTimeMs() < config.reserveMs) {
@@ -91,12 +96,23 @@ export async function runSweep(
         return;
       }
       const job = work[index++]!;
-      await job().catch(() => {
-        result.failed++;
-      });
+      const starved = await job().then(
+        () => false,
+        (err: unknown) => {
+          result.failed++;
+          return err instanceof NoRateSlotError;
+        },
+      );
+      // The shared rate could not serve this lane in time (the fleet is busy, or its limiter is on the
+      // fail-soft pace): one lane fewer, never the last, rather than more leases that wait out their slots.
+      if (starved && lanes > 1) {
+        lanes--;
+        result.lanesShed++;
+        return;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, config.concurrency) }, lane));
+  await Promise.all(Array.from({ length: lanes }, lane));
   result.durationMs = clock.now() - started;
   return result;
 }

@@ -2,13 +2,30 @@ import fc from 'fast-check';
 import { type Actor, cycle, type World } from './world.ts';
 
 /** What one token request meets: an answer, a lost answer (processed, then the connection dropped), 429 or 503. */
-export type IdpFault = 'ok' | 'lost' | '429' | '503';
+/**
+ * '502': the IdP rotates, then a gateway answers 502 (no client can tell it from a 5xx that touched
+ * nothing); 'refused': 401 invalid_client before any token is touched (a client secret being rotated),
+ * which the broker recovers from by itself.
+ */
+export type IdpFault = 'ok' | 'lost' | '429' | '503' | '502' | 'refused';
 export const idpFaultArb: fc.Arbitrary<IdpFault> = fc.constantFrom<IdpFault>(
   'ok',
   'ok',
   'ok',
   'lost',
   '429',
+  '503',
+);
+/** The recover plans' faults: also the two that lead to needs_reauth, one unknown, one self-recoverable. */
+// First the faults these plans are for: fast-check's bias favours the first constants.
+export const idpFaultRecoverArb: fc.Arbitrary<IdpFault> = fc.constantFrom<IdpFault>(
+  'refused',
+  'ok',
+  '502',
+  'ok',
+  'refused',
+  'lost',
+  'ok',
   '503',
 );
 export const idpLatencyArb = fc.constantFrom(20, 200, 1_500);
@@ -84,7 +101,9 @@ export class IdpModel {
         () => {
           if (fault === '429' || fault === '503')
             return answerOf(Number(fault), { error: 'temporarily_unavailable' }, { 'retry-after': '1' });
+          if (fault === 'refused') return answerOf(401, { error: 'invalid_client' });
           const answer = this.handle(form);
+          if (fault === '502') return answerOf(502, { error: 'bad_gateway' });
           if (fault === 'lost')
             throw new TypeError('fetch failed', {
               cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),

@@ -6,6 +6,7 @@ import {
   TransientError,
 } from '../../errors.ts';
 import type { ConnectionSecret, GrantType } from '../../ports.ts';
+import { protocolGuards } from '../../protocol-guards.ts';
 import { withBackoff } from '../../retry.ts';
 import { type LifetimeOptions, readTokenLifetime } from '../expiry.ts';
 import { CLIENT_ASSERTION_TYPE, signClientAssertion, signUserAssertion } from './assertions.ts';
@@ -126,6 +127,8 @@ export async function obtainToken(
 function mayHaveBeenProcessed(err: unknown): err is TransientError {
   if (err instanceof AmbiguousTokenResponseError) return true;
   if (!(err instanceof TransientError) || err.status === undefined) return false;
+  // Mutation B8 only: the pre-fix client took every 5xx as "nothing consumed".
+  if (!protocolGuards.unknownStatusNotResent) return false;
   if (err.status === 429) return false;
   if (err.status === 503 && err.retryAfterMs !== undefined) return false;
   return err.status >= 500 || err.status === 408;

@@ -83,16 +83,19 @@ export class LeaseHolder {
       // waiting for a rate slot leaves no "outcome unknown" behind for a request it never sent, and a
       // KMS outage found here costs nothing, where after the answer it would cost the rotated token.
       if (protocolGuards.keysBeforeSend) seals = await this.prepareSeals(item);
+      this.probe('prepared');
       if (protocolGuards.slotBeforeMarker) {
         // Nothing waits between the marker and the send: a marker write slower than the slot's slack
         // sends a little late rather than wait for another slot with the marker written (a holder
         // dying in that wait would leave "outcome unknown" for a request never sent). The fleet's
         // rates keep IDCS's limits far enough away for that (15/s of 40/s, 900/min of 1,000/min).
         await this.firstSlot();
+        this.probe('slotted');
         await this.writeMarker(item, prepared);
       } else {
         await this.writeMarker(item, prepared);
         await this.firstSlot();
+        this.probe('slotted');
       }
       this.probe('sending');
       let first = true;
