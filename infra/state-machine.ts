@@ -1,9 +1,12 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, Stack } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import type { Construct } from 'constructs';
+import { hdlBranch } from './state-machine-hdl.ts';
+import { invoke, STATE_NAMES, type SyncFunctions } from './state-machine-parts.ts';
+
+export { RETRY_ERRORS, STATE_NAMES, type SyncFunctions, TASK_TIMEOUT } from './state-machine-parts.ts';
 
 /**
  * The sync state machine (DESIGN.md section 1), one builder for the CDK stack and the local runner:
@@ -13,69 +16,6 @@ import type { Construct } from 'constructs';
  * to the Distributed Map. JSONPath only: the local runner executes the same ASL on the laptop
  * (aws-local-stepfunctions, plus local/runner/distributed-map.ts for the Distributed Map state).
  */
-export const STATE_NAMES = {
-  inputDefaults: 'ApplyInputDefaults',
-  plan: 'PlanSync',
-  /** Inline Map (runs of up to `mapThreshold` chunks) or Distributed Map (larger runs). */
-  mapChoice: 'ChooseChunkMap',
-  chunks: 'SyncChunks',
-  chunk: 'SyncChunk',
-  chunkStatus: 'ChunkPassStatus',
-  chunkWait: 'WaitForClaim',
-  chunkDone: 'ChunkDone',
-  finish: 'FinishSync',
-  markReauth: 'MarkNeedsReauth',
-  markFailed: 'MarkFailed',
-  reauthFail: 'RunNeedsReauth',
-  runFail: 'RunFailed',
-  /** Another run of the connection holds its run lease: skip (nightly) or fail (a manual start). */
-  busyChoice: 'ConnectionBusy',
-  busySkip: 'SkippedRunInProgress',
-  busyFail: 'RunInProgress',
-  /** A resume of an unknown run or of a changed source: refused before anything was written. */
-  refused: 'RunRefused',
-  /**
-   * The Distributed Map and its child executions' states (names are unique across the whole
-   * definition, nested ones included). A child cannot reach the parent's Catch, so it marks the run.
-   */
-  distributedChunks: 'SyncChunksDistributed',
-  batch: 'SyncChunkBatch',
-  batchStatus: 'BatchPassStatus',
-  batchWait: 'WaitForClaimInBatch',
-  batchDone: 'BatchDone',
-  childMarkReauth: 'MarkChunkNeedsReauth',
-  childReauthFail: 'ChunkNeedsReauth',
-  /** The run's write path (plan-sync's `writeMode`): HCM Data Loader first, or straight to the REST Map. */
-  writeChoice: 'ChooseWritePath',
-  hdlBuild: 'HdlBuildParts',
-  hdlSubmit: 'HdlSubmitParts',
-  hdlPoll: 'HdlPollParts',
-  hdlStatus: 'HdlLoadStatus',
-  hdlWait: 'HdlWaitForLoad',
-  hdlRecord: 'HdlRecordOutcomes',
-} as const;
-
-/** Error names Step Functions matches (lambdas/core/errors.ts `name`s plus the Lambda service's own). */
-export const RETRY_ERRORS = {
-  lambdaService: [
-    'Lambda.ServiceException',
-    'Lambda.AWSLambdaException',
-    'Lambda.SdkClientException',
-    'Lambda.ClientExecutionTimeoutException',
-    // Not in CDK's default retry: throttling of the function itself (reserved/account concurrency).
-    'Lambda.TooManyRequestsException',
-    // The function (or the task's TimeoutSeconds) ran out: the next invocation skips what is done and
-    // reconciles what is pending; claims keep a still-running invocation and its retry apart.
-    'Sandbox.Timedout',
-    'States.Timeout',
-  ],
-  transient: ['TransientError', 'LeaseTimeoutError', 'CheckpointConflictError', 'ConnectionRecoveringError'],
-  /**
-   * The function crashed (out of memory, process exit): the next invocation resumes from the
-   * checkpoints, but a crash that repeats is a bug, so only twice.
-   */
-  crash: ['Lambda.Unknown', 'Runtime.ExitError'],
-} as const;
 
 /** Errors that refuse a start before anything was written: the run item is left as it was. */
 export const REFUSAL_ERRORS = ['RunNotFoundError', 'SourceChangedError'] as const;
@@ -86,14 +26,6 @@ export const REAUTH_ERROR = 'ReauthRequiredError';
 export const REAUTH_CAUSE =
   'The HCM connection needs re-authentication; the run is marked needs_reauth. Reconnect the connection ' +
   '(goal-sync connect), then start the run again with the same runId: done goals are skipped.';
-
-export interface SyncFunctions {
-  plan: lambda.IFunction;
-  chunk: lambda.IFunction;
-  finish: lambda.IFunction;
-  /** The HDL branch's steps (lambdas/hdl-load). */
-  hdl: lambda.IFunction;
-}
 
 export interface DistributedMapOptions {
   /** Bucket plan-sync writes the chunk list to (its MANIFEST_BUCKET); grants the read. Without it, the
@@ -115,53 +47,6 @@ export interface SyncDefinitionOptions {
   maxConcurrency: number;
   /** The Distributed Map branch (S3 ItemReader + ItemBatcher), taken by runs above the threshold. */
   distributed?: DistributedMapOptions;
-}
-
-function addRetries<T extends sfn.TaskStateBase>(task: T): T {
-  task.addRetry({
-    errors: [...RETRY_ERRORS.lambdaService],
-    interval: Duration.seconds(2),
-    backoffRate: 2,
-    maxAttempts: 6,
-    maxDelay: Duration.seconds(60),
-    jitterStrategy: sfn.JitterType.FULL,
-  });
-  task.addRetry({
-    errors: [...RETRY_ERRORS.crash],
-    interval: Duration.seconds(2),
-    backoffRate: 2,
-    maxAttempts: 2,
-    maxDelay: Duration.seconds(30),
-    jitterStrategy: sfn.JitterType.FULL,
-  });
-  task.addRetry({
-    errors: [...RETRY_ERRORS.transient],
-    interval: Duration.seconds(5),
-    backoffRate: 2,
-    maxAttempts: 5,
-    maxDelay: Duration.seconds(120),
-    jitterStrategy: sfn.JitterType.FULL,
-  });
-  return task;
-}
-
-/**
- * Lambda's own maximum. Set explicitly: without it Step Functions waits "forever" on a lost invocation,
- * and aws-local-stepfunctions would cut every task at 60 s.
- */
-export const TASK_TIMEOUT = Duration.minutes(15);
-
-/** payloadResponseOnly: the Task's Resource is the function ARN (the local runner maps states by it). */
-function invoke(scope: Construct, id: string, fn: lambda.IFunction, props: Partial<tasks.LambdaInvokeProps>) {
-  return addRetries(
-    new tasks.LambdaInvoke(scope, id, {
-      lambdaFunction: fn,
-      payloadResponseOnly: true,
-      retryOnServiceExceptions: false,
-      taskTimeout: sfn.Timeout.duration(TASK_TIMEOUT),
-      ...props,
-    }),
-  );
 }
 
 /** What a chunk worker gets: references only (ids, the source location, the chunk range or index). */
@@ -399,58 +284,6 @@ export function buildSyncDefinition(
     )
     .otherwise(choose);
   return sfn.Chain.start(inputDefaults(scope)).next(plan).next(writePath);
-}
-
-/** What every HDL step gets: references only; its state is in the checkpoint table and object store. */
-function hdlPayload(step: string, extra: Record<string, unknown> = {}): sfn.TaskInput {
-  return sfn.TaskInput.fromObject({
-    step,
-    runId: sfn.JsonPath.stringAt('$.runId'),
-    connectionId: sfn.JsonPath.stringAt('$.connectionId'),
-    attempt: sfn.JsonPath.numberAt('$.attempt'),
-    chunkSize: sfn.JsonPath.numberAt('$.chunkSize'),
-    source: sfn.JsonPath.objectAt('$.source'),
-    // The run generation: each step renews the lease under it and fences every data set it creates.
-    generation: sfn.JsonPath.numberAt('$.generation'),
-    ...extra,
-  });
-}
-
-/**
- * HdlBuildParts -> HdlSubmitParts -> HdlPollParts, looping through a Wait while data sets load (no
- * Lambda sleeps: the wait grows per round up to minutes, hdl-submit.ts) -> HdlRecordOutcomes -> `then`.
- */
-function hdlBranch(
-  scope: Construct,
-  fns: SyncFunctions,
-  then: sfn.IChainable,
-  caught: (task: sfn.TaskStateBase) => sfn.TaskStateBase,
-): sfn.IChainable {
-  const build = caught(
-    invoke(scope, STATE_NAMES.hdlBuild, fns.hdl, { payload: hdlPayload('build'), resultPath: '$.hdlBuild' }),
-  );
-  const submit = caught(
-    invoke(scope, STATE_NAMES.hdlSubmit, fns.hdl, { payload: hdlPayload('submit'), resultPath: '$.hdlPoll' }),
-  );
-  const poll = caught(
-    invoke(scope, STATE_NAMES.hdlPoll, fns.hdl, {
-      payload: hdlPayload('poll', { round: sfn.JsonPath.numberAt('$.hdlPoll.round') }),
-      resultPath: '$.hdlPoll',
-    }),
-  );
-  const record = caught(
-    invoke(scope, STATE_NAMES.hdlRecord, fns.hdl, {
-      payload: hdlPayload('record'),
-      resultPath: '$.hdlOutcome',
-    }),
-  );
-  const wait = new sfn.Wait(scope, STATE_NAMES.hdlWait, {
-    time: sfn.WaitTime.secondsPath('$.hdlPoll.waitSeconds'),
-  });
-  const status = new sfn.Choice(scope, STATE_NAMES.hdlStatus)
-    .when(sfn.Condition.numberGreaterThan('$.hdlPoll.pending', 0), wait.next(poll))
-    .otherwise(record.next(then));
-  return build.next(submit).next(poll).next(status);
 }
 
 export type FunctionKind = keyof SyncFunctions;
