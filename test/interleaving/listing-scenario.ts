@@ -3,9 +3,9 @@ import { GoalLedger, RecordStore, WRITE_TIMING_DEFAULTS } from '#core/checkpoint
 import type { GoalPayload } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord, GoalSource, SourceEntry } from '#core/source/index.ts';
 import { buildGoalIndex, loadSnapshot, ObjectGoalIndex, processChunk } from '#core/sync/index.ts';
-import { TransientError } from '../../lambdas/core/errors.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
+import { passUntilComplete } from './chunk-passes.ts';
 import { DynamoModel } from './model/dynamo-model.ts';
 import { type HcmCall, HcmModel, hcmCallArb } from './model/hcm-model.ts';
 import { modelDocClient } from './model/peers.ts';
@@ -101,32 +101,22 @@ async function passes(
   const snapshot = await loadSnapshot(store, RUN, 1, CHUNK.index);
   const port = hcm.port(actor, plan.chunkHcm);
   const started = world.now;
-  for (let pass = 0; pass < 8; pass++) {
-    let result: Awaited<ReturnType<typeof processChunk>>;
-    try {
-      result = await processChunk(
-        { runId: RUN, connectionId: CONNECTION, attempt: 1, chunk: CHUNK },
-        {
-          source,
-          hcm: port,
-          records,
-          ledger,
-          workerId: `${actor.name}#pass-${pass}`,
-          remainingTimeMs: () => 15 * 60_000 - (world.now - started),
-          clock,
-          ...(snapshot ? { snapshot } : {}),
-        },
-        { concurrency: 2 },
-      );
-    } catch (err) {
-      // The state machine retries a chunk that failed with a TransientError (a refused token).
-      if (!(err instanceof TransientError)) throw err;
-      await clock.sleep(2_000);
-      continue;
-    }
-    if (result.status === 'complete') return;
-    await clock.sleep(Math.max(1, result.waitSeconds) * 1_000);
-  }
+  await passUntilComplete(clock, 8, (pass) =>
+    processChunk(
+      { runId: RUN, connectionId: CONNECTION, attempt: 1, chunk: CHUNK },
+      {
+        source,
+        hcm: port,
+        records,
+        ledger,
+        workerId: `${actor.name}#pass-${pass}`,
+        remainingTimeMs: () => 15 * 60_000 - (world.now - started),
+        clock,
+        ...(snapshot ? { snapshot } : {}),
+      },
+      { concurrency: 2 },
+    ),
+  );
 }
 
 export async function runListingScenario(s: fc.Scheduler, plan: ListingPlan): Promise<Verdict> {

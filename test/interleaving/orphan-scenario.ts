@@ -3,9 +3,9 @@ import { GoalLedger, RecordStore, RunLease, WRITE_TIMING_DEFAULTS } from '#core/
 import { DEFAULT_GOAL_MAPPING, diffGoal, mapGoal } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord, GoalSource, SourceEntry } from '#core/source/index.ts';
 import { processChunk } from '#core/sync/index.ts';
-import { TransientError } from '../../lambdas/core/errors.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
+import { passUntilComplete } from './chunk-passes.ts';
 import { DynamoModel } from './model/dynamo-model.ts';
 import { type HcmCall, HcmModel, hcmCallArb } from './model/hcm-model.ts';
 import { type CallFault, callFaultArb, modelDocClient } from './model/peers.ts';
@@ -102,39 +102,28 @@ async function iterate(world: World, actor: Actor, db: DynamoModel, hcm: HcmMode
   const ledger = new GoalLedger(doc, TABLE, { ...scope, generation: p.generation }, TIMING, { clock, fence });
   const started = world.now;
   const port = hcm.port(actor, p.hcm);
-  for (let pass = 0; pass < p.passes; pass++) {
-    let result: Awaited<ReturnType<typeof processChunk>>;
-    try {
-      result = await processChunk(
-        {
-          runId: p.run,
-          connectionId: CONNECTION,
-          attempt: p.attempt,
-          chunk: CHUNK,
-          generation: p.generation,
-        },
-        {
-          source: sourceOf(p.run),
-          hcm: port,
-          records,
-          ledger,
-          fence,
-          workerId: `${actor.name}#pass-${pass}`,
-          remainingTimeMs: () => 15 * 60_000 - (world.now - started),
-          clock,
-        },
-        { concurrency: 2 },
-      );
-    } catch (err) {
-      // The state machine retries a chunk that failed with a TransientError (a token that could not be
-      // had, which the HCM model draws since issue 25's write fences).
-      if (!(err instanceof TransientError)) throw err;
-      await clock.sleep(2_000);
-      continue;
-    }
-    if (result.status === 'complete') return;
-    await clock.sleep(Math.max(1, result.waitSeconds) * 1_000);
-  }
+  await passUntilComplete(clock, p.passes, (pass) =>
+    processChunk(
+      {
+        runId: p.run,
+        connectionId: CONNECTION,
+        attempt: p.attempt,
+        chunk: CHUNK,
+        generation: p.generation,
+      },
+      {
+        source: sourceOf(p.run),
+        hcm: port,
+        records,
+        ledger,
+        fence,
+        workerId: `${actor.name}#pass-${pass}`,
+        remainingTimeMs: () => 15 * 60_000 - (world.now - started),
+        clock,
+      },
+      { concurrency: 2 },
+    ),
+  );
 }
 
 export async function runOrphanScenario(s: fc.Scheduler, plan: OrphanPlan): Promise<Verdict> {
