@@ -3,9 +3,9 @@ import { needsReconcile, RecordStore, WRITE_TIMING_DEFAULTS } from '#core/checkp
 import { contentHash, DEFAULT_GOAL_MAPPING, diffGoal, toGoalPayload } from '#core/hcm/index.ts';
 import type { ChunkRef, GoalRecord, GoalSource, SourceEntry } from '#core/source/index.ts';
 import { GoalSnapshot, processChunk } from '#core/sync/index.ts';
-import { TransientError } from '../../lambdas/core/errors.ts';
 import { checkpointTableSpec } from '../../lambdas/core/tables.ts';
 import type { Verdict } from './broker-scenario.ts';
+import { passUntilComplete } from './chunk-passes.ts';
 import { DynamoModel } from './model/dynamo-model.ts';
 import { type HcmCall, HcmModel, hcmCallArb, LATEST_COMMIT_MS, personNumberOf } from './model/hcm-model.ts';
 import { type CallFault, callFaultArb, modelDocClient } from './model/peers.ts';
@@ -137,19 +137,7 @@ async function iterate(
     const items = page.items.map((g) => ({ ...g, personNumber: personNumberOf(g.PersonId) }));
     snapshot = new GoalSnapshot(items, readAt, false);
   }
-  for (let pass = 0; pass < passes; pass++) {
-    let result: Awaited<ReturnType<typeof processChunk>>;
-    try {
-      result = await passOnce(pass);
-    } catch (err) {
-      // The state machine retries a chunk that failed with a TransientError (a token that could not be had).
-      if (!(err instanceof TransientError)) throw err;
-      await clock.sleep(2_000);
-      continue;
-    }
-    if (result.status === 'complete') return;
-    await clock.sleep(Math.max(1, result.waitSeconds) * 1_000);
-  }
+  await passUntilComplete(clock, passes, passOnce);
 
   function passOnce(pass: number) {
     return processChunk(
