@@ -19,6 +19,8 @@ export interface TenantOptions {
   listOrder?: ListOrder;
   /** Seeds the shuffle (and the fault dice). Default 1. */
   seed?: number;
+  /** False: `q` with the framework-2 operator IN gets 400 (a pod that does not take it). Default true. */
+  qInOperator?: boolean;
 }
 
 /** The resources' view of the pod; `faults` is read on every call, so fault changes apply at once. */
@@ -35,6 +37,7 @@ export function simContext(options: TenantOptions, store: GoalStore, faults: () 
       order: options.listOrder ?? 'shuffled',
       seed: options.seed ?? 1,
     },
+    query: { inOperator: options.qInOperator ?? true },
     forbidden: () => faults().forbidden,
     listable: (record) => {
       const hideMs = faults().pendingVisibilityMs;

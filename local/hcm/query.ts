@@ -7,17 +7,30 @@ import { type GoalStore, naturalKey, type StoredGoal } from './store.ts';
  *   PersonId=300000000000000;GoalName='Ship it'      (`;` joins conditions)
  *   PersonId = 300000000000000 and GoalName = 'It''s done'  (`and` joins, '' escapes a quote)
  *   GoalId > 300000050000100                          (=, !=, <, <=, >, >=: keyset paging)
- * Unquoted values end at whitespace or `;`, so quote names with spaces. No LIKE, OR or brackets.
- * Only attributes the resource's contract marks queryable may be named (400 otherwise).
+ *   PersonNumber IN ('1001', '1002')                  (framework 2+ row match: a list of literals)
+ * Unquoted values end at whitespace, `;`, `,` or `)`, so quote names with spaces. No LIKE, OR or
+ * nesting. Only attributes the resource's contract marks queryable may be named (400 otherwise).
+ * `IN` is ADF's framework-2 row-match operator (Oracle documents it for ADF REST services, strings
+ * quoted, integers bare); a pod where it is not accepted is the tenant option `qInOperator: false`.
  */
 
-export type Op = '=' | '!=' | '<' | '<=' | '>' | '>=';
+export type Op = '=' | '!=' | '<' | '<=' | '>' | '>=' | 'in';
 
 export interface Predicate {
   attr: string;
   op: Op;
   value: string | number;
+  /** The list of an `IN` predicate (`value` is then its first entry). */
+  values?: ReadonlyArray<string | number>;
 }
+
+export interface ParseOptions {
+  /** False: the pod answers 400 to `IN`, as one that does not take the framework-2 syntax would. */
+  inOperator?: boolean;
+}
+
+/** Longest IN list accepted (Oracle's database refuses more than 1,000 expressions in a list). */
+export const MAX_IN_LIST = 1_000;
 
 const OPERATOR = /^(>=|<=|!=|<>|=|>|<)/;
 
@@ -26,24 +39,14 @@ const invalidQ = (q: string, why: string) =>
     { detail: `URL request parameter q with value ${q} isn't valid: ${why}.`, code: 'JBO-25200' },
   ]);
 
-export function parseQ(q: string, resource: ResourceName): Predicate[] {
+export function parseQ(q: string, resource: ResourceName, options: ParseOptions = {}): Predicate[] {
   const predicates: Predicate[] = [];
   let i = 0;
   const skipWs = () => {
     while (i < q.length && /\s/.test(q[i]!)) i++;
   };
-  while (true) {
-    skipWs();
-    if (i >= q.length) break;
-    const attr = /^[A-Za-z_][A-Za-z0-9_]*/.exec(q.slice(i))?.[0];
-    if (!attr) throw invalidQ(q, `expected an attribute name at position ${i}`);
-    i += attr.length;
-    skipWs();
-    const opToken = OPERATOR.exec(q.slice(i))?.[0];
-    if (!opToken) throw invalidQ(q, `expected one of =, !=, <, <=, >, >= after ${attr}`);
-    const op: Op = opToken === '<>' ? '!=' : (opToken as Op);
-    i += opToken.length;
-    skipWs();
+  /** One literal at `i`: quoted ('' escapes the quote) or bare up to whitespace, `;`, `,` or `)`. */
+  const literal = (attr: string): Omit<Predicate, 'op'> => {
     let raw: string;
     let quoted = false;
     const quote = q[i];
@@ -62,11 +65,44 @@ export function parseQ(q: string, resource: ResourceName): Predicate[] {
         } else raw += q[i++];
       }
     } else {
-      const m = /^[^;\s]*/.exec(q.slice(i))![0];
+      const m = /^[^;,)\s]*/.exec(q.slice(i))![0];
       raw = m;
       i += m.length;
     }
-    predicates.push({ ...toPredicate(q, resource, attr, raw, quoted), op });
+    return toPredicate(q, resource, attr, raw, quoted);
+  };
+  while (true) {
+    skipWs();
+    if (i >= q.length) break;
+    const attr = /^[A-Za-z_][A-Za-z0-9_]*/.exec(q.slice(i))?.[0];
+    if (!attr) throw invalidQ(q, `expected an attribute name at position ${i}`);
+    i += attr.length;
+    skipWs();
+    if (/^in\s*\(/i.test(q.slice(i))) {
+      if (options.inOperator === false) throw invalidQ(q, 'the operator IN is not supported');
+      i = q.indexOf('(', i) + 1;
+      const values: Array<string | number> = [];
+      for (;;) {
+        skipWs();
+        values.push(literal(attr).value);
+        skipWs();
+        if (q[i] === ',') i++;
+        else if (q[i] === ')') {
+          i++;
+          break;
+        } else throw invalidQ(q, `expected , or ) in the IN list of ${attr} at position ${i}`);
+      }
+      if (values.length > MAX_IN_LIST)
+        throw invalidQ(q, `the IN list of ${attr} has ${values.length} entries (at most ${MAX_IN_LIST})`);
+      predicates.push({ attr, op: 'in', value: values[0]!, values });
+    } else {
+      const opToken = OPERATOR.exec(q.slice(i))?.[0];
+      if (!opToken) throw invalidQ(q, `expected one of =, !=, <, <=, >, >=, IN after ${attr}`);
+      const op: Op = opToken === '<>' ? '!=' : (opToken as Op);
+      i += opToken.length;
+      skipWs();
+      predicates.push({ ...literal(attr), op });
+    }
     skipWs();
     if (i >= q.length) break;
     if (q[i] === ';') i++;
@@ -96,6 +132,7 @@ function toPredicate(
 }
 
 function holds(actual: unknown, p: Predicate): boolean {
+  if (p.op === 'in') return (p.values ?? []).includes(actual as string | number);
   if (p.op === '=') return actual === p.value;
   if (p.op === '!=') return actual !== p.value;
   if (actual === null || actual === undefined || typeof actual !== typeof p.value) return false;

@@ -21,7 +21,7 @@ import { assigneeView, associatedPlanView, collectionBody, paths, shapeOf, topGo
 export function listTopGoals(ctx: SimContext, params: URLSearchParams, tally: OpTally): OpResult {
   const req = pageRequest(params, ctx.paging);
   const shape = shapeOf(params, 'performanceGoals');
-  const predicates = parseQ(params.get('q') ?? '', 'performanceGoals');
+  const predicates = parseQ(params.get('q') ?? '', 'performanceGoals', ctx.query);
   const order = comparator(
     parseOrderBy(params.get('orderBy'), 'performanceGoals'),
     (r: StoredGoal) => r.goal,
@@ -63,7 +63,7 @@ export function listAssociatedPlans(
   const { goal } = topRecord(ctx, key);
   const req = pageRequest(params, ctx.paging);
   const shape = shapeOf(params, 'associatedGoalPlans');
-  const predicates = parseQ(params.get('q') ?? '', 'associatedGoalPlans');
+  const predicates = parseQ(params.get('q') ?? '', 'associatedGoalPlans', ctx.query);
   const rows = matches({ ...goal, GoalPlanName: goalPlanById(goal.GoalPlanId)?.GoalPlanName }, predicates)
     ? [goal]
     : [];
@@ -93,8 +93,19 @@ export function getAssociatedPlan(
  * goalPlanAssignees, paged like any collection. A finder naming PersonId or PersonNumber is an O(1)
  * lookup; otherwise the rows are generated (two plans x 20,000 workers is ~41,000 rows, cheap).
  */
-/** One worker's rows when the finder names the person (O(1)), else every row of every plan. */
+/** The named workers' rows when the finder names persons (O(1) each), else every row of every plan. */
 function assigneeCandidates(ctx: SimContext, predicates: readonly Predicate[]): Iterable<PlanAssignee> {
+  const listed = predicates.find(
+    (p) => p.op === 'in' && (p.attr === 'PersonNumber' || p.attr === 'PersonId'),
+  );
+  if (listed) {
+    const people = (listed.values ?? []).map((v) =>
+      typeof v === 'number' ? ctx.persons.byId(v) : ctx.persons.byNumber(v),
+    );
+    return [...new Set(people)].flatMap((person) =>
+      person ? GOAL_PLANS.flatMap((plan) => ctx.persons.planAssignees(person, plan)) : [],
+    );
+  }
   const personId = equalTo(predicates, 'PersonId');
   const personNumber = equalTo(predicates, 'PersonNumber');
   if (personId === undefined && personNumber === undefined) return ctx.persons.allPlanAssignees();
@@ -110,7 +121,7 @@ function assigneeCandidates(ctx: SimContext, predicates: readonly Predicate[]): 
 export function listAssignees(ctx: SimContext, params: URLSearchParams, tally: OpTally): OpResult {
   const req = pageRequest(params, ctx.paging);
   const shape = shapeOf(params, 'goalPlanAssignees');
-  const predicates = parseQ(params.get('q') ?? '', 'goalPlanAssignees');
+  const predicates = parseQ(params.get('q') ?? '', 'goalPlanAssignees', ctx.query);
   const order = comparator(parseOrderBy(params.get('orderBy'), 'goalPlanAssignees'), (r: PlanAssignee) => r);
   // Plan assignments never change in the simulator: a query's ordered rows stay valid.
   const key = JSON.stringify([params.get('q'), params.get('orderBy')]);

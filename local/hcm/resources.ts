@@ -1,7 +1,7 @@
 import type { TenantLookups } from './contract/lookups.ts';
 import { etagMatches, SimHttpError } from './http.ts';
 import { type OrderedRowsCache, orderRows, type PageOptions, pageRequest, slicePage } from './paging.ts';
-import { comparator, goalCandidates, matches, parseOrderBy, parseQ } from './query.ts';
+import { comparator, goalCandidates, matches, type ParseOptions, parseOrderBy, parseQ } from './query.ts';
 import { type GoalPlan, goalPlanById, type PersonDirectory } from './seed.ts';
 import { etagOf, type GoalStore, naturalKey, type StoredGoal } from './store.ts';
 import { CREATE_ONLY, validateCreate, validateUpdate } from './validation.ts';
@@ -17,6 +17,8 @@ export interface SimContext {
   persons: PersonDirectory;
   lookups: TenantLookups;
   paging: PageOptions;
+  /** How the pod reads `q` (whether it takes the framework-2 `IN`). */
+  query: ParseOptions;
   /** The privileges the simulated user lacks now (fault `forbidden`). */
   forbidden(): readonly string[];
   /** False while a new goal is still hidden from collections (fault `pendingVisibilityMs`). */
@@ -115,7 +117,7 @@ export function listGoals(
   planOr(planId, 404);
   const req = pageRequest(params, ctx.paging);
   const shape = shapeOf(params, 'planGoals');
-  const predicates = parseQ(params.get('q') ?? '', 'planGoals');
+  const predicates = parseQ(params.get('q') ?? '', 'planGoals', ctx.query);
   const order = comparator(parseOrderBy(params.get('orderBy'), 'planGoals'), (r: StoredGoal) => r.goal);
   const ordered = ctx.listings.rows(listingKey(ctx, `planGoals:${planId}`, params), () => {
     const rows: StoredGoal[] = [];

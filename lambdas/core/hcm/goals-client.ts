@@ -137,6 +137,8 @@ export class HcmGoalsClient implements HcmGoals {
       listPlanGoals: (goalPlanId, page) => this.listPlanGoals(goalPlanId, page, remainingTimeMs),
       listPlanAssignees: (goalPlanId, page, personNumber) =>
         this.listPlanAssignees(goalPlanId, page, personNumber, remainingTimeMs),
+      listPlanAssigneesIn: (goalPlanId, personNumbers, page) =>
+        this.listPlanAssigneesIn(goalPlanId, personNumbers, page, remainingTimeMs),
       create: (goalPlanId, payload, guard) => this.createWithin(goalPlanId, payload, guard, remainingTimeMs),
       update: (ref, patch, etag, guard) => this.updateWithin(ref, patch, etag, guard, remainingTimeMs),
       withTimeBudget: (other) => this.withTimeBudget(other),
@@ -213,11 +215,41 @@ export class HcmGoalsClient implements HcmGoals {
     personNumber?: string,
     budget?: Budget,
   ): Promise<AssigneesPage> {
+    const q =
+      personNumber === undefined
+        ? `GoalPlanId=${goalPlanId}`
+        : `GoalPlanId=${goalPlanId} and PersonNumber=${quote(personNumber)}`;
+    return this.assigneesPage(
+      goalPlanId,
+      q,
+      personNumber === undefined ? undefined : [personNumber],
+      page,
+      budget,
+    );
+  }
+
+  /** One page of the named workers' assignments on a plan, in one `IN` list (port.listPlanAssigneesIn). */
+  listPlanAssigneesIn(
+    goalPlanId: number,
+    personNumbers: readonly string[],
+    page: PlanGoalsQuery,
+    budget?: Budget,
+  ): Promise<AssigneesPage> {
+    const q = `GoalPlanId=${goalPlanId} and PersonNumber IN (${personNumbers.map(quote).join(', ')})`;
+    return this.assigneesPage(goalPlanId, q, personNumbers, page, budget);
+  }
+
+  /** Rows of other plans or workers than asked (a pod that ignored part of `q`) are dropped, not trusted. */
+  private async assigneesPage(
+    goalPlanId: number,
+    q: string,
+    personNumbers: readonly string[] | undefined,
+    page: PlanGoalsQuery,
+    budget?: Budget,
+  ): Promise<AssigneesPage> {
+    const asked = personNumbers && new Set(personNumbers);
     const query = {
-      q:
-        personNumber === undefined
-          ? `GoalPlanId=${goalPlanId}`
-          : `GoalPlanId=${goalPlanId} and PersonNumber=${quote(personNumber)}`,
+      q,
       limit: String(page.limit),
       offset: String(page.offset),
       onlyData: 'true',
@@ -228,7 +260,7 @@ export class HcmGoalsClient implements HcmGoals {
     );
     const items = body.items
       .filter((item) => item.GoalPlanId === undefined || item.GoalPlanId === goalPlanId)
-      .filter((item) => personNumber === undefined || item.PersonNumber === personNumber)
+      .filter((item) => asked === undefined || asked.has(String(item.PersonNumber)))
       .flatMap((item) => assigneeOf(item) ?? []);
     return {
       items,

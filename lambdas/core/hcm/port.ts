@@ -35,6 +35,15 @@ export interface HcmGoals {
    * one worker's (`personNumber`).
    */
   listPlanAssignees(goalPlanId: number, page: PlanGoalsQuery, personNumber?: string): Promise<AssigneesPage>;
+  /**
+   * One page of the named workers' assignments on a plan (`PersonNumber IN (...)`, ADF's framework-2
+   * row match). Optional: without it, or when the pod answers 400, the plan is read whole.
+   */
+  listPlanAssigneesIn?(
+    goalPlanId: number,
+    personNumbers: readonly string[],
+    page: PlanGoalsQuery,
+  ): Promise<AssigneesPage>;
   create(goalPlanId: number, payload: GoalPayload, guard?: WriteGuard): Promise<PlanGoal>;
   /** PATCH of the goal at `ref` (its self link, as read or as stored in the ledger). */
   update(ref: GoalRef, patch: Partial<GoalPayload>, etag?: string, guard?: WriteGuard): Promise<PlanGoal>;

@@ -12,7 +12,7 @@ import type { GoalRecord, GoalSource } from '#core/source/index.ts';
 import type { IndexObjects } from './goal-index-objects.ts';
 import { type HdlPlan, hdlEntries } from './hdl-entries.ts';
 import { peopleOf, planGoalKey, planPeopleName, readPlanGoalKeys } from './hdl-plan-read.ts';
-import { readPlanAssignees } from './plan-directory.ts';
+import { readRunAssignees } from './run-assignees.ts';
 
 /** What the HDL branch knows of its run (the plan's output, minus the chunk list). */
 export interface HdlRun {
@@ -86,7 +86,7 @@ export const hdlObjectKey = (runId: string, name: string, ext: 'zip' | 'json') =
 
 /**
  * Builds a run's Goal.dat parts once: reads the source, routes each record (routeOf), resolves plan
- * names and assignees in bulk (one read per plan), writes each zip and its record list to the object
+ * names and the run's workers' assignments in bulk (run-assignees.ts), writes each zip and its record list to the object
  * store and a `HDLPART#` item per part. A run that already has parts keeps them: a resume submits or
  * polls the same data sets (their names are deterministic from run id + part).
  */
@@ -119,11 +119,9 @@ export async function buildHdlParts(
   const existingKeys = new Set<string>();
   const counter = { requests: 0 };
   for (const planId of planIds) {
-    const assignees = await readPlanAssignees(
-      (id, page, person) => deps.hcm.listPlanAssignees(id, page, person),
-      planId,
-      counter,
-    );
+    // Only the run's workers: their goals are the ones the key check and the record step look for.
+    const workers = valid.filter((v) => v.record.goalPlanId === planId).map((v) => v.record.personNumber);
+    const assignees = await readRunAssignees(deps.hcm, planId, workers, counter);
     plans.set(planId, { goalPlanName: await deps.dataSets.goalPlanName(planId), assignees });
     // The record step names loaded goals' workers from this instead of reading the assignees again.
     await deps.objects.put(hdlObjectKey(run.runId, planPeopleName(planId), 'json'), peopleOf(assignees));

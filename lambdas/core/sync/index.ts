@@ -42,6 +42,7 @@ export type {
 } from './plan.ts';
 export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';
 export { AssigneeCache, PlanAssignees, readPlanAssignees } from './plan-directory.ts';
+export { PERSONS_PER_QUERY, readRunAssignees } from './run-assignees.ts';
 export { runPool } from './pool.ts';
 export {
   DEFAULT_CEILING_SHARE,
