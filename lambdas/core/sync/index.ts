@@ -42,8 +42,8 @@ export type {
 } from './plan.ts';
 export { PAYLOAD_CHUNK_LIMIT, PAYLOAD_LIMIT_BYTES, PLAN_DEFAULTS, planRun, resolveChunk } from './plan.ts';
 export { AssigneeCache, PlanAssignees, readPlanAssignees } from './plan-directory.ts';
-export { PERSONS_PER_QUERY, readRunAssignees } from './run-assignees.ts';
 export { runPool } from './pool.ts';
+export { PERSONS_PER_QUERY, readRunAssignees } from './run-assignees.ts';
 export {
   DEFAULT_CEILING_SHARE,
   DEFAULT_END_RESERVE_MS,
