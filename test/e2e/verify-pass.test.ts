@@ -95,11 +95,15 @@ describe('verify pass', () => {
     // PATCH carries the ETag the ledger stored, which the hand edit moved on, so HCM answers 412 and
     // the goal is read again (its worker's assignment, a finder) before the PATCH that lands.
     expect(verify.hcm.writes).toBe(deleted.length + edited.length);
-    expect(verify.hcm.requests).toBe(verify.goalIndex!.requests + 3 * deleted.length + edited.length + 3);
-    // Listing pages (one per plan), and at most one page of a plan's assignees to learn its size: two
-    // workers with a goal to create do not make a 20,000-worker plan worth reading whole.
-    expect(verify.goalIndex!.requests).toBeLessThanOrEqual(2 + 2);
-    expect(verify.goalIndex!.assigneePlans).toBe(0);
+    // The assignment of a worker with a goal to create comes from plan-sync's read where their plan
+    // has two or more such workers (one IN list), else from one live query by the chunk: 0 or 1 each.
+    const chunkRequests = verify.hcm.requests - verify.goalIndex!.requests;
+    const unread = 3 - verify.goalIndex!.assigneePlans!;
+    expect(chunkRequests).toBeGreaterThanOrEqual(2 * deleted.length + edited.length + 2);
+    expect(chunkRequests).toBeLessThanOrEqual(2 * deleted.length + edited.length + 2 + unread);
+    // Listing pages (one per plan), and per plan with two or more workers to create the first page
+    // of its assignees (its size: a 20,000-worker plan is not read whole) and one IN list.
+    expect(verify.goalIndex!.requests).toBe(2 + 2 * verify.goalIndex!.assigneePlans!);
     expect(verify.hcm.duplicates).toBe(0);
 
     const after = hcm.goals();

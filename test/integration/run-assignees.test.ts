@@ -102,6 +102,17 @@ describe('readRunAssignees: the run workers assignments on one plan', () => {
     for (const person of named) expect(read.rowsOf(person)).toEqual(whole.rowsOf(person));
     expect(read.personNumbers()).toEqual(whole.personNumbers());
   });
+  it('for plan-sync (maxPagesWithoutIn) a pod without IN and a plan dearer than one query per worker: not read', async () => {
+    const client = clientOf(podWithoutIn);
+    const { pages } = await wholePlan(client);
+    const named = ['E000001', 'E000002'];
+    expect(pages).toBeGreaterThan(named.length);
+    const counter = { requests: 0 };
+    const read = await readRunAssignees(client, PLAN_ID, named, counter, { maxPagesWithoutIn: named.length });
+    // The size page, the refused list, the size page again: the chunks then ask per worker.
+    expect(read).toBeUndefined();
+    expect(counter.requests).toBe(3);
+  });
 });
 
 describe('the simulator q operator IN (framework-2 row match)', () => {

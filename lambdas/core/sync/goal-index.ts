@@ -11,8 +11,9 @@ import {
   keyString,
   type ListingMode,
 } from './goal-snapshot.ts';
-import { type PlanAssignees, readPlanAssignees } from './plan-directory.ts';
+import type { PlanAssignees } from './plan-directory.ts';
 import { runPool } from './pool.ts';
+import { readRunAssignees } from './run-assignees.ts';
 
 /**
  * The plan-wide read (issue 15, docs/hcm-client.md): after the run lease is held, plan-sync pages
@@ -111,26 +112,29 @@ export async function buildGoalIndex(
   let goals = 0;
   // Offset as soon as one plan was read by offset: the chunks then do not trust a goal's absence.
   let listing: ListingMode = 'keyset';
-  const listAssignees = deps.hcm.listPlanAssignees.bind(deps.hcm);
   // The source first: which natural keys each chunk has, and how many workers each plan's records name.
   const demand = await readChunkKeys(input.chunks, deps.source);
+  const runWorkers = workersOf(demand);
   try {
     for (const planId of input.goalPlanIds) {
       const { goals: listed, mode } = await readPlan(list, planId, o, counter);
       if (mode === 'offset') listing = 'offset';
       goals += listed.length;
-      // Goals that do not name their worker's PersonNumber need the plan's assignees (every page) to
-      // say whose PersonId it is.
+      // Goals that do not name their worker's PersonNumber need the assignees of the run's workers to
+      // say whose PersonId it is (another worker's goal is no record's concern, and is left out).
       const needed = listed.length > 0 && !listed.every((g) => typeof g.PersonNumber === 'string');
       const directory = needed
-        ? await readPlanAssignees(listAssignees, planId, counter, { concurrency: o.assigneeConcurrency })
+        ? await readRunAssignees(deps.hcm, planId, runWorkers.get(planId) ?? [], counter, {
+            concurrency: o.assigneeConcurrency,
+          })
         : undefined;
       if (directory) directories.set(planId, directory);
       groupByNaturalKey(withPersonNumbers(listed, directory?.personNumbers() ?? new Map(), planId), byKey);
     }
-    // Only a create needs its worker's assignment: a plan's assignees are read whole when that costs
-    // fewer requests than the chunks' one query per worker with a goal to create would.
-    const creating = workersToCreate(demand, byKey);
+    // Only a create needs its worker's assignment: the workers with a goal to create are read here
+    // (IN lists of 200, or the plan whole when cheaper: run-assignees.ts), never more requests than
+    // the chunks' one query per worker would cost.
+    const creating = workersOf(demand, (key) => !byKey.has(keyString(key)));
     // The plans at once: one plan's pages must not wait for the slowest page of another.
     const toRead = input.goalPlanIds.filter(
       // One worker costs one query either way: not worth the first page that tells the plan's size.
@@ -139,9 +143,9 @@ export async function buildGoalIndex(
     const perPlan = Math.max(1, Math.floor(o.assigneeConcurrency / Math.max(1, toRead.length)));
     const read = await Promise.all(
       toRead.map((planId) =>
-        readPlanAssignees(listAssignees, planId, counter, {
+        readRunAssignees(deps.hcm, planId, creating.get(planId)!, counter, {
           concurrency: perPlan,
-          maxPages: creating.get(planId)!.size,
+          maxPagesWithoutIn: creating.get(planId)!.size,
         }),
       ),
     );
@@ -196,12 +200,15 @@ interface ChunkDemand {
   byChunk: Map<number, NaturalKey[]>;
 }
 
-/** Per plan, the workers with a record whose goal the listing did not find. */
-function workersToCreate(demand: ChunkDemand, listed: Map<string, IndexedGoal[]>): Map<number, Set<string>> {
+/** The workers the run's records name, per plan (those of the records `keep` accepts). */
+function workersOf(
+  demand: ChunkDemand,
+  keep: (key: NaturalKey) => boolean = () => true,
+): Map<number, Set<string>> {
   const out = new Map<number, Set<string>>();
   for (const keys of demand.byChunk.values()) {
     for (const key of keys) {
-      if (listed.has(keyString(key))) continue;
+      if (!keep(key)) continue;
       const workers = out.get(key.goalPlanId) ?? new Set<string>();
       workers.add(key.personNumber);
       out.set(key.goalPlanId, workers);

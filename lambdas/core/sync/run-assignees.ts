@@ -20,27 +20,49 @@ type AssigneeReads = Pick<HcmGoals, 'listPlanAssignees' | 'listPlanAssigneesIn'>
  *
  * Where the pod's `q` does not take `IN` (unpublished for this resource: ADF documents the operator
  * for framework 2 and later), the 400 it answers makes this read the plan whole: correct, only dearer.
+ * With `maxPagesWithoutIn` (plan-sync: the chunks' one query per worker) a plan dearer than that is
+ * not read at all there (undefined), and the chunks ask per worker as before.
  */
 export async function readRunAssignees(
   hcm: AssigneeReads,
   goalPlanId: number,
   personNumbers: Iterable<string>,
   counter: { requests: number },
-): Promise<PlanAssignees> {
+  options?: { concurrency?: number },
+): Promise<PlanAssignees>;
+export async function readRunAssignees(
+  hcm: AssigneeReads,
+  goalPlanId: number,
+  personNumbers: Iterable<string>,
+  counter: { requests: number },
+  options: { concurrency?: number; maxPagesWithoutIn: number },
+): Promise<PlanAssignees | undefined>;
+export async function readRunAssignees(
+  hcm: AssigneeReads,
+  goalPlanId: number,
+  personNumbers: Iterable<string>,
+  counter: { requests: number },
+  options: { concurrency?: number; maxPagesWithoutIn?: number } = {},
+): Promise<PlanAssignees | undefined> {
+  const pool = { concurrency: options.concurrency ?? 4 };
   const list: Parameters<typeof readPlanAssignees>[0] = (id, page, person) =>
     hcm.listPlanAssignees(id, page, person);
+  const withoutIn = (): Promise<PlanAssignees | undefined> =>
+    options.maxPagesWithoutIn === undefined
+      ? readPlanAssignees(list, goalPlanId, counter, pool)
+      : readPlanAssignees(list, goalPlanId, counter, { ...pool, maxPages: options.maxPagesWithoutIn });
   const listIn = hcm.listPlanAssigneesIn?.bind(hcm);
   const people = [...new Set(personNumbers)].sort();
-  if (!listIn || people.length === 0) return readPlanAssignees(list, goalPlanId, counter);
+  if (!listIn || people.length === 0) return withoutIn();
   const lists = Math.ceil(people.length / PERSONS_PER_QUERY);
-  const whole = await readPlanAssignees(list, goalPlanId, counter, { maxPages: lists + 1 });
+  const whole = await readPlanAssignees(list, goalPlanId, counter, { ...pool, maxPages: lists + 1 });
   if (whole) return whole;
   try {
-    const rows = await readInLists(listIn, goalPlanId, people, counter);
+    const rows = await readInLists(listIn, goalPlanId, people, counter, pool.concurrency);
     return new PlanAssignees(goalPlanId, rows);
   } catch (err) {
     if (!(err instanceof HcmRequestError) || err.status !== 400 || err.businessRule) throw err;
-    return readPlanAssignees(list, goalPlanId, counter);
+    return withoutIn();
   }
 }
 
@@ -49,6 +71,7 @@ async function readInLists(
   goalPlanId: number,
   people: readonly string[],
   counter: { requests: number },
+  concurrency: number,
 ): Promise<GoalPlanAssignee[]> {
   const batches = Array.from({ length: Math.ceil(people.length / PERSONS_PER_QUERY) }, (_, i) =>
     people.slice(i * PERSONS_PER_QUERY, (i + 1) * PERSONS_PER_QUERY),
@@ -56,7 +79,7 @@ async function readInLists(
   const rows: GoalPlanAssignee[] = [];
   await runPool(
     batches,
-    4,
+    concurrency,
     () => true,
     async (batch) => {
       for (let offset = 0; ; ) {
