@@ -34,7 +34,8 @@ export function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCoun
   return settled === totals.validRecords ? counts : undefined;
 }
 
-export async function fromRecords(run: RunItem, runs: RunStore): Promise<GoalCounts> {
+/** Counts from every record; `pending`: valid records with no terminal state (never settled). */
+export async function fromRecords(run: RunItem, runs: RunStore): Promise<GoalCounts & { pending: number }> {
   const counts: GoalCounts = {
     total: run.totals?.totalRecords ?? 0,
     created: 0,
@@ -59,8 +60,9 @@ export async function fromRecords(run: RunItem, runs: RunStore): Promise<GoalCou
     settled += 1;
   }
   // Records with no terminal state at all (a run that stopped early) are unsettled too.
-  counts.unsettled += Math.max(0, (run.totals?.validRecords ?? 0) - settled);
-  return run.verify ? { ...counts, verify } : counts;
+  const pending = Math.max(0, (run.totals?.validRecords ?? 0) - settled);
+  counts.unsettled += pending;
+  return { ...counts, ...(run.verify ? { verify } : {}), pending };
 }
 
 /** Keys with twins of ours, from this attempt's chunk summaries (the records hold no twin). */

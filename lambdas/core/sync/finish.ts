@@ -10,6 +10,7 @@ import type {
 import { ConfigError } from '../errors.ts';
 import { maskSecrets } from '../mask.ts';
 import { type Clock, type EventPublisher, systemClock } from '../ports.ts';
+import { type ContinueDeps, continueRun, shouldContinue } from './continuation.ts';
 import { fromRecords, fromSummaries, twinCount } from './finish-counts.ts';
 
 export type FinishOutcome = 'completed' | 'needs_reauth' | 'failed';
@@ -26,6 +27,10 @@ export interface FinishInput {
    * Catch (timeout, abort, history limit): ignored unless that execution planned the current attempt.
    */
   executionArn?: string;
+  /** The execution's REST deadline (epoch ms, 0: none): past it with records pending, the run continues. */
+  restDeadline?: number;
+  /** `$$.Execution.Input`: what a continuation's input is made of (continuation.ts). */
+  executionInput?: Record<string, unknown>;
 }
 
 export interface FinishOutput {
@@ -40,6 +45,8 @@ export interface FinishOutput {
   changed: boolean;
   /** The report came from an older execution of a resumed run: nothing was changed. */
   stale?: boolean;
+  /** Status `continuing`: the execution the run was handed to (continuation.ts). */
+  continuation?: { executionName: string; started: boolean; pending: number };
 }
 
 /** The subset of Powertools Metrics finish-sync uses. */
@@ -55,6 +62,8 @@ export interface FinishDeps {
   clock?: Clock;
   /** The run's HDL parts (issue 24): sync.completed says how many records each write path took. */
   hdlParts?: HdlPartStore;
+  /** Continuing a run past its execution's REST deadline; without it a run never continues. */
+  continuation?: Pick<ContinueDeps, 'doc' | 'checkpointTable' | 'starter'>;
 }
 
 function statusFor(outcome: FinishOutcome, counts: GoalCounts): RunStatus {
@@ -135,9 +144,15 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
   const outcome = input.outcome ?? 'completed';
   const run = await deps.runs.getRun(input.runId);
   if (!run) return finishUnplanned(input, deps, clock);
-  if (input.executionArn && run.executionArn && input.executionArn !== run.executionArn) {
+  const newer = input.executionArn && run.executionArn && input.executionArn !== run.executionArn;
+  // A status-rule report (outcome failed, its executionArn) of the execution that handed the run over:
+  // the continuation owns the run now, its end is not the run's failure.
+  const handedOver = run.status === 'continuing' && outcome === 'failed' && input.executionArn;
+  if (newer || handedOver) {
     // A resume already started a newer execution: the old one's end says nothing about the run.
-    const goals = run.counts ?? (await fromRecords(run, deps.runs));
+    const { pending: _p, ...goals } = run.counts
+      ? { ...run.counts, pending: 0 }
+      : await fromRecords(run, deps.runs);
     return {
       runId: run.runId,
       status: run.status,
@@ -153,8 +168,31 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
   const summaries = await deps.chunks.listChunkSummaries(run.runId);
   const fast = fromSummaries(run, summaries);
   const twins = twinCount(run, summaries);
-  const counted = fast ?? (await fromRecords(run, deps.runs));
+  const { pending, ...counted } = fast ? { ...fast, pending: 0 } : await fromRecords(run, deps.runs);
   const goals = twins > 0 ? { ...counted, twins } : counted;
+  if (
+    outcome === 'completed' &&
+    deps.continuation &&
+    shouldContinue(run, pending, input.restDeadline, clock.now())
+  ) {
+    const handed = await continueRun(
+      run,
+      { counts: goals, pending, ...(input.executionInput ? { executionInput: input.executionInput } : {}) },
+      { ...deps.continuation, events: deps.events, ...(deps.lease ? { lease: deps.lease } : {}), clock },
+    );
+    if (handed) {
+      return {
+        runId: run.runId,
+        status: 'continuing',
+        goals,
+        durationMs: Math.max(0, clock.now() - Date.parse(run.startedAt)),
+        invalidRecordCount: goals.invalid,
+        aggregation: 'records',
+        changed: handed.changed,
+        continuation: { executionName: handed.executionName, started: handed.started, pending },
+      };
+    }
+  }
   const lastError = maskedError(input.error);
   const wanted = statusFor(outcome, goals);
   const changed = await deps.runs.transition(run.runId, { status: wanted, counts: goals, lastError });

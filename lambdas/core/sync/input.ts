@@ -76,6 +76,8 @@ const chunkTaskSchema = z.looseObject({
   source: sourceSchema,
   attempt: int(1),
   generation: z.optional(int(1)),
+  // The execution's REST deadline (epoch ms, 0: none): a pass that starts later defers.
+  restDeadline: z.optional(int(0)),
   chunk: z.union([int(0), chunkRefSchema]),
 });
 
@@ -86,6 +88,9 @@ const finishSchema = z.looseObject({
   runId: id,
   outcome: z.optional(z.enum(['completed', 'needs_reauth', 'failed'])),
   error: z.optional(z.looseObject({ Error: text, Cause: text })),
+  executionArn: text,
+  restDeadline: z.optional(int(0)),
+  executionInput: z.optional(z.record(z.string(), z.unknown())),
 });
 
 function parse<T>(schema: z.ZodMiniType<T>, what: string, value: unknown): T {
@@ -150,8 +155,8 @@ function fromStatusChange(d: z.infer<typeof statusChangeSchema>['detail']): Fini
     runId = undefined;
   }
   // Without the input (not delivered for some encrypted executions), the execution name is the run id
-  // (goal-sync start) or the run id plus -r<n> (goal-sync resume).
-  const fallback = (d.name ?? d.executionArn.split(':').pop() ?? '').replace(/-r\d+$/, '');
+  // (goal-sync start), the run id plus -r<n> (goal-sync resume) or --<n> (a continuation).
+  const fallback = (d.name ?? d.executionArn.split(':').pop() ?? '').replace(/(-r|--)\d+$/, '');
   // A run id the input got wrong (MarkFailed could not finish it either) falls back to the name too:
   // the execution still ends in one sync.failed instead of a retried, dead-lettered finish.
   const usable = typeof runId === 'string' && id.safeParse(runId).success ? runId : fallback;
