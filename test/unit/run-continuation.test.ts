@@ -227,6 +227,24 @@ describe('continuing a run in a new execution (handlers, dynalite)', () => {
       context(),
     );
     expect(ended).toMatchObject({ stale: true, status: 'continuing', changed: false });
+    // ...which makes sure the hand-over has its execution (same name: already there, as here).
+    const names = () => sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input.name);
+    expect(names()).toEqual(['cont-1--2', 'cont-1--2', 'cont-1--2']);
+    // A person's abort of it is theirs: nothing is started for it.
+    await p.finish(
+      {
+        source: 'aws.states',
+        'detail-type': 'Step Functions Execution Status Change',
+        detail: {
+          executionArn: exec1,
+          name: 'cont-1',
+          status: 'ABORTED',
+          input: JSON.stringify(executionInput),
+        },
+      },
+      context(),
+    );
+    expect(names()).toHaveLength(3);
     expect(p.published.map((e) => e.type)).toEqual(['sync.continued']);
 
     // The continuation: resumes from the ledger, counts what is left, finishes the run.

@@ -118,3 +118,19 @@ export function continuationInput(
   const { ifRunning: _skip, executionName: _name, ...kept } = executionInput;
   return { ...kept, runId: run.runId, connectionId: run.connectionId, source: run.source, resume: true };
 }
+
+/**
+ * The status rule's report of the execution that handed the run over (it ended after setting
+ * `continuing`, e.g. timed out before its StartExecution): the continuation is started now, under the
+ * same name, so a hand-over is never left without its execution; ExecutionAlreadyExists when it ran.
+ * Not after a person aborted that execution: stopping it is theirs to decide (`goal-sync resume`).
+ */
+export async function ensureContinued(
+  run: RunItem,
+  ended: { error?: { Error?: string }; executionInput?: Record<string, unknown> },
+  deps: Pick<ContinueDeps, 'starter'> | undefined,
+): Promise<void> {
+  if (!deps?.starter || !run.continuation || ended.error?.Error === 'ExecutionAborted') return;
+  const input = continuationInput(run, ended.executionInput);
+  await deps.starter.start(run.continuation.executionName, JSON.stringify(input));
+}

@@ -10,7 +10,7 @@ import type {
 import { ConfigError } from '../errors.ts';
 import { maskSecrets } from '../mask.ts';
 import { type Clock, type EventPublisher, systemClock } from '../ports.ts';
-import { type ContinueDeps, continueRun, shouldContinue } from './continuation.ts';
+import { type ContinueDeps, continueRun, ensureContinued, shouldContinue } from './continuation.ts';
 import { fromRecords, fromSummaries, twinCount } from './finish-counts.ts';
 
 export type FinishOutcome = 'completed' | 'needs_reauth' | 'failed';
@@ -148,6 +148,7 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
   // A status-rule report (outcome failed, its executionArn) of the execution that handed the run over:
   // the continuation owns the run now, its end is not the run's failure.
   const handedOver = run.status === 'continuing' && outcome === 'failed' && input.executionArn;
+  if (handedOver && !newer) await ensureContinued(run, input, deps.continuation);
   if (newer || handedOver) {
     // A resume already started a newer execution: the old one's end says nothing about the run.
     const { pending: _p, ...goals } = run.counts

@@ -161,14 +161,26 @@ function fromStatusChange(d: z.infer<typeof statusChangeSchema>['detail']): Fini
   // the execution still ends in one sync.failed instead of a retried, dead-lettered finish.
   const usable = typeof runId === 'string' && id.safeParse(runId).success ? runId : fallback;
   const parsedId = parse(id, 'execution status change', usable);
+  const executionInput = objectOf(d.input);
   return {
     runId: canonicalRunId(parsedId),
     outcome: 'failed',
     executionArn: d.executionArn,
+    // A continuing run's hand-over, if the execution ended before it, is started from this input.
+    ...(executionInput ? { executionInput } : {}),
     error: {
       Error: d.error ?? `Execution${d.status.charAt(0)}${d.status.slice(1).toLowerCase().replace('_o', 'O')}`,
       Cause:
         d.cause ?? `the execution ended with status ${d.status} outside the state machine's error handling`,
     },
   };
+}
+
+function objectOf(json: string | null | undefined): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = json ? JSON.parse(json) : undefined;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
