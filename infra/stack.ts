@@ -1,4 +1,12 @@
-import { Annotations, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import {
+  Annotations,
+  ArnFormat,
+  CfnOutput,
+  Duration,
+  RemovalPolicy,
+  Stack,
+  type StackProps,
+} from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -25,7 +33,7 @@ import {
 import { limitGrantsToAwsServices, suppressGuardRule } from './guard.ts';
 import { acknowledgeUnavoidableFindings } from './nag.ts';
 import { Notifications } from './notifications.ts';
-import { createOperatorPolicies, type OperatorPolicies } from './operator.ts';
+import { createOperatorPolicies, type OperatorPolicies, STATES_CONTEXT_KEY } from './operator.ts';
 import { ACTIONS, policyOf, tokenEnvelopeConditions } from './permissions.ts';
 import { createPreflight } from './preflight.ts';
 import { createScheduleStarter } from './schedule-starter.ts';
@@ -179,11 +187,23 @@ export class HcmGoalSyncStack extends Stack {
         [ENV.settleHorizonMs]: String(config.settleHorizonMs),
       },
     });
+    // finish-sync starts a run's continuation in a new execution (issue 24 item 4): the state machine's
+    // ARN built from its name, since the state machine references finish-sync (a cycle otherwise).
+    const syncStateMachineArn = this.formatArn({
+      service: 'states',
+      resource: 'stateMachine',
+      resourceName: syncStateMachineName(config),
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
     const finishSync = createProjectFunction(this, 'FinishSync', {
       key: 'finishSync',
       config,
       logKey: data.logKey,
-      environment: { ...pipelineEnv, [ENV.eventBusName]: notifications.bus.eventBusName },
+      environment: {
+        ...pipelineEnv,
+        [ENV.eventBusName]: notifications.bus.eventBusName,
+        [ENV.stateMachineArn]: syncStateMachineArn,
+      },
     });
     const hdlLoad = createProjectFunction(this, 'HdlLoad', {
       key: 'hdlLoad',
@@ -253,7 +273,12 @@ export class HcmGoalSyncStack extends Stack {
       .add('InvokeTokenBroker', ACTIONS.invoke, [tokenBroker.fn.functionArn]);
     policyOf(finishSync.role)
       .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTableNoBatchGet, key)
-      .add('SyncEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn]);
+      .add('SyncEvents', ACTIONS.putEvents, [notifications.bus.eventBusArn])
+      .add('ContinueRun', ['states:StartExecution'], [syncStateMachineArn])
+      // StartExecution encrypts the continuation's input with the caller's rights: this state machine only.
+      .add('ContinueRunInputKey', ['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn], {
+        StringEquals: { [STATES_CONTEXT_KEY]: syncStateMachineArn },
+      });
     policyOf(hdlLoad.role)
       .table('CheckpointTable', data.checkpointTable, ACTIONS.checkpointTableNoDelete, key)
       .add('ReadSource', ACTIONS.readSource, [sourceObjects])
@@ -351,7 +376,7 @@ export class HcmGoalSyncStack extends Stack {
       removalPolicy: RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
     });
     return new sfn.StateMachine(this, 'SyncStateMachine', {
-      stateMachineName: `${config.namePrefix}-sync`,
+      stateMachineName: syncStateMachineName(config),
       stateMachineType: sfn.StateMachineType.STANDARD,
       definitionBody: sfn.DefinitionBody.fromChainable(definition),
       timeout: STATE_MACHINE_TIMEOUT,
@@ -482,4 +507,9 @@ export class HcmGoalSyncStack extends Stack {
       'attach to the connection admins: goal-sync connect, put the client credentials',
     );
   }
+}
+
+/** The sync state machine's name: what finish-sync's name-built ARN and the state machine share. */
+function syncStateMachineName(config: Pick<StackConfig, 'namePrefix'>): string {
+  return `${config.namePrefix}-sync`;
 }

@@ -56,6 +56,9 @@ const CHUNK_ITEM = {
   source: sfn.JsonPath.objectAt('$.source'),
   attempt: sfn.JsonPath.numberAt('$.attempt'),
   generation: sfn.JsonPath.numberAt('$.generation'),
+  // The execution's REST deadline (plan-sync; 0: none): a pass that starts later returns `deferred`,
+  // which ends the chunk's loop like `complete` (ChunkDone?'s otherwise), its records left pending.
+  restDeadline: sfn.JsonPath.numberAt('$.restDeadline'),
   chunk: sfn.JsonPath.objectAt('$$.Map.Item.Value'),
 };
 
@@ -251,8 +254,17 @@ export function buildSyncDefinition(
     .addCatch(busy, { ...onError, errors: [RUN_IN_PROGRESS_ERROR] })
     .addCatch(refused, { ...onError, errors: [...REFUSAL_ERRORS] })
     .addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
+  // Past the REST deadline with records pending, finish-sync hands the run to a new execution of it
+  // (issue 24 item 4): the deadline says when, the execution's own input what the continuation gets,
+  // and its id that this execution still owns the run (a retried finish after the hand-over is stale).
   const finish = invoke(scope, STATE_NAMES.finish, fns.finish, {
-    payload: sfn.TaskInput.fromObject({ runId: sfn.JsonPath.stringAt('$.runId'), outcome: 'completed' }),
+    payload: sfn.TaskInput.fromObject({
+      runId: sfn.JsonPath.stringAt('$.runId'),
+      outcome: 'completed',
+      restDeadline: sfn.JsonPath.numberAt('$.restDeadline'),
+      executionArn: sfn.JsonPath.stringAt('$$.Execution.Id'),
+      executionInput: sfn.JsonPath.objectAt('$$.Execution.Input'),
+    }),
   }).addCatch(markFailed, { ...onError, errors: ['States.ALL'] });
   const inline = inlineMap(scope, fns, opts)
     .addCatch(markReauth, { ...onError, errors: [REAUTH_ERROR] })

@@ -17,7 +17,9 @@ import { CliUsageError } from './cli.ts';
  */
 const RUN_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,71}$/;
 // `-r<n>` is reserved for resume attempts; allowing it in run ids would make `x-r2` ambiguous.
+// `--<n>` names a run's continuation in a new execution (issue 24 item 4, sync/continuation.ts).
 const RESUME_SUFFIX_RE = /-r\d+$/;
+const CONTINUATION_SUFFIX_RE = /--\d+$/;
 
 export function validateRunId(runId: string): string {
   if (!RUN_ID_RE.test(runId)) {
@@ -27,6 +29,10 @@ export function validateRunId(runId: string): string {
   }
   if (RESUME_SUFFIX_RE.test(runId))
     throw new CliUsageError('--run-id must not end in -r<digits> (used by resume)');
+  if (CONTINUATION_SUFFIX_RE.test(runId))
+    throw new CliUsageError(
+      '--run-id must not end in --<digits> (used by a run continued in a new execution)',
+    );
   return runId;
 }
 
@@ -110,12 +116,13 @@ export interface RunExecution {
   executionArn: string;
   status: string;
   startDate?: Date;
-  /** 0 for the execution named after the run, n for `${runId}-r${n}`. */
+  /** 0 for the execution named after the run and its continuations (`--<n>`), n for `${runId}-r${n}`. */
   attempt: number;
 }
 
 /**
- * The executions belonging to `runId` (named `runId` or `runId-r<n>`), newest first. ListExecutions
+ * The executions belonging to `runId` (named `runId`, `runId-r<n>` or, a continuation, `runId--<n>`),
+ * newest first: `resume` refuses while any of them is live (one live execution per run). ListExecutions
  * returns newest first; the scan is bounded to `maxPages` x 100 executions so a busy state machine
  * cannot make `status` crawl its whole history.
  */
@@ -125,7 +132,7 @@ export async function executionsOfRun(
   runId: string,
   options: { maxPages?: number; firstOnly?: boolean } = {},
 ): Promise<RunExecution[]> {
-  const nameRe = new RegExp(`^${runId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:-r(\\d+))?$`);
+  const nameRe = new RegExp(`^${runId.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?:-r(\\d+)|--\\d+)?$`);
   const found: RunExecution[] = [];
   let nextToken: string | undefined;
   for (let page = 0; page < (options.maxPages ?? 10); page++) {

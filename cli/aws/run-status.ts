@@ -21,6 +21,8 @@ export interface RunItemView {
   /** Source totals (`totals`: totalRecords, validRecords, invalid, ...), written by planning. */
   totals: Record<string, number>;
   lastError?: string;
+  /** Status `continuing` (issue 24 item 4): the execution the run was handed to, pending records then. */
+  continuation?: { executionName: string; executions: number; pending: number };
 }
 
 export interface RecordCounts {
@@ -81,6 +83,15 @@ export async function readRunItem(
     lastError: item.lastError
       ? `${item.lastError.error}${item.lastError.cause ? `: ${item.lastError.cause}` : ''}`
       : undefined,
+    ...(item.continuation
+      ? {
+          continuation: {
+            executionName: item.continuation.executionName,
+            executions: item.continuation.executions,
+            pending: item.continuation.pending,
+          },
+        }
+      : {}),
   };
 }
 
@@ -179,6 +190,13 @@ export function renderRunStatus(s: RunStatus): string {
     for (const [k, v] of Object.entries(r.totals)) rows.push([`  source ${k}`, v.toLocaleString('en-US')]);
     for (const [k, v] of Object.entries(r.counts)) rows.push([`  goals ${k}`, v.toLocaleString('en-US')]);
     if (r.lastError) rows.push(['  last error', r.lastError]);
+    if (r.continuation) {
+      const c = r.continuation;
+      rows.push([
+        '  continued',
+        `in ${c.executionName} (execution ${c.executions}), ${c.pending.toLocaleString('en-US')} records pending then`,
+      ]);
+    }
   } else {
     rows.push(['run item', 'not in the checkpoint table (yet)']);
   }

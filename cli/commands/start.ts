@@ -22,6 +22,7 @@ import {
 import { collectRunStatus, exitCodeForRun, STATUS_OUTPUTS } from '../aws/collect-status.ts';
 import {
   consoleUrlFor,
+  executionArnFor,
   generateRunId,
   type RunInput,
   type SourceFormat,
@@ -231,14 +232,24 @@ export async function run(argv: string[], deps: CliDeps = defaultDeps()): Promis
       return EXIT.ok;
     }
 
-    const done = await waitForExecution(clients.sfn, executionArn, {
-      intervalMs: pollMs,
-      sleep: deps.sleep,
-      // Progress goes to stderr with --json, so stdout stays one JSON document.
-      onStatus: (status) =>
-        (flags.json ? deps.err : deps.out)(`${new Date(deps.now()).toISOString()}  ${status}`),
-    });
-    const status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
+    const wait = (arn: string) =>
+      waitForExecution(clients.sfn, arn, {
+        intervalMs: pollMs,
+        sleep: deps.sleep,
+        // Progress goes to stderr with --json, so stdout stays one JSON document.
+        onStatus: (status) =>
+          (flags.json ? deps.err : deps.out)(`${new Date(deps.now()).toISOString()}  ${status}`),
+      });
+    let done = await wait(executionArn);
+    let status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
+    // A run that would not fit continues in new executions of itself (issue 24 item 4): followed to its end.
+    let followed = '';
+    while (status.run?.status === 'continuing' && status.run.continuation?.executionName !== followed) {
+      followed = status.run.continuation?.executionName ?? '';
+      (flags.json ? deps.err : deps.out)(`continued in execution ${followed}`);
+      done = await wait(executionArnFor(outputs.StateMachineArn, followed));
+      status = await collectRunStatus(clients, statusOutputs, runId, done, input.connectionId);
+    }
     deps.out(flags.json ? JSON.stringify({ ...started, status }) : renderRunStatus(status));
     return exitCodeForRun(status);
   });

@@ -86,6 +86,8 @@ export type EventType =
   | 'connection.refresh_failed'
   | 'sync.completed'
   | 'sync.failed'
+  /** A run handed over to a new execution of itself before the timeout (status continuing, not terminal). */
+  | 'sync.continued'
   /** Two goals of one key that two POSTs of ours made (sync/twins.ts): a person decides which goes. */
   | 'sync.twins_found';
 

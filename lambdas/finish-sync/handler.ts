@@ -6,7 +6,7 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { ChunkStore, HdlPartStore, RunLease, RunStore } from '#core/checkpoint/index.ts';
-import { type FinishOutput, finishRun, parseFinishInput } from '#core/sync/index.ts';
+import { type ExecutionStarter, type FinishOutput, finishRun, parseFinishInput } from '#core/sync/index.ts';
 import type { Clock, EventPublisher } from '../core/ports.ts';
 
 export interface FinishSyncDeps {
@@ -16,11 +16,20 @@ export interface FinishSyncDeps {
   logger: Logger;
   metrics: Metrics;
   clock?: Clock;
+  /**
+   * StartExecution of the sync state machine, for a run that continues in a new execution (issue 24
+   * item 4). Absent: the run is still handed over (`continuing`), and the caller starts the execution
+   * named in the output (the local runner).
+   */
+  starter?: ExecutionStarter;
+  /** false: a run past its REST deadline ends as before (unsettled) instead of continuing. */
+  continues?: boolean;
 }
 
 /**
  * finish-sync: {runId, outcome?, error?} -> run report. The normal path (outcome completed) and both
- * Catch paths (needs_reauth, failed) end here, so every run gets a terminal status and one event.
+ * Catch paths (needs_reauth, failed) end here, so every run gets a terminal status and one event, or
+ * (past the execution's REST deadline with records pending) is handed to a new execution of itself.
  */
 export function createFinishSyncHandler(deps: FinishSyncDeps) {
   const runs = new RunStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
@@ -37,8 +46,18 @@ export function createFinishSyncHandler(deps: FinishSyncDeps) {
       metrics: deps.metrics,
       clock: deps.clock,
       hdlParts,
+      ...(deps.continues === false
+        ? {}
+        : {
+            continuation: {
+              doc: deps.doc,
+              checkpointTable: deps.checkpointTable,
+              ...(deps.starter ? { starter: deps.starter } : {}),
+            },
+          }),
     });
-    const log = out.status === 'completed' ? deps.logger.info : deps.logger.warn;
+    const log =
+      out.status === 'completed' || out.status === 'continuing' ? deps.logger.info : deps.logger.warn;
     log.call(deps.logger, 'run finished', {
       runId: out.runId,
       status: out.status,
@@ -47,6 +66,7 @@ export function createFinishSyncHandler(deps: FinishSyncDeps) {
       aggregation: out.aggregation,
       changed: out.changed,
       ...(out.stale ? { stale: true, executionArn: input.executionArn } : {}),
+      ...(out.continuation ? { continuation: out.continuation } : {}),
       ...(input.error ? { error: input.error.Error } : {}),
     });
     return out;

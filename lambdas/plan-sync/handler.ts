@@ -25,6 +25,7 @@ import {
   type PlanOutput,
   planRun,
   type RunEstimate,
+  restDeadlineOf,
   type WriteChoice,
   wouldNotFit,
 } from '#core/sync/index.ts';
@@ -70,7 +71,25 @@ export interface PlanSyncDeps {
    * The run's REST duration estimate (issue 24 item 4): the stack's HCM request ceiling and the state
    * machine's timeout. Without the ceiling no estimate; without the timeout an estimate that decides nothing.
    */
-  runBudget?: { requestsPerSecond: number; executionTimeoutMs?: number };
+  runBudget?: { requestsPerSecond: number; executionTimeoutMs?: number; endReserveMs?: number };
+}
+
+/** What the state machine gets: the plan, the write path, and the REST deadline the chunk tasks carry. */
+export type PlanSyncOutput = PlanOutput &
+  WriteChoice & {
+    /** Epoch ms after which chunk passes defer and the run continues in a new execution; 0: none. */
+    restDeadline: number;
+  };
+
+/**
+ * Continuing is impossible only for a REST run whose execution has no time left at all (a timeout no
+ * longer than the end reserve, or a plan that used it up): its chunks would all defer, and so would
+ * every continuation's. Any other run that would not fit continues (continuation.ts).
+ */
+function cannotContinue(choice: WriteChoice): boolean {
+  return (
+    choice.writeMode === 'rest' && choice.estimate?.fits === false && choice.estimate.timeLeftSeconds === 0
+  );
 }
 
 /** plan-sync: {runId, source, connectionId, chunkSize?} -> chunk references for the Map. */
@@ -89,7 +108,7 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
   });
   const clock = deps.clock ?? systemClock;
   const parts = new HdlPartStore(deps.doc, deps.checkpointTable, { clock: deps.clock });
-  return middy(async (event: unknown, context: Context): Promise<PlanOutput & WriteChoice> => {
+  return middy(async (event: unknown, context: Context): Promise<PlanSyncOutput> => {
     const { input, maxInvalid, write, executionStartedAt } = normalizePlanEvent(event, {
       connectionId: deps.defaultConnectionId,
     });
@@ -141,8 +160,8 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
             // read (the REST Map settles HDL's records from the ledger, the few others by finders).
             chosen = await choose(a, a.chunkSize, a.validRecords, a.verify, a.source);
             if (chosen.writeMode === 'hdl') return noIndex(HDL_READS_PLANS);
-            // A run refused below (it would not fit) costs HCM nothing either.
-            if (chosen.estimate?.fits === false) return noIndex(WOULD_NOT_FIT);
+            // A run refused below (no time left to write at all) costs HCM nothing either.
+            if (cannotContinue(chosen)) return noIndex(WOULD_NOT_FIT);
             const base = hcmFor(a.connectionId);
             const hcm = base.withTimeBudget?.(() => context.getRemainingTimeInMillis()) ?? base;
             return buildGoalIndex(
@@ -209,13 +228,28 @@ export function createPlanSyncHandler(deps: PlanSyncDeps) {
       ));
     deps.logger.info('write path chosen', { runId: out.runId, ...choice });
     if (choice.estimate) await runs.setEstimate(out.runId, { ...choice.estimate });
-    if (choice.writeMode === 'rest' && choice.estimate?.fits === false) {
-      // Refused now rather than timed out hours later (continuing in a new execution is not built:
-      // docs/hdl.md); the connection is free at once, the run fails through MarkFailed with the estimate.
+    if (cannotContinue(choice) && choice.estimate) {
+      // Every chunk would defer at once and every continuation again: refused now, the connection free.
       await lease.release(out.connectionId, out.runId);
       throw wouldNotFit(out.runId, choice.estimate, Boolean(deps.hdlSourceSystemOwner));
     }
-    return { ...out, ...choice };
+    // A REST run that would not fit writes until the deadline and continues in a new execution of the
+    // same run (finish-sync, continuation.ts); every continuation's plan estimates what is left again.
+    const restDeadline = runBudget
+      ? restDeadlineOf({
+          ...runBudget,
+          ...(executionStartedAt === undefined ? {} : { executionStartedAt }),
+          now: clock.now(),
+        })
+      : 0;
+    if (choice.writeMode === 'rest' && choice.estimate?.fits === false) {
+      deps.logger.warn('run continues in new executions', {
+        runId: out.runId,
+        restSeconds: choice.estimate.restSeconds,
+        timeLeftSeconds: choice.estimate.timeLeftSeconds,
+      });
+    }
+    return { ...out, ...choice, restDeadline };
   })
     .use(injectLambdaContext(deps.logger))
     .use(logMetrics(deps.metrics));

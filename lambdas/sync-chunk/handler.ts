@@ -18,6 +18,7 @@ import {
   type GoalIndexStore,
   loadSnapshot,
   parseChunkTasks,
+  pastRestDeadline,
   processChunk,
   resolveChunk,
 } from '#core/sync/index.ts';
@@ -46,7 +47,8 @@ export interface SyncChunkResult {
   /** First chunk of the input (the only one without an ItemBatcher). */
   index: number;
   indexes: number[];
-  status: 'complete' | 'partial';
+  /** `deferred`: the execution's REST deadline passed before a pass of some chunk started (none partial). */
+  status: 'complete' | 'partial' | 'deferred';
   counts: ChunkCounts;
   waitSeconds: number;
 }
@@ -62,6 +64,13 @@ export function createSyncChunkHandler(deps: SyncChunkDeps) {
   const lease = new RunLease(deps.doc, deps.checkpointTable, { clock, ttlMs: deps.runLeaseTtlMs });
 
   const runTask = async (task: ChunkTask, context: Context): Promise<ChunkResult> => {
+    // Past the execution's REST deadline a pass claims and writes nothing: its records stay pending in
+    // the ledger for the run's next execution (finish-sync continues the run; continuation.ts).
+    if (pastRestDeadline(task.restDeadline, clock.now())) {
+      const index = typeof task.chunk === 'number' ? task.chunk : task.chunk.index;
+      deps.logger.info('chunk pass deferred', { runId: task.runId, index, restDeadline: task.restDeadline });
+      return { index, status: 'deferred', counts: emptyCounts(), waitSeconds: 0 };
+    }
     // A run that lost its connection to another run, or a pass of an earlier take of the lease (an
     // orphan of an aborted execution), stops here (RunLeaseLostError, not retried); a pass that is
     // superseded later is refused at its next claim or write by the fence (invariant 10).
@@ -130,7 +139,9 @@ export function createSyncChunkHandler(deps: SyncChunkDeps) {
         const result = await runTask(task, context);
         out.indexes.push(result.index);
         out.counts = addCounts(out.counts, result.counts);
+        // partial wins (the loop passes again, and that pass defers); deferred ends the chunk's loop.
         if (result.status === 'partial') out.status = 'partial';
+        else if (result.status === 'deferred' && out.status === 'complete') out.status = 'deferred';
         out.waitSeconds = Math.max(out.waitSeconds, result.waitSeconds);
       }
     } finally {

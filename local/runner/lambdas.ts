@@ -27,6 +27,7 @@ import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler, type SyncChunkResult } from '../../lambdas/sync-chunk/handler.ts';
 import type { LocalTokenBroker } from '../adapters/in-process-broker.ts';
 import { mulberry32 } from '../sample/random.ts';
+import { localEndReserveMs } from './execution-chain.ts';
 import { asLambda, type FunctionKind, type LocalHandler, lambdaContext } from './executor.ts';
 
 /** Lambda timeouts the stack gives these functions; locally they bound getRemainingTimeInMillis. */
@@ -65,6 +66,11 @@ export interface LocalLambdaDeps {
   indexOptions?: GoalIndexOptions;
   /** HCM Data Loader (issue 24): the source system owner, auto's threshold, where parts are kept. */
   hdl?: { sourceSystemOwner?: string; threshold?: number; objects: IndexObjects; recordsPerFile?: number };
+  /**
+   * `--execution-timeout-s`: the execution timeout a local run is given (none by default). plan-sync
+   * estimates against it and sets the REST deadline; the runner continues the run in new executions.
+   */
+  executionTimeoutMs?: number;
 }
 
 /**
@@ -142,6 +148,16 @@ export function buildLocalLambdas(d: LocalLambdaDeps) {
     ...(d.hdl?.sourceSystemOwner ? { hdlSourceSystemOwner: d.hdl.sourceSystemOwner } : {}),
     ...(d.hdl?.threshold === undefined ? {} : { hdlThreshold: d.hdl.threshold }),
     ...(d.mapping ? { mapping: d.mapping } : {}),
+    ...(d.executionTimeoutMs === undefined
+      ? {}
+      : {
+          runBudget: {
+            // No ceiling (0): an estimate that always fits; the deadline still holds.
+            requestsPerSecond: (d.hcmMaxRequestsPerSecond ?? 0) > 0 ? d.hcmMaxRequestsPerSecond! : 1_000_000,
+            executionTimeoutMs: d.executionTimeoutMs,
+            endReserveMs: localEndReserveMs(d.executionTimeoutMs),
+          },
+        }),
   });
   // The HDL branch's function: its own container (HCM client, pacer) as in AWS.
   const hdlStats: HdlCallStats = emptyHdlCallStats();

@@ -70,6 +70,11 @@ export interface LocalRunOptions {
    */
   visibilityMs?: number;
   settleHorizonMs?: number;
+  /**
+   * `--execution-timeout-s`: hold each execution to this timeout as Step Functions does (none by
+   * default); a REST run that would not fit continues in new executions of the same run (issue 24).
+   */
+  executionTimeoutS?: number;
   /** `--index-page-size`, `--index-min-records`: the plan-wide read (lambdas/core/sync/goal-index.ts). */
   indexPageSize?: number;
   indexMinRecords?: number;
@@ -155,6 +160,8 @@ export const LOCAL_USAGE = `goal-sync local [flags]   run the whole pipeline on 
                        than the protocol waits
   --settle-horizon-ms MS  how long an unclear POST no read has shown stays unsettled before it is
                        written again (default: just past hcm.lateCommitDelayMs; AWS: 24 h)
+  --execution-timeout-s S  give each execution a timeout (none by default; AWS: 6 h): a run that would
+                       not fit continues in new executions of itself before it (half is kept free)
   --write-mode M       rest, hdl or auto (auto: HCM Data Loader when a run has more than
                        --hdl-threshold records to write, else REST; the default when HDL is on)
   --hdl-threshold N    auto's threshold in records to write (default ${DEFAULT_HDL_THRESHOLD})
@@ -454,6 +461,9 @@ export function parseLocalArgs(argv: string[]): LocalRunOptions | 'help' {
     ...(v['settle-horizon-ms'] === undefined
       ? {}
       : { settleHorizonMs: int('settle-horizon-ms', v['settle-horizon-ms'], 0, 1) }),
+    ...(v['execution-timeout-s'] === undefined
+      ? {}
+      : { executionTimeoutS: int('execution-timeout-s', v['execution-timeout-s'], 0, 2) }),
     ...(v['write-mode'] === undefined ? {} : { writeMode: writeModeOf(v['write-mode']) }),
     ...(v['hdl-threshold'] === undefined
       ? {}
@@ -560,6 +570,7 @@ const LOCAL_OPTIONS = {
   'index-min-records': { type: 'string' },
   'visibility-ms': { type: 'string' },
   'settle-horizon-ms': { type: 'string' },
+  'execution-timeout-s': { type: 'string' },
   grant: { type: 'string' },
   ...MAPPING_OPTIONS,
 } as const;

@@ -46,6 +46,8 @@ export interface RunReport {
   };
   /** The write path plan-sync chose for the run (issue 24; absent when it never got past planning). */
   writeMode?: 'rest' | 'hdl';
+  /** Executions the run took: more than 1 when it continued past an execution's REST deadline (issue 24). */
+  executions?: number;
   /**
    * HDL runs: data sets submitted, dataLoadDataSets uploads / submissions / status polls, and the
    * records the data sets loaded, failed (with Oracle's message) or left unsettled. Records HDL must
@@ -192,6 +194,10 @@ export function renderSummary(r: RunReport): string {
             string,
           ],
         ]
+      : []),
+    // A run that continued past an execution's REST deadline (issue 24 item 4, --execution-timeout-s).
+    ...(r.executions !== undefined && r.executions > 1
+      ? [['executions', `${r.executions} (continued before each timeout)`] as [string, string]]
       : []),
     ...(r.hdl
       ? [

@@ -31,6 +31,7 @@ import { writeSampleFile } from '../sample/generate.ts';
 import { hasDynamoFaults } from './aws-faults.ts';
 import { ensureConnection, LOCAL_CONNECTION_ID, refreshCounts, releaseDeadRefresh } from './connection.ts';
 import { localDefinition } from './definition.ts';
+import { runExecutionChain } from './execution-chain.ts';
 import { executeLocally } from './executor.ts';
 import { InterruptWatch } from './interrupt.ts';
 import { buildLocalLambdas, localWriteTiming } from './lambdas.ts';
@@ -222,6 +223,7 @@ export async function runLocal(
         ...(o.indexPageSize === undefined ? {} : { pageSize: o.indexPageSize }),
         ...(o.indexMinRecords === undefined ? {} : { minRecords: o.indexMinRecords }),
       },
+      ...(o.executionTimeoutS === undefined ? {} : { executionTimeoutMs: o.executionTimeoutS * 1000 }),
     });
     const { asl, functionArns } = localDefinition(o.concurrency);
     // The write path plan-sync chose (issue 24), for the report.
@@ -308,9 +310,14 @@ export async function runLocal(
     const started = Date.now();
     progress.start();
     let error: string | undefined;
-    let executionArn = '';
-    const execution = executeLocally(asl, functionArns, invokers, input, runId, { objects });
-    executionArn = `arn:aws:states:local:000000000000:execution:goal-sync:${runId}`;
+    // The first execution and every continuation finish-sync hands the run to (issue 24 item 4).
+    const execution = runExecutionChain({
+      runId,
+      input,
+      runs,
+      start: (name, next) => executeLocally(asl, functionArns, invokers, next, name, { objects }),
+      ...(o.executionTimeoutS === undefined ? {} : { timeoutMs: o.executionTimeoutS * 1000 }),
+    });
     interrupt.onInterrupt(() => {
       lambdas.drain();
       void lambdas.stop();
@@ -339,11 +346,18 @@ export async function runLocal(
     // What the stack's execution-status rule does in AWS: a run whose execution failed outside the
     // state machine's Catch still ends, with its event (no-op when MarkFailed already ran).
     if (error !== undefined && (await runs.getRun(runId))) {
+      const last = execution.current;
       await lambdas
         .finishUnstopped({
           source: 'aws.states',
           'detail-type': 'Step Functions Execution Status Change',
-          detail: { executionArn, name: runId, status: 'FAILED', input: JSON.stringify(input), cause: error },
+          detail: {
+            executionArn: `arn:aws:states:local:000000000000:execution:goal-sync:${last.name}`,
+            name: last.name,
+            status: last.timedOut ? 'TIMED_OUT' : 'FAILED',
+            input: JSON.stringify(last.input),
+            cause: error,
+          },
         })
         .catch(() => undefined);
     }
@@ -363,6 +377,8 @@ export async function runLocal(
         : {}),
       identityChanges: await identityChanges(dynamo.doc, tables.checkpoints, runId),
     });
+    // How many executions the run took: 1, or more when it continued past a deadline.
+    report.executions = execution.executions.length;
     const mapRun = execution.mapRuns[0];
     if (mapRun) {
       report.map = 'distributed';

@@ -214,10 +214,11 @@ const GRANTED_UNUSED: Partial<Record<Principal, Record<string, string>>> = {
           'kms:Encrypt':
             'ACTIONS.tableKey, through DynamoDB only (kms:ViaService): item reads and writes use Decrypt and ' +
             'DescribeKey; kept until CloudTrail of a deployed stack shows DynamoDB never asks for it',
-          ...(p === 'syncChunk' || p === 'finishSync'
+          // finish-sync's GenerateDataKey is in use: StartExecution of a run's continuation (issue 24).
+          ...(p === 'syncChunk'
             ? {
                 'kms:GenerateDataKey':
-                  'ACTIONS.tableKey, through DynamoDB only: as kms:Encrypt (these two write no S3 object)',
+                  'ACTIONS.tableKey, through DynamoDB only: as kms:Encrypt (it writes no S3 object)',
               }
             : {}),
         },
@@ -415,7 +416,19 @@ const MUST_DENY: Record<Principal | `person:${Person}` | 'services', Sample[]> =
     },
     { why: 'reading tokens', action: 'dynamodb:GetItem', resource: 'connectionTable' },
   ],
-  finishSync: [{ why: 'asking for tokens', action: 'lambda:InvokeFunction', resource: 'tokenBroker' }],
+  // It starts a run's continuation (issue 24 item 4), with the key for its own state machine only.
+  finishSync: [
+    { why: 'asking for tokens', action: 'lambda:InvokeFunction', resource: 'tokenBroker' },
+    { why: 'stopping a run', action: 'states:StopExecution', resource: 'execution' },
+    {
+      why: 'the key for another state machine',
+      action: 'kms:GenerateDataKey',
+      resource: 'dataKey',
+      context: {
+        'kms:EncryptionContext:aws:states:stateMachineArn': `arn:aws:states:${ENV.region}:${ENV.account}:stateMachine:other`,
+      },
+    },
+  ],
   hdlLoad: [
     { why: 'client credentials', action: 'secretsmanager:GetSecretValue', resource: 'connectionSecret' },
     { why: 'reading tokens', action: 'dynamodb:GetItem', resource: 'connectionTable' },

@@ -130,6 +130,15 @@ describe('goal-sync resume', () => {
     expect(sfn.commandCalls(RedriveExecutionCommand)).toHaveLength(0);
   });
 
+  it('refuses while the run continues in a new execution (<run>--<n>, issue 24): one live execution', async () => {
+    givenRun(['r1--2', 'r1'], { status: 'RUNNING' });
+    const h = harness();
+    expect(await run(['--stack', 'prod', '--run-id', 'r1'], h.deps)).toBe(1);
+    expect(h.err.join('\n')).toContain('run r1 is RUNNING');
+    expect(h.err.join('\n')).toContain(execArn('r1--2'));
+    expect(started()).toHaveLength(0);
+  });
+
   it('finds a nightly run by the runbook spelling or by the fire time, as the starter named it', async () => {
     givenRun(['nightly-20261201T0230Z'], { status: 'FAILED' });
     for (const spelling of ['nightly-20261201T0230Z', 'nightly-2026-12-01T02:30:00Z']) {

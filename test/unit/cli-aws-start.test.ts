@@ -350,6 +350,35 @@ describe('goal-sync start', () => {
     expect(text).toMatch(/connection\s+oracle-hcm\s+active/);
   });
 
+  it('--wait follows a run that continues in a new execution (issue 24) to its end', async () => {
+    const exec = (name: string) => `${SM.replace('stateMachine', 'execution')}:${name}`;
+    sfn.on(DescribeExecutionCommand).callsFake(({ executionArn }: { executionArn: string }) => ({
+      status: 'SUCCEEDED',
+      name: executionArn.split(':').at(-1),
+      executionArn,
+      stateMachineArn: SM,
+      startDate: new Date(),
+    }));
+    const handedTo = (name: string) => ({ executionName: name, executions: 2, pending: 40 });
+    ddb
+      .on(GetCommand, { TableName: OUTPUTS.CheckpointTableName })
+      .resolvesOnce({
+        Item: { status: 'continuing', continuation: handedTo('c1--2'), counts: { created: 60 } },
+      })
+      .resolves({ Item: { status: 'completed', continuation: handedTo('c1--2'), counts: { created: 100 } } });
+    ddb.on(QueryCommand).resolves({ Items: [] });
+    givenConnection('active');
+    const h = harness();
+    expect(
+      await run(['--stack', 'prod', '--source', 's3://b-1/k.jsonl', '--run-id', 'c1', '--wait'], h.deps),
+    ).toBe(0);
+    const waited = sfn.commandCalls(DescribeExecutionCommand).map((c) => c.args[0].input.executionArn);
+    expect(new Set(waited)).toEqual(new Set([exec('c1'), exec('c1--2')]));
+    expect(h.text()).toContain('continued in execution c1--2');
+    expect(h.text()).toMatch(/goals created\s+100/);
+    expect(h.text()).toMatch(/continued\s+in c1--2 \(execution 2\), 40 records pending then/);
+  });
+
   it('--wait exits 1 when the run finished with failed records', async () => {
     sfn
       .on(DescribeExecutionCommand)

@@ -31,6 +31,8 @@ afterAll(async () => {
 
 interface Setup {
   chunkCount: number;
+  /** plan-sync's REST deadline (epoch ms, 0: none): every item carries it (issue 24 item 4). */
+  restDeadline?: number;
   mapThreshold: number;
   toleratedFailurePercentage?: number;
   maxConcurrency?: number;
@@ -70,6 +72,7 @@ async function run(runId: string, s: Setup) {
         mapThreshold: s.mapThreshold,
         chunks: inline ? Array.from({ length: s.chunkCount }, (_, n) => n) : [],
         manifest: { bucket: RENDERED_MANIFEST_BUCKET, key },
+        restDeadline: s.restDeadline ?? 0,
       };
     },
     chunk: async (event: JSONValue) => {
@@ -149,7 +152,25 @@ describe('local Distributed Map', () => {
       expect.objectContaining({ items: 10, children: 3, succeeded: 3, failed: 0, aborted: 0 }),
     ]);
     expect(r.mapRuns[0]!.maxChildEvents).toBeGreaterThan(0);
-    expect(r.calls.finish).toEqual([{ runId: 'dm-ok', outcome: 'completed' }]);
+    expect(r.calls.finish).toEqual([
+      expect.objectContaining({ runId: 'dm-ok', outcome: 'completed', restDeadline: 0 }),
+    ]);
+  });
+
+  it('carries the REST deadline into every batched item; a deferred batch ends its loop', async () => {
+    const deadline = Date.parse('2026-12-06T06:00:00Z');
+    const r = await run('dm-defer', {
+      chunkCount: 6,
+      mapThreshold: 0,
+      restDeadline: deadline,
+      chunk: (batch) => ({ ...done(batch), status: 'deferred' }),
+    });
+    expect(r.error).toBeUndefined();
+    const items = r.calls.chunk.flatMap((b) => b.Items);
+    // One pass per chunk: deferred is not partial.
+    expect(items.map((i) => i.chunk).sort()).toEqual([0, 1, 2, 3, 4, 5]);
+    for (const i of items) expect(i).toMatchObject({ restDeadline: deadline });
+    expect(r.calls.finish).toEqual([expect.objectContaining({ restDeadline: deadline })]);
   });
 
   it('a run at the threshold takes the inline Map: no child executions', async () => {
@@ -228,7 +249,7 @@ describe('local Distributed Map', () => {
     // 4 of 12 items failed (33%): within 40%.
     expect(r.error).toBeUndefined();
     expect(r.mapRuns[0]).toMatchObject({ children: 3, succeeded: 2, failed: 1 });
-    expect(r.calls.finish).toEqual([{ runId: 'dm-tolerate', outcome: 'completed' }]);
+    expect(r.calls.finish).toEqual([expect.objectContaining({ runId: 'dm-tolerate', outcome: 'completed' })]);
   });
 
   it('ToleratedFailureCount alone, and with a percentage (either one exceeded fails the map run)', async () => {

@@ -13,8 +13,9 @@ import { ArraySource, goal, TestClock } from './sync-fakes.ts';
 
 /**
  * The run's REST duration against its execution's time left (issue 24 item 4), and what plan-sync does
- * with it: auto takes HDL for a run that would not fit; a REST run that would not fit is refused at plan
- * time (RunWouldNotFitError), never timed out hours later.
+ * with it: auto takes HDL for a run that would not fit; a REST run that would not fit writes until the
+ * execution's REST deadline and continues in a new execution (run-continuation.test.ts); only a run
+ * whose execution has no time left at all is refused at plan time (RunWouldNotFitError).
  */
 const HOUR = 3_600_000;
 const SIX_HOURS = 6 * HOUR;
@@ -102,17 +103,24 @@ function planner(source: ArraySource, hdlSourceSystemOwner?: string) {
   });
 }
 
-const planEvent = (runId: string, connectionId: string, extra: Record<string, unknown> = {}) => ({
+const planEvent = (
+  runId: string,
+  connectionId: string,
+  extra: Record<string, unknown> = {},
+  startTime = LATE_START,
+) => ({
   input: { runId, connectionId, source: { uri: 's3://bucket/goals.jsonl' }, ...extra },
-  execution: { id: `arn:aws:states:us-east-1:0:execution:sync:${runId}`, startTime: LATE_START },
+  execution: { id: `arn:aws:states:us-east-1:0:execution:sync:${runId}`, startTime },
 });
+// Planned 5 h 50 min into a 6 h execution: 10 min left, less the 15 min reserve, is nothing.
+const NO_TIME_START = new Date(clock.now() - (5 * HOUR + 50 * 60_000)).toISOString();
 
 const storedEstimate = async (runId: string) =>
   (await new RunStore(dynamo.doc, dynamo.tables.checkpoints).getRun(runId))?.estimate as
     | RunEstimate
     | undefined;
 
-describe('plan-sync: the estimate routes or refuses', () => {
+describe('plan-sync: the estimate routes, continues or refuses', () => {
   it('a run that fits goes through REST below the threshold; the estimate (from the valid records) is in the output and on the run', async () => {
     const out = await planner(records(200), 'GOALSYNC')(planEvent('fit-1', 'est-c1'), context);
     expect(out.writeMode).toBe('rest');
@@ -140,14 +148,24 @@ describe('plan-sync: the estimate routes or refuses', () => {
     });
   });
 
-  it('auto without HDL: refused with RunWouldNotFitError, the estimate kept on the run, the connection free at once', async () => {
-    const err = (await planner(records(300))(planEvent('late-rest-1', 'est-c3'), context).catch(
-      (e: unknown) => e,
-    )) as Error;
+  it('auto without HDL: not refused, REST until the deadline (start + 6 h - 15 min), then a continuation', async () => {
+    const out = await planner(records(300))(planEvent('late-cont-1', 'est-c6'), context);
+    expect(out.writeMode).toBe('rest');
+    expect(out.estimate).toMatchObject({ restSeconds: 360, timeLeftSeconds: 300, fits: false });
+    expect(out.restDeadline).toBe(Date.parse(LATE_START) + SIX_HOURS - 15 * 60_000);
+    expect(out.restDeadline).toBe(clock.now() + 300_000);
+    expect(await storedEstimate('late-cont-1')).toMatchObject({ restSeconds: 360, fits: false });
+  });
+
+  it('no time left at all: refused with RunWouldNotFitError, the estimate kept on the run, the connection free at once', async () => {
+    const err = (await planner(records(300))(
+      planEvent('late-rest-1', 'est-c3', {}, NO_TIME_START),
+      context,
+    ).catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('RunWouldNotFitError');
     expect(err.message).toBe(
       'run late-rest-1 would not fit in its execution: 300 records to write need about 0.1 h through REST at ' +
-        '1 requests/s, and this execution has 0.1 h left: configure HDL (hdlSourceSystemOwner), ' +
+        '1 requests/s, and this execution has 0.0 h left: configure HDL (hdlSourceSystemOwner), ' +
         'raise hcmMaxRequestsPerSecond if the pod takes more, or split the export',
     );
     expect(await storedEstimate('late-rest-1')).toMatchObject({ restSeconds: 360, fits: false });
@@ -167,7 +185,7 @@ describe('plan-sync: the estimate routes or refuses', () => {
         type: 'sync.failed',
         detail: expect.objectContaining({
           error: 'RunWouldNotFitError',
-          estimate: expect.objectContaining({ restSeconds: 360, timeLeftSeconds: 300, fits: false }),
+          estimate: expect.objectContaining({ restSeconds: 360, timeLeftSeconds: 0, fits: false }),
         }),
       }),
     ]);
@@ -214,9 +232,14 @@ describe('plan-sync: the estimate routes or refuses', () => {
     });
   });
 
-  it('rest asked with HDL configured: refused as well, naming writeMode auto or hdl as the way out', async () => {
+  it('rest asked with HDL configured: continues too; with no time left refused, naming writeMode auto or hdl', async () => {
+    const cont = await planner(records(300), 'GOALSYNC')(
+      planEvent('late-rest-3', 'est-c7', { writeMode: 'rest' }),
+      context,
+    );
+    expect(cont).toMatchObject({ writeMode: 'rest', estimate: { fits: false } });
     const err = (await planner(records(300), 'GOALSYNC')(
-      planEvent('late-rest-2', 'est-c4', { writeMode: 'rest' }),
+      planEvent('late-rest-2', 'est-c4', { writeMode: 'rest' }, NO_TIME_START),
       context,
     ).catch((e: unknown) => e)) as Error;
     expect(err.name).toBe('RunWouldNotFitError');

@@ -107,6 +107,8 @@ describe('state machine definition', () => {
       'source.$': '$.source',
       'attempt.$': '$.attempt',
       'generation.$': '$.generation',
+      // The execution's REST deadline: a pass that starts later defers (issue 24 item 4).
+      'restDeadline.$': '$.restDeadline',
       'chunk.$': '$$.Map.Item.Value',
     });
     const catches = map.Catch as Array<{ ErrorEquals: string[]; Next: string }>;
@@ -190,8 +192,13 @@ interface Calls {
   finish: JSONValue[];
 }
 
+const RUN_INPUT = { runId: 'r1', connectionId: 'c1', source: { uri: 'goals.jsonl', format: 'jsonl' } };
+
 /** Runs the rendered ASL with aws-local-stepfunctions and fake handlers for the three functions. */
-function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValue | Promise<JSONValue>) {
+function runLocally(
+  chunkHandler: (input: JSONValue, callNo: number) => JSONValue | Promise<JSONValue>,
+  restDeadline = 0,
+) {
   const { asl } = renderDefinition({ maxConcurrency: 3 });
   const calls: Calls = { chunk: [], finish: [] };
   const plan = (input: JSONValue): JSONValue => {
@@ -205,6 +212,7 @@ function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValu
       chunkCount: 3,
       mapThreshold: 765,
       chunks: [0, 1, 2],
+      restDeadline,
     };
   };
   const chunk = (input: JSONValue) => {
@@ -217,26 +225,27 @@ function runLocally(chunkHandler: (input: JSONValue, callNo: number) => JSONValu
     return { runId: i.runId, status: i.outcome };
   };
   const machine = new StateMachine(asl as unknown as AslDefinition);
-  const execution = machine.run(
-    { runId: 'r1', connectionId: 'c1', source: { uri: 'goals.jsonl', format: 'jsonl' } },
-    {
-      overrides: {
-        taskResourceLocalHandlers: {
-          [STATE_NAMES.plan]: plan,
-          [STATE_NAMES.chunk]: chunk,
-          [STATE_NAMES.finish]: finish,
-          [STATE_NAMES.markReauth]: finish,
-          [STATE_NAMES.markFailed]: finish,
-        },
-        retryIntervalOverrides: { [STATE_NAMES.chunk]: 0 },
-        waitTimeOverrides: { [STATE_NAMES.chunkWait]: 0 },
+  const execution = machine.run(RUN_INPUT, {
+    overrides: {
+      taskResourceLocalHandlers: {
+        [STATE_NAMES.plan]: plan,
+        [STATE_NAMES.chunk]: chunk,
+        [STATE_NAMES.finish]: finish,
+        [STATE_NAMES.markReauth]: finish,
+        [STATE_NAMES.markFailed]: finish,
       },
-      // Step Functions always names an execution; the definition's first state reads the name.
-      context: {
-        Execution: { Id: 'arn:aws:states:us-east-1:000000000000:execution:sync:exec-1', Name: 'exec-1' },
-      } as never,
+      retryIntervalOverrides: { [STATE_NAMES.chunk]: 0 },
+      waitTimeOverrides: { [STATE_NAMES.chunkWait]: 0 },
     },
-  );
+    // Step Functions always names an execution; the definition's first state reads the name.
+    context: {
+      Execution: {
+        Id: 'arn:aws:states:us-east-1:000000000000:execution:sync:exec-1',
+        Name: 'exec-1',
+        Input: RUN_INPUT,
+      },
+    } as never,
+  });
   return { result: execution.result, calls };
 }
 
@@ -268,7 +277,32 @@ describe('state machine execution (aws-local-stepfunctions)', () => {
       generation: 1,
       source: { uri: 'goals.jsonl' },
     });
-    expect(calls.finish).toEqual([{ runId: 'r1', outcome: 'completed' }]);
+    expect(calls.finish).toEqual([
+      {
+        runId: 'r1',
+        outcome: 'completed',
+        restDeadline: 0,
+        executionArn: 'arn:aws:states:us-east-1:000000000000:execution:sync:exec-1',
+        executionInput: RUN_INPUT,
+      },
+    ]);
+  });
+
+  it('ends a chunk loop on deferred as on complete, the deadline in every item and in the finish', async () => {
+    const passes = new Map<number, number>();
+    const deadline = Date.parse('2026-12-06T06:00:00Z');
+    const { result, calls } = runLocally((input) => {
+      const index = indexOf(input);
+      passes.set(index, (passes.get(index) ?? 0) + 1);
+      // Chunk 0 out of time once, then deferred; chunks 1 and 2 deferred at once: no pass repeats after.
+      const status = index === 0 && passes.get(index) === 1 ? 'partial' : 'deferred';
+      return { index, status, waitSeconds: 0, counts: {} };
+    }, deadline);
+    await expect(result).resolves.toEqual({ runId: 'r1', status: 'completed' });
+    expect(Object.fromEntries(passes)).toEqual({ 0: 2, 1: 1, 2: 1 });
+    for (const c of calls.chunk) expect(c).toMatchObject({ restDeadline: deadline });
+    expect(calls.finish).toHaveLength(1);
+    expect(calls.finish[0]).toMatchObject({ restDeadline: deadline, executionInput: RUN_INPUT });
   });
 
   it('retries a TransientError from a chunk and still completes', async () => {

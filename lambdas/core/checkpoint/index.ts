@@ -14,6 +14,7 @@ export { RUN_SK, runPk, SK_PREFIX } from './item-keys.ts';
 export type { RecordState } from './record-store.ts';
 export { RecordStore } from './record-store.ts';
 export { ttlSeconds } from './retention.ts';
+export { markContinuing } from './run-continuing.ts';
 export type { AcquiredLease, RunFence } from './run-lease.ts';
 export { RunLease } from './run-lease.ts';
 export { RunStore, sourceChange } from './run-store.ts';
@@ -23,6 +24,7 @@ export type {
   GoalCounts,
   HcmIds,
   LedgerItem,
+  RunContinuation,
   RunItem,
   RunStatus,
   RunTotals,

@@ -14,6 +14,11 @@ export interface SourceLocation {
 export type RunStatus =
   | 'planning'
   | 'running'
+  /**
+   * Not terminal: the execution's REST deadline passed with records still pending, and a new execution
+   * of the same run continues from the ledger (sync/continuation.ts). No sync.completed/failed yet.
+   */
+  | 'continuing'
   | 'completed'
   | 'completed_with_failures'
   | 'failed'
@@ -25,6 +30,16 @@ export const TERMINAL_RUN_STATUSES: readonly RunStatus[] = [
   'failed',
   'needs_reauth',
 ];
+
+export interface RunContinuation {
+  /** Valid records with no terminal state when the run was handed over. */
+  pending: number;
+  /** The executions the run has taken so far (1 + continuations), counting the one it was handed to. */
+  executions: number;
+  /** The execution the run was handed to. */
+  executionName: string;
+  at: string;
+}
 
 export interface RunTotals {
   totalRecords: number;
@@ -100,6 +115,11 @@ export interface RunItem {
   estimate?: Readonly<Record<string, unknown>>;
   /** The execution that planned the current attempt. */
   executionArn?: string;
+  /**
+   * The latest hand-over to a new execution: how many records were still pending then (a continuation
+   * that settled none of them is not continued again) and how many executions the run has taken.
+   */
+  continuation?: RunContinuation;
   startedAt: string;
   finishedAt?: string;
   durationMs?: number;

@@ -75,7 +75,8 @@ export const ENGINE_DEFAULTS = {
 
 export interface ChunkResult {
   index: number;
-  status: 'complete' | 'partial';
+  /** `deferred`: not processed, the execution's REST deadline had passed (sync-chunk; continuation.ts). */
+  status: 'complete' | 'partial' | 'deferred';
   counts: ChunkCounts;
   /** For a partial caused by another worker's claim or an unclear write: seconds to wait before the next pass. */
   waitSeconds: number;

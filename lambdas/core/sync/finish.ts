@@ -1,18 +1,17 @@
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type {
   ChunkStore,
-  ChunkSummary,
   GoalCounts,
   HdlPartStore,
-  RunItem,
   RunLease,
   RunStatus,
   RunStore,
-  VerifyCounts,
 } from '#core/checkpoint/index.ts';
 import { ConfigError } from '../errors.ts';
 import { maskSecrets } from '../mask.ts';
 import { type Clock, type EventPublisher, systemClock } from '../ports.ts';
+import { type ContinueDeps, continueRun, ensureContinued, shouldContinue } from './continuation.ts';
+import { fromRecords, fromSummaries, twinCount } from './finish-counts.ts';
 
 export type FinishOutcome = 'completed' | 'needs_reauth' | 'failed';
 
@@ -28,6 +27,10 @@ export interface FinishInput {
    * Catch (timeout, abort, history limit): ignored unless that execution planned the current attempt.
    */
   executionArn?: string;
+  /** The execution's REST deadline (epoch ms, 0: none): past it with records pending, the run continues. */
+  restDeadline?: number;
+  /** `$$.Execution.Input`: what a continuation's input is made of (continuation.ts). */
+  executionInput?: Record<string, unknown>;
 }
 
 export interface FinishOutput {
@@ -42,6 +45,8 @@ export interface FinishOutput {
   changed: boolean;
   /** The report came from an older execution of a resumed run: nothing was changed. */
   stale?: boolean;
+  /** Status `continuing`: the execution the run was handed to (continuation.ts). */
+  continuation?: { executionName: string; started: boolean; pending: number };
 }
 
 /** The subset of Powertools Metrics finish-sync uses. */
@@ -57,72 +62,8 @@ export interface FinishDeps {
   clock?: Clock;
   /** The run's HDL parts (issue 24): sync.completed says how many records each write path took. */
   hdlParts?: HdlPartStore;
-}
-
-function fromSummaries(run: RunItem, summaries: ChunkSummary[]): GoalCounts | undefined {
-  const totals = run.totals;
-  if (!totals || run.chunkCount === undefined || summaries.length !== run.chunkCount) return undefined;
-  // Only a full set of complete snapshots from this attempt describes the run exactly.
-  if (summaries.some((s) => s.attempt !== run.attempt || s.status !== 'complete')) return undefined;
-  const sum = (f: keyof ChunkSummary) => summaries.reduce((n, s) => n + (s[f] as number), 0);
-  const sumVerify = (f: 'verifyMissing' | 'verifyDrifted' | 'verifyRepaired') =>
-    summaries.reduce((n, s) => n + (s[f] ?? 0), 0);
-  const counts: GoalCounts = {
-    total: totals.totalRecords,
-    created: sum('created'),
-    updated: sum('updated'),
-    unchanged: sum('unchanged'),
-    reconciled: sum('reconciled'),
-    invalid: totals.invalid,
-    failed: sum('failed'),
-    unsettled: summaries.reduce((n, s) => n + (s.unsettled ?? 0), 0),
-    ...(run.verify
-      ? {
-          verify: {
-            missing: sumVerify('verifyMissing'),
-            drifted: sumVerify('verifyDrifted'),
-            repaired: sumVerify('verifyRepaired'),
-          },
-        }
-      : {}),
-  };
-  const settled =
-    counts.created + counts.updated + counts.unchanged + counts.reconciled + counts.failed + counts.unsettled;
-  return settled === totals.validRecords ? counts : undefined;
-}
-
-async function fromRecords(run: RunItem, runs: RunStore): Promise<GoalCounts> {
-  const counts: GoalCounts = {
-    total: run.totals?.totalRecords ?? 0,
-    created: 0,
-    updated: 0,
-    unchanged: 0,
-    reconciled: 0,
-    invalid: run.totals?.invalid ?? 0,
-    failed: 0,
-    unsettled: 0,
-  };
-  const verify: VerifyCounts = { missing: 0, drifted: 0, repaired: 0 };
-  let settled = 0;
-  for (const r of await runs.listRecordStates(run.runId)) {
-    if (r.verifyFinding) {
-      verify[r.verifyFinding] += 1;
-      if (r.status === 'done') verify.repaired += 1;
-    }
-    if (r.status === 'failed') counts.failed += 1;
-    else if (r.status === 'unsettled') counts.unsettled += 1;
-    else if (r.status === 'done' && r.action && r.action in counts) counts[r.action as 'created'] += 1;
-    else continue;
-    settled += 1;
-  }
-  // Records with no terminal state at all (a run that stopped early) are unsettled too.
-  counts.unsettled += Math.max(0, (run.totals?.validRecords ?? 0) - settled);
-  return run.verify ? { ...counts, verify } : counts;
-}
-
-/** Keys with twins of ours, from this attempt's chunk summaries (the records hold no twin). */
-function twinCount(run: RunItem, summaries: ChunkSummary[]): number {
-  return summaries.filter((s) => s.attempt === run.attempt).reduce((n, s) => n + (s.twins ?? 0), 0);
+  /** Continuing a run past its execution's REST deadline; without it a run never continues. */
+  continuation?: Pick<ContinueDeps, 'doc' | 'checkpointTable' | 'starter'>;
 }
 
 function statusFor(outcome: FinishOutcome, counts: GoalCounts): RunStatus {
@@ -203,9 +144,16 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
   const outcome = input.outcome ?? 'completed';
   const run = await deps.runs.getRun(input.runId);
   if (!run) return finishUnplanned(input, deps, clock);
-  if (input.executionArn && run.executionArn && input.executionArn !== run.executionArn) {
+  const newer = input.executionArn && run.executionArn && input.executionArn !== run.executionArn;
+  // A status-rule report (outcome failed, its executionArn) of the execution that handed the run over:
+  // the continuation owns the run now, its end is not the run's failure.
+  const handedOver = run.status === 'continuing' && outcome === 'failed' && input.executionArn;
+  if (handedOver && !newer) await ensureContinued(run, input, deps.continuation);
+  if (newer || handedOver) {
     // A resume already started a newer execution: the old one's end says nothing about the run.
-    const goals = run.counts ?? (await fromRecords(run, deps.runs));
+    const { pending: _p, ...goals } = run.counts
+      ? { ...run.counts, pending: 0 }
+      : await fromRecords(run, deps.runs);
     return {
       runId: run.runId,
       status: run.status,
@@ -221,8 +169,31 @@ export async function finishRun(input: FinishInput, deps: FinishDeps): Promise<F
   const summaries = await deps.chunks.listChunkSummaries(run.runId);
   const fast = fromSummaries(run, summaries);
   const twins = twinCount(run, summaries);
-  const counted = fast ?? (await fromRecords(run, deps.runs));
+  const { pending, ...counted } = fast ? { ...fast, pending: 0 } : await fromRecords(run, deps.runs);
   const goals = twins > 0 ? { ...counted, twins } : counted;
+  if (
+    outcome === 'completed' &&
+    deps.continuation &&
+    shouldContinue(run, pending, input.restDeadline, clock.now())
+  ) {
+    const handed = await continueRun(
+      run,
+      { counts: goals, pending, ...(input.executionInput ? { executionInput: input.executionInput } : {}) },
+      { ...deps.continuation, events: deps.events, ...(deps.lease ? { lease: deps.lease } : {}), clock },
+    );
+    if (handed) {
+      return {
+        runId: run.runId,
+        status: 'continuing',
+        goals,
+        durationMs: Math.max(0, clock.now() - Date.parse(run.startedAt)),
+        invalidRecordCount: goals.invalid,
+        aggregation: 'records',
+        changed: handed.changed,
+        continuation: { executionName: handed.executionName, started: handed.started, pending },
+      };
+    }
+  }
   const lastError = maskedError(input.error);
   const wanted = statusFor(outcome, goals);
   const changed = await deps.runs.transition(run.runId, { status: wanted, counts: goals, lastError });

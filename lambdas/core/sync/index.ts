@@ -3,6 +3,14 @@
  * Everything else in the folder is internal.
  */
 
+export {
+  type Continued,
+  continuationInput,
+  continuationName,
+  continueRun,
+  pastRestDeadline,
+  shouldContinue,
+} from './continuation.ts';
 export type { ChunkCounts } from './counts.ts';
 export { addCounts, emptyCounts } from './counts.ts';
 export type { ChunkResult, EngineOptions } from './engine.ts';
@@ -51,6 +59,7 @@ export {
   type EstimateSettings,
   estimateRun,
   type RunEstimate,
+  restDeadlineOf,
   wouldNotFit,
 } from './run-estimate.ts';
 export type {

@@ -76,6 +76,8 @@ const chunkTaskSchema = z.looseObject({
   source: sourceSchema,
   attempt: int(1),
   generation: z.optional(int(1)),
+  // The execution's REST deadline (epoch ms, 0: none): a pass that starts later defers.
+  restDeadline: z.optional(int(0)),
   chunk: z.union([int(0), chunkRefSchema]),
 });
 
@@ -86,6 +88,9 @@ const finishSchema = z.looseObject({
   runId: id,
   outcome: z.optional(z.enum(['completed', 'needs_reauth', 'failed'])),
   error: z.optional(z.looseObject({ Error: text, Cause: text })),
+  executionArn: text,
+  restDeadline: z.optional(int(0)),
+  executionInput: z.optional(z.record(z.string(), z.unknown())),
 });
 
 function parse<T>(schema: z.ZodMiniType<T>, what: string, value: unknown): T {
@@ -150,20 +155,32 @@ function fromStatusChange(d: z.infer<typeof statusChangeSchema>['detail']): Fini
     runId = undefined;
   }
   // Without the input (not delivered for some encrypted executions), the execution name is the run id
-  // (goal-sync start) or the run id plus -r<n> (goal-sync resume).
-  const fallback = (d.name ?? d.executionArn.split(':').pop() ?? '').replace(/-r\d+$/, '');
+  // (goal-sync start), the run id plus -r<n> (goal-sync resume) or --<n> (a continuation).
+  const fallback = (d.name ?? d.executionArn.split(':').pop() ?? '').replace(/(-r|--)\d+$/, '');
   // A run id the input got wrong (MarkFailed could not finish it either) falls back to the name too:
   // the execution still ends in one sync.failed instead of a retried, dead-lettered finish.
   const usable = typeof runId === 'string' && id.safeParse(runId).success ? runId : fallback;
   const parsedId = parse(id, 'execution status change', usable);
+  const executionInput = objectOf(d.input);
   return {
     runId: canonicalRunId(parsedId),
     outcome: 'failed',
     executionArn: d.executionArn,
+    // A continuing run's hand-over, if the execution ended before it, is started from this input.
+    ...(executionInput ? { executionInput } : {}),
     error: {
       Error: d.error ?? `Execution${d.status.charAt(0)}${d.status.slice(1).toLowerCase().replace('_o', 'O')}`,
       Cause:
         d.cause ?? `the execution ended with status ${d.status} outside the state machine's error handling`,
     },
   };
+}
+
+function objectOf(json: string | null | undefined): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = json ? JSON.parse(json) : undefined;
+    return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }

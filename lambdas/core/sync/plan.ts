@@ -80,6 +80,8 @@ export interface ChunkTask {
   attempt: number;
   /** The run generation of this plan's take of the run lease: every claim and write is fenced by it. */
   generation?: number;
+  /** The execution's REST deadline (epoch ms, 0: none): a pass that starts later defers (continuation.ts). */
+  restDeadline?: number;
   /** The range itself, or its index when the plan was too big to inline (read from `CHUNKREF#<index>`). */
   chunk: ChunkRef | number;
 }

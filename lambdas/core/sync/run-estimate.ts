@@ -4,7 +4,8 @@ import { RunWouldNotFitError } from '../errors.ts';
  * How long a run's REST writes take at the stack's HCM request ceiling, against the time its execution
  * has left (issue 24 item 4): at 10 requests/s a 200,000-goal REST run needs about 5.6 h, at the edge of
  * the state machine's 6 h timeout. plan-sync estimates before any chunk runs, so a run that would not fit
- * goes through HDL (auto with HDL configured) or is refused at plan time, never timed out mid-run.
+ * goes through HDL (auto with HDL configured) or continues in a new execution of the same run before
+ * the timeout (continuation.ts), never timed out mid-run.
  */
 
 /** REST requests per goal written: the baseline bench's 1.017 (a POST or PATCH, a few retries and reads). */
@@ -71,9 +72,23 @@ export function estimateRun(
   return { ...base, timeLeftSeconds, fits: restSeconds <= timeLeftSeconds };
 }
 
+/**
+ * The execution's REST deadline (epoch ms): its start + the timeout - the end reserve. Chunk passes that
+ * start later defer (sync-chunk), and finish-sync continues the run in a new execution. 0: no deadline
+ * (no timeout configured, as locally without --execution-timeout-s).
+ */
+export function restDeadlineOf(s: EstimateSettings): number {
+  if (s.executionTimeoutMs === undefined) return 0;
+  const started = Math.min(s.executionStartedAt ?? s.now, s.now);
+  return started + s.executionTimeoutMs - (s.endReserveMs ?? DEFAULT_END_RESERVE_MS);
+}
+
 const hours = (seconds: number) => `${(seconds / 3600).toFixed(1)} h`;
 
-/** The refusal of a REST run that would not fit (rest asked, or no HDL configured). */
+/**
+ * The refusal of a REST run that cannot continue: its execution has no time left at all to write (the
+ * timeout no longer than the end reserve, or a plan that used it up), so every chunk would defer.
+ */
 export function wouldNotFit(runId: string, e: RunEstimate, hdlConfigured: boolean): RunWouldNotFitError {
   const ways = [
     ...(hdlConfigured ? ['start it with writeMode auto or hdl'] : ['configure HDL (hdlSourceSystemOwner)']),

@@ -319,6 +319,20 @@ export const CALLS: Record<Principal, AwsCall[]> = {
       sdk: 'PutEventsCommand',
       file: 'lambdas/core/adapters/aws/event-publisher.ts',
     },
+    // A run past its execution's REST deadline continues in a new execution (sync/continuation.ts).
+    {
+      action: 'states:StartExecution',
+      resource: 'stateMachine',
+      sdk: 'StartExecutionCommand',
+      file: 'lambdas/core/adapters/aws/execution-starter.ts',
+    },
+    ...(['kms:GenerateDataKey', 'kms:Decrypt'] as const).map((action) => ({
+      action,
+      resource: 'dataKey' as const,
+      context: { 'kms:EncryptionContext:aws:states:stateMachineArn': '{stateMachineArn}' },
+      sdk: 'StartExecution (execution input encrypted with the state machine key)',
+      file: 'infra/stack.ts',
+    })),
     ...platformCalls(),
   ],
   /** The HDL branch's steps (lambdas/hdl-load): source, ledger, parts in runs/, the broker's token. */

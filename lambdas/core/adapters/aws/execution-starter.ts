@@ -1,7 +1,7 @@
 import { type SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import type { ExecutionStarter } from '#core/sync/index.ts';
 
-/** The schedule starter's StartExecution (lambdas/schedule-starter); the name is the run id. */
+/** StartExecution of a named execution: the schedule starter's (the run id) and finish-sync's (a run's continuation, `<runId>--<n>`). */
 export class SfnExecutionStarter implements ExecutionStarter {
   constructor(
     private readonly sfn: SFNClient,
