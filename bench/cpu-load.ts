@@ -4,7 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
  * How much CPU *other* processes took while the bench ran: the machine's busy time from /proc/stat
  * minus the time of this process tree (the bench, its peers' processes, the pipeline children; their
  * reaped children's time moves into the parent's cutime/cstime, so none is lost or counted twice).
- * Sampled once a second. /proc/loadavg would not do: it counts runnable tasks (ours included, and
+ * Steal (the host running another guest while this one waited) is sampled beside it: a steal-heavy
+ * host looks quiet by busy time alone. Sampled once a second. /proc/loadavg would not do: it counts runnable tasks (ours included, and
  * the damped 1-minute average lags a burst by a minute), so it cannot say whose CPU it was.
  */
 export interface LoadSample {
@@ -13,6 +14,8 @@ export interface LoadSample {
   otherCores: number;
   /** Cores this process tree used. */
   ownCores: number;
+  /** Cores the hypervisor gave to other guests while this one wanted them (steal): as unavailable as a busy core. */
+  stealCores: number;
 }
 
 export interface LoadSummary {
@@ -20,8 +23,15 @@ export interface LoadSummary {
   source: '/proc/stat minus this process tree';
   meanCores: number;
   maxCores: number;
+  /** Mean and peak steal (absent in rows measured before it was sampled). */
+  stealMeanCores?: number;
+  stealMaxCores?: number;
   samples: number;
 }
+
+/** Cores the run could not have: other processes plus steal. Over LOADED_ABOVE_CORES, a row is loaded. */
+export const takenCores = (s: LoadSummary | undefined): number =>
+  (s?.meanCores ?? 0) + (s?.stealMeanCores ?? 0);
 
 /** Jiffies per second (USER_HZ): 100 on every Linux the bench runs on. */
 const CLK_TCK = 100;
@@ -36,6 +46,13 @@ export function busyJiffies(procStat: string): number {
     .slice(1)
     .map(Number);
   return user + nice + system + irq + softirq;
+}
+
+/** The steal column (8th) of the aggregate `cpu` line: time this virtual machine was ready to run but the host ran another. */
+export function stealJiffies(procStat: string): number {
+  const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) throw new Error('/proc/stat has no aggregate cpu line');
+  return Number(line.trim().split(/\s+/)[8] ?? 0) || 0;
 }
 
 /** utime + stime + cutime + cstime of one /proc/<pid>/stat line (fields 14-17; the name may hold spaces). */
@@ -77,22 +94,30 @@ export function processTree(root = process.pid): number[] {
 const treeJiffies = (): number =>
   processTree().reduce((sum, pid) => sum + processJiffies(read(`/proc/${pid}/stat`) ?? ''), 0);
 
-/** Cores used by others and by us between two readings. */
-export function coresBetween(
-  a: { atMs: number; busy: number; own: number },
-  b: { atMs: number; busy: number; own: number },
-): { otherCores: number; ownCores: number } {
+interface Reading {
+  atMs: number;
+  busy: number;
+  own: number;
+  steal: number;
+}
+
+/** Cores used by others, by us and stolen by the host between two readings. */
+export function coresBetween(a: Reading, b: Reading): Omit<LoadSample, 'atMs'> {
   const seconds = (b.atMs - a.atMs) / 1000;
-  if (seconds <= 0) return { otherCores: 0, ownCores: 0 };
-  const own = Math.max(0, b.own - a.own) / CLK_TCK / seconds;
-  const busy = Math.max(0, b.busy - a.busy) / CLK_TCK / seconds;
-  return { otherCores: Math.max(0, busy - own), ownCores: own };
+  if (seconds <= 0) return { otherCores: 0, ownCores: 0, stealCores: 0 };
+  const perSecond = (jiffies: number) => Math.max(0, jiffies) / CLK_TCK / seconds;
+  const own = perSecond(b.own - a.own);
+  return {
+    otherCores: Math.max(0, perSecond(b.busy - a.busy) - own),
+    ownCores: own,
+    stealCores: perSecond(b.steal - a.steal),
+  };
 }
 
 /** Samples every `intervalMs` until stopped; `summary(from, to)` for one row's run. */
 export class OtherCpuSampler {
   private readonly samples: LoadSample[] = [];
-  private last: { atMs: number; busy: number; own: number } | undefined;
+  private last: Reading | undefined;
   private timer: NodeJS.Timeout | undefined;
   readonly available: boolean;
 
@@ -115,18 +140,23 @@ export class OtherCpuSampler {
   summary(fromMs: number, toMs: number): LoadSummary | undefined {
     const inside = this.samples.filter((s) => s.atMs > fromMs && s.atMs <= toMs + this.intervalMs);
     if (inside.length === 0) return undefined;
-    const mean = inside.reduce((n, s) => n + s.otherCores, 0) / inside.length;
-    const max = Math.max(...inside.map((s) => s.otherCores));
+    const round = (n: number) => Math.round(n * 100) / 100;
+    const mean = (pick: (s: LoadSample) => number) =>
+      round(inside.reduce((n, s) => n + pick(s), 0) / inside.length);
+    const max = (pick: (s: LoadSample) => number) => round(Math.max(...inside.map(pick)));
     return {
       source: '/proc/stat minus this process tree',
-      meanCores: Math.round(mean * 100) / 100,
-      maxCores: Math.round(max * 100) / 100,
+      meanCores: mean((s) => s.otherCores),
+      maxCores: max((s) => s.otherCores),
+      stealMeanCores: mean((s) => s.stealCores),
+      stealMaxCores: max((s) => s.stealCores),
       samples: inside.length,
     };
   }
 
-  private reading() {
-    return { atMs: Date.now(), busy: busyJiffies(read('/proc/stat') ?? ''), own: treeJiffies() };
+  private reading(): Reading {
+    const stat = read('/proc/stat') ?? '';
+    return { atMs: Date.now(), busy: busyJiffies(stat), own: treeJiffies(), steal: stealJiffies(stat) };
   }
 
   private sample(): void {

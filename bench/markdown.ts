@@ -4,6 +4,18 @@ import { type BenchResults, type MeasuredRow, summaryLines, warningsFor } from '
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
+/** Other processes' mean cores, then steal (rows measured before steal was sampled have none to show). */
+export function cpuCell(r: Pick<MeasuredRow, 'otherCpu' | 'loaded' | 'attempts'>): string {
+  if (!r.otherCpu) return '?';
+  const steal = r.otherCpu.stealMeanCores;
+  return (
+    fmt(r.otherCpu.meanCores, 2) +
+    (steal === undefined ? '' : ` +${fmt(steal, 2)} steal`) +
+    (r.loaded ? ' LOADED' : '') +
+    (r.attempts > 1 ? ' (rerun)' : '')
+  );
+}
+
 /**
  * The results table: one row per scenario x mode, in run order. Two ceiling shares, shown only where
  * the HCM rate limit is what bounds the run (`paced` scenarios; the JSON keeps both for every row):
@@ -58,9 +70,7 @@ export function tableCells(
       fmt(r.simulatorsPeakRssMb),
       fmt(r.wallMs / 1000, 1),
       r.map ?? '-',
-      r.otherCpu
-        ? `${fmt(r.otherCpu.meanCores, 2)}${r.loaded ? ' LOADED' : ''}${r.attempts > 1 ? ' (rerun)' : ''}`
-        : '?',
+      cpuCell(r),
       r.outcome,
     ];
   });

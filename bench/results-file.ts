@@ -121,7 +121,7 @@ export function warningsFor(r: BenchResults, expected: string[]): string[] {
   const loaded = r.scenarios.filter((row) => row.loaded);
   if (loaded.length > 0) {
     out.push(
-      `NOT A QUIET MACHINE: ${loaded.map(rowKey).join(', ')} ran while other processes used more than ` +
+      `NOT A QUIET MACHINE: ${loaded.map(rowKey).join(', ')} ran while other processes (with steal) took more than ` +
         `${LOADED_ABOVE_CORES} core (also in the one rerun): their times and ratios are not the system's.`,
     );
   }
@@ -131,6 +131,15 @@ export function warningsFor(r: BenchResults, expected: string[]): string[] {
   if (r.code.dirty)
     out.push('Measured with uncommitted changes under lambdas/ or local/: not a result of any commit.');
   return out;
+}
+
+function stealLine(cpu: LoadSummary[]): string {
+  const withSteal = cpu.flatMap((c) => (c.stealMeanCores === undefined ? [] : [c]));
+  if (withSteal.length === 0) return 'steal not sampled in these rows; ';
+  const mean = withSteal.reduce((n, c) => n + (c.stealMeanCores ?? 0), 0) / withSteal.length;
+  const max = Math.max(...withSteal.map((c) => c.stealMaxCores ?? 0));
+  const of = withSteal.length < cpu.length ? ` (${withSteal.length} of ${cpu.length} rows)` : '';
+  return `CPU stolen by the host: mean ${mean.toFixed(2)} cores, peak ${max.toFixed(2)}${of}; `;
 }
 
 /** One line on what was measured, where, and how busy the machine was. */
@@ -148,7 +157,7 @@ export function summaryLines(r: BenchResults): string[] {
     meanOfMeans === undefined
       ? 'CPU of other processes: not sampled (no /proc/stat).'
       : `CPU of other processes (/proc/stat minus the bench's process tree, sampled each second): mean ` +
-        `${meanOfMeans.toFixed(2)} cores over the rows, peak ${max?.toFixed(2)}; a row above ` +
-        `${LOADED_ABOVE_CORES} core on average is marked loaded and runs once more.`,
+        `${meanOfMeans.toFixed(2)} cores over the rows, peak ${max?.toFixed(2)}; ${stealLine(cpu)}a row above ` +
+        `${LOADED_ABOVE_CORES} core on average (other processes plus steal) is marked loaded and runs once more.`,
   ];
 }

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { prepareSource, type SourceFacts } from './bench-source.ts';
 import { checksFor, scaleChecks } from './checks.ts';
 import { codeIdentity } from './code-identity.ts';
-import { OtherCpuSampler } from './cpu-load.ts';
+import { OtherCpuSampler, takenCores } from './cpu-load.ts';
 import { type Mode, type ModeRun, runScenario } from './execute.ts';
 import { renderBenchHtml } from './html.ts';
 import { renderReport } from './markdown.ts';
@@ -126,7 +126,7 @@ function measure(run: ModeRun, sampler: OtherCpuSampler, commit: string, attempt
     measuredAt: new Date(run.startedAtMs).toISOString(),
     commit,
     ...(otherCpu ? { otherCpu } : {}),
-    loaded: (otherCpu?.meanCores ?? 0) > LOADED_ABOVE_CORES,
+    loaded: takenCores(otherCpu) > LOADED_ABOVE_CORES,
     attempts,
   };
 }
@@ -170,14 +170,14 @@ async function main(): Promise<number> {
     for (const j of jobs.filter((job) => rows.get(keyOf(job))!.loaded)) {
       const first = rows.get(keyOf(j))!;
       log(
-        `${keyOf(j)}: other processes used ${first.otherCpu?.meanCores} cores on average: running it again`,
+        `${keyOf(j)}: other processes and steal took ${takenCores(first.otherCpu).toFixed(2)} cores on average: running it again`,
       );
       // A state dir of its own: the first run's secrets and manifests must not leak into the second.
       const rerunDir = join(workDir, 'rerun');
       await mkdir(rerunDir, { recursive: true });
       const again = await runOne(j.s, j.mode, facts.get(j.s)!, rerunDir);
       const second = measure(again, sampler, code.commit, 2);
-      if ((second.otherCpu?.meanCores ?? 0) <= (first.otherCpu?.meanCores ?? 0)) {
+      if (takenCores(second.otherCpu) <= takenCores(first.otherCpu)) {
         runs.set(keyOf(j), again);
         rows.set(keyOf(j), second);
       } else rows.set(keyOf(j), { ...first, attempts: 2 });

@@ -1,12 +1,21 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { CodeIdentity } from '../../bench/code-identity.ts';
-import { busyJiffies, coresBetween, processJiffies, processTree } from '../../bench/cpu-load.ts';
+import {
+  busyJiffies,
+  coresBetween,
+  processJiffies,
+  processTree,
+  stealJiffies,
+  takenCores,
+} from '../../bench/cpu-load.ts';
+import { cpuCell } from '../../bench/markdown.ts';
 import {
   type BenchResults,
   type MeasuredRow,
   mergeResults,
   serializeResults,
+  summaryLines,
   warningsFor,
 } from '../../bench/results-file.ts';
 import type { RunSeries } from '../../local/charts/series.ts';
@@ -15,6 +24,7 @@ describe('bench: CPU of other processes', () => {
   it('busy jiffies are user + nice + system + irq + softirq of the aggregate line', () => {
     const stat = 'cpu  1000 50 300 9000 40 0 25 7 0 0\ncpu0 500 25 150 4500 20 0 12 3 0 0\n';
     expect(busyJiffies(stat)).toBe(1000 + 50 + 300 + 0 + 25);
+    expect(stealJiffies(stat)).toBe(7);
   });
 
   it("a process's jiffies are utime + stime + cutime + cstime, also when its name holds spaces and parens", () => {
@@ -24,17 +34,31 @@ describe('bench: CPU of other processes', () => {
   });
 
   it('other cores = machine busy time minus our tree, per second of the interval', () => {
-    const a = { atMs: 0, busy: 10_000, own: 2_000 };
-    // 2 s: the machine did 300 jiffies (1.5 cores), our tree 100 (0.5 core).
-    expect(coresBetween(a, { atMs: 2_000, busy: 10_300, own: 2_100 })).toEqual({
+    const a = { atMs: 0, busy: 10_000, own: 2_000, steal: 500 };
+    // 2 s: the machine did 300 jiffies (1.5 cores), our tree 100 (0.5 core), the host stole 40 (0.2 core).
+    expect(coresBetween(a, { atMs: 2_000, busy: 10_300, own: 2_100, steal: 540 })).toEqual({
       otherCores: 1,
       ownCores: 0.5,
+      stealCores: 0.2,
     });
     // Our tree can lose a reaped child's time for an instant: never below zero.
-    expect(coresBetween(a, { atMs: 1_000, busy: 10_050, own: 1_900 })).toEqual({
+    expect(coresBetween(a, { atMs: 1_000, busy: 10_050, own: 1_900, steal: 500 })).toEqual({
       otherCores: 0.5,
       ownCores: 0,
+      stealCores: 0,
     });
+  });
+
+  it('a row is loaded by other processes and steal together; rows from before steal count none', () => {
+    const summary = {
+      source: '/proc/stat minus this process tree',
+      meanCores: 0.7,
+      maxCores: 1,
+      samples: 9,
+    } as const;
+    expect(takenCores(summary)).toBe(0.7);
+    expect(takenCores({ ...summary, stealMeanCores: 0.4, stealMaxCores: 0.9 })).toBeCloseTo(1.1);
+    expect(takenCores(undefined)).toBe(0);
   });
 
   it.runIf(process.platform === 'linux')('the process tree holds this process and its children', async () => {
@@ -138,11 +162,34 @@ describe('bench: one results file from runs in parts', () => {
     r.scenarios[1] = row('herd', 'managed', { loaded: true, attempts: 2 });
     const w = warningsFor(r, order);
     expect(w[0]).toMatch(
-      /^NOT A QUIET MACHINE: herd\/managed ran while other processes used more than 1 core/,
+      /^NOT A QUIET MACHINE: herd\/managed ran while other processes \(with steal\) took more than 1 core/,
     );
     expect(w[1]).toBe('Not measured at this code: baseline/naive.');
     expect(w[2]).toMatch(/uncommitted changes/);
     expect(warningsFor(earlier(code()), ['baseline/managed'])).toEqual([]);
+  });
+
+  it('the summary and the table show steal where it was sampled, and say when it was not', () => {
+    const cpu = {
+      source: '/proc/stat minus this process tree',
+      meanCores: 0.1,
+      maxCores: 0.5,
+      samples: 9,
+    } as const;
+    const r = earlier(code());
+    r.scenarios = [row('baseline', 'managed', { otherCpu: cpu })];
+    expect(summaryLines(r)[2]).toMatch(/steal not sampled in these rows/);
+    r.scenarios = [
+      row('baseline', 'managed', { otherCpu: { ...cpu, stealMeanCores: 0.06, stealMaxCores: 0.3 } }),
+      row('herd', 'managed', { otherCpu: cpu }),
+    ];
+    expect(summaryLines(r)[2]).toMatch(
+      /CPU stolen by the host: mean 0\.06 cores, peak 0\.30 \(1 of 2 rows\)/,
+    );
+    expect(r.scenarios.map(cpuCell)).toEqual(['0.10 +0.06 steal', '0.10']);
+    expect(cpuCell({ loaded: true, attempts: 2, otherCpu: { ...cpu, stealMeanCores: 0.9 } })).toBe(
+      '0.10 +0.90 steal LOADED (rerun)',
+    );
   });
 });
 
