@@ -1,10 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunStore } from '#core/checkpoint/index.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
+import { silentHandlerDeps } from '../support/handler-deps.ts';
 import { ArraySource, goal } from './sync-fakes.ts';
 
 let dynamo: TestDynamo;
@@ -20,12 +19,8 @@ afterAll(async () => {
 const context = { getRemainingTimeInMillis: () => 60_000, awsRequestId: 'r' } as unknown as Context;
 
 function planner(source: ArraySource) {
-  const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
   return createPlanSyncHandler({
-    doc: dynamo.doc,
-    checkpointTable: dynamo.tables.checkpoints,
-    logger,
-    metrics: new Metrics({ namespace: 'Test', serviceName: 'test', logger }),
+    ...silentHandlerDeps(dynamo),
     openSource: () => source,
     defaultConnectionId: 'hcm-default',
   });

@@ -1,5 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
@@ -19,6 +17,7 @@ import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
 import { createPlanSyncHandler, type PlanSyncOutput } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler } from '../../lambdas/sync-chunk/handler.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
+import { silentHandlerDeps } from '../support/handler-deps.ts';
 import { ArraySource, FakeHcm, goal, TestClock } from './sync-fakes.ts';
 
 /**
@@ -90,14 +89,7 @@ describe('the REST deadline (pure)', () => {
 });
 
 function pipeline(source: ArraySource, hcm: FakeHcm, clock: TestClock) {
-  const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
-  const common = {
-    doc: dynamo.doc,
-    checkpointTable: dynamo.tables.checkpoints,
-    logger,
-    metrics: new Metrics({ namespace: 'Test', serviceName: 'test', logger }),
-    clock,
-  };
+  const common = { ...silentHandlerDeps(dynamo), clock };
   const published: Array<{ type: EventType; detail: Record<string, unknown> }> = [];
   return {
     published,

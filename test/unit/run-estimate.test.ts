@@ -1,5 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +7,7 @@ import { estimateRun, finishRun, type RunEstimate } from '#core/sync/index.ts';
 import type { EventType } from '../../lambdas/core/ports.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
+import { silentHandlerDeps } from '../support/handler-deps.ts';
 import { ArraySource, goal, TestClock } from './sync-fakes.ts';
 
 /**
@@ -90,12 +89,8 @@ const LATE_START = new Date(clock.now() - (5 * HOUR + 40 * 60_000)).toISOString(
 const records = (n: number) => ArraySource.of(Array.from({ length: n }, (_, i) => goal(i + 1)));
 
 function planner(source: ArraySource, hdlSourceSystemOwner?: string) {
-  const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
   return createPlanSyncHandler({
-    doc: dynamo.doc,
-    checkpointTable: dynamo.tables.checkpoints,
-    logger,
-    metrics: new Metrics({ namespace: 'Test', serviceName: 'test', logger }),
+    ...silentHandlerDeps(dynamo),
     openSource: () => source,
     clock,
     runBudget: { requestsPerSecond: 1, executionTimeoutMs: SIX_HOURS },

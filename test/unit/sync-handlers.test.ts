@@ -1,5 +1,3 @@
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ReauthRequiredError } from '../../lambdas/core/errors.ts';
@@ -8,6 +6,7 @@ import { createFinishSyncHandler } from '../../lambdas/finish-sync/handler.ts';
 import { createPlanSyncHandler } from '../../lambdas/plan-sync/handler.ts';
 import { createSyncChunkHandler } from '../../lambdas/sync-chunk/handler.ts';
 import { startTestDynamo, type TestDynamo } from '../support/dynalite.ts';
+import { silentHandlerDeps } from '../support/handler-deps.ts';
 import { ArraySource, FakeHcm, goal } from './sync-fakes.ts';
 
 let dynamo: TestDynamo;
@@ -39,13 +38,7 @@ function context(remainingMs = 600_000): Context {
 }
 
 function pipeline(source: ArraySource, hcm: FakeHcm) {
-  const logger = new Logger({ serviceName: 'test', logLevel: 'SILENT' });
-  const common = {
-    doc: dynamo.doc,
-    checkpointTable: dynamo.tables.checkpoints,
-    logger,
-    metrics: new Metrics({ namespace: 'Test', serviceName: 'test', logger }),
-  };
+  const common = silentHandlerDeps(dynamo);
   const published: EventType[] = [];
   return {
     published,
