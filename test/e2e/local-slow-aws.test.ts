@@ -51,5 +51,5 @@ describe('goal-sync local with slow AWS dependencies', () => {
     process.stdout.write(
       `[broker-measure] slow-aws ${JSON.stringify({ ...slow.report.tokens, dynamo: slow.report.dynamoFaults, durationMs: slow.report.durationMs })}\n`,
     );
-  }, 160_000);
+  });
 });

@@ -109,7 +109,7 @@ describe('resume refusals (goal-sync local)', () => {
     expect(resumed.err).toMatch(
       /run pinned-1 cannot resume: its source .* changed since it was planned \(size \d+ -> \d+ bytes\)/,
     );
-  }, 120_000);
+  });
 
   it('a resume of an unknown run id is refused (exit 2) and lists the known runs, nothing is started', async () => {
     const state = join(dir, 'state');
@@ -117,5 +117,5 @@ describe('resume refusals (goal-sync local)', () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain('run no-such-run does not exist');
     expect(r.err).toContain('known runs: pinned-1');
-  }, 120_000);
+  });
 });

@@ -209,7 +209,7 @@ function benchFixture(): BenchResults {
   };
 }
 
-describe('bench latest.html', { timeout: 120_000 }, () => {
+describe('bench latest.html', () => {
   describe.runIf(chromiumAvailable())('opened in headless Chromium', () => {
     it('warns first, then the table, then managed beside naive with marks in every panel', async () => {
       const dir = await mkdtemp(join(tmpdir(), 'bench-html-'));

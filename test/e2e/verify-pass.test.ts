@@ -125,5 +125,5 @@ describe('verify pass', () => {
     expect(again.verify).toMatchObject({ missing: 0, drifted: 0, repaired: 0 });
     expect(again.hcm.writes).toBe(0);
     expect(again.hcm.requests).toBe(again.goalIndex!.requests);
-  }, 120_000);
+  });
 });

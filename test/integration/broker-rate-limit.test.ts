@@ -72,7 +72,7 @@ describe('the token-endpoint rate (dynalite, concurrent instances)', () => {
     // One item read-and-write raced by all 40 lost ~19 races per slot (758 for 40 slots); spread over
     // 4 shards with a doubling backoff that hops shards, about one per slot.
     expect(conflicts).toBeLessThanOrEqual(2 * admitted.length);
-  }, 60_000);
+  });
 
   it('holds the per-minute limit as well as the per-second one', async () => {
     // Virtual time: a minute passes in moments, dynalite's calls stay real.
@@ -98,7 +98,7 @@ describe('the token-endpoint rate (dynalite, concurrent instances)', () => {
     } finally {
       v.stop();
     }
-  }, 60_000);
+  });
 
   it('no slot before the deadline: NoRateSlotError (not sent), without waiting for the slot', async () => {
     const r = instance({ perSecond: 1, shards: 1, key: '~rate-limit:test-deadline' });
@@ -160,7 +160,7 @@ describe('the token-endpoint rate (dynalite, concurrent instances)', () => {
     } finally {
       await proxy.close();
     }
-  }, 60_000);
+  });
 });
 
 describe('brokers share the rate (IdP simulator)', () => {

@@ -101,5 +101,5 @@ describe('fault campaign: crash at a random point, resume', () => {
     const runs = summaries.flat();
     expect(runs).toHaveLength(SEEDS.length);
     measure('fault-campaign crash-resume', { seeds: SEEDS.length, runs });
-  }, 110_000);
+  });
 });

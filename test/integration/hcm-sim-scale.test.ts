@@ -52,7 +52,7 @@ beforeAll(async () => {
     expect(res.status).toBe(200);
     await res.arrayBuffer();
   }
-}, 120_000);
+});
 
 afterAll(async () => {
   await sim?.close();

@@ -195,7 +195,7 @@ describe('late commits far past the visibility wait (dynalite + HCM simulator ov
     const goals = peers.hcm.goals().filter((g) => v3.some((x) => x.goalName === g.GoalName));
     expect(goals.length).toBeGreaterThanOrEqual(GOALS);
     expect(goals.every((g) => g.Description === 'content v3')).toBe(true);
-  }, 120_000);
+  });
 
   it('control: with the POST fence and If-Match turned off, the same campaign stores duplicates and older content', async () => {
     protocolGuards.noPostWhileUnclear = false;
@@ -203,5 +203,5 @@ describe('late commits far past the visibility wait (dynalite + HCM simulator ov
     const r = await campaign();
     console.log(`control: ${JSON.stringify(r.findings)}`);
     expect(r.findings.some((f) => f.duplicates > 0 || f.olderThanLedger > 0)).toBe(true);
-  }, 120_000);
+  });
 });

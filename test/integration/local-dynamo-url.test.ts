@@ -32,7 +32,7 @@ function toNextPlan(line: string): string {
   });
 }
 
-describe('goal-sync local --dynamo-url', { timeout: 120_000 }, () => {
+describe('goal-sync local --dynamo-url', () => {
   it('keeps every checkpoint in the given DynamoDB; the identity changes are read back from it', async () => {
     const source = join(dir, 'goals.jsonl');
     await writeSampleFile(source, { goals: 40, seed: 5, invalidRate: 0 });

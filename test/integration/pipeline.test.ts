@@ -107,7 +107,7 @@ describe('pipeline over dynalite + IdP + HCM simulator', () => {
       brokerRequests: run.brokerRequests,
       chunkPasses: run.passes,
     });
-  }, 150_000);
+  });
 
   it('a second run of the unchanged source settles every goal as unchanged without any HCM request', async () => {
     const before = peers.hcm.stats();

@@ -136,7 +136,7 @@ describe('twins: two goals of one key that two POSTs of ours made', () => {
     // A removal repeated is harmless: the goal already gone answers 404.
     const again = await removeYounger(simClient(peers, TIMING), twins.slice(1));
     expect(again.every((r) => r.outcome === 'gone')).toBe(true);
-  }, 120_000);
+  });
 
   it('a second goal a person made (one POST of ours) is no twin of ours', async () => {
     const store = memoryIndexStore();
@@ -163,7 +163,7 @@ describe('twins: two goals of one key that two POSTs of ours made', () => {
     expect(findTwins(records, (k) => items.get(k), snapshot)).toHaveLength(1);
     // The same listing with a ledger that saw one POST per record: nobody's twins but a person's.
     expect(findTwins(records, (k) => ({ ...items.get(k)!, postsSent: 1 }), snapshot)).toEqual([]);
-  }, 60_000);
+  });
 
   it('goal-sync twins lists them from the checkpoint table and --remove deletes on the pod over HTTP', async () => {
     // CloudFormation has no local peer: its answer is mocked; the table is dynalite, the pod the simulator.
@@ -206,5 +206,5 @@ describe('twins: two goals of one key that two POSTs of ours made', () => {
     } finally {
       cfn.restore();
     }
-  }, 60_000);
+  });
 });

@@ -263,7 +263,7 @@ describe('continuing a run in a new execution (handlers, dynalite)', () => {
     expect(hcm.goals).toHaveLength(400);
     // A late retry of the first execution's finish is stale now (a newer execution planned).
     expect(await p.finish(finish, context())).toMatchObject({ stale: true, status: 'completed' });
-  }, 60_000);
+  });
 
   it('before the deadline, or without progress since the last hand-over, the run ends as before', async () => {
     const source = ArraySource.of(Array.from({ length: 4 }, (_, i) => goal(9_000 + i)));
