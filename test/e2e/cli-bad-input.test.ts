@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { goalSync } from '../support/interrupt-run.ts';
+import { goalSync } from '../support/goal-sync-cli.ts';
 
 // Bad input, as a newcomer meets it: each case with its exit code and its one message.
 // biome-ignore lint/suspicious/noControlCharactersInRegex: asserting their absence.

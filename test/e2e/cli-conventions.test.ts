@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deleteHcmGoal, type HcmSim } from '../../local/hcm/index.ts';
 import type { IdpSim } from '../../local/idp/index.ts';
 import { LOCK_FILE } from '../../local/runner/state-lock.ts';
-import { goalSync } from '../support/interrupt-run.ts';
+import { goalSync } from '../support/goal-sync-cli.ts';
 import { startSimPair } from '../support/sim-pair.ts';
 
 /**

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HcmSim } from '../../local/hcm/index.ts';
 import type { IdpSim } from '../../local/idp/index.ts';
-import { goalSync } from '../support/interrupt-run.ts';
+import { goalSync } from '../support/goal-sync-cli.ts';
 import { startSimPair } from '../support/sim-pair.ts';
 
 /**
