@@ -1,33 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../local/runner/report.ts';
+import { type CliRun, goalSync } from '../support/goal-sync-cli.ts';
 
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'goal-sync.js');
-
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function goalSync(args: string[], timeoutMs = 150_000): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: timeoutMs, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
-
-const report = (r: CliResult): RunReport => JSON.parse(r.stdout) as RunReport;
+const report = (r: CliRun): RunReport => JSON.parse(r.stdout) as RunReport;
 
 // The full CLI, as a user runs it: real processes, real HTTP peers, the synthesized state machine.
 describe('goal-sync local (end to end)', { timeout: 180_000 }, () => {

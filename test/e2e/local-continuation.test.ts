@@ -1,48 +1,35 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../local/runner/report.ts';
-
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'goal-sync.js');
-
-function goalSync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: 280_000, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+import { goalSync } from '../support/goal-sync-cli.ts';
 
 // Issue 24 item 4: a REST run that would not fit in one execution continues in new executions of the
 // same run before the timeout, never a timed-out failure. `--execution-timeout-s` holds each local
 // execution to its timeout as Step Functions does (a late one is aborted and fails TIMED_OUT).
 describe('goal-sync local --execution-timeout-s (end to end)', { timeout: 300_000 }, () => {
   it('a run that would not fit continues in 2+ executions: every valid goal once, 0 duplicates', async () => {
-    const r = await goalSync([
-      'local',
-      '--goals',
-      '200',
-      '--chunk-size',
-      '5',
-      '--concurrency',
-      '2',
-      '--rate-limit',
-      '20',
-      '--invalid-rate',
-      '0.05',
-      '--max-invalid',
-      '10%',
-      // 10 s each, half kept free: about 5 s of writes per execution, the run needs ~20 s of them.
-      '--execution-timeout-s',
-      '10',
-      '--json',
-    ]);
+    const r = await goalSync(
+      [
+        'local',
+        '--goals',
+        '200',
+        '--chunk-size',
+        '5',
+        '--concurrency',
+        '2',
+        '--rate-limit',
+        '20',
+        '--invalid-rate',
+        '0.05',
+        '--max-invalid',
+        '10%',
+        // 10 s each, half kept free: about 5 s of writes per execution, the run needs ~20 s of them.
+        '--execution-timeout-s',
+        '10',
+        '--json',
+      ],
+      { timeoutMs: 280_000 },
+    );
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout) as RunReport;
     const valid = rep.goals.total - rep.goals.invalid;

@@ -1,23 +1,7 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../local/runner/report.ts';
-
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'goal-sync.js');
-
-function goalSync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: 150_000, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
-}
+import { goalSync } from '../support/goal-sync-cli.ts';
 
 // The contract of issue 15: `--map-threshold N` sends runs of more than N chunks to the Distributed
 // Map branch of the one state machine, and the report says which branch ran.

@@ -1,33 +1,22 @@
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../local/runner/report.ts';
+import { goalSync } from '../support/goal-sync-cli.ts';
 
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'goal-sync.js');
-
-function goalSync(args: string[]): Promise<{ code: number; report: RunReport; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [CLI, 'local', ...args, '--json'],
-      { timeout: 150_000, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, NO_COLOR: '1' } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-        try {
-          resolve({ code, report: JSON.parse(stdout) as RunReport, stderr });
-        } catch {
-          reject(new Error(`goal-sync exited ${code} without a report: ${stderr.slice(-2000)}`));
-        }
-      },
-    );
-  });
+async function localRun(args: string[]): Promise<{ code: number; report: RunReport; stderr: string }> {
+  const r = await goalSync(['local', ...args, '--json']);
+  try {
+    return { code: r.code, report: JSON.parse(r.stdout) as RunReport, stderr: r.stderr };
+  } catch {
+    throw new Error(`goal-sync exited ${r.code} without a report: ${r.stderr.slice(-2000)}`);
+  }
 }
 
 // Issue 11 "Done when": slow and throttled DynamoDB, slow KMS, 5 s tokens: nothing lost, no replay.
 describe('goal-sync local with slow AWS dependencies', () => {
   it('--faults dynamo.throttleRate=0.05,dynamo.latencyMs=100,kms.latencyMs=300 --token-ttl 5: 0 failed, 0 reuse', async () => {
     const [slow, jwt] = await Promise.all([
-      goalSync([
+      localRun([
         '--goals',
         '300',
         '--token-ttl',
@@ -36,7 +25,7 @@ describe('goal-sync local with slow AWS dependencies', () => {
         'dynamo.throttleRate=0.05,dynamo.latencyMs=100,kms.latencyMs=300',
       ]),
       // The grant a background job should prefer: nothing rotating, nothing to replay.
-      goalSync(['--goals', '100', '--token-ttl', '3', '--grant', 'jwt-bearer']),
+      localRun(['--goals', '100', '--token-ttl', '3', '--grant', 'jwt-bearer']),
     ]);
     expect(slow.code, slow.stderr).toBe(0);
     expect(slow.report.goals).toMatchObject({ failed: 0, created: 300 });

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,21 +7,9 @@ import type { BenchResults, MeasuredRow } from '../../bench/results-file.ts';
 import { runSeries } from '../../local/charts/series.ts';
 import type { RunReport } from '../../local/runner/report.ts';
 import { ARTIFACTS, CHROMIUM, chromiumAvailable, openInChromium } from '../support/chromium.ts';
+import { goalSync } from '../support/goal-sync-cli.ts';
 
-const CLI = join(import.meta.dirname, '..', '..', 'bin', 'goal-sync.js');
 const inCi = Boolean(process.env.CI);
-
-function goalSync(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [CLI, ...args],
-      { timeout: 150_000, maxBuffer: 8 * 1024 * 1024 },
-      (err, stdout, stderr) =>
-        done({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr }),
-    );
-  });
-}
 
 if (!chromiumAvailable() && !inCi) {
   console.warn(

@@ -4,6 +4,7 @@ import type { CodeIdentity } from '../../bench/code-identity.ts';
 import {
   busyJiffies,
   coresBetween,
+  type LoadSummary,
   processJiffies,
   processTree,
   stealJiffies,
@@ -19,6 +20,14 @@ import {
   warningsFor,
 } from '../../bench/results-file.ts';
 import type { RunSeries } from '../../local/charts/series.ts';
+
+/** A row's CPU summary without steal, as rows measured before steal was sampled have it. */
+const otherCpu = (meanCores: number): LoadSummary => ({
+  source: '/proc/stat minus this process tree',
+  meanCores,
+  maxCores: 1,
+  samples: 9,
+});
 
 describe('bench: CPU of other processes', () => {
   it('busy jiffies are user + nice + system + irq + softirq of the aggregate line', () => {
@@ -50,12 +59,7 @@ describe('bench: CPU of other processes', () => {
   });
 
   it('a row is loaded by other processes and steal together; rows from before steal count none', () => {
-    const summary = {
-      source: '/proc/stat minus this process tree',
-      meanCores: 0.7,
-      maxCores: 1,
-      samples: 9,
-    } as const;
+    const summary = otherCpu(0.7);
     expect(takenCores(summary)).toBe(0.7);
     expect(takenCores({ ...summary, stealMeanCores: 0.4, stealMaxCores: 0.9 })).toBeCloseTo(1.1);
     expect(takenCores(undefined)).toBe(0);
@@ -170,12 +174,7 @@ describe('bench: one results file from runs in parts', () => {
   });
 
   it('the summary and the table show steal where it was sampled, and say when it was not', () => {
-    const cpu = {
-      source: '/proc/stat minus this process tree',
-      meanCores: 0.1,
-      maxCores: 0.5,
-      samples: 9,
-    } as const;
+    const cpu = otherCpu(0.1);
     const r = earlier(code());
     r.scenarios = [row('baseline', 'managed', { otherCpu: cpu })];
     expect(summaryLines(r)[2]).toMatch(/steal not sampled in these rows/);
