@@ -265,6 +265,127 @@ describe('continuing a run in a new execution (handlers, dynalite)', () => {
     expect(await p.finish(finish, context())).toMatchObject({ stale: true, status: 'completed' });
   });
 
+  it('DynamoDB fails after `continuing`, before the lease release: a retried finish completes the hand-over; with every retry failing, the status rule starts the continuation and it takes the run', async () => {
+    const hcm = new FakeHcm();
+    const clock = new TestClock(Date.parse('2026-12-06T00:00:00Z'));
+    const lease = new RunLease(dynamo.doc, dynamo.tables.checkpoints);
+    const runs = new RunStore(dynamo.doc, dynamo.tables.checkpoints);
+    // The one write that fails: the run lease's release (its REMOVE), once per finish through `flaky`.
+    const isRelease = (c: unknown) =>
+      c instanceof UpdateCommand && c.input.UpdateExpression?.startsWith('REMOVE runId') === true;
+    let releaseFailures = 0;
+    const failingDoc = new Proxy(dynamo.doc, {
+      get(target, prop, receiver) {
+        if (prop !== 'send') return Reflect.get(target, prop, receiver);
+        return (command: unknown) => {
+          if (isRelease(command)) {
+            releaseFailures++;
+            return Promise.reject(
+              Object.assign(new Error('Service Unavailable'), {
+                name: 'ServiceUnavailable',
+                $metadata: { httpStatusCode: 503 },
+              }),
+            );
+          }
+          return (target.send as (c: unknown) => Promise<unknown>)(command);
+        };
+      },
+    });
+    for (const [v, variant] of (['retried', 'every-retry-failed'] as const).entries()) {
+      // Eight goals of people the fake pod assigns (P0200 on), other goals per variant.
+      const source = ArraySource.of(Array.from({ length: 8 }, (_, i) => goal(600 + 10 * v + i)));
+      const p = pipeline(source, hcm, clock);
+      const flaky = createFinishSyncHandler({
+        ...silentHandlerDeps(dynamo),
+        doc: failingDoc,
+        clock,
+        events: { publish: async (type, detail) => void p.published.push({ type, detail }) },
+        starter: new SfnExecutionStarter(new SFNClient({}), SM_ARN),
+      });
+      const runId = `cont-3-${variant}`;
+      const connectionId = `conn-c3-${variant}`;
+      const exec1 = `arn:aws:states:eu-central-1:111122223333:execution:goal-sync-test-sync:${runId}`;
+      const executionInput = { runId, connectionId, source: { uri: 'g.jsonl' }, chunkSize: 2 };
+      const plan = (await p.plan(
+        { input: executionInput, execution: { id: exec1, startTime: new Date(clock.now()).toISOString() } },
+        context(),
+      )) as PlanSyncOutput;
+      const items = tasks(plan);
+      expect(await p.chunk(items[0]!, context())).toMatchObject({
+        status: 'complete',
+        counts: { created: 2 },
+      });
+      clock.advance(46 * 60_000);
+      for (const t of items.slice(1))
+        expect(await p.chunk(t, context())).toMatchObject({ status: 'deferred' });
+      const events = p.published.length;
+      sfn.reset();
+      sfn.on(StartExecutionCommand).resolves({ executionArn: `${exec1}--2` });
+      const finish = {
+        runId,
+        outcome: 'completed',
+        restDeadline: plan.restDeadline,
+        executionArn: exec1,
+        executionInput,
+      };
+
+      // The failing finish: `continuing` and its event are written, the lease is not released, nothing started.
+      const failures = releaseFailures;
+      await expect(flaky(finish, context())).rejects.toThrow();
+      expect(releaseFailures).toBe(failures + 1);
+      expect((await runs.getRun(runId))?.status).toBe('continuing');
+      expect((await lease.get(connectionId))?.runId).toBe(runId);
+      expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(0);
+      expect(p.published.slice(events).map((e) => e.type)).toEqual(['sync.continued']);
+
+      if (variant === 'retried') {
+        // Step Functions retries the task: the hand-over completes, with no second event.
+        expect(await p.finish(finish, context())).toMatchObject({
+          status: 'continuing',
+          changed: false,
+          continuation: { executionName: `${runId}--2`, started: true, pending: 6 },
+        });
+        expect((await lease.get(connectionId))?.runId).toBeUndefined();
+      } else {
+        // Every retry failed too: the execution fails, and the status rule starts the continuation.
+        await p.finish(
+          {
+            source: 'aws.states',
+            'detail-type': 'Step Functions Execution Status Change',
+            detail: {
+              executionArn: exec1,
+              name: runId,
+              status: 'FAILED',
+              input: JSON.stringify(executionInput),
+            },
+          },
+          context(),
+        );
+        // The lease still names this run (its release never happened): the continuation takes it anyway.
+        expect((await lease.get(connectionId))?.runId).toBe(runId);
+      }
+      const started = sfn.commandCalls(StartExecutionCommand);
+      expect(started.map((c) => c.args[0].input.name)).toEqual([`${runId}--2`]);
+      expect(p.published.slice(events).map((e) => e.type)).toEqual(['sync.continued']);
+
+      // The continuation plans (resuming from the ledger), writes what is left and completes the run.
+      const input = JSON.parse(started[0]!.args[0].input.input ?? '{}') as Record<string, unknown>;
+      const plan2 = (await p.plan(
+        { input, execution: { id: `${exec1}--2`, startTime: new Date(clock.now()).toISOString() } },
+        context(),
+      )) as PlanSyncOutput;
+      expect(plan2).toMatchObject({ resumed: true, attempt: 2 });
+      for (const t of tasks(plan2)) while ((await p.chunk(t, context())).status === 'partial');
+      const done = await p.finish(
+        { ...finish, restDeadline: plan2.restDeadline, executionArn: `${exec1}--2`, executionInput: input },
+        context(),
+      );
+      expect(done).toMatchObject({ status: 'completed', goals: { created: 8, unsettled: 0 } });
+      expect((await lease.get(connectionId))?.runId).toBeUndefined();
+    }
+    expect(hcm.goals).toHaveLength(16);
+  });
+
   it('before the deadline, or without progress since the last hand-over, the run ends as before', async () => {
     const source = ArraySource.of(Array.from({ length: 4 }, (_, i) => goal(9_000 + i)));
     const clock = new TestClock(Date.parse('2026-12-06T00:00:00Z'));
