@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../local/runner/report.ts';
 import { goalSync } from '../support/goal-sync-cli.ts';
@@ -8,28 +7,25 @@ import { goalSync } from '../support/goal-sync-cli.ts';
 // execution to its timeout as Step Functions does (a late one is aborted and fails TIMED_OUT).
 describe('goal-sync local --execution-timeout-s (end to end)', { timeout: 300_000 }, () => {
   it('a run that would not fit continues in 2+ executions: every valid goal once, 0 duplicates', async () => {
-    const r = await goalSync(
-      [
-        'local',
-        '--goals',
-        '200',
-        '--chunk-size',
-        '5',
-        '--concurrency',
-        '2',
-        '--rate-limit',
-        '20',
-        '--invalid-rate',
-        '0.05',
-        '--max-invalid',
-        '10%',
-        // 10 s each, half kept free: about 5 s of writes per execution, the run needs ~20 s of them.
-        '--execution-timeout-s',
-        '10',
-        '--json',
-      ],
-      { timeoutMs: 280_000 },
-    );
+    const r = await goalSync([
+      'local',
+      '--goals',
+      '200',
+      '--chunk-size',
+      '5',
+      '--concurrency',
+      '2',
+      '--rate-limit',
+      '20',
+      '--invalid-rate',
+      '0.05',
+      '--max-invalid',
+      '10%',
+      // 10 s each, half kept free: about 5 s of writes per execution, the run needs ~20 s of them.
+      '--execution-timeout-s',
+      '10',
+      '--json',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     const rep = JSON.parse(r.stdout) as RunReport;
     const valid = rep.goals.total - rep.goals.invalid;

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../local/runner/report.ts';
 import { goalSync } from '../support/goal-sync-cli.ts';

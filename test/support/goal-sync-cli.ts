@@ -9,7 +9,10 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs `goal-sync` as a user would; sends one SIGINT as soon as `interruptWhen` says so. */
+/**
+ * Runs `goal-sync` as a user would; sends one SIGINT as soon as `interruptWhen` says so. `timeoutMs`
+ * (default 280 s) is a hang guard: the child is killed (exit 137) if it has not ended by then.
+ */
 export function goalSync(
   args: string[],
   opts: { interruptWhen?: () => Promise<boolean>; timeoutMs?: number } = {},
@@ -18,7 +21,7 @@ export function goalSync(
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
     let stderr = '';
-    const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 180_000);
+    const killer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 280_000);
     const when = opts.interruptWhen;
     // One check at a time: under load a check (a file read) outlasts the 25 ms tick, and two checks in
     // flight that both pass would send two SIGINTs, the second of which means "exit at once".
