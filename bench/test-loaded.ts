@@ -1,9 +1,12 @@
 // `npm run test:loaded [-- VITEST_ARGS]`: the whole suite (`npm test`) with two CPU-bound processes
 // beside it, as on a shared CI machine; with arguments, `vitest run VITEST_ARGS` instead. The busy
 // processes are this script's children and are stopped (by their pids) when the suite ends, fails or
-// is interrupted. Prints the suite's exit code, its time and the load average before and after.
+// is interrupted. Prints the suite's exit code, its time, the load average before and after, and where
+// the machine's CPU went meanwhile (the suite, the busy processes, anyone else, the host's steal).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { busyJiffies, processJiffies, stealJiffies } from './cpu-load.ts';
 
 const BURNERS = 2;
 const args = process.argv.slice(2);
@@ -44,13 +47,56 @@ console.error(
   `test:loaded: ${label} beside ${BURNERS} CPU-bound processes (pids ${burners.map((b) => b.pid).join(', ')}); load average ${load()}`,
 );
 const started = Date.now();
+const before = cpuReading();
 const code = await new Promise<number>((done) => {
   suite = spawn(command, commandArgs as string[], { stdio: 'inherit', detached: true });
   suite.once('error', () => done(1));
   suite.once('close', (c) => done(c ?? 1));
 });
+const after = cpuReading();
 stopBurners();
+const seconds = (Date.now() - started) / 1000;
 console.error(
-  `test:loaded: ${label} exited ${code} after ${((Date.now() - started) / 1000).toFixed(0)} s with ${BURNERS} CPU-bound processes beside it; load average ${load()}`,
+  `test:loaded: ${label} exited ${code} after ${seconds.toFixed(0)} s with ${BURNERS} CPU-bound processes beside it; load average ${load()}`,
 );
+if (before && after) console.error(`test:loaded: ${cpuShares(before, after, seconds)}`);
 process.exitCode = code;
+
+interface CpuReading {
+  busy: number;
+  steal: number;
+  /** This process with its reaped children (the suite, once it has ended) and the live busy processes. */
+  own: number;
+  burners: number;
+}
+
+function cpuReading(): CpuReading | undefined {
+  try {
+    const stat = readFileSync('/proc/stat', 'utf8');
+    const burnerJiffies = burners.reduce(
+      (n, b) => n + processJiffies(readFileSync(`/proc/${b.pid}/stat`, 'utf8')),
+      0,
+    );
+    return {
+      busy: busyJiffies(stat),
+      steal: stealJiffies(stat),
+      own: processJiffies(readFileSync('/proc/self/stat', 'utf8')),
+      burners: burnerJiffies,
+    };
+  } catch {
+    return undefined; // no /proc (not Linux): the time and load average still say something
+  }
+}
+
+/** Mean cores over the run: the suite (our reaped children), the busy processes, everyone else, steal. */
+function cpuShares(a: CpuReading, b: CpuReading, seconds: number): string {
+  const cores = (jiffies: number) => Math.max(0, jiffies) / 100 / seconds;
+  const burners = cores(b.burners - a.burners);
+  const suite = cores(b.own - a.own);
+  const others = cores(b.busy - a.busy) - suite - burners;
+  const f = (n: number) => n.toFixed(2);
+  return (
+    `mean cores over the run: the suite ${f(suite)}, the ${BURNERS} busy processes ${f(burners)}, ` +
+    `other processes ${f(Math.max(0, others))}, stolen by the host ${f(cores(b.steal - a.steal))}`
+  );
+}
