@@ -27,7 +27,10 @@ describe('goal-sync local with slow AWS dependencies', () => {
       localRun(['--goals', '100', '--token-ttl', '3', '--grant', 'jwt-bearer']),
     ]);
     expect(slow.code, slow.stderr).toBe(0);
-    expect(slow.report.goals).toMatchObject({ failed: 0, created: 300 });
+    // Each goal stored once, by the pod's count. Not `created: 300`: on a busy machine a write whose
+    // answer came too late is found by the lookup that follows (299 created + 1 found, test:loaded).
+    expect(slow.report.goals).toMatchObject({ failed: 0, unsettled: 0 });
+    expect(slow.report.hcm).toMatchObject({ goalsStored: 300, duplicates: 0 });
     expect(slow.report.tokens.reuseDetected).toBe(0);
     expect(slow.report.tokens.revocations).toBe(0);
     expect(slow.report.tokens.refreshes).toBeGreaterThan(1);

@@ -70,8 +70,9 @@ describe('the token-endpoint rate (dynalite, concurrent instances)', () => {
     expect(rates.every((r) => r.counts().fallback === 0)).toBe(true);
     expect(peakInWindow(admitted, 1_000)).toBeLessThanOrEqual(rate);
     // One item read-and-write raced by all 40 lost ~19 races per slot (758 for 40 slots); spread over
-    // 4 shards with a doubling backoff that hops shards, about one per slot.
-    expect(conflicts).toBeLessThanOrEqual(2 * admitted.length);
+    // 4 shards with a doubling backoff that hops shards, 1-2 per slot (74 with another suite beside it), 2.2 beside two busy
+    // processes (89, npm run test:loaded): the bound is 5 per slot, a quarter of the unsharded design's.
+    expect(conflicts).toBeLessThanOrEqual(5 * admitted.length);
   });
 
   it('holds the per-minute limit as well as the per-second one', async () => {
