@@ -5,8 +5,9 @@ import { readdirSync, readFileSync } from 'node:fs';
  * minus the time of this process tree (the bench, its peers' processes, the pipeline children; their
  * reaped children's time moves into the parent's cutime/cstime, so none is lost or counted twice).
  * Steal (the host running another guest while this one waited) is sampled beside it: a steal-heavy
- * host looks quiet by busy time alone. Sampled once a second. /proc/loadavg would not do: it counts runnable tasks (ours included, and
- * the damped 1-minute average lags a burst by a minute), so it cannot say whose CPU it was.
+ * host looks quiet by busy time alone. Sampled once a second. /proc/loadavg would not do: it counts
+ * runnable tasks (ours included, and the damped 1-minute average lags a burst by a minute), so it
+ * cannot say whose CPU it was.
  */
 export interface LoadSample {
   atMs: number;
@@ -36,23 +37,30 @@ export const takenCores = (s: LoadSummary | undefined): number =>
 /** Jiffies per second (USER_HZ): 100 on every Linux the bench runs on. */
 const CLK_TCK = 100;
 
-/** user + nice + system + irq + softirq of the aggregate `cpu` line (idle, iowait and steal are not work). */
-export function busyJiffies(procStat: string): number {
+/** Mean cores that `jiffies` of CPU time make over `seconds` (never below zero). */
+export const coresOver = (jiffies: number, seconds: number): number =>
+  Math.max(0, jiffies) / CLK_TCK / seconds;
+
+/** The numbers of the aggregate `cpu` line: user, nice, system, idle, iowait, irq, softirq, steal, ... */
+function aggregateCpu(procStat: string): number[] {
   const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
   if (!line) throw new Error('/proc/stat has no aggregate cpu line');
-  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = line
+  return line
     .trim()
     .split(/\s+/)
     .slice(1)
-    .map(Number);
+    .map((n) => Number(n) || 0);
+}
+
+/** user + nice + system + irq + softirq of the aggregate `cpu` line (idle, iowait and steal are not work). */
+export function busyJiffies(procStat: string): number {
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0] = aggregateCpu(procStat);
   return user + nice + system + irq + softirq;
 }
 
-/** The steal column (8th) of the aggregate `cpu` line: time this virtual machine was ready to run but the host ran another. */
+/** The steal column: time this virtual machine was ready to run while the host ran another guest. */
 export function stealJiffies(procStat: string): number {
-  const line = procStat.split('\n').find((l) => l.startsWith('cpu '));
-  if (!line) throw new Error('/proc/stat has no aggregate cpu line');
-  return Number(line.trim().split(/\s+/)[8] ?? 0) || 0;
+  return aggregateCpu(procStat)[7] ?? 0;
 }
 
 /** utime + stime + cutime + cstime of one /proc/<pid>/stat line (fields 14-17; the name may hold spaces). */
@@ -105,12 +113,11 @@ interface Reading {
 export function coresBetween(a: Reading, b: Reading): Omit<LoadSample, 'atMs'> {
   const seconds = (b.atMs - a.atMs) / 1000;
   if (seconds <= 0) return { otherCores: 0, ownCores: 0, stealCores: 0 };
-  const perSecond = (jiffies: number) => Math.max(0, jiffies) / CLK_TCK / seconds;
-  const own = perSecond(b.own - a.own);
+  const own = coresOver(b.own - a.own, seconds);
   return {
-    otherCores: Math.max(0, perSecond(b.busy - a.busy) - own),
+    otherCores: Math.max(0, coresOver(b.busy - a.busy, seconds) - own),
     ownCores: own,
-    stealCores: perSecond(b.steal - a.steal),
+    stealCores: coresOver(b.steal - a.steal, seconds),
   };
 }
 

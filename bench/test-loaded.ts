@@ -6,7 +6,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { busyJiffies, processJiffies, stealJiffies } from './cpu-load.ts';
+import { busyJiffies, coresOver, processJiffies, stealJiffies } from './cpu-load.ts';
 
 const BURNERS = 2;
 const args = process.argv.slice(2);
@@ -90,7 +90,7 @@ function cpuReading(): CpuReading | undefined {
 
 /** Mean cores over the run: the suite (our reaped children), the busy processes, everyone else, steal. */
 function cpuShares(a: CpuReading, b: CpuReading, seconds: number): string {
-  const cores = (jiffies: number) => Math.max(0, jiffies) / 100 / seconds;
+  const cores = (jiffies: number) => coresOver(jiffies, seconds);
   const burners = cores(b.burners - a.burners);
   const suite = cores(b.own - a.own);
   const others = cores(b.busy - a.busy) - suite - burners;
